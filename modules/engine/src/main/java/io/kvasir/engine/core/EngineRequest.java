@@ -1,0 +1,33 @@
+package io.kvasir.engine.core;
+
+import io.kvasir.engine.sampling.SamplingParams;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One generation request as the engine sees it: already tokenized.
+ *
+ * @param id           unique among the engine's live requests
+ * @param promptTokens prompt ids (BOS included when the model wants one)
+ * @param maxTokens    tokens to generate at most; 0 means prefill only (the prompt's KV is computed
+ *                     and kept as cached prefix blocks, then the request finishes with LENGTH)
+ * @param stop         stop strings: generation ends when the output text contains one; the stop
+ *                     string itself is not emitted
+ * @param stopTokenIds extra ids that end generation (besides the model's end-of-generation ids)
+ * @param ignoreEos    keep generating through end-of-generation ids (benchmarks)
+ * @param priority     lower runs first and is preempted last (interactive 0, batch 10)
+ */
+public record EngineRequest(
+        String id,
+        int[] promptTokens,
+        SamplingParams sampling,
+        int maxTokens,
+        List<String> stop,
+        Set<Integer> stopTokenIds,
+        boolean ignoreEos,
+        int priority) {
+
+    public static EngineRequest of(String id, int[] promptTokens, SamplingParams sampling, int maxTokens) {
+        return new EngineRequest(id, promptTokens, sampling, maxTokens, List.of(), Set.of(), false, 0);
+    }
+}

@@ -1,0 +1,52 @@
+package io.kvasir.engine.core;
+
+import io.kvasir.engine.tokenizer.Tokenizer;
+import java.util.List;
+
+/**
+ * An engine that serves many requests at once by stepping a continuous batch: the real
+ * {@code EngineCore}, or a simulated engine for fabric tests and capacity planning.
+ *
+ * <p>Not thread-safe: exactly one thread (the model shard's engine thread) calls every method.
+ * Requests are fed in with {@link #addRequest}, and each {@link #step} returns the events that step
+ * produced. A request's last event has a finish reason; after it the id may be reused.
+ */
+public interface InferenceEngine extends AutoCloseable {
+
+    Tokenizer tokenizer();
+
+    /** Longest prompt + generation a request may have. */
+    int maxContext();
+
+    /** Queues a request. Throws IllegalArgumentException for a prompt that can never fit. */
+    void addRequest(EngineRequest request);
+
+    /** Ends a request now and frees its blocks; its final event (ABORT) comes from the next step. */
+    void abort(String requestId);
+
+    /**
+     * Pauses or resumes a request. A paused request keeps its blocks and its place but is not
+     * scheduled, so a reader with no demand costs KV memory, not compute.
+     */
+    void setPaused(String requestId, boolean paused);
+
+    /** Whether any request is waiting, running or has a final event still to report. */
+    boolean hasWork();
+
+    /** Schedules and runs one batch; returns the events it produced (possibly none). */
+    List<TokenEvent> step();
+
+    EngineStats stats();
+
+    /** Tokens of {@code promptTokens} whose KV this engine holds in its prefix cache now. */
+    int cachedPrefixLength(int[] promptTokens);
+
+    /** Exports the cached full blocks covering a prefix of {@code tokens} (empty when none). */
+    KvTransfer exportPrefix(int[] tokens);
+
+    /** Imports blocks as cached prefix blocks; returns how many tokens they cover here. */
+    int importPrefix(KvTransfer transfer);
+
+    @Override
+    void close();
+}

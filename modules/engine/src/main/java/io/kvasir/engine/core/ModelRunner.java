@@ -1,0 +1,27 @@
+package io.kvasir.engine.core;
+
+import io.kvasir.engine.kv.KvBlockStorage;
+
+/**
+ * Executes forward passes for the scheduler. It owns the model weights and the KV block storage;
+ * the scheduler owns which blocks belong to whom. Not thread-safe: one engine thread drives it.
+ */
+public interface ModelRunner extends AutoCloseable {
+
+    int vocabSize();
+
+    /** Longest sequence (prompt + generated) the model supports. */
+    int maxContext();
+
+    KvBlockStorage kvStorage();
+
+    /**
+     * Runs the batch, writing every row's K and V into its sequence's blocks, and returns logits
+     * for {@code batch.sampleRows()}: {@code result[i]} has {@code vocabSize()} values for row
+     * {@code sampleRows[i]}.
+     */
+    float[][] forward(ForwardBatch batch);
+
+    @Override
+    void close();
+}

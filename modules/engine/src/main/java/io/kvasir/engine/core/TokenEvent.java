@@ -1,0 +1,38 @@
+package io.kvasir.engine.core;
+
+import java.util.List;
+
+/**
+ * What one engine step produced for one request: a generated token with the text it completes,
+ * and, on the last event of a request, the finish reason. A final event may carry no token
+ * ({@code tokenId == -1}) when the request ended without sampling (abort, error, prefill only).
+ *
+ * @param text              new text this token completes; may be empty (half a UTF-8 character
+ *                          is held back until the rest arrives; stop strings are held back while
+ *                          they might still match)
+ * @param logprob           log-probability of the chosen token (NaN when not computed)
+ * @param topLogprobs       the most likely alternatives when the request asked for them, else empty
+ * @param finish            null while the request goes on
+ * @param promptTokens      the request's prompt length
+ * @param cachedTokens      prompt tokens whose KV came from the prefix cache, not computed
+ * @param generatedTokens   tokens generated so far, this one included
+ */
+public record TokenEvent(
+        String requestId,
+        int tokenId,
+        String text,
+        float logprob,
+        List<TopLogprob> topLogprobs,
+        FinishReason finish,
+        int promptTokens,
+        int cachedTokens,
+        int generatedTokens) {
+
+    public boolean finished() {
+        return finish != null;
+    }
+
+    /** One alternative token and its log-probability. */
+    public record TopLogprob(int tokenId, String text, float logprob) {
+    }
+}

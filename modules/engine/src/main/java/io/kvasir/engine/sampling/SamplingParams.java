@@ -1,0 +1,41 @@
+package io.kvasir.engine.sampling;
+
+/**
+ * How the next token is picked from logits. Temperature 0 is greedy. A {@code seed} makes the draw
+ * reproducible: the same seed and input give the same output. {@code topLogprobs} asks for that
+ * many most-likely alternatives per generated token (0: none).
+ *
+ * @param topK          0 disables
+ * @param topP          1 disables
+ * @param minP          0 disables
+ * @param repetitionPenalty 1 disables (llama.cpp style: divide positive logits, multiply negative)
+ * @param presencePenalty   0 disables (OpenAI style, subtracted once for any seen token)
+ * @param frequencyPenalty  0 disables (OpenAI style, subtracted per occurrence)
+ * @param seed          null: a fresh random seed per request
+ */
+public record SamplingParams(
+        float temperature,
+        int topK,
+        float topP,
+        float minP,
+        float repetitionPenalty,
+        float presencePenalty,
+        float frequencyPenalty,
+        Long seed,
+        int topLogprobs) {
+
+    public static final SamplingParams GREEDY = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 0);
+
+    public static SamplingParams greedy() {
+        return GREEDY;
+    }
+
+    public boolean isGreedy() {
+        return temperature <= 0f;
+    }
+
+    public SamplingParams withSeed(Long newSeed) {
+        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty,
+                frequencyPenalty, newSeed, topLogprobs);
+    }
+}

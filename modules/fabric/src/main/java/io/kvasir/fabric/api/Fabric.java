@@ -1,0 +1,46 @@
+package io.kvasir.fabric.api;
+
+import akka.NotUsed;
+import akka.stream.javadsl.Source;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The fabric as a Java API: what the HTTP gateway calls, and what an application that embeds
+ * Kvasir calls. Thread-safe.
+ */
+public interface Fabric {
+
+    /**
+     * A generation as a stream. Nothing runs until the source is materialized; demand flows back to
+     * the engine (a source that is not pulled pauses its sequence) and cancelling it aborts the
+     * sequence and frees its blocks. A request that is refused fails the stream, before any
+     * element, with a {@link FabricException}.
+     */
+    Source<GenerationEvent, NotUsed> generate(GenerationRequest request);
+
+    /** Models this fabric serves, from the registry. */
+    List<ModelDescriptor> models();
+
+    /** Live per-replica state of every model (admin view). */
+    CompletionStage<List<ModelStatus>> modelStatus();
+
+    /** Where a session's KV lives and how many tokens it has cached, or empty when unknown. */
+    CompletionStage<java.util.Optional<SessionStatus>> session(String sessionId);
+
+    /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
+    boolean ready();
+
+    record ModelDescriptor(String id, int maxContext, String ownedBy, boolean simulated, boolean synthetic) {
+    }
+
+    record ReplicaStatus(String entityId, String node, String role, int running, int waiting,
+                         int kvBlocksTotal, int kvBlocksInUse) {
+    }
+
+    record ModelStatus(String model, List<ReplicaStatus> replicas) {
+    }
+
+    record SessionStatus(String sessionId, String model, String replica, int cachedTokens, int turns) {
+    }
+}
