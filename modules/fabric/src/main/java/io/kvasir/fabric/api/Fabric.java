@@ -28,6 +28,12 @@ public interface Fabric {
     /** Where a session's KV lives and how many tokens it has cached, or empty when unknown. */
     CompletionStage<java.util.Optional<SessionStatus>> session(String sessionId);
 
+    /**
+     * Drains this node: it stops admitting new requests, lets its running streams finish, and hands
+     * its sessions and replicas over to other nodes. Completes when the node holds no work.
+     */
+    CompletionStage<akka.Done> drain();
+
     /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
     boolean ready();
 
