@@ -29,7 +29,18 @@ final class Q8_0Matrix extends DenseMatrix {
         checkMatmul(x, out, batch);
         if (batch == 1) {
             pool.parallelFor(rows, (start, end) -> {
-                for (int r = start; r < end; r++) {
+                // Four rows from the four quarters of the range at a time: four independent memory
+                // streams keep more cache misses in flight than one, which matters once the weights
+                // come from L3 or DRAM (measured 1.5x on a 100 MB matrix).
+                int quarter = (end - start) / 4;
+                if (Vectors.ENABLED) {
+                    for (int r = start; r < start + quarter; r++) {
+                        dot4(r, quarter, x, out);
+                    }
+                } else {
+                    quarter = 0;
+                }
+                for (int r = start + 4 * quarter; r < end; r++) {
                     out[r] = dot(r * rowBytes, x, 0);
                 }
             });
@@ -75,6 +86,46 @@ final class Q8_0Matrix extends DenseMatrix {
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Rows {@code r, r + step, r + 2 * step, r + 3 * step} against one activation row. */
+    private void dot4(int r, int step, float[] x, float[] out) {
+        long o0 = r * rowBytes;
+        long o1 = o0 + step * rowBytes;
+        long o2 = o1 + step * rowBytes;
+        long o3 = o2 + step * rowBytes;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        FloatVector acc2 = acc0;
+        FloatVector acc3 = acc0;
+        int blocks = cols / BLOCK;
+        for (int b = 0; b < blocks; b++) {
+            long bo = (long) b * BLOCK_BYTES;
+            int xb = b * BLOCK;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int i = 0; i < BLOCK; i += LANES) {
+                FloatVector xv = FloatVector.fromArray(F, x, xb + i);
+                s0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o0 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s0);
+                s1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o1 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s1);
+                s2 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o2 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s2);
+                s3 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o3 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s3);
+            }
+            acc0 = s0.fma(FloatVector.broadcast(F, Quantizer.fp16(data, o0 + bo)), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, Quantizer.fp16(data, o1 + bo)), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F, Quantizer.fp16(data, o2 + bo)), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F, Quantizer.fp16(data, o3 + bo)), acc3);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + step] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * step] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * step] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
