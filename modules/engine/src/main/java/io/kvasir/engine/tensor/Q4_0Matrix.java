@@ -61,7 +61,7 @@ final class Q4_0Matrix extends DenseMatrix {
                 ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, LE);
                 FloatVector lo = (FloatVector) q.and((byte) 0xF).sub((byte) 8)
                         .convertShape(VectorOperators.B2F, F, 0);
-                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                FloatVector hi = (FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).sub((byte) 8)
                         .convertShape(VectorOperators.B2F, F, 0);
                 sum = lo.fma(FloatVector.fromArray(F, x, xb + i), sum);
                 sum = hi.fma(FloatVector.fromArray(F, x, xb + BLOCK / 2 + i), sum);
@@ -93,7 +93,7 @@ final class Q4_0Matrix extends DenseMatrix {
                 ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, LE);
                 ((FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d).intoArray(dst, to + i);
-                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                ((FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d).intoArray(dst, to + BLOCK / 2 + i);
             }
         }

@@ -65,7 +65,7 @@ final class Q4_KMatrix extends DenseMatrix {
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
                     FloatVector lo = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1);
-                    FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2);
+                    FloatVector hi = ((FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2);
                     even = lo.fma(FloatVector.fromArray(F, x, xb + 64 * pair + i), even);
                     odd = hi.fma(FloatVector.fromArray(F, x, xb + 64 * pair + 32 + i), odd);
                 }
@@ -93,7 +93,7 @@ final class Q4_KMatrix extends DenseMatrix {
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
                     ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).intoArray(dst, to + 64 * pair + i);
-                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2)
+                    ((FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2)
                             .intoArray(dst, to + 64 * pair + 32 + i);
                 }
             }

@@ -64,11 +64,11 @@ final class Q6_KMatrix extends DenseMatrix {
                     ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
                     long sc = at + 192 + 8 * half + l / 16;
-                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2));
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30));
-                    ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
-                            .lanewise(VectorOperators.LSHL, 4));
+                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes());
+                    ByteVector q3 = a.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.and((byte) 0x30));
+                    ByteVector q4 = b.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes()
+                            .and((byte) 0x30));
                     acc0 = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xb + l))
                             .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc)), acc0);
@@ -103,11 +103,11 @@ final class Q6_KMatrix extends DenseMatrix {
                     ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
                     long sc = at + 192 + 8 * half + l / 16;
-                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2));
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30));
-                    ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
-                            .lanewise(VectorOperators.LSHL, 4));
+                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
+                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes());
+                    ByteVector q3 = a.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.and((byte) 0x30));
+                    ByteVector q4 = b.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes()
+                            .and((byte) 0x30));
                     ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(d * data.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, to + l);
                     ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
