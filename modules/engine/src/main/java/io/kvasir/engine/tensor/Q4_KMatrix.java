@@ -5,6 +5,8 @@ import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -16,6 +18,10 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Q4_KMatrix extends DenseMatrix {
 
+    private static final ValueLayout.OfLong LONG_LE =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT_LE =
+            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int BLOCK = 256;
     private static final int BLOCK_BYTES = 144;
 
@@ -56,12 +62,14 @@ final class Q4_KMatrix extends DenseMatrix {
             long at = offset + (long) sb * BLOCK_BYTES;
             float d = Quantizer.fp16(data, at);
             float dmin = Quantizer.fp16(data, at + 2);
+            long low = data.get(LONG_LE, at + 4);
+            int high = data.get(INT_LE, at + 12);
             int xb = xOff + sb * BLOCK;
             for (int pair = 0; pair < 4; pair++) {
-                FloatVector d1 = FloatVector.broadcast(F, d * KQuants.q4kScale(data, at + 4, 2 * pair));
-                FloatVector m1 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(data, at + 4, 2 * pair));
-                FloatVector d2 = FloatVector.broadcast(F, d * KQuants.q4kScale(data, at + 4, 2 * pair + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(data, at + 4, 2 * pair + 1));
+                FloatVector d1 = FloatVector.broadcast(F, d * KQuants.q4kScale(low, high, 2 * pair));
+                FloatVector m1 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(low, high, 2 * pair));
+                FloatVector d2 = FloatVector.broadcast(F, d * KQuants.q4kScale(low, high, 2 * pair + 1));
+                FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(low, high, 2 * pair + 1));
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
                     FloatVector lo = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1);
@@ -84,12 +92,14 @@ final class Q4_KMatrix extends DenseMatrix {
             }
             float d = Quantizer.fp16(data, at);
             float dmin = Quantizer.fp16(data, at + 2);
+            long low = data.get(LONG_LE, at + 4);
+            int high = data.get(INT_LE, at + 12);
             int to = off + sb * BLOCK;
             for (int pair = 0; pair < 4; pair++) {
-                FloatVector d1 = FloatVector.broadcast(F, d * KQuants.q4kScale(data, at + 4, 2 * pair));
-                FloatVector m1 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(data, at + 4, 2 * pair));
-                FloatVector d2 = FloatVector.broadcast(F, d * KQuants.q4kScale(data, at + 4, 2 * pair + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(data, at + 4, 2 * pair + 1));
+                FloatVector d1 = FloatVector.broadcast(F, d * KQuants.q4kScale(low, high, 2 * pair));
+                FloatVector m1 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(low, high, 2 * pair));
+                FloatVector d2 = FloatVector.broadcast(F, d * KQuants.q4kScale(low, high, 2 * pair + 1));
+                FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(low, high, 2 * pair + 1));
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
                     ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).intoArray(dst, to + 64 * pair + i);
