@@ -20,27 +20,28 @@ final class FloatKernels {
     }
 
     /**
-     * {@code out[b * rows + r0 + i] = dot(w[i * cols ..], x[b * cols ..])} for {@code i < n} decoded
-     * rows and every {@code b < batch}.
+     * {@code out[b * rows + r0 + i * rowStep] = dot(w[i * cols ..], x[b * cols ..])} for the
+     * {@code n} (1 or {@link #ROW_TILE}) decoded rows {@code i} and every {@code b < batch}.
      */
-    static void rowsTimesBatch(float[] w, int n, float[] x, float[] out, int batch, int rows, int cols, int r0) {
+    static void rowsTimesBatch(float[] w, int n, int rowStep, float[] x, float[] out, int batch, int rows,
+            int cols, int r0) {
         int b = 0;
         if (n == 4) {
             for (; b + 4 <= batch; b += 4) {
-                dot4x4(w, x, b * cols, cols, out, b * rows + r0, rows);
+                dot4x4(w, x, b * cols, cols, out, b * rows + r0, rows, rowStep);
             }
             for (; b < batch; b++) {
                 // One activation row against the four weight rows: the same kernel, roles swapped.
-                dot1x4(x, b * cols, w, 0, cols, out, b * rows + r0, 1);
+                dot1x4(x, b * cols, w, 0, cols, out, b * rows + r0, rowStep);
             }
             return;
         }
         for (int i = 0; i < n; i++) {
             for (b = 0; b + 4 <= batch; b += 4) {
-                dot1x4(w, i * cols, x, b * cols, cols, out, b * rows + r0 + i, rows);
+                dot1x4(w, i * cols, x, b * cols, cols, out, b * rows + r0 + i * rowStep, rows);
             }
             for (; b < batch; b++) {
-                out[b * rows + r0 + i] = dot(w, i * cols, x, b * cols, cols);
+                out[b * rows + r0 + i * rowStep] = dot(w, i * cols, x, b * cols, cols);
             }
         }
     }
@@ -105,9 +106,9 @@ final class FloatKernels {
 
     /**
      * Four weight rows {@code w[i * n ..]} against four activation rows {@code x[xOff + k * n ..]}:
-     * {@code out[outOff + k * outStride + i]}.
+     * {@code out[outOff + k * outStride + i * rowStep]}.
      */
-    static void dot4x4(float[] w, float[] x, int xOff, int n, float[] out, int outOff, int outStride) {
+    static void dot4x4(float[] w, float[] x, int xOff, int n, float[] out, int outOff, int outStride, int rowStep) {
         int c = 0;
         float[] s = new float[16];
         if (Vectors.ENABLED && n >= LANES) {
@@ -169,7 +170,7 @@ final class FloatKernels {
         }
         for (int k = 0; k < 4; k++) {
             for (int i = 0; i < 4; i++) {
-                out[outOff + k * outStride + i] = s[4 * k + i];
+                out[outOff + k * outStride + i * rowStep] = s[4 * k + i];
             }
         }
     }

@@ -36,12 +36,17 @@ final class Q4_0Matrix extends DenseMatrix {
         }
         pool.parallelFor(rows, (start, end) -> {
             float[] w = tileBuffer();
-            for (int r = start; r < end; r += FloatKernels.ROW_TILE) {
-                int n = Math.min(FloatKernels.ROW_TILE, end - r);
-                for (int i = 0; i < n; i++) {
-                    decode((r + i) * rowBytes, w, i * cols);
+            // A tile takes one row from each quarter of the range: four memory streams.
+            int quarter = (end - start) / FloatKernels.ROW_TILE;
+            for (int r = start; r < start + quarter; r++) {
+                for (int i = 0; i < FloatKernels.ROW_TILE; i++) {
+                    decode((r + i * quarter) * rowBytes, w, i * cols);
                 }
-                FloatKernels.rowsTimesBatch(w, n, x, out, batch, rows, cols, r);
+                FloatKernels.rowsTimesBatch(w, FloatKernels.ROW_TILE, quarter, x, out, batch, rows, cols, r);
+            }
+            for (int r = start + FloatKernels.ROW_TILE * quarter; r < end; r++) {
+                decode(r * rowBytes, w, 0);
+                FloatKernels.rowsTimesBatch(w, 1, 1, x, out, batch, rows, cols, r);
             }
         });
     }
