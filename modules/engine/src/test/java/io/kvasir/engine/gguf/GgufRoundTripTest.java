@@ -194,6 +194,8 @@ class GgufRoundTripTest {
             assertThat(f.bool("nope", true)).isTrue();
             assertThat(f.real("n", 0f)).isEqualTo(7f);
             assertThat(f.real("eps", 0f)).isEqualTo(1e-5f);
+            assertThat(f.real("eps")).isEqualTo(1e-5f);
+            assertThatThrownBy(() -> f.real("nope")).isInstanceOf(GgufException.class).hasMessageContaining("'nope'");
             assertThatThrownBy(() -> f.string("nope"))
                     .isInstanceOf(GgufException.class)
                     .hasMessageContaining("acc.gguf").hasMessageContaining("'nope'").hasMessageContaining("missing");
@@ -268,6 +270,51 @@ class GgufRoundTripTest {
             assertThat(f.fileSize()).isEqualTo(Files.size(p));
             assertThat(f.stringArray("tokenizer.ggml.tokens")).containsExactly("a", "b");
         }
+    }
+
+    @Test
+    void tensorDataPastTwoGibibytesIsAddressable() throws Exception {
+        // A sparse file: the header says the one tensor has 2^29 + 2^28 F32 values (3 GiB), and the
+        // file is stretched to hold them without writing them.
+        Path p = dir.resolve("big.gguf");
+        new GgufWriter().addTensor("big", GgmlType.F32, new long[] {8, 4}, new byte[128]).write(p);
+        byte[] b = Files.readAllBytes(p);
+        int dims = indexOf(b, "big") + 3 + 4;
+        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(dims, 1L << 28).putLong(dims + 8, 3);
+        Files.write(p, b);
+        long dataOffset;
+        try (var raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            dataOffset = b.length - 128; // the 128 bytes written for the original [8, 4] tensor end the file
+            raf.setLength(dataOffset + (3L << 30));
+            raf.seek(dataOffset + (3L << 30) - 4);
+            raf.write(new byte[] {0, 0, (byte) 0x80, 0x3f}); // 1.0f, little-endian
+        }
+        try (GgufFile f = GgufFile.open(p)) {
+            TensorInfo t = f.tensor("big");
+            assertThat(t.byteSize()).isEqualTo(3L << 30);
+            assertThat(f.fileSize()).isGreaterThan(1L << 31);
+            MemorySegment data = f.tensorData(t);
+            assertThat(data.byteSize()).isEqualTo(3L << 30);
+            assertThat(data.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                    (3L << 30) - 4)).isEqualTo(1f);
+            f.close();
+            f.close(); // closing twice is harmless
+        }
+    }
+
+    private static int indexOf(byte[] haystack, String s) {
+        byte[] needle = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError(s + " not found");
     }
 
     private static byte[] bytes(MemorySegment s) {
