@@ -94,7 +94,7 @@ final class GgufParser {
             valueTypes.put(key, type);
         }
 
-        long alignment = alignment(metadata, valueTypes);
+        long alignment = alignment(metadata);
         List<TensorInfo> tensors = new ArrayList<>((int) tensorCount);
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
@@ -139,7 +139,7 @@ final class GgufParser {
     }
 
     private Object array(GgufValueType elem, int n, String key) {
-        String what = "element of '" + key + "'";
+        String what = "an element of '" + key + "'";
         switch (elem) {
             case STRING -> {
                 String[] a = new String[n];
@@ -179,12 +179,12 @@ final class GgufParser {
         }
     }
 
-    private long alignment(Map<String, Object> metadata, Map<String, GgufValueType> types) {
+    private long alignment(Map<String, Object> metadata) {
         Object v = metadata.get("general.alignment");
         if (v == null) {
             return DEFAULT_ALIGNMENT;
         }
-        if (!(v instanceof Long a) || !types.get("general.alignment").isInteger()) {
+        if (!(v instanceof Long a)) {
             throw new GgufException(fileName + ": general.alignment must be an integer, found "
                     + GgufFile.describe(v));
         }

@@ -248,7 +248,7 @@ public final class GgufWriter {
     public void write(Path out) {
         Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
         try {
-            try (LittleEndianOutput o = new LittleEndianOutput(tmp)) {
+            try (GgufOutput o = new GgufOutput(tmp)) {
                 writeTo(o);
             }
             Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -269,7 +269,7 @@ public final class GgufWriter {
         }
     }
 
-    private void writeTo(LittleEndianOutput o) throws IOException {
+    private void writeTo(GgufOutput o) throws IOException {
         o.i32(GgufParser.MAGIC);
         o.i32(version);
         o.i64(tensors.size());
@@ -279,9 +279,9 @@ public final class GgufWriter {
             Entry v = e.getValue();
             o.i32(v.type().id());
             if (v.type() == GgufValueType.ARRAY) {
-                writeArray(o, v.elementType(), v.value());
+                o.array(v.elementType(), v.value());
             } else {
-                writeScalar(o, v.type(), v.value());
+                o.scalar(v.type(), v.value());
             }
         }
         List<Long> offsets = new ArrayList<>();
@@ -316,57 +316,6 @@ public final class GgufWriter {
 
     private long pad(long n) {
         return (n + alignment - 1) / alignment * alignment;
-    }
-
-    private static void writeScalar(LittleEndianOutput o, GgufValueType type, Object v) throws IOException {
-        switch (type) {
-            case UINT8, INT8 -> o.i8((int) (long) (Long) v);
-            case UINT16, INT16 -> o.i16((int) (long) (Long) v);
-            case UINT32, INT32 -> o.i32((int) (long) (Long) v);
-            case UINT64, INT64 -> o.i64((Long) v);
-            case FLOAT32 -> o.f32((Float) v);
-            case FLOAT64 -> o.f64((Double) v);
-            case BOOL -> o.i8((Boolean) v ? 1 : 0);
-            case STRING -> o.string((String) v);
-            case ARRAY -> throw new IllegalStateException("arrays are written by writeArray");
-        }
-    }
-
-    private static void writeArray(LittleEndianOutput o, GgufValueType elem, Object values) throws IOException {
-        o.i32(elem.id());
-        switch (values) {
-            case String[] a -> {
-                o.i64(a.length);
-                for (String s : a) {
-                    o.string(s);
-                }
-            }
-            case float[] a -> {
-                o.i64(a.length);
-                for (float f : a) {
-                    o.f32(f);
-                }
-            }
-            case double[] a -> {
-                o.i64(a.length);
-                for (double d : a) {
-                    o.f64(d);
-                }
-            }
-            case boolean[] a -> {
-                o.i64(a.length);
-                for (boolean b : a) {
-                    o.i8(b ? 1 : 0);
-                }
-            }
-            case long[] a -> {
-                o.i64(a.length);
-                for (long l : a) {
-                    writeScalar(o, elem, l);
-                }
-            }
-            default -> throw new IllegalStateException("unexpected array " + values.getClass());
-        }
     }
 
     private static void checkKey(String key) {

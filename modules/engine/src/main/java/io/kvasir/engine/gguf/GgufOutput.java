@@ -8,14 +8,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Buffered little-endian writes to a new file, counting the bytes written. */
-final class LittleEndianOutput implements AutoCloseable {
+/**
+ * GGUF's wire encoding, written buffered to a new file: little-endian numbers, length-prefixed UTF-8
+ * strings, typed metadata values. Counts the bytes written so the writer can align.
+ */
+final class GgufOutput implements AutoCloseable {
 
     private final FileChannel channel;
     private final ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
     private long flushed;
 
-    LittleEndianOutput(Path path) throws IOException {
+    GgufOutput(Path path) throws IOException {
         channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE);
     }
@@ -89,6 +92,57 @@ final class LittleEndianOutput implements AutoCloseable {
     void zeros(long n) throws IOException {
         for (long i = 0; i < n; i++) {
             i8(0);
+        }
+    }
+
+    void scalar(GgufValueType type, Object v) throws IOException {
+        switch (type) {
+            case UINT8, INT8 -> i8((int) (long) (Long) v);
+            case UINT16, INT16 -> i16((int) (long) (Long) v);
+            case UINT32, INT32 -> i32((int) (long) (Long) v);
+            case UINT64, INT64 -> i64((Long) v);
+            case FLOAT32 -> f32((Float) v);
+            case FLOAT64 -> f64((Double) v);
+            case BOOL -> i8((Boolean) v ? 1 : 0);
+            case STRING -> string((String) v);
+            case ARRAY -> throw new IllegalStateException("arrays are written by array()");
+        }
+    }
+
+    void array(GgufValueType elem, Object values) throws IOException {
+        i32(elem.id());
+        switch (values) {
+            case String[] a -> {
+                i64(a.length);
+                for (String s : a) {
+                    string(s);
+                }
+            }
+            case float[] a -> {
+                i64(a.length);
+                for (float f : a) {
+                    f32(f);
+                }
+            }
+            case double[] a -> {
+                i64(a.length);
+                for (double d : a) {
+                    f64(d);
+                }
+            }
+            case boolean[] a -> {
+                i64(a.length);
+                for (boolean b : a) {
+                    i8(b ? 1 : 0);
+                }
+            }
+            case long[] a -> {
+                i64(a.length);
+                for (long l : a) {
+                    scalar(elem, l);
+                }
+            }
+            default -> throw new IllegalStateException("unexpected array " + values.getClass());
         }
     }
 
