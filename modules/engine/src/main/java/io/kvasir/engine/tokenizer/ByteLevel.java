@@ -37,6 +37,11 @@ final class ByteLevel {
         return new String(out);
     }
 
+    /** The stand-in character for one byte. */
+    static char charOf(int b) {
+        return CHAR_OF_BYTE[b & 0xFF];
+    }
+
     /** The byte a stand-in character spells, or -1 when the code point is not one. */
     static int byteOf(int codePoint) {
         return codePoint >= 0 && codePoint < BYTE_OF_CHAR.length ? BYTE_OF_CHAR[codePoint] : -1;
