@@ -98,7 +98,8 @@ class KvStoreTest {
             }
             float[] want = source.forward(Batches.chunk(new int[] {7}, prompt.length, sourceTable))[0];
             float[] got = target.forward(Batches.chunk(new int[] {7}, prompt.length, targetTable))[0];
-            assertThat(got).containsExactly(want);
+            // Not bit-exact: the Vector API's lane reductions may change order once C2 compiles them.
+            assertThat(Batches.maxDiff(got, want)).isLessThan(1e-4f * Batches.maxAbs(want));
         }
     }
 
