@@ -51,9 +51,10 @@ class ReferenceForwardTest {
     void agreesWithScalarReference(SynthModel spec) throws IOException {
         Path file = spec.write(dir.resolve("m.gguf"), 42);
         int[] prompt = {1, 17, 250, 3, 99, 42, 7, 123, 5, 64, 200};
-        // Quantized kernels may round activations too; the reference keeps them exact.
-        boolean exactWeights = spec.type() == GgmlType.F32 || spec.type() == GgmlType.F16 || spec.type() == GgmlType.BF16;
-        float tolerance = exactWeights ? 2e-3f : 4e-2f;
+        // Both sides read the same stored weights; quantized kernels may also round the activations
+        // (as llama.cpp's do), which the reference does not, so they get more room.
+        boolean floatWeights = spec.type() == GgmlType.F32 || spec.type() == GgmlType.F16 || spec.type() == GgmlType.BF16;
+        float tolerance = floatWeights ? 1e-4f : 1e-2f;
         try (GgufFile gguf = GgufFile.open(file)) {
             LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(KvPrecision.F32, 8, 4));
             ReferenceLlama ref = new ReferenceLlama(gguf, 32);

@@ -3,6 +3,8 @@ package io.kvasir.engine.model;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.gguf.TensorInfo;
 import io.kvasir.engine.tensor.Quantizer;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * A deliberately plain Llama/Qwen2 forward pass for checking the real one: all weights dequantized
@@ -24,6 +26,7 @@ final class ReferenceLlama {
     private final float eps;
     private final float[][] keys;
     private final float[][] values;
+    private final Map<String, float[]> dequantized = new HashMap<>();
 
     ReferenceLlama(GgufFile f, int maxPositions) {
         this.f = f;
@@ -44,8 +47,10 @@ final class ReferenceLlama {
     }
 
     private float[] w(String name) {
-        TensorInfo t = f.tensor(name);
-        return Quantizer.dequantize(t.type(), f.tensorData(t), 0, Math.toIntExact(t.elements()));
+        return dequantized.computeIfAbsent(name, n -> {
+            TensorInfo t = f.tensor(n);
+            return Quantizer.dequantize(t.type(), f.tensorData(t), 0, Math.toIntExact(t.elements()));
+        });
     }
 
     private float[] wOpt(String name) {
