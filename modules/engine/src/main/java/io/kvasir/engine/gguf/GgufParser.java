@@ -233,7 +233,10 @@ final class GgufParser {
             throw in.fail(label + " shape " + Arrays.toString(shape) + " takes more than 2^63 bytes");
         }
         long offset = in.i64("data offset of " + label);
-        if (offset < 0 || offset % alignment != 0) {
+        if (offset < 0) {
+            throw in.fail(label + " data offset " + Long.toUnsignedString(offset) + " is beyond 2^63");
+        }
+        if (offset % alignment != 0) {
             throw in.fail(label + " data offset " + Long.toUnsignedString(offset)
                     + " is not a multiple of the alignment " + alignment);
         }
