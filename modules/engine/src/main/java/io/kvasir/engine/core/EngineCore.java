@@ -7,6 +7,7 @@ import io.kvasir.engine.kv.KvBlockStorage;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.sampling.Sample;
 import io.kvasir.engine.sampling.Sampler;
+import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -33,6 +34,8 @@ public final class EngineCore implements InferenceEngine {
     private final KvCacheManager kv;
     private final Scheduler scheduler;
     private final Set<Integer> endOfGeneration;
+    /** Scratch shared by every request's sampler: they sample one after another on this thread. */
+    private final Workspace sampling = new Workspace();
     /** Final events of requests ended between steps (aborts), reported by the next step. */
     private final List<TokenEvent> pendingEvents = new ArrayList<>();
 
@@ -69,7 +72,7 @@ public final class EngineCore implements InferenceEngine {
         if (scheduler.get(r.id()) != null) {
             throw new IllegalArgumentException("request id already live: " + r.id());
         }
-        scheduler.add(new Request(r, scheduler.nextArrival(), runner.vocabSize(), tokenizer));
+        scheduler.add(new Request(r, scheduler.nextArrival(), runner.vocabSize(), tokenizer, sampling));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.kvasir.engine.core;
 
 import io.kvasir.engine.sampling.Sampler;
+import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -29,10 +30,10 @@ public final class Request {
     private RequestStatus status = RequestStatus.WAITING;
     private boolean paused;
 
-    Request(EngineRequest spec, long arrival, int vocabSize, Tokenizer tokenizer) {
+    Request(EngineRequest spec, long arrival, int vocabSize, Tokenizer tokenizer, Workspace workspace) {
         this.spec = spec;
         this.arrival = arrival;
-        this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens());
+        this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens(), workspace);
         this.output = new StopStrings(tokenizer, spec.stop());
         int prompt = spec.promptTokens().length;
         this.tokens = Arrays.copyOf(spec.promptTokens(), prompt + Math.min(Math.max(spec.maxTokens(), 1), 4096));

@@ -9,20 +9,25 @@ import java.util.SplittableRandom;
  *
  * <p>Order: penalties on the raw logits; log-probabilities from those (temperature 1, as the
  * OpenAI API reports them); then, unless greedy, temperature, top-k, top-p and min-p on the scaled
- * distribution, and one draw. Only top-p without top-k needs an ordering, and it sorts just enough
- * of the vocabulary to reach the probability mass it wants.
+ * distribution, and one draw. Nothing sorts the vocabulary: top-k keeps a heap of k, top-p alone
+ * runs a quickselect on probability mass ({@link TopP}), min-p is a threshold.
  */
 public final class Sampler {
-
-    private static final int FIRST_TOP_P_WINDOW = 64;
 
     private final SamplingParams params;
     private final int vocabSize;
     private final SplittableRandom random;
     private final Penalties penalties;
+    private final Workspace workspace;
 
     public Sampler(SamplingParams params, int vocabSize, int[] promptTokens) {
+        this(params, vocabSize, promptTokens, new Workspace());
+    }
+
+    /** A sampler using {@code workspace} for scratch; samplers sampled one at a time may share one. */
+    public Sampler(SamplingParams params, int vocabSize, int[] promptTokens, Workspace workspace) {
         validate(params);
+        this.workspace = workspace;
         this.params = params;
         this.vocabSize = vocabSize;
         this.random = params.seed() != null ? new SplittableRandom(params.seed()) : new SplittableRandom();
@@ -93,47 +98,61 @@ public final class Sampler {
 
     private int draw(float[] logits, float max) {
         double invT = 1.0 / params.temperature();
-        int k = params.topK() > 0 ? Math.min(params.topK(), vocabSize) : vocabSize;
-        if (k == vocabSize && params.topP() >= 1f) {
-            return drawUnsorted(logits, max, invT);
-        }
-        int[] candidates;
-        double[] weights;
-        int keep;
-        if (k < vocabSize) {
-            candidates = TopK.select(logits, k);
-            weights = weights(logits, candidates, max, invT);
-            keep = topP(weights, sum(weights, weights.length));
-        } else {
-            // top-p alone: widen the sorted window until it holds the wanted mass.
+        if (params.topK() > 0 && params.topK() < vocabSize) {
+            int[] candidates = TopK.select(logits, params.topK()); // sorted, best first
+            double[] weights = new double[candidates.length];
             double total = 0;
-            for (float l : logits) {
-                total += Math.exp((l - max) * invT);
+            for (int i = 0; i < candidates.length; i++) {
+                weights[i] = Math.exp((logits[candidates[i]] - max) * invT);
+                total += weights[i];
             }
-            int window = Math.min(FIRST_TOP_P_WINDOW, vocabSize);
-            while (true) {
-                candidates = TopK.select(logits, window);
-                weights = weights(logits, candidates, max, invT);
-                keep = topP(weights, total);
-                if (keep < window || window == vocabSize) {
-                    break;
+            int keep = candidates.length;
+            if (params.topP() < 1f) {
+                double target = params.topP() * total;
+                double cum = 0;
+                for (int i = 0; i < candidates.length; i++) {
+                    cum += weights[i];
+                    if (cum >= target) {
+                        keep = i + 1;
+                        break;
+                    }
                 }
-                window = (int) Math.min(vocabSize, (long) window * 8);
             }
-        }
-        // min-p: candidates are sorted, so the kept ones are a prefix; weights[0] is the top token's.
-        double floor = params.minP() * weights[0];
-        while (keep > 1 && weights[keep - 1] < floor) {
-            keep--;
-        }
-        double u = random.nextDouble() * sum(weights, keep);
-        for (int i = 0; i < keep; i++) {
-            u -= weights[i];
-            if (u < 0) {
-                return candidates[i];
+            // min-p: the kept ones are a prefix in this order; weights[0] == 1 is the best token's.
+            while (keep > 1 && weights[keep - 1] < params.minP()) {
+                keep--;
             }
+            double u = random.nextDouble() * sum(weights, keep);
+            for (int i = 0; i < keep; i++) {
+                u -= weights[i];
+                if (u < 0) {
+                    return candidates[i];
+                }
+            }
+            return candidates[keep - 1];
         }
-        return candidates[keep - 1];
+        if (params.topP() < 1f) {
+            int n = TopP.select(logits, max, invT, params.topP(), workspace);
+            int[] ids = workspace.ids;
+            float[] w = workspace.weights;
+            double total = 0;
+            for (int i = 0; i < n; i++) {
+                total += w[i] >= params.minP() ? w[i] : 0;
+            }
+            double u = random.nextDouble() * total;
+            int last = ids[0];
+            for (int i = 0; i < n; i++) {
+                if (w[i] >= params.minP()) {
+                    last = ids[i];
+                    u -= w[i];
+                    if (u < 0) {
+                        return ids[i];
+                    }
+                }
+            }
+            return last;
+        }
+        return drawUnsorted(logits, max, invT);
     }
 
     /** Temperature (and min-p) over the whole vocabulary, in id order: no ordering is needed. */
@@ -159,30 +178,6 @@ public final class Sampler {
             }
         }
         return last;
-    }
-
-    private static double[] weights(float[] logits, int[] ids, float max, double invT) {
-        double[] w = new double[ids.length];
-        for (int i = 0; i < ids.length; i++) {
-            w[i] = Math.exp((logits[ids[i]] - max) * invT);
-        }
-        return w;
-    }
-
-    /** The smallest prefix of sorted {@code weights} holding {@code topP} of {@code total}, or all of them. */
-    private int topP(double[] weights, double total) {
-        if (params.topP() >= 1f) {
-            return weights.length;
-        }
-        double target = params.topP() * total;
-        double cum = 0;
-        for (int i = 0; i < weights.length; i++) {
-            cum += weights[i];
-            if (cum >= target) {
-                return i + 1;
-            }
-        }
-        return weights.length;
     }
 
     private static double sum(double[] w, int n) {
