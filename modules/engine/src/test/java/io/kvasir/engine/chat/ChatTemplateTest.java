@@ -3,6 +3,8 @@ package io.kvasir.engine.chat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kvasir.engine.SharedData;
+import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.engine.tokenizer.Vocabulary;
@@ -51,6 +53,31 @@ class ChatTemplateTest {
             + "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
             + "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
             + "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
+
+    private static final String DEEPSEEK_R1 = "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}"
+            + "{% endif %}{% set ns = namespace(is_first=false, is_tool=false, system_prompt='') %}"
+            + "{%- for message in messages %}{%- if message['role'] == 'system' %}{% set ns.system_prompt = message['content'] %}"
+            + "{%- endif %}{%- endfor %}{{bos_token}}{{ns.system_prompt}}{%- for message in messages %}"
+            + "{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{'<｜User｜>' + message['content']}}{%- endif %}"
+            + "{%- if message['role'] == 'assistant' and message['content'] is not none %}{% set content = message['content'] %}"
+            + "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
+            + "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor -%}"
+            + "{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜><think>\\n'}}{% endif %}";
+
+    private static final String ZEPHYR = """
+            {% for message in messages %}
+            {% if message['role'] == 'user' %}
+            {{ '<|user|>\\n' + message['content'] + eos_token }}
+            {% elif message['role'] == 'system' %}
+            {{ '<|system|>\\n' + message['content'] + eos_token }}
+            {% elif message['role'] == 'assistant' %}
+            {{ '<|assistant|>\\n'  + message['content'] + eos_token }}
+            {% endif %}
+            {% if loop.last and add_generation_prompt %}
+            {{ '<|assistant|>' }}
+            {% endif %}
+            {% endfor %}
+            """;
 
     private static ChatMessage user(String s) {
         return new ChatMessage("user", s);
@@ -106,6 +133,31 @@ class ChatTemplateTest {
         assertThatThrownBy(() -> t.render(List.of(system("x"), user("Hi")), true))
                 .isInstanceOf(ChatTemplateException.class)
                 .hasMessageContaining("Conversation roles must alternate");
+    }
+
+    @Test
+    void deepseekKeepsStateInANamespaceAndDropsThinkingFromHistory() {
+        ChatTemplate t = ChatTemplate.of(DEEPSEEK_R1, "<s>", "</s>");
+        assertThat(t.render(List.of(system("  Be nice.  "), user("Hi"), assistant("<think>hmm</think>Hello!"),
+                user(" Bye \n")), true)).isEqualTo("<s>  Be nice.  <｜User｜>Hi<｜Assistant｜>Hello!<｜end▁of▁sentence｜>"
+                + "<｜User｜> Bye \n<｜Assistant｜><think>\n");
+    }
+
+    @Test
+    void zephyrLinesCollapseUnderTrimBlocks() {
+        ChatTemplate t = ChatTemplate.of(ZEPHYR, "<s>", "</s>");
+        assertThat(t.render(List.of(user("a"), assistant("b"), user("c")), true))
+                .isEqualTo("<|user|>\na</s>\n<|assistant|>\nb</s>\n<|user|>\nc</s>\n<|assistant|>\n");
+    }
+
+    @Test
+    void phi3TemplateFromItsGgufFile() {
+        try (GgufFile gguf = GgufFile.open(SharedData.require("peers/vocab/ggml-vocab-phi-3.gguf"))) {
+            Vocabulary v = Vocabulary.fromGguf(gguf);
+            ChatTemplate t = ChatTemplate.forModel(v, Tokenizers.create(v));
+            assertThat(t.render(List.of(user("a"), assistant("b"), user("c")), true))
+                    .isEqualTo("<s><|user|>\na<|end|>\n<|assistant|>\nb<|end|>\n<|user|>\nc<|end|>\n<|assistant|>\n");
+        }
     }
 
     @Test
