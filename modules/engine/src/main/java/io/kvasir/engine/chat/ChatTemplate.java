@@ -52,6 +52,9 @@ public final class ChatTemplate {
             {%- endif %}
             """;
 
+    /** Far beyond any context window; a runaway template fails instead of exhausting memory. */
+    private static final long MAX_OUTPUT_BYTES = 64L << 20;
+
     private final String source;
     private final String prepared;
     private final String bosToken;
@@ -179,6 +182,10 @@ public final class ChatTemplate {
                 .withElResolver(resolver)
                 .withTrimBlocks(false) // WhitespaceControl has applied Jinja's rules already
                 .withLstripBlocks(false)
+                // message text must never be evaluated as template code: "{{ ... }}" typed by a
+                // user is just text (Jinjava would otherwise re-render expression results)
+                .withNestedInterpretationEnabled(false)
+                .withMaxOutputSize(MAX_OUTPUT_BYTES)
                 .build();
         Jinjava jinjava = new Jinjava(config);
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(

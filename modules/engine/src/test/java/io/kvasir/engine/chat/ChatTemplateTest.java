@@ -216,6 +216,22 @@ class ChatTemplateTest {
     }
 
     @Test
+    void messageTextIsNeverEvaluatedAsTemplateCode() {
+        String hostile = "{{ 7 * 7 }}{% if true %}x{% endif %}{{ raise_exception('injected') }}";
+        assertThat(ChatTemplate.fallback().render(List.of(user(hostile)), false))
+                .isEqualTo("<|im_start|>user\n" + hostile + "<|im_end|>\n");
+        assertThat(ChatTemplate.of(LLAMA3, "{{ 1 + 1 }}", "").render(List.of(user(hostile)), false))
+                .startsWith("{{ 1 + 1 }}<|start_header_id|>user").contains(hostile);
+    }
+
+    @Test
+    void aRunawayTemplateFailsInsteadOfExhaustingMemory() {
+        String template = "{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(40) %}"
+                + "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}";
+        assertThatThrownBy(() -> ChatTemplate.of(template, "", "")).isInstanceOf(ChatTemplateException.class);
+    }
+
+    @Test
     void fallbackIsChatml() {
         assertThat(ChatTemplate.fallback().render(List.of(system("S"), user("U"), assistant("A")), true))
                 .isEqualTo("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
