@@ -27,7 +27,7 @@ import jinjava.javax.el.CompositeELResolver;
  *
  * <p>The rendered text holds the model's special tokens as text ({@code <|im_start|>},
  * {@code [INST]}, possibly {@code bos_token}): encode it with {@code parseSpecial = true}, and without
- * adding BOS when the text already starts with it.
+ * adding BOS when the text already starts with it; {@link #encode} does both.
  *
  * <p><b>Fallback.</b> A model without a template gets ChatML:
  * {@code <|im_start|>role\ncontent<|im_end|>\n} per message, then {@code <|im_start|>assistant\n}
@@ -162,6 +162,18 @@ public final class ChatTemplate {
             }
         }
         return result.getOutput();
+    }
+
+    /**
+     * Renders the conversation and encodes it as a prompt: special-token texts become their ids,
+     * and BOS is added (when the vocabulary wants it) only if the template did not already write it,
+     * so templates that start with {@code bos_token} do not get two.
+     */
+    public int[] encode(Tokenizer tokenizer, List<ChatMessage> messages, boolean addGenerationPrompt) {
+        String text = render(messages, addGenerationPrompt);
+        int bos = tokenizer.bosId();
+        boolean rendersBos = bos >= 0 && text.startsWith(tokenizer.tokenText(bos));
+        return tokenizer.encode(text, !rendersBos, true);
     }
 
     private void check() {

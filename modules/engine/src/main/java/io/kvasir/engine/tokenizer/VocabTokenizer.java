@@ -179,15 +179,16 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     @Override
     public String decode(int[] ids) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(ids.length * 4);
-        boolean first = true;
+        // the space SentencePiece put in front of the text is not part of it (BPE never adds one)
+        boolean stripSpace = vocab.addSpacePrefix() && Vocabulary.SPM.equals(vocab.model());
         for (int id : ids) {
             if (isControl(id)) {
                 continue;
             }
             byte[] b = tokenBytes(id);
-            int skip = first && vocab.addSpacePrefix() && b.length > 0 && b[0] == ' ' ? 1 : 0;
+            int skip = stripSpace && b.length > 0 && b[0] == ' ' ? 1 : 0;
             bytes.write(b, skip, b.length - skip);
-            first = false;
+            stripSpace = false;
         }
         return bytes.toString(StandardCharsets.UTF_8);
     }

@@ -11,6 +11,7 @@ import io.kvasir.engine.tokenizer.Vocabulary;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -229,6 +230,24 @@ class ChatTemplateTest {
         String template = "{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(40) %}"
                 + "{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}";
         assertThatThrownBy(() -> ChatTemplate.of(template, "", "")).isInstanceOf(ChatTemplateException.class);
+    }
+
+    @Test
+    void encodingAddsBosOnlyWhenTheTemplateDidNotWriteIt() {
+        String[] tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "▁", "a", "[", "]"};
+        int[] types = {Vocabulary.UNKNOWN, Vocabulary.CONTROL, Vocabulary.CONTROL, Vocabulary.CONTROL,
+                Vocabulary.CONTROL, Vocabulary.NORMAL, Vocabulary.NORMAL, Vocabulary.NORMAL, Vocabulary.NORMAL};
+        Vocabulary v = new Vocabulary(Vocabulary.SPM, null, tokens, null, types, null,
+                1, 2, 0, -1, -1, true, false, false, null);
+        Tokenizer tokenizer = Tokenizers.create(v);
+
+        int[] withTemplateBos = ChatTemplate.of("{{ bos_token }}{% for m in messages %}[{{ m.content }}]{% endfor %}",
+                "<s>", "</s>").encode(tokenizer, List.of(user("a")), false);
+        assertThat(withTemplateBos).containsExactly(1, 7, 6, 8);
+
+        int[] fallback = ChatTemplate.fallback().encode(tokenizer, List.of(user("a")), false);
+        assertThat(fallback).startsWith(1, 3).endsWith(4, 0); // "\n" is not in this vocabulary: <unk>
+        assertThat(Arrays.stream(fallback).filter(id -> id == 1).count()).isEqualTo(1);
     }
 
     @Test
