@@ -77,9 +77,9 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     }
 
     /**
-     * {@inheritDoc} With {@code addBos}, EOS is appended too when the vocabulary asks for it
-     * ({@code add_eos_token}). User-defined tokens are matched even without {@code parseSpecial}
-     * (the Hugging Face tokenizers do the same); control and unknown tokens only with it.
+     * {@inheritDoc} User-defined tokens are matched even without {@code parseSpecial} (the Hugging
+     * Face tokenizers and llama.cpp do the same); control and unknown tokens only with it. The
+     * vocabulary's {@code add_eos_token} is not applied: a generation prompt must not end the text.
      */
     @Override
     public int[] encode(String text, boolean addBos, boolean parseSpecial) {
@@ -99,9 +99,6 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
                 encodeText(text.substring(f.start, f.end), afterSpecial, out);
                 afterSpecial = false;
             }
-        }
-        if (addBos && vocab.addEos() && vocab.eosId() >= 0) {
-            out.add(vocab.eosId());
         }
         return out.toArray();
     }
@@ -182,15 +179,16 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
     @Override
     public String decode(int[] ids) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(ids.length * 4);
-        boolean first = true;
+        // the space SentencePiece put in front of the text is not part of it (BPE never adds one)
+        boolean stripSpace = vocab.addSpacePrefix() && Vocabulary.SPM.equals(vocab.model());
         for (int id : ids) {
             if (isControl(id)) {
                 continue;
             }
             byte[] b = tokenBytes(id);
-            int skip = first && vocab.addSpacePrefix() && b.length > 0 && b[0] == ' ' ? 1 : 0;
+            int skip = stripSpace && b.length > 0 && b[0] == ' ' ? 1 : 0;
             bytes.write(b, skip, b.length - skip);
-            first = false;
+            stripSpace = false;
         }
         return bytes.toString(StandardCharsets.UTF_8);
     }

@@ -41,6 +41,19 @@ class BpeTokenizerTest {
     }
 
     @Test
+    void streamingWaitsForTheLastByteOfACharacterSplitAcrossTokens() {
+        var b = HandMadeVocabularies.bpe();
+        Tokenizer t = tokenizer(b, "gpt-2");
+        int[] ids = t.encode("é!", false, false);
+        assertThat(ids).containsExactly(0xC3, 0xA9, '!');
+        StreamingDetokenizer stream = new StreamingDetokenizer(t);
+        assertThat(stream.push(ids[0])).isEmpty();
+        assertThat(stream.push(ids[1])).isEqualTo("é");
+        assertThat(stream.push(ids[2])).isEqualTo("!");
+        assertThat(stream.flush()).isEmpty();
+    }
+
+    @Test
     void llama3TakesAWordThatIsATokenWholeEvenWithoutMerges() {
         var b = HandMadeVocabularies.bpe().normal("abc", 0);
         assertThat(tokenizer(b, "llama-bpe").encode("abc", false, false)).containsExactly(b.id("abc"));
