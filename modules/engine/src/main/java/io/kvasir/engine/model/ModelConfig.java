@@ -47,6 +47,11 @@ public record ModelConfig(
         }
     }
 
+    /** Reads the hyperparameters from a GGUF file's metadata; a model it cannot run is a ModelLoadException. */
+    public static ModelConfig read(io.kvasir.engine.gguf.GgufFile gguf) {
+        return GgufModelLoader.config(gguf);
+    }
+
     /** Width of all query heads together. */
     public int qDim() {
         return headCount * headDim;
