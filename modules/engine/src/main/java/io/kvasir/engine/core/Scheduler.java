@@ -3,7 +3,6 @@ package io.kvasir.engine.core;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.kv.KvCacheManager.CachedPrefix;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -21,7 +20,8 @@ import java.util.TreeSet;
  * the lowest-priority, latest-arrived running request is preempted: its blocks are freed at once
  * and it goes back to waiting, where it sorts ahead of everything that arrived after it and later
  * recomputes prompt and output so far (its full blocks are usually still in the prefix cache).
- * Paused requests keep their blocks and their place but are not scheduled.
+ * Paused requests keep their blocks and their place but are not scheduled; under block pressure a
+ * paused request is preempted like any other, by its place in the order.
  *
  * <p>Single-threaded: the engine thread calls everything.
  */
@@ -221,10 +221,6 @@ public final class Scheduler {
 
     boolean hasRequests() {
         return !requests.isEmpty();
-    }
-
-    Collection<Request> requests() {
-        return requests.values();
     }
 
     EngineStats stats(int blocksTotal, int blocksInUse) {

@@ -39,6 +39,11 @@ public final class BlockHash {
         return new BlockHash(h, parent, Arrays.copyOfRange(tokens, from, to));
     }
 
+    /** A hash with a chosen value: lets tests stage a 64-bit collision between different contents. */
+    static BlockHash withValue(long value, BlockHash parent, int[] tokens) {
+        return new BlockHash(value, parent, tokens.clone());
+    }
+
     /** The chained hashes of every full block of {@code tokens[0 .. length)}. */
     public static BlockHash[] chain(int[] tokens, int length, int blockSize) {
         BlockHash[] out = new BlockHash[length / blockSize];

@@ -157,21 +157,21 @@ public final class Sampler {
 
     /** Temperature (and min-p) over the whole vocabulary, in id order: no ordering is needed. */
     private int drawUnsorted(float[] logits, float max, double invT) {
-        double floor = params.minP(); // the top token's weight is exp(0) = 1
+        float floor = params.minP(); // the top token's weight is exp(0) = 1
+        workspace.ensure(logits.length);
+        float[] w = workspace.weights;
         double total = 0;
-        for (float l : logits) {
-            double w = Math.exp((l - max) * invT);
-            if (w >= floor) {
-                total += w;
-            }
+        for (int i = 0; i < logits.length; i++) {
+            float wi = (float) Math.exp((logits[i] - max) * invT);
+            w[i] = wi >= floor ? wi : 0f;
+            total += w[i];
         }
         double u = random.nextDouble() * total;
-        int last = -1;
+        int last = 0;
         for (int i = 0; i < logits.length; i++) {
-            double w = Math.exp((logits[i] - max) * invT);
-            if (w >= floor) {
+            if (w[i] > 0f) {
                 last = i;
-                u -= w;
+                u -= w[i];
                 if (u < 0) {
                     return i;
                 }

@@ -109,6 +109,24 @@ class BlockPoolTest {
     }
 
     @Test
+    void colliding64BitValuesNeverShareKv() {
+        BlockPool pool = new BlockPool(2);
+        KvBlock b = pool.allocate(1).getFirst();
+        BlockHash stored = BlockHash.withValue(42L, null, new int[] {1, 2, 3, 4});
+        pool.cache(b, stored);
+        assertThat(pool.findCached(BlockHash.withValue(42L, null, new int[] {1, 2, 3, 5}))).isNull();
+        assertThat(pool.findCached(BlockHash.withValue(42L, null, new int[] {1, 2, 3, 4}))).isSameAs(b);
+        // Same value and tokens, but after a different parent: still different KV.
+        BlockHash parentA = BlockHash.withValue(7L, null, new int[] {9});
+        BlockHash parentB = BlockHash.withValue(7L, null, new int[] {8});
+        KvBlock child = pool.allocate(1).getFirst();
+        pool.cache(child, BlockHash.withValue(43L, parentA, new int[] {5}));
+        assertThat(pool.findCached(BlockHash.withValue(43L, parentB, new int[] {5}))).isNull();
+        assertThat(pool.findCached(BlockHash.withValue(43L, BlockHash.withValue(7L, null, new int[] {9}), new int[] {5})))
+                .isSameAs(child);
+    }
+
+    @Test
     void refusesAnEmptyPool() {
         assertThatThrownBy(() -> new BlockPool(0)).isInstanceOf(IllegalArgumentException.class);
     }
