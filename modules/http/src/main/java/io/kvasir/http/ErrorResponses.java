@@ -9,6 +9,7 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.RawHeader;
 import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.RejectionHandler;
+import akka.http.scaladsl.model.EntityStreamException;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.kvasir.fabric.api.FabricException;
@@ -64,12 +65,19 @@ public final class ErrorResponses {
             return fromFabric(fabric);
         }
         if (cause instanceof EntityStreamSizeException size) {
-            return new ApiError(StatusCodes.PAYLOAD_TOO_LARGE,
-                    "The request body is larger than the limit of " + size.limit() + " bytes.",
-                    ApiError.INVALID_REQUEST, null, "request_too_large", 0);
+            return tooLarge(size.limit());
+        }
+        if (cause instanceof EntityStreamException) {
+            // The body broke off or exceeded a parser limit; the client's fault, not a server bug.
+            return ApiError.invalid("The request body could not be read completely.", null);
         }
         log.error("Request failed with an unexpected exception", cause);
         return ApiError.internal();
+    }
+
+    public static ApiError tooLarge(long limit) {
+        return new ApiError(StatusCodes.PAYLOAD_TOO_LARGE, "The request body is larger than the limit of " + limit
+                + " bytes.", ApiError.INVALID_REQUEST, null, "request_too_large", 0);
     }
 
     public static HttpResponse response(ApiError error) {

@@ -20,8 +20,11 @@ import io.kvasir.http.ApiError;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
 import io.kvasir.http.JsonResponses;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
@@ -55,13 +58,19 @@ public final class OpenAiRoutes extends AllDirectives {
                 path("completions", () -> post(() -> generation(false))),
                 pathPrefix("models", () -> concat(
                         pathEndOrSingleSlash(() -> get(this::listModels)),
-                        path(PathMatchers.remaining(), id -> get(() -> model(id))))));
+                        path(PathMatchers.remaining(),
+                                // Model ids may hold a slash, which clients send encoded.
+                                id -> get(() -> model(URLDecoder.decode(id.replace("+", "%2B"), StandardCharsets.UTF_8)))))));
     }
 
     private Route generation(boolean chat) {
         return extractRequest(request -> {
             OpenAiRequests.Headers headers = new OpenAiRequests.Headers(
                     header(request, "X-Session-Id"), header(request, "X-Kvasir-Workload"));
+            OptionalLong declared = request.entity().getContentLengthOption();
+            if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
+                return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
+            }
             CompletionStage<HttpResponse> response = request.entity()
                     .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
                     .thenCompose(strict -> {

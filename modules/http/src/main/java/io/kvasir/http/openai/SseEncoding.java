@@ -42,13 +42,13 @@ public final class SseEncoding {
         Source<ByteString, NotUsed> body = events
                 // Stop pulling once the generation has finished: nothing after it is for the client.
                 .takeWhile(e -> !(e instanceof GenerationEvent.Finished), true)
+                .<Object>map(e -> e)
+                // A failure becomes the last element, so the state below writes the stream's end once.
+                .recover(new PFBuilder<Throwable, Object>().match(Throwable.class, StreamFailed::new).build())
                 .statefulMap(() -> new StreamState(answer),
-                        (state, event) -> Pair.create(state, state.onEvent(event)),
+                        (state, element) -> Pair.create(state, state.onElement(element)),
                         StreamState::onUpstreamComplete)
-                .filter(bytes -> !bytes.isEmpty())
-                .recover(new PFBuilder<Throwable, ByteString>()
-                        .match(Throwable.class, t -> errorEvent(ErrorResponses.fromThrowable(t)))
-                        .build());
+                .filter(bytes -> !bytes.isEmpty());
         Source<ByteString, NotUsed> full = answer.chat() ? Source.single(frame(answer.roleChunk())).concat(body) : body;
         return full.keepAlive(keepAlive, () -> KEEP_ALIVE);
     }
@@ -80,6 +80,10 @@ public final class SseEncoding {
         return out;
     }
 
+    /** The fabric's stream failed after the response began. */
+    private record StreamFailed(Throwable cause) {
+    }
+
     /** Per-stream state: where the text stands and whether the finish was seen. */
     private static final class StreamState {
         private final Answer answer;
@@ -90,8 +94,12 @@ public final class SseEncoding {
             this.answer = answer;
         }
 
-        ByteString onEvent(GenerationEvent event) {
-            return switch (event) {
+        ByteString onElement(Object element) {
+            if (element instanceof StreamFailed failed) {
+                finished = true;
+                return errorEvent(ErrorResponses.fromThrowable(failed.cause()));
+            }
+            return switch ((GenerationEvent) element) {
                 case GenerationEvent.Started ignored -> ByteString.emptyByteString();
                 case GenerationEvent.Token token -> onToken(token);
                 case GenerationEvent.Finished done -> onFinished(done);
