@@ -122,6 +122,36 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void chatLogprobsListEveryToken() throws Exception {
+        JsonNode answer = json(server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"top_logprobs\": 2}").body());
+
+        JsonNode content = answer.at("/choices/0/logprobs/content");
+        assertThat(content).hasSize(3);
+        assertThat(content.get(0).get("token").asText()).isEqualTo("Hello");
+        assertThat(content.get(0).get("logprob").asDouble()).isEqualTo(-0.5);
+        assertThat(content.get(2).get("logprob").asDouble()).isEqualTo(-1.5);
+        assertThat(content.get(1).get("bytes")).hasSize(1);
+        assertThat(server.fabric.lastRequest().sampling().topLogprobs()).isEqualTo(2);
+
+        String streamed = server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"stream\": true}").body();
+        JsonNode firstToken = json(streamed.split("\n\n")[1].substring(6));
+        assertThat(firstToken.at("/choices/0/logprobs/content/0/logprob").asDouble()).isEqualTo(-0.5);
+    }
+
+    @Test
+    void completionLogprobsCarryOffsets() throws Exception {
+        JsonNode answer = json(server.post("/v1/completions",
+                "{\"model\": \"fake-model\", \"prompt\": \"p\", \"logprobs\": 1}").body());
+
+        JsonNode logprobs = answer.at("/choices/0/logprobs");
+        assertThat(logprobs.get("tokens")).extracting(JsonNode::asText).containsExactly("Hello", ",", " world");
+        assertThat(logprobs.get("text_offset")).extracting(JsonNode::asInt).containsExactly(0, 5, 6);
+        assertThat(logprobs.get("token_logprobs").get(1).asDouble()).isEqualTo(-1.0);
+        assertThat(answer.get("object").asText()).isEqualTo("text_completion");
+        assertThat(answer.at("/usage/total_tokens").asInt()).isEqualTo(FakeFabric.PROMPT_TOKENS + 3);
+    }
+
+    @Test
     void failureAfterTheStreamBeganEndsWithAnErrorEventThenDone() throws Exception {
         server.fabric.script(FakeFabric.failAfter(new IllegalStateException("replica lost"), "Hel", "lo"));
 
