@@ -39,9 +39,8 @@ public final class ApiServer extends AllDirectives {
                 path("health", () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up"))))),
                 path("ready", () -> get(this::ready)),
                 pathPrefix("v1", () -> auth.authenticated(openAi::route)));
-        return withRequestTimeout(timeout, request -> ErrorResponses.response(new ApiError(StatusCodes.SERVICE_UNAVAILABLE,
-                        "The request did not complete within " + settings.requestTimeout().toSeconds() + " seconds.",
-                        "timeout", null, "request_timeout", 0)),
+        return withRequestTimeout(timeout,
+                request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),
                 () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()));
     }
 

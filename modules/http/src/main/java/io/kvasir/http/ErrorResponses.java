@@ -17,6 +17,7 @@ import io.kvasir.http.openai.OpenAiJson;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,12 +68,23 @@ public final class ErrorResponses {
         if (cause instanceof EntityStreamSizeException size) {
             return tooLarge(size.limit());
         }
+        if (cause instanceof TimeoutException) {
+            return timeout(null);
+        }
         if (cause instanceof EntityStreamException) {
             // The body broke off or exceeded a parser limit; the client's fault, not a server bug.
             return ApiError.invalid("The request body could not be read completely.", null);
         }
         log.error("Request failed with an unexpected exception", cause);
         return ApiError.internal();
+    }
+
+    /** The answer when a request ran out of time; also akka-http's request-timeout response. */
+    public static ApiError timeout(java.time.Duration limit) {
+        return new ApiError(StatusCodes.SERVICE_UNAVAILABLE, limit == null
+                ? "The request did not complete in time."
+                : "The request did not complete within " + limit.toSeconds() + " seconds.",
+                "timeout", null, "request_timeout", 0);
     }
 
     public static ApiError tooLarge(long limit) {

@@ -101,6 +101,16 @@ public final class FakeFabric implements Fabric {
         return probe;
     }
 
+    /** A generation that is never admitted: no element ever. Completes the future when cancelled. */
+    public CompletableFuture<Done> silent() {
+        CompletableFuture<Done> terminated = new CompletableFuture<>();
+        script = request -> Source.<GenerationEvent>never().watchTermination((mat, done) -> {
+            done.whenComplete((d, failure) -> terminated.complete(Done.getInstance()));
+            return NotUsed.getInstance();
+        });
+        return terminated;
+    }
+
     public void script(Function<GenerationRequest, Source<GenerationEvent, NotUsed>> newScript) {
         script = newScript;
     }

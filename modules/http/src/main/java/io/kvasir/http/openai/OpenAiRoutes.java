@@ -89,7 +89,8 @@ public final class OpenAiRoutes extends AllDirectives {
     private CompletionStage<HttpResponse> streamed(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
         // Wait for the first event only: it tells admission (or refusal) before the 200 goes out.
         // The tail is the fabric's own stream, not a copy: its demand and cancellation reach the engine.
-        return events.prefixAndTail(1).runWith(Sink.head(), materializer).thenApply(pair -> {
+        // A request still not admitted when the client has been answered with a timeout is cancelled.
+        return events.initialTimeout(settings.requestTimeout()).prefixAndTail(1).runWith(Sink.head(), materializer).thenApply(pair -> {
             List<GenerationEvent> first = pair.first();
             Source<GenerationEvent, NotUsed> rest = pair.second();
             String requestId = null;
