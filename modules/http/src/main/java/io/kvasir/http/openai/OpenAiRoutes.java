@@ -1,6 +1,7 @@
 package io.kvasir.http.openai;
 
 import akka.NotUsed;
+import akka.japi.Pair;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.HttpRequest;
@@ -60,7 +61,7 @@ public final class OpenAiRoutes extends AllDirectives {
                         pathEndOrSingleSlash(() -> get(this::listModels)),
                         path(PathMatchers.remaining(),
                                 // Model ids may hold a slash, which clients send encoded.
-                                id -> get(() -> model(URLDecoder.decode(id.replace("+", "%2B"), StandardCharsets.UTF_8)))))));
+                                id -> get(() -> model(decode(id)))))));
     }
 
     private Route generation(boolean chat) {
@@ -90,7 +91,11 @@ public final class OpenAiRoutes extends AllDirectives {
         // Wait for the first event only: it tells admission (or refusal) before the 200 goes out.
         // The tail is the fabric's own stream, not a copy: its demand and cancellation reach the engine.
         // A request still not admitted when the client has been answered with a timeout is cancelled.
-        return events.initialTimeout(settings.requestTimeout()).prefixAndTail(1).runWith(Sink.head(), materializer).thenApply(pair -> {
+        CompletionStage<Pair<List<GenerationEvent>, Source<GenerationEvent, NotUsed>>> admitted = events
+                .initialTimeout(settings.requestTimeout())
+                .prefixAndTail(1)
+                .runWith(Sink.head(), materializer);
+        return admitted.thenApply(pair -> {
             List<GenerationEvent> first = pair.first();
             Source<GenerationEvent, NotUsed> rest = pair.second();
             String requestId = null;
@@ -112,7 +117,10 @@ public final class OpenAiRoutes extends AllDirectives {
 
     private CompletionStage<HttpResponse> whole(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
         // completionTimeout cancels the generation when the answer can no longer be delivered.
-        return events.completionTimeout(settings.requestTimeout()).runWith(Sink.seq(), materializer).thenApply(all -> {
+        CompletionStage<List<GenerationEvent>> collected = events
+                .completionTimeout(settings.requestTimeout())
+                .runWith(Sink.seq(), materializer);
+        return collected.thenApply(all -> {
             String requestId = null;
             List<GenerationEvent.Token> tokens = new ArrayList<>();
             GenerationEvent.Finished finished = null;
@@ -150,6 +158,10 @@ public final class OpenAiRoutes extends AllDirectives {
 
     private OpenAiJson.ModelEntry entry(Fabric.ModelDescriptor m) {
         return new OpenAiJson.ModelEntry(m.id(), "model", startedAt, m.ownedBy(), m.maxContext());
+    }
+
+    private static String decode(String pathSegment) {
+        return URLDecoder.decode(pathSegment.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     private static String header(HttpRequest request, String name) {

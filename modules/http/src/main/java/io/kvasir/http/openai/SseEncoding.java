@@ -28,6 +28,8 @@ public final class SseEncoding {
     /** An SSE comment: ignored by clients, keeps proxies and idle timeouts from closing a quiet stream. */
     public static final ByteString KEEP_ALIVE = ByteString.fromString(": keep-alive\n\n");
 
+    private static final ByteString DATA = ByteString.fromString("data: ");
+    private static final ByteString END = ByteString.fromString("\n\n");
     private static final Logger log = LoggerFactory.getLogger(SseEncoding.class);
 
     private SseEncoding() {
@@ -55,29 +57,19 @@ public final class SseEncoding {
 
     /** An error told in-band, followed by [DONE]. */
     public static ByteString errorEvent(ApiError error) {
-        return ByteString.fromArray(prefixed(ErrorResponses.body(error))).concat(DONE);
+        return prefixed(ErrorResponses.body(error)).concat(DONE);
     }
 
     public static ByteString frame(Object json) {
         try {
-            return ByteString.fromArray(prefixed(OpenAiJson.MAPPER.writeValueAsBytes(json)));
+            return prefixed(OpenAiJson.MAPPER.writeValueAsBytes(json));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialize a response chunk", e);
         }
     }
 
-    private static byte[] prefixed(byte[] json) {
-        byte[] out = new byte[json.length + 8];
-        out[0] = 'd';
-        out[1] = 'a';
-        out[2] = 't';
-        out[3] = 'a';
-        out[4] = ':';
-        out[5] = ' ';
-        System.arraycopy(json, 0, out, 6, json.length);
-        out[out.length - 2] = '\n';
-        out[out.length - 1] = '\n';
-        return out;
+    private static ByteString prefixed(byte[] json) {
+        return DATA.concat(ByteString.fromArrayUnsafe(json)).concat(END);
     }
 
     /** The fabric's stream failed after the response began. */
