@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** A request the fabric never admits: the client gets a JSON 503 and the generation is cancelled. */
+/**
+ * A request the fabric never admits: the client gets a JSON 503 and the generation is cancelled.
+ * Also the management port on an actor system that is not a cluster member.
+ */
 class RequestTimeoutTest {
 
     private static TestServer server;
@@ -22,7 +25,8 @@ class RequestTimeoutTest {
     @BeforeAll
     static void start() {
         HttpSettings d = TestServer.defaults();
-        server = new TestServer(ConfigFactory.empty(), new HttpSettings(d.host(), 0, false, d.managementHost(), 0,
+        // Management on, on a local (non-cluster) actor system: what an embedding application may run.
+        server = new TestServer(ConfigFactory.empty(), new HttpSettings(d.host(), 0, true, d.managementHost(), 0,
                 List.of(TestServer.API_KEY), d.maxRequestBytes(), Duration.ofSeconds(1), d.sseKeepAlive()));
     }
 
@@ -51,5 +55,15 @@ class RequestTimeoutTest {
 
         assertThat(response.statusCode()).isEqualTo(503);
         cancelled.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void adminRoutesWorkWithoutACluster() throws Exception {
+        String management = "http://127.0.0.1:" + server.bindings.managementAddress().orElseThrow().getPort();
+
+        assertThat(server.get(management + "/admin/models").statusCode()).isEqualTo(200);
+        HttpResponse<String> members = server.get(management + "/cluster/members");
+        assertThat(members.statusCode()).isEqualTo(404);
+        assertThat(OpenAiJson.MAPPER.readTree(members.body()).has("error")).isTrue();
     }
 }
