@@ -88,7 +88,7 @@ public final class ErrorResponses {
     }
 
     public static ApiError tooLarge(long limit) {
-        return new ApiError(StatusCodes.PAYLOAD_TOO_LARGE, "The request body is larger than the limit of " + limit
+        return new ApiError(StatusCodes.CONTENT_TOO_LARGE, "The request body is larger than the limit of " + limit
                 + " bytes.", ApiError.INVALID_REQUEST, null, "request_too_large", 0);
     }
 
