@@ -14,6 +14,7 @@ final class ProgressBar {
     private final long start = System.nanoTime();
     private int done;
     private int errors;
+    private int rejected;
     private long lastDraw;
 
     ProgressBar(PrintStream out, String label, int total) {
@@ -24,7 +25,9 @@ final class ProgressBar {
 
     synchronized void completed(RequestResult r) {
         done++;
-        if (!r.ok()) {
+        if (r.rejected()) {
+            rejected++;
+        } else if (!r.ok()) {
             errors++;
         }
         draw(false);
@@ -49,8 +52,8 @@ final class ProgressBar {
         }
         lastDraw = now;
         int filled = total == 0 ? WIDTH : (int) ((long) WIDTH * Math.min(done, total) / total);
-        out.printf("\r\033[K%s [%s%s] %d/%d  errors %d  %.1fs", label, "#".repeat(filled),
-                ".".repeat(WIDTH - filled), done, total, errors, (now - start) / 1e9);
+        out.printf("\r\033[K%s [%s%s] %d/%d  errors %d  429s %d  %.1fs", label, "#".repeat(filled),
+                ".".repeat(WIDTH - filled), done, total, errors, rejected, (now - start) / 1e9);
         out.flush();
     }
 }

@@ -23,7 +23,7 @@ public final class SvgChart {
     static final int HEIGHT = 320;
     private static final int LEFT = 70;
     private static final int RIGHT = 20;
-    private static final int TOP = 40;
+    private static final int TOP = 58;
     private static final int BOTTOM = 52;
 
     private SvgChart() {
@@ -75,28 +75,28 @@ public final class SvgChart {
     }
 
     /**
-     * A histogram of {@code values} in equal-width bins between their minimum and maximum; the x
-     * axis labels bin edges.
+     * A histogram of {@code values} in equal bins whose width is a nice step (1, 2 or 5 times a
+     * power of ten), so the x axis labels bin edges at round numbers.
      */
     public static String histogram(String title, String xLabel, double[] values, String color) {
-        double lo = Double.POSITIVE_INFINITY;
-        double hi = Double.NEGATIVE_INFINITY;
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
         for (double v : values) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
+            min = Math.min(min, v);
+            max = Math.max(max, v);
         }
-        int bins = values.length == 0 ? 1 : Math.max(1, Math.min(20, (int) Math.ceil(Math.sqrt(values.length))));
         if (values.length == 0) {
-            lo = 0;
-            hi = 1;
-        } else if (hi - lo < 1e-9) {
-            lo = Math.max(0, lo - 0.5);
-            hi = lo + 1;
+            min = 0;
+            max = 1;
         }
-        double width = (hi - lo) / bins;
+        int target = Math.max(1, Math.min(20, (int) Math.ceil(Math.sqrt(values.length))));
+        double width = niceStep(Math.max(max - min, 1e-3) / target);
+        double lo = Math.floor(min / width) * width;
+        int bins = Math.max(1, (int) Math.floor((max - lo) / width) + 1);
+        double hi = lo + bins * width;
         int[] counts = new int[bins];
         for (double v : values) {
-            counts[Math.min(bins - 1, (int) ((v - lo) / width))]++;
+            counts[Math.max(0, Math.min(bins - 1, (int) Math.floor((v - lo) / width)))]++;
         }
         int maxCount = 0;
         for (int c : counts) {
@@ -112,7 +112,7 @@ public final class SvgChart {
             sb.append(String.format(Locale.ROOT,
                     "<rect x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"%s\"><title>%s</title></rect>",
                     fmt(LEFT + b * barW + 1), fmt(y), fmt(Math.max(1, barW - 2)), fmt(HEIGHT - BOTTOM - y), color,
-                    escape(label(lo + b * width) + "–" + label(lo + (b + 1) * width) + " ms: " + counts[b])));
+                    escape(label(lo + b * width) + "–" + label(lo + (b + 1) * width) + ": " + counts[b])));
         }
         int every = Math.max(1, (int) Math.ceil(bins / 6.0));
         for (int b = 0; b <= bins; b += every) {
@@ -129,16 +129,20 @@ public final class SvgChart {
         if (!(max > 0) || Double.isInfinite(max)) {
             return new double[] {0, 1};
         }
-        double raw = max / 5;
-        double pow = Math.pow(10, Math.floor(Math.log10(raw)));
-        double f = raw / pow;
-        double step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * pow;
+        double step = niceStep(max / 5);
         int count = (int) Math.ceil(max / step - 1e-9);
         List<Double> out = new ArrayList<>();
         for (int i = 0; i <= count; i++) {
             out.add(i * step);
         }
         return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** The smallest of 1, 2, 5 or 10 times a power of ten that is at least {@code raw}. */
+    static double niceStep(double raw) {
+        double pow = Math.pow(10, Math.floor(Math.log10(raw)));
+        double f = raw / pow;
+        return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * pow;
     }
 
     public static String escape(String s) {
@@ -193,14 +197,19 @@ public final class SvgChart {
         return sb;
     }
 
+    /** One row between the title and the plot, so it never hides a line. */
     private static void legend(StringBuilder sb, List<String> names, List<String> colors) {
-        double x = LEFT + 8;
-        double y = TOP + 4;
+        double x = LEFT;
+        double y = 30;
         for (int i = 0; i < names.size(); i++) {
+            double w = 22 + names.get(i).length() * 6.5;
+            if (x + w > WIDTH - RIGHT && x > LEFT) {
+                break; // more series than fit: the point tooltips still name them
+            }
             sb.append(String.format(Locale.ROOT,
                     "<rect x=\"%s\" y=\"%s\" width=\"12\" height=\"12\" fill=\"%s\"/>", fmt(x), fmt(y), colors.get(i)));
             sb.append(text(x + 16, y + 10, "start", 11, names.get(i)));
-            y += 16;
+            x += w + 10;
         }
     }
 
