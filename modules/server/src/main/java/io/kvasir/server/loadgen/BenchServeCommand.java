@@ -32,16 +32,19 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--requests", defaultValue = "100", description = "Requests per level (default ${DEFAULT-VALUE})")
     int requests;
 
-    @Option(names = "--prompt-tokens", defaultValue = "128", description = "Prompt size per turn (default ${DEFAULT-VALUE})")
+    @Option(names = "--prompt-tokens", defaultValue = "128",
+            description = "Prompt size per turn (default ${DEFAULT-VALUE})")
     String promptTokens;
 
     @Option(names = "--output-tokens", defaultValue = "128", description = "Answer size (default ${DEFAULT-VALUE})")
     String outputTokens;
 
-    @Option(names = "--turns", defaultValue = "1", description = "Turns per session; each turn resends the conversation")
+    @Option(names = "--turns", defaultValue = "1",
+            description = "Turns per session; each turn resends the conversation so far")
     int turns;
 
-    @Option(names = "--shared-prefix", defaultValue = "0", description = "Tokens of system prompt shared by all sessions")
+    @Option(names = "--shared-prefix", defaultValue = "0",
+            description = "Tokens of system prompt shared by all sessions")
     int sharedPrefix;
 
     @Option(names = "--slo-ttft", description = "TTFT objective in ms, for goodput")
@@ -53,7 +56,8 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--api-key", description = "Bearer token (default: $OPENAI_API_KEY if set)")
     String apiKey;
 
-    @Option(names = "--timeout", defaultValue = "600", description = "Seconds to wait for response headers (default ${DEFAULT-VALUE})")
+    @Option(names = "--timeout", defaultValue = "600",
+            description = "Seconds to wait for response headers (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for sizes and arrival times")

@@ -33,7 +33,8 @@ public final class HtmlReport {
         sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
                 .append("<title>kvasir bench serve: ").append(escape(spec.model())).append("</title>")
                 .append("<style>body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}")
-                .append("h1{font-size:20px}h2{font-size:16px;margin-top:28px}.charts{display:flex;flex-wrap:wrap;gap:12px}")
+                .append("h1{font-size:20px}h2{font-size:16px;margin-top:28px}")
+                .append(".charts{display:flex;flex-wrap:wrap;gap:12px}")
                 .append("svg{border:1px solid #ddd;border-radius:4px}table{border-collapse:collapse;font-size:13px}")
                 .append("td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f2f2f2}")
                 .append("td:first-child{text-align:left}.meta td{text-align:left}</style></head><body>\n");

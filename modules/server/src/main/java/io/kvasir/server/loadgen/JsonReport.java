@@ -27,7 +27,7 @@ public final class JsonReport {
         root.put("mode", spec.openLoop() ? "open" : "closed");
         root.put("prompt_tokens", spec.promptTokens().describe());
         root.put("output_tokens", spec.outputTokens().describe());
-        root.put("turns", spec.turns());
+        root.put("turns_per_session", spec.turns());
         root.put("shared_prefix_tokens", spec.sharedPrefixTokens());
         number(root, "slo_ttft_ms", spec.sloTtftMs());
         number(root, "slo_itl_ms", spec.sloItlMs());

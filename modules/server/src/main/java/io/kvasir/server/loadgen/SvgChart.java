@@ -60,7 +60,8 @@ public final class SvgChart {
                 String pt = fmt(xAt(i, n)) + "," + fmt(yAt(v, top));
                 path.append(pen ? " L" : " M").append(pt);
                 pen = true;
-                dots.append(String.format(Locale.ROOT, "<circle cx=\"%s\" cy=\"%s\" r=\"3.5\" fill=\"%s\"><title>%s: %s</title></circle>",
+                dots.append(String.format(Locale.ROOT,
+                        "<circle cx=\"%s\" cy=\"%s\" r=\"3.5\" fill=\"%s\"><title>%s: %s</title></circle>",
                         fmt(xAt(i, n)), fmt(yAt(v, top)), s.color(), escape(s.name() + " @ " + categories.get(i)),
                         escape(label(v))));
             }
@@ -192,7 +193,8 @@ public final class SvgChart {
                 LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, HEIGHT - BOTTOM));
         sb.append(text((LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 12, "middle", 12, xLabel));
         sb.append(String.format(Locale.ROOT,
-                "<text x=\"16\" y=\"%s\" text-anchor=\"middle\" font-size=\"12\" transform=\"rotate(-90 16 %s)\">%s</text>",
+                "<text x=\"16\" y=\"%s\" text-anchor=\"middle\" font-size=\"12\" "
+                        + "transform=\"rotate(-90 16 %s)\">%s</text>",
                 fmt((TOP + HEIGHT - BOTTOM) / 2.0), fmt((TOP + HEIGHT - BOTTOM) / 2.0), escape(yLabel)));
         return sb;
     }

@@ -36,7 +36,8 @@ class JsonReportTest {
         LoadSpec spec = spec(150.0);
         String text = JsonReport.render(spec, List.of(LevelStats.of(run(), spec)));
         JsonNode root = new ObjectMapper().readTree(text);
-        assertThat(names(root)).containsExactly("url", "model", "mode", "prompt_tokens", "output_tokens", "turns",
+        assertThat(names(root)).containsExactly("url", "model", "mode", "prompt_tokens", "output_tokens",
+                "turns_per_session",
                 "shared_prefix_tokens", "slo_ttft_ms", "slo_itl_ms", "levels");
         assertThat(root.path("mode").asText()).isEqualTo("closed");
         assertThat(root.path("output_tokens").asText()).isEqualTo("uniform:10-20");

@@ -18,7 +18,8 @@ class SvgChartTest {
 
     @Test
     void escapesMarkupAndQuotes() {
-        assertThat(SvgChart.escape("<a href=\"x\">&'</a>")).isEqualTo("&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assertThat(SvgChart.escape("<a href=\"x\">&'</a>"))
+                .isEqualTo("&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
     }
 
     @Test
