@@ -65,6 +65,10 @@ public final class SimulatedEngine implements InferenceEngine {
                 throw new IllegalArgumentException("kvBytesPerToken must be >= " + SimulatedKvStorage.MIN_BYTES_PER_TOKEN
                         + ", got " + kvBytesPerToken);
             }
+            if ((long) kvBlocks * blockSize > SimulatedKvStorage.MAX_SLOTS) {
+                throw new IllegalArgumentException(kvBlocks + " blocks of " + blockSize + " tokens are more than the "
+                        + SimulatedKvStorage.MAX_SLOTS + " token slots a simulated engine keeps");
+            }
             if ((long) blockSize * kvBytesPerToken > Integer.MAX_VALUE - 8) {
                 throw new IllegalArgumentException("a block of " + blockSize + " tokens at " + kvBytesPerToken
                         + " bytes each does not fit a byte array");

@@ -14,6 +14,8 @@ final class SimulatedKvStorage implements KvBlockStorage {
 
     /** A slot's hash takes eight bytes, so no smaller size can be declared. */
     static final int MIN_BYTES_PER_TOKEN = Long.BYTES;
+    /** The hashes live on the heap, eight bytes a slot: 2^26 slots is 512 MiB, more than a test needs. */
+    static final long MAX_SLOTS = 1L << 26;
 
     private final int numBlocks;
     private final int blockSize;
@@ -21,8 +23,9 @@ final class SimulatedKvStorage implements KvBlockStorage {
     private final long[] slots;
 
     SimulatedKvStorage(int numBlocks, int blockSize, int bytesPerToken) {
-        if ((long) numBlocks * blockSize > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(numBlocks + " blocks of " + blockSize + " slots are too many to simulate");
+        if ((long) numBlocks * blockSize > MAX_SLOTS) {
+            throw new IllegalArgumentException(numBlocks + " blocks of " + blockSize + " slots are too many to simulate"
+                    + " (at most " + MAX_SLOTS + " slots)");
         }
         this.numBlocks = numBlocks;
         this.blockSize = blockSize;

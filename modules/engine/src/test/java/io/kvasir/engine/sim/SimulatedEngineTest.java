@@ -12,6 +12,7 @@ import io.kvasir.engine.core.TokenEvent;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class SimulatedEngineTest {
@@ -195,6 +196,53 @@ class SimulatedEngineTest {
         }
         assertThat(out[1]).isEqualTo(out[0]);
         assertThat(modelled[1]).isEqualTo(modelled[0]).isPositive();
+    }
+
+    @Test
+    void stopStringsEndRequestsAsInTheRealEngine() {
+        int[] p = prompt(9, 5);
+        String full;
+        try (SimulatedEngine engine = new SimulatedEngine(Runs.small())) {
+            engine.addRequest(greedy("a", p, 8));
+            full = Runs.text(Runs.drain(engine).get("a"));
+        }
+        String[] words = full.trim().split(" ");
+        String stop = words[3];
+        try (SimulatedEngine engine = new SimulatedEngine(Runs.small())) {
+            engine.addRequest(new EngineRequest("a", p, SamplingParams.greedy(), 8, List.of(stop), Set.of(), false, 0));
+            List<TokenEvent> events = Runs.drain(engine).get("a");
+
+            assertThat(events.getLast().finish()).isEqualTo(FinishReason.STOP);
+            assertThat(Runs.text(events)).isEqualTo(full.substring(0, full.indexOf(stop)));
+        }
+    }
+
+    @Test
+    void logprobsAreFiniteAndRankTheChosenTokenFirstWhenGreedy() {
+        try (SimulatedEngine engine = new SimulatedEngine(Runs.small())) {
+            SamplingParams withLogprobs = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 3);
+            engine.addRequest(EngineRequest.of("a", prompt(5, 1), withLogprobs, 6));
+            List<TokenEvent> events = Runs.drain(engine).get("a");
+
+            assertThat(events).hasSize(6).allSatisfy(e -> {
+                assertThat(e.logprob()).isFinite().isLessThanOrEqualTo(0f);
+                assertThat(e.topLogprobs()).hasSize(3);
+                assertThat(e.topLogprobs().getFirst().tokenId()).isEqualTo(e.tokenId());
+                assertThat(e.topLogprobs()).allMatch(t -> Float.isFinite(t.logprob()) && !t.text().isEmpty());
+            });
+        }
+    }
+
+    @Test
+    void badConfigsAreRefused() {
+        SimulatedEngine.Config c = Runs.small();
+        assertThatThrownBy(() -> c.withKvBytesPerToken(4)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kvBytesPerToken");
+        assertThatThrownBy(() -> c.withKvBlocks(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("kvBlocks");
+        assertThatThrownBy(() -> c.withKvBlocks(1 << 30)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("token slots");
+        assertThatThrownBy(() -> c.withTiming(null)).isInstanceOf(IllegalArgumentException.class);
     }
 
     private static int[] run(SimulatedEngine.Config config, EngineRequest request) {
