@@ -34,6 +34,11 @@ final class GgufModelLoader {
             throw new ModelLoadException("embedding_length " + dim + " is not a multiple of head_count " + heads);
         }
         int headDim = (int) gguf.integer(p + "attention.key_length", dim / heads);
+        long valueDim = gguf.integer(p + "attention.value_length", headDim);
+        if (valueDim != headDim) {
+            throw new ModelLoadException("attention.value_length " + valueDim + " differs from key_length " + headDim
+                    + "; Kvasir needs them equal");
+        }
         TensorInfo embd = tensor(gguf, "token_embd.weight");
         if (embd.rank() != 2 || embd.dim(0) != dim) {
             throw new ModelLoadException("token_embd.weight has shape " + Arrays.toString(embd.shape())

@@ -3,7 +3,6 @@ package io.kvasir.engine.model;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tensor.ComputePool;
-import io.kvasir.engine.tensor.WeightMatrix;
 import java.util.Arrays;
 
 /**
@@ -212,6 +211,8 @@ public final class LlamaModel {
         }
         int bs = kv.blockSize();
         int[][] tables = batch.blockTables();
+        int[] lastBlock = new int[tables.length];
+        Arrays.fill(lastBlock, -1);
         for (int i = 0; i < n; i++) {
             int token = batch.tokens()[i];
             if (isFirstStage() && (token < 0 || token >= config.vocabSize())) {
@@ -227,16 +228,19 @@ public final class LlamaModel {
             if (seq < 0 || seq >= tables.length) {
                 throw new IllegalArgumentException("row " + i + ": sequence " + seq + " has no block table");
             }
-            int[] table = tables[seq];
-            if (table.length <= pos / bs) {
+            if (tables[seq].length <= pos / bs) {
                 throw new IllegalArgumentException("row " + i + ": position " + pos + " needs block " + (pos / bs)
-                        + " but sequence " + seq + " has " + table.length + " blocks");
+                        + " but sequence " + seq + " has " + tables[seq].length + " blocks");
             }
+            lastBlock[seq] = Math.max(lastBlock[seq], pos / bs);
         }
-        for (int[] table : tables) {
-            for (int block : table) {
+        // Only the blocks attention will read: tables may carry unused tail entries.
+        for (int seq = 0; seq < tables.length; seq++) {
+            for (int j = 0; j <= lastBlock[seq]; j++) {
+                int block = tables[seq][j];
                 if (block < 0 || block >= kv.numBlocks()) {
-                    throw new IllegalArgumentException("block id " + block + " outside [0, " + kv.numBlocks() + ")");
+                    throw new IllegalArgumentException("sequence " + seq + ": block id " + block + " outside [0, "
+                            + kv.numBlocks() + ")");
                 }
             }
         }
@@ -260,13 +264,5 @@ public final class LlamaModel {
         cos = new float[c * rope.pairs()];
         sin = new float[c * rope.pairs()];
         capacity = c;
-    }
-
-    static WeightMatrix check(WeightMatrix m, String name, int rows, int cols) {
-        if (m.rows() != rows || m.cols() != cols) {
-            throw new ModelLoadException("tensor " + name + " is " + m.rows() + "x" + m.cols() + ", expected "
-                    + rows + "x" + cols);
-        }
-        return m;
     }
 }
