@@ -132,7 +132,10 @@ final class GgufCursor {
 
     /** A GGUF string: a 64-bit byte length, then UTF-8 bytes (not terminated). */
     String string(String what) {
-        int len = (int) count(what + " length", 1);
+        int len = (int) count("length of " + what, 1);
+        if (len == 0) {
+            return ""; // shared, so a file of empty strings costs a reference each, not an object each
+        }
         byte[] bytes = new byte[len];
         MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, position, bytes, 0, len);
         position += len;

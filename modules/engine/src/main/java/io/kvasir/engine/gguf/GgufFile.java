@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
@@ -33,6 +34,7 @@ public final class GgufFile implements AutoCloseable {
     private final MemorySegment mapped;
     private final GgufParser.Header header;
     private final Map<String, TensorInfo> tensorsByName;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private GgufFile(Path path, Arena arena, MemorySegment mapped, GgufParser.Header header) {
         this.path = path;
@@ -69,10 +71,12 @@ public final class GgufFile implements AutoCloseable {
         }
     }
 
-    /** Unmaps the file. Tensor data segments handed out earlier must not be used afterwards. */
+    /** Unmaps the file (once; later calls do nothing). Tensor data handed out earlier must not be used afterwards. */
     @Override
     public void close() {
-        arena.close();
+        if (closed.compareAndSet(false, true)) {
+            arena.close();
+        }
     }
 
     public Path path() {
@@ -136,15 +140,16 @@ public final class GgufFile implements AutoCloseable {
     }
 
     /** Any numeric value (integer, float32 or float64) as a float. */
-    public float real(String key, float def) {
-        if (!has(key)) {
-            return def;
-        }
-        Object v = metadata().get(key);
+    public float real(String key) {
+        Object v = require(key);
         if (v instanceof Number n) {
             return n.floatValue();
         }
         throw wrongType(key, "a number", v);
+    }
+
+    public float real(String key, float def) {
+        return has(key) ? real(key) : def;
     }
 
     public boolean bool(String key, boolean def) {

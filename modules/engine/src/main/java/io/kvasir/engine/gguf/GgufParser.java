@@ -94,7 +94,7 @@ final class GgufParser {
             valueTypes.put(key, type);
         }
 
-        long alignment = alignment(metadata, valueTypes);
+        long alignment = alignment(metadata);
         List<TensorInfo> tensors = new ArrayList<>((int) tensorCount);
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
@@ -139,7 +139,7 @@ final class GgufParser {
     }
 
     private Object array(GgufValueType elem, int n, String key) {
-        String what = "element of '" + key + "'";
+        String what = "an element of '" + key + "'";
         switch (elem) {
             case STRING -> {
                 String[] a = new String[n];
@@ -179,12 +179,12 @@ final class GgufParser {
         }
     }
 
-    private long alignment(Map<String, Object> metadata, Map<String, GgufValueType> types) {
+    private long alignment(Map<String, Object> metadata) {
         Object v = metadata.get("general.alignment");
         if (v == null) {
             return DEFAULT_ALIGNMENT;
         }
-        if (!(v instanceof Long a) || !types.get("general.alignment").isInteger()) {
+        if (!(v instanceof Long a)) {
             throw new GgufException(fileName + ": general.alignment must be an integer, found "
                     + GgufFile.describe(v));
         }
@@ -233,7 +233,10 @@ final class GgufParser {
             throw in.fail(label + " shape " + Arrays.toString(shape) + " takes more than 2^63 bytes");
         }
         long offset = in.i64("data offset of " + label);
-        if (offset < 0 || offset % alignment != 0) {
+        if (offset < 0) {
+            throw in.fail(label + " data offset " + Long.toUnsignedString(offset) + " is beyond 2^63");
+        }
+        if (offset % alignment != 0) {
             throw in.fail(label + " data offset " + Long.toUnsignedString(offset)
                     + " is not a multiple of the alignment " + alignment);
         }

@@ -56,4 +56,19 @@ class Stories260KTest {
             }
         }
     }
+
+    @Test
+    void readsTheF16Variant() {
+        Path p = SharedData.require("models/stories260K-F16.gguf");
+        try (GgufFile f = GgufFile.open(p)) {
+            assertThat(f.integer("llama.block_count")).isEqualTo(5);
+            assertThat(f.tensor("blk.0.attn_q.weight").type()).isEqualTo(GgmlType.F16);
+            assertThat(f.tensor("blk.0.attn_q.weight").byteSize()).isEqualTo(64 * 64 * 2);
+            assertThat(f.tensor("blk.0.attn_norm.weight").type()).isEqualTo(GgmlType.F32);
+            for (TensorInfo t : f.tensors()) {
+                assertThat(f.tensorData(t).byteSize()).isEqualTo(t.byteSize());
+                assertThat(f.dataOffset() + t.offset() + t.byteSize()).isLessThanOrEqualTo(f.fileSize());
+            }
+        }
+    }
 }
