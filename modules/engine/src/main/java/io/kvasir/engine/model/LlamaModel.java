@@ -115,7 +115,8 @@ public final class LlamaModel {
         }
         int vocab = config.vocabSize();
         if (logits == null || logits.length < m * vocab) {
-            logits = new float[Math.max(m, capacity) * vocab];
+            // Sized by sampled rows, not batch rows: a long prefill chunk samples one row.
+            logits = new float[m * vocab];
         }
         weights.output().matmul(xb, logits, m, pool);
         for (int i = 0; i < m; i++) {

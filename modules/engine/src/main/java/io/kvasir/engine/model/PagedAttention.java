@@ -2,6 +2,7 @@ package io.kvasir.engine.model;
 
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.tensor.ComputePool;
+import java.util.Arrays;
 
 /**
  * Causal attention for a batch of rows, each over its own sequence's keys and values read through
@@ -45,7 +46,7 @@ final class PagedAttention {
         int kvOff = (h / group) * headDim;
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
         int length = batch.positions()[row] + 1;
-        java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+        Arrays.fill(out, qOff, qOff + headDim, 0f);
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0f;
         for (int bi = 0, first = 0; first < length; bi++, first += bs) {
@@ -64,11 +65,7 @@ final class PagedAttention {
                 }
                 max = blockMax;
             }
-            for (int s = 0; s < slots; s++) {
-                float w = (float) Math.exp(scores[s] - max);
-                scores[s] = w;
-                sum += w;
-            }
+            sum += VectorMath.expShifted(scores, slots, max);
             kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim);
         }
         VectorMath.scale(out, qOff, headDim, 1f / sum);

@@ -83,6 +83,27 @@ final class VectorMath {
         }
     }
 
+    /** {@code x[i] = exp(x[i] - shift)} over {@code [0, n)}; returns their sum. */
+    static float expShifted(float[] x, int n, float shift) {
+        int i = 0;
+        float sum = 0f;
+        if (n >= L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int upper = S.loopBound(n); i < upper; i += L) {
+                FloatVector e = FloatVector.fromArray(S, x, i).sub(shift).lanewise(VectorOperators.EXP);
+                e.intoArray(x, i);
+                acc = acc.add(e);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[i] - shift);
+            x[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
     /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [0, n)}. */
     static void swiGlu(float[] gate, float[] up, int n) {
         int i = 0;
