@@ -33,15 +33,17 @@ final class PagedAttention {
         pool.parallelFor(rows * heads, (start, end) -> {
             int bs = kv.blockSize();
             float[] scores = new float[bs];
+            float[] tmp = new float[headDim];
             for (int t = start; t < end; t++) {
                 int row = t / heads;
                 int h = t % heads;
-                attendOne(batch, layer, row, h, q, out, scores, bs);
+                attendOne(batch, layer, row, h, q, out, scores, tmp, bs);
             }
         });
     }
 
-    private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out, float[] scores, int bs) {
+    private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out,
+            float[] scores, float[] tmp, int bs) {
         int qOff = row * qDim + h * headDim;
         int kvOff = (h / group) * headDim;
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
@@ -52,7 +54,7 @@ final class PagedAttention {
         for (int bi = 0, first = 0; first < length; bi++, first += bs) {
             int block = table[bi];
             int slots = Math.min(bs, length - first);
-            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores);
+            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores, tmp);
             float blockMax = scores[0];
             for (int s = 1; s < slots; s++) {
                 blockMax = Math.max(blockMax, scores[s]);
@@ -66,7 +68,7 @@ final class PagedAttention {
                 max = blockMax;
             }
             sum += VectorMath.expShifted(scores, slots, max);
-            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim);
+            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim, tmp);
         }
         VectorMath.scale(out, qOff, headDim, 1f / sum);
     }
