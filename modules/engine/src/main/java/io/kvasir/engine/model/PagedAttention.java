@@ -12,6 +12,9 @@ import java.util.Arrays;
  */
 final class PagedAttention {
 
+    /** Multiply-adds below which attention runs on the calling thread. */
+    private static final long INLINE_WORK = 1L << 15;
+
     private final KvStore kv;
     private final int heads;
     private final int group;
@@ -30,16 +33,24 @@ final class PagedAttention {
 
     /** {@code out[row * qDim + h * headDim ..]} = attention of row's query head h over positions 0..pos. */
     void run(ForwardBatch batch, int layer, float[] q, float[] out, int rows, ComputePool pool) {
-        pool.parallelFor(rows * heads, (start, end) -> {
+        ComputePool.RangeBody body = (start, end) -> {
             int bs = kv.blockSize();
             float[] scores = new float[bs];
             float[] tmp = new float[headDim];
             for (int t = start; t < end; t++) {
-                int row = t / heads;
-                int h = t % heads;
-                attendOne(batch, layer, row, h, q, out, scores, tmp, bs);
+                attendOne(batch, layer, t / heads, t % heads, q, out, scores, tmp, bs);
             }
-        });
+        };
+        long work = 0;
+        for (int r = 0; r < rows; r++) {
+            work += batch.positions()[r] + 1L;
+        }
+        // Waking the pool costs microseconds; a short decode's attention is cheaper than that.
+        if (work * heads * headDim < INLINE_WORK) {
+            body.run(0, rows * heads);
+        } else {
+            pool.parallelFor(rows * heads, body);
+        }
     }
 
     private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out,
