@@ -1,8 +1,8 @@
 package io.kvasir.engine.model;
 
+import io.kvasir.engine.gguf.GgufWriter;
 import io.kvasir.engine.tensor.GgmlType;
 import io.kvasir.engine.tensor.Quantizer;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -59,19 +59,19 @@ record SynthModel(
         return dim / heads;
     }
 
-    Path write(Path path, long seed) throws IOException {
+    Path write(Path path, long seed) {
         Random rnd = new Random(seed);
-        TestGgufWriter w = new TestGgufWriter();
-        w.put("general.architecture", arch);
-        w.put(arch + ".embedding_length", dim);
-        w.put(arch + ".block_count", layers);
-        w.put(arch + ".attention.head_count", heads);
-        w.put(arch + ".attention.head_count_kv", kvHeads);
-        w.put(arch + ".feed_forward_length", ffn);
-        w.put(arch + ".context_length", context);
-        w.put(arch + ".rope.freq_base", arch.equals("qwen2") ? 1000000f : 10000f);
-        w.put(arch + ".rope.dimension_count", headDim());
-        w.put(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", arch);
+        w.putUInt32(arch + ".embedding_length", dim);
+        w.putUInt32(arch + ".block_count", layers);
+        w.putUInt32(arch + ".attention.head_count", heads);
+        w.putUInt32(arch + ".attention.head_count_kv", kvHeads);
+        w.putUInt32(arch + ".feed_forward_length", ffn);
+        w.putUInt32(arch + ".context_length", context);
+        w.putFloat32(arch + ".rope.freq_base", arch.equals("qwen2") ? 1000000f : 10000f);
+        w.putUInt32(arch + ".rope.dimension_count", headDim());
+        w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
         int qDim = heads * headDim();
         int kvDim = kvHeads * headDim();
         matrix(w, rnd, "token_embd.weight", vocab, dim, 1f);
@@ -107,7 +107,7 @@ record SynthModel(
         return path;
     }
 
-    private void matrix(TestGgufWriter w, Random rnd, String name, int rows, int cols, float gain) {
+    private void matrix(GgufWriter w, Random rnd, String name, int rows, int cols, float gain) {
         if (name.equals(omitTensor)) {
             return;
         }
@@ -115,18 +115,18 @@ record SynthModel(
         if (name.equals(unsupportedTensor)) {
             byte[] junk = new byte[Math.toIntExact(GgmlType.Q5_K.bytesFor((long) rows * cols))];
             rnd.nextBytes(junk);
-            w.tensor(name, GgmlType.Q5_K, shape, junk);
+            w.addTensor(name, GgmlType.Q5_K, shape, junk);
             return;
         }
         float[] values = gaussian(rnd, rows * cols, gain / (float) Math.sqrt(cols));
-        w.tensor(name, type, shape, Quantizer.quantize(type, values));
+        w.addTensor(name, type, shape, Quantizer.quantize(type, values));
     }
 
-    private void vector(TestGgufWriter w, String name, float[] values) {
+    private void vector(GgufWriter w, String name, float[] values) {
         if (name.equals(omitTensor)) {
             return;
         }
-        w.tensor(name, GgmlType.F32, new long[] {values.length}, Quantizer.quantize(GgmlType.F32, values));
+        w.addTensor(name, GgmlType.F32, new long[] {values.length}, Quantizer.quantize(GgmlType.F32, values));
     }
 
     private static float[] norm(Random rnd, int n) {
