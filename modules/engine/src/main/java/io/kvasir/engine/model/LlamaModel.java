@@ -16,6 +16,9 @@ import java.util.Arrays;
  */
 public final class LlamaModel {
 
+    /** Batches of at least this many rows split their element-wise work over the pool. */
+    private static final int PARALLEL_ROWS = 32;
+
     private final ModelConfig config;
     private final ModelWeights weights;
     private final int layerStart;
@@ -165,39 +168,54 @@ public final class LlamaModel {
         int dim = config.dim();
         int qDim = config.qDim();
         int kvDim = config.kvDim();
+        int ffn = config.ffnDim();
         float eps = config.rmsEps();
-        for (int i = 0; i < n; i++) {
-            VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
-        }
+        forRows(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
+            }
+        });
         w.wq().matmul(xb, q, n, pool);
         w.wk().matmul(xb, k, n, pool);
         w.wv().matmul(xb, v, n, pool);
-        if (w.bq() != null) {
-            VectorMath.addBias(q, w.bq(), n, qDim);
-            VectorMath.addBias(k, w.bk(), n, kvDim);
-            VectorMath.addBias(v, w.bv(), n, kvDim);
-        }
-        int bs = kv.blockSize();
-        int[] positions = batch.positions();
-        for (int i = 0; i < n; i++) {
-            rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
-            rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
-            int pos = positions[i];
-            int block = batch.blockTables()[batch.seqIndex()[i]][pos / bs];
-            kv.write(l, block, pos % bs, k, i * kvDim, v, i * kvDim);
-        }
+        // Rows write distinct (block, slot) pairs, so their KV writes can run side by side.
+        forRows(n, (from, to) -> {
+            int bs = kv.blockSize();
+            for (int i = from; i < to; i++) {
+                if (w.bq() != null) {
+                    VectorMath.add(w.bq(), 0, q, i * qDim, qDim);
+                    VectorMath.add(w.bk(), 0, k, i * kvDim, kvDim);
+                    VectorMath.add(w.bv(), 0, v, i * kvDim, kvDim);
+                }
+                rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
+                rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
+                int pos = batch.positions()[i];
+                int block = batch.blockTables()[batch.seqIndex()[i]][pos / bs];
+                kv.write(l, block, pos % bs, k, i * kvDim, v, i * kvDim);
+            }
+        });
         attention.run(batch, l, q, att, n, pool);
         w.wo().matmul(att, proj, n, pool);
-        VectorMath.add(proj, x, n * dim);
-
-        for (int i = 0; i < n; i++) {
-            VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
-        }
+        forRows(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorMath.add(proj, i * dim, x, i * dim, dim);
+                VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
+            }
+        });
         w.gate().matmul(xb, gate, n, pool);
         w.up().matmul(xb, up, n, pool);
-        VectorMath.swiGlu(gate, up, n * config.ffnDim());
+        forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
         w.down().matmul(gate, proj, n, pool);
-        VectorMath.add(proj, x, n * dim);
+        forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+    }
+
+    /** Element-wise work over rows: split over the pool only when a batch is big enough to repay waking it. */
+    private void forRows(int n, ComputePool.RangeBody body) {
+        if (n >= PARALLEL_ROWS) {
+            pool.parallelFor(n, body);
+        } else {
+            body.run(0, n);
+        }
     }
 
     /** Checks what would otherwise surface as an index error deep in a layer. */
