@@ -110,11 +110,7 @@ public final class LlamaModel {
         }
         int dim = config.dim();
         for (int i = 0; i < m; i++) {
-            int r = sampleRows[i];
-            if (r < 0 || r >= n) {
-                throw new IllegalArgumentException("sample row " + r + " outside the batch of " + n);
-            }
-            VectorMath.rmsNorm(x, r * dim, weights.outputNorm(), config.rmsEps(), xb, i * dim, dim);
+            VectorMath.rmsNorm(x, sampleRows[i] * dim, weights.outputNorm(), config.rmsEps(), xb, i * dim, dim);
         }
         int vocab = config.vocabSize();
         if (logits == null || logits.length < m * vocab) {
@@ -227,6 +223,11 @@ public final class LlamaModel {
         if (batch.positions().length != n || batch.seqIndex().length != n) {
             throw new IllegalArgumentException("batch arrays differ in length: tokens " + n + ", positions "
                     + batch.positions().length + ", seqIndex " + batch.seqIndex().length);
+        }
+        for (int r : batch.sampleRows()) {
+            if (r < 0 || r >= n) {
+                throw new IllegalArgumentException("sample row " + r + " outside the batch of " + n);
+            }
         }
         int bs = kv.blockSize();
         int[][] tables = batch.blockTables();
