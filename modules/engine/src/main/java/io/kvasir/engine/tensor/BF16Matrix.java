@@ -7,6 +7,8 @@ import static io.kvasir.engine.tensor.Vectors.S;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.ShortVector;
 
 /** bfloat16 weights: the upper 16 bits of a float. */
@@ -46,9 +48,9 @@ final class BF16Matrix extends DenseMatrix {
             FloatVector acc = FloatVector.zero(F);
             for (int bound = cols - cols % LANES; c < bound; c += LANES) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                acc = Vectors.bf16ToFloat(h).fma(FloatVector.fromArray(F, x, xOff + c), acc);
+                acc = ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + c), acc);
             }
-            sum = Vectors.sum(acc);
+            sum = acc.reduceLanes(VectorOperators.ADD);
         }
         for (; c < cols; c++) {
             sum += Quantizer.fromBf16(data.get(Quantizer.SHORT_LE, offset + 2L * c)) * x[xOff + c];
@@ -62,7 +64,7 @@ final class BF16Matrix extends DenseMatrix {
         if (Vectors.ENABLED) {
             for (int bound = cols - cols % LANES; c < bound; c += LANES) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                Vectors.bf16ToFloat(h).intoArray(dst, off + c);
+                ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + c);
             }
         }
         for (; c < cols; c++) {

@@ -1,13 +1,14 @@
 package io.kvasir.engine.tensor;
 
-import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
 
 import java.lang.foreign.MemorySegment;
-import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /** IEEE half-precision weights. */
 final class F16Matrix extends DenseMatrix {
@@ -39,21 +40,11 @@ final class F16Matrix extends DenseMatrix {
         });
     }
 
+    /** Decodes into the tile buffer first: the half-to-float conversion is too long to write twice. */
     float dot(long offset, float[] x, int xOff) {
-        int c = 0;
-        float sum = 0;
-        if (Vectors.ENABLED) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                acc = Vectors.halfToFloat(h).fma(FloatVector.fromArray(F, x, xOff + c), acc);
-            }
-            sum = Vectors.sum(acc);
-        }
-        for (; c < cols; c++) {
-            sum += Quantizer.fp16(data, offset + 2L * c) * x[xOff + c];
-        }
-        return sum;
+        float[] w = tileBuffer();
+        decode(offset, w, 0);
+        return FloatKernels.dot(w, 0, x, xOff, cols);
     }
 
     @Override
@@ -62,7 +53,18 @@ final class F16Matrix extends DenseMatrix {
         if (Vectors.ENABLED) {
             for (int bound = cols - cols % LANES; c < bound; c += LANES) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                Vectors.halfToFloat(h).intoArray(dst, off + c);
+                // The 15 magnitude bits shifted into float position, times 2^112, give the exact
+                // value of normal and subnormal halves; infinities and NaNs are patched after.
+                IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0);
+                IntVector magnitude = bits.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+                IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+                IntVector result = magnitude.reinterpretAsFloats().mul(Vectors.HALF_EXPONENT_FIX)
+                        .reinterpretAsInts().or(sign);
+                VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00 << 13);
+                if (special.anyTrue()) {
+                    result = result.blend(magnitude.or(0x7F800000).or(sign), special);
+                }
+                result.reinterpretAsFloats().intoArray(dst, off + c);
             }
         }
         for (; c < cols; c++) {

@@ -51,7 +51,7 @@ final class F32Matrix extends DenseMatrix {
                 a1 = FloatVector.fromMemorySegment(F, data, at + LANES * Float.BYTES, LE)
                         .fma(FloatVector.fromArray(F, x, xOff + c + LANES), a1);
             }
-            sum = Vectors.sum(a0.add(a1));
+            sum = a0.add(a1).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
         }
         for (; c < cols; c++) {
             sum += data.get(Quantizer.FLOAT_LE, offset + (long) c * Float.BYTES) * x[xOff + c];

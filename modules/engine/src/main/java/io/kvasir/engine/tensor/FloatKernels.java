@@ -4,6 +4,7 @@ import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Dot products of decoded (float) weight rows with activation rows: the inner loops of every
@@ -53,7 +54,7 @@ final class FloatKernels {
             for (; c < bound; c += LANES) {
                 acc = FloatVector.fromArray(F, w, wOff + c).fma(FloatVector.fromArray(F, x, xOff + c), acc);
             }
-            sum = Vectors.sum(acc);
+            sum = acc.reduceLanes(VectorOperators.ADD);
         }
         for (; c < n; c++) {
             sum += w[wOff + c] * x[xOff + c];
@@ -84,10 +85,10 @@ final class FloatKernels {
                 a2 = av.fma(FloatVector.fromArray(F, b, bOff + 2 * n + c), a2);
                 a3 = av.fma(FloatVector.fromArray(F, b, bOff + 3 * n + c), a3);
             }
-            s0 = Vectors.sum(a0);
-            s1 = Vectors.sum(a1);
-            s2 = Vectors.sum(a2);
-            s3 = Vectors.sum(a3);
+            s0 = a0.reduceLanes(VectorOperators.ADD);
+            s1 = a1.reduceLanes(VectorOperators.ADD);
+            s2 = a2.reduceLanes(VectorOperators.ADD);
+            s3 = a3.reduceLanes(VectorOperators.ADD);
         }
         for (; c < n; c++) {
             float ac = a[aOff + c];
@@ -141,22 +142,22 @@ final class FloatKernels {
                 a32 = w2.fma(xv, a32);
                 a33 = w3.fma(xv, a33);
             }
-            s[0] = Vectors.sum(a00);
-            s[1] = Vectors.sum(a01);
-            s[2] = Vectors.sum(a02);
-            s[3] = Vectors.sum(a03);
-            s[4] = Vectors.sum(a10);
-            s[5] = Vectors.sum(a11);
-            s[6] = Vectors.sum(a12);
-            s[7] = Vectors.sum(a13);
-            s[8] = Vectors.sum(a20);
-            s[9] = Vectors.sum(a21);
-            s[10] = Vectors.sum(a22);
-            s[11] = Vectors.sum(a23);
-            s[12] = Vectors.sum(a30);
-            s[13] = Vectors.sum(a31);
-            s[14] = Vectors.sum(a32);
-            s[15] = Vectors.sum(a33);
+            s[0] = a00.reduceLanes(VectorOperators.ADD);
+            s[1] = a01.reduceLanes(VectorOperators.ADD);
+            s[2] = a02.reduceLanes(VectorOperators.ADD);
+            s[3] = a03.reduceLanes(VectorOperators.ADD);
+            s[4] = a10.reduceLanes(VectorOperators.ADD);
+            s[5] = a11.reduceLanes(VectorOperators.ADD);
+            s[6] = a12.reduceLanes(VectorOperators.ADD);
+            s[7] = a13.reduceLanes(VectorOperators.ADD);
+            s[8] = a20.reduceLanes(VectorOperators.ADD);
+            s[9] = a21.reduceLanes(VectorOperators.ADD);
+            s[10] = a22.reduceLanes(VectorOperators.ADD);
+            s[11] = a23.reduceLanes(VectorOperators.ADD);
+            s[12] = a30.reduceLanes(VectorOperators.ADD);
+            s[13] = a31.reduceLanes(VectorOperators.ADD);
+            s[14] = a32.reduceLanes(VectorOperators.ADD);
+            s[15] = a33.reduceLanes(VectorOperators.ADD);
         }
         for (; c < n; c++) {
             for (int k = 0; k < 4; k++) {

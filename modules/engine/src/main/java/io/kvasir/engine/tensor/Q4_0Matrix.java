@@ -3,6 +3,7 @@ package io.kvasir.engine.tensor;
 import static io.kvasir.engine.tensor.Vectors.B;
 import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.LE;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -52,30 +53,27 @@ final class Q4_0Matrix extends DenseMatrix {
         int blocks = cols / BLOCK;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < blocks; b += 2) {
+        for (int b = 0; b < blocks; b++) {
             long at = offset + (long) b * BLOCK_BYTES;
-            acc0 = block(at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Quantizer.fp16(data, at)), acc0);
-            acc1 = block(at + BLOCK_BYTES, x, xOff + (b + 1) * BLOCK)
-                    .fma(FloatVector.broadcast(F, Quantizer.fp16(data, at + BLOCK_BYTES)), acc1);
+            int xb = xOff + b * BLOCK;
+            FloatVector sum = FloatVector.zero(F);
+            for (int i = 0; i < BLOCK / 2; i += LANES) {
+                ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, LE);
+                FloatVector lo = (FloatVector) q.and((byte) 0xF).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                sum = lo.fma(FloatVector.fromArray(F, x, xb + i), sum);
+                sum = hi.fma(FloatVector.fromArray(F, x, xb + BLOCK / 2 + i), sum);
+            }
+            FloatVector d = FloatVector.broadcast(F, Quantizer.fp16(data, at));
+            if ((b & 1) == 0) {
+                acc0 = sum.fma(d, acc0);
+            } else {
+                acc1 = sum.fma(d, acc1);
+            }
         }
-        if (b < blocks) {
-            long at = offset + (long) b * BLOCK_BYTES;
-            acc0 = block(at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Quantizer.fp16(data, at)), acc0);
-        }
-        return Vectors.sum(acc0.add(acc1));
-    }
-
-    private FloatVector block(long at, float[] x, int xOff) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int i = 0; i < BLOCK / 2; i += LANES) {
-            ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, Vectors.LE);
-            FloatVector lo = Vectors.toFloat(q.and((byte) 0xF).sub((byte) 8));
-            FloatVector hi = Vectors.toFloat(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8));
-            sum = lo.fma(FloatVector.fromArray(F, x, xOff + i), sum);
-            sum = hi.fma(FloatVector.fromArray(F, x, xOff + BLOCK / 2 + i), sum);
-        }
-        return sum;
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -92,10 +90,11 @@ final class Q4_0Matrix extends DenseMatrix {
             FloatVector d = FloatVector.broadcast(F, Quantizer.fp16(data, at));
             int to = off + b * BLOCK;
             for (int i = 0; i < BLOCK / 2; i += LANES) {
-                ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, Vectors.LE);
-                Vectors.toFloat(q.and((byte) 0xF).sub((byte) 8)).mul(d).intoArray(dst, to + i);
-                Vectors.toFloat(q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)).mul(d)
-                        .intoArray(dst, to + BLOCK / 2 + i);
+                ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, LE);
+                ((FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d).intoArray(dst, to + i);
+                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d).intoArray(dst, to + BLOCK / 2 + i);
             }
         }
     }

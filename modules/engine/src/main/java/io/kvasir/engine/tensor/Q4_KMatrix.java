@@ -64,14 +64,14 @@ final class Q4_KMatrix extends DenseMatrix {
                 FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(data, at + 4, 2 * pair + 1));
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
-                    FloatVector lo = Vectors.toFloat(q.and((byte) 0xF)).fma(d1, m1);
-                    FloatVector hi = Vectors.toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(d2, m2);
+                    FloatVector lo = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1);
+                    FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2);
                     even = lo.fma(FloatVector.fromArray(F, x, xb + 64 * pair + i), even);
                     odd = hi.fma(FloatVector.fromArray(F, x, xb + 64 * pair + 32 + i), odd);
                 }
             }
         }
-        return Vectors.sum(even.add(odd));
+        return even.add(odd).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -92,8 +92,8 @@ final class Q4_KMatrix extends DenseMatrix {
                 FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(data, at + 4, 2 * pair + 1));
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
-                    Vectors.toFloat(q.and((byte) 0xF)).fma(d1, m1).intoArray(dst, to + 64 * pair + i);
-                    Vectors.toFloat(q.lanewise(VectorOperators.LSHR, 4)).fma(d2, m2)
+                    ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).intoArray(dst, to + 64 * pair + i);
+                    ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2)
                             .intoArray(dst, to + 64 * pair + 32 + i);
                 }
             }

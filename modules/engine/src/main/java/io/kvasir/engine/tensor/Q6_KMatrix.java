@@ -3,6 +3,7 @@ package io.kvasir.engine.tensor;
 import static io.kvasir.engine.tensor.Vectors.B;
 import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.LE;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -59,31 +60,31 @@ final class Q6_KMatrix extends DenseMatrix {
             for (int half = 0; half < 2; half++) {
                 int xb = xOff + sb * BLOCK + 128 * half;
                 for (int l = 0; l < 32; l += LANES) {
-                    ByteVector a = ByteVector.fromMemorySegment(B, data, at + 64 * half + l, Vectors.LE);
-                    ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, Vectors.LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, Vectors.LE);
+                    ByteVector a = ByteVector.fromMemorySegment(B, data, at + 64 * half + l, LE);
+                    ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
                     long sc = at + 192 + 8 * half + l / 16;
-                    acc0 = quants(a.and((byte) 0xF), h).mul(FloatVector.fromArray(F, x, xb + l))
-                            .fma(scale(sc, d), acc0);
-                    acc1 = quants(b.and((byte) 0xF), h.lanewise(VectorOperators.LSHR, 2))
-                            .mul(FloatVector.fromArray(F, x, xb + 32 + l)).fma(scale(sc + 2, d), acc1);
-                    acc0 = quants(a.lanewise(VectorOperators.LSHR, 4), h.lanewise(VectorOperators.LSHR, 4))
-                            .mul(FloatVector.fromArray(F, x, xb + 64 + l)).fma(scale(sc + 4, d), acc0);
-                    acc1 = quants(b.lanewise(VectorOperators.LSHR, 4), h.lanewise(VectorOperators.LSHR, 6))
-                            .mul(FloatVector.fromArray(F, x, xb + 96 + l)).fma(scale(sc + 6, d), acc1);
+                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2));
+                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30));
+                    ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
+                            .lanewise(VectorOperators.LSHL, 4));
+                    acc0 = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xb + l))
+                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc)), acc0);
+                    acc1 = ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xb + 32 + l))
+                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + 2)), acc1);
+                    acc0 = ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xb + 64 + l))
+                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + 4)), acc0);
+                    acc1 = ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(FloatVector.fromArray(F, x, xb + 96 + l))
+                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + 6)), acc1);
                 }
             }
         }
-        return Vectors.sum(acc0.add(acc1));
-    }
-
-    /** Joins four low bits with the two high bits in the low bits of {@code high}, minus the offset 32. */
-    private static FloatVector quants(ByteVector low, ByteVector high) {
-        return Vectors.toFloat(low.or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32));
-    }
-
-    private FloatVector scale(long at, float d) {
-        return FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, at));
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -98,17 +99,23 @@ final class Q6_KMatrix extends DenseMatrix {
             for (int half = 0; half < 2; half++) {
                 int to = off + sb * BLOCK + 128 * half;
                 for (int l = 0; l < 32; l += LANES) {
-                    ByteVector a = ByteVector.fromMemorySegment(B, data, at + 64 * half + l, Vectors.LE);
-                    ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, Vectors.LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, Vectors.LE);
+                    ByteVector a = ByteVector.fromMemorySegment(B, data, at + 64 * half + l, LE);
+                    ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
                     long sc = at + 192 + 8 * half + l / 16;
-                    quants(a.and((byte) 0xF), h).mul(scale(sc, d)).intoArray(dst, to + l);
-                    quants(b.and((byte) 0xF), h.lanewise(VectorOperators.LSHR, 2)).mul(scale(sc + 2, d))
-                            .intoArray(dst, to + 32 + l);
-                    quants(a.lanewise(VectorOperators.LSHR, 4), h.lanewise(VectorOperators.LSHR, 4))
-                            .mul(scale(sc + 4, d)).intoArray(dst, to + 64 + l);
-                    quants(b.lanewise(VectorOperators.LSHR, 4), h.lanewise(VectorOperators.LSHR, 6))
-                            .mul(scale(sc + 6, d)).intoArray(dst, to + 96 + l);
+                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).lanewise(VectorOperators.LSHL, 2));
+                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4).or(h.and((byte) 0x30));
+                    ByteVector q4 = b.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6)
+                            .lanewise(VectorOperators.LSHL, 4));
+                    ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, to + l);
+                    ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 2)).intoArray(dst, to + 32 + l);
+                    ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 4)).intoArray(dst, to + 64 + l);
+                    ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 6)).intoArray(dst, to + 96 + l);
                 }
             }
         }

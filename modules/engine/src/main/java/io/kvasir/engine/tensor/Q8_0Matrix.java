@@ -3,10 +3,12 @@ package io.kvasir.engine.tensor;
 import static io.kvasir.engine.tensor.Vectors.B;
 import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.LE;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Q8_0 weights (fp16 scale + 32 int8 per block; see {@link KQuants}). The single-row kernel widens
@@ -52,30 +54,27 @@ final class Q8_0Matrix extends DenseMatrix {
         int blocks = cols / BLOCK;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = FloatVector.zero(F);
-        int b = 0;
-        // Two blocks per iteration: two independent accumulation chains hide the FMA latency.
-        for (; b + 1 < blocks; b += 2) {
+        // The block scale multiplies the block's summed products once; alternating the target
+        // accumulator gives two independent FMA chains.
+        for (int b = 0; b < blocks; b++) {
             long at = offset + (long) b * BLOCK_BYTES;
-            acc0 = block(at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Quantizer.fp16(data, at)), acc0);
-            acc1 = block(at + BLOCK_BYTES, x, xOff + (b + 1) * BLOCK)
-                    .fma(FloatVector.broadcast(F, Quantizer.fp16(data, at + BLOCK_BYTES)), acc1);
+            int xb = xOff + b * BLOCK;
+            FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2, LE)
+                    .convertShape(VectorOperators.B2F, F, 0);
+            FloatVector sum = q.mul(FloatVector.fromArray(F, x, xb));
+            for (int i = LANES; i < BLOCK; i += LANES) {
+                q = (FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                sum = q.fma(FloatVector.fromArray(F, x, xb + i), sum);
+            }
+            FloatVector d = FloatVector.broadcast(F, Quantizer.fp16(data, at));
+            if ((b & 1) == 0) {
+                acc0 = sum.fma(d, acc0);
+            } else {
+                acc1 = sum.fma(d, acc1);
+            }
         }
-        if (b < blocks) {
-            long at = offset + (long) b * BLOCK_BYTES;
-            acc0 = block(at, x, xOff + b * BLOCK).fma(FloatVector.broadcast(F, Quantizer.fp16(data, at)), acc0);
-        }
-        return Vectors.sum(acc0.add(acc1));
-    }
-
-    /** Unscaled lane-wise products of one block's quants with its 32 activations. */
-    private FloatVector block(long at, float[] x, int xOff) {
-        FloatVector sum = Vectors.toFloat(ByteVector.fromMemorySegment(B, data, at + 2, Vectors.LE))
-                .mul(FloatVector.fromArray(F, x, xOff));
-        for (int i = LANES; i < BLOCK; i += LANES) {
-            FloatVector q = Vectors.toFloat(ByteVector.fromMemorySegment(B, data, at + 2 + i, Vectors.LE));
-            sum = q.fma(FloatVector.fromArray(F, x, xOff + i), sum);
-        }
-        return sum;
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -91,8 +90,8 @@ final class Q8_0Matrix extends DenseMatrix {
             long at = offset + (long) b * BLOCK_BYTES;
             FloatVector d = FloatVector.broadcast(F, Quantizer.fp16(data, at));
             for (int i = 0; i < BLOCK; i += LANES) {
-                Vectors.toFloat(ByteVector.fromMemorySegment(B, data, at + 2 + i, Vectors.LE))
-                        .mul(d).intoArray(dst, off + b * BLOCK + i);
+                ((FloatVector) ByteVector.fromMemorySegment(B, data, at + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, off + b * BLOCK + i);
             }
         }
     }
