@@ -55,8 +55,20 @@ final class GgufModelLoader {
                 Math.toIntExact(embd.dim(1)),
                 requiredInt(gguf, p + "context_length"),
                 gguf.real(p + "rope.freq_base", 10000f),
+                ropeScale(gguf, p),
                 (int) gguf.integer(p + "rope.dimension_count", headDim),
                 gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f));
+    }
+
+    /** Linear RoPE scaling as a factor on positions; other scaling schemes are refused, not ignored. */
+    private static float ropeScale(GgufFile gguf, String p) {
+        String type = gguf.string(p + "rope.scaling.type", "none");
+        float factor = gguf.real(p + "rope.scaling.factor", 0f);
+        return switch (type) {
+            case "none" -> 1f;
+            case "linear" -> factor > 0 ? 1f / factor : 1f;
+            default -> throw new ModelLoadException("unsupported rope scaling type '" + type + "' (supported: none, linear)");
+        };
     }
 
     static ModelWeights weights(GgufFile gguf, ModelConfig c, int start, int end) {

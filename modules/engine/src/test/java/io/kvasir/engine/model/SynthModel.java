@@ -24,35 +24,42 @@ record SynthModel(
         boolean freqFactors,
         boolean tiedOutput,
         String omitTensor,
-        String unsupportedTensor) {
+        String unsupportedTensor,
+        String ropeScaling) {
 
     static SynthModel llama(GgmlType type) {
-        return new SynthModel("llama", type, 256, 2, 8, 4, 512, 300, 128, false, false, null, null);
+        return new SynthModel("llama", type, 256, 2, 8, 4, 512, 300, 128, false, false, null, null, null);
     }
 
     static SynthModel qwen2(GgmlType type) {
-        return new SynthModel("qwen2", type, 256, 2, 8, 2, 512, 300, 128, false, true, null, null);
+        return new SynthModel("qwen2", type, 256, 2, 8, 2, 512, 300, 128, false, true, null, null, null);
     }
 
     SynthModel withArch(String a) {
         return new SynthModel(a, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, unsupportedTensor);
+                omitTensor, unsupportedTensor, ropeScaling);
     }
 
     SynthModel withFreqFactors() {
         return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, true, tiedOutput,
-                omitTensor, unsupportedTensor);
+                omitTensor, unsupportedTensor, ropeScaling);
     }
 
     SynthModel omitting(String tensor) {
         return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                tensor, unsupportedTensor);
+                tensor, unsupportedTensor, ropeScaling);
     }
 
     /** Stores {@code tensor} as Q5_K, a type the file format knows but Kvasir cannot compute with. */
     SynthModel withUnsupported(String tensor) {
         return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, tensor);
+                omitTensor, tensor, ropeScaling);
+    }
+
+    /** Declares RoPE scaling of this type with factor 2. */
+    SynthModel withRopeScaling(String scaling) {
+        return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
+                omitTensor, unsupportedTensor, scaling);
     }
 
     int headDim() {
@@ -72,6 +79,10 @@ record SynthModel(
         w.putFloat32(arch + ".rope.freq_base", arch.equals("qwen2") ? 1000000f : 10000f);
         w.putUInt32(arch + ".rope.dimension_count", headDim());
         w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        if (ropeScaling != null) {
+            w.putString(arch + ".rope.scaling.type", ropeScaling);
+            w.putFloat32(arch + ".rope.scaling.factor", 2f);
+        }
         int qDim = heads * headDim();
         int kvDim = kvHeads * headDim();
         matrix(w, rnd, "token_embd.weight", vocab, dim, 1f);
