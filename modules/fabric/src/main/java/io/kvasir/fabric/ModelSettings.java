@@ -42,6 +42,15 @@ public record ModelSettings(
             throw new IllegalArgumentException("model " + id + ": admission-queue-size must be >= 0");
         }
         pools = Map.copyOf(pools);
+        for (var pool : pools.entrySet()) {
+            if (!pool.getKey().equals(DECODE) && !pool.getKey().equals(PREFILL)) {
+                throw new IllegalArgumentException("model " + id + ": unknown pool '" + pool.getKey()
+                        + "' (pools are " + DECODE + " and " + PREFILL + ")");
+            }
+            if (pool.getValue() < 0) {
+                throw new IllegalArgumentException("model " + id + ": pool " + pool.getKey() + " needs >= 0 replicas");
+            }
+        }
         if (replicas(pools, DECODE) < 1) {
             throw new IllegalArgumentException("model " + id + ": needs at least one decode replica");
         }
