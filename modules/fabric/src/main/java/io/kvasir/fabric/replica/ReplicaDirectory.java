@@ -46,7 +46,7 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
     public record Gather(ActorRef<List<Fabric.ModelStatus>> replyTo) implements Command {
     }
 
-    private record ListingChanged(String model, Receptionist.Listing listing) implements Command {
+    private record ListingChanged(Receptionist.Listing listing) implements Command {
     }
 
     private record StatusReceived(ActorRef<ModelShard.Command> replica, ModelShard.StatusReport report)
@@ -59,24 +59,27 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
     private enum Tick implements Command { INSTANCE }
 
     public static Behavior<Command> create(KvasirSettings settings, ReplicaView view) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
+        Behavior<Command> directory = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.statsInterval());
             return new ReplicaDirectory(ctx, settings, view);
         }));
+        // A bug in one message must not leave the node without routing: start over from the receptionist.
+        return Behaviors.supervise(directory).onFailure(akka.actor.typed.SupervisorStrategy.restart());
     }
 
     private final KvasirSettings settings;
     private final ReplicaView view;
     private final Map<String, Set<ActorRef<ModelShard.Command>>> listed = new HashMap<>();
     private final Map<ActorRef<ModelShard.Command>, Fabric.ReplicaStatus> known = new HashMap<>();
+    private final Map<String, String> modelsByKey = new HashMap<>();
 
     private ReplicaDirectory(ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view) {
         super(ctx);
         this.settings = settings;
         this.view = view;
+        ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class, ListingChanged::new);
         for (String model : settings.models().keySet()) {
-            ActorRef<Receptionist.Listing> adapter =
-                    ctx.messageAdapter(Receptionist.Listing.class, l -> new ListingChanged(model, l));
+            modelsByKey.put(ModelShard.serviceKey(model).id(), model);
             ctx.getSystem().receptionist().tell(Receptionist.subscribe(ModelShard.serviceKey(model), adapter));
         }
     }
@@ -94,12 +97,16 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
     }
 
     private Behavior<Command> onListingChanged(ListingChanged changed) {
+        String model = modelsByKey.get(changed.listing().getKey().id());
+        if (model == null) {
+            return this;
+        }
         Set<ActorRef<ModelShard.Command>> now = new HashSet<>(
-                changed.listing().getServiceInstances(ModelShard.serviceKey(changed.model())));
-        Set<ActorRef<ModelShard.Command>> before = listed.getOrDefault(changed.model(), Set.of());
+                changed.listing().getServiceInstances(ModelShard.serviceKey(model)));
+        Set<ActorRef<ModelShard.Command>> before = listed.getOrDefault(model, Set.of());
         before.stream().filter(r -> !now.contains(r)).forEach(known::remove);
         now.stream().filter(r -> !before.contains(r)).forEach(this::poll);
-        listed.put(changed.model(), now);
+        listed.put(model, now);
         publish();
         return this;
     }

@@ -59,7 +59,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
                                     ActorRef<ReplicaDirectory.Command> directory) {
         ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory))
                 .withSettings(ClusterShardingSettings.create(system)
-                        .withPassivateIdleEntityAfter(settings.sessionIdleTimeout())));
+                        .withPassivationStrategy(ClusterShardingSettings.PassivationStrategySettings$.MODULE$.defaults()
+                                .withIdleEntityPassivation(settings.sessionIdleTimeout()))));
     }
 
     static Behavior<Command> create(String sessionId, KvasirSettings settings,
