@@ -25,13 +25,17 @@ final class TestNodes {
     /** A node config: random loopback port, fast keep-alive and stats, the given models and roles. */
     static Config config(String models, List<String> roles, boolean joinSelf) {
         String rolesList = String.join("\", \"", roles);
-        return ConfigFactory.parseString("""
+        return ConfigFactory.load(ConfigFactory.parseString("""
                 akka.loglevel = WARNING
                 akka.remote.artery.canonical.port = 0
                 akka.cluster.jmx.multi-mbeans-in-same-jvm = on
                 akka.coordinated-shutdown.run-by-jvm-shutdown-hook = off
                 akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
                 akka.cluster.sharding.rebalance-interval = 1s
+                akka.cluster.gossip-interval = 200ms
+                akka.cluster.leader-actions-interval = 200ms
+                akka.cluster.distributed-data.gossip-interval = 200ms
+                akka.cluster.distributed-data.notify-subscribers-interval = 50ms
                 akka.cluster.sharding.distributed-data.durable.keys = []
                 akka.cluster.sharding.state-store-mode = ddata
                 akka.cluster.downing-provider-class = ""
@@ -41,7 +45,7 @@ final class TestNodes {
                 kvasir.replicas.stats-interval = 200ms
                 kvasir.session.placement-timeout = 2s
                 kvasir.models { %s }
-                """.formatted(rolesList, joinSelf, models)).withFallback(ConfigFactory.load()).resolve();
+                """.formatted(rolesList, joinSelf, models)));
     }
 
     static GenerationRequest chat(String model, String session, int maxTokens, ChatMessage... messages) {

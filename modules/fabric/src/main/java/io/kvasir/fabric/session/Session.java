@@ -34,6 +34,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Session");
 
+    private static final java.time.Duration NO_REPLICA_WAIT = java.time.Duration.ofMillis(200);
+
     public interface Command extends CborSerializable {
     }
 
@@ -45,7 +47,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record GetStatus(ActorRef<Fabric.SessionStatus> replyTo) implements Command {
     }
 
-    private record Chosen(StartTurn turn, List<String> tried, ReplicaDirectory.Chosen chosen) implements Command {
+    private record Chosen(StartTurn turn, List<String> tried, int waits, ReplicaDirectory.Chosen chosen)
+            implements Command {
+    }
+
+    /** No replica was up a moment ago (one may be moving to another node): look again. */
+    private record ChooseAgain(StartTurn turn, List<String> tried, int waits) implements Command {
     }
 
     private record Placed(StartTurn turn, List<String> tried, String replica, ModelShard.GenerateReply reply,
@@ -92,6 +99,10 @@ public final class Session extends AbstractBehavior<Session.Command> {
         return newReceiveBuilder()
                 .onMessage(StartTurn.class, this::onStartTurn)
                 .onMessage(Chosen.class, this::onChosen)
+                .onMessage(ChooseAgain.class, again -> {
+                    choose(again.turn(), again.tried(), again.waits());
+                    return this;
+                })
                 .onMessage(Placed.class, this::onPlaced)
                 .onMessage(TurnRecorded.class, this::onTurnRecorded)
                 .onMessage(GetStatus.class, this::onGetStatus)
@@ -106,18 +117,23 @@ public final class Session extends AbstractBehavior<Session.Command> {
             cachedTokens = 0;
             tokens = new int[0];
         }
-        choose(turn, List.of());
+        choose(turn, List.of(), 0);
         return this;
     }
 
-    private void choose(StartTurn turn, List<String> tried) {
+    private void choose(StartTurn turn, List<String> tried, int waits) {
         getContext().ask(ReplicaDirectory.Chosen.class, directory, settings.placementTimeout(),
                 replyTo -> new ReplicaDirectory.Choose(model, leasedReplica, tried, replyTo),
-                (chosen, failure) -> new Chosen(turn, tried,
+                (chosen, failure) -> new Chosen(turn, tried, waits,
                         chosen != null ? chosen : new ReplicaDirectory.Chosen(java.util.Optional.empty())));
     }
 
     private Behavior<Command> onChosen(Chosen chosen) {
+        if (chosen.chosen().replica().isEmpty() && chosen.waits() < settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
+            getContext().scheduleOnce(NO_REPLICA_WAIT, getContext().getSelf(),
+                    new ChooseAgain(chosen.turn(), chosen.tried(), chosen.waits() + 1));
+            return this;
+        }
         if (chosen.chosen().replica().isEmpty()) {
             chosen.turn().replyTo().tell(new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
                     "no replica of model " + model + " is available", "model"));
@@ -147,7 +163,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
                 placed.turn().replyTo().tell(new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
                         "no replica of model " + model + " answered", "model"));
             } else {
-                choose(placed.turn(), List.copyOf(tried));
+                choose(placed.turn(), List.copyOf(tried), 0);
             }
             return this;
         }
