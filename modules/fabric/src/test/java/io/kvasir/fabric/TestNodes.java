@@ -30,6 +30,8 @@ final class TestNodes {
                 akka.remote.artery.canonical.port = 0
                 akka.cluster.jmx.multi-mbeans-in-same-jvm = on
                 akka.coordinated-shutdown.run-by-jvm-shutdown-hook = off
+                # The last node of a test cluster has nobody to confirm its exit to.
+                akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
                 akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
                 akka.cluster.sharding.rebalance-interval = 1s
                 akka.cluster.gossip-interval = 200ms
