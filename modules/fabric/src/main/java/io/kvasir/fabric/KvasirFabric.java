@@ -9,6 +9,9 @@ import akka.cluster.MemberStatus;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Leave;
+import akka.japi.pf.PFBuilder;
+import akka.stream.Graph;
+import akka.stream.SourceShape;
 import akka.stream.javadsl.Source;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
@@ -16,6 +19,7 @@ import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.gateway.AdmissionControl;
 import io.kvasir.fabric.gateway.SessionIds;
+import io.kvasir.fabric.gateway.TurnProgress;
 import io.kvasir.fabric.replica.ReplicaDirectory;
 import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
@@ -58,35 +62,58 @@ public final class KvasirFabric implements Fabric {
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
         return Source.fromMaterializer((mat, attributes) -> {
                     Attempt attempt = new Attempt();
-                    return Source.lazyCompletionStageSource(() -> place(request, attempt))
+                    TurnProgress progress = new TurnProgress();
+                    return turn(request, attempt, progress, new int[0])
                             .watchTermination((m, done) -> done.whenComplete((d, e) -> attempt.end()));
                 })
                 .mapError(CompletionException.class, e -> e.getCause() != null ? e.getCause() : e)
                 .mapMaterializedValue(m -> NotUsed.notUsed());
     }
 
-    private CompletionStage<Source<GenerationEvent, NotUsed>> place(GenerationRequest request, Attempt attempt) {
+    /**
+     * One placement of the turn. If its replica is lost mid-stream (the stream fails after it
+     * started), the turn is placed again with the tokens sent so far, and the client's stream goes on.
+     */
+    private Source<GenerationEvent, NotUsed> turn(GenerationRequest request, Attempt attempt, TurnProgress progress,
+                                                  int[] continuation) {
+        return Source.lazyCompletionStageSource(() -> place(request, attempt, continuation))
+                .mapConcat(progress::pass)
+                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<GenerationEvent>, NotUsed>>()
+                        .match(Throwable.class, t -> progress.resumable(settings.maxResumes()),
+                                t -> turn(request, attempt, progress, progress.resumeFrom()))
+                        .build())
+                .mapMaterializedValue(m -> NotUsed.notUsed());
+    }
+
+    private CompletionStage<Source<GenerationEvent, NotUsed>> place(GenerationRequest request, Attempt attempt,
+                                                                    int[] continuation) {
         if (request == null || request.model() == null) {
             return refuse(FabricException.Kind.INVALID_REQUEST, "a request needs a model", "model");
         }
-        if (draining) {
+        if (draining && continuation.length == 0) {
             return refuse(FabricException.Kind.UNAVAILABLE, "this node is draining", null);
         }
         if (settings.model(request.model()).isEmpty()) {
             return refuse(FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist",
                     "model");
         }
-        if (!view.hasDecodeReplica(request.model())) {
+        if (continuation.length == 0 && !view.hasDecodeReplica(request.model())) {
             return refuse(FabricException.Kind.UNAVAILABLE, "no replica of model '" + request.model() + "' is up",
                     "model");
         }
         String sessionId = SessionIds.of(request);
         String requestId = "req-" + UUID.randomUUID();
-        return admission.acquire(request.model(), request.workload())
+        CompletionStage<AdmissionControl.Permit> admitted = attempt.holding()
+                ? CompletableFuture.completedFuture(null)
+                : admission.acquire(request.model(), request.workload());
+        return admitted
                 .thenCompose(permit -> {
-                    attempt.hold(permit);
+                    if (permit != null) {
+                        attempt.hold(permit);
+                    }
                     return ClusterSharding.get(system).entityRefFor(Session.TYPE_KEY, sessionId)
-                            .<ModelShard.GenerateReply>ask(replyTo -> new Session.StartTurn(requestId, request, replyTo),
+                            .<ModelShard.GenerateReply>ask(
+                                    replyTo -> new Session.StartTurn(requestId, request, continuation, replyTo),
                                     settings.askTimeout());
                 })
                 .handle((reply, failure) -> {
@@ -167,6 +194,10 @@ public final class KvasirFabric implements Fabric {
     private static final class Attempt {
         private AdmissionControl.Permit permit;
         private boolean ended;
+
+        synchronized boolean holding() {
+            return permit != null;
+        }
 
         synchronized void hold(AdmissionControl.Permit p) {
             if (ended) {

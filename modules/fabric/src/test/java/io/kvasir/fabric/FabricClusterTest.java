@@ -10,6 +10,9 @@ import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.FinishReason;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.fabric.api.GenerationRequest;
+import akka.stream.javadsl.Sink;
+import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -80,6 +83,60 @@ class FabricClusterTest {
         assertThat(turn2.getLast()).isInstanceOfSatisfying(GenerationEvent.Finished.class,
                 f -> assertThat(f.reason()).isEqualTo(FinishReason.LENGTH));
         assertThat(turn2).filteredOn(e -> e instanceof GenerationEvent.Token).hasSize(6);
+    }
+
+    @Test
+    void streamResumesOnAnotherReplicaWhenItsNodeStopsMidStream() throws Exception {
+        gatewayKit = ActorTestKit.create("cluster", TestNodes.config(MODELS, List.of("gateway"), true));
+        ScriptedFactory enginesB = new ScriptedFactory(Duration.ofMillis(5));
+        ScriptedFactory enginesC = new ScriptedFactory(Duration.ofMillis(5));
+        decodeB = ActorTestKit.create("cluster", TestNodes.config(MODELS, List.of("decode"), false));
+        decodeC = ActorTestKit.create("cluster", TestNodes.config(MODELS, List.of("decode"), false));
+        Fabric gateway = Kvasir.start(gatewayKit.system(), new ScriptedFactory(Duration.ZERO));
+        Kvasir.start(decodeB.system(), enginesB);
+        Kvasir.start(decodeC.system(), enginesC);
+        for (ActorTestKit kit : List.of(decodeB, decodeC)) {
+            Cluster.get(kit.system()).manager().tell(Join.create(gatewayKit.system().address()));
+        }
+        TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("chat", 2));
+
+        String prompt = "Tell the long story of the fox.";
+        int maxTokens = 300;
+        CompletableFuture<GenerationEvent.Started> started = new CompletableFuture<>();
+        CompletableFuture<List<GenerationEvent>> all = gateway.generate(
+                        TestNodes.prompt("chat", prompt, maxTokens, GenerationRequest.Workload.INTERACTIVE))
+                .map(e -> {
+                    if (e instanceof GenerationEvent.Started s) {
+                        started.complete(s);
+                    }
+                    return e;
+                })
+                .runWith(Sink.seq(), gatewayKit.system()).toCompletableFuture();
+        GenerationEvent.Started first = started.get(20, TimeUnit.SECONDS);
+        boolean onB = enginesB.engine(first.replica()) != null
+                && enginesB.engine(first.replica()).added().stream().anyMatch(r -> r.id().equals(first.requestId()));
+        ScriptedEngine serving = (onB ? enginesB : enginesC).engine(first.replica());
+        gatewayKit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
+            assertThat(serving.generated(first.requestId())).isGreaterThan(20);
+            return null;
+        });
+
+        (onB ? decodeB : decodeC).system().terminate();
+        List<GenerationEvent> events = all.get(40, TimeUnit.SECONDS);
+
+        assertThat(events).filteredOn(e -> e instanceof GenerationEvent.Started).hasSize(1);
+        StringBuilder text = new StringBuilder();
+        events.stream().filter(e -> e instanceof GenerationEvent.Token)
+                .forEach(e -> text.append(((GenerationEvent.Token) e).text()));
+        // The scripted engine's output depends only on the position, so a seamless resume reads as one run.
+        assertThat(text.toString()).isEqualTo(ScriptedEngine.expectedText(prompt.length() + 1, maxTokens));
+        assertThat(events.getLast()).isInstanceOfSatisfying(GenerationEvent.Finished.class, f -> {
+            assertThat(f.completionTokens()).isEqualTo(maxTokens);
+            assertThat(f.promptTokens()).isEqualTo(first.promptTokens());
+        });
+        ScriptedEngine other = (onB ? enginesC : enginesB).engines().values().stream()
+                .filter(e -> !e.added().isEmpty()).findFirst().orElseThrow();
+        assertThat(other.added()).anySatisfy(r -> assertThat(r.promptTokens().length).isGreaterThan(first.promptTokens()));
     }
 
     private static String nodeOf(Fabric fabric, String replica) throws Exception {

@@ -61,6 +61,15 @@ final class ScriptedEngine implements InferenceEngine {
         }
     }
 
+    /** What a request with this prompt length generates, in full. */
+    static String expectedText(int promptLength, int tokens) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < tokens; i++) {
+            out.append(SCRIPT.charAt((promptLength + i) % SCRIPT.length()));
+        }
+        return out.toString();
+    }
+
     ScriptedEngine(int maxContext, int blockSize, int totalBlocks, Duration stepDelay) {
         this.maxContext = maxContext;
         this.blockSize = blockSize;

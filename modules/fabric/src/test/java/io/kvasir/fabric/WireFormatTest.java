@@ -28,7 +28,9 @@ class WireFormatTest {
 
     @BeforeAll
     static void start() {
-        kit = ActorTestKit.create("wire", TestNodes.config("", List.of("gateway"), false));
+        // Serialization only: a local provider spares the test a cluster node's start and shutdown.
+        kit = ActorTestKit.create("wire", com.typesafe.config.ConfigFactory.parseString("akka.actor.provider = local")
+                .withFallback(TestNodes.config("", List.of("gateway"), false)));
     }
 
     @AfterAll
@@ -43,8 +45,8 @@ class WireFormatTest {
         GenerationRequest request = new GenerationRequest("m", "s", List.of(new ChatMessage("user", "hi")), null,
                 SamplingParams.greedy().withSeed(7L), 16, List.of("\n"), GenerationRequest.Workload.BATCH, "t");
         List<Object> messages = List.of(
-                new Session.StartTurn("r1", request, replies.ref()),
-                new ModelShard.Generate("r1", request, replies.ref(), turns.ref()),
+                new Session.StartTurn("r1", request, new int[0], replies.ref()),
+                new ModelShard.Generate("r1", request, new int[0], replies.ref(), turns.ref()),
                 ModelShard.Ping.INSTANCE,
                 new ModelShard.Refused(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long", "messages"),
                 new ModelShard.StatusReport("m", new Fabric.ReplicaStatus("m:decode:0", "node", "decode", 1, 2, 3, 4)),
@@ -54,7 +56,9 @@ class WireFormatTest {
                 new GenerationEvent.Finished(FinishReason.STOP, 10, 3, 4));
         for (Object message : messages) {
             assertThat(serializerId(message)).as(message.getClass().getName()).isEqualTo(jacksonCborId());
-            kit.serializationTestKit().verifySerialization(message, true);
+            Object back = kit.serializationTestKit().verifySerialization(message, false);
+            // Records holding arrays compare by identity: compare what they print instead.
+            assertThat(back).usingRecursiveComparison().isEqualTo(message);
         }
     }
 

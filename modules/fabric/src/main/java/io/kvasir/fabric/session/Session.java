@@ -39,9 +39,12 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public interface Command extends CborSerializable {
     }
 
-    /** Place one turn; the reply goes straight to the gateway's stream. */
-    public record StartTurn(String requestId, GenerationRequest request, ActorRef<ModelShard.GenerateReply> replyTo)
-            implements Command {
+    /**
+     * Place one turn; the reply goes straight to the gateway's stream. {@code continuation} holds the
+     * tokens already sent when a turn resumes after losing its replica (empty otherwise).
+     */
+    public record StartTurn(String requestId, GenerationRequest request, int[] continuation,
+                            ActorRef<ModelShard.GenerateReply> replyTo) implements Command {
     }
 
     public record GetStatus(ActorRef<Fabric.SessionStatus> replyTo) implements Command {
@@ -144,7 +147,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
         var target = ClusterSharding.get(getContext().getSystem())
                 .entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
         getContext().ask(ModelShard.GenerateReply.class, target, settings.placementTimeout(),
-                replyTo -> new ModelShard.Generate(turn.requestId(), turn.request(), replyTo, turnEnded),
+                replyTo -> new ModelShard.Generate(turn.requestId(), turn.request(), turn.continuation(), replyTo,
+                        turnEnded),
                 (reply, failure) -> new Placed(turn, chosen.tried(), replica, reply, failure));
         return this;
     }

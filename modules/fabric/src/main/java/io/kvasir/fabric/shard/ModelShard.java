@@ -41,9 +41,13 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     public interface Command extends CborSerializable {
     }
 
-    /** Generate for a turn; {@code turnEnded} (may be null) hears the conversation's tokens at the end. */
-    public record Generate(String requestId, GenerationRequest request, ActorRef<GenerateReply> replyTo,
-                           ActorRef<TurnEnded> turnEnded) implements Command {
+    /**
+     * Generate for a turn. {@code continuation} (may be empty) are tokens already generated for it
+     * elsewhere: they extend the prompt and count against max tokens. {@code turnEnded} (may be null)
+     * hears the conversation's tokens at the end.
+     */
+    public record Generate(String requestId, GenerationRequest request, int[] continuation,
+                           ActorRef<GenerateReply> replyTo, ActorRef<TurnEnded> turnEnded) implements Command {
     }
 
     /** Keeps the entity alive (and starts it where sharding placed it). */
@@ -172,7 +176,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         }
         ActorRef<Command> self = getContext().getSelf();
         loop.execute(m -> {
-            PromptCheck.Result checked = PromptCheck.check(cmd.request(), m, model);
+            PromptCheck.Result checked = PromptCheck.check(cmd.request(), cmd.continuation(), m, model);
             if (checked.refused() == null
                     && checked.prompt().length - m.engine().cachedPrefixLength(checked.prompt()) > model.prefillThreshold()) {
                 self.tell(new PrefillElsewhere(cmd, checked.prompt()));
@@ -200,7 +204,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
     /** On the engine thread: render, check, add and open the stream; answer the caller either way. */
     private void startStream(Generate cmd, io.kvasir.fabric.LoadedModel loaded) {
-        PromptCheck.Result checked = PromptCheck.check(cmd.request(), loaded, model);
+        PromptCheck.Result checked = PromptCheck.check(cmd.request(), cmd.continuation(), loaded, model);
         if (checked.refused() != null) {
             cmd.replyTo().tell(checked.refused());
             return;

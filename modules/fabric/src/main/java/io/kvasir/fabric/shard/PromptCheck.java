@@ -32,7 +32,17 @@ final class PromptCheck {
     private PromptCheck() {
     }
 
-    static Result check(GenerationRequest request, LoadedModel loaded, ModelSettings model) {
+    static Result check(GenerationRequest request, int[] continuation, LoadedModel loaded, ModelSettings model) {
+        Result rendered = check(request, loaded, model);
+        if (rendered.refused() != null || continuation == null || continuation.length == 0) {
+            return rendered;
+        }
+        int[] prompt = java.util.Arrays.copyOf(rendered.prompt(), rendered.prompt().length + continuation.length);
+        System.arraycopy(continuation, 0, prompt, rendered.prompt().length, continuation.length);
+        return new Result(prompt, Math.max(0, rendered.maxTokens() - continuation.length), request, null);
+    }
+
+    private static Result check(GenerationRequest request, LoadedModel loaded, ModelSettings model) {
         int[] prompt;
         try {
             if (request.isChat()) {
