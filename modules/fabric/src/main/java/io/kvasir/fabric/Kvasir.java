@@ -29,7 +29,8 @@ public final class Kvasir {
         ReplicaView view = new ReplicaView();
         ActorRef<ReplicaDirectory.Command> directory =
                 system.systemActorOf(ReplicaDirectory.create(settings, view), "kvasir-directory", Props.empty());
-        ModelShard.initSharding(system, settings, factory);
+        NodeState node = new NodeState();
+        ModelShard.initSharding(system, settings, factory, node);
         Session.initSharding(system, settings, directory);
         ReplicaKeeper.init(system, settings);
         Config config = system.settings().config();
@@ -37,7 +38,7 @@ public final class Kvasir {
             Cluster cluster = Cluster.get(system);
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
-        return new KvasirFabric(system, settings, directory, view);
+        return new KvasirFabric(system, settings, directory, view, node);
     }
 
     /** Creates an actor system from {@code config} (name {@code kvasir}) and starts the fabric in it. */

@@ -43,10 +43,11 @@ public final class KvasirFabric implements Fabric {
     private final ActorRef<ReplicaDirectory.Command> directory;
     private final ReplicaView view;
     private final AdmissionControl admission;
-    private volatile boolean draining;
+    private final NodeState node;
 
     KvasirFabric(ActorSystem<?> system, KvasirSettings settings, ActorRef<ReplicaDirectory.Command> directory,
-                 ReplicaView view) {
+                 ReplicaView view, NodeState node) {
+        this.node = node;
         this.system = system;
         this.settings = settings;
         this.directory = directory;
@@ -90,7 +91,7 @@ public final class KvasirFabric implements Fabric {
         if (request == null || request.model() == null) {
             return refuse(FabricException.Kind.INVALID_REQUEST, "a request needs a model", "model");
         }
-        if (draining && continuation.length == 0) {
+        if (node.draining() && continuation.length == 0) {
             return refuse(FabricException.Kind.UNAVAILABLE, "this node is draining", null);
         }
         if (settings.model(request.model()).isEmpty()) {
@@ -165,7 +166,7 @@ public final class KvasirFabric implements Fabric {
      */
     @Override
     public CompletionStage<Done> drain() {
-        draining = true;
+        node.startDraining();
         CompletableFuture<Done> removed = new CompletableFuture<>();
         akka.cluster.Cluster.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
                 .registerOnMemberRemoved(() -> removed.complete(Done.getInstance()));
@@ -187,7 +188,7 @@ public final class KvasirFabric implements Fabric {
 
     @Override
     public boolean ready() {
-        return !draining && Cluster.get(system).selfMember().status() == MemberStatus.up() && view.anyReplica();
+        return !node.draining() && Cluster.get(system).selfMember().status() == MemberStatus.up() && view.anyReplica();
     }
 
     /** One materialization's admission slot: released when its stream ends, however it ends. */

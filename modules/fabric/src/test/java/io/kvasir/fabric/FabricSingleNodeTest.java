@@ -27,7 +27,7 @@ class FabricSingleNodeTest {
 
     private static final String MODELS = """
             tiny { max-model-length = 8192, kv-cache-blocks = 8192, kv-block-size = 4 }
-            small { max-model-length = 64, kv-cache-blocks = 64, kv-block-size = 4,
+            small { max-model-length = 512, kv-cache-blocks = 256, kv-block-size = 4,
                     max-in-flight = 1, admission-queue-size = 1 }
             split { max-model-length = 1024, kv-cache-blocks = 512, kv-block-size = 4, prefill-threshold = 8,
                     pools { decode = 1, prefill = 1 } }
@@ -129,7 +129,8 @@ class FabricSingleNodeTest {
 
     @Test
     void fullAdmissionQueueIsRefusedWithRetryAfter() throws Exception {
-        GenerationRequest request = TestNodes.prompt("small", "hold", 50, GenerationRequest.Workload.INTERACTIVE);
+        // Long enough that it cannot finish into the buffers between engine and reader.
+        GenerationRequest request = TestNodes.prompt("small", "hold", 400, GenerationRequest.Workload.INTERACTIVE);
         SinkQueueWithCancel<GenerationEvent> running = fabric.generate(request).runWith(Sink.queue(1), kit.system());
         running.pull().toCompletableFuture().get(10, TimeUnit.SECONDS); // in flight, then not read
         SinkQueueWithCancel<GenerationEvent> queued = fabric.generate(request).runWith(Sink.queue(1), kit.system());
@@ -160,13 +161,13 @@ class FabricSingleNodeTest {
     @Test
     void contextOverflowFailsTheStreamBeforeAnyElement() throws Exception {
         SinkQueueWithCancel<GenerationEvent> events = fabric.generate(
-                        TestNodes.prompt("small", "x".repeat(40), 40, GenerationRequest.Workload.INTERACTIVE))
+                        TestNodes.prompt("small", "x".repeat(300), 300, GenerationRequest.Workload.INTERACTIVE))
                 .runWith(Sink.queue(), kit.system());
 
         assertThatThrownBy(() -> events.pull().toCompletableFuture().get(10, TimeUnit.SECONDS))
                 .cause().isInstanceOfSatisfying(FabricException.class, e -> {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED);
-                    assertThat(e.getMessage()).contains("64");
+                    assertThat(e.getMessage()).contains("512");
                 });
     }
 

@@ -154,11 +154,13 @@ public final class Session extends AbstractBehavior<Session.Command> {
     }
 
     private Behavior<Command> onPlaced(Placed placed) {
-        if (placed.failure() != null) {
+        if (placed.failure() != null
+                || placed.reply() instanceof ModelShard.Refused refused && refused.replicaUnavailable()) {
             List<String> tried = new ArrayList<>(placed.tried());
             tried.add(placed.replica());
             getContext().getLog().info("session {}: replica {} did not take turn {} ({}); trying another",
-                    sessionId, placed.replica(), placed.turn().requestId(), placed.failure().toString());
+                    sessionId, placed.replica(), placed.turn().requestId(),
+                    placed.failure() != null ? placed.failure().toString() : placed.reply());
             if (placed.replica().equals(leasedReplica)) {
                 leasedReplica = null;
                 cachedTokens = 0;

@@ -22,6 +22,7 @@ import io.kvasir.fabric.CborSerializable;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
+import io.kvasir.fabric.NodeState;
 import io.kvasir.fabric.ReplicaId;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
@@ -72,6 +73,13 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     }
 
     public record Refused(FabricException.Kind kind, String message, String param) implements GenerateReply {
+        /** The param of a refusal that concerns the replica, not the request: place the turn elsewhere. */
+        public static final String REPLICA = "replica";
+
+        public boolean replicaUnavailable() {
+            return kind == FabricException.Kind.UNAVAILABLE && REPLICA.equals(param);
+        }
+
         public FabricException toException() {
             return new FabricException(kind, message, param, 0);
         }
@@ -107,18 +115,19 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     }
 
     /** Starts sharding for both pools; entities of a pool live only on nodes with that role. */
-    public static void initSharding(ActorSystem<?> system, KvasirSettings settings, EngineFactory factory) {
+    public static void initSharding(ActorSystem<?> system, KvasirSettings settings, EngineFactory factory,
+                                    NodeState node) {
         for (String pool : Set.of(ModelSettings.DECODE, ModelSettings.PREFILL)) {
             ClusterSharding.get(system).init(Entity.of(typeKey(pool),
-                            ctx -> create(ReplicaId.parse(ctx.getEntityId()), settings, factory))
+                            ctx -> create(ReplicaId.parse(ctx.getEntityId()), settings, factory, node))
                     .withRole(pool)
                     .withStopMessage(Stop.INSTANCE)
                     .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
         }
     }
 
-    static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory) {
-        return Behaviors.setup(ctx -> new ModelShard(ctx, id, settings, factory));
+    static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node) {
+        return Behaviors.setup(ctx -> new ModelShard(ctx, id, settings, factory, node));
     }
 
     private final ReplicaId id;
@@ -126,10 +135,14 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     private final KvasirSettings settings;
     private final EngineLoop loop;
     private final String node;
+    private final NodeState nodeState;
+    private boolean registered;
     private final Materializer materializer;
 
-    private ModelShard(ActorContext<Command> ctx, ReplicaId id, KvasirSettings settings, EngineFactory factory) {
+    private ModelShard(ActorContext<Command> ctx, ReplicaId id, KvasirSettings settings, EngineFactory factory,
+                       NodeState nodeState) {
         super(ctx);
+        this.nodeState = nodeState;
         this.id = id;
         this.settings = settings;
         this.model = settings.model(id.model()).orElseThrow(() -> new IllegalArgumentException(
@@ -156,7 +169,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(Generate.class, this::onGenerate)
-                .onMessageEquals(Ping.INSTANCE, () -> this)
+                .onMessageEquals(Ping.INSTANCE, this::onPing)
                 .onMessage(GetStatus.class, this::onGetStatus)
                 .onMessage(Prefill.class, this::onPrefill)
                 .onMessage(ImportKv.class, this::onImportKv)
@@ -170,6 +183,11 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     }
 
     private Behavior<Command> onGenerate(Generate cmd) {
+        if (nodeState.draining()) {
+            cmd.replyTo().tell(new Refused(FabricException.Kind.UNAVAILABLE, "replica " + id + " is draining",
+                    Refused.REPLICA));
+            return this;
+        }
         if (!model.hasPrefillPool() || !id.pool().equals(ModelSettings.DECODE)) {
             loop.execute(m -> startStream(cmd, m));
             return this;
@@ -257,7 +275,18 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
     private Behavior<Command> onLoaded() {
         getContext().getLog().info("replica {} ready on {}", id, node);
+        registered = true;
         getContext().getSystem().receptionist().tell(Receptionist.register(serviceKey(id.model()), getContext().getSelf()));
+        return this;
+    }
+
+    /** A draining node's replica leaves the directories, so sessions stop choosing it. */
+    private Behavior<Command> onPing() {
+        if (registered && nodeState.draining()) {
+            registered = false;
+            getContext().getSystem().receptionist()
+                    .tell(Receptionist.deregister(serviceKey(id.model()), getContext().getSelf()));
+        }
         return this;
     }
 
