@@ -31,6 +31,7 @@ class FabricSingleNodeTest {
                     max-in-flight = 1, admission-queue-size = 1 }
             split { max-model-length = 1024, kv-cache-blocks = 512, kv-block-size = 4, prefill-threshold = 8,
                     pools { decode = 1, prefill = 1 } }
+            broken { path = "missing.gguf" }
             """;
 
     private static ActorTestKit kit;
@@ -151,6 +152,14 @@ class FabricSingleNodeTest {
     }
 
     @Test
+    void modelWithoutAReplicaUpIsUnavailable() {
+        assertThatThrownBy(() -> TestNodes.run(kit, fabric,
+                TestNodes.prompt("broken", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
+                .cause().isInstanceOfSatisfying(FabricException.class,
+                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
+    }
+
+    @Test
     void unknownModelIsRefused() {
         assertThatThrownBy(() -> TestNodes.run(kit, fabric,
                 TestNodes.prompt("no-such-model", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
@@ -191,7 +200,7 @@ class FabricSingleNodeTest {
     void modelStatusReportsEveryReplica() throws Exception {
         List<Fabric.ModelStatus> status = fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
-        assertThat(status).extracting(Fabric.ModelStatus::model).containsExactlyInAnyOrder("tiny", "small", "split");
+        assertThat(status).extracting(Fabric.ModelStatus::model).containsExactlyInAnyOrder("tiny", "small", "split", "broken");
         Fabric.ModelStatus split = status.stream().filter(s -> s.model().equals("split")).findFirst().orElseThrow();
         assertThat(split.replicas()).extracting(Fabric.ReplicaStatus::entityId)
                 .containsExactly("split:decode:0", "split:prefill:0");

@@ -19,6 +19,9 @@ final class ScriptedFactory implements EngineFactory {
 
     @Override
     public LoadedModel load(ModelSettings model, ReplicaId replica) {
+        if (model.path().toString().equals("missing.gguf")) {
+            throw new IllegalStateException("no such file: missing.gguf");
+        }
         ScriptedEngine engine = new ScriptedEngine(model.maxModelLength(), model.kvBlockSize(), model.kvCacheBlocks(),
                 stepDelay);
         engines.put(replica.entityId(), engine);
