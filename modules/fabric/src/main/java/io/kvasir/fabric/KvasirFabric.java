@@ -109,8 +109,10 @@ public final class KvasirFabric implements Fabric {
                 : admission.acquire(request.model(), request.workload());
         return admitted
                 .thenCompose(permit -> {
-                    if (permit != null) {
-                        attempt.hold(permit);
+                    if (permit != null && !attempt.hold(permit)) {
+                        // The client left while it waited for a slot: place nothing.
+                        return CompletableFuture.<ModelShard.GenerateReply>failedFuture(
+                                new FabricException(FabricException.Kind.UNAVAILABLE, "the client went away", null, 0));
                     }
                     return ClusterSharding.get(system).entityRefFor(Session.TYPE_KEY, sessionId)
                             .<ModelShard.GenerateReply>ask(
@@ -200,12 +202,16 @@ public final class KvasirFabric implements Fabric {
             return permit != null;
         }
 
-        synchronized void hold(AdmissionControl.Permit p) {
-            if (ended) {
-                p.release();
-            } else {
-                permit = p;
+        /** Keeps the slot; false (and the slot released) when the stream already ended. */
+        boolean hold(AdmissionControl.Permit p) {
+            synchronized (this) {
+                if (!ended) {
+                    permit = p;
+                    return true;
+                }
             }
+            p.release();
+            return false;
         }
 
         void end() {

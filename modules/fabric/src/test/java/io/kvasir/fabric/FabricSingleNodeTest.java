@@ -32,6 +32,7 @@ class FabricSingleNodeTest {
             split { max-model-length = 1024, kv-cache-blocks = 512, kv-block-size = 4, prefill-threshold = 8,
                     pools { decode = 1, prefill = 1 } }
             broken { path = "missing.gguf" }
+            crashy { max-model-length = 1024, kv-cache-blocks = 512, kv-block-size = 4 }
             """;
 
     private static ActorTestKit kit;
@@ -44,7 +45,7 @@ class FabricSingleNodeTest {
                 TestNodes.config(MODELS, List.of("gateway", "prefill", "decode"), true));
         engines = new ScriptedFactory(Duration.ofMillis(1));
         fabric = Kvasir.start(kit.system(), engines);
-        TestNodes.awaitReplicas(kit, fabric, Map.of("tiny", 1, "small", 1, "split", 2));
+        TestNodes.awaitReplicas(kit, fabric, Map.of("tiny", 1, "small", 1, "split", 2, "crashy", 1));
     }
 
     @AfterAll
@@ -152,6 +153,21 @@ class FabricSingleNodeTest {
     }
 
     @Test
+    void engineCrashMidStreamRestartsTheReplicaAndTheStreamGoesOn() throws Exception {
+        ScriptedEngine first = engines.engine("crashy:decode:0");
+        first.armCrash(10);
+        String prompt = "a turn that outlives its engine";
+
+        List<GenerationEvent> events = TestNodes.run(kit, fabric,
+                TestNodes.prompt("crashy", prompt, 40, GenerationRequest.Workload.INTERACTIVE));
+
+        assertThat(engines.engine("crashy:decode:0")).isNotSameAs(first);
+        assertThat(first.closed()).isTrue();
+        assertThat(text(events)).isEqualTo(ScriptedEngine.expectedText(prompt.length() + 1, 40));
+        assertThat(((GenerationEvent.Finished) events.getLast()).completionTokens()).isEqualTo(40);
+    }
+
+    @Test
     void modelWithoutAReplicaUpIsUnavailable() {
         assertThatThrownBy(() -> TestNodes.run(kit, fabric,
                 TestNodes.prompt("broken", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
@@ -200,7 +216,8 @@ class FabricSingleNodeTest {
     void modelStatusReportsEveryReplica() throws Exception {
         List<Fabric.ModelStatus> status = fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
-        assertThat(status).extracting(Fabric.ModelStatus::model).containsExactlyInAnyOrder("tiny", "small", "split", "broken");
+        assertThat(status).extracting(Fabric.ModelStatus::model).containsExactlyInAnyOrder("tiny", "small", "split", "broken",
+                "crashy");
         Fabric.ModelStatus split = status.stream().filter(s -> s.model().equals("split")).findFirst().orElseThrow();
         assertThat(split.replicas()).extracting(Fabric.ReplicaStatus::entityId)
                 .containsExactly("split:decode:0", "split:prefill:0");

@@ -42,6 +42,7 @@ final class ScriptedEngine implements InferenceEngine {
     private int imported;
     private long generatedTotal;
     private boolean closed;
+    private int crashAfter = -1;
 
     private static final class Seq {
         final EngineRequest request;
@@ -128,10 +129,18 @@ final class ScriptedEngine implements InferenceEngine {
         return !live.isEmpty();
     }
 
+    /** The next step in which any request has generated {@code tokens} tokens throws. */
+    synchronized void armCrash(int tokens) {
+        crashAfter = tokens;
+    }
+
     @Override
     public List<TokenEvent> step() {
         sleep();
         synchronized (this) {
+            if (crashAfter >= 0 && live.values().stream().anyMatch(s -> s.generated >= crashAfter)) {
+                throw new IllegalStateException("scripted engine crash");
+            }
             List<TokenEvent> events = new ArrayList<>();
             for (var it = live.values().iterator(); it.hasNext(); ) {
                 Seq seq = it.next();

@@ -45,6 +45,9 @@ final class EngineLoop {
         void loaded();
 
         void loadFailed(Throwable cause);
+
+        /** The engine threw from a step; the thread has ended and every stream has failed. */
+        void crashed(Throwable cause);
     }
 
     private final String name;
@@ -150,9 +153,11 @@ final class EngineLoop {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
             log.error("engine {} failed; its streams are ended", name, e);
-        } finally {
             shutdown();
+            listener.crashed(e);
+            return;
         }
+        shutdown();
     }
 
     private void runCommands() throws InterruptedException {

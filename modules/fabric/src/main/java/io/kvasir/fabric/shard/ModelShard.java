@@ -96,7 +96,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
     private enum Loaded implements Command { INSTANCE }
 
-    private record LoadFailed(String reason) implements Command {
+    private record EngineStopped(String reason) implements Command {
     }
 
     private enum Stop implements Command { INSTANCE }
@@ -157,7 +157,12 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
             @Override
             public void loadFailed(Throwable cause) {
-                self.tell(new LoadFailed(String.valueOf(cause)));
+                self.tell(new EngineStopped("failed to load: " + cause));
+            }
+
+            @Override
+            public void crashed(Throwable cause) {
+                self.tell(new EngineStopped("engine crashed: " + cause));
             }
         }, Materializer.matFromSystem(ctx.getSystem()), settings.streamBufferSize(), settings.pausedPollInterval());
         this.materializer = Materializer.matFromSystem(ctx.getSystem());
@@ -176,7 +181,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
                 .onMessage(PrefillElsewhere.class, this::onPrefillElsewhere)
                 .onMessage(PrefillTransfer.Done.class, this::onPrefillDone)
                 .onMessageEquals(Loaded.INSTANCE, this::onLoaded)
-                .onMessage(LoadFailed.class, this::onLoadFailed)
+                .onMessage(EngineStopped.class, this::onEngineStopped)
                 .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
                 .onSignal(PostStop.class, signal -> onPostStop())
                 .build();
@@ -290,9 +295,9 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         return this;
     }
 
-    private Behavior<Command> onLoadFailed(LoadFailed failed) {
-        // Stopping lets the next keep-alive ping try again, possibly on another node.
-        getContext().getLog().error("replica {} failed to load: {}", id, failed.reason());
+    private Behavior<Command> onEngineStopped(EngineStopped failed) {
+        // Stopping lets the next keep-alive ping start it afresh, possibly on another node.
+        getContext().getLog().error("replica {} {}", id, failed.reason());
         return Behaviors.stopped();
     }
 
