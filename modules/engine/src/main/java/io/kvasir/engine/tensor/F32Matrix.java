@@ -1,0 +1,44 @@
+package io.kvasir.engine.tensor;
+
+import static io.kvasir.engine.tensor.Vectors.F;
+import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.LE;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/** Plain little-endian float weights. */
+final class F32Matrix extends DenseMatrix {
+
+    F32Matrix(MemorySegment data, int rows, int cols) {
+        super(GgmlType.F32, data, rows, cols);
+    }
+
+    @Override
+    float dot(long offset, float[] x, int xOff) {
+        int c = 0;
+        float sum = 0;
+        if (Vectors.ENABLED && cols >= 2 * LANES) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            int bound = cols - cols % (2 * LANES);
+            for (; c < bound; c += 2 * LANES) {
+                long at = offset + (long) c * Float.BYTES;
+                a0 = FloatVector.fromMemorySegment(F, data, at, LE)
+                        .fma(FloatVector.fromArray(F, x, xOff + c), a0);
+                a1 = FloatVector.fromMemorySegment(F, data, at + LANES * Float.BYTES, LE)
+                        .fma(FloatVector.fromArray(F, x, xOff + c + LANES), a1);
+            }
+            sum = Vectors.sum(a0.add(a1));
+        }
+        for (; c < cols; c++) {
+            sum += data.get(Quantizer.FLOAT_LE, offset + (long) c * Float.BYTES) * x[xOff + c];
+        }
+        return sum;
+    }
+
+    @Override
+    void decode(long offset, float[] dst, int off) {
+        MemorySegment.copy(data, Quantizer.FLOAT_LE, offset, dst, off, cols);
+    }
+}

@@ -1,0 +1,19 @@
+package io.kvasir.server;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code kvasir bench ...}: benchmarks. Each kind is a subcommand. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks: engine (in-process engine speed).",
+        subcommands = {BenchEngineCommand.class})
+final class BenchCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+}
