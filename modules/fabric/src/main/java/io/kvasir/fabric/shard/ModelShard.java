@@ -39,6 +39,8 @@ import java.util.Set;
  */
 public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ModelShard.class);
+
     public interface Command extends CborSerializable {
     }
 
@@ -246,6 +248,12 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
                     });
         } catch (IllegalArgumentException e) {
             cmd.replyTo().tell(new Refused(FabricException.Kind.INVALID_REQUEST, e.getMessage(), null));
+            return;
+        } catch (RuntimeException e) {
+            // Engine thread: the actor's context is off limits here.
+            log.error("replica {} could not start {}", id, cmd.requestId(), e);
+            cmd.replyTo().tell(new Refused(FabricException.Kind.INTERNAL, "the replica could not start the request",
+                    null));
             return;
         }
         cmd.replyTo().tell(new Accepted(cmd.requestId(), id.entityId(), ref, prompt.length, cached));

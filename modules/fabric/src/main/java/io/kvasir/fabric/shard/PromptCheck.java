@@ -52,7 +52,8 @@ final class PromptCheck {
             } else {
                 return refused(FabricException.Kind.INVALID_REQUEST, "a request needs messages or a prompt", "messages");
             }
-        } catch (IllegalArgumentException e) {
+        } catch (RuntimeException e) {
+            // Chat templates raise their own exceptions (raise_exception, bad roles): all are the request's fault.
             return refused(FabricException.Kind.INVALID_REQUEST, "the prompt cannot be rendered: " + e.getMessage(),
                     request.isChat() ? "messages" : "prompt");
         }
