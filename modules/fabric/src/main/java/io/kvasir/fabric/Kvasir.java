@@ -7,6 +7,8 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.kvasir.fabric.replica.ReplicaDirectory;
 import io.kvasir.fabric.replica.ReplicaKeeper;
 import io.kvasir.fabric.replica.ReplicaView;
@@ -25,6 +27,11 @@ public final class Kvasir {
      * one-node cluster by itself.
      */
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory) {
+        return start(system, factory, new SimpleMeterRegistry());
+    }
+
+    /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
+    public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
         ReplicaView view = new ReplicaView();
         ActorRef<ReplicaDirectory.Command> directory =
@@ -38,7 +45,7 @@ public final class Kvasir {
             Cluster cluster = Cluster.get(system);
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
-        return new KvasirFabric(system, settings, directory, view, node);
+        return new KvasirFabric(system, settings, directory, view, node, registry);
     }
 
     /** Creates an actor system from {@code config} (name {@code kvasir}) and starts the fabric in it. */

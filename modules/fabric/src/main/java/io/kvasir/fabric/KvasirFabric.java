@@ -18,6 +18,8 @@ import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.gateway.AdmissionControl;
+import io.kvasir.fabric.gateway.FabricMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.kvasir.fabric.gateway.SessionIds;
 import io.kvasir.fabric.gateway.TurnProgress;
 import io.kvasir.fabric.replica.ReplicaDirectory;
@@ -43,20 +45,27 @@ public final class KvasirFabric implements Fabric {
     private final ActorRef<ReplicaDirectory.Command> directory;
     private final ReplicaView view;
     private final AdmissionControl admission;
+    private final FabricMetrics metrics;
     private final NodeState node;
 
     KvasirFabric(ActorSystem<?> system, KvasirSettings settings, ActorRef<ReplicaDirectory.Command> directory,
-                 ReplicaView view, NodeState node) {
+                 ReplicaView view, NodeState node, MeterRegistry registry) {
         this.node = node;
         this.system = system;
         this.settings = settings;
         this.directory = directory;
         this.view = view;
         this.admission = new AdmissionControl(settings.models().values(), settings.retryAfter());
+        this.metrics = new FabricMetrics(registry, settings.models().values(), view, admission);
     }
 
     public ActorSystem<?> system() {
         return system;
+    }
+
+    /** Where the fabric's meters are registered (the registry given to {@link Kvasir#start}). */
+    public MeterRegistry meterRegistry() {
+        return metrics.registry();
     }
 
     @Override
@@ -89,17 +98,18 @@ public final class KvasirFabric implements Fabric {
     private CompletionStage<Source<GenerationEvent, NotUsed>> place(GenerationRequest request, Attempt attempt,
                                                                     int[] continuation) {
         if (request == null || request.model() == null) {
-            return refuse(FabricException.Kind.INVALID_REQUEST, "a request needs a model", "model");
+            return refuse(null, FabricException.Kind.INVALID_REQUEST, "a request needs a model", "model");
         }
         if (node.draining() && continuation.length == 0) {
-            return refuse(FabricException.Kind.UNAVAILABLE, "this node is draining", null);
+            return refuse(request.model(), FabricException.Kind.UNAVAILABLE, "this node is draining", null);
         }
         if (settings.model(request.model()).isEmpty()) {
-            return refuse(FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist",
+            return refuse(null, FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist",
                     "model");
         }
         if (continuation.length == 0 && !view.hasDecodeReplica(request.model())) {
-            return refuse(FabricException.Kind.UNAVAILABLE, "no replica of model '" + request.model() + "' is up",
+            return refuse(request.model(), FabricException.Kind.UNAVAILABLE,
+                    "no replica of model '" + request.model() + "' is up",
                     "model");
         }
         String sessionId = SessionIds.of(request);
@@ -121,15 +131,20 @@ public final class KvasirFabric implements Fabric {
                 })
                 .handle((reply, failure) -> {
                     if (reply instanceof ModelShard.Accepted accepted) {
+                        if (continuation.length == 0) {
+                            metrics.admitted(request.model());
+                        }
                         return accepted.events().getSource();
                     }
                     attempt.end();
                     if (reply instanceof ModelShard.Refused refused) {
+                        metrics.refused(request.model(), refused.kind());
                         throw refused.toException();
                     }
                     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                             ? failure.getCause() : failure;
                     if (cause instanceof FabricException fe) {
+                        metrics.refused(request.model(), fe.kind());
                         throw fe;
                     }
                     throw new FabricException(FabricException.Kind.UNAVAILABLE,
@@ -137,7 +152,9 @@ public final class KvasirFabric implements Fabric {
                 });
     }
 
-    private static <T> CompletionStage<T> refuse(FabricException.Kind kind, String message, String param) {
+    /** {@code model} null: not a configured model (its name is the client's, not a metric tag). */
+    private <T> CompletionStage<T> refuse(String model, FabricException.Kind kind, String message, String param) {
+        metrics.refused(model == null ? "unknown" : model, kind);
         return CompletableFuture.failedFuture(new FabricException(kind, message, param, 0));
     }
 

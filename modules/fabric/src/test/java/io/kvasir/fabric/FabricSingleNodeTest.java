@@ -37,7 +37,7 @@ class FabricSingleNodeTest {
 
     private static ActorTestKit kit;
     private static ScriptedFactory engines;
-    private static Fabric fabric;
+    private static KvasirFabric fabric;
 
     @BeforeAll
     static void start() {
@@ -181,6 +181,18 @@ class FabricSingleNodeTest {
                 TestNodes.prompt("no-such-model", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
                 .cause().isInstanceOfSatisfying(FabricException.class,
                         e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
+        assertThat(fabric.meterRegistry().get("kvasir.requests.refused")
+                .tags("model", "unknown", "reason", "unknown_model").counter().count()).isPositive();
+    }
+
+    @Test
+    void metricsShowReplicasAndAdmittedRequests() throws Exception {
+        TestNodes.run(kit, fabric, TestNodes.prompt("tiny", "count me", 2, GenerationRequest.Workload.INTERACTIVE));
+
+        var registry = fabric.meterRegistry();
+        assertThat(registry.get("kvasir.requests.admitted").tag("model", "tiny").counter().count()).isPositive();
+        assertThat(registry.get("kvasir.replicas.up").tag("model", "split").gauge().value()).isEqualTo(2.0);
+        assertThat(registry.get("kvasir.kv.blocks.total").tag("model", "split").gauge().value()).isEqualTo(1024.0);
     }
 
     @Test

@@ -42,6 +42,12 @@ public final class AdmissionControl {
         return gate.acquire(workload == null ? Workload.INTERACTIVE : workload);
     }
 
+    /** Requests of one model in flight or waiting here. */
+    public int pending(String model) {
+        Gate gate = gates.get(model);
+        return gate == null ? 0 : gate.pending();
+    }
+
     /** Requests in flight or waiting, over every model. */
     public int pending() {
         return gates.values().stream().mapToInt(Gate::pending).sum();
