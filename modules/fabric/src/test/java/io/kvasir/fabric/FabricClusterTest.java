@@ -1,6 +1,7 @@
 package io.kvasir.fabric;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.cluster.MemberStatus;
@@ -9,6 +10,7 @@ import akka.cluster.typed.Join;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.FinishReason;
 import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import akka.stream.javadsl.Sink;
@@ -66,7 +68,12 @@ class FabricClusterTest {
         boolean onB = node.equals(decodeB.system().address().toString());
         Fabric leaving = onB ? fabricB : fabricC;
 
-        leaving.drain().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        var drained = leaving.drain();
+        assertThat(leaving.ready()).isFalse();
+        assertThatThrownBy(() -> TestNodes.run(gatewayKit, leaving, TestNodes.chat("chat", "s-new", 6, question)))
+                .cause().isInstanceOfSatisfying(FabricException.class,
+                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
+        drained.toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertThat(Cluster.get(gatewayKit.system()).state().getMembers())
                 .noneMatch(m -> m.address().toString().equals(node) && m.status() == MemberStatus.up());
 
