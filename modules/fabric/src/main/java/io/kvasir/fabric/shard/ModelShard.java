@@ -16,7 +16,6 @@ import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.stream.Materializer;
 import akka.stream.SourceRef;
-import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.KvTransfer;
 import io.kvasir.fabric.CborSerializable;
 import io.kvasir.fabric.EngineFactory;
@@ -39,7 +38,6 @@ import java.util.Set;
  */
 public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ModelShard.class);
 
     public interface Command extends CborSerializable {
     }
@@ -104,7 +102,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     private enum Stop implements Command { INSTANCE }
 
     /** The turn's prompt is long and uncached: prefill it on a prefill replica first. */
-    private record PrefillElsewhere(Generate turn, int[] prompt) implements Command {
+    record PrefillElsewhere(Generate turn, int[] prompt) implements Command {
     }
 
     public static EntityTypeKey<Command> typeKey(String pool) {
@@ -139,7 +137,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     private final String node;
     private final NodeState nodeState;
     private boolean registered;
-    private final Materializer materializer;
+    private final EngineTasks tasks;
 
     private ModelShard(ActorContext<Command> ctx, ReplicaId id, KvasirSettings settings, EngineFactory factory,
                        NodeState nodeState) {
@@ -167,7 +165,8 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
                 self.tell(new EngineStopped("engine crashed: " + cause));
             }
         }, Materializer.matFromSystem(ctx.getSystem()), settings.streamBufferSize(), settings.pausedPollInterval());
-        this.materializer = Materializer.matFromSystem(ctx.getSystem());
+        this.tasks = new EngineTasks(id, model, loop, Materializer.matFromSystem(ctx.getSystem()),
+                settings.kvChunkBytes());
         loop.start();
         ctx.getLog().info("replica {} loading on {}", id, node);
     }
@@ -193,22 +192,12 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         if (nodeState.draining()) {
             cmd.replyTo().tell(new Refused(FabricException.Kind.UNAVAILABLE, "replica " + id + " is draining",
                     Refused.REPLICA));
-            return this;
+        } else if (model.hasPrefillPool() && id.pool().equals(ModelSettings.DECODE)) {
+            ActorRef<Command> self = getContext().getSelf();
+            loop.execute(m -> tasks.routeOrStart(cmd, m, self));
+        } else {
+            loop.execute(m -> tasks.start(cmd, m));
         }
-        if (!model.hasPrefillPool() || !id.pool().equals(ModelSettings.DECODE)) {
-            loop.execute(m -> startStream(cmd, m));
-            return this;
-        }
-        ActorRef<Command> self = getContext().getSelf();
-        loop.execute(m -> {
-            PromptCheck.Result checked = PromptCheck.check(cmd.request(), cmd.continuation(), m, model);
-            if (checked.refused() == null
-                    && checked.prompt().length - m.engine().cachedPrefixLength(checked.prompt()) > model.prefillThreshold()) {
-                self.tell(new PrefillElsewhere(cmd, checked.prompt()));
-            } else {
-                startStream(cmd, m);
-            }
-        });
         return this;
     }
 
@@ -223,40 +212,8 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     private Behavior<Command> onPrefillDone(PrefillTransfer.Done done) {
         getContext().getLog().debug("turn {}: {} prompt tokens imported from a prefill replica",
                 done.turn().requestId(), done.importedTokens());
-        loop.execute(m -> startStream(done.turn(), m));
+        loop.execute(m -> tasks.start(done.turn(), m));
         return this;
-    }
-
-    /** On the engine thread: render, check, add and open the stream; answer the caller either way. */
-    private void startStream(Generate cmd, io.kvasir.fabric.LoadedModel loaded) {
-        PromptCheck.Result checked = PromptCheck.check(cmd.request(), cmd.continuation(), loaded, model);
-        if (checked.refused() != null) {
-            cmd.replyTo().tell(checked.refused());
-            return;
-        }
-        int[] prompt = checked.prompt();
-        int cached = loaded.engine().cachedPrefixLength(prompt);
-        EngineRequest request = checked.toEngineRequest(cmd.requestId());
-        SourceRef<GenerationEvent> ref;
-        try {
-            ref = loop.openStream(request,
-                    new GenerationEvent.Started(cmd.requestId(), id.entityId(), prompt.length, cached),
-                    tokens -> {
-                        if (cmd.turnEnded() != null) {
-                            cmd.turnEnded().tell(new TurnEnded(cmd.requestId(), id.entityId(), tokens));
-                        }
-                    });
-        } catch (IllegalArgumentException e) {
-            cmd.replyTo().tell(new Refused(FabricException.Kind.INVALID_REQUEST, e.getMessage(), null));
-            return;
-        } catch (RuntimeException e) {
-            // Engine thread: the actor's context is off limits here.
-            log.error("replica {} could not start {}", id, cmd.requestId(), e);
-            cmd.replyTo().tell(new Refused(FabricException.Kind.INTERNAL, "the replica could not start the request",
-                    null));
-            return;
-        }
-        cmd.replyTo().tell(new Accepted(cmd.requestId(), id.entityId(), ref, prompt.length, cached));
     }
 
     private Behavior<Command> onGetStatus(GetStatus cmd) {
@@ -265,24 +222,13 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         return this;
     }
 
-    /** Prefill-only request on this (prefill) replica, then export its KV and offer it as a stream. */
     private Behavior<Command> onPrefill(Prefill cmd) {
-        loop.execute(m -> loop.runInternal(
-                EngineRequest.of(cmd.requestId(), cmd.tokens(), io.kvasir.engine.sampling.SamplingParams.greedy(), 0),
-                last -> {
-                    if (last.finish() == io.kvasir.engine.core.FinishReason.ERROR
-                            || last.finish() == io.kvasir.engine.core.FinishReason.ABORT) {
-                        cmd.replyTo().tell(KvOffer.failed("prefill ended with " + last.finish()));
-                    } else {
-                        KvTransfer kv = m.engine().exportPrefix(cmd.tokens());
-                        cmd.replyTo().tell(KvOffer.of(kv, settings.kvChunkBytes(), materializer));
-                    }
-                }));
+        loop.execute(m -> tasks.prefill(cmd, m));
         return this;
     }
 
     private Behavior<Command> onImportKv(ImportKv cmd) {
-        loop.execute(m -> cmd.replyTo().tell(new KvImported(m.engine().importPrefix(cmd.transfer()))));
+        loop.execute(m -> tasks.importKv(cmd, m));
         return this;
     }
 

@@ -32,6 +32,8 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
     private record Imported(ModelShard.KvImported imported) implements Command {
     }
 
+    private enum Stalled implements Command { INSTANCE }
+
     /** Sent to the parent when the KV is in place (or will not come). */
     record Done(ModelShard.Generate turn, int importedTokens) implements ModelShard.Command {
     }
@@ -49,6 +51,8 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
         super(ctx);
         this.turn = turn;
         this.parent = parent;
+        // No step of the transfer may hang the turn: silence this long means the decode replica computes it.
+        ctx.setReceiveTimeout(timeout, Stalled.INSTANCE);
         var target = ClusterSharding.get(ctx.getSystem())
                 .entityRefFor(ModelShard.typeKey(prefillReplica.pool()), prefillReplica.entityId());
         ctx.ask(KvOffer.class, target, timeout,
@@ -62,6 +66,7 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
                 .onMessage(Offered.class, this::onOffered)
                 .onMessage(Received.class, this::onReceived)
                 .onMessage(Imported.class, this::onImported)
+                .onMessageEquals(Stalled.INSTANCE, () -> giveUp("the transfer stalled"))
                 .build();
     }
 
