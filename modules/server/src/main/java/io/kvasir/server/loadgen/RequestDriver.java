@@ -127,9 +127,15 @@ public final class RequestDriver {
         }
     }
 
-    private static String describe(Exception e) {
-        String msg = e.getMessage();
-        return e.getClass().getSimpleName() + (msg == null || msg.isBlank() ? "" : ": " + msg);
+    /** The exception's name and the first message found along its causes (HttpClient often nests it). */
+    static String describe(Throwable e) {
+        String msg = null;
+        for (Throwable t = e; t != null && msg == null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                msg = t.getMessage();
+            }
+        }
+        return e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
     }
 
     private static double msSince(long start) {

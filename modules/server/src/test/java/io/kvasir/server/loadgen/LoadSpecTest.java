@@ -55,6 +55,14 @@ class LoadSpecTest {
     }
 
     @Test
+    void failureDescriptionFindsTheMessageInNestedCauses() {
+        Exception nested = new java.net.ConnectException();
+        nested.initCause(new java.io.IOException("Connection refused"));
+        assertThat(RequestDriver.describe(nested)).isEqualTo("ConnectException: Connection refused");
+        assertThat(RequestDriver.describe(new java.io.IOException())).isEqualTo("IOException");
+    }
+
+    @Test
     void requestBodyAsksForUsageAndAFixedOutputLength() throws Exception {
         try (HttpClient client = HttpClient.newHttpClient()) {
             RequestDriver driver = new RequestDriver(client, "http://h:1", "m1", null, Duration.ofSeconds(1));
