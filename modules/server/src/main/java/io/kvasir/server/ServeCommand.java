@@ -1,16 +1,12 @@
 package io.kvasir.server;
 
-import akka.actor.typed.ActorSystem;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.gguf.GgufFile;
-import io.kvasir.fabric.Kvasir;
-import io.kvasir.fabric.KvasirFabric;
 import io.kvasir.fabric.LocalEngines;
-import io.kvasir.http.HttpSettings;
-import io.kvasir.http.KvasirHttp;
+import io.kvasir.engine.sim.TimingModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,29 +57,36 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads per replica (default: one per core)")
     Integer threads;
 
+    @Option(names = "--simulate", arity = "0..1", fallbackValue = "",
+            description = "Serve a SIMULATED engine (model id 'simulated'): tokens paced by a timing model, "
+                    + "no inference. Optional FILE: JSON from `kvasir bench engine --json` to calibrate it.")
+    String simulate;
+
     @Override
     public Integer call() throws Exception {
         Config conf = buildConfig();
-        ActorSystem<Void> system = ActorSystem.create(
-                akka.actor.typed.javadsl.Behaviors.empty(), "kvasir", conf);
         EngineOptions options = EngineOptions.defaults().withThreads(threads == null ? 0 : threads);
-        KvasirFabric fabric = Kvasir.start(system, LocalEngines.factory(options));
-        for (var m : fabric.models()) {
-            System.out.println("kvasir: model " + m.id() + (m.synthetic()
-                    ? " (synthetic: random weights, its output is meaningless)" : ""));
+        try (KvasirNode node = KvasirNode.start(conf, LocalEngines.factory(options, timing()))) {
+            for (var m : node.fabric().models()) {
+                String note = m.simulated() ? " (SIMULATED engine: timing model only, no inference)"
+                        : m.synthetic() ? " (synthetic: random weights, its output is meaningless)" : "";
+                System.out.println("kvasir: model " + m.id() + note);
+            }
+            node.apiAddress().ifPresentOrElse(
+                    a -> System.out.println("kvasir: OpenAI API   http://" + hostPort(a) + "/v1"),
+                    () -> System.out.println("kvasir: worker node with roles " + conf.getStringList("kvasir.node.roles")));
+            node.managementAddress().ifPresent(a -> System.out.println("kvasir: management   http://" + hostPort(a)));
+            System.out.flush();
+            node.awaitTermination();
         }
-        if (conf.getStringList("kvasir.node.roles").contains("gateway")) {
-            KvasirHttp.Bindings b = KvasirHttp.start(system, fabric, HttpSettings.from(system))
-                    .toCompletableFuture().join();
-            System.out.println("kvasir: OpenAI API   http://" + hostPort(b.apiAddress()) + "/v1");
-            b.managementAddress().ifPresent(a ->
-                    System.out.println("kvasir: management   http://" + hostPort(a)));
-        } else {
-            System.out.println("kvasir: worker node with roles " + conf.getStringList("kvasir.node.roles"));
-        }
-        System.out.flush();
-        system.getWhenTerminated().toCompletableFuture().join();
         return 0;
+    }
+
+    private TimingModel timing() throws IOException {
+        if (simulate == null || simulate.isEmpty()) {
+            return TimingModel.defaults();
+        }
+        return TimingModel.fromBenchJson(Files.readString(Path.of(simulate)));
     }
 
     private static String hostPort(java.net.InetSocketAddress a) {
@@ -136,6 +139,10 @@ final class ServeCommand implements Callable<Integer> {
 
     /** --model adds that file as a model; with no model anywhere, the synthetic default is served. */
     private Config withModel(Config c) throws IOException {
+        if (simulate != null) {
+            Config sim = ConfigFactory.empty().withValue("simulated", ConfigValueFactory.fromAnyRef(true));
+            return c.withValue("kvasir.models", ConfigFactory.empty().withValue("simulated", sim.root()).root());
+        }
         Path file = model;
         boolean synthetic = false;
         if (file == null) {
