@@ -3,7 +3,8 @@ package io.kvasir.engine.sampling;
 /**
  * How the next token is picked from logits. Temperature 0 is greedy. A {@code seed} makes the draw
  * reproducible: the same seed and input give the same output. {@code topLogprobs} asks for that
- * many most-likely alternatives per generated token (0: none).
+ * many most-likely alternatives per generated token, and the chosen token's own log-probability
+ * (0: neither; computing them costs a softmax over the whole vocabulary per token).
  *
  * @param topK          0 disables
  * @param topP          1 disables

@@ -1,0 +1,140 @@
+package io.kvasir.engine;
+
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.chat.ChatTemplate;
+import io.kvasir.engine.core.EngineCore;
+import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.model.KvPrecision;
+import io.kvasir.engine.model.KvStore;
+import io.kvasir.engine.model.LlamaRunner;
+import io.kvasir.engine.model.ModelConfig;
+import io.kvasir.engine.model.RunnerOptions;
+import io.kvasir.engine.tokenizer.Tokenizer;
+import io.kvasir.engine.tokenizer.Tokenizers;
+import io.kvasir.engine.tokenizer.Vocabulary;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A GGUF model loaded into a local {@link EngineCore}, with its tokenizer and chat template: what
+ * the CLI runs and what a model shard hosts. Closing it stops the compute threads and unmaps the
+ * weights.
+ */
+public final class LocalModel implements AutoCloseable {
+
+    private final String name;
+    private final Path path;
+    private final boolean synthetic;
+    private final ModelConfig config;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
+    private final EngineCore engine;
+
+    private LocalModel(String name, Path path, boolean synthetic, ModelConfig config, Tokenizer tokenizer,
+                       ChatTemplate chatTemplate, EngineCore engine) {
+        this.name = name;
+        this.path = path;
+        this.synthetic = synthetic;
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.chatTemplate = chatTemplate;
+        this.engine = engine;
+    }
+
+    /** Loads the model at {@code path}; an unreadable or unsupported file fails here with a clear message. */
+    public static LocalModel open(Path path, EngineOptions options) {
+        String name;
+        boolean synthetic;
+        ModelConfig config;
+        Tokenizer tokenizer;
+        ChatTemplate template;
+        try (GgufFile gguf = GgufFile.open(path)) {
+            config = ModelConfig.read(gguf);
+            Vocabulary vocabulary = Vocabulary.fromGguf(gguf);
+            tokenizer = Tokenizers.create(vocabulary);
+            template = ChatTemplate.forModel(vocabulary, tokenizer);
+            name = gguf.string("general.name", baseName(path));
+            synthetic = gguf.bool("kvasir.synthetic", false);
+        }
+        KvPrecision precision = KvPrecision.valueOf(options.kvPrecision());
+        int maxContext = options.maxContext() > 0
+                ? Math.min(options.maxContext(), config.contextLength()) : config.contextLength();
+        int blocks = options.kvBlocks() > 0 ? options.kvBlocks()
+                : defaultBlocks(config, precision, options, maxContext);
+        LlamaRunner runner = LlamaRunner.open(path, new RunnerOptions(
+                options.effectiveThreads(), precision, blocks, options.blockSize()));
+        try {
+            EngineCore engine = new EngineCore(runner, tokenizer, options.engine());
+            return new LocalModel(name, path, synthetic, config, tokenizer, template, engine);
+        } catch (RuntimeException e) {
+            runner.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Enough blocks for every allowed sequence to reach the full context, capped by the memory
+     * budget, but never less than one full context (a pool that cannot hold one long prompt would
+     * refuse requests the model supports).
+     */
+    static int defaultBlocks(ModelConfig c, KvPrecision precision, EngineOptions o, int maxContext) {
+        long perBlock = KvStore.bytesFor(1, o.blockSize(), c.blockCount(), c.kvDim(), precision);
+        long wanted = (long) o.engine().maxNumSeqs() * ceilDiv(maxContext, o.blockSize());
+        long affordable = Math.max(1, o.kvBytesMax() / perBlock);
+        long minimum = ceilDiv(maxContext, o.blockSize()) + 1;
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(minimum, Math.min(wanted, affordable)));
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    private static String baseName(Path p) {
+        String f = p.getFileName().toString();
+        return f.endsWith(".gguf") ? f.substring(0, f.length() - 5) : f;
+    }
+
+    /** Renders a conversation with the model's chat template and tokenizes it (special tokens parsed). */
+    public int[] chatPrompt(List<ChatMessage> messages) {
+        return chatTemplate.encode(tokenizer, messages, true);
+    }
+
+    /** Tokenizes a plain prompt as llama.cpp does: BOS when the vocabulary wants one, specials as text. */
+    public int[] textPrompt(String text) {
+        return tokenizer.encode(text, true, false);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Whether the file says its weights are random (the synthetic generator): its output is meaningless. */
+    public boolean synthetic() {
+        return synthetic;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
+    public EngineCore engine() {
+        return engine;
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}

@@ -1,0 +1,290 @@
+package io.kvasir.engine.core;
+
+import io.kvasir.engine.kv.BlockHash;
+import io.kvasir.engine.kv.BlockPool;
+import io.kvasir.engine.kv.KvBlock;
+import io.kvasir.engine.kv.KvBlockStorage;
+import io.kvasir.engine.kv.KvCacheManager;
+import io.kvasir.engine.sampling.Sample;
+import io.kvasir.engine.sampling.Sampler;
+import io.kvasir.engine.sampling.Workspace;
+import io.kvasir.engine.tokenizer.Tokenizer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine: {@link #step()} = schedule, run one {@link ForwardBatch}, sample, update requests and
+ * emit their events. It owns the block pool over the runner's KV storage; closing it closes the
+ * runner. Single-threaded, like every {@link InferenceEngine}.
+ */
+public final class EngineCore implements InferenceEngine {
+
+    private static final Logger log = LoggerFactory.getLogger(EngineCore.class);
+
+    private final ModelRunner runner;
+    private final Tokenizer tokenizer;
+    private final EngineConfig config;
+    private final KvBlockStorage storage;
+    private final BlockPool pool;
+    private final KvCacheManager kv;
+    private final Scheduler scheduler;
+    private final Set<Integer> endOfGeneration;
+    /** Scratch shared by every request's sampler: they sample one after another on this thread. */
+    private final Workspace sampling = new Workspace();
+    /** Final events of requests ended between steps (aborts), reported by the next step. */
+    private final List<TokenEvent> pendingEvents = new ArrayList<>();
+
+    public EngineCore(ModelRunner runner, Tokenizer tokenizer, EngineConfig config) {
+        this.runner = runner;
+        this.tokenizer = tokenizer;
+        this.config = config;
+        this.storage = runner.kvStorage();
+        this.pool = new BlockPool(storage.numBlocks());
+        this.kv = new KvCacheManager(pool, storage.blockSize());
+        this.scheduler = new Scheduler(config, kv);
+        this.endOfGeneration = Set.copyOf(tokenizer.endOfGenerationIds());
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public int maxContext() {
+        return runner.maxContext();
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    @Override
+    public void addRequest(EngineRequest request) {
+        EngineRequest r = RequestValidation.normalize(request, runner.vocabSize(), maxContext(),
+                kv.blockSize(), pool.numBlocks());
+        Sampler.validate(r.sampling());
+        if (scheduler.get(r.id()) != null) {
+            throw new IllegalArgumentException("request id already live: " + r.id());
+        }
+        scheduler.add(new Request(r, scheduler.nextArrival(), runner.vocabSize(), tokenizer, sampling));
+    }
+
+    @Override
+    public void abort(String requestId) {
+        Request r = scheduler.get(requestId);
+        if (r == null) {
+            return; // already finished: its final event has been or will be reported
+        }
+        scheduler.finish(r, RequestStatus.FINISHED_ABORTED);
+        pendingEvents.add(finalEvent(r, ""));
+    }
+
+    @Override
+    public void setPaused(String requestId, boolean paused) {
+        scheduler.setPaused(requestId, paused);
+    }
+
+    @Override
+    public boolean hasWork() {
+        return scheduler.hasRequests() || !pendingEvents.isEmpty();
+    }
+
+    @Override
+    public List<TokenEvent> step() {
+        List<TokenEvent> events = new ArrayList<>(pendingEvents);
+        pendingEvents.clear();
+        SchedulerOutput out = scheduler.schedule();
+        for (Request r : out.finished()) {
+            events.add(finalEvent(r, r.output().finish()));
+        }
+        if (out.isEmpty()) {
+            return events;
+        }
+        ForwardBatch batch = buildBatch(out);
+        float[][] logits;
+        try {
+            logits = runner.forward(batch);
+            if (logits == null || logits.length != batch.sampleRows().length) {
+                throw new IllegalStateException("runner returned " + (logits == null ? "no" : logits.length)
+                        + " logit rows for " + batch.sampleRows().length + " sample rows");
+            }
+        } catch (RuntimeException e) {
+            // The batch's KV may be half written: end its requests (their blocks are freed and
+            // none of the chunk's blocks were cached) and keep serving the others.
+            log.warn("forward pass of {} rows failed; ending {} requests with ERROR",
+                    batch.size(), out.scheduled().size(), e);
+            for (SchedulerOutput.Scheduled s : out.scheduled()) {
+                scheduler.finish(s.request(), RequestStatus.FINISHED_ERROR);
+                events.add(finalEvent(s.request(), ""));
+            }
+            return events;
+        }
+        int row = 0;
+        for (SchedulerOutput.Scheduled s : out.scheduled()) {
+            Request r = s.request();
+            scheduler.onComputed(s);
+            if (!s.completes()) {
+                continue; // a prefill chunk with more to come
+            }
+            if (r.spec().maxTokens() == 0) {
+                scheduler.finish(r, RequestStatus.FINISHED_LENGTH); // prefill only: its blocks stay cached
+                events.add(finalEvent(r, ""));
+                continue;
+            }
+            float[] rowLogits = logits[row++];
+            try {
+                events.add(sampleAndUpdate(r, rowLogits));
+            } catch (RuntimeException e) {
+                log.warn("sampling for request {} failed; ending it with ERROR", r.id(), e);
+                scheduler.finish(r, RequestStatus.FINISHED_ERROR);
+                events.add(finalEvent(r, ""));
+            }
+        }
+        return events;
+    }
+
+    private ForwardBatch buildBatch(SchedulerOutput out) {
+        int rows = out.numTokens();
+        int[] tokens = new int[rows];
+        int[] positions = new int[rows];
+        int[] seqIndex = new int[rows];
+        int[][] tables = new int[out.scheduled().size()][];
+        int[] sampleRows = new int[out.scheduled().size()];
+        int numSample = 0;
+        int row = 0;
+        for (int j = 0; j < tables.length; j++) {
+            SchedulerOutput.Scheduled s = out.scheduled().get(j);
+            Request r = s.request();
+            tables[j] = kv.blockTable(r.id());
+            for (int p = s.start(); p < s.start() + s.numTokens(); p++) {
+                tokens[row] = r.tokens()[p];
+                positions[row] = p;
+                seqIndex[row] = j;
+                row++;
+            }
+            if (s.completes() && r.spec().maxTokens() > 0) {
+                sampleRows[numSample++] = row - 1;
+            }
+        }
+        return new ForwardBatch(tokens, positions, seqIndex, tables, Arrays.copyOf(sampleRows, numSample));
+    }
+
+    /** Samples the request's next token, applies its stop conditions, and makes its event. */
+    private TokenEvent sampleAndUpdate(Request r, float[] logits) {
+        Sample sample = r.sampler().sample(logits);
+        int token = sample.token();
+        r.appendToken(token);
+        scheduler.onSampled();
+        EngineRequest spec = r.spec();
+        String text;
+        RequestStatus end = null;
+        if ((!spec.ignoreEos() && endOfGeneration.contains(token)) || spec.stopTokenIds().contains(token)) {
+            text = r.output().finish(); // the stop token's own text is not part of the output
+            end = RequestStatus.FINISHED_STOPPED;
+        } else {
+            text = r.output().push(token);
+            if (r.output().stopped()) {
+                end = RequestStatus.FINISHED_STOPPED;
+            } else if (r.numOutputTokens() >= spec.maxTokens() || r.numTokens() >= maxContext()) {
+                text += r.output().finish();
+                end = RequestStatus.FINISHED_LENGTH;
+            }
+        }
+        if (end != null) {
+            scheduler.finish(r, end);
+        }
+        List<TokenEvent.TopLogprob> tops = new ArrayList<>(sample.topIds().length);
+        for (int i = 0; i < sample.topIds().length; i++) {
+            int id = sample.topIds()[i];
+            tops.add(new TokenEvent.TopLogprob(id, tokenString(id), sample.topLogprobs()[i]));
+        }
+        return new TokenEvent(r.id(), token, text, sample.logprob(), List.copyOf(tops),
+                end == null ? null : end.finishReason(), r.numPromptTokens(), r.numCachedTokens(),
+                r.numOutputTokens());
+    }
+
+    private String tokenString(int id) {
+        return new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
+    }
+
+    private static TokenEvent finalEvent(Request r, String text) {
+        return new TokenEvent(r.id(), -1, text, Float.NaN, List.of(), r.status().finishReason(),
+                r.numPromptTokens(), r.numCachedTokens(), r.numOutputTokens());
+    }
+
+    @Override
+    public EngineStats stats() {
+        return scheduler.stats(pool.numBlocks(), pool.numInUse());
+    }
+
+    @Override
+    public int cachedPrefixLength(int[] promptTokens) {
+        return config.prefixCaching() ? kv.findCached(promptTokens, promptTokens.length).numTokens() : 0;
+    }
+
+    @Override
+    public KvTransfer exportPrefix(int[] tokens) {
+        KvCacheManager.CachedPrefix prefix = config.prefixCaching()
+                ? kv.findCached(tokens, tokens.length)
+                : KvCacheManager.CachedPrefix.NONE;
+        byte[][] blocks = new byte[prefix.blocks().size()][];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = new byte[storage.blockBytes()];
+            storage.exportBlock(prefix.blocks().get(i).id(), blocks[i], 0);
+        }
+        return new KvTransfer(kv.blockSize(), Arrays.copyOf(tokens, prefix.numTokens()), blocks);
+    }
+
+    /**
+     * Writes the transferred blocks into free blocks of this pool and caches them under their
+     * hashes; blocks already cached here are reused. While importing, this method holds a reference
+     * on every block of the chain so none is evicted for the next; at the end it releases them all,
+     * leaving them free but findable, until a request with that prefix takes them or the pool
+     * reuses them.
+     */
+    @Override
+    public int importPrefix(KvTransfer transfer) {
+        RequestValidation.checkTransfer(transfer, kv.blockSize(), storage.blockBytes(), runner.vocabSize());
+        if (!config.prefixCaching()) {
+            return 0;
+        }
+        int bs = kv.blockSize();
+        List<KvBlock> held = new ArrayList<>();
+        BlockHash parent = null;
+        try {
+            for (int b = 0; b < transfer.blocks().length; b++) {
+                BlockHash hash = BlockHash.of(parent, transfer.tokens(), b * bs, (b + 1) * bs);
+                KvBlock block = pool.findCached(hash);
+                if (block != null) {
+                    held.add(pool.acquire(block));
+                } else {
+                    List<KvBlock> fresh = pool.allocate(1);
+                    if (fresh.isEmpty()) {
+                        break; // the pool is full of live sequences: keep the prefix imported so far
+                    }
+                    block = fresh.getFirst();
+                    held.add(block);
+                    storage.importBlock(block.id(), transfer.blocks()[b], 0);
+                    pool.cache(block, hash);
+                }
+                parent = block.hash();
+            }
+        } finally {
+            for (int i = held.size() - 1; i >= 0; i--) {
+                held.get(i).release();
+            }
+        }
+        return held.size() * bs;
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+    }
+}

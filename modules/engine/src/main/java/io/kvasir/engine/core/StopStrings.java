@@ -1,0 +1,87 @@
+package io.kvasir.engine.core;
+
+import io.kvasir.engine.tokenizer.StreamingDetokenizer;
+import io.kvasir.engine.tokenizer.Tokenizer;
+import java.util.List;
+
+/**
+ * A request's output text on its way to the client, with stop strings applied. Text that could be
+ * the start of a stop string is held back until the next tokens decide it; when a stop string
+ * completes, the text before it is released and the stop string itself never is. Since held-back
+ * text always covers a possible match's start, a match can never straddle released text.
+ */
+final class StopStrings {
+
+    private final StreamingDetokenizer detokenizer;
+    private final List<String> stops;
+    private final StringBuilder pending = new StringBuilder();
+    private boolean stopped;
+
+    StopStrings(Tokenizer tokenizer, List<String> stops) {
+        this.detokenizer = new StreamingDetokenizer(tokenizer);
+        this.stops = stops;
+    }
+
+    /** Whether a stop string has matched; the request must end. */
+    boolean stopped() {
+        return stopped;
+    }
+
+    /** Adds a generated token; returns the text that can be released now. */
+    String push(int tokenId) {
+        if (stopped) {
+            throw new IllegalStateException("token after a stop string");
+        }
+        pending.append(detokenizer.push(tokenId));
+        return release(false);
+    }
+
+    /** The request ends for another reason: releases everything held back. */
+    String finish() {
+        if (stopped) {
+            return "";
+        }
+        pending.append(detokenizer.flush());
+        return release(true);
+    }
+
+    private String release(boolean all) {
+        int match = firstMatch();
+        if (match >= 0) {
+            stopped = true;
+            String out = pending.substring(0, match);
+            pending.setLength(0);
+            return out;
+        }
+        int cut = all ? pending.length() : pending.length() - heldBack();
+        String out = pending.substring(0, cut);
+        pending.delete(0, cut);
+        return out;
+    }
+
+    private int firstMatch() {
+        int first = -1;
+        for (String s : stops) {
+            int i = pending.indexOf(s);
+            if (i >= 0 && (first < 0 || i < first)) {
+                first = i;
+            }
+        }
+        return first;
+    }
+
+    /** Length of the longest end of the pending text that begins some stop string. */
+    private int heldBack() {
+        String text = pending.toString();
+        int hold = 0;
+        for (String s : stops) {
+            for (int k = Math.min(s.length() - 1, text.length()); k > hold; k--) {
+                if (text.regionMatches(text.length() - k, s, 0, k)) {
+                    hold = k;
+                    break;
+                }
+            }
+        }
+        return hold;
+    }
+}

@@ -1,0 +1,16 @@
+package io.kvasir.engine.gguf;
+
+/**
+ * The one exception for a GGUF file that cannot be read: missing, truncated, malformed or hostile.
+ * The message names the file and what is wrong with it, so it can be shown to an operator as is.
+ */
+public class GgufException extends RuntimeException {
+
+    public GgufException(String message) {
+        super(message);
+    }
+
+    public GgufException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,44 @@
+package io.kvasir.engine.model;
+
+import java.util.Arrays;
+import java.util.stream.Collectors;
+
+/** The GGUF {@code general.architecture} values Kvasir runs, and how they differ. */
+public enum Architecture {
+    LLAMA("llama", RopeStyle.ADJACENT, false),
+    QWEN2("qwen2", RopeStyle.NEOX, true);
+
+    private final String ggufName;
+    private final RopeStyle ropeStyle;
+    private final boolean qkvBias;
+
+    Architecture(String ggufName, RopeStyle ropeStyle, boolean qkvBias) {
+        this.ggufName = ggufName;
+        this.ropeStyle = ropeStyle;
+        this.qkvBias = qkvBias;
+    }
+
+    /** The name used in the file and as the prefix of its metadata keys. */
+    public String ggufName() {
+        return ggufName;
+    }
+
+    public RopeStyle ropeStyle() {
+        return ropeStyle;
+    }
+
+    /** Whether the Q, K and V projections carry bias vectors. */
+    public boolean qkvBias() {
+        return qkvBias;
+    }
+
+    public static Architecture fromGguf(String name) {
+        for (Architecture a : values()) {
+            if (a.ggufName.equals(name)) {
+                return a;
+            }
+        }
+        throw new ModelLoadException("unsupported model architecture '" + name + "' (supported: "
+                + Arrays.stream(values()).map(Architecture::ggufName).collect(Collectors.joining(", ")) + ")");
+    }
+}

@@ -1,0 +1,288 @@
+package io.kvasir.engine.model;
+
+import io.kvasir.engine.core.ForwardBatch;
+import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.tensor.ComputePool;
+import java.util.Arrays;
+
+/**
+ * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2) over one layer range. Every step runs
+ * all the batch's rows through each layer together, so every weight matrix is read once per step
+ * whatever the number of tokens. Attention reads each sequence's keys and values through its block
+ * table in the {@link KvStore}.
+ *
+ * <p>Not thread-safe: one engine thread calls it; the work inside is split over the compute pool.
+ * The model does not own the pool nor the weights' mapping; whoever loaded it closes those.
+ */
+public final class LlamaModel {
+
+    /** Batches of at least this many rows split their element-wise work over the pool. */
+    private static final int PARALLEL_ROWS = 32;
+
+    private final ModelConfig config;
+    private final ModelWeights weights;
+    private final int layerStart;
+    private final int layerEnd;
+    private final ComputePool pool;
+    private final KvStore kv;
+    private final Rope rope;
+    private final PagedAttention attention;
+
+    private int capacity;
+    private float[] x;
+    private float[] xb;
+    private float[] q;
+    private float[] k;
+    private float[] v;
+    private float[] att;
+    private float[] proj;
+    private float[] gate;
+    private float[] up;
+    private float[] cos;
+    private float[] sin;
+    private float[] logits;
+
+    LlamaModel(ModelConfig config, ModelWeights weights, LoadOptions options) {
+        this.config = config;
+        this.weights = weights;
+        this.layerStart = options.layerStart();
+        this.layerEnd = options.endFor(config.blockCount());
+        this.pool = options.pool();
+        this.kv = new KvStore(options.numBlocks(), options.blockSize(), layerEnd - layerStart, config.kvDim(),
+                options.kvPrecision());
+        this.rope = new Rope(config.architecture().ropeStyle(), config.headDim(), config.ropeDim(),
+                config.ropeTheta(), config.ropeScale(), weights.ropeFreqFactors());
+        this.attention = new PagedAttention(kv, config);
+        ensureCapacity(1);
+    }
+
+    /** Loads the layers {@code options} names, with the weights left in their file's form. */
+    public static LlamaModel load(GgufFile gguf, LoadOptions options) {
+        ModelConfig config = GgufModelLoader.config(gguf);
+        int end = options.endFor(config.blockCount());
+        ModelWeights weights = GgufModelLoader.weights(gguf, config, options.layerStart(), end);
+        return new LlamaModel(config, weights, options);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public KvStore kvStore() {
+        return kv;
+    }
+
+    public int layerStart() {
+        return layerStart;
+    }
+
+    public int layerEnd() {
+        return layerEnd;
+    }
+
+    public boolean isFirstStage() {
+        return layerStart == 0;
+    }
+
+    public boolean isLastStage() {
+        return layerEnd == config.blockCount();
+    }
+
+    /** Whole-model forward: embeddings in, logits for {@code batch.sampleRows()} out. */
+    public float[][] forward(ForwardBatch batch) {
+        return forward(batch, null);
+    }
+
+    /**
+     * Last-stage forward: runs this stage's layers over {@code hiddenIn} (null on a first stage,
+     * which embeds the tokens) and returns logits for the sampled rows.
+     */
+    public float[][] forward(ForwardBatch batch, float[] hiddenIn) {
+        if (!isLastStage()) {
+            throw new IllegalStateException("layers [" + layerStart + ", " + layerEnd + ") are not the last stage");
+        }
+        int n = runLayers(batch, hiddenIn);
+        int[] sampleRows = batch.sampleRows();
+        int m = sampleRows.length;
+        float[][] result = new float[m][];
+        if (m == 0) {
+            return result;
+        }
+        int dim = config.dim();
+        for (int i = 0; i < m; i++) {
+            VectorMath.rmsNorm(x, sampleRows[i] * dim, weights.outputNorm(), config.rmsEps(), xb, i * dim, dim);
+        }
+        int vocab = config.vocabSize();
+        if (logits == null || logits.length < m * vocab) {
+            // Sized by sampled rows, not batch rows: a long prefill chunk samples one row.
+            logits = new float[m * vocab];
+        }
+        weights.output().matmul(xb, logits, m, pool);
+        for (int i = 0; i < m; i++) {
+            result[i] = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
+        }
+        return result;
+    }
+
+    /**
+     * Runs this stage's layers and returns the hidden states ({@code size * dim} values, row-major)
+     * for the next stage. {@code hiddenIn} is null on the first stage.
+     */
+    public float[] forwardHidden(ForwardBatch batch, float[] hiddenIn) {
+        int n = runLayers(batch, hiddenIn);
+        return Arrays.copyOf(x, n * config.dim());
+    }
+
+    private int runLayers(ForwardBatch batch, float[] hiddenIn) {
+        int n = batch.size();
+        checkBatch(batch);
+        ensureCapacity(n);
+        int dim = config.dim();
+        if (hiddenIn != null) {
+            if (hiddenIn.length != n * dim) {
+                throw new IllegalArgumentException("hidden input has " + hiddenIn.length + " values, expected "
+                        + n + " rows x " + dim);
+            }
+            System.arraycopy(hiddenIn, 0, x, 0, n * dim);
+        } else {
+            if (!isFirstStage()) {
+                throw new IllegalArgumentException("stage [" + layerStart + ", " + layerEnd + ") needs hidden states");
+            }
+            int[] tokens = batch.tokens();
+            for (int i = 0; i < n; i++) {
+                weights.tokenEmbedding().row(tokens[i], x, i * dim);
+            }
+        }
+        rope.tables(batch.positions(), n, cos, sin);
+        for (int l = 0; l < layerEnd - layerStart; l++) {
+            layer(batch, n, l, weights.layers().get(l));
+        }
+        return n;
+    }
+
+    private void layer(ForwardBatch batch, int n, int l, LayerWeights w) {
+        int dim = config.dim();
+        int qDim = config.qDim();
+        int kvDim = config.kvDim();
+        int ffn = config.ffnDim();
+        float eps = config.rmsEps();
+        forRows(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
+            }
+        });
+        w.wq().matmul(xb, q, n, pool);
+        w.wk().matmul(xb, k, n, pool);
+        w.wv().matmul(xb, v, n, pool);
+        // Rows write distinct (block, slot) pairs, so their KV writes can run side by side.
+        forRows(n, (from, to) -> {
+            int bs = kv.blockSize();
+            for (int i = from; i < to; i++) {
+                if (w.bq() != null) {
+                    VectorMath.add(w.bq(), 0, q, i * qDim, qDim);
+                    VectorMath.add(w.bk(), 0, k, i * kvDim, kvDim);
+                    VectorMath.add(w.bv(), 0, v, i * kvDim, kvDim);
+                }
+                rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
+                rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
+                int pos = batch.positions()[i];
+                int block = batch.blockTables()[batch.seqIndex()[i]][pos / bs];
+                kv.write(l, block, pos % bs, k, i * kvDim, v, i * kvDim);
+            }
+        });
+        attention.run(batch, l, q, att, n, pool);
+        w.wo().matmul(att, proj, n, pool);
+        forRows(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorMath.add(proj, i * dim, x, i * dim, dim);
+                VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
+            }
+        });
+        w.gate().matmul(xb, gate, n, pool);
+        w.up().matmul(xb, up, n, pool);
+        forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
+        w.down().matmul(gate, proj, n, pool);
+        forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+    }
+
+    /** Element-wise work over rows: split over the pool only when a batch is big enough to repay waking it. */
+    private void forRows(int n, ComputePool.RangeBody body) {
+        if (n >= PARALLEL_ROWS) {
+            pool.parallelFor(n, body);
+        } else {
+            body.run(0, n);
+        }
+    }
+
+    /** Checks what would otherwise surface as an index error deep in a layer. */
+    private void checkBatch(ForwardBatch batch) {
+        int n = batch.size();
+        if (n == 0) {
+            throw new IllegalArgumentException("empty batch");
+        }
+        if (batch.positions().length != n || batch.seqIndex().length != n) {
+            throw new IllegalArgumentException("batch arrays differ in length: tokens " + n + ", positions "
+                    + batch.positions().length + ", seqIndex " + batch.seqIndex().length);
+        }
+        for (int r : batch.sampleRows()) {
+            if (r < 0 || r >= n) {
+                throw new IllegalArgumentException("sample row " + r + " outside the batch of " + n);
+            }
+        }
+        int bs = kv.blockSize();
+        int[][] tables = batch.blockTables();
+        int[] lastBlock = new int[tables.length];
+        Arrays.fill(lastBlock, -1);
+        for (int i = 0; i < n; i++) {
+            int token = batch.tokens()[i];
+            if (isFirstStage() && (token < 0 || token >= config.vocabSize())) {
+                throw new IllegalArgumentException("row " + i + ": token " + token + " outside vocabulary of "
+                        + config.vocabSize());
+            }
+            int pos = batch.positions()[i];
+            if (pos < 0 || pos >= config.contextLength()) {
+                throw new IllegalArgumentException("row " + i + ": position " + pos + " outside context of "
+                        + config.contextLength());
+            }
+            int seq = batch.seqIndex()[i];
+            if (seq < 0 || seq >= tables.length) {
+                throw new IllegalArgumentException("row " + i + ": sequence " + seq + " has no block table");
+            }
+            if (tables[seq].length <= pos / bs) {
+                throw new IllegalArgumentException("row " + i + ": position " + pos + " needs block " + (pos / bs)
+                        + " but sequence " + seq + " has " + tables[seq].length + " blocks");
+            }
+            lastBlock[seq] = Math.max(lastBlock[seq], pos / bs);
+        }
+        // Only the blocks attention will read: tables may carry unused tail entries.
+        for (int seq = 0; seq < tables.length; seq++) {
+            for (int j = 0; j <= lastBlock[seq]; j++) {
+                int block = tables[seq][j];
+                if (block < 0 || block >= kv.numBlocks()) {
+                    throw new IllegalArgumentException("sequence " + seq + ": block id " + block + " outside [0, "
+                            + kv.numBlocks() + ")");
+                }
+            }
+        }
+    }
+
+    private void ensureCapacity(int n) {
+        if (n <= capacity) {
+            return;
+        }
+        int c = Math.max(n, capacity * 2);
+        int dim = config.dim();
+        x = new float[c * dim];
+        xb = new float[c * dim];
+        q = new float[c * config.qDim()];
+        k = new float[c * config.kvDim()];
+        v = new float[c * config.kvDim()];
+        att = new float[c * config.qDim()];
+        proj = new float[c * dim];
+        gate = new float[c * config.ffnDim()];
+        up = new float[c * config.ffnDim()];
+        cos = new float[c * rope.pairs()];
+        sin = new float[c * rope.pairs()];
+        capacity = c;
+    }
+}

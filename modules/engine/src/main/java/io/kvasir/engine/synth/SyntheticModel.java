@@ -1,0 +1,278 @@
+package io.kvasir.engine.synth;
+
+import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.gguf.GgufWriter;
+import io.kvasir.engine.tensor.GgmlType;
+import io.kvasir.engine.tensor.Quantizer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Writes Llama-architecture GGUF files with random weights, named exactly as llama.cpp names them,
+ * for tests and benchmarks that need a model of a given size and type but not a trained one. The
+ * output of such a model is meaningless; the file says so in {@code general.description} and
+ * {@code kvasir.synthetic}.
+ *
+ * <p>Weights are N(0, 0.02), each tensor from its own generator seeded by the spec's seed and the
+ * tensor's name, so the same spec gives the same bytes. Norm weights are 1.0 in F32; every 2-D tensor
+ * is in the spec's type. A K-quant whose 256-element blocks do not divide a tensor's rows (the tiny
+ * preset's 128-wide rows, say) is replaced for that tensor by the nearest 32-element block type, as
+ * llama.cpp's quantizer does.
+ */
+public final class SyntheticModel {
+
+    static final float WEIGHT_STDDEV = 0.02f;
+    static final float RMS_EPSILON = 1e-5f;
+    static final String DESCRIPTION = "Synthetic model written by Kvasir: the weights are random, so its "
+            + "output is meaningless. For tests and benchmarks only.";
+
+    private SyntheticModel() {
+    }
+
+    /**
+     * The shape of a synthetic model.
+     *
+     * @param vocabFrom a GGUF file whose {@code tokenizer.*} keys are copied, and whose token count
+     *                  replaces {@code vocabSize}; null for the built-in vocabulary
+     */
+    public record Spec(
+            int dim,
+            int layers,
+            int heads,
+            int kvHeads,
+            int ffn,
+            int vocabSize,
+            int contextLength,
+            GgmlType type,
+            long seed,
+            boolean tiedOutput,
+            Path vocabFrom,
+            float ropeTheta) {
+
+        public static final long DEFAULT_SEED = 42;
+
+        public Spec {
+            positive("dim", dim);
+            positive("layers", layers);
+            positive("heads", heads);
+            positive("kvHeads", kvHeads);
+            positive("ffn", ffn);
+            positive("contextLength", contextLength);
+            if (dim % heads != 0 || (dim / heads) % 2 != 0) {
+                throw new IllegalArgumentException("dim " + dim + " must split into " + heads
+                        + " heads of an even size (rotary embeddings rotate pairs)");
+            }
+            if (heads % kvHeads != 0) {
+                throw new IllegalArgumentException(heads + " heads cannot be shared by " + kvHeads + " KV heads");
+            }
+            if (type == null || !type.supported()) {
+                throw new IllegalArgumentException("cannot write weights of type " + type);
+            }
+            for (int cols : new int[] {dim, ffn}) {
+                int block = tensorType(type, cols).blockSize();
+                if (cols % block != 0) {
+                    throw new IllegalArgumentException("dim " + dim + " and ffn " + ffn
+                            + " must be multiples of " + block + " for " + type);
+                }
+            }
+            if (vocabFrom == null && vocabSize < BuiltinVocabulary.MIN_SIZE) {
+                throw new IllegalArgumentException("vocabSize must be at least " + BuiltinVocabulary.MIN_SIZE
+                        + ", not " + vocabSize);
+            }
+            if (!(ropeTheta > 0) || Float.isInfinite(ropeTheta)) {
+                throw new IllegalArgumentException("ropeTheta must be positive, not " + ropeTheta);
+            }
+        }
+
+        /** dim 128, 4 layers, 4 heads sharing 2 KV heads, FFN 384, built-in vocabulary of 512, Q8_0. */
+        public static Spec tiny() {
+            return new Spec(128, 4, 4, 2, 384, 512, 1024, GgmlType.Q8_0, DEFAULT_SEED, false, null, 10000f);
+        }
+
+        /** The shape of Llama-2-style 110M models: dim 768, 12 layers, 12 heads, FFN 2048, 32000 tokens. */
+        public static Spec bench110m() {
+            return new Spec(768, 12, 12, 12, 2048, 32000, 2048, GgmlType.Q8_0, DEFAULT_SEED, false, null, 10000f);
+        }
+
+        /** The preset called {@code name}: one of {@link #presetNames()}. */
+        public static Spec preset(String name) {
+            return switch (name) {
+                case "tiny" -> tiny();
+                case "bench-110m" -> bench110m();
+                default -> throw new IllegalArgumentException("unknown synthetic model preset '" + name
+                        + "'; known: " + presetNames());
+            };
+        }
+
+        public static List<String> presetNames() {
+            return List.of("tiny", "bench-110m");
+        }
+
+        public int headDim() {
+            return dim / heads;
+        }
+
+        public int kvDim() {
+            return headDim() * kvHeads;
+        }
+
+        public Spec withType(GgmlType t) {
+            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, t, seed, tiedOutput,
+                    vocabFrom, ropeTheta);
+        }
+
+        public Spec withSeed(long s) {
+            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, s, tiedOutput,
+                    vocabFrom, ropeTheta);
+        }
+
+        public Spec withTiedOutput(boolean tied) {
+            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, seed, tied,
+                    vocabFrom, ropeTheta);
+        }
+
+        public Spec withVocabFrom(Path vocab) {
+            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, seed, tiedOutput,
+                    vocab, ropeTheta);
+        }
+
+        private static void positive(String name, int v) {
+            if (v <= 0) {
+                throw new IllegalArgumentException(name + " must be positive, not " + v);
+            }
+        }
+    }
+
+    /** Writes the model described by {@code spec} to {@code out}. */
+    public static void write(Spec spec, Path out) {
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", "llama");
+        w.putString("general.name", String.format(Locale.ROOT, "kvasir-synthetic-%dd-%dl-%s",
+                spec.dim(), spec.layers(), spec.type().name().toLowerCase(Locale.ROOT)));
+        w.putString("general.description", DESCRIPTION);
+        w.putUInt32("general.file_type", fileType(spec.type()));
+        w.putBool("kvasir.synthetic", true);
+        w.putUInt64("kvasir.synthetic.seed", spec.seed());
+        int vocab = spec.vocabFrom() == null ? builtinVocabulary(w, spec.vocabSize()) : copyVocabulary(w, spec.vocabFrom());
+        w.putUInt32("llama.vocab_size", vocab);
+        w.putUInt32("llama.context_length", spec.contextLength());
+        w.putUInt32("llama.embedding_length", spec.dim());
+        w.putUInt32("llama.block_count", spec.layers());
+        w.putUInt32("llama.feed_forward_length", spec.ffn());
+        w.putUInt32("llama.attention.head_count", spec.heads());
+        w.putUInt32("llama.attention.head_count_kv", spec.kvHeads());
+        w.putUInt32("llama.rope.dimension_count", spec.headDim());
+        w.putFloat32("llama.rope.freq_base", spec.ropeTheta());
+        w.putFloat32("llama.attention.layer_norm_rms_epsilon", RMS_EPSILON);
+
+        int dim = spec.dim();
+        matrix(w, spec, "token_embd.weight", dim, vocab);
+        norm(w, "output_norm.weight", dim);
+        if (!spec.tiedOutput()) {
+            matrix(w, spec, "output.weight", dim, vocab);
+        }
+        for (int l = 0; l < spec.layers(); l++) {
+            String p = "blk." + l + ".";
+            norm(w, p + "attn_norm.weight", dim);
+            matrix(w, spec, p + "attn_q.weight", dim, dim);
+            matrix(w, spec, p + "attn_k.weight", dim, spec.kvDim());
+            matrix(w, spec, p + "attn_v.weight", dim, spec.kvDim());
+            matrix(w, spec, p + "attn_output.weight", dim, dim);
+            norm(w, p + "ffn_norm.weight", dim);
+            matrix(w, spec, p + "ffn_gate.weight", dim, spec.ffn());
+            matrix(w, spec, p + "ffn_up.weight", dim, spec.ffn());
+            matrix(w, spec, p + "ffn_down.weight", spec.ffn(), dim);
+        }
+        w.write(out);
+    }
+
+    private static int builtinVocabulary(GgufWriter w, int size) {
+        BuiltinVocabulary v = BuiltinVocabulary.of(size);
+        w.putString("tokenizer.ggml.model", "llama");
+        w.putStringArray("tokenizer.ggml.tokens", v.tokens());
+        w.putFloatArray("tokenizer.ggml.scores", v.scores());
+        w.putInt32Array("tokenizer.ggml.token_type", v.types());
+        w.putUInt32("tokenizer.ggml.unknown_token_id", BuiltinVocabulary.UNK);
+        w.putUInt32("tokenizer.ggml.bos_token_id", BuiltinVocabulary.BOS);
+        w.putUInt32("tokenizer.ggml.eos_token_id", BuiltinVocabulary.EOS);
+        w.putBool("tokenizer.ggml.add_bos_token", true);
+        w.putBool("tokenizer.ggml.add_eos_token", false);
+        return size;
+    }
+
+    private static int copyVocabulary(GgufWriter w, Path from) {
+        try (GgufFile f = GgufFile.open(from)) {
+            int size = f.stringArray("tokenizer.ggml.tokens").length;
+            for (String key : f.metadata().keySet()) {
+                if (key.startsWith("tokenizer.")) {
+                    w.copy(f, key);
+                }
+            }
+            return size;
+        }
+    }
+
+    private static void norm(GgufWriter w, String name, int dim) {
+        float[] ones = new float[dim];
+        Arrays.fill(ones, 1f);
+        w.addTensor(name, GgmlType.F32, new long[] {dim}, Quantizer.quantize(GgmlType.F32, ones));
+    }
+
+    /** A 2-D weight of {@code rows} rows of {@code cols} contiguous elements: ne = [cols, rows]. */
+    private static void matrix(GgufWriter w, Spec spec, String name, int cols, int rows) {
+        GgmlType type = tensorType(spec.type(), cols);
+        long elements = (long) cols * rows;
+        if (elements > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(name + " would have " + elements + " elements; at most 2^31 are supported");
+        }
+        long seed = tensorSeed(spec.seed(), name);
+        // Generated while the file is written, so only one tensor is in memory at a time.
+        w.addTensor(name, type, new long[] {cols, rows}, () -> {
+            SplittableRandom rnd = new SplittableRandom(seed);
+            float[] values = new float[(int) elements];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) rnd.nextGaussian(0, WEIGHT_STDDEV);
+            }
+            return Quantizer.quantize(type, values);
+        });
+    }
+
+    /** The type a tensor with rows of {@code cols} elements gets: a K-quant falls back when its blocks do not fit. */
+    static GgmlType tensorType(GgmlType type, int cols) {
+        if (cols % type.blockSize() == 0) {
+            return type;
+        }
+        return switch (type) {
+            case Q4_K -> GgmlType.Q4_0;
+            case Q6_K -> GgmlType.Q8_0;
+            default -> type;
+        };
+    }
+
+    /** FNV-1a over the name, mixed with the seed, so each tensor's values depend on both and nothing else. */
+    static long tensorSeed(long seed, String name) {
+        long h = 0xcbf29ce484222325L ^ seed;
+        for (byte b : name.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ b) * 0x100000001b3L;
+        }
+        return h;
+    }
+
+    /** llama.cpp's {@code general.file_type} for a model that is all one type (norms aside). */
+    private static int fileType(GgmlType type) {
+        return switch (type) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case Q4_K -> 14; // "Q4_K - Small": the closest of llama.cpp's names for all-Q4_K
+            case Q6_K -> 18;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException("no file type for " + type);
+        };
+    }
+}

@@ -1,0 +1,120 @@
+package io.kvasir.engine.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kvasir.engine.SharedData;
+import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.tensor.ComputePool;
+import io.kvasir.engine.tensor.ComputePools;
+import io.kvasir.engine.tensor.GgmlType;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class KvStoreTest {
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void exportImportRoundTripsExactly(KvPrecision precision) {
+        KvStore a = new KvStore(4, 8, 3, 16, precision);
+        Random rnd = new Random(1);
+        float[] k = new float[16];
+        float[] v = new float[16];
+        for (int layer = 0; layer < 3; layer++) {
+            for (int slot = 0; slot < 8; slot++) {
+                for (int i = 0; i < 16; i++) {
+                    k[i] = (float) rnd.nextGaussian();
+                    v[i] = (float) rnd.nextGaussian();
+                }
+                a.write(layer, 2, slot, k, 0, v, 0);
+            }
+        }
+        assertThat(a.blockBytes()).isEqualTo(2 * 3 * 8 * 16 * precision.bytes());
+        byte[] exported = new byte[a.blockBytes() + 3];
+        a.exportBlock(2, exported, 3);
+
+        KvStore b = new KvStore(4, 8, 3, 16, precision);
+        b.importBlock(1, exported, 3);
+        byte[] again = new byte[a.blockBytes()];
+        b.exportBlock(1, again, 0);
+        assertThat(again).isEqualTo(Arrays.copyOfRange(exported, 3, exported.length));
+
+        // The imported block reads back what was written: dotting with a unit vector picks one value.
+        float[] unit = new float[16];
+        unit[5] = 1f;
+        float[] fromA = new float[8];
+        float[] fromB = new float[8];
+        a.keyDots(1, 2, 8, 0, unit, 0, 16, 1f, fromA, new float[16]);
+        b.keyDots(1, 1, 8, 0, unit, 0, 16, 1f, fromB, new float[16]);
+        assertThat(fromB).containsExactly(fromA);
+        assertThat(fromA).isNotEqualTo(new float[8]);
+    }
+
+    @Test
+    void refusesACacheThatCannotFitBeforeAllocating() {
+        assertThatThrownBy(() -> new KvStore(1_000_000, 256, 80, 1024, KvPrecision.F32))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("MiB")
+                .hasMessageContaining("1000000 blocks");
+        assertThat(KvStore.bytesFor(1_000_000, 256, 80, 1024, KvPrecision.F16))
+                .isEqualTo(1_000_000L * 256 * 80 * 2 * 1024 * 2);
+    }
+
+    @Test
+    void rejectsBadBlockIdsAndShortBuffers() {
+        KvStore s = new KvStore(2, 4, 1, 8, KvPrecision.F16);
+        assertThatThrownBy(() -> s.exportBlock(2, new byte[s.blockBytes()], 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block id 2");
+        assertThatThrownBy(() -> s.importBlock(0, new byte[s.blockBytes() - 1], 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs " + s.blockBytes());
+    }
+
+    /** A prefix computed on one model, moved block by block to another, continues as if computed there. */
+    @ParameterizedTest
+    @EnumSource(KvPrecision.class)
+    void transferredBlocksContinueTheSequence(KvPrecision precision) throws IOException {
+        Path file = SynthModel.llama(GgmlType.F32).write(dir.resolve("m.gguf"), 3);
+        int[] prompt = {4, 8, 15, 16, 23, 42, 99, 100};
+        try (ComputePool pool = ComputePools.create(2); GgufFile gguf = GgufFile.open(file)) {
+            LoadOptions opts = LoadOptions.of(pool).withKv(precision, 6, 4);
+            LlamaModel source = LlamaModel.load(gguf, opts);
+            LlamaModel target = LlamaModel.load(gguf, opts);
+            int[] sourceTable = {3, 1, 5};
+            int[] targetTable = {0, 4, 2};
+            source.forward(Batches.chunk(prompt, 0, sourceTable));
+            byte[] buf = new byte[source.kvStore().blockBytes()];
+            for (int i = 0; i < 2; i++) {
+                source.kvStore().exportBlock(sourceTable[i], buf, 0);
+                target.kvStore().importBlock(targetTable[i], buf, 0);
+            }
+            float[] want = source.forward(Batches.chunk(new int[] {7}, prompt.length, sourceTable))[0];
+            float[] got = target.forward(Batches.chunk(new int[] {7}, prompt.length, targetTable))[0];
+            // Not bit-exact: the Vector API's lane reductions may change order once C2 compiles them.
+            assertThat(Batches.maxDiff(got, want)).isLessThan(1e-4f * Batches.maxAbs(want));
+        }
+    }
+
+    @Test
+    void f16CacheGivesTheSameGreedyStoryAsF32() {
+        Path gguf = SharedData.require("models/stories260K.gguf");
+        int[] prompt = {1, 403, 407, 261, 378};
+        int[] f32;
+        int[] f16;
+        try (LlamaRunner r = LlamaRunner.open(gguf, RunnerOptions.of(1, 8, 16))) {
+            f32 = Batches.greedy(r.model(), prompt, 100, Batches.identityTable(8));
+        }
+        try (LlamaRunner r = LlamaRunner.open(gguf, RunnerOptions.of(1, 8, 16).withKvPrecision(KvPrecision.F16))) {
+            f16 = Batches.greedy(r.model(), prompt, 100, Batches.identityTable(8));
+        }
+        assertThat(f16).containsExactly(f32);
+    }
+}

@@ -1,0 +1,109 @@
+package io.kvasir.engine.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.synth.SyntheticModel;
+import io.kvasir.engine.tensor.ComputePool;
+import io.kvasir.engine.tensor.ComputePools;
+import io.kvasir.engine.tensor.GgmlType;
+import java.nio.file.Path;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The optimized forward (batched matmuls over the file's quantized weights, paged KV, online
+ * softmax, parallel attention) against {@link ReferenceLlama} on random models of every supported type.
+ */
+class ReferenceForwardTest {
+
+    private static ComputePool pool;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startPool() {
+        pool = ComputePools.create(2);
+    }
+
+    @AfterAll
+    static void stopPool() {
+        pool.close();
+    }
+
+    static Stream<Arguments> models() {
+        Stream<Arguments> llama = Stream.of(GgmlType.values()).filter(GgmlType::supported)
+                .map(t -> Arguments.of(SynthModel.llama(t)));
+        return Stream.concat(llama, Stream.of(
+                Arguments.of(SynthModel.llama(GgmlType.F32).withFreqFactors()),
+                Arguments.of(SynthModel.qwen2(GgmlType.F32)),
+                Arguments.of(SynthModel.qwen2(GgmlType.Q8_0))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("models")
+    void agreesWithScalarReference(SynthModel spec) {
+        // Both sides read the same stored weights; quantized kernels may also round the activations
+        // (as llama.cpp's do), which the reference does not, so they get more room.
+        boolean floatWeights = spec.type() == GgmlType.F32 || spec.type() == GgmlType.F16 || spec.type() == GgmlType.BF16;
+        compare(spec.write(dir.resolve("m.gguf"), 42), spec.vocab(), floatWeights ? 1e-4f : 1e-2f);
+    }
+
+    /** The files {@code kvasir make-model} writes load and run the same way. */
+    @ParameterizedTest(name = "tied output {0}")
+    @ValueSource(booleans = {false, true})
+    void agreesOnTheProjectsSyntheticModels(boolean tied) {
+        SyntheticModel.Spec spec = SyntheticModel.Spec.tiny().withTiedOutput(tied);
+        Path file = dir.resolve("tiny.gguf");
+        SyntheticModel.write(spec, file);
+        compare(file, spec.vocabSize(), 1e-2f);
+    }
+
+    private void compare(Path file, int vocab, float tolerance) {
+        // Long enough that the prefill's attention is split over the pool; decode steps run it inline.
+        int[] prompt = IntStream.range(0, 40).map(i -> (i * 71 + 1) % vocab).toArray();
+        try (GgufFile gguf = GgufFile.open(file)) {
+            LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(KvPrecision.F32, 12, 4));
+            ReferenceLlama ref = new ReferenceLlama(gguf, 48);
+            int[] table = {5, 2, 7, 0, 1, 3, 6, 4, 10, 8, 11, 9};
+
+            float[][] logits = model.forward(Batches.chunkAllRows(prompt, 0, table));
+            for (int i = 0; i < prompt.length; i++) {
+                assertClose(logits[i], ref.step(prompt[i], i), tolerance, "prompt row " + i);
+            }
+            int next = Batches.argmax(logits[prompt.length - 1]);
+            for (int pos = prompt.length; pos < prompt.length + 4; pos++) {
+                float[] got = model.forward(Batches.chunk(new int[] {next}, pos, table))[0];
+                float[] want = ref.step(next, pos);
+                assertClose(got, want, tolerance, "decode position " + pos);
+                next = Batches.argmax(want);
+            }
+        }
+    }
+
+    private static void assertClose(float[] got, float[] want, float relTolerance, String where) {
+        float scale = Math.max(1f, Batches.maxAbs(want));
+        float diff = Batches.maxDiff(got, want);
+        assertThat(diff).as("%s: max |logit difference| (logit scale %s)", where, scale)
+                .isLessThanOrEqualTo(relTolerance * scale);
+        int best = Batches.argmax(want);
+        float runnerUp = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < want.length; i++) {
+            if (i != best) {
+                runnerUp = Math.max(runnerUp, want[i]);
+            }
+        }
+        // The argmax must agree whenever the reference's winner is clear of the error bound.
+        if (want[best] - runnerUp > 2 * diff) {
+            assertThat(Batches.argmax(got)).as("%s: argmax", where).isEqualTo(best);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package io.kvasir.fabric;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import com.typesafe.config.Config;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.kvasir.fabric.replica.ReplicaDirectory;
+import io.kvasir.fabric.replica.ReplicaKeeper;
+import io.kvasir.fabric.replica.ReplicaView;
+import io.kvasir.fabric.session.Session;
+import io.kvasir.fabric.shard.ModelShard;
+
+/** Starts the fabric on an actor system: the embedding API. Both entry points return the {@link io.kvasir.fabric.api.Fabric}. */
+public final class Kvasir {
+
+    private Kvasir() {
+    }
+
+    /**
+     * Starts the fabric in an existing system (its config supplies {@code kvasir.*}). Call once per
+     * system. With no seed nodes configured and {@code kvasir.node.join-self} on, the node forms a
+     * one-node cluster by itself.
+     */
+    public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory) {
+        return start(system, factory, new SimpleMeterRegistry());
+    }
+
+    /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
+    public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
+        KvasirSettings settings = KvasirSettings.from(system.settings().config());
+        ReplicaView view = new ReplicaView();
+        ActorRef<ReplicaDirectory.Command> directory =
+                system.systemActorOf(ReplicaDirectory.create(settings, view), "kvasir-directory", Props.empty());
+        NodeState node = new NodeState();
+        ModelShard.initSharding(system, settings, factory, node);
+        Session.initSharding(system, settings, directory);
+        ReplicaKeeper.init(system, settings);
+        Config config = system.settings().config();
+        if (config.getBoolean("kvasir.node.join-self") && config.getStringList("akka.cluster.seed-nodes").isEmpty()) {
+            Cluster cluster = Cluster.get(system);
+            cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        }
+        return new KvasirFabric(system, settings, directory, view, node, registry);
+    }
+
+    /** Creates an actor system from {@code config} (name {@code kvasir}) and starts the fabric in it. */
+    public static KvasirFabric create(Config config, EngineFactory factory) {
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "kvasir", config);
+        return start(system, factory);
+    }
+}

@@ -1,0 +1,41 @@
+package io.kvasir.fabric.gateway;
+
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.fabric.api.GenerationRequest;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * A request's session id: the one it names, else a hash of the model and the conversation's first
+ * turn (system messages and the first user message), which every follow-up turn repeats.
+ */
+public final class SessionIds {
+
+    private SessionIds() {
+    }
+
+    public static String of(GenerationRequest request) {
+        if (request.sessionId() != null && !request.sessionId().isBlank()) {
+            return request.sessionId();
+        }
+        StringBuilder first = new StringBuilder(request.model()).append('\u0000');
+        if (request.isChat()) {
+            for (ChatMessage m : request.messages()) {
+                first.append(m.role()).append('\u0000').append(m.content()).append('\u0000');
+                if ("user".equals(m.role())) {
+                    break;
+                }
+            }
+        } else if (request.prompt() != null) {
+            first.append(request.prompt());
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(first.toString().getBytes(StandardCharsets.UTF_8));
+            return "h-" + HexFormat.of().formatHex(digest, 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.kvasir.fabric;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.typesafe.config.ConfigFactory;
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.sampling.SamplingParams;
+import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.fabric.gateway.SessionIds;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SettingsTest {
+
+    @Test
+    void modelsFallBackToDefaultsAndRolesFollowTheNodeSetting() {
+        KvasirSettings settings = KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString("""
+                kvasir.node.roles = [decode]
+                kvasir.models { "llama3.2:1b" { path = "m.gguf", kv-block-size = 32, pools { prefill = 2 } } }
+                """)));
+
+        ModelSettings model = settings.model("llama3.2:1b").orElseThrow();
+        assertThat(model.kvBlockSize()).isEqualTo(32);
+        assertThat(model.maxModelLength()).isEqualTo(2048);
+        assertThat(model.replicas("decode")).isEqualTo(1);
+        assertThat(model.replicas("prefill")).isEqualTo(2);
+        assertThat(settings.roles()).containsExactly("decode");
+        assertThat(settings.streamBufferSize()).isEqualTo(16);
+    }
+
+    @Test
+    void badModelSettingsAreNamed() {
+        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
+                "kvasir.models { m { pools { decode = 0 } } }"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("model m");
+        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
+                "kvasir.models { m { pools { gpu = 1 } } }"))))
+                .hasMessageContaining("unknown pool 'gpu'");
+    }
+
+    @Test
+    void replicaIdsParseFromTheRight() {
+        ReplicaId id = ReplicaId.parse("llama3.2:1b:decode:3");
+        assertThat(id).isEqualTo(new ReplicaId("llama3.2:1b", "decode", 3));
+        assertThat(id.entityId()).isEqualTo("llama3.2:1b:decode:3");
+        assertThatThrownBy(() -> ReplicaId.parse("model:decode:x")).hasMessageContaining("must be a number");
+        assertThatThrownBy(() -> ReplicaId.parse("decode:1")).hasMessageContaining("<model>:<pool>:<index>");
+    }
+
+    @Test
+    void derivedSessionIdIsStableAcrossFollowUpTurns() {
+        ChatMessage system = new ChatMessage("system", "be brief");
+        ChatMessage first = new ChatMessage("user", "hello");
+        String turn1 = SessionIds.of(chat(null, system, first));
+        String turn2 = SessionIds.of(chat(null, system, first, new ChatMessage("assistant", "hi"),
+                new ChatMessage("user", "more")));
+
+        assertThat(turn2).isEqualTo(turn1);
+        assertThat(SessionIds.of(chat(null, system, new ChatMessage("user", "other")))).isNotEqualTo(turn1);
+        assertThat(SessionIds.of(chat("given", system, first))).isEqualTo("given");
+    }
+
+    private static GenerationRequest chat(String session, ChatMessage... messages) {
+        return new GenerationRequest("m", session, List.of(messages), null, SamplingParams.greedy(), 4, null,
+                GenerationRequest.Workload.INTERACTIVE, null);
+    }
+}

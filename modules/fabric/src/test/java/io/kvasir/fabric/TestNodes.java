@@ -1,0 +1,89 @@
+package io.kvasir.fabric;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.stream.javadsl.Sink;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.sampling.SamplingParams;
+import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.fabric.api.GenerationRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Shared set-up for fabric tests: node configs on loopback, requests, waiting for replicas. */
+final class TestNodes {
+
+    static final Duration WAIT = Duration.ofSeconds(20);
+
+    private TestNodes() {
+    }
+
+    /** A node config: random loopback port, fast keep-alive and stats, the given models and roles. */
+    static Config config(String models, List<String> roles, boolean joinSelf) {
+        String rolesList = String.join("\", \"", roles);
+        return ConfigFactory.load(ConfigFactory.parseString("""
+                akka.loglevel = WARNING
+                akka.remote.artery.canonical.port = 0
+                akka.cluster.jmx.multi-mbeans-in-same-jvm = on
+                akka.coordinated-shutdown.run-by-jvm-shutdown-hook = off
+                # The last node of a test cluster has nobody to confirm its exit to.
+                akka.coordinated-shutdown.phases.cluster-exiting.timeout = 2s
+                akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = off
+                akka.cluster.sharding.rebalance-interval = 1s
+                akka.cluster.gossip-interval = 200ms
+                akka.cluster.leader-actions-interval = 200ms
+                akka.cluster.distributed-data.gossip-interval = 200ms
+                akka.cluster.distributed-data.notify-subscribers-interval = 50ms
+                akka.cluster.sharding.distributed-data.durable.keys = []
+                akka.cluster.sharding.state-store-mode = ddata
+                akka.cluster.downing-provider-class = ""
+                kvasir.node.roles = ["%s"]
+                kvasir.node.join-self = %s
+                kvasir.replicas.keep-alive-interval = 300ms
+                kvasir.replicas.stats-interval = 200ms
+                kvasir.session.placement-timeout = 2s
+                kvasir.models { %s }
+                """.formatted(rolesList, joinSelf, models)));
+    }
+
+    static GenerationRequest chat(String model, String session, int maxTokens, ChatMessage... messages) {
+        return new GenerationRequest(model, session, List.of(messages), null, SamplingParams.greedy(), maxTokens,
+                null, GenerationRequest.Workload.INTERACTIVE, null);
+    }
+
+    static GenerationRequest prompt(String model, String text, int maxTokens, GenerationRequest.Workload workload) {
+        return new GenerationRequest(model, null, null, text, SamplingParams.greedy(), maxTokens, null, workload, null);
+    }
+
+    static List<GenerationEvent> run(ActorTestKit kit, Fabric fabric, GenerationRequest request) throws Exception {
+        return fabric.generate(request).runWith(Sink.seq(), kit.system()).toCompletableFuture()
+                .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    /** Waits until every model shows the given number of replicas in this node's admin view. */
+    static void awaitReplicas(ActorTestKit kit, Fabric fabric, Map<String, Integer> expected) {
+        kit.createTestProbe().awaitAssert(WAIT, Duration.ofMillis(100), () -> {
+            if (!fabric.ready()) {
+                throw new AssertionError("fabric not ready");
+            }
+            List<Fabric.ModelStatus> status;
+            try {
+                status = fabric.modelStatus().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+            for (var e : expected.entrySet()) {
+                int n = status.stream().filter(s -> s.model().equals(e.getKey()))
+                        .mapToInt(s -> s.replicas().size()).sum();
+                if (n != e.getValue()) {
+                    throw new AssertionError(e.getKey() + " has " + n + " replicas up, want " + e.getValue());
+                }
+            }
+            return null;
+        });
+    }
+}

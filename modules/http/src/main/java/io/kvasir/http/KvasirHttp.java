@@ -1,0 +1,66 @@
+package io.kvasir.http;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.server.Route;
+import akka.stream.Materializer;
+import io.kvasir.fabric.api.Fabric;
+import io.kvasir.http.admin.ManagementServer;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * Starts Kvasir's HTTP edge over a fabric: the public API port and, when enabled, the management
+ * port. Both bindings are registered with coordinated shutdown, so terminating the actor system
+ * stops accepting connections and lets running requests finish first.
+ */
+public final class KvasirHttp {
+
+    private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
+
+    private KvasirHttp() {
+    }
+
+    /** The bound servers. */
+    public record Bindings(ServerBinding api, Optional<ServerBinding> management) {
+
+        public InetSocketAddress apiAddress() {
+            return api.localAddress();
+        }
+
+        public Optional<InetSocketAddress> managementAddress() {
+            return management.map(ServerBinding::localAddress);
+        }
+
+        /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
+        public CompletionStage<Done> stop(Duration grace) {
+            CompletableFuture<?> apiDone = api.terminate(grace).toCompletableFuture();
+            CompletableFuture<?> managementDone = management
+                    .map(b -> b.terminate(grace).toCompletableFuture())
+                    .orElse(CompletableFuture.completedFuture(null));
+            return CompletableFuture.allOf(apiDone, managementDone).thenApply(ignored -> Done.getInstance());
+        }
+    }
+
+    public static CompletionStage<Bindings> start(ActorSystem<?> system, Fabric fabric, HttpSettings settings) {
+        return start(system, fabric, settings, null);
+    }
+
+    /** @param metrics the management port's {@code /metrics} route, or null when metrics are off */
+    public static CompletionStage<Bindings> start(ActorSystem<?> system, Fabric fabric, HttpSettings settings,
+                                                  Supplier<Route> metrics) {
+        Materializer materializer = Materializer.matFromSystem(system);
+        CompletionStage<ServerBinding> api = new ApiServer(fabric, settings, materializer).bind(system)
+                .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system));
+        CompletionStage<Optional<ServerBinding>> management = settings.managementEnabled()
+                ? new ManagementServer(system, fabric, metrics).bind(settings)
+                        .thenApply(b -> Optional.of(b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system)))
+                : CompletableFuture.completedFuture(Optional.empty());
+        return api.thenCombine(management, Bindings::new);
+    }
+}

@@ -1,0 +1,84 @@
+package io.kvasir.http.admin;
+
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import io.kvasir.fabric.api.Fabric;
+import io.kvasir.http.ApiError;
+import io.kvasir.http.ErrorResponses;
+import io.kvasir.http.JsonResponses;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operator's view of the fabric under {@code /admin}: per-replica load and KV use, where a
+ * session lives, and draining this node. Served only on the management port.
+ */
+public final class AdminRoutes extends AllDirectives {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
+
+    /** Where this node's drain stands; a drain is started once and runs to its end. */
+    public enum DrainState { SERVING, DRAINING, DRAINED, FAILED }
+
+    public record ModelsView(List<Fabric.ModelStatus> models) {
+    }
+
+    private final Fabric fabric;
+    private final AtomicReference<DrainState> drain = new AtomicReference<>(DrainState.SERVING);
+
+    public AdminRoutes(Fabric fabric) {
+        this.fabric = fabric;
+    }
+
+    public Route route() {
+        return pathPrefix("admin", () -> concat(
+                path("models", () -> get(() -> completeWithFuture(models()))),
+                path(PathMatchers.segment("sessions").slash(PathMatchers.segment()),
+                        id -> get(() -> completeWithFuture(session(id)))),
+                path("drain", () -> concat(
+                        post(() -> complete(startDrain())),
+                        get(() -> complete(drainStatus(StatusCodes.OK)))))));
+    }
+
+    private CompletionStage<HttpResponse> models() {
+        return fabric.modelStatus()
+                .thenApply(models -> JsonResponses.ok(new ModelsView(models)))
+                .exceptionally(ErrorResponses::response);
+    }
+
+    private CompletionStage<HttpResponse> session(String id) {
+        return fabric.session(id)
+                .thenApply(found -> found
+                        .map(JsonResponses::ok)
+                        .orElseGet(() -> ErrorResponses.response(
+                                ApiError.notFound("No session '" + id + "' is known.", "session_not_found"))))
+                .exceptionally(ErrorResponses::response);
+    }
+
+    private HttpResponse startDrain() {
+        if (drain.compareAndSet(DrainState.SERVING, DrainState.DRAINING)) {
+            log.info("Drain requested through the admin API");
+            fabric.drain().whenComplete((done, failure) -> {
+                if (failure != null) {
+                    log.error("Drain failed", failure);
+                    drain.set(DrainState.FAILED);
+                } else {
+                    log.info("Drain finished: this node holds no work");
+                    drain.set(DrainState.DRAINED);
+                }
+            });
+        }
+        return drainStatus(StatusCodes.ACCEPTED);
+    }
+
+    private HttpResponse drainStatus(akka.http.javadsl.model.StatusCode status) {
+        return JsonResponses.of(status, Map.of("status", drain.get().name().toLowerCase(java.util.Locale.ROOT)));
+    }
+}

@@ -1,0 +1,65 @@
+package io.kvasir.http.admin;
+
+import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.Route;
+import akka.management.javadsl.AkkaManagement;
+import io.kvasir.fabric.api.Fabric;
+import io.kvasir.http.ApiError;
+import io.kvasir.http.ErrorResponses;
+import io.kvasir.http.HttpSettings;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The management port (loopback by default): Akka Management's routes ({@code /cluster/members},
+ * {@code /alive}, {@code /ready}, ... from every configured route provider), the fabric's
+ * {@code /admin} routes and {@code /metrics}, on one binding that Kvasir owns.
+ *
+ * <p>Akka Management's routes are taken with {@link AkkaManagement#getRoutes()} rather than served by
+ * {@code AkkaManagement.start()}: its route providers are built by reflection from configuration and
+ * could reach the fabric only through global state, while here the admin routes are ordinary objects
+ * given the fabric. {@code akka.management.http.*} host and port settings are therefore not used;
+ * {@code kvasir.http.management} is.
+ */
+public final class ManagementServer extends AllDirectives {
+
+    private static final Logger log = LoggerFactory.getLogger(ManagementServer.class);
+
+    private final ActorSystem<?> system;
+    private final AdminRoutes admin;
+    private final Supplier<Route> metrics;
+
+    /** @param metrics the {@code /metrics} route; null until metrics are wired (answers 404) */
+    public ManagementServer(ActorSystem<?> system, Fabric fabric, Supplier<Route> metrics) {
+        this.system = system;
+        this.admin = new AdminRoutes(fabric);
+        this.metrics = metrics;
+    }
+
+    public Route route() {
+        Route metricsRoute = metrics != null
+                ? metrics.get()
+                : complete(ErrorResponses.response(ApiError.notFound("Metrics are not enabled.", "not_found")));
+        return concat(admin.route(), path("metrics", () -> metricsRoute), akkaManagementRoutes())
+                .seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler());
+    }
+
+    public CompletionStage<ServerBinding> bind(HttpSettings settings) {
+        return Http.get(system).newServerAt(settings.managementHost(), settings.managementPort()).bind(route());
+    }
+
+    private Route akkaManagementRoutes() {
+        try {
+            return AkkaManagement.get(system).getRoutes();
+        } catch (RuntimeException e) {
+            // e.g. the cluster routes on an actor system that is not a cluster member: serve the rest.
+            log.warn("Akka Management routes are unavailable on this node: {}", e.toString());
+            return reject();
+        }
+    }
+}

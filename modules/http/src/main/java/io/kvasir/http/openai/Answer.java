@@ -1,0 +1,135 @@
+package io.kvasir.http.openai;
+
+import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.http.openai.OpenAiJson.ChatLogprobs;
+import io.kvasir.http.openai.OpenAiJson.CompletionLogprobs;
+import io.kvasir.http.openai.OpenAiJson.TokenLogprob;
+import io.kvasir.http.openai.OpenAiJson.TopLogprob;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The identity of one answer (id, creation time, model) and how to write its pieces, for chat
+ * ({@code chat.completion[.chunk]}) and plain completions ({@code text_completion}) alike.
+ *
+ * @param logprobs     whether the client asked for log-probabilities
+ * @param includeUsage whether a streamed answer ends with a usage chunk
+ */
+public record Answer(String id, long created, String model, boolean chat, boolean logprobs, boolean includeUsage) {
+
+    public static Answer of(String requestId, String model, boolean chat, boolean logprobs, boolean includeUsage) {
+        return new Answer((chat ? "chatcmpl-" : "cmpl-") + requestId, System.currentTimeMillis() / 1000, model, chat,
+                logprobs, includeUsage);
+    }
+
+    // Streaming pieces
+
+    /** The chat stream's first chunk, announcing the assistant's turn. */
+    public OpenAiJson.ChatChunk roleChunk() {
+        return chatChunk(new OpenAiJson.Delta("assistant", ""), null, null);
+    }
+
+    /** A chunk carrying one token's text; {@code textOffset} is where it starts in the answer. */
+    public Object tokenChunk(GenerationEvent.Token token, int textOffset) {
+        if (chat) {
+            ChatLogprobs lp = logprobs ? new ChatLogprobs(List.of(tokenLogprob(token)), null) : null;
+            return chatChunk(new OpenAiJson.Delta(null, token.text()), lp, null);
+        }
+        CompletionLogprobs lp = logprobs ? completionLogprobs(List.of(token), textOffset) : null;
+        return textChunk(token.text(), lp, null, null);
+    }
+
+    /** The chunk that closes the choice with its finish reason. */
+    public Object finishChunk(GenerationEvent.Finished finished) {
+        return chat
+                ? chatChunk(new OpenAiJson.Delta(null, null), null, finished.reason().openAi())
+                : textChunk("", null, finished.reason().openAi(), null);
+    }
+
+    /** The {@code stream_options.include_usage} chunk: no choices, only usage. */
+    public Object usageChunk(GenerationEvent.Finished finished) {
+        OpenAiJson.Usage usage = usage(finished);
+        return chat
+                ? new OpenAiJson.ChatChunk(id, "chat.completion.chunk", created, model, List.of(), usage)
+                : new OpenAiJson.TextCompletion(id, "text_completion", created, model, List.of(), usage);
+    }
+
+    // Whole answers
+
+    /** The non-streaming answer built from every token and the finish event. */
+    public Object complete(List<GenerationEvent.Token> tokens, GenerationEvent.Finished finished) {
+        StringBuilder text = new StringBuilder();
+        tokens.forEach(t -> text.append(t.text()));
+        String reason = finished.reason().openAi();
+        if (chat) {
+            ChatLogprobs lp = logprobs ? new ChatLogprobs(tokens.stream().map(Answer::tokenLogprob).toList(), null) : null;
+            return new OpenAiJson.ChatCompletion(id, "chat.completion", created, model,
+                    List.of(new OpenAiJson.ChatChoice(0, new OpenAiJson.ChatMessageOut("assistant", text.toString(), null),
+                            lp, reason)), usage(finished), null);
+        }
+        CompletionLogprobs lp = logprobs ? completionLogprobs(tokens, 0) : null;
+        return textChunk(text.toString(), lp, reason, usage(finished));
+    }
+
+    private OpenAiJson.ChatChunk chatChunk(OpenAiJson.Delta delta, ChatLogprobs logprobs, String finishReason) {
+        return new OpenAiJson.ChatChunk(id, "chat.completion.chunk", created, model,
+                List.of(new OpenAiJson.ChunkChoice(0, delta, logprobs, finishReason)), null);
+    }
+
+    private OpenAiJson.TextCompletion textChunk(String text, CompletionLogprobs logprobs, String finishReason,
+                                                OpenAiJson.Usage usage) {
+        return new OpenAiJson.TextCompletion(id, "text_completion", created, model,
+                List.of(new OpenAiJson.TextChoice(text, 0, logprobs, finishReason)), usage);
+    }
+
+    private static OpenAiJson.Usage usage(GenerationEvent.Finished finished) {
+        return OpenAiJson.Usage.of(finished.promptTokens(), finished.completionTokens(), finished.cachedTokens());
+    }
+
+    private static TokenLogprob tokenLogprob(GenerationEvent.Token token) {
+        List<TopLogprob> top = token.topLogprobs() == null ? List.of() : token.topLogprobs().stream()
+                .map(t -> new TopLogprob(t.text(), logprob(t.logprob()), bytes(t.text())))
+                .toList();
+        return new TokenLogprob(token.text(), logprob(token.logprob()), bytes(token.text()), top);
+    }
+
+    private static CompletionLogprobs completionLogprobs(List<GenerationEvent.Token> tokens, int startOffset) {
+        List<String> texts = new ArrayList<>(tokens.size());
+        List<Double> lps = new ArrayList<>(tokens.size());
+        List<Map<String, Double>> tops = new ArrayList<>(tokens.size());
+        List<Integer> offsets = new ArrayList<>(tokens.size());
+        int offset = startOffset;
+        for (GenerationEvent.Token token : tokens) {
+            texts.add(token.text());
+            lps.add(logprob(token.logprob()));
+            Map<String, Double> top = new LinkedHashMap<>();
+            if (token.topLogprobs() != null) {
+                for (TokenEvent.TopLogprob alt : token.topLogprobs()) {
+                    top.putIfAbsent(alt.text(), logprob(alt.logprob()));
+                }
+            }
+            tops.add(top);
+            offsets.add(offset);
+            offset += token.text().length();
+        }
+        return new CompletionLogprobs(texts, lps, tops, offsets);
+    }
+
+    /** JSON has no NaN: a log-probability the engine did not compute is written as null. */
+    private static Double logprob(float value) {
+        return Float.isNaN(value) ? null : (double) value;
+    }
+
+    private static List<Integer> bytes(String text) {
+        byte[] raw = text.getBytes(StandardCharsets.UTF_8);
+        List<Integer> out = new ArrayList<>(raw.length);
+        for (byte b : raw) {
+            out.add(b & 0xff);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,316 @@
+package io.kvasir.http.openai;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.sampling.SamplingParams;
+import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.http.ApiError;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Reads OpenAI request bodies into a {@link GenerationRequest}: type checks with the failing field
+ * named, range checks, the session id precedence (header, metadata.session_id, user) and the
+ * workload class. Unknown fields are ignored, as the OpenAI API does.
+ */
+public final class OpenAiRequests {
+
+    /** The highest number of alternatives per token a client may ask for. */
+    public static final int MAX_TOP_LOGPROBS = 20;
+
+    private static final Set<String> CHAT_ROLES = Set.of("system", "user", "assistant", "tool");
+
+    private OpenAiRequests() {
+    }
+
+    /**
+     * What the route needs beyond the fabric request: how to answer.
+     *
+     * @param includeUsage send a usage chunk before [DONE] (stream_options.include_usage)
+     * @param logprobs     return log-probabilities of the chosen tokens
+     */
+    public record Parsed(GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs) {
+    }
+
+    /** Request headers that shape the generation. */
+    public record Headers(String sessionId, String workload) {
+        public static final Headers NONE = new Headers(null, null);
+    }
+
+    public static Parsed chat(byte[] body, Headers headers) {
+        JsonFields f = root(body);
+        String model = f.requiredString("model");
+        List<ChatMessage> messages = messages(f.raw("messages"));
+        Integer maxTokens = positive(f, "max_completion_tokens");
+        if (maxTokens == null) {
+            maxTokens = positive(f, "max_tokens");
+        }
+        boolean logprobs = f.bool("logprobs", false);
+        int topLogprobs = topLogprobs(f, "top_logprobs");
+        if (topLogprobs > 0 && !logprobs) {
+            throw ApiError.invalid("'top_logprobs' needs 'logprobs' set to true.", "top_logprobs").toException();
+        }
+        unsupported(f);
+        if (f.has("tools") && f.raw("tools").size() > 0) {
+            throw ApiError.invalid("Tool calling is not supported.", "tools").toException();
+        }
+        JsonFields format = f.object("response_format");
+        if (format != null && !"text".equals(format.string("type"))) {
+            throw ApiError.invalid("Only the 'text' response format is supported.", "response_format").toException();
+        }
+        return build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
+    }
+
+    public static Parsed completion(byte[] body, Headers headers) {
+        JsonFields f = root(body);
+        String model = f.requiredString("model");
+        String prompt = prompt(f.raw("prompt"));
+        Integer maxTokens = positive(f, "max_tokens");
+        // Completions ask for logprobs with a count, not a flag.
+        int topLogprobs = topLogprobs(f, "logprobs");
+        boolean logprobs = f.has("logprobs");
+        unsupported(f);
+        if (f.bool("echo", false)) {
+            throw ApiError.invalid("'echo' is not supported.", "echo").toException();
+        }
+        if (f.has("suffix")) {
+            throw ApiError.invalid("'suffix' is not supported.", "suffix").toException();
+        }
+        Integer bestOf = f.integer("best_of");
+        if (bestOf != null && bestOf != 1) {
+            throw ApiError.invalid("Only best_of = 1 is supported.", "best_of").toException();
+        }
+        return build(f, headers, model, null, prompt, maxTokens, logprobs, topLogprobs);
+    }
+
+    private static Parsed build(JsonFields f, Headers headers, String model, List<ChatMessage> messages,
+                                String prompt, Integer maxTokens, boolean logprobs, int topLogprobs) {
+        boolean stream = f.bool("stream", false);
+        JsonFields streamOptions = f.object("stream_options");
+        boolean includeUsage = streamOptions != null && streamOptions.bool("include_usage", false);
+        if (streamOptions != null && !stream) {
+            throw ApiError.invalid("'stream_options' is only allowed when 'stream' is true.", "stream_options")
+                    .toException();
+        }
+        String user = f.string("user");
+        GenerationRequest request = new GenerationRequest(model, sessionId(f, headers, user), messages, prompt,
+                sampling(f, topLogprobs), maxTokens, stop(f.raw("stop")), workload(headers.workload()), user);
+        return new Parsed(request, stream, includeUsage, logprobs);
+    }
+
+    private static JsonFields root(byte[] body) {
+        JsonNode node;
+        try {
+            node = OpenAiJson.MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw ApiError.invalid("The request body is not valid JSON (line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + ").", null).toException();
+        } catch (IOException e) {
+            throw ApiError.invalid("The request body could not be read as JSON.", null).toException();
+        }
+        if (node == null || !node.isObject()) {
+            throw ApiError.invalid("The request body must be a JSON object.", null).toException();
+        }
+        return new JsonFields(node);
+    }
+
+    private static void unsupported(JsonFields f) {
+        Integer n = f.integer("n");
+        if (n != null && n != 1) {
+            throw ApiError.invalid("Only n = 1 is supported, got n = " + n + ".", "n").toException();
+        }
+    }
+
+    private static SamplingParams sampling(JsonFields f, int topLogprobs) {
+        float temperature = f.number("temperature", 0, 2, 1f);
+        float topP = f.number("top_p", 0, 1, 1f);
+        if (f.has("top_p") && topP <= 0f) {
+            throw ApiError.invalid("'top_p' must be greater than 0.", "top_p").toException();
+        }
+        Integer topK = f.integer("top_k");
+        if (topK != null && topK < -1) {
+            throw ApiError.invalid("'top_k' must be -1 (disabled), 0 (disabled) or positive.", "top_k").toException();
+        }
+        float minP = f.number("min_p", 0, 1, 0f);
+        float presence = f.number("presence_penalty", -2, 2, 0f);
+        float frequency = f.number("frequency_penalty", -2, 2, 0f);
+        float repetition = f.number("repetition_penalty", 0, 10, 1f);
+        if (f.has("repetition_penalty") && repetition <= 0f) {
+            throw ApiError.invalid("'repetition_penalty' must be greater than 0.", "repetition_penalty").toException();
+        }
+        return new SamplingParams(temperature, topK == null || topK < 0 ? 0 : topK, topP, minP, repetition,
+                presence, frequency, f.longValue("seed"), topLogprobs);
+    }
+
+    private static int topLogprobs(JsonFields f, String name) {
+        Integer value = f.integer(name);
+        if (value == null) {
+            return 0;
+        }
+        if (value < 0 || value > MAX_TOP_LOGPROBS) {
+            throw ApiError.invalid("'" + name + "' must be between 0 and " + MAX_TOP_LOGPROBS + ".", name).toException();
+        }
+        return value;
+    }
+
+    private static Integer positive(JsonFields f, String name) {
+        Integer value = f.integer(name);
+        if (value != null && value <= 0) {
+            throw ApiError.invalid("'" + name + "' must be at least 1, got " + value + ".", name).toException();
+        }
+        return value;
+    }
+
+    private static String sessionId(JsonFields f, Headers headers, String user) {
+        if (headers.sessionId() != null && !headers.sessionId().isBlank()) {
+            return headers.sessionId().strip();
+        }
+        JsonFields metadata = f.object("metadata");
+        if (metadata != null) {
+            JsonNode session = metadata.raw("session_id");
+            if (session != null) {
+                if (!session.isTextual()) {
+                    throw JsonFields.wrongType("metadata.session_id", "a string");
+                }
+                if (!session.asText().isBlank()) {
+                    return session.asText();
+                }
+            }
+        }
+        return user == null || user.isBlank() ? null : user;
+    }
+
+    private static GenerationRequest.Workload workload(String header) {
+        if (header == null || header.isBlank()) {
+            return GenerationRequest.Workload.INTERACTIVE;
+        }
+        return switch (header.strip().toLowerCase(Locale.ROOT)) {
+            case "batch" -> GenerationRequest.Workload.BATCH;
+            case "interactive" -> GenerationRequest.Workload.INTERACTIVE;
+            default -> throw ApiError.invalid("X-Kvasir-Workload must be 'batch' or 'interactive'.", null)
+                    .toException();
+        };
+    }
+
+    private static List<String> stop(JsonNode node) {
+        if (node == null) {
+            return List.of();
+        }
+        if (node.isTextual()) {
+            return nonEmptyStop(List.of(node.asText()));
+        }
+        if (!node.isArray()) {
+            throw JsonFields.wrongType("stop", "a string or an array of strings");
+        }
+        List<String> stops = new ArrayList<>();
+        for (JsonNode element : node) {
+            if (!element.isTextual()) {
+                throw JsonFields.wrongType("stop", "a string or an array of strings");
+            }
+            stops.add(element.asText());
+        }
+        return nonEmptyStop(stops);
+    }
+
+    private static List<String> nonEmptyStop(List<String> stops) {
+        if (stops.stream().anyMatch(String::isEmpty)) {
+            throw ApiError.invalid("'stop' strings must not be empty.", "stop").toException();
+        }
+        return List.copyOf(stops);
+    }
+
+    private static String prompt(JsonNode node) {
+        if (node == null) {
+            throw ApiError.invalid("Missing required field 'prompt'.", "prompt").toException();
+        }
+        if (node.isTextual()) {
+            return node.asText();
+        }
+        if (node.isArray()) {
+            if (node.size() == 1 && node.get(0).isTextual()) {
+                return node.get(0).asText();
+            }
+            if (node.size() > 1 && node.get(0).isTextual()) {
+                throw ApiError.invalid("Only one prompt per request is supported.", "prompt").toException();
+            }
+        }
+        throw JsonFields.wrongType("prompt", "a string or an array of one string");
+    }
+
+    private static List<ChatMessage> messages(JsonNode node) {
+        if (node == null) {
+            throw ApiError.invalid("Missing required field 'messages'.", "messages").toException();
+        }
+        if (!node.isArray()) {
+            throw JsonFields.wrongType("messages", "an array");
+        }
+        if (node.isEmpty()) {
+            throw ApiError.invalid("'messages' must not be empty.", "messages").toException();
+        }
+        List<ChatMessage> messages = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            messages.add(message(node.get(i), "messages[" + i + "]"));
+        }
+        return List.copyOf(messages);
+    }
+
+    private static ChatMessage message(JsonNode node, String path) {
+        if (!node.isObject()) {
+            throw JsonFields.wrongType(path, "an object");
+        }
+        JsonNode roleNode = node.get("role");
+        if (roleNode == null || !roleNode.isTextual()) {
+            throw ApiError.invalid("'" + path + ".role' must be a string.", path + ".role").toException();
+        }
+        String role = roleNode.asText();
+        // "developer" is the newer name for the system turn; chat templates only know "system".
+        if (role.equals("developer")) {
+            role = "system";
+        }
+        if (!CHAT_ROLES.contains(role)) {
+            throw ApiError.invalid("'" + path + ".role' must be one of system, developer, user, assistant, tool; got '"
+                    + roleNode.asText() + "'.", path + ".role").toException();
+        }
+        return new ChatMessage(role, content(node.get("content"), path + ".content", role));
+    }
+
+    private static String content(JsonNode node, String path, String role) {
+        if (node == null || node.isNull()) {
+            if (role.equals("assistant")) {
+                return "";
+            }
+            throw ApiError.invalid("Missing required field '" + path + "'.", path).toException();
+        }
+        if (node.isTextual()) {
+            return node.asText();
+        }
+        if (!node.isArray()) {
+            throw JsonFields.wrongType(path, "a string or an array of text parts");
+        }
+        // Text parts are separate blocks of the same turn: join them as paragraphs.
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode part = node.get(i);
+            String partPath = path + "[" + i + "]";
+            if (!part.isObject() || !part.path("type").isTextual()) {
+                throw JsonFields.wrongType(partPath, "an object with a 'type'");
+            }
+            if (!part.get("type").asText().equals("text")) {
+                throw ApiError.invalid("Only text content parts are supported, got '" + part.get("type").asText()
+                        + "'.", partPath + ".type").toException();
+            }
+            if (!part.path("text").isTextual()) {
+                throw JsonFields.wrongType(partPath + ".text", "a string");
+            }
+            if (i > 0) {
+                text.append('\n');
+            }
+            text.append(part.get("text").asText());
+        }
+        return text.toString();
+    }
+}

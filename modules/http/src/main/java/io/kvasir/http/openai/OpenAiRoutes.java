@@ -1,0 +1,171 @@
+package io.kvasir.http.openai;
+
+import akka.NotUsed;
+import akka.japi.Pair;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpHeader;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.MediaTypes;
+import akka.http.javadsl.model.headers.RawHeader;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import akka.stream.Materializer;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.engine.core.FinishReason;
+import io.kvasir.http.ApiError;
+import io.kvasir.http.ErrorResponses;
+import io.kvasir.http.HttpSettings;
+import io.kvasir.http.JsonResponses;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OpenAI-compatible routes under {@code /v1}: chat completions, completions and models. Each
+ * generation is the fabric's source run once: streamed as SSE (the response waits for the fabric to
+ * admit the request, so a refusal is a proper status code) or collected into one JSON answer.
+ */
+public final class OpenAiRoutes extends AllDirectives {
+
+    private static final Logger log = LoggerFactory.getLogger(OpenAiRoutes.class);
+    private static final akka.http.javadsl.model.ContentType EVENT_STREAM = MediaTypes.TEXT_EVENT_STREAM.toContentType();
+
+    private final Fabric fabric;
+    private final HttpSettings settings;
+    private final Materializer materializer;
+    private final long startedAt = System.currentTimeMillis() / 1000;
+
+    public OpenAiRoutes(Fabric fabric, HttpSettings settings, Materializer materializer) {
+        this.fabric = fabric;
+        this.settings = settings;
+        this.materializer = materializer;
+    }
+
+    /** Routes relative to {@code /v1}. */
+    public Route route() {
+        return concat(
+                path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true))),
+                path("completions", () -> post(() -> generation(false))),
+                pathPrefix("models", () -> concat(
+                        pathEndOrSingleSlash(() -> get(this::listModels)),
+                        path(PathMatchers.remaining(),
+                                // Model ids may hold a slash, which clients send encoded.
+                                id -> get(() -> model(decode(id)))))));
+    }
+
+    private Route generation(boolean chat) {
+        return extractRequest(request -> {
+            OpenAiRequests.Headers headers = new OpenAiRequests.Headers(
+                    header(request, "X-Session-Id"), header(request, "X-Kvasir-Workload"));
+            OptionalLong declared = request.entity().getContentLengthOption();
+            if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
+                return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
+            }
+            CompletionStage<HttpResponse> response = request.entity()
+                    .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
+                    .thenCompose(strict -> {
+                        byte[] body = strict.getData().toArray();
+                        OpenAiRequests.Parsed parsed = chat
+                                ? OpenAiRequests.chat(body, headers)
+                                : OpenAiRequests.completion(body, headers);
+                        Source<GenerationEvent, NotUsed> events = fabric.generate(parsed.generation());
+                        return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
+                    })
+                    .exceptionally(ErrorResponses::response);
+            return completeWithFuture(response);
+        });
+    }
+
+    private CompletionStage<HttpResponse> streamed(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
+        // Wait for the first event only: it tells admission (or refusal) before the 200 goes out.
+        // The tail is the fabric's own stream, not a copy: its demand and cancellation reach the engine.
+        // A request still not admitted when the client has been answered with a timeout is cancelled.
+        CompletionStage<Pair<List<GenerationEvent>, Source<GenerationEvent, NotUsed>>> admitted = events
+                .initialTimeout(settings.requestTimeout())
+                .prefixAndTail(1)
+                .runWith(Sink.head(), materializer);
+        return admitted.thenApply(pair -> {
+            List<GenerationEvent> first = pair.first();
+            Source<GenerationEvent, NotUsed> rest = pair.second();
+            String requestId = null;
+            if (!first.isEmpty()) {
+                if (first.getFirst() instanceof GenerationEvent.Started started) {
+                    requestId = started.requestId();
+                } else {
+                    rest = Source.from(first).concat(rest);
+                }
+            }
+            Answer answer = Answer.of(requestId != null ? requestId : UUID.randomUUID().toString(),
+                    parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), parsed.includeUsage());
+            return HttpResponse.create()
+                    .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+                    .withEntity(HttpEntities.createChunked(EVENT_STREAM,
+                            SseEncoding.encode(answer, rest, settings.sseKeepAlive())));
+        });
+    }
+
+    private CompletionStage<HttpResponse> whole(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
+        // completionTimeout cancels the generation when the answer can no longer be delivered.
+        CompletionStage<List<GenerationEvent>> collected = events
+                .completionTimeout(settings.requestTimeout())
+                .runWith(Sink.seq(), materializer);
+        return collected.thenApply(all -> {
+            String requestId = null;
+            List<GenerationEvent.Token> tokens = new ArrayList<>();
+            GenerationEvent.Finished finished = null;
+            for (GenerationEvent event : all) {
+                switch (event) {
+                    case GenerationEvent.Started s -> requestId = s.requestId();
+                    case GenerationEvent.Token t -> tokens.add(t);
+                    case GenerationEvent.Finished f -> finished = f;
+                }
+            }
+            if (finished == null || finished.reason() == FinishReason.ERROR) {
+                log.error("Generation {} for model {} ended {}", requestId, parsed.generation().model(),
+                        finished == null ? "without a finish event" : "with an engine error");
+                return ErrorResponses.response(ApiError.internal());
+            }
+            Answer answer = Answer.of(requestId != null ? requestId : UUID.randomUUID().toString(),
+                    parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), false);
+            return JsonResponses.ok(answer.complete(tokens, finished));
+        });
+    }
+
+    private Route listModels() {
+        List<OpenAiJson.ModelEntry> entries = fabric.models().stream().map(this::entry).toList();
+        return complete(JsonResponses.ok(new OpenAiJson.ModelList("list", entries)));
+    }
+
+    private Route model(String id) {
+        return fabric.models().stream()
+                .filter(m -> m.id().equals(id))
+                .findFirst()
+                .map(m -> complete(JsonResponses.ok(entry(m))))
+                .orElseGet(() -> complete(ErrorResponses.response(
+                        ApiError.notFound("The model '" + id + "' does not exist.", "model_not_found"))));
+    }
+
+    private OpenAiJson.ModelEntry entry(Fabric.ModelDescriptor m) {
+        return new OpenAiJson.ModelEntry(m.id(), "model", startedAt, m.ownedBy(), m.maxContext());
+    }
+
+    private static String decode(String pathSegment) {
+        return URLDecoder.decode(pathSegment.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    private static String header(HttpRequest request, String name) {
+        return request.getHeader(name).map(HttpHeader::value).orElse(null);
+    }
+
+}

@@ -1,0 +1,317 @@
+package io.kvasir.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.http.openai.OpenAiJson;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The wire itself, with java.net.http: exact SSE framing, error bodies, headers, cancellation. */
+class OpenAiHttpTest {
+
+    private static final String CHAT = """
+            {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]""";
+
+    private static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.api();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @BeforeEach
+    void resetScript() {
+        server.fabric.script(FakeFabric.reply("Hello", ",", " world"));
+        server.fabric.ready(true);
+    }
+
+    private static JsonNode json(String body) throws Exception {
+        return OpenAiJson.MAPPER.readTree(body);
+    }
+
+    private static void assertError(HttpResponse<String> response, int status, String param) throws Exception {
+        assertThat(response.statusCode()).isEqualTo(status);
+        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
+                ct -> assertThat(ct).startsWith("application/json"));
+        JsonNode error = json(response.body()).get("error");
+        assertThat(error).as(response.body()).isNotNull();
+        assertThat(error.get("message").asText()).isNotBlank();
+        assertThat(error.has("type")).isTrue();
+        assertThat(error.has("code")).isTrue();
+        if (param != null) {
+            assertThat(error.get("param").asText()).isEqualTo(param);
+        }
+        assertThat(response.body()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @Test
+    void streamedChatIsFramedExactly() throws Exception {
+        HttpResponse<String> response = server.post("/v1/chat/completions",
+                CHAT + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("Content-Type")).contains("text/event-stream");
+        String body = response.body();
+        assertThat(body).endsWith("\n\ndata: [DONE]\n\n");
+        String[] events = body.split("\n\n", -1);
+        // role, 3 tokens, finish, usage, [DONE], and the empty tail after the last separator
+        assertThat(events).hasSize(8);
+        assertThat(events[7]).isEmpty();
+        for (int i = 0; i < 7; i++) {
+            assertThat(events[i]).startsWith("data: ").doesNotContain("\n");
+        }
+        JsonNode role = json(events[0].substring(6));
+        assertThat(role.get("object").asText()).isEqualTo("chat.completion.chunk");
+        assertThat(role.at("/choices/0/delta/role").asText()).isEqualTo("assistant");
+        assertThat(role.at("/choices/0/finish_reason").isNull()).isTrue();
+        assertThat(role.has("usage")).isFalse();
+        assertThat(json(events[1].substring(6)).at("/choices/0/delta/content").asText()).isEqualTo("Hello");
+        assertThat(json(events[3].substring(6)).at("/choices/0/delta/content").asText()).isEqualTo(" world");
+        JsonNode finish = json(events[4].substring(6));
+        assertThat(finish.at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+        assertThat(finish.at("/choices/0/delta").isEmpty()).isTrue();
+        JsonNode usage = json(events[5].substring(6));
+        assertThat(usage.get("choices").isEmpty()).isTrue();
+        assertThat(usage.at("/usage/prompt_tokens").asInt()).isEqualTo(FakeFabric.PROMPT_TOKENS);
+        assertThat(usage.at("/usage/completion_tokens").asInt()).isEqualTo(3);
+        assertThat(usage.at("/usage/total_tokens").asInt()).isEqualTo(FakeFabric.PROMPT_TOKENS + 3);
+        assertThat(usage.at("/usage/prompt_tokens_details/cached_tokens").asInt()).isEqualTo(FakeFabric.CACHED_TOKENS);
+        assertThat(events[6]).isEqualTo("data: [DONE]");
+        // every chunk of one answer shares its id
+        assertThat(json(events[2].substring(6)).get("id").asText()).isEqualTo(role.get("id").asText());
+    }
+
+    @Test
+    void streamWithoutIncludeUsageHasNoUsageChunk() throws Exception {
+        String body = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}").body();
+
+        assertThat(body).doesNotContain("\"usage\"");
+        assertThat(body.split("\n\n")).hasSize(6).endsWith("data: [DONE]");
+    }
+
+    @Test
+    void streamedCompletionHasNoRoleChunk() throws Exception {
+        String body = server.post("/v1/completions",
+                "{\"model\": \"fake-model\", \"prompt\": [\"Once\"], \"stream\": true}").body();
+
+        String[] events = body.split("\n\n");
+        assertThat(events).hasSize(5);
+        JsonNode first = json(events[0].substring(6));
+        assertThat(first.get("object").asText()).isEqualTo("text_completion");
+        assertThat(first.at("/choices/0/text").asText()).isEqualTo("Hello");
+        assertThat(json(events[3].substring(6)).at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+        assertThat(server.fabric.lastRequest().prompt()).isEqualTo("Once");
+    }
+
+    @Test
+    void chatLogprobsListEveryToken() throws Exception {
+        JsonNode answer = json(server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"top_logprobs\": 2}").body());
+
+        JsonNode content = answer.at("/choices/0/logprobs/content");
+        assertThat(content).hasSize(3);
+        assertThat(content.get(0).get("token").asText()).isEqualTo("Hello");
+        assertThat(content.get(0).get("logprob").asDouble()).isEqualTo(-0.5);
+        assertThat(content.get(2).get("logprob").asDouble()).isEqualTo(-1.5);
+        assertThat(content.get(1).get("bytes")).hasSize(1);
+        assertThat(server.fabric.lastRequest().sampling().topLogprobs()).isEqualTo(2);
+
+        String streamed = server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"stream\": true}").body();
+        JsonNode firstToken = json(streamed.split("\n\n")[1].substring(6));
+        assertThat(firstToken.at("/choices/0/logprobs/content/0/logprob").asDouble()).isEqualTo(-0.5);
+    }
+
+    @Test
+    void completionLogprobsCarryOffsets() throws Exception {
+        JsonNode answer = json(server.post("/v1/completions",
+                "{\"model\": \"fake-model\", \"prompt\": \"p\", \"logprobs\": 1}").body());
+
+        JsonNode logprobs = answer.at("/choices/0/logprobs");
+        assertThat(logprobs.get("tokens")).extracting(JsonNode::asText).containsExactly("Hello", ",", " world");
+        assertThat(logprobs.get("text_offset")).extracting(JsonNode::asInt).containsExactly(0, 5, 6);
+        assertThat(logprobs.get("token_logprobs").get(1).asDouble()).isEqualTo(-1.0);
+        assertThat(answer.get("object").asText()).isEqualTo("text_completion");
+        assertThat(answer.at("/usage/total_tokens").asInt()).isEqualTo(FakeFabric.PROMPT_TOKENS + 3);
+    }
+
+    @Test
+    void failureAfterTheStreamBeganEndsWithAnErrorEventThenDone() throws Exception {
+        server.fabric.script(FakeFabric.failAfter(new IllegalStateException("replica lost"), "Hel", "lo"));
+
+        HttpResponse<String> response = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        String[] events = response.body().split("\n\n");
+        assertThat(events).hasSize(5);
+        assertThat(json(events[2].substring(6)).at("/choices/0/delta/content").asText()).isEqualTo("lo");
+        JsonNode error = json(events[3].substring(6)).get("error");
+        assertThat(error.get("type").asText()).isEqualTo("server_error");
+        assertThat(events[3]).doesNotContain("replica lost");
+        assertThat(events[4]).isEqualTo("data: [DONE]");
+    }
+
+    @Test
+    void engineErrorFinishMidStreamIsAnErrorEvent() throws Exception {
+        server.fabric.script(r -> akka.stream.javadsl.Source.from(FakeFabric.events(FinishReason.ERROR, "a")));
+
+        String[] events = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}").body().split("\n\n");
+
+        assertThat(events[events.length - 2]).startsWith("data: {\"error\":");
+        assertThat(events[events.length - 1]).isEqualTo("data: [DONE]");
+    }
+
+    @Test
+    void refusalBeforeTheStreamIsAStatusWithRetryAfter() throws Exception {
+        server.fabric.script(FakeFabric.refuse(new FabricException(FabricException.Kind.OVERLOADED, "Queue full.", null, 4)));
+
+        HttpResponse<String> response = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}");
+
+        assertError(response, 429, null);
+        assertThat(response.headers().firstValue("Retry-After")).contains("4");
+        assertThat(json(response.body()).at("/error/code").asText()).isEqualTo("overloaded");
+    }
+
+    @Test
+    void malformedJsonIsBadRequest() throws Exception {
+        assertError(server.post("/v1/chat/completions", "{\"model\": \"fake-model\", \"messages\": ["), 400, null);
+        assertError(server.post("/v1/chat/completions", "[1, 2]"), 400, null);
+        assertError(server.post("/v1/completions", ""), 400, null);
+    }
+
+    @Test
+    void mistypedAndMissingFieldsAreNamed() throws Exception {
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"max_tokens\": \"ten\"}"), 400, "max_tokens");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"temperature\": \"hot\"}"), 400, "temperature");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"stream\": \"yes\"}"), 400, "stream");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"stop\": 5}"), 400, "stop");
+        assertError(server.post("/v1/chat/completions", "{\"messages\": []}"), 400, "model");
+        assertError(server.post("/v1/chat/completions", "{\"model\": \"fake-model\"}"), 400, "messages");
+        assertError(server.post("/v1/chat/completions",
+                "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": 3}]}"), 400, "messages[0].content");
+        assertError(server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": 12}"), 400, "prompt");
+    }
+
+    @Test
+    void outOfRangeValuesAreBadRequest() throws Exception {
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"max_tokens\": 0}"), 400, "max_tokens");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"max_completion_tokens\": -5}"), 400,
+                "max_completion_tokens");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"n\": 3}"), 400, "n");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"temperature\": 2.5}"), 400, "temperature");
+    }
+
+    @Test
+    void bodyOverTheLimitIsRefused() throws Exception {
+        String big = CHAT.replace("\"hi\"", "\"" + "x".repeat(100 * 1024) + "\"") + "}";
+
+        assertError(server.post("/v1/chat/completions", big), 413, null);
+    }
+
+    @Test
+    void unknownPathsAndMethodsAnswerInTheErrorShape() throws Exception {
+        assertError(server.get(server.base() + "/v1/nothing-here"), 404, null);
+        assertError(server.get(server.base() + "/nowhere"), 404, null);
+        HttpResponse<String> wrongMethod = server.get(server.base() + "/v1/chat/completions");
+        assertError(wrongMethod, 405, null);
+        assertThat(wrongMethod.headers().firstValue("Allow")).contains("POST");
+    }
+
+    @Test
+    void missingApiKeyIsUnauthorized() throws Exception {
+        HttpResponse<String> response = server.http.send(HttpRequest.newBuilder(URI.create(server.base() + "/v1/models"))
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+
+        assertError(response, 401, null);
+        assertThat(json(response.body()).at("/error/code").asText()).isEqualTo("invalid_api_key");
+    }
+
+    @Test
+    void healthAndReadinessNeedNoKey() throws Exception {
+        HttpResponse<String> health = server.http.send(HttpRequest.newBuilder(URI.create(server.base() + "/health"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(health.statusCode()).isEqualTo(200);
+
+        assertThat(server.get(server.base() + "/ready").statusCode()).isEqualTo(200);
+        server.fabric.ready(false);
+        HttpResponse<String> notReady = server.get(server.base() + "/ready");
+        assertThat(notReady.statusCode()).isEqualTo(503);
+        assertThat(json(notReady.body()).get("status").asText()).isEqualTo("not_ready");
+    }
+
+    @Test
+    void headersShapeTheGenerationRequest() throws Exception {
+        server.post("/v1/chat/completions", CHAT + ", \"user\": \"alice\", \"metadata\": {\"session_id\": \"meta\"}}",
+                "X-Session-Id", "from-header", "X-Kvasir-Workload", "batch");
+        GenerationRequest request = server.fabric.lastRequest();
+        assertThat(request.sessionId()).isEqualTo("from-header");
+        assertThat(request.workload()).isEqualTo(GenerationRequest.Workload.BATCH);
+        assertThat(request.tenant()).isEqualTo("alice");
+
+        server.post("/v1/chat/completions", CHAT + ", \"user\": \"alice\", \"metadata\": {\"session_id\": \"meta\"}}");
+        assertThat(server.fabric.lastRequest().sessionId()).isEqualTo("meta");
+        assertThat(server.fabric.lastRequest().workload()).isEqualTo(GenerationRequest.Workload.INTERACTIVE);
+
+        assertError(server.post("/v1/chat/completions", CHAT + "}", "X-Kvasir-Workload", "urgent"), 400, null);
+    }
+
+    @Test
+    void clientThatDisconnectsMidStreamCancelsTheFabricSource() throws Exception {
+        FakeFabric.EndlessProbe probe = server.fabric.endless("token ");
+        HttpResponse<InputStream> response = server.http.send(
+                HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
+                        .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(response.statusCode()).isEqualTo(200);
+        try (InputStream in = response.body()) {
+            byte[] start = in.readNBytes(512);
+            assertThat(new String(start, StandardCharsets.UTF_8)).contains("\"content\":\"token \"");
+        }
+        // Closing the body stream closes the connection; the server must cancel the generation.
+        probe.terminated().get(10, TimeUnit.SECONDS);
+        assertThat(probe.terminated()).isCompleted();
+    }
+
+    @Test
+    void slowReaderBackpressuresTheFabricSource() throws Exception {
+        // ~1 KiB per token: an unbounded buffer would pull all of them; backpressure stops far short.
+        FakeFabric.EndlessProbe probe = server.fabric.endless("y".repeat(1024));
+        HttpResponse<InputStream> response = server.http.send(
+                HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
+                        .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        try (InputStream in = response.body()) {
+            in.readNBytes(1024);
+            long previous = -1;
+            long pulled = probe.pulled().get();
+            // Wait until the fabric is no longer asked for tokens, i.e. demand stopped.
+            for (int i = 0; i < 100 && pulled != previous; i++) {
+                Thread.sleep(Duration.ofMillis(200));
+                previous = pulled;
+                pulled = probe.pulled().get();
+            }
+            assertThat(pulled).isEqualTo(previous);
+            // Socket buffers on both sides hold at most a few MiB: far below 100k tokens of 1 KiB.
+            assertThat(pulled).isLessThan(100_000);
+        }
+        probe.terminated().get(10, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,181 @@
+package io.kvasir.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.LocalModel;
+import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.engine.core.InferenceEngine;
+import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.sampling.SamplingParams;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Measures the engine in-process: prefill tokens/s for one prompt, and aggregate decode tokens/s
+ * with {@code batch} sequences decoding together in one engine. Medians over repeats: these
+ * machines are noisy, so one number from one run means little.
+ */
+@Command(name = "engine", mixinStandardHelpOptions = true,
+        description = "Prefill and batched decode speed of the in-process engine (medians over repeats).")
+final class BenchEngineCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "GGUF model file (default: the synthetic default model)")
+    Path model;
+
+    @Option(names = "--prompt-tokens", defaultValue = "128")
+    int promptTokens;
+
+    @Option(names = "--gen-tokens", defaultValue = "64")
+    int genTokens;
+
+    @Option(names = "--batch", split = ",", defaultValue = "1,4,16")
+    int[] batches;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
+    int threads;
+
+    @Option(names = "--repeats", defaultValue = "3")
+    int repeats;
+
+    @Option(names = "--json", description = "Print the results as one JSON object")
+    boolean json;
+
+    private final SplittableRandom random = new SplittableRandom(42);
+    private int nextId;
+
+    @Override
+    public Integer call() throws Exception {
+        Path path = model != null ? model : DefaultModel.ensure(System.err);
+        int maxBatch = Arrays.stream(batches).max().orElse(1);
+        EngineOptions options = EngineOptions.defaults().withThreads(threads)
+                .withEngine(EngineConfig.defaults().withMaxNumSeqs(Math.max(maxBatch, 1))
+                        .withMaxBatchTokens(Math.max(promptTokens, maxBatch)));
+        try (LocalModel local = LocalModel.open(path, options)) {
+            InferenceEngine engine = local.engine();
+            int vocab = local.tokenizer().vocabSize();
+            progress("warming up");
+            runPrefill(engine, vocab);
+
+            double[] prefill = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                progress("prefill %d/%d", r + 1, repeats);
+                prefill[r] = runPrefill(engine, vocab);
+            }
+            List<double[]> decode = new ArrayList<>();
+            for (int b : batches) {
+                double[] runs = new double[repeats];
+                for (int r = 0; r < repeats; r++) {
+                    progress("decode batch %d, %d/%d", b, r + 1, repeats);
+                    runs[r] = runDecode(engine, vocab, b);
+                }
+                decode.add(runs);
+            }
+            System.err.print("\r\033[K");
+            report(median(prefill), decode);
+        }
+        return 0;
+    }
+
+    private void report(double prefill, List<double[]> decode) throws Exception {
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode root = mapper.createObjectNode();
+            root.put("prefill_tokens_per_second", round(prefill));
+            ArrayNode arr = root.putArray("decode");
+            for (int i = 0; i < batches.length; i++) {
+                arr.addObject().put("batch", batches[i]).put("tokens_per_second", round(median(decode.get(i))));
+            }
+            System.out.println(mapper.writeValueAsString(root));
+        } else {
+            System.out.printf("prefill (%d-token prompt): %.1f tok/s%n", promptTokens, prefill);
+            for (int i = 0; i < batches.length; i++) {
+                System.out.printf("decode batch %2d: %.1f tok/s aggregate (median of %d)%n",
+                        batches[i], median(decode.get(i)), repeats);
+            }
+        }
+    }
+
+    /** Prompt tokens per second for one fresh prompt (never a prefix-cache hit). */
+    private double runPrefill(InferenceEngine engine, int vocab) {
+        String id = "p" + (nextId++);
+        engine.addRequest(request(id, randomPrompt(vocab, promptTokens), 1));
+        long start = System.nanoTime();
+        long firstToken = 0;
+        while (engine.hasWork()) {
+            for (TokenEvent ev : engine.step()) {
+                if (firstToken == 0 && ev.tokenId() >= 0) {
+                    firstToken = System.nanoTime();
+                }
+            }
+        }
+        return promptTokens / ((firstToken - start) / 1e9);
+    }
+
+    /**
+     * Aggregate decode tokens/s: {@code batch} sequences with short prompts decode together; the
+     * clock starts once all of them have produced their first token, so prefill is excluded.
+     */
+    private double runDecode(InferenceEngine engine, int vocab, int batch) {
+        int shortPrompt = Math.min(promptTokens, 16);
+        for (int i = 0; i < batch; i++) {
+            engine.addRequest(request("d" + (nextId++), randomPrompt(vocab, shortPrompt), genTokens));
+        }
+        int started = 0;
+        long clock = 0;
+        long counted = 0;
+        while (engine.hasWork()) {
+            List<TokenEvent> events = engine.step();
+            for (TokenEvent ev : events) {
+                if (ev.tokenId() < 0) {
+                    continue;
+                }
+                if (ev.generatedTokens() == 1) {
+                    started++;
+                } else if (clock != 0) {
+                    counted++;
+                }
+            }
+            if (clock == 0 && started == batch) {
+                clock = System.nanoTime();
+            }
+        }
+        return counted / ((System.nanoTime() - clock) / 1e9);
+    }
+
+    private static EngineRequest request(String id, int[] prompt, int maxTokens) {
+        return new EngineRequest(id, prompt, SamplingParams.greedy(), maxTokens, List.of(), Set.of(), true, 0);
+    }
+
+    private int[] randomPrompt(int vocab, int n) {
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = 3 + random.nextInt(Math.max(1, vocab - 3));
+        }
+        return ids;
+    }
+
+    private void progress(String fmt, Object... args) {
+        System.err.print("\r\033[Kbench engine: " + String.format(fmt, args));
+        System.err.flush();
+    }
+
+    private static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+}

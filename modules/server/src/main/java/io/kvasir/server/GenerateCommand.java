@@ -1,0 +1,118 @@
+package io.kvasir.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.LocalModel;
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.sampling.SamplingParams;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Generates text for one prompt on the local engine, streaming it to standard output. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text for one prompt with the local engine (no cluster).")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "GGUF model file (default: the synthetic default model)")
+    Path model;
+
+    @Option(names = "--prompt", required = true, description = "Prompt text")
+    String prompt;
+
+    @Option(names = "--chat", description = "Render the prompt as a user turn with the model's chat template")
+    boolean chat;
+
+    @Option(names = "--max-tokens", defaultValue = "128", description = "Tokens to generate at most (default ${DEFAULT-VALUE})")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-k", defaultValue = "0")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "1")
+    float topP;
+
+    @Option(names = "--seed", description = "Seed for sampling (same seed and input, same output)")
+    Long seed;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
+    int threads;
+
+    @Option(names = "--json", description = "Print one JSON object with ids, text and speeds as the last line")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        Path path = model != null ? model : DefaultModel.ensure(out);
+        try (LocalModel local = LocalModel.open(path, EngineOptions.defaults().withThreads(threads))) {
+            if (local.synthetic() && !json) {
+                System.err.println("note: " + path.getFileName()
+                        + " is a synthetic model with random weights; its output is meaningless.");
+            }
+            int[] promptIds = chat
+                    ? local.chatPrompt(List.of(new ChatMessage("user", prompt)))
+                    : local.textPrompt(prompt);
+            SamplingParams sampling = new SamplingParams(temperature, topK, topP, 0f, 1f, 0f, 0f, seed, 0);
+            var engine = local.engine();
+            engine.addRequest(EngineRequest.of("generate", promptIds, sampling, maxTokens));
+
+            List<Integer> ids = new ArrayList<>();
+            StringBuilder text = new StringBuilder();
+            long start = System.nanoTime();
+            long first = 0;
+            long last = start;
+            boolean done = false;
+            while (!done && engine.hasWork()) {
+                for (TokenEvent ev : engine.step()) {
+                    if (ev.tokenId() >= 0) {
+                        last = System.nanoTime();
+                        if (first == 0) {
+                            first = last;
+                        }
+                        ids.add(ev.tokenId());
+                    }
+                    text.append(ev.text());
+                    if (!json) {
+                        out.print(ev.text());
+                    }
+                    done |= ev.finished();
+                }
+            }
+            double prefillSeconds = ((first == 0 ? last : first) - start) / 1e9;
+            double decodeSeconds = (last - first) / 1e9;
+            double prefillTps = prefillSeconds > 0 ? promptIds.length / prefillSeconds : 0;
+            double decodeTps = ids.size() > 1 && decodeSeconds > 0 ? (ids.size() - 1) / decodeSeconds : 0;
+            if (json) {
+                ObjectMapper mapper = new ObjectMapper();
+                ObjectNode node = mapper.createObjectNode();
+                node.putPOJO("prompt_token_ids", promptIds);
+                node.putPOJO("token_ids", ids);
+                node.put("text", text.toString());
+                node.put("prefill_tokens_per_second", round(prefillTps));
+                node.put("decode_tokens_per_second", round(decodeTps));
+                out.println(mapper.writeValueAsString(node));
+            } else {
+                out.println();
+                System.err.printf("prompt %d tokens, %.1f tok/s prefill; generated %d tokens, %.1f tok/s decode%n",
+                        promptIds.length, prefillTps, ids.size(), decodeTps);
+            }
+        }
+        return 0;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
+}

@@ -1,0 +1,89 @@
+package io.kvasir.server;
+
+import io.kvasir.engine.synth.SyntheticModel;
+import io.kvasir.engine.tensor.GgmlType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Writes a synthetic Llama-architecture GGUF with seeded random weights (output is meaningless). */
+@Command(name = "make-model", mixinStandardHelpOptions = true,
+        description = "Write a synthetic Llama GGUF with seeded random weights (for tests and benchmarks).")
+final class MakeModelCommand implements Callable<Integer> {
+
+    @Option(names = "--out", required = true, description = "Output GGUF path")
+    Path out;
+
+    @Option(names = "--preset", defaultValue = "tiny", description = "tiny | bench-110m (default ${DEFAULT-VALUE})")
+    String preset;
+
+    @Option(names = "--dim")
+    Integer dim;
+
+    @Option(names = "--layers")
+    Integer layers;
+
+    @Option(names = "--heads")
+    Integer heads;
+
+    @Option(names = "--kv-heads")
+    Integer kvHeads;
+
+    @Option(names = "--ffn")
+    Integer ffn;
+
+    @Option(names = "--vocab", description = "Size of the built-in vocabulary")
+    Integer vocab;
+
+    @Option(names = "--vocab-from", description = "Copy the vocabulary (tokenizer.* keys) from this GGUF")
+    Path vocabFrom;
+
+    @Option(names = "--context")
+    Integer context;
+
+    @Option(names = "--type", description = "F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q6_K (default: the preset's)")
+    String type;
+
+    @Option(names = "--seed")
+    Long seed;
+
+    @Option(names = "--tied", description = "Tie the output matrix to the token embeddings")
+    Boolean tied;
+
+    @Override
+    public Integer call() throws Exception {
+        SyntheticModel.Spec p = SyntheticModel.Spec.preset(preset);
+        GgmlType t = type == null ? p.type() : parseType(type);
+        SyntheticModel.Spec spec = new SyntheticModel.Spec(
+                or(dim, p.dim()), or(layers, p.layers()), or(heads, p.heads()), or(kvHeads, p.kvHeads()),
+                or(ffn, p.ffn()), or(vocab, p.vocabSize()), or(context, p.contextLength()), t,
+                seed != null ? seed : p.seed(), tied != null ? tied : p.tiedOutput(), vocabFrom, p.ropeTheta());
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        SyntheticModel.write(spec, out);
+        System.out.printf("wrote %s (%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
+                        + "random weights: its output is meaningless%n",
+                out, preset, spec.dim(), spec.layers(), spec.heads(), spec.kvHeads(), spec.ffn(), spec.type(),
+                Files.size(out) / 1048576.0);
+        return 0;
+    }
+
+    private static GgmlType parseType(String s) {
+        try {
+            GgmlType t = GgmlType.valueOf(s.toUpperCase(java.util.Locale.ROOT));
+            if (t.supported()) {
+                return t;
+            }
+        } catch (IllegalArgumentException ignored) {
+            // fall through to the message listing what is supported
+        }
+        throw new IllegalArgumentException("unsupported --type " + s + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K");
+    }
+
+    private static int or(Integer v, int def) {
+        return v != null ? v : def;
+    }
+}
