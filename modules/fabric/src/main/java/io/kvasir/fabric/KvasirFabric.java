@@ -22,6 +22,7 @@ import io.kvasir.fabric.gateway.FabricMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.kvasir.fabric.gateway.SessionIds;
 import io.kvasir.fabric.gateway.TurnProgress;
+import io.kvasir.fabric.metrics.ServingMetrics;
 import io.kvasir.fabric.replica.ReplicaDirectory;
 import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
@@ -46,6 +47,7 @@ public final class KvasirFabric implements Fabric {
     private final ReplicaView view;
     private final AdmissionControl admission;
     private final FabricMetrics metrics;
+    private final ServingMetrics serving;
     private final NodeState node;
 
     KvasirFabric(ActorSystem<?> system, KvasirSettings settings, ActorRef<ReplicaDirectory.Command> directory,
@@ -57,6 +59,7 @@ public final class KvasirFabric implements Fabric {
         this.view = view;
         this.admission = new AdmissionControl(settings.models().values(), settings.retryAfter());
         this.metrics = new FabricMetrics(registry, settings.models().values(), view, admission);
+        this.serving = new ServingMetrics(registry, settings.models().values(), view, admission);
     }
 
     public ActorSystem<?> system() {
@@ -70,14 +73,14 @@ public final class KvasirFabric implements Fabric {
 
     @Override
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
-        return Source.fromMaterializer((mat, attributes) -> {
+        return serving.observe(request == null ? null : request.model(), Source.fromMaterializer((mat, attributes) -> {
                     Attempt attempt = new Attempt();
                     TurnProgress progress = new TurnProgress();
                     return turn(request, attempt, progress, new int[0])
                             .watchTermination((m, done) -> done.whenComplete((d, e) -> attempt.end()));
                 })
                 .mapError(CompletionException.class, e -> e.getCause() != null ? e.getCause() : e)
-                .mapMaterializedValue(m -> NotUsed.notUsed());
+                .mapMaterializedValue(m -> NotUsed.notUsed()));
     }
 
     /**

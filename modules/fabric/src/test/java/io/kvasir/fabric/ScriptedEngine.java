@@ -41,6 +41,8 @@ final class ScriptedEngine implements InferenceEngine {
     private int blocksInUse;
     private int imported;
     private long generatedTotal;
+    private long prefixQueries;
+    private long prefixHits;
     private boolean closed;
     private int crashAfter = -1;
 
@@ -98,6 +100,8 @@ final class ScriptedEngine implements InferenceEngine {
         }
         added.add(request);
         Seq seq = new Seq(request, cachedPrefixLength(request.promptTokens()));
+        prefixQueries += request.promptTokens().length;
+        prefixHits += seq.cached;
         seq.blocks = blocksFor(seq.tokens());
         blocksInUse += seq.blocks;
         live.put(request.id(), seq);
@@ -175,7 +179,8 @@ final class ScriptedEngine implements InferenceEngine {
     @Override
     public synchronized EngineStats stats() {
         int paused = (int) live.values().stream().filter(s -> s.paused).count();
-        return new EngineStats(live.size() - paused, 0, paused, totalBlocks, blocksInUse, 0, 0, 0, 0, generatedTotal);
+        return new EngineStats(live.size() - paused, 0, paused, totalBlocks, blocksInUse, prefixQueries, prefixHits, 0, 0,
+                generatedTotal);
     }
 
     @Override

@@ -48,6 +48,12 @@ public final class AdmissionControl {
         return gate == null ? 0 : gate.pending();
     }
 
+    /** Requests of one model waiting here for a slot (the admission queue's depth). */
+    public int queued(String model) {
+        Gate gate = gates.get(model);
+        return gate == null ? 0 : gate.queued();
+    }
+
     /** Requests in flight or waiting, over every model. */
     public int pending() {
         return gates.values().stream().mapToInt(Gate::pending).sum();
@@ -87,6 +93,10 @@ public final class AdmissionControl {
                 shed.completeExceptionally(overloaded());
             }
             return waiter;
+        }
+
+        synchronized int queued() {
+            return interactive.size() + batch.size();
         }
 
         synchronized int pending() {

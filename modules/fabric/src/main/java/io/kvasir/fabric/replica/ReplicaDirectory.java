@@ -7,6 +7,7 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.receptionist.Receptionist;
+import io.kvasir.engine.core.EngineStats;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.Fabric;
@@ -20,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * One per node: which replicas are up (from the receptionist, reachable ones only) and how loaded
@@ -71,6 +73,7 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
     private final ReplicaView view;
     private final Map<String, Set<ActorRef<ModelShard.Command>>> listed = new HashMap<>();
     private final Map<ActorRef<ModelShard.Command>, Fabric.ReplicaStatus> known = new HashMap<>();
+    private final Map<ActorRef<ModelShard.Command>, EngineStats> engines = new HashMap<>();
     private final Map<String, String> modelsByKey = new HashMap<>();
 
     private ReplicaDirectory(ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view) {
@@ -104,7 +107,10 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
         Set<ActorRef<ModelShard.Command>> now = new HashSet<>(
                 changed.listing().getServiceInstances(ModelShard.serviceKey(model)));
         Set<ActorRef<ModelShard.Command>> before = listed.getOrDefault(model, Set.of());
-        before.stream().filter(r -> !now.contains(r)).forEach(known::remove);
+        before.stream().filter(r -> !now.contains(r)).forEach(r -> {
+            known.remove(r);
+            engines.remove(r);
+        });
         now.stream().filter(r -> !before.contains(r)).forEach(this::poll);
         listed.put(model, now);
         publish();
@@ -125,6 +131,9 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
     private Behavior<Command> onStatusReceived(StatusReceived received) {
         if (listed.getOrDefault(received.report().model(), Set.of()).contains(received.replica())) {
             known.put(received.replica(), received.report().status());
+            if (received.report().engine() != null) {
+                engines.put(received.replica(), received.report().engine());
+            }
             publish();
         }
         return this;
@@ -169,6 +178,10 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
         Map<String, List<Fabric.ReplicaStatus>> byModel = new HashMap<>();
         listed.forEach((model, refs) -> byModel.put(model,
                 refs.stream().map(known::get).filter(s -> s != null).toList()));
-        view.publish(byModel);
+        Map<String, Map<String, EngineStats>> enginesByModel = new HashMap<>();
+        listed.forEach((model, refs) -> enginesByModel.put(model, refs.stream()
+                .filter(r -> known.containsKey(r) && engines.containsKey(r))
+                .collect(Collectors.toMap(r -> known.get(r).entityId(), engines::get, (a, b) -> b))));
+        view.publish(byModel, enginesByModel);
     }
 }

@@ -1,5 +1,6 @@
 package io.kvasir.fabric.replica;
 
+import io.kvasir.engine.core.EngineStats;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.Fabric;
 import java.util.List;
@@ -14,8 +15,18 @@ public final class ReplicaView {
 
     private final AtomicReference<Map<String, List<Fabric.ReplicaStatus>>> live = new AtomicReference<>(Map.of());
 
-    void publish(Map<String, List<Fabric.ReplicaStatus>> byModel) {
+    private final AtomicReference<Map<String, Map<String, EngineStats>>> engines = new AtomicReference<>(Map.of());
+
+    void publish(Map<String, List<Fabric.ReplicaStatus>> byModel, Map<String, Map<String, EngineStats>> enginesByModel) {
         live.set(Map.copyOf(byModel));
+        Map<String, Map<String, EngineStats>> copy = new java.util.HashMap<>();
+        enginesByModel.forEach((model, byReplica) -> copy.put(model, Map.copyOf(byReplica)));
+        engines.set(Map.copyOf(copy));
+    }
+
+    /** The latest engine figures of the model's live replicas, by replica entity id (for metrics). */
+    public Map<String, EngineStats> engines(String model) {
+        return engines.get().getOrDefault(model, Map.of());
     }
 
     public List<Fabric.ReplicaStatus> replicas(String model) {

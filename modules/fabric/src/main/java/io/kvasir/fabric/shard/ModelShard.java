@@ -16,6 +16,7 @@ import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.stream.Materializer;
 import akka.stream.SourceRef;
+import io.kvasir.engine.core.EngineStats;
 import io.kvasir.engine.core.KvTransfer;
 import io.kvasir.fabric.CborSerializable;
 import io.kvasir.fabric.EngineFactory;
@@ -88,7 +89,11 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     public record TurnEnded(String requestId, String replica, int[] tokens) implements CborSerializable {
     }
 
-    public record StatusReport(String model, Fabric.ReplicaStatus status) implements CborSerializable {
+    /** {@code engine}: the engine's own figures (cumulative counters included) for metrics; may be null. */
+    public record StatusReport(String model, Fabric.ReplicaStatus status, EngineStats engine) implements CborSerializable {
+        public StatusReport(String model, Fabric.ReplicaStatus status) {
+            this(model, status, null);
+        }
     }
 
     public record KvImported(int tokens) implements CborSerializable {
@@ -218,7 +223,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
     private Behavior<Command> onGetStatus(GetStatus cmd) {
         loop.stats(s -> cmd.replyTo().tell(new StatusReport(id.model(), new Fabric.ReplicaStatus(id.entityId(), node,
-                id.pool(), s.running(), s.waiting(), s.kvBlocksTotal(), s.kvBlocksInUse()))));
+                id.pool(), s.running(), s.waiting(), s.kvBlocksTotal(), s.kvBlocksInUse()), s)));
         return this;
     }
 
