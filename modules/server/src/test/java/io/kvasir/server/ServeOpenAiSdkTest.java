@@ -18,6 +18,10 @@ import com.openai.models.models.Model;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.sim.TimingModel;
 import io.kvasir.fabric.LocalEngines;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -148,5 +152,34 @@ class ServeOpenAiSdkTest {
                 .isInstanceOfSatisfying(BadRequestException.class,
                         e -> assertThat(e.code()).contains("context_length_exceeded"));
         assertThat(client.chat().completions().create(chat("still serving", 2)).choices()).hasSize(1);
+    }
+
+    @Test
+    void managementPortServesServingMetricsUnderKvasirAndVllmNames() throws Exception {
+        client.chat().completions().create(chat("Count me", 4));
+
+        int port = node.managementAddress().orElseThrow().getPort();
+        String scrape;
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            scrape = response.body();
+        }
+        assertThat(count(scrape, "kvasir_e2e_request_latency_seconds_count{model=\"tiny\"}")).isPositive();
+        assertThat(count(scrape, "vllm:e2e_request_latency_seconds_count{model_name=\"tiny\"}")).isPositive();
+        assertThat(count(scrape, "vllm:time_to_first_token_seconds_count{model_name=\"tiny\"}")).isPositive();
+        assertThat(count(scrape, "vllm:prompt_tokens_total{model_name=\"tiny\"}"))
+                .isEqualTo(count(scrape, "kvasir_prompt_tokens_total{model=\"tiny\"}")).isPositive();
+        assertThat(scrape).contains("# TYPE vllm:time_to_first_token_seconds histogram",
+                "vllm:num_requests_running{model_name=\"tiny\"}", "vllm:kv_cache_usage_perc{model_name=\"tiny\"}");
+    }
+
+    /** The value of one series in a Prometheus text scrape. */
+    private static double count(String scrape, String series) {
+        return scrape.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+                .map(l -> Double.parseDouble(l.substring(series.length() + 1)))
+                .orElseThrow(() -> new AssertionError("no series " + series + " in the scrape"));
     }
 }
