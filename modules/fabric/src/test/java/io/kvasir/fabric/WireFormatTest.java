@@ -6,6 +6,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.serialization.SerializationExtension;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.core.EngineStats;
 import io.kvasir.engine.core.FinishReason;
 import io.kvasir.engine.core.KvTransfer;
 import io.kvasir.engine.core.TokenEvent;
@@ -50,6 +51,8 @@ class WireFormatTest {
                 ModelShard.Ping.INSTANCE,
                 new ModelShard.Refused(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long", "messages"),
                 new ModelShard.StatusReport("m", new Fabric.ReplicaStatus("m:decode:0", "node", "decode", 1, 2, 3, 4)),
+                new ModelShard.StatusReport("m", new Fabric.ReplicaStatus("m:decode:0", "node", "decode", 1, 2, 3, 4),
+                        new EngineStats(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L)),
                 new Fabric.SessionStatus("s", "m", "m:decode:0", 12, 2),
                 new GenerationEvent.Started("r1", "m:decode:0", 10, 4),
                 new GenerationEvent.Token(65, "A", -0.25f, List.of(new TokenEvent.TopLogprob(66, "B", -1f))),
