@@ -36,15 +36,15 @@ final class RequestMeters {
     RequestMeters(MeterRegistry registry, String model) {
         firstToken = new Timer[] {
                 timer(registry, "kvasir.time_to_first_token", ServingMetrics.MODEL, model, TOKEN_BUCKETS,
-                        "from the gateway receiving a request to its first token"),
+                        "from the gateway taking a request to its first token"),
                 timer(registry, "vllm:time_to_first_token", ServingMetrics.VLLM_MODEL, model, TOKEN_BUCKETS,
-                        "from the gateway receiving a request to its first token")};
+                        "from the gateway taking a request to its first token")};
         String gap = "gap between successive tokens of one stream";
         interToken = new Timer[] {
                 timer(registry, "kvasir.inter_token_latency", ServingMetrics.MODEL, model, TOKEN_BUCKETS, gap),
                 timer(registry, "vllm:inter_token_latency", ServingMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap),
                 timer(registry, "vllm:time_per_output_token", ServingMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap)};
-        String e2e = "from the gateway receiving a request to its last event, requests that finished";
+        String e2e = "from the gateway taking a request to its Finished event";
         endToEnd = new Timer[] {
                 timer(registry, "kvasir.e2e_request_latency", ServingMetrics.MODEL, model, REQUEST_BUCKETS, e2e),
                 timer(registry, "vllm:e2e_request_latency", ServingMetrics.VLLM_MODEL, model, REQUEST_BUCKETS, e2e)};

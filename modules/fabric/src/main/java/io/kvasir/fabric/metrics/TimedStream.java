@@ -66,9 +66,9 @@ final class TimedStream extends GraphStage<FlowShape<GenerationEvent, Generation
 
                     @Override
                     public void onUpstreamFailure(Throwable failure) {
-                        if (!placed) {
+                        if (!placed && failure instanceof FabricException refusal) {
                             // Refused before it was placed: counted by kind where it was refused.
-                            if (failure instanceof FabricException fe && fe.kind() == FabricException.Kind.OVERLOADED) {
+                            if (refusal.kind() == FabricException.Kind.OVERLOADED) {
                                 meters.rejected();
                             }
                             ended = true;
