@@ -120,8 +120,13 @@ final class RequestStream {
     }
 
     void fail(Throwable cause) {
-        if (!readerGone) {
-            queue.fail(cause);
+        if (!readerGone && !completed) {
+            completed = true;
+            try {
+                queue.fail(cause);
+            } catch (IllegalStateException alreadyClosed) {
+                // The reader cancelled between our last offer and now: nobody is left to tell.
+            }
         }
         readerGone = true;
         pending.clear();
@@ -145,7 +150,14 @@ final class RequestStream {
     private void completeIfFlushed() {
         if (engineDone && pending.isEmpty() && !readerGone && !completed) {
             completed = true;
-            queue.complete();
+            try {
+                queue.complete();
+            } catch (IllegalStateException alreadyClosed) {
+                // The reader cancelled (e.g. right after it saw Finished) before the engine thread
+                // completed the queue; the queue then refuses completion. Nothing is lost: every
+                // event was delivered or the reader did not want it.
+                readerGone = true;
+            }
         }
     }
 }
