@@ -35,6 +35,7 @@ class AdmissionControlTest {
                     assertThat(e.retryAfterSeconds()).isEqualTo(3);
                 });
         assertThat(admission.pending()).isEqualTo(2);
+        assertThat(admission.queued("m")).isEqualTo(1);
     }
 
     @Test
