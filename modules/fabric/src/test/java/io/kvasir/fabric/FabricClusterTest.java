@@ -61,6 +61,12 @@ class FabricClusterTest {
         }
         TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("chat", 2));
 
+        // A prompt far over one Artery frame reaches the remote replica, which refuses it for its length.
+        assertThatThrownBy(() -> TestNodes.run(gatewayKit, gateway, TestNodes.prompt("chat", "x".repeat(600_000), 1,
+                GenerationRequest.Workload.INTERACTIVE)))
+                .cause().isInstanceOfSatisfying(FabricException.class,
+                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED));
+
         ChatMessage question = new ChatMessage("user", "Where did the quick brown fox go after the jump?");
         List<GenerationEvent> turn1 = TestNodes.run(gatewayKit, gateway, TestNodes.chat("chat", "s-moving", 6, question));
         String replica = ((GenerationEvent.Started) turn1.getFirst()).replica();
