@@ -153,6 +153,12 @@ class FabricSingleNodeTest {
         running.pull().toCompletableFuture().get(10, TimeUnit.SECONDS); // in flight, then not read
         SinkQueueWithCancel<GenerationEvent> queued = fabric.generate(request).runWith(Sink.queue(1), kit.system());
         var queuedFirst = queued.pull();
+        // The queued request reaches admission asynchronously; the refusal test needs it there first.
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            assertThat(fabric.meterRegistry().get("kvasir.admission.pending").tag("model", "small").gauge().value())
+                    .isEqualTo(2.0);
+            return null;
+        });
 
         assertThatThrownBy(() -> TestNodes.run(kit, fabric, request))
                 .isInstanceOf(ExecutionException.class)
