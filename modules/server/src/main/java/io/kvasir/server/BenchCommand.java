@@ -1,12 +1,13 @@
 package io.kvasir.server;
 
+import io.kvasir.server.loadgen.BenchServeCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code kvasir bench ...}: benchmarks. Each kind is a subcommand. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks: engine (in-process engine speed).",
-        subcommands = {BenchEngineCommand.class})
+        description = "Benchmarks: engine (in-process engine speed), serve (any OpenAI-compatible endpoint).",
+        subcommands = {BenchEngineCommand.class, BenchServeCommand.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         version = "kvasir 0.1.0",
         description = "A serving fabric for LLM inference on Akka Cluster.",
         subcommands = {
+            ServeCommand.class,
             GenerateCommand.class,
             TokenizeCommand.class,
             BenchCommand.class,

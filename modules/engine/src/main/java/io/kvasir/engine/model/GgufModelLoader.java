@@ -34,6 +34,11 @@ final class GgufModelLoader {
             throw new ModelLoadException("embedding_length " + dim + " is not a multiple of head_count " + heads);
         }
         int headDim = (int) gguf.integer(p + "attention.key_length", dim / heads);
+        long valueDim = gguf.integer(p + "attention.value_length", headDim);
+        if (valueDim != headDim) {
+            throw new ModelLoadException("attention.value_length " + valueDim + " differs from key_length " + headDim
+                    + "; Kvasir needs them equal");
+        }
         TensorInfo embd = tensor(gguf, "token_embd.weight");
         if (embd.rank() != 2 || embd.dim(0) != dim) {
             throw new ModelLoadException("token_embd.weight has shape " + Arrays.toString(embd.shape())
@@ -50,8 +55,20 @@ final class GgufModelLoader {
                 Math.toIntExact(embd.dim(1)),
                 requiredInt(gguf, p + "context_length"),
                 gguf.real(p + "rope.freq_base", 10000f),
+                ropeScale(gguf, p),
                 (int) gguf.integer(p + "rope.dimension_count", headDim),
                 gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f));
+    }
+
+    /** Linear RoPE scaling as a factor on positions; other scaling schemes are refused, not ignored. */
+    private static float ropeScale(GgufFile gguf, String p) {
+        String type = gguf.string(p + "rope.scaling.type", "none");
+        float factor = gguf.real(p + "rope.scaling.factor", 0f);
+        return switch (type) {
+            case "none" -> 1f;
+            case "linear" -> factor > 0 ? 1f / factor : 1f;
+            default -> throw new ModelLoadException("unsupported rope scaling type '" + type + "' (supported: none, linear)");
+        };
     }
 
     static ModelWeights weights(GgufFile gguf, ModelConfig c, int start, int end) {

@@ -151,10 +151,11 @@ public final class KvStore implements KvBlockStorage {
 
     /**
      * {@code scores[s] = scale * dot(q, key[slot s, head])} for slots {@code [0, slots)} of a block;
-     * {@code headOff} is the head's first value within kvDim.
+     * {@code headOff} is the head's first value within kvDim. {@code tmp} holds {@code n} floats
+     * for widening F16 values, so the dot product itself runs on vectors.
      */
     void keyDots(int layer, int block, int slots, int headOff, float[] q, int qOff, int n, float scale,
-            float[] scores) {
+            float[] scores, float[] tmp) {
         int b = base(layer, 0, 0) + headOff;
         if (f32 != null) {
             float[] data = f32[block];
@@ -164,18 +165,15 @@ public final class KvStore implements KvBlockStorage {
         } else {
             short[] data = f16[block];
             for (int s = 0; s < slots; s++) {
-                int o = b + s * kvDim;
-                float sum = 0f;
-                for (int i = 0; i < n; i++) {
-                    sum += Float.float16ToFloat(data[o + i]) * q[qOff + i];
-                }
-                scores[s] = scale * sum;
+                widen(data, b + s * kvDim, tmp, n);
+                scores[s] = scale * VectorMath.dot(tmp, 0, q, qOff, n);
             }
         }
     }
 
     /** {@code acc += sum_s weights[s] * value[slot s, head]} over slots {@code [0, slots)} of a block. */
-    void addValues(int layer, int block, int slots, int headOff, float[] weights, float[] acc, int accOff, int n) {
+    void addValues(int layer, int block, int slots, int headOff, float[] weights, float[] acc, int accOff, int n,
+            float[] tmp) {
         int b = base(layer, 1, 0) + headOff;
         if (f32 != null) {
             float[] data = f32[block];
@@ -185,12 +183,15 @@ public final class KvStore implements KvBlockStorage {
         } else {
             short[] data = f16[block];
             for (int s = 0; s < slots; s++) {
-                int o = b + s * kvDim;
-                float w = weights[s];
-                for (int i = 0; i < n; i++) {
-                    acc[accOff + i] += w * Float.float16ToFloat(data[o + i]);
-                }
+                widen(data, b + s * kvDim, tmp, n);
+                VectorMath.axpy(weights[s], tmp, 0, acc, accOff, n);
             }
+        }
+    }
+
+    private static void widen(short[] src, int off, float[] dst, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[i] = Float.float16ToFloat(src[off + i]);
         }
     }
 }

@@ -3,7 +3,6 @@ package io.kvasir.engine.model;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tensor.ComputePool;
-import io.kvasir.engine.tensor.WeightMatrix;
 import java.util.Arrays;
 
 /**
@@ -16,6 +15,9 @@ import java.util.Arrays;
  * The model does not own the pool nor the weights' mapping; whoever loaded it closes those.
  */
 public final class LlamaModel {
+
+    /** Batches of at least this many rows split their element-wise work over the pool. */
+    private static final int PARALLEL_ROWS = 32;
 
     private final ModelConfig config;
     private final ModelWeights weights;
@@ -49,7 +51,7 @@ public final class LlamaModel {
         this.kv = new KvStore(options.numBlocks(), options.blockSize(), layerEnd - layerStart, config.kvDim(),
                 options.kvPrecision());
         this.rope = new Rope(config.architecture().ropeStyle(), config.headDim(), config.ropeDim(),
-                config.ropeTheta(), weights.ropeFreqFactors());
+                config.ropeTheta(), config.ropeScale(), weights.ropeFreqFactors());
         this.attention = new PagedAttention(kv, config);
         ensureCapacity(1);
     }
@@ -108,15 +110,12 @@ public final class LlamaModel {
         }
         int dim = config.dim();
         for (int i = 0; i < m; i++) {
-            int r = sampleRows[i];
-            if (r < 0 || r >= n) {
-                throw new IllegalArgumentException("sample row " + r + " outside the batch of " + n);
-            }
-            VectorMath.rmsNorm(x, r * dim, weights.outputNorm(), config.rmsEps(), xb, i * dim, dim);
+            VectorMath.rmsNorm(x, sampleRows[i] * dim, weights.outputNorm(), config.rmsEps(), xb, i * dim, dim);
         }
         int vocab = config.vocabSize();
         if (logits == null || logits.length < m * vocab) {
-            logits = new float[Math.max(m, capacity) * vocab];
+            // Sized by sampled rows, not batch rows: a long prefill chunk samples one row.
+            logits = new float[m * vocab];
         }
         weights.output().matmul(xb, logits, m, pool);
         for (int i = 0; i < m; i++) {
@@ -165,39 +164,54 @@ public final class LlamaModel {
         int dim = config.dim();
         int qDim = config.qDim();
         int kvDim = config.kvDim();
+        int ffn = config.ffnDim();
         float eps = config.rmsEps();
-        for (int i = 0; i < n; i++) {
-            VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
-        }
+        forRows(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
+            }
+        });
         w.wq().matmul(xb, q, n, pool);
         w.wk().matmul(xb, k, n, pool);
         w.wv().matmul(xb, v, n, pool);
-        if (w.bq() != null) {
-            VectorMath.addBias(q, w.bq(), n, qDim);
-            VectorMath.addBias(k, w.bk(), n, kvDim);
-            VectorMath.addBias(v, w.bv(), n, kvDim);
-        }
-        int bs = kv.blockSize();
-        int[] positions = batch.positions();
-        for (int i = 0; i < n; i++) {
-            rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
-            rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
-            int pos = positions[i];
-            int block = batch.blockTables()[batch.seqIndex()[i]][pos / bs];
-            kv.write(l, block, pos % bs, k, i * kvDim, v, i * kvDim);
-        }
+        // Rows write distinct (block, slot) pairs, so their KV writes can run side by side.
+        forRows(n, (from, to) -> {
+            int bs = kv.blockSize();
+            for (int i = from; i < to; i++) {
+                if (w.bq() != null) {
+                    VectorMath.add(w.bq(), 0, q, i * qDim, qDim);
+                    VectorMath.add(w.bk(), 0, k, i * kvDim, kvDim);
+                    VectorMath.add(w.bv(), 0, v, i * kvDim, kvDim);
+                }
+                rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
+                rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
+                int pos = batch.positions()[i];
+                int block = batch.blockTables()[batch.seqIndex()[i]][pos / bs];
+                kv.write(l, block, pos % bs, k, i * kvDim, v, i * kvDim);
+            }
+        });
         attention.run(batch, l, q, att, n, pool);
         w.wo().matmul(att, proj, n, pool);
-        VectorMath.add(proj, x, n * dim);
-
-        for (int i = 0; i < n; i++) {
-            VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
-        }
+        forRows(n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                VectorMath.add(proj, i * dim, x, i * dim, dim);
+                VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
+            }
+        });
         w.gate().matmul(xb, gate, n, pool);
         w.up().matmul(xb, up, n, pool);
-        VectorMath.swiGlu(gate, up, n * config.ffnDim());
+        forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
         w.down().matmul(gate, proj, n, pool);
-        VectorMath.add(proj, x, n * dim);
+        forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+    }
+
+    /** Element-wise work over rows: split over the pool only when a batch is big enough to repay waking it. */
+    private void forRows(int n, ComputePool.RangeBody body) {
+        if (n >= PARALLEL_ROWS) {
+            pool.parallelFor(n, body);
+        } else {
+            body.run(0, n);
+        }
     }
 
     /** Checks what would otherwise surface as an index error deep in a layer. */
@@ -210,8 +224,15 @@ public final class LlamaModel {
             throw new IllegalArgumentException("batch arrays differ in length: tokens " + n + ", positions "
                     + batch.positions().length + ", seqIndex " + batch.seqIndex().length);
         }
+        for (int r : batch.sampleRows()) {
+            if (r < 0 || r >= n) {
+                throw new IllegalArgumentException("sample row " + r + " outside the batch of " + n);
+            }
+        }
         int bs = kv.blockSize();
         int[][] tables = batch.blockTables();
+        int[] lastBlock = new int[tables.length];
+        Arrays.fill(lastBlock, -1);
         for (int i = 0; i < n; i++) {
             int token = batch.tokens()[i];
             if (isFirstStage() && (token < 0 || token >= config.vocabSize())) {
@@ -227,16 +248,19 @@ public final class LlamaModel {
             if (seq < 0 || seq >= tables.length) {
                 throw new IllegalArgumentException("row " + i + ": sequence " + seq + " has no block table");
             }
-            int[] table = tables[seq];
-            if (table.length <= pos / bs) {
+            if (tables[seq].length <= pos / bs) {
                 throw new IllegalArgumentException("row " + i + ": position " + pos + " needs block " + (pos / bs)
-                        + " but sequence " + seq + " has " + table.length + " blocks");
+                        + " but sequence " + seq + " has " + tables[seq].length + " blocks");
             }
+            lastBlock[seq] = Math.max(lastBlock[seq], pos / bs);
         }
-        for (int[] table : tables) {
-            for (int block : table) {
+        // Only the blocks attention will read: tables may carry unused tail entries.
+        for (int seq = 0; seq < tables.length; seq++) {
+            for (int j = 0; j <= lastBlock[seq]; j++) {
+                int block = tables[seq][j];
                 if (block < 0 || block >= kv.numBlocks()) {
-                    throw new IllegalArgumentException("block id " + block + " outside [0, " + kv.numBlocks() + ")");
+                    throw new IllegalArgumentException("sequence " + seq + ": block id " + block + " outside [0, "
+                            + kv.numBlocks() + ")");
                 }
             }
         }
@@ -260,13 +284,5 @@ public final class LlamaModel {
         cos = new float[c * rope.pairs()];
         sin = new float[c * rope.pairs()];
         capacity = c;
-    }
-
-    static WeightMatrix check(WeightMatrix m, String name, int rows, int cols) {
-        if (m.rows() != rows || m.cols() != cols) {
-            throw new ModelLoadException("tensor " + name + " is " + m.rows() + "x" + m.cols() + ", expected "
-                    + rows + "x" + cols);
-        }
-        return m;
     }
 }

@@ -5,6 +5,7 @@ package io.kvasir.engine.model;
  *
  * @param headDim   size of one attention head ({@code dim / headCount} unless the file says otherwise)
  * @param ropeDim   leading dimensions of each head that RoPE rotates ({@code headDim} for most models)
+ * @param ropeScale linear RoPE scaling: positions are multiplied by this (1 for none)
  */
 public record ModelConfig(
         Architecture architecture,
@@ -17,6 +18,7 @@ public record ModelConfig(
         int vocabSize,
         int contextLength,
         float ropeTheta,
+        float ropeScale,
         int ropeDim,
         float rmsEps) {
 
@@ -36,8 +38,9 @@ public record ModelConfig(
         if (ropeDim <= 0 || ropeDim > headDim || ropeDim % 2 != 0) {
             throw new ModelLoadException("rope.dimension_count " + ropeDim + " must be even and in (0, " + headDim + "]");
         }
-        if (!(ropeTheta > 0) || !(rmsEps > 0)) {
-            throw new ModelLoadException("rope.freq_base " + ropeTheta + " and rms epsilon " + rmsEps + " must be positive");
+        if (!(ropeTheta > 0) || !(ropeScale > 0) || !(rmsEps > 0)) {
+            throw new ModelLoadException("rope.freq_base " + ropeTheta + ", rope scale " + ropeScale
+                    + " and rms epsilon " + rmsEps + " must be positive");
         }
     }
 

@@ -2,6 +2,7 @@ package io.kvasir.engine.model;
 
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.tensor.ComputePool;
+import java.util.Arrays;
 
 /**
  * Causal attention for a batch of rows, each over its own sequence's keys and values read through
@@ -10,6 +11,9 @@ import io.kvasir.engine.tensor.ComputePool;
  * exponent ever overflows and no buffer the length of the context is needed.
  */
 final class PagedAttention {
+
+    /** Multiply-adds below which attention runs on the calling thread. */
+    private static final long INLINE_WORK = 1L << 15;
 
     private final KvStore kv;
     private final int heads;
@@ -29,29 +33,39 @@ final class PagedAttention {
 
     /** {@code out[row * qDim + h * headDim ..]} = attention of row's query head h over positions 0..pos. */
     void run(ForwardBatch batch, int layer, float[] q, float[] out, int rows, ComputePool pool) {
-        pool.parallelFor(rows * heads, (start, end) -> {
+        ComputePool.RangeBody body = (start, end) -> {
             int bs = kv.blockSize();
             float[] scores = new float[bs];
+            float[] tmp = new float[headDim];
             for (int t = start; t < end; t++) {
-                int row = t / heads;
-                int h = t % heads;
-                attendOne(batch, layer, row, h, q, out, scores, bs);
+                attendOne(batch, layer, t / heads, t % heads, q, out, scores, tmp, bs);
             }
-        });
+        };
+        long work = 0;
+        for (int r = 0; r < rows; r++) {
+            work += batch.positions()[r] + 1L;
+        }
+        // Waking the pool costs microseconds; a short decode's attention is cheaper than that.
+        if (work * heads * headDim < INLINE_WORK) {
+            body.run(0, rows * heads);
+        } else {
+            pool.parallelFor(rows * heads, body);
+        }
     }
 
-    private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out, float[] scores, int bs) {
+    private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out,
+            float[] scores, float[] tmp, int bs) {
         int qOff = row * qDim + h * headDim;
         int kvOff = (h / group) * headDim;
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
         int length = batch.positions()[row] + 1;
-        java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+        Arrays.fill(out, qOff, qOff + headDim, 0f);
         float max = Float.NEGATIVE_INFINITY;
         float sum = 0f;
         for (int bi = 0, first = 0; first < length; bi++, first += bs) {
             int block = table[bi];
             int slots = Math.min(bs, length - first);
-            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores);
+            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores, tmp);
             float blockMax = scores[0];
             for (int s = 1; s < slots; s++) {
                 blockMax = Math.max(blockMax, scores[s]);
@@ -64,12 +78,8 @@ final class PagedAttention {
                 }
                 max = blockMax;
             }
-            for (int s = 0; s < slots; s++) {
-                float w = (float) Math.exp(scores[s] - max);
-                scores[s] = w;
-                sum += w;
-            }
-            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim);
+            sum += VectorMath.expShifted(scores, slots, max);
+            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim, tmp);
         }
         VectorMath.scale(out, qOff, headDim, 1f / sum);
     }

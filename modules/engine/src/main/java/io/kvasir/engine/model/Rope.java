@@ -12,9 +12,10 @@ final class Rope {
     private final double[] invFreq;
 
     /**
+     * @param positionScale linear scaling applied to positions (1 for none)
      * @param freqFactors Llama 3's per-frequency divisors ({@code rope_freqs.weight}), or null
      */
-    Rope(RopeStyle style, int headDim, int ropeDim, double theta, float[] freqFactors) {
+    Rope(RopeStyle style, int headDim, int ropeDim, double theta, double positionScale, float[] freqFactors) {
         if (ropeDim > headDim || ropeDim % 2 != 0) {
             throw new ModelLoadException("rope dimension " + ropeDim + " must be even and at most the head size " + headDim);
         }
@@ -26,7 +27,7 @@ final class Rope {
         }
         this.invFreq = new double[half];
         for (int i = 0; i < half; i++) {
-            double f = Math.pow(theta, -2.0 * i / ropeDim);
+            double f = positionScale * Math.pow(theta, -2.0 * i / ropeDim);
             invFreq[i] = freqFactors == null ? f : f / freqFactors[i];
         }
     }

@@ -49,14 +49,14 @@ final class VectorMath {
         }
     }
 
-    /** {@code y[i] += x[i]} over {@code [0, n)}. */
-    static void add(float[] x, float[] y, int n) {
+    /** {@code y[yOff + i] += x[xOff + i]} over {@code [0, n)}. */
+    static void add(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(S, y, i).add(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+            FloatVector.fromArray(S, y, yOff + i).add(FloatVector.fromArray(S, x, xOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
-            y[i] += x[i];
+            y[yOff + i] += x[xOff + i];
         }
     }
 
@@ -83,31 +83,39 @@ final class VectorMath {
         }
     }
 
-    /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [0, n)}. */
-    static void swiGlu(float[] gate, float[] up, int n) {
+    /** {@code x[i] = exp(x[i] - shift)} over {@code [0, n)}; returns their sum. */
+    static float expShifted(float[] x, int n, float shift) {
         int i = 0;
-        for (int upper = S.loopBound(n); i < upper; i += L) {
+        float sum = 0f;
+        if (n >= L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int upper = S.loopBound(n); i < upper; i += L) {
+                FloatVector e = FloatVector.fromArray(S, x, i).sub(shift).lanewise(VectorOperators.EXP);
+                e.intoArray(x, i);
+                acc = acc.add(e);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[i] - shift);
+            x[i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
+    /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [off, off + n)}. */
+    static void swiGlu(float[] gate, float[] up, int off, int n) {
+        int i = off;
+        int end = off + n;
+        for (int upper = off + S.loopBound(n); i < upper; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, i);
             FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
             silu.mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
         }
-        for (; i < n; i++) {
+        for (; i < end; i++) {
             float g = gate[i];
             gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-        }
-    }
-
-    /** Adds a bias vector of {@code n} values to each of {@code rows} consecutive rows. */
-    static void addBias(float[] x, float[] bias, int rows, int n) {
-        for (int r = 0; r < rows; r++) {
-            int off = r * n;
-            int i = 0;
-            for (int upper = S.loopBound(n); i < upper; i += L) {
-                FloatVector.fromArray(S, x, off + i).add(FloatVector.fromArray(S, bias, i)).intoArray(x, off + i);
-            }
-            for (; i < n; i++) {
-                x[off + i] += bias[i];
-            }
         }
     }
 }

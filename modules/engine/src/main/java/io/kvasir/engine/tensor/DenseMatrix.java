@@ -4,10 +4,18 @@ import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 /**
- * Common shape checks and work split for the weight matrices over a memory segment. Rows are split
- * over the pool. A single activation row goes through the type's fused decode-and-dot kernel; a
- * batch decodes each weight row once into a per-thread float buffer (it stays in L1) and runs the
- * register-tiled float kernels over the whole batch, so weights are read from memory once per call.
+ * Shape checks and shared state of the weight matrices over a memory segment.
+ *
+ * <p>Each subclass writes its own {@code matmul} loop (a few lines) around its own kernels rather
+ * than inheriting one. That is deliberate: a shared loop calling an overridden kernel would let the
+ * JIT inline two types' vector kernels into one compilation, where it can run out of its node budget
+ * before turning the Vector API calls into instructions, and fall back to boxed vectors that run
+ * fifty times slower. One loop per final class keeps every kernel call monomorphic.
+ *
+ * <p>A single activation row goes through the type's fused decode-and-dot kernel. A batch decodes
+ * {@link FloatKernels#ROW_TILE} weight rows at a time into a per-thread float buffer (it stays in
+ * L1) and runs the register-tiled float kernels over the whole batch, so weights are read from
+ * memory and decoded once per call whatever the batch size.
  */
 abstract sealed class DenseMatrix implements WeightMatrix
         permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix, Q6_KMatrix {
@@ -43,16 +51,6 @@ abstract sealed class DenseMatrix implements WeightMatrix
         return cols;
     }
 
-    /**
-     * Dot product of the row starting at byte {@code offset} with {@code x[xOff .. xOff + cols)}.
-     * This fallback decodes first; types override it with a fused kernel.
-     */
-    float dot(long offset, float[] x, int xOff) {
-        float[] w = scratch(cols);
-        decode(offset, w, 0);
-        return FloatKernels.dot(w, 0, x, xOff, cols);
-    }
-
     /** Decodes the row starting at byte {@code offset} into {@code dst[off .. off + cols)}. */
     abstract void decode(long offset, float[] dst, int off);
 
@@ -63,8 +61,18 @@ abstract sealed class DenseMatrix implements WeightMatrix
         decode(r * rowBytes, dst, off);
     }
 
-    @Override
-    public final void matmul(float[] x, float[] out, int batch, ComputePool pool) {
+    /** Decode-then-multiply dot product, for shapes without a vector kernel. */
+    final float scalarDot(long offset, float[] x, int xOff) {
+        float[] w = tileBuffer();
+        decode(offset, w, 0);
+        float sum = 0;
+        for (int c = 0; c < cols; c++) {
+            sum += w[c] * x[xOff + c];
+        }
+        return sum;
+    }
+
+    final void checkMatmul(float[] x, float[] out, int batch) {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be positive, got " + batch);
         }
@@ -76,32 +84,11 @@ abstract sealed class DenseMatrix implements WeightMatrix
             throw new IllegalArgumentException("output has " + out.length + " floats, a batch of " + batch
                     + " rows of " + rows + " needs " + (long) batch * rows);
         }
-        if (batch == 1) {
-            pool.parallelFor(rows, (start, end) -> {
-                for (int r = start; r < end; r++) {
-                    out[r] = dot(r * rowBytes, x, 0);
-                }
-            });
-        } else {
-            pool.parallelFor(rows, (start, end) -> batchRows(x, out, batch, start, end));
-        }
     }
 
-    private void batchRows(float[] x, float[] out, int batch, int start, int end) {
-        float[] w = scratch(cols);
-        for (int r = start; r < end; r++) {
-            decode(r * rowBytes, w, 0);
-            int b = 0;
-            for (; b + 4 <= batch; b += 4) {
-                FloatKernels.dot1x4(w, 0, x, b * cols, cols, out, b * rows + r, rows);
-            }
-            for (; b < batch; b++) {
-                out[b * rows + r] = FloatKernels.dot(w, 0, x, b * cols, cols);
-            }
-        }
-    }
-
-    private static float[] scratch(int size) {
+    /** A per-thread buffer for {@link FloatKernels#ROW_TILE} decoded rows. */
+    final float[] tileBuffer() {
+        int size = FloatKernels.ROW_TILE * cols;
         float[] buf = SCRATCH.get();
         if (buf.length < size) {
             buf = new float[size];

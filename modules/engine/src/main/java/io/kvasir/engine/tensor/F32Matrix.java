@@ -15,6 +15,33 @@ final class F32Matrix extends DenseMatrix {
     }
 
     @Override
+    public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
+        checkMatmul(x, out, batch);
+        if (batch == 1) {
+            pool.parallelFor(rows, (start, end) -> {
+                for (int r = start; r < end; r++) {
+                    out[r] = dot(r * rowBytes, x, 0);
+                }
+            });
+            return;
+        }
+        pool.parallelFor(rows, (start, end) -> {
+            float[] w = tileBuffer();
+            // A tile takes one row from each quarter of the range: four memory streams.
+            int quarter = (end - start) / FloatKernels.ROW_TILE;
+            for (int r = start; r < start + quarter; r++) {
+                for (int i = 0; i < FloatKernels.ROW_TILE; i++) {
+                    decode((r + i * quarter) * rowBytes, w, i * cols);
+                }
+                FloatKernels.rowsTimesBatch(w, FloatKernels.ROW_TILE, quarter, x, out, batch, rows, cols, r);
+            }
+            for (int r = start + FloatKernels.ROW_TILE * quarter; r < end; r++) {
+                decode(r * rowBytes, w, 0);
+                FloatKernels.rowsTimesBatch(w, 1, 1, x, out, batch, rows, cols, r);
+            }
+        });
+    }
+
     float dot(long offset, float[] x, int xOff) {
         int c = 0;
         float sum = 0;
@@ -29,7 +56,7 @@ final class F32Matrix extends DenseMatrix {
                 a1 = FloatVector.fromMemorySegment(F, data, at + LANES * Float.BYTES, LE)
                         .fma(FloatVector.fromArray(F, x, xOff + c + LANES), a1);
             }
-            sum = Vectors.sum(a0.add(a1));
+            sum = a0.add(a1).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
         }
         for (; c < cols; c++) {
             sum += data.get(Quantizer.FLOAT_LE, offset + (long) c * Float.BYTES) * x[xOff + c];

@@ -71,6 +71,8 @@ final class SpinningPool implements ComputePool {
             }
             loop.work();
             loop.awaitDone();
+            // Dropping the finished loop lets its body (and the arrays it captured) be collected.
+            current = null;
             Throwable failure = loop.failure.get();
             if (failure instanceof RuntimeException e) {
                 throw e;
@@ -160,6 +162,11 @@ final class SpinningPool implements ComputePool {
         }
     }
 
+    private boolean isIdle(Loop seen) {
+        Loop loop = current;
+        return (loop == null || loop == seen) && !closed;
+    }
+
     private final class Worker extends Thread {
         volatile boolean parked;
 
@@ -177,7 +184,7 @@ final class SpinningPool implements ComputePool {
             Loop seen = null;
             while (!closed) {
                 Loop loop = current;
-                if (loop != seen && loop != null) {
+                if (loop != null && loop != seen) {
                     seen = loop;
                     loop.work();
                     continue;
@@ -190,12 +197,12 @@ final class SpinningPool implements ComputePool {
         private void idle(Loop seen) {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
             int spins = 0;
-            while (current == seen && !closed) {
+            while (isIdle(seen)) {
                 if ((++spins & 63) != 0 || System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
                 } else {
                     parked = true;
-                    if (current == seen && !closed) {
+                    if (isIdle(seen)) {
                         LockSupport.park(this);
                     }
                     parked = false;

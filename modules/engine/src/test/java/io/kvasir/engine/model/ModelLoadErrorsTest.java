@@ -54,6 +54,22 @@ class ModelLoadErrorsTest {
     }
 
     @Test
+    void unsupportedRopeScalingIsRefused() throws IOException {
+        Path file = write(SynthModel.llama(GgmlType.F32).withRopeScaling("yarn"));
+        assertThatThrownBy(() -> LlamaRunner.open(file, RunnerOptions.of(1, 4, 16)))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("yarn");
+    }
+
+    @Test
+    void linearRopeScalingIsRead() throws IOException {
+        Path file = write(SynthModel.llama(GgmlType.F32).withRopeScaling("linear"));
+        try (LlamaRunner runner = LlamaRunner.open(file, RunnerOptions.of(1, 4, 16))) {
+            assertThat(runner.config().ropeScale()).isEqualTo(0.5f);
+        }
+    }
+
+    @Test
     void badBatchesAreClearErrors() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.F32));
         try (LlamaRunner runner = LlamaRunner.open(file, RunnerOptions.of(1, 4, 16))) {

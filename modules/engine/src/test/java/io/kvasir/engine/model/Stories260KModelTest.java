@@ -5,9 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvasir.engine.SharedData;
+import io.kvasir.engine.core.ForwardBatch;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -27,6 +31,52 @@ class Stories260KModelTest {
             assertThat(runner.config().headCountKv()).isLessThan(runner.config().headCount());
             int[] generated = Batches.greedy(runner.model(), prompt, expected.length, Batches.identityTable(8));
             assertThat(generated).containsExactly(expected);
+        }
+    }
+
+    /** Three copies of the prompt, started on different steps, share every batch and all match llama.cpp. */
+    @Test
+    void staggeredSequencesInOneBatchEachMatchLlamaCpp() throws IOException {
+        Path gguf = SharedData.require("models/stories260K.gguf");
+        JsonNode ref = new ObjectMapper().readTree(SharedData.require("models/stories260K.reference.json").toFile()).get(0);
+        int[] prompt = ids(ref.get("prompt_token_ids"));
+        int[] expected = ids(ref.get("token_ids"));
+        int[] startStep = {0, 3, 7};
+        int[][] tables = {{9, 0, 14, 3, 20}, {1, 17, 5, 11, 8}, {21, 6, 2, 13, 19}};
+        List<List<Integer>> out = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+
+        try (LlamaRunner runner = LlamaRunner.open(gguf, RunnerOptions.of(2, 24, 16))) {
+            for (int step = 0; out.stream().anyMatch(o -> o.size() < expected.length); step++) {
+                List<int[]> rows = new ArrayList<>(); // {token, position, seq}
+                List<Integer> sample = new ArrayList<>();
+                for (int s = 0; s < 3; s++) {
+                    List<Integer> o = out.get(s);
+                    if (step < startStep[s] || o.size() >= expected.length) {
+                        continue;
+                    }
+                    if (step == startStep[s]) {
+                        for (int p = 0; p < prompt.length; p++) {
+                            rows.add(new int[] {prompt[p], p, s});
+                        }
+                    } else {
+                        rows.add(new int[] {o.getLast(), prompt.length + o.size() - 1, s});
+                    }
+                    sample.add(rows.size() - 1);
+                }
+                ForwardBatch batch = new ForwardBatch(
+                        rows.stream().mapToInt(r -> r[0]).toArray(),
+                        rows.stream().mapToInt(r -> r[1]).toArray(),
+                        rows.stream().mapToInt(r -> r[2]).toArray(),
+                        tables,
+                        sample.stream().mapToInt(Integer::intValue).toArray());
+                float[][] logits = runner.forward(batch);
+                for (int i = 0; i < logits.length; i++) {
+                    out.get(batch.seqIndex()[batch.sampleRows()[i]]).add(Batches.argmax(logits[i]));
+                }
+            }
+        }
+        for (List<Integer> o : out) {
+            assertThat(o.stream().mapToInt(Integer::intValue).toArray()).containsExactly(expected);
         }
     }
 

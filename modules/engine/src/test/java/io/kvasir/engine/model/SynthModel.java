@@ -1,8 +1,8 @@
 package io.kvasir.engine.model;
 
+import io.kvasir.engine.gguf.GgufWriter;
 import io.kvasir.engine.tensor.GgmlType;
 import io.kvasir.engine.tensor.Quantizer;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Random;
 
@@ -24,54 +24,65 @@ record SynthModel(
         boolean freqFactors,
         boolean tiedOutput,
         String omitTensor,
-        String unsupportedTensor) {
+        String unsupportedTensor,
+        String ropeScaling) {
 
     static SynthModel llama(GgmlType type) {
-        return new SynthModel("llama", type, 256, 2, 8, 4, 512, 300, 128, false, false, null, null);
+        return new SynthModel("llama", type, 256, 2, 8, 4, 512, 300, 128, false, false, null, null, null);
     }
 
     static SynthModel qwen2(GgmlType type) {
-        return new SynthModel("qwen2", type, 256, 2, 8, 2, 512, 300, 128, false, true, null, null);
+        return new SynthModel("qwen2", type, 256, 2, 8, 2, 512, 300, 128, false, true, null, null, null);
     }
 
     SynthModel withArch(String a) {
         return new SynthModel(a, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, unsupportedTensor);
+                omitTensor, unsupportedTensor, ropeScaling);
     }
 
     SynthModel withFreqFactors() {
         return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, true, tiedOutput,
-                omitTensor, unsupportedTensor);
+                omitTensor, unsupportedTensor, ropeScaling);
     }
 
     SynthModel omitting(String tensor) {
         return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                tensor, unsupportedTensor);
+                tensor, unsupportedTensor, ropeScaling);
     }
 
     /** Stores {@code tensor} as Q5_K, a type the file format knows but Kvasir cannot compute with. */
     SynthModel withUnsupported(String tensor) {
         return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, tensor);
+                omitTensor, tensor, ropeScaling);
+    }
+
+    /** Declares RoPE scaling of this type with factor 2. */
+    SynthModel withRopeScaling(String scaling) {
+        return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
+                omitTensor, unsupportedTensor, scaling);
     }
 
     int headDim() {
         return dim / heads;
     }
 
-    Path write(Path path, long seed) throws IOException {
+    Path write(Path path, long seed) {
         Random rnd = new Random(seed);
-        TestGgufWriter w = new TestGgufWriter();
-        w.put("general.architecture", arch);
-        w.put(arch + ".embedding_length", dim);
-        w.put(arch + ".block_count", layers);
-        w.put(arch + ".attention.head_count", heads);
-        w.put(arch + ".attention.head_count_kv", kvHeads);
-        w.put(arch + ".feed_forward_length", ffn);
-        w.put(arch + ".context_length", context);
-        w.put(arch + ".rope.freq_base", arch.equals("qwen2") ? 1000000f : 10000f);
-        w.put(arch + ".rope.dimension_count", headDim());
-        w.put(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        GgufWriter w = new GgufWriter();
+        w.putString("general.architecture", arch);
+        w.putUInt32(arch + ".embedding_length", dim);
+        w.putUInt32(arch + ".block_count", layers);
+        w.putUInt32(arch + ".attention.head_count", heads);
+        w.putUInt32(arch + ".attention.head_count_kv", kvHeads);
+        w.putUInt32(arch + ".feed_forward_length", ffn);
+        w.putUInt32(arch + ".context_length", context);
+        w.putFloat32(arch + ".rope.freq_base", arch.equals("qwen2") ? 1000000f : 10000f);
+        w.putUInt32(arch + ".rope.dimension_count", headDim());
+        w.putFloat32(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        if (ropeScaling != null) {
+            w.putString(arch + ".rope.scaling.type", ropeScaling);
+            w.putFloat32(arch + ".rope.scaling.factor", 2f);
+        }
         int qDim = heads * headDim();
         int kvDim = kvHeads * headDim();
         matrix(w, rnd, "token_embd.weight", vocab, dim, 1f);
@@ -107,7 +118,7 @@ record SynthModel(
         return path;
     }
 
-    private void matrix(TestGgufWriter w, Random rnd, String name, int rows, int cols, float gain) {
+    private void matrix(GgufWriter w, Random rnd, String name, int rows, int cols, float gain) {
         if (name.equals(omitTensor)) {
             return;
         }
@@ -115,18 +126,18 @@ record SynthModel(
         if (name.equals(unsupportedTensor)) {
             byte[] junk = new byte[Math.toIntExact(GgmlType.Q5_K.bytesFor((long) rows * cols))];
             rnd.nextBytes(junk);
-            w.tensor(name, GgmlType.Q5_K, shape, junk);
+            w.addTensor(name, GgmlType.Q5_K, shape, junk);
             return;
         }
         float[] values = gaussian(rnd, rows * cols, gain / (float) Math.sqrt(cols));
-        w.tensor(name, type, shape, Quantizer.quantize(type, values));
+        w.addTensor(name, type, shape, Quantizer.quantize(type, values));
     }
 
-    private void vector(TestGgufWriter w, String name, float[] values) {
+    private void vector(GgufWriter w, String name, float[] values) {
         if (name.equals(omitTensor)) {
             return;
         }
-        w.tensor(name, GgmlType.F32, new long[] {values.length}, Quantizer.quantize(GgmlType.F32, values));
+        w.addTensor(name, GgmlType.F32, new long[] {values.length}, Quantizer.quantize(GgmlType.F32, values));
     }
 
     private static float[] norm(Random rnd, int n) {

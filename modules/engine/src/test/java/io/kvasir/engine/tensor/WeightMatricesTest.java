@@ -102,6 +102,33 @@ class WeightMatricesTest {
         return Stream.of(TYPES);
     }
 
+    @ParameterizedTest
+    @MethodSource("types")
+    void readsHeapSegmentsAndUnalignedSlices(GgmlType type) {
+        int rows = 5;
+        int cols = type.blockSize() == 1 ? 40 : type.blockSize() * 2;
+        byte[] bytes = Quantizer.quantize(type, gaussian(new Random(3), rows * cols));
+        float[] w = Quantizer.dequantize(type, bytes, 0, rows * cols);
+        float[] x = gaussian(new Random(4), 2 * cols);
+        // A tensor in a mapped file starts wherever the file puts it: here 3 bytes into a larger buffer.
+        byte[] padded = new byte[bytes.length + 7];
+        System.arraycopy(bytes, 0, padded, 3, bytes.length);
+        MemorySegment slice = MemorySegment.ofArray(padded).asSlice(3, bytes.length);
+        float[] out = new float[2 * rows];
+        WeightMatrices.of(type, slice, rows, cols).matmul(x, out, 2, three);
+        for (int b = 0; b < 2; b++) {
+            for (int r = 0; r < rows; r++) {
+                double expected = 0;
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    expected += (double) w[r * cols + c] * x[b * cols + c];
+                    magnitude += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
+                }
+                assertThat((double) out[b * rows + r]).isCloseTo(expected, within(1e-5 * magnitude + 1e-6));
+            }
+        }
+    }
+
     @Test
     void halfPrecisionSpecialValuesDecode() {
         float[] values = {0f, -0f, 1f, -2.5f, 65504f, 6.0e-8f, -3.0e-5f, Float.POSITIVE_INFINITY,

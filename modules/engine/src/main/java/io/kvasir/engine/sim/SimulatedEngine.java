@@ -1,0 +1,247 @@
+package io.kvasir.engine.sim;
+
+import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.core.EngineCore;
+import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.engine.core.EngineStats;
+import io.kvasir.engine.core.InferenceEngine;
+import io.kvasir.engine.core.KvTransfer;
+import io.kvasir.engine.core.TokenEvent;
+import java.util.List;
+
+/**
+ * A simulated inference engine, for testing the fabric at high load and for capacity planning: it
+ * runs no model and its text means nothing. Scheduling is the real engine's: an {@link EngineCore}
+ * with its scheduler, block pool and prefix cache drives a runner that only hashes tokens and
+ * spends the time a {@link TimingModel} gives each step, by sleeping or on a virtual clock. So
+ * continuous batching, block accounting, prefix caching, preemption, pause and abort behave exactly
+ * as in the real engine, and {@link #stats()} reports real figures.
+ *
+ * <p>Generated tokens are words of the {@link SimulatedTokenizer}, a deterministic function of the
+ * engine's seed, the context and the request's sampling (its seed when it samples): never an
+ * end-of-generation token, so a request ends at its max tokens (LENGTH), the context's end, a stop
+ * string or token id, or an abort. Single-threaded, like every {@link InferenceEngine}.
+ */
+public final class SimulatedEngine implements InferenceEngine {
+
+    /**
+     * Settings of a simulated engine.
+     *
+     * @param timing          how long each step takes
+     * @param maxContext      longest prompt + generation a request may have
+     * @param kvBlocks        blocks in the KV pool
+     * @param blockSize       token slots per block
+     * @param maxNumSeqs      sequences scheduled in one step at most
+     * @param maxBatchTokens  token budget of one step, decodes and prefill chunks together
+     * @param prefixCaching   whether full blocks are shared between requests with the same prefix
+     * @param kvBytesPerToken bytes one token's KV takes in an exported block (at least 8): set it to
+     *                        the simulated model's figure to make KV transfers the right size
+     * @param virtualClock    true: steps advance a virtual clock only; false: the engine thread also
+     *                        sleeps the modelled time
+     * @param seed            picks which words the simulated model favours
+     */
+    public record Config(
+            TimingModel timing,
+            int maxContext,
+            int kvBlocks,
+            int blockSize,
+            int maxNumSeqs,
+            int maxBatchTokens,
+            boolean prefixCaching,
+            int kvBytesPerToken,
+            boolean virtualClock,
+            long seed) {
+
+        public Config {
+            if (timing == null) {
+                throw new IllegalArgumentException("a simulated engine needs a timing model");
+            }
+            positive("maxContext", maxContext);
+            positive("kvBlocks", kvBlocks);
+            positive("blockSize", blockSize);
+            positive("maxNumSeqs", maxNumSeqs);
+            positive("maxBatchTokens", maxBatchTokens);
+            if (kvBytesPerToken < SimulatedKvStorage.MIN_BYTES_PER_TOKEN) {
+                throw new IllegalArgumentException("kvBytesPerToken must be >= " + SimulatedKvStorage.MIN_BYTES_PER_TOKEN
+                        + ", got " + kvBytesPerToken);
+            }
+            if ((long) kvBlocks * blockSize > SimulatedKvStorage.MAX_SLOTS) {
+                throw new IllegalArgumentException(kvBlocks + " blocks of " + blockSize + " tokens are more than the "
+                        + SimulatedKvStorage.MAX_SLOTS + " token slots a simulated engine keeps");
+            }
+            if ((long) blockSize * kvBytesPerToken > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("a block of " + blockSize + " tokens at " + kvBytesPerToken
+                        + " bytes each does not fit a byte array");
+            }
+        }
+
+        /**
+         * Sleeps the {@link TimingModel#defaults()} time: a 4,096-token context, 16-token blocks,
+         * enough blocks for 64 sequences at full context, 64 sequences and 512 tokens a step, prefix
+         * caching on, 8 bytes a token.
+         */
+        public static Config defaults() {
+            return new Config(TimingModel.defaults(), 4096, 64 * 4096 / 16, 16, EngineConfig.DEFAULT_MAX_NUM_SEQS,
+                    EngineConfig.DEFAULT_MAX_BATCH_TOKENS, true, SimulatedKvStorage.MIN_BYTES_PER_TOKEN, false, 0);
+        }
+
+        public Config withTiming(TimingModel t) {
+            return new Config(t, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withMaxContext(int tokens) {
+            return new Config(timing, tokens, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withKvBlocks(int blocks) {
+            return new Config(timing, maxContext, blocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withBlockSize(int tokens) {
+            return new Config(timing, maxContext, kvBlocks, tokens, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withMaxNumSeqs(int seqs) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, seqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withMaxBatchTokens(int tokens) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, tokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withPrefixCaching(boolean enabled) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, enabled,
+                    kvBytesPerToken, virtualClock, seed);
+        }
+
+        public Config withKvBytesPerToken(int bytes) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    bytes, virtualClock, seed);
+        }
+
+        public Config withVirtualClock(boolean virtual) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtual, seed);
+        }
+
+        public Config withSeed(long s) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, s);
+        }
+
+        EngineConfig engineConfig() {
+            return new EngineConfig(maxBatchTokens, maxNumSeqs, prefixCaching);
+        }
+
+        private static void positive(String what, int v) {
+            if (v <= 0) {
+                throw new IllegalArgumentException(what + " must be positive, got " + v);
+            }
+        }
+    }
+
+    private final Config config;
+    private final SimulatedTokenizer tokenizer;
+    private final SimulatedRunner runner;
+    private final EngineCore core;
+
+    public SimulatedEngine(Config config) {
+        this(config, new SimulatedTokenizer());
+    }
+
+    public SimulatedEngine(Config config, SimulatedTokenizer tokenizer) {
+        if (config == null || tokenizer == null) {
+            throw new IllegalArgumentException("a simulated engine needs a config and a tokenizer");
+        }
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.runner = new SimulatedRunner(config, tokenizer);
+        this.core = new EngineCore(runner, tokenizer, config.engineConfig());
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    @Override
+    public SimulatedTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public int maxContext() {
+        return config.maxContext();
+    }
+
+    @Override
+    public void addRequest(EngineRequest request) {
+        core.addRequest(request);
+    }
+
+    @Override
+    public void abort(String requestId) {
+        core.abort(requestId);
+    }
+
+    @Override
+    public void setPaused(String requestId, boolean paused) {
+        core.setPaused(requestId, paused);
+    }
+
+    @Override
+    public boolean hasWork() {
+        return core.hasWork();
+    }
+
+    /** Schedules a batch, spends its modelled time (sleeping unless the clock is virtual), emits its tokens. */
+    @Override
+    public List<TokenEvent> step() {
+        return core.step();
+    }
+
+    @Override
+    public EngineStats stats() {
+        return core.stats();
+    }
+
+    @Override
+    public int cachedPrefixLength(int[] promptTokens) {
+        return core.cachedPrefixLength(promptTokens);
+    }
+
+    @Override
+    public KvTransfer exportPrefix(int[] tokens) {
+        return core.exportPrefix(tokens);
+    }
+
+    @Override
+    public int importPrefix(KvTransfer transfer) {
+        return core.importPrefix(transfer);
+    }
+
+    /** Modelled seconds of every step so far: the time the simulated model would have taken. */
+    public double simulatedSeconds() {
+        return runner.clock().elapsedSeconds();
+    }
+
+    /** Modelled seconds of the last step that computed anything (0 before the first). */
+    public double lastStepSeconds() {
+        return runner.clock().lastStepSeconds();
+    }
+
+    /** Steps that computed anything (a step with only final events to report costs nothing). */
+    public long computedSteps() {
+        return runner.clock().steps();
+    }
+
+    @Override
+    public void close() {
+        core.close();
+    }
+}

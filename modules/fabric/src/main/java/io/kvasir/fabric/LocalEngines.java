@@ -1,0 +1,74 @@
+package io.kvasir.fabric;
+
+import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.LocalModel;
+import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.core.InferenceEngine;
+import io.kvasir.engine.sim.SimulatedEngine;
+import io.kvasir.engine.sim.SimulatedModel;
+import io.kvasir.engine.sim.TimingModel;
+import java.util.List;
+
+/**
+ * The engines behind model shards in one process: each replica of a real model maps its GGUF file
+ * and runs its own {@link io.kvasir.engine.core.EngineCore}; a model configured with
+ * {@code simulated = true} gets a {@link SimulatedEngine} instead (labelled as simulated: it paces
+ * tokens on a timing model and never claims inference). What {@code ./kvasir serve} uses, and what
+ * an embedding application passes to {@link Kvasir#start} unless it brings its own factory.
+ */
+public final class LocalEngines {
+
+    private LocalEngines() {
+    }
+
+    /** Default engine options (one compute thread per core) and the default simulated timing. */
+    public static EngineFactory factory() {
+        return factory(EngineOptions.defaults(), TimingModel.defaults());
+    }
+
+    /**
+     * @param base   engine options for real models; each model's KV pool and context limit come
+     *               from its settings
+     * @param timing how a simulated model paces its steps
+     */
+    public static EngineFactory factory(EngineOptions base, TimingModel timing) {
+        return (model, replica) -> {
+            if (model.simulated()) {
+                SimulatedEngine.Config sim = SimulatedEngine.Config.defaults().withTiming(timing)
+                        .withMaxContext(model.maxModelLength()).withKvBlocks(model.kvCacheBlocks())
+                        .withBlockSize(model.kvBlockSize()).withSeed(replica.index());
+                SimulatedModel simulated = new SimulatedModel(model.id(), sim);
+                return new Adapter(simulated.engine(), simulated::chatPrompt, simulated::textPrompt, simulated);
+            }
+            EngineOptions options = new EngineOptions(base.threads(), base.kvPrecision(), model.kvCacheBlocks(),
+                    model.kvBlockSize(), model.maxModelLength(), base.kvBytesMax(), base.engine());
+            LocalModel local = LocalModel.open(model.path(), options);
+            return new Adapter(local.engine(), local::chatPrompt, local::textPrompt, local);
+        };
+    }
+
+    private record Adapter(InferenceEngine engine,
+                           java.util.function.Function<List<ChatMessage>, int[]> chat,
+                           java.util.function.Function<String, int[]> text,
+                           AutoCloseable owner) implements LoadedModel {
+
+        @Override
+        public int[] chatPrompt(List<ChatMessage> messages) {
+            return chat.apply(messages);
+        }
+
+        @Override
+        public int[] textPrompt(String prompt) {
+            return text.apply(prompt);
+        }
+
+        @Override
+        public void close() {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing model failed: " + e.getMessage(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package io.kvasir.server;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.fabric.LocalEngines;
+import io.kvasir.engine.sim.TimingModel;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Runs a Kvasir node: the fabric in an actor system, and the HTTP edge when the node has the
+ * gateway role. With no flags it is a one-node cluster with every role serving the synthetic
+ * default model.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run a Kvasir node (default: a one-node cluster with every role).")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "Serve this GGUF file (id: its file name without .gguf)")
+    Path model;
+
+    @Option(names = "--port", description = "OpenAI API port (default 8080)")
+    Integer port;
+
+    @Option(names = "--host", description = "OpenAI API interface (default 127.0.0.1)")
+    String host;
+
+    @Option(names = "--management-port", description = "Management API port, bound to 127.0.0.1 (default 8558)")
+    Integer managementPort;
+
+    @Option(names = "--config", description = "A HOCON file layered over application.conf")
+    Path config;
+
+    @Option(names = "--roles", split = ",", description = "Cluster roles: gateway, prefill, decode (default: all)")
+    List<String> roles;
+
+    @Option(names = "--remote-port", description = "Akka remoting port (default 25520)")
+    Integer remotePort;
+
+    @Option(names = "--seed-nodes", split = ",", description = "host:port of seed nodes to join (default: join self)")
+    List<String> seedNodes;
+
+    @Option(names = "--api-key", description = "Require this Bearer key on /v1 (repeatable)")
+    List<String> apiKeys;
+
+    @Option(names = "--threads", description = "Compute threads per replica (default: one per core)")
+    Integer threads;
+
+    @Option(names = "--simulate", arity = "0..1", fallbackValue = "",
+            description = "Serve a SIMULATED engine (model id 'simulated'): tokens paced by a timing model, "
+                    + "no inference. Optional FILE: JSON from `kvasir bench engine --json` to calibrate it.")
+    String simulate;
+
+    @Override
+    public Integer call() throws Exception {
+        Config conf = buildConfig();
+        EngineOptions options = EngineOptions.defaults().withThreads(threads == null ? 0 : threads);
+        try (KvasirNode node = KvasirNode.start(conf, LocalEngines.factory(options, timing()))) {
+            for (var m : node.fabric().models()) {
+                String note = m.simulated() ? " (SIMULATED engine: timing model only, no inference)"
+                        : m.synthetic() ? " (synthetic: random weights, its output is meaningless)" : "";
+                System.out.println("kvasir: model " + m.id() + note);
+            }
+            node.apiAddress().ifPresentOrElse(
+                    a -> System.out.println("kvasir: OpenAI API   http://" + hostPort(a) + "/v1"),
+                    () -> System.out.println("kvasir: worker node with roles " + conf.getStringList("kvasir.node.roles")));
+            node.managementAddress().ifPresent(a -> System.out.println("kvasir: management   http://" + hostPort(a)));
+            System.out.flush();
+            node.awaitTermination();
+        }
+        return 0;
+    }
+
+    private TimingModel timing() throws IOException {
+        if (simulate == null || simulate.isEmpty()) {
+            return TimingModel.defaults();
+        }
+        return TimingModel.fromBenchJson(Files.readString(Path.of(simulate)));
+    }
+
+    private static String hostPort(java.net.InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+
+    /** Command-line flags over --config over the project's application.conf over reference.conf. */
+    Config buildConfig() throws IOException {
+        Map<String, Object> flags = new HashMap<>();
+        if (port != null) {
+            flags.put("kvasir.http.port", port);
+        }
+        if (host != null) {
+            flags.put("kvasir.http.host", host);
+        }
+        if (managementPort != null) {
+            flags.put("kvasir.http.management.port", managementPort);
+        }
+        if (roles != null) {
+            flags.put("kvasir.node.roles", roles);
+        }
+        if (remotePort != null) {
+            flags.put("akka.remote.artery.canonical.port", remotePort);
+        }
+        if (seedNodes != null) {
+            List<String> seeds = new ArrayList<>();
+            for (String s : seedNodes) {
+                seeds.add("akka://kvasir@" + s);
+            }
+            flags.put("akka.cluster.seed-nodes", seeds);
+        }
+        if (apiKeys != null) {
+            flags.put("kvasir.http.api-keys", apiKeys);
+        }
+        Config layered = ConfigFactory.parseMap(flags);
+        if (config != null) {
+            if (!Files.isReadable(config)) {
+                throw new IllegalArgumentException("cannot read --config " + config);
+            }
+            layered = layered.withFallback(ConfigFactory.parseFile(config.toFile()));
+        }
+        Path app = home().resolve("application.conf");
+        if (Files.isReadable(app)) {
+            layered = layered.withFallback(ConfigFactory.parseFile(app.toFile()));
+        }
+        Config base = ConfigFactory.systemProperties().withFallback(layered).withFallback(ConfigFactory.defaultReference());
+        Config withModels = withModel(base);
+        return ConfigFactory.systemProperties().withFallback(withModels).resolve();
+    }
+
+    /** --model adds that file as a model; with no model anywhere, the synthetic default is served. */
+    private Config withModel(Config c) throws IOException {
+        if (simulate != null) {
+            Config sim = ConfigFactory.empty().withValue("simulated", ConfigValueFactory.fromAnyRef(true));
+            return c.withValue("kvasir.models", ConfigFactory.empty().withValue("simulated", sim.root()).root());
+        }
+        Path file = model;
+        boolean synthetic = false;
+        if (file == null) {
+            if (!c.getObject("kvasir.models").isEmpty()) {
+                return c;
+            }
+            file = DefaultModel.ensure(System.out);
+            synthetic = true;
+        }
+        if (!Files.isReadable(file)) {
+            throw new IllegalArgumentException("cannot read model file " + file);
+        }
+        String id = file.getFileName().toString().replaceFirst("\\.gguf$", "");
+        int context;
+        try (GgufFile gguf = GgufFile.open(file)) {
+            String arch = gguf.string("general.architecture", "llama");
+            context = (int) Math.min(Integer.MAX_VALUE, gguf.integer(arch + ".context_length", 2048));
+            synthetic |= gguf.bool("kvasir.synthetic", false);
+        }
+        int maxLen = Math.min(context, c.getInt("kvasir.model-defaults.max-model-length"));
+        Config m = ConfigFactory.empty()
+                .withValue("path", ConfigValueFactory.fromAnyRef(file.toAbsolutePath().toString()))
+                .withValue("synthetic", ConfigValueFactory.fromAnyRef(synthetic))
+                .withValue("max-model-length", ConfigValueFactory.fromAnyRef(maxLen));
+        return c.withValue("kvasir.models", ConfigFactory.empty()
+                .withValue("\"" + id + "\"", m.root()).root());
+    }
+
+    private static Path home() {
+        String prop = System.getProperty("kvasir.home");
+        return Path.of(prop != null ? prop : System.getProperty("user.dir"));
+    }
+}

@@ -1,0 +1,96 @@
+package io.kvasir.server.loadgen;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The machine-readable report. Field names are plain snake_case with the unit in the name; a value
+ * that could not be measured (no completed requests, no usage from the server) is {@code null}.
+ */
+public final class JsonReport {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private JsonReport() {
+    }
+
+    public static ObjectNode build(LoadSpec spec, List<LevelStats> levels) {
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("url", spec.url());
+        root.put("model", spec.model());
+        root.put("mode", spec.openLoop() ? "open" : "closed");
+        root.put("prompt_tokens", spec.promptTokens().describe());
+        root.put("output_tokens", spec.outputTokens().describe());
+        root.put("turns_per_session", spec.turns());
+        root.put("shared_prefix_tokens", spec.sharedPrefixTokens());
+        number(root, "slo_ttft_ms", spec.sloTtftMs());
+        number(root, "slo_itl_ms", spec.sloItlMs());
+        ArrayNode arr = root.putArray("levels");
+        for (LevelStats s : levels) {
+            ObjectNode l = arr.addObject();
+            if (s.level().concurrency() != null) {
+                l.put("concurrency", s.level().concurrency());
+            } else {
+                l.putNull("concurrency");
+            }
+            number(l, "rate", s.level().rate());
+            l.put("requests", s.requests());
+            l.put("completed", s.completed());
+            l.put("errors", s.errors());
+            l.put("rejected_429", s.rejected429());
+            number(l, "duration_s", s.durationSeconds());
+            number(l, "requests_per_second", s.requestsPerSecond());
+            number(l, "output_tokens_per_second", s.outputTokensPerSecond());
+            number(l, "total_tokens_per_second", s.totalTokensPerSecond());
+            summary(l.putObject("ttft_ms"), s.ttftMs());
+            summary(l.putObject("itl_ms"), s.itlMs());
+            summary(l.putObject("e2e_ms"), s.e2eMs());
+            number(l, "goodput_requests_per_second", s.goodput());
+            ArrayNode turns = l.putArray("turns");
+            for (LevelStats.TurnStats t : s.turns()) {
+                ObjectNode o = turns.addObject();
+                o.put("turn", t.turn());
+                o.put("completed", t.completed());
+                number(o, "ttft_ms_p50", t.ttftMsP50());
+                number(o, "cached_tokens_mean", t.cachedTokensMean());
+            }
+            ArrayNode errs = l.putArray("error_samples");
+            s.errorSamples().forEach(errs::add);
+        }
+        return root;
+    }
+
+    public static String render(LoadSpec spec, List<LevelStats> levels) {
+        try {
+            return MAPPER.writeValueAsString(build(spec, levels));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot render JSON report", e);
+        }
+    }
+
+    public static void write(Path file, LoadSpec spec, List<LevelStats> levels) throws IOException {
+        Files.writeString(file, render(spec, levels) + "\n");
+    }
+
+    private static void summary(ObjectNode o, Percentiles.Summary s) {
+        number(o, "mean", s.mean());
+        number(o, "p50", s.p50());
+        number(o, "p90", s.p90());
+        number(o, "p95", s.p95());
+        number(o, "p99", s.p99());
+    }
+
+    private static void number(ObjectNode o, String field, Double v) {
+        if (v == null || v.isNaN() || v.isInfinite()) {
+            o.putNull(field);
+        } else {
+            o.put(field, Math.round(v * 1000) / 1000.0);
+        }
+    }
+}

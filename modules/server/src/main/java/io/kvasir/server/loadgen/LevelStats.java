@@ -1,0 +1,77 @@
+package io.kvasir.server.loadgen;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The numbers reported for one level. Latency percentiles are over completed requests; ITL
+ * percentiles are over every gap of every completed request (so long answers weigh more).
+ *
+ * @param requests      requests sent
+ * @param completed     requests that streamed to the end
+ * @param errors        failures other than HTTP 429
+ * @param rejected429   requests the server turned away with HTTP 429
+ * @param goodput       completed requests/s meeting every given objective, null without objectives
+ * @param ttftSamplesMs the TTFT of each completed request, for histograms
+ * @param errorSamples  up to five distinct failure messages, as the server worded them
+ */
+public record LevelStats(LoadSpec.Level level, int requests, int completed, int errors, int rejected429,
+                         double durationSeconds, double requestsPerSecond, double outputTokensPerSecond,
+                         double totalTokensPerSecond, Percentiles.Summary ttftMs, Percentiles.Summary itlMs,
+                         Percentiles.Summary e2eMs, Double goodput, List<TurnStats> turns,
+                         double[] ttftSamplesMs, List<String> errorSamples) {
+
+    /** TTFT and prefix-cache use at one turn index across all sessions. */
+    public record TurnStats(int turn, int completed, double ttftMsP50, double cachedTokensMean) {
+    }
+
+    private static final int MAX_ERROR_SAMPLES = 5;
+
+    public static LevelStats of(LoadRunner.LevelRun run, LoadSpec spec) {
+        List<RequestResult> results = run.results();
+        List<RequestResult> ok = results.stream().filter(RequestResult::ok).toList();
+        int rejected = (int) results.stream().filter(RequestResult::rejected).count();
+        int errors = results.size() - ok.size() - rejected;
+        double seconds = run.durationSeconds();
+        long output = ok.stream().mapToLong(RequestResult::outputTokens).sum();
+        long prompt = ok.stream().mapToLong(RequestResult::promptTokens).sum();
+        double[] ttft = ok.stream().mapToDouble(RequestResult::ttftMs).filter(d -> !Double.isNaN(d)).toArray();
+        double[] itl = ok.stream().flatMapToDouble(r -> Arrays.stream(r.itlMs())).toArray();
+        double[] e2e = ok.stream().mapToDouble(RequestResult::e2eMs).toArray();
+        Double goodput = spec.hasSlo() ? rate(ok.stream().filter(spec::meetsSlo).count(), seconds) : null;
+        Set<String> samples = new LinkedHashSet<>();
+        for (RequestResult r : results) {
+            if (!r.ok() && samples.size() < MAX_ERROR_SAMPLES) {
+                samples.add(r.error());
+            }
+        }
+        return new LevelStats(run.level(), results.size(), ok.size(), errors, rejected, seconds,
+                rate(ok.size(), seconds), rate(output, seconds), rate(output + prompt, seconds),
+                Percentiles.summarize(ttft), Percentiles.summarize(itl), Percentiles.summarize(e2e), goodput,
+                turnStats(ok), ttft, List.copyOf(samples));
+    }
+
+    private static List<TurnStats> turnStats(List<RequestResult> ok) {
+        TreeMap<Integer, List<RequestResult>> byTurn = new TreeMap<>();
+        for (RequestResult r : ok) {
+            byTurn.computeIfAbsent(r.turn(), t -> new ArrayList<>()).add(r);
+        }
+        List<TurnStats> out = new ArrayList<>();
+        byTurn.forEach((turn, rs) -> {
+            double p50 = Percentiles.summarize(rs.stream().mapToDouble(RequestResult::ttftMs).toArray()).p50();
+            // Servers that do not report cached tokens leave the mean undefined rather than zero.
+            double cached = rs.stream().mapToInt(RequestResult::cachedTokens).filter(c -> c >= 0)
+                    .average().orElse(Double.NaN);
+            out.add(new TurnStats(turn, rs.size(), p50, cached));
+        });
+        return out;
+    }
+
+    private static double rate(long count, double seconds) {
+        return seconds > 0 ? count / seconds : 0;
+    }
+}

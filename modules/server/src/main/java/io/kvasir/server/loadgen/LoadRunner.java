@@ -1,0 +1,153 @@
+package io.kvasir.server.loadgen;
+
+import java.io.PrintStream;
+import java.net.http.HttpClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Queue;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Drives the load for each level of a {@link LoadSpec}. Work is counted in sessions: a session is
+ * {@code turns} requests sent one after another, each resending the conversation so far. With one
+ * turn a session is one request.
+ *
+ * <p>Closed loop: {@code c} workers each run a session, then the next, until the level's sessions
+ * are used up. Open loop: sessions start at Poisson arrival times at the given rate, however many
+ * are still running.
+ */
+public final class LoadRunner {
+
+    /** What one level produced. */
+    public record LevelRun(LoadSpec.Level level, List<RequestResult> results, double durationSeconds) {
+    }
+
+    private static final long SHARED_PREFIX_SEED = 0x5eed;
+
+    private final LoadSpec spec;
+    private final PrintStream progressOut;
+    private final String runId = Long.toHexString(System.currentTimeMillis());
+    private final String sharedPrefix;
+    // Counted across levels so that no two requests of a run share a label.
+    private final AtomicLong requestCounter = new AtomicLong();
+    private final AtomicLong sessionCounter = new AtomicLong();
+
+    public LoadRunner(LoadSpec spec, PrintStream progressOut) {
+        this.spec = spec;
+        this.progressOut = progressOut;
+        this.sharedPrefix = spec.sharedPrefixTokens() == 0 ? null : PromptText.generate(
+                "You are a helpful assistant. Background notes follow.", spec.sharedPrefixTokens(), SHARED_PREFIX_SEED);
+    }
+
+    public List<LevelRun> runAll() {
+        List<LevelRun> runs = new ArrayList<>();
+        for (LoadSpec.Level level : spec.levels()) {
+            runs.add(run(level));
+        }
+        return runs;
+    }
+
+    public LevelRun run(LoadSpec.Level level) {
+        int sessions = (spec.requests() + spec.turns() - 1) / spec.turns();
+        Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
+        ProgressBar progress = new ProgressBar(progressOut, "bench serve " + level.label(), spec.requests());
+        int clientThreads = level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate())))
+                : level.concurrency();
+        ExecutorService clientPool = Executors.newFixedThreadPool(clientThreads);
+        long start;
+        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .executor(clientPool).connectTimeout(spec.timeout()).build()) {
+            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
+            start = System.nanoTime();
+            if (level.open()) {
+                runOpen(level.rate(), sessions, driver, results, progress);
+            } else {
+                runClosed(level.concurrency(), sessions, driver, results, progress);
+            }
+        } finally {
+            clientPool.shutdownNow();
+        }
+        double duration = (System.nanoTime() - start) / 1e9;
+        progress.finish();
+        return new LevelRun(level, List.copyOf(results), duration);
+    }
+
+    private void runClosed(int concurrency, int sessions, RequestDriver driver, Queue<RequestResult> results,
+                           ProgressBar progress) {
+        AtomicInteger next = new AtomicInteger();
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int w = 0; w < concurrency; w++) {
+                workers.submit(() -> {
+                    int s;
+                    while ((s = next.getAndIncrement()) < sessions) {
+                        runSession(turnsOf(s), driver, results, progress);
+                    }
+                });
+            }
+        }
+    }
+
+    private void runOpen(double rate, int sessions, RequestDriver driver, Queue<RequestResult> results,
+                         ProgressBar progress) {
+        SplittableRandom arrivals = new SplittableRandom(spec.seed() ^ Double.doubleToLongBits(rate));
+        long start = System.nanoTime();
+        double at = 0;
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int s = 0; s < sessions; s++) {
+                long wait = start + (long) (at * 1e9) - System.nanoTime();
+                if (wait > 0) {
+                    try {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException("interrupted while pacing requests", e);
+                    }
+                }
+                int turns = turnsOf(s);
+                workers.submit(() -> runSession(turns, driver, results, progress));
+                // Exponential gaps between arrivals make a Poisson process.
+                at += -Math.log(1 - arrivals.nextDouble()) / rate;
+            }
+        }
+    }
+
+    private int turnsOf(int session) {
+        return Math.min(spec.turns(), spec.requests() - session * spec.turns());
+    }
+
+    private void runSession(int turns, RequestDriver driver, Queue<RequestResult> results, ProgressBar progress) {
+        long session = sessionCounter.getAndIncrement();
+        SplittableRandom random = new SplittableRandom(spec.seed() * 31 + session);
+        String sessionId = spec.turns() > 1 ? "bench-" + runId + "-" + session : null;
+        List<RequestDriver.Message> conversation = new ArrayList<>();
+        int promptEstimate = 0;
+        if (sharedPrefix != null) {
+            conversation.add(new RequestDriver.Message("system", sharedPrefix));
+            promptEstimate += spec.sharedPrefixTokens();
+        }
+        for (int turn = 1; turn <= turns; turn++) {
+            int promptTokens = spec.promptTokens().sample(random);
+            int outputTokens = spec.outputTokens().sample(random);
+            String label = "Request " + requestCounter.incrementAndGet() + ":";
+            conversation.add(new RequestDriver.Message("user",
+                    PromptText.generate(label, promptTokens, random.nextLong())));
+            promptEstimate += promptTokens;
+            RequestResult r = driver.send(List.copyOf(conversation), outputTokens, sessionId, turn, promptEstimate);
+            results.add(r);
+            progress.completed(r);
+            if (!r.ok()) {
+                // The conversation cannot go on without the answer it was waiting for.
+                progress.skipped(turns - turn);
+                return;
+            }
+            conversation.add(new RequestDriver.Message("assistant", r.text()));
+            promptEstimate += r.outputTokens();
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.kvasir.server.loadgen;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Sends one streaming chat completion and times it. Blocking: each call occupies its caller's
+ * thread, which reads the SSE body as bytes arrive. Never throws for server or network faults;
+ * those come back as a failed {@link RequestResult}.
+ */
+public final class RequestDriver {
+
+    /** A chat message in the conversation sent to the server. */
+    public record Message(String role, String content) {
+    }
+
+    private static final int MAX_ERROR_BODY = 4096;
+
+    private final HttpClient client;
+    private final URI endpoint;
+    private final String model;
+    private final String apiKey;
+    private final Duration timeout;
+    private final ObjectMapper mapper = new ObjectMapper();
+
+    public RequestDriver(HttpClient client, String baseUrl, String model, String apiKey, Duration timeout) {
+        this.client = client;
+        this.endpoint = chatEndpoint(baseUrl);
+        this.model = model;
+        this.apiKey = apiKey;
+        this.timeout = timeout;
+    }
+
+    /** {@code http://host:port} or {@code .../v1} both mean the same server. */
+    static URI chatEndpoint(String baseUrl) {
+        String base = baseUrl.strip();
+        while (base.endsWith("/")) {
+            base = base.substring(0, base.length() - 1);
+        }
+        if (base.endsWith("/v1")) {
+            base = base.substring(0, base.length() - 3);
+        }
+        URI uri;
+        try {
+            uri = URI.create(base + "/v1/chat/completions");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("bad --url '" + baseUrl + "': " + e.getMessage(), e);
+        }
+        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+            throw new IllegalArgumentException("--url must be http(s)://host[:port], got '" + baseUrl + "'");
+        }
+        return uri;
+    }
+
+    String requestBody(List<Message> messages, int maxTokens) {
+        ObjectNode body = mapper.createObjectNode();
+        body.put("model", model);
+        ArrayNode arr = body.putArray("messages");
+        for (Message m : messages) {
+            arr.addObject().put("role", m.role()).put("content", m.content());
+        }
+        body.put("stream", true);
+        body.putObject("stream_options").put("include_usage", true);
+        body.put("max_tokens", maxTokens);
+        // Output-length control: vLLM and llama.cpp-style servers honour these; others ignore them.
+        body.put("min_tokens", maxTokens);
+        body.put("ignore_eos", true);
+        body.put("temperature", 0.0);
+        try {
+            return mapper.writeValueAsString(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode request", e);
+        }
+    }
+
+    /**
+     * Streams one request.
+     *
+     * @param sessionId      sent as {@code X-Session-Id}, or null for none
+     * @param promptEstimate approximate prompt size, used when the server reports no usage
+     */
+    public RequestResult send(List<Message> messages, int maxTokens, String sessionId, int turn, int promptEstimate) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(endpoint)
+                .timeout(timeout)
+                .header("Content-Type", "application/json")
+                .header("Accept", "text/event-stream")
+                .POST(HttpRequest.BodyPublishers.ofString(requestBody(messages, maxTokens), StandardCharsets.UTF_8));
+        if (apiKey != null && !apiKey.isEmpty()) {
+            b.header("Authorization", "Bearer " + apiKey);
+        }
+        if (sessionId != null) {
+            b.header("X-Session-Id", sessionId);
+        }
+        long start = System.nanoTime();
+        HttpResponse<InputStream> response;
+        try {
+            response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return RequestResult.failed(turn, 0, "interrupted", msSince(start), promptEstimate);
+        }
+        try (InputStream body = response.body()) {
+            if (response.statusCode() != 200) {
+                String text = new String(body.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
+                return RequestResult.failed(turn, response.statusCode(),
+                        "HTTP " + response.statusCode() + ": " + ChatChunk.abbreviate(text.strip()),
+                        msSince(start), promptEstimate);
+            }
+            StreamTimer timer = new StreamTimer(start);
+            SseReader.readAll(body, event -> timer.accept(ChatChunk.parse(event, mapper)));
+            return timer.result(turn, promptEstimate);
+        } catch (IOException | RuntimeException e) {
+            return RequestResult.failed(turn, response.statusCode(), describe(e), msSince(start), promptEstimate);
+        }
+    }
+
+    /** The exception's name and the first message found along its causes (HttpClient often nests it). */
+    static String describe(Throwable e) {
+        String msg = null;
+        for (Throwable t = e; t != null && msg == null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                msg = t.getMessage();
+            }
+        }
+        return e.getClass().getSimpleName() + (msg == null ? "" : ": " + msg);
+    }
+
+    private static double msSince(long start) {
+        return (System.nanoTime() - start) / 1e6;
+    }
+}
