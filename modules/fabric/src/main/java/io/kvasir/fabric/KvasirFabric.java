@@ -89,35 +89,42 @@ public final class KvasirFabric implements Fabric {
      */
     private Source<GenerationEvent, NotUsed> turn(GenerationRequest request, Attempt attempt, TurnProgress progress,
                                                   int[] continuation) {
-        return Source.lazyCompletionStageSource(() -> place(request, attempt, continuation))
+        return Source.lazyCompletionStageSource(() -> place(request, attempt, progress, continuation))
                 .mapConcat(progress::pass)
                 .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<GenerationEvent>, NotUsed>>()
                         .match(Throwable.class, t -> progress.resumable(settings.maxResumes()),
-                                t -> turn(request, attempt, progress, progress.resumeFrom()))
+                                t -> resume(request, attempt, progress))
                         .build())
                 .mapMaterializedValue(m -> NotUsed.notUsed());
     }
 
+    private Source<GenerationEvent, NotUsed> resume(GenerationRequest request, Attempt attempt, TurnProgress progress) {
+        int[] continuation = progress.resumeFrom();
+        return turn(request, attempt, progress, continuation);
+    }
+
     private CompletionStage<Source<GenerationEvent, NotUsed>> place(GenerationRequest request, Attempt attempt,
-                                                                    int[] continuation) {
+                                                                    TurnProgress progress, int[] continuation) {
+        // A resumed turn was admitted already: it skips the gates a new turn passes.
+        boolean resuming = attempt.holding();
         if (request == null || request.model() == null) {
             return refuse(null, FabricException.Kind.INVALID_REQUEST, "a request needs a model", "model");
         }
-        if (node.draining() && continuation.length == 0) {
+        if (node.draining() && !resuming) {
             return refuse(request.model(), FabricException.Kind.UNAVAILABLE, "this node is draining", null);
         }
         if (settings.model(request.model()).isEmpty()) {
             return refuse(null, FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist",
                     "model");
         }
-        if (continuation.length == 0 && !view.hasDecodeReplica(request.model())) {
+        if (!resuming && !view.hasDecodeReplica(request.model())) {
             return refuse(request.model(), FabricException.Kind.UNAVAILABLE,
                     "no replica of model '" + request.model() + "' is up",
                     "model");
         }
         String sessionId = SessionIds.of(request);
         String requestId = "req-" + UUID.randomUUID();
-        CompletionStage<AdmissionControl.Permit> admitted = attempt.holding()
+        CompletionStage<AdmissionControl.Permit> admitted = resuming
                 ? CompletableFuture.completedFuture(null)
                 : admission.acquire(request.model(), request.workload());
         return admitted
@@ -134,12 +141,13 @@ public final class KvasirFabric implements Fabric {
                 })
                 .handle((reply, failure) -> {
                     if (reply instanceof ModelShard.Accepted accepted) {
-                        if (continuation.length == 0) {
+                        if (!resuming) {
                             metrics.admitted(request.model());
                         }
+                        progress.placed();
                         return accepted.events().getSource();
                     }
-                    attempt.end();
+                    // The stream fails now; its termination releases the admission slot.
                     if (reply instanceof ModelShard.Refused refused) {
                         metrics.refused(request.model(), refused.kind());
                         throw refused.toException();

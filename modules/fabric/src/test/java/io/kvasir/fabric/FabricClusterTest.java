@@ -61,6 +61,12 @@ class FabricClusterTest {
         }
         TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("chat", 2));
 
+        // A prompt far over one Artery frame reaches the remote replica, which refuses it for its length.
+        assertThatThrownBy(() -> TestNodes.run(gatewayKit, gateway, TestNodes.prompt("chat", "x".repeat(600_000), 1,
+                GenerationRequest.Workload.INTERACTIVE)))
+                .cause().isInstanceOfSatisfying(FabricException.class,
+                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED));
+
         ChatMessage question = new ChatMessage("user", "Where did the quick brown fox go after the jump?");
         List<GenerationEvent> turn1 = TestNodes.run(gatewayKit, gateway, TestNodes.chat("chat", "s-moving", 6, question));
         String replica = ((GenerationEvent.Started) turn1.getFirst()).replica();
@@ -144,6 +150,39 @@ class FabricClusterTest {
         ScriptedEngine other = (onB ? enginesC : enginesB).engines().values().stream()
                 .filter(e -> !e.added().isEmpty()).findFirst().orElseThrow();
         assertThat(other.added()).anySatisfy(r -> assertThat(r.promptTokens().length).isGreaterThan(first.promptTokens()));
+    }
+
+    @Test
+    void longPromptIsPrefilledOnThePrefillNodeAndItsKvShippedToTheDecodeNode() throws Exception {
+        String models = "split { max-model-length = 1024, kv-cache-blocks = 256, kv-block-size = 4, "
+                + "prefill-threshold = 8, pools { decode = 1, prefill = 1 } }";
+        String smallChunks = "kvasir.stream.kv-chunk-bytes = 64";
+        gatewayKit = ActorTestKit.create("cluster", TestNodes.config(models, List.of("gateway"), true, smallChunks));
+        decodeB = ActorTestKit.create("cluster", TestNodes.config(models, List.of("decode"), false, smallChunks));
+        decodeC = ActorTestKit.create("cluster", TestNodes.config(models, List.of("prefill"), false, smallChunks));
+        ScriptedFactory decodeEngines = new ScriptedFactory(Duration.ofMillis(1));
+        ScriptedFactory prefillEngines = new ScriptedFactory(Duration.ofMillis(1));
+        Fabric gateway = Kvasir.start(gatewayKit.system(), new ScriptedFactory(Duration.ZERO));
+        Kvasir.start(decodeB.system(), decodeEngines);
+        Kvasir.start(decodeC.system(), prefillEngines);
+        for (ActorTestKit kit : List.of(decodeB, decodeC)) {
+            Cluster.get(kit.system()).manager().tell(Join.create(gatewayKit.system().address()));
+        }
+        TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("split", 2));
+
+        String prompt = "A prompt long enough to be prefilled on another node, block by block.";
+        List<GenerationEvent> events = TestNodes.run(gatewayKit, gateway,
+                TestNodes.prompt("split", prompt, 5, GenerationRequest.Workload.INTERACTIVE));
+
+        ScriptedEngine prefill = prefillEngines.engine("split:prefill:0");
+        ScriptedEngine decode = decodeEngines.engine("split:decode:0");
+        assertThat(prefill.added()).anySatisfy(r -> assertThat(r.maxTokens()).isZero());
+        // The prompt's full blocks (the last token is always computed) crossed in several 64-byte chunks.
+        int expectedCovered = (prompt.length() + 1 - 1) / 4 * 4;
+        assertThat(decode.importedTokens()).isEqualTo(expectedCovered);
+        GenerationEvent.Started started = (GenerationEvent.Started) events.getFirst();
+        assertThat(started.cachedTokens()).isEqualTo(expectedCovered);
+        assertThat(events).filteredOn(e -> e instanceof GenerationEvent.Token).hasSize(5);
     }
 
     private static String nodeOf(Fabric fabric, String replica) throws Exception {

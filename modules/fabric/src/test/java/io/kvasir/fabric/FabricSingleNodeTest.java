@@ -42,7 +42,7 @@ class FabricSingleNodeTest {
     @BeforeAll
     static void start() {
         kit = ActorTestKit.create("single",
-                TestNodes.config(MODELS, List.of("gateway", "prefill", "decode"), true));
+                TestNodes.config(MODELS, List.of("gateway", "prefill", "decode"), true, "kvasir.session.idle-timeout = 2s"));
         engines = new ScriptedFactory(Duration.ofMillis(1));
         fabric = Kvasir.start(kit.system(), engines);
         TestNodes.awaitReplicas(kit, fabric, Map.of("tiny", 1, "small", 1, "split", 2, "crashy", 1));
@@ -87,6 +87,22 @@ class FabricSingleNodeTest {
         assertThat(session).hasValueSatisfying(s -> {
             assertThat(s.turns()).isEqualTo(2);
             assertThat(s.replica()).isEqualTo(started1.replica());
+        });
+    }
+
+    @Test
+    void idleSessionIsPassivatedAndItsLeaseFreed() throws Exception {
+        TestNodes.run(kit, fabric, TestNodes.chat("tiny", "s-idle", 4, new ChatMessage("user", "hello there")));
+        assertThat(fabric.session("s-idle").toCompletableFuture().get(5, TimeUnit.SECONDS)).isPresent();
+
+        // Polled less often than the idle timeout, so the polls themselves do not keep it alive.
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(15), Duration.ofSeconds(3), () -> {
+            try {
+                assertThat(fabric.session("s-idle").toCompletableFuture().get(5, TimeUnit.SECONDS)).isEmpty();
+            } catch (InterruptedException | ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new AssertionError(e);
+            }
+            return null;
         });
     }
 
@@ -137,6 +153,12 @@ class FabricSingleNodeTest {
         running.pull().toCompletableFuture().get(10, TimeUnit.SECONDS); // in flight, then not read
         SinkQueueWithCancel<GenerationEvent> queued = fabric.generate(request).runWith(Sink.queue(1), kit.system());
         var queuedFirst = queued.pull();
+        // The queued request reaches admission asynchronously; the refusal test needs it there first.
+        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+            assertThat(fabric.meterRegistry().get("kvasir.admission.pending").tag("model", "small").gauge().value())
+                    .isEqualTo(2.0);
+            return null;
+        });
 
         assertThatThrownBy(() -> TestNodes.run(kit, fabric, request))
                 .isInstanceOf(ExecutionException.class)

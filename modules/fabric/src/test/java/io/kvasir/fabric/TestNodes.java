@@ -24,6 +24,11 @@ final class TestNodes {
 
     /** A node config: random loopback port, fast keep-alive and stats, the given models and roles. */
     static Config config(String models, List<String> roles, boolean joinSelf) {
+        return config(models, roles, joinSelf, "");
+    }
+
+    /** As above, plus {@code extra} settings (HOCON) over the test defaults. */
+    static Config config(String models, List<String> roles, boolean joinSelf, String extra) {
         String rolesList = String.join("\", \"", roles);
         return ConfigFactory.load(ConfigFactory.parseString("""
                 akka.loglevel = WARNING
@@ -47,7 +52,8 @@ final class TestNodes {
                 kvasir.replicas.stats-interval = 200ms
                 kvasir.session.placement-timeout = 2s
                 kvasir.models { %s }
-                """.formatted(rolesList, joinSelf, models)));
+                %s
+                """.formatted(rolesList, joinSelf, models, extra)));
     }
 
     static GenerationRequest chat(String model, String session, int maxTokens, ChatMessage... messages) {

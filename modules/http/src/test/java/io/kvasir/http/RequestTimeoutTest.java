@@ -26,7 +26,8 @@ class RequestTimeoutTest {
     static void start() {
         HttpSettings d = TestServer.defaults();
         // Management on, on a local (non-cluster) actor system: what an embedding application may run.
-        server = new TestServer(ConfigFactory.empty(), new HttpSettings(d.host(), 0, true, d.managementHost(), 0,
+        // The fabric's reference.conf makes cluster the default provider: ask for a local one explicitly.
+        server = new TestServer(ConfigFactory.parseString("akka.actor.provider = local"), new HttpSettings(d.host(), 0, true, d.managementHost(), 0,
                 List.of(TestServer.API_KEY), d.maxRequestBytes(), Duration.ofSeconds(1), d.sseKeepAlive()));
     }
 

@@ -132,7 +132,7 @@ final class ServeCommand implements Callable<Integer> {
         if (Files.isReadable(app)) {
             layered = layered.withFallback(ConfigFactory.parseFile(app.toFile()));
         }
-        Config base = ConfigFactory.systemProperties().withFallback(layered).withFallback(ConfigFactory.defaultReference());
+        Config base = ConfigFactory.systemProperties().withFallback(layered).withFallback(ConfigFactory.defaultReferenceUnresolved());
         Config withModels = withModel(base);
         return ConfigFactory.systemProperties().withFallback(withModels).resolve();
     }

@@ -18,6 +18,12 @@ public final class TurnProgress {
     private int sentCount;
     private boolean finished;
     private int resumes;
+    private volatile boolean placed;
+
+    /** A replica accepted the turn: from now on a failure is the replica's, not the request's. */
+    public void placed() {
+        placed = true;
+    }
 
     /** The events to pass on for {@code event}. */
     public List<GenerationEvent> pass(GenerationEvent event) {
@@ -44,9 +50,12 @@ public final class TurnProgress {
         };
     }
 
-    /** Whether a failure now can be healed by resuming: the turn started and has not finished. */
+    /**
+     * Whether a failure now can be healed by resuming: a replica accepted the turn and it has not
+     * finished (the client may have seen nothing yet: events still in flight are lost with the replica).
+     */
     public boolean resumable(int maxResumes) {
-        return started != null && !finished && resumes < maxResumes;
+        return placed && !finished && resumes < maxResumes;
     }
 
     /** Token ids to continue from; counts the resume. */

@@ -50,17 +50,27 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public record GetStatus(ActorRef<Fabric.SessionStatus> replyTo) implements Command {
     }
 
-    private record Chosen(StartTurn turn, List<String> tried, int waits, ReplicaDirectory.Chosen chosen)
+    /**
+     * One turn on its way to a replica: replicas that failed it (skipped while others are up), how
+     * many placements failed and how often no replica was up. Both counts only grow, so a turn
+     * ends (placed or refused) within a bounded time.
+     */
+    private record Placement(StartTurn turn, List<String> tried, int failures, int waits) {
+    }
+
+    private record Chosen(Placement placement, ReplicaDirectory.Chosen chosen) implements Command {
+    }
+
+    /** No replica was up a moment ago (one may be restarting or moving): look again. */
+    private record ChooseAgain(Placement placement) implements Command {
+    }
+
+    private record Placed(Placement placement, String replica, ModelShard.GenerateReply reply, Throwable failure)
             implements Command {
     }
 
-    /** No replica was up a moment ago (one may be moving to another node): look again. */
-    private record ChooseAgain(StartTurn turn, List<String> tried, int waits) implements Command {
-    }
-
-    private record Placed(StartTurn turn, List<String> tried, String replica, ModelShard.GenerateReply reply,
-                          Throwable failure) implements Command {
-    }
+    /** Sharding passivates the session; it stops once no turn is being placed. */
+    private enum Passivate implements Command { INSTANCE }
 
     private record TurnRecorded(ModelShard.TurnEnded ended) implements Command {
     }
@@ -68,6 +78,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
     public static void initSharding(ActorSystem<?> system, KvasirSettings settings,
                                     ActorRef<ReplicaDirectory.Command> directory) {
         ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory))
+                .withStopMessage(Passivate.INSTANCE)
                 .withSettings(ClusterShardingSettings.create(system)
                         .withPassivationStrategy(ClusterShardingSettings.PassivationStrategySettings$.MODULE$.defaults()
                                 .withIdleEntityPassivation(settings.sessionIdleTimeout()))));
@@ -87,6 +98,8 @@ public final class Session extends AbstractBehavior<Session.Command> {
     private int cachedTokens;
     private int[] tokens = new int[0];
     private int turns;
+    private final java.util.Set<String> placing = new java.util.HashSet<>();
+    private boolean passivating;
 
     private Session(ActorContext<Command> ctx, String sessionId, KvasirSettings settings,
                     ActorRef<ReplicaDirectory.Command> directory) {
@@ -102,17 +115,17 @@ public final class Session extends AbstractBehavior<Session.Command> {
         return newReceiveBuilder()
                 .onMessage(StartTurn.class, this::onStartTurn)
                 .onMessage(Chosen.class, this::onChosen)
-                .onMessage(ChooseAgain.class, again -> {
-                    choose(again.turn(), again.tried(), again.waits());
-                    return this;
-                })
+                .onMessage(ChooseAgain.class, again -> choose(again.placement()))
                 .onMessage(Placed.class, this::onPlaced)
                 .onMessage(TurnRecorded.class, this::onTurnRecorded)
                 .onMessage(GetStatus.class, this::onGetStatus)
+                .onMessageEquals(Passivate.INSTANCE, this::onPassivate)
                 .build();
     }
 
     private Behavior<Command> onStartTurn(StartTurn turn) {
+        getContext().getLog().debug("session {}: turn {} ({} tokens to continue from)", sessionId, turn.requestId(),
+                turn.continuation().length);
         if (!turn.request().model().equals(model)) {
             // A session is one conversation with one model; another model starts it over.
             model = turn.request().model();
@@ -120,66 +133,82 @@ public final class Session extends AbstractBehavior<Session.Command> {
             cachedTokens = 0;
             tokens = new int[0];
         }
-        choose(turn, List.of(), 0);
+        placing.add(turn.requestId());
+        return choose(new Placement(turn, List.of(), 0, 0));
+    }
+
+    private Behavior<Command> choose(Placement placement) {
+        getContext().ask(ReplicaDirectory.Chosen.class, directory, settings.placementTimeout(),
+                replyTo -> new ReplicaDirectory.Choose(model, leasedReplica, placement.tried(), replyTo),
+                (chosen, failure) -> new Chosen(placement,
+                        chosen != null ? chosen : new ReplicaDirectory.Chosen(java.util.Optional.empty())));
         return this;
     }
 
-    private void choose(StartTurn turn, List<String> tried, int waits) {
-        getContext().ask(ReplicaDirectory.Chosen.class, directory, settings.placementTimeout(),
-                replyTo -> new ReplicaDirectory.Choose(model, leasedReplica, tried, replyTo),
-                (chosen, failure) -> new Chosen(turn, tried, waits,
-                        chosen != null ? chosen : new ReplicaDirectory.Chosen(java.util.Optional.empty())));
-    }
-
     private Behavior<Command> onChosen(Chosen chosen) {
-        if (chosen.chosen().replica().isEmpty() && chosen.waits() < settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
-            getContext().scheduleOnce(NO_REPLICA_WAIT, getContext().getSelf(),
-                    new ChooseAgain(chosen.turn(), chosen.tried(), chosen.waits() + 1));
-            return this;
-        }
+        Placement p = chosen.placement();
         if (chosen.chosen().replica().isEmpty()) {
-            chosen.turn().replyTo().tell(new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
-                    "no replica of model " + model + " is available", "model"));
+            if (p.waits() >= settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
+                getContext().getLog().info("session {}: no replica of {} for turn {}", sessionId, model,
+                        p.turn().requestId());
+                return answer(p.turn(), new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
+                        "no replica of model " + model + " is available", "model"));
+            }
+            // A replica that failed this turn may be back (restarted, moved): it counts again.
+            getContext().scheduleOnce(NO_REPLICA_WAIT, getContext().getSelf(),
+                    new ChooseAgain(new Placement(p.turn(), List.of(), p.failures(), p.waits() + 1)));
             return this;
         }
         String replica = chosen.chosen().replica().get();
-        StartTurn turn = chosen.turn();
+        StartTurn turn = p.turn();
         var target = ClusterSharding.get(getContext().getSystem())
                 .entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
         getContext().ask(ModelShard.GenerateReply.class, target, settings.placementTimeout(),
                 replyTo -> new ModelShard.Generate(turn.requestId(), turn.request(), turn.continuation(), replyTo,
                         turnEnded),
-                (reply, failure) -> new Placed(turn, chosen.tried(), replica, reply, failure));
+                (reply, failure) -> new Placed(p, replica, reply, failure));
         return this;
     }
 
     private Behavior<Command> onPlaced(Placed placed) {
+        Placement p = placed.placement();
         if (placed.failure() != null
                 || placed.reply() instanceof ModelShard.Refused refused && refused.replicaUnavailable()) {
-            List<String> tried = new ArrayList<>(placed.tried());
-            tried.add(placed.replica());
             getContext().getLog().info("session {}: replica {} did not take turn {} ({}); trying another",
-                    sessionId, placed.replica(), placed.turn().requestId(),
+                    sessionId, placed.replica(), p.turn().requestId(),
                     placed.failure() != null ? placed.failure().toString() : placed.reply());
             if (placed.replica().equals(leasedReplica)) {
                 leasedReplica = null;
                 cachedTokens = 0;
             }
-            if (tried.size() >= settings.placementAttempts()) {
-                placed.turn().replyTo().tell(new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
+            if (p.failures() + 1 >= settings.placementAttempts()) {
+                return answer(p.turn(), new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
                         "no replica of model " + model + " answered", "model"));
-            } else {
-                choose(placed.turn(), List.copyOf(tried), 0);
             }
-            return this;
+            List<String> tried = new ArrayList<>(p.tried());
+            tried.add(placed.replica());
+            return choose(new Placement(p.turn(), List.copyOf(tried), p.failures() + 1, p.waits()));
         }
+        getContext().getLog().debug("session {}: turn {} placed on {}: {}", sessionId, p.turn().requestId(),
+                placed.replica(), placed.reply().getClass().getSimpleName());
         if (placed.reply() instanceof ModelShard.Accepted accepted) {
             leasedReplica = accepted.replica();
             cachedTokens = accepted.cachedTokens();
             turns++;
         }
-        placed.turn().replyTo().tell(placed.reply());
-        return this;
+        return answer(p.turn(), placed.reply());
+    }
+
+    private Behavior<Command> answer(StartTurn turn, ModelShard.GenerateReply reply) {
+        turn.replyTo().tell(reply);
+        placing.remove(turn.requestId());
+        return passivating && placing.isEmpty() ? Behaviors.stopped() : this;
+    }
+
+    /** A turn being placed is finished first: the gateway is waiting for its answer. */
+    private Behavior<Command> onPassivate() {
+        passivating = true;
+        return placing.isEmpty() ? Behaviors.stopped() : this;
     }
 
     private Behavior<Command> onTurnRecorded(TurnRecorded recorded) {

@@ -64,6 +64,7 @@ final class EngineLoop {
     private final Map<String, Consumer<int[]>> onFinished = new HashMap<>();
     private LoadedModel model;
     private volatile boolean stopping;
+    private volatile boolean ended;
 
     EngineLoop(String name, Callable<LoadedModel> loader, Listener listener, Materializer materializer,
                int bufferSize, Duration pausedPoll) {
@@ -124,6 +125,11 @@ final class EngineLoop {
         internal.put(request.id(), onFinal);
     }
 
+    /** False once the thread has ended (stopped, failed to load, crashed): commands would not run. */
+    boolean running() {
+        return !ended && !stopping;
+    }
+
     /** Stops the thread: every open stream fails, the model is closed. */
     void close() {
         stopping = true;
@@ -134,6 +140,7 @@ final class EngineLoop {
         try {
             model = loader.call();
         } catch (Throwable t) {
+            ended = true;
             listener.loadFailed(t);
             return;
         }
@@ -153,6 +160,7 @@ final class EngineLoop {
             Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
             log.error("engine {} failed; its streams are ended", name, e);
+            ended = true;
             shutdown();
             listener.crashed(e);
             return;
@@ -257,6 +265,7 @@ final class EngineLoop {
     }
 
     private void shutdown() {
+        ended = true;
         FabricException gone = new FabricException(FabricException.Kind.UNAVAILABLE, "the replica stopped");
         for (Iterator<RequestStream> it = streams.values().iterator(); it.hasNext(); ) {
             it.next().fail(gone);

@@ -194,9 +194,9 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     }
 
     private Behavior<Command> onGenerate(Generate cmd) {
-        if (nodeState.draining()) {
-            cmd.replyTo().tell(new Refused(FabricException.Kind.UNAVAILABLE, "replica " + id + " is draining",
-                    Refused.REPLICA));
+        if (nodeState.draining() || !loop.running()) {
+            cmd.replyTo().tell(new Refused(FabricException.Kind.UNAVAILABLE,
+                    "replica " + id + (loop.running() ? " is draining" : " is stopping"), Refused.REPLICA));
         } else if (model.hasPrefillPool() && id.pool().equals(ModelSettings.DECODE)) {
             ActorRef<Command> self = getContext().getSelf();
             loop.execute(m -> tasks.routeOrStart(cmd, m, self));
