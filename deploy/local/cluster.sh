@@ -109,6 +109,8 @@ cmd_up() {
     local args=(serve --roles "$roles" --port "$http" --management-port "$mgmt" --remote-port "$remote"
                 --seed-nodes "$seed")
     [ -n "$model" ] && args+=(--model "$model")
+    # One replica per worker node of each pool: sharding spreads them over the nodes of the role.
+    args+=(--decode-replicas "$(( decode > 0 ? decode : 1 ))" --prefill-replicas "$prefill")
     args+=("${extra[@]+"${extra[@]}"}")
     echo "$kvasir ${args[*]}" > "$log"
     nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null &

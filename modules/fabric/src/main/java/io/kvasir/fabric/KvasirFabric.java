@@ -41,6 +41,8 @@ import java.util.concurrent.CompletionStage;
  */
 public final class KvasirFabric implements Fabric {
 
+    private static final Duration REPLICA_POLL = Duration.ofMillis(100);
+
     private final ActorSystem<?> system;
     private final KvasirSettings settings;
     private final ActorRef<ReplicaDirectory.Command> directory;
@@ -49,10 +51,12 @@ public final class KvasirFabric implements Fabric {
     private final FabricMetrics metrics;
     private final ServingMetrics serving;
     private final NodeState node;
+    private final Duration replicaWait;
 
     KvasirFabric(ActorSystem<?> system, KvasirSettings settings, ActorRef<ReplicaDirectory.Command> directory,
                  ReplicaView view, NodeState node, MeterRegistry registry) {
         this.node = node;
+        this.replicaWait = system.settings().config().getDuration("kvasir.gateway.replica-wait");
         this.system = system;
         this.settings = settings;
         this.directory = directory;
@@ -118,10 +122,36 @@ public final class KvasirFabric implements Fabric {
                     "model");
         }
         if (!resuming && !view.hasDecodeReplica(request.model())) {
-            return refuse(request.model(), FabricException.Kind.UNAVAILABLE,
-                    "no replica of model '" + request.model() + "' is up",
-                    "model");
+            // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
+            // moment: wait a little for one before telling the client the model is unavailable.
+            return awaitDecodeReplica(request.model(), replicaWait).thenCompose(up -> up
+                    ? placeAdmitted(request, attempt, progress, continuation, false)
+                    : refuse(request.model(), FabricException.Kind.UNAVAILABLE,
+                            "no replica of model '" + request.model() + "' is up", "model"));
         }
+        return placeAdmitted(request, attempt, progress, continuation, resuming);
+    }
+
+    /** Completes with whether a decode replica of {@code model} appeared in the view within {@code wait}. */
+    private CompletionStage<Boolean> awaitDecodeReplica(String model, Duration wait) {
+        CompletableFuture<Boolean> result = new CompletableFuture<>();
+        long deadline = System.nanoTime() + wait.toNanos();
+        Runnable[] check = new Runnable[1];
+        check[0] = () -> {
+            if (view.hasDecodeReplica(model)) {
+                result.complete(true);
+            } else if (System.nanoTime() >= deadline) {
+                result.complete(false);
+            } else {
+                system.scheduler().scheduleOnce(REPLICA_POLL, check[0], system.executionContext());
+            }
+        };
+        check[0].run();
+        return result;
+    }
+
+    private CompletionStage<Source<GenerationEvent, NotUsed>> placeAdmitted(
+            GenerationRequest request, Attempt attempt, TurnProgress progress, int[] continuation, boolean resuming) {
         String sessionId = SessionIds.of(request);
         String requestId = "req-" + UUID.randomUUID();
         CompletionStage<AdmissionControl.Permit> admitted = resuming

@@ -51,6 +51,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--seed-nodes", split = ",", description = "host:port of seed nodes to join (default: join self)")
     List<String> seedNodes;
 
+    @Option(names = "--decode-replicas", description = "Decode replicas per model (default 1)")
+    Integer decodeReplicas;
+
+    @Option(names = "--prefill-replicas", description = "Prefill replicas per model (default 0: prefill where decoding)")
+    Integer prefillReplicas;
+
     @Option(names = "--api-key", description = "Require this Bearer key on /v1 (repeatable)")
     List<String> apiKeys;
 
@@ -117,6 +123,12 @@ final class ServeCommand implements Callable<Integer> {
                 seeds.add("akka://kvasir@" + s);
             }
             flags.put("akka.cluster.seed-nodes", seeds);
+        }
+        if (decodeReplicas != null) {
+            flags.put("kvasir.model-defaults.pools.decode", decodeReplicas);
+        }
+        if (prefillReplicas != null) {
+            flags.put("kvasir.model-defaults.pools.prefill", prefillReplicas);
         }
         if (apiKeys != null) {
             flags.put("kvasir.http.api-keys", apiKeys);
