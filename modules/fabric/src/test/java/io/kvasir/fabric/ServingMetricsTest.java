@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.SinkQueueWithCancel;
-import com.typesafe.config.ConfigFactory;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
@@ -37,10 +36,7 @@ class ServingMetricsTest {
 
     @BeforeAll
     static void start() {
-        // A lone node's cluster exit can pass the default 10 s on a loaded machine.
-        kit = ActorTestKit.create("metrics",
-                ConfigFactory.parseString("akka.actor.testkit.typed.system-shutdown-default = 30s")
-                        .withFallback(TestNodes.config(MODELS, List.of("gateway", "prefill", "decode"), true)));
+        kit = ActorTestKit.create("metrics", TestNodes.config(MODELS, List.of("gateway", "prefill", "decode"), true));
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)), registry);
         TestNodes.awaitReplicas(kit, fabric, Map.of("tiny", 1, "small", 1));
