@@ -53,7 +53,7 @@ public class Q8RepackBenchmark {
     private static final int G = 16;
     private static final int GROUP_BLOCK = G * 4 + 32 * G;
 
-    @Param({"768"})
+    @Param({"768", "32000"})
     public int rows;
 
     @Param({"768"})
@@ -108,7 +108,7 @@ public class Q8RepackBenchmark {
         packedHeap = packed.toArray(ValueLayout.JAVA_BYTE);
         float[] ref = new float[rows];
         matrix.matmul(x, ref, 1, pool);
-        for (float[] o : new float[][] {repacked(), repacked4(), repackedB2I(), repackedHeap()}) {
+        for (float[] o : new float[][] {repacked(), repacked4(), repackedB2I(), repackedHeap(), fileLayout()}) {
             for (int r = 0; r < rows; r++) {
                 if (Math.abs(o[r] - ref[r]) > 1e-3 * (1 + Math.abs(ref[r]))) {
                     throw new IllegalStateException("row " + r + ": " + o[r] + " vs " + ref[r]);
@@ -127,6 +127,56 @@ public class Q8RepackBenchmark {
     public float[] engine() {
         matrix.matmul(x, out, 1, pool);
         return out;
+    }
+
+    /** The kernel before repacking (file layout, four rows from four quarters), kept for comparison. */
+    @Benchmark
+    public float[] fileLayout() {
+        int quarter = rows / 4;
+        for (int r = 0; r < quarter; r++) {
+            fileDot4(r, quarter);
+        }
+        return out;
+    }
+
+    private void fileDot4(int r, int step) {
+        long rowBytes = cols / 32 * 34L;
+        long o0 = r * rowBytes;
+        long o1 = o0 + step * rowBytes;
+        long o2 = o1 + step * rowBytes;
+        long o3 = o2 + step * rowBytes;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        FloatVector acc2 = acc0;
+        FloatVector acc3 = acc0;
+        int blocks = cols / 32;
+        for (int b = 0; b < blocks; b++) {
+            long bo = (long) b * 34;
+            int xb = b * 32;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int i = 0; i < 32; i += 16) {
+                FloatVector xv = FloatVector.fromArray(F, x, xb + i);
+                s0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o0 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s0);
+                s1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o1 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s1);
+                s2 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o2 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s2);
+                s3 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o3 + bo + 2 + i, LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s3);
+            }
+            acc0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(HALF, o0 + bo))), acc0);
+            acc1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(HALF, o1 + bo))), acc1);
+            acc2 = s2.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(HALF, o2 + bo))), acc2);
+            acc3 = s3.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(HALF, o3 + bo))), acc3);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + step] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * step] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * step] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     /** One group at a time, four accumulators over the columns. */
