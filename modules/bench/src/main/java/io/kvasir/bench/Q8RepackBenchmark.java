@@ -108,7 +108,7 @@ public class Q8RepackBenchmark {
         packedHeap = packed.toArray(ValueLayout.JAVA_BYTE);
         float[] ref = new float[rows];
         matrix.matmul(x, ref, 1, pool);
-        for (float[] o : new float[][] {repacked(), repacked4(), repackedB2I(), repackedHeap(), fileLayout()}) {
+        for (float[] o : new float[][] {repacked(), repacked4(), repackedB2I(), repackedHeap(), fileLayout(), consecutive4(), touch1k(), touch4k()}) {
             for (int r = 0; r < rows; r++) {
                 if (Math.abs(o[r] - ref[r]) > 1e-3 * (1 + Math.abs(ref[r]))) {
                     throw new IllegalStateException("row " + r + ": " + o[r] + " vs " + ref[r]);
@@ -319,6 +319,82 @@ public class Q8RepackBenchmark {
             o2.intoArray(out, (g + 2 * quarter) * G);
             o3.intoArray(out, (g + 3 * quarter) * G);
         }
+        return out;
+    }
+
+    public long sink;
+
+    @Benchmark
+    public float[] consecutive4() {
+        return grouped4(1, 0);
+    }
+
+    @Benchmark
+    public float[] touch1k() {
+        return grouped4(rows / G / 4, 1024);
+    }
+
+    @Benchmark
+    public float[] touch4k() {
+        return grouped4(rows / G / 4, 4096);
+    }
+
+    /**
+     * repacked4 with a configurable group step (1 = four consecutive groups, one stream) and a
+     * scalar load {@code touch} bytes ahead in each stream per block, to start misses early.
+     */
+    private float[] grouped4(int stepGroups, long touch) {
+        int blocks = cols / 32;
+        int groups = rows / G;
+        long step = (long) stepGroups * blocks * GROUP_BLOCK;
+        long last = packed.byteSize() - 1;
+        long t = 0;
+        int g0 = 0;
+        while (g0 + 3 * stepGroups < groups) {
+            for (int g = g0; g < g0 + stepGroups; g++) {
+                FloatVector o0 = FloatVector.zero(F);
+                FloatVector o1 = o0;
+                FloatVector o2 = o0;
+                FloatVector o3 = o0;
+                for (int b = 0; b < blocks; b++) {
+                    long at = ((long) g * blocks + b) * GROUP_BLOCK;
+                    if (touch > 0) {
+                        t += packed.get(ValueLayout.JAVA_BYTE, Math.min(at + touch, last))
+                                + packed.get(ValueLayout.JAVA_BYTE, Math.min(at + step + touch, last))
+                                + packed.get(ValueLayout.JAVA_BYTE, Math.min(at + 2 * step + touch, last))
+                                + packed.get(ValueLayout.JAVA_BYTE, Math.min(at + 3 * step + touch, last));
+                    }
+                    long q = at + 4 * G;
+                    int xb = 32 * b;
+                    FloatVector a0 = FloatVector.zero(F);
+                    FloatVector a1 = a0;
+                    FloatVector a2 = a0;
+                    FloatVector a3 = a0;
+                    for (int c = 0; c < 32; c++) {
+                        FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
+                        long o = q + (long) c * G;
+                        a0 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o, LE)
+                                .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a0);
+                        a1 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o + step, LE)
+                                .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a1);
+                        a2 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o + 2 * step, LE)
+                                .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a2);
+                        a3 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o + 3 * step, LE)
+                                .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a3);
+                    }
+                    o0 = a0.fma(FloatVector.fromMemorySegment(F, packed, at, LE), o0);
+                    o1 = a1.fma(FloatVector.fromMemorySegment(F, packed, at + step, LE), o1);
+                    o2 = a2.fma(FloatVector.fromMemorySegment(F, packed, at + 2 * step, LE), o2);
+                    o3 = a3.fma(FloatVector.fromMemorySegment(F, packed, at + 3 * step, LE), o3);
+                }
+                o0.intoArray(out, g * G);
+                o1.intoArray(out, (g + stepGroups) * G);
+                o2.intoArray(out, (g + 2 * stepGroups) * G);
+                o3.intoArray(out, (g + 3 * stepGroups) * G);
+            }
+            g0 += 4 * stepGroups;
+        }
+        sink = t;
         return out;
     }
 }

@@ -62,15 +62,18 @@ final class Q8_0Matrix extends DenseMatrix {
                 // Four groups from the four quarters of the range at a time: one broadcast feeds four
                 // FMAs, and four memory streams keep more cache misses in flight once the weights
                 // come from DRAM.
-                int quarter = (Math.min(end, full) - start) / 4;
-                if (quarter > 0) {
-                    for (int g = start; g < start + quarter; g++) {
-                        dot4(g, quarter, x, out);
-                    }
-                } else {
-                    quarter = 0;
+                int quarter = Math.max(0, (Math.min(end, full) - start) / 4);
+                for (int g = start; g < start + quarter; g++) {
+                    dot4(g, quarter, x, out);
                 }
-                for (int g = start + 4 * quarter; g < end; g++) {
+                int g = start + 4 * quarter;
+                // A small matrix leaves a few groups per chunk after the quarters (768 rows over
+                // 8 chunks: 6 groups): two at a time are still 1.3x faster than one.
+                if (g + 2 <= Math.min(end, full)) {
+                    dot2(g, x, out);
+                    g += 2;
+                }
+                for (; g < end; g++) {
                     dot1(g, x, 0, out, 0);
                 }
             });
@@ -122,6 +125,39 @@ final class Q8_0Matrix extends DenseMatrix {
         } else {
             o.intoArray(out, outOff + r0, F.indexInRange(r0, rows));
         }
+    }
+
+    /** Full groups {@code g} and {@code g + 1} against one activation row. */
+    private void dot2(int g, float[] x, float[] out) {
+        final int lanes = Q8_0Packed.G;
+        long base = g * blocks * gb;
+        long s = blocks * gb;
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = o0;
+        for (int b = 0; b < blocks; b++) {
+            long at = base + b * gb;
+            long q = at + 4 * lanes;
+            int xb = b * Q8_0Packed.BLOCK;
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int c = 0; c < Q8_0Packed.BLOCK; c += 2) {
+                FloatVector x0 = FloatVector.broadcast(F, x[xb + c]);
+                FloatVector x1 = FloatVector.broadcast(F, x[xb + c + 1]);
+                long o = q + (long) c * lanes;
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0)).fma(x0, a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(B2F, F, 0)).fma(x0, a1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + lanes, LE).convertShape(B2F, F, 0))
+                        .fma(x1, a2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s + lanes, LE).convertShape(B2F, F, 0))
+                        .fma(x1, a3);
+            }
+            o0 = a0.add(a2).fma(FloatVector.fromMemorySegment(F, p, at, LE), o0);
+            o1 = a1.add(a3).fma(FloatVector.fromMemorySegment(F, p, at + s, LE), o1);
+        }
+        o0.intoArray(out, g * lanes);
+        o1.intoArray(out, (g + 1) * lanes);
     }
 
     /** Full groups {@code g, g + step, g + 2 * step, g + 3 * step} against one activation row. */

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The repacked Q8_0 kernels work on groups of rows; these shapes hit every way a row range can
  * split into groups: fewer rows than a group, a partial last group, enough full groups per thread
- * chunk for the four-group kernel, and batches with and without a remainder of four.
+ * chunk for the four- and two-group kernels, and batches with and without a remainder of four.
  */
 class Q8_0MatrixTest {
 
@@ -38,7 +38,7 @@ class Q8_0MatrixTest {
 
     static Stream<Arguments> shapes() {
         List<Arguments> cases = new ArrayList<>();
-        for (int rows : new int[] {1, 7, 15, 16, 17, 64, 129, 149, 257}) {
+        for (int rows : new int[] {1, 7, 15, 16, 17, 64, 129, 149, 257, 400, 768}) {
             for (int batch : new int[] {1, 2, 4, 7}) {
                 for (int threads : new int[] {1, 2}) {
                     cases.add(Arguments.of(rows, batch, threads));
