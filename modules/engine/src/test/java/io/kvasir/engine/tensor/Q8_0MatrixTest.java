@@ -1,0 +1,108 @@
+package io.kvasir.engine.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The repacked Q8_0 kernels work on groups of rows; these shapes hit every way a row range can
+ * split into groups: fewer rows than a group, a partial last group, enough full groups per thread
+ * chunk for the four- and two-group kernels, and batches with and without a remainder of four.
+ */
+class Q8_0MatrixTest {
+
+    private static ComputePool one;
+    private static ComputePool two;
+
+    @BeforeAll
+    static void pools() {
+        one = ComputePools.create(1);
+        two = ComputePools.create(2);
+    }
+
+    @AfterAll
+    static void closePools() {
+        one.close();
+        two.close();
+    }
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int rows : new int[] {1, 7, 15, 16, 17, 64, 129, 149, 257, 400, 768}) {
+            for (int batch : new int[] {1, 2, 4, 7}) {
+                for (int threads : new int[] {1, 2}) {
+                    cases.add(Arguments.of(rows, batch, threads));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} rows batch {1} threads {2}")
+    @MethodSource("shapes")
+    void matmulMatchesDequantizedProduct(int rows, int batch, int threads) {
+        int cols = 64;
+        Random random = new Random(rows * 31L + batch);
+        byte[] bytes = Quantizer.quantize(GgmlType.Q8_0, gaussian(random, rows * cols));
+        float[] w = Quantizer.dequantize(GgmlType.Q8_0, bytes, 0, rows * cols);
+        float[] x = gaussian(random, batch * cols);
+        // Sentinels past the end catch stores from the padding rows of the last group.
+        float[] out = new float[batch * rows + 16];
+        java.util.Arrays.fill(out, Float.NaN);
+        WeightMatrix m = WeightMatrices.of(GgmlType.Q8_0, MemorySegment.ofArray(bytes), rows, cols);
+        m.matmul(x, out, batch, threads == 1 ? one : two);
+        for (int b = 0; b < batch; b++) {
+            for (int r = 0; r < rows; r++) {
+                double expected = 0;
+                double magnitude = 0;
+                for (int c = 0; c < cols; c++) {
+                    expected += (double) w[r * cols + c] * x[b * cols + c];
+                    magnitude += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
+                }
+                assertThat((double) out[b * rows + r]).as("batch %d row %d", b, r)
+                        .isCloseTo(expected, within(1e-5 * magnitude + 1e-6));
+            }
+        }
+        for (int i = batch * rows; i < out.length; i++) {
+            assertThat(out[i]).as("past the output, index %d", i).isNaN();
+        }
+    }
+
+    @ParameterizedTest(name = "{0} rows")
+    @MethodSource("rowCounts")
+    void rowsDecodeExactlyFromTheRepackedCopy(int rows) {
+        int cols = 96;
+        byte[] bytes = Quantizer.quantize(GgmlType.Q8_0, gaussian(new Random(rows), rows * cols));
+        float[] expected = Quantizer.dequantize(GgmlType.Q8_0, bytes, 0, rows * cols);
+        WeightMatrix m = WeightMatrices.of(GgmlType.Q8_0, MemorySegment.ofArray(bytes), rows, cols);
+        float[] dst = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            m.row(r, dst, 0);
+            for (int c = 0; c < cols; c++) {
+                assertThat(dst[c]).as("row %d col %d", r, c).isEqualTo(expected[r * cols + c]);
+            }
+        }
+    }
+
+    static Stream<Integer> rowCounts() {
+        return Stream.of(1, 15, 17, 40);
+    }
+
+    private static float[] gaussian(Random random, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return v;
+    }
+}
