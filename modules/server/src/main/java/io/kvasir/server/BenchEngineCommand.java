@@ -72,35 +72,41 @@ final class BenchEngineCommand implements Callable<Integer> {
                 prefill[r] = runPrefill(engine, vocab);
             }
             List<double[]> decode = new ArrayList<>();
+            List<double[]> endToEnd = new ArrayList<>();
             for (int b : batches) {
                 double[] runs = new double[repeats];
+                double[] e2e = new double[repeats];
                 for (int r = 0; r < repeats; r++) {
                     progress("decode batch %d, %d/%d", b, r + 1, repeats);
-                    runs[r] = runDecode(engine, vocab, b);
+                    double[] both = runDecode(engine, vocab, b);
+                    runs[r] = both[0];
+                    e2e[r] = both[1];
                 }
                 decode.add(runs);
+                endToEnd.add(e2e);
             }
             System.err.print("\r\033[K");
-            report(median(prefill), decode);
+            report(median(prefill), decode, endToEnd);
         }
         return 0;
     }
 
-    private void report(double prefill, List<double[]> decode) throws Exception {
+    private void report(double prefill, List<double[]> decode, List<double[]> endToEnd) throws Exception {
         if (json) {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode root = mapper.createObjectNode();
             root.put("prefill_tokens_per_second", round(prefill));
             ArrayNode arr = root.putArray("decode");
             for (int i = 0; i < batches.length; i++) {
-                arr.addObject().put("batch", batches[i]).put("tokens_per_second", round(median(decode.get(i))));
+                arr.addObject().put("batch", batches[i]).put("tokens_per_second", round(median(decode.get(i))))
+                        .put("end_to_end_tokens_per_second", round(median(endToEnd.get(i))));
             }
             System.out.println(mapper.writeValueAsString(root));
         } else {
             System.out.printf("prefill (%d-token prompt): %.1f tok/s%n", promptTokens, prefill);
             for (int i = 0; i < batches.length; i++) {
-                System.out.printf("decode batch %2d: %.1f tok/s aggregate (median of %d)%n",
-                        batches[i], median(decode.get(i)), repeats);
+                System.out.printf("decode batch %2d: %.1f tok/s aggregate; %.1f tok/s end to end (medians of %d)%n",
+                        batches[i], median(decode.get(i)), median(endToEnd.get(i)), repeats);
             }
         }
     }
@@ -122,23 +128,29 @@ final class BenchEngineCommand implements Callable<Integer> {
     }
 
     /**
-     * Aggregate decode tokens/s: {@code batch} sequences with short prompts decode together; the
+     * Aggregate decode tokens/s: {@code batch} sequences, each with its own {@code --prompt-tokens}
+     * prompt (as llama.cpp's batched bench does), decode together; the
      * clock starts once all of them have produced their first token, so prefill is excluded.
+     * Also end-to-end tokens/s: every generated token over the time from submitting the batch to
+     * its last token (prefill included), which is what a serving benchmark at the same
+     * concurrency measures from outside. Returns both, in that order.
      */
-    private double runDecode(InferenceEngine engine, int vocab, int batch) {
-        int shortPrompt = Math.min(promptTokens, 16);
+    private double[] runDecode(InferenceEngine engine, int vocab, int batch) {
+        long submitted = System.nanoTime();
         for (int i = 0; i < batch; i++) {
-            engine.addRequest(request("d" + (nextId++), randomPrompt(vocab, shortPrompt), genTokens));
+            engine.addRequest(request("d" + (nextId++), randomPrompt(vocab, promptTokens), genTokens));
         }
         int started = 0;
         long clock = 0;
         long counted = 0;
+        long all = 0;
         while (engine.hasWork()) {
             List<TokenEvent> events = engine.step();
             for (TokenEvent ev : events) {
                 if (ev.tokenId() < 0) {
                     continue;
                 }
+                all++;
                 if (ev.generatedTokens() == 1) {
                     started++;
                 } else if (clock != 0) {
@@ -149,7 +161,8 @@ final class BenchEngineCommand implements Callable<Integer> {
                 clock = System.nanoTime();
             }
         }
-        return counted / ((System.nanoTime() - clock) / 1e9);
+        long end = System.nanoTime();
+        return new double[] {counted / ((end - clock) / 1e9), all / ((end - submitted) / 1e9)};
     }
 
     private static EngineRequest request(String id, int[] prompt, int maxTokens) {
