@@ -1,6 +1,5 @@
 package io.kvasir.engine.tensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -26,14 +25,14 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
-     * Repacks a {@code rows x cols} Q8_0 matrix laid out as in GGUF. The copy lives in an automatic
-     * arena: it is freed once the returned record is unreachable.
+     * Repacks a {@code rows x cols} Q8_0 matrix laid out as in GGUF into native memory (see
+     * {@link NativeMemory}), freed once the returned record is unreachable.
      */
     static Q8_0Packed pack(MemorySegment src, int rows, int cols) {
         int blocks = cols / BLOCK;
         int groups = (rows + G - 1) / G;
         long rowBytes = (long) blocks * SOURCE_BLOCK_BYTES;
-        MemorySegment dst = Arena.ofAuto().allocate(groups * blocks * GROUP_BLOCK_BYTES, 64);
+        MemorySegment dst = NativeMemory.allocate(groups * blocks * GROUP_BLOCK_BYTES, "repacked Q8_0 weights");
         byte[] quants = new byte[BLOCK * G];
         byte[] row = new byte[(int) rowBytes];
         for (int g = 0; g < groups; g++) {
@@ -42,7 +41,7 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
                 for (int i = 0; i < G; i++) {
                     int r = g * G + i;
                     if (r >= rows) {
-                        // The padding rows' scales and quants stay zero (fresh memory is zeroed).
+                        dst.set(FLOAT, at + 4L * i, 0f);
                         for (int c = 0; c < BLOCK; c++) {
                             quants[c * G + i] = 0;
                         }
