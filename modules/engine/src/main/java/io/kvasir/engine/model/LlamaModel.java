@@ -3,6 +3,8 @@ package io.kvasir.engine.model;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tensor.ComputePool;
+import io.kvasir.engine.tensor.FusedMatmul;
+import io.kvasir.engine.tensor.WeightMatrix;
 import java.util.Arrays;
 
 /**
@@ -171,9 +173,7 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
             }
         });
-        w.wq().matmul(xb, q, n, pool);
-        w.wk().matmul(xb, k, n, pool);
-        w.wv().matmul(xb, v, n, pool);
+        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.wq(), w.wk(), w.wv()}, new float[][] {q, k, v});
         // Rows write distinct (block, slot) pairs, so their KV writes can run side by side.
         forRows(n, (from, to) -> {
             int bs = kv.blockSize();
@@ -198,8 +198,7 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
-        w.gate().matmul(xb, gate, n, pool);
-        w.up().matmul(xb, up, n, pool);
+        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up});
         forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
         w.down().matmul(gate, proj, n, pool);
         forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
