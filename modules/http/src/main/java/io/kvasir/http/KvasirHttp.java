@@ -47,6 +47,20 @@ public final class KvasirHttp {
         }
     }
 
+    /**
+     * Only the management port (cluster routes, /admin, /metrics): what a worker node without the
+     * gateway role serves, so every node can be scraped and inspected.
+     */
+    public static CompletionStage<Optional<ServerBinding>> startManagement(ActorSystem<?> system, Fabric fabric,
+                                                                           HttpSettings settings,
+                                                                           Supplier<Route> metrics) {
+        if (!settings.managementEnabled()) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return new ManagementServer(system, fabric, metrics).bind(settings)
+                .thenApply(b -> Optional.of(b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system)));
+    }
+
     public static CompletionStage<Bindings> start(ActorSystem<?> system, Fabric fabric, HttpSettings settings) {
         return start(system, fabric, settings, null);
     }
@@ -57,10 +71,7 @@ public final class KvasirHttp {
         Materializer materializer = Materializer.matFromSystem(system);
         CompletionStage<ServerBinding> api = new ApiServer(fabric, settings, materializer).bind(system)
                 .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system));
-        CompletionStage<Optional<ServerBinding>> management = settings.managementEnabled()
-                ? new ManagementServer(system, fabric, metrics).bind(settings)
-                        .thenApply(b -> Optional.of(b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system)))
-                : CompletableFuture.completedFuture(Optional.empty());
+        CompletionStage<Optional<ServerBinding>> management = startManagement(system, fabric, settings, metrics);
         return api.thenCombine(management, Bindings::new);
     }
 }

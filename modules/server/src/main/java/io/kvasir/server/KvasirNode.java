@@ -2,6 +2,7 @@ package io.kvasir.server;
 
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.http.javadsl.ServerBinding;
 import com.typesafe.config.Config;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.Kvasir;
@@ -23,11 +24,14 @@ public final class KvasirNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final KvasirFabric fabric;
     private final KvasirHttp.Bindings http;
+    private final Optional<ServerBinding> workerManagement;
 
-    private KvasirNode(ActorSystem<Void> system, KvasirFabric fabric, KvasirHttp.Bindings http) {
+    private KvasirNode(ActorSystem<Void> system, KvasirFabric fabric, KvasirHttp.Bindings http,
+                       Optional<ServerBinding> workerManagement) {
         this.system = system;
         this.fabric = fabric;
         this.http = http;
+        this.workerManagement = workerManagement;
     }
 
     /** Starts a node from a resolved config; returns once the HTTP ports (if any) are bound. */
@@ -37,11 +41,16 @@ public final class KvasirNode implements AutoCloseable {
             MeterRegistry registry = Metrics.newRegistry();
             KvasirFabric fabric = Kvasir.start(system, engines, registry);
             KvasirHttp.Bindings http = null;
+            Optional<ServerBinding> workerManagement = Optional.empty();
             if (config.getStringList("kvasir.node.roles").contains("gateway")) {
                 http = KvasirHttp.start(system, fabric, HttpSettings.from(system), Metrics.route(registry))
                         .toCompletableFuture().get(60, TimeUnit.SECONDS);
+            } else {
+                // Workers have no public API but are managed and scraped like every node.
+                workerManagement = KvasirHttp.startManagement(system, fabric, HttpSettings.from(system),
+                        Metrics.route(registry)).toCompletableFuture().get(60, TimeUnit.SECONDS);
             }
-            return new KvasirNode(system, fabric, http);
+            return new KvasirNode(system, fabric, http, workerManagement);
         } catch (Exception e) {
             system.terminate();
             throw new IllegalStateException("node failed to start: " + CliErrors.describe(e), e);
@@ -62,7 +71,7 @@ public final class KvasirNode implements AutoCloseable {
     }
 
     public Optional<InetSocketAddress> managementAddress() {
-        return Optional.ofNullable(http).flatMap(KvasirHttp.Bindings::managementAddress);
+        return http != null ? http.managementAddress() : workerManagement.map(ServerBinding::localAddress);
     }
 
     /** Blocks until the actor system has terminated (SIGTERM runs coordinated shutdown). */
@@ -75,6 +84,8 @@ public final class KvasirNode implements AutoCloseable {
         if (http != null) {
             http.stop(Duration.ofSeconds(2)).toCompletableFuture().exceptionally(e -> null).join();
         }
+        workerManagement.ifPresent(b ->
+                b.terminate(Duration.ofSeconds(2)).toCompletableFuture().exceptionally(e -> null).join());
         system.terminate();
         try {
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
