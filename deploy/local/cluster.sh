@@ -185,7 +185,14 @@ cmd_status() {
   while read -r name pid roles http mgmt remote log; do
     if is_ours "$pid" "$remote"; then alive=up; else alive=down; fi
     ready="-"
-    [ "$alive" = up ] && ready="$(http_code "http://127.0.0.1:$http/ready")"
+    # Gateways answer /ready on the API port; workers have no API, only the management port.
+    if [ "$alive" = up ]; then
+      if [[ "$roles" == *gateway* ]]; then
+        ready="$(http_code "http://127.0.0.1:$http/ready")"
+      else
+        ready="$(http_code "http://127.0.0.1:$mgmt/ready")"
+      fi
+    fi
     printf '%-12s %-8s %-8s %-18s %-6s %-6s %-6s %s\n' "$name" "$pid" "$alive" "$roles" "$http" "$mgmt" "$remote" "$ready"
   done < "$nodes_file"
   echo "logs: $state"
