@@ -1,6 +1,7 @@
 package io.kvasir.engine.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -9,7 +10,11 @@ import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Fused loops give exactly what the matrices give one at a time, whatever the slicing. */
+/**
+ * Fused loops give what the matrices give one at a time, whatever the slicing. Equal up to float
+ * rounding, not bit for bit: the Vector API leaves the order of a lane reduction unspecified, and
+ * interpreted and compiled code of the same kernel may sum in different orders.
+ */
 class FusedMatmulTest {
 
     @ParameterizedTest
@@ -32,7 +37,7 @@ class FusedMatmulTest {
             }
             FusedMatmul.matmul(pool, x, batch, ms, fused);
             for (int j = 0; j < ms.length; j++) {
-                assertThat(fused[j]).as("matrix %d", j).containsExactly(separate[j]);
+                assertThat(fused[j]).as("matrix %d", j).containsExactly(separate[j], within(1e-5f));
             }
         }
     }
