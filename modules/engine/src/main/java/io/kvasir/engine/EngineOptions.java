@@ -10,7 +10,9 @@ import io.kvasir.engine.core.EngineConfig;
  * @param kvBlocks    KV blocks in the pool; 0 sizes the pool for {@code maxSeqs} full contexts,
  *                    capped by {@code kvBytesMax}
  * @param blockSize   token slots per KV block
- * @param maxContext  0: the model's own context length
+ * @param maxContext  the context the KV pool is sized for when {@code kvBlocks} is 0 (0: the
+ *                    model's own); it does not lower the engine's limit, which stays the model's
+ *                    context (the fabric enforces a lower {@code max-model-length} itself)
  * @param kvBytesMax  upper bound on KV memory when {@code kvBlocks} is 0
  */
 public record EngineOptions(

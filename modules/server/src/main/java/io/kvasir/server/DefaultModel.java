@@ -20,7 +20,7 @@ final class DefaultModel {
     }
 
     static Path ensure(PrintStream log) throws IOException {
-        Path dir = home().resolve(".kvasir").resolve("models");
+        Path dir = Main.home().resolve(".kvasir").resolve("models");
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
             Files.createDirectories(dir);
@@ -34,10 +34,5 @@ final class DefaultModel {
             }
         }
         return file;
-    }
-
-    private static Path home() {
-        String prop = System.getProperty("kvasir.home");
-        return Path.of(prop != null ? prop : System.getProperty("user.dir"));
     }
 }

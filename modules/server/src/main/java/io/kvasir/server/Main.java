@@ -1,5 +1,6 @@
 package io.kvasir.server;
 
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -45,6 +46,12 @@ public final class Main implements Runnable {
             return 1;
         });
         return cl;
+    }
+
+    /** Where the project lives: the launcher passes -Dkvasir.home; else the working directory. */
+    static Path home() {
+        String prop = System.getProperty("kvasir.home");
+        return Path.of(prop != null ? prop : System.getProperty("user.dir"));
     }
 
     private static boolean isServe(String[] args) {

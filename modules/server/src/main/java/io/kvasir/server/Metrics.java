@@ -1,9 +1,9 @@
 package io.kvasir.server;
 
 import akka.http.javadsl.model.ContentType;
+import akka.http.javadsl.model.HttpCharsets;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.MediaTypes;
-import akka.http.javadsl.model.HttpCharsets;
 import akka.http.javadsl.server.Directives;
 import akka.http.javadsl.server.Route;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -140,12 +140,13 @@ final class ServeCommand implements Callable<Integer> {
             }
             layered = layered.withFallback(ConfigFactory.parseFile(config.toFile()));
         }
-        Path app = home().resolve("application.conf");
+        Path app = Main.home().resolve("application.conf");
         if (Files.isReadable(app)) {
             layered = layered.withFallback(ConfigFactory.parseFile(app.toFile()));
         }
         Config base = ConfigFactory.systemProperties().withFallback(layered).withFallback(ConfigFactory.defaultReferenceUnresolved());
         Config withModels = withModel(base);
+        // withModel replaces kvasir.models as a whole, so -D overrides of a model's keys are laid on top again.
         return ConfigFactory.systemProperties().withFallback(withModels).resolve();
     }
 
@@ -181,10 +182,5 @@ final class ServeCommand implements Callable<Integer> {
                 .withValue("max-model-length", ConfigValueFactory.fromAnyRef(maxLen));
         return c.withValue("kvasir.models", ConfigFactory.empty()
                 .withValue("\"" + id + "\"", m.root()).root());
-    }
-
-    private static Path home() {
-        String prop = System.getProperty("kvasir.home");
-        return Path.of(prop != null ? prop : System.getProperty("user.dir"));
     }
 }
