@@ -51,7 +51,7 @@ public final class LlamaModel {
         this.layerEnd = options.endFor(config.blockCount());
         this.pool = options.pool();
         this.kv = new KvStore(options.numBlocks(), options.blockSize(), layerEnd - layerStart, config.kvDim(),
-                options.kvPrecision());
+                config.headDim(), options.kvPrecision());
         this.rope = new Rope(config.architecture().ropeStyle(), config.headDim(), config.ropeDim(),
                 config.ropeTheta(), config.ropeScale(), weights.ropeFreqFactors());
         this.attention = new PagedAttention(kv, config);

@@ -23,12 +23,16 @@ final class PagedAttention {
     private final float scale;
 
     PagedAttention(KvStore kv, ModelConfig config) {
+        this(kv, config.headCount(), config.headCountKv(), config.headDim());
+    }
+
+    PagedAttention(KvStore kv, int heads, int kvHeads, int headDim) {
         this.kv = kv;
-        this.heads = config.headCount();
-        this.group = config.headCount() / config.headCountKv();
-        this.headDim = config.headDim();
-        this.qDim = config.qDim();
-        this.scale = (float) (1.0 / Math.sqrt(config.headDim()));
+        this.heads = heads;
+        this.group = heads / kvHeads;
+        this.headDim = headDim;
+        this.qDim = heads * headDim;
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
     }
 
     /** {@code out[row * qDim + h * headDim ..]} = attention of row's query head h over positions 0..pos. */
@@ -36,9 +40,8 @@ final class PagedAttention {
         ComputePool.RangeBody body = (start, end) -> {
             int bs = kv.blockSize();
             float[] scores = new float[bs];
-            float[] tmp = new float[headDim];
             for (int t = start; t < end; t++) {
-                attendOne(batch, layer, t / heads, t % heads, q, out, scores, tmp, bs);
+                attendOne(batch, layer, t / heads, t % heads, q, out, scores, bs);
             }
         };
         long work = 0;
@@ -54,7 +57,7 @@ final class PagedAttention {
     }
 
     private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out,
-            float[] scores, float[] tmp, int bs) {
+            float[] scores, int bs) {
         int qOff = row * qDim + h * headDim;
         int kvOff = (h / group) * headDim;
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
@@ -65,7 +68,7 @@ final class PagedAttention {
         for (int bi = 0, first = 0; first < length; bi++, first += bs) {
             int block = table[bi];
             int slots = Math.min(bs, length - first);
-            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores, tmp);
+            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores);
             float blockMax = scores[0];
             for (int s = 1; s < slots; s++) {
                 blockMax = Math.max(blockMax, scores[s]);
@@ -79,7 +82,7 @@ final class PagedAttention {
                 max = blockMax;
             }
             sum += VectorMath.expShifted(scores, slots, max);
-            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim, tmp);
+            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim);
         }
         VectorMath.scale(out, qOff, headDim, 1f / sum);
     }

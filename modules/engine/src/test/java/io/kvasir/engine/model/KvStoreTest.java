@@ -53,8 +53,8 @@ class KvStoreTest {
         unit[5] = 1f;
         float[] fromA = new float[8];
         float[] fromB = new float[8];
-        a.keyDots(1, 2, 8, 0, unit, 0, 16, 1f, fromA, new float[16]);
-        b.keyDots(1, 1, 8, 0, unit, 0, 16, 1f, fromB, new float[16]);
+        a.keyDots(1, 2, 8, 0, unit, 0, 16, 1f, fromA);
+        b.keyDots(1, 1, 8, 0, unit, 0, 16, 1f, fromB);
         assertThat(fromB).containsExactly(fromA);
         assertThat(fromA).isNotEqualTo(new float[8]);
     }

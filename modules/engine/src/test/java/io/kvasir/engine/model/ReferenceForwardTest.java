@@ -67,13 +67,37 @@ class ReferenceForwardTest {
         compare(file, spec.vocabSize(), 1e-2f);
     }
 
+    /**
+     * Block sizes that are whole vectors of slots take the vector attention kernels, others the
+     * scalar ones; a 40-token prompt leaves the last block partly filled in every case. F16 keys
+     * and values round to 11 bits, hence the wider bound.
+     */
+    @ParameterizedTest(name = "{0} KV, blocks of {1}")
+    @MethodSource("kvLayouts")
+    void attentionAgreesForEveryKvLayout(KvPrecision precision, int blockSize) {
+        SynthModel spec = SynthModel.llama(GgmlType.F32);
+        compare(spec.write(dir.resolve("m.gguf"), 7), spec.vocab(), precision == KvPrecision.F32 ? 1e-4f : 1e-2f,
+                precision, blockSize);
+    }
+
+    static Stream<Arguments> kvLayouts() {
+        return Stream.of(KvPrecision.values())
+                .flatMap(p -> IntStream.of(4, 8, 16, 32, 48).mapToObj(bs -> Arguments.of(p, bs)));
+    }
+
     private void compare(Path file, int vocab, float tolerance) {
+        compare(file, vocab, tolerance, KvPrecision.F32, 4);
+    }
+
+    private void compare(Path file, int vocab, float tolerance, KvPrecision precision, int blockSize) {
         // Long enough that the prefill's attention is split over the pool; decode steps run it inline.
         int[] prompt = IntStream.range(0, 40).map(i -> (i * 71 + 1) % vocab).toArray();
         try (GgufFile gguf = GgufFile.open(file)) {
-            LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(KvPrecision.F32, 12, 4));
+            int blocks = 48 / blockSize + 1;
+            LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(precision, blocks, blockSize));
             ReferenceLlama ref = new ReferenceLlama(gguf, 48);
-            int[] table = {5, 2, 7, 0, 1, 3, 6, 4, 10, 8, 11, 9};
+            // A scrambled table: blocks are not in order in the pool.
+            int[] table = IntStream.range(0, blocks).map(i -> (i * 5 + 3) % blocks).toArray();
 
             float[][] logits = model.forward(Batches.chunkAllRows(prompt, 0, table));
             for (int i = 0; i < prompt.length; i++) {

@@ -1,0 +1,184 @@
+package io.kvasir.engine.model;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The two inner loops of paged attention over one KV block, on the {@link KvStore} layout: keys
+ * dimension-major, values slot-major, in F32 or F16.
+ *
+ * <p>Scores: with keys stored {@code [dim][slot]}, a vector of consecutive slots of one dimension is
+ * one load, so a query scores {@link #L} slots at once as {@code sum_d q[d] * keyRow[d]}: one
+ * broadcast and one FMA per dimension, no horizontal sum. (Slot-major keys need a horizontal sum
+ * per slot, which cost more than the dot product itself at a head width of 64.)
+ *
+ * <p>Values: the weighted sum keeps up to four vectors of the output head in registers across all
+ * the block's slots instead of reloading and storing the output for each slot.
+ *
+ * <p>F16 halves are widened in registers: the half's bits shifted into a float's place (sign kept
+ * by an arithmetic shift), times 2^112 to move the exponent bias. That is exact for normal and
+ * subnormal halves; an infinite half (a key that overflowed 65504) comes out as a large finite
+ * value, and a model producing those has diverged anyway.
+ *
+ * <p>As in the tensor kernels, no helper takes or returns a vector: every vector expression is
+ * spelled out in the method that uses it, so the JIT never has to box one across a call.
+ */
+final class AttentionKernels {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    private static final boolean ENABLED = L == 8 || L == 16;
+    private static final VectorSpecies<Short> H = ENABLED
+            ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final int HALF_MASK = 0x8FFFE000;
+    private static final float HALF_FIX = 0x1p112f;
+
+    private AttentionKernels() {
+    }
+
+    /** Whether blocks of this size are scored a vector of slots at a time. */
+    static boolean vectorSlots(int blockSize) {
+        return ENABLED && blockSize % L == 0;
+    }
+
+    /** Scores for slots {@code [0, slots)}, rounded up to whole vectors; {@code kb} is the head's first key row. */
+    static void keyDotsF32(float[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale,
+            float[] scores) {
+        for (int s0 = 0; s0 < slots; s0 += L) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            int d = 0;
+            int row = kb + s0;
+            for (; d + 4 <= n; d += 4, row += 4 * bs) {
+                a0 = FloatVector.fromArray(F, k, row).fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                a1 = FloatVector.fromArray(F, k, row + bs).fma(FloatVector.broadcast(F, q[qOff + d + 1]), a1);
+                a2 = FloatVector.fromArray(F, k, row + 2 * bs).fma(FloatVector.broadcast(F, q[qOff + d + 2]), a2);
+                a3 = FloatVector.fromArray(F, k, row + 3 * bs).fma(FloatVector.broadcast(F, q[qOff + d + 3]), a3);
+            }
+            for (; d < n; d++, row += bs) {
+                a0 = FloatVector.fromArray(F, k, row).fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+            }
+            a0.add(a1).add(a2.add(a3)).mul(scale).intoArray(scores, s0);
+        }
+    }
+
+    /** {@link #keyDotsF32} over half-precision keys. */
+    static void keyDotsF16(short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale,
+            float[] scores) {
+        for (int s0 = 0; s0 < slots; s0 += L) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            int d = 0;
+            int row = kb + s0;
+            for (; d + 2 <= n; d += 2, row += 2 * bs) {
+                FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                        .reinterpretAsFloats().mul(HALF_FIX);
+                FloatVector k1 = ((IntVector) ShortVector.fromArray(H, k, row + bs)
+                        .convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                        .reinterpretAsFloats().mul(HALF_FIX);
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                a1 = k1.fma(FloatVector.broadcast(F, q[qOff + d + 1]), a1);
+            }
+            for (; d < n; d++, row += bs) {
+                FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                        .reinterpretAsFloats().mul(HALF_FIX);
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+            }
+            a0.add(a1).mul(scale).intoArray(scores, s0);
+        }
+    }
+
+    /** {@code acc[accOff + i] += sum_s w[s] * v[vb + s * stride + i]} for i in {@code [0, n)}, s in {@code [0, slots)}. */
+    static void addValuesF32(float[] v, int vb, int stride, int slots, float[] w, float[] acc, int accOff, int n) {
+        int i = 0;
+        if (ENABLED) {
+            for (; i + 4 * L <= n; i += 4 * L) {
+                int o = accOff + i;
+                FloatVector a0 = FloatVector.fromArray(F, acc, o);
+                FloatVector a1 = FloatVector.fromArray(F, acc, o + L);
+                FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * L);
+                FloatVector a3 = FloatVector.fromArray(F, acc, o + 3 * L);
+                for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
+                    FloatVector ws = FloatVector.broadcast(F, w[s]);
+                    a0 = FloatVector.fromArray(F, v, row).fma(ws, a0);
+                    a1 = FloatVector.fromArray(F, v, row + L).fma(ws, a1);
+                    a2 = FloatVector.fromArray(F, v, row + 2 * L).fma(ws, a2);
+                    a3 = FloatVector.fromArray(F, v, row + 3 * L).fma(ws, a3);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + L);
+                a2.intoArray(acc, o + 2 * L);
+                a3.intoArray(acc, o + 3 * L);
+            }
+            for (; i + L <= n; i += L) {
+                FloatVector a0 = FloatVector.fromArray(F, acc, accOff + i);
+                for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
+                    a0 = FloatVector.fromArray(F, v, row).fma(FloatVector.broadcast(F, w[s]), a0);
+                }
+                a0.intoArray(acc, accOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            float sum = acc[accOff + i];
+            for (int s = 0; s < slots; s++) {
+                sum += w[s] * v[vb + s * stride + i];
+            }
+            acc[accOff + i] = sum;
+        }
+    }
+
+    /** {@link #addValuesF32} over half-precision values. */
+    static void addValuesF16(short[] v, int vb, int stride, int slots, float[] w, float[] acc, int accOff, int n) {
+        int i = 0;
+        if (ENABLED) {
+            for (; i + 2 * L <= n; i += 2 * L) {
+                int o = accOff + i;
+                FloatVector a0 = FloatVector.fromArray(F, acc, o);
+                FloatVector a1 = FloatVector.fromArray(F, acc, o + L);
+                for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
+                    FloatVector ws = FloatVector.broadcast(F, w[s]);
+                    FloatVector v0 = ((IntVector) ShortVector.fromArray(H, v, row)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                            .reinterpretAsFloats().mul(HALF_FIX);
+                    FloatVector v1 = ((IntVector) ShortVector.fromArray(H, v, row + L)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                            .reinterpretAsFloats().mul(HALF_FIX);
+                    a0 = v0.fma(ws, a0);
+                    a1 = v1.fma(ws, a1);
+                }
+                a0.intoArray(acc, o);
+                a1.intoArray(acc, o + L);
+            }
+            for (; i + L <= n; i += L) {
+                FloatVector a0 = FloatVector.fromArray(F, acc, accOff + i);
+                for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
+                    FloatVector v0 = ((IntVector) ShortVector.fromArray(H, v, row)
+                            .convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                            .reinterpretAsFloats().mul(HALF_FIX);
+                    a0 = v0.fma(FloatVector.broadcast(F, w[s]), a0);
+                }
+                a0.intoArray(acc, accOff + i);
+            }
+        }
+        for (; i < n; i++) {
+            float sum = acc[accOff + i];
+            for (int s = 0; s < slots; s++) {
+                sum += w[s] * Float.float16ToFloat(v[vb + s * stride + i]);
+            }
+            acc[accOff + i] = sum;
+        }
+    }
+}
