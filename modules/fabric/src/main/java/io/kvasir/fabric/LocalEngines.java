@@ -41,7 +41,8 @@ public final class LocalEngines {
                 return new Adapter(simulated.engine(), simulated::chatPrompt, simulated::textPrompt, simulated);
             }
             EngineOptions options = new EngineOptions(base.threads(), base.kvPrecision(), model.kvCacheBlocks(),
-                    model.kvBlockSize(), model.maxModelLength(), base.kvBytesMax(), base.engine());
+                    model.kvBlockSize(), model.maxModelLength(), base.kvBytesMax(),
+                    base.engine().withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs()));
             LocalModel local = LocalModel.open(model.path(), options);
             return new Adapter(local.engine(), local::chatPrompt, local::textPrompt, local);
         };

@@ -12,6 +12,10 @@ import java.util.TreeMap;
  * @param maxInFlight      requests one gateway sends on into the cluster at once
  * @param admissionQueue   requests that wait at one gateway beyond those; more are refused (429)
  * @param prefillThreshold uncached prompt tokens from which a prefill replica takes the prefill
+ * @param maxBatchTokens   token budget of one engine step (decodes plus prefill chunks): lower
+ *                         keeps running streams' inter-token latency even while long prompts are
+ *                         prefilled, higher prefills faster
+ * @param maxNumSeqs       sequences one engine step runs at most
  */
 public record ModelSettings(
         String id,
@@ -23,6 +27,8 @@ public record ModelSettings(
         int maxInFlight,
         int admissionQueue,
         int prefillThreshold,
+        int maxBatchTokens,
+        int maxNumSeqs,
         String ownedBy,
         boolean simulated,
         boolean synthetic) {
@@ -38,6 +44,8 @@ public record ModelSettings(
         requirePositive(id, "kv-cache-blocks", kvCacheBlocks);
         requirePositive(id, "kv-block-size", kvBlockSize);
         requirePositive(id, "max-in-flight", maxInFlight);
+        requirePositive(id, "max-batch-tokens", maxBatchTokens);
+        requirePositive(id, "max-num-seqs", maxNumSeqs);
         if (admissionQueue < 0) {
             throw new IllegalArgumentException("model " + id + ": admission-queue-size must be >= 0");
         }
@@ -66,7 +74,8 @@ public record ModelSettings(
         }
         return new ModelSettings(id, Path.of(c.getString("path")), c.getInt("max-model-length"),
                 c.getInt("kv-cache-blocks"), c.getInt("kv-block-size"), pools, c.getInt("max-in-flight"),
-                c.getInt("admission-queue-size"), c.getInt("prefill-threshold"), c.getString("owned-by"),
+                c.getInt("admission-queue-size"), c.getInt("prefill-threshold"), c.getInt("max-batch-tokens"),
+                c.getInt("max-num-seqs"), c.getString("owned-by"),
                 c.getBoolean("simulated"), c.getBoolean("synthetic"));
     }
 

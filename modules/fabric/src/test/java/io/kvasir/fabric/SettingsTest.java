@@ -5,11 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.core.EngineCore;
+import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.gateway.SessionIds;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SettingsTest {
 
@@ -27,6 +32,29 @@ class SettingsTest {
         assertThat(model.replicas("prefill")).isEqualTo(2);
         assertThat(settings.roles()).containsExactly("decode");
         assertThat(settings.streamBufferSize()).isEqualTo(16);
+    }
+
+    /** The step budget is a model setting, and the replica's engine is built with it. */
+    @Test
+    void engineStepBudgetComesFromTheModelSettings(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("tiny.gguf");
+        SyntheticModel.write(SyntheticModel.Spec.tiny(), file);
+        KvasirSettings settings = KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
+                "kvasir.models { m { path = \"" + file.toString().replace("\\", "/")
+                        + "\", max-batch-tokens = 96, max-num-seqs = 7 } }")));
+        ModelSettings model = settings.model("m").orElseThrow();
+        assertThat(model.maxBatchTokens()).isEqualTo(96);
+        assertThat(model.maxNumSeqs()).isEqualTo(7);
+
+        try (LoadedModel loaded = LocalEngines.factory().load(model, new ReplicaId("m", "decode", 0))) {
+            assertThat(loaded.engine()).isInstanceOf(EngineCore.class);
+            EngineConfig config = ((EngineCore) loaded.engine()).config();
+            assertThat(config.maxBatchTokens()).isEqualTo(96);
+            assertThat(config.maxNumSeqs()).isEqualTo(7);
+        }
+        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
+                "kvasir.models { m { max-batch-tokens = 0 } }"))))
+                .hasMessageContaining("max-batch-tokens must be positive");
     }
 
     @Test
