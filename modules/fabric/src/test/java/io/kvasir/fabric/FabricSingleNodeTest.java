@@ -197,6 +197,22 @@ class FabricSingleNodeTest {
                         e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
     }
 
+    /**
+     * The keeper pings every 300 ms here; a replica whose model fails to load waits 300 ms, 600 ms,
+     * 1.2 s, ... between attempts instead of reloading at every ping.
+     */
+    @Test
+    void aModelThatFailsToLoadIsRetriedLessAndLessOften() throws Exception {
+        kit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
+            assertThat(engines.loadAttempts("broken:decode:0")).isGreaterThanOrEqualTo(2);
+            return null;
+        });
+        int before = engines.loadAttempts("broken:decode:0");
+        Thread.sleep(3000);
+        // Ten pings in that time; without backoff each would have been a load.
+        assertThat(engines.loadAttempts("broken:decode:0") - before).isBetween(0, 3);
+    }
+
     @Test
     void unknownModelIsRefused() {
         assertThatThrownBy(() -> TestNodes.run(kit, fabric,

@@ -12,13 +12,21 @@ final class ScriptedFactory implements EngineFactory {
 
     private final Duration stepDelay;
     private final Map<String, ScriptedEngine> engines = new ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> loads = new ConcurrentHashMap<>();
 
     ScriptedFactory(Duration stepDelay) {
         this.stepDelay = stepDelay;
     }
 
+    /** Times a load of {@code replica} was attempted, failed ones included. */
+    int loadAttempts(String replica) {
+        var n = loads.get(replica);
+        return n == null ? 0 : n.get();
+    }
+
     @Override
     public LoadedModel load(ModelSettings model, ReplicaId replica) {
+        loads.computeIfAbsent(replica.entityId(), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
         if (model.path().toString().equals("missing.gguf")) {
             throw new IllegalStateException("no such file: missing.gguf");
         }

@@ -28,6 +28,7 @@ import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
+import java.time.Duration;
 import java.util.Set;
 
 /**
@@ -131,8 +132,19 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         }
     }
 
+    /** Longest wait between load attempts of a replica that keeps failing. */
+    private static final Duration MAX_LOAD_BACKOFF = Duration.ofMinutes(5);
+
     static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node) {
-        return Behaviors.setup(ctx -> new ModelShard(ctx, id, settings, factory, node));
+        return Behaviors.setup(ctx -> {
+            Duration wait = node.loadBackoff().remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF);
+            if (!wait.isZero()) {
+                // A later keep-alive ping creates the entity again and it loads once the wait is over.
+                ctx.getLog().debug("replica {} failed lately; next load in {} ms", id, wait.toMillis());
+                return Behaviors.stopped();
+            }
+            return new ModelShard(ctx, id, settings, factory, node);
+        });
     }
 
     private final ReplicaId id;
@@ -239,6 +251,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
 
     private Behavior<Command> onLoaded() {
         getContext().getLog().info("replica {} ready on {}", id, node);
+        nodeState.loadBackoff().loaded(id.entityId());
         registered = true;
         getContext().getSystem().receptionist().tell(Receptionist.register(serviceKey(id.model()), getContext().getSelf()));
         return this;
@@ -255,8 +268,13 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     }
 
     private Behavior<Command> onEngineStopped(EngineStopped failed) {
-        // Stopping lets the next keep-alive ping start it afresh, possibly on another node.
-        getContext().getLog().error("replica {} {}", id, failed.reason());
+        // Stopping lets a later keep-alive ping start it afresh, possibly on another node, after a
+        // wait that doubles with each failure in a row.
+        LoadBackoff backoff = nodeState.loadBackoff();
+        backoff.failed(id.entityId(), failed.reason());
+        getContext().getLog().error("replica {} {} (failure {} in a row; next attempt in {} ms or later)", id,
+                failed.reason(), backoff.failures(id.entityId()),
+                backoff.remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF).toMillis());
         return Behaviors.stopped();
     }
 

@@ -1,0 +1,68 @@
+package io.kvasir.fabric.shard;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * This node's memory of replicas whose engine failed to load or crashed, so that the keeper's
+ * steady pings do not reload a broken model (a missing file, a model too big for the heap) every
+ * interval, each time re-reading gigabytes and logging the same error. After the n-th failure in a
+ * row a replica waits {@code base * 2^(n-1)}, at most {@code max}, before it loads again; a load
+ * that succeeds forgets its failures. Kept per node, not in the entity, because a failed entity
+ * stops and the next ping creates a fresh one.
+ */
+public final class LoadBackoff {
+
+    private record Failure(int count, long atNanos, String reason) {
+    }
+
+    private final Map<String, Failure> failures = new ConcurrentHashMap<>();
+    private final LongSupplier nanoClock;
+
+    public LoadBackoff() {
+        this(System::nanoTime);
+    }
+
+    LoadBackoff(LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
+    }
+
+    void failed(String replica, String reason) {
+        long now = nanoClock.getAsLong();
+        failures.merge(replica, new Failure(1, now, reason),
+                (old, next) -> new Failure(old.count() + 1, now, reason));
+    }
+
+    void loaded(String replica) {
+        failures.remove(replica);
+    }
+
+    /** How long {@code replica} must still wait before loading again; zero when it may load now. */
+    Duration remaining(String replica, Duration base, Duration max) {
+        Failure f = failures.get(replica);
+        if (f == null) {
+            return Duration.ZERO;
+        }
+        int doublings = Math.min(f.count() - 1, 30);
+        long waitNanos = Math.min(max.toNanos(), base.toNanos() << doublings);
+        if (waitNanos < 0) {
+            waitNanos = max.toNanos();
+        }
+        long left = waitNanos - (nanoClock.getAsLong() - f.atNanos());
+        return left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+    }
+
+    /** Consecutive failures of {@code replica} so far (0 when it has none). */
+    int failures(String replica) {
+        Failure f = failures.get(replica);
+        return f == null ? 0 : f.count();
+    }
+
+    /** Why {@code replica} last failed, while it has not loaded since. */
+    public Optional<String> lastFailure(String replica) {
+        return Optional.ofNullable(failures.get(replica)).map(Failure::reason);
+    }
+}
