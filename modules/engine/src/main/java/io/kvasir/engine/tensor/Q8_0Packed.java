@@ -21,8 +21,8 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
     static final int G = Vectors.ENABLED ? Vectors.LANES : 8;
     static final int BLOCK = 32;
     private static final int SOURCE_BLOCK_BYTES = 34;
-    static final long GROUP_BLOCK_BYTES = 4L * G + (long) BLOCK * G;
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final long GROUP_BLOCK_BYTES = 2L * G + (long) BLOCK * G;
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     /**
      * Repacks a {@code rows x cols} Q8_0 matrix laid out as in GGUF into native memory (see
@@ -41,20 +41,20 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
                 for (int i = 0; i < G; i++) {
                     int r = g * G + i;
                     if (r >= rows) {
-                        dst.set(FLOAT, at + 4L * i, 0f);
+                        dst.set(HALF, at + 2L * i, (short) 0);
                         for (int c = 0; c < BLOCK; c++) {
                             quants[c * G + i] = 0;
                         }
                         continue;
                     }
                     long s = r * rowBytes + (long) b * SOURCE_BLOCK_BYTES;
-                    dst.set(FLOAT, at + 4L * i, Quantizer.fp16(src, s));
+                    dst.set(HALF, at + 2L * i, src.get(HALF, s));
                     MemorySegment.copy(src, ValueLayout.JAVA_BYTE, s + 2, row, 0, BLOCK);
                     for (int c = 0; c < BLOCK; c++) {
                         quants[c * G + i] = row[c];
                     }
                 }
-                MemorySegment.copy(quants, 0, dst, ValueLayout.JAVA_BYTE, at + 4L * G, quants.length);
+                MemorySegment.copy(quants, 0, dst, ValueLayout.JAVA_BYTE, at + 2L * G, quants.length);
             }
         }
         return new Q8_0Packed(dst, rows, cols, groups);
@@ -67,9 +67,9 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
         int blocks = cols / BLOCK;
         for (int b = 0; b < blocks; b++) {
             long at = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
-            float d = data.get(FLOAT, at + 4L * i);
+            float d = Quantizer.fp16(data, at + 2L * i);
             for (int c = 0; c < BLOCK; c++) {
-                out[off + b * BLOCK + c] = data.get(ValueLayout.JAVA_BYTE, at + 4L * G + (long) c * G + i) * d;
+                out[off + b * BLOCK + c] = data.get(ValueLayout.JAVA_BYTE, at + 2L * G + (long) c * G + i) * d;
             }
         }
     }
@@ -85,10 +85,10 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
                     long at = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
                     float block = 0;
                     for (int c = 0; c < BLOCK; c++) {
-                        block += data.get(ValueLayout.JAVA_BYTE, at + 4L * G + (long) c * G + i)
+                        block += data.get(ValueLayout.JAVA_BYTE, at + 2L * G + (long) c * G + i)
                                 * x[bt * cols + b * BLOCK + c];
                     }
-                    sum += block * data.get(FLOAT, at + 4L * i);
+                    sum += block * Quantizer.fp16(data, at + 2L * i);
                 }
                 out[bt * rows + g * G + i] = sum;
             }

@@ -34,6 +34,13 @@ final class Vectors {
 
     /** 2^112: rescales a half-float's exponent field, placed in a float, to the float exponent bias. */
     static final float HALF_EXPONENT_FIX = 0x1p112f;
+    /**
+     * A half's bits shifted left 16 then arithmetically right 3 put its sign in the float sign bit,
+     * copies of the sign in bits 28-30 and exponent and mantissa in float position: this mask keeps
+     * the sign, exponent and mantissa, so that the result times {@link #HALF_EXPONENT_FIX} is the
+     * half's value (exact for normal and subnormal halves; infinities and NaNs come out finite).
+     */
+    static final int HALF_BITS = 0x8FFFE000;
 
     private Vectors() {
     }
