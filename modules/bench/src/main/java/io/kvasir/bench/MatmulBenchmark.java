@@ -29,6 +29,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * One matmul of the shapes in a 110M-parameter Llama (dim 768, FFN 2048, vocab 32000). Weights live
  * off-heap like a mapped GGUF file. Time per op converts to throughput as
  * GFLOP/s = 2 * rows * cols * batch / ns and weight GB/s = rows * rowBytes / ns.
+ *
+ * <p>The default batches are single-sequence decode (1) and 16-sequence decode (16). Prompt
+ * prefill runs 128-row batches; measure that shape with {@code -p batch=128} (JMH accepts values
+ * outside the list). It is not in the default list, which it would make half as long again.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)

@@ -17,7 +17,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The repacked Q8_0 kernels work on groups of rows; these shapes hit every way a row range can
  * split into groups: fewer rows than a group, a partial last group, enough full groups per thread
- * chunk for the four- and two-group kernels, and batches with and without a remainder of four.
+ * chunk for the four- and two-group kernels, and batches that take the eight-row kernel, the
+ * four-row kernel and single rows in every combination (8: one pass of eight; 9: eight and one;
+ * 13: eight, four and one; 16: two of eight; 17: two of eight and one). The kernels sum a block's
+ * columns in their own order, so results match the reference up to float rounding, not bit for bit.
  */
 class Q8_0MatrixTest {
 
@@ -39,7 +42,7 @@ class Q8_0MatrixTest {
     static Stream<Arguments> shapes() {
         List<Arguments> cases = new ArrayList<>();
         for (int rows : new int[] {1, 7, 15, 16, 17, 64, 129, 149, 257, 400, 768}) {
-            for (int batch : new int[] {1, 2, 4, 7}) {
+            for (int batch : new int[] {1, 2, 4, 7, 8, 9, 13, 16, 17}) {
                 for (int threads : new int[] {1, 2}) {
                     cases.add(Arguments.of(rows, batch, threads));
                 }
