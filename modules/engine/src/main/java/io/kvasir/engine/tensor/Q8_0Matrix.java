@@ -316,7 +316,7 @@ final class Q8_0Matrix extends DenseMatrix {
         FloatVector o7 = o0;
         for (int b = 0; b < blocks; b++) {
             long at = base + b * gb;
-            long q = at + 4 * lanes;
+            long q = at + 2 * lanes;
             int xb = b * Q8_0Packed.BLOCK;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
@@ -339,7 +339,8 @@ final class Q8_0Matrix extends DenseMatrix {
                 a6 = w.fma(FloatVector.broadcast(F, x[x6 + xc]), a6);
                 a7 = w.fma(FloatVector.broadcast(F, x[x7 + xc]), a7);
             }
-            FloatVector d = FloatVector.fromMemorySegment(F, p, at, LE);
+            FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
             o2 = a2.fma(d, o2);
