@@ -42,7 +42,7 @@ class Q8_0MatrixTest {
     static Stream<Arguments> shapes() {
         List<Arguments> cases = new ArrayList<>();
         for (int rows : new int[] {1, 7, 15, 16, 17, 64, 129, 149, 257, 400, 768}) {
-            for (int batch : new int[] {1, 2, 4, 7, 8, 9, 13, 16, 17}) {
+            for (int batch : new int[] {1, 2, 3, 4, 7, 8, 9, 13, 14, 16, 17}) {
                 for (int threads : new int[] {1, 2}) {
                     cases.add(Arguments.of(rows, batch, threads));
                 }
