@@ -105,7 +105,18 @@ public final class RequestDriver {
         long start = System.nanoTime();
         HttpResponse<InputStream> response;
         try {
-            response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            try {
+                response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (IOException e) {
+                if (!closedBeforeAnswer(e)) {
+                    throw e;
+                }
+                // The pooled keep-alive connection was closed by the server just as the request went
+                // out (seen with llama.cpp's server between requests): nothing was answered, so the
+                // request is sent again once, on a new connection, and timed from there.
+                start = System.nanoTime();
+                response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            }
         } catch (IOException e) {
             return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate);
         } catch (InterruptedException e) {
@@ -125,6 +136,16 @@ public final class RequestDriver {
         } catch (IOException | RuntimeException e) {
             return RequestResult.failed(turn, response.statusCode(), describe(e), msSince(start), promptEstimate);
         }
+    }
+
+    /** Whether the connection ended before a single byte of the answer arrived. */
+    static boolean closedBeforeAnswer(IOException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("received no bytes")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The exception's name and the first message found along its causes (HttpClient often nests it). */
