@@ -25,7 +25,7 @@ public record EngineOptions(
         EngineConfig engine) {
 
     public static EngineOptions defaults() {
-        return new EngineOptions(0, "F32", 0, 16, 0, 1L << 30, EngineConfig.defaults());
+        return new EngineOptions(0, "F16", 0, 16, 0, 1L << 30, EngineConfig.defaults());
     }
 
     public EngineOptions withThreads(int n) {

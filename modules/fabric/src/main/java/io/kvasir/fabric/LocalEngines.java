@@ -40,7 +40,7 @@ public final class LocalEngines {
                 SimulatedModel simulated = new SimulatedModel(model.id(), sim);
                 return new Adapter(simulated.engine(), simulated::chatPrompt, simulated::textPrompt, simulated);
             }
-            EngineOptions options = new EngineOptions(base.threads(), base.kvPrecision(), model.kvCacheBlocks(),
+            EngineOptions options = new EngineOptions(base.threads(), model.kvPrecision(), model.kvCacheBlocks(),
                     model.kvBlockSize(), model.maxModelLength(), base.kvBytesMax(),
                     base.engine().withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs()));
             LocalModel local = LocalModel.open(model.path(), options);

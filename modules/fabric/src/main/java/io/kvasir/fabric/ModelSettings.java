@@ -16,6 +16,7 @@ import java.util.TreeMap;
  *                         keeps running streams' inter-token latency even while long prompts are
  *                         prefilled, higher prefills faster
  * @param maxNumSeqs       sequences one engine step runs at most
+ * @param kvPrecision      {@code F16} or {@code F32}: how the KV cache stores keys and values
  */
 public record ModelSettings(
         String id,
@@ -29,6 +30,7 @@ public record ModelSettings(
         int prefillThreshold,
         int maxBatchTokens,
         int maxNumSeqs,
+        String kvPrecision,
         String ownedBy,
         boolean simulated,
         boolean synthetic) {
@@ -46,6 +48,10 @@ public record ModelSettings(
         requirePositive(id, "max-in-flight", maxInFlight);
         requirePositive(id, "max-batch-tokens", maxBatchTokens);
         requirePositive(id, "max-num-seqs", maxNumSeqs);
+        if (!"F16".equals(kvPrecision) && !"F32".equals(kvPrecision)) {
+            throw new IllegalArgumentException("model " + id + ": kv-precision must be F16 or F32, got '"
+                    + kvPrecision + "'");
+        }
         if (admissionQueue < 0) {
             throw new IllegalArgumentException("model " + id + ": admission-queue-size must be >= 0");
         }
@@ -75,7 +81,7 @@ public record ModelSettings(
         return new ModelSettings(id, Path.of(c.getString("path")), c.getInt("max-model-length"),
                 c.getInt("kv-cache-blocks"), c.getInt("kv-block-size"), pools, c.getInt("max-in-flight"),
                 c.getInt("admission-queue-size"), c.getInt("prefill-threshold"), c.getInt("max-batch-tokens"),
-                c.getInt("max-num-seqs"), c.getString("owned-by"),
+                c.getInt("max-num-seqs"), c.getString("kv-precision"), c.getString("owned-by"),
                 c.getBoolean("simulated"), c.getBoolean("synthetic"));
     }
 

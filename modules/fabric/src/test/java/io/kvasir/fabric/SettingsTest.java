@@ -41,7 +41,7 @@ class SettingsTest {
         SyntheticModel.write(SyntheticModel.Spec.tiny(), file);
         KvasirSettings settings = KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
                 "kvasir.models { m { path = \"" + file.toString().replace("\\", "/")
-                        + "\", max-batch-tokens = 96, max-num-seqs = 7 } }")));
+                        + "\", max-batch-tokens = 96, max-num-seqs = 7, kv-precision = F32 } }")));
         ModelSettings model = settings.model("m").orElseThrow();
         assertThat(model.maxBatchTokens()).isEqualTo(96);
         assertThat(model.maxNumSeqs()).isEqualTo(7);
@@ -51,10 +51,22 @@ class SettingsTest {
             EngineConfig config = ((EngineCore) loaded.engine()).config();
             assertThat(config.maxBatchTokens()).isEqualTo(96);
             assertThat(config.maxNumSeqs()).isEqualTo(7);
+            // F32 was asked for; the default, F16, stores a block in half the bytes.
+            ModelSettings halves = KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
+                    "kvasir.models { m { path = \"" + file.toString().replace("\\", "/") + "\" } }")))
+                    .model("m").orElseThrow();
+            assertThat(halves.kvPrecision()).isEqualTo("F16");
+            try (LoadedModel half = LocalEngines.factory().load(halves, new ReplicaId("m", "decode", 1))) {
+                assertThat(((EngineCore) half.engine()).kvBlockBytes() * 2)
+                        .isEqualTo(((EngineCore) loaded.engine()).kvBlockBytes());
+            }
         }
         assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
                 "kvasir.models { m { max-batch-tokens = 0 } }"))))
                 .hasMessageContaining("max-batch-tokens must be positive");
+        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
+                "kvasir.models { m { kv-precision = Q8 } }"))))
+                .hasMessageContaining("kv-precision must be F16 or F32, got 'Q8'");
     }
 
     @Test

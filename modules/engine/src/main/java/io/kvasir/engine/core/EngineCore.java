@@ -60,6 +60,11 @@ public final class EngineCore implements InferenceEngine {
         return runner.maxContext();
     }
 
+    /** Bytes one KV block takes (all layers, keys and values): what a block costs in memory and on the wire. */
+    public int kvBlockBytes() {
+        return storage.blockBytes();
+    }
+
     public EngineConfig config() {
         return config;
     }

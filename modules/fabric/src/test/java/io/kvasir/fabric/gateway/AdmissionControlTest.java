@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class AdmissionControlTest {
 
     private static AdmissionControl admission(int maxInFlight, int queue) {
-        ModelSettings m = new ModelSettings("m", Path.of(""), 128, 16, 4, Map.of("decode", 1), maxInFlight, queue, 64, 512, 64,
+        ModelSettings m = new ModelSettings("m", Path.of(""), 128, 16, 4, Map.of("decode", 1), maxInFlight, queue, 64, 512, 64, "F16",
                 "kvasir", false, false);
         return new AdmissionControl(List.of(m), Duration.ofSeconds(3));
     }
