@@ -17,7 +17,8 @@ import java.nio.ByteOrder;
  * ({@code [kvHeads][blockSize][headDim]}). Either way one head's keys, and its values, are one
  * contiguous run of memory: attention works head by head, and values interleaved by slot
  * ({@code [blockSize][kvDim]}) made it read 256-byte pieces 3 KB apart, which the hardware
- * prefetchers do not follow (measured ~2x slower on bench-110m shapes). Writing a token scatters it
+ * prefetchers do not follow (attention 1.3x slower, measured on bench-110m shapes with 16 sequences
+ * at a 256-token context). Writing a token scatters it
  * over the heads and dimensions; a decode step writes one token per layer and reads every earlier
  * one, so the reads decide.
  *
