@@ -32,6 +32,11 @@ public record EngineOptions(
         return new EngineOptions(n, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, engine);
     }
 
+    /** {@code "F16"} or {@code "F32"}. */
+    public EngineOptions withKvPrecision(String precision) {
+        return new EngineOptions(threads, precision, kvBlocks, blockSize, maxContext, kvBytesMax, engine);
+    }
+
     public EngineOptions withKvBlocks(int n) {
         return new EngineOptions(threads, kvPrecision, n, blockSize, maxContext, kvBytesMax, engine);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.core.EngineConfig;
 import io.kvasir.engine.core.EngineRequest;
@@ -44,6 +45,10 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
     int threads;
 
+    @Option(names = "--kv-precision", defaultValue = "F16",
+            description = "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
+    KvPrecision kvPrecision;
+
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
@@ -57,7 +62,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path path = model != null ? model : DefaultModel.ensure(System.err);
         int maxBatch = Arrays.stream(batches).max().orElse(1);
-        EngineOptions options = EngineOptions.defaults().withThreads(threads)
+        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision.name())
                 .withEngine(EngineConfig.defaults().withMaxNumSeqs(Math.max(maxBatch, 1))
                         .withMaxBatchTokens(Math.max(promptTokens, maxBatch)));
         try (LocalModel local = LocalModel.open(path, options)) {

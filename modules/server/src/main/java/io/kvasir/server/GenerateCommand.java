@@ -3,6 +3,7 @@ package io.kvasir.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.EngineRequest;
@@ -49,6 +50,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
     int threads;
 
+    @Option(names = "--kv-precision", defaultValue = "F16",
+            description = "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
+    KvPrecision kvPrecision;
+
     @Option(names = "--json", description = "Print one JSON object with ids, text and speeds as the last line")
     boolean json;
 
@@ -56,7 +61,8 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path path = model != null ? model : DefaultModel.ensure(out);
-        try (LocalModel local = LocalModel.open(path, EngineOptions.defaults().withThreads(threads))) {
+        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision.name());
+        try (LocalModel local = LocalModel.open(path, options)) {
             if (local.synthetic() && !json) {
                 System.err.println("note: " + path.getFileName()
                         + " is a synthetic model with random weights; its output is meaningless.");
