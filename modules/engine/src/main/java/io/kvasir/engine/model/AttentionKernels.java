@@ -19,8 +19,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Values: the weighted sum keeps up to four vectors of the output head in registers across all
  * the block's slots instead of reloading and storing the output for each slot.
  *
- * <p>F16 halves are widened in registers: the half's bits shifted into a float's place (sign kept
- * by an arithmetic shift), times 2^112 to move the exponent bias. That is exact for normal and
+ * <p>F16 halves are widened in registers: the half, sign-extended to 32 bits and shifted left by 13,
+ * has its exponent and mantissa in float position and copies of its sign in bits 28 to 31; clearing
+ * bits 28 to 30 leaves a float that, times 2^112 to move the exponent bias, is the half's value. That is exact for normal and
  * subnormal halves; an infinite half (a key that overflowed 65504) comes out as a large finite
  * value, and a model producing those has diverged anyway.
  *
@@ -35,7 +36,7 @@ final class AttentionKernels {
     private static final VectorSpecies<Short> H = ENABLED
             ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    private static final int HALF_MASK = 0x8FFFE000;
+    private static final int HALF_MASK = 0x8FFFFFFF;
     private static final float HALF_FIX = 0x1p112f;
 
     private AttentionKernels() {
@@ -79,18 +80,18 @@ final class AttentionKernels {
             int row = kb + s0;
             for (; d + 2 <= n; d += 2, row += 2 * bs) {
                 FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                        .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
                         .reinterpretAsFloats().mul(HALF_FIX);
                 FloatVector k1 = ((IntVector) ShortVector.fromArray(H, k, row + bs)
                         .convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                        .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
                         .reinterpretAsFloats().mul(HALF_FIX);
                 a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
                 a1 = k1.fma(FloatVector.broadcast(F, q[qOff + d + 1]), a1);
             }
             for (; d < n; d++, row += bs) {
                 FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                        .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
                         .reinterpretAsFloats().mul(HALF_FIX);
                 a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
             }
@@ -149,11 +150,11 @@ final class AttentionKernels {
                     FloatVector ws = FloatVector.broadcast(F, w[s]);
                     FloatVector v0 = ((IntVector) ShortVector.fromArray(H, v, row)
                             .convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                            .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
                             .reinterpretAsFloats().mul(HALF_FIX);
                     FloatVector v1 = ((IntVector) ShortVector.fromArray(H, v, row + L)
                             .convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                            .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
                             .reinterpretAsFloats().mul(HALF_FIX);
                     a0 = v0.fma(ws, a0);
                     a1 = v1.fma(ws, a1);
@@ -166,7 +167,7 @@ final class AttentionKernels {
                 for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
                     FloatVector v0 = ((IntVector) ShortVector.fromArray(H, v, row)
                             .convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(HALF_MASK)
+                            .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
                             .reinterpretAsFloats().mul(HALF_FIX);
                     a0 = v0.fma(FloatVector.broadcast(F, w[s]), a0);
                 }

@@ -59,6 +59,59 @@ class KvStoreTest {
         assertThat(fromA).isNotEqualTo(new float[8]);
     }
 
+    /**
+     * Every finite half value, stored as a key and as a value, reads back exactly through the
+     * vector kernels (blocks of 16 slots take the vector path), normal and subnormal, both signs.
+     */
+    @Test
+    void everyFiniteHalfReadsBackExactlyThroughTheKernels() {
+        int bs = 16;
+        int kvDim = 16;
+        KvStore store = new KvStore(1, bs, 1, kvDim, kvDim, KvPrecision.F16);
+        float[] k = new float[kvDim];
+        float[] unit = new float[kvDim];
+        float[] scores = new float[bs];
+        float[] weights = new float[bs];
+        float[] acc = new float[kvDim];
+        int checked = 0;
+        for (int base = 0; base < 65536; base += bs * kvDim) {
+            for (int slot = 0; slot < bs; slot++) {
+                for (int i = 0; i < kvDim; i++) {
+                    k[i] = Float.float16ToFloat((short) (base + slot * kvDim + i));
+                    if (!Float.isFinite(k[i])) {
+                        k[i] = 0f;
+                    }
+                }
+                store.write(0, 0, slot, k, 0, k, 0);
+            }
+            for (int slot = 0; slot < bs; slot++) {
+                java.util.Arrays.fill(weights, 0f);
+                weights[slot] = 1f;
+                java.util.Arrays.fill(acc, 0f);
+                store.addValues(0, 0, bs, 0, weights, acc, 0, kvDim);
+                for (int i = 0; i < kvDim; i++) {
+                    float want = Float.float16ToFloat((short) (base + slot * kvDim + i));
+                    if (Float.isFinite(want)) {
+                        assertThat(acc[i]).as("value of half %04x", base + slot * kvDim + i).isEqualTo(want + 0f);
+                        checked++;
+                    }
+                }
+            }
+            for (int d = 0; d < kvDim; d++) {
+                java.util.Arrays.fill(unit, 0f);
+                unit[d] = 1f;
+                store.keyDots(0, 0, bs, 0, unit, 0, kvDim, 1f, scores);
+                for (int slot = 0; slot < bs; slot++) {
+                    float want = Float.float16ToFloat((short) (base + slot * kvDim + d));
+                    if (Float.isFinite(want)) {
+                        assertThat(scores[slot]).as("key of half %04x", base + slot * kvDim + d).isEqualTo(want + 0f);
+                    }
+                }
+            }
+        }
+        assertThat(checked).isEqualTo(65536 - 2 * 1024);
+    }
+
     @Test
     void refusesACacheThatCannotFitBeforeAllocating() {
         assertThatThrownBy(() -> new KvStore(1_000_000, 256, 80, 1024, KvPrecision.F32))
