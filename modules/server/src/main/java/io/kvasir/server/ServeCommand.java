@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.fabric.LocalEngines;
 import io.kvasir.engine.sim.TimingModel;
 import java.io.IOException;
@@ -56,6 +57,14 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--prefill-replicas", description = "Prefill replicas per model (default 0: prefill where decoding)")
     Integer prefillReplicas;
+
+    @Option(names = "--kv-precision", description = "KV cache precision of every model: ${COMPLETION-CANDIDATES} "
+            + "(default F16)")
+    KvPrecision kvPrecision;
+
+    @Option(names = "--max-batch-tokens", description = "Token budget of one engine step (default 512): lower keeps "
+            + "inter-token latency steady while long prompts prefill")
+    Integer maxBatchTokens;
 
     @Option(names = "--api-key", description = "Require this Bearer key on /v1 (repeatable)")
     List<String> apiKeys;
@@ -129,6 +138,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (prefillReplicas != null) {
             flags.put("kvasir.model-defaults.pools.prefill", prefillReplicas);
+        }
+        if (kvPrecision != null) {
+            flags.put("kvasir.model-defaults.kv-precision", kvPrecision.name());
+        }
+        if (maxBatchTokens != null) {
+            flags.put("kvasir.model-defaults.max-batch-tokens", maxBatchTokens);
         }
         if (apiKeys != null) {
             flags.put("kvasir.http.api-keys", apiKeys);

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.Config;
+import io.kvasir.fabric.KvasirSettings;
+import io.kvasir.fabric.ModelSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -41,6 +43,17 @@ class ServeConfigTest {
         assertThat(c.getBoolean("kvasir.models.tiny.synthetic")).isTrue();
         // The tiny preset's context (1024) caps the default max model length.
         assertThat(c.getInt("kvasir.models.tiny.max-model-length")).isEqualTo(1024);
+        assertThat(KvasirSettings.from(c).model("tiny").orElseThrow().kvPrecision()).isEqualTo("F16");
+    }
+
+    @Test
+    void engineFlagsBecomeModelDefaults(@TempDir Path dir) throws Exception {
+        Path model = TestNodes.tinyModel(dir);
+        Config c = config("--model", model.toString(), "--kv-precision", "F32", "--max-batch-tokens", "128");
+
+        ModelSettings tiny = KvasirSettings.from(c).model("tiny").orElseThrow();
+        assertThat(tiny.kvPrecision()).isEqualTo("F32");
+        assertThat(tiny.maxBatchTokens()).isEqualTo(128);
     }
 
     @Test
