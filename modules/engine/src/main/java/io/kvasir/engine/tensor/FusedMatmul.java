@@ -25,9 +25,10 @@ public final class FusedMatmul {
             return;
         }
         int slices = threads * SLICES_PER_THREAD;
+        Object call = new Object();
         pool.parallelFor(slices, (start, end) -> {
             for (int s = start; s < end; s++) {
-                Slice slice = new Slice(s, slices);
+                Slice slice = new Slice(s, slices, call);
                 for (int j = 0; j < matrices.length; j++) {
                     matrices[j].matmul(x, outs[j], batch, slice);
                 }
@@ -35,8 +36,13 @@ public final class FusedMatmul {
         });
     }
 
-    /** A pool that runs only slice {@code index} of {@code count} of every loop, on the calling thread. */
-    private record Slice(int index, int count) implements ComputePool {
+    /**
+     * A pool that runs only slice {@code index} of {@code count} of every loop, on the calling thread.
+     * {@code call} is the same object for every slice of one {@link #matmul} call and a new one for
+     * the next: a kernel can keep per-thread work on the shared activations (see {@link
+     * Q8_0Matrix}) for the rest of the call.
+     */
+    record Slice(int index, int count, Object call) implements ComputePool {
 
         @Override
         public int threads() {

@@ -7,6 +7,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -18,7 +19,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class FusedMatmulTest {
 
     @ParameterizedTest
-    @CsvSource({"Q8_0,1,3", "Q8_0,5,2", "F32,1,3", "Q4_K,4,3", "F16,17,2", "Q6_K,1,1"})
+    @CsvSource({"Q8_0,1,3", "Q8_0,5,2", "Q8_0,13,2", "Q8_0,72,2", "F32,1,3", "Q4_K,4,3", "F16,17,2", "Q6_K,1,1"})
     void fusedEqualsSeparate(GgmlType type, int batch, int threads) {
         int cols = 256;
         Random random = new Random(11);
@@ -38,6 +39,33 @@ class FusedMatmulTest {
             FusedMatmul.matmul(pool, x, batch, ms, fused);
             for (int j = 0; j < ms.length; j++) {
                 assertThat(fused[j]).as("matrix %d", j).containsExactly(separate[j], within(1e-5f));
+            }
+        }
+    }
+
+    /**
+     * Q8_0 regroups the activations once per thread and fused call; a next call with the same array
+     * but new values must not reuse them.
+     */
+    @Test
+    void q8NextCallSeesNewActivations() {
+        int cols = 256;
+        int batch = 72;
+        Random random = new Random(12);
+        WeightMatrix[] ms = {matrix(GgmlType.Q8_0, 48, cols, random), matrix(GgmlType.Q8_0, 149, cols, random)};
+        float[] x = new float[batch * cols];
+        try (ComputePool pool = ComputePools.create(2)) {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < x.length; i++) {
+                    x[i] = (float) random.nextGaussian();
+                }
+                float[][] fused = {new float[batch * 48], new float[batch * 149]};
+                FusedMatmul.matmul(pool, x, batch, ms, fused);
+                for (int j = 0; j < ms.length; j++) {
+                    float[] separate = new float[fused[j].length];
+                    ms[j].matmul(x, separate, batch, pool);
+                    assertThat(fused[j]).as("round %d matrix %d", round, j).containsExactly(separate, within(1e-5f));
+                }
             }
         }
     }

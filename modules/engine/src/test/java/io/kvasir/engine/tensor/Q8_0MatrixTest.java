@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * split into groups: fewer rows than a group, a partial last group, enough full groups per thread
  * chunk for the four- and two-group kernels, and batches that take the eight-row kernel, the
  * four-row kernel and single rows in every combination (8: one pass of eight; 9: eight and one;
- * 13: eight, four and one; 16: two of eight; 17: two of eight and one). The kernels sum a block's
+ * 13: eight, four and one; 16: two of eight; 17: two of eight and one), and from 64 rows on the
+ * sixteen-row kernel over widened weights. The kernels sum a block's
  * columns in their own order, so results match the reference up to float rounding, not bit for bit.
  */
 class Q8_0MatrixTest {
@@ -44,17 +45,26 @@ class Q8_0MatrixTest {
         for (int rows : new int[] {1, 7, 15, 16, 17, 64, 129, 149, 257, 400, 768}) {
             for (int batch : new int[] {1, 2, 3, 4, 7, 8, 9, 13, 14, 16, 17}) {
                 for (int threads : new int[] {1, 2}) {
-                    cases.add(Arguments.of(rows, batch, threads));
+                    cases.add(Arguments.of(rows, batch, threads, 64));
+                }
+            }
+        }
+        // From 64 rows on a batch goes sixteen rows at a time through weights widened to floats
+        // (64: four such passes; 79: four, then eight, four and three; 81: five and one); wider
+        // rows than above, so that the activations are regrouped over many blocks.
+        for (int rows : new int[] {7, 64, 149}) {
+            for (int batch : new int[] {16, 24, 64, 79, 81}) {
+                for (int threads : new int[] {1, 2}) {
+                    cases.add(Arguments.of(rows, batch, threads, 800));
                 }
             }
         }
         return cases.stream();
     }
 
-    @ParameterizedTest(name = "{0} rows batch {1} threads {2}")
+    @ParameterizedTest(name = "{0} rows batch {1} threads {2} cols {3}")
     @MethodSource("shapes")
-    void matmulMatchesDequantizedProduct(int rows, int batch, int threads) {
-        int cols = 64;
+    void matmulMatchesDequantizedProduct(int rows, int batch, int threads, int cols) {
         Random random = new Random(rows * 31L + batch);
         byte[] bytes = Quantizer.quantize(GgmlType.Q8_0, gaussian(random, rows * cols));
         float[] w = Quantizer.dequantize(GgmlType.Q8_0, bytes, 0, rows * cols);
