@@ -62,7 +62,7 @@ final class ServeCommand implements Callable<Integer> {
             + "(default F16)")
     KvPrecision kvPrecision;
 
-    @Option(names = "--max-batch-tokens", description = "Token budget of one engine step (default 512): lower keeps "
+    @Option(names = "--max-batch-tokens", description = "Token budget of one engine step (default 256): lower keeps "
             + "inter-token latency steady while long prompts prefill")
     Integer maxBatchTokens;
 
