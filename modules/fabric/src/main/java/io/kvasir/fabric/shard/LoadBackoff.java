@@ -62,7 +62,7 @@ public final class LoadBackoff {
     }
 
     /** Why {@code replica} last failed, while it has not loaded since. */
-    public Optional<String> lastFailure(String replica) {
+    Optional<String> lastFailure(String replica) {
         return Optional.ofNullable(failures.get(replica)).map(Failure::reason);
     }
 }
