@@ -34,7 +34,7 @@ import jdk.incubator.vector.VectorMask;
  * eight activation rows (four, then one, for what a batch leaves over). From 64 rows on (prefill)
  * it widens a group's weights to floats once for the whole batch and runs sixteen rows at a time
  * from them. Both regroup the activations first so that the rows' values of one column are
- * adjacent ({@code interleave}).
+ * adjacent ({@link ActivationTiles}).
  *
  * <p>Memory: the copy is native memory from the C allocator (see {@link NativeMemory}; not the
  * heap, not the direct-memory budget), freed with the matrix, and exactly the size of the Q8_0
@@ -47,7 +47,6 @@ import jdk.incubator.vector.VectorMask;
  */
 final class Q8_0Matrix extends DenseMatrix {
 
-    private static final ThreadLocal<Interleaved> INTERLEAVED = ThreadLocal.withInitial(Interleaved::new);
     private static final ThreadLocal<MemorySegment> WIDENED = ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     private final Q8_0Packed packed;
@@ -108,7 +107,7 @@ final class Q8_0Matrix extends DenseMatrix {
         // first find them in cache.
         int wide = batch >= 64 ? batch / 16 * 16 : 0;
         int tiled = batch / 8 * 8;
-        float[] xt = tiled > 0 ? interleave(x, wide, tiled, pool) : null;
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, wide, tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
             MemorySegment wf = wide > 0 ? widened(cols * Q8_0Packed.G) : null;
             for (int g = start; g < end; g++) {
@@ -135,75 +134,6 @@ final class Q8_0Matrix extends DenseMatrix {
                 }
             }
         });
-    }
-
-    /**
-     * The first {@code tiled} activation rows regrouped for the batch kernels: the rows are cut into
-     * tiles of sixteen up to {@code wide}, then of eight; a tile of {@code h} rows starting at row
-     * {@code r0} starts at {@code r0 * cols} and holds, column after column, that column's {@code h}
-     * values, so a kernel reads them from one index plus 0 .. h - 1. The result is a per-thread
-     * buffer of the calling thread, valid until its next call.
-     *
-     * <p>A {@link FusedMatmul} call runs every matrix once per slice with the same activations, so
-     * within one such call a thread regroups them once and reuses them for its other slices and
-     * matrices of the same width.
-     */
-    private float[] interleave(float[] x, int wide, int tiled, ComputePool pool) {
-        Interleaved held = INTERLEAVED.get();
-        Object call = pool instanceof FusedMatmul.Slice slice ? slice.call() : null;
-        if (call != null && held.call == call && held.source == x && held.cols == cols && held.wide == wide
-                && held.tiled == tiled) {
-            return held.data;
-        }
-        int n = tiled * cols;
-        if (held.data.length < n) {
-            held.data = new float[n];
-        }
-        float[] xt = held.data;
-        // On the calling thread: splitting it over the pool measured no faster (2 threads,
-        // 2048 x 768, batch 128: 1.92 against 1.89 ms); it copies each activation once.
-        regroup(x, xt, wide, 0, wide / 16 + (tiled - wide) / 8);
-        held.call = call;
-        held.source = x;
-        held.cols = cols;
-        held.wide = wide;
-        held.tiled = tiled;
-        return xt;
-    }
-
-    /** Tiles {@code start .. end - 1} of {@link #interleave}: sixteen rows each up to row {@code wide}, then eight. */
-    private void regroup(float[] x, float[] xt, int wide, int start, int end) {
-        for (int t = start; t < end; t++) {
-            int r0 = t * 16 < wide ? t * 16 : wide + (t - wide / 16) * 8;
-            int s = r0 * cols;
-            if (r0 < wide) {
-                for (int c = 0; c < cols; c++) {
-                    int d = s + 16 * c;
-                    int sc = s + c;
-                    for (int r = 0; r < 16; r++) {
-                        xt[d + r] = x[sc + r * cols];
-                    }
-                }
-            } else {
-                for (int c = 0; c < cols; c++) {
-                    int d = s + 8 * c;
-                    int sc = s + c;
-                    for (int r = 0; r < 8; r++) {
-                        xt[d + r] = x[sc + r * cols];
-                    }
-                }
-            }
-        }
-    }
-
-    /** A thread's regrouped activations and what they were made from (see {@link #interleave}). */
-    private static final class Interleaved {
-        float[] data = new float[0];
-        Object call;
-        float[] source;
-        int cols;
-        int wide;
-        int tiled;
     }
 
     /** Group {@code g}'s rows against the activation row at {@code x[xOff ..]}, into {@code out[outOff + row]}. */
@@ -383,7 +313,7 @@ final class Q8_0Matrix extends DenseMatrix {
 
     /**
      * Group {@code g} against activation rows {@code b0 .. b0 + 7}, a tile of eight in {@code xt}
-     * (see {@link #interleave}): each widened weight vector feeds eight FMAs into eight independent
+     * (see {@link ActivationTiles}): each widened weight vector feeds eight FMAs into eight independent
      * sums.
      *
      * <p>Why eight: an FMA result is ready about four cycles after it starts and a core with two
