@@ -63,6 +63,11 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed for sizes and arrival times")
     long seed;
 
+    @Option(names = "--warmup", defaultValue = "0",
+            description = "Requests sent one at a time before the first level and left out of the report "
+                    + "(default ${DEFAULT-VALUE})")
+    int warmup;
+
     @Option(names = "--json", description = "Write the JSON report to this file")
     Path json;
 
@@ -79,7 +84,14 @@ public final class BenchServeCommand implements Callable<Integer> {
         LoadSpec spec = new LoadSpec(url, model, key, levels, rate, requests, TokenDistribution.parse(promptTokens),
                 TokenDistribution.parse(outputTokens), turns, sharedPrefix, sloTtft, sloItl,
                 Duration.ofSeconds(timeoutSeconds), seed);
+        if (warmup < 0) {
+            throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
+        }
         LoadRunner runner = new LoadRunner(spec, System.err);
+        if (warmup > 0) {
+            int ok = runner.warmUp(warmup);
+            System.err.println("warm-up: " + ok + " of " + warmup + " requests completed");
+        }
         List<LevelStats> stats = new ArrayList<>();
         for (LoadSpec.Level level : spec.levels()) {
             stats.add(LevelStats.of(runner.run(level), spec));

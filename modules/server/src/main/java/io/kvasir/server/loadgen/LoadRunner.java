@@ -29,6 +29,7 @@ public final class LoadRunner {
     }
 
     private static final long SHARED_PREFIX_SEED = 0x5eed;
+    private static final long WARM_UP_SESSIONS = 1L << 40;
 
     private final LoadSpec spec;
     private final PrintStream progressOut;
@@ -51,6 +52,30 @@ public final class LoadRunner {
             runs.add(run(level));
         }
         return runs;
+    }
+
+    /**
+     * Sends {@code requests} single-turn requests one after another and forgets their results: the
+     * server's first requests pay for its JIT compilation and cold caches, which would otherwise
+     * land in the first level's tail latencies. Returns how many completed.
+     */
+    public int warmUp(int requests) {
+        if (requests <= 0) {
+            return 0;
+        }
+        Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
+        ProgressBar progress = new ProgressBar(progressOut, "warm-up", requests);
+        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(spec.timeout()).build()) {
+            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
+            // Session numbers of their own: the measured sessions keep their sizes and seeds, and no
+            // warm-up conversation shares a session id (and so a cached prefix) with a measured one.
+            for (int i = 0; i < requests; i++) {
+                runSession(WARM_UP_SESSIONS + i, 1, driver, results, progress);
+            }
+        }
+        progress.finish();
+        return (int) results.stream().filter(RequestResult::ok).count();
     }
 
     public LevelRun run(LoadSpec.Level level) {
@@ -122,7 +147,11 @@ public final class LoadRunner {
     }
 
     private void runSession(int turns, RequestDriver driver, Queue<RequestResult> results, ProgressBar progress) {
-        long session = sessionCounter.getAndIncrement();
+        runSession(sessionCounter.getAndIncrement(), turns, driver, results, progress);
+    }
+
+    private void runSession(long session, int turns, RequestDriver driver, Queue<RequestResult> results,
+                            ProgressBar progress) {
         SplittableRandom random = new SplittableRandom(spec.seed() * 31 + session);
         String sessionId = spec.turns() > 1 ? "bench-" + runId + "-" + session : null;
         List<RequestDriver.Message> conversation = new ArrayList<>();

@@ -117,6 +117,20 @@ class LoadRunnerEndToEndTest {
     }
 
     @Test
+    void warmUpRequestsReachTheServerButNotTheReport() throws Exception {
+        try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
+            LoadSpec spec = spec(fake.url(), List.of(2), null, 6, 1, 0);
+            LoadRunner runner = new LoadRunner(spec, QUIET);
+            assertThat(runner.warmUp(3)).isEqualTo(3);
+            LevelStats stats = LevelStats.of(runner.run(spec.levels().getFirst()), spec);
+
+            assertThat(fake.seen()).hasSize(9);
+            assertThat(stats.requests()).isEqualTo(6);
+            assertThat(stats.completed()).isEqualTo(6);
+        }
+    }
+
+    @Test
     void openLoopSendsEveryRequest() throws Exception {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             LoadSpec spec = spec(fake.url(), null, List.of(200.0), 10, 1, 0);
