@@ -7,7 +7,6 @@ import static io.kvasir.engine.tensor.Vectors.HALF_EXPONENT_FIX;
 import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
-import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.S2I;
@@ -162,7 +161,7 @@ final class Q8_0Matrix extends DenseMatrix {
                         .fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
             }
             o = a0.add(a1).add(a2.add(a3)).fma(((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o);
         }
         int r0 = g * lanes;
         if (r0 + lanes <= rows) {
@@ -199,9 +198,9 @@ final class Q8_0Matrix extends DenseMatrix {
                         .fma(x1, a3);
             }
             o0 = a0.add(a2).fma(((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o0);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o0);
             o1 = a1.add(a3).fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o1);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o1);
         }
         o0.intoArray(out, g * lanes);
         o1.intoArray(out, (g + 1) * lanes);
@@ -235,13 +234,13 @@ final class Q8_0Matrix extends DenseMatrix {
                         .fma(xv, a3);
             }
             o0 = a0.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o0);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o0);
             o1 = a1.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o1);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o1);
             o2 = a2.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o2);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o2);
             o3 = a3.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o3);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o3);
         }
         o0.intoArray(out, g * lanes);
         o1.intoArray(out, (g + step) * lanes);
@@ -283,7 +282,7 @@ final class Q8_0Matrix extends DenseMatrix {
                 a3 = w.fma(FloatVector.broadcast(F, x[x3 + xc]), a3);
             }
             FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
             o2 = a2.fma(d, o2);
@@ -369,7 +368,7 @@ final class Q8_0Matrix extends DenseMatrix {
                 a7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), a7);
             }
             FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
             o2 = a2.fma(d, o2);
@@ -428,7 +427,7 @@ final class Q8_0Matrix extends DenseMatrix {
             long at = base + b * gb;
             long q = at + 2 * lanes;
             FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 16).lanewise(ASHR, 3).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
+                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
             long w0 = 4L * b * Q8_0Packed.BLOCK * lanes;
             for (int c = 0; c < Q8_0Packed.BLOCK; c++) {
                 ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * lanes, LE).convertShape(B2F, F, 0))

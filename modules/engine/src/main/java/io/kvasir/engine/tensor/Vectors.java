@@ -35,12 +35,12 @@ final class Vectors {
     /** 2^112: rescales a half-float's exponent field, placed in a float, to the float exponent bias. */
     static final float HALF_EXPONENT_FIX = 0x1p112f;
     /**
-     * A half's bits shifted left 16 then arithmetically right 3 put its sign in the float sign bit,
-     * copies of the sign in bits 28-30 and exponent and mantissa in float position: this mask keeps
-     * the sign, exponent and mantissa, so that the result times {@link #HALF_EXPONENT_FIX} is the
-     * half's value (exact for normal and subnormal halves; infinities and NaNs come out finite).
+     * A half sign-extended to 32 bits and shifted left by 13 has its exponent and mantissa in float
+     * position and copies of its sign in bits 28 to 31: this mask clears bits 28 to 30, so that the
+     * result times {@link #HALF_EXPONENT_FIX} is the half's value (exact for normal and subnormal
+     * halves; infinities and NaNs come out finite). The attention kernels use the same two steps.
      */
-    static final int HALF_BITS = 0x8FFFE000;
+    static final int HALF_BITS = 0x8FFFFFFF;
 
     private Vectors() {
     }
