@@ -9,6 +9,11 @@ import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.kvasir.fabric.gateway.AdmissionControl;
+import io.kvasir.fabric.gateway.NodeDrain;
+import io.kvasir.fabric.gateway.TurnPlacement;
+import io.kvasir.fabric.metrics.FabricMetrics;
+import io.kvasir.fabric.replica.DirectoryProtocol;
 import io.kvasir.fabric.replica.ReplicaDirectory;
 import io.kvasir.fabric.replica.ReplicaKeeper;
 import io.kvasir.fabric.replica.ReplicaView;
@@ -34,18 +39,23 @@ public final class Kvasir {
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
         ReplicaView view = new ReplicaView();
-        ActorRef<ReplicaDirectory.Command> directory =
-                system.systemActorOf(ReplicaDirectory.create(settings, view), "kvasir-directory", Props.empty());
+        FabricMetrics metrics = new FabricMetrics(registry, settings.models().values());
+        ActorRef<DirectoryProtocol.Command> directory =
+                system.systemActorOf(ReplicaDirectory.create(settings, view, metrics), "kvasir-directory", Props.empty());
         NodeState node = new NodeState();
         ModelShard.initSharding(system, settings, factory, node);
-        Session.initSharding(system, settings, directory);
+        Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
         Config config = system.settings().config();
         if (config.getBoolean("kvasir.node.join-self") && config.getStringList("akka.cluster.seed-nodes").isEmpty()) {
             Cluster cluster = Cluster.get(system);
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
-        return new KvasirFabric(system, settings, directory, view, node, registry);
+        AdmissionControl admission = new AdmissionControl(settings.models().values(), settings.retryAfter());
+        metrics.watch(settings.models().values(), view, admission);
+        TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node);
+        NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());
+        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics);
     }
 
     /** Creates an actor system from {@code config} (name {@code kvasir}) and starts the fabric in it. */

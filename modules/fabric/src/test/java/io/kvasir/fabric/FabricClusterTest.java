@@ -8,7 +8,7 @@ import akka.cluster.MemberStatus;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
@@ -90,7 +90,7 @@ class FabricClusterTest {
         GenerationEvent.Started started = (GenerationEvent.Started) turn2.getFirst();
         ScriptedFactory staying = onB ? enginesC : enginesB;
         assertThat(staying.engine(started.replica()).added())
-                .anySatisfy(r -> assertThat(r.id()).isEqualTo(started.requestId()));
+                .anySatisfy(r -> assertThat(ScriptedEngine.ofTurn(r.id(), started.requestId())).isTrue());
         // The new replica never saw this conversation: it prefilled all of it again.
         assertThat(started.cachedTokens()).isZero();
         assertThat(turn2.getLast()).isInstanceOfSatisfying(GenerationEvent.Finished.class,
@@ -127,7 +127,7 @@ class FabricClusterTest {
                 .runWith(Sink.seq(), gatewayKit.system()).toCompletableFuture();
         GenerationEvent.Started first = started.get(20, TimeUnit.SECONDS);
         boolean onB = enginesB.engine(first.replica()) != null
-                && enginesB.engine(first.replica()).added().stream().anyMatch(r -> r.id().equals(first.requestId()));
+                && enginesB.engine(first.replica()).added().stream().anyMatch(r -> ScriptedEngine.ofTurn(r.id(), first.requestId()));
         ScriptedEngine serving = (onB ? enginesB : enginesC).engine(first.replica());
         gatewayKit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
             assertThat(serving.generated(first.requestId())).isGreaterThan(20);

@@ -7,7 +7,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.SinkQueueWithCancel;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;

@@ -245,13 +245,19 @@ final class ScriptedEngine implements InferenceEngine {
         closed = true;
     }
 
-    synchronized boolean wasPaused(String requestId) {
-        return everPaused.contains(requestId);
+    /** Whether an engine request id is a run of the fabric turn {@code requestId} (runs are {@code <turn>#<n>}). */
+    static boolean ofTurn(String engineId, String requestId) {
+        return engineId.equals(requestId) || engineId.startsWith(requestId + "#");
     }
 
+    synchronized boolean wasPaused(String requestId) {
+        return everPaused.stream().anyMatch(id -> ofTurn(id, requestId));
+    }
+
+    /** Tokens generated so far by the live run of the turn, or -1 when none is live. */
     synchronized int generated(String requestId) {
-        Seq seq = live.get(requestId);
-        return seq == null ? -1 : seq.generated;
+        return live.entrySet().stream().filter(e -> ofTurn(e.getKey(), requestId))
+                .mapToInt(e -> e.getValue().generated).findFirst().orElse(-1);
     }
 
     synchronized List<EngineRequest> added() {

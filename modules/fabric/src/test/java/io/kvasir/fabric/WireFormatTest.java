@@ -6,17 +6,16 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.serialization.SerializationExtension;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.engine.core.EngineStats;
-import io.kvasir.engine.core.FinishReason;
-import io.kvasir.engine.core.KvTransfer;
-import io.kvasir.engine.core.TokenEvent;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
-import io.kvasir.fabric.session.Session;
-import io.kvasir.fabric.shard.ModelShard;
+import io.kvasir.fabric.api.FinishReason;
+import io.kvasir.fabric.session.SessionProtocol;
+import io.kvasir.fabric.shard.KvOffer;
+import io.kvasir.fabric.shard.ReplicaLoad;
+import io.kvasir.fabric.shard.ReplicaProtocol;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,23 +40,29 @@ class WireFormatTest {
 
     @Test
     void protocolMessagesUseJacksonCborAndRoundTrip() throws Exception {
-        TestProbe<ModelShard.GenerateReply> replies = kit.createTestProbe();
-        TestProbe<ModelShard.TurnEnded> turns = kit.createTestProbe();
+        TestProbe<ReplicaProtocol.GenerateReply> replies = kit.createTestProbe();
+        TestProbe<SessionProtocol.TurnReply> turnReplies = kit.createTestProbe();
+        TestProbe<ReplicaProtocol.TurnEnded> turns = kit.createTestProbe();
+        TestProbe<KvOffer> offers = kit.createTestProbe();
         GenerationRequest request = new GenerationRequest("m", "s", List.of(new ChatMessage("user", "hi")), null,
                 SamplingParams.greedy().withSeed(7L), 16, List.of("\n"), GenerationRequest.Workload.BATCH, "t");
         List<Object> messages = List.of(
-                new Session.StartTurn("r1", request, new int[0], replies.ref()),
-                new ModelShard.Generate("r1", request, new int[0], replies.ref(), turns.ref()),
-                ModelShard.Ping.INSTANCE,
-                new ModelShard.Refused(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long", "messages"),
-                new ModelShard.StatusReport("m", new Fabric.ReplicaStatus("m:decode:0", "node", "decode", 1, 2, 3, 4)),
-                new ModelShard.StatusReport("m", new Fabric.ReplicaStatus("m:decode:0", "node", "decode", 1, 2, 3, 4),
-                        new EngineStats(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L)),
+                new SessionProtocol.StartTurn("r1", request, new int[0], turnReplies.ref()),
+                new SessionProtocol.TurnRefused(FabricException.Kind.UNAVAILABLE, "no replica"),
+                new ReplicaProtocol.Generate("r1", request, new int[0], replies.ref(), turns.ref()),
+                new ReplicaProtocol.Abandon("r1"),
+                new ReplicaProtocol.Prefill("r1", new int[] {1, 2}, "scope", offers.ref()),
+                ReplicaProtocol.Ping.INSTANCE,
+                new ReplicaProtocol.Refused("m:decode:0", "replica m:decode:0 is loading"),
+                new ReplicaProtocol.LoadReport("m:decode:0", "m", "node", "decode",
+                        new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L)),
                 new Fabric.SessionStatus("s", "m", "m:decode:0", 12, 2),
-                new GenerationEvent.Started("r1", "m:decode:0", 10, 4),
-                new GenerationEvent.Token(65, "A", -0.25f, List.of(new TokenEvent.TopLogprob(66, "B", -1f))),
-                new GenerationEvent.Token(66, "", Float.NaN, List.of()),
-                new GenerationEvent.Finished(FinishReason.STOP, 10, 3, 4));
+                new ReplicaProtocol.TurnEnded("r1", "m:decode:0", 42),
+                new ReplicaProtocol.TurnStarted("r1", "m:decode:0", 10, 4),
+                new ReplicaProtocol.TurnToken(65, "A", -0.25f, List.of(new GenerationEvent.TopLogprob(66, "B", -1f))),
+                new ReplicaProtocol.TurnToken(66, "", Float.NaN, List.of()),
+                new ReplicaProtocol.TurnFinished(FinishReason.STOP, 10, 3, 4),
+                new ReplicaProtocol.TurnRefused(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long", "messages"));
         for (Object message : messages) {
             assertThat(serializerId(message)).as(message.getClass().getName()).isEqualTo(jacksonCborId());
             Object back = kit.serializationTestKit().verifySerialization(message, false);
@@ -69,16 +74,16 @@ class WireFormatTest {
 
     @Test
     void messagesWithArraysRoundTripTheirContent() {
-        ModelShard.TurnEnded ended = new ModelShard.TurnEnded("r1", "m:decode:0", new int[] {1, 2, 3});
-        ModelShard.TurnEnded back = kit.serializationTestKit().verifySerialization(ended, false);
-        assertThat(back.tokens()).containsExactly(1, 2, 3);
+        TestProbe<ReplicaProtocol.GenerateReply> replies = kit.createTestProbe();
+        ReplicaProtocol.Generate generate = kit.serializationTestKit().verifySerialization(
+                new ReplicaProtocol.Generate("r1", TestNodes.prompt("m", "hi", 4, GenerationRequest.Workload.INTERACTIVE),
+                        new int[] {7, 8, 9}, replies.ref(), null), false);
+        assertThat(generate.continuation()).containsExactly(7, 8, 9);
 
-        TestProbe<ModelShard.KvImported> probe = kit.createTestProbe();
-        KvTransfer kv = new KvTransfer(2, new int[] {5, 6}, new byte[][] {{1, 2, 3}});
-        ModelShard.ImportKv imported = kit.serializationTestKit().verifySerialization(
-                new ModelShard.ImportKv(kv, probe.ref()), false);
-        assertThat(imported.transfer().blocks()[0]).containsExactly(1, 2, 3);
-        assertThat(imported.transfer().tokens()).containsExactly(5, 6);
+        TestProbe<KvOffer> offers = kit.createTestProbe();
+        ReplicaProtocol.Prefill prefill = kit.serializationTestKit().verifySerialization(
+                new ReplicaProtocol.Prefill("r1", new int[] {5, 6}, null, offers.ref()), false);
+        assertThat(prefill.tokens()).containsExactly(5, 6);
     }
 
     private static int serializerId(Object message) {
@@ -86,6 +91,6 @@ class WireFormatTest {
     }
 
     private static int jacksonCborId() throws Exception {
-        return SerializationExtension.get(kit.system()).serializerFor(ModelShard.Ping.class).identifier();
+        return SerializationExtension.get(kit.system()).serializerFor(ReplicaProtocol.Ping.class).identifier();
     }
 }

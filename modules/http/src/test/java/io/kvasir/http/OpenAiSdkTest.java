@@ -20,7 +20,7 @@ import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.time.Duration;

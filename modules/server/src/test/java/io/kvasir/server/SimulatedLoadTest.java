@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import akka.stream.javadsl.Sink;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sim.TimingModel;
 import io.kvasir.fabric.LocalEngines;

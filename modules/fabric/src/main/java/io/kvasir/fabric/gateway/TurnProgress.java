@@ -1,6 +1,8 @@
 package io.kvasir.fabric.gateway;
 
+import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.fabric.shard.ReplicaProtocol;
 import java.util.Arrays;
 import java.util.List;
 
@@ -25,37 +27,45 @@ public final class TurnProgress {
         placed = true;
     }
 
-    /** The events to pass on for {@code event}. */
-    public List<GenerationEvent> pass(GenerationEvent event) {
+    /**
+     * The API events to pass on for a replica's {@code event}; a refusal fails the stream with its
+     * {@link FabricException}.
+     */
+    public List<GenerationEvent> pass(ReplicaProtocol.TurnEvent event) {
         return switch (event) {
-            case GenerationEvent.Started s -> {
+            case ReplicaProtocol.TurnStarted s -> {
                 if (started != null) {
                     yield List.of();
                 }
-                started = s;
-                yield List.of(s);
+                started = new GenerationEvent.Started(s.requestId(), s.replica(), s.promptTokens(), s.cachedTokens());
+                yield List.of(started);
             }
-            case GenerationEvent.Token t -> {
+            case ReplicaProtocol.TurnToken t -> {
                 if (sentCount == sent.length) {
                     sent = Arrays.copyOf(sent, sent.length * 2);
                 }
                 sent[sentCount++] = t.tokenId();
-                yield List.of(t);
+                yield List.of(new GenerationEvent.Token(t.tokenId(), t.text(), t.logprob(), t.top()));
             }
-            case GenerationEvent.Finished f -> {
+            case ReplicaProtocol.TurnFinished f -> {
                 finished = true;
-                yield List.of(resumes == 0 ? f
+                yield List.of(resumes == 0
+                        ? new GenerationEvent.Finished(f.reason(), f.promptTokens(), f.completionTokens(), f.cachedTokens())
                         : new GenerationEvent.Finished(f.reason(), started.promptTokens(), sentCount, started.cachedTokens()));
             }
+            case ReplicaProtocol.TurnRefused r -> throw r.toException();
         };
     }
 
     /**
-     * Whether a failure now can be healed by resuming: a replica accepted the turn and it has not
-     * finished (the client may have seen nothing yet: events still in flight are lost with the replica).
+     * Whether {@code failure} can be healed by resuming: a replica accepted the turn, it has not
+     * finished (the client may have seen nothing yet: events still in flight are lost with the
+     * replica), and the failure is the replica's, not a refusal of the request (a prompt too long
+     * for the context fails the same everywhere).
      */
-    public boolean resumable(int maxResumes) {
-        return placed && !finished && resumes < maxResumes;
+    public boolean resumable(Throwable failure, int maxResumes) {
+        boolean refusal = failure instanceof FabricException fe && fe.kind() != FabricException.Kind.UNAVAILABLE;
+        return placed && !finished && !refusal && resumes < maxResumes;
     }
 
     /** Token ids to continue from; counts the resume. */

@@ -1,7 +1,9 @@
 package io.kvasir.fabric.metrics;
 
-import io.kvasir.engine.core.EngineStats;
+import io.kvasir.fabric.shard.ReplicaLoad;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.ToLongFunction;
 
@@ -16,23 +18,23 @@ import java.util.function.ToLongFunction;
  */
 final class EngineTotals {
 
-    private final ToLongFunction<EngineStats> counter;
+    private final ToLongFunction<ReplicaLoad> counter;
     private final Map<String, Long> lastByReplica = new HashMap<>();
     private long total;
 
-    EngineTotals(ToLongFunction<EngineStats> counter) {
+    EngineTotals(ToLongFunction<ReplicaLoad> counter) {
         this.counter = counter;
     }
 
-    /** Folds in the replicas' latest reports (by replica id) and returns the running total. */
-    synchronized long update(Map<String, EngineStats> latest) {
-        latest.forEach((replica, stats) -> {
-            long now = counter.applyAsLong(stats);
+    /** Folds in the replicas' latest reports and returns the running total. */
+    synchronized long update(List<LoadReport> latest) {
+        for (LoadReport report : latest) {
+            long now = counter.applyAsLong(report.load());
             // Replicas that leave the view keep their last value: one that comes back unrestarted
             // must not be counted twice.
-            Long before = lastByReplica.put(replica, now);
+            Long before = lastByReplica.put(report.replica(), now);
             total += before == null || now < before ? now : now - before;
-        });
+        }
         return total;
     }
 }

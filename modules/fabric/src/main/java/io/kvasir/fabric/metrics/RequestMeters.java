@@ -1,6 +1,6 @@
 package io.kvasir.fabric.metrics;
 
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -35,19 +35,19 @@ final class RequestMeters {
 
     RequestMeters(MeterRegistry registry, String model) {
         firstToken = new Timer[] {
-                timer(registry, "kvasir.time_to_first_token", ServingMetrics.MODEL, model, TOKEN_BUCKETS,
+                timer(registry, "kvasir.time_to_first_token", FabricMetrics.MODEL, model, TOKEN_BUCKETS,
                         "from the gateway taking a request to its first token"),
-                timer(registry, "vllm:time_to_first_token", ServingMetrics.VLLM_MODEL, model, TOKEN_BUCKETS,
+                timer(registry, "vllm:time_to_first_token", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS,
                         "from the gateway taking a request to its first token")};
         String gap = "gap between successive tokens of one stream";
         interToken = new Timer[] {
-                timer(registry, "kvasir.inter_token_latency", ServingMetrics.MODEL, model, TOKEN_BUCKETS, gap),
-                timer(registry, "vllm:inter_token_latency", ServingMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap),
-                timer(registry, "vllm:time_per_output_token", ServingMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap)};
+                timer(registry, "kvasir.inter_token_latency", FabricMetrics.MODEL, model, TOKEN_BUCKETS, gap),
+                timer(registry, "vllm:inter_token_latency", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap),
+                timer(registry, "vllm:time_per_output_token", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap)};
         String e2e = "from the gateway taking a request to its Finished event";
         endToEnd = new Timer[] {
-                timer(registry, "kvasir.e2e_request_latency", ServingMetrics.MODEL, model, REQUEST_BUCKETS, e2e),
-                timer(registry, "vllm:e2e_request_latency", ServingMetrics.VLLM_MODEL, model, REQUEST_BUCKETS, e2e)};
+                timer(registry, "kvasir.e2e_request_latency", FabricMetrics.MODEL, model, REQUEST_BUCKETS, e2e),
+                timer(registry, "vllm:e2e_request_latency", FabricMetrics.VLLM_MODEL, model, REQUEST_BUCKETS, e2e)};
         promptTokens = counters(registry, "prompt_tokens", model, "prompt tokens of finished requests (usage)");
         generationTokens = counters(registry, "generation_tokens", model,
                 "tokens generated for finished requests (usage)");
@@ -55,14 +55,14 @@ final class RequestMeters {
             String description = "requests that ended, by finish reason (abort: the client left)";
             finished.put(reason, new Counter[] {
                     Counter.builder("kvasir.request_success").description(description)
-                            .tag(ServingMetrics.MODEL, model).tag("finished_reason", reason.openAi()).register(registry),
+                            .tag(FabricMetrics.MODEL, model).tag("finished_reason", reason.openAi()).register(registry),
                     Counter.builder("vllm:request_success").description(description)
-                            .tag(ServingMetrics.VLLM_MODEL, model).tag("finished_reason", reason.openAi())
+                            .tag(FabricMetrics.VLLM_MODEL, model).tag("finished_reason", reason.openAi())
                             .register(registry)});
         }
         rejected = Counter.builder("kvasir.requests_rejected")
                 .description("requests refused because the model's admission queue was full (HTTP 429)")
-                .tag(ServingMetrics.MODEL, model).register(registry);
+                .tag(FabricMetrics.MODEL, model).register(registry);
     }
 
     void firstToken(long nanos) {
@@ -109,9 +109,9 @@ final class RequestMeters {
 
     private static Counter[] counters(MeterRegistry registry, String name, String model, String description) {
         return new Counter[] {
-                Counter.builder("kvasir." + name).description(description).tag(ServingMetrics.MODEL, model)
+                Counter.builder("kvasir." + name).description(description).tag(FabricMetrics.MODEL, model)
                         .register(registry),
-                Counter.builder("vllm:" + name).description(description).tag(ServingMetrics.VLLM_MODEL, model)
+                Counter.builder("vllm:" + name).description(description).tag(FabricMetrics.VLLM_MODEL, model)
                         .register(registry)};
     }
 

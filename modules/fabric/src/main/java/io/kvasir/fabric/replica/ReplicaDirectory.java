@@ -2,16 +2,26 @@ package io.kvasir.fabric.replica;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.receptionist.Receptionist;
-import io.kvasir.engine.core.EngineStats;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
-import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.metrics.FabricMetrics;
+import io.kvasir.fabric.replica.DirectoryProtocol.Choose;
+import io.kvasir.fabric.replica.DirectoryProtocol.Chosen;
+import io.kvasir.fabric.replica.DirectoryProtocol.Command;
+import io.kvasir.fabric.replica.DirectoryProtocol.Gather;
+import io.kvasir.fabric.replica.DirectoryProtocol.ListingChanged;
+import io.kvasir.fabric.replica.DirectoryProtocol.LoadMissed;
+import io.kvasir.fabric.replica.DirectoryProtocol.LoadReceived;
+import io.kvasir.fabric.replica.DirectoryProtocol.Tick;
 import io.kvasir.fabric.shard.ModelShard;
+import io.kvasir.fabric.shard.ReplicaProtocol;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -21,65 +31,49 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 /**
- * One per node: which replicas are up (from the receptionist, reachable ones only) and how loaded
- * each is (polled). Sessions on this node ask it where to place a turn; the gateway reads its
- * {@link ReplicaView}. A replica counts as up once it has answered a status poll.
+ * One per node (protocol: {@link DirectoryProtocol}): which replicas are up (from the
+ * receptionist, reachable ones only) and how loaded each is (polled every stats interval). Sessions
+ * on this node ask it where to place a turn; the gateway and the metrics read its {@link
+ * ReplicaView}. A replica counts as up once it has answered a poll, and stops counting after
+ * {@link #MAX_MISSED} polls in a row went unanswered.
  */
-public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Command> {
+public final class ReplicaDirectory extends AbstractBehavior<Command> {
 
-    public interface Command {
+    /** Polls in a row a replica may miss before sessions stop choosing it. */
+    static final int MAX_MISSED = 3;
+
+    /** What this node knows of one listed replica. */
+    private static final class Known {
+        LoadReport report;
+        /** Turns placed on it since its last report: a burst spreads before the next poll tells. */
+        int placedSinceReport;
+        int missed;
     }
 
-    /**
-     * Where to run a turn of {@code model}: {@code preferred} if it is up and not excluded, else the
-     * least loaded decode replica not excluded.
-     */
-    public record Choose(String model, String preferred, List<String> excluded, ActorRef<Chosen> replyTo)
-            implements Command {
-    }
-
-    public record Chosen(Optional<String> replica) {
-    }
-
-    /** Admin view: asks every live replica for its state now. */
-    public record Gather(ActorRef<List<Fabric.ModelStatus>> replyTo) implements Command {
-    }
-
-    private record ListingChanged(Receptionist.Listing listing) implements Command {
-    }
-
-    private record StatusReceived(ActorRef<ModelShard.Command> replica, ModelShard.StatusReport report)
-            implements Command {
-    }
-
-    private record StatusMissed(ActorRef<ModelShard.Command> replica) implements Command {
-    }
-
-    private enum Tick implements Command { INSTANCE }
-
-    public static Behavior<Command> create(KvasirSettings settings, ReplicaView view) {
+    public static Behavior<Command> create(KvasirSettings settings, ReplicaView view, FabricMetrics metrics) {
         Behavior<Command> directory = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.statsInterval());
-            return new ReplicaDirectory(ctx, settings, view);
+            return new ReplicaDirectory(ctx, settings, view, metrics);
         }));
         // A bug in one message must not leave the node without routing: start over from the receptionist.
-        return Behaviors.supervise(directory).onFailure(akka.actor.typed.SupervisorStrategy.restart());
+        return Behaviors.supervise(directory).onFailure(SupervisorStrategy.restart());
     }
 
     private final KvasirSettings settings;
     private final ReplicaView view;
-    private final Map<String, Set<ActorRef<ModelShard.Command>>> listed = new HashMap<>();
-    private final Map<ActorRef<ModelShard.Command>, Fabric.ReplicaStatus> known = new HashMap<>();
-    private final Map<ActorRef<ModelShard.Command>, EngineStats> engines = new HashMap<>();
+    private final FabricMetrics metrics;
+    private final Map<String, Set<ActorRef<ReplicaProtocol.Command>>> listed = new HashMap<>();
+    private final Map<ActorRef<ReplicaProtocol.Command>, Known> known = new HashMap<>();
     private final Map<String, String> modelsByKey = new HashMap<>();
 
-    private ReplicaDirectory(ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view) {
+    private ReplicaDirectory(ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view,
+                             FabricMetrics metrics) {
         super(ctx);
         this.settings = settings;
         this.view = view;
+        this.metrics = metrics;
         ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class, ListingChanged::new);
         for (String model : settings.models().keySet()) {
             modelsByKey.put(ModelShard.serviceKey(model).id(), model);
@@ -91,8 +85,8 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(ListingChanged.class, this::onListingChanged)
-                .onMessage(StatusReceived.class, this::onStatusReceived)
-                .onMessage(StatusMissed.class, m -> this)
+                .onMessage(LoadReceived.class, this::onLoadReceived)
+                .onMessage(LoadMissed.class, this::onLoadMissed)
                 .onMessageEquals(Tick.INSTANCE, this::onTick)
                 .onMessage(Choose.class, this::onChoose)
                 .onMessage(Gather.class, this::onGather)
@@ -104,13 +98,10 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
         if (model == null) {
             return this;
         }
-        Set<ActorRef<ModelShard.Command>> now = new HashSet<>(
+        Set<ActorRef<ReplicaProtocol.Command>> now = new HashSet<>(
                 changed.listing().getServiceInstances(ModelShard.serviceKey(model)));
-        Set<ActorRef<ModelShard.Command>> before = listed.getOrDefault(model, Set.of());
-        before.stream().filter(r -> !now.contains(r)).forEach(r -> {
-            known.remove(r);
-            engines.remove(r);
-        });
+        Set<ActorRef<ReplicaProtocol.Command>> before = listed.getOrDefault(model, Set.of());
+        before.stream().filter(r -> !now.contains(r)).forEach(known::remove);
         now.stream().filter(r -> !before.contains(r)).forEach(this::poll);
         listed.put(model, now);
         publish();
@@ -122,51 +113,64 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
         return this;
     }
 
-    private void poll(ActorRef<ModelShard.Command> replica) {
-        getContext().ask(ModelShard.StatusReport.class, replica, settings.statsInterval(),
-                ModelShard.GetStatus::new,
-                (report, failure) -> report != null ? new StatusReceived(replica, report) : new StatusMissed(replica));
+    private void poll(ActorRef<ReplicaProtocol.Command> replica) {
+        getContext().ask(LoadReport.class, replica, settings.statsInterval(), ReplicaProtocol.GetLoad::new,
+                (report, failure) -> report != null ? new LoadReceived(replica, report) : new LoadMissed(replica));
     }
 
-    private Behavior<Command> onStatusReceived(StatusReceived received) {
+    private Behavior<Command> onLoadReceived(LoadReceived received) {
         if (listed.getOrDefault(received.report().model(), Set.of()).contains(received.replica())) {
-            known.put(received.replica(), received.report().status());
-            if (received.report().engine() != null) {
-                engines.put(received.replica(), received.report().engine());
+            Known k = known.computeIfAbsent(received.replica(), r -> new Known());
+            if (k.missed >= MAX_MISSED) {
+                getContext().getLog().info("replica {} answers again", received.report().replica());
             }
+            k.report = received.report();
+            k.placedSinceReport = 0;
+            k.missed = 0;
+            publish();
+        }
+        return this;
+    }
+
+    private Behavior<Command> onLoadMissed(LoadMissed missed) {
+        Known k = known.get(missed.replica());
+        if (k == null) {
+            return this; // never answered, or delisted meanwhile
+        }
+        k.missed++;
+        metrics.failure("directory", "load_poll_missed");
+        if (k.missed == MAX_MISSED) {
+            // Busy replicas answer late; one that misses this many in a row is treated as gone
+            // until it answers again (the receptionist delists it for good if its node is lost).
+            getContext().getLog().warn("replica {} missed {} load polls in a row; not choosing it until it answers",
+                    k.report.replica(), k.missed);
             publish();
         }
         return this;
     }
 
     private Behavior<Command> onChoose(Choose choose) {
-        List<Map.Entry<ActorRef<ModelShard.Command>, Fabric.ReplicaStatus>> candidates = new ArrayList<>();
-        for (ActorRef<ModelShard.Command> ref : listed.getOrDefault(choose.model(), Set.of())) {
-            Fabric.ReplicaStatus s = known.get(ref);
-            if (s != null && s.role().equals(ModelSettings.DECODE) && !choose.excluded().contains(s.entityId())) {
-                candidates.add(Map.entry(ref, s));
+        List<Known> candidates = new ArrayList<>();
+        for (ActorRef<ReplicaProtocol.Command> ref : listed.getOrDefault(choose.model(), Set.of())) {
+            Known k = known.get(ref);
+            if (answering(k) && k.report.pool().equals(ModelSettings.DECODE)
+                    && !choose.excluded().contains(k.report.replica())) {
+                candidates.add(k);
             }
         }
-        Optional<Map.Entry<ActorRef<ModelShard.Command>, Fabric.ReplicaStatus>> pick = candidates.stream()
-                .filter(e -> e.getValue().entityId().equals(choose.preferred()))
+        Optional<Known> pick = candidates.stream()
+                .filter(k -> k.report.replica().equals(choose.preferred()))
                 .findFirst()
                 .or(() -> candidates.stream().min(Comparator
-                        .comparingInt((Map.Entry<ActorRef<ModelShard.Command>, Fabric.ReplicaStatus> e) ->
-                                e.getValue().running() + e.getValue().waiting())
-                        .thenComparing(e -> e.getValue().entityId())));
-        pick.ifPresent(e -> known.put(e.getKey(), oneMoreWaiting(e.getValue())));
-        choose.replyTo().tell(new Chosen(pick.map(e -> e.getValue().entityId())));
+                        .comparingInt((Known k) -> k.report.load().sequences() + k.placedSinceReport)
+                        .thenComparing(k -> k.report.replica())));
+        pick.ifPresent(k -> k.placedSinceReport++);
+        choose.replyTo().tell(new Chosen(pick.map(k -> k.report.replica())));
         return this;
     }
 
-    /** Counts a placement until the next poll, so a burst of new sessions spreads over the replicas. */
-    private static Fabric.ReplicaStatus oneMoreWaiting(Fabric.ReplicaStatus s) {
-        return new Fabric.ReplicaStatus(s.entityId(), s.node(), s.role(), s.running(), s.waiting() + 1,
-                s.kvBlocksTotal(), s.kvBlocksInUse());
-    }
-
     private Behavior<Command> onGather(Gather gather) {
-        Map<String, List<ActorRef<ModelShard.Command>>> targets = new LinkedHashMap<>();
+        Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets = new LinkedHashMap<>();
         for (String model : settings.models().keySet()) {
             targets.put(model, List.copyOf(listed.getOrDefault(model, Set.of())));
         }
@@ -174,14 +178,17 @@ public final class ReplicaDirectory extends AbstractBehavior<ReplicaDirectory.Co
         return this;
     }
 
+    private static boolean answering(Known k) {
+        return k != null && k.report != null && k.missed < MAX_MISSED;
+    }
+
     private void publish() {
-        Map<String, List<Fabric.ReplicaStatus>> byModel = new HashMap<>();
-        listed.forEach((model, refs) -> byModel.put(model,
-                refs.stream().map(known::get).filter(s -> s != null).toList()));
-        Map<String, Map<String, EngineStats>> enginesByModel = new HashMap<>();
-        listed.forEach((model, refs) -> enginesByModel.put(model, refs.stream()
-                .filter(r -> known.containsKey(r) && engines.containsKey(r))
-                .collect(Collectors.toMap(r -> known.get(r).entityId(), engines::get, (a, b) -> b))));
-        view.publish(byModel, enginesByModel);
+        Map<String, List<LoadReport>> byModel = new HashMap<>();
+        listed.forEach((model, refs) -> byModel.put(model, refs.stream()
+                .map(known::get)
+                .filter(ReplicaDirectory::answering)
+                .map(k -> k.report)
+                .toList()));
+        view.publish(byModel);
     }
 }

@@ -10,6 +10,7 @@ import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.ReplicaId;
 import io.kvasir.fabric.shard.ModelShard;
+import io.kvasir.fabric.shard.ReplicaProtocol;
 
 /**
  * The placement singleton: keeps every configured replica running by pinging its entity. A ping
@@ -36,7 +37,7 @@ public final class ReplicaKeeper {
                     for (var pool : model.pools().entrySet()) {
                         for (int i = 0; i < pool.getValue(); i++) {
                             String id = new ReplicaId(model.id(), pool.getKey(), i).entityId();
-                            sharding.entityRefFor(ModelShard.typeKey(pool.getKey()), id).tell(ModelShard.Ping.INSTANCE);
+                            sharding.entityRefFor(ModelShard.typeKey(pool.getKey()), id).tell(ReplicaProtocol.Ping.INSTANCE);
                         }
                     }
                 }

@@ -1,49 +1,53 @@
 package io.kvasir.fabric.replica;
 
-import io.kvasir.engine.core.EngineStats;
 import io.kvasir.fabric.ModelSettings;
-import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The node's latest picture of the live replicas, published by its {@link ReplicaDirectory} and read
- * without messaging by the gateway (admission, readiness). Snapshots are immutable.
+ * without messaging by the gateway (readiness, drain) and the metrics. Snapshots are immutable.
  */
 public final class ReplicaView {
 
-    private final AtomicReference<Map<String, List<Fabric.ReplicaStatus>>> live = new AtomicReference<>(Map.of());
+    private final AtomicReference<Map<String, List<LoadReport>>> live = new AtomicReference<>(Map.of());
+    private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    private final AtomicReference<Map<String, Map<String, EngineStats>>> engines = new AtomicReference<>(Map.of());
-
-    void publish(Map<String, List<Fabric.ReplicaStatus>> byModel, Map<String, Map<String, EngineStats>> enginesByModel) {
-        live.set(Map.copyOf(byModel));
-        Map<String, Map<String, EngineStats>> copy = new java.util.HashMap<>();
-        enginesByModel.forEach((model, byReplica) -> copy.put(model, Map.copyOf(byReplica)));
-        engines.set(Map.copyOf(copy));
+    void publish(Map<String, List<LoadReport>> byModel) {
+        Map<String, List<LoadReport>> copy = new HashMap<>();
+        byModel.forEach((model, reports) -> copy.put(model, List.copyOf(reports)));
+        live.set(Map.copyOf(copy));
+        listeners.forEach(Runnable::run);
     }
 
-    /** The latest engine figures of the model's live replicas, by replica entity id (for metrics). */
-    public Map<String, EngineStats> engines(String model) {
-        return engines.get().getOrDefault(model, Map.of());
+    /** Runs {@code listener} after every publish (on the directory's thread: keep it short). */
+    public void onChange(Runnable listener) {
+        listeners.add(listener);
     }
 
-    public List<Fabric.ReplicaStatus> replicas(String model) {
+    public void removeListener(Runnable listener) {
+        listeners.remove(listener);
+    }
+
+    /** The model's live replicas with their last reported load. */
+    public List<LoadReport> replicas(String model) {
         return live.get().getOrDefault(model, List.of());
     }
 
     public boolean hasDecodeReplica(String model) {
-        return replicas(model).stream().anyMatch(r -> r.role().equals(ModelSettings.DECODE));
+        return replicas(model).stream().anyMatch(r -> r.pool().equals(ModelSettings.DECODE));
     }
 
     public boolean anyReplica() {
         return live.get().values().stream().anyMatch(l -> !l.isEmpty());
     }
 
-    /** Requests running or waiting on the replicas of the given node, as last reported. */
+    /** Sequences running or waiting on the replicas of the given node, as last reported. */
     public int workOn(String node) {
         return live.get().values().stream().flatMap(List::stream).filter(r -> r.node().equals(node))
-                .mapToInt(r -> r.running() + r.waiting()).sum();
+                .mapToInt(r -> r.load().sequences()).sum();
     }
 }

@@ -2,112 +2,107 @@ package io.kvasir.fabric.session;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.RecipientRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
 import akka.cluster.sharding.typed.ClusterShardingSettings;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
-import io.kvasir.fabric.CborSerializable;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
-import io.kvasir.fabric.api.GenerationRequest;
-import io.kvasir.fabric.replica.ReplicaDirectory;
+import io.kvasir.fabric.metrics.FabricMetrics;
+import io.kvasir.fabric.replica.DirectoryProtocol;
+import io.kvasir.fabric.session.SessionProtocol.ChooseAgain;
+import io.kvasir.fabric.session.SessionProtocol.Chosen;
+import io.kvasir.fabric.session.SessionProtocol.Command;
+import io.kvasir.fabric.session.SessionProtocol.GetStatus;
+import io.kvasir.fabric.session.SessionProtocol.Passivate;
+import io.kvasir.fabric.session.SessionProtocol.Placed;
+import io.kvasir.fabric.session.SessionProtocol.Placement;
+import io.kvasir.fabric.session.SessionProtocol.StartTurn;
+import io.kvasir.fabric.session.SessionProtocol.TurnPlaced;
+import io.kvasir.fabric.session.SessionProtocol.TurnRecorded;
+import io.kvasir.fabric.session.SessionProtocol.TurnRefused;
+import io.kvasir.fabric.session.SessionProtocol.TurnReply;
 import io.kvasir.fabric.shard.ModelShard;
+import io.kvasir.fabric.shard.ReplicaProtocol;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * One KV-cache session, a sharded entity. It holds the conversation's token ids and its lease: the
- * decode replica that holds its blocks and how many tokens are cached there. Every turn goes to the
- * leased replica, whose prefix cache then computes only the new tokens. When that replica does not
- * answer (its node left or died), the turn goes to the least loaded other replica, which prefills
- * the whole prompt: slower, but the client sees no error. State lives in memory only: passivation
- * (after the idle timeout) or a rebalance drops the lease, and the next turn is placed afresh.
+ * One KV-cache session, a sharded entity (protocol: {@link SessionProtocol}). It holds the
+ * conversation's lease: the decode replica that holds its blocks and how many tokens are cached
+ * there. Every turn goes to the leased replica, whose prefix cache then computes only the new
+ * tokens. When that replica does not answer (its node left or died), the turn goes to another
+ * replica, which prefills the whole prompt: slower, but the client sees no error. State lives in
+ * memory only: passivation (after the idle timeout) or a rebalance drops the lease, and the next
+ * turn is placed afresh.
  */
-public final class Session extends AbstractBehavior<Session.Command> {
+public final class Session extends AbstractBehavior<Command> {
 
     public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Session");
 
-    private static final java.time.Duration NO_REPLICA_WAIT = java.time.Duration.ofMillis(200);
+    static final Duration NO_REPLICA_WAIT = Duration.ofMillis(200);
 
-    public interface Command extends CborSerializable {
-    }
-
-    /**
-     * Place one turn; the reply goes straight to the gateway's stream. {@code continuation} holds the
-     * tokens already sent when a turn resumes after losing its replica (empty otherwise).
-     */
-    public record StartTurn(String requestId, GenerationRequest request, int[] continuation,
-                            ActorRef<ModelShard.GenerateReply> replyTo) implements Command {
-    }
-
-    public record GetStatus(ActorRef<Fabric.SessionStatus> replyTo) implements Command {
-    }
-
-    /**
-     * One turn on its way to a replica: replicas that failed it (skipped while others are up), how
-     * many placements failed and how often no replica was up. Both counts only grow, so a turn
-     * ends (placed or refused) within a bounded time.
-     */
-    private record Placement(StartTurn turn, List<String> tried, int failures, int waits) {
-    }
-
-    private record Chosen(Placement placement, ReplicaDirectory.Chosen chosen) implements Command {
-    }
-
-    /** No replica was up a moment ago (one may be restarting or moving): look again. */
-    private record ChooseAgain(Placement placement) implements Command {
-    }
-
-    private record Placed(Placement placement, String replica, ModelShard.GenerateReply reply, Throwable failure)
-            implements Command {
-    }
-
-    /** Sharding passivates the session; it stops once no turn is being placed. */
-    private enum Passivate implements Command { INSTANCE }
-
-    private record TurnRecorded(ModelShard.TurnEnded ended) implements Command {
+    /** How a session reaches a decode replica: through sharding, or a stand-in in tests. */
+    @FunctionalInterface
+    public interface Replicas {
+        RecipientRef<ReplicaProtocol.Command> decode(String replica);
     }
 
     public static void initSharding(ActorSystem<?> system, KvasirSettings settings,
-                                    ActorRef<ReplicaDirectory.Command> directory) {
-        ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory))
+                                    ActorRef<DirectoryProtocol.Command> directory, FabricMetrics metrics) {
+        ClusterSharding sharding = ClusterSharding.get(system);
+        Replicas replicas = replica -> sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
+        sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory, replicas, metrics))
                 .withStopMessage(Passivate.INSTANCE)
                 .withSettings(ClusterShardingSettings.create(system)
                         .withPassivationStrategy(ClusterShardingSettings.PassivationStrategySettings$.MODULE$.defaults()
                                 .withIdleEntityPassivation(settings.sessionIdleTimeout()))));
     }
 
-    static Behavior<Command> create(String sessionId, KvasirSettings settings,
-                                    ActorRef<ReplicaDirectory.Command> directory) {
-        return Behaviors.setup(ctx -> new Session(ctx, sessionId, settings, directory));
+    public static Behavior<Command> create(String sessionId, KvasirSettings settings,
+                                           ActorRef<DirectoryProtocol.Command> directory, Replicas replicas,
+                                           FabricMetrics metrics) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+                new Session(ctx, timers, sessionId, settings, directory, replicas, metrics)));
     }
 
+    private final TimerScheduler<Command> timers;
     private final String sessionId;
     private final KvasirSettings settings;
-    private final ActorRef<ReplicaDirectory.Command> directory;
-    private final ActorRef<ModelShard.TurnEnded> turnEnded;
+    private final ActorRef<DirectoryProtocol.Command> directory;
+    private final Replicas replicas;
+    private final FabricMetrics metrics;
+    private final ActorRef<ReplicaProtocol.TurnEnded> turnEnded;
+    private final Set<String> placing = new HashSet<>();
     private String model;
     private String leasedReplica;
     private int cachedTokens;
-    private int[] tokens = new int[0];
     private int turns;
-    private final java.util.Set<String> placing = new java.util.HashSet<>();
     private boolean passivating;
 
-    private Session(ActorContext<Command> ctx, String sessionId, KvasirSettings settings,
-                    ActorRef<ReplicaDirectory.Command> directory) {
+    private Session(ActorContext<Command> ctx, TimerScheduler<Command> timers, String sessionId,
+                    KvasirSettings settings, ActorRef<DirectoryProtocol.Command> directory, Replicas replicas,
+                    FabricMetrics metrics) {
         super(ctx);
+        this.timers = timers;
         this.sessionId = sessionId;
         this.settings = settings;
         this.directory = directory;
-        this.turnEnded = ctx.messageAdapter(ModelShard.TurnEnded.class, TurnRecorded::new);
+        this.replicas = replicas;
+        this.metrics = metrics;
+        this.turnEnded = ctx.messageAdapter(ReplicaProtocol.TurnEnded.class, TurnRecorded::new);
     }
 
     @Override
@@ -131,75 +126,80 @@ public final class Session extends AbstractBehavior<Session.Command> {
             model = turn.request().model();
             leasedReplica = null;
             cachedTokens = 0;
-            tokens = new int[0];
         }
         placing.add(turn.requestId());
         return choose(new Placement(turn, List.of(), 0, 0));
     }
 
     private Behavior<Command> choose(Placement placement) {
-        getContext().ask(ReplicaDirectory.Chosen.class, directory, settings.placementTimeout(),
-                replyTo -> new ReplicaDirectory.Choose(model, leasedReplica, placement.tried(), replyTo),
-                (chosen, failure) -> new Chosen(placement,
-                        chosen != null ? chosen : new ReplicaDirectory.Chosen(java.util.Optional.empty())));
+        getContext().ask(DirectoryProtocol.Chosen.class, directory, settings.placementTimeout(),
+                replyTo -> new DirectoryProtocol.Choose(model, leasedReplica, placement.tried(), replyTo),
+                (chosen, failure) -> new Chosen(placement, chosen));
         return this;
     }
 
     private Behavior<Command> onChosen(Chosen chosen) {
         Placement p = chosen.placement();
-        if (chosen.chosen().replica().isEmpty()) {
+        if (chosen.chosen() == null) {
+            // The node's own directory did not answer: it restarts under supervision, so look again.
+            getContext().getLog().warn("session {}: the replica directory did not answer for turn {}", sessionId,
+                    p.turn().requestId());
+            metrics.failure("session", "directory_timeout");
+        }
+        if (chosen.chosen() == null || chosen.chosen().replica().isEmpty()) {
             if (p.waits() >= settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
                 getContext().getLog().info("session {}: no replica of {} for turn {}", sessionId, model,
                         p.turn().requestId());
-                return answer(p.turn(), new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
-                        "no replica of model " + model + " is available", "model"));
+                return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
+                        "no replica of model " + model + " is available"));
             }
             // A replica that failed this turn may be back (restarted, moved): it counts again.
-            getContext().scheduleOnce(NO_REPLICA_WAIT, getContext().getSelf(),
-                    new ChooseAgain(new Placement(p.turn(), List.of(), p.failures(), p.waits() + 1)));
+            timers.startSingleTimer(p.turn().requestId(),
+                    new ChooseAgain(new Placement(p.turn(), List.of(), p.failures(), p.waits() + 1)), NO_REPLICA_WAIT);
             return this;
         }
         String replica = chosen.chosen().replica().get();
         StartTurn turn = p.turn();
-        var target = ClusterSharding.get(getContext().getSystem())
-                .entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
-        getContext().ask(ModelShard.GenerateReply.class, target, settings.placementTimeout(),
-                replyTo -> new ModelShard.Generate(turn.requestId(), turn.request(), turn.continuation(), replyTo,
+        getContext().ask(ReplicaProtocol.GenerateReply.class, replicas.decode(replica), settings.placementTimeout(),
+                replyTo -> new ReplicaProtocol.Generate(turn.requestId(), turn.request(), turn.continuation(), replyTo,
                         turnEnded),
-                (reply, failure) -> new Placed(p, replica, reply, failure));
+                (reply, failure) -> new Placed(p, replica, reply));
         return this;
     }
 
     private Behavior<Command> onPlaced(Placed placed) {
         Placement p = placed.placement();
-        if (placed.failure() != null
-                || placed.reply() instanceof ModelShard.Refused refused && refused.replicaUnavailable()) {
-            getContext().getLog().info("session {}: replica {} did not take turn {} ({}); trying another",
-                    sessionId, placed.replica(), p.turn().requestId(),
-                    placed.failure() != null ? placed.failure().toString() : placed.reply());
-            if (placed.replica().equals(leasedReplica)) {
-                leasedReplica = null;
-                cachedTokens = 0;
-            }
-            if (p.failures() + 1 >= settings.placementAttempts()) {
-                return answer(p.turn(), new ModelShard.Refused(FabricException.Kind.UNAVAILABLE,
-                        "no replica of model " + model + " answered", "model"));
-            }
-            List<String> tried = new ArrayList<>(p.tried());
-            tried.add(placed.replica());
-            return choose(new Placement(p.turn(), List.copyOf(tried), p.failures() + 1, p.waits()));
-        }
-        getContext().getLog().debug("session {}: turn {} placed on {}: {}", sessionId, p.turn().requestId(),
-                placed.replica(), placed.reply().getClass().getSimpleName());
-        if (placed.reply() instanceof ModelShard.Accepted accepted) {
+        String requestId = p.turn().requestId();
+        if (placed.reply() instanceof ReplicaProtocol.Accepted accepted) {
+            getContext().getLog().debug("session {}: turn {} placed on {}", sessionId, requestId, accepted.replica());
             leasedReplica = accepted.replica();
-            cachedTokens = accepted.cachedTokens();
             turns++;
+            return answer(p.turn(), new TurnPlaced(accepted.replica(), accepted.events()));
         }
-        return answer(p.turn(), placed.reply());
+        if (placed.reply() == null) {
+            // It may have taken the turn and its answer be late: tell it to drop the turn, so the
+            // turn can never run twice, before trying elsewhere.
+            replicas.decode(placed.replica()).tell(new ReplicaProtocol.Abandon(requestId));
+            metrics.failure("session", "placement_timeout");
+            getContext().getLog().warn("session {}: replica {} did not answer turn {} in {} ms; trying another",
+                    sessionId, placed.replica(), requestId, settings.placementTimeout().toMillis());
+        } else if (placed.reply() instanceof ReplicaProtocol.Refused refused) {
+            getContext().getLog().info("session {}: turn {} not taken: {}", sessionId, requestId, refused.reason());
+        }
+        if (placed.replica().equals(leasedReplica)) {
+            leasedReplica = null;
+            cachedTokens = 0;
+        }
+        if (p.failures() + 1 >= settings.placementAttempts()) {
+            return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
+                    "no replica of model " + model + " answered"));
+        }
+        List<String> tried = new ArrayList<>(p.tried());
+        tried.add(placed.replica());
+        return choose(new Placement(p.turn(), List.copyOf(tried), p.failures() + 1, p.waits()));
     }
 
-    private Behavior<Command> answer(StartTurn turn, ModelShard.GenerateReply reply) {
+    private Behavior<Command> answer(StartTurn turn, TurnReply reply) {
         turn.replyTo().tell(reply);
         placing.remove(turn.requestId());
         return passivating && placing.isEmpty() ? Behaviors.stopped() : this;
@@ -213,8 +213,7 @@ public final class Session extends AbstractBehavior<Session.Command> {
 
     private Behavior<Command> onTurnRecorded(TurnRecorded recorded) {
         if (recorded.ended().replica().equals(leasedReplica)) {
-            tokens = recorded.ended().tokens();
-            cachedTokens = tokens.length;
+            cachedTokens = recorded.ended().conversationTokens();
         }
         return this;
     }

@@ -8,12 +8,14 @@ import akka.stream.SourceRef;
 import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Source;
 import akka.stream.javadsl.StreamRefs;
-import io.kvasir.engine.core.EngineStats;
+import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.engine.core.FinishReason;
 import io.kvasir.engine.core.InferenceEngine;
+import io.kvasir.engine.core.KvTransfer;
 import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.LoadedModel;
 import io.kvasir.fabric.api.FabricException;
-import io.kvasir.fabric.api.GenerationEvent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,19 +24,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.IntConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that owns a replica's engine. Everything that touches the engine (loading, prompt
- * rendering, adding, stepping, pausing, aborting, stats, KV export and import) is a command on this
- * thread's queue, so the engine needs no locks and no Akka dispatcher thread ever blocks on a step.
- * While any request can run, it steps continuously; when all of its requests are paused (their
- * readers have no demand), it wakes every {@code pausedPoll} to see whether demand came back.
+ * The one thread that owns a replica's engine. Everything that touches the engine (loading,
+ * adding, stepping, pausing, aborting, stats, KV export and import) is a command on this thread's
+ * queue, so the engine needs no locks and no Akka dispatcher thread ever blocks on a step. Callers
+ * get futures; they never run code on this thread. While any request can run, it steps
+ * continuously; when all of its requests are paused (their readers have no demand), it wakes every
+ * {@code pausedPoll} to see whether demand came back.
  */
 final class EngineLoop {
 
@@ -56,13 +61,13 @@ final class EngineLoop {
     private final Materializer materializer;
     private final int bufferSize;
     private final long pausedPollNanos;
-    private final BlockingQueue<Runnable> commands = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Command> commands = new LinkedBlockingQueue<>();
     private final Thread thread;
     // Engine-thread state from here on.
     private final Map<String, RequestStream> streams = new HashMap<>();
-    private final Map<String, Consumer<TokenEvent>> internal = new HashMap<>();
-    private final Map<String, Consumer<int[]>> onFinished = new HashMap<>();
-    private LoadedModel model;
+    private final Map<String, CompletableFuture<TokenEvent>> internal = new HashMap<>();
+    private final Map<String, IntConsumer> onFinished = new HashMap<>();
+    private volatile LoadedModel model;
     private volatile boolean stopping;
     private volatile boolean ended;
 
@@ -81,48 +86,142 @@ final class EngineLoop {
         thread.start();
     }
 
-    /** Runs {@code task} on the engine thread with the loaded model. */
-    void execute(Consumer<LoadedModel> task) {
-        commands.add(() -> task.accept(model));
-    }
-
-    void stats(Consumer<EngineStats> reply) {
-        execute(m -> reply.accept(m.engine().stats()));
+    /** The loaded model, once {@link Listener#loaded} was called; for prompt rendering off this thread. */
+    LoadedModel model() {
+        return model;
     }
 
     /**
-     * Starts a streamed generation: the engine request is added, its events go into a bounded
-     * queue behind a SourceRef. Must run on the engine thread (call it from {@link #execute}).
-     *
-     * @param first    the stream's first element
-     * @param finished gets the conversation's token ids when the request ends normally
+     * Work for the engine thread. Whatever a command promised (a reply, a stream) is kept either
+     * way: it runs, or, when the loop ends before it ran, it is rejected.
      */
-    SourceRef<GenerationEvent> openStream(io.kvasir.engine.core.EngineRequest request, GenerationEvent first,
-                                          Consumer<int[]> finished) {
-        InferenceEngine engine = model.engine();
-        if (streams.containsKey(request.id()) || internal.containsKey(request.id())) {
-            throw new IllegalArgumentException("request id " + request.id() + " is already running");
+    private interface Command {
+        void run();
+
+        default void reject(FabricException stopped) {
         }
-        engine.addRequest(request);
-        Pair<Pair<BoundedSourceQueue<GenerationEvent>, CompletionStage<Done>>, SourceRef<GenerationEvent>> m =
-                Source.<GenerationEvent>queue(bufferSize)
+    }
+
+    private static Command command(Runnable run, java.util.function.Consumer<FabricException> reject) {
+        return new Command() {
+            @Override
+            public void run() {
+                run.run();
+            }
+
+            @Override
+            public void reject(FabricException stopped) {
+                reject.accept(stopped);
+            }
+        };
+    }
+
+    private void submit(Command command) {
+        commands.add(command);
+        if (ended) {
+            rejectQueued(new FabricException(FabricException.Kind.UNAVAILABLE, "the replica stopped"));
+        }
+    }
+
+    private void rejectQueued(FabricException stopped) {
+        for (Command c = commands.poll(); c != null; c = commands.poll()) {
+            c.reject(stopped);
+        }
+    }
+
+    /** Runs {@code task} against the engine on the engine thread. */
+    <T> CompletionStage<T> call(Function<InferenceEngine, T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        submit(command(() -> {
+            try {
+                result.complete(task.apply(model.engine()));
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        }, result::completeExceptionally));
+        return result;
+    }
+
+    /**
+     * A new bounded stream for a turn, behind a SourceRef. Any thread may call it. When the stream
+     * ends for whatever reason, the engine request (if it runs) is aborted and {@code ended} runs.
+     */
+    Pair<RequestStream, SourceRef<ReplicaProtocol.TurnEvent>> openStream(String requestId, String engineId, Runnable ended) {
+        Pair<Pair<BoundedSourceQueue<ReplicaProtocol.TurnEvent>, CompletionStage<Done>>, SourceRef<ReplicaProtocol.TurnEvent>> m =
+                Source.<ReplicaProtocol.TurnEvent>queue(bufferSize)
                         .watchTermination(Keep.both())
                         .toMat(StreamRefs.sourceRef(), Keep.both())
                         .run(materializer);
-        RequestStream stream = new RequestStream(request.id(), m.first().first(), bufferSize, request.promptTokens());
-        streams.put(request.id(), stream);
-        onFinished.put(request.id(), finished);
-        stream.push(first);
-        String id = request.id();
+        RequestStream stream = new RequestStream(requestId, engineId, m.first().first(), bufferSize);
         // Fires on completion too; by then the stream is gone and the command does nothing.
-        m.first().second().whenComplete((done, failure) -> commands.add(() -> readerLeft(id)));
-        return m.second();
+        m.first().second().whenComplete((done, failure) -> {
+            submit(command(() -> readerLeft(stream), stopped -> { }));
+            ended.run();
+        });
+        return Pair.create(stream, m.second());
     }
 
-    /** Runs a request whose events stay inside the fabric (prefill-only work). Engine thread only. */
-    void runInternal(io.kvasir.engine.core.EngineRequest request, Consumer<TokenEvent> onFinal) {
-        model.engine().addRequest(request);
-        internal.put(request.id(), onFinal);
+    /**
+     * Adds the turn's engine request and streams its events into {@code stream}, which begins with
+     * a {@link ReplicaProtocol.TurnStarted}; {@code finished} gets the conversation's length when the
+     * turn ends normally.
+     */
+    void start(RequestStream stream, EngineRequest request, String replica, IntConsumer finished) {
+        submit(command(() -> begin(stream, request, replica, finished), stream::fail));
+    }
+
+    /** As {@link #start}, after importing KV computed elsewhere into the prefix cache. */
+    void importThenStart(KvTransfer transfer, RequestStream stream, EngineRequest request, String replica,
+                         IntConsumer finished) {
+        submit(command(() -> {
+            try {
+                model.engine().importPrefix(transfer);
+            } catch (RuntimeException e) {
+                // A transfer that does not fit only costs time: the prompt is computed here instead.
+                log.warn("replica {} could not import KV for {}: {}", name, stream.requestId(), e.getMessage());
+            }
+            begin(stream, request, replica, finished);
+        }, stream::fail));
+    }
+
+    /** Ends a turn's stream with a refusal of its request; the turn never reaches the engine. */
+    void refuse(RequestStream stream, FabricException refusal) {
+        submit(command(() -> stream.refuse(refusal), stopped -> stream.refuse(refusal)));
+    }
+
+    /** Ends a stream that never reached (or is still in) the engine with {@code cause}. */
+    void fail(RequestStream stream, FabricException cause) {
+        submit(command(() -> {
+            if (streams.remove(stream.engineId()) != null) {
+                onFinished.remove(stream.engineId());
+                model.engine().abort(stream.engineId());
+            }
+            stream.fail(cause);
+        }, stopped -> stream.fail(cause)));
+    }
+
+    /** Computes the KV of {@code request}'s prompt (prefill only) and exports its full blocks. */
+    CompletionStage<KvTransfer> prefill(EngineRequest request, String cacheScope) {
+        CompletableFuture<TokenEvent> last = new CompletableFuture<>();
+        submit(command(() -> {
+            try {
+                model.engine().addRequest(request);
+                internal.put(request.id(), last);
+            } catch (RuntimeException e) {
+                last.completeExceptionally(e);
+            }
+        }, last::completeExceptionally));
+        return last.thenCompose(event -> {
+            if (event.finish() == FinishReason.ERROR || event.finish() == FinishReason.ABORT) {
+                return CompletableFuture.failedFuture(new IllegalStateException("prefill ended with " + event.finish()));
+            }
+            return call(engine -> engine.exportPrefix(request.promptTokens()));
+        });
+    }
+
+    /** A prefill-only request for {@code tokens}. */
+    static EngineRequest prefillRequest(String engineId, int[] tokens) {
+        return EngineRequest.of(engineId, tokens, SamplingParams.greedy(), 0);
     }
 
     /** False once the thread has ended (stopped, failed to load, crashed): commands would not run. */
@@ -133,7 +232,26 @@ final class EngineLoop {
     /** Stops the thread: every open stream fails, the model is closed. */
     void close() {
         stopping = true;
-        commands.add(() -> { });
+        submit(command(() -> { }, stopped -> { }));
+    }
+
+    private void begin(RequestStream stream, EngineRequest request, String replica, IntConsumer finished) {
+        if (stream.readerGone()) {
+            return; // the reader left while the prompt was rendered
+        }
+        InferenceEngine engine = model.engine();
+        int cached;
+        try {
+            cached = engine.cachedPrefixLength(request.promptTokens());
+            engine.addRequest(request);
+        } catch (IllegalArgumentException e) {
+            stream.refuse(new FabricException(FabricException.Kind.INVALID_REQUEST, e.getMessage()));
+            return;
+        }
+        streams.put(request.id(), stream);
+        onFinished.put(request.id(), finished);
+        stream.promptLength(request.promptTokens().length);
+        stream.push(new ReplicaProtocol.TurnStarted(stream.requestId(), replica, request.promptTokens().length, cached));
     }
 
     private void run() {
@@ -141,6 +259,7 @@ final class EngineLoop {
             model = loader.call();
         } catch (Throwable t) {
             ended = true;
+            rejectQueued(new FabricException(FabricException.Kind.UNAVAILABLE, "the replica failed to load"));
             listener.loadFailed(t);
             return;
         }
@@ -169,7 +288,7 @@ final class EngineLoop {
     }
 
     private void runCommands() throws InterruptedException {
-        Runnable first;
+        Command first;
         if (canStep()) {
             first = commands.poll();
         } else if (streams.isEmpty() && !model.engine().hasWork()) {
@@ -177,7 +296,7 @@ final class EngineLoop {
         } else {
             first = commands.poll(pausedPollNanos, TimeUnit.NANOSECONDS);
         }
-        for (Runnable command = first; command != null; command = commands.poll()) {
+        for (Command command = first; command != null; command = commands.poll()) {
             try {
                 command.run();
             } catch (RuntimeException e) {
@@ -200,16 +319,16 @@ final class EngineLoop {
             }
         }
         // Only paused requests remain, or final events are still to come.
-        return streams.values().stream().allMatch(RequestStream::engineDone) && model.engine().hasWork();
+        return streams.values().stream().allMatch(RequestStream::engineDone);
     }
 
     private void dispatch(List<TokenEvent> events) {
         for (TokenEvent event : events) {
             RequestStream stream = streams.get(event.requestId());
             if (stream == null) {
-                Consumer<TokenEvent> hidden = event.finished() ? internal.remove(event.requestId()) : null;
+                CompletableFuture<TokenEvent> hidden = event.finished() ? internal.remove(event.requestId()) : null;
                 if (hidden != null) {
-                    hidden.accept(event);
+                    hidden.complete(event);
                 }
                 continue;
             }
@@ -217,7 +336,7 @@ final class EngineLoop {
             if (stream.closed()) {
                 close(stream, event.finish());
             } else if (!stream.engineDone() && !stream.paused() && stream.congested()) {
-                model.engine().setPaused(stream.requestId(), true);
+                model.engine().setPaused(stream.engineId(), true);
                 stream.paused(true);
             }
         }
@@ -233,34 +352,32 @@ final class EngineLoop {
             if (stream.closed()) {
                 done.add(stream);
             } else if (stream.paused() && !stream.engineDone() && stream.drained()) {
-                model.engine().setPaused(stream.requestId(), false);
+                model.engine().setPaused(stream.engineId(), false);
                 stream.paused(false);
             }
         }
         done.forEach(s -> close(s, null));
     }
 
-    private void close(RequestStream stream, io.kvasir.engine.core.FinishReason reason) {
-        streams.remove(stream.requestId());
-        Consumer<int[]> finished = onFinished.remove(stream.requestId());
-        boolean normal = reason != io.kvasir.engine.core.FinishReason.ABORT
-                && reason != io.kvasir.engine.core.FinishReason.ERROR && !stream.readerGone();
+    private void close(RequestStream stream, FinishReason reason) {
+        streams.remove(stream.engineId());
+        IntConsumer finished = onFinished.remove(stream.engineId());
+        boolean normal = reason != FinishReason.ABORT && reason != FinishReason.ERROR && !stream.readerGone();
         if (finished != null && normal) {
             finished.accept(stream.conversationTokens());
         }
     }
 
     /** The reader cancelled or its stream ended: abort the engine request if it still runs. */
-    private void readerLeft(String requestId) {
-        RequestStream stream = streams.get(requestId);
-        if (stream == null) {
+    private void readerLeft(RequestStream stream) {
+        stream.readerGone(true);
+        if (streams.get(stream.engineId()) != stream) {
             return;
         }
-        stream.readerGone(true);
         if (stream.engineDone()) {
             close(stream, null);
         } else {
-            model.engine().abort(requestId);
+            model.engine().abort(stream.engineId());
         }
     }
 
@@ -271,7 +388,11 @@ final class EngineLoop {
             it.next().fail(gone);
             it.remove();
         }
+        internal.values().forEach(f -> f.completeExceptionally(gone));
         internal.clear();
+        // Commands still queued (a turn being started, a stats call) will never run: fail what they
+        // promised. One submitted after this drain sees ended set and rejects itself (submit).
+        rejectQueued(gone);
         try {
             if (model != null) {
                 model.close();

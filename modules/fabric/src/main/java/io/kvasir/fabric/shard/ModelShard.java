@@ -14,108 +14,59 @@ import akka.cluster.sharding.typed.ClusterShardingSettings;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.japi.Pair;
 import akka.stream.Materializer;
 import akka.stream.SourceRef;
-import io.kvasir.engine.core.EngineStats;
-import io.kvasir.engine.core.KvTransfer;
-import io.kvasir.fabric.CborSerializable;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.NodeState;
 import io.kvasir.fabric.ReplicaId;
-import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
-import io.kvasir.fabric.api.GenerationEvent;
-import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.fabric.shard.ReplicaProtocol.Abandon;
+import io.kvasir.fabric.shard.ReplicaProtocol.Accepted;
+import io.kvasir.fabric.shard.ReplicaProtocol.CacheChecked;
+import io.kvasir.fabric.shard.ReplicaProtocol.Command;
+import io.kvasir.fabric.shard.ReplicaProtocol.EngineStopped;
+import io.kvasir.fabric.shard.ReplicaProtocol.Generate;
+import io.kvasir.fabric.shard.ReplicaProtocol.GetLoad;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadRead;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
+import io.kvasir.fabric.shard.ReplicaProtocol.Loaded;
+import io.kvasir.fabric.shard.ReplicaProtocol.Ping;
+import io.kvasir.fabric.shard.ReplicaProtocol.Prefill;
+import io.kvasir.fabric.shard.ReplicaProtocol.PrefillComputed;
+import io.kvasir.fabric.shard.ReplicaProtocol.PrefillFinished;
+import io.kvasir.fabric.shard.ReplicaProtocol.Refused;
+import io.kvasir.fabric.shard.ReplicaProtocol.Rendered;
+import io.kvasir.fabric.shard.ReplicaProtocol.Stop;
+import io.kvasir.fabric.shard.ReplicaProtocol.StreamEnded;
+import io.kvasir.fabric.shard.ReplicaProtocol.TurnEnded;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 
 /**
- * One model replica, a sharded entity with id {@code <model>:<pool>:<index>}. It hosts the engine
- * on its own thread ({@link EngineLoop}) and answers with a stream ref per generation. Sharding is
- * bound to the pool's cluster role. The entity never passivates; when its node leaves, sharding
- * hands it off (open streams fail) and the keep-alive pings start it on another node of the role,
- * with an empty KV cache.
+ * One model replica, a sharded entity with id {@code <model>:<pool>:<index>} (protocol: {@link
+ * ReplicaProtocol}). It hosts the engine on its own thread ({@link EngineLoop}) and renders prompts
+ * on another ({@link PromptRenderer}); the actor itself only keeps track of turns and answers every
+ * message. A turn is accepted at once, with a stream ref its events will flow through; rendering,
+ * an optional prefill on the prefill pool, and the engine follow. Sharding binds the entity to its
+ * pool's cluster role; it never passivates, and when its node leaves, the keep-alive pings start
+ * it on another node of the role, with an empty KV cache.
  */
-public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
+public final class ModelShard extends AbstractBehavior<Command> {
 
-
-    public interface Command extends CborSerializable {
-    }
-
-    /**
-     * Generate for a turn. {@code continuation} (may be empty) are tokens already generated for it
-     * elsewhere: they extend the prompt and count against max tokens. {@code turnEnded} (may be null)
-     * hears the conversation's tokens at the end.
-     */
-    public record Generate(String requestId, GenerationRequest request, int[] continuation,
-                           ActorRef<GenerateReply> replyTo, ActorRef<TurnEnded> turnEnded) implements Command {
-    }
-
-    /** Keeps the entity alive (and starts it where sharding placed it). */
-    public enum Ping implements Command { INSTANCE }
-
-    public record GetStatus(ActorRef<StatusReport> replyTo) implements Command {
-    }
-
-    /** Prefill {@code tokens} here (prefill pool) and reply with the KV of their full blocks. */
-    public record Prefill(String requestId, int[] tokens, ActorRef<KvOffer> replyTo) implements Command {
-    }
-
-    /** Import KV exported by a prefill replica into this replica's prefix cache. */
-    public record ImportKv(KvTransfer transfer, ActorRef<KvImported> replyTo) implements Command {
-    }
-
-    public sealed interface GenerateReply extends CborSerializable {
-    }
-
-    public record Accepted(String requestId, String replica, SourceRef<GenerationEvent> events, int promptTokens,
-                           int cachedTokens) implements GenerateReply {
-    }
-
-    public record Refused(FabricException.Kind kind, String message, String param) implements GenerateReply {
-        /** The param of a refusal that concerns the replica, not the request: place the turn elsewhere. */
-        public static final String REPLICA = "replica";
-
-        public boolean replicaUnavailable() {
-            return kind == FabricException.Kind.UNAVAILABLE && REPLICA.equals(param);
-        }
-
-        public FabricException toException() {
-            return new FabricException(kind, message, param, 0);
-        }
-    }
-
-    public record TurnEnded(String requestId, String replica, int[] tokens) implements CborSerializable {
-    }
-
-    /** {@code engine}: the engine's own figures (cumulative counters included) for metrics; may be null. */
-    public record StatusReport(String model, Fabric.ReplicaStatus status, EngineStats engine) implements CborSerializable {
-        public StatusReport(String model, Fabric.ReplicaStatus status) {
-            this(model, status, null);
-        }
-    }
-
-    public record KvImported(int tokens) implements CborSerializable {
-    }
-
-    private enum Loaded implements Command { INSTANCE }
-
-    private record EngineStopped(String reason) implements Command {
-    }
-
-    private enum Stop implements Command { INSTANCE }
-
-    /** The turn's prompt is long and uncached: prefill it on a prefill replica first. */
-    record PrefillElsewhere(Generate turn, int[] prompt) implements Command {
-    }
+    /** Longest wait between load attempts of a replica that keeps failing. */
+    private static final Duration MAX_LOAD_BACKOFF = Duration.ofMinutes(5);
 
     public static EntityTypeKey<Command> typeKey(String pool) {
         return EntityTypeKey.create(Command.class, "ModelShard-" + pool);
     }
 
-    /** Receptionist key under which every running replica of {@code model} registers. */
+    /** Receptionist key under which every ready replica of {@code model} registers. */
     public static ServiceKey<Command> serviceKey(String model) {
         return ServiceKey.create(Command.class, "kvasir-model-" + model);
     }
@@ -132,9 +83,6 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         }
     }
 
-    /** Longest wait between load attempts of a replica that keeps failing. */
-    private static final Duration MAX_LOAD_BACKOFF = Duration.ofMinutes(5);
-
     static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node) {
         return Behaviors.setup(ctx -> {
             Duration wait = node.loadBackoff().remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF);
@@ -147,21 +95,38 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         });
     }
 
+    /** A turn this replica accepted, until its stream ends. */
+    private static final class Turn {
+        final Generate request;
+        final Accepted accepted;
+        final RequestStream stream;
+        PreparedTurn prepared;
+        boolean handedToEngine;
+
+        Turn(Generate request, Accepted accepted, RequestStream stream) {
+            this.request = request;
+            this.accepted = accepted;
+            this.stream = stream;
+        }
+    }
+
     private final ReplicaId id;
     private final ModelSettings model;
     private final KvasirSettings settings;
-    private final EngineLoop loop;
-    private final String node;
     private final NodeState nodeState;
-    private boolean registered;
-    private final EngineTasks tasks;
+    private final String node;
+    private final EngineLoop loop;
+    private final PromptRenderer renderer;
+    private final Map<String, Turn> turns = new HashMap<>();
+    private long runs;
+    private boolean ready;
 
     private ModelShard(ActorContext<Command> ctx, ReplicaId id, KvasirSettings settings, EngineFactory factory,
                        NodeState nodeState) {
         super(ctx);
-        this.nodeState = nodeState;
         this.id = id;
         this.settings = settings;
+        this.nodeState = nodeState;
         this.model = settings.model(id.model()).orElseThrow(() -> new IllegalArgumentException(
                 "replica " + id + " names a model that is not configured"));
         this.node = ctx.getSystem().address().toString();
@@ -169,7 +134,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
         this.loop = new EngineLoop(id.entityId(), () -> factory.load(model, id), new EngineLoop.Listener() {
             @Override
             public void loaded() {
-                self.tell(Loaded.INSTANCE);
+                self.tell(new Loaded());
             }
 
             @Override
@@ -182,8 +147,7 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
                 self.tell(new EngineStopped("engine crashed: " + cause));
             }
         }, Materializer.matFromSystem(ctx.getSystem()), settings.streamBufferSize(), settings.pausedPollInterval());
-        this.tasks = new EngineTasks(id, model, loop, Materializer.matFromSystem(ctx.getSystem()),
-                settings.kvChunkBytes());
+        this.renderer = new PromptRenderer(id.entityId(), model);
         loop.start();
         ctx.getLog().info("replica {} loading on {}", id, node);
     }
@@ -192,75 +156,174 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(Generate.class, this::onGenerate)
-                .onMessageEquals(Ping.INSTANCE, this::onPing)
-                .onMessage(GetStatus.class, this::onGetStatus)
+                .onMessage(Abandon.class, this::onAbandon)
                 .onMessage(Prefill.class, this::onPrefill)
-                .onMessage(ImportKv.class, this::onImportKv)
-                .onMessage(PrefillElsewhere.class, this::onPrefillElsewhere)
-                .onMessage(PrefillTransfer.Done.class, this::onPrefillDone)
-                .onMessageEquals(Loaded.INSTANCE, this::onLoaded)
+                .onMessage(GetLoad.class, this::onGetLoad)
+                .onMessageEquals(Ping.INSTANCE, this::onPing)
+                .onMessage(Loaded.class, this::onLoaded)
                 .onMessage(EngineStopped.class, this::onEngineStopped)
+                .onMessage(Rendered.class, this::onRendered)
+                .onMessage(CacheChecked.class, this::onCacheChecked)
+                .onMessage(PrefillFinished.class, this::onPrefillFinished)
+                .onMessage(StreamEnded.class, ended -> forget(ended.requestId()))
+                .onMessage(LoadRead.class, this::onLoadRead)
+                .onMessage(PrefillComputed.class, this::onPrefillComputed)
                 .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
                 .onSignal(PostStop.class, signal -> onPostStop())
                 .build();
     }
 
     private Behavior<Command> onGenerate(Generate cmd) {
-        if (nodeState.draining() || !loop.running()) {
-            cmd.replyTo().tell(new Refused(FabricException.Kind.UNAVAILABLE,
-                    "replica " + id + (loop.running() ? " is draining" : " is stopping"), Refused.REPLICA));
-        } else if (model.hasPrefillPool() && id.pool().equals(ModelSettings.DECODE)) {
-            ActorRef<Command> self = getContext().getSelf();
-            loop.execute(m -> tasks.routeOrStart(cmd, m, self));
+        Turn known = turns.get(cmd.requestId());
+        if (known != null) {
+            // The placer did not hear our answer (a timeout, a lost message) and asks again.
+            cmd.replyTo().tell(known.accepted);
+            return this;
+        }
+        if (!ready || nodeState.draining() || !loop.running()) {
+            String why = !ready ? "is loading" : nodeState.draining() ? "is draining" : "is stopping";
+            cmd.replyTo().tell(new Refused(id.entityId(), "replica " + id + " " + why));
+            return this;
+        }
+        String engineId = cmd.requestId() + "#" + (++runs);
+        ActorRef<Command> self = getContext().getSelf();
+        Pair<RequestStream, SourceRef<ReplicaProtocol.TurnEvent>> opened =
+                loop.openStream(cmd.requestId(), engineId, () -> self.tell(new StreamEnded(cmd.requestId())));
+        Turn turn = new Turn(cmd, new Accepted(cmd.requestId(), id.entityId(), opened.second()), opened.first());
+        turns.put(cmd.requestId(), turn);
+        cmd.replyTo().tell(turn.accepted);
+        getContext().pipeToSelf(renderer.render(loop.model(), cmd.request(), cmd.continuation()),
+                (prepared, failure) -> new Rendered(cmd.requestId(), prepared, refusal(failure)));
+        return this;
+    }
+
+    private Behavior<Command> onRendered(Rendered rendered) {
+        Turn turn = turns.get(rendered.requestId());
+        if (turn == null) {
+            return this; // abandoned, or its reader left, while it was rendered
+        }
+        if (rendered.refusal() != null) {
+            loop.refuse(turn.stream, rendered.refusal());
+            return this;
+        }
+        turn.prepared = rendered.prompt();
+        int[] prompt = turn.prepared.prompt();
+        if (disaggregated() && prompt.length > model.prefillThreshold()) {
+            // Only a long prompt can be worth shipping: ask how much of it is cached here first.
+            getContext().pipeToSelf(loop.call(engine -> engine.cachedPrefixLength(prompt)),
+                    (cached, failure) -> new CacheChecked(rendered.requestId(), cached == null ? 0 : cached));
         } else {
-            loop.execute(m -> tasks.start(cmd, m));
+            startOnEngine(turn, null);
         }
         return this;
     }
 
-    private Behavior<Command> onPrefillElsewhere(PrefillElsewhere p) {
-        int index = Math.floorMod(p.turn().requestId().hashCode(), model.replicas(ModelSettings.PREFILL));
+    private Behavior<Command> onCacheChecked(CacheChecked checked) {
+        Turn turn = turns.get(checked.requestId());
+        if (turn == null) {
+            return this;
+        }
+        if (turn.prepared.prompt().length - checked.cachedTokens() <= model.prefillThreshold()) {
+            startOnEngine(turn, null);
+            return this;
+        }
+        int index = Math.floorMod(checked.requestId().hashCode(), model.replicas(ModelSettings.PREFILL));
         ReplicaId target = new ReplicaId(id.model(), ModelSettings.PREFILL, index);
-        getContext().spawnAnonymous(PrefillTransfer.create(p.turn(), p.prompt(), target, getContext().getSelf(),
-                settings.placementTimeout()));
+        getContext().spawnAnonymous(PrefillTransfer.create(checked.requestId(), turn.prepared.prompt(), target,
+                getContext().getSelf(), settings.placementTimeout()));
         return this;
     }
 
-    private Behavior<Command> onPrefillDone(PrefillTransfer.Done done) {
-        getContext().getLog().debug("turn {}: {} prompt tokens imported from a prefill replica",
-                done.turn().requestId(), done.importedTokens());
-        loop.execute(m -> tasks.start(done.turn(), m));
+    private Behavior<Command> onPrefillFinished(PrefillFinished finished) {
+        Turn turn = turns.get(finished.requestId());
+        if (turn != null) {
+            getContext().getLog().debug("turn {}: KV of {} tokens from a prefill replica", finished.requestId(),
+                    finished.transfer() == null ? 0 : finished.transfer().tokens().length);
+            startOnEngine(turn, finished.transfer());
+        }
         return this;
     }
 
-    private Behavior<Command> onGetStatus(GetStatus cmd) {
-        loop.stats(s -> cmd.replyTo().tell(new StatusReport(id.model(), new Fabric.ReplicaStatus(id.entityId(), node,
-                id.pool(), s.running(), s.waiting(), s.kvBlocksTotal(), s.kvBlocksInUse()), s)));
+    private void startOnEngine(Turn turn, io.kvasir.engine.core.KvTransfer transfer) {
+        turn.handedToEngine = true;
+        Generate cmd = turn.request;
+        ActorRef<TurnEnded> ended = cmd.turnEnded();
+        String replica = id.entityId();
+        java.util.function.IntConsumer finished = tokens -> {
+            if (ended != null) {
+                ended.tell(new TurnEnded(cmd.requestId(), replica, tokens));
+            }
+        };
+        var engineRequest = turn.prepared.toEngineRequest(turn.stream.engineId());
+        if (transfer == null) {
+            loop.start(turn.stream, engineRequest, replica, finished);
+        } else {
+            loop.importThenStart(transfer, turn.stream, engineRequest, replica, finished);
+        }
+    }
+
+    private Behavior<Command> onAbandon(Abandon abandon) {
+        Turn turn = turns.remove(abandon.requestId());
+        if (turn != null) {
+            getContext().getLog().debug("turn {} abandoned by its placer", abandon.requestId());
+            loop.fail(turn.stream, new FabricException(FabricException.Kind.UNAVAILABLE, "the turn was abandoned"));
+        }
+        return this;
+    }
+
+    private Behavior<Command> forget(String requestId) {
+        turns.remove(requestId);
         return this;
     }
 
     private Behavior<Command> onPrefill(Prefill cmd) {
-        loop.execute(m -> tasks.prefill(cmd, m));
+        if (!ready) {
+            cmd.replyTo().tell(KvOffer.failed("replica " + id + " is loading"));
+            return this;
+        }
+        String engineId = cmd.requestId() + "#" + (++runs);
+        getContext().pipeToSelf(loop.prefill(EngineLoop.prefillRequest(engineId, cmd.tokens()), cmd.cacheScope()),
+                (transfer, failure) -> new PrefillComputed(cmd, transfer,
+                        failure == null ? null : String.valueOf(unwrap(failure).getMessage())));
         return this;
     }
 
-    private Behavior<Command> onImportKv(ImportKv cmd) {
-        loop.execute(m -> tasks.importKv(cmd, m));
+    private Behavior<Command> onPrefillComputed(PrefillComputed computed) {
+        computed.request().replyTo().tell(computed.error() != null
+                ? KvOffer.failed("prefill failed: " + computed.error())
+                : KvOffer.of(computed.transfer(), settings.kvChunkBytes(),
+                        Materializer.matFromSystem(getContext().getSystem())));
         return this;
     }
 
-    private Behavior<Command> onLoaded() {
+    private Behavior<Command> onGetLoad(GetLoad get) {
+        if (!ready) {
+            return this; // not listed until loaded: nobody asks, and a late asker times out
+        }
+        getContext().pipeToSelf(loop.call(engine -> ReplicaLoad.of(engine.stats())),
+                (load, failure) -> new LoadRead(get.replyTo(), load));
+        return this;
+    }
+
+    private Behavior<Command> onLoadRead(LoadRead read) {
+        if (read.load() != null) {
+            read.replyTo().tell(new LoadReport(id.entityId(), id.model(), node, id.pool(), read.load()));
+        }
+        return this;
+    }
+
+    private Behavior<Command> onLoaded(Loaded loaded) {
         getContext().getLog().info("replica {} ready on {}", id, node);
         nodeState.loadBackoff().loaded(id.entityId());
-        registered = true;
+        ready = true;
         getContext().getSystem().receptionist().tell(Receptionist.register(serviceKey(id.model()), getContext().getSelf()));
         return this;
     }
 
     /** A draining node's replica leaves the directories, so sessions stop choosing it. */
     private Behavior<Command> onPing() {
-        if (registered && nodeState.draining()) {
-            registered = false;
+        if (ready && nodeState.draining()) {
+            ready = false;
             getContext().getSystem().receptionist()
                     .tell(Receptionist.deregister(serviceKey(id.model()), getContext().getSelf()));
         }
@@ -279,7 +342,36 @@ public final class ModelShard extends AbstractBehavior<ModelShard.Command> {
     }
 
     private Behavior<Command> onPostStop() {
+        FabricException gone = new FabricException(FabricException.Kind.UNAVAILABLE, "the replica stopped");
+        for (Turn turn : turns.values()) {
+            if (!turn.handedToEngine) {
+                // Still rendering or prefilling elsewhere: the engine never saw it, so fail it here.
+                turn.stream.fail(gone);
+            }
+        }
+        turns.clear();
         loop.close();
+        renderer.close();
         return this;
+    }
+
+    private boolean disaggregated() {
+        return model.hasPrefillPool() && id.pool().equals(ModelSettings.DECODE);
+    }
+
+    private FabricException refusal(Throwable failure) {
+        if (failure == null) {
+            return null;
+        }
+        Throwable cause = unwrap(failure);
+        if (cause instanceof FabricException fe) {
+            return fe;
+        }
+        getContext().getLog().error("replica {} could not prepare a prompt", id, cause);
+        return new FabricException(FabricException.Kind.INTERNAL, "the replica could not prepare the prompt");
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 }

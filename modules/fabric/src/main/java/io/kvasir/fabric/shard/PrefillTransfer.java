@@ -14,13 +14,20 @@ import java.time.Duration;
 
 /**
  * One turn's disaggregated prefill, a short-lived child of the decode replica: it asks a prefill
- * replica to compute the prompt's KV, pulls the blocks through a stream ref, has its parent import
- * them, and then lets the parent start the turn. Any failure on the way only costs time: the parent
- * starts the turn anyway and computes the prefill itself.
+ * replica to compute the prompt's KV, pulls the blocks through a stream ref and hands them to its
+ * parent, which imports them and starts the turn. Any failure on the way only costs time: the
+ * parent gets no KV and computes the prefill itself.
+ *
+ * <pre>
+ *   (start)            -> Prefill to the prefill replica
+ *   Offered            -> pulls the offered chunks
+ *   Received           -> PrefillFinished(transfer) to the parent; stops
+ *   failure or silence -> PrefillFinished(null) to the parent; stops
+ * </pre>
  */
 final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
 
-    interface Command {
+    sealed interface Command permits Offered, Received, Stalled {
     }
 
     private record Offered(KvOffer offer, Throwable failure) implements Command {
@@ -29,34 +36,27 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
     private record Received(KvTransfer transfer, Throwable failure) implements Command {
     }
 
-    private record Imported(ModelShard.KvImported imported) implements Command {
-    }
-
     private enum Stalled implements Command { INSTANCE }
 
-    /** Sent to the parent when the KV is in place (or will not come). */
-    record Done(ModelShard.Generate turn, int importedTokens) implements ModelShard.Command {
+    static Behavior<Command> create(String requestId, int[] prompt, ReplicaId prefillReplica,
+                                    ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
+        return Behaviors.setup(ctx -> new PrefillTransfer(ctx, requestId, prompt, prefillReplica, parent, timeout));
     }
 
-    static Behavior<Command> create(ModelShard.Generate turn, int[] prompt, ReplicaId prefillReplica,
-                                    ActorRef<ModelShard.Command> parent, Duration timeout) {
-        return Behaviors.setup(ctx -> new PrefillTransfer(ctx, turn, prompt, prefillReplica, parent, timeout));
-    }
+    private final String requestId;
+    private final ActorRef<ReplicaProtocol.Command> parent;
 
-    private final ModelShard.Generate turn;
-    private final ActorRef<ModelShard.Command> parent;
-
-    private PrefillTransfer(ActorContext<Command> ctx, ModelShard.Generate turn, int[] prompt, ReplicaId prefillReplica,
-                            ActorRef<ModelShard.Command> parent, Duration timeout) {
+    private PrefillTransfer(ActorContext<Command> ctx, String requestId, int[] prompt, ReplicaId prefillReplica,
+                            ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
         super(ctx);
-        this.turn = turn;
+        this.requestId = requestId;
         this.parent = parent;
         // No step of the transfer may hang the turn: silence this long means the decode replica computes it.
         ctx.setReceiveTimeout(timeout, Stalled.INSTANCE);
         var target = ClusterSharding.get(ctx.getSystem())
                 .entityRefFor(ModelShard.typeKey(prefillReplica.pool()), prefillReplica.entityId());
         ctx.ask(KvOffer.class, target, timeout,
-                replyTo -> new ModelShard.Prefill(turn.requestId() + ":prefill", prompt, replyTo),
+                replyTo -> new ReplicaProtocol.Prefill(requestId + ":prefill", prompt, null, replyTo),
                 Offered::new);
     }
 
@@ -65,7 +65,6 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
         return newReceiveBuilder()
                 .onMessage(Offered.class, this::onOffered)
                 .onMessage(Received.class, this::onReceived)
-                .onMessage(Imported.class, this::onImported)
                 .onMessageEquals(Stalled.INSTANCE, () -> giveUp("the transfer stalled"))
                 .build();
     }
@@ -83,20 +82,14 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
         if (received.failure() != null) {
             return giveUp(received.failure().toString());
         }
-        ActorRef<ModelShard.KvImported> adapter = getContext().messageAdapter(ModelShard.KvImported.class, Imported::new);
-        parent.tell(new ModelShard.ImportKv(received.transfer(), adapter));
-        return this;
-    }
-
-    private Behavior<Command> onImported(Imported imported) {
-        parent.tell(new Done(turn, imported.imported().tokens()));
+        parent.tell(new ReplicaProtocol.PrefillFinished(requestId, received.transfer()));
         return Behaviors.stopped();
     }
 
     private Behavior<Command> giveUp(String reason) {
-        getContext().getLog().warn("prefill of {} elsewhere failed ({}); the decode replica computes it", turn.requestId(),
+        getContext().getLog().warn("prefill of {} elsewhere failed ({}); the decode replica computes it", requestId,
                 reason);
-        parent.tell(new Done(turn, 0));
+        parent.tell(new ReplicaProtocol.PrefillFinished(requestId, null));
         return Behaviors.stopped();
     }
 }

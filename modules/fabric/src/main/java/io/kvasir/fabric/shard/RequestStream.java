@@ -3,9 +3,7 @@ package io.kvasir.fabric.shard;
 import akka.stream.BoundedSourceQueue;
 import akka.stream.QueueOfferResult;
 import io.kvasir.engine.core.TokenEvent;
-import io.kvasir.fabric.api.GenerationEvent;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 
 /**
  * One generation's path from the engine thread into its bounded stream. Only the engine thread
@@ -16,26 +14,39 @@ import java.util.Arrays;
 final class RequestStream {
 
     private final String requestId;
-    private final BoundedSourceQueue<GenerationEvent> queue;
+    private final String engineId;
+    private final BoundedSourceQueue<ReplicaProtocol.TurnEvent> queue;
     private final int capacity;
-    private final ArrayDeque<GenerationEvent> pending = new ArrayDeque<>();
-    private final int[] prompt;
-    private int[] generated = new int[16];
+    private final ArrayDeque<ReplicaProtocol.TurnEvent> pending = new ArrayDeque<>();
+    private int promptLength;
     private int generatedCount;
     private boolean paused;
     private boolean engineDone;
     private boolean readerGone;
     private boolean completed;
 
-    RequestStream(String requestId, BoundedSourceQueue<GenerationEvent> queue, int capacity, int[] prompt) {
+    /**
+     * @param requestId the turn's id in the fabric
+     * @param engineId  the engine's id for this run of the turn (unique among the replica's requests,
+     *                  so a turn placed here again after an abandoned attempt never collides with it)
+     */
+    RequestStream(String requestId, String engineId, BoundedSourceQueue<ReplicaProtocol.TurnEvent> queue, int capacity) {
         this.requestId = requestId;
+        this.engineId = engineId;
         this.queue = queue;
         this.capacity = capacity;
-        this.prompt = prompt;
     }
 
     String requestId() {
         return requestId;
+    }
+
+    String engineId() {
+        return engineId;
+    }
+
+    void promptLength(int tokens) {
+        promptLength = tokens;
     }
 
     boolean paused() {
@@ -61,21 +72,18 @@ final class RequestStream {
     /** Turns the engine's event into stream events; completes the stream after the final one. */
     void accept(TokenEvent event) {
         if (event.tokenId() >= 0) {
-            if (generatedCount == generated.length) {
-                generated = Arrays.copyOf(generated, generated.length * 2);
-            }
-            generated[generatedCount++] = event.tokenId();
-            push(new GenerationEvent.Token(event.tokenId(), event.text(), event.logprob(), event.topLogprobs()));
+            generatedCount++;
+            push(new ReplicaProtocol.TurnToken(event.tokenId(), event.text(), event.logprob(), top(event)));
         }
         if (event.finished()) {
             engineDone = true;
-            push(new GenerationEvent.Finished(event.finish(), event.promptTokens(), event.generatedTokens(),
+            push(new ReplicaProtocol.TurnFinished(reason(event.finish()), event.promptTokens(), event.generatedTokens(),
                     event.cachedTokens()));
             completeIfFlushed();
         }
     }
 
-    void push(GenerationEvent event) {
+    void push(ReplicaProtocol.TurnEvent event) {
         if (readerGone) {
             return;
         }
@@ -112,11 +120,35 @@ final class RequestStream {
         return engineDone && (pending.isEmpty() || readerGone);
     }
 
-    /** The conversation as the engine saw it: prompt then generated ids. */
-    int[] conversationTokens() {
-        int[] all = Arrays.copyOf(prompt, prompt.length + generatedCount);
-        System.arraycopy(generated, 0, all, prompt.length, generatedCount);
-        return all;
+    /** Length of the conversation as the engine saw it: prompt then generated tokens. */
+    int conversationTokens() {
+        return promptLength + generatedCount;
+    }
+
+    /** Ends the stream with a refusal of the request (before anything else was sent). */
+    void refuse(io.kvasir.fabric.api.FabricException refusal) {
+        engineDone = true;
+        push(new ReplicaProtocol.TurnRefused(refusal.kind(), refusal.getMessage(), refusal.param()));
+        completeIfFlushed();
+    }
+
+    /** The engine's alternatives as the fabric's wire carries them. */
+    private static java.util.List<io.kvasir.fabric.api.GenerationEvent.TopLogprob> top(TokenEvent event) {
+        if (event.topLogprobs().isEmpty()) {
+            return java.util.List.of();
+        }
+        return event.topLogprobs().stream()
+                .map(t -> new io.kvasir.fabric.api.GenerationEvent.TopLogprob(t.tokenId(), t.text(), t.logprob()))
+                .toList();
+    }
+
+    private static io.kvasir.fabric.api.FinishReason reason(io.kvasir.engine.core.FinishReason engine) {
+        return switch (engine) {
+            case STOP -> io.kvasir.fabric.api.FinishReason.STOP;
+            case LENGTH -> io.kvasir.fabric.api.FinishReason.LENGTH;
+            case ABORT -> io.kvasir.fabric.api.FinishReason.ABORT;
+            case ERROR -> io.kvasir.fabric.api.FinishReason.ERROR;
+        };
     }
 
     void fail(Throwable cause) {
@@ -132,7 +164,7 @@ final class RequestStream {
         pending.clear();
     }
 
-    private boolean offer(GenerationEvent event) {
+    private boolean offer(ReplicaProtocol.TurnEvent event) {
         QueueOfferResult result = queue.offer(event);
         if (result == QueueOfferResult.enqueued()) {
             return true;

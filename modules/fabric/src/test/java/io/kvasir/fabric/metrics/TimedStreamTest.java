@@ -8,7 +8,7 @@ import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.SinkQueueWithCancel;
 import akka.stream.javadsl.Source;
 import com.typesafe.config.ConfigFactory;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.micrometer.core.instrument.MockClock;

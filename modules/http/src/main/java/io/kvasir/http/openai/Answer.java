@@ -108,7 +108,7 @@ public record Answer(String id, long created, String model, boolean chat, boolea
             lps.add(logprob(token.logprob()));
             Map<String, Double> top = new LinkedHashMap<>();
             if (token.topLogprobs() != null) {
-                for (TokenEvent.TopLogprob alt : token.topLogprobs()) {
+                for (GenerationEvent.TopLogprob alt : token.topLogprobs()) {
                     top.putIfAbsent(alt.text(), logprob(alt.logprob()));
                 }
             }

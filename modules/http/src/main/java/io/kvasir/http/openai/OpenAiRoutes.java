@@ -16,7 +16,7 @@ import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.GenerationEvent;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.http.ApiError;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;

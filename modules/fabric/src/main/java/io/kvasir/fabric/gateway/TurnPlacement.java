@@ -1,0 +1,191 @@
+package io.kvasir.fabric.gateway;
+
+import akka.NotUsed;
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.japi.pf.PFBuilder;
+import akka.stream.Graph;
+import akka.stream.SourceShape;
+import akka.stream.javadsl.Source;
+import io.kvasir.fabric.KvasirSettings;
+import io.kvasir.fabric.NodeState;
+import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.fabric.metrics.FabricMetrics;
+import io.kvasir.fabric.replica.ReplicaView;
+import io.kvasir.fabric.session.Session;
+import io.kvasir.fabric.session.SessionProtocol;
+import io.kvasir.fabric.shard.ReplicaProtocol;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The gateway's path for one generation: gates (node draining, model known, a replica up,
+ * admission), placement through the conversation's {@link Session}, and resumption on another
+ * replica when the one streaming the turn is lost mid-stream. The admission slot is held for the
+ * whole stream and released however it ends.
+ */
+public final class TurnPlacement {
+
+    private final ActorSystem<?> system;
+    private final KvasirSettings settings;
+    private final ReplicaView view;
+    private final AdmissionControl admission;
+    private final FabricMetrics metrics;
+    private final NodeState node;
+
+    public TurnPlacement(ActorSystem<?> system, KvasirSettings settings, ReplicaView view, AdmissionControl admission,
+                         FabricMetrics metrics, NodeState node) {
+        this.system = system;
+        this.settings = settings;
+        this.view = view;
+        this.admission = admission;
+        this.metrics = metrics;
+        this.node = node;
+    }
+
+    public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
+        return metrics.observe(request == null ? null : request.model(), Source.fromMaterializer((mat, attributes) -> {
+                    Attempt attempt = new Attempt();
+                    TurnProgress progress = new TurnProgress();
+                    return turn(request, attempt, progress, new int[0])
+                            .watchTermination((m, done) -> done.whenComplete((d, e) -> attempt.end()));
+                })
+                .mapError(CompletionException.class, e -> e.getCause() != null ? e.getCause() : e)
+                .mapMaterializedValue(m -> NotUsed.notUsed()));
+    }
+
+    /**
+     * One placement of the turn. If its replica is lost mid-stream (the stream fails after it
+     * started), the turn is placed again with the tokens sent so far, and the client's stream goes on.
+     */
+    private Source<GenerationEvent, NotUsed> turn(GenerationRequest request, Attempt attempt, TurnProgress progress,
+                                                  int[] continuation) {
+        return Source.lazyCompletionStageSource(() -> place(request, attempt, progress, continuation))
+                .mapConcat(event -> {
+                    if (event instanceof ReplicaProtocol.TurnRefused refused) {
+                        metrics.refused(request.model(), refused.kind());
+                    }
+                    return progress.pass(event);
+                })
+                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<GenerationEvent>, NotUsed>>()
+                        .match(Throwable.class, t -> progress.resumable(t, settings.maxResumes()),
+                                t -> turn(request, attempt, progress, progress.resumeFrom()))
+                        .build())
+                .mapMaterializedValue(m -> NotUsed.notUsed());
+    }
+
+    private CompletionStage<Source<ReplicaProtocol.TurnEvent, NotUsed>> place(GenerationRequest request, Attempt attempt,
+                                                                    TurnProgress progress, int[] continuation) {
+        // A resumed turn was admitted already: it skips the gates a new turn passes.
+        boolean resuming = attempt.holding();
+        if (request == null || request.model() == null) {
+            return refuse(null, FabricException.Kind.INVALID_REQUEST, "a request needs a model", "model");
+        }
+        if (node.draining() && !resuming) {
+            return refuse(request.model(), FabricException.Kind.UNAVAILABLE, "this node is draining", null);
+        }
+        if (settings.model(request.model()).isEmpty()) {
+            return refuse(null, FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist",
+                    "model");
+        }
+        if (resuming || view.hasDecodeReplica(request.model())) {
+            return admitAndPlace(request, attempt, progress, continuation, resuming);
+        }
+        // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
+        // moment: wait a little for one before telling the client the model is unavailable.
+        return ReplicaWait.forDecodeReplica(view, request.model(), settings.replicaWait(), system.scheduler(),
+                        system.executionContext())
+                .thenCompose(up -> up
+                        ? admitAndPlace(request, attempt, progress, continuation, false)
+                        : refuse(request.model(), FabricException.Kind.UNAVAILABLE,
+                                "no replica of model '" + request.model() + "' is up", "model"));
+    }
+
+    private CompletionStage<Source<ReplicaProtocol.TurnEvent, NotUsed>> admitAndPlace(
+            GenerationRequest request, Attempt attempt, TurnProgress progress, int[] continuation, boolean resuming) {
+        String sessionId = SessionIds.of(request);
+        String requestId = "req-" + UUID.randomUUID();
+        CompletionStage<AdmissionControl.Permit> admitted = resuming
+                ? CompletableFuture.completedFuture(null)
+                : admission.acquire(request.model(), request.workload());
+        return admitted
+                .thenCompose(permit -> {
+                    if (permit != null && !attempt.hold(permit)) {
+                        // The client left while it waited for a slot: place nothing.
+                        return CompletableFuture.<SessionProtocol.TurnReply>failedFuture(
+                                new FabricException(FabricException.Kind.UNAVAILABLE, "the client went away", null, 0));
+                    }
+                    return ClusterSharding.get(system).entityRefFor(Session.TYPE_KEY, sessionId)
+                            .<SessionProtocol.TurnReply>ask(
+                                    replyTo -> new SessionProtocol.StartTurn(requestId, request, continuation, replyTo),
+                                    settings.askTimeout());
+                })
+                .handle((reply, failure) -> {
+                    if (reply instanceof SessionProtocol.TurnPlaced placed) {
+                        if (!resuming) {
+                            metrics.admitted(request.model());
+                        }
+                        progress.placed();
+                        return placed.events().getSource();
+                    }
+                    // The stream fails now; its termination releases the admission slot.
+                    if (reply instanceof SessionProtocol.TurnRefused refused) {
+                        metrics.refused(request.model(), refused.kind());
+                        throw refused.toException();
+                    }
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure;
+                    if (cause instanceof FabricException fe) {
+                        metrics.refused(request.model(), fe.kind());
+                        throw fe;
+                    }
+                    metrics.failure("gateway", "session_timeout");
+                    throw new FabricException(FabricException.Kind.UNAVAILABLE,
+                            "model '" + request.model() + "' did not answer in time", "model", 0);
+                });
+    }
+
+    /** {@code model} null: not a configured model (its name is the client's, not a metric tag). */
+    private <T> CompletionStage<T> refuse(String model, FabricException.Kind kind, String message, String param) {
+        metrics.refused(model == null ? "unknown" : model, kind);
+        return CompletableFuture.failedFuture(new FabricException(kind, message, param, 0));
+    }
+
+    /** One materialization's admission slot: released when its stream ends, however it ends. */
+    private static final class Attempt {
+        private AdmissionControl.Permit permit;
+        private boolean ended;
+
+        synchronized boolean holding() {
+            return permit != null;
+        }
+
+        /** Keeps the slot; false (and the slot released) when the stream already ended. */
+        boolean hold(AdmissionControl.Permit p) {
+            synchronized (this) {
+                if (!ended) {
+                    permit = p;
+                    return true;
+                }
+            }
+            p.release();
+            return false;
+        }
+
+        void end() {
+            AdmissionControl.Permit p;
+            synchronized (this) {
+                ended = true;
+                p = permit;
+                permit = null;
+            }
+            if (p != null) {
+                p.release();
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.kvasir.fabric.replica;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.receptionist.Receptionist;
+import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.shard.ReplicaProtocol;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The protocol of a node's {@link ReplicaDirectory}. Local to its node (sessions and the gateway of
+ * the same node ask it), so nothing here crosses the network.
+ *
+ * <pre>
+ *   Choose -> Chosen
+ *   Gather -> List of Fabric.ModelStatus
+ * </pre>
+ */
+public final class DirectoryProtocol {
+
+    private DirectoryProtocol() {
+    }
+
+    public sealed interface Command permits Choose, Gather, Internal {
+    }
+
+    /**
+     * Where to run a turn of {@code model}: {@code preferred} if it is up and not excluded, else the
+     * least loaded decode replica not excluded.
+     */
+    public record Choose(String model, String preferred, List<String> excluded, ActorRef<Chosen> replyTo)
+            implements Command {
+    }
+
+    /** The replica chosen, or empty when none of the model is up. */
+    public record Chosen(Optional<String> replica) {
+    }
+
+    /** Admin view: asks every live replica for its state now. */
+    public record Gather(ActorRef<List<Fabric.ModelStatus>> replyTo) implements Command {
+    }
+
+    sealed interface Internal extends Command {
+    }
+
+    record ListingChanged(Receptionist.Listing listing) implements Internal {
+    }
+
+    record LoadReceived(ActorRef<ReplicaProtocol.Command> replica, ReplicaProtocol.LoadReport report)
+            implements Internal {
+    }
+
+    record LoadMissed(ActorRef<ReplicaProtocol.Command> replica) implements Internal {
+    }
+
+    enum Tick implements Internal { INSTANCE }
+}

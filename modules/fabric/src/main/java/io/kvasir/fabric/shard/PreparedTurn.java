@@ -1,0 +1,28 @@
+package io.kvasir.fabric.shard;
+
+import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.engine.sampling.SamplingParams;
+import io.kvasir.fabric.api.GenerationRequest;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A turn whose prompt is rendered, tokenized and checked against the model's context: what the
+ * engine runs. Rendered once per placement and carried as it is through a disaggregated prefill.
+ *
+ * @param prompt    the prompt's token ids, continuation tokens included
+ * @param maxTokens tokens still to generate
+ */
+record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens) {
+
+    static final int INTERACTIVE_PRIORITY = 0;
+    static final int BATCH_PRIORITY = 10;
+
+    /** The engine's request under {@code engineId}, which is unique among the replica's live requests. */
+    EngineRequest toEngineRequest(String engineId) {
+        SamplingParams sampling = request.sampling() != null ? request.sampling() : SamplingParams.greedy();
+        List<String> stop = request.stop() != null ? List.copyOf(request.stop()) : List.of();
+        int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
+        return new EngineRequest(engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority);
+    }
+}

@@ -1,0 +1,86 @@
+package io.kvasir.fabric.shard;
+
+import io.kvasir.fabric.LoadedModel;
+import io.kvasir.fabric.ModelSettings;
+import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.GenerationRequest;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Renders and tokenizes a replica's turns on a thread of its own, so that neither the actor nor
+ * the engine thread (which steps every other stream of the replica) spends time in a chat template,
+ * and checks each prompt against the model's context before anything is queued. One thread per
+ * replica: rendering is cheap next to a step, and one thread keeps the model's template and
+ * tokenizer used by at most one renderer at a time.
+ */
+final class PromptRenderer implements AutoCloseable {
+
+    private final ModelSettings model;
+    private final ExecutorService executor;
+
+    PromptRenderer(String replica, ModelSettings model) {
+        this.model = model;
+        this.executor = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name("kvasir-render-" + replica).daemon(true).factory());
+    }
+
+    /** Completes with the prepared turn, or exceptionally with the {@link FabricException} that refuses it. */
+    CompletionStage<PreparedTurn> render(LoadedModel loaded, GenerationRequest request, int[] continuation) {
+        return CompletableFuture.supplyAsync(() -> prepare(request, continuation, loaded, model), executor);
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+
+    /** Renders and checks; throws {@link FabricException} when the request cannot be served. */
+    static PreparedTurn prepare(GenerationRequest request, int[] continuation, LoadedModel loaded,
+                                ModelSettings model) {
+        int[] rendered = renderPrompt(request, loaded);
+        int limit = Math.min(model.maxModelLength(), loaded.engine().maxContext());
+        Integer asked = request.maxTokens();
+        if (asked != null && asked < 0) {
+            throw new FabricException(FabricException.Kind.INVALID_REQUEST, "max_tokens must not be negative",
+                    "max_tokens", 0);
+        }
+        // long: a client may ask for Integer.MAX_VALUE tokens, and the sum must not wrap.
+        long wanted = (long) rendered.length + (asked != null ? asked : 0);
+        if (rendered.length >= limit || wanted > limit) {
+            String where = request.isChat() ? "messages" : "prompt";
+            throw new FabricException(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
+                    "This model's maximum context length is " + limit + " tokens. However, you requested "
+                            + wanted + " tokens (" + rendered.length + " in the " + where + ", "
+                            + (asked != null ? asked : 0) + " for the completion). Please reduce the length of the "
+                            + where + " or completion.", where, 0);
+        }
+        int maxTokens = asked != null ? asked : limit - rendered.length;
+        if (continuation == null || continuation.length == 0) {
+            return new PreparedTurn(request, rendered, maxTokens);
+        }
+        int[] prompt = Arrays.copyOf(rendered, rendered.length + continuation.length);
+        System.arraycopy(continuation, 0, prompt, rendered.length, continuation.length);
+        return new PreparedTurn(request, prompt, Math.max(0, maxTokens - continuation.length));
+    }
+
+    private static int[] renderPrompt(GenerationRequest request, LoadedModel loaded) {
+        try {
+            if (request.isChat()) {
+                return loaded.chatPrompt(request.messages());
+            }
+            if (request.prompt() != null) {
+                return loaded.textPrompt(request.prompt());
+            }
+        } catch (RuntimeException e) {
+            // Chat templates raise their own exceptions (raise_exception, bad roles): all are the request's fault.
+            throw new FabricException(FabricException.Kind.INVALID_REQUEST,
+                    "the prompt cannot be rendered: " + e.getMessage(), request.isChat() ? "messages" : "prompt", 0);
+        }
+        throw new FabricException(FabricException.Kind.INVALID_REQUEST, "a request needs messages or a prompt",
+                "messages", 0);
+    }
+}

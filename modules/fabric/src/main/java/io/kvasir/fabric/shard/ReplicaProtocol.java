@@ -1,0 +1,144 @@
+package io.kvasir.fabric.shard;
+
+import akka.actor.typed.ActorRef;
+import akka.stream.SourceRef;
+import io.kvasir.engine.core.KvTransfer;
+import io.kvasir.fabric.CborSerializable;
+import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.fabric.api.GenerationRequest;
+
+/**
+ * The protocol of a {@link ModelShard}: every message it takes, and every reply it sends. The
+ * public records cross the network (a session on one node places turns on a replica on another);
+ * the package-private {@link Internal} ones are what the replica tells itself.
+ *
+ * <pre>
+ *   Generate  -> Accepted | Refused, later TurnEnded to turnEnded
+ *   Abandon   -> (none)   the placer gave up on the turn: its stream is cancelled
+ *   Prefill   -> KvOffer  (prefill pool) the prompt's KV as a stream of chunks
+ *   GetLoad   -> LoadReport
+ *   Ping      -> (none)   keeps the entity alive where sharding placed it
+ * </pre>
+ */
+public final class ReplicaProtocol {
+
+    private ReplicaProtocol() {
+    }
+
+    /** What a replica takes. */
+    public sealed interface Command extends CborSerializable
+            permits Generate, Abandon, Prefill, GetLoad, Ping, Internal {
+    }
+
+    /**
+     * Run one turn. Idempotent by {@code requestId}: a Generate repeated after a lost reply gets the
+     * same {@link Accepted} again, never a second run. {@code continuation} holds tokens already
+     * generated for the turn elsewhere (they extend the prompt and count against its max tokens).
+     */
+    public record Generate(String requestId, GenerationRequest request, int[] continuation,
+                           ActorRef<GenerateReply> replyTo, ActorRef<TurnEnded> turnEnded) implements Command {
+    }
+
+    /** The placer no longer waits for {@code requestId}: drop it if nobody reads its stream. */
+    public record Abandon(String requestId) implements Command {
+    }
+
+    /** Prefill {@code tokens} here (prefill pool) and offer the KV of their full blocks. */
+    public record Prefill(String requestId, int[] tokens, String cacheScope, ActorRef<KvOffer> replyTo)
+            implements Command {
+    }
+
+    public record GetLoad(ActorRef<LoadReport> replyTo) implements Command {
+    }
+
+    /** Keeps the entity alive (and starts it where sharding placed it). */
+    public enum Ping implements Command { INSTANCE }
+
+    /** The answer to {@link Generate}. */
+    public sealed interface GenerateReply extends CborSerializable permits Accepted, Refused {
+    }
+
+    /**
+     * The turn is this replica's. Its events arrive through {@code events}: {@link TurnStarted}
+     * first, or a single {@link TurnRefused} when the prompt turns out to be unservable (too long,
+     * a template error).
+     */
+    public record Accepted(String requestId, String replica, SourceRef<TurnEvent> events)
+            implements GenerateReply {
+    }
+
+    /**
+     * What flows from a replica to the gateway for one turn. A refusal travels in the stream, not
+     * as a stream failure: a stream ref carries a failure's message but not its type, and the
+     * gateway must tell a refused request (answer the client) from a lost replica (resume).
+     */
+    public sealed interface TurnEvent extends CborSerializable
+            permits TurnStarted, TurnToken, TurnFinished, TurnRefused {
+    }
+
+    public record TurnStarted(String requestId, String replica, int promptTokens, int cachedTokens)
+            implements TurnEvent {
+    }
+
+    public record TurnToken(int tokenId, String text, float logprob, java.util.List<GenerationEvent.TopLogprob> top)
+            implements TurnEvent {
+    }
+
+    public record TurnFinished(io.kvasir.fabric.api.FinishReason reason, int promptTokens, int completionTokens,
+                               int cachedTokens) implements TurnEvent {
+    }
+
+    public record TurnRefused(FabricException.Kind kind, String message, String param) implements TurnEvent {
+        public FabricException toException() {
+            return new FabricException(kind, message, param, 0);
+        }
+    }
+
+    /** This replica cannot take the turn now (loading, draining, stopping): place it elsewhere. */
+    public record Refused(String replica, String reason) implements GenerateReply {
+    }
+
+    /** A turn ended normally: its conversation now spans {@code conversationTokens} cached tokens here. */
+    public record TurnEnded(String requestId, String replica, int conversationTokens) implements CborSerializable {
+    }
+
+    /** A replica's load, as it reports it. */
+    public record LoadReport(String replica, String model, String node, String pool, ReplicaLoad load)
+            implements CborSerializable {
+    }
+
+    /** Messages a replica sends itself (from its engine thread, render thread and children). */
+    sealed interface Internal extends Command {
+    }
+
+    record Loaded() implements Internal {
+    }
+
+    record EngineStopped(String reason) implements Internal {
+    }
+
+    enum Stop implements Internal { INSTANCE }
+
+    /** A turn's prompt is rendered ({@code prompt} non-null) or refused ({@code refusal} non-null). */
+    record Rendered(String requestId, PreparedTurn prompt, FabricException refusal) implements Internal {
+    }
+
+    /** How much of a rendered prompt this replica holds cached (disaggregated models only). */
+    record CacheChecked(String requestId, int cachedTokens) implements Internal {
+    }
+
+    /** A prefill replica's KV for the turn arrived ({@code transfer} null: it did not; compute here). */
+    record PrefillFinished(String requestId, KvTransfer transfer) implements Internal {
+    }
+
+    /** A turn's stream is over (finished, failed, cancelled): forget it. */
+    record StreamEnded(String requestId) implements Internal {
+    }
+
+    record LoadRead(ActorRef<LoadReport> replyTo, ReplicaLoad load) implements Internal {
+    }
+
+    record PrefillComputed(Prefill request, KvTransfer transfer, String error) implements Internal {
+    }
+}
