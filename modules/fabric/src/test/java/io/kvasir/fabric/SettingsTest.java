@@ -101,6 +101,18 @@ class SettingsTest {
         assertThat(SessionIds.of(chat("given", system, first))).isEqualTo("given");
     }
 
+    @Test
+    void theSameSessionIdInTwoScopesNamesTwoSessions() {
+        ChatMessage first = new ChatMessage("user", "hello");
+        GenerationRequest alice = chat("alice", first);
+
+        assertThat(SessionIds.of(alice.withScope("key-a"))).isNotEqualTo(SessionIds.of(alice.withScope("key-b")))
+                .isNotEqualTo(SessionIds.of(alice));
+        // A derived id is scoped too: the same first turn from two keys is two conversations.
+        GenerationRequest derived = chat(null, first);
+        assertThat(SessionIds.of(derived.withScope("key-a"))).isNotEqualTo(SessionIds.of(derived.withScope("key-b")));
+    }
+
     private static GenerationRequest chat(String session, ChatMessage... messages) {
         return new GenerationRequest("m", session, List.of(messages), null, SamplingParams.greedy(), 4, null,
                 GenerationRequest.Workload.INTERACTIVE, null);

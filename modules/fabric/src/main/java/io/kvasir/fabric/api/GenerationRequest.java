@@ -16,6 +16,10 @@ import java.util.List;
  * @param maxTokens  null: up to the model's context
  * @param workload   interactive work is admitted and scheduled before batch work
  * @param tenant     who is asking (for routing and fairness); may be null
+ * @param scope      isolation scope: sessions and prefix-cache blocks are shared only between
+ *                   requests of the same scope (the HTTP edge derives it from the API key), so
+ *                   one caller can neither continue another's session nor learn from cache hits
+ *                   what another sent; null is the one shared scope
  */
 public record GenerationRequest(
         String model,
@@ -26,9 +30,23 @@ public record GenerationRequest(
         Integer maxTokens,
         List<String> stop,
         Workload workload,
-        String tenant) {
+        String tenant,
+        String scope) {
 
     public enum Workload { INTERACTIVE, BATCH }
+
+    /** A request in the shared scope. */
+    public GenerationRequest(String model, String sessionId, List<ChatMessage> messages, String prompt,
+                             SamplingParams sampling, Integer maxTokens, List<String> stop, Workload workload,
+                             String tenant) {
+        this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, null);
+    }
+
+    /** This request in another scope. */
+    public GenerationRequest withScope(String newScope) {
+        return new GenerationRequest(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant,
+                newScope);
+    }
 
     public boolean isChat() {
         return messages != null;

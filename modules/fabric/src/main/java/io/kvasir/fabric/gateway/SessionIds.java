@@ -8,8 +8,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * A request's session id: the one it names, else a hash of the model and the conversation's first
- * turn (system messages and the first user message), which every follow-up turn repeats.
+ * A request's session entity id: the id it names, else a hash of the model and the conversation's
+ * first turn (system messages and the first user message), which every follow-up turn repeats;
+ * prefixed by the request's scope, so the same session id in two scopes names two sessions.
  */
 public final class SessionIds {
 
@@ -17,6 +18,11 @@ public final class SessionIds {
     }
 
     public static String of(GenerationRequest request) {
+        String id = unscoped(request);
+        return request.scope() == null ? id : request.scope() + "/" + id;
+    }
+
+    private static String unscoped(GenerationRequest request) {
         if (request.sessionId() != null && !request.sessionId().isBlank()) {
             return request.sessionId();
         }
