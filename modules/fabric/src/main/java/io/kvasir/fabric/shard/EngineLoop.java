@@ -201,7 +201,7 @@ final class EngineLoop {
     }
 
     /** Computes the KV of {@code request}'s prompt (prefill only) and exports its full blocks. */
-    CompletionStage<KvTransfer> prefill(EngineRequest request, String cacheScope) {
+    CompletionStage<KvTransfer> prefill(EngineRequest request) {
         CompletableFuture<TokenEvent> last = new CompletableFuture<>();
         submit(command(() -> {
             try {
@@ -215,13 +215,14 @@ final class EngineLoop {
             if (event.finish() == FinishReason.ERROR || event.finish() == FinishReason.ABORT) {
                 return CompletableFuture.failedFuture(new IllegalStateException("prefill ended with " + event.finish()));
             }
-            return call(engine -> engine.exportPrefix(request.promptTokens()));
+            return call(engine -> engine.exportPrefix(request.promptTokens(), request.cacheScope()));
         });
     }
 
-    /** A prefill-only request for {@code tokens}. */
-    static EngineRequest prefillRequest(String engineId, int[] tokens) {
-        return EngineRequest.of(engineId, tokens, SamplingParams.greedy(), 0);
+    /** A prefill-only request for {@code tokens}, cached under {@code cacheScope}. */
+    static EngineRequest prefillRequest(String engineId, int[] tokens, String cacheScope) {
+        return new EngineRequest(engineId, tokens, SamplingParams.greedy(), 0, java.util.List.of(), java.util.Set.of(),
+                false, 0, cacheScope);
     }
 
     /** False once the thread has ended (stopped, failed to load, crashed): commands would not run. */
@@ -242,7 +243,7 @@ final class EngineLoop {
         InferenceEngine engine = model.engine();
         int cached;
         try {
-            cached = engine.cachedPrefixLength(request.promptTokens());
+            cached = engine.cachedPrefixLength(request.promptTokens(), request.cacheScope());
             engine.addRequest(request);
         } catch (IllegalArgumentException e) {
             stream.refuse(new FabricException(FabricException.Kind.INVALID_REQUEST, e.getMessage()));

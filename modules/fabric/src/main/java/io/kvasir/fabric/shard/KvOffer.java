@@ -19,13 +19,15 @@ import java.util.concurrent.CompletionStage;
  * remote message grows with the prompt.
  *
  * @param blockBytes length of each block, in order
+ * @param cacheScope the prefix-cache scope the blocks belong to (they are imported under it)
  * @param error      why there is nothing to offer, or null
  */
-public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, SourceRef<ByteString> data, String error)
+public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, String cacheScope, SourceRef<ByteString> data,
+                      String error)
         implements CborSerializable {
 
     static KvOffer failed(String error) {
-        return new KvOffer(0, new int[0], new int[0], null, error);
+        return new KvOffer(0, new int[0], new int[0], null, null, error);
     }
 
     /** Offers {@code transfer}; the stream ref waits for the decode replica to pull it. */
@@ -50,7 +52,7 @@ public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, SourceRef<B
             chunks.add(current.result());
         }
         SourceRef<ByteString> ref = Source.from(chunks).runWith(StreamRefs.sourceRef(), materializer);
-        return new KvOffer(transfer.blockSize(), transfer.tokens(), lengths, ref, null);
+        return new KvOffer(transfer.blockSize(), transfer.tokens(), lengths, transfer.cacheScope(), ref, null);
     }
 
     /** Pulls every chunk and rebuilds the transfer. */
@@ -72,7 +74,7 @@ public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, SourceRef<B
                         blocks[i] = all.slice(off, off + blockBytes[i]).toArray();
                         off += blockBytes[i];
                     }
-                    return new KvTransfer(blockSize, tokens, blocks);
+                    return new KvTransfer(blockSize, tokens, blocks, cacheScope);
                 });
     }
 }

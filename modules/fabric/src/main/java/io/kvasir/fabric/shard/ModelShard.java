@@ -210,7 +210,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         int[] prompt = turn.prepared.prompt();
         if (disaggregated() && prompt.length > model.prefillThreshold()) {
             // Only a long prompt can be worth shipping: ask how much of it is cached here first.
-            getContext().pipeToSelf(loop.call(engine -> engine.cachedPrefixLength(prompt)),
+            String scope = turn.request.request().scope();
+            getContext().pipeToSelf(loop.call(engine -> engine.cachedPrefixLength(prompt, scope)),
                     (cached, failure) -> new CacheChecked(rendered.requestId(), cached == null ? 0 : cached));
         } else {
             startOnEngine(turn, null);
@@ -229,8 +230,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }
         int index = Math.floorMod(checked.requestId().hashCode(), model.replicas(ModelSettings.PREFILL));
         ReplicaId target = new ReplicaId(id.model(), ModelSettings.PREFILL, index);
-        getContext().spawnAnonymous(PrefillTransfer.create(checked.requestId(), turn.prepared.prompt(), target,
-                getContext().getSelf(), settings.placementTimeout()));
+        getContext().spawnAnonymous(PrefillTransfer.create(checked.requestId(), turn.prepared.prompt(),
+                turn.request.request().scope(), target, getContext().getSelf(), settings.placementTimeout()));
         return this;
     }
 
@@ -282,7 +283,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
-        getContext().pipeToSelf(loop.prefill(EngineLoop.prefillRequest(engineId, cmd.tokens()), cmd.cacheScope()),
+        getContext().pipeToSelf(loop.prefill(EngineLoop.prefillRequest(engineId, cmd.tokens(), cmd.cacheScope())),
                 (transfer, failure) -> new PrefillComputed(cmd, transfer,
                         failure == null ? null : String.valueOf(unwrap(failure).getMessage())));
         return this;

@@ -38,16 +38,17 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
 
     private enum Stalled implements Command { INSTANCE }
 
-    static Behavior<Command> create(String requestId, int[] prompt, ReplicaId prefillReplica,
+    static Behavior<Command> create(String requestId, int[] prompt, String cacheScope, ReplicaId prefillReplica,
                                     ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
-        return Behaviors.setup(ctx -> new PrefillTransfer(ctx, requestId, prompt, prefillReplica, parent, timeout));
+        return Behaviors.setup(ctx -> new PrefillTransfer(ctx, requestId, prompt, cacheScope, prefillReplica, parent,
+                timeout));
     }
 
     private final String requestId;
     private final ActorRef<ReplicaProtocol.Command> parent;
 
-    private PrefillTransfer(ActorContext<Command> ctx, String requestId, int[] prompt, ReplicaId prefillReplica,
-                            ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
+    private PrefillTransfer(ActorContext<Command> ctx, String requestId, int[] prompt, String cacheScope,
+                            ReplicaId prefillReplica, ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
         super(ctx);
         this.requestId = requestId;
         this.parent = parent;
@@ -56,7 +57,7 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
         var target = ClusterSharding.get(ctx.getSystem())
                 .entityRefFor(ModelShard.typeKey(prefillReplica.pool()), prefillReplica.entityId());
         ctx.ask(KvOffer.class, target, timeout,
-                replyTo -> new ReplicaProtocol.Prefill(requestId + ":prefill", prompt, null, replyTo),
+                replyTo -> new ReplicaProtocol.Prefill(requestId + ":prefill", prompt, cacheScope, replyTo),
                 Offered::new);
     }
 
