@@ -1,5 +1,7 @@
 package io.kvasir.fabric;
 
+import io.kvasir.engine.ServedModel;
+
 /**
  * Loads a model replica. Called on the replica's own engine thread, so it may block (mapping
  * weights, warming up). The server wires the real engine, chat template and tokenizer in here.
@@ -7,5 +9,5 @@ package io.kvasir.fabric;
 @FunctionalInterface
 public interface EngineFactory {
 
-    LoadedModel load(ModelSettings model, ReplicaId replica) throws Exception;
+    ServedModel load(ModelSettings model, ReplicaId replica) throws Exception;
 }

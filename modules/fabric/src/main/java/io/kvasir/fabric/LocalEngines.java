@@ -1,5 +1,6 @@
 package io.kvasir.fabric;
 
+import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.chat.ChatMessage;
@@ -37,39 +38,12 @@ public final class LocalEngines {
                 SimulatedEngine.Config sim = SimulatedEngine.Config.defaults().withTiming(timing)
                         .withMaxContext(model.maxModelLength()).withKvBlocks(model.kvCacheBlocks())
                         .withBlockSize(model.kvBlockSize()).withSeed(replica.index());
-                SimulatedModel simulated = new SimulatedModel(model.id(), sim);
-                return new Adapter(simulated.engine(), simulated::chatPrompt, simulated::textPrompt, simulated);
+                return new SimulatedModel(model.id(), sim);
             }
             EngineOptions options = new EngineOptions(base.threads(), model.kvPrecision(), model.kvCacheBlocks(),
                     model.kvBlockSize(), model.maxModelLength(), base.kvBytesMax(),
                     base.engine().withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs()));
-            LocalModel local = LocalModel.open(model.path(), options);
-            return new Adapter(local.engine(), local::chatPrompt, local::textPrompt, local);
+            return LocalModel.open(model.path(), options);
         };
-    }
-
-    private record Adapter(InferenceEngine engine,
-                           java.util.function.Function<List<ChatMessage>, int[]> chat,
-                           java.util.function.Function<String, int[]> text,
-                           AutoCloseable owner) implements LoadedModel {
-
-        @Override
-        public int[] chatPrompt(List<ChatMessage> messages) {
-            return chat.apply(messages);
-        }
-
-        @Override
-        public int[] textPrompt(String prompt) {
-            return text.apply(prompt);
-        }
-
-        @Override
-        public void close() {
-            try {
-                owner.close();
-            } catch (Exception e) {
-                throw new IllegalStateException("closing model failed: " + e.getMessage(), e);
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.kvasir.fabric;
 
+import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.InferenceEngine;
 import java.time.Duration;
@@ -25,7 +26,7 @@ final class ScriptedFactory implements EngineFactory {
     }
 
     @Override
-    public LoadedModel load(ModelSettings model, ReplicaId replica) {
+    public ServedModel load(ModelSettings model, ReplicaId replica) {
         loads.computeIfAbsent(replica.entityId(), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
         if (model.path().toString().equals("missing.gguf")) {
             throw new IllegalStateException("no such file: missing.gguf");
@@ -33,7 +34,7 @@ final class ScriptedFactory implements EngineFactory {
         ScriptedEngine engine = new ScriptedEngine(model.maxModelLength(), model.kvBlockSize(), model.kvCacheBlocks(),
                 stepDelay);
         engines.put(replica.entityId(), engine);
-        return new LoadedModel() {
+        return new ServedModel() {
             @Override
             public InferenceEngine engine() {
                 return engine;
@@ -51,6 +52,11 @@ final class ScriptedFactory implements EngineFactory {
             @Override
             public int[] textPrompt(String prompt) {
                 return engine.tokenizer().encode(prompt, true, false);
+            }
+
+            @Override
+            public void close() {
+                engine.close();
             }
         };
     }

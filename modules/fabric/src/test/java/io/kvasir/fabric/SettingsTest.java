@@ -1,5 +1,6 @@
 package io.kvasir.fabric;
 
+import io.kvasir.engine.ServedModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -46,7 +47,7 @@ class SettingsTest {
         assertThat(model.maxBatchTokens()).isEqualTo(96);
         assertThat(model.maxNumSeqs()).isEqualTo(7);
 
-        try (LoadedModel loaded = LocalEngines.factory().load(model, new ReplicaId("m", "decode", 0))) {
+        try (ServedModel loaded = LocalEngines.factory().load(model, new ReplicaId("m", "decode", 0))) {
             assertThat(loaded.engine()).isInstanceOf(EngineCore.class);
             EngineConfig config = ((EngineCore) loaded.engine()).config();
             assertThat(config.maxBatchTokens()).isEqualTo(96);
@@ -56,7 +57,7 @@ class SettingsTest {
                     "kvasir.models { m { path = \"" + file.toString().replace("\\", "/") + "\" } }")))
                     .model("m").orElseThrow();
             assertThat(halves.kvPrecision()).isEqualTo("F16");
-            try (LoadedModel half = LocalEngines.factory().load(halves, new ReplicaId("m", "decode", 1))) {
+            try (ServedModel half = LocalEngines.factory().load(halves, new ReplicaId("m", "decode", 1))) {
                 assertThat(((EngineCore) half.engine()).kvBlockBytes() * 2)
                         .isEqualTo(((EngineCore) loaded.engine()).kvBlockBytes());
             }

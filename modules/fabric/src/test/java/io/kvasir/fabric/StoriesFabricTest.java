@@ -1,5 +1,6 @@
 package io.kvasir.fabric;
 
+import io.kvasir.engine.ServedModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -60,7 +61,7 @@ class StoriesFabricTest {
         }
     }
 
-    private static LoadedModel load(ModelSettings settings, ReplicaId replica) {
+    private static ServedModel load(ModelSettings settings, ReplicaId replica) {
         Tokenizer tokenizer;
         try (GgufFile f = GgufFile.open(settings.path())) {
             tokenizer = Tokenizers.fromGguf(f);
@@ -68,7 +69,7 @@ class StoriesFabricTest {
         EngineCore engine = new EngineCore(LlamaRunner.open(settings.path(),
                 RunnerOptions.of(1, settings.kvCacheBlocks(), settings.kvBlockSize())), tokenizer, EngineConfig.defaults());
         ChatTemplate template = ChatTemplate.fallback();
-        return new LoadedModel() {
+        return new ServedModel() {
             @Override
             public InferenceEngine engine() {
                 return engine;
@@ -82,6 +83,11 @@ class StoriesFabricTest {
             @Override
             public int[] textPrompt(String prompt) {
                 return tokenizer.encode(prompt, true, false);
+            }
+
+            @Override
+            public void close() {
+                engine.close();
             }
         };
     }

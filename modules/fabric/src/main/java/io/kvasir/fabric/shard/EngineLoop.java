@@ -14,7 +14,7 @@ import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.core.KvTransfer;
 import io.kvasir.engine.core.TokenEvent;
 import io.kvasir.engine.sampling.SamplingParams;
-import io.kvasir.fabric.LoadedModel;
+import io.kvasir.engine.ServedModel;
 import io.kvasir.fabric.api.FabricException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -56,7 +56,7 @@ final class EngineLoop {
     }
 
     private final String name;
-    private final Callable<LoadedModel> loader;
+    private final Callable<ServedModel> loader;
     private final Listener listener;
     private final Materializer materializer;
     private final int bufferSize;
@@ -67,11 +67,11 @@ final class EngineLoop {
     private final Map<String, RequestStream> streams = new HashMap<>();
     private final Map<String, CompletableFuture<TokenEvent>> internal = new HashMap<>();
     private final Map<String, IntConsumer> onFinished = new HashMap<>();
-    private volatile LoadedModel model;
+    private volatile ServedModel model;
     private volatile boolean stopping;
     private volatile boolean ended;
 
-    EngineLoop(String name, Callable<LoadedModel> loader, Listener listener, Materializer materializer,
+    EngineLoop(String name, Callable<ServedModel> loader, Listener listener, Materializer materializer,
                int bufferSize, Duration pausedPoll) {
         this.name = name;
         this.loader = loader;
@@ -87,7 +87,7 @@ final class EngineLoop {
     }
 
     /** The loaded model, once {@link Listener#loaded} was called; for prompt rendering off this thread. */
-    LoadedModel model() {
+    ServedModel model() {
         return model;
     }
 

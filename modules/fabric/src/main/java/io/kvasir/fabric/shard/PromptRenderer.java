@@ -1,6 +1,6 @@
 package io.kvasir.fabric.shard;
 
-import io.kvasir.fabric.LoadedModel;
+import io.kvasir.engine.ServedModel;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest;
@@ -29,7 +29,7 @@ final class PromptRenderer implements AutoCloseable {
     }
 
     /** Completes with the prepared turn, or exceptionally with the {@link FabricException} that refuses it. */
-    CompletionStage<PreparedTurn> render(LoadedModel loaded, GenerationRequest request, int[] continuation) {
+    CompletionStage<PreparedTurn> render(ServedModel loaded, GenerationRequest request, int[] continuation) {
         return CompletableFuture.supplyAsync(() -> prepare(request, continuation, loaded, model), executor);
     }
 
@@ -39,7 +39,7 @@ final class PromptRenderer implements AutoCloseable {
     }
 
     /** Renders and checks; throws {@link FabricException} when the request cannot be served. */
-    static PreparedTurn prepare(GenerationRequest request, int[] continuation, LoadedModel loaded,
+    static PreparedTurn prepare(GenerationRequest request, int[] continuation, ServedModel loaded,
                                 ModelSettings model) {
         int[] rendered = renderPrompt(request, loaded);
         int limit = Math.min(model.maxModelLength(), loaded.engine().maxContext());
@@ -67,7 +67,7 @@ final class PromptRenderer implements AutoCloseable {
         return new PreparedTurn(request, prompt, Math.max(0, maxTokens - continuation.length));
     }
 
-    private static int[] renderPrompt(GenerationRequest request, LoadedModel loaded) {
+    private static int[] renderPrompt(GenerationRequest request, ServedModel loaded) {
         try {
             if (request.isChat()) {
                 return loaded.chatPrompt(request.messages());

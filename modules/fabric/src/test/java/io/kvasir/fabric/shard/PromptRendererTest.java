@@ -9,7 +9,7 @@ import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sim.SimulatedEngine;
 import io.kvasir.engine.sim.SimulatedModel;
-import io.kvasir.fabric.LoadedModel;
+import io.kvasir.engine.ServedModel;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest;
@@ -22,7 +22,7 @@ class PromptRendererTest {
 
     private final SimulatedModel simulated = new SimulatedModel("sim",
             SimulatedEngine.Config.defaults().withMaxContext(256));
-    private final LoadedModel loaded = new LoadedModel() {
+    private final ServedModel loaded = new ServedModel() {
         @Override
         public InferenceEngine engine() {
             return simulated.engine();
@@ -36,6 +36,11 @@ class PromptRendererTest {
         @Override
         public int[] textPrompt(String prompt) {
             return simulated.textPrompt(prompt);
+        }
+
+        @Override
+        public void close() {
+            simulated.close();
         }
     };
     private final ModelSettings model = ModelSettings.from("sim",
