@@ -1,0 +1,24 @@
+package io.kvasir.fabric.routing;
+
+import io.kvasir.fabric.shard.ReplicaLoad;
+
+/** Builds candidates for routing tests. */
+final class Replicas {
+
+    private Replicas() {
+    }
+
+    static Candidate decode(String replica, int sequences, long... prefixHashes) {
+        return new Candidate(replica, "decode",
+                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0), 0, PrefixSummary.of(prefixHashes));
+    }
+
+    static Candidate prefill(String replica) {
+        return new Candidate(replica, "prefill", new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0), 0,
+                PrefixSummary.EMPTY);
+    }
+
+    static RouteRequest turn(String leased, long... chain) {
+        return new RouteRequest("m", leased, java.util.List.of(), null, chain);
+    }
+}
