@@ -99,7 +99,7 @@ final class ScriptedEngine implements InferenceEngine {
             throw new IllegalArgumentException("duplicate request id " + request.id());
         }
         added.add(request);
-        Seq seq = new Seq(request, cachedPrefixLength(request.promptTokens()));
+        Seq seq = new Seq(request, cachedPrefixLength(request.promptTokens(), request.cacheScope()));
         prefixQueries += request.promptTokens().length;
         prefixHits += seq.cached;
         seq.blocks = blocksFor(seq.tokens());
@@ -184,7 +184,7 @@ final class ScriptedEngine implements InferenceEngine {
     }
 
     @Override
-    public synchronized int cachedPrefixLength(int[] promptTokens) {
+    public synchronized int cachedPrefixLength(int[] promptTokens, String cacheScope) {
         int full = 0;
         long hash = 17;
         while ((full + 1) * blockSize <= promptTokens.length) {
@@ -199,7 +199,7 @@ final class ScriptedEngine implements InferenceEngine {
     }
 
     @Override
-    public synchronized KvTransfer exportPrefix(int[] tokens) {
+    public synchronized KvTransfer exportPrefix(int[] tokens, String cacheScope) {
         int full = 0;
         long hash = 17;
         while ((full + 1) * blockSize <= tokens.length) {
@@ -217,7 +217,7 @@ final class ScriptedEngine implements InferenceEngine {
             }
             blocks[b] = buf.array();
         }
-        return new KvTransfer(blockSize, Arrays.copyOf(tokens, full * blockSize), blocks);
+        return new KvTransfer(blockSize, Arrays.copyOf(tokens, full * blockSize), blocks, cacheScope);
     }
 
     @Override

@@ -74,7 +74,7 @@ class WireFormatTest {
         assertThat(back.tokens()).containsExactly(1, 2, 3);
 
         TestProbe<ModelShard.KvImported> probe = kit.createTestProbe();
-        KvTransfer kv = new KvTransfer(2, new int[] {5, 6}, new byte[][] {{1, 2, 3}});
+        KvTransfer kv = new KvTransfer(2, new int[] {5, 6}, new byte[][] {{1, 2, 3}}, null);
         ModelShard.ImportKv imported = kit.serializationTestKit().verifySerialization(
                 new ModelShard.ImportKv(kv, probe.ref()), false);
         assertThat(imported.transfer().blocks()[0]).containsExactly(1, 2, 3);

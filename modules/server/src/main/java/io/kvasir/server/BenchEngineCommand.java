@@ -171,7 +171,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     }
 
     private static EngineRequest request(String id, int[] prompt, int maxTokens) {
-        return new EngineRequest(id, prompt, SamplingParams.greedy(), maxTokens, List.of(), Set.of(), true, 0);
+        return new EngineRequest(id, prompt, SamplingParams.greedy(), maxTokens, List.of(), Set.of(), true, 0, null);
     }
 
     private int[] randomPrompt(int vocab, int n) {

@@ -229,26 +229,28 @@ public final class EngineCore implements InferenceEngine {
     }
 
     @Override
-    public int cachedPrefixLength(int[] promptTokens) {
-        return config.prefixCaching() ? kv.findCached(promptTokens, promptTokens.length).numTokens() : 0;
+    public int cachedPrefixLength(int[] promptTokens, String cacheScope) {
+        return config.prefixCaching()
+                ? kv.findCached(BlockHash.root(cacheScope), promptTokens, promptTokens.length).numTokens()
+                : 0;
     }
 
     @Override
-    public KvTransfer exportPrefix(int[] tokens) {
+    public KvTransfer exportPrefix(int[] tokens, String cacheScope) {
         KvCacheManager.CachedPrefix prefix = config.prefixCaching()
-                ? kv.findCached(tokens, tokens.length)
+                ? kv.findCached(BlockHash.root(cacheScope), tokens, tokens.length)
                 : KvCacheManager.CachedPrefix.NONE;
         byte[][] blocks = new byte[prefix.blocks().size()][];
         for (int i = 0; i < blocks.length; i++) {
             blocks[i] = new byte[storage.blockBytes()];
             storage.exportBlock(prefix.blocks().get(i).id(), blocks[i], 0);
         }
-        return new KvTransfer(kv.blockSize(), Arrays.copyOf(tokens, prefix.numTokens()), blocks);
+        return new KvTransfer(kv.blockSize(), Arrays.copyOf(tokens, prefix.numTokens()), blocks, cacheScope);
     }
 
     /**
      * Writes the transferred blocks into free blocks of this pool and caches them under their
-     * hashes; blocks already cached here are reused. While importing, this method holds a reference
+     * hashes, chained from the transfer's scope root; blocks already cached here are reused. While importing, this method holds a reference
      * on every block of the chain so none is evicted for the next; at the end it releases them all,
      * leaving them free but findable, until a request with that prefix takes them or the pool
      * reuses them.
@@ -261,7 +263,7 @@ public final class EngineCore implements InferenceEngine {
         }
         int bs = kv.blockSize();
         List<KvBlock> held = new ArrayList<>();
-        BlockHash parent = null;
+        BlockHash parent = BlockHash.root(transfer.cacheScope());
         try {
             for (int b = 0; b < transfer.blocks().length; b++) {
                 BlockHash hash = BlockHash.of(parent, transfer.tokens(), b * bs, (b + 1) * bs);

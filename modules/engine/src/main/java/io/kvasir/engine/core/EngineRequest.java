@@ -16,6 +16,9 @@ import java.util.Set;
  * @param stopTokenIds extra ids that end generation (besides the model's end-of-generation ids)
  * @param ignoreEos    keep generating through end-of-generation ids (benchmarks)
  * @param priority     lower runs first and is preempted last (interactive 0, batch 10)
+ * @param cacheScope   the prefix-cache scope: blocks are shared only between requests of the same
+ *                     scope, so a caller cannot read, or time, another scope's cached prefixes.
+ *                     Null or empty is the default scope every unscoped request shares.
  */
 public record EngineRequest(
         String id,
@@ -25,9 +28,16 @@ public record EngineRequest(
         List<String> stop,
         Set<Integer> stopTokenIds,
         boolean ignoreEos,
-        int priority) {
+        int priority,
+        String cacheScope) {
 
+    /** A request in the default (shared) cache scope, without stop conditions, at priority 0. */
     public static EngineRequest of(String id, int[] promptTokens, SamplingParams sampling, int maxTokens) {
-        return new EngineRequest(id, promptTokens, sampling, maxTokens, List.of(), Set.of(), false, 0);
+        return new EngineRequest(id, promptTokens, sampling, maxTokens, List.of(), Set.of(), false, 0, null);
+    }
+
+    /** This request in cache scope {@code scope} (null or empty: the default scope). */
+    public EngineRequest withCacheScope(String scope) {
+        return new EngineRequest(id, promptTokens, sampling, maxTokens, stop, stopTokenIds, ignoreEos, priority, scope);
     }
 }

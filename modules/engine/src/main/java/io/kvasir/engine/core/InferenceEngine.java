@@ -38,13 +38,23 @@ public interface InferenceEngine extends AutoCloseable {
 
     EngineStats stats();
 
-    /** Tokens of {@code promptTokens} whose KV this engine holds in its prefix cache now. */
-    int cachedPrefixLength(int[] promptTokens);
+    /**
+     * Tokens of {@code promptTokens} whose KV this engine holds in its prefix cache now, for
+     * requests of {@code cacheScope} (null or empty: the default scope). Blocks cached under another
+     * scope never count: there is no unscoped variant, so no caller can forget to pass one.
+     */
+    int cachedPrefixLength(int[] promptTokens, String cacheScope);
 
-    /** Exports the cached full blocks covering a prefix of {@code tokens} (empty when none). */
-    KvTransfer exportPrefix(int[] tokens);
+    /**
+     * Exports the cached full blocks of {@code cacheScope} covering a prefix of {@code tokens}
+     * (empty when none); the transfer carries the scope.
+     */
+    KvTransfer exportPrefix(int[] tokens, String cacheScope);
 
-    /** Imports blocks as cached prefix blocks; returns how many tokens they cover here. */
+    /**
+     * Imports blocks as cached prefix blocks of the transfer's scope; returns how many tokens they
+     * cover here.
+     */
     int importPrefix(KvTransfer transfer);
 
     @Override

@@ -1,5 +1,6 @@
 package io.kvasir.engine.core;
 
+import io.kvasir.engine.kv.BlockHash;
 import io.kvasir.engine.sampling.Sampler;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
@@ -20,6 +21,8 @@ public final class Request {
             Comparator.comparingInt((Request r) -> r.spec.priority()).thenComparingLong(r -> r.arrival);
 
     private final EngineRequest spec;
+    /** Where the request's block hashes start: its cache scope's root, computed once. */
+    private final BlockHash cacheRoot;
     private final long arrival;
     private final Sampler sampler;
     private final StopStrings output;
@@ -32,6 +35,7 @@ public final class Request {
 
     Request(EngineRequest spec, long arrival, int vocabSize, Tokenizer tokenizer, Workspace workspace) {
         this.spec = spec;
+        this.cacheRoot = BlockHash.root(spec.cacheScope());
         this.arrival = arrival;
         this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens(), workspace);
         this.output = new StopStrings(tokenizer, spec.stop());
@@ -46,6 +50,11 @@ public final class Request {
 
     public EngineRequest spec() {
         return spec;
+    }
+
+    /** The root of the request's cache scope (null: shared), for every prefix-cache lookup and insert. */
+    BlockHash cacheRoot() {
+        return cacheRoot;
     }
 
     public int priority() {

@@ -44,7 +44,7 @@ final class RequestValidation {
         }
         Set<Integer> stopIds = r.stopTokenIds() == null ? Set.of() : Set.copyOf(r.stopTokenIds());
         return new EngineRequest(r.id(), prompt.clone(), r.sampling(), r.maxTokens(), stop, stopIds,
-                r.ignoreEos(), r.priority());
+                r.ignoreEos(), r.priority(), r.cacheScope());
     }
 
     static void checkTransfer(KvTransfer t, int blockSize, int blockBytes, int vocabSize) {

@@ -168,7 +168,7 @@ public final class Scheduler {
                 continue;
             }
             CachedPrefix hit = config.prefixCaching()
-                    ? kv.findCachedPrefix(r.tokens(), r.numTokens())
+                    ? kv.findCachedPrefix(r.cacheRoot(), r.tokens(), r.numTokens())
                     : CachedPrefix.NONE;
             int n = Math.min(r.numTokens() - hit.numTokens(), step.budget);
             if (!kv.allocateSlots(r.id(), hit.numTokens(), n, hit)) {
@@ -199,7 +199,7 @@ public final class Scheduler {
         r.addComputed(s.numTokens());
         promptTokens += Math.max(0, Math.min(s.start() + s.numTokens(), r.numPromptTokens()) - s.start());
         if (config.prefixCaching()) {
-            kv.cacheFullBlocks(r.id(), r.tokens(), r.numComputedTokens());
+            kv.cacheFullBlocks(r.id(), r.cacheRoot(), r.tokens(), r.numComputedTokens());
         }
     }
 

@@ -15,6 +15,10 @@ import java.util.Map;
  *
  * <p>A block becomes cached in {@link #cacheFullBlocks} once the model has written all its slots,
  * never earlier, so a failed forward pass cannot leave a hash pointing at unwritten KV.
+ *
+ * <p>Scopes: every lookup and every caching call names the {@link BlockHash#root root} of the
+ * sequence's cache scope (null: the shared scope), and its hash chain starts there. Sequences in
+ * different scopes therefore never share a block, even for equal tokens.
  */
 public final class KvCacheManager {
 
@@ -57,21 +61,25 @@ public final class KvCacheManager {
     }
 
     /**
-     * The cached full blocks a new sequence over {@code tokens[0 .. length)} can start from. The
-     * last token is never covered: the model must compute at least one position to give logits.
+     * The cached full blocks of scope {@code root} a new sequence over {@code tokens[0 .. length)}
+     * can start from. The last token is never covered: the model must compute at least one position
+     * to give logits.
      */
-    public CachedPrefix findCachedPrefix(int[] tokens, int length) {
-        return lookup(tokens, (length - 1) / blockSize);
+    public CachedPrefix findCachedPrefix(BlockHash root, int[] tokens, int length) {
+        return lookup(root, tokens, (length - 1) / blockSize);
     }
 
-    /** Tokens of {@code tokens[0 .. length)} covered by cached full blocks, the whole sequence allowed. */
-    public CachedPrefix findCached(int[] tokens, int length) {
-        return lookup(tokens, length / blockSize);
+    /**
+     * Tokens of {@code tokens[0 .. length)} covered by cached full blocks of scope {@code root}, the
+     * whole sequence allowed.
+     */
+    public CachedPrefix findCached(BlockHash root, int[] tokens, int length) {
+        return lookup(root, tokens, length / blockSize);
     }
 
-    private CachedPrefix lookup(int[] tokens, int maxBlocks) {
+    private CachedPrefix lookup(BlockHash root, int[] tokens, int maxBlocks) {
         List<KvBlock> hits = new ArrayList<>();
-        BlockHash parent = null;
+        BlockHash parent = root;
         for (int b = 0; b < maxBlocks; b++) {
             KvBlock block = pool.findCached(BlockHash.of(parent, tokens, b * blockSize, (b + 1) * blockSize));
             if (block == null) {
@@ -130,16 +138,18 @@ public final class KvCacheManager {
 
     /**
      * Registers the full blocks of sequence {@code id} that its first {@code numComputedTokens}
-     * tokens now fill, so later sequences with the same prefix can share them.
+     * tokens now fill, so later sequences of scope {@code root} with the same prefix can share them.
+     * A sequence passes the same root on every call (and the one it looked its prefix up with).
      */
-    public void cacheFullBlocks(String id, int[] tokens, int numComputedTokens) {
+    public void cacheFullBlocks(String id, BlockHash root, int[] tokens, int numComputedTokens) {
         Table table = tables.get(id);
         if (table == null) {
             return;
         }
         int full = Math.min(numComputedTokens / blockSize, table.blocks.size());
         for (int b = table.numHashed; b < full; b++) {
-            BlockHash hash = BlockHash.of(table.lastHash, tokens, b * blockSize, (b + 1) * blockSize);
+            BlockHash parent = b == 0 ? root : table.lastHash;
+            BlockHash hash = BlockHash.of(parent, tokens, b * blockSize, (b + 1) * blockSize);
             KvBlock block = table.blocks.get(b);
             if (!pool.cache(block, hash)) {
                 // An equal block is cached already (another sequence computed the same prefix).

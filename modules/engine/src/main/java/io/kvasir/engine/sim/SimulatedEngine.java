@@ -211,13 +211,13 @@ public final class SimulatedEngine implements InferenceEngine {
     }
 
     @Override
-    public int cachedPrefixLength(int[] promptTokens) {
-        return core.cachedPrefixLength(promptTokens);
+    public int cachedPrefixLength(int[] promptTokens, String cacheScope) {
+        return core.cachedPrefixLength(promptTokens, cacheScope);
     }
 
     @Override
-    public KvTransfer exportPrefix(int[] tokens) {
-        return core.exportPrefix(tokens);
+    public KvTransfer exportPrefix(int[] tokens, String cacheScope) {
+        return core.exportPrefix(tokens, cacheScope);
     }
 
     @Override

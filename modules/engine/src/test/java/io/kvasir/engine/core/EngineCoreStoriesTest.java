@@ -59,7 +59,7 @@ class EngineCoreStoriesTest {
     }
 
     private static EngineRequest greedy(String id, int[] prompt, int maxTokens) {
-        return new EngineRequest(id, prompt, SamplingParams.greedy(), maxTokens, List.of(), Set.of(), true, 0);
+        return new EngineRequest(id, prompt, SamplingParams.greedy(), maxTokens, List.of(), Set.of(), true, 0, null);
     }
 
     @Test
@@ -97,7 +97,7 @@ class EngineCoreStoriesTest {
             List<TokenEvent> again = runToEnd(prefill).get("again");
             assertThat(tokens(again)).containsExactly(rest);
             assertThat(last(again).cachedTokens()).isEqualTo(32);
-            transfer = prefill.exportPrefix(longPrompt);
+            transfer = prefill.exportPrefix(longPrompt, null);
         }
         assertThat(transfer.coveredTokens()).isEqualTo(32);
 

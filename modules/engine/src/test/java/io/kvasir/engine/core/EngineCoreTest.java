@@ -89,7 +89,7 @@ class EngineCoreTest {
         engine.addRequest(greedy("first", p, 8));
         List<TokenEvent> first = runToEnd(engine).get("first");
         assertThat(last(first).cachedTokens()).isZero();
-        assertThat(engine.cachedPrefixLength(p)).isEqualTo(40);
+        assertThat(engine.cachedPrefixLength(p, null)).isEqualTo(40);
 
         int rowsBefore = runner.totalRows();
         engine.addRequest(greedy("second", p, 8));
@@ -127,7 +127,7 @@ class EngineCoreTest {
             assertThat(e.tokenId()).isEqualTo(-1);
         });
 
-        var transfer = prefill.exportPrefix(p);
+        var transfer = prefill.exportPrefix(p, null);
         assertThat(transfer.coveredTokens()).isEqualTo(28);
         assertThat(transfer.tokens()).isEqualTo(Arrays.copyOf(p, 28));
 
@@ -135,7 +135,7 @@ class EngineCoreTest {
         EngineCore decode = engine(decodeRunner, EngineConfig.defaults());
         assertThat(decode.importPrefix(transfer)).isEqualTo(28);
         assertThat(decode.stats().kvBlocksInUse()).isZero();
-        assertThat(decode.cachedPrefixLength(p)).isEqualTo(28);
+        assertThat(decode.cachedPrefixLength(p, null)).isEqualTo(28);
 
         EngineRequest r = greedy("d", p, 10);
         decode.addRequest(r);
@@ -143,6 +143,118 @@ class EngineCoreTest {
         assertThat(tokens(events)).isEqualTo(alone(r, BS, CTX));
         assertThat(last(events).cachedTokens()).isEqualTo(28);
         assertThat(decodeRunner.batches.getFirst().size()).isEqualTo(2);
+    }
+
+    @Test
+    void cacheScopesShareNoPrefixAndEachReusesItsOwn() {
+        int[] p = prompt(3, 41);
+        FakeModelRunner runner = new FakeModelRunner(128, BS, CTX);
+        EngineCore engine = engine(runner, EngineConfig.defaults());
+        engine.addRequest(greedy("a1", p, 8).withCacheScope("a"));
+        List<TokenEvent> a1 = runToEnd(engine).get("a1");
+        assertThat(engine.cachedPrefixLength(p, "a")).isEqualTo(40);
+        assertThat(engine.cachedPrefixLength(p, "b")).isZero();
+        assertThat(engine.cachedPrefixLength(p, null)).isZero();
+        assertThat(engine.cachedPrefixLength(p, "")).isZero();
+
+        int rowsBefore = runner.totalRows();
+        engine.addRequest(greedy("b1", p, 8).withCacheScope("b"));
+        List<TokenEvent> b1 = runToEnd(engine).get("b1");
+        assertThat(last(b1).cachedTokens()).isZero();
+        assertThat(runner.totalRows() - rowsBefore).as("the whole prompt computed again").isEqualTo(41 + 7);
+        assertThat(tokens(b1)).isEqualTo(tokens(a1));
+
+        engine.addRequest(greedy("a2", p, 8).withCacheScope("a"));
+        assertThat(last(runToEnd(engine).get("a2")).cachedTokens()).isEqualTo(40);
+        // null and "" are the one default scope.
+        engine.addRequest(greedy("d1", p, 8));
+        assertThat(last(runToEnd(engine).get("d1")).cachedTokens()).isZero();
+        engine.addRequest(greedy("d2", p, 8).withCacheScope(""));
+        assertThat(last(runToEnd(engine).get("d2")).cachedTokens()).isEqualTo(40);
+        assertThat(engine.cachedPrefixLength(p, "b")).isEqualTo(40);
+        assertThat(engine.stats().kvBlocksInUse()).isZero();
+    }
+
+    @Test
+    void equalPromptsOfTwoScopesRunningTogetherHoldDisjointBlocks() {
+        int[] p = prompt(4, 24);
+        FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
+        EngineCore engine = engine(runner, EngineConfig.defaults());
+        engine.addRequest(greedy("x", p, 6).withCacheScope("x"));
+        engine.addRequest(greedy("y", p, 6).withCacheScope("y"));
+        engine.step();
+        ForwardBatch first = runner.batches.getFirst();
+        assertThat(first.blockTables()).hasNumberOfRows(2);
+        assertThat(first.blockTables()[0]).doesNotContain(first.blockTables()[1]);
+        runToEnd(engine);
+        // Each scope cached its own copy; a third scope finds neither.
+        assertThat(engine.cachedPrefixLength(p, "x")).isEqualTo(24);
+        assertThat(engine.cachedPrefixLength(p, "y")).isEqualTo(24);
+        assertThat(engine.cachedPrefixLength(p, "z")).isZero();
+        assertThat(engine.stats().kvBlocksInUse()).isZero();
+    }
+
+    @Test
+    void exportAndImportKeepTheCacheScope() {
+        int[] p = prompt(11, 30);
+        EngineCore prefill = engine(new FakeModelRunner(64, BS, CTX), EngineConfig.defaults());
+        prefill.addRequest(greedy("p", p, 0).withCacheScope("t1"));
+        runToEnd(prefill);
+        assertThat(prefill.exportPrefix(p, null).coveredTokens()).isZero();
+        assertThat(prefill.exportPrefix(p, "t2").coveredTokens()).isZero();
+        KvTransfer transfer = prefill.exportPrefix(p, "t1");
+        assertThat(transfer.coveredTokens()).isEqualTo(28);
+        assertThat(transfer.cacheScope()).isEqualTo("t1");
+
+        EngineCore decode = engine(new FakeModelRunner(64, BS, CTX), EngineConfig.defaults());
+        assertThat(decode.importPrefix(transfer)).isEqualTo(28);
+        assertThat(decode.cachedPrefixLength(p, "t1")).isEqualTo(28);
+        assertThat(decode.cachedPrefixLength(p, "t2")).isZero();
+        assertThat(decode.cachedPrefixLength(p, null)).isZero();
+
+        EngineRequest other = greedy("other", p, 4).withCacheScope("t2");
+        decode.addRequest(other);
+        List<TokenEvent> otherEvents = runToEnd(decode).get("other");
+        assertThat(last(otherEvents).cachedTokens()).isZero();
+        assertThat(tokens(otherEvents)).isEqualTo(alone(other, BS, CTX));
+
+        EngineRequest same = greedy("same", p, 10).withCacheScope("t1");
+        decode.addRequest(same);
+        List<TokenEvent> sameEvents = runToEnd(decode).get("same");
+        assertThat(last(sameEvents).cachedTokens()).isEqualTo(28);
+        assertThat(tokens(sameEvents)).isEqualTo(alone(same, BS, CTX));
+        assertThat(decode.stats().kvBlocksInUse()).isZero();
+    }
+
+    @Test
+    void scopedRequestsUnderPreemptionAndAbortsLeaveNoBlockHeld() {
+        // Every prompt starts with the same 16 tokens; four scopes (two spellings of the default).
+        String[] scopes = {null, "", "a", "b"};
+        int[] common = prompt(99, 16);
+        List<EngineRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            int[] tail = prompt(200 + i, 3 + i);
+            int[] p = Arrays.copyOf(common, common.length + tail.length);
+            System.arraycopy(tail, 0, p, common.length, tail.length);
+            requests.add(greedy("s" + i, p, 16).withCacheScope(scopes[i % scopes.length]));
+        }
+        FakeModelRunner runner = new FakeModelRunner(24, BS, CTX); // 96 slots for ~380 tokens
+        EngineCore engine = engine(runner, EngineConfig.defaults().withMaxBatchTokens(48));
+        requests.forEach(engine::addRequest);
+        Map<String, List<TokenEvent>> events = new java.util.HashMap<>();
+        steps(engine, 4).forEach(e -> events.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).add(e));
+        engine.abort("s3");
+        runToEnd(engine).forEach((id, later) -> events.computeIfAbsent(id, k -> new ArrayList<>()).addAll(later));
+
+        assertThat(engine.stats().preemptions()).isPositive();
+        assertThat(engine.stats().kvBlocksInUse()).isZero();
+        for (EngineRequest r : requests) {
+            if (!r.id().equals("s3")) {
+                assertThat(tokens(events.get(r.id()))).as(r.id()).isEqualTo(alone(r, BS, CTX));
+            }
+        }
+        // A scope nobody used finds nothing of the shared 16 tokens that every scope cached.
+        assertThat(engine.cachedPrefixLength(common, "never-used")).isZero();
     }
 
     @Test
@@ -169,9 +281,9 @@ class EngineCoreTest {
         FakeModelRunner runner = new FakeModelRunner(10, BS, CTX);
         EngineCore engine = engine(runner, EngineConfig.defaults());
         EngineRequest batch = new EngineRequest("batch", prompt(1, 8), io.kvasir.engine.sampling.SamplingParams.greedy(),
-                24, List.of(), java.util.Set.of(), false, 10);
+                24, List.of(), java.util.Set.of(), false, 10, null);
         EngineRequest interactive = new EngineRequest("interactive", prompt(2, 8),
-                io.kvasir.engine.sampling.SamplingParams.greedy(), 24, List.of(), java.util.Set.of(), false, 0);
+                io.kvasir.engine.sampling.SamplingParams.greedy(), 24, List.of(), java.util.Set.of(), false, 0, null);
         engine.addRequest(batch);
         engine.addRequest(interactive);
         Map<String, List<TokenEvent>> events = runToEnd(engine);
@@ -242,7 +354,7 @@ class EngineCoreTest {
         List<TokenEvent> events = engine.step();
         assertThat(events).hasSize(2).allSatisfy(e -> assertThat(e.finish()).isEqualTo(FinishReason.ERROR));
         assertThat(engine.stats().kvBlocksInUse()).isZero();
-        assertThat(engine.cachedPrefixLength(prompt(1, 10))).isZero();
+        assertThat(engine.cachedPrefixLength(prompt(1, 10), null)).isZero();
 
         EngineRequest z = greedy("z", prompt(1, 10), 5);
         engine.addRequest(z);

@@ -35,7 +35,7 @@ class EngineOutputTest {
     }
 
     private static EngineRequest withStops(List<String> stop, Set<Integer> stopIds, int maxTokens, boolean ignoreEos) {
-        return new EngineRequest("s", prompt(1, PROMPT), SamplingParams.greedy(), maxTokens, stop, stopIds, ignoreEos, 0);
+        return new EngineRequest("s", prompt(1, PROMPT), SamplingParams.greedy(), maxTokens, stop, stopIds, ignoreEos, 0, null);
     }
 
     @Test
@@ -99,7 +99,7 @@ class EngineOutputTest {
     @Test
     void seededSamplingIsReproducibleAcrossEnginesAndBatching() {
         SamplingParams sampling = new SamplingParams(1f, 0, 1f, 0f, 1f, 0f, 0f, 42L, 0);
-        EngineRequest r = new EngineRequest("seeded", prompt(9, 12), sampling, 40, List.of(), Set.of(), false, 0);
+        EngineRequest r = new EngineRequest("seeded", prompt(9, 12), sampling, 40, List.of(), Set.of(), false, 0, null);
         List<Integer> first = tokens(run(new FakeModelRunner(64, 4, 256), r));
         List<Integer> again = tokens(run(new FakeModelRunner(64, 4, 256), r));
         assertThat(again).isEqualTo(first);
@@ -113,11 +113,11 @@ class EngineOutputTest {
         assertThat(engine.stats().preemptions()).isPositive();
 
         List<Integer> otherSeed = tokens(run(new FakeModelRunner(64, 4, 256),
-                new EngineRequest("seeded", prompt(9, 12), sampling.withSeed(43L), 40, List.of(), Set.of(), false, 0)));
+                new EngineRequest("seeded", prompt(9, 12), sampling.withSeed(43L), 40, List.of(), Set.of(), false, 0, null)));
         assertThat(otherSeed).isNotEqualTo(first);
         // At temperature 1 the fake model's runner-up letters are likely enough to be drawn.
         List<Integer> greedy = tokens(run(new FakeModelRunner(64, 4, 256),
-                new EngineRequest("seeded", prompt(9, 12), SamplingParams.greedy(), 40, List.of(), Set.of(), false, 0)));
+                new EngineRequest("seeded", prompt(9, 12), SamplingParams.greedy(), 40, List.of(), Set.of(), false, 0, null)));
         assertThat(first).isNotEqualTo(greedy);
     }
 
@@ -125,7 +125,7 @@ class EngineOutputTest {
     void eventsCarryLogprobsAndTopAlternatives() {
         SamplingParams sampling = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 3);
         List<TokenEvent> events = run(reciting(),
-                new EngineRequest("lp", prompt(1, PROMPT), sampling, 3, List.of(), Set.of(), false, 0));
+                new EngineRequest("lp", prompt(1, PROMPT), sampling, 3, List.of(), Set.of(), false, 0, null));
         // Fake logits: 5 for the winner, 1 for the other 25 letters, -10 for the rest of 130 ids.
         double z = Math.exp(5) + 25 * Math.exp(1) + 104 * Math.exp(-10);
         TokenEvent first = events.getFirst();
@@ -150,7 +150,7 @@ class EngineOutputTest {
             assertThat(e.generatedTokens()).isZero();
         });
         assertThat(runner.batches).allSatisfy(b -> assertThat(b.sampleRows()).isEmpty());
-        assertThat(engine.cachedPrefixLength(p)).isEqualTo(12);
+        assertThat(engine.cachedPrefixLength(p, null)).isEqualTo(12);
         assertThat(engine.stats().promptTokens()).isEqualTo(13);
     }
 }

@@ -17,7 +17,7 @@ class SchedulerTest {
 
     private Request request(Scheduler s, String id, int promptLength, int priority) {
         EngineRequest spec = new EngineRequest(id, EngineHarness.prompt(id.hashCode(), promptLength),
-                SamplingParams.greedy(), 100, List.of(), Set.of(), false, priority);
+                SamplingParams.greedy(), 100, List.of(), Set.of(), false, priority, null);
         Request r = new Request(spec, s.nextArrival(), 130, EngineHarness.TOKENIZER, workspace);
         s.add(r);
         return r;

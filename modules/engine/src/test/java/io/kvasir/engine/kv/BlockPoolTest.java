@@ -105,7 +105,47 @@ class BlockPoolTest {
         assertThat(hash(a, 3, 4).value()).isNotEqualTo(hash(hash(null, 9, 9), 3, 4).value());
         assertThat(hash(null, 3, 4)).isNotEqualTo(hash(a, 3, 4));
         assertThat(hash(null, 1, 2)).isNotEqualTo(hash(null, 2, 1));
-        assertThat(BlockHash.chain(new int[] {1, 2, 3, 4, 5}, 5, 2)).containsExactly(a, hash(a, 3, 4));
+        assertThat(BlockHash.chain(null, new int[] {1, 2, 3, 4, 5}, 5, 2)).containsExactly(a, hash(a, 3, 4));
+    }
+
+    @Test
+    void theSharedScopeKeepsTheHashesItHadBeforeScopes() {
+        assertThat(BlockHash.root(null)).isNull();
+        assertThat(BlockHash.root("")).isNull();
+        // Values computed before scopes existed: a chain in the shared scope must not move, or
+        // every 64-bit index keyed on them would too.
+        BlockHash first = hash(null, 1, 2, 3, 4);
+        assertThat(first.value()).isEqualTo(0xb511320e5de00112L);
+        assertThat(hash(first, 5, 6, 7, 8).value()).isEqualTo(0x1d3da0d2ddaa05c9L);
+    }
+
+    @Test
+    void scopesRootTheirChainsApart() {
+        BlockHash rootA = BlockHash.root("tenant-a");
+        assertThat(rootA).isEqualTo(BlockHash.root("tenant-a")).hasSameHashCodeAs(BlockHash.root("tenant-a"));
+        assertThat(rootA).isNotEqualTo(BlockHash.root("tenant-b"));
+        assertThat(rootA.parent()).isNull();
+
+        BlockHash inA = hash(rootA, 1, 2);
+        assertThat(inA).isEqualTo(hash(BlockHash.root("tenant-a"), 1, 2));
+        assertThat(inA).isNotEqualTo(hash(null, 1, 2));
+        assertThat(inA).isNotEqualTo(hash(BlockHash.root("tenant-b"), 1, 2));
+        assertThat(hash(inA, 3, 4)).isNotEqualTo(hash(hash(null, 1, 2), 3, 4));
+        assertThat(BlockHash.chain(rootA, new int[] {1, 2, 3, 4}, 4, 2)).containsExactly(inA, hash(inA, 3, 4));
+    }
+
+    @Test
+    void aBlockOfTokensIsNeverARoot() throws Exception {
+        // The shared scope's first block of eight tokens equal to a scope's digest words, even with
+        // the root's 64-bit value, stays apart from the root: the root's tokens carry a mark no
+        // vocabulary id has.
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                .digest("tenant-a".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        int[] words = new int[8];
+        java.nio.ByteBuffer.wrap(digest).asIntBuffer().get(words);
+        BlockHash root = BlockHash.root("tenant-a");
+        assertThat(BlockHash.withValue(root.value(), null, words)).isNotEqualTo(root);
+        assertThat(hash(BlockHash.withValue(root.value(), null, words), 1, 2)).isNotEqualTo(hash(root, 1, 2));
     }
 
     @Test

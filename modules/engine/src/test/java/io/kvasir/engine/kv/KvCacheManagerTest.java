@@ -39,11 +39,11 @@ class KvCacheManagerTest {
         BlockPool pool = new BlockPool(8);
         KvCacheManager kv = new KvCacheManager(pool, 4);
         assertThat(kv.allocateSlots("a", 0, 12, CachedPrefix.NONE)).isTrue();
-        kv.cacheFullBlocks("a", TOKENS, 12);
+        kv.cacheFullBlocks("a", null, TOKENS, 12);
 
-        CachedPrefix hit = kv.findCachedPrefix(TOKENS, 12);
+        CachedPrefix hit = kv.findCachedPrefix(null, TOKENS, 12);
         assertThat(hit.numTokens()).as("never the whole prompt").isEqualTo(8);
-        assertThat(kv.findCached(TOKENS, 12).numTokens()).isEqualTo(12);
+        assertThat(kv.findCached(null, TOKENS, 12).numTokens()).isEqualTo(12);
         assertThat(kv.allocateSlots("b", 8, 4, hit)).isTrue();
         int[] a = kv.blockTable("a");
         int[] b = kv.blockTable("b");
@@ -58,20 +58,20 @@ class KvCacheManagerTest {
         kv.free("b");
         assertThat(pool.numInUse()).isZero();
         // Freed, but the prefix stays findable until its blocks are reused.
-        assertThat(kv.findCached(TOKENS, 12).numTokens()).isEqualTo(12);
+        assertThat(kv.findCached(null, TOKENS, 12).numTokens()).isEqualTo(12);
     }
 
     @Test
     void onlyComputedFullBlocksAreCached() {
         KvCacheManager kv = new KvCacheManager(new BlockPool(8), 4);
         kv.allocateSlots("a", 0, 12, CachedPrefix.NONE);
-        kv.cacheFullBlocks("a", TOKENS, 7);
-        assertThat(kv.findCached(TOKENS, 12).numTokens()).isEqualTo(4);
-        kv.cacheFullBlocks("a", TOKENS, 12);
-        assertThat(kv.findCached(TOKENS, 12).numTokens()).isEqualTo(12);
+        kv.cacheFullBlocks("a", null, TOKENS, 7);
+        assertThat(kv.findCached(null, TOKENS, 12).numTokens()).isEqualTo(4);
+        kv.cacheFullBlocks("a", null, TOKENS, 12);
+        assertThat(kv.findCached(null, TOKENS, 12).numTokens()).isEqualTo(12);
         int[] other = TOKENS.clone();
         other[5] = 99;
-        assertThat(kv.findCached(other, 12).numTokens()).isEqualTo(4);
+        assertThat(kv.findCached(null, other, 12).numTokens()).isEqualTo(4);
     }
 
     @Test
@@ -79,9 +79,9 @@ class KvCacheManagerTest {
         BlockPool pool = new BlockPool(3);
         KvCacheManager kv = new KvCacheManager(pool, 4);
         kv.allocateSlots("a", 0, 12, CachedPrefix.NONE);
-        kv.cacheFullBlocks("a", TOKENS, 12);
+        kv.cacheFullBlocks("a", null, TOKENS, 12);
         kv.free("a");
-        CachedPrefix hit = kv.findCachedPrefix(TOKENS, 12);
+        CachedPrefix hit = kv.findCachedPrefix(null, TOKENS, 12);
         assertThat(hit.blocks()).hasSize(2);
         // 2 revived + 2 new > 3 free
         assertThat(kv.allocateSlots("b", 8, 8, hit)).isFalse();
@@ -91,13 +91,50 @@ class KvCacheManagerTest {
     }
 
     @Test
+    void equalTokensInDifferentScopesShareNoBlock() {
+        BlockPool pool = new BlockPool(12);
+        KvCacheManager kv = new KvCacheManager(pool, 4);
+        BlockHash a = BlockHash.root("a");
+        BlockHash b = BlockHash.root("b");
+        assertThat(kv.allocateSlots("x", 0, 12, kv.findCachedPrefix(a, TOKENS, 12))).isTrue();
+        kv.cacheFullBlocks("x", a, TOKENS, 12);
+
+        assertThat(kv.findCached(a, TOKENS, 12).numTokens()).isEqualTo(12);
+        assertThat(kv.findCached(BlockHash.root("a"), TOKENS, 12).numTokens()).isEqualTo(12);
+        assertThat(kv.findCached(b, TOKENS, 12).numTokens()).isZero();
+        assertThat(kv.findCached(null, TOKENS, 12).numTokens()).isZero();
+
+        // Scope b computes the same tokens into blocks of its own, and caches them apart.
+        CachedPrefix none = kv.findCachedPrefix(b, TOKENS, 12);
+        assertThat(none.blocks()).isEmpty();
+        assertThat(kv.allocateSlots("y", 0, 12, none)).isTrue();
+        kv.cacheFullBlocks("y", b, TOKENS, 12);
+        assertThat(kv.blockTable("y")).doesNotContain(kv.blockTable("x"));
+        assertThat(pool.numCached()).isEqualTo(6);
+        assertThat(kv.findCached(b, TOKENS, 12).blocks()).extracting(KvBlock::id)
+                .containsExactly(kv.blockTable("y")[0], kv.blockTable("y")[1], kv.blockTable("y")[2]);
+
+        // A second sequence of scope a shares a's blocks only.
+        CachedPrefix hitA = kv.findCachedPrefix(a, TOKENS, 12);
+        assertThat(kv.allocateSlots("z", 8, 4, hitA)).isTrue();
+        assertThat(kv.blockTable("z")[0]).isEqualTo(kv.blockTable("x")[0]);
+        assertThat(kv.blockTable("z")).doesNotContain(kv.blockTable("y"));
+
+        kv.free("x");
+        kv.free("y");
+        kv.free("z");
+        assertThat(pool.numInUse()).isZero();
+        assertThat(pool.numFree()).isEqualTo(12);
+    }
+
+    @Test
     void brokenCallsThrow() {
         KvCacheManager kv = new KvCacheManager(new BlockPool(8), 4);
         assertThatThrownBy(() -> kv.allocateSlots("a", 0, 0, CachedPrefix.NONE))
                 .isInstanceOf(IllegalArgumentException.class);
         kv.allocateSlots("a", 0, 12, CachedPrefix.NONE);
-        kv.cacheFullBlocks("a", TOKENS, 12);
-        CachedPrefix hit = kv.findCachedPrefix(TOKENS, 12);
+        kv.cacheFullBlocks("a", null, TOKENS, 12);
+        CachedPrefix hit = kv.findCachedPrefix(null, TOKENS, 12);
         assertThatThrownBy(() -> kv.allocateSlots("a", 12, 1, hit)).isInstanceOf(IllegalStateException.class);
     }
 }

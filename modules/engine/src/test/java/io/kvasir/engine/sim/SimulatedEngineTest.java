@@ -209,7 +209,7 @@ class SimulatedEngineTest {
         String[] words = full.trim().split(" ");
         String stop = words[3];
         try (SimulatedEngine engine = new SimulatedEngine(Runs.small())) {
-            engine.addRequest(new EngineRequest("a", p, SamplingParams.greedy(), 8, List.of(stop), Set.of(), false, 0));
+            engine.addRequest(new EngineRequest("a", p, SamplingParams.greedy(), 8, List.of(stop), Set.of(), false, 0, null));
             List<TokenEvent> events = Runs.drain(engine).get("a");
 
             assertThat(events.getLast().finish()).isEqualTo(FinishReason.STOP);

@@ -18,11 +18,11 @@ class SimulatedPrefixCacheTest {
     void aRepeatedPromptReportsItsCachedTokens() {
         try (SimulatedEngine engine = new SimulatedEngine(Runs.small())) {
             int[] p = prompt(10, 1); // blocks of 4: two full blocks, 8 tokens
-            assertThat(engine.cachedPrefixLength(p)).isZero();
+            assertThat(engine.cachedPrefixLength(p, null)).isZero();
             engine.addRequest(greedy("first", p, 3));
             List<TokenEvent> first = Runs.drain(engine).get("first");
             assertThat(first.getFirst().cachedTokens()).isZero();
-            assertThat(engine.cachedPrefixLength(p)).isEqualTo(8);
+            assertThat(engine.cachedPrefixLength(p, null)).isEqualTo(8);
 
             engine.addRequest(greedy("again", p, 3));
             List<TokenEvent> again = Runs.drain(engine).get("again");
@@ -37,6 +37,33 @@ class SimulatedPrefixCacheTest {
     }
 
     @Test
+    void anotherCacheScopeFindsNothingAndATransferKeepsItsScope() {
+        SimulatedEngine.Config config = Runs.small().withKvBytesPerToken(64);
+        int[] p = prompt(10, 1);
+        try (SimulatedEngine engine = new SimulatedEngine(config);
+             SimulatedEngine decode = new SimulatedEngine(config)) {
+            engine.addRequest(greedy("k1", p, 3).withCacheScope("key-1"));
+            List<TokenEvent> first = Runs.drain(engine).get("k1");
+            assertThat(engine.cachedPrefixLength(p, "key-1")).isEqualTo(8);
+            assertThat(engine.cachedPrefixLength(p, "key-2")).isZero();
+            assertThat(engine.cachedPrefixLength(p, null)).isZero();
+
+            engine.addRequest(greedy("k2", p, 3).withCacheScope("key-2"));
+            List<TokenEvent> other = Runs.drain(engine).get("k2");
+            assertThat(other).allMatch(e -> e.cachedTokens() == 0);
+            assertThat(Runs.tokens(other)).isEqualTo(Runs.tokens(first));
+
+            KvTransfer transfer = engine.exportPrefix(p, "key-2");
+            assertThat(transfer.cacheScope()).isEqualTo("key-2");
+            assertThat(decode.importPrefix(transfer)).isEqualTo(8);
+            assertThat(decode.cachedPrefixLength(p, "key-2")).isEqualTo(8);
+            assertThat(decode.cachedPrefixLength(p, "key-1")).isZero();
+            assertThat(engine.stats().kvBlocksInUse()).isZero();
+            assertThat(decode.stats().kvBlocksInUse()).isZero();
+        }
+    }
+
+    @Test
     void noPrefixCacheWhenItIsOff() {
         try (SimulatedEngine engine = new SimulatedEngine(Runs.small().withPrefixCaching(false))) {
             int[] p = prompt(10, 1);
@@ -45,7 +72,7 @@ class SimulatedPrefixCacheTest {
             engine.addRequest(greedy("again", p, 1));
 
             assertThat(Runs.drain(engine).get("again").getFirst().cachedTokens()).isZero();
-            assertThat(engine.cachedPrefixLength(p)).isZero();
+            assertThat(engine.cachedPrefixLength(p, null)).isZero();
         }
     }
 
@@ -60,12 +87,12 @@ class SimulatedPrefixCacheTest {
             List<TokenEvent> done = Runs.drain(prefill).get("p");
             assertThat(done).singleElement().satisfies(e -> assertThat(e.finish()).isEqualTo(FinishReason.LENGTH));
 
-            KvTransfer transfer = prefill.exportPrefix(p);
+            KvTransfer transfer = prefill.exportPrefix(p, null);
             assertThat(transfer.coveredTokens()).isEqualTo(12);
             assertThat(List.of(transfer.blocks())).hasSize(3).allMatch(b -> b.length == 4 * 64);
 
             assertThat(decode.importPrefix(transfer)).isEqualTo(12);
-            assertThat(decode.cachedPrefixLength(p)).isEqualTo(12);
+            assertThat(decode.cachedPrefixLength(p, null)).isEqualTo(12);
             assertThat(decode.stats().kvBlocksInUse()).isZero();
             decode.addRequest(greedy("d", p, 6));
             List<TokenEvent> imported = Runs.drain(decode).get("d");
@@ -77,7 +104,7 @@ class SimulatedPrefixCacheTest {
 
             // Blocks with the right tokens but other contents give other tokens, as KV would.
             byte[][] zeros = new byte[3][4 * 64];
-            blank.importPrefix(new KvTransfer(4, transfer.tokens(), zeros));
+            blank.importPrefix(new KvTransfer(4, transfer.tokens(), zeros, null));
             blank.addRequest(greedy("z", p, 6));
             assertThat(Runs.tokens(Runs.drain(blank).get("z"))).isNotEqualTo(Runs.tokens(imported));
         }
@@ -90,7 +117,7 @@ class SimulatedPrefixCacheTest {
             int[] p = prompt(8, 3);
             a.addRequest(greedy("p", p, 0));
             Runs.drain(a);
-            KvTransfer t = a.exportPrefix(p);
+            KvTransfer t = a.exportPrefix(p, null);
 
             assertThatThrownBy(() -> b.importPrefix(t)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("bytes");

@@ -45,7 +45,7 @@ final class EngineTasks {
     void routeOrStart(ModelShard.Generate cmd, LoadedModel m, ActorRef<ModelShard.Command> self) {
         PromptCheck.Result checked = PromptCheck.check(cmd.request(), cmd.continuation(), m, model);
         if (checked.refused() == null
-                && checked.prompt().length - m.engine().cachedPrefixLength(checked.prompt()) > model.prefillThreshold()) {
+                && checked.prompt().length - m.engine().cachedPrefixLength(checked.prompt(), null) > model.prefillThreshold()) {
             self.tell(new ModelShard.PrefillElsewhere(cmd, checked.prompt()));
         } else {
             start(cmd, m);
@@ -61,7 +61,7 @@ final class EngineTasks {
         }
         int[] prompt = checked.prompt();
         try {
-            int cached = m.engine().cachedPrefixLength(prompt);
+            int cached = m.engine().cachedPrefixLength(prompt, null);
             SourceRef<GenerationEvent> ref = loop.openStream(checked.toEngineRequest(cmd.requestId()),
                     new GenerationEvent.Started(cmd.requestId(), id.entityId(), prompt.length, cached),
                     tokens -> {
@@ -87,7 +87,7 @@ final class EngineTasks {
                     cmd.replyTo().tell(KvOffer.failed("prefill ended with " + last.finish()));
                     return;
                 }
-                KvTransfer kv = m.engine().exportPrefix(cmd.tokens());
+                KvTransfer kv = m.engine().exportPrefix(cmd.tokens(), null);
                 cmd.replyTo().tell(KvOffer.of(kv, kvChunkBytes, materializer));
             });
         } catch (RuntimeException e) {

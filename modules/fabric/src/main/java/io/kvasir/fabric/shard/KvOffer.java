@@ -72,7 +72,7 @@ public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, SourceRef<B
                         blocks[i] = all.slice(off, off + blockBytes[i]).toArray();
                         off += blockBytes[i];
                     }
-                    return new KvTransfer(blockSize, tokens, blocks);
+                    return new KvTransfer(blockSize, tokens, blocks, null);
                 });
     }
 }

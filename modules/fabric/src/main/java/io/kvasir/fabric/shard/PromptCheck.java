@@ -25,7 +25,7 @@ final class PromptCheck {
             SamplingParams sampling = request.sampling() != null ? request.sampling() : SamplingParams.greedy();
             List<String> stop = request.stop() != null ? List.copyOf(request.stop()) : List.of();
             int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
-            return new EngineRequest(requestId, prompt, sampling, maxTokens, stop, Set.of(), false, priority);
+            return new EngineRequest(requestId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, null);
         }
     }
 
