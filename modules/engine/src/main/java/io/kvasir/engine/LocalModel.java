@@ -19,8 +19,13 @@ import java.util.List;
  * A GGUF model loaded into a local {@link EngineCore}, with its tokenizer and chat template: what
  * the CLI runs and what a model shard hosts. Closing it stops the compute threads and unmaps the
  * weights.
+ *
+ * <p>Rendering is safe off the engine thread ({@link ServedModel}): the tokenizer and the chat
+ * template are immutable once loaded, their vocabulary is copied out of the file (which is closed
+ * before the engine starts), and each Jinjava render runs on its own copy of the template context
+ * with a per-thread interpreter.
  */
-public final class LocalModel implements AutoCloseable {
+public final class LocalModel implements ServedModel {
 
     private final String name;
     private final Path path;
@@ -95,11 +100,13 @@ public final class LocalModel implements AutoCloseable {
     }
 
     /** Renders a conversation with the model's chat template and tokenizes it (special tokens parsed). */
+    @Override
     public int[] chatPrompt(List<ChatMessage> messages) {
         return chatTemplate.encode(tokenizer, messages, true);
     }
 
     /** Tokenizes a plain prompt as llama.cpp does: BOS when the vocabulary wants one, specials as text. */
+    @Override
     public int[] textPrompt(String text) {
         return tokenizer.encode(text, true, false);
     }
@@ -129,6 +136,7 @@ public final class LocalModel implements AutoCloseable {
         return chatTemplate;
     }
 
+    @Override
     public EngineCore engine() {
         return engine;
     }

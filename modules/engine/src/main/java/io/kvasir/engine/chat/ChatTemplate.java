@@ -122,6 +122,9 @@ public final class ChatTemplate {
      * @throws ChatTemplateException when the template fails or calls {@code raise_exception}
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        if (messages == null) {
+            throw new ChatTemplateException("a chat prompt needs a list of messages");
+        }
         List<Map<String, Object>> list = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
             ChatMessage m = messages.get(i);

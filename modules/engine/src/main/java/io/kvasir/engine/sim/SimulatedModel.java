@@ -1,6 +1,8 @@
 package io.kvasir.engine.sim;
 
+import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.chat.ChatTemplateException;
 import java.util.List;
 
 /**
@@ -8,11 +10,15 @@ import java.util.List;
  * {@link SimulatedEngine}, its tokenizer, and prompt rendering. Chats render ChatML-like
  * ({@code <|im_start|>role\ncontent<|im_end|>\n} per message, then the assistant's opening). For
  * fabric tests and capacity planning; nothing here is inference.
+ *
+ * <p>Rendering is safe off the engine thread ({@link ServedModel}): it uses only the immutable
+ * {@link SimulatedTokenizer}, held here so a render never goes through the engine.
  */
-public final class SimulatedModel implements AutoCloseable {
+public final class SimulatedModel implements ServedModel {
 
     private final String name;
     private final SimulatedEngine engine;
+    private final SimulatedTokenizer tokenizer;
 
     public SimulatedModel(String name, SimulatedEngine.Config config) {
         if (name == null || name.isBlank()) {
@@ -20,18 +26,20 @@ public final class SimulatedModel implements AutoCloseable {
         }
         this.name = name;
         this.engine = new SimulatedEngine(config);
+        this.tokenizer = engine.tokenizer();
     }
 
     public String name() {
         return name;
     }
 
+    @Override
     public SimulatedEngine engine() {
         return engine;
     }
 
     public SimulatedTokenizer tokenizer() {
-        return engine.tokenizer();
+        return tokenizer;
     }
 
     public int maxContext() {
@@ -39,24 +47,26 @@ public final class SimulatedModel implements AutoCloseable {
     }
 
     /** Renders the conversation and tokenizes it, BOS first, the special tokens parsed. */
+    @Override
     public int[] chatPrompt(List<ChatMessage> messages) {
         if (messages == null || messages.isEmpty()) {
-            throw new IllegalArgumentException("a chat prompt needs at least one message");
+            throw new ChatTemplateException("a chat prompt needs at least one message");
         }
         StringBuilder text = new StringBuilder();
         for (ChatMessage m : messages) {
             if (m == null || m.role() == null || m.content() == null) {
-                throw new IllegalArgumentException("chat message without a role or content: " + m);
+                throw new ChatTemplateException("chat message without a role or content: " + m);
             }
             text.append("<|im_start|>").append(m.role()).append('\n').append(m.content()).append("<|im_end|>\n");
         }
         text.append("<|im_start|>assistant\n");
-        return tokenizer().encode(text.toString(), true, true);
+        return tokenizer.encode(text.toString(), true, true);
     }
 
     /** Tokenizes a plain prompt: BOS first, special-token texts kept as text. */
+    @Override
     public int[] textPrompt(String text) {
-        return tokenizer().encode(text, true, false);
+        return tokenizer.encode(text, true, false);
     }
 
     @Override

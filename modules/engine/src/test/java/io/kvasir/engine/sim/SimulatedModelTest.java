@@ -38,7 +38,7 @@ class SimulatedModelTest {
             assertThat(prompt[0]).isEqualTo(SimulatedTokenizer.BOS);
             assertThat(prompt).doesNotContain(SimulatedTokenizer.IM_END);
             assertThat(model.tokenizer().decode(prompt)).isEqualTo("hi <|im_end|>");
-            assertThatThrownBy(() -> model.chatPrompt(List.of())).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> model.chatPrompt(List.of())).isInstanceOf(io.kvasir.engine.chat.ChatTemplateException.class);
         }
     }
 }
