@@ -1,9 +1,9 @@
 package io.kvasir.bench;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.model.LlamaRunner;
-import io.kvasir.engine.model.RunnerOptions;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.tensor.GgmlType;
 import java.io.IOException;
@@ -62,7 +62,8 @@ public class ModelDecodeBenchmark {
         file = Files.createTempFile("kvasir-bench-110m", ".gguf");
         SyntheticModel.write(SyntheticModel.Spec.bench110m().withType(GgmlType.valueOf(type)), file);
         runner = LlamaRunner.open(file,
-                new RunnerOptions(threads, KvPrecision.F32, sequences * BLOCKS_PER_SEQ, BLOCK));
+                EngineOptions.defaults().withThreads(threads).withKvPrecision(KvPrecision.F32)
+                        .withKvBlocks(sequences * BLOCKS_PER_SEQ).withBlockSize(BLOCK));
         tables = new int[sequences][];
         for (int s = 0; s < sequences; s++) {
             tables[s] = IntStream.range(s * BLOCKS_PER_SEQ, (s + 1) * BLOCKS_PER_SEQ).toArray();

@@ -1,51 +1,155 @@
 package io.kvasir.engine;
 
-import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.model.KvPrecision;
+import io.kvasir.engine.model.KvStore;
+import io.kvasir.engine.model.ModelConfig;
 
 /**
- * How to load a model into a local engine.
+ * Every setting of a local engine, in one place: how the model is run (compute threads, KV pool
+ * shape and precision) and how it is scheduled (step budget, sequences per step, prefix caching).
+ * {@link LocalModel#open}, {@link io.kvasir.engine.model.LlamaRunner#open},
+ * {@link io.kvasir.engine.model.LlamaModel#load} and {@link io.kvasir.engine.core.EngineCore} all
+ * take it; each reads the part it acts on. Start from {@link #defaults()} and change what differs
+ * with the {@code withX} methods; a value that can never work fails here, with its name.
  *
- * @param threads     compute threads (the caller included); 0 means one per core
- * @param kvPrecision "F32" or "F16"
- * @param kvBlocks    KV blocks in the pool; 0 sizes the pool for {@code maxSeqs} full contexts,
- *                    capped by {@code kvBytesMax}
- * @param blockSize   token slots per KV block
- * @param maxContext  the context the KV pool is sized for when {@code kvBlocks} is 0 (0: the
- *                    model's own); it does not lower the engine's limit, which stays the model's
- *                    context (the fabric enforces a lower {@code max-model-length} itself)
- * @param kvBytesMax  upper bound on KV memory when {@code kvBlocks} is 0
+ * @param threads        compute threads, the engine thread included; 0: one per core. Read where the
+ *                       pool is started ({@code LocalModel.open}, {@code LlamaRunner.open});
+ *                       {@code LlamaModel.load} computes on the pool it is handed
+ * @param kvPrecision    how the KV cache stores keys and values
+ * @param kvBlocks       KV blocks in the pool; 0: sized by {@link #kvBlocksFor} for {@code maxNumSeqs}
+ *                       full contexts, capped by {@code kvBytesMax}
+ * @param blockSize      token slots per KV block
+ * @param maxContext     the context the pool is sized for when {@code kvBlocks} is 0 (0: the model's
+ *                       own). It does not lower the engine's limit, which stays the model's context
+ *                       (a host that wants a lower limit enforces it itself)
+ * @param kvBytesMax     upper bound on KV memory when {@code kvBlocks} is 0
+ * @param maxBatchTokens token budget of one step: decode tokens and prefill chunks together
+ * @param maxNumSeqs     sequences scheduled in one step at most
+ * @param prefixCaching  whether full blocks are shared between requests with the same prefix (and
+ *                       cache scope)
  */
 public record EngineOptions(
         int threads,
-        String kvPrecision,
+        KvPrecision kvPrecision,
         int kvBlocks,
         int blockSize,
         int maxContext,
         long kvBytesMax,
-        EngineConfig engine) {
+        int maxBatchTokens,
+        int maxNumSeqs,
+        boolean prefixCaching) {
 
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+    public static final long DEFAULT_KV_BYTES_MAX = 1L << 30;
+    public static final int DEFAULT_MAX_BATCH_TOKENS = 512;
+    public static final int DEFAULT_MAX_NUM_SEQS = 64;
+
+    public EngineOptions {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be >= 0 (0: one per core), got " + threads);
+        }
+        if (kvPrecision == null) {
+            throw new IllegalArgumentException("kvPrecision is required (F16 or F32)");
+        }
+        if (kvBlocks < 0) {
+            throw new IllegalArgumentException("kvBlocks must be >= 0 (0: sized from the context), got " + kvBlocks);
+        }
+        if (blockSize <= 0) {
+            throw new IllegalArgumentException("blockSize must be positive, got " + blockSize);
+        }
+        if (maxContext < 0) {
+            throw new IllegalArgumentException("maxContext must be >= 0 (0: the model's), got " + maxContext);
+        }
+        if (kvBytesMax <= 0) {
+            throw new IllegalArgumentException("kvBytesMax must be positive, got " + kvBytesMax);
+        }
+        if (maxBatchTokens <= 0) {
+            throw new IllegalArgumentException("maxBatchTokens must be positive, got " + maxBatchTokens);
+        }
+        if (maxNumSeqs <= 0) {
+            throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
+        }
+    }
+
+    /**
+     * One thread per core, F16 KV in blocks of 16 sized for 64 full contexts within 1 GiB, 512
+     * tokens and 64 sequences a step, prefix caching on.
+     */
     public static EngineOptions defaults() {
-        return new EngineOptions(0, "F16", 0, 16, 0, 1L << 30, EngineConfig.defaults());
+        return new EngineOptions(0, KvPrecision.F16, 0, DEFAULT_BLOCK_SIZE, 0, DEFAULT_KV_BYTES_MAX,
+                DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_NUM_SEQS, true);
     }
 
     public EngineOptions withThreads(int n) {
-        return new EngineOptions(n, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, engine);
+        return new EngineOptions(n, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching);
     }
 
-    /** {@code "F16"} or {@code "F32"}. */
-    public EngineOptions withKvPrecision(String precision) {
-        return new EngineOptions(threads, precision, kvBlocks, blockSize, maxContext, kvBytesMax, engine);
+    public EngineOptions withKvPrecision(KvPrecision precision) {
+        return new EngineOptions(threads, precision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching);
     }
 
     public EngineOptions withKvBlocks(int n) {
-        return new EngineOptions(threads, kvPrecision, n, blockSize, maxContext, kvBytesMax, engine);
+        return new EngineOptions(threads, kvPrecision, n, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching);
     }
 
-    public EngineOptions withEngine(EngineConfig e) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, e);
+    public EngineOptions withBlockSize(int tokens) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, tokens, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching);
     }
 
+    public EngineOptions withMaxContext(int tokens) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, tokens, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching);
+    }
+
+    public EngineOptions withKvBytesMax(long bytes) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, bytes, maxBatchTokens,
+                maxNumSeqs, prefixCaching);
+    }
+
+    public EngineOptions withMaxBatchTokens(int tokens) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, tokens,
+                maxNumSeqs, prefixCaching);
+    }
+
+    public EngineOptions withMaxNumSeqs(int seqs) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                seqs, prefixCaching);
+    }
+
+    public EngineOptions withPrefixCaching(boolean enabled) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, enabled);
+    }
+
+    /** The compute threads to start: {@code threads}, or one per core when it is 0. */
     public int effectiveThreads() {
         return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * The KV blocks to allocate for {@code model}: {@code kvBlocks} when set; otherwise enough for
+     * {@code maxNumSeqs} sequences to reach the full context, capped by {@code kvBytesMax}, but
+     * never less than one full context plus a block (a pool that cannot hold one long prompt would
+     * refuse requests the model supports).
+     */
+    public int kvBlocksFor(ModelConfig model) {
+        if (kvBlocks > 0) {
+            return kvBlocks;
+        }
+        int context = maxContext > 0 ? Math.min(maxContext, model.contextLength()) : model.contextLength();
+        long perBlock = KvStore.bytesFor(1, blockSize, model.blockCount(), model.kvDim(), kvPrecision);
+        long perContext = ceilDiv(context, blockSize);
+        long wanted = maxNumSeqs * perContext;
+        long affordable = Math.max(1, kvBytesMax / perBlock);
+        long minimum = perContext + 1;
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(minimum, Math.min(wanted, affordable)));
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 }

@@ -4,11 +4,8 @@ import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ChatTemplate;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.gguf.GgufFile;
-import io.kvasir.engine.model.KvPrecision;
-import io.kvasir.engine.model.KvStore;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelConfig;
-import io.kvasir.engine.model.RunnerOptions;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.engine.tokenizer.Vocabulary;
@@ -61,37 +58,14 @@ public final class LocalModel implements ServedModel {
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);
         }
-        KvPrecision precision = KvPrecision.valueOf(options.kvPrecision());
-        int maxContext = options.maxContext() > 0
-                ? Math.min(options.maxContext(), config.contextLength()) : config.contextLength();
-        int blocks = options.kvBlocks() > 0 ? options.kvBlocks()
-                : defaultBlocks(config, precision, options, maxContext);
-        LlamaRunner runner = LlamaRunner.open(path, new RunnerOptions(
-                options.effectiveThreads(), precision, blocks, options.blockSize()));
+        LlamaRunner runner = LlamaRunner.open(path, options);
         try {
-            EngineCore engine = new EngineCore(runner, tokenizer, options.engine());
+            EngineCore engine = new EngineCore(runner, tokenizer, options);
             return new LocalModel(name, path, synthetic, config, tokenizer, template, engine);
         } catch (RuntimeException e) {
             runner.close();
             throw e;
         }
-    }
-
-    /**
-     * Enough blocks for every allowed sequence to reach the full context, capped by the memory
-     * budget, but never less than one full context (a pool that cannot hold one long prompt would
-     * refuse requests the model supports).
-     */
-    static int defaultBlocks(ModelConfig c, KvPrecision precision, EngineOptions o, int maxContext) {
-        long perBlock = KvStore.bytesFor(1, o.blockSize(), c.blockCount(), c.kvDim(), precision);
-        long wanted = (long) o.engine().maxNumSeqs() * ceilDiv(maxContext, o.blockSize());
-        long affordable = Math.max(1, o.kvBytesMax() / perBlock);
-        long minimum = ceilDiv(maxContext, o.blockSize()) + 1;
-        return (int) Math.min(Integer.MAX_VALUE, Math.max(minimum, Math.min(wanted, affordable)));
-    }
-
-    private static long ceilDiv(long a, long b) {
-        return (a + b - 1) / b;
     }
 
     private static String baseName(Path p) {

@@ -5,6 +5,7 @@ import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.InferenceEngine;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sim.SimulatedEngine;
 import io.kvasir.engine.sim.SimulatedModel;
 import io.kvasir.engine.sim.TimingModel;
@@ -40,9 +41,10 @@ public final class LocalEngines {
                         .withBlockSize(model.kvBlockSize()).withSeed(replica.index());
                 return new SimulatedModel(model.id(), sim);
             }
-            EngineOptions options = new EngineOptions(base.threads(), model.kvPrecision(), model.kvCacheBlocks(),
-                    model.kvBlockSize(), model.maxModelLength(), base.kvBytesMax(),
-                    base.engine().withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs()));
+            EngineOptions options = base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
+                    .withKvBlocks(model.kvCacheBlocks()).withBlockSize(model.kvBlockSize())
+                    .withMaxContext(model.maxModelLength())
+                    .withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs());
             return LocalModel.open(model.path(), options);
         };
     }

@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.sampling.SamplingParams;
@@ -49,7 +49,7 @@ class SettingsTest {
 
         try (ServedModel loaded = LocalEngines.factory().load(model, new ReplicaId("m", "decode", 0))) {
             assertThat(loaded.engine()).isInstanceOf(EngineCore.class);
-            EngineConfig config = ((EngineCore) loaded.engine()).config();
+            EngineOptions config = ((EngineCore) loaded.engine()).config();
             assertThat(config.maxBatchTokens()).isEqualTo(96);
             assertThat(config.maxNumSeqs()).isEqualTo(7);
             // F32 was asked for; the default, F16, stores a block in half the bytes.

@@ -10,12 +10,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ChatTemplate;
-import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
-import io.kvasir.engine.model.RunnerOptions;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.fabric.api.Fabric;
@@ -66,8 +66,9 @@ class StoriesFabricTest {
         try (GgufFile f = GgufFile.open(settings.path())) {
             tokenizer = Tokenizers.fromGguf(f);
         }
-        EngineCore engine = new EngineCore(LlamaRunner.open(settings.path(),
-                RunnerOptions.of(1, settings.kvCacheBlocks(), settings.kvBlockSize())), tokenizer, EngineConfig.defaults());
+        EngineOptions options = EngineOptions.defaults().withThreads(1).withKvPrecision(KvPrecision.F32)
+                .withKvBlocks(settings.kvCacheBlocks()).withBlockSize(settings.kvBlockSize());
+        EngineCore engine = new EngineCore(LlamaRunner.open(settings.path(), options), tokenizer, options);
         ChatTemplate template = ChatTemplate.fallback();
         return new ServedModel() {
             @Override

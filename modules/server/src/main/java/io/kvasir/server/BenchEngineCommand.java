@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.LocalModel;
-import io.kvasir.engine.core.EngineConfig;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.core.TokenEvent;
@@ -62,9 +61,8 @@ final class BenchEngineCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path path = model != null ? model : DefaultModel.ensure(System.err);
         int maxBatch = Arrays.stream(batches).max().orElse(1);
-        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision.name())
-                .withEngine(EngineConfig.defaults().withMaxNumSeqs(Math.max(maxBatch, 1))
-                        .withMaxBatchTokens(Math.max(promptTokens, maxBatch)));
+        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision)
+                .withMaxNumSeqs(Math.max(maxBatch, 1)).withMaxBatchTokens(Math.max(promptTokens, maxBatch));
         try (LocalModel local = LocalModel.open(path, options)) {
             InferenceEngine engine = local.engine();
             int vocab = local.tokenizer().vocabSize();

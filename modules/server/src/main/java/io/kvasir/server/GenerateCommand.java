@@ -61,7 +61,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         Path path = model != null ? model : DefaultModel.ensure(out);
-        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision.name());
+        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision);
         try (LocalModel local = LocalModel.open(path, options)) {
             if (local.synthetic() && !json) {
                 System.err.println("note: " + path.getFileName()

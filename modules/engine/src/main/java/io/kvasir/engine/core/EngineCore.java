@@ -1,5 +1,6 @@
 package io.kvasir.engine.core;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.kv.BlockHash;
 import io.kvasir.engine.kv.BlockPool;
 import io.kvasir.engine.kv.KvBlock;
@@ -28,7 +29,7 @@ public final class EngineCore implements InferenceEngine {
 
     private final ModelRunner runner;
     private final Tokenizer tokenizer;
-    private final EngineConfig config;
+    private final EngineOptions config;
     private final KvBlockStorage storage;
     private final BlockPool pool;
     private final KvCacheManager kv;
@@ -39,7 +40,12 @@ public final class EngineCore implements InferenceEngine {
     /** Final events of requests ended between steps (aborts), reported by the next step. */
     private final List<TokenEvent> pendingEvents = new ArrayList<>();
 
-    public EngineCore(ModelRunner runner, Tokenizer tokenizer, EngineConfig config) {
+    /**
+     * An engine over {@code runner}. Of {@code config} it reads the scheduling settings (step
+     * budget, sequences a step, prefix caching); the KV pool's shape is the runner's storage, built
+     * when the runner was.
+     */
+    public EngineCore(ModelRunner runner, Tokenizer tokenizer, EngineOptions config) {
         this.runner = runner;
         this.tokenizer = tokenizer;
         this.config = config;
@@ -65,7 +71,7 @@ public final class EngineCore implements InferenceEngine {
         return storage.blockBytes();
     }
 
-    public EngineConfig config() {
+    public EngineOptions config() {
         return config;
     }
 

@@ -1,5 +1,6 @@
 package io.kvasir.engine.core;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.kv.KvCacheManager.CachedPrefix;
 import java.util.ArrayList;
@@ -27,7 +28,7 @@ import java.util.TreeSet;
  */
 public final class Scheduler {
 
-    private final EngineConfig config;
+    private final EngineOptions config;
     private final KvCacheManager kv;
     private final Map<String, Request> requests = new HashMap<>();
     private final TreeSet<Request> waiting = new TreeSet<>(Request.ORDER);
@@ -40,7 +41,7 @@ public final class Scheduler {
     private long promptTokens;
     private long generatedTokens;
 
-    public Scheduler(EngineConfig config, KvCacheManager kv) {
+    public Scheduler(EngineOptions config, KvCacheManager kv) {
         this.config = config;
         this.kv = kv;
     }

@@ -1,5 +1,6 @@
 package io.kvasir.engine.model;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tensor.ComputePool;
@@ -44,26 +45,48 @@ public final class LlamaModel {
     private float[] sin;
     private float[] logits;
 
-    LlamaModel(ModelConfig config, ModelWeights weights, LoadOptions options) {
+    private LlamaModel(ModelConfig config, ModelWeights weights, int layerStart, int layerEnd, ComputePool pool,
+                       KvStore kv) {
         this.config = config;
         this.weights = weights;
-        this.layerStart = options.layerStart();
-        this.layerEnd = options.endFor(config.blockCount());
-        this.pool = options.pool();
-        this.kv = new KvStore(options.numBlocks(), options.blockSize(), layerEnd - layerStart, config.kvDim(),
-                config.headDim(), options.kvPrecision());
+        this.layerStart = layerStart;
+        this.layerEnd = layerEnd;
+        this.pool = pool;
+        this.kv = kv;
         this.rope = new Rope(config.architecture().ropeStyle(), config.headDim(), config.ropeDim(),
                 config.ropeTheta(), config.ropeScale(), weights.ropeFreqFactors());
         this.attention = new PagedAttention(kv, config);
         ensureCapacity(1);
     }
 
-    /** Loads the layers {@code options} names, with the weights left in their file's form. */
-    public static LlamaModel load(GgufFile gguf, LoadOptions options) {
+    /**
+     * Loads every layer, with the weights left in their file's form, computing on {@code pool}. The
+     * KV store takes its shape from {@code options} ({@link EngineOptions#kvBlocksFor} blocks of
+     * {@code blockSize}, in {@code kvPrecision}).
+     */
+    public static LlamaModel load(GgufFile gguf, ComputePool pool, EngineOptions options) {
         ModelConfig config = GgufModelLoader.config(gguf);
-        int end = options.endFor(config.blockCount());
-        ModelWeights weights = GgufModelLoader.weights(gguf, config, options.layerStart(), end);
-        return new LlamaModel(config, weights, options);
+        return load(gguf, config, pool, options, 0, config.blockCount());
+    }
+
+    /** Loads the layers {@code [layerStart, layerEnd)} only: one stage of a pipeline. */
+    public static LlamaModel load(GgufFile gguf, ComputePool pool, EngineOptions options, int layerStart, int layerEnd) {
+        return load(gguf, GgufModelLoader.config(gguf), pool, options, layerStart, layerEnd);
+    }
+
+    private static LlamaModel load(GgufFile gguf, ModelConfig config, ComputePool pool, EngineOptions options,
+                                   int layerStart, int layerEnd) {
+        if (pool == null || options == null) {
+            throw new IllegalArgumentException("loading a model needs a compute pool and engine options");
+        }
+        if (layerStart < 0 || layerEnd <= layerStart || layerEnd > config.blockCount()) {
+            throw new ModelLoadException("layer range [" + layerStart + ", " + layerEnd + ") does not fit a model of "
+                    + config.blockCount() + " layers");
+        }
+        ModelWeights weights = GgufModelLoader.weights(gguf, config, layerStart, layerEnd);
+        KvStore kv = new KvStore(options.kvBlocksFor(config), options.blockSize(), layerEnd - layerStart,
+                config.kvDim(), config.headDim(), options.kvPrecision());
+        return new LlamaModel(config, weights, layerStart, layerEnd, pool, kv);
     }
 
     public ModelConfig config() {

@@ -1,5 +1,6 @@
 package io.kvasir.engine.model;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.core.ModelRunner;
 import io.kvasir.engine.gguf.GgufFile;
@@ -26,15 +27,17 @@ public final class LlamaRunner implements ModelRunner {
         this.model = model;
     }
 
-    /** Maps {@code path} and loads every layer; a file it cannot run is a {@link ModelLoadException}. */
-    public static LlamaRunner open(Path path, RunnerOptions options) {
+    /**
+     * Maps {@code path} and loads every layer, on {@link EngineOptions#effectiveThreads} compute
+     * threads and with the KV store {@code options} describe; a file it cannot run is a
+     * {@link ModelLoadException}.
+     */
+    public static LlamaRunner open(Path path, EngineOptions options) {
         GgufFile gguf = GgufFile.open(path);
         ComputePool pool = null;
         try {
-            pool = ComputePools.create(options.threads());
-            LoadOptions load = LoadOptions.of(pool)
-                    .withKv(options.kvPrecision(), options.numBlocks(), options.blockSize());
-            return new LlamaRunner(gguf, pool, LlamaModel.load(gguf, load));
+            pool = ComputePools.create(options.effectiveThreads());
+            return new LlamaRunner(gguf, pool, LlamaModel.load(gguf, pool, options));
         } catch (RuntimeException | Error e) {
             if (pool != null) {
                 pool.close();

@@ -1,6 +1,6 @@
 package io.kvasir.engine.sim;
 
-import io.kvasir.engine.core.EngineConfig;
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.EngineStats;
@@ -81,8 +81,8 @@ public final class SimulatedEngine implements InferenceEngine {
          * caching on, 8 bytes a token.
          */
         public static Config defaults() {
-            return new Config(TimingModel.defaults(), 4096, 64 * 4096 / 16, 16, EngineConfig.DEFAULT_MAX_NUM_SEQS,
-                    EngineConfig.DEFAULT_MAX_BATCH_TOKENS, true, SimulatedKvStorage.MIN_BYTES_PER_TOKEN, false, 0);
+            return new Config(TimingModel.defaults(), 4096, 64 * 4096 / 16, 16, EngineOptions.DEFAULT_MAX_NUM_SEQS,
+                    EngineOptions.DEFAULT_MAX_BATCH_TOKENS, true, SimulatedKvStorage.MIN_BYTES_PER_TOKEN, false, 0);
         }
 
         public Config withTiming(TimingModel t) {
@@ -135,8 +135,10 @@ public final class SimulatedEngine implements InferenceEngine {
                     kvBytesPerToken, virtualClock, s);
         }
 
-        EngineConfig engineConfig() {
-            return new EngineConfig(maxBatchTokens, maxNumSeqs, prefixCaching);
+        /** The scheduling settings the engine core runs with; the rest of the simulation is this record's own. */
+        EngineOptions engineOptions() {
+            return EngineOptions.defaults().withBlockSize(blockSize).withKvBlocks(kvBlocks)
+                    .withMaxBatchTokens(maxBatchTokens).withMaxNumSeqs(maxNumSeqs).withPrefixCaching(prefixCaching);
         }
 
         private static void positive(String what, int v) {
@@ -162,7 +164,7 @@ public final class SimulatedEngine implements InferenceEngine {
         this.config = config;
         this.tokenizer = tokenizer;
         this.runner = new SimulatedRunner(config, tokenizer);
-        this.core = new EngineCore(runner, tokenizer, config.engineConfig());
+        this.core = new EngineCore(runner, tokenizer, config.engineOptions());
     }
 
     public Config config() {

@@ -8,11 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.SharedData;
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.gguf.GgufFile;
-import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.model.LlamaRunner;
-import io.kvasir.engine.model.RunnerOptions;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
@@ -53,8 +53,8 @@ class EngineCoreStoriesTest {
         }
     }
 
-    private EngineCore engine(int numBlocks, EngineConfig config) {
-        return new EngineCore(LlamaRunner.open(gguf, new RunnerOptions(1, KvPrecision.F32, numBlocks, BLOCK)),
+    private EngineCore engine(int numBlocks, EngineOptions config) {
+        return new EngineCore(LlamaRunner.open(gguf, TestOptions.f32(1, numBlocks, BLOCK)),
                 tokenizer, config);
     }
 
@@ -65,7 +65,7 @@ class EngineCoreStoriesTest {
     @Test
     void referenceContinuationSurvivesChunkingBatchingAndPreemption() {
         // 12 blocks of 16 for four requests of ~70 tokens: they cannot all stay resident.
-        try (EngineCore engine = engine(12, EngineConfig.defaults().withMaxBatchTokens(24))) {
+        try (EngineCore engine = engine(12, EngineOptions.defaults().withMaxBatchTokens(24))) {
             engine.addRequest(greedy("ref", prompt, expected.length));
             String[] others = {"The little dog ran to the park and", "Tom had a red ball. He", "Once upon a time, there was a big"};
             for (int i = 0; i < others.length; i++) {
@@ -90,7 +90,7 @@ class EngineCoreStoriesTest {
         Integer[] rest = Arrays.stream(expected, split, expected.length).boxed().toArray(Integer[]::new);
 
         KvTransfer transfer;
-        try (EngineCore prefill = engine(8, EngineConfig.defaults())) {
+        try (EngineCore prefill = engine(8, EngineOptions.defaults())) {
             prefill.addRequest(greedy("p", longPrompt, 0));
             runToEnd(prefill);
             prefill.addRequest(greedy("again", longPrompt, rest.length));
@@ -101,7 +101,7 @@ class EngineCoreStoriesTest {
         }
         assertThat(transfer.coveredTokens()).isEqualTo(32);
 
-        try (EngineCore decode = engine(8, EngineConfig.defaults())) {
+        try (EngineCore decode = engine(8, EngineOptions.defaults())) {
             assertThat(decode.importPrefix(transfer)).isEqualTo(32);
             decode.addRequest(greedy("d", longPrompt, rest.length));
             List<TokenEvent> events = runToEnd(decode).get("d");

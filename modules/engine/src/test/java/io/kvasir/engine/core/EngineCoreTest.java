@@ -11,6 +11,7 @@ import static io.kvasir.engine.core.EngineHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kvasir.engine.EngineOptions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -36,7 +37,7 @@ class EngineCoreTest {
     void batchedEqualsOneAtATime() {
         List<EngineRequest> requests = mixedRequests();
         FakeModelRunner runner = new FakeModelRunner(256, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults().withMaxBatchTokens(32));
+        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(32));
         requests.forEach(engine::addRequest);
         Map<String, List<TokenEvent>> events = runToEnd(engine);
 
@@ -53,7 +54,7 @@ class EngineCoreTest {
     void chunkedPrefillSplitsALongPromptUnderTheBudget() {
         EngineRequest r = greedy("long", prompt(7, 50), 5);
         FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults().withMaxBatchTokens(16));
+        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(16));
         engine.addRequest(r);
         List<Integer> got = tokens(runToEnd(engine).get("long"));
 
@@ -66,7 +67,7 @@ class EngineCoreTest {
     @Test
     void tokenBudgetAndSequenceLimitHoldEveryStep() {
         FakeModelRunner runner = new FakeModelRunner(256, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults().withMaxBatchTokens(20).withMaxNumSeqs(3));
+        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(20).withMaxNumSeqs(3));
         List<EngineRequest> requests = mixedRequests();
         requests.forEach(engine::addRequest);
         Map<String, List<TokenEvent>> events = runToEnd(engine);
@@ -85,7 +86,7 @@ class EngineCoreTest {
     void prefixCacheHitGivesTheSameTokensAndReportsCachedTokens() {
         int[] p = prompt(3, 41);
         FakeModelRunner runner = new FakeModelRunner(128, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("first", p, 8));
         List<TokenEvent> first = runToEnd(engine).get("first");
         assertThat(last(first).cachedTokens()).isZero();
@@ -106,7 +107,7 @@ class EngineCoreTest {
     void wholePromptInCacheStillComputesItsLastToken() {
         int[] p = prompt(4, 12); // three full blocks
         FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("a", p, 3));
         List<Integer> first = tokens(runToEnd(engine).get("a"));
         engine.addRequest(greedy("b", p, 3));
@@ -119,7 +120,7 @@ class EngineCoreTest {
     void exportedPrefixImportedIntoAnotherEngineGivesTheSameContinuation() {
         int[] p = prompt(11, 30);
         FakeModelRunner prefillRunner = new FakeModelRunner(64, BS, CTX);
-        EngineCore prefill = engine(prefillRunner, EngineConfig.defaults());
+        EngineCore prefill = engine(prefillRunner, EngineOptions.defaults());
         prefill.addRequest(greedy("p", p, 0));
         List<TokenEvent> prefillEvents = runToEnd(prefill).get("p");
         assertThat(prefillEvents).singleElement().satisfies(e -> {
@@ -132,7 +133,7 @@ class EngineCoreTest {
         assertThat(transfer.tokens()).isEqualTo(Arrays.copyOf(p, 28));
 
         FakeModelRunner decodeRunner = new FakeModelRunner(64, BS, CTX);
-        EngineCore decode = engine(decodeRunner, EngineConfig.defaults());
+        EngineCore decode = engine(decodeRunner, EngineOptions.defaults());
         assertThat(decode.importPrefix(transfer)).isEqualTo(28);
         assertThat(decode.stats().kvBlocksInUse()).isZero();
         assertThat(decode.cachedPrefixLength(p, null)).isEqualTo(28);
@@ -149,7 +150,7 @@ class EngineCoreTest {
     void cacheScopesShareNoPrefixAndEachReusesItsOwn() {
         int[] p = prompt(3, 41);
         FakeModelRunner runner = new FakeModelRunner(128, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("a1", p, 8).withCacheScope("a"));
         List<TokenEvent> a1 = runToEnd(engine).get("a1");
         assertThat(engine.cachedPrefixLength(p, "a")).isEqualTo(40);
@@ -179,7 +180,7 @@ class EngineCoreTest {
     void equalPromptsOfTwoScopesRunningTogetherHoldDisjointBlocks() {
         int[] p = prompt(4, 24);
         FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("x", p, 6).withCacheScope("x"));
         engine.addRequest(greedy("y", p, 6).withCacheScope("y"));
         engine.step();
@@ -197,7 +198,7 @@ class EngineCoreTest {
     @Test
     void exportAndImportKeepTheCacheScope() {
         int[] p = prompt(11, 30);
-        EngineCore prefill = engine(new FakeModelRunner(64, BS, CTX), EngineConfig.defaults());
+        EngineCore prefill = engine(new FakeModelRunner(64, BS, CTX), EngineOptions.defaults());
         prefill.addRequest(greedy("p", p, 0).withCacheScope("t1"));
         runToEnd(prefill);
         assertThat(prefill.exportPrefix(p, null).coveredTokens()).isZero();
@@ -206,7 +207,7 @@ class EngineCoreTest {
         assertThat(transfer.coveredTokens()).isEqualTo(28);
         assertThat(transfer.cacheScope()).isEqualTo("t1");
 
-        EngineCore decode = engine(new FakeModelRunner(64, BS, CTX), EngineConfig.defaults());
+        EngineCore decode = engine(new FakeModelRunner(64, BS, CTX), EngineOptions.defaults());
         assertThat(decode.importPrefix(transfer)).isEqualTo(28);
         assertThat(decode.cachedPrefixLength(p, "t1")).isEqualTo(28);
         assertThat(decode.cachedPrefixLength(p, "t2")).isZero();
@@ -239,7 +240,7 @@ class EngineCoreTest {
             requests.add(greedy("s" + i, p, 16).withCacheScope(scopes[i % scopes.length]));
         }
         FakeModelRunner runner = new FakeModelRunner(24, BS, CTX); // 96 slots for ~380 tokens
-        EngineCore engine = engine(runner, EngineConfig.defaults().withMaxBatchTokens(48));
+        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(48));
         requests.forEach(engine::addRequest);
         Map<String, List<TokenEvent>> events = new java.util.HashMap<>();
         steps(engine, 4).forEach(e -> events.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).add(e));
@@ -264,7 +265,7 @@ class EngineCoreTest {
             requests.add(greedy("q" + i, prompt(20 + i, 10 + 3 * i), 20));
         }
         FakeModelRunner runner = new FakeModelRunner(16, BS, CTX); // 64 slots for ~180 tokens
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         requests.forEach(engine::addRequest);
         Map<String, List<TokenEvent>> events = runToEnd(engine);
 
@@ -279,7 +280,7 @@ class EngineCoreTest {
     @Test
     void preemptionTakesTheLowestPriorityRequest() {
         FakeModelRunner runner = new FakeModelRunner(10, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         EngineRequest batch = new EngineRequest("batch", prompt(1, 8), io.kvasir.engine.sampling.SamplingParams.greedy(),
                 24, List.of(), java.util.Set.of(), false, 10, null);
         EngineRequest interactive = new EngineRequest("interactive", prompt(2, 8),
@@ -297,7 +298,7 @@ class EngineCoreTest {
     @Test
     void abortFreesEveryBlockAtOnce() {
         FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults().withMaxBatchTokens(16));
+        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(16));
         mixedRequests().forEach(engine::addRequest);
         steps(engine, 3);
         assertThat(engine.stats().kvBlocksInUse()).isPositive();
@@ -322,7 +323,7 @@ class EngineCoreTest {
         EngineRequest a = greedy("a", prompt(5, 9), 15);
         EngineRequest b = greedy("b", prompt(6, 9), 15);
         FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(a);
         engine.addRequest(b);
         List<TokenEvent> events = new ArrayList<>(steps(engine, 3));
@@ -347,7 +348,7 @@ class EngineCoreTest {
     @Test
     void failedForwardEndsTheBatchWithErrorAndTheEngineGoesOn() {
         FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("x", prompt(1, 10), 5));
         engine.addRequest(greedy("y", prompt(2, 10), 5));
         runner.failNext = new IllegalStateException("simulated kernel failure");
@@ -364,7 +365,7 @@ class EngineCoreTest {
     @Test
     void contextFullEndsWithLength() {
         FakeModelRunner runner = new FakeModelRunner(64, BS, 20);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("c", prompt(1, 15), 100));
         List<TokenEvent> events = runToEnd(engine).get("c");
         assertThat(tokens(events)).hasSize(5);
@@ -375,7 +376,7 @@ class EngineCoreTest {
     @Test
     void sequenceLongerThanThePoolEndsWithLength() {
         FakeModelRunner runner = new FakeModelRunner(4, BS, CTX); // 16 slots
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(greedy("big", prompt(1, 10), 100));
         List<TokenEvent> events = runToEnd(engine).get("big");
         assertThat(last(events).finish()).isEqualTo(FinishReason.LENGTH);
@@ -386,7 +387,7 @@ class EngineCoreTest {
     @Test
     void impossibleRequestsAreRefused() {
         FakeModelRunner runner = new FakeModelRunner(8, BS, 64);
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         assertThatThrownBy(() -> engine.addRequest(greedy("ctx", prompt(1, 64), 1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context");
         assertThatThrownBy(() -> engine.addRequest(greedy("pool", prompt(1, 40), 1)))

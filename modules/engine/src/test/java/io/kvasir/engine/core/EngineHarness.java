@@ -2,6 +2,7 @@ package io.kvasir.engine.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,7 +18,7 @@ final class EngineHarness {
     private EngineHarness() {
     }
 
-    static EngineCore engine(FakeModelRunner runner, EngineConfig config) {
+    static EngineCore engine(FakeModelRunner runner, EngineOptions config) {
         return new EngineCore(runner, TOKENIZER, config);
     }
 
@@ -74,7 +75,7 @@ final class EngineHarness {
     /** The tokens a request gets alone, in a fresh roomy engine without prefix caching. */
     static List<Integer> alone(EngineRequest request, int blockSize, int maxContext) {
         FakeModelRunner runner = new FakeModelRunner(1024, blockSize, maxContext);
-        EngineCore engine = engine(runner, EngineConfig.defaults().withPrefixCaching(false));
+        EngineCore engine = engine(runner, EngineOptions.defaults().withPrefixCaching(false));
         engine.addRequest(request);
         return tokens(runToEnd(engine).get(request.id()));
     }

@@ -8,6 +8,7 @@ import static io.kvasir.engine.core.EngineHarness.text;
 import static io.kvasir.engine.core.EngineHarness.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.util.List;
 import java.util.Set;
@@ -27,7 +28,7 @@ class EngineOutputTest {
     }
 
     private static List<TokenEvent> run(FakeModelRunner runner, EngineRequest request) {
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         engine.addRequest(request);
         List<TokenEvent> events = runToEnd(engine).get(request.id());
         assertThat(engine.stats().kvBlocksInUse()).isZero();
@@ -106,7 +107,7 @@ class EngineOutputTest {
 
         // In a tiny pool beside other work, with preemptions and recomputation: still the same draws.
         FakeModelRunner small = new FakeModelRunner(14, 4, 256); // one request needs 13 blocks
-        EngineCore engine = engine(small, EngineConfig.defaults().withMaxBatchTokens(8));
+        EngineCore engine = engine(small, EngineOptions.defaults().withMaxBatchTokens(8));
         engine.addRequest(r);
         engine.addRequest(EngineHarness.greedy("other", prompt(10, 12), 40));
         assertThat(tokens(runToEnd(engine).get("seeded"))).isEqualTo(first);
@@ -140,7 +141,7 @@ class EngineOutputTest {
     @Test
     void prefillOnlyRequestCachesItsPromptAndEndsWithoutAToken() {
         FakeModelRunner runner = reciting();
-        EngineCore engine = engine(runner, EngineConfig.defaults());
+        EngineCore engine = engine(runner, EngineOptions.defaults());
         int[] p = prompt(2, 13);
         engine.addRequest(EngineRequest.of("pre", p, SamplingParams.greedy(), 0));
         List<TokenEvent> events = runToEnd(engine).get("pre");

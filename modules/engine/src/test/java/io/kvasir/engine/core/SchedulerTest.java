@@ -2,6 +2,7 @@ package io.kvasir.engine.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.kv.BlockPool;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.sampling.SamplingParams;
@@ -39,7 +40,7 @@ class SchedulerTest {
 
     @Test
     void runningFirstThenWaitingByPriorityThenArrival() {
-        Scheduler s = new Scheduler(EngineConfig.defaults().withMaxBatchTokens(100), new KvCacheManager(new BlockPool(64), 4));
+        Scheduler s = new Scheduler(EngineOptions.defaults().withMaxBatchTokens(100), new KvCacheManager(new BlockPool(64), 4));
         request(s, "late-batch", 10, 10);
         request(s, "first", 10, 0);
         SchedulerOutput one = s.schedule();
@@ -55,7 +56,7 @@ class SchedulerTest {
 
     @Test
     void budgetSplitsAPromptAndSequenceLimitHoldsTheRestBack() {
-        Scheduler s = new Scheduler(new EngineConfig(8, 2, true), new KvCacheManager(new BlockPool(64), 4));
+        Scheduler s = new Scheduler(EngineOptions.defaults().withMaxBatchTokens(8).withMaxNumSeqs(2), new KvCacheManager(new BlockPool(64), 4));
         Request a = request(s, "a", 13, 0);
         request(s, "b", 3, 0);
         request(s, "c", 3, 0);
@@ -75,7 +76,7 @@ class SchedulerTest {
     @Test
     void preemptionFreesTheLastInOrderAndAdmitsNothingNewThatStep() {
         KvCacheManager kv = new KvCacheManager(new BlockPool(6), 4);
-        Scheduler s = new Scheduler(EngineConfig.defaults(), kv);
+        Scheduler s = new Scheduler(EngineOptions.defaults(), kv);
         Request high = request(s, "high", 12, 0); // 3 blocks
         Request low = request(s, "low", 12, 5); // 3 blocks: the pool is full
         complete(s, s.schedule());
@@ -99,7 +100,7 @@ class SchedulerTest {
 
     @Test
     void pausedRequestsAreSkippedWhereverTheyAre() {
-        Scheduler s = new Scheduler(EngineConfig.defaults(), new KvCacheManager(new BlockPool(64), 4));
+        Scheduler s = new Scheduler(EngineOptions.defaults(), new KvCacheManager(new BlockPool(64), 4));
         request(s, "run", 5, 0);
         request(s, "wait", 5, 0);
         s.setPaused("wait", true);

@@ -2,6 +2,7 @@ package io.kvasir.engine.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tensor.ComputePool;
@@ -51,7 +52,7 @@ class BatchedForwardTest {
             // Alone: every sequence one token at a time, in its own fresh blocks.
             float[][][] alone = new float[SEQUENCES.length][][];
             for (int s = 0; s < SEQUENCES.length; s++) {
-                LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(KvPrecision.F32, 16, BLOCK));
+                LlamaModel model = LlamaModel.load(gguf, pool, TestOptions.f32(1, 16, BLOCK));
                 alone[s] = new float[SEQUENCES[s].length][];
                 for (int p = 0; p < SEQUENCES[s].length; p++) {
                     alone[s][p] = model.forward(Batches.chunk(new int[] {SEQUENCES[s][p]}, p, TABLES[s]))[0];
@@ -59,7 +60,7 @@ class BatchedForwardTest {
             }
 
             // Together: steps that mix prefill chunks of different sizes with single-token decodes.
-            LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(KvPrecision.F32, 16, BLOCK));
+            LlamaModel model = LlamaModel.load(gguf, pool, TestOptions.f32(1, 16, BLOCK));
             int[][] chunkPlan = {{5, 3, 1}, {1, 2, 6}, {3, 1, 4}, {2, 1, 2}};
             int[] done = new int[SEQUENCES.length];
             for (int[] chunks : chunkPlan) {
@@ -86,9 +87,9 @@ class BatchedForwardTest {
         int[] prompt = SEQUENCES[2];
         int[] table = TABLES[2];
         try (GgufFile gguf = GgufFile.open(file)) {
-            LlamaModel whole = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(KvPrecision.F32, 16, BLOCK));
-            LlamaModel first = LlamaModel.load(gguf, LoadOptions.of(pool).withLayers(0, 1).withKv(KvPrecision.F32, 16, BLOCK));
-            LlamaModel last = LlamaModel.load(gguf, LoadOptions.of(pool).withLayers(1, 2).withKv(KvPrecision.F32, 16, BLOCK));
+            LlamaModel whole = LlamaModel.load(gguf, pool, TestOptions.f32(1, 16, BLOCK));
+            LlamaModel first = LlamaModel.load(gguf, pool, TestOptions.f32(1, 16, BLOCK), 0, 1);
+            LlamaModel last = LlamaModel.load(gguf, pool, TestOptions.f32(1, 16, BLOCK), 1, 2);
             assertThat(first.isLastStage()).isFalse();
             assertThat(last.isFirstStage()).isFalse();
             for (int[] range : new int[][] {{0, 8}, {8, 9}, {9, 13}}) {

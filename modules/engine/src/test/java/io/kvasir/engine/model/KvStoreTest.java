@@ -3,7 +3,9 @@ package io.kvasir.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.SharedData;
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.tensor.ComputePool;
 import io.kvasir.engine.tensor.ComputePools;
@@ -138,9 +140,9 @@ class KvStoreTest {
         Path file = SynthModel.llama(GgmlType.F32).write(dir.resolve("m.gguf"), 3);
         int[] prompt = {4, 8, 15, 16, 23, 42, 99, 100};
         try (ComputePool pool = ComputePools.create(2); GgufFile gguf = GgufFile.open(file)) {
-            LoadOptions opts = LoadOptions.of(pool).withKv(precision, 6, 4);
-            LlamaModel source = LlamaModel.load(gguf, opts);
-            LlamaModel target = LlamaModel.load(gguf, opts);
+            EngineOptions opts = TestOptions.f32(2, 6, 4).withKvPrecision(precision);
+            LlamaModel source = LlamaModel.load(gguf, pool, opts);
+            LlamaModel target = LlamaModel.load(gguf, pool, opts);
             int[] sourceTable = {3, 1, 5};
             int[] targetTable = {0, 4, 2};
             source.forward(Batches.chunk(prompt, 0, sourceTable));
@@ -162,10 +164,10 @@ class KvStoreTest {
         int[] prompt = {1, 403, 407, 261, 378};
         int[] f32;
         int[] f16;
-        try (LlamaRunner r = LlamaRunner.open(gguf, RunnerOptions.of(1, 8, 16))) {
+        try (LlamaRunner r = LlamaRunner.open(gguf, TestOptions.f32(1, 8, 16))) {
             f32 = Batches.greedy(r.model(), prompt, 100, Batches.identityTable(8));
         }
-        try (LlamaRunner r = LlamaRunner.open(gguf, RunnerOptions.of(1, 8, 16).withKvPrecision(KvPrecision.F16))) {
+        try (LlamaRunner r = LlamaRunner.open(gguf, TestOptions.f32(1, 8, 16).withKvPrecision(KvPrecision.F16))) {
             f16 = Batches.greedy(r.model(), prompt, 100, Batches.identityTable(8));
         }
         assertThat(f16).containsExactly(f32);

@@ -3,6 +3,7 @@ package io.kvasir.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.tensor.GgmlType;
 import java.io.IOException;
@@ -22,7 +23,7 @@ class ModelLoadErrorsTest {
     @Test
     void unsupportedArchitectureIsNamed() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.F32).withArch("gpt2"));
-        assertThatThrownBy(() -> LlamaRunner.open(file, RunnerOptions.of(1, 4, 16)))
+        assertThatThrownBy(() -> LlamaRunner.open(file, TestOptions.f32(1, 4, 16)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("gpt2")
                 .hasMessageContaining("llama");
@@ -31,7 +32,7 @@ class ModelLoadErrorsTest {
     @Test
     void unsupportedTensorTypeIsNamed() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.Q8_0).withUnsupported("blk.1.ffn_up.weight"));
-        assertThatThrownBy(() -> LlamaRunner.open(file, RunnerOptions.of(1, 4, 16)))
+        assertThatThrownBy(() -> LlamaRunner.open(file, TestOptions.f32(1, 4, 16)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("blk.1.ffn_up.weight")
                 .hasMessageContaining("Q5_K");
@@ -40,7 +41,7 @@ class ModelLoadErrorsTest {
     @Test
     void missingTensorIsNamed() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.F32).omitting("blk.1.ffn_down.weight"));
-        assertThatThrownBy(() -> LlamaRunner.open(file, RunnerOptions.of(1, 4, 16)))
+        assertThatThrownBy(() -> LlamaRunner.open(file, TestOptions.f32(1, 4, 16)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("missing tensor blk.1.ffn_down.weight");
     }
@@ -48,7 +49,7 @@ class ModelLoadErrorsTest {
     @Test
     void missingQwen2BiasIsNamed() throws IOException {
         Path file = write(SynthModel.qwen2(GgmlType.F32).omitting("blk.0.attn_k.bias"));
-        assertThatThrownBy(() -> LlamaRunner.open(file, RunnerOptions.of(1, 4, 16)))
+        assertThatThrownBy(() -> LlamaRunner.open(file, TestOptions.f32(1, 4, 16)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("blk.0.attn_k.bias");
     }
@@ -56,7 +57,7 @@ class ModelLoadErrorsTest {
     @Test
     void unsupportedRopeScalingIsRefused() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.F32).withRopeScaling("yarn"));
-        assertThatThrownBy(() -> LlamaRunner.open(file, RunnerOptions.of(1, 4, 16)))
+        assertThatThrownBy(() -> LlamaRunner.open(file, TestOptions.f32(1, 4, 16)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("yarn");
     }
@@ -64,7 +65,7 @@ class ModelLoadErrorsTest {
     @Test
     void linearRopeScalingIsRead() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.F32).withRopeScaling("linear"));
-        try (LlamaRunner runner = LlamaRunner.open(file, RunnerOptions.of(1, 4, 16))) {
+        try (LlamaRunner runner = LlamaRunner.open(file, TestOptions.f32(1, 4, 16))) {
             assertThat(runner.config().ropeScale()).isEqualTo(0.5f);
         }
     }
@@ -72,7 +73,7 @@ class ModelLoadErrorsTest {
     @Test
     void badBatchesAreClearErrors() throws IOException {
         Path file = write(SynthModel.llama(GgmlType.F32));
-        try (LlamaRunner runner = LlamaRunner.open(file, RunnerOptions.of(1, 4, 16))) {
+        try (LlamaRunner runner = LlamaRunner.open(file, TestOptions.f32(1, 4, 16))) {
             assertThat(runner.vocabSize()).isEqualTo(300);
             assertThat(runner.maxContext()).isEqualTo(128);
             assertThatThrownBy(() -> runner.forward(Batches.chunk(new int[] {300}, 0, new int[] {0})))

@@ -2,6 +2,7 @@ package io.kvasir.engine.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.tensor.ComputePool;
@@ -94,7 +95,7 @@ class ReferenceForwardTest {
         int[] prompt = IntStream.range(0, 40).map(i -> (i * 71 + 1) % vocab).toArray();
         try (GgufFile gguf = GgufFile.open(file)) {
             int blocks = 48 / blockSize + 1;
-            LlamaModel model = LlamaModel.load(gguf, LoadOptions.of(pool).withKv(precision, blocks, blockSize));
+            LlamaModel model = LlamaModel.load(gguf, pool, TestOptions.f32(1, blocks, blockSize).withKvPrecision(precision));
             ReferenceLlama ref = new ReferenceLlama(gguf, 48);
             // A scrambled table: blocks are not in order in the pool.
             int[] table = IntStream.range(0, blocks).map(i -> (i * 5 + 3) % blocks).toArray();

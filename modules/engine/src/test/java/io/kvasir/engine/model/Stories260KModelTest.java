@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvasir.engine.SharedData;
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ class Stories260KModelTest {
         int[] prompt = ids(ref.get("prompt_token_ids"));
         int[] expected = ids(ref.get("token_ids"));
 
-        try (LlamaRunner runner = LlamaRunner.open(gguf, new RunnerOptions(2, kv, 8, 16))) {
+        try (LlamaRunner runner = LlamaRunner.open(gguf, TestOptions.f32(2, 8, 16).withKvPrecision(kv))) {
             assertThat(runner.config().architecture()).isEqualTo(Architecture.LLAMA);
             assertThat(runner.config().headCountKv()).isLessThan(runner.config().headCount());
             int[] generated = Batches.greedy(runner.model(), prompt, expected.length, Batches.identityTable(8));
@@ -45,7 +46,7 @@ class Stories260KModelTest {
         int[][] tables = {{9, 0, 14, 3, 20}, {1, 17, 5, 11, 8}, {21, 6, 2, 13, 19}};
         List<List<Integer>> out = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
 
-        try (LlamaRunner runner = LlamaRunner.open(gguf, RunnerOptions.of(2, 24, 16))) {
+        try (LlamaRunner runner = LlamaRunner.open(gguf, TestOptions.f32(2, 24, 16))) {
             for (int step = 0; out.stream().anyMatch(o -> o.size() < expected.length); step++) {
                 List<int[]> rows = new ArrayList<>(); // {token, position, seq}
                 List<Integer> sample = new ArrayList<>();

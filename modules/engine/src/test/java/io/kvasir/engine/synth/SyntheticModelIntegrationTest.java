@@ -2,10 +2,10 @@ package io.kvasir.engine.synth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kvasir.engine.TestOptions;
 import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
-import io.kvasir.engine.model.RunnerOptions;
 import io.kvasir.engine.synth.SyntheticModel.Spec;
 import io.kvasir.engine.tensor.GgmlType;
 import io.kvasir.engine.tokenizer.Tokenizer;
@@ -67,7 +67,7 @@ class SyntheticModelIntegrationTest {
     void tinyModelLoadsAndProducesFiniteLogits(GgmlType type) {
         Path p = dir.resolve("tiny-" + type + ".gguf");
         SyntheticModel.write(Spec.tiny().withType(type), p);
-        try (LlamaRunner runner = LlamaRunner.open(p, RunnerOptions.of(1, 4, 16))) {
+        try (LlamaRunner runner = LlamaRunner.open(p, TestOptions.f32(1, 4, 16))) {
             assertThat(runner.vocabSize()).isEqualTo(512);
             assertThat(runner.config().headCountKv()).isEqualTo(2);
             int[] tokens = {1, 300, 301, 302};
