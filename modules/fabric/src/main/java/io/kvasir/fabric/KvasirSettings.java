@@ -24,7 +24,9 @@ public record KvasirSettings(
         int streamBufferSize,
         Duration pausedPollInterval,
         int kvChunkBytes,
-        Duration drainTimeout) {
+        Duration drainTimeout,
+        io.kvasir.fabric.routing.RoutingSettings routing,
+        int prefixSummarySize) {
 
     public static final String GATEWAY = "gateway";
 
@@ -64,7 +66,9 @@ public record KvasirSettings(
                 k.getInt("stream.buffer-size"),
                 k.getDuration("stream.paused-poll-interval"),
                 k.getBytes("stream.kv-chunk-bytes").intValue(),
-                k.getDuration("drain.timeout"));
+                k.getDuration("drain.timeout"),
+                io.kvasir.fabric.routing.RoutingSettings.from(k.getConfig("routing")),
+                k.getInt("routing.prefix-summary-size"));
     }
 
     public Optional<ModelSettings> model(String id) {

@@ -71,6 +71,12 @@ public final class FabricMetrics {
                 .register(registry).increment();
     }
 
+    /** A routing decision for a turn of {@code model}: {@code reason} is lease, prefix, load, round_robin or none. */
+    public void routed(String model, String reason) {
+        Counter.builder("kvasir.routing.decisions").description("replicas chosen for turns, by why")
+                .tag(MODEL, model).tag("reason", reason).register(registry).increment();
+    }
+
     /**
      * A failure the fabric recovered from. Both labels are constants from the code (never from a
      * request), so the number of series stays small.

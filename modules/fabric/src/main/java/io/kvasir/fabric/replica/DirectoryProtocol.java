@@ -25,15 +25,17 @@ public final class DirectoryProtocol {
     }
 
     /**
-     * Where to run a turn of {@code model}: {@code preferred} if it is up and not excluded, else the
-     * least loaded decode replica not excluded.
+     * Where to run a turn of {@code model}: {@code preferred} (the session's lease) if it is up and
+     * not excluded, else the routing policy's pick among the decode replicas not excluded.
+     *
+     * @param prefixChain the turn's {@link io.kvasir.fabric.routing.PrefixChain}, for cache-aware routing
      */
-    public record Choose(String model, String preferred, List<String> excluded, ActorRef<Chosen> replyTo)
-            implements Command {
+    public record Choose(String model, String preferred, List<String> excluded, long[] prefixChain,
+                         ActorRef<Chosen> replyTo) implements Command {
     }
 
-    /** The replica chosen, or empty when none of the model is up. */
-    public record Chosen(Optional<String> replica) {
+    /** The replica chosen and why, or empty (reason null) when none of the model is up. */
+    public record Chosen(Optional<String> replica, io.kvasir.fabric.routing.Route.Reason reason) {
     }
 
     /** Admin view: asks every live replica for its state now. */

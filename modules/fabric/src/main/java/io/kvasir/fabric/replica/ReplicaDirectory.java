@@ -9,8 +9,12 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.receptionist.Receptionist;
 import io.kvasir.fabric.KvasirSettings;
-import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.metrics.FabricMetrics;
+import io.kvasir.fabric.routing.Candidate;
+import io.kvasir.fabric.routing.PrefixSummary;
+import io.kvasir.fabric.routing.Route;
+import io.kvasir.fabric.routing.RouteRequest;
+import io.kvasir.fabric.routing.Router;
 import io.kvasir.fabric.replica.DirectoryProtocol.Choose;
 import io.kvasir.fabric.replica.DirectoryProtocol.Chosen;
 import io.kvasir.fabric.replica.DirectoryProtocol.Command;
@@ -23,7 +27,6 @@ import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
 import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -37,7 +40,8 @@ import java.util.Set;
  * receptionist, reachable ones only) and how loaded each is (polled every stats interval). Sessions
  * on this node ask it where to place a turn; the gateway and the metrics read its {@link
  * ReplicaView}. A replica counts as up once it has answered a poll, and stops counting after
- * {@link #MAX_MISSED} polls in a row went unanswered.
+ * {@link #MAX_MISSED} polls in a row went unanswered. Which replica a turn gets is the {@link
+ * Router}'s decision, over what this directory knows.
  */
 public final class ReplicaDirectory extends AbstractBehavior<Command> {
 
@@ -47,6 +51,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     /** What this node knows of one listed replica. */
     private static final class Known {
         LoadReport report;
+        PrefixSummary prefixes = PrefixSummary.EMPTY;
         /** Turns placed on it since its last report: a burst spreads before the next poll tells. */
         int placedSinceReport;
         int missed;
@@ -62,6 +67,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     }
 
     private final KvasirSettings settings;
+    private final Router router;
     private final ReplicaView view;
     private final FabricMetrics metrics;
     private final Map<String, Set<ActorRef<ReplicaProtocol.Command>>> listed = new HashMap<>();
@@ -72,6 +78,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
                              FabricMetrics metrics) {
         super(ctx);
         this.settings = settings;
+        this.router = new Router(settings.routing());
         this.view = view;
         this.metrics = metrics;
         ActorRef<Receptionist.Listing> adapter = ctx.messageAdapter(Receptionist.Listing.class, ListingChanged::new);
@@ -125,6 +132,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
                 getContext().getLog().info("replica {} answers again", received.report().replica());
             }
             k.report = received.report();
+            k.prefixes = PrefixSummary.of(received.report().prefixes());
             k.placedSinceReport = 0;
             k.missed = 0;
             publish();
@@ -150,22 +158,26 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onChoose(Choose choose) {
-        List<Known> candidates = new ArrayList<>();
+        Map<String, Known> byReplica = new HashMap<>();
+        List<Candidate> candidates = new ArrayList<>();
         for (ActorRef<ReplicaProtocol.Command> ref : listed.getOrDefault(choose.model(), Set.of())) {
             Known k = known.get(ref);
-            if (answering(k) && k.report.pool().equals(ModelSettings.DECODE)
-                    && !choose.excluded().contains(k.report.replica())) {
-                candidates.add(k);
+            if (answering(k)) {
+                byReplica.put(k.report.replica(), k);
+                candidates.add(new Candidate(k.report.replica(), k.report.pool(), k.report.load(), k.placedSinceReport,
+                        k.prefixes));
             }
         }
-        Optional<Known> pick = candidates.stream()
-                .filter(k -> k.report.replica().equals(choose.preferred()))
-                .findFirst()
-                .or(() -> candidates.stream().min(Comparator
-                        .comparingInt((Known k) -> k.report.load().sequences() + k.placedSinceReport)
-                        .thenComparing(k -> k.report.replica())));
-        pick.ifPresent(k -> k.placedSinceReport++);
-        choose.replyTo().tell(new Chosen(pick.map(k -> k.report.replica())));
+        Route route = router.route(new RouteRequest(choose.model(), choose.preferred(), choose.excluded(), null,
+                choose.prefixChain()), candidates);
+        if (route instanceof Route.To to) {
+            byReplica.get(to.replica()).placedSinceReport++;
+            metrics.routed(choose.model(), to.reason().name().toLowerCase(java.util.Locale.ROOT));
+            choose.replyTo().tell(new Chosen(Optional.of(to.replica()), to.reason()));
+        } else {
+            metrics.routed(choose.model(), "none");
+            choose.replyTo().tell(new Chosen(Optional.empty(), null));
+        }
         return this;
     }
 

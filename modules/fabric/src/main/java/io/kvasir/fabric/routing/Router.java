@@ -68,14 +68,19 @@ public final class Router {
             double prefix = overloaded ? 0 : ReplicaScorer.PREFIX.score(request, c, eligible);
             double score = settings.prefixWeight() * prefix + settings.loadWeight() * ReplicaScorer.LOAD.score(request, c,
                     eligible);
-            if (best == null || score > bestScore
-                    || (score == bestScore && c.sequences() < best.sequences())) {
+            if (best == null || score > bestScore || (score == bestScore && lessLoaded(c, best))) {
                 best = c;
                 bestScore = score;
                 byPrefix = prefix > 0;
             }
         }
         return new Route.To(best.replica(), byPrefix ? Route.Reason.PREFIX : Route.Reason.LOAD);
+    }
+
+    /** Fewer sequences, and on a tie the first replica by id, so equal choices are deterministic. */
+    private static boolean lessLoaded(Candidate a, Candidate b) {
+        return a.sequences() < b.sequences()
+                || (a.sequences() == b.sequences() && a.replica().compareTo(b.replica()) < 0);
     }
 
     private static Candidate leastLoaded(List<Candidate> eligible) {

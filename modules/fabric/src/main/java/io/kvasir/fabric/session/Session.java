@@ -19,6 +19,7 @@ import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.metrics.FabricMetrics;
 import io.kvasir.fabric.replica.DirectoryProtocol;
+import io.kvasir.fabric.routing.PrefixChain;
 import io.kvasir.fabric.session.SessionProtocol.ChooseAgain;
 import io.kvasir.fabric.session.SessionProtocol.Chosen;
 import io.kvasir.fabric.session.SessionProtocol.Command;
@@ -133,7 +134,8 @@ public final class Session extends AbstractBehavior<Command> {
 
     private Behavior<Command> choose(Placement placement) {
         getContext().ask(DirectoryProtocol.Chosen.class, directory, settings.placementTimeout(),
-                replyTo -> new DirectoryProtocol.Choose(model, leasedReplica, placement.tried(), replyTo),
+                replyTo -> new DirectoryProtocol.Choose(model, leasedReplica, placement.tried(),
+                        PrefixChain.of(placement.turn().request()), replyTo),
                 (chosen, failure) -> new Chosen(placement, chosen));
         return this;
     }

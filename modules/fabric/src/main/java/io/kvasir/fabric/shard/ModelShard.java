@@ -118,6 +118,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final EngineLoop loop;
     private final PromptRenderer renderer;
     private final Map<String, Turn> turns = new HashMap<>();
+    private final PrefixMemory prefixes;
     private long runs;
     private boolean ready;
 
@@ -148,6 +149,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
             }
         }, Materializer.matFromSystem(ctx.getSystem()), settings.streamBufferSize(), settings.pausedPollInterval());
         this.renderer = new PromptRenderer(id.entityId(), model);
+        this.prefixes = new PrefixMemory(settings.prefixSummarySize());
         loop.start();
         ctx.getLog().info("replica {} loading on {}", id, node);
     }
@@ -166,6 +168,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 .onMessage(CacheChecked.class, this::onCacheChecked)
                 .onMessage(PrefillFinished.class, this::onPrefillFinished)
                 .onMessage(StreamEnded.class, ended -> forget(ended.requestId()))
+                .onMessage(ReplicaProtocol.TurnCompleted.class, this::onTurnCompleted)
                 .onMessage(LoadRead.class, this::onLoadRead)
                 .onMessage(PrefillComputed.class, this::onPrefillComputed)
                 .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
@@ -248,19 +251,27 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private void startOnEngine(Turn turn, io.kvasir.engine.core.KvTransfer transfer) {
         turn.handedToEngine = true;
         Generate cmd = turn.request;
-        ActorRef<TurnEnded> ended = cmd.turnEnded();
+        ActorRef<Command> self = getContext().getSelf();
         String replica = id.entityId();
-        java.util.function.IntConsumer finished = tokens -> {
-            if (ended != null) {
-                ended.tell(new TurnEnded(cmd.requestId(), replica, tokens));
-            }
-        };
+        long[] chain = io.kvasir.fabric.routing.PrefixChain.of(cmd.request());
+        // Runs on the engine thread: it only sends, the actor does the rest.
+        java.util.function.IntConsumer finished = tokens ->
+                self.tell(new ReplicaProtocol.TurnCompleted(cmd.requestId(), chain, cmd.turnEnded(), tokens));
         var engineRequest = turn.prepared.toEngineRequest(turn.stream.engineId());
         if (transfer == null) {
             loop.start(turn.stream, engineRequest, replica, finished);
         } else {
             loop.importThenStart(transfer, turn.stream, engineRequest, replica, finished);
         }
+    }
+
+    private Behavior<Command> onTurnCompleted(ReplicaProtocol.TurnCompleted completed) {
+        prefixes.served(completed.prefixChain());
+        if (completed.turnEnded() != null) {
+            completed.turnEnded().tell(new TurnEnded(completed.requestId(), id.entityId(),
+                    completed.conversationTokens()));
+        }
+        return this;
     }
 
     private Behavior<Command> onAbandon(Abandon abandon) {
@@ -308,7 +319,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
 
     private Behavior<Command> onLoadRead(LoadRead read) {
         if (read.load() != null) {
-            read.replyTo().tell(new LoadReport(id.entityId(), id.model(), node, id.pool(), read.load()));
+            read.replyTo().tell(new LoadReport(id.entityId(), id.model(), node, id.pool(), read.load(),
+                    prefixes.snapshot()));
         }
         return this;
     }

@@ -103,9 +103,15 @@ public final class ReplicaProtocol {
     public record TurnEnded(String requestId, String replica, int conversationTokens) implements CborSerializable {
     }
 
-    /** A replica's load, as it reports it. */
-    public record LoadReport(String replica, String model, String node, String pool, ReplicaLoad load)
-            implements CborSerializable {
+    /**
+     * A replica's load, as it reports it, and the prefix-chain links of the turns it served lately
+     * (what its prefix cache is likely to hold; see {@link io.kvasir.fabric.routing.PrefixChain}).
+     */
+    public record LoadReport(String replica, String model, String node, String pool, ReplicaLoad load,
+                             long[] prefixes) implements CborSerializable {
+        public LoadReport(String replica, String model, String node, String pool, ReplicaLoad load) {
+            this(replica, model, node, pool, load, new long[0]);
+        }
     }
 
     /** Messages a replica sends itself (from its engine thread, render thread and children). */
@@ -130,6 +136,11 @@ public final class ReplicaProtocol {
 
     /** A prefill replica's KV for the turn arrived ({@code transfer} null: it did not; compute here). */
     record PrefillFinished(String requestId, KvTransfer transfer) implements Internal {
+    }
+
+    /** A turn ended normally on the engine: record its prefix, tell its session. */
+    record TurnCompleted(String requestId, long[] prefixChain, ActorRef<TurnEnded> turnEnded, int conversationTokens)
+            implements Internal {
     }
 
     /** A turn's stream is over (finished, failed, cancelled): forget it. */
