@@ -19,6 +19,8 @@ import io.kvasir.fabric.replica.ReplicaKeeper;
 import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
 import io.kvasir.fabric.shard.ModelShard;
+import io.kvasir.fabric.shard.ReplicaProtocol;
+import akka.actor.typed.pubsub.Topic;
 
 /** Starts the fabric on an actor system: the embedding API. Both entry points return the {@link io.kvasir.fabric.api.Fabric}. */
 public final class Kvasir {
@@ -40,10 +42,13 @@ public final class Kvasir {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
         ReplicaView view = new ReplicaView();
         FabricMetrics metrics = new FabricMetrics(registry, settings.models().values());
-        ActorRef<DirectoryProtocol.Command> directory =
-                system.systemActorOf(ReplicaDirectory.create(settings, view, metrics), "kvasir-directory", Props.empty());
+        // One instance of the load topic per node; instances on all nodes find each other.
+        ActorRef<Topic.Command<ReplicaProtocol.LoadReport>> loadTopic = system.systemActorOf(
+                Topic.create(ReplicaProtocol.LoadReport.class, "kvasir-replica-load"), "kvasir-load-topic", Props.empty());
+        ActorRef<DirectoryProtocol.Command> directory = system.systemActorOf(
+                ReplicaDirectory.create(settings, view, metrics, loadTopic), "kvasir-directory", Props.empty());
         NodeState node = new NodeState();
-        ModelShard.initSharding(system, settings, factory, node);
+        ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
         Config config = system.settings().config();

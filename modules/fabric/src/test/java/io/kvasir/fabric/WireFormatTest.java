@@ -44,6 +44,7 @@ class WireFormatTest {
         TestProbe<SessionProtocol.TurnReply> turnReplies = kit.createTestProbe();
         TestProbe<ReplicaProtocol.TurnEnded> turns = kit.createTestProbe();
         TestProbe<KvOffer> offers = kit.createTestProbe();
+        TestProbe<ReplicaProtocol.Command> replicaRef = kit.createTestProbe();
         GenerationRequest request = new GenerationRequest("m", "s", List.of(new ChatMessage("user", "hi")), null,
                 SamplingParams.greedy().withSeed(7L), 16, List.of("\n"), GenerationRequest.Workload.BATCH, "t");
         List<Object> messages = List.of(
@@ -55,7 +56,8 @@ class WireFormatTest {
                 ReplicaProtocol.Ping.INSTANCE,
                 new ReplicaProtocol.Refused("m:decode:0", "replica m:decode:0 is loading"),
                 new ReplicaProtocol.LoadReport("m:decode:0", "m", "node", "decode",
-                        new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L)),
+                        new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L), new long[] {-3L, 42L},
+                        replicaRef.ref()),
                 new Fabric.SessionStatus("s", "m", "m:decode:0", 12, 2),
                 new ReplicaProtocol.TurnEnded("r1", "m:decode:0", 42),
                 new ReplicaProtocol.TurnStarted("r1", "m:decode:0", 10, 4),

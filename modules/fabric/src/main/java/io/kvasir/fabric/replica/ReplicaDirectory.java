@@ -7,6 +7,7 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.pubsub.Topic;
 import akka.actor.typed.receptionist.Receptionist;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.metrics.FabricMetrics;
@@ -37,29 +38,30 @@ import java.util.Set;
 
 /**
  * One per node (protocol: {@link DirectoryProtocol}): which replicas are up (from the
- * receptionist, reachable ones only) and how loaded each is (polled every stats interval). Sessions
+ * receptionist, reachable ones only) and how loaded each is (each replica publishes its load on the
+ * cluster's load topic every publish interval, so every node decides on the same figures). Sessions
  * on this node ask it where to place a turn; the gateway and the metrics read its {@link
- * ReplicaView}. A replica counts as up once it has answered a poll, and stops counting after
- * {@link #MAX_MISSED} polls in a row went unanswered. Which replica a turn gets is the {@link
+ * ReplicaView}. A replica counts as up once its load is known, and stops counting when it has been
+ * silent for {@code kvasir.replicas.stale-after}. Which replica a turn gets is the {@link
  * Router}'s decision, over what this directory knows.
  */
 public final class ReplicaDirectory extends AbstractBehavior<Command> {
-
-    /** Polls in a row a replica may miss before sessions stop choosing it. */
-    static final int MAX_MISSED = 3;
 
     /** What this node knows of one listed replica. */
     private static final class Known {
         LoadReport report;
         PrefixSummary prefixes = PrefixSummary.EMPTY;
-        /** Turns placed on it since its last report: a burst spreads before the next poll tells. */
+        /** Turns placed on it since its last report: a burst spreads before the next report tells. */
         int placedSinceReport;
-        int missed;
+        long receivedAt;
+        boolean stale;
     }
 
-    public static Behavior<Command> create(KvasirSettings settings, ReplicaView view, FabricMetrics metrics) {
+    public static Behavior<Command> create(KvasirSettings settings, ReplicaView view, FabricMetrics metrics,
+                                           ActorRef<Topic.Command<LoadReport>> loadTopic) {
         Behavior<Command> directory = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.statsInterval());
+            loadTopic.tell(Topic.subscribe(ctx.messageAdapter(LoadReport.class, r -> new LoadReceived(r.ref(), r))));
             return new ReplicaDirectory(ctx, settings, view, metrics);
         }));
         // A bug in one message must not leave the node without routing: start over from the receptionist.
@@ -115,8 +117,34 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
         return this;
     }
 
+    /**
+     * Replicas push their load (the load topic); a tick only looks for silence. A report older
+     * than twice the publish interval is fetched once directly (the topic may not have connected
+     * yet, or a message was lost), and a replica silent for stale-after is not chosen until it
+     * reports again.
+     */
     private Behavior<Command> onTick() {
-        listed.values().forEach(refs -> refs.forEach(this::poll));
+        long now = System.nanoTime();
+        boolean changed = false;
+        for (Set<ActorRef<ReplicaProtocol.Command>> refs : listed.values()) {
+            for (ActorRef<ReplicaProtocol.Command> ref : refs) {
+                Known k = known.get(ref);
+                long age = k == null || k.report == null ? Long.MAX_VALUE : now - k.receivedAt;
+                if (age > 2 * settings.publishInterval().toNanos()) {
+                    poll(ref);
+                }
+                if (k != null && k.report != null && !k.stale && age > settings.staleAfter().toNanos()) {
+                    k.stale = true;
+                    changed = true;
+                    metrics.failure("directory", "load_report_stale");
+                    getContext().getLog().warn("replica {} sent no load for {} ms; not choosing it until it does",
+                            k.report.replica(), age / 1_000_000);
+                }
+            }
+        }
+        if (changed) {
+            publish();
+        }
         return this;
     }
 
@@ -128,32 +156,23 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     private Behavior<Command> onLoadReceived(LoadReceived received) {
         if (listed.getOrDefault(received.report().model(), Set.of()).contains(received.replica())) {
             Known k = known.computeIfAbsent(received.replica(), r -> new Known());
-            if (k.missed >= MAX_MISSED) {
-                getContext().getLog().info("replica {} answers again", received.report().replica());
+            if (k.stale) {
+                getContext().getLog().info("replica {} reports its load again", received.report().replica());
             }
             k.report = received.report();
             k.prefixes = PrefixSummary.of(received.report().prefixes());
             k.placedSinceReport = 0;
-            k.missed = 0;
+            k.receivedAt = System.nanoTime();
+            k.stale = false;
             publish();
         }
         return this;
     }
 
     private Behavior<Command> onLoadMissed(LoadMissed missed) {
-        Known k = known.get(missed.replica());
-        if (k == null) {
-            return this; // never answered, or delisted meanwhile
-        }
-        k.missed++;
+        // A direct fetch went unanswered; the replica's silence is judged by its report's age (onTick).
         metrics.failure("directory", "load_poll_missed");
-        if (k.missed == MAX_MISSED) {
-            // Busy replicas answer late; one that misses this many in a row is treated as gone
-            // until it answers again (the receptionist delists it for good if its node is lost).
-            getContext().getLog().warn("replica {} missed {} load polls in a row; not choosing it until it answers",
-                    k.report.replica(), k.missed);
-            publish();
-        }
+        getContext().getLog().debug("load poll of {} unanswered", missed.replica());
         return this;
     }
 
@@ -191,7 +210,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     }
 
     private static boolean answering(Known k) {
-        return k != null && k.report != null && k.missed < MAX_MISSED;
+        return k != null && k.report != null && !k.stale;
     }
 
     private void publish() {

@@ -8,6 +8,8 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.actor.typed.pubsub.Topic;
 import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
 import akka.cluster.sharding.typed.ClusterShardingSettings;
@@ -73,17 +75,24 @@ public final class ModelShard extends AbstractBehavior<Command> {
 
     /** Starts sharding for both pools; entities of a pool live only on nodes with that role. */
     public static void initSharding(ActorSystem<?> system, KvasirSettings settings, EngineFactory factory,
-                                    NodeState node) {
+                                    NodeState node, ActorRef<Topic.Command<LoadReport>> loadTopic) {
         for (String pool : Set.of(ModelSettings.DECODE, ModelSettings.PREFILL)) {
             ClusterSharding.get(system).init(Entity.of(typeKey(pool),
-                            ctx -> create(ReplicaId.parse(ctx.getEntityId()), settings, factory, node))
+                            ctx -> create(ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
                     .withRole(pool)
                     .withStopMessage(Stop.INSTANCE)
                     .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
         }
     }
 
+    /** A replica that does not publish its load (it answers GetLoad only). */
     static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node) {
+        return create(id, settings, factory, node, null);
+    }
+
+    /** @param loadTopic where the replica publishes its load every publish interval once loaded; may be null */
+    static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node,
+                                    ActorRef<Topic.Command<LoadReport>> loadTopic) {
         return Behaviors.setup(ctx -> {
             Duration wait = node.loadBackoff().remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF);
             if (!wait.isZero()) {
@@ -91,7 +100,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 ctx.getLog().debug("replica {} failed lately; next load in {} ms", id, wait.toMillis());
                 return Behaviors.stopped();
             }
-            return new ModelShard(ctx, id, settings, factory, node);
+            return Behaviors.withTimers(timers -> new ModelShard(ctx, timers, id, settings, factory, node, loadTopic));
         });
     }
 
@@ -119,12 +128,17 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final PromptRenderer renderer;
     private final Map<String, Turn> turns = new HashMap<>();
     private final PrefixMemory prefixes;
+    private final TimerScheduler<Command> timers;
+    private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
     private boolean ready;
 
-    private ModelShard(ActorContext<Command> ctx, ReplicaId id, KvasirSettings settings, EngineFactory factory,
-                       NodeState nodeState) {
+    private ModelShard(ActorContext<Command> ctx, TimerScheduler<Command> timers, ReplicaId id,
+                       KvasirSettings settings, EngineFactory factory, NodeState nodeState,
+                       ActorRef<Topic.Command<LoadReport>> loadTopic) {
         super(ctx);
+        this.timers = timers;
+        this.loadTopic = loadTopic;
         this.id = id;
         this.settings = settings;
         this.nodeState = nodeState;
@@ -170,6 +184,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 .onMessage(StreamEnded.class, ended -> forget(ended.requestId()))
                 .onMessage(ReplicaProtocol.TurnCompleted.class, this::onTurnCompleted)
                 .onMessage(LoadRead.class, this::onLoadRead)
+                .onMessageEquals(ReplicaProtocol.PublishLoad.INSTANCE, this::onPublishLoad)
                 .onMessage(PrefillComputed.class, this::onPrefillComputed)
                 .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
                 .onSignal(PostStop.class, signal -> onPostStop())
@@ -317,10 +332,22 @@ public final class ModelShard extends AbstractBehavior<Command> {
         return this;
     }
 
+    private Behavior<Command> onPublishLoad() {
+        getContext().pipeToSelf(loop.call(engine -> ReplicaLoad.of(engine.stats())),
+                (load, failure) -> new LoadRead(null, load));
+        return this;
+    }
+
     private Behavior<Command> onLoadRead(LoadRead read) {
-        if (read.load() != null) {
-            read.replyTo().tell(new LoadReport(id.entityId(), id.model(), node, id.pool(), read.load(),
-                    prefixes.snapshot()));
+        if (read.load() == null) {
+            return this; // the engine stopped meanwhile; this replica stops too
+        }
+        LoadReport report = new LoadReport(id.entityId(), id.model(), node, id.pool(), read.load(), prefixes.snapshot(),
+                getContext().getSelf());
+        if (read.replyTo() != null) {
+            read.replyTo().tell(report);
+        } else if (loadTopic != null) {
+            loadTopic.tell(Topic.publish(report));
         }
         return this;
     }
@@ -330,6 +357,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
         nodeState.loadBackoff().loaded(id.entityId());
         ready = true;
         getContext().getSystem().receptionist().tell(Receptionist.register(serviceKey(id.model()), getContext().getSelf()));
+        if (loadTopic != null) {
+            timers.startTimerWithFixedDelay(ReplicaProtocol.PublishLoad.INSTANCE, Duration.ZERO,
+                    settings.publishInterval());
+        }
         return this;
     }
 

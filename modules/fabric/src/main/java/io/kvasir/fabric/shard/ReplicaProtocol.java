@@ -108,10 +108,7 @@ public final class ReplicaProtocol {
      * (what its prefix cache is likely to hold; see {@link io.kvasir.fabric.routing.PrefixChain}).
      */
     public record LoadReport(String replica, String model, String node, String pool, ReplicaLoad load,
-                             long[] prefixes) implements CborSerializable {
-        public LoadReport(String replica, String model, String node, String pool, ReplicaLoad load) {
-            this(replica, model, node, pool, load, new long[0]);
-        }
+                             long[] prefixes, ActorRef<Command> ref) implements CborSerializable {
     }
 
     /** Messages a replica sends itself (from its engine thread, render thread and children). */
@@ -147,8 +144,11 @@ public final class ReplicaProtocol {
     record StreamEnded(String requestId) implements Internal {
     }
 
+    /** The engine's load was read: for {@code replyTo}, or (null) to publish on the load topic. */
     record LoadRead(ActorRef<LoadReport> replyTo, ReplicaLoad load) implements Internal {
     }
+
+    enum PublishLoad implements Internal { INSTANCE }
 
     record PrefillComputed(Prefill request, KvTransfer transfer, String error) implements Internal {
     }
