@@ -9,12 +9,21 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 
 /**
- * The gateway's bounded admission per model: up to {@code maxInFlight} requests go on into the
- * cluster, up to {@code admissionQueue} more wait here (interactive ahead of batch), and the rest
- * are refused with OVERLOADED before they cost the cluster anything. A full queue makes room for
- * an interactive request by shedding the newest waiting batch request.
+ * Admission per model, against a cluster-wide limit: a request goes on into the cluster when the
+ * model's requests in flight, from this gateway and (as last published) from every other one, are
+ * below the model's limit. Otherwise it may wait here, but only when the wait predicted for its
+ * place in the queue fits its workload class's objective; the rest are refused at once (429) with a
+ * Retry-After computed from that prediction, so a client never waits in a queue that cannot serve
+ * it in time and an overloaded cluster answers in microseconds, not after a timeout.
+ *
+ * <p>The prediction is Little's law over this gateway's own recent requests: a slot frees every
+ * {@code meanHold / limit} on average, so the k-th waiter waits about {@code k * meanHold / limit}.
+ * Interactive requests wait ahead of batch ones, and a full queue makes room for an interactive
+ * request by shedding the newest batch one: batch work runs on slack.
  */
 public final class AdmissionControl {
 
@@ -23,29 +32,63 @@ public final class AdmissionControl {
         void release();
     }
 
-    private final Map<String, Gate> gates = new ConcurrentHashMap<>();
-    private final int retryAfterSeconds;
-
-    public AdmissionControl(Iterable<ModelSettings> models, Duration retryAfter) {
-        this.retryAfterSeconds = (int) Math.max(1, retryAfter.toSeconds());
-        for (ModelSettings m : models) {
-            gates.put(m.id(), new Gate(m.id(), m.maxInFlight(), m.admissionQueue()));
+    /**
+     * How long a request of each class may be predicted to wait here: a share of its TTFT
+     * objective (the rest is for placement and prefill).
+     */
+    public record Objectives(Duration interactiveWait, Duration batchWait) {
+        public Duration waitFor(Workload workload) {
+            return workload == Workload.BATCH ? batchWait : interactiveWait;
         }
+    }
+
+    private final Map<String, Gate> gates = new ConcurrentHashMap<>();
+    private final Objectives objectives;
+    private final ToIntFunction<String> remoteInFlight;
+    private final ToIntFunction<String> limit;
+    private final LongSupplier nanoTime;
+
+    /** A gateway alone: no other gateway's requests count, the limit is each model's max-in-flight. */
+    public AdmissionControl(Iterable<ModelSettings> models, Objectives objectives) {
+        this(models, objectives, model -> 0, null, System::nanoTime);
+    }
+
+    /**
+     * @param remoteInFlight requests of a model in flight from the other gateways, as last published
+     * @param limit          the model's cluster-wide limit now; null: its {@code max-in-flight}
+     */
+    public AdmissionControl(Iterable<ModelSettings> models, Objectives objectives, ToIntFunction<String> remoteInFlight,
+                            ToIntFunction<String> limit, LongSupplier nanoTime) {
+        this.objectives = objectives;
+        this.remoteInFlight = remoteInFlight;
+        this.nanoTime = nanoTime;
+        Map<String, Integer> configured = new java.util.HashMap<>();
+        for (ModelSettings m : models) {
+            configured.put(m.id(), m.maxInFlight());
+            gates.put(m.id(), new Gate(m.id(), m.admissionQueue()));
+        }
+        this.limit = limit != null ? limit : model -> configured.getOrDefault(model, 0);
     }
 
     public CompletionStage<Permit> acquire(String model, Workload workload) {
         Gate gate = gates.get(model);
         if (gate == null) {
-            return CompletableFuture.failedFuture(
-                    new FabricException(FabricException.Kind.UNKNOWN_MODEL, "The model '" + model + "' does not exist", "model", 0));
+            return CompletableFuture.failedFuture(new FabricException(FabricException.Kind.UNKNOWN_MODEL,
+                    "The model '" + model + "' does not exist", "model", 0));
         }
         return gate.acquire(workload == null ? Workload.INTERACTIVE : workload);
     }
 
-    /** Requests of one model in flight or waiting here. */
+    /** Requests of one model in flight from this gateway or waiting here. */
     public int pending(String model) {
         Gate gate = gates.get(model);
         return gate == null ? 0 : gate.pending();
+    }
+
+    /** Requests of one model in flight from this gateway (what it publishes to the others). */
+    public int inFlight(String model) {
+        Gate gate = gates.get(model);
+        return gate == null ? 0 : gate.inFlight();
     }
 
     /** Requests of one model waiting here for a slot (the admission queue's depth). */
@@ -59,44 +102,62 @@ public final class AdmissionControl {
         return gates.values().stream().mapToInt(Gate::pending).sum();
     }
 
+    /** The cluster's load or limits changed (another gateway's report, a replica's capacity): hand out free slots. */
+    public void recheck() {
+        gates.values().forEach(Gate::handOver);
+    }
+
     private final class Gate {
         private final String model;
-        private final int maxInFlight;
         private final int queueSize;
-        private final ArrayDeque<CompletableFuture<Permit>> interactive = new ArrayDeque<>();
-        private final ArrayDeque<CompletableFuture<Permit>> batch = new ArrayDeque<>();
+        private final ArrayDeque<Waiter> interactive = new ArrayDeque<>();
+        private final ArrayDeque<Waiter> batch = new ArrayDeque<>();
+        private final HoldTime holds = new HoldTime();
         private int inFlight;
 
-        Gate(String model, int maxInFlight, int queueSize) {
+        Gate(String model, int queueSize) {
             this.model = model;
-            this.maxInFlight = maxInFlight;
             this.queueSize = queueSize;
         }
 
         CompletionStage<Permit> acquire(Workload workload) {
-            CompletableFuture<Permit> waiter = new CompletableFuture<>();
-            CompletableFuture<Permit> shed = null;
+            Waiter waiter = new Waiter(workload);
+            Waiter shed = null;
             synchronized (this) {
-                if (inFlight < maxInFlight) {
+                int max = limit.applyAsInt(model);
+                if (interactive.isEmpty() && (workload == Workload.INTERACTIVE || batch.isEmpty()) && hasRoom(max)) {
                     inFlight++;
                     return CompletableFuture.completedFuture(newPermit());
                 }
+                int ahead = workload == Workload.INTERACTIVE ? interactive.size() : interactive.size() + batch.size();
+                long waitNanos = holds.predictedWaitNanos(ahead + 1, max);
+                if (waitNanos > objectives.waitFor(workload).toNanos()) {
+                    return CompletableFuture.failedFuture(overloaded(waitNanos));
+                }
                 if (interactive.size() + batch.size() >= queueSize) {
                     if (workload != Workload.INTERACTIVE || batch.isEmpty()) {
-                        return CompletableFuture.failedFuture(overloaded());
+                        return CompletableFuture.failedFuture(overloaded(waitNanos));
                     }
                     shed = batch.pollLast();
                 }
                 (workload == Workload.INTERACTIVE ? interactive : batch).add(waiter);
             }
             if (shed != null) {
-                shed.completeExceptionally(overloaded());
+                shed.future.completeExceptionally(overloaded(holds.predictedWaitNanos(1, limit.applyAsInt(model))));
             }
-            return waiter;
+            return waiter.future;
+        }
+
+        private boolean hasRoom(int max) {
+            return inFlight + remoteInFlight.applyAsInt(model) < max;
         }
 
         synchronized int queued() {
             return interactive.size() + batch.size();
+        }
+
+        synchronized int inFlight() {
+            return inFlight;
         }
 
         synchronized int pending() {
@@ -104,6 +165,7 @@ public final class AdmissionControl {
         }
 
         private Permit newPermit() {
+            long granted = nanoTime.getAsLong();
             return new Permit() {
                 private boolean released;
 
@@ -114,33 +176,69 @@ public final class AdmissionControl {
                             return;
                         }
                         released = true;
+                        inFlight--;
+                        holds.record(nanoTime.getAsLong() - granted);
                     }
                     handOver();
                 }
             };
         }
 
-        /** A finished request's slot goes to the next waiter, interactive first. */
-        private void handOver() {
+        /** Free slots go to the waiters, interactive first. */
+        void handOver() {
             while (true) {
-                CompletableFuture<Permit> next;
+                Waiter next;
                 synchronized (this) {
-                    next = interactive.isEmpty() ? batch.poll() : interactive.poll();
-                    if (next == null) {
-                        inFlight--;
+                    if (!hasRoom(limit.applyAsInt(model))) {
                         return;
                     }
+                    next = interactive.isEmpty() ? batch.poll() : interactive.poll();
+                    if (next == null) {
+                        return;
+                    }
+                    inFlight++;
                 }
                 // A waiter whose caller gave up (cancelled future) passes the slot on.
-                if (next.complete(newPermit())) {
-                    return;
+                Permit permit = newPermit();
+                if (!next.future.complete(permit)) {
+                    permit.release();
+                    return; // release() handed the slot on already
                 }
             }
         }
 
-        private FabricException overloaded() {
+        private FabricException overloaded(long waitNanos) {
+            int retryAfter = (int) Math.max(1, Math.min(3600, (waitNanos + 999_999_999L) / 1_000_000_000L));
             return new FabricException(FabricException.Kind.OVERLOADED,
-                    "Too many requests for model '" + model + "'; retry later", null, retryAfterSeconds);
+                    "Too many requests for model '" + model + "'; retry later", null, retryAfter);
+        }
+    }
+
+    private record Waiter(Workload workload, CompletableFuture<Permit> future) {
+        Waiter(Workload workload) {
+            this(workload, new CompletableFuture<>());
+        }
+    }
+
+    /**
+     * How long this gateway's requests hold their slot, as an exponentially weighted mean (recent
+     * requests count most, so the prediction follows the load's mix). Guarded by its gate.
+     */
+    private static final class HoldTime {
+        /** Weight of the newest sample: about the last 20 requests matter. */
+        private static final double ALPHA = 0.05;
+        private double meanNanos = -1;
+
+        void record(long nanos) {
+            meanNanos = meanNanos < 0 ? nanos : meanNanos + ALPHA * (nanos - meanNanos);
+        }
+
+        /** The wait of the k-th waiter with {@code slots} slots; 0 before any request finished (nothing to predict from). */
+        long predictedWaitNanos(int k, int slots) {
+            if (meanNanos < 0) {
+                return 0;
+            }
+            return (long) (k * meanNanos / Math.max(1, slots));
         }
     }
 }
