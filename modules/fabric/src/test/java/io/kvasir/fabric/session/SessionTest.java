@@ -233,7 +233,8 @@ class SessionTest {
         for (long look = 1; look <= looks; look++) {
             time.timePasses(PLACEMENT_TIMEOUT);
             double counted = look;
-            gateway.awaitAssert(() -> assertThat(failures("directory_timeout")).isEqualTo(counted));
+            gateway.awaitAssert(Duration.ofSeconds(3), Duration.ofMillis(10),
+                    () -> assertThat(failures("directory_timeout")).isEqualTo(counted));
             if (look < looks) {
                 lookAgain();
             }
