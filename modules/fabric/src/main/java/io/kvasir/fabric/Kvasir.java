@@ -10,6 +10,8 @@ import com.typesafe.config.Config;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.kvasir.fabric.gateway.AdmissionControl;
+import io.kvasir.fabric.gateway.GatewayLoadBoard;
+import java.util.List;
 import io.kvasir.fabric.gateway.NodeDrain;
 import io.kvasir.fabric.gateway.TurnPlacement;
 import io.kvasir.fabric.metrics.FabricMetrics;
@@ -56,7 +58,15 @@ public final class Kvasir {
             Cluster cluster = Cluster.get(system);
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
-        AdmissionControl admission = new AdmissionControl(settings.models().values(), settings.retryAfter());
+        GatewayLoadBoard gateways = new GatewayLoadBoard();
+        AdmissionControl admission = new AdmissionControl(settings.models().values(), settings.admission(),
+                gateways::remoteInFlight, null, System::nanoTime);
+        ActorRef<Topic.Command<GatewayLoadBoard.GatewayLoad>> gatewayTopic = system.systemActorOf(
+                Topic.create(GatewayLoadBoard.GatewayLoad.class, "kvasir-gateway-load"), "kvasir-gateway-topic",
+                Props.empty());
+        system.systemActorOf(gateways.behavior(system.address().toString(), List.copyOf(settings.models().keySet()),
+                admission, gatewayTopic, settings.publishInterval(), settings.staleAfter()), "kvasir-gateway-load",
+                Props.empty());
         metrics.watch(settings.models().values(), view, admission);
         TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node);
         NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());

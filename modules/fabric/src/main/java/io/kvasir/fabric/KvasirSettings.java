@@ -11,7 +11,7 @@ import java.util.Optional;
 public record KvasirSettings(
         List<String> roles,
         Map<String, ModelSettings> models,
-        Duration retryAfter,
+        io.kvasir.fabric.gateway.AdmissionControl.Objectives admission,
         Duration askTimeout,
         Duration replicaWait,
         int maxResumes,
@@ -55,7 +55,9 @@ public record KvasirSettings(
         return new KvasirSettings(
                 root.getStringList("akka.cluster.roles"),
                 models,
-                k.getDuration("gateway.retry-after"),
+                new io.kvasir.fabric.gateway.AdmissionControl.Objectives(
+                        k.getDuration("admission.interactive.max-queue-wait"),
+                        k.getDuration("admission.batch.max-queue-wait")),
                 k.getDuration("gateway.ask-timeout"),
                 k.getDuration("gateway.replica-wait"),
                 k.getInt("gateway.max-resumes"),

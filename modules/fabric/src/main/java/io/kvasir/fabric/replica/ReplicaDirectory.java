@@ -53,7 +53,8 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
         PrefixSummary prefixes = PrefixSummary.EMPTY;
         /** Turns placed on it since its last report: a burst spreads before the next report tells. */
         int placedSinceReport;
-        long receivedAt;
+        /** Ticks since its last report. */
+        int silentTicks;
         boolean stale;
     }
 
@@ -118,27 +119,27 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     }
 
     /**
-     * Replicas push their load (the load topic); a tick only looks for silence. A report older
-     * than twice the publish interval is fetched once directly (the topic may not have connected
-     * yet, or a message was lost), and a replica silent for stale-after is not chosen until it
-     * reports again.
+     * Replicas push their load (the load topic); a tick only looks for silence, counted in ticks
+     * so that tests can drive it with manual time. A replica with no report for two ticks is asked
+     * directly (the topic may not have connected yet, or a report was lost), and one silent for
+     * stale-after is not chosen until it reports again.
      */
     private Behavior<Command> onTick() {
-        long now = System.nanoTime();
+        long staleTicks = Math.max(1, settings.staleAfter().toMillis() / Math.max(1, settings.statsInterval().toMillis()));
         boolean changed = false;
         for (Set<ActorRef<ReplicaProtocol.Command>> refs : listed.values()) {
             for (ActorRef<ReplicaProtocol.Command> ref : refs) {
-                Known k = known.get(ref);
-                long age = k == null || k.report == null ? Long.MAX_VALUE : now - k.receivedAt;
-                if (age > 2 * settings.publishInterval().toNanos()) {
+                Known k = known.computeIfAbsent(ref, r -> new Known());
+                k.silentTicks++;
+                if (k.silentTicks >= 2 || k.report == null) {
                     poll(ref);
                 }
-                if (k != null && k.report != null && !k.stale && age > settings.staleAfter().toNanos()) {
+                if (k.report != null && !k.stale && k.silentTicks > staleTicks) {
                     k.stale = true;
                     changed = true;
                     metrics.failure("directory", "load_report_stale");
-                    getContext().getLog().warn("replica {} sent no load for {} ms; not choosing it until it does",
-                            k.report.replica(), age / 1_000_000);
+                    getContext().getLog().warn("replica {} sent no load for {} ticks of {} ms; not choosing it until it does",
+                            k.report.replica(), k.silentTicks - 1, settings.statsInterval().toMillis());
                 }
             }
         }
@@ -162,7 +163,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
             k.report = received.report();
             k.prefixes = PrefixSummary.of(received.report().prefixes());
             k.placedSinceReport = 0;
-            k.receivedAt = System.nanoTime();
+            k.silentTicks = 0;
             k.stale = false;
             publish();
         }

@@ -133,8 +133,12 @@ public final class Session extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> choose(Placement placement) {
+        // The turn's own model, not the session's latest: a turn of another model may have started
+        // over the session while this one waited, and this turn must not go to that model's replicas.
+        String turnModel = placement.turn().request().model();
+        String preferred = turnModel.equals(model) ? leasedReplica : null;
         getContext().ask(DirectoryProtocol.Chosen.class, directory, settings.placementTimeout(),
-                replyTo -> new DirectoryProtocol.Choose(model, leasedReplica, placement.tried(),
+                replyTo -> new DirectoryProtocol.Choose(turnModel, preferred, placement.tried(),
                         PrefixChain.of(placement.turn().request()), replyTo),
                 (chosen, failure) -> new Chosen(placement, chosen));
         return this;
@@ -150,10 +154,10 @@ public final class Session extends AbstractBehavior<Command> {
         }
         if (chosen.chosen() == null || chosen.chosen().replica().isEmpty()) {
             if (p.waits() >= settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
-                getContext().getLog().info("session {}: no replica of {} for turn {}", sessionId, model,
-                        p.turn().requestId());
+                getContext().getLog().info("session {}: no replica of {} for turn {}", sessionId,
+                        p.turn().request().model(), p.turn().requestId());
                 return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
-                        "no replica of model " + model + " is available"));
+                        "no replica of model " + p.turn().request().model() + " is available"));
             }
             // A replica that failed this turn may be back (restarted, moved): it counts again.
             timers.startSingleTimer(p.turn().requestId(),
@@ -174,7 +178,9 @@ public final class Session extends AbstractBehavior<Command> {
         String requestId = p.turn().requestId();
         if (placed.reply() instanceof ReplicaProtocol.Accepted accepted) {
             getContext().getLog().debug("session {}: turn {} placed on {}", sessionId, requestId, accepted.replica());
-            leasedReplica = accepted.replica();
+            if (p.turn().request().model().equals(model)) {
+                leasedReplica = accepted.replica(); // a replica of another model holds no cache for this one
+            }
             turns++;
             return answer(p.turn(), new TurnPlaced(accepted.replica(), accepted.events()));
         }
@@ -194,7 +200,7 @@ public final class Session extends AbstractBehavior<Command> {
         }
         if (p.failures() + 1 >= settings.placementAttempts()) {
             return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
-                    "no replica of model " + model + " answered"));
+                    "no replica of model " + p.turn().request().model() + " answered"));
         }
         List<String> tried = new ArrayList<>(p.tried());
         tried.add(placed.replica());

@@ -181,7 +181,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 .onMessage(Rendered.class, this::onRendered)
                 .onMessage(CacheChecked.class, this::onCacheChecked)
                 .onMessage(PrefillFinished.class, this::onPrefillFinished)
-                .onMessage(StreamEnded.class, ended -> forget(ended.requestId()))
+                .onMessage(StreamEnded.class, this::onStreamEnded)
                 .onMessage(ReplicaProtocol.TurnCompleted.class, this::onTurnCompleted)
                 .onMessage(LoadRead.class, this::onLoadRead)
                 .onMessageEquals(ReplicaProtocol.PublishLoad.INSTANCE, this::onPublishLoad)
@@ -206,7 +206,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         String engineId = cmd.requestId() + "#" + (++runs);
         ActorRef<Command> self = getContext().getSelf();
         Pair<RequestStream, SourceRef<ReplicaProtocol.TurnEvent>> opened =
-                loop.openStream(cmd.requestId(), engineId, () -> self.tell(new StreamEnded(cmd.requestId())));
+                loop.openStream(cmd.requestId(), engineId, () -> self.tell(new StreamEnded(cmd.requestId(), engineId)));
         Turn turn = new Turn(cmd, new Accepted(cmd.requestId(), id.entityId(), opened.second()), opened.first());
         turns.put(cmd.requestId(), turn);
         cmd.replyTo().tell(turn.accepted);
@@ -298,8 +298,14 @@ public final class ModelShard extends AbstractBehavior<Command> {
         return this;
     }
 
-    private Behavior<Command> forget(String requestId) {
-        turns.remove(requestId);
+    private Behavior<Command> onStreamEnded(StreamEnded ended) {
+        Turn turn = turns.get(ended.requestId());
+        // An abandoned run's stream ends on the engine thread, possibly after the turn was placed
+        // here again: forgetting by request id alone would drop the new run, and a repeated Generate
+        // would then start the turn a second time.
+        if (turn != null && turn.stream.engineId().equals(ended.engineId())) {
+            turns.remove(ended.requestId());
+        }
         return this;
     }
 

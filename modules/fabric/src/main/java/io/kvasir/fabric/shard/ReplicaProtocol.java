@@ -140,8 +140,11 @@ public final class ReplicaProtocol {
             implements Internal {
     }
 
-    /** A turn's stream is over (finished, failed, cancelled): forget it. */
-    record StreamEnded(String requestId) implements Internal {
+    /**
+     * A turn's stream is over (finished, failed, cancelled): forget the turn, if {@code engineId} is
+     * still its run (an abandoned turn placed here again has a new run by the time the old one ends).
+     */
+    record StreamEnded(String requestId, String engineId) implements Internal {
     }
 
     /** The engine's load was read: for {@code replyTo}, or (null) to publish on the load topic. */

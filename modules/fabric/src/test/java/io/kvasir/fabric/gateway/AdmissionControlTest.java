@@ -12,14 +12,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class AdmissionControlTest {
 
+    private static final AdmissionControl.Objectives WAITS =
+            new AdmissionControl.Objectives(Duration.ofSeconds(2), Duration.ofSeconds(30));
+
+    private static ModelSettings model(int maxInFlight, int queue) {
+        return new ModelSettings("m", Path.of(""), 128, 16, 4, Map.of("decode", 1), maxInFlight, queue, 64, 512, 64,
+                "F16", "kvasir", false, false);
+    }
+
     private static AdmissionControl admission(int maxInFlight, int queue) {
-        ModelSettings m = new ModelSettings("m", Path.of(""), 128, 16, 4, Map.of("decode", 1), maxInFlight, queue, 64, 512, 64, "F16",
-                "kvasir", false, false);
-        return new AdmissionControl(List.of(m), Duration.ofSeconds(3));
+        return new AdmissionControl(List.of(model(maxInFlight, queue)), WAITS);
     }
 
     @Test
@@ -32,7 +40,7 @@ class AdmissionControlTest {
                 .isInstanceOf(ExecutionException.class)
                 .cause().isInstanceOfSatisfying(FabricException.class, e -> {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
-                    assertThat(e.retryAfterSeconds()).isEqualTo(3);
+                    assertThat(e.retryAfterSeconds()).isEqualTo(1); // nothing finished yet: no wait to predict
                 });
         assertThat(admission.pending()).isEqualTo(2);
         assertThat(admission.queued("m")).isEqualTo(1);
@@ -76,5 +84,68 @@ class AdmissionControlTest {
         assertThatThrownBy(() -> admission(1, 1).acquire("other", Workload.INTERACTIVE).toCompletableFuture().get())
                 .cause().isInstanceOfSatisfying(FabricException.class,
                         e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
+    }
+
+    @Test
+    void theLimitCountsTheOtherGatewaysRequestsInFlight() throws Exception {
+        AtomicInteger remote = new AtomicInteger(3);
+        AdmissionControl admission = new AdmissionControl(List.of(model(4, 8)), WAITS, m -> remote.get(), null,
+                System::nanoTime);
+
+        AdmissionControl.Permit mine = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
+        CompletableFuture<AdmissionControl.Permit> waiting = admission.acquire("m", Workload.INTERACTIVE)
+                .toCompletableFuture();
+        assertThat(waiting).isNotDone(); // 1 here + 3 elsewhere = the limit of 4
+
+        remote.set(2);
+        admission.recheck(); // another gateway's report: one of its requests ended
+        assertThat(waiting).isCompleted();
+        assertThat(admission.inFlight("m")).isEqualTo(2);
+        mine.release();
+        waiting.get().release();
+        assertThat(admission.pending()).isZero();
+    }
+
+    @Test
+    void aRequestWhoseWaitWouldMissItsObjectiveIsRefusedAtOnceWithThePredictedWait() throws Exception {
+        AtomicLong now = new AtomicLong();
+        AdmissionControl admission = new AdmissionControl(List.of(model(2, 100)), WAITS, m -> 0, null, now::get);
+        // Requests hold their slot 3 s each: with 2 slots, a slot frees every 1.5 s.
+        for (int i = 0; i < 4; i++) {
+            AdmissionControl.Permit p = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
+            now.addAndGet(3_000_000_000L);
+            p.release();
+        }
+        admission.acquire("m", Workload.INTERACTIVE);
+        admission.acquire("m", Workload.INTERACTIVE);
+
+        // The first waiter is predicted to wait 1.5 s (within 2 s): it queues.
+        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture()).isNotDone();
+        // The second would wait 3 s: refused now, told to come back in 3 s.
+        assertThatThrownBy(() -> admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get())
+                .cause().isInstanceOfSatisfying(FabricException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
+                    assertThat(e.retryAfterSeconds()).isEqualTo(3);
+                });
+        // Batch work may wait longer (30 s), behind the interactive waiter.
+        assertThat(admission.acquire("m", Workload.BATCH).toCompletableFuture()).isNotDone();
+        assertThat(admission.queued("m")).isEqualTo(2);
+    }
+
+    @Test
+    void aWaiterThatGaveUpPassesItsSlotOn() throws Exception {
+        AdmissionControl admission = admission(1, 4);
+        AdmissionControl.Permit running = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
+        CompletableFuture<AdmissionControl.Permit> gaveUp = admission.acquire("m", Workload.INTERACTIVE)
+                .toCompletableFuture();
+        CompletableFuture<AdmissionControl.Permit> next = admission.acquire("m", Workload.INTERACTIVE)
+                .toCompletableFuture();
+        gaveUp.cancel(false);
+
+        running.release();
+
+        assertThat(next).isCompleted();
+        next.get().release();
+        assertThat(admission.pending()).isZero();
     }
 }
