@@ -147,12 +147,19 @@ public final class Session extends AbstractBehavior<Command> {
     private Behavior<Command> onChosen(Chosen chosen) {
         Placement p = chosen.placement();
         if (chosen.chosen() == null) {
-            // The node's own directory did not answer: it restarts under supervision, so look again.
+            // The node's own directory did not answer (it restarts under supervision). Each such
+            // silence costs a placement timeout, so it counts as a failed attempt: the turn ends
+            // within attempts x timeout, inside the gateway's own wait.
             getContext().getLog().warn("session {}: the replica directory did not answer for turn {}", sessionId,
                     p.turn().requestId());
             metrics.failure("session", "directory_timeout");
+            if (p.failures() + 1 >= settings.placementAttempts()) {
+                return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
+                        "no replica of model " + p.turn().request().model() + " answered"));
+            }
+            return choose(new Placement(p.turn(), p.tried(), p.failures() + 1, p.waits()));
         }
-        if (chosen.chosen() == null || chosen.chosen().replica().isEmpty()) {
+        if (chosen.chosen().replica().isEmpty()) {
             if (p.waits() >= settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
                 getContext().getLog().info("session {}: no replica of {} for turn {}", sessionId,
                         p.turn().request().model(), p.turn().requestId());

@@ -26,8 +26,8 @@ public record ReplicaLoad(int running, int waiting, int paused, int kvBlocksTota
                 s.prefixQueries(), s.prefixHits(), s.preemptions(), s.promptTokens(), s.generatedTokens());
     }
 
-    /** Sequences the replica holds, running or waiting. */
+    /** Sequences the replica holds: running, waiting, or paused by a slow reader (they hold KV too). */
     public int sequences() {
-        return running + waiting;
+        return running + waiting + paused;
     }
 }
