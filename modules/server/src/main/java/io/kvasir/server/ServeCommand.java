@@ -66,6 +66,10 @@ final class ServeCommand implements Callable<Integer> {
             + "inter-token latency steady while long prompts prefill")
     Integer maxBatchTokens;
 
+    @Option(names = "--routing-policy", description = "Where new sessions go: cache-aware (default), least-loaded "
+            + "or round-robin")
+    String routingPolicy;
+
     @Option(names = "--api-key", description = "Require this Bearer key on /v1 (repeatable)")
     List<String> apiKeys;
 
@@ -144,6 +148,12 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (maxBatchTokens != null) {
             flags.put("kvasir.model-defaults.max-batch-tokens", maxBatchTokens);
+        }
+        if (routingPolicy != null) {
+            // Checked here so a typo is a clear error before anything starts.
+            flags.put("kvasir.routing.policy",
+                    io.kvasir.fabric.routing.RoutingSettings.policy(routingPolicy).name().toLowerCase(java.util.Locale.ROOT)
+                            .replace('_', '-'));
         }
         if (apiKeys != null) {
             flags.put("kvasir.http.api-keys", apiKeys);

@@ -57,6 +57,18 @@ class ServeConfigTest {
     }
 
     @Test
+    void routingPolicyFlagChoosesThePolicyAndATypoIsAClearError(@TempDir Path dir) throws Exception {
+        Path model = TestNodes.tinyModel(dir);
+
+        assertThat(KvasirSettings.from(config("--model", model.toString(), "--routing-policy", "round-robin"))
+                .routing().policy()).isEqualTo(io.kvasir.fabric.routing.Router.Policy.ROUND_ROBIN);
+        assertThat(KvasirSettings.from(config("--model", model.toString())).routing().policy())
+                .isEqualTo(io.kvasir.fabric.routing.Router.Policy.CACHE_AWARE);
+        assertThatThrownBy(() -> config("--model", model.toString(), "--routing-policy", "fastest"))
+                .hasMessageContaining("cache-aware, least-loaded or round-robin");
+    }
+
+    @Test
     void configFileIsLayeredUnderTheFlags(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("extra.conf");
         Files.writeString(file, "kvasir.http.port = 7000\nkvasir.gateway.max-resumes = 5\n");
