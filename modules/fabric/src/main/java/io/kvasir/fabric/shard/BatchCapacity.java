@@ -1,0 +1,97 @@
+package io.kvasir.fabric.shard;
+
+/**
+ * How many sequences a replica can run at once and keep its step time (the inter-token latency of
+ * every running stream) within an objective, learnt from its own steps. Each sample is the mean
+ * step time over a publish interval and the batch size it ran; samples go into exponentially
+ * weighted means per batch-size bucket (1, 2, 4, ... up to max-num-seqs). The capacity is the
+ * largest batch whose step time fits the objective, with the line through the two largest measured
+ * buckets extended beyond what was seen. Before any sample the capacity is max-num-seqs: nothing is
+ * capped until there is evidence.
+ *
+ * <p>With an {@code auto} objective, the objective is {@code AUTO_FACTOR} times the step time of
+ * the smallest batch measured. Decoding on a CPU costs a fixed part per step (reading the weights)
+ * and a part per sequence, so throughput b / (fixed + b * per) approaches its peak as the batch
+ * grows: a step eight times a lone sequence's gives most of that peak (about 85% when the fixed part
+ * dominates a lone step) while every stream's tokens still come at least an eighth as fast as a
+ * lone stream's.
+ */
+final class BatchCapacity {
+
+    static final double AUTO_FACTOR = 8;
+    /** Weight of a new sample: the last ten or so samples of a bucket matter. */
+    private static final double ALPHA = 0.1;
+
+    private final int maxNumSeqs;
+    private final double objectiveNanos;
+    private final double[] meanNanos;
+
+    /** @param objectiveNanos the step-time objective, or 0 for {@code auto} */
+    BatchCapacity(int maxNumSeqs, double objectiveNanos) {
+        this.maxNumSeqs = maxNumSeqs;
+        this.objectiveNanos = objectiveNanos;
+        this.meanNanos = new double[bucket(maxNumSeqs) + 1];
+        java.util.Arrays.fill(meanNanos, Double.NaN);
+    }
+
+    /** One interval's mean step time at a batch of {@code running} sequences. */
+    void sample(int running, double stepNanos) {
+        if (running <= 0 || stepNanos <= 0 || Double.isNaN(stepNanos)) {
+            return;
+        }
+        int b = bucket(Math.min(running, maxNumSeqs));
+        meanNanos[b] = Double.isNaN(meanNanos[b]) ? stepNanos : meanNanos[b] + ALPHA * (stepNanos - meanNanos[b]);
+    }
+
+    /** The objective in force: configured, or derived from the smallest batch measured (NaN before any). */
+    double objectiveNanos() {
+        if (objectiveNanos > 0) {
+            return objectiveNanos;
+        }
+        for (double m : meanNanos) {
+            if (!Double.isNaN(m)) {
+                return AUTO_FACTOR * m;
+            }
+        }
+        return Double.NaN;
+    }
+
+    int capacity() {
+        double objective = objectiveNanos();
+        int hi = -1;
+        int lo = -1;
+        for (int b = 0; b < meanNanos.length; b++) {
+            if (!Double.isNaN(meanNanos[b])) {
+                lo = hi;
+                hi = b;
+            }
+        }
+        if (hi < 0 || Double.isNaN(objective)) {
+            return maxNumSeqs;
+        }
+        int largestFit = 0;
+        for (int b = 0; b <= hi; b++) {
+            if (!Double.isNaN(meanNanos[b]) && meanNanos[b] <= objective) {
+                largestFit = size(b);
+            }
+        }
+        if (meanNanos[hi] <= objective) {
+            // Beyond what was seen: extend the line through the two largest buckets measured.
+            if (lo < 0 || meanNanos[hi] <= meanNanos[lo]) {
+                return maxNumSeqs;
+            }
+            double perSequence = (meanNanos[hi] - meanNanos[lo]) / (size(hi) - size(lo));
+            largestFit = size(hi) + (int) ((objective - meanNanos[hi]) / perSequence);
+        }
+        return Math.max(1, Math.min(maxNumSeqs, largestFit));
+    }
+
+    /** Bucket b holds batches of about 2^b sequences. */
+    private static int bucket(int running) {
+        return 31 - Integer.numberOfLeadingZeros(Math.max(1, running));
+    }
+
+    private static int size(int bucket) {
+        return 1 << bucket;
+    }
+}

@@ -1,0 +1,73 @@
+package io.kvasir.fabric.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class BatchCapacityTest {
+
+    /** A CPU-like step: 3 ms fixed plus 1.5 ms per sequence. */
+    private static double step(int batch) {
+        return (3.0 + 1.5 * batch) * 1e6;
+    }
+
+    @Test
+    void withoutEvidenceNothingIsCapped() {
+        assertThat(new BatchCapacity(64, 0).capacity()).isEqualTo(64);
+        assertThat(new BatchCapacity(64, 0).objectiveNanos()).isNaN();
+    }
+
+    @Test
+    void aConfiguredObjectiveCapsTheBatchWhereTheStepTimeReachesIt() {
+        BatchCapacity capacity = new BatchCapacity(64, 27e6); // 27 ms: a batch of 16 exactly
+        for (int b : new int[] {1, 2, 4, 8, 16, 32}) {
+            capacity.sample(b, step(b));
+        }
+        assertThat(capacity.capacity()).isEqualTo(16);
+    }
+
+    @Test
+    void beyondTheLargestBatchSeenTheLineIsExtended() {
+        BatchCapacity capacity = new BatchCapacity(64, 27e6);
+        capacity.sample(4, step(4));
+        capacity.sample(8, step(8));
+
+        // 8 -> 15 ms, 4 -> 9 ms: 1.5 ms per sequence, so 27 ms fits 8 + 12 / 1.5 = 16.
+        assertThat(capacity.capacity()).isEqualTo(16);
+    }
+
+    @Test
+    void autoObjectiveIsEightTimesTheSmallestBatchMeasured() {
+        BatchCapacity capacity = new BatchCapacity(64, 0);
+        for (int b : new int[] {1, 2, 4, 8, 16}) {
+            capacity.sample(b, step(b));
+        }
+        // 8 x 4.5 ms = 36 ms: (36 - 3) / 1.5 = 22 sequences.
+        assertThat(capacity.objectiveNanos()).isEqualTo(36e6);
+        assertThat(capacity.capacity()).isEqualTo(22);
+    }
+
+    @Test
+    void neverBelowOneNorAboveMaxNumSeqs() {
+        BatchCapacity tight = new BatchCapacity(64, 1e6);
+        tight.sample(1, step(1));
+        assertThat(tight.capacity()).isEqualTo(1);
+
+        BatchCapacity loose = new BatchCapacity(8, 1e9);
+        loose.sample(2, step(2));
+        loose.sample(8, step(8));
+        assertThat(loose.capacity()).isEqualTo(8);
+    }
+
+    @Test
+    void recentStepsOutweighOldOnes() {
+        BatchCapacity capacity = new BatchCapacity(64, 27.5e6);
+        capacity.sample(16, 100e6); // a slow spell (another process on the machine)
+        assertThat(capacity.capacity()).isLessThan(16);
+        for (int i = 0; i < 60; i++) {
+            capacity.sample(8, step(8));
+            capacity.sample(16, step(16));
+        }
+        assertThat(capacity.capacity()).isEqualTo(16);
+    }
+}
