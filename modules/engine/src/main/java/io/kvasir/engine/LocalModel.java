@@ -60,7 +60,8 @@ public final class LocalModel implements AutoCloseable {
                 // The tokenizer classes are also used on vocabularies built in code, so they throw
                 // plain argument errors; here the argument is the file, and callers (the CLI, a
                 // shard) report a file they cannot load through the one load exception.
-                throw new ModelLoadException(path.getFileName() + ": unusable tokenizer: " + e.getMessage(), e);
+                throw new ModelLoadException(path.getFileName() + ": unusable tokenizer or chat template: "
+                        + e.getMessage(), e);
             }
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);

@@ -6,14 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.kvasir.engine.gguf.ErrorText;
 import io.kvasir.engine.gguf.GgufException;
 import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.gguf.GgufRewrite;
 import io.kvasir.engine.gguf.GgufWriter;
-import io.kvasir.engine.gguf.TensorInfo;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelLoadException;
 import io.kvasir.engine.model.RunnerOptions;
 import io.kvasir.engine.synth.SyntheticModel;
 import java.io.IOException;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -96,13 +95,13 @@ class LoadErrorSizeTest {
         Path good = dir.resolve("tiny.gguf");
         SyntheticModel.write(SyntheticModel.Spec.tiny(), good);
         Path p = dir.resolve("tokenizer.gguf");
-        rewrite(good, p, "tokenizer.ggml.model", placeholder());
+        GgufRewrite.rewrite(good, p, w -> w.putString("tokenizer.ggml.model", placeholder()));
         Files.write(p, withGarbage(Files.readAllBytes(p)));
 
         assertThatThrownBy(() -> LocalModel.open(p, EngineOptions.defaults().withThreads(1)))
                 .isInstanceOf(ModelLoadException.class)
                 .satisfies(e -> assertShortLine(e.getMessage()))
-                .hasMessageContaining("tokenizer.gguf: unusable tokenizer")
+                .hasMessageContaining("tokenizer.gguf: unusable tokenizer or chat template")
                 .hasMessageContaining("unsupported tokenizer model '" + MARK);
     }
 
@@ -124,21 +123,6 @@ class LoadErrorSizeTest {
         new Random(352).nextBytes(noise);
         System.arraycopy(noise, 0, file, at, noise.length);
         return file;
-    }
-
-    /** Copies a GGUF file with one string key replaced, tensors and all. */
-    private static void rewrite(Path from, Path to, String key, String value) {
-        try (GgufFile f = GgufFile.open(from)) {
-            GgufWriter w = new GgufWriter();
-            for (String k : f.metadata().keySet()) {
-                w.copy(f, k);
-            }
-            w.putString(key, value);
-            for (TensorInfo t : f.tensors()) {
-                w.addTensor(t.name(), t.type(), t.shape(), f.tensorData(t).toArray(ValueLayout.JAVA_BYTE));
-            }
-            w.write(to);
-        }
     }
 
     private static int indexOf(byte[] haystack, String s) {

@@ -50,12 +50,26 @@ public final class LlamaModel {
         this.layerStart = options.layerStart();
         this.layerEnd = options.endFor(config.blockCount());
         this.pool = options.pool();
-        this.kv = new KvStore(options.numBlocks(), options.blockSize(), layerEnd - layerStart, config.kvDim(),
-                config.headDim(), options.kvPrecision());
+        this.kv = kvStore(config, options, layerEnd - layerStart);
         this.rope = new Rope(config.architecture().ropeStyle(), config.headDim(), config.ropeDim(),
                 config.ropeTheta(), config.ropeScale(), weights.ropeFreqFactors());
         this.attention = new PagedAttention(kv, config);
         ensureCapacity(1);
+    }
+
+    /**
+     * The KV pool, or a {@link ModelLoadException} when it cannot be had: the pool is sized from the
+     * file's context length, so a file declaring an absurd context would otherwise fail its load
+     * with KvStore's argument error instead of the load exception callers report.
+     */
+    private static KvStore kvStore(ModelConfig config, LoadOptions options, int layers) {
+        try {
+            return new KvStore(options.numBlocks(), options.blockSize(), layers, config.kvDim(), config.headDim(),
+                    options.kvPrecision());
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("no KV cache for a context of " + config.contextLength() + " tokens: "
+                    + e.getMessage(), e);
+        }
     }
 
     /** Loads the layers {@code options} names, with the weights left in their file's form. */
