@@ -55,8 +55,20 @@ public record SoakSummary(long completed, long failed, Map<Integer, Long> failed
         Growth heapAfterGc = growth(after, SoakSample::heapAfterGc);
         Growth rss = growth(after, SoakSample::rss);
         long failed = requests.size() - completed;
+        double window = after.isEmpty() ? 0 : after.getLast().seconds() - after.getFirst().seconds();
         return new SoakSummary(completed, failed, byStatus, ttft, itl, heapUsed, heapAfterGc, rss, warmupSeconds,
-                limitMbPer10Min, verdict(heapAfterGc, rss, limitMbPer10Min, completed));
+                limitMbPer10Min, verdict(heapAfterGc, rss, limitMbPer10Min, completed) + shortWindowNote(window));
+    }
+
+    /**
+     * A slope over a few minutes extrapolates what may be the tail of warming up (code cache,
+     * promotions before the first full collection) to ten minutes; the reader is told so.
+     */
+    static String shortWindowNote(double windowSeconds) {
+        return windowSeconds > 0 && windowSeconds < 600
+                ? String.format(java.util.Locale.ROOT, " [measured over only %.0f s after the warm-up: "
+                        + "short windows overstate growth; soak 30m for a verdict]", windowSeconds)
+                : "";
     }
 
     static Growth growth(List<SoakSample> after, ToDoubleFunction<SoakSample> series) {

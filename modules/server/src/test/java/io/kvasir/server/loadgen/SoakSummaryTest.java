@@ -77,7 +77,15 @@ class SoakSummaryTest {
         assertThat(s.itlMs().p50()).isEqualTo(20.0);
         assertThat(s.heapAfterGc().atWarmupEndMb()).isEqualTo(40.0);
         assertThat(s.rss().slopeMbPer10Min()).isZero();
-        assertThat(s.verdict()).startsWith("PASS").contains("heap after GC +0.00").contains("RSS +0.00");
+        assertThat(s.verdict()).startsWith("PASS").contains("heap after GC +0.00").contains("RSS +0.00")
+                .contains("only 180 s after the warm-up");
+    }
+
+    @Test
+    void aWindowOfTenMinutesOrMoreNeedsNoCaution() {
+        assertThat(SoakSummary.shortWindowNote(600)).isEmpty();
+        assertThat(SoakSummary.shortWindowNote(0)).isEmpty();
+        assertThat(SoakSummary.shortWindowNote(599)).contains("599 s");
     }
 
     @Test
