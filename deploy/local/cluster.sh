@@ -96,6 +96,16 @@ http_code() {
   curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
+# A state file written before nodes had their own process group has no pgid column: give it "-",
+# so a cluster started by the older script can still be seen and stopped.
+upgrade_nodes_file() {
+  [ -f "$nodes_file" ] || return 0
+  if awk '$3 !~ /^([0-9]+|-)$/ { old = 1 } END { exit !old }' "$nodes_file"; then
+    awk '$3 !~ /^([0-9]+|-)$/ { $3 = "- " $3 } { print }' "$nodes_file" > "$nodes_file.new"
+    mv "$nodes_file.new" "$nodes_file"
+  fi
+}
+
 live_nodes() {
   [ -f "$nodes_file" ] || return 0
   local name pid pgid roles http mgmt remote log
@@ -304,6 +314,7 @@ cmd_status() {
   echo "logs: $state"
 }
 
+upgrade_nodes_file
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down ;;
