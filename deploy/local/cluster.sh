@@ -7,11 +7,14 @@
 #   deploy/local/cluster.sh down
 #
 # State (pids, ports, one log per node) lives in .kvasir/cluster/ under the repository root.
-# `down` stops exactly the processes `up` recorded, and nothing else.
+# Each node runs in its own process group; `down` stops exactly the groups `up` recorded, waits
+# until every process in them has exited (SIGKILL after the stop timeout), and forgets the
+# cluster only then, so `status` never calls a cluster down while a node still runs.
 #
 # Environment: KVASIR_CLUSTER_DIR (state dir), KVASIR_CLUSTER_HTTP_PORT (8080),
 # KVASIR_CLUSTER_MANAGEMENT_PORT (8558), KVASIR_CLUSTER_REMOTE_PORT (25520): node i uses base + i;
 # KVASIR_CLUSTER_READY_TIMEOUT (seconds to wait for the gateway's /ready, 300);
+# KVASIR_CLUSTER_STOP_TIMEOUT (seconds `down` waits after SIGTERM before SIGKILL, 30);
 # KVASIR_BIN (the launcher, default ./kvasir).
 set -euo pipefail
 
@@ -23,20 +26,66 @@ http_base="${KVASIR_CLUSTER_HTTP_PORT:-8080}"
 mgmt_base="${KVASIR_CLUSTER_MANAGEMENT_PORT:-8558}"
 remote_base="${KVASIR_CLUSTER_REMOTE_PORT:-25520}"
 ready_timeout="${KVASIR_CLUSTER_READY_TIMEOUT:-300}"
+stop_timeout="${KVASIR_CLUSTER_STOP_TIMEOUT:-30}"
+# Held by `up` while it starts nodes and by `down` while it stops them, so a `down` issued during an
+# `up` sees every node `up` starts. Beside the state dir, which `up` recreates.
+lock_file="${state%/}.lock"
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
-# A pid is ours only while it is alive and still the node we started: a `serve` with that node's
-# remoting port on its command line (pids get reused; the launcher execs the JVM under the same pid).
+# The live processes of a node, one pid a line: the recorded pid and, when the node leads its own
+# process group (pgid not "-"), every member of that group, but only those whose command line is
+# that node's `serve` with its remoting port (pids and groups get reused). The launcher execs the
+# JVM under the recorded pid; a launcher that does not, or one still building, leaves a child.
+node_pids() {
+  local pid="$1" pgid="$2" remote="$3"
+  ps -e -o pid= -o pgid= -o args= 2>/dev/null | awk -v pid="$pid" -v g="$pgid" -v port="--remote-port $remote" '
+    { args = $0; sub(/^[ \t]*[0-9]+[ \t]+[0-9]+[ \t]+/, "", args); args = " " args " " }
+    ($1 == pid || (g != "-" && $2 == g)) && index(args, " serve ") && index(args, " " port " ") { print $1 }'
+}
+
 is_ours() {
-  local pid="$1" remote="$2" args
-  args="$(ps -p "$pid" -o args= 2>/dev/null)" || return 1
-  [[ "$args" == *" serve "* && "$args" == *"--remote-port $remote"* ]]
+  [ -n "$(node_pids "$@")" ]
+}
+
+# Sends a signal to a node: its whole process group when it leads one (children included), else its pid.
+signal_node() {
+  local sig="$1" pid="$2" pgid="$3"
+  if [ "$pgid" != "-" ]; then
+    kill "-$sig" -- "-$pgid" 2>/dev/null || true
+  else
+    kill "-$sig" "$pid" 2>/dev/null || true
+  fi
+}
+
+# The node's process group when it leads its own, else "-" (then only its pid is ever signalled,
+# never the group of this script). setsid runs in the child after the fork: give it a moment.
+own_group() {
+  local pid="$1" pgid="" tries
+  for tries in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" || true
+    if [ "$pgid" = "$pid" ] || ! command -v setsid >/dev/null; then break; fi
+    sleep 0.1
+  done
+  if [ "$pgid" = "$pid" ]; then echo "$pid"; else echo "-"; fi
+}
+
+# Takes the lock (when flock exists; without it `up` and `down` must not overlap).
+lock() {
+  command -v flock >/dev/null || return 0
+  mkdir -p "$(dirname "$lock_file")"
+  exec 9>"$lock_file"
+  flock -w "$1" 9 || die "another cluster.sh holds $lock_file"
+}
+
+unlock() {
+  command -v flock >/dev/null || return 0
+  exec 9>&-
 }
 
 port_free() {
@@ -47,11 +96,21 @@ http_code() {
   curl -s -o /dev/null -m 2 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
+# A state file written before nodes had their own process group has no pgid column: give it "-",
+# so a cluster started by the older script can still be seen and stopped.
+upgrade_nodes_file() {
+  [ -f "$nodes_file" ] || return 0
+  if awk '$3 !~ /^([0-9]+|-)$/ { old = 1 } END { exit !old }' "$nodes_file"; then
+    awk '$3 !~ /^([0-9]+|-)$/ { $3 = "- " $3 } { print }' "$nodes_file" > "$nodes_file.new"
+    mv "$nodes_file.new" "$nodes_file"
+  fi
+}
+
 live_nodes() {
   [ -f "$nodes_file" ] || return 0
-  local name pid roles http mgmt remote log
-  while read -r name pid roles http mgmt remote log; do
-    if is_ours "$pid" "$remote"; then echo "$name $pid"; fi
+  local name pid pgid roles http mgmt remote log
+  while read -r name pid pgid roles http mgmt remote log; do
+    if is_ours "$pid" "$pgid" "$remote"; then echo "$name $pid"; fi
   done < "$nodes_file"
 }
 
@@ -75,6 +134,7 @@ cmd_up() {
   fi
   command -v curl >/dev/null || die "curl is needed to wait for the gateway"
 
+  lock 60
   if [ -n "$(live_nodes)" ]; then
     die "a cluster is already running (see '$0 status'); run '$0 down' first"
   fi
@@ -96,13 +156,13 @@ cmd_up() {
   # Build once, before any node starts, so the JVMs do not race to build the same tree.
   if [ -z "${KVASIR_BIN:-}" ]; then
     echo "cluster.sh: making sure kvasir is built..." >&2
-    "$kvasir" --help > "$state/build.log" 2>&1 || true
+    "$kvasir" --help > "$state/build.log" 2>&1 9>&- || true
     [ -f "$root/modules/server/target/lib/.built" ] || die "kvasir did not build; see $state/build.log"
   fi
 
   local seed="127.0.0.1:$remote_base"
   for ((i = 0; i < ${#plan[@]}; i++)); do
-    local name roles http mgmt remote log pid
+    local name roles http mgmt remote log pid pgid
     read -r name roles <<< "${plan[$i]}"
     http=$((http_base + i)); mgmt=$((mgmt_base + i)); remote=$((remote_base + i))
     log="$state/$name.log"
@@ -113,18 +173,30 @@ cmd_up() {
     args+=(--decode-replicas "$(( decode > 0 ? decode : 1 ))" --prefill-replicas "$prefill")
     args+=("${extra[@]+"${extra[@]}"}")
     echo "$kvasir ${args[*]}" > "$log"
-    nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null &
+    # Its own session and process group, so `down` can signal the node with whatever it spawned.
+    # `9>&-`: the node must not inherit the lock, or it would hold it for its whole life.
+    if command -v setsid >/dev/null; then
+      setsid nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null 9>&- &
+    else
+      nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null 9>&- &
+    fi
     pid=$!
-    echo "$name $pid $roles $http $mgmt $remote $log" >> "$nodes_file"
+    pgid="$(own_group "$pid")"
+    echo "$name $pid $pgid $roles $http $mgmt $remote $log" >> "$nodes_file"
     echo "started $name (pid $pid, roles $roles, http $http, management $mgmt, remote $remote)"
   done
+  unlock
 
   local gateway_http=$http_base deadline=$((SECONDS + ready_timeout))
   echo "waiting for http://127.0.0.1:$gateway_http/ready ..."
   while [ "$(http_code "http://127.0.0.1:$gateway_http/ready")" != "200" ]; do
-    local name pid roles http mgmt remote log
-    while read -r name pid roles http mgmt remote log; do
-      if ! is_ours "$pid" "$remote"; then
+    if [ ! -f "$nodes_file" ]; then
+      echo "cluster.sh: the cluster was taken down while it started" >&2
+      exit 1
+    fi
+    local name pid pgid roles http mgmt remote log
+    while read -r name pid pgid roles http mgmt remote log; do
+      if ! is_ours "$pid" "$pgid" "$remote"; then
         echo "cluster.sh: node $name (pid $pid) exited during startup; last lines of its log:" >&2
         tail -n 20 "$state/$name.log" >&2 || true
         cmd_down keep-logs >&2
@@ -143,29 +215,52 @@ cmd_up() {
 }
 
 # `down keep-logs` (used when `up` fails) stops the nodes but leaves their logs to read.
+# The cluster is forgotten only once every process of every node has exited; a node that survives
+# even SIGKILL keeps its line in the state, `status` shows it, and `down` exits non-zero.
 cmd_down() {
   local keep="${1:-}"
+  lock 120
   if [ ! -f "$nodes_file" ]; then
     echo "no cluster state in $state"
-    rm -rf "$state"
+    [ "$keep" = keep-logs ] || rm -rf "$state"
     return 0
   fi
-  local name pid roles http mgmt remote log waited
-  # Stop the workers before the gateway (the seed), reading the node list backwards.
-  while read -r name pid roles http mgmt remote log; do
-    if is_ours "$pid" "$remote"; then
-      kill -TERM "$pid" 2>/dev/null || true
-      echo "stopping $name (pid $pid)"
-    fi
-  done < <(tac "$nodes_file" 2>/dev/null || tail -r "$nodes_file")
-  while read -r name pid roles http mgmt remote log; do
-    waited=0
-    while is_ours "$pid" "$remote" && [ $waited -lt 30 ]; do sleep 1; waited=$((waited + 1)); done
-    if is_ours "$pid" "$remote"; then
-      echo "$name (pid $pid) did not stop in 30s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+  # The recorded nodes, in arrays shared with await_exit.
+  n_name=(); n_pid=(); n_pgid=(); n_remote=()
+  local name pid pgid roles http mgmt remote log i
+  while read -r name pid pgid roles http mgmt remote log; do
+    n_name+=("$name"); n_pid+=("$pid"); n_pgid+=("$pgid"); n_remote+=("$remote")
   done < "$nodes_file"
+  trap 'echo "cluster.sh: interrupted; nodes may still be stopping: see status, run down again" >&2; exit 130' INT TERM
+
+  # SIGTERM to the workers before the gateway (the seed): the node list backwards.
+  for ((i = ${#n_name[@]} - 1; i >= 0; i--)); do
+    if is_ours "${n_pid[$i]}" "${n_pgid[$i]}" "${n_remote[$i]}"; then
+      signal_node TERM "${n_pid[$i]}" "${n_pgid[$i]}"
+      echo "stopping ${n_name[$i]} (pid ${n_pid[$i]})"
+    fi
+  done
+  # A JVM drains and leaves the cluster on SIGTERM, which can take a while; wait for all at once.
+  local alive
+  alive="$(await_exit "$stop_timeout")"
+  if [ -n "$alive" ]; then
+    for i in $alive; do
+      echo "${n_name[$i]} (pid ${n_pid[$i]}) did not exit within ${stop_timeout}s of SIGTERM; sending SIGKILL"
+      signal_node KILL "${n_pid[$i]}" "${n_pgid[$i]}"
+    done
+    alive="$(await_exit 10)"
+  fi
+  trap - INT TERM
+  if [ -n "$alive" ]; then
+    : > "$nodes_file.left"
+    for i in $alive; do
+      echo "cluster.sh: ${n_name[$i]} still runs after SIGKILL (pids" \
+        "$(node_pids "${n_pid[$i]}" "${n_pgid[$i]}" "${n_remote[$i]}" | tr '\n' ' '))" >&2
+      grep "^${n_name[$i]} " "$nodes_file" >> "$nodes_file.left" || true
+    done
+    mv "$nodes_file.left" "$nodes_file" # status keeps showing what still runs
+    return 1
+  fi
   if [ "$keep" = keep-logs ]; then
     rm -f "$nodes_file"
     echo "cluster down; logs kept in $state"
@@ -175,15 +270,36 @@ cmd_down() {
   fi
 }
 
+# Waits up to $1 seconds for the nodes in n_* to exit, saying every 5 s (on stderr) who is left;
+# prints the indices of the nodes still alive at the end, nothing when all are gone.
+await_exit() {
+  local deadline=$((SECONDS + $1)) next_note=$((SECONDS + 5)) left i who
+  while :; do
+    left=()
+    for i in "${!n_name[@]}"; do
+      if is_ours "${n_pid[$i]}" "${n_pgid[$i]}" "${n_remote[$i]}"; then left+=("$i"); fi
+    done
+    if [ ${#left[@]} -eq 0 ] || [ $SECONDS -ge $deadline ]; then break; fi
+    if [ $SECONDS -ge $next_note ]; then
+      who=""
+      for i in "${left[@]}"; do who+=" ${n_name[$i]}"; done
+      echo "waiting for$who to exit ($((deadline - SECONDS))s left)" >&2
+      next_note=$((SECONDS + 5))
+    fi
+    sleep 1
+  done
+  echo "${left[*]+"${left[*]}"}"
+}
+
 cmd_status() {
   if [ ! -f "$nodes_file" ]; then
     echo "no cluster (no state in $state)"
     return 0
   fi
-  local name pid roles http mgmt remote log alive ready
+  local name pid pgid roles http mgmt remote log alive ready
   printf '%-12s %-8s %-8s %-18s %-6s %-6s %-6s %s\n' NODE PID STATE ROLES HTTP MGMT REMOTE READY
-  while read -r name pid roles http mgmt remote log; do
-    if is_ours "$pid" "$remote"; then alive=up; else alive=down; fi
+  while read -r name pid pgid roles http mgmt remote log; do
+    if is_ours "$pid" "$pgid" "$remote"; then alive=up; else alive=down; fi
     ready="-"
     # Gateways answer /ready on the API port; workers have no API, only the management port.
     if [ "$alive" = up ]; then
@@ -198,6 +314,7 @@ cmd_status() {
   echo "logs: $state"
 }
 
+upgrade_nodes_file
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down ;;

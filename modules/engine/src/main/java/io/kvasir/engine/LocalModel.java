@@ -2,9 +2,11 @@ package io.kvasir.engine;
 
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ChatTemplate;
+import io.kvasir.engine.chat.ChatTemplateException;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
+import io.kvasir.engine.model.ModelLoadException;
 import io.kvasir.engine.model.ModelConfig;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
@@ -52,9 +54,17 @@ public final class LocalModel implements ServedModel {
         ChatTemplate template;
         try (GgufFile gguf = GgufFile.open(path)) {
             config = ModelConfig.read(gguf);
-            Vocabulary vocabulary = Vocabulary.fromGguf(gguf);
-            tokenizer = Tokenizers.create(vocabulary);
-            template = ChatTemplate.forModel(vocabulary, tokenizer);
+            try {
+                Vocabulary vocabulary = Vocabulary.fromGguf(gguf);
+                tokenizer = Tokenizers.create(vocabulary);
+                template = ChatTemplate.forModel(vocabulary, tokenizer);
+            } catch (IllegalArgumentException | ChatTemplateException e) {
+                // The tokenizer classes are also used on vocabularies built in code, so they throw
+                // plain argument errors; here the argument is the file, and callers (the CLI, a
+                // shard) report a file they cannot load through the one load exception.
+                throw new ModelLoadException(path.getFileName() + ": unusable tokenizer or chat template: "
+                        + e.getMessage(), e);
+            }
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);
         }

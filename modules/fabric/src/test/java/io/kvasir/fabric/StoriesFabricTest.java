@@ -2,12 +2,12 @@ package io.kvasir.fabric;
 
 import io.kvasir.engine.ServedModel;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.stream.javadsl.Sink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvasir.engine.SharedData;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ChatTemplate;
 import io.kvasir.engine.EngineOptions;
@@ -21,7 +21,6 @@ import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -32,8 +31,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fabric over the real engine and the trained stories260K model (skipped without the shared
- * reference data). The factory here is a test wiring of EngineCore; the server owns the real one.
+ * The fabric over the real engine and the trained stories260K model (without the shared reference
+ * data: skipped, or failed under CI, as {@link SharedData} rules). The factory here is a test wiring of EngineCore; the server owns the real one.
  */
 class StoriesFabricTest {
 
@@ -43,10 +42,8 @@ class StoriesFabricTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String shared = System.getProperty("kvasir.shared.dir");
-        Path model = shared == null ? null : Path.of(shared, "models", "stories260K.gguf");
-        assumeTrue(model != null && Files.isRegularFile(model), "stories260K.gguf is not available");
-        reference = new ObjectMapper().readTree(model.resolveSibling("stories260K.reference.json").toFile()).get(0);
+        Path model = SharedData.require("models/stories260K.gguf");
+        reference = new ObjectMapper().readTree(SharedData.require("models/stories260K.reference.json").toFile()).get(0);
         String models = "stories { path = \"" + model.toString().replace("\\", "/")
                 + "\", max-model-length = 256, kv-cache-blocks = 64, kv-block-size = 16 }";
         kit = ActorTestKit.create("stories", TestNodes.config(models, List.of("gateway", "decode"), true));

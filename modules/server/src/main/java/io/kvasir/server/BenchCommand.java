@@ -1,13 +1,15 @@
 package io.kvasir.server;
 
 import io.kvasir.server.loadgen.BenchServeCommand;
+import io.kvasir.server.loadgen.SoakCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code kvasir bench ...}: benchmarks. Each kind is a subcommand. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Benchmarks: engine (in-process engine speed), serve (any OpenAI-compatible endpoint).",
-        subcommands = {BenchEngineCommand.class, BenchServeCommand.class})
+        description = "Benchmarks: engine (in-process engine speed), serve (any OpenAI-compatible endpoint), "
+                + "soak (long steady load with memory sampling).",
+        subcommands = {BenchEngineCommand.class, BenchServeCommand.class, SoakCommand.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec

@@ -39,6 +39,11 @@ public final class KvasirNode implements AutoCloseable {
         ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "kvasir", config);
         try {
             MeterRegistry registry = Metrics.newRegistry();
+            // Heap, heap after GC and RSS on /metrics (what `bench soak` samples); the GC listener
+            // goes with the node, so test JVMs that start many nodes do not collect listeners.
+            MemoryMetrics memory = new MemoryMetrics(ProcStatus.self());
+            memory.bindTo(registry);
+            system.getWhenTerminated().thenRun(memory::close);
             KvasirFabric fabric = Kvasir.start(system, engines, registry);
             KvasirHttp.Bindings http = null;
             Optional<ServerBinding> workerManagement = Optional.empty();

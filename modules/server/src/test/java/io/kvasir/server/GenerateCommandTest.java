@@ -1,14 +1,13 @@
 package io.kvasir.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvasir.engine.SharedData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,12 +17,6 @@ class GenerateCommandTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static Path shared(String relative) {
-        String dir = System.getProperty("kvasir.shared.dir", "../shared");
-        Path p = Path.of(dir).resolve(relative);
-        assumeTrue(Files.isReadable(p), "shared test data absent: " + p);
-        return p;
-    }
 
     private static JsonNode run(String... args) throws Exception {
         PrintStream saved = System.out;
@@ -45,8 +38,8 @@ class GenerateCommandTest {
         // Both KV precisions: the default F16 and F32 give llama.cpp's tokens on this model.
         for (String[] c : new String[][] {{"stories260K", "F16"}, {"stories260K-F16", "F16"}, {"stories260K", "F32"}}) {
             String name = c[0];
-            Path model = shared("models/" + name + ".gguf");
-            JsonNode ref = JSON.readTree(shared("models/" + name + ".reference.json").toFile()).get(0);
+            Path model = SharedData.require("models/" + name + ".gguf");
+            JsonNode ref = JSON.readTree(SharedData.require("models/" + name + ".reference.json").toFile()).get(0);
             JsonNode out = run("generate", "--model", model.toString(), "--prompt", ref.get("prompt").asText(),
                     "--max-tokens", String.valueOf(ref.get("token_ids").size()), "--temperature", "0",
                     "--threads", "1", "--kv-precision", c[1], "--json");

@@ -50,7 +50,12 @@ final class GgufCursor {
 
     /** A failure at the current position, worded for an operator. */
     GgufException fail(String problem) {
-        return new GgufException(fileName + ": " + problem + " (at byte " + position + ")");
+        return failAt(position, problem);
+    }
+
+    /** A failure in the field that starts at {@code offset}, for checks made after reading it. */
+    GgufException failAt(long offset, String problem) {
+        return new GgufException(fileName + ": " + problem + " (at byte " + offset + ")");
     }
 
     private void need(long bytes, String what) {

@@ -189,8 +189,8 @@ public final class GgufFile implements AutoCloseable {
         int[] out = new int[a.length];
         for (int i = 0; i < a.length; i++) {
             if (a[i] != (int) a[i]) {
-                throw new GgufException(fileName + ": metadata '" + key + "' element " + i + " = " + a[i]
-                        + " does not fit a 32-bit int");
+                throw new GgufException(fileName + ": metadata " + ErrorText.quote(key) + " element " + i + " = "
+                        + a[i] + " does not fit a 32-bit int" + at(key));
             }
             out[i] = (int) a[i];
         }
@@ -200,7 +200,7 @@ public final class GgufFile implements AutoCloseable {
     private Object require(String key) {
         Object v = metadata().get(key);
         if (v == null) {
-            throw new GgufException(fileName + ": metadata key '" + key + "' is missing");
+            throw new GgufException(fileName + ": metadata key " + ErrorText.quote(key) + " is missing");
         }
         return v;
     }
@@ -214,14 +214,20 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private GgufException wrongType(String key, String expected, Object found) {
-        return new GgufException(fileName + ": metadata '" + key + "' should be " + expected + ", found "
-                + describe(found));
+        return new GgufException(fileName + ": metadata " + ErrorText.quote(key) + " should be " + expected
+                + ", found " + describe(found) + at(key));
+    }
+
+    /** Where the key's value starts in the file, for error messages. */
+    private String at(String key) {
+        Long offset = header.valueOffsets().get(key);
+        return offset == null ? "" : " (value at byte " + offset + ")";
     }
 
     /** A short, bounded description of a metadata value for error messages. */
     static String describe(Object v) {
         return switch (v) {
-            case String s -> "string \"" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "\"";
+            case String s -> "string " + ErrorText.quote(s);
             case Long l -> "integer " + l;
             case Float f -> "float32 " + f;
             case Double d -> "float64 " + d;
@@ -245,7 +251,7 @@ public final class GgufFile implements AutoCloseable {
     public TensorInfo tensor(String name) {
         TensorInfo t = tensorsByName.get(name);
         if (t == null) {
-            throw new GgufException(fileName + ": no tensor named '" + name + "'");
+            throw new GgufException(fileName + ": no tensor named " + ErrorText.quote(name));
         }
         return t;
     }
@@ -257,7 +263,7 @@ public final class GgufFile implements AutoCloseable {
     /** The tensor's bytes, a read-only slice of the mapping, valid until {@link #close()}. */
     public MemorySegment tensorData(TensorInfo t) {
         if (tensorsByName.get(t.name()) != t && !t.equals(tensorsByName.get(t.name()))) {
-            throw new GgufException(fileName + ": tensor " + t + " is not from this file");
+            throw new GgufException(fileName + ": tensor " + ErrorText.quote(t.name()) + " is not from this file");
         }
         return mapped.asSlice(header.dataOffset() + t.offset(), t.byteSize());
     }

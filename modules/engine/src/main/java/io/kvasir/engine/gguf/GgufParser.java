@@ -33,6 +33,7 @@ final class GgufParser {
             Map<String, Object> metadata,
             Map<String, GgufValueType> valueTypes,
             Map<String, GgufValueType> elementTypes,
+            Map<String, Long> valueOffsets,
             List<TensorInfo> tensors,
             long alignment,
             long dataOffset) {
@@ -73,23 +74,29 @@ final class GgufParser {
         Map<String, Object> metadata = new LinkedHashMap<>();
         Map<String, GgufValueType> valueTypes = new HashMap<>();
         Map<String, GgufValueType> elementTypes = new HashMap<>();
+        // Where each value starts, so an error found later (a value of the wrong type) can say where to look.
+        Map<String, Long> valueOffsets = new HashMap<>();
         for (long i = 0; i < kvCount; i++) {
             long at = in.position();
             String key = in.string("metadata key #" + i);
+            // Quoted once, bounded: a corrupt length can make a "key" of megabytes of raw bytes.
+            String quoted = ErrorText.quote(key);
             if (metadata.containsKey(key)) {
-                throw new GgufException(fileName + ": duplicate metadata key '" + key + "' at byte " + at);
+                throw new GgufException(fileName + ": duplicate metadata key " + quoted + " at byte " + at);
             }
-            GgufValueType type = valueType(in.i32("type of '" + key + "'"), key);
+            GgufValueType type = valueType("type of " + quoted, quoted);
+            valueOffsets.put(key, in.position());
             if (type == GgufValueType.ARRAY) {
-                GgufValueType elem = valueType(in.i32("element type of '" + key + "'"), key);
+                long elemAt = in.position();
+                GgufValueType elem = valueType("element type of " + quoted, quoted);
                 if (elem == GgufValueType.ARRAY) {
-                    throw in.fail("metadata '" + key + "' is an array of arrays, which is not supported");
+                    throw in.failAt(elemAt, "metadata " + quoted + " is an array of arrays, which is not supported");
                 }
-                long n = in.count("array length of '" + key + "'", elem.minBytes());
-                metadata.put(key, array(elem, (int) n, key));
+                long n = in.count("array length of " + quoted, elem.minBytes());
+                metadata.put(key, array(elem, (int) n, quoted));
                 elementTypes.put(key, elem);
             } else {
-                metadata.put(key, scalar(type, key));
+                metadata.put(key, scalar(type, quoted));
             }
             valueTypes.put(key, type);
         }
@@ -98,9 +105,11 @@ final class GgufParser {
         List<TensorInfo> tensors = new ArrayList<>((int) tensorCount);
         Set<String> names = new HashSet<>();
         for (long i = 0; i < tensorCount; i++) {
+            long at = in.position();
             TensorInfo t = tensorInfo(i, alignment);
             if (!names.add(t.name())) {
-                throw new GgufException(fileName + ": duplicate tensor name '" + t.name() + "'");
+                throw new GgufException(fileName + ": duplicate tensor name " + ErrorText.quote(t.name())
+                        + " at byte " + at);
             }
             tensors.add(t);
         }
@@ -108,19 +117,22 @@ final class GgufParser {
         long dataOffset = in.position();
         checkPlacement(tensors, dataOffset);
         return new Header(version, Collections.unmodifiableMap(metadata), Map.copyOf(valueTypes),
-                Map.copyOf(elementTypes), List.copyOf(tensors), alignment, dataOffset);
+                Map.copyOf(elementTypes), Map.copyOf(valueOffsets), List.copyOf(tensors), alignment, dataOffset);
     }
 
-    private GgufValueType valueType(int id, String key) {
+    /** {@code quotedKey} here and below is the key as {@link ErrorText#quote} shows it. */
+    private GgufValueType valueType(String what, String quotedKey) {
+        long at = in.position();
+        int id = in.i32(what);
         GgufValueType type = GgufValueType.byId(id);
         if (type == null) {
-            throw in.fail("metadata '" + key + "' has unknown value type " + Integer.toUnsignedString(id));
+            throw in.failAt(at, "metadata " + quotedKey + " has unknown value type " + Integer.toUnsignedString(id));
         }
         return type;
     }
 
-    private Object scalar(GgufValueType type, String key) {
-        String what = "value of '" + key + "'";
+    private Object scalar(GgufValueType type, String quotedKey) {
+        String what = "value of " + quotedKey;
         return switch (type) {
             case UINT8 -> (long) in.u8(what);
             case INT8 -> (long) in.i8(what);
@@ -138,8 +150,8 @@ final class GgufParser {
         };
     }
 
-    private Object array(GgufValueType elem, int n, String key) {
-        String what = "an element of '" + key + "'";
+    private Object array(GgufValueType elem, int n, String quotedKey) {
+        String what = "an element of " + quotedKey;
         switch (elem) {
             case STRING -> {
                 String[] a = new String[n];
@@ -172,7 +184,7 @@ final class GgufParser {
             default -> {
                 long[] a = new long[n];
                 for (int i = 0; i < n; i++) {
-                    a[i] = (Long) scalar(elem, key);
+                    a[i] = (Long) scalar(elem, quotedKey);
                 }
                 return a;
             }
@@ -197,47 +209,52 @@ final class GgufParser {
 
     private TensorInfo tensorInfo(long index, long alignment) {
         String name = in.string("name of tensor #" + index);
-        String label = "tensor '" + name + "'";
+        String label = "tensor " + ErrorText.quote(name);
+        // Checks name the field they reject: its offset is taken before it is read.
+        long at = in.position();
         int rank = in.i32("rank of " + label);
         if (rank < 1 || rank > MAX_DIMS) {
-            throw in.fail(label + " has " + Integer.toUnsignedString(rank) + " dimensions; 1 to " + MAX_DIMS
+            throw in.failAt(at, label + " has " + Integer.toUnsignedString(rank) + " dimensions; 1 to " + MAX_DIMS
                     + " are allowed");
         }
         long[] shape = new long[rank];
         long elements = 1;
         for (int d = 0; d < rank; d++) {
+            at = in.position();
             shape[d] = in.i64("dimension " + d + " of " + label);
             if (shape[d] <= 0) {
-                throw in.fail(label + " has dimension " + d + " = " + Long.toUnsignedString(shape[d])
+                throw in.failAt(at, label + " has dimension " + d + " = " + Long.toUnsignedString(shape[d])
                         + "; dimensions must be at least 1 and below 2^63");
             }
             try {
                 elements = Math.multiplyExact(elements, shape[d]);
             } catch (ArithmeticException e) {
-                throw in.fail(label + " shape " + Arrays.toString(shape) + " has more than 2^63 elements");
+                throw in.failAt(at, label + " shape " + Arrays.toString(shape) + " has more than 2^63 elements");
             }
         }
+        at = in.position();
         int typeId = in.i32("type of " + label);
         GgmlType type = GgmlType.byId(typeId);
         if (type == null) {
-            throw in.fail(label + " has unknown ggml type id " + Integer.toUnsignedString(typeId));
+            throw in.failAt(at, label + " has unknown ggml type id " + Integer.toUnsignedString(typeId));
         }
         if (shape[0] % type.blockSize() != 0) {
-            throw in.fail(label + " of type " + type + " has a row of " + shape[0]
+            throw in.failAt(at, label + " of type " + type + " has a row of " + shape[0]
                     + " elements, not a multiple of its block size " + type.blockSize());
         }
         long byteSize;
         try {
             byteSize = Math.multiplyExact(elements / type.blockSize(), (long) type.blockBytes());
         } catch (ArithmeticException e) {
-            throw in.fail(label + " shape " + Arrays.toString(shape) + " takes more than 2^63 bytes");
+            throw in.failAt(at, label + " shape " + Arrays.toString(shape) + " takes more than 2^63 bytes");
         }
+        at = in.position();
         long offset = in.i64("data offset of " + label);
         if (offset < 0) {
-            throw in.fail(label + " data offset " + Long.toUnsignedString(offset) + " is beyond 2^63");
+            throw in.failAt(at, label + " data offset " + Long.toUnsignedString(offset) + " is beyond 2^63");
         }
         if (offset % alignment != 0) {
-            throw in.fail(label + " data offset " + Long.toUnsignedString(offset)
+            throw in.failAt(at, label + " data offset " + Long.toUnsignedString(offset)
                     + " is not a multiple of the alignment " + alignment);
         }
         return new TensorInfo(name, type, shape, offset, byteSize);
@@ -250,7 +267,7 @@ final class GgufParser {
             long start = dataOffset + t.offset(); // both below 2^63, so the sum cannot wrap to positive
             long end = start + t.byteSize();
             if (start < 0 || end < 0 || end > fileSize) {
-                throw new GgufException(fileName + ": tensor '" + t.name() + "' data ["
+                throw new GgufException(fileName + ": tensor " + ErrorText.quote(t.name()) + " data ["
                         + Long.toUnsignedString(start) + ", " + Long.toUnsignedString(end)
                         + ") lies past the end of the file (size " + fileSize + ")");
             }
@@ -261,9 +278,9 @@ final class GgufParser {
             TensorInfo prev = byOffset.get(i - 1);
             TensorInfo next = byOffset.get(i);
             if (prev.offset() + prev.byteSize() > next.offset()) {
-                throw new GgufException(fileName + ": tensors '" + prev.name() + "' and '" + next.name()
-                        + "' overlap in the data section (at offsets " + prev.offset() + " and "
-                        + next.offset() + ")");
+                throw new GgufException(fileName + ": tensors " + ErrorText.quote(prev.name()) + " and "
+                        + ErrorText.quote(next.name()) + " overlap in the data section (at offsets "
+                        + prev.offset() + " and " + next.offset() + ")");
             }
         }
     }

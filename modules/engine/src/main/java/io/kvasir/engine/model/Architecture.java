@@ -1,5 +1,6 @@
 package io.kvasir.engine.model;
 
+import io.kvasir.engine.gguf.ErrorText;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
@@ -38,7 +39,7 @@ public enum Architecture {
                 return a;
             }
         }
-        throw new ModelLoadException("unsupported model architecture '" + name + "' (supported: "
+        throw new ModelLoadException("unsupported model architecture " + ErrorText.quote(name) + " (supported: "
                 + Arrays.stream(values()).map(Architecture::ggufName).collect(Collectors.joining(", ")) + ")");
     }
 }

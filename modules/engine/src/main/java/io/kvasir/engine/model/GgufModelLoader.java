@@ -1,5 +1,6 @@
 package io.kvasir.engine.model;
 
+import io.kvasir.engine.gguf.ErrorText;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.gguf.TensorInfo;
 import io.kvasir.engine.tensor.GgmlType;
@@ -67,7 +68,8 @@ final class GgufModelLoader {
         return switch (type) {
             case "none" -> 1f;
             case "linear" -> factor > 0 ? 1f / factor : 1f;
-            default -> throw new ModelLoadException("unsupported rope scaling type '" + type + "' (supported: none, linear)");
+            default -> throw new ModelLoadException("unsupported rope scaling type " + ErrorText.quote(type)
+                    + " (supported: none, linear)");
         };
     }
 

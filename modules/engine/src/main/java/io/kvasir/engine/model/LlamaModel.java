@@ -84,8 +84,16 @@ public final class LlamaModel {
                     + config.blockCount() + " layers");
         }
         ModelWeights weights = GgufModelLoader.weights(gguf, config, layerStart, layerEnd);
-        KvStore kv = new KvStore(options.kvBlocksFor(config), options.blockSize(), layerEnd - layerStart,
-                config.kvDim(), config.headDim(), options.kvPrecision());
+        KvStore kv;
+        try {
+            kv = new KvStore(options.kvBlocksFor(config), options.blockSize(), layerEnd - layerStart,
+                    config.kvDim(), config.headDim(), options.kvPrecision());
+        } catch (IllegalArgumentException e) {
+            // The pool is sized from the file's context length: a file declaring an absurd context
+            // must fail its load with the load exception callers report, not KvStore's argument error.
+            throw new ModelLoadException("no KV cache for a context of " + config.contextLength() + " tokens: "
+                    + e.getMessage(), e);
+        }
         return new LlamaModel(config, weights, layerStart, layerEnd, pool, kv);
     }
 

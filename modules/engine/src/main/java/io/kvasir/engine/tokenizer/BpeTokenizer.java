@@ -1,5 +1,6 @@
 package io.kvasir.engine.tokenizer;
 
+import io.kvasir.engine.gguf.ErrorText;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -27,7 +28,8 @@ final class BpeTokenizer extends VocabTokenizer {
             String m = merges[i];
             int space = m.indexOf(' ', 1);
             if (space < 0) {
-                throw new IllegalArgumentException("BPE merge " + i + " has no space separating its two halves: '" + m + "'");
+                throw new IllegalArgumentException("BPE merge " + i + " has no space separating its two halves: "
+                        + ErrorText.quote(m));
             }
             ranks.putIfAbsent(m, i);
         }

@@ -1,5 +1,6 @@
 package io.kvasir.engine.tokenizer;
 
+import io.kvasir.engine.gguf.ErrorText;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -89,8 +90,8 @@ final class PreTokenizer {
             case "gpt-2", "gpt2", "phi-2", "roberta-bpe", "mpt", "olmo", "jais", "gigachat",
                  "jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code" ->
                     new PreTokenizer(p, false, GPT2);
-            default -> throw new IllegalArgumentException("unsupported BPE pre-tokenizer '" + p
-                    + "' (tokenizer.ggml.pre); supported include default, gpt-2, llama-bpe, qwen2, "
+            default -> throw new IllegalArgumentException("unsupported BPE pre-tokenizer " + ErrorText.quote(p)
+                    + " (tokenizer.ggml.pre); supported include default, gpt-2, llama-bpe, qwen2, "
                     + "deepseek-llm, deepseek-coder, starcoder, mpt, falcon");
         };
     }

@@ -1,5 +1,6 @@
 package io.kvasir.engine.tokenizer;
 
+import io.kvasir.engine.gguf.ErrorText;
 import io.kvasir.engine.gguf.GgufFile;
 
 /** Builds the {@link Tokenizer} a vocabulary calls for. */
@@ -13,8 +14,8 @@ public final class Tokenizers {
         return switch (vocabulary.model()) {
             case Vocabulary.SPM -> new SpmTokenizer(vocabulary);
             case Vocabulary.BPE -> new BpeTokenizer(vocabulary);
-            default -> throw new IllegalArgumentException("unsupported tokenizer model '" + vocabulary.model()
-                    + "' (supported: llama, gpt2)");
+            default -> throw new IllegalArgumentException("unsupported tokenizer model " + ErrorText.quote(vocabulary.model())
+                    + " (supported: llama, gpt2)");
         };
     }
 

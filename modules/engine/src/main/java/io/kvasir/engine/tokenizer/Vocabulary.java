@@ -1,5 +1,6 @@
 package io.kvasir.engine.tokenizer;
 
+import io.kvasir.engine.gguf.ErrorText;
 import io.kvasir.engine.gguf.GgufFile;
 
 /**
@@ -94,8 +95,8 @@ public record Vocabulary(
         }
         boolean spm = SPM.equals(model);
         if (!spm && !BPE.equals(model)) {
-            throw new IllegalArgumentException(gguf.path() + ": unsupported tokenizer model '" + model
-                    + "' (supported: llama, gpt2)");
+            throw new IllegalArgumentException(gguf.path() + ": unsupported tokenizer model " + ErrorText.quote(model)
+                    + " (supported: llama, gpt2)");
         }
         if (!spm && merges == null) {
             throw new IllegalArgumentException(gguf.path() + ": BPE vocabulary without tokenizer.ggml.merges");

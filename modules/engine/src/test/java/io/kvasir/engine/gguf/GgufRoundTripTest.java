@@ -201,7 +201,7 @@ class GgufRoundTripTest {
                     .hasMessageContaining("acc.gguf").hasMessageContaining("'nope'").hasMessageContaining("missing");
             assertThatThrownBy(() -> f.integer("name"))
                     .isInstanceOf(GgufException.class)
-                    .hasMessageContaining("'name'").hasMessageContaining("integer").hasMessageContaining("string \"x\"");
+                    .hasMessageContaining("'name'").hasMessageContaining("integer").hasMessageContaining("string 'x'");
             assertThatThrownBy(() -> f.string("n", "d"))
                     .isInstanceOf(GgufException.class).hasMessageContaining("'n'").hasMessageContaining("integer 7");
             assertThatThrownBy(() -> f.real("name", 0f)).isInstanceOf(GgufException.class);
