@@ -6,7 +6,8 @@ import io.kvasir.engine.model.ModelConfig;
 
 /**
  * Every setting of a local engine, in one place: how the model is run (compute threads, KV pool
- * shape and precision) and how it is scheduled (step budget, sequences per step, prefix caching).
+ * shape and precision) and how it is scheduled (step budget, sequences per step, prefix caching,
+ * long prefills).
  * {@link LocalModel#open}, {@link io.kvasir.engine.model.LlamaRunner#open},
  * {@link io.kvasir.engine.model.LlamaModel#load} and {@link io.kvasir.engine.core.EngineCore} all
  * take it; each reads the part it acts on. Start from {@link #defaults()} and change what differs
@@ -27,6 +28,14 @@ import io.kvasir.engine.model.ModelConfig;
  * @param maxNumSeqs     sequences scheduled in one step at most
  * @param prefixCaching  whether full blocks are shared between requests with the same prefix (and
  *                       cache scope)
+ * @param longPrefillThreshold a request with more tokens than this left to compute before it can
+ *                       sample (its prompt less the cached prefix, or what a preempted one
+ *                       recomputes) is a long prefill; 0: the step budget {@code maxBatchTokens}. A
+ *                       prompt within one step's budget is done in one step whatever else is queued;
+ *                       one beyond it is what would hold the prefill budget step after step
+ * @param longPrefillShare while short prefills wait, the most of a step's prefill budget (what the
+ *                       decodes leave) long prefills get together, and what they are sure of, so they
+ *                       finish; in (0, 1]. 1 never holds a long prefill back for short ones
  */
 public record EngineOptions(
         int threads,
@@ -37,12 +46,23 @@ public record EngineOptions(
         long kvBytesMax,
         int maxBatchTokens,
         int maxNumSeqs,
-        boolean prefixCaching) {
+        boolean prefixCaching,
+        int longPrefillThreshold,
+        double longPrefillShare) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final long DEFAULT_KV_BYTES_MAX = 1L << 30;
     public static final int DEFAULT_MAX_BATCH_TOKENS = 512;
     public static final int DEFAULT_MAX_NUM_SEQS = 64;
+    /** Long prefills follow the step budget: a prompt longer than one step's budget is long. */
+    public static final int DEFAULT_LONG_PREFILL_THRESHOLD = 0;
+    /**
+     * Half: while short prompts wait, neither class can slow the other by more than about twice.
+     * A long prompt's prefill goes at least half speed (its time to first token at most about
+     * doubles under a stream of short ones), and short prompts share at least half of every step, so
+     * one within the threshold needs about two steps once it is first in line.
+     */
+    public static final double DEFAULT_LONG_PREFILL_SHARE = 0.5;
 
     public EngineOptions {
         if (threads < 0) {
@@ -69,60 +89,84 @@ public record EngineOptions(
         if (maxNumSeqs <= 0) {
             throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
         }
+        if (longPrefillThreshold < 0) {
+            throw new IllegalArgumentException("longPrefillThreshold must be >= 0 (0: the step budget), got "
+                    + longPrefillThreshold);
+        }
+        if (!(longPrefillShare > 0 && longPrefillShare <= 1)) {
+            throw new IllegalArgumentException("longPrefillShare must be in (0, 1], got " + longPrefillShare);
+        }
     }
 
     /**
      * One thread per core, F16 KV in blocks of 16 sized for 64 full contexts within 1 GiB, 512
-     * tokens and 64 sequences a step, prefix caching on.
+     * tokens and 64 sequences a step, prefix caching on; prompts beyond one step's budget are long
+     * and get half the prefill budget while short ones wait.
      */
     public static EngineOptions defaults() {
         return new EngineOptions(0, KvPrecision.F16, 0, DEFAULT_BLOCK_SIZE, 0, DEFAULT_KV_BYTES_MAX,
-                DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_NUM_SEQS, true);
+                DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_NUM_SEQS, true, DEFAULT_LONG_PREFILL_THRESHOLD,
+                DEFAULT_LONG_PREFILL_SHARE);
     }
 
     public EngineOptions withThreads(int n) {
         return new EngineOptions(n, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withKvPrecision(KvPrecision precision) {
         return new EngineOptions(threads, precision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withKvBlocks(int n) {
         return new EngineOptions(threads, kvPrecision, n, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withBlockSize(int tokens) {
         return new EngineOptions(threads, kvPrecision, kvBlocks, tokens, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withMaxContext(int tokens) {
         return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, tokens, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withKvBytesMax(long bytes) {
         return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, bytes, maxBatchTokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withMaxBatchTokens(int tokens) {
         return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, tokens,
-                maxNumSeqs, prefixCaching);
+                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withMaxNumSeqs(int seqs) {
         return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                seqs, prefixCaching);
+                seqs, prefixCaching, longPrefillThreshold, longPrefillShare);
     }
 
     public EngineOptions withPrefixCaching(boolean enabled) {
         return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, enabled);
+                maxNumSeqs, enabled, longPrefillThreshold, longPrefillShare);
+    }
+
+    public EngineOptions withLongPrefillThreshold(int tokens) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching, tokens, longPrefillShare);
+    }
+
+    public EngineOptions withLongPrefillShare(double share) {
+        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
+                maxNumSeqs, prefixCaching, longPrefillThreshold, share);
+    }
+
+    /** Tokens left to compute above which a prefill is long: {@code longPrefillThreshold}, or the step budget if 0. */
+    public int effectiveLongPrefillThreshold() {
+        return longPrefillThreshold > 0 ? longPrefillThreshold : maxBatchTokens;
     }
 
     /** The compute threads to start: {@code threads}, or one per core when it is 0. */

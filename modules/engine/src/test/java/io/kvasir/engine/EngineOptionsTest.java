@@ -30,6 +30,11 @@ class EngineOptionsTest {
         assertThat(d.maxBatchTokens()).isEqualTo(512);
         assertThat(d.maxNumSeqs()).isEqualTo(64);
         assertThat(d.prefixCaching()).isTrue();
+        assertThat(d.longPrefillThreshold()).isZero();
+        assertThat(d.effectiveLongPrefillThreshold()).isEqualTo(512);
+        assertThat(d.withMaxBatchTokens(128).effectiveLongPrefillThreshold()).as("follows the step budget").isEqualTo(128);
+        assertThat(d.withLongPrefillThreshold(1000).effectiveLongPrefillThreshold()).isEqualTo(1000);
+        assertThat(d.longPrefillShare()).isEqualTo(0.5);
     }
 
     @Test
@@ -37,9 +42,9 @@ class EngineOptionsTest {
         EngineOptions d = EngineOptions.defaults();
         EngineOptions all = d.withThreads(3).withKvPrecision(KvPrecision.F32).withKvBlocks(100).withBlockSize(32)
                 .withMaxContext(2048).withKvBytesMax(1 << 20).withMaxBatchTokens(128).withMaxNumSeqs(8)
-                .withPrefixCaching(false);
-        assertThat(all).isEqualTo(new EngineOptions(3, KvPrecision.F32, 100, 32, 2048, 1 << 20, 128, 8, false));
-        assertThat(d.withMaxNumSeqs(8)).isEqualTo(new EngineOptions(0, KvPrecision.F16, 0, 16, 0, 1L << 30, 512, 8, true));
+                .withPrefixCaching(false).withLongPrefillThreshold(300).withLongPrefillShare(0.25);
+        assertThat(all).isEqualTo(new EngineOptions(3, KvPrecision.F32, 100, 32, 2048, 1 << 20, 128, 8, false, 300, 0.25));
+        assertThat(d.withMaxNumSeqs(8)).isEqualTo(new EngineOptions(0, KvPrecision.F16, 0, 16, 0, 1L << 30, 512, 8, true, 0, 0.5));
         assertThat(all.effectiveThreads()).isEqualTo(3);
     }
 
@@ -55,6 +60,12 @@ class EngineOptionsTest {
         assertThatThrownBy(() -> d.withMaxBatchTokens(0)).hasMessageContaining("maxBatchTokens must be positive");
         assertThatThrownBy(() -> d.withMaxNumSeqs(0)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("maxNumSeqs must be positive");
+        assertThatThrownBy(() -> d.withLongPrefillThreshold(-1)).hasMessageContaining("longPrefillThreshold");
+        for (double share : new double[] {0, -0.5, 1.01, Double.NaN}) {
+            assertThatThrownBy(() -> d.withLongPrefillShare(share)).as("share %s", share)
+                    .hasMessageContaining("longPrefillShare must be in (0, 1]");
+        }
+        assertThat(d.withLongPrefillShare(1).longPrefillShare()).isEqualTo(1);
     }
 
     @Test

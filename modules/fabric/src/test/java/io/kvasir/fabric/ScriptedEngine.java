@@ -180,7 +180,7 @@ final class ScriptedEngine implements InferenceEngine {
     public synchronized EngineStats stats() {
         int paused = (int) live.values().stream().filter(s -> s.paused).count();
         return new EngineStats(live.size() - paused, 0, paused, totalBlocks, blocksInUse, prefixQueries, prefixHits, 0, 0,
-                generatedTotal);
+                generatedTotal, 0, totalBlocks - blocksInUse, 0, 0);
     }
 
     @Override

@@ -39,6 +39,9 @@ public final class EngineCore implements InferenceEngine {
     private final Workspace sampling = new Workspace();
     /** Final events of requests ended between steps (aborts), reported by the next step. */
     private final List<TokenEvent> pendingEvents = new ArrayList<>();
+    /** Wall time of the steps that computed something, and their number: see {@link EngineStats}. */
+    private long stepNanos;
+    private long steps;
 
     /**
      * An engine over {@code runner}. Of {@code config} it reads the scheduling settings (step
@@ -106,8 +109,26 @@ public final class EngineCore implements InferenceEngine {
         return scheduler.hasRequests() || !pendingEvents.isEmpty();
     }
 
+    /**
+     * Caps the requests running at once (unpaused ones) at {@code maxRunning}, at most the configured
+     * max-num-seqs: fewer sequences a step keeps inter-token latency down. Nobody is preempted;
+     * requests beyond a lowered cap run to their end while new ones wait.
+     *
+     * @return the cap now in force
+     */
+    @Override
+    public int setMaxRunning(int maxRunning) {
+        return scheduler.setMaxRunning(maxRunning);
+    }
+
+    /** The cap on requests running at once: max-num-seqs unless {@link #setMaxRunning} lowered it. */
+    public int maxRunning() {
+        return scheduler.maxRunning();
+    }
+
     @Override
     public List<TokenEvent> step() {
+        long start = System.nanoTime();
         List<TokenEvent> events = new ArrayList<>(pendingEvents);
         pendingEvents.clear();
         SchedulerOutput out = scheduler.schedule();
@@ -115,8 +136,19 @@ public final class EngineCore implements InferenceEngine {
             events.add(finalEvent(r, r.output().finish()));
         }
         if (out.isEmpty()) {
-            return events;
+            return events; // nothing computed: not a step for the statistics
         }
+        try {
+            compute(out, events);
+        } finally {
+            steps++;
+            stepNanos += System.nanoTime() - start;
+        }
+        return events;
+    }
+
+    /** Runs the step's batch and adds its events: sampled tokens, and final events of requests that end. */
+    private void compute(SchedulerOutput out, List<TokenEvent> events) {
         ForwardBatch batch = buildBatch(out);
         float[][] logits;
         try {
@@ -134,7 +166,7 @@ public final class EngineCore implements InferenceEngine {
                 scheduler.finish(s.request(), RequestStatus.FINISHED_ERROR);
                 events.add(finalEvent(s.request(), ""));
             }
-            return events;
+            return;
         }
         int row = 0;
         for (SchedulerOutput.Scheduled s : out.scheduled()) {
@@ -157,7 +189,6 @@ public final class EngineCore implements InferenceEngine {
                 events.add(finalEvent(r, ""));
             }
         }
-        return events;
     }
 
     private ForwardBatch buildBatch(SchedulerOutput out) {
@@ -231,7 +262,7 @@ public final class EngineCore implements InferenceEngine {
 
     @Override
     public EngineStats stats() {
-        return scheduler.stats(pool.numBlocks(), pool.numInUse());
+        return scheduler.stats(stepNanos, steps);
     }
 
     @Override

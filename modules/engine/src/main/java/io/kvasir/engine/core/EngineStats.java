@@ -1,18 +1,30 @@
 package io.kvasir.engine.core;
 
 /**
- * A point-in-time view of an engine, for admin views, routing scores and metrics.
+ * A point-in-time view of an engine, for admin views, routing scores and metrics. The counters
+ * ({@code prefixQueries} through {@code generatedTokens}, {@code stepNanos} and {@code steps}) run
+ * over the engine's life, so a reader gets recent rates from the difference of two snapshots: mean
+ * step time {@code Δ stepNanos / Δ steps}, throughput {@code Δ generatedTokens / Δ stepNanos}.
  *
- * @param running          sequences scheduled in the last step (or eligible to be)
- * @param waiting          admitted but not yet started, preempted ones included
- * @param paused           running sequences skipped because their reader has no demand
- * @param kvBlocksTotal    blocks in the pool
- * @param kvBlocksInUse    blocks referenced by live sequences (cached-but-free blocks excluded)
- * @param prefixQueries    prompt tokens looked up in the prefix cache so far
- * @param prefixHits       of those, tokens found cached
- * @param preemptions      sequences preempted so far
- * @param promptTokens     prompt tokens computed so far
- * @param generatedTokens  tokens generated so far
+ * @param running             sequences scheduled in the last step (or eligible to be)
+ * @param waiting             admitted but not yet started, preempted ones included
+ * @param paused              running sequences skipped because their reader has no demand
+ * @param kvBlocksTotal       blocks in the pool
+ * @param kvBlocksInUse       blocks referenced by live sequences (cached-but-free blocks excluded)
+ * @param prefixQueries       prompt tokens looked up in the prefix cache so far
+ * @param prefixHits          of those, tokens found cached
+ * @param preemptions         sequences preempted so far
+ * @param promptTokens        prompt tokens computed so far
+ * @param generatedTokens     tokens generated so far
+ * @param queuedPrefillTokens the prefill work queued now: tokens every waiting request (paused and
+ *                            preempted ones included) must compute before it samples, less the
+ *                            prefix cached now, plus what partially prefilled running requests
+ *                            still lack. Decodes are not in it
+ * @param kvBlocksFree        blocks a sequence can take now: not held by any, cached-but-free
+ *                            ones included ({@code kvBlocksTotal - kvBlocksInUse})
+ * @param stepNanos           time spent in steps that computed something, so far: wall time for a
+ *                            real engine, the modelled time for a simulated one
+ * @param steps               steps that computed something, so far
  */
 public record EngineStats(
         int running,
@@ -24,5 +36,15 @@ public record EngineStats(
         long prefixHits,
         long preemptions,
         long promptTokens,
-        long generatedTokens) {
+        long generatedTokens,
+        long queuedPrefillTokens,
+        int kvBlocksFree,
+        long stepNanos,
+        long steps) {
+
+    /** The same figures with the step time replaced: a simulated engine reports its modelled time. */
+    public EngineStats withStepNanos(long nanos) {
+        return new EngineStats(running, waiting, paused, kvBlocksTotal, kvBlocksInUse, prefixQueries, prefixHits,
+                preemptions, promptTokens, generatedTokens, queuedPrefillTokens, kvBlocksFree, nanos, steps);
+    }
 }

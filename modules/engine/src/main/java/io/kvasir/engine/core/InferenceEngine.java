@@ -39,6 +39,18 @@ public interface InferenceEngine extends AutoCloseable {
     EngineStats stats();
 
     /**
+     * Caps the requests running at once at {@code maxRunning} (at least 1), at most the engine's
+     * configured max-num-seqs, so a caller can trade throughput for inter-token latency. Nobody is
+     * preempted: requests beyond a lowered cap run to their end; new ones wait until fewer run.
+     *
+     * @return the cap now in force
+     * @throws UnsupportedOperationException for an engine that cannot cap its batch
+     */
+    default int setMaxRunning(int maxRunning) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot cap its running batch");
+    }
+
+    /**
      * Tokens of {@code promptTokens} whose KV this engine holds in its prefix cache now, for
      * requests of {@code cacheScope} (null or empty: the default scope). Blocks cached under another
      * scope never count: there is no unscoped variant, so no caller can forget to pass one.

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What one {@link Scheduler#schedule()} decided: which requests compute how many tokens in this
- * step (running ones first, then newly started ones), which were preempted to make room, and which
- * the scheduler ended itself (a sequence that outgrew the whole block pool).
+ * step (decodes first, then prefill chunks, short ones before long ones), which were preempted to
+ * make room, and which the scheduler ended itself (a sequence that outgrew the whole block pool).
  */
 public record SchedulerOutput(List<Scheduled> scheduled, List<Request> preempted, List<Request> finished) {
 

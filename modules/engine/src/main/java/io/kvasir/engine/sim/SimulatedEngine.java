@@ -39,6 +39,10 @@ public final class SimulatedEngine implements InferenceEngine {
      * @param virtualClock    true: steps advance a virtual clock only; false: the engine thread also
      *                        sleeps the modelled time
      * @param seed            picks which words the simulated model favours
+     * @param longPrefillThreshold tokens left to compute above which a prefill is long (0: the step
+     *                        budget), as {@link EngineOptions#longPrefillThreshold()}
+     * @param longPrefillShare the prefill budget long prefills keep while short ones wait, as
+     *                        {@link EngineOptions#longPrefillShare()}
      */
     public record Config(
             TimingModel timing,
@@ -50,7 +54,9 @@ public final class SimulatedEngine implements InferenceEngine {
             boolean prefixCaching,
             int kvBytesPerToken,
             boolean virtualClock,
-            long seed) {
+            long seed,
+            int longPrefillThreshold,
+            double longPrefillShare) {
 
         public Config {
             if (timing == null) {
@@ -73,72 +79,82 @@ public final class SimulatedEngine implements InferenceEngine {
                 throw new IllegalArgumentException("a block of " + blockSize + " tokens at " + kvBytesPerToken
                         + " bytes each does not fit a byte array");
             }
+            // The engine options check these two, with their names.
+            EngineOptions.defaults().withLongPrefillThreshold(longPrefillThreshold)
+                    .withLongPrefillShare(longPrefillShare);
         }
 
         /**
          * Sleeps the {@link TimingModel#defaults()} time: a 4,096-token context, 16-token blocks,
          * enough blocks for 64 sequences at full context, 64 sequences and 512 tokens a step, prefix
-         * caching on, 8 bytes a token.
+         * caching on, 8 bytes a token, and the engine's long-prefill defaults.
          */
         public static Config defaults() {
             return new Config(TimingModel.defaults(), 4096, 64 * 4096 / 16, 16, EngineOptions.DEFAULT_MAX_NUM_SEQS,
-                    EngineOptions.DEFAULT_MAX_BATCH_TOKENS, true, SimulatedKvStorage.MIN_BYTES_PER_TOKEN, false, 0);
+                    EngineOptions.DEFAULT_MAX_BATCH_TOKENS, true, SimulatedKvStorage.MIN_BYTES_PER_TOKEN, false, 0,
+                    EngineOptions.DEFAULT_LONG_PREFILL_THRESHOLD, EngineOptions.DEFAULT_LONG_PREFILL_SHARE);
         }
 
         public Config withTiming(TimingModel t) {
             return new Config(t, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withMaxContext(int tokens) {
             return new Config(timing, tokens, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withKvBlocks(int blocks) {
             return new Config(timing, maxContext, blocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withBlockSize(int tokens) {
             return new Config(timing, maxContext, kvBlocks, tokens, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withMaxNumSeqs(int seqs) {
             return new Config(timing, maxContext, kvBlocks, blockSize, seqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withMaxBatchTokens(int tokens) {
             return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, tokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withPrefixCaching(boolean enabled) {
             return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, enabled,
-                    kvBytesPerToken, virtualClock, seed);
+                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withKvBytesPerToken(int bytes) {
             return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    bytes, virtualClock, seed);
+                    bytes, virtualClock, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withVirtualClock(boolean virtual) {
             return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtual, seed);
+                    kvBytesPerToken, virtual, seed, longPrefillThreshold, longPrefillShare);
         }
 
         public Config withSeed(long s) {
             return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, s);
+                    kvBytesPerToken, virtualClock, s, longPrefillThreshold, longPrefillShare);
+        }
+
+        public Config withLongPrefill(int threshold, double share) {
+            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
+                    kvBytesPerToken, virtualClock, seed, threshold, share);
         }
 
         /** The scheduling settings the engine core runs with; the rest of the simulation is this record's own. */
         EngineOptions engineOptions() {
             return EngineOptions.defaults().withBlockSize(blockSize).withKvBlocks(kvBlocks)
-                    .withMaxBatchTokens(maxBatchTokens).withMaxNumSeqs(maxNumSeqs).withPrefixCaching(prefixCaching);
+                    .withMaxBatchTokens(maxBatchTokens).withMaxNumSeqs(maxNumSeqs).withPrefixCaching(prefixCaching)
+                    .withLongPrefillThreshold(longPrefillThreshold).withLongPrefillShare(longPrefillShare);
         }
 
         private static void positive(String what, int v) {
@@ -207,9 +223,15 @@ public final class SimulatedEngine implements InferenceEngine {
         return core.step();
     }
 
+    /** The core's figures, with the modelled time of its steps: on a virtual clock wall time means nothing. */
     @Override
     public EngineStats stats() {
-        return core.stats();
+        return core.stats().withStepNanos(Math.round(runner.clock().elapsedSeconds() * 1e9));
+    }
+
+    @Override
+    public int setMaxRunning(int maxRunning) {
+        return core.setMaxRunning(maxRunning);
     }
 
     @Override

@@ -56,7 +56,9 @@ class SchedulerTest {
 
     @Test
     void budgetSplitsAPromptAndSequenceLimitHoldsTheRestBack() {
-        Scheduler s = new Scheduler(EngineOptions.defaults().withMaxBatchTokens(8).withMaxNumSeqs(2), new KvCacheManager(new BlockPool(64), 4));
+        // Length-blind (no prompt is long), so the order is priority then arrival alone.
+        Scheduler s = new Scheduler(EngineOptions.defaults().withMaxBatchTokens(8).withMaxNumSeqs(2)
+                .withLongPrefillThreshold(Integer.MAX_VALUE), new KvCacheManager(new BlockPool(64), 4));
         Request a = request(s, "a", 13, 0);
         request(s, "b", 3, 0);
         request(s, "c", 3, 0);

@@ -16,14 +16,22 @@ import io.kvasir.engine.core.EngineStats;
  * @param preemptions    sequences preempted to free blocks over the replica's life
  * @param promptTokens   prompt tokens computed over the replica's life
  * @param generatedTokens tokens generated over the replica's life
+ * @param queuedPrefillTokens prompt tokens the replica has queued to compute (waiting requests less
+ *                       their cached prefix, and what partially prefilled ones lack): its prefill backlog
+ * @param kvBlocksFree   blocks a new sequence can take now (cached-but-free ones included)
+ * @param stepNanos      time the replica's engine spent in steps that computed something, over its life
+ * @param steps          steps that computed something, over its life: two reports give the recent
+ *                       mean step time, {@code Δ stepNanos / Δ steps}
  */
 public record ReplicaLoad(int running, int waiting, int paused, int kvBlocksTotal, int kvBlocksInUse,
                           long prefixQueries, long prefixHits, long preemptions, long promptTokens,
-                          long generatedTokens) {
+                          long generatedTokens, long queuedPrefillTokens, int kvBlocksFree, long stepNanos,
+                          long steps) {
 
     public static ReplicaLoad of(EngineStats s) {
         return new ReplicaLoad(s.running(), s.waiting(), s.paused(), s.kvBlocksTotal(), s.kvBlocksInUse(),
-                s.prefixQueries(), s.prefixHits(), s.preemptions(), s.promptTokens(), s.generatedTokens());
+                s.prefixQueries(), s.prefixHits(), s.preemptions(), s.promptTokens(), s.generatedTokens(),
+                s.queuedPrefillTokens(), s.kvBlocksFree(), s.stepNanos(), s.steps());
     }
 
     /** Sequences the replica holds: running, waiting, or paused by a slow reader (they hold KV too). */
