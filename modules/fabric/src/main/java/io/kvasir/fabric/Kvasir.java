@@ -60,7 +60,8 @@ public final class Kvasir {
         }
         GatewayLoadBoard gateways = new GatewayLoadBoard();
         AdmissionControl admission = new AdmissionControl(settings.models().values(), settings.admission(),
-                gateways::remoteInFlight, null, System::nanoTime);
+                gateways::remoteInFlight, model -> admissionLimit(settings, view, model), System::nanoTime);
+        view.onChange(admission::recheck);
         ActorRef<Topic.Command<GatewayLoadBoard.GatewayLoad>> gatewayTopic = system.systemActorOf(
                 Topic.create(GatewayLoadBoard.GatewayLoad.class, "kvasir-gateway-load"), "kvasir-gateway-topic",
                 Props.empty());
@@ -71,6 +72,26 @@ public final class Kvasir {
         TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node);
         NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());
         return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics);
+    }
+
+    /**
+     * A model's requests in flight at once in the whole cluster: its max-in-flight, or less when its
+     * decode replicas say they can run fewer sequences within their inter-token objective (each
+     * publishes its learnt batch capacity; until all have, max-in-flight stands).
+     */
+    static int admissionLimit(KvasirSettings settings, ReplicaView view, String model) {
+        int configured = settings.model(model).map(ModelSettings::maxInFlight).orElse(0);
+        int capacity = 0;
+        for (var replica : view.replicas(model)) {
+            if (!replica.pool().equals(ModelSettings.DECODE)) {
+                continue;
+            }
+            if (replica.load().capacity() <= 0) {
+                return configured;
+            }
+            capacity += replica.load().capacity();
+        }
+        return capacity == 0 ? configured : Math.min(configured, capacity);
     }
 
     /** Creates an actor system from {@code config} (name {@code kvasir}) and starts the fabric in it. */

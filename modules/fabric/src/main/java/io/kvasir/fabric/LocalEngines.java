@@ -38,13 +38,16 @@ public final class LocalEngines {
             if (model.simulated()) {
                 SimulatedEngine.Config sim = SimulatedEngine.Config.defaults().withTiming(timing)
                         .withMaxContext(model.maxModelLength()).withKvBlocks(model.kvCacheBlocks())
-                        .withBlockSize(model.kvBlockSize()).withSeed(replica.index());
+                        .withBlockSize(model.kvBlockSize()).withSeed(replica.index())
+                        .withLongPrefill(model.longPrefillThreshold(), model.longPrefillShare());
                 return new SimulatedModel(model.id(), sim);
             }
             EngineOptions options = base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
                     .withKvBlocks(model.kvCacheBlocks()).withBlockSize(model.kvBlockSize())
                     .withMaxContext(model.maxModelLength())
-                    .withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs());
+                    .withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs())
+                    .withLongPrefillThreshold(model.longPrefillThreshold())
+                    .withLongPrefillShare(model.longPrefillShare());
             return LocalModel.open(model.path(), options);
         };
     }

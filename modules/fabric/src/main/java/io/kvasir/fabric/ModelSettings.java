@@ -17,6 +17,12 @@ import java.util.TreeMap;
  *                         prefilled, higher prefills faster
  * @param maxNumSeqs       sequences one engine step runs at most
  * @param kvPrecision      {@code F16} or {@code F32}: how the KV cache stores keys and values
+ * @param longPrefillThreshold uncomputed prompt tokens above which a prefill is "long" (0: the
+ *                         step budget); long prefills share each step with short ones
+ * @param longPrefillShare the most of a step's prefill budget long prefills take while short
+ *                         ones wait (0..1]
+ * @param itlObjective     the step time (inter-token latency) a replica keeps its running batch
+ *                         within; zero: derived from its own lone-sequence steps ({@code auto})
  */
 public record ModelSettings(
         String id,
@@ -31,6 +37,9 @@ public record ModelSettings(
         int maxBatchTokens,
         int maxNumSeqs,
         String kvPrecision,
+        int longPrefillThreshold,
+        double longPrefillShare,
+        java.time.Duration itlObjective,
         String ownedBy,
         boolean simulated,
         boolean synthetic) {
@@ -51,6 +60,13 @@ public record ModelSettings(
         if (!"F16".equals(kvPrecision) && !"F32".equals(kvPrecision)) {
             throw new IllegalArgumentException("model " + id + ": kv-precision must be F16 or F32, got '"
                     + kvPrecision + "'");
+        }
+        if (longPrefillThreshold < 0) {
+            throw new IllegalArgumentException("model " + id + ": long-prefill-threshold must be >= 0");
+        }
+        if (!(longPrefillShare > 0 && longPrefillShare <= 1)) {
+            throw new IllegalArgumentException("model " + id + ": long-prefill-share must be in (0, 1], got "
+                    + longPrefillShare);
         }
         if (admissionQueue < 0) {
             throw new IllegalArgumentException("model " + id + ": admission-queue-size must be >= 0");
@@ -81,8 +97,26 @@ public record ModelSettings(
         return new ModelSettings(id, Path.of(c.getString("path")), c.getInt("max-model-length"),
                 c.getInt("kv-cache-blocks"), c.getInt("kv-block-size"), pools, c.getInt("max-in-flight"),
                 c.getInt("admission-queue-size"), c.getInt("prefill-threshold"), c.getInt("max-batch-tokens"),
-                c.getInt("max-num-seqs"), c.getString("kv-precision"), c.getString("owned-by"),
+                c.getInt("max-num-seqs"), c.getString("kv-precision"), c.getInt("long-prefill-threshold"),
+                c.getDouble("long-prefill-share"), itlObjective(id, c.getString("itl-objective")), c.getString("owned-by"),
                 c.getBoolean("simulated"), c.getBoolean("synthetic"));
+    }
+
+    /** {@code auto} (zero) or a duration. */
+    private static java.time.Duration itlObjective(String id, String value) {
+        if (value.strip().equalsIgnoreCase("auto")) {
+            return java.time.Duration.ZERO;
+        }
+        try {
+            java.time.Duration d = com.typesafe.config.ConfigFactory.parseString("d = " + value).getDuration("d");
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("must be positive");
+            }
+            return d;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("model " + id + ": itl-objective must be 'auto' or a positive duration "
+                    + "such as 50ms, got '" + value + "'");
+        }
     }
 
     public int replicas(String pool) {

@@ -56,7 +56,7 @@ class WireFormatTest {
                 ReplicaProtocol.Ping.INSTANCE,
                 new ReplicaProtocol.Refused("m:decode:0", "replica m:decode:0 is loading"),
                 new ReplicaProtocol.LoadReport("m:decode:0", "m", "node", "decode",
-                        new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L, 300, 8, 9_000_000_000L, 11),
+                        new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L, 300, 8, 9_000_000_000L, 11, 12),
                         new long[] {-3L, 42L}, replicaRef.ref()),
                 new Fabric.SessionStatus("s", "m", "m:decode:0", 12, 2),
                 new ReplicaProtocol.TurnEnded("r1", "m:decode:0", 42),

@@ -128,6 +128,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final PromptRenderer renderer;
     private final Map<String, Turn> turns = new HashMap<>();
     private final PrefixMemory prefixes;
+    private final BatchCapacity capacity;
+    /** The load last read, to measure the step time between two readings. */
+    private ReplicaLoad lastLoad;
+    private int appliedCap;
     private final TimerScheduler<Command> timers;
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
@@ -164,6 +168,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }, Materializer.matFromSystem(ctx.getSystem()), settings.streamBufferSize(), settings.pausedPollInterval());
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
+        this.capacity = new BatchCapacity(model.maxNumSeqs(), model.itlObjective().toNanos());
         loop.start();
         ctx.getLog().info("replica {} loading on {}", id, node);
     }
@@ -348,7 +353,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (read.load() == null) {
             return this; // the engine stopped meanwhile; this replica stops too
         }
-        LoadReport report = new LoadReport(id.entityId(), id.model(), node, id.pool(), read.load(), prefixes.snapshot(),
+        ReplicaLoad load = read.load().withCapacity(learnCapacity(read.load()));
+        LoadReport report = new LoadReport(id.entityId(), id.model(), node, id.pool(), load, prefixes.snapshot(),
                 getContext().getSelf());
         if (read.replyTo() != null) {
             read.replyTo().tell(report);
@@ -356,6 +362,33 @@ public final class ModelShard extends AbstractBehavior<Command> {
             loadTopic.tell(Topic.publish(report));
         }
         return this;
+    }
+
+    /**
+     * Feeds the step time since the last reading to the batch learner and caps the engine's running
+     * batch at what fits the inter-token objective. The batch of an interval is the tokens it
+     * generated per step: what each of its steps decoded, on average.
+     */
+    private int learnCapacity(ReplicaLoad now) {
+        ReplicaLoad before = lastLoad;
+        lastLoad = now;
+        if (before != null && now.steps() > before.steps()) {
+            long steps = now.steps() - before.steps();
+            double batch = (double) (now.generatedTokens() - before.generatedTokens()) / steps;
+            capacity.sample((int) Math.round(batch), (double) (now.stepNanos() - before.stepNanos()) / steps);
+        }
+        int cap = capacity.capacity();
+        if (cap != appliedCap && id.pool().equals(ModelSettings.DECODE)) {
+            appliedCap = cap;
+            loop.call(engine -> {
+                try {
+                    return engine.setMaxRunning(cap);
+                } catch (UnsupportedOperationException e) {
+                    return cap; // an engine that cannot cap its batch (a test double) runs as it is
+                }
+            });
+        }
+        return cap;
     }
 
     private Behavior<Command> onLoaded(Loaded loaded) {

@@ -16,6 +16,8 @@ import io.kvasir.engine.core.EngineStats;
  * @param preemptions    sequences preempted to free blocks over the replica's life
  * @param promptTokens   prompt tokens computed over the replica's life
  * @param generatedTokens tokens generated over the replica's life
+ * @param capacity       sequences the replica runs at once to keep its step time within its
+ *                       inter-token objective (0: not known yet)
  * @param queuedPrefillTokens prompt tokens the replica has queued to compute (waiting requests less
  *                       their cached prefix, and what partially prefilled ones lack): its prefill backlog
  * @param kvBlocksFree   blocks a new sequence can take now (cached-but-free ones included)
@@ -26,12 +28,19 @@ import io.kvasir.engine.core.EngineStats;
 public record ReplicaLoad(int running, int waiting, int paused, int kvBlocksTotal, int kvBlocksInUse,
                           long prefixQueries, long prefixHits, long preemptions, long promptTokens,
                           long generatedTokens, long queuedPrefillTokens, int kvBlocksFree, long stepNanos,
-                          long steps) {
+                          long steps, int capacity) {
 
     public static ReplicaLoad of(EngineStats s) {
         return new ReplicaLoad(s.running(), s.waiting(), s.paused(), s.kvBlocksTotal(), s.kvBlocksInUse(),
                 s.prefixQueries(), s.prefixHits(), s.preemptions(), s.promptTokens(), s.generatedTokens(),
-                s.queuedPrefillTokens(), s.kvBlocksFree(), s.stepNanos(), s.steps());
+                s.queuedPrefillTokens(), s.kvBlocksFree(), s.stepNanos(), s.steps(), 0);
+    }
+
+    /** This load with the batch the replica allows itself now ({@link BatchCapacity}). */
+    public ReplicaLoad withCapacity(int sequences) {
+        return new ReplicaLoad(running, waiting, paused, kvBlocksTotal, kvBlocksInUse, prefixQueries, prefixHits,
+                preemptions, promptTokens, generatedTokens, queuedPrefillTokens, kvBlocksFree, stepNanos, steps,
+                sequences);
     }
 
     /** Sequences the replica holds: running, waiting, or paused by a slow reader (they hold KV too). */

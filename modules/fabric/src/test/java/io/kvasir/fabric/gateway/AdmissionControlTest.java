@@ -23,7 +23,7 @@ class AdmissionControlTest {
 
     private static ModelSettings model(int maxInFlight, int queue) {
         return new ModelSettings("m", Path.of(""), 128, 16, 4, Map.of("decode", 1), maxInFlight, queue, 64, 512, 64,
-                "F16", "kvasir", false, false);
+                "F16", 0, 0.5, Duration.ZERO, "kvasir", false, false);
     }
 
     private static AdmissionControl admission(int maxInFlight, int queue) {

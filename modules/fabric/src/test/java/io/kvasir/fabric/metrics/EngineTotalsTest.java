@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class EngineTotalsTest {
 
     private static LoadReport preempted(String replica, long n) {
-        return new LoadReport(replica, "m", "node", "decode", new ReplicaLoad(0, 0, 0, 8, 0, 0, 0, n, 0, 0, 0, 8, 0, 0),
+        return new LoadReport(replica, "m", "node", "decode", new ReplicaLoad(0, 0, 0, 8, 0, 0, 0, n, 0, 0, 0, 8, 0, 0, 0),
                 new long[0], null);
     }
 

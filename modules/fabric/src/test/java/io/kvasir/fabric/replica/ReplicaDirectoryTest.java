@@ -253,7 +253,7 @@ class ReplicaDirectoryTest {
         private LoadReport report(int sequences) {
             return new LoadReport(id, "m", "akka://directory@test", "decode",
                     new ReplicaLoad(sequences, 0, 0, 64, 4 * sequences, 0, 0, 0, 0, reports++, 0, 64 - 4 * sequences,
-                            0, 0), new long[0], probe.ref());
+                            0, 0, 0), new long[0], probe.ref());
         }
     }
 

@@ -10,11 +10,11 @@ final class Replicas {
 
     static Candidate decode(String replica, int sequences, long... prefixHashes) {
         return new Candidate(replica, "decode",
-                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0, 0, 512 - sequences * 4, 0, 0), 0, PrefixSummary.of(prefixHashes));
+                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0, 0, 512 - sequences * 4, 0, 0, 0), 0, PrefixSummary.of(prefixHashes));
     }
 
     static Candidate prefill(String replica) {
-        return new Candidate(replica, "prefill", new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0, 0, 512, 0, 0), 0,
+        return new Candidate(replica, "prefill", new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0, 0, 512, 0, 0, 0), 0,
                 PrefixSummary.EMPTY);
     }
 
