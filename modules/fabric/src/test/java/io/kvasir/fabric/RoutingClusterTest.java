@@ -45,13 +45,13 @@ class RoutingClusterTest {
      * Sessions are hosted by gateway nodes only (decode nodes reach them through a proxy). Routing is
      * decided by the directory of the node that hosts the session, so this keeps every decision in
      * the gateway's meter registry, and a decode node cut off from the cluster takes no session
-     * with it (by default a session may live on any node). Load travels fast, so a silent replica
-     * goes stale within a second.
+     * with it (by default a session may live on any node). Load travels every 200 ms; stale-after
+     * stays at its 3 s default except where staleness is the subject, so that a busy test machine
+     * stalling a replica for a second does not take it out of routing mid-test.
      */
     private static final String FAST = """
             akka.cluster.sharding.role = "gateway"
             kvasir.replicas.publish-interval = 200ms
-            kvasir.replicas.stale-after = 1s
             """;
 
     /** A few-shot prompt: three of a new session's four chain links are the shared prefix. */
@@ -108,10 +108,8 @@ class RoutingClusterTest {
                 .extracting(FabricException::kind).isEqualTo(FabricException.Kind.OVERLOADED);
 
         held.getFirst().cancel();
-        long released = System.nanoTime();
         await(Duration.ofSeconds(5), () -> assertThat(tryOnce(gatewayB, probe))
                 .as("B admits once A publishes that it released a slot").isNull());
-        assertThat(Duration.ofNanos(System.nanoTime() - released)).isLessThan(Duration.ofSeconds(5));
     }
 
     @Test
@@ -180,6 +178,7 @@ class RoutingClusterTest {
         // The failure detector is made patient, so the receptionist keeps listing the lost replica:
         // what takes it out of routing here is its silence on the load topic (stale-after), alone.
         KvasirFabric gateway = gatewayAndTwoDecodeNodes("""
+                kvasir.replicas.stale-after = 1s
                 akka.remote.artery.advanced.test-mode = on
                 akka.cluster.failure-detector.acceptable-heartbeat-pause = 30s
                 """);
@@ -194,18 +193,20 @@ class RoutingClusterTest {
                 .findFirst().orElseThrow();
 
         cutOff(victim);
-        long cut = System.nanoTime();
+        // stale-after is 1 s (5 ticks of 200 ms); 10 s leaves room for a slow machine.
         await(Duration.ofSeconds(10), () -> assertThat(replicasUp(gateway)).isEqualTo(1));
-        Duration dropped = Duration.ofNanos(System.nanoTime() - cut);
 
         assertThat(gateway.view().replicas(MODEL)).extracting(LoadReport::replica).containsExactly(survivor);
-        assertThat(dropped).as("stale-after is 1 s").isLessThan(Duration.ofSeconds(10));
-        assertThat(gateway.meterRegistry().find("kvasir.fabric.failures")
-                .tags("component", "directory", "reason", "load_report_stale").counter())
-                .isNotNull().extracting(Counter::count).isEqualTo(1.0);
-        // The session leased on the lost replica and a new one both go on at once on the survivor.
+        Counter stale = gateway.meterRegistry().find("kvasir.fabric.failures")
+                .tags("component", "directory", "reason", "load_report_stale").counter();
+        assertThat(stale).as("the silence is counted").isNotNull();
+        assertThat(stale.count()).isGreaterThanOrEqualTo(1);
+        // The session leased on the lost replica and a new one both go on the survivor, and neither
+        // tried the lost one first (that would cost a placement timeout before going on).
         assertThat(started(run(gateway, followUp(first, firstTurn, "And the sun?", 4))).replica()).isEqualTo(survivor);
         assertThat(started(run(gateway, chat("s-y", 4, fewShot("Is grass green?")))).replica()).isEqualTo(survivor);
+        assertThat(gateway.meterRegistry().find("kvasir.fabric.failures")
+                .tags("component", "session", "reason", "placement_timeout").counter()).isNull();
 
         // Once it can be heard again, its reports bring it back.
         heal.forEach(Runnable::run);
