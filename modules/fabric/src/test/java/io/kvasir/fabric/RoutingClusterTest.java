@@ -54,7 +54,12 @@ class RoutingClusterTest {
             kvasir.replicas.publish-interval = 200ms
             """;
 
-    /** A few-shot prompt: three of a new session's four chain links are the shared prefix. */
+    /**
+     * A few-shot prompt, so that three of a new session's four chain links are the shared prefix.
+     * Routing credits a cached prefix by the share of links matched: with a bare system prompt and
+     * a question (1 of 2 links), the prefix's 1.0 x 0.5 only ties the idle replica's load score
+     * 0.5 x 1 under the default weights, and a tie goes to the less loaded replica.
+     */
     private static final ChatMessage SYSTEM = new ChatMessage("system",
             "You are the terse oracle of the Kvasir test fleet. Answer every question in one short word.");
     private static final ChatMessage EXAMPLE = new ChatMessage("user", "What colour is a clear sky at noon?");
@@ -157,9 +162,8 @@ class RoutingClusterTest {
 
         // Both sessions' next turns follow their lease to the holder and stay open there. (Two new
         // sessions could not both get there: with no slack the guard trips at the first one.)
-        for (var turn : List.of(followUp(aFirst, aTurn, "Is the sea deep?", HELD_TOKENS), followUp(bFirst, bTurn, "Is ice cold?", HELD_TOKENS))) {
-            assertThat(hold(gateway, turn).replica()).isEqualTo(holder);
-        }
+        assertThat(hold(gateway, followUp(aFirst, aTurn, "Is the sea deep?", HELD_TOKENS)).replica()).isEqualTo(holder);
+        assertThat(hold(gateway, followUp(bFirst, bTurn, "Is ice cold?", HELD_TOKENS)).replica()).isEqualTo(holder);
         awaitLoad(gateway, holder, 2, other, 0);
 
         // 2 sequences against a mean of 1: more than 1.5 x the mean, so the holder's cache earns it
@@ -269,11 +273,16 @@ class RoutingClusterTest {
         return gateway;
     }
 
-    /** Drops everything between {@code victim} and the other nodes, both ways, until healed. */
+    /**
+     * Drops everything between {@code victim} and the other nodes, both ways, until healed: Artery's
+     * test-mode blackhole (what multi-node tests use), so the node is silent but not shut down and
+     * nothing tells the cluster it left.
+     */
     private void cutOff(ActorTestKit victim) {
         var transport = ((RemoteActorRefProvider) ((ExtendedActorSystem) victim.system().classicSystem()).provider())
                 .transport();
-        List<akka.actor.Address> others = nodes.stream().filter(k -> k != victim).map(k -> k.system().address()).toList();
+        List<akka.actor.Address> others = nodes.stream().filter(k -> k != victim).map(k -> k.system().address())
+                .toList();
         others.forEach(a -> transport.managementCommand(new SetThrottle(a, Direction.bothDirection(),
                 Blackhole.getInstance())));
         heal.add(() -> others.forEach(a -> transport.managementCommand(new SetThrottle(a, Direction.bothDirection(),
