@@ -61,6 +61,15 @@ public final class KvasirFabric implements Fabric {
         return metrics.registry();
     }
 
+    /**
+     * The node's picture of the live replicas (their last load and prefix summaries): what routing
+     * and the gateway decide on. Package-private so that cluster tests can wait for a replica's
+     * report instead of sleeping; no caller outside the fabric needs it.
+     */
+    ReplicaView view() {
+        return view;
+    }
+
     @Override
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
         return placement.generate(request);

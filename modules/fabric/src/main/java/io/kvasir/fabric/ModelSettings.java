@@ -9,7 +9,7 @@ import java.util.TreeMap;
  * One served model, from {@code kvasir.models.<id>} over {@code kvasir.model-defaults}.
  *
  * @param pools            replicas per pool ({@code decode}, {@code prefill}); a pool with 0 has none
- * @param maxInFlight      requests one gateway sends on into the cluster at once
+ * @param maxInFlight      requests in flight in the whole cluster at once, every gateway's together
  * @param admissionQueue   requests that wait at one gateway beyond those; more are refused (429)
  * @param prefillThreshold uncached prompt tokens from which a prefill replica takes the prefill
  * @param maxBatchTokens   token budget of one engine step (decodes plus prefill chunks): lower
