@@ -30,8 +30,9 @@ public final class DirectoryProtocol {
      *
      * @param prefixChain the turn's {@link io.kvasir.fabric.routing.PrefixChain}, for cache-aware routing
      */
-    public record Choose(String model, String preferred, List<String> excluded, long[] prefixChain,
-                         ActorRef<Chosen> replyTo) implements Command {
+    public record Choose(String model, String preferred, List<String> excluded,
+                         io.kvasir.fabric.routing.PrefixChain.Chain prefixChain, ActorRef<Chosen> replyTo)
+            implements Command {
     }
 
     /** The replica chosen and why, or empty (reason null) when none of the model is up. */

@@ -23,27 +23,67 @@ public final class PrefixChain {
     private PrefixChain() {
     }
 
+    /**
+     * A turn's chain: its links, and how many characters each covers (a link's share of the prompt:
+     * a cached system prompt of 2,000 characters is worth more than a cached "hi").
+     */
+    public record Chain(long[] links, int[] sizes) {
+
+        public static final Chain EMPTY = new Chain(new long[0], new int[0]);
+
+        public Chain {
+            if (links.length != sizes.length) {
+                throw new IllegalArgumentException("a chain needs one size per link");
+            }
+        }
+
+        /** The share of the chain's characters covered by its first {@code matched} links. */
+        public double share(int matched) {
+            long total = 0;
+            long covered = 0;
+            for (int i = 0; i < sizes.length; i++) {
+                total += sizes[i];
+                if (i < matched) {
+                    covered += sizes[i];
+                }
+            }
+            return total == 0 ? 0 : (double) covered / total;
+        }
+    }
+
+    /** The links alone (what a replica remembers of the turns it served). */
     public static long[] of(GenerationRequest request) {
+        return chain(request).links();
+    }
+
+    public static Chain chain(GenerationRequest request) {
         long root = mix(SEED, request.model());
         root = mix(root, request.scope() == null ? "" : request.scope());
         if (request.isChat()) {
-            long[] chain = new long[request.messages().size()];
+            int n = request.messages().size();
+            long[] links = new long[n];
+            int[] sizes = new int[n];
             long h = root;
-            for (int i = 0; i < chain.length; i++) {
+            for (int i = 0; i < n; i++) {
                 ChatMessage m = request.messages().get(i);
                 h = mix(mix(h, m.role()), m.content());
-                chain[i] = h;
+                links[i] = h;
+                // The role's few characters count too, so an empty message still weighs something.
+                sizes[i] = m.role().length() + m.content().length();
             }
-            return chain;
+            return new Chain(links, sizes);
         }
         String prompt = request.prompt() == null ? "" : request.prompt();
-        long[] chain = new long[prompt.length() / TEXT_BLOCK];
+        int n = prompt.length() / TEXT_BLOCK;
+        long[] links = new long[n];
+        int[] sizes = new int[n];
         long h = root;
-        for (int i = 0; i < chain.length; i++) {
+        for (int i = 0; i < n; i++) {
             h = mix(h, prompt.substring(i * TEXT_BLOCK, (i + 1) * TEXT_BLOCK));
-            chain[i] = h;
+            links[i] = h;
+            sizes[i] = TEXT_BLOCK;
         }
-        return chain;
+        return new Chain(links, sizes);
     }
 
     private static long mix(long h, String text) {

@@ -18,7 +18,10 @@ public interface ReplicaScorer {
         return max == min ? 1 : (double) (max - c.sequences()) / (max - min);
     };
 
-    /** The share of the turn's prefix chain the replica is known to hold cached. */
-    ReplicaScorer PREFIX = (request, c, all) -> request.prefixChain().length == 0 ? 0
-            : (double) c.prefixes().matchedPrefix(request.prefixChain()) / request.prefixChain().length;
+    /**
+     * The share of the turn's prompt (by characters) in the leading links the replica is known to
+     * hold cached.
+     */
+    ReplicaScorer PREFIX = (request, c, all) ->
+            request.prefixChain().share(c.prefixes().matchedPrefix(request.prefixChain().links()));
 }

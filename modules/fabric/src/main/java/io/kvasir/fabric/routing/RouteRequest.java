@@ -11,10 +11,23 @@ import java.util.List;
  * @param prefixChain the turn's prefix chain ({@link PrefixChain}), leading part first
  */
 public record RouteRequest(String model, String leased, List<String> excluded, GenerationRequest.Workload workload,
-                           long[] prefixChain) {
+                           PrefixChain.Chain prefixChain) {
 
     public RouteRequest {
         excluded = excluded == null ? List.of() : List.copyOf(excluded);
-        prefixChain = prefixChain == null ? new long[0] : prefixChain;
+        prefixChain = prefixChain == null ? PrefixChain.Chain.EMPTY : prefixChain;
+    }
+
+    /** A request whose chain's links all weigh the same (tests). */
+    public RouteRequest(String model, String leased, List<String> excluded, GenerationRequest.Workload workload,
+                        long[] links) {
+        this(model, leased, excluded, workload, new PrefixChain.Chain(links == null ? new long[0] : links,
+                evenSizes(links == null ? 0 : links.length)));
+    }
+
+    private static int[] evenSizes(int n) {
+        int[] sizes = new int[n];
+        java.util.Arrays.fill(sizes, 1);
+        return sizes;
     }
 }

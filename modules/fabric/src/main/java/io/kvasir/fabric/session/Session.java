@@ -66,6 +66,10 @@ public final class Session extends AbstractBehavior<Command> {
         ClusterSharding sharding = ClusterSharding.get(system);
         Replicas replicas = replica -> sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
         sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory, replicas, metrics))
+                // Sessions live on gateway nodes: a decode node that dies takes no sessions with it
+                // (their turns would wait for its removal), and routing decisions are made, and
+                // counted, where requests enter.
+                .withRole(KvasirSettings.GATEWAY)
                 .withStopMessage(Passivate.INSTANCE)
                 .withSettings(ClusterShardingSettings.create(system)
                         .withPassivationStrategy(ClusterShardingSettings.PassivationStrategySettings$.MODULE$.defaults()
@@ -139,7 +143,7 @@ public final class Session extends AbstractBehavior<Command> {
         String preferred = turnModel.equals(model) ? leasedReplica : null;
         getContext().ask(DirectoryProtocol.Chosen.class, directory, settings.placementTimeout(),
                 replyTo -> new DirectoryProtocol.Choose(turnModel, preferred, placement.tried(),
-                        PrefixChain.of(placement.turn().request()), replyTo),
+                        PrefixChain.chain(placement.turn().request()), replyTo),
                 (chosen, failure) -> new Chosen(placement, chosen));
         return this;
     }

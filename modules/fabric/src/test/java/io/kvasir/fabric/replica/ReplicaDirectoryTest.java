@@ -269,13 +269,13 @@ class ReplicaDirectoryTest {
 
     private Optional<String> choose(String preferred, String... excluded) {
         TestProbe<Chosen> asker = kit.createTestProbe();
-        directory.tell(new Choose("m", preferred, List.of(excluded), new long[0], asker.ref()));
+        directory.tell(new Choose("m", preferred, List.of(excluded), null, asker.ref()));
         return asker.expectMessageClass(Chosen.class).replica();
     }
 
     private Optional<String> chooseFor(String model) {
         TestProbe<Chosen> asker = kit.createTestProbe();
-        directory.tell(new Choose(model, null, List.of(), new long[0], asker.ref()));
+        directory.tell(new Choose(model, null, List.of(), null, asker.ref()));
         return asker.expectMessageClass(Chosen.class).replica();
     }
 

@@ -17,7 +17,7 @@ class RoutingPartsTest {
 
     @Test
     void filtersKeepDecodeReplicasThatDidNotFailTheTurn() {
-        RouteRequest failedOnA = new RouteRequest("m", null, List.of("a"), null, null);
+        RouteRequest failedOnA = new RouteRequest("m", null, List.of("a"), null, new long[0]);
 
         assertThat(ReplicaFilter.DECODE_POOL.keep(failedOnA, Replicas.prefill("p"))).isFalse();
         assertThat(ReplicaFilter.DECODE_POOL.keep(failedOnA, decode("b", 0))).isTrue();
@@ -44,6 +44,22 @@ class RoutingPartsTest {
         // A later link without the earlier ones is not a prefix.
         assertThat(ReplicaScorer.PREFIX.score(turn(null, 9L, 2L), holder, List.of(holder))).isZero();
         assertThat(ReplicaScorer.PREFIX.score(turn(null), holder, List.of(holder))).isZero();
+    }
+
+    @Test
+    void aCachedLongSystemPromptIsWorthMoreThanItsShareOfMessages() {
+        ChatMessage system = new ChatMessage("system", "You are a careful assistant. ".repeat(40));
+        GenerationRequest turn = chat(null, system, new ChatMessage("user", "Hi!"));
+        PrefixChain.Chain chain = PrefixChain.chain(turn);
+        Candidate holder = decode("a", 3, chain.links()[0]);
+        RouteRequest request = new RouteRequest("m", null, List.of(), null, chain);
+
+        // One of two messages, but nearly all of the prompt's characters.
+        assertThat(ReplicaScorer.PREFIX.score(request, holder, List.of(holder))).isGreaterThan(0.95);
+        // So the holder wins over an idle replica with the default weights (1.0 and 0.5).
+        Candidate idle = decode("b", 0);
+        Router router = new Router(new RoutingSettings(Router.Policy.CACHE_AWARE, 1.0, 0.5, new ImbalanceGuard(1.5, 2)));
+        assertThat(router.route(request, List.of(holder, idle))).isEqualTo(new Route.To("a", Route.Reason.PREFIX));
     }
 
     @Test
