@@ -40,8 +40,22 @@ public interface Fabric {
     record ModelDescriptor(String id, int maxContext, String ownedBy, boolean simulated, boolean synthetic) {
     }
 
+    /**
+     * A replica's load as it publishes it (the figures routing and admission use).
+     *
+     * @param paused              sequences held back by slow readers
+     * @param queuedPrefillTokens prompt tokens waiting to be computed
+     * @param capacity            sequences it runs at once within its inter-token objective (0: not learnt yet)
+     * @param prefixLinks         prefix-chain links it reports holding (cache-aware routing)
+     */
     record ReplicaStatus(String entityId, String node, String role, int running, int waiting,
-                         int kvBlocksTotal, int kvBlocksInUse) {
+                         int kvBlocksTotal, int kvBlocksInUse, int paused, long queuedPrefillTokens, int capacity,
+                         int prefixLinks) {
+
+        public ReplicaStatus(String entityId, String node, String role, int running, int waiting, int kvBlocksTotal,
+                             int kvBlocksInUse) {
+            this(entityId, node, role, running, waiting, kvBlocksTotal, kvBlocksInUse, 0, 0, 0, 0);
+        }
     }
 
     record ModelStatus(String model, List<ReplicaStatus> replicas) {

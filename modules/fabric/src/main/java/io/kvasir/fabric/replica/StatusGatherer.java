@@ -101,6 +101,7 @@ final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
     /** The admin API's view of a replica's report. */
     static Fabric.ReplicaStatus status(LoadReport r) {
         return new Fabric.ReplicaStatus(r.replica(), r.node(), r.pool(), r.load().running(), r.load().waiting(),
-                r.load().kvBlocksTotal(), r.load().kvBlocksInUse());
+                r.load().kvBlocksTotal(), r.load().kvBlocksInUse(), r.load().paused(), r.load().queuedPrefillTokens(),
+                r.load().capacity(), r.prefixes().length);
     }
 }
