@@ -30,6 +30,14 @@ public final class ErrorResponses {
 
     private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
 
+    /**
+     * Retry-After of a 503 the fabric gave no figure for (timeouts, no replica up, draining): long
+     * enough that retrying clients do not hammer a node in trouble, short enough to ride out a
+     * replica restart or a drain handing work over.
+     */
+    public static final int DEFAULT_RETRY_AFTER_SECONDS = 5;
+    private static final String RETRY_AFTER = "Retry-After";
+
     private ErrorResponses() {
     }
 
@@ -97,9 +105,17 @@ public final class ErrorResponses {
                 .withStatus(error.status())
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body(error)));
         if (error.retryAfterSeconds() > 0) {
-            response = response.addHeader(RawHeader.create("Retry-After", Integer.toString(error.retryAfterSeconds())));
+            response = response.addHeader(RawHeader.create(RETRY_AFTER, Integer.toString(error.retryAfterSeconds())));
         }
-        return response;
+        return withRetryAfter(response);
+    }
+
+    /** Every 503 says when to come back: {@link #DEFAULT_RETRY_AFTER_SECONDS} unless it already does. */
+    public static HttpResponse withRetryAfter(HttpResponse response) {
+        if (!response.status().equals(StatusCodes.SERVICE_UNAVAILABLE) || response.getHeader(RETRY_AFTER).isPresent()) {
+            return response;
+        }
+        return response.addHeader(RawHeader.create(RETRY_AFTER, Integer.toString(DEFAULT_RETRY_AFTER_SECONDS)));
     }
 
     public static HttpResponse response(Throwable t) {

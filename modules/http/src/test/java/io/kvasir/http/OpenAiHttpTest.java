@@ -277,6 +277,7 @@ class OpenAiHttpTest {
         HttpResponse<InputStream> response = server.http.send(
                 HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
                         .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         assertThat(response.statusCode()).isEqualTo(200);
@@ -296,6 +297,7 @@ class OpenAiHttpTest {
         HttpResponse<InputStream> response = server.http.send(
                 HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
                         .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = response.body()) {
