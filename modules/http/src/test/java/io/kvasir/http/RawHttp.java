@@ -45,7 +45,7 @@ public final class RawHttp {
             } catch (IOException e) {
                 // The server may answer and close before reading everything (e.g. headers too large).
             }
-            return read(socket.getInputStream());
+            return readResponse(socket.getInputStream());
         }
     }
 
@@ -60,7 +60,8 @@ public final class RawHttp {
                 .append(new String(bytes, StandardCharsets.ISO_8859_1)).toString();
     }
 
-    static Response read(InputStream in) throws IOException {
+    /** Reads one response from a connection the caller keeps. */
+    public static Response readResponse(InputStream in) throws IOException {
         ByteArrayOutputStream head = new ByteArrayOutputStream();
         int matched = 0;
         while (matched < 4) {
