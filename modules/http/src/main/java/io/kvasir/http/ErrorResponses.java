@@ -11,6 +11,7 @@ import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.scaladsl.model.EntityStreamException;
 import akka.http.scaladsl.model.EntityStreamSizeException;
+import akka.stream.StreamTcpException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.http.openai.OpenAiJson;
@@ -82,6 +83,11 @@ public final class ErrorResponses {
         if (cause instanceof EntityStreamException) {
             // The body broke off or exceeded a parser limit; the client's fault, not a server bug.
             return ApiError.invalid("The request body could not be read completely.", null);
+        }
+        if (cause instanceof StreamTcpException) {
+            // The client reset or dropped its connection mid-request: routine, and nobody reads the answer.
+            log.debug("Client connection ended while its request was read: {}", cause.getMessage());
+            return ApiError.invalid("The connection ended before the request body was read.", null);
         }
         log.error("Request failed with an unexpected exception", cause);
         return ApiError.internal();
