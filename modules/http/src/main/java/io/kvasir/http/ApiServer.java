@@ -32,8 +32,9 @@ public final class ApiServer extends AllDirectives {
         scala.concurrent.duration.FiniteDuration timeout =
                 scala.concurrent.duration.Duration.fromNanos(settings.requestTimeout().toNanos());
         Route inner = concat(
-                path("health", () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up"))))),
-                path("ready", () -> get(this::ready)),
+                path("health", () -> UnreadBody.discardedBefore(
+                        () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
+                path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
                 pathPrefix("v1", () -> auth.authenticated(openAi::route)));
         return mapResponse(ErrorResponses::withRetryAfter, () -> withRequestTimeout(timeout,
                 request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),

@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * akka-http's server settings for Kvasir's two ports, made consistent with {@link HttpSettings}:
  * parse errors answered in the JSON error shape ({@link JsonParsingErrorHandler}), bodies over the
- * limit refused while parsing, and the request timeout ours. Connection count and idle handling are
+ * limit refused while parsing, the request timeout ours, and no WARN per malformed header. Connection count and idle handling are
  * not akka-http's here: {@link io.kvasir.http.connection.GuardedServer} does them.
  */
 public final class EdgeServerSettings {
@@ -37,6 +37,9 @@ public final class EdgeServerSettings {
     private static ServerSettings with(Config config, Map<String, String> overrides) {
         Map<String, String> all = new java.util.HashMap<>(overrides);
         all.put("akka.http.server.parsing.error-handler", JsonParsingErrorHandler.class.getName());
+        // A header akka-http cannot parse is kept as a raw header; logging each at WARN would let
+        // any client write to the operator's log at will.
+        all.put("akka.http.server.parsing.illegal-header-warnings", "off");
         return ServerSettings.create(ConfigFactory.parseMap(all).withFallback(config));
     }
 }

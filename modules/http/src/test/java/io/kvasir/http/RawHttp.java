@@ -90,7 +90,9 @@ public final class RawHttp {
             }
         }
         byte[] body;
-        if (headers.containsKey("content-length")) {
+        if (status < 200 || status == 204 || status == 304) {
+            body = new byte[0]; // never has a body (e.g. "100 Continue", followed by the real response)
+        } else if (headers.containsKey("content-length")) {
             body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
             body = dechunk(in);

@@ -9,6 +9,7 @@ import io.kvasir.http.ApiError;
 import io.kvasir.http.EdgeServerSettings;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
+import io.kvasir.http.UnreadBody;
 import io.kvasir.http.connection.GuardedServer;
 import io.kvasir.http.connection.HttpBinding;
 import java.util.concurrent.CompletionStage;
@@ -54,8 +55,9 @@ public final class ManagementServer extends AllDirectives {
                 ? metrics.get()
                 : complete(ErrorResponses.response(ApiError.notFound("Metrics are not enabled.", "not_found")));
         Route all = concat(admin.route(), path("metrics", () -> metricsRoute), akkaManagementRoutes());
-        return mapResponse(ErrorResponses::withRetryAfter, () -> guard.guarded(
-                () -> all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler())));
+        // Management routes read no body (the guard looks at its type only): it is dropped first.
+        return mapResponse(ErrorResponses::withRetryAfter, () -> UnreadBody.discardedBefore(() -> guard.guarded(
+                () -> all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
     }
 
     public CompletionStage<HttpBinding> bind() {

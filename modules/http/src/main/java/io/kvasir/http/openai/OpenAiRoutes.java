@@ -22,6 +22,7 @@ import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
 import io.kvasir.http.JsonMediaType;
 import io.kvasir.http.JsonResponses;
+import io.kvasir.http.UnreadBody;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -60,11 +61,11 @@ public final class OpenAiRoutes extends AllDirectives {
         return concat(
                 path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true))),
                 path("completions", () -> post(() -> generation(false))),
-                pathPrefix("models", () -> concat(
+                pathPrefix("models", () -> UnreadBody.discardedBefore(() -> concat(
                         pathEndOrSingleSlash(() -> get(this::listModels)),
                         path(PathMatchers.remaining(),
                                 // Model ids may hold a slash, which clients send encoded.
-                                id -> get(() -> model(decode(id)))))));
+                                id -> get(() -> model(decode(id))))))));
     }
 
     private Route generation(boolean chat) {
