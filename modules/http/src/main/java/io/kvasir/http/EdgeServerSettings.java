@@ -3,13 +3,15 @@ package io.kvasir.http;
 import akka.http.javadsl.settings.ServerSettings;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
  * akka-http's server settings for Kvasir's two ports, made consistent with {@link HttpSettings}:
  * parse errors answered in the JSON error shape ({@link JsonParsingErrorHandler}), bodies over the
- * limit refused while parsing, the request timeout ours, and no WARN per malformed header. Connection count and idle handling are
- * not akka-http's here: {@link io.kvasir.http.connection.GuardedServer} does them.
+ * limit refused while parsing, the request timeout ours, and no WARN per malformed header.
+ * Connection count and idle handling are not akka-http's here: {@link
+ * io.kvasir.http.connection.GuardedServer} does them.
  */
 public final class EdgeServerSettings {
 
@@ -23,19 +25,17 @@ public final class EdgeServerSettings {
     public static ServerSettings api(Config config, HttpSettings settings) {
         return with(config, Map.of(
                 "akka.http.server.parsing.max-content-length", Long.toString(settings.maxRequestBytes()),
-                "akka.http.server.request-timeout", settings.requestTimeout().toMillis() + "ms",
-                "akka.http.server.max-connections", Integer.toString(settings.connections().maxConnections())));
+                "akka.http.server.request-timeout", settings.requestTimeout().toMillis() + "ms"));
     }
 
     /** The management port: akka-http's request timeout, small bodies. */
-    public static ServerSettings management(Config config, HttpSettings settings) {
+    public static ServerSettings management(Config config) {
         return with(config, Map.of(
-                "akka.http.server.parsing.max-content-length", Long.toString(MANAGEMENT_MAX_BODY),
-                "akka.http.server.max-connections", Integer.toString(settings.connections().maxConnections())));
+                "akka.http.server.parsing.max-content-length", Long.toString(MANAGEMENT_MAX_BODY)));
     }
 
     private static ServerSettings with(Config config, Map<String, String> overrides) {
-        Map<String, String> all = new java.util.HashMap<>(overrides);
+        Map<String, String> all = new HashMap<>(overrides);
         all.put("akka.http.server.parsing.error-handler", JsonParsingErrorHandler.class.getName());
         // A header akka-http cannot parse is kept as a raw header; logging each at WARN would let
         // any client write to the operator's log at will.

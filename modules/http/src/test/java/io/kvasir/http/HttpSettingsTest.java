@@ -78,7 +78,7 @@ class HttpSettingsTest {
     @Test
     void bothPortsAnswerParseErrorsInTheJsonShape() {
         var api = EdgeServerSettings.api(ConfigFactory.load(), TestServer.defaults());
-        var management = EdgeServerSettings.management(ConfigFactory.load(), TestServer.defaults());
+        var management = EdgeServerSettings.management(ConfigFactory.load());
 
         assertThat(api.getParsingErrorHandler()).isEqualTo(JsonParsingErrorHandler.class.getName());
         assertThat(management.getParsingErrorHandler()).isEqualTo(JsonParsingErrorHandler.class.getName());

@@ -62,7 +62,7 @@ public final class ManagementServer extends AllDirectives {
 
     public CompletionStage<HttpBinding> bind() {
         return GuardedServer.bind(system, settings.managementHost(), settings.managementPort(),
-                EdgeServerSettings.management(system.settings().config(), settings), settings.connections(), route());
+                EdgeServerSettings.management(system.settings().config()), settings.connections(), route());
     }
 
     private Route akkaManagementRoutes() {
