@@ -18,6 +18,7 @@ public final class HttpBinding {
 
     private final Tcp.ServerBinding tcp;
     private final OpenConnections connections;
+    private CompletionStage<Done> unbound;
 
     HttpBinding(Tcp.ServerBinding tcp, OpenConnections connections) {
         this.tcp = tcp;
@@ -33,9 +34,12 @@ public final class HttpBinding {
         return connections.count();
     }
 
-    /** Stops accepting connections; open ones are left alone. */
-    public CompletionStage<Done> unbind() {
-        return tcp.unbind().thenApply(ignored -> Done.getInstance());
+    /** Stops accepting connections; open ones are left alone. Unbinds once, however often called. */
+    public synchronized CompletionStage<Done> unbind() {
+        if (unbound == null) {
+            unbound = tcp.unbind().thenApply(ignored -> Done.getInstance());
+        }
+        return unbound;
     }
 
     /** Unbinds, then closes every connection gracefully within {@code grace}. */
