@@ -24,6 +24,12 @@ public record ApiError(StatusCode status, String message, String type, String pa
         return new ApiError(StatusCodes.NOT_FOUND, message, INVALID_REQUEST, null, code, 0);
     }
 
+    /** A body in a media type the route does not read. */
+    public static ApiError unsupportedMediaType(String message) {
+        return new ApiError(StatusCodes.UNSUPPORTED_MEDIA_TYPE, message, INVALID_REQUEST, null, "unsupported_media_type",
+                0);
+    }
+
     /** What every unexpected failure turns into: no detail leaves the server. */
     public static ApiError internal() {
         return new ApiError(StatusCodes.INTERNAL_SERVER_ERROR,

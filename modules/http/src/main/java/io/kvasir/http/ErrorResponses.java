@@ -11,6 +11,7 @@ import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.scaladsl.model.EntityStreamException;
 import akka.http.scaladsl.model.EntityStreamSizeException;
+import akka.stream.StreamTcpException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.http.openai.OpenAiJson;
@@ -29,6 +30,14 @@ import org.slf4j.LoggerFactory;
 public final class ErrorResponses {
 
     private static final Logger log = LoggerFactory.getLogger(ErrorResponses.class);
+
+    /**
+     * Retry-After of a 503 the fabric gave no figure for (timeouts, no replica up, draining): long
+     * enough that retrying clients do not hammer a node in trouble, short enough to ride out a
+     * replica restart or a drain handing work over.
+     */
+    public static final int DEFAULT_RETRY_AFTER_SECONDS = 5;
+    private static final String RETRY_AFTER = "Retry-After";
 
     private ErrorResponses() {
     }
@@ -75,6 +84,11 @@ public final class ErrorResponses {
             // The body broke off or exceeded a parser limit; the client's fault, not a server bug.
             return ApiError.invalid("The request body could not be read completely.", null);
         }
+        if (cause instanceof StreamTcpException) {
+            // The client reset or dropped its connection mid-request: routine, and nobody reads the answer.
+            log.debug("Client connection ended while its request was read: {}", cause.getMessage());
+            return ApiError.invalid("The connection ended before the request body was read.", null);
+        }
         log.error("Request failed with an unexpected exception", cause);
         return ApiError.internal();
     }
@@ -97,9 +111,17 @@ public final class ErrorResponses {
                 .withStatus(error.status())
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body(error)));
         if (error.retryAfterSeconds() > 0) {
-            response = response.addHeader(RawHeader.create("Retry-After", Integer.toString(error.retryAfterSeconds())));
+            response = response.addHeader(RawHeader.create(RETRY_AFTER, Integer.toString(error.retryAfterSeconds())));
         }
-        return response;
+        return withRetryAfter(response);
+    }
+
+    /** Every 503 says when to come back: {@link #DEFAULT_RETRY_AFTER_SECONDS} unless it already does. */
+    public static HttpResponse withRetryAfter(HttpResponse response) {
+        if (!response.status().equals(StatusCodes.SERVICE_UNAVAILABLE) || response.getHeader(RETRY_AFTER).isPresent()) {
+            return response;
+        }
+        return response.addHeader(RawHeader.create(RETRY_AFTER, Integer.toString(DEFAULT_RETRY_AFTER_SECONDS)));
     }
 
     public static HttpResponse response(Throwable t) {

@@ -2,11 +2,12 @@ package io.kvasir.http;
 
 import akka.Done;
 import akka.actor.typed.ActorSystem;
-import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.server.Route;
 import akka.stream.Materializer;
 import io.kvasir.fabric.api.Fabric;
+import io.kvasir.http.admin.ManagementAccess;
 import io.kvasir.http.admin.ManagementServer;
+import io.kvasir.http.connection.HttpBinding;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Optional;
@@ -26,15 +27,20 @@ public final class KvasirHttp {
     private KvasirHttp() {
     }
 
-    /** The bound servers. */
-    public record Bindings(ServerBinding api, Optional<ServerBinding> management) {
+    /**
+     * The bound servers.
+     *
+     * @param managementAccess the management port's token (also when the port is off), so that a generated
+     *                         one can be shown to the operator
+     */
+    public record Bindings(HttpBinding api, Optional<HttpBinding> management, ManagementAccess managementAccess) {
 
         public InetSocketAddress apiAddress() {
             return api.localAddress();
         }
 
         public Optional<InetSocketAddress> managementAddress() {
-            return management.map(ServerBinding::localAddress);
+            return management.map(HttpBinding::localAddress);
         }
 
         /** Stops accepting, lets in-flight requests finish within the grace period, then closes. */
@@ -51,13 +57,13 @@ public final class KvasirHttp {
      * Only the management port (cluster routes, /admin, /metrics): what a worker node without the
      * gateway role serves, so every node can be scraped and inspected.
      */
-    public static CompletionStage<Optional<ServerBinding>> startManagement(ActorSystem<?> system, Fabric fabric,
-                                                                           HttpSettings settings,
-                                                                           Supplier<Route> metrics) {
+    public static CompletionStage<Optional<HttpBinding>> startManagement(ActorSystem<?> system, Fabric fabric,
+                                                                         HttpSettings settings,
+                                                                         Supplier<Route> metrics) {
         if (!settings.managementEnabled()) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
-        return new ManagementServer(system, fabric, metrics).bind(settings)
+        return new ManagementServer(system, fabric, metrics, settings).bind()
                 .thenApply(b -> Optional.of(b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system)));
     }
 
@@ -69,9 +75,9 @@ public final class KvasirHttp {
     public static CompletionStage<Bindings> start(ActorSystem<?> system, Fabric fabric, HttpSettings settings,
                                                   Supplier<Route> metrics) {
         Materializer materializer = Materializer.matFromSystem(system);
-        CompletionStage<ServerBinding> api = new ApiServer(fabric, settings, materializer).bind(system)
+        CompletionStage<HttpBinding> api = new ApiServer(fabric, settings, materializer).bind(system)
                 .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system));
-        CompletionStage<Optional<ServerBinding>> management = startManagement(system, fabric, settings, metrics);
-        return api.thenCombine(management, Bindings::new);
+        CompletionStage<Optional<HttpBinding>> management = startManagement(system, fabric, settings, metrics);
+        return api.thenCombine(management, (a, m) -> new Bindings(a, m, settings.managementAccess()));
     }
 }

@@ -189,6 +189,60 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void everyServiceUnavailableSaysWhenToRetry() throws Exception {
+        server.fabric.script(FakeFabric.refuse(new FabricException(FabricException.Kind.UNAVAILABLE, "Draining.")));
+        HttpResponse<String> noFigure = server.post("/v1/chat/completions", CHAT + "}");
+        assertError(noFigure, 503, null);
+        assertThat(noFigure.headers().firstValue("Retry-After"))
+                .contains(Integer.toString(ErrorResponses.DEFAULT_RETRY_AFTER_SECONDS));
+
+        server.fabric.script(FakeFabric.refuse(
+                new FabricException(FabricException.Kind.UNAVAILABLE, "No replica.", null, 12)));
+        HttpResponse<String> withFigure = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}");
+        assertError(withFigure, 503, null);
+        assertThat(withFigure.headers().firstValue("Retry-After")).contains("12");
+
+        server.fabric.ready(false);
+        assertThat(server.get(server.base() + "/ready").headers().firstValue("Retry-After")).isPresent();
+    }
+
+    @Test
+    void answerIdsAreTheEdgesOwnNeverTheFabricsRequestId() throws Exception {
+        String whole = server.post("/v1/chat/completions", CHAT + "}").body();
+        String again = server.post("/v1/chat/completions", CHAT + "}").body();
+        String text = server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\"}").body();
+        String streamed = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}").body();
+
+        assertThat(json(whole).get("id").asText()).matches("chatcmpl-[0-9a-f]{24}")
+                .isNotEqualTo(json(again).get("id").asText());
+        assertThat(json(text).get("id").asText()).matches("cmpl-[0-9a-f]{24}");
+        assertThat(json(streamed.split("\n\n")[0].substring(6)).get("id").asText()).matches("chatcmpl-[0-9a-f]{24}");
+        // "req-1" is the fake fabric's internal request id: it must appear nowhere.
+        assertThat(whole + text + streamed).doesNotContain("req-1");
+    }
+
+    @Test
+    void answersNameTheirReplicaAndEchoTheSession() throws Exception {
+        HttpResponse<String> whole = server.post("/v1/chat/completions", CHAT + "}", "X-Session-Id", "conv-7");
+        assertThat(whole.headers().firstValue("X-Kvasir-Replica")).contains("replica-0");
+        assertThat(whole.headers().firstValue("X-Session-Id")).contains("conv-7");
+
+        HttpResponse<String> streamed = server.post("/v1/chat/completions",
+                CHAT + ", \"stream\": true, \"metadata\": {\"session_id\": \"from-body\"}}");
+        assertThat(streamed.headers().firstValue("X-Kvasir-Replica")).contains("replica-0");
+        assertThat(streamed.headers().firstValue("X-Session-Id")).contains("from-body");
+
+        HttpResponse<String> anonymous = server.post("/v1/chat/completions", CHAT + "}");
+        assertThat(anonymous.headers().firstValue("X-Session-Id")).isEmpty();
+        // A session id that could not be a header value is used, but not echoed.
+        HttpResponse<String> odd = server.post("/v1/chat/completions",
+                CHAT + ", \"metadata\": {\"session_id\": \"a\\r\\nSet-Cookie: x=y\"}}");
+        assertThat(odd.statusCode()).isEqualTo(200);
+        assertThat(odd.headers().firstValue("X-Session-Id")).isEmpty();
+        assertThat(odd.headers().firstValue("Set-Cookie")).isEmpty();
+    }
+
+    @Test
     void malformedJsonIsBadRequest() throws Exception {
         assertError(server.post("/v1/chat/completions", "{\"model\": \"fake-model\", \"messages\": ["), 400, null);
         assertError(server.post("/v1/chat/completions", "[1, 2]"), 400, null);
@@ -277,6 +331,7 @@ class OpenAiHttpTest {
         HttpResponse<InputStream> response = server.http.send(
                 HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
                         .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         assertThat(response.statusCode()).isEqualTo(200);
@@ -296,6 +351,7 @@ class OpenAiHttpTest {
         HttpResponse<InputStream> response = server.http.send(
                 HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
                         .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = response.body()) {

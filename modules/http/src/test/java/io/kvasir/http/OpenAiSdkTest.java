@@ -75,7 +75,8 @@ class OpenAiSdkTest {
         assertThat(completion.choices()).hasSize(1);
         assertThat(completion.choices().getFirst().message().content()).contains("Hello, world");
         assertThat(completion.choices().getFirst().finishReason().asString()).isEqualTo("stop");
-        assertThat(completion.id()).isEqualTo("chatcmpl-req-1");
+        // The edge's own id, never the fabric's internal request id ("req-1" in the fake).
+        assertThat(completion.id()).matches("chatcmpl-[0-9a-f]{24}").doesNotContain("req-1");
         assertThat(completion.usage()).hasValueSatisfying(u -> {
             assertThat(u.promptTokens()).isEqualTo(FakeFabric.PROMPT_TOKENS);
             assertThat(u.completionTokens()).isEqualTo(3);

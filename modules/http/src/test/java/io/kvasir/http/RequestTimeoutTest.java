@@ -45,6 +45,7 @@ class RequestTimeoutTest {
 
         assertThat(response.statusCode()).isEqualTo(503);
         assertThat(OpenAiJson.MAPPER.readTree(response.body()).at("/error/code").asText()).isEqualTo("request_timeout");
+        assertThat(response.headers().firstValue("Retry-After")).isPresent();
         cancelled.get(10, TimeUnit.SECONDS);
     }
 
@@ -55,6 +56,7 @@ class RequestTimeoutTest {
         HttpResponse<String> response = server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\"}");
 
         assertThat(response.statusCode()).isEqualTo(503);
+        assertThat(response.headers().firstValue("Retry-After")).isPresent();
         cancelled.get(10, TimeUnit.SECONDS);
     }
 

@@ -2,13 +2,14 @@ package io.kvasir.server;
 
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.http.javadsl.ServerBinding;
 import com.typesafe.config.Config;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.Kvasir;
 import io.kvasir.fabric.KvasirFabric;
 import io.kvasir.http.HttpSettings;
 import io.kvasir.http.KvasirHttp;
+import io.kvasir.http.admin.ManagementAccess;
+import io.kvasir.http.connection.HttpBinding;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -24,14 +25,16 @@ public final class KvasirNode implements AutoCloseable {
     private final ActorSystem<Void> system;
     private final KvasirFabric fabric;
     private final KvasirHttp.Bindings http;
-    private final Optional<ServerBinding> workerManagement;
+    private final Optional<HttpBinding> workerManagement;
+    private final ManagementAccess managementAccess;
 
     private KvasirNode(ActorSystem<Void> system, KvasirFabric fabric, KvasirHttp.Bindings http,
-                       Optional<ServerBinding> workerManagement) {
+                       Optional<HttpBinding> workerManagement, ManagementAccess managementAccess) {
         this.system = system;
         this.fabric = fabric;
         this.http = http;
         this.workerManagement = workerManagement;
+        this.managementAccess = managementAccess;
     }
 
     /** Starts a node from a resolved config; returns once the HTTP ports (if any) are bound. */
@@ -46,16 +49,18 @@ public final class KvasirNode implements AutoCloseable {
             system.getWhenTerminated().thenRun(memory::close);
             KvasirFabric fabric = Kvasir.start(system, engines, registry);
             KvasirHttp.Bindings http = null;
-            Optional<ServerBinding> workerManagement = Optional.empty();
+            Optional<HttpBinding> workerManagement = Optional.empty();
+            // Read once: a management token that is not configured is generated here, once per node.
+            HttpSettings settings = HttpSettings.from(system);
             if (config.getStringList("kvasir.node.roles").contains("gateway")) {
-                http = KvasirHttp.start(system, fabric, HttpSettings.from(system), Metrics.route(registry))
+                http = KvasirHttp.start(system, fabric, settings, Metrics.route(registry))
                         .toCompletableFuture().get(60, TimeUnit.SECONDS);
             } else {
                 // Workers have no public API but are managed and scraped like every node.
-                workerManagement = KvasirHttp.startManagement(system, fabric, HttpSettings.from(system),
+                workerManagement = KvasirHttp.startManagement(system, fabric, settings,
                         Metrics.route(registry)).toCompletableFuture().get(60, TimeUnit.SECONDS);
             }
-            return new KvasirNode(system, fabric, http, workerManagement);
+            return new KvasirNode(system, fabric, http, workerManagement, settings.managementAccess());
         } catch (Exception e) {
             system.terminate();
             throw new IllegalStateException("node failed to start: " + CliErrors.describe(e), e);
@@ -76,7 +81,12 @@ public final class KvasirNode implements AutoCloseable {
     }
 
     public Optional<InetSocketAddress> managementAddress() {
-        return http != null ? http.managementAddress() : workerManagement.map(ServerBinding::localAddress);
+        return http != null ? http.managementAddress() : workerManagement.map(HttpBinding::localAddress);
+    }
+
+    /** The management port's token and allowed hosts; a generated token is for the operator to be shown. */
+    public ManagementAccess managementAccess() {
+        return managementAccess;
     }
 
     /** Blocks until the actor system has terminated (SIGTERM runs coordinated shutdown). */

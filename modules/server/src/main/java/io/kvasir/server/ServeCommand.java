@@ -94,7 +94,13 @@ final class ServeCommand implements Callable<Integer> {
             node.apiAddress().ifPresentOrElse(
                     a -> System.out.println("kvasir: OpenAI API   http://" + hostPort(a) + "/v1"),
                     () -> System.out.println("kvasir: worker node with roles " + conf.getStringList("kvasir.node.roles")));
-            node.managementAddress().ifPresent(a -> System.out.println("kvasir: management   http://" + hostPort(a)));
+            node.managementAddress().ifPresent(a -> {
+                System.out.println("kvasir: management   http://" + hostPort(a));
+                // Shown once, here: a generated token exists nowhere else. A configured one is the operator's own.
+                System.out.println("kvasir: management token: " + (node.managementAccess().tokenGenerated()
+                        ? node.managementAccess().token() + " (generated; set kvasir.http.management.token to fix one)"
+                        : "as configured in kvasir.http.management.token"));
+            });
             System.out.flush();
             node.awaitTermination();
         }

@@ -13,7 +13,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** A node without the gateway role serves no API but is managed and scraped like every node. */
+/**
+ * A node without the gateway role serves no API but is managed and scraped like every node, and
+ * its management port is guarded like a gateway's.
+ */
 class WorkerNodeTest {
 
     @Test
@@ -34,6 +37,17 @@ class WorkerNodeTest {
                     HttpResponse.BodyHandlers.ofString());
             assertThat(models.statusCode()).isEqualTo(200);
             assertThat(models.body()).contains("\"simulated\"");
+
+            // Draining ends the node: without the node's token (generated here, none is configured) it is refused.
+            assertThat(node.managementAccess().tokenGenerated()).isTrue();
+            assertThat(node.managementAccess().token()).matches("[0-9a-f]{64}");
+            HttpResponse<String> drain = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/drain"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(drain.statusCode()).isEqualTo(401);
+            HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/drain"))
+                    .header("Authorization", "Bearer " + node.managementAccess().token().substring(1))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(wrong.statusCode()).isEqualTo(401);
         }
     }
 }

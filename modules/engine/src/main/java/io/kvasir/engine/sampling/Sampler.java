@@ -7,17 +7,21 @@ import java.util.SplittableRandom;
  * keeps the request's random stream and token history, so the same seed and the same logits give
  * the same tokens, also when the request is preempted and recomputed in between. Not thread-safe.
  *
- * <p>Order: penalties on the raw logits; log-probabilities from those (temperature 1, as the
- * OpenAI API reports them); then, unless greedy, temperature, top-k, top-p and min-p on the scaled
- * distribution, and one draw. Nothing sorts the vocabulary: top-k keeps a heap of k, top-p alone
+ * <p>Order: penalties, then the logit bias, on the raw logits (so greedy decoding obeys the bias
+ * too); log-probabilities from those (temperature 1, as the OpenAI API reports them); then, unless
+ * greedy, temperature, top-k, top-p and min-p on the scaled distribution, and one draw. Nothing sorts the vocabulary: top-k keeps a heap of k, top-p alone
  * runs a quickselect on probability mass ({@link TopP}), min-p is a threshold.
  */
 public final class Sampler {
+
+    /** The lowest {@code logit_bias}: bans the token (its weight is exactly zero). */
+    public static final float BAN = -100f;
 
     private final SamplingParams params;
     private final int vocabSize;
     private final SplittableRandom random;
     private final Penalties penalties;
+    private final LogitBias bias;
     private final Workspace workspace;
 
     public Sampler(SamplingParams params, int vocabSize, int[] promptTokens) {
@@ -32,6 +36,7 @@ public final class Sampler {
         this.vocabSize = vocabSize;
         this.random = params.seed() != null ? new SplittableRandom(params.seed()) : new SplittableRandom();
         this.penalties = new Penalties(params, promptTokens);
+        this.bias = new LogitBias(params.logitBias(), vocabSize);
     }
 
     /** Throws IllegalArgumentException naming the first out-of-range parameter. */
@@ -48,6 +53,8 @@ public final class Sampler {
         check(Float.isFinite(p.presencePenalty()), "presence_penalty must be finite", p.presencePenalty());
         check(Float.isFinite(p.frequencyPenalty()), "frequency_penalty must be finite", p.frequencyPenalty());
         check(p.topLogprobs() >= 0, "top_logprobs must be >= 0", p.topLogprobs());
+        p.logitBias().forEach((id, b) -> check(b != null && Float.isFinite(b), "logit_bias of token " + id
+                + " must be finite", b));
     }
 
     private static void check(boolean ok, String what, Object value) {
@@ -66,6 +73,9 @@ public final class Sampler {
         }
         if (penalties.enabled()) {
             penalties.apply(logits);
+        }
+        if (bias.enabled()) {
+            bias.apply(logits);
         }
         int argmax = 0;
         for (int i = 0; i < logits.length; i++) {

@@ -1,5 +1,7 @@
 package io.kvasir.engine.sampling;
 
+import java.util.Map;
+
 /**
  * How the next token is picked from logits. Temperature 0 is greedy. A {@code seed} makes the draw
  * reproducible: the same seed and input give the same output. {@code topLogprobs} asks for that
@@ -13,6 +15,9 @@ package io.kvasir.engine.sampling;
  * @param presencePenalty   0 disables (OpenAI style, subtracted once for any seen token)
  * @param frequencyPenalty  0 disables (OpenAI style, subtracted per occurrence)
  * @param seed          null: a fresh random seed per request
+ * @param logitBias     added to a token's logit before sampling (OpenAI {@code logit_bias}): token id
+ *                      to a bias in [-100, 100]; {@value Sampler#BAN} bans the token outright. Ids
+ *                      outside the model's vocabulary are ignored. Empty (never null) disables.
  */
 public record SamplingParams(
         float temperature,
@@ -23,9 +28,22 @@ public record SamplingParams(
         float presencePenalty,
         float frequencyPenalty,
         Long seed,
-        int topLogprobs) {
+        int topLogprobs,
+        Map<Integer, Float> logitBias) {
 
     public static final SamplingParams GREEDY = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 0);
+
+    public SamplingParams {
+        // Immutable and null-free, so equal parameters compare equal whether or not a bias was given.
+        logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
+    }
+
+    /** Without a logit bias: the form every caller used before {@code logitBias} existed. */
+    public SamplingParams(float temperature, int topK, float topP, float minP, float repetitionPenalty,
+                          float presencePenalty, float frequencyPenalty, Long seed, int topLogprobs) {
+        this(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, topLogprobs,
+                Map.of());
+    }
 
     public static SamplingParams greedy() {
         return GREEDY;
@@ -37,6 +55,11 @@ public record SamplingParams(
 
     public SamplingParams withSeed(Long newSeed) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty,
-                frequencyPenalty, newSeed, topLogprobs);
+                frequencyPenalty, newSeed, topLogprobs, logitBias);
+    }
+
+    public SamplingParams withLogitBias(Map<Integer, Float> bias) {
+        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty,
+                frequencyPenalty, seed, topLogprobs, bias);
     }
 }

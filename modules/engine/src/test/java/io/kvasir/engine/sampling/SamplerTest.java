@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -163,6 +164,54 @@ class SamplerTest {
         SamplingParams pres = new SamplingParams(0f, 0, 1f, 0f, 1f, 1f, 0f, null, 0);
         Sampler p = new Sampler(pres, 3, new int[0]);
         assertThat(run(p, repeat(new float[] {3f, 2.5f, 0f}, 4))).containsExactly(0, 1, 0, 0);
+    }
+
+    @Test
+    void plusHundredBiasForcesATokenGreedyAndSampled() {
+        float[] logits = logitsOf(0.7, 0.2, 0.09, 0.01);
+        SamplingParams greedy = SamplingParams.greedy().withLogitBias(Map.of(3, 100f));
+        assertThat(new Sampler(greedy, 4, new int[0]).sample(logits.clone()).token()).isEqualTo(3);
+        SamplingParams sampled = params(1.5f, 0, 1f, 0f, 5).withLogitBias(Map.of(3, 100f));
+        assertThat(frequencies(sampled, logits, 2_000)[3]).isCloseTo(1.0, within(1e-9));
+    }
+
+    @Test
+    void minusHundredBiasForbidsATokenEvenWhenItIsTheFavourite() {
+        float[] logits = logitsOf(0.97, 0.01, 0.01, 0.01);
+        SamplingParams greedy = SamplingParams.greedy().withLogitBias(Map.of(0, -100f));
+        assertThat(new Sampler(greedy, 4, new int[0]).sample(logits.clone()).token()).isNotEqualTo(0);
+        // A high temperature flattens the distribution: without the ban token 0 would still win often.
+        SamplingParams hot = params(2f, 0, 1f, 0f, 6).withLogitBias(Map.of(0, -100f));
+        assertThat(frequencies(hot, logits, 5_000)[0]).isZero();
+        assertThat(frequencies(params(2f, 0, 1f, 0f, 6), logits, 5_000)[0]).isGreaterThan(0.3);
+    }
+
+    @Test
+    void biasIsAddedAndReportedInTheLogprobs() {
+        SamplingParams p = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 2).withLogitBias(Map.of(1, 2f));
+        Sample s = new Sampler(p, 3, new int[0]).sample(new float[] {1f, 0f, -5f});
+
+        assertThat(s.token()).isEqualTo(1); // 0 + 2 beats 1
+        double logZ = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(-5));
+        assertThat((double) s.logprob()).isCloseTo(2 - logZ, within(1e-5));
+    }
+
+    @Test
+    void banningEveryTokenStillSamplesAndIdsOutsideTheVocabularyAreIgnored() {
+        SamplingParams all = SamplingParams.greedy().withLogitBias(Map.of(0, -100f, 1, -100f, 2, -100f));
+        assertThat(new Sampler(all, 3, new int[0]).sample(new float[] {1f, 2f, 3f}).token()).isBetween(0, 2);
+
+        SamplingParams outside = SamplingParams.greedy().withLogitBias(Map.of(3, 100f, 50_000, 100f));
+        assertThat(new Sampler(outside, 3, new int[0]).sample(new float[] {1f, 2f, 3f}).token()).isEqualTo(2);
+    }
+
+    @Test
+    void theOldConstructorMeansNoBias() {
+        SamplingParams p = new SamplingParams(1f, 0, 1f, 0f, 1f, 0f, 0f, null, 0);
+        assertThat(p.logitBias()).isEmpty();
+        assertThat(p).isEqualTo(p.withLogitBias(null));
+        assertThatThrownBy(() -> new Sampler(p.withLogitBias(Map.of(1, Float.NaN)), 4, new int[0]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logit_bias");
     }
 
     private static float[][] repeat(float[] l, int n) {

@@ -1,15 +1,17 @@
 package io.kvasir.http.admin;
 
 import akka.actor.typed.ActorSystem;
-import akka.http.javadsl.Http;
-import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.Route;
 import akka.management.javadsl.AkkaManagement;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.http.ApiError;
+import io.kvasir.http.EdgeServerSettings;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
+import io.kvasir.http.UnreadBody;
+import io.kvasir.http.connection.GuardedServer;
+import io.kvasir.http.connection.HttpBinding;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -25,19 +27,26 @@ import org.slf4j.LoggerFactory;
  * could reach the fabric only through global state, while here the admin routes are ordinary objects
  * given the fabric. {@code akka.management.http.*} host and port settings are therefore not used;
  * {@code kvasir.http.management} is.
+ *
+ * <p>Every request that is not a read passes the {@link ManagementGuard} first, whichever route it
+ * is for, so a route added later cannot be left open by mistake.
  */
 public final class ManagementServer extends AllDirectives {
 
     private static final Logger log = LoggerFactory.getLogger(ManagementServer.class);
 
     private final ActorSystem<?> system;
+    private final HttpSettings settings;
     private final AdminRoutes admin;
+    private final ManagementGuard guard;
     private final Supplier<Route> metrics;
 
     /** @param metrics the {@code /metrics} route; null until metrics are wired (answers 404) */
-    public ManagementServer(ActorSystem<?> system, Fabric fabric, Supplier<Route> metrics) {
+    public ManagementServer(ActorSystem<?> system, Fabric fabric, Supplier<Route> metrics, HttpSettings settings) {
         this.system = system;
+        this.settings = settings;
         this.admin = new AdminRoutes(fabric);
+        this.guard = new ManagementGuard(settings.managementHost(), settings.managementAccess());
         this.metrics = metrics;
     }
 
@@ -45,12 +54,15 @@ public final class ManagementServer extends AllDirectives {
         Route metricsRoute = metrics != null
                 ? metrics.get()
                 : complete(ErrorResponses.response(ApiError.notFound("Metrics are not enabled.", "not_found")));
-        return concat(admin.route(), path("metrics", () -> metricsRoute), akkaManagementRoutes())
-                .seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler());
+        Route all = concat(admin.route(), path("metrics", () -> metricsRoute), akkaManagementRoutes());
+        // Management routes read no body (the guard looks at its type only): it is dropped first.
+        return mapResponse(ErrorResponses::withRetryAfter, () -> UnreadBody.discardedBefore(() -> guard.guarded(
+                () -> all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
     }
 
-    public CompletionStage<ServerBinding> bind(HttpSettings settings) {
-        return Http.get(system).newServerAt(settings.managementHost(), settings.managementPort()).bind(route());
+    public CompletionStage<HttpBinding> bind() {
+        return GuardedServer.bind(system, settings.managementHost(), settings.managementPort(),
+                EdgeServerSettings.management(system.settings().config()), settings.connections(), route());
     }
 
     private Route akkaManagementRoutes() {

@@ -8,22 +8,31 @@ import io.kvasir.http.openai.OpenAiJson.TokenLogprob;
 import io.kvasir.http.openai.OpenAiJson.TopLogprob;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The identity of one answer (id, creation time, model) and how to write its pieces, for chat
- * ({@code chat.completion[.chunk]}) and plain completions ({@code text_completion}) alike.
+ * ({@code chat.completion[.chunk]}) and plain completions ({@code text_completion}) alike. The id
+ * is made here, at the edge: the fabric's own request id says where work ran and stays internal.
  *
  * @param logprobs     whether the client asked for log-probabilities
  * @param includeUsage whether a streamed answer ends with a usage chunk
  */
 public record Answer(String id, long created, String model, boolean chat, boolean logprobs, boolean includeUsage) {
 
-    public static Answer of(String requestId, String model, boolean chat, boolean logprobs, boolean includeUsage) {
-        return new Answer((chat ? "chatcmpl-" : "cmpl-") + requestId, System.currentTimeMillis() / 1000, model, chat,
-                logprobs, includeUsage);
+    public static Answer of(String model, boolean chat, boolean logprobs, boolean includeUsage) {
+        return new Answer(newId(chat), System.currentTimeMillis() / 1000, model, chat, logprobs, includeUsage);
+    }
+
+    /** {@code chatcmpl-} or {@code cmpl-} and 96 random bits as 24 hex digits, as OpenAI's ids look. */
+    static String newId(boolean chat) {
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        return (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(random.nextLong())
+                + HexFormat.of().toHexDigits(random.nextInt());
     }
 
     // Streaming pieces

@@ -48,8 +48,11 @@ final class JsonFields {
         if (node == null) {
             return null;
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+        if (!node.isIntegralNumber()) {
             throw wrongType(name, "an integer");
+        }
+        if (!node.canConvertToInt()) {
+            throw outOfRange(name, Integer.MIN_VALUE, Integer.MAX_VALUE);
         }
         return node.intValue();
     }
@@ -59,8 +62,11 @@ final class JsonFields {
         if (node == null) {
             return null;
         }
-        if (!node.isIntegralNumber() || !node.canConvertToLong()) {
+        if (!node.isIntegralNumber()) {
             throw wrongType(name, "an integer");
+        }
+        if (!node.canConvertToLong()) {
+            throw outOfRange(name, Long.MIN_VALUE, Long.MAX_VALUE);
         }
         return node.longValue();
     }
@@ -114,6 +120,11 @@ final class JsonFields {
             throw wrongType(name, "an object");
         }
         return new JsonFields(node);
+    }
+
+    private static ApiError.ApiException outOfRange(String name, long min, long max) {
+        return ApiError.invalid("'" + name + "' is out of range: it must be an integer between " + min + " and "
+                + max + ".", name).toException();
     }
 
     static ApiError.ApiException wrongType(String name, String expected) {

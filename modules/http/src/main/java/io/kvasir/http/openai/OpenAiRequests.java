@@ -1,12 +1,10 @@
 package io.kvasir.http.openai;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.http.ApiError;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -41,7 +39,16 @@ public final class OpenAiRequests {
         public static final Headers NONE = new Headers(null, null);
     }
 
+    /** A chat body under the default JSON limits (the routes parse with the configured ones). */
     public static Parsed chat(byte[] body, Headers headers) {
+        return chat(RequestJson.DEFAULT.parse(body), headers);
+    }
+
+    public static Parsed completion(byte[] body, Headers headers) {
+        return completion(RequestJson.DEFAULT.parse(body), headers);
+    }
+
+    public static Parsed chat(JsonNode body, Headers headers) {
         JsonFields f = root(body);
         String model = f.requiredString("model");
         List<ChatMessage> messages = messages(f.raw("messages"));
@@ -65,7 +72,7 @@ public final class OpenAiRequests {
         return build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
     }
 
-    public static Parsed completion(byte[] body, Headers headers) {
+    public static Parsed completion(JsonNode body, Headers headers) {
         JsonFields f = root(body);
         String model = f.requiredString("model");
         String prompt = prompt(f.raw("prompt"));
@@ -102,16 +109,7 @@ public final class OpenAiRequests {
         return new Parsed(request, stream, includeUsage, logprobs);
     }
 
-    private static JsonFields root(byte[] body) {
-        JsonNode node;
-        try {
-            node = OpenAiJson.MAPPER.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw ApiError.invalid("The request body is not valid JSON (line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + ").", null).toException();
-        } catch (IOException e) {
-            throw ApiError.invalid("The request body could not be read as JSON.", null).toException();
-        }
+    private static JsonFields root(JsonNode node) {
         if (node == null || !node.isObject()) {
             throw ApiError.invalid("The request body must be a JSON object.", null).toException();
         }
@@ -143,7 +141,7 @@ public final class OpenAiRequests {
             throw ApiError.invalid("'repetition_penalty' must be greater than 0.", "repetition_penalty").toException();
         }
         return new SamplingParams(temperature, topK == null || topK < 0 ? 0 : topK, topP, minP, repetition,
-                presence, frequency, f.longValue("seed"), topLogprobs);
+                presence, frequency, f.longValue("seed"), topLogprobs, LogitBiasField.read(f.raw("logit_bias")));
     }
 
     private static int topLogprobs(JsonFields f, String name) {

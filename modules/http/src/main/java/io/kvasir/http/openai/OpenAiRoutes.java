@@ -14,19 +14,21 @@ import akka.http.javadsl.server.Route;
 import akka.stream.Materializer;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.http.ApiError;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
+import io.kvasir.http.JsonMediaType;
 import io.kvasir.http.JsonResponses;
+import io.kvasir.http.UnreadBody;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,12 +46,14 @@ public final class OpenAiRoutes extends AllDirectives {
     private final Fabric fabric;
     private final HttpSettings settings;
     private final Materializer materializer;
+    private final RequestJson json;
     private final long startedAt = System.currentTimeMillis() / 1000;
 
     public OpenAiRoutes(Fabric fabric, HttpSettings settings, Materializer materializer) {
         this.fabric = fabric;
         this.settings = settings;
         this.materializer = materializer;
+        this.json = new RequestJson(settings.json());
     }
 
     /** Routes relative to {@code /v1}. */
@@ -57,15 +61,20 @@ public final class OpenAiRoutes extends AllDirectives {
         return concat(
                 path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true))),
                 path("completions", () -> post(() -> generation(false))),
-                pathPrefix("models", () -> concat(
+                pathPrefix("models", () -> UnreadBody.discardedBefore(() -> concat(
                         pathEndOrSingleSlash(() -> get(this::listModels)),
                         path(PathMatchers.remaining(),
                                 // Model ids may hold a slash, which clients send encoded.
-                                id -> get(() -> model(decode(id)))))));
+                                id -> get(() -> model(decode(id))))))));
     }
 
     private Route generation(boolean chat) {
         return extractRequest(request -> {
+            if (!JsonMediaType.isJson(request.entity().getContentType())) {
+                return complete(ErrorResponses.response(ApiError.unsupportedMediaType(
+                        "Send the request body as JSON with 'Content-Type: application/json' (got '"
+                                + JsonMediaType.describe(request.entity().getContentType()) + "').")));
+            }
             OpenAiRequests.Headers headers = new OpenAiRequests.Headers(
                     header(request, "X-Session-Id"), header(request, "X-Kvasir-Workload"));
             OptionalLong declared = request.entity().getContentLengthOption();
@@ -75,7 +84,7 @@ public final class OpenAiRoutes extends AllDirectives {
             CompletionStage<HttpResponse> response = request.entity()
                     .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
                     .thenCompose(strict -> {
-                        byte[] body = strict.getData().toArray();
+                        JsonNode body = json.parse(strict.getData().toArray());
                         OpenAiRequests.Parsed parsed = chat
                                 ? OpenAiRequests.chat(body, headers)
                                 : OpenAiRequests.completion(body, headers);
@@ -98,18 +107,19 @@ public final class OpenAiRoutes extends AllDirectives {
         return admitted.thenApply(pair -> {
             List<GenerationEvent> first = pair.first();
             Source<GenerationEvent, NotUsed> rest = pair.second();
-            String requestId = null;
+            String replica = null;
             if (!first.isEmpty()) {
                 if (first.getFirst() instanceof GenerationEvent.Started started) {
-                    requestId = started.requestId();
+                    replica = started.replica();
                 } else {
                     rest = Source.from(first).concat(rest);
                 }
             }
-            Answer answer = Answer.of(requestId != null ? requestId : UUID.randomUUID().toString(),
-                    parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), parsed.includeUsage());
+            Answer answer = Answer.of(parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(),
+                    parsed.includeUsage());
             return HttpResponse.create()
                     .addHeader(RawHeader.create("Cache-Control", "no-cache"))
+                    .addHeaders(AnswerHeaders.of(replica, parsed.generation().sessionId()))
                     .withEntity(HttpEntities.createChunked(EVENT_STREAM,
                             SseEncoding.encode(answer, rest, settings.sseKeepAlive())));
         });
@@ -121,24 +131,24 @@ public final class OpenAiRoutes extends AllDirectives {
                 .completionTimeout(settings.requestTimeout())
                 .runWith(Sink.seq(), materializer);
         return collected.thenApply(all -> {
-            String requestId = null;
+            GenerationEvent.Started started = null;
             List<GenerationEvent.Token> tokens = new ArrayList<>();
             GenerationEvent.Finished finished = null;
             for (GenerationEvent event : all) {
                 switch (event) {
-                    case GenerationEvent.Started s -> requestId = s.requestId();
+                    case GenerationEvent.Started s -> started = s;
                     case GenerationEvent.Token t -> tokens.add(t);
                     case GenerationEvent.Finished f -> finished = f;
                 }
             }
             if (finished == null || finished.reason() == FinishReason.ERROR) {
-                log.error("Generation {} for model {} ended {}", requestId, parsed.generation().model(),
-                        finished == null ? "without a finish event" : "with an engine error");
+                log.error("Generation {} for model {} ended {}", started == null ? null : started.requestId(),
+                        parsed.generation().model(), finished == null ? "without a finish event" : "with an engine error");
                 return ErrorResponses.response(ApiError.internal());
             }
-            Answer answer = Answer.of(requestId != null ? requestId : UUID.randomUUID().toString(),
-                    parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), false);
-            return JsonResponses.ok(answer.complete(tokens, finished));
+            Answer answer = Answer.of(parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), false);
+            return JsonResponses.ok(answer.complete(tokens, finished)).addHeaders(
+                    AnswerHeaders.of(started == null ? null : started.replica(), parsed.generation().sessionId()));
         });
     }
 

@@ -9,12 +9,14 @@ import io.kvasir.fabric.api.Fabric;
 import io.kvasir.http.FakeFabric;
 import io.kvasir.http.HttpSettings;
 import io.kvasir.http.KvasirHttp;
+import io.kvasir.http.RawHttp;
 import io.kvasir.http.TestServer;
 import io.kvasir.http.openai.OpenAiJson;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,13 +25,17 @@ import org.junit.jupiter.api.Test;
 /** The management port on a cluster-provider actor system: Akka Management plus /admin and /metrics. */
 class ManagementServerTest {
 
+    private static final String TOKEN = "management-test-token";
+
     private static TestServer server;
     private static KvasirHttp.Bindings withMetrics;
     private static final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
-        HttpSettings settings = TestServer.defaults().withManagement(true, 0);
+        HttpSettings settings = TestServer.defaults().withManagement(true, 0)
+                .withManagementAccess(ManagementAccess.generated().withToken(TOKEN)
+                        .withAllowed(List.of("admin.internal"), List.of("https://ops.example")));
         server = new TestServer(ConfigFactory.parseString("""
                 akka.actor.provider = cluster
                 akka.remote.artery.canonical.hostname = 127.0.0.1
@@ -100,19 +106,88 @@ class ManagementServerTest {
         assertThat(json(missing).at("/error/code").asText()).isEqualTo("session_not_found");
     }
 
-    @Test
-    void drainStartsOnceAndReportsItsEnd() throws Exception {
-        HttpResponse<String> first = send("POST", management(server.bindings) + "/admin/drain");
-        HttpResponse<String> second = send("POST", management(server.bindings) + "/admin/drain");
+    private static int port() {
+        return server.bindings.managementAddress().orElseThrow().getPort();
+    }
 
-        assertThat(first.statusCode()).isEqualTo(202);
-        assertThat(json(first).get("status").asText()).isEqualTo("draining");
-        assertThat(second.statusCode()).isEqualTo(202);
+    /** POST /admin/drain over a raw socket, so the test chooses every header including Host. */
+    private static RawHttp.Response drain(String host, String body, String... headers) throws Exception {
+        return RawHttp.send(port(), RawHttp.post("/admin/drain", host, body, headers), Duration.ofSeconds(10));
+    }
+
+    private static String code(RawHttp.Response response) throws Exception {
+        assertThat(response.header("Content-Type")).startsWith("application/json");
+        return OpenAiJson.MAPPER.readTree(response.body()).at("/error/code").asText();
+    }
+
+    @Test
+    void drainIsRefusedWithoutTheRightTokenHostOriginAndBody() throws Exception {
+        String local = "127.0.0.1:" + port();
+        String bearer = "Authorization: Bearer " + TOKEN;
+        int drainsBefore = server.fabric.drainCalls();
+
+        RawHttp.Response noToken = drain(local, "");
+        assertThat(noToken.status()).isEqualTo(401);
+        assertThat(code(noToken)).isEqualTo("invalid_management_token");
+        assertThat(noToken.header("WWW-Authenticate")).startsWith("Bearer");
+        assertThat(drain(local, "", "Authorization: Bearer wrong-" + TOKEN).status()).isEqualTo(401);
+        assertThat(drain(local, "", "Authorization: Basic " + TOKEN).status()).isEqualTo(401);
+
+        RawHttp.Response plain = drain(local, "{}", bearer, "Content-Type: text/plain");
+        assertThat(plain.status()).isEqualTo(415);
+        assertThat(code(plain)).isEqualTo("unsupported_media_type");
+        // A cross-site form post needs no body to do harm: its type alone is refused.
+        assertThat(drain(local, "", bearer, "Content-Type: text/plain").status()).isEqualTo(415);
+        assertThat(drain(local, "a=b", bearer, "Content-Type: application/x-www-form-urlencoded").status())
+                .isEqualTo(415);
+        assertThat(drain(local, "{}", bearer).status()).as("a body without a type").isEqualTo(415);
+
+        RawHttp.Response rebound = drain("attacker.example:" + port(), "", bearer);
+        assertThat(rebound.status()).isEqualTo(403);
+        assertThat(code(rebound)).isEqualTo("host_not_allowed");
+        assertThat(drain("127.0.0.1.attacker.example", "", bearer).status()).isEqualTo(403);
+
+        RawHttp.Response crossSite = drain(local, "", bearer, "Origin: https://attacker.example");
+        assertThat(crossSite.status()).isEqualTo(403);
+        assertThat(code(crossSite)).isEqualTo("origin_not_allowed");
+        assertThat(drain(local, "", bearer, "Origin: null").status()).isEqualTo(403);
+
+        assertThat(server.fabric.drainCalls()).isEqualTo(drainsBefore);
+    }
+
+    @Test
+    void mutatingRoutesOfAkkaManagementAreGuardedToo() throws Exception {
+        RawHttp.Response leave = RawHttp.send(port(), "DELETE /cluster/members/akka://x@127.0.0.1:1 HTTP/1.1\r\n"
+                + "Host: 127.0.0.1\r\nConnection: close\r\n\r\n", Duration.ofSeconds(10));
+        assertThat(leave.status()).isEqualTo(401);
+    }
+
+    @Test
+    void drainWithTokenFromLoopbackStartsOnceAndReportsItsEnd() throws Exception {
+        String bearer = "Authorization: Bearer " + TOKEN;
+        RawHttp.Response first = drain("localhost:" + port(), "", bearer);
+        RawHttp.Response second = drain("[::1]", "{}", bearer, "Content-Type: application/json; charset=utf-8",
+                "Origin: https://ops.example");
+        RawHttp.Response third = drain("admin.internal:" + port(), "", bearer);
+
+        assertThat(first.status()).isEqualTo(202);
+        assertThat(OpenAiJson.MAPPER.readTree(first.body()).get("status").asText()).isEqualTo("draining");
+        assertThat(second.status()).isEqualTo(202);
+        assertThat(third.status()).isEqualTo(202);
         assertThat(server.fabric.drainCalls()).isEqualTo(1);
 
         server.fabric.completeDrain();
         assertThat(json(send("GET", management(server.bindings) + "/admin/drain")).get("status").asText())
                 .isEqualTo("drained");
+    }
+
+    @Test
+    void unparseableRequestsGetTheJsonErrorShape() throws Exception {
+        RawHttp.Response response = RawHttp.send(port(), "GET /admin/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                + "X-Big: " + "a".repeat(20_000) + "\r\n\r\n", Duration.ofSeconds(10));
+
+        assertThat(response.status()).isEqualTo(431);
+        assertThat(code(response)).isEqualTo("headers_too_large");
     }
 
     @Test

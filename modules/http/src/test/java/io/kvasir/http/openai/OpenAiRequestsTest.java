@@ -156,4 +156,36 @@ class OpenAiRequestsTest {
         assertThat(rejected(() -> chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"seed\": \"7\"}"))
                 .param()).isEqualTo("seed");
     }
+
+    @Test
+    void configuredJsonLimitsAreWhatTheParserEnforces() {
+        RequestJson strict = new RequestJson(new JsonLimits(3, 5));
+
+        assertThat(strict.parse("{\"a\": [[12345]]}".getBytes(StandardCharsets.UTF_8)).isObject()).isTrue();
+        ApiError deep = rejected(() -> strict.parse("{\"a\": [[[1]]]}".getBytes(StandardCharsets.UTF_8)));
+        assertThat(deep.message()).contains("3 levels").contains("kvasir.http.json.max-depth");
+        ApiError longNumber = rejected(() -> strict.parse("{\"a\": 123456}".getBytes(StandardCharsets.UTF_8)));
+        assertThat(longNumber.message()).contains("5 characters").contains("kvasir.http.json.max-number-length");
+        assertThat(longNumber.status().intValue()).isEqualTo(400);
+    }
+
+    @Test
+    void syntaxErrorsSayWhere() {
+        ApiError error = rejected(() -> RequestJson.DEFAULT.parse("{\n  \"a\": tru }".getBytes(StandardCharsets.UTF_8)));
+        assertThat(error.message()).contains("line 2");
+        assertThat(rejected(() -> RequestJson.DEFAULT.parse(new byte[] {'{', (byte) 0xC0, (byte) 0xAF, '}'})).message())
+                .contains("UTF-8");
+    }
+
+    @Test
+    void logitBiasIsReadIntoTheSamplingParams() {
+        SamplingParams s = chat("""
+                {"model": "m", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"5": -100, "2147483647": 0.5}}
+                """).generation().sampling();
+        assertThat(s.logitBias()).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(5, -100f, 2147483647, 0.5f));
+
+        assertThat(rejected(() -> chat("""
+                {"model": "m", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"2147483648": 1}}
+                """)).param()).isEqualTo("logit_bias");
+    }
 }

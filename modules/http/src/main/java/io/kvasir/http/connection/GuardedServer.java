@@ -1,0 +1,82 @@
+package io.kvasir.http.connection;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.actor.typed.ActorSystem;
+import akka.event.Logging;
+import akka.event.LoggingAdapter;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.server.Route;
+import akka.http.javadsl.settings.ServerSettings;
+import akka.japi.function.Function;
+import akka.stream.Materializer;
+import akka.stream.TLSProtocol;
+import akka.stream.javadsl.BidiFlow;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.TLSPlacebo;
+import akka.stream.javadsl.Tcp;
+import akka.util.ByteString;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Binds a route the way {@code Http.newServerAt(...).bind(route)} does, but assembles each
+ * connection itself (TCP, then a {@link ConnectionGuard}, then akka-http's server layer, then the
+ * route) because akka-http offers no hook below its parser, where a header-read timeout has to
+ * live. What {@code newServerAt} would add is done here: at most {@code max-connections}
+ * connections at a time (further ones wait in the accept backlog) and graceful termination
+ * ({@link HttpBinding}). akka-http's own connection idle timeout is not used; the guard's replaces it.
+ */
+public final class GuardedServer {
+
+    private GuardedServer() {
+    }
+
+    public static CompletionStage<HttpBinding> bind(ActorSystem<?> system, String host, int port, ServerSettings settings,
+                                                    ConnectionLimits limits, Route route) {
+        Materializer materializer = Materializer.matFromSystem(system);
+        LoggingAdapter log = Logging.getLogger(system.classicSystem(), GuardedServer.class);
+        Function<HttpRequest, CompletionStage<HttpResponse>> handler = route.handler(system);
+        OpenConnections open = new OpenConnections();
+        return Tcp.get(system)
+                .bind(host, port, settings.getBacklog(), settings.getSocketOptions(), false, Optional.empty())
+                // Each element completes when its connection has closed: this bounds how many are open.
+                .mapAsyncUnordered(limits.maxConnections(), incoming -> serve(incoming, system, settings, limits,
+                        handler, open, log, materializer))
+                .to(Sink.ignore())
+                .run(materializer)
+                .thenApply(tcp -> new HttpBinding(tcp, open));
+    }
+
+    private static CompletionStage<Done> serve(Tcp.IncomingConnection incoming, ActorSystem<?> system,
+                                               ServerSettings settings, ConnectionLimits limits,
+                                               Function<HttpRequest, CompletionStage<HttpResponse>> handler,
+                                               OpenConnections open, LoggingAdapter log, Materializer materializer) {
+        Connection connection = new Connection(open);
+        try {
+            BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layers = Http.get(system)
+                    .serverLayer(settings, Optional.of(incoming.remoteAddress()), log)
+                    .atop(plainText())
+                    .atop(BidiFlow.fromGraph(new ConnectionGuard(limits, connection)));
+            Flow<HttpRequest, HttpResponse, NotUsed> exchanges = ExchangeTracking.around(
+                    Flow.of(HttpRequest.class).mapAsync(settings.getPipeliningLimit(), handler::apply), connection);
+            incoming.handleWith(layers.reversed().join(exchanges), materializer);
+        } catch (RuntimeException e) {
+            // One connection that cannot be set up must not end the accept loop.
+            log.warning("Could not serve a connection from {}: {}", incoming.remoteAddress(), e.toString());
+            return CompletableFuture.completedFuture(Done.getInstance());
+        }
+        return connection.closed();
+    }
+
+    /** No TLS: the server layer's TLS-shaped ends joined to plain bytes. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> plainText() {
+        // TLSPlacebo emits SessionBytes, a subtype of SslTlsInbound; Java generics need the widening spelled out.
+        return (BidiFlow) TLSPlacebo.getInstance();
+    }
+}
