@@ -126,4 +126,28 @@ class StoriesFabricTest {
             return null;
         });
     }
+
+    /**
+     * The real engine's prefix cache is scoped: a prompt sent again in its scope is served from the
+     * cache, the same prompt from another scope (another API key) is computed afresh, so no caller
+     * learns from cached tokens or time to first token what another sent.
+     */
+    @Test
+    void aPrefixCachedInOneScopeIsNotSharedWithAnother() throws Exception {
+        String prompt = "Once upon a time there was a little girl named Lily. She loved to play in the park "
+                + "with her friends every day. One day she found a shiny stone.";
+        GenerationRequest inA = TestNodes.prompt("stories", prompt, 4, GenerationRequest.Workload.INTERACTIVE)
+                .withScope("key-a");
+
+        TestNodes.run(kit, fabric, inA);
+        int againInA = started(inA).cachedTokens();
+        int inB = started(inA.withScope("key-b")).cachedTokens();
+
+        assertThat(againInA).isPositive();
+        assertThat(inB).isZero();
+    }
+
+    private static GenerationEvent.Started started(GenerationRequest request) throws Exception {
+        return (GenerationEvent.Started) TestNodes.run(kit, fabric, request).getFirst();
+    }
 }

@@ -35,7 +35,7 @@ public final class ApiServer extends AllDirectives {
                 path("health", () -> UnreadBody.discardedBefore(
                         () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
-                pathPrefix("v1", () -> auth.authenticated(openAi::route)));
+                pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
         return mapResponse(ErrorResponses::withRetryAfter, () -> withRequestTimeout(timeout,
                 request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),
                 () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler())));

@@ -56,11 +56,19 @@ public final class OpenAiRoutes extends AllDirectives {
         this.json = new RequestJson(settings.json());
     }
 
-    /** Routes relative to {@code /v1}. */
+    /** Routes relative to {@code /v1}, in the shared scope. */
     public Route route() {
+        return scoped(null);
+    }
+
+    /**
+     * Routes relative to {@code /v1} for callers of one isolation scope (derived from their API key):
+     * their sessions and prefix-cache blocks are theirs alone. Null: the one shared scope.
+     */
+    public Route scoped(String scope) {
         return concat(
-                path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true))),
-                path("completions", () -> post(() -> generation(false))),
+                path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true, scope))),
+                path("completions", () -> post(() -> generation(false, scope))),
                 pathPrefix("models", () -> UnreadBody.discardedBefore(() -> concat(
                         pathEndOrSingleSlash(() -> get(this::listModels)),
                         path(PathMatchers.remaining(),
@@ -68,7 +76,7 @@ public final class OpenAiRoutes extends AllDirectives {
                                 id -> get(() -> model(decode(id))))))));
     }
 
-    private Route generation(boolean chat) {
+    private Route generation(boolean chat, String scope) {
         return extractRequest(request -> {
             if (!JsonMediaType.isJson(request.entity().getContentType())) {
                 return complete(ErrorResponses.response(ApiError.unsupportedMediaType(
@@ -88,7 +96,8 @@ public final class OpenAiRoutes extends AllDirectives {
                         OpenAiRequests.Parsed parsed = chat
                                 ? OpenAiRequests.chat(body, headers)
                                 : OpenAiRequests.completion(body, headers);
-                        Source<GenerationEvent, NotUsed> events = fabric.generate(parsed.generation());
+                        Source<GenerationEvent, NotUsed> events = fabric.generate(scope == null
+                                ? parsed.generation() : parsed.generation().withScope(scope));
                         return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
                     })
                     .exceptionally(ErrorResponses::response);

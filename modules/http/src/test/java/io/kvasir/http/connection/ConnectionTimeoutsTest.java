@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.stream.javadsl.Source;
 import com.typesafe.config.ConfigFactory;
-import io.kvasir.engine.core.FinishReason;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.http.FakeFabric;
 import io.kvasir.http.RawHttp;
 import io.kvasir.http.TestServer;
