@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,7 +14,10 @@ import picocli.CommandLine.Option;
         description = {"Serving benchmark for any OpenAI-compatible endpoint: streams chat completions at "
             + "each concurrency (closed loop) or request rate (open loop, Poisson arrivals) and reports "
             + "TTFT, inter-token latency, end-to-end latency, throughput and goodput.",
-            "Token sizes: 128 (fixed), uniform:64-256, normal:128,32."})
+            "Token sizes: 128 (fixed), uniform:64-256, normal:128,32.",
+            "Routing workload: --sessions N --turns T --system-prompt-tokens S --rate R starts N sessions at "
+            + "R per second (Poisson); each sends T turns, one after another, every turn resending the whole "
+            + "conversation after one S-token system prompt shared by all sessions."})
 public final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--url", required = true, description = "Server base URL, e.g. http://127.0.0.1:8080")
@@ -29,8 +33,12 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--rate", split = ",", description = "Open loop: requests (sessions) per second, Poisson arrivals")
     List<Double> rate;
 
-    @Option(names = "--requests", defaultValue = "100", description = "Requests per level (default ${DEFAULT-VALUE})")
-    int requests;
+    @Option(names = "--requests", description = "Requests per level (default 100)")
+    Integer requests;
+
+    @Option(names = "--sessions", description = "Sessions per level instead of --requests: N sessions of --turns "
+            + "requests each")
+    Integer sessions;
 
     @Option(names = "--prompt-tokens", defaultValue = "128",
             description = "Prompt size per turn (default ${DEFAULT-VALUE})")
@@ -43,9 +51,23 @@ public final class BenchServeCommand implements Callable<Integer> {
             description = "Turns per session; each turn resends the conversation so far")
     int turns;
 
-    @Option(names = "--shared-prefix", defaultValue = "0",
-            description = "Tokens of system prompt shared by all sessions")
+    @Option(names = {"--shared-prefix", "--system-prompt-tokens"}, defaultValue = "0",
+            description = "Tokens of system prompt, one text shared by every session and turn (default 0: none)")
     int sharedPrefix;
+
+    @Option(names = "--workload", defaultValue = "interactive", description = "X-Kvasir-Workload of each session: "
+            + "interactive, batch or mix:F (F = fraction of sessions that are interactive, e.g. mix:0.8; "
+            + "default ${DEFAULT-VALUE})")
+    String workload;
+
+    @Option(names = "--session-header", defaultValue = "on", description = "on: each session sends its own "
+            + "X-Session-Id on every turn; off: none, the server tells sessions apart by their first turn "
+            + "(default ${DEFAULT-VALUE})")
+    String sessionHeader;
+
+    @Option(names = "--replicas", defaultValue = "0", description = "Replicas behind the endpoint, so that one "
+            + "that served nothing counts in busiest_replica_share (default 0: those named by X-Kvasir-Replica)")
+    int replicas;
 
     @Option(names = "--slo-ttft", description = "TTFT objective in ms, for goodput")
     Double sloTtft;
@@ -81,9 +103,11 @@ public final class BenchServeCommand implements Callable<Integer> {
         }
         List<Integer> levels = concurrency == null && rate == null ? List.of(1, 8, 32) : concurrency;
         String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
-        LoadSpec spec = new LoadSpec(url, model, key, levels, rate, requests, TokenDistribution.parse(promptTokens),
-                TokenDistribution.parse(outputTokens), turns, sharedPrefix, sloTtft, sloItl,
-                Duration.ofSeconds(timeoutSeconds), seed);
+        LoadSpec.Routing routing = new LoadSpec.Routing(WorkloadMix.parse(workload), onOff(sessionHeader),
+                replicas);
+        LoadSpec spec = new LoadSpec(url, model, key, levels, rate, requestsPerLevel(),
+                TokenDistribution.parse(promptTokens), TokenDistribution.parse(outputTokens), turns, sharedPrefix,
+                sloTtft, sloItl, Duration.ofSeconds(timeoutSeconds), seed, routing);
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
         }
@@ -107,5 +131,26 @@ public final class BenchServeCommand implements Callable<Integer> {
         }
         boolean anyCompleted = stats.stream().anyMatch(s -> s.completed() > 0);
         return anyCompleted ? 0 : 1;
+    }
+
+    int requestsPerLevel() {
+        if (sessions == null) {
+            return requests == null ? 100 : requests;
+        }
+        if (requests != null) {
+            throw new IllegalArgumentException("give --requests or --sessions, not both");
+        }
+        if (sessions < 1) {
+            throw new IllegalArgumentException("--sessions must be at least 1, got " + sessions);
+        }
+        return Math.multiplyExact(sessions, Math.max(1, turns));
+    }
+
+    static boolean onOff(String value) {
+        return switch (value == null ? "" : value.strip().toLowerCase(Locale.ROOT)) {
+            case "on", "true", "yes" -> true;
+            case "off", "false", "no" -> false;
+            default -> throw new IllegalArgumentException("--session-header must be on or off, got '" + value + "'");
+        };
     }
 }

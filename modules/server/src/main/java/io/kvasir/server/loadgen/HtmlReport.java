@@ -139,7 +139,7 @@ public final class HtmlReport {
         sb.append("</tr>\n");
         for (LevelStats s : levels) {
             sb.append("<tr><td>").append(escape(s.level().label())).append("</td>");
-            cells(sb, s.requests(), s.completed(), s.errors(), s.rejected429());
+            cells(sb, s.requests(), s.completed(), s.errors(), s.refusals().count());
             cells(sb, s.durationSeconds(), s.requestsPerSecond(), s.outputTokensPerSecond(), s.totalTokensPerSecond());
             for (Percentiles.Summary p : List.of(s.ttftMs(), s.itlMs(), s.e2eMs())) {
                 cells(sb, p.mean(), p.p50(), p.p90(), p.p95(), p.p99());

@@ -29,6 +29,8 @@ public final class JsonReport {
         root.put("output_tokens", spec.outputTokens().describe());
         root.put("turns_per_session", spec.turns());
         root.put("shared_prefix_tokens", spec.sharedPrefixTokens());
+        root.put("workload", spec.routing().workload().describe());
+        root.put("session_header", spec.routing().sessionHeader());
         number(root, "slo_ttft_ms", spec.sloTtftMs());
         number(root, "slo_itl_ms", spec.sloItlMs());
         ArrayNode arr = root.putArray("levels");
@@ -43,7 +45,9 @@ public final class JsonReport {
             l.put("requests", s.requests());
             l.put("completed", s.completed());
             l.put("errors", s.errors());
-            l.put("rejected_429", s.rejected429());
+            ObjectNode byStatus = l.putObject("errors_by_status");
+            s.errorsByStatus().forEach((status, n) -> byStatus.put(Integer.toString(status), n));
+            refusals(l, s.refusals());
             number(l, "duration_s", s.durationSeconds());
             number(l, "requests_per_second", s.requestsPerSecond());
             number(l, "output_tokens_per_second", s.outputTokensPerSecond());
@@ -62,8 +66,39 @@ public final class JsonReport {
             }
             ArrayNode errs = l.putArray("error_samples");
             s.errorSamples().forEach(errs::add);
+            ObjectNode classes = l.putObject("by_workload");
+            s.byWorkload().forEach((w, c) -> workload(classes.putObject(w.label()), c));
+            ObjectNode replicas = l.putObject("replicas");
+            s.placement().replicas().forEach(replicas::put);
+            number(l, "busiest_replica_share", s.placement().busiestReplicaShare());
+            number(l, "prefix_cache_hit_rate", s.placement().prefixCacheHitRate());
         }
         return root;
+    }
+
+    private static void refusals(ObjectNode o, Refusals r) {
+        o.put("rejected", r.count());
+        ObjectNode ms = o.putObject("rejected_ms");
+        number(ms, "p50", r.p50Ms());
+        number(ms, "p99", r.p99Ms());
+        ObjectNode retry = o.putObject("retry_after_s");
+        number(retry, "p50", r.retryAfterP50S());
+        number(retry, "max", r.retryAfterMaxS());
+    }
+
+    private static void workload(ObjectNode o, ClassStats c) {
+        o.put("requests", c.requests());
+        o.put("completed", c.completed());
+        o.put("errors", c.errors());
+        refusals(o, c.refusals());
+        tails(o.putObject("ttft_ms"), c.ttftMs());
+        tails(o.putObject("itl_ms"), c.itlMs());
+        number(o, "goodput_requests_per_second", c.goodput());
+    }
+
+    private static void tails(ObjectNode o, Percentiles.Summary s) {
+        number(o, "p50", s.p50());
+        number(o, "p99", s.p99());
     }
 
     public static String render(LoadSpec spec, List<LevelStats> levels) {

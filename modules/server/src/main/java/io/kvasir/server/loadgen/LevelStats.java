@@ -2,28 +2,38 @@ package io.kvasir.server.loadgen;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * The numbers reported for one level. Latency percentiles are over completed requests; ITL
  * percentiles are over every gap of every completed request (so long answers weigh more).
  *
- * @param requests      requests sent
- * @param completed     requests that streamed to the end
- * @param errors        failures other than HTTP 429
- * @param rejected429   requests the server turned away with HTTP 429
- * @param goodput       completed requests/s meeting every given objective, null without objectives
- * @param ttftSamplesMs the TTFT of each completed request, for histograms
- * @param errorSamples  up to five distinct failure messages, as the server worded them
+ * @param requests       requests sent
+ * @param completed      requests that streamed to the end
+ * @param errors         failures other than HTTP 429
+ * @param errorsByStatus those failures by HTTP status: 0 when no answer came, 200 when the stream
+ *                       broke or carried an error
+ * @param refusals       requests the server turned away with HTTP 429
+ * @param goodput        completed requests/s meeting every given objective, null without objectives
+ * @param ttftSamplesMs  the TTFT of each completed request, for histograms
+ * @param errorSamples   up to five distinct failure messages, as the server worded them
+ * @param byWorkload     the same figures for each workload class that was sent
+ * @param placement      where completed requests were served and their prefix-cache hit rate
  */
-public record LevelStats(LoadSpec.Level level, int requests, int completed, int errors, int rejected429,
+public record LevelStats(LoadSpec.Level level, int requests, int completed, int errors,
+                         SortedMap<Integer, Integer> errorsByStatus, Refusals refusals,
                          double durationSeconds, double requestsPerSecond, double outputTokensPerSecond,
                          double totalTokensPerSecond, Percentiles.Summary ttftMs, Percentiles.Summary itlMs,
                          Percentiles.Summary e2eMs, Double goodput, List<TurnStats> turns,
-                         double[] ttftSamplesMs, List<String> errorSamples) {
+                         double[] ttftSamplesMs, List<String> errorSamples, Map<Workload, ClassStats> byWorkload,
+                         PlacementStats placement) {
 
     /** TTFT and prefix-cache use at one turn index across all sessions. */
     public record TurnStats(int turn, int completed, double ttftMsP50, double cachedTokensMean) {
@@ -34,8 +44,11 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
     public static LevelStats of(LoadRunner.LevelRun run, LoadSpec spec) {
         List<RequestResult> results = run.results();
         List<RequestResult> ok = results.stream().filter(RequestResult::ok).toList();
-        int rejected = (int) results.stream().filter(RequestResult::rejected).count();
-        int errors = results.size() - ok.size() - rejected;
+        Refusals refusals = Refusals.of(results);
+        SortedMap<Integer, Integer> errorsByStatus = new TreeMap<>();
+        results.stream().filter(r -> !r.ok() && !r.rejected())
+                .forEach(r -> errorsByStatus.merge(r.status(), 1, Integer::sum));
+        int errors = results.size() - ok.size() - refusals.count();
         double seconds = run.durationSeconds();
         long output = ok.stream().mapToLong(RequestResult::outputTokens).sum();
         long prompt = ok.stream().mapToLong(RequestResult::promptTokens).sum();
@@ -49,10 +62,24 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
                 samples.add(r.error());
             }
         }
-        return new LevelStats(run.level(), results.size(), ok.size(), errors, rejected, seconds,
+        return new LevelStats(run.level(), results.size(), ok.size(), errors,
+                Collections.unmodifiableSortedMap(errorsByStatus), refusals, seconds,
                 rate(ok.size(), seconds), rate(output, seconds), rate(output + prompt, seconds),
                 Percentiles.summarize(ttft), Percentiles.summarize(itl), Percentiles.summarize(e2e), goodput,
-                turnStats(ok), ttft, List.copyOf(samples));
+                turnStats(ok), ttft, List.copyOf(samples), byWorkload(results, spec, seconds),
+                PlacementStats.of(ok, spec.routing().replicas()));
+    }
+
+    /** Every class that was sent, in {@link Workload} order; requests sent without a class are left out. */
+    private static Map<Workload, ClassStats> byWorkload(List<RequestResult> results, LoadSpec spec, double seconds) {
+        Map<Workload, ClassStats> out = new EnumMap<>(Workload.class);
+        for (Workload w : Workload.values()) {
+            List<RequestResult> of = results.stream().filter(r -> r.workload() == w).toList();
+            if (!of.isEmpty()) {
+                out.put(w, ClassStats.of(of, spec, seconds));
+            }
+        }
+        return Collections.unmodifiableMap(out);
     }
 
     private static List<TurnStats> turnStats(List<RequestResult> ok) {
@@ -71,7 +98,7 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
         return out;
     }
 
-    private static double rate(long count, double seconds) {
+    static double rate(long count, double seconds) {
         return seconds > 0 ? count / seconds : 0;
     }
 }

@@ -153,7 +153,10 @@ public final class LoadRunner {
     private void runSession(long session, int turns, RequestDriver driver, Queue<RequestResult> results,
                             ProgressBar progress) {
         SplittableRandom random = new SplittableRandom(spec.seed() * 31 + session);
-        String sessionId = spec.turns() > 1 ? "bench-" + runId + "-" + session : null;
+        // One id for all turns of a conversation, so a cache-aware router can keep its follow-ups on
+        // the replica that holds its prefix without hashing the messages.
+        String sessionId = spec.routing().sessionHeader() ? "bench-" + runId + "-" + session : null;
+        Workload workload = spec.routing().workload().choose(spec.seed(), session);
         List<RequestDriver.Message> conversation = new ArrayList<>();
         int promptEstimate = 0;
         if (sharedPrefix != null) {
@@ -167,7 +170,8 @@ public final class LoadRunner {
             conversation.add(new RequestDriver.Message("user",
                     PromptText.generate(label, promptTokens, random.nextLong())));
             promptEstimate += promptTokens;
-            RequestResult r = driver.send(List.copyOf(conversation), outputTokens, sessionId, turn, promptEstimate);
+            RequestResult r = driver.send(List.copyOf(conversation), outputTokens, sessionId, workload, turn,
+                    promptEstimate);
             results.add(r);
             progress.completed(r);
             if (!r.ok()) {

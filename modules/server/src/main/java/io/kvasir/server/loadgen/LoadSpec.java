@@ -11,11 +11,28 @@ import java.util.List;
  * @param requests    requests per level (with turns &gt; 1, grouped into sessions of {@code turns})
  * @param sloTtftMs   TTFT service-level objective for goodput, or null
  * @param sloItlMs    objective for a request's mean inter-token latency, or null
+ * @param routing     what the requests tell a router, and how many replicas to expect behind it
  */
 public record LoadSpec(String url, String model, String apiKey, List<Integer> concurrency, List<Double> rates,
                        int requests, TokenDistribution promptTokens, TokenDistribution outputTokens,
                        int turns, int sharedPrefixTokens, Double sloTtftMs, Double sloItlMs,
-                       Duration timeout, long seed) {
+                       Duration timeout, long seed, Routing routing) {
+
+    /**
+     * @param workload      the class each session sends in {@code X-Kvasir-Workload}
+     * @param sessionHeader whether each session sends its own {@code X-Session-Id}; without it a
+     *                      server must tell sessions apart by their content
+     * @param replicas      replicas expected behind the endpoint, so that one which served nothing
+     *                      still counts in the load balance; 0 for only those that answered
+     */
+    public record Routing(WorkloadMix workload, boolean sessionHeader, int replicas) {
+        public static final Routing DEFAULT = new Routing(WorkloadMix.INTERACTIVE, true, 0);
+
+        public Routing {
+            require(workload != null, "workload mix is required");
+            require(replicas >= 0, "--replicas must be 0 or more, got " + replicas);
+        }
+    }
 
     /** One load level: a fixed concurrency (closed loop) or an arrival rate (open loop). */
     public record Level(Integer concurrency, Double rate) {
@@ -53,6 +70,7 @@ public record LoadSpec(String url, String model, String apiKey, List<Integer> co
         require(sloItlMs == null || sloItlMs > 0, "--slo-itl must be positive");
         require(promptTokens != null && outputTokens != null, "token distributions are required");
         require(timeout != null && !timeout.isNegative() && !timeout.isZero(), "timeout must be positive");
+        require(routing != null, "routing options are required");
     }
 
     public boolean openLoop() {

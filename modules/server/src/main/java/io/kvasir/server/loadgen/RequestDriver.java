@@ -12,6 +12,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 
 /**
@@ -26,6 +30,9 @@ public final class RequestDriver {
     }
 
     private static final int MAX_ERROR_BODY = 4096;
+
+    /** Names the replica that served the request, for routing benchmarks. */
+    static final String REPLICA_HEADER = "X-Kvasir-Replica";
 
     private final HttpClient client;
     private final URI endpoint;
@@ -88,9 +95,11 @@ public final class RequestDriver {
      * Streams one request.
      *
      * @param sessionId      sent as {@code X-Session-Id}, or null for none
+     * @param workload       sent as {@code X-Kvasir-Workload}, or null for none
      * @param promptEstimate approximate prompt size, used when the server reports no usage
      */
-    public RequestResult send(List<Message> messages, int maxTokens, String sessionId, int turn, int promptEstimate) {
+    public RequestResult send(List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn,
+                              int promptEstimate) {
         HttpRequest.Builder b = HttpRequest.newBuilder(endpoint)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
@@ -101,6 +110,9 @@ public final class RequestDriver {
         }
         if (sessionId != null) {
             b.header("X-Session-Id", sessionId);
+        }
+        if (workload != null) {
+            b.header("X-Kvasir-Workload", workload.label());
         }
         long start = System.nanoTime();
         HttpResponse<InputStream> response;
@@ -118,23 +130,53 @@ public final class RequestDriver {
                 response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             }
         } catch (IOException e) {
-            return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate);
+            return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate)
+                    .with(workload, null, Double.NaN);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return RequestResult.failed(turn, 0, "interrupted", msSince(start), promptEstimate);
+            return RequestResult.failed(turn, 0, "interrupted", msSince(start), promptEstimate)
+                    .with(workload, null, Double.NaN);
         }
+        // A refusal is timed to its headers: reading the error body is the client's cost, not the server's.
+        double headersMs = msSince(start);
+        String replica = response.headers().firstValue(REPLICA_HEADER).orElse(null);
+        double retryAfter = retryAfterSeconds(response.headers().firstValue("Retry-After").orElse(null),
+                Instant.now());
         try (InputStream body = response.body()) {
             if (response.statusCode() != 200) {
                 String text = new String(body.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
                 return RequestResult.failed(turn, response.statusCode(),
                         "HTTP " + response.statusCode() + ": " + ChatChunk.abbreviate(text.strip()),
-                        msSince(start), promptEstimate);
+                        headersMs, promptEstimate).with(workload, replica, retryAfter);
             }
             StreamTimer timer = new StreamTimer(start);
             SseReader.readAll(body, event -> timer.accept(ChatChunk.parse(event, mapper)));
-            return timer.result(turn, promptEstimate);
+            return timer.result(turn, promptEstimate).with(workload, replica, retryAfter);
         } catch (IOException | RuntimeException e) {
-            return RequestResult.failed(turn, response.statusCode(), describe(e), msSince(start), promptEstimate);
+            return RequestResult.failed(turn, response.statusCode(), describe(e), msSince(start), promptEstimate)
+                    .with(workload, replica, retryAfter);
+        }
+    }
+
+    /**
+     * A {@code Retry-After} value in seconds: delta-seconds, or an HTTP date counted from
+     * {@code now} (a date already past means retry now, 0). NaN when absent or unreadable.
+     */
+    static double retryAfterSeconds(String value, Instant now) {
+        if (value == null || value.isBlank()) {
+            return Double.NaN;
+        }
+        String v = value.strip();
+        try {
+            double seconds = Double.parseDouble(v);
+            return seconds >= 0 && Double.isFinite(seconds) ? seconds : Double.NaN;
+        } catch (NumberFormatException notSeconds) {
+            try {
+                Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+                return Math.max(0, Duration.between(now, at).toMillis() / 1000.0);
+            } catch (DateTimeParseException notADate) {
+                return Double.NaN;
+            }
         }
     }
 

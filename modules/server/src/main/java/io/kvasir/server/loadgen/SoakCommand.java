@@ -103,7 +103,8 @@ public final class SoakCommand implements Callable<Integer> {
         String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
         LoadSpec spec = new LoadSpec(url, model, key, concurrency == null ? null : List.of(concurrency),
                 rate == null ? null : List.of(rate), 1, TokenDistribution.parse(promptTokens),
-                TokenDistribution.parse(outputTokens), 1, 0, null, null, Duration.ofSeconds(timeoutSeconds), seed);
+                TokenDistribution.parse(outputTokens), 1, 0, null, null, Duration.ofSeconds(timeoutSeconds), seed,
+                LoadSpec.Routing.DEFAULT);
         Path prefix = out != null ? out : Path.of("soak-" + LocalDateTime.now()
                 .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
         SoakDriver driver = new SoakDriver(spec);

@@ -95,10 +95,9 @@ final class SoakDriver {
         int outputTokens = spec.outputTokens().sample(random);
         String prompt = PromptText.generate("Soak request " + n + ":", promptTokens, random.nextLong());
         double started = (System.nanoTime() - startNanos) / 1e9;
-        RequestResult r = driver.send(List.of(new RequestDriver.Message("user", prompt)), outputTokens, null, 1,
+        RequestResult r = driver.send(List.of(new RequestDriver.Message("user", prompt)), outputTokens, null, null, 1,
                 promptTokens);
         // The answer text is only needed by multi-turn sessions; half an hour of it is not kept.
-        sink.accept(new Finished(started, new RequestResult(r.turn(), r.status(), r.error(), r.ttftMs(), r.itlMs(),
-                r.e2eMs(), r.outputTokens(), r.promptTokens(), r.cachedTokens(), "")));
+        sink.accept(new Finished(started, r.withoutText()));
     }
 }

@@ -16,7 +16,7 @@ public final class TextTable {
                 "itl p99", "e2e p50", "e2e p99", "goodput"));
         for (LevelStats s : levels) {
             sb.append(String.format(Locale.ROOT, "%-10s %5d %5d %4d %4d %7.2f %9.1f %8s %8s %8s %8s %8s %8s %8s%n",
-                    s.level().label(), s.requests(), s.completed(), s.errors(), s.rejected429(),
+                    s.level().label(), s.requests(), s.completed(), s.errors(), s.refusals().count(),
                     s.requestsPerSecond(), s.outputTokensPerSecond(), ms(s.ttftMs().p50()), ms(s.ttftMs().p99()),
                     ms(s.itlMs().p50()), ms(s.itlMs().p99()), ms(s.e2eMs().p50()), ms(s.e2eMs().p99()),
                     s.goodput() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.goodput())));
@@ -32,6 +32,7 @@ public final class TextTable {
             }
         }
         sb.append(System.lineSeparator());
+        BreakdownText.append(sb, spec, levels);
         if (spec.turns() > 1) {
             sb.append(String.format(Locale.ROOT, "%n%-10s %4s %5s %9s %13s%n", "level", "turn", "ok", "ttft p50",
                     "cached tokens"));

@@ -18,5 +18,13 @@
  * {@code usage.completion_tokens} when the server reports usage, else one per content chunk.
  * Percentiles interpolate linearly between ranks (see {@link io.kvasir.server.loadgen.Percentiles}).
  * Throughputs divide by the level's wall-clock duration, first send to last completion.
+ *
+ * <p>For routing and admission: a refusal (HTTP 429) is timed from sending to its headers and
+ * counted apart from other failures ({@link io.kvasir.server.loadgen.Refusals}); each session
+ * sends one {@link io.kvasir.server.loadgen.Workload} class ({@link io.kvasir.server.loadgen.WorkloadMix})
+ * and, unless switched off, one {@code X-Session-Id} on every turn, and the figures are split by
+ * class ({@link io.kvasir.server.loadgen.ClassStats}); {@link io.kvasir.server.loadgen.PlacementStats}
+ * counts completed requests per {@code X-Kvasir-Replica}, the busiest replica's share over the
+ * mean share, and the prefix-cache hit rate, cached over prompt tokens from {@code usage}.
  */
 package io.kvasir.server.loadgen;

@@ -20,8 +20,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code chunks} content chunks, the first after {@code firstDelayMs} and the rest {@code gapMs}
  * apart, then a usage chunk claiming {@code tokensPerChunk} tokens per chunk and
  * {@code (messages - 1) * 10} cached prompt tokens, then {@code [DONE]}. Request number n (counted
- * from 1) is refused with HTTP 429 when {@code n % every == 0}, and fails with an error event
- * after its first chunk when {@code n % every == errorRemainder}.
+ * from 1) is refused with HTTP 429 and {@code Retry-After: } {@value #RETRY_AFTER_S} when
+ * {@code n % every == 0}, and fails with an error event after its first chunk when
+ * {@code n % every == errorRemainder}. Answers name replica {@code decode-1} when {@code n % 3 == 0},
+ * else {@code decode-0}, in {@code X-Kvasir-Replica}.
  */
 final class FakeOpenAiServer implements AutoCloseable {
 
@@ -32,8 +34,10 @@ final class FakeOpenAiServer implements AutoCloseable {
     }
 
     /** What a request looked like on arrival. */
-    record Seen(int number, JsonNode body, String sessionId, String authorization) {
+    record Seen(int number, JsonNode body, String sessionId, String authorization, String workload) {
     }
+
+    static final int RETRY_AFTER_S = 2;
 
     static {
         // The JDK server leaves Nagle's algorithm on unless told otherwise (read once, when the server
@@ -74,17 +78,20 @@ final class FakeOpenAiServer implements AutoCloseable {
             JsonNode body = mapper.readTree(ex.getRequestBody());
             int n = counter.incrementAndGet();
             seen.add(new Seen(n, body, ex.getRequestHeaders().getFirst("X-Session-Id"),
-                    ex.getRequestHeaders().getFirst("Authorization")));
+                    ex.getRequestHeaders().getFirst("Authorization"),
+                    ex.getRequestHeaders().getFirst("X-Kvasir-Workload")));
             if (config.every() > 0 && n % config.every() == 0) {
                 byte[] msg = "{\"error\":{\"message\":\"queue full\",\"type\":\"rate_limit\"}}"
                         .getBytes(StandardCharsets.UTF_8);
                 ex.getResponseHeaders().add("Content-Type", "application/json");
+                ex.getResponseHeaders().add("Retry-After", Integer.toString(RETRY_AFTER_S));
                 ex.sendResponseHeaders(429, msg.length);
                 ex.getResponseBody().write(msg);
                 return;
             }
             boolean fail = config.every() > 0 && n % config.every() == config.errorRemainder();
             ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+            ex.getResponseHeaders().add("X-Kvasir-Replica", n % 3 == 0 ? "decode-1" : "decode-0");
             ex.sendResponseHeaders(200, 0);
             OutputStream out = ex.getResponseBody();
             event(out, "{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}");

@@ -18,7 +18,8 @@ class JsonReportTest {
 
     private static LoadSpec spec(Double sloTtft) {
         return new LoadSpec("http://h:1", "m", null, List.of(8), null, 5, new TokenDistribution.Fixed(100),
-                TokenDistribution.parse("uniform:10-20"), 2, 32, sloTtft, null, Duration.ofSeconds(5), 1);
+                TokenDistribution.parse("uniform:10-20"), 2, 32, sloTtft, null, Duration.ofSeconds(5), 1,
+                LoadSpec.Routing.DEFAULT);
     }
 
     private static LoadRunner.LevelRun run() {
@@ -37,22 +38,34 @@ class JsonReportTest {
         String text = JsonReport.render(spec, List.of(LevelStats.of(run(), spec)));
         JsonNode root = new ObjectMapper().readTree(text);
         assertThat(names(root)).containsExactly("url", "model", "mode", "prompt_tokens", "output_tokens",
-                "turns_per_session",
-                "shared_prefix_tokens", "slo_ttft_ms", "slo_itl_ms", "levels");
+                "turns_per_session", "shared_prefix_tokens", "workload", "session_header", "slo_ttft_ms",
+                "slo_itl_ms", "levels");
+        assertThat(root.path("workload").asText()).isEqualTo("interactive");
+        assertThat(root.path("session_header").asBoolean()).isTrue();
         assertThat(root.path("mode").asText()).isEqualTo("closed");
         assertThat(root.path("output_tokens").asText()).isEqualTo("uniform:10-20");
         assertThat(root.path("slo_itl_ms").isNull()).isTrue();
 
         JsonNode l = root.path("levels").get(0);
-        assertThat(names(l)).containsExactly("concurrency", "rate", "requests", "completed", "errors", "rejected_429",
-                "duration_s", "requests_per_second", "output_tokens_per_second", "total_tokens_per_second", "ttft_ms",
-                "itl_ms", "e2e_ms", "goodput_requests_per_second", "turns", "error_samples");
+        assertThat(names(l)).containsExactly("concurrency", "rate", "requests", "completed", "errors",
+                "errors_by_status", "rejected", "rejected_ms", "retry_after_s", "duration_s", "requests_per_second",
+                "output_tokens_per_second", "total_tokens_per_second", "ttft_ms", "itl_ms", "e2e_ms",
+                "goodput_requests_per_second", "turns", "error_samples", "by_workload", "replicas",
+                "busiest_replica_share", "prefix_cache_hit_rate");
         assertThat(l.path("concurrency").asInt()).isEqualTo(8);
         assertThat(l.path("rate").isNull()).isTrue();
         assertThat(l.path("requests").asInt()).isEqualTo(5);
         assertThat(l.path("completed").asInt()).isEqualTo(3);
         assertThat(l.path("errors").asInt()).isEqualTo(1);
-        assertThat(l.path("rejected_429").asInt()).isEqualTo(1);
+        assertThat(l.path("rejected").asInt()).isEqualTo(1);
+        assertThat(l.path("rejected_ms").path("p50").asDouble()).isEqualTo(5.0);
+        assertThat(l.path("retry_after_s").path("p50").isNull()).as("the 429 carried no Retry-After").isTrue();
+        assertThat(l.path("errors_by_status").path("200").asInt()).isEqualTo(1);
+        // Cached 0 + 64 + 0 of 300 prompt tokens; no replica header, no workload header.
+        assertThat(l.path("prefix_cache_hit_rate").asDouble()).isEqualTo(Math.round(64 / 300.0 * 1000) / 1000.0);
+        assertThat(l.path("busiest_replica_share").isNull()).isTrue();
+        assertThat(l.path("replicas").isEmpty()).isTrue();
+        assertThat(l.path("by_workload").isEmpty()).isTrue();
         assertThat(l.path("requests_per_second").asDouble()).isEqualTo(1.5);            // 3 / 2 s
         assertThat(l.path("output_tokens_per_second").asDouble()).isEqualTo(20.0);      // 40 / 2 s
         assertThat(l.path("total_tokens_per_second").asDouble()).isEqualTo(170.0);     // (40 + 300) / 2 s
@@ -83,7 +96,39 @@ class JsonReportTest {
         assertThat(l.path("goodput_requests_per_second").isNull()).isTrue();
         assertThat(l.path("ttft_ms").path("p99").isNull()).isTrue();
         assertThat(l.path("errors").asInt()).isEqualTo(1);
-        assertThat(l.path("rejected_429").asInt()).isZero();
+        assertThat(l.path("rejected").asInt()).isZero();
+        assertThat(l.path("rejected_ms").path("p99").isNull()).isTrue();
+        assertThat(l.path("errors_by_status").path("0").asInt()).as("no answer at all").isEqualTo(1);
+        assertThat(l.path("prefix_cache_hit_rate").isNull()).isTrue();
+    }
+
+    @Test
+    void workloadClassesAndReplicasHaveTheirOwnFields() throws Exception {
+        LoadSpec spec = spec(null);
+        List<RequestResult> results = List.of(
+                ok(1, 100, new double[] {10}, 300, 10, 0).with(Workload.INTERACTIVE, "d0", Double.NaN),
+                ok(1, 300, new double[] {30}, 300, 10, 0).with(Workload.INTERACTIVE, "d0", Double.NaN),
+                ok(1, 900, new double[] {90}, 300, 10, 0).with(Workload.BATCH, "d1", Double.NaN),
+                RequestResult.failed(1, 429, "HTTP 429", 12, 100).with(Workload.BATCH, null, 4));
+        JsonNode l = new ObjectMapper().readTree(JsonReport.render(spec, List.of(LevelStats.of(
+                new LoadRunner.LevelRun(new LoadSpec.Level(8, null), results, 1.0), spec)))).path("levels").get(0);
+
+        JsonNode classes = l.path("by_workload");
+        assertThat(names(classes)).containsExactly("interactive", "batch");
+        JsonNode i = classes.path("interactive");
+        assertThat(names(i)).containsExactly("requests", "completed", "errors", "rejected", "rejected_ms",
+                "retry_after_s", "ttft_ms", "itl_ms", "goodput_requests_per_second");
+        assertThat(i.path("requests").asInt()).isEqualTo(2);
+        assertThat(i.path("ttft_ms").path("p50").asDouble()).isEqualTo(200.0);
+        assertThat(i.path("itl_ms").path("p99").asDouble()).isEqualTo(29.8);     // 10 + 0.99 * 20
+        JsonNode b = classes.path("batch");
+        assertThat(b.path("rejected").asInt()).isEqualTo(1);
+        assertThat(b.path("rejected_ms").path("p99").asDouble()).isEqualTo(12.0);
+        assertThat(b.path("retry_after_s").path("max").asDouble()).isEqualTo(4.0);
+        assertThat(l.path("retry_after_s").path("p50").asDouble()).isEqualTo(4.0);
+        assertThat(l.path("replicas").path("d0").asInt()).isEqualTo(2);
+        assertThat(l.path("replicas").path("d1").asInt()).isEqualTo(1);
+        assertThat(l.path("busiest_replica_share").asDouble()).isEqualTo(1.333);  // 2 of 3 over a mean of 1.5
     }
 
     private static List<String> names(JsonNode node) {

@@ -10,8 +10,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,8 +28,13 @@ class LoadRunnerEndToEndTest {
 
     private static LoadSpec spec(String url, List<Integer> concurrency, List<Double> rates, int requests, int turns,
                                  int sharedPrefix) {
+        return spec(url, concurrency, rates, requests, turns, sharedPrefix, LoadSpec.Routing.DEFAULT);
+    }
+
+    private static LoadSpec spec(String url, List<Integer> concurrency, List<Double> rates, int requests, int turns,
+                                 int sharedPrefix, LoadSpec.Routing routing) {
         return new LoadSpec(url, "fake-model", "secret", concurrency, rates, requests, new TokenDistribution.Fixed(16),
-                new TokenDistribution.Fixed(8), turns, sharedPrefix, 1e6, 1e6, Duration.ofSeconds(20), 1);
+                new TokenDistribution.Fixed(8), turns, sharedPrefix, 1e6, 1e6, Duration.ofSeconds(20), 1, routing);
     }
 
     @Test
@@ -41,9 +48,27 @@ class LoadRunnerEndToEndTest {
                 LoadRunner.LevelRun run = runner.run(level);
                 LevelStats stats = LevelStats.of(run, spec);
                 assertThat(stats.requests()).isEqualTo(20);
-                assertThat(stats.rejected429()).isEqualTo(4);
+                assertThat(stats.refusals().count()).isEqualTo(4);
                 assertThat(stats.errors()).isEqualTo(4);
+                assertThat(stats.errorsByStatus()).as("mid-stream failures, apart from the 429s")
+                        .containsExactly(Map.entry(200, 4));
                 assertThat(stats.completed()).isEqualTo(12);
+                // A refusal is timed to its headers, which come before any stream and its 30 ms first delay.
+                assertThat(stats.refusals().p50Ms()).isPositive().isLessThan(stats.ttftMs().p50());
+                assertThat(stats.refusals().p99Ms()).isGreaterThanOrEqualTo(stats.refusals().p50Ms());
+                assertThat(stats.refusals().retryAfterP50S()).isEqualTo(FakeOpenAiServer.RETRY_AFTER_S);
+                assertThat(stats.refusals().retryAfterMaxS()).isEqualTo(FakeOpenAiServer.RETRY_AFTER_S);
+                assertThat(stats.byWorkload()).containsOnlyKeys(Workload.INTERACTIVE);
+                assertThat(stats.byWorkload().get(Workload.INTERACTIVE).refusals().count()).isEqualTo(4);
+                // The fake names decode-1 for request numbers divisible by 3; count those that completed.
+                int offset = level.concurrency() == 1 ? 0 : 20;
+                long onOne = java.util.stream.IntStream.rangeClosed(offset + 1, offset + 20)
+                        .filter(n -> n % 5 != 0 && n % 5 != 2 && n % 3 == 0).count();
+                assertThat(stats.placement().replicas()).containsExactly(Map.entry("decode-0", 12 - (int) onOne),
+                        Map.entry("decode-1", (int) onOne));
+                assertThat(stats.placement().busiestReplicaShare())
+                        .isCloseTo(Math.max(onOne, 12 - onOne) * 2 / 12.0, within(1e-9));
+                assertThat(stats.placement().prefixCacheHitRate()).as("one message: nothing cached").isZero();
                 assertThat(stats.errorSamples()).anyMatch(e -> e.contains("HTTP 429"))
                         .anyMatch(e -> e.contains(FakeOpenAiServer.ERROR_MESSAGE));
 
@@ -64,6 +89,7 @@ class LoadRunnerEndToEndTest {
             List<FakeOpenAiServer.Seen> seen = fake.seen();
             assertThat(seen).hasSize(40);
             Set<String> prompts = new HashSet<>();
+            Set<String> sessions = new HashSet<>();
             for (FakeOpenAiServer.Seen s : seen) {
                 JsonNode b = s.body();
                 assertThat(b.path("model").asText()).isEqualTo("fake-model");
@@ -72,14 +98,16 @@ class LoadRunnerEndToEndTest {
                 assertThat(b.path("max_tokens").asInt()).isEqualTo(8);
                 assertThat(b.path("min_tokens").asInt()).isEqualTo(8);
                 assertThat(b.path("ignore_eos").asBoolean()).isTrue();
-                assertThat(s.sessionId()).isNull();
                 assertThat(s.authorization()).isEqualTo("Bearer secret");
+                assertThat(s.workload()).isEqualTo("interactive");
+                sessions.add(s.sessionId());
                 assertThat(b.path("messages")).hasSize(1);
                 String prompt = b.path("messages").get(0).path("content").asText();
                 assertThat(prompt).startsWith("Request ");
                 prompts.add(prompt);
             }
             assertThat(prompts).as("every request distinct").hasSize(40);
+            assertThat(sessions).as("one session id per single-turn session").hasSize(40).doesNotContainNull();
         }
     }
 
@@ -94,6 +122,8 @@ class LoadRunnerEndToEndTest {
             assertThat(stats.turns()).extracting(LevelStats.TurnStats::cachedTokensMean)
                     .containsExactly(10.0, 30.0, 50.0);
             assertThat(stats.turns()).extracting(LevelStats.TurnStats::completed).containsExactly(4, 4, 4);
+            // Turn t: prompt 2t * 100, cached (2t - 1) * 10; per session 1200 prompt and 90 cached tokens.
+            assertThat(stats.placement().prefixCacheHitRate()).isCloseTo(90.0 / 1200, within(1e-9));
 
             List<FakeOpenAiServer.Seen> seen = fake.seen();
             String system = seen.getFirst().body().path("messages").get(0).path("content").asText();
@@ -113,6 +143,34 @@ class LoadRunnerEndToEndTest {
             }
             assertThat(sessions).hasSize(4);
             assertThat(system.split(" ").length).as("about 0.75 words per token").isBetween(48, 60);
+        }
+    }
+
+    @Test
+    void eachSessionKeepsItsWorkloadClassAndGoesWithoutSessionIdWhenSwitchedOff() throws Exception {
+        try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
+            LoadSpec.Routing routing = new LoadSpec.Routing(new WorkloadMix(0.5), false, 0);
+            LoadSpec spec = spec(fake.url(), List.of(3), null, 60, 3, 16, routing);
+            LevelStats stats = LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
+
+            Map<String, Set<String>> classesBySession = new HashMap<>();
+            for (FakeOpenAiServer.Seen s : fake.seen()) {
+                assertThat(s.sessionId()).isNull();
+                // With no id the session is its first user message, which every turn resends.
+                String firstUser = s.body().path("messages").get(1).path("content").asText();
+                classesBySession.computeIfAbsent(firstUser, k -> new HashSet<>()).add(s.workload());
+            }
+            assertThat(classesBySession).hasSize(20);
+            assertThat(classesBySession.values()).allSatisfy(c -> assertThat(c).hasSize(1));
+            long interactive = classesBySession.values().stream().filter(c -> c.contains("interactive")).count();
+            assertThat(interactive).as("about half of 20 sessions").isBetween(4L, 16L);
+
+            ClassStats i = stats.byWorkload().get(Workload.INTERACTIVE);
+            ClassStats b = stats.byWorkload().get(Workload.BATCH);
+            assertThat(i.requests()).isEqualTo(3 * (int) interactive);
+            assertThat(b.requests()).isEqualTo(60 - 3 * (int) interactive);
+            assertThat(i.completed() + b.completed()).isEqualTo(stats.completed());
+            assertThat(i.ttftMs().p50()).isPositive();
         }
     }
 
@@ -151,6 +209,7 @@ class LoadRunnerEndToEndTest {
             int code = new CommandLine(new BenchServeCommand()).execute("--url", fake.url() + "/v1/",
                     "--model", "fake<b>&model", "--concurrency", "1,3", "--requests", "8",
                     "--prompt-tokens", "uniform:8-16", "--output-tokens", "normal:8,2", "--slo-ttft", "10000",
+                    "--workload", "batch", "--session-header", "off",
                     "--json", json.toString(), "--html", html.toString());
             assertThat(code).isZero();
 
@@ -158,12 +217,25 @@ class LoadRunnerEndToEndTest {
             assertThat(root.path("url").asText()).isEqualTo(fake.url() + "/v1/");
             assertThat(root.path("model").asText()).isEqualTo("fake<b>&model");
             assertThat(root.path("mode").asText()).isEqualTo("closed");
+            assertThat(root.path("workload").asText()).isEqualTo("batch");
+            assertThat(root.path("session_header").asBoolean()).isFalse();
+            assertThat(fake.seen()).allSatisfy(s -> {
+                assertThat(s.workload()).isEqualTo("batch");
+                assertThat(s.sessionId()).isNull();
+            });
             assertThat(root.path("levels")).hasSize(2);
             JsonNode level = root.path("levels").get(1);
             assertThat(level.path("concurrency").asInt()).isEqualTo(3);
             assertThat(level.path("requests").asInt()).isEqualTo(8);
-            assertThat(level.path("rejected_429").asInt()).isEqualTo(2);
+            assertThat(level.path("rejected").asInt()).isEqualTo(2);
+            assertThat(level.path("rejected_ms").path("p99").isNumber()).isTrue();
+            assertThat(level.path("retry_after_s").path("max").asDouble()).isEqualTo(FakeOpenAiServer.RETRY_AFTER_S);
             assertThat(level.path("errors").asInt()).isEqualTo(2);
+            assertThat(level.path("errors_by_status").path("200").asInt()).isEqualTo(2);
+            assertThat(level.path("replicas").path("decode-0").asInt()
+                    + level.path("replicas").path("decode-1").asInt()).isEqualTo(4);
+            assertThat(level.path("busiest_replica_share").isNumber()).isTrue();
+            assertThat(level.path("prefix_cache_hit_rate").asDouble()).isZero();
             assertThat(level.path("completed").asInt()).isEqualTo(4);
             for (String f : List.of("duration_s", "requests_per_second", "output_tokens_per_second",
                     "goodput_requests_per_second")) {
@@ -174,6 +246,12 @@ class LoadRunnerEndToEndTest {
                     assertThat(level.path(f).path(p).isNumber()).as(f + "." + p).isTrue();
                 }
             }
+            JsonNode batch = level.path("by_workload").path("batch");
+            assertThat(level.path("by_workload").has("interactive")).as("no interactive request was sent").isFalse();
+            assertThat(batch.path("requests").asInt()).isEqualTo(8);
+            assertThat(batch.path("completed").asInt()).isEqualTo(4);
+            assertThat(batch.path("rejected").asInt()).isEqualTo(2);
+            assertThat(batch.path("ttft_ms").path("p99").isNumber()).isTrue();
             assertThat(level.path("turns").get(0).path("turn").asInt()).isEqualTo(1);
             assertThat(level.path("turns").get(0).has("ttft_ms_p50")).isTrue();
             assertThat(level.path("turns").get(0).has("cached_tokens_mean")).isTrue();

@@ -15,7 +15,8 @@ class LoadSpecTest {
 
     private static LoadSpec spec(List<Integer> concurrency, List<Double> rates, Double sloTtft, Double sloItl) {
         return new LoadSpec("http://h:1", "m", null, concurrency, rates, 10, new TokenDistribution.Fixed(8),
-                new TokenDistribution.Fixed(8), 1, 0, sloTtft, sloItl, Duration.ofSeconds(1), 1);
+                new TokenDistribution.Fixed(8), 1, 0, sloTtft, sloItl, Duration.ofSeconds(1), 1,
+                LoadSpec.Routing.DEFAULT);
     }
 
     @Test

@@ -28,7 +28,8 @@ class RequestDriverRetryTest {
     @Test
     void aConnectionClosedBeforeAnyAnswerIsResentOnce() throws Exception {
         try (RawServer server = new RawServer(1)) {
-            RequestResult result = driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, 1, 1);
+            RequestResult result = driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null,
+                    null, 1, 1);
             assertThat(result.ok()).as(result.error()).isTrue();
             assertThat(server.connections.get()).isEqualTo(2);
         }
@@ -37,7 +38,8 @@ class RequestDriverRetryTest {
     @Test
     void aServerThatNeverAnswersStillFailsTheRequest() throws Exception {
         try (RawServer server = new RawServer(Integer.MAX_VALUE)) {
-            RequestResult result = driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, 1, 1);
+            RequestResult result = driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null,
+                    null, 1, 1);
             assertThat(result.ok()).isFalse();
             assertThat(result.error()).contains("received no bytes");
             assertThat(server.connections.get()).isEqualTo(2);
