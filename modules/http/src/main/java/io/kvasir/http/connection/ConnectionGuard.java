@@ -26,6 +26,8 @@ import java.time.Duration;
  *   <li><b>Idle</b>: no bytes moving either way, while no request awaits its response. A request
  *       being answered is governed by akka-http's request timeout alone, so a long non-streamed
  *       generation is never cut here; a streamed body counts as progress while bytes move.</li>
+ *   <li><b>Client gone</b>: the client closes its side while an answer is pending: the connection
+ *       closes at once, which cancels the answer's stream and with it the generation.</li>
  * </ul>
  *
  * <p>Bytes alone cannot say where a request's headers end, so the HTTP layer above reports what
@@ -89,6 +91,15 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
 
                 @Override
                 public void onUpstreamFinish() {
+                    if (awaiting > 0 || streaming > 0) {
+                        // The client closed its side while its answer is being made: it has gone
+                        // (HTTP clients do not half-close to wait for an answer). Close the
+                        // connection now, so the generation behind the answer is cancelled at once
+                        // rather than at the next write, which for a long prompt comes only after
+                        // its prefill.
+                        completeStage();
+                        return;
+                    }
                     complete(toHttp);
                 }
 
