@@ -68,7 +68,12 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
     private final class Logic extends TimerGraphStageLogicWithLogging {
         private final long headerNanos = limits.headerReadTimeout().toNanos();
         private final long idleNanos = limits.idleTimeout().toNanos();
-        /** Requests whose headers arrived and whose response has not started. */
+        /**
+         * Requests whose headers arrived and whose response has not started. A request akka-http
+         * answers itself on its request timeout counts until the route's late answer passes
+         * (akka-http drops it); Kvasir's routes always give one, as they cancel the generation at
+         * that same timeout.
+         */
         private int awaiting;
         /** Responses whose body is still being rendered. */
         private int streaming;

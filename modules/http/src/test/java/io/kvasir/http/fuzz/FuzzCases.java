@@ -26,8 +26,6 @@ final class FuzzCases {
     record Case(int port, String description, byte[] bytes, boolean halfClose) {
     }
 
-    private static final String[] WEIRD_STRINGS = {"", " ", "\u0000", "\\", "\"", "\u00e9\u4e2d\ud83d\ude00",
-            "\ud800", "a".repeat(3000), "null", "{}", "[]", "\r\nX-Injected: 1", "<script>", "%00", "../../etc"};
     private static final String[] CONTENT_TYPES = {"application/json", "application/json; charset=utf-8",
             "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=zz",
             "application/octet-stream", "application/vnd.x+json", "application/json; charset=ebcdic", ";;;",
@@ -35,30 +33,32 @@ final class FuzzCases {
     private static final String[] METHODS = {"GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "FROB", "get"};
 
     private final Random r;
+    private final FuzzJson json;
 
     FuzzCases(Random r) {
         this.r = r;
+        this.json = new FuzzJson(r);
     }
 
     Case next(int apiPort, int managementPort) {
         int kind = r.nextInt(100);
         if (kind < 38) {
-            return api(apiPort, "/v1/chat/completions", chatBody());
+            return api(apiPort, "/v1/chat/completions", json.chatBody());
         }
         if (kind < 60) {
-            return api(apiPort, "/v1/completions", completionBody());
+            return api(apiPort, "/v1/completions", json.completionBody());
         }
         if (kind < 70) {
             String path = pick("/v1/models", "/v1/models/fake-model", "/v1/models/other%2Fmodel", "/v1/models/"
-                    + randomText(20), "/v1/models?x=" + randomText(10));
+                    + json.randomText(20), "/v1/models?x=" + json.randomText(10));
             return request(apiPort, r.nextInt(4) == 0 ? "POST" : "GET", path, apiHeaders(), body(""));
         }
         if (kind < 88) {
             return management(managementPort);
         }
         String path = pick("/", "/health", "/ready", "/v1", "/v1/", "/v2/chat/completions", "//v1//models",
-                "/v1/chat/completions/extra", "/" + randomText(30), "/v1/" + "a/".repeat(200), "*");
-        return request(apiPort, r.nextBoolean() ? "GET" : "POST", path, apiHeaders(), body(chatBody()));
+                "/v1/chat/completions/extra", "/" + json.randomText(30), "/v1/" + "a/".repeat(200), "*");
+        return request(apiPort, r.nextBoolean() ? "GET" : "POST", path, apiHeaders(), body(json.chatBody()));
     }
 
     // Targets
@@ -69,28 +69,30 @@ final class FuzzCases {
     }
 
     private Case management(int port) {
-        String path = pick("/admin/drain", "/admin/drain", "/admin/models", "/admin/sessions/" + randomText(8),
-                "/metrics", "/alive", "/ready", "/cluster/members", "/admin/" + randomText(6));
+        String path = pick("/admin/drain", "/admin/drain", "/admin/models", "/admin/sessions/" + json.randomText(8),
+                "/metrics", "/alive", "/ready", "/cluster/members", "/admin/" + json.randomText(6));
         String method = r.nextInt(3) == 0 ? pick(METHODS) : (path.equals("/admin/drain") ? "POST" : "GET");
         List<String> headers = new ArrayList<>();
         headers.add("Host: " + pick("127.0.0.1", "localhost:" + port, "[::1]", "attacker.example", "127.0.0.1."
                 + "attacker.example", "", "a".repeat(300)));
         switch (r.nextInt(4)) {
             case 0 -> headers.add("Authorization: Bearer " + MANAGEMENT_TOKEN);
-            case 1 -> headers.add("Authorization: Bearer " + randomText(r.nextInt(80)));
+            case 1 -> headers.add("Authorization: Bearer " + json.randomText(r.nextInt(80)));
             case 2 -> headers.add("Authorization: " + pick("Basic eDp5", "Bearer", "bearer " + MANAGEMENT_TOKEN));
             default -> {
             }
         }
         if (r.nextInt(4) == 0) {
-            headers.add("Origin: " + pick("null", "https://attacker.example", "http://127.0.0.1", randomText(10)));
+            headers.add("Origin: " + pick("null", "https://attacker.example", "http://127.0.0.1",
+                    json.randomText(10)));
         }
         if (r.nextBoolean()) {
             headers.add("Content-Type: " + pick(CONTENT_TYPES));
         }
         weirdHeaders(headers);
-        String json = r.nextBoolean() ? "" : pick("{}", "{\"reason\": \"fuzz\"}", value(0), deep(r.nextInt(200)));
-        return request(port, method, path, headers, body(json));
+        String text = r.nextBoolean() ? "" : pick("{}", "{\"reason\": \"fuzz\"}", json.value(0),
+                json.deep(r.nextInt(200)));
+        return request(port, method, path, headers, body(text));
     }
 
     // Headers
@@ -98,15 +100,15 @@ final class FuzzCases {
     private List<String> apiHeaders() {
         List<String> headers = new ArrayList<>();
         if (r.nextInt(20) != 0) {
-            headers.add("Host: " + (r.nextInt(10) == 0 ? randomText(r.nextInt(50)) : "127.0.0.1"));
+            headers.add("Host: " + (r.nextInt(10) == 0 ? json.randomText(r.nextInt(50)) : "127.0.0.1"));
         }
         int auth = r.nextInt(20);
         if (auth < 16) {
             headers.add("Authorization: Bearer " + TestServer.API_KEY);
         } else if (auth < 18) {
-            headers.add("Authorization: Bearer " + randomText(r.nextInt(60)));
+            headers.add("Authorization: Bearer " + json.randomText(r.nextInt(60)));
         } else if (auth == 18) {
-            headers.add("Authorization: " + randomText(r.nextInt(60)));
+            headers.add("Authorization: " + json.randomText(r.nextInt(60)));
         }
         int type = r.nextInt(10);
         if (type < 7) {
@@ -115,10 +117,11 @@ final class FuzzCases {
             headers.add("Content-Type: " + pick(CONTENT_TYPES));
         }
         if (r.nextInt(5) == 0) {
-            headers.add("X-Session-Id: " + headerSafe(pick(WEIRD_STRINGS)));
+            headers.add("X-Session-Id: " + headerSafe(json.pick(FuzzJson.WEIRD_STRINGS)));
         }
         if (r.nextInt(8) == 0) {
-            headers.add("X-Kvasir-Workload: " + pick("batch", "interactive", "BATCH", "", "urgent", randomText(5)));
+            headers.add("X-Kvasir-Workload: " + pick("batch", "interactive", "BATCH", "", "urgent",
+                    json.randomText(5)));
         }
         weirdHeaders(headers);
         return headers;
@@ -138,127 +141,18 @@ final class FuzzCases {
             case 2 -> headers.add("Bad Header Name: x");
             case 3 -> headers.add("X-Ctl: a\u0001b");
             case 4 -> headers.add("Expect: 100-continue");
-            case 5 -> headers.add("Accept-Encoding: " + pick("gzip", "br", "identity;q=0", randomText(20)));
+            case 5 -> headers.add("Accept-Encoding: " + pick("gzip", "br", "identity;q=0", json.randomText(20)));
             case 6 -> headers.add("Content-Encoding: " + pick("gzip", "deflate", "br", "x"));
             case 7 -> headers.add(": no name");
             default -> headers.add("Transfer-Encoding: " + pick("gzip", "chunked, gzip", "identity", "x"));
         }
     }
 
-    // Bodies
-
-    private String chatBody() {
-        StringBuilder b = new StringBuilder("{");
-        field(b, "model", r.nextInt(10) == 0 ? pick("\"other/model\"", "\"nope\"", "1", "null") : "\"fake-model\"");
-        field(b, "messages", r.nextInt(10) == 0 ? value(0) : messages());
-        optionalFields(b);
-        return b.append('}').toString();
-    }
-
-    private String completionBody() {
-        StringBuilder b = new StringBuilder("{");
-        field(b, "model", r.nextInt(10) == 0 ? value(0) : "\"fake-model\"");
-        field(b, "prompt", r.nextInt(8) == 0 ? value(0) : pick("\"Once\"", "[\"Once\"]", "[\"a\", \"b\"]", "[1, 2]",
-                quoted(pick(WEIRD_STRINGS))));
-        optionalFields(b);
-        if (r.nextInt(6) == 0) {
-            field(b, pick("echo", "suffix", "best_of", "logprobs"), value(0));
-        }
-        return b.append('}').toString();
-    }
-
-    private String messages() {
-        List<String> parts = new ArrayList<>();
-        for (int i = 0; i < 1 + r.nextInt(3); i++) {
-            String role = r.nextInt(10) == 0 ? value(0) : quoted(pick("user", "system", "assistant", "developer", "tool"));
-            String content = switch (r.nextInt(8)) {
-                case 0 -> value(0);
-                case 1 -> "[{\"type\": \"text\", \"text\": " + quoted(pick(WEIRD_STRINGS)) + "}]";
-                case 2 -> "[{\"type\": \"image_url\", \"image_url\": {\"url\": \"x\"}}]";
-                default -> quoted(randomText(r.nextInt(40)));
-            };
-            parts.add("{\"role\": " + role + ", \"content\": " + content + "}");
-        }
-        return "[" + String.join(", ", parts) + "]";
-    }
-
-    private void optionalFields(StringBuilder b) {
-        String[] names = {"stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p",
-                "top_k", "min_p", "seed", "n", "stop", "logprobs", "top_logprobs", "presence_penalty",
-                "frequency_penalty", "repetition_penalty", "logit_bias", "user", "metadata", "tools", "response_format",
-                "unknown_field"};
-        for (int i = r.nextInt(5); i > 0; i--) {
-            String name = pick(names);
-            field(b, name, plausible(name));
-        }
-    }
-
-    private String plausible(String name) {
-        if (r.nextInt(4) == 0) {
-            return value(0);
-        }
-        return switch (name) {
-            case "stream", "logprobs" -> pick("true", "false");
-            case "stream_options" -> pick("{\"include_usage\": true}", "{\"include_usage\": 1}", "{}");
-            case "max_tokens", "max_completion_tokens", "top_k", "n", "top_logprobs", "seed" -> number();
-            case "stop" -> pick("\"\\n\"", "[\"a\", \"b\"]", "[\"\"]", "[1]");
-            case "logit_bias" -> pick("{\"5\": -100}", "{\"50256\": 100, \"0\": 2.5}", "{\"x\": 1}", "{\"1\": 101}",
-                    "{\"" + number() + "\": " + number() + "}", "[]");
-            case "user" -> quoted(pick(USER_UNAVAILABLE, USER_OVERLOADED, "alice", pick(WEIRD_STRINGS)));
-            case "metadata" -> "{\"session_id\": " + pick(quoted(pick(WEIRD_STRINGS)), "1", "null", "{}") + "}";
-            case "tools" -> pick("[]", "[{\"type\": \"function\"}]");
-            case "response_format" -> pick("{\"type\": \"text\"}", "{\"type\": \"json_object\"}", "{}");
-            default -> number();
-        };
-    }
-
-    private String number() {
-        return switch (r.nextInt(12)) {
-            case 0 -> "9".repeat(1 + r.nextInt(1_500));
-            case 1 -> "1e" + r.nextInt(400);
-            case 2 -> "-" + r.nextInt(Integer.MAX_VALUE);
-            case 3 -> Long.toString(r.nextLong());
-            case 4 -> Double.toString(r.nextGaussian() * 1e6);
-            case 5 -> "0." + "1".repeat(1 + r.nextInt(300));
-            case 6 -> pick("0", "-0", "1.0", "2147483648", "-2147483649", "9223372036854775808", "1E-400");
-            default -> Integer.toString(r.nextInt(4_000) - 100);
-        };
-    }
-
-    /** A random JSON value, nesting further with a falling chance; sometimes beyond the depth limit. */
-    private String value(int depth) {
-        int kind = r.nextInt(depth > 6 ? 6 : 9);
-        return switch (kind) {
-            case 0 -> "null";
-            case 1 -> pick("true", "false");
-            case 2, 3 -> number();
-            case 4, 5 -> quoted(r.nextBoolean() ? randomText(r.nextInt(30)) : pick(WEIRD_STRINGS));
-            case 6 -> {
-                List<String> items = new ArrayList<>();
-                for (int i = r.nextInt(4); i > 0; i--) {
-                    items.add(value(depth + 1));
-                }
-                yield "[" + String.join(",", items) + "]";
-            }
-            case 7 -> {
-                StringBuilder o = new StringBuilder("{");
-                for (int i = r.nextInt(4); i > 0; i--) {
-                    field(o, randomText(6), value(depth + 1));
-                }
-                yield o.append('}').toString();
-            }
-            default -> deep(r.nextInt(150));
-        };
-    }
-
-    private String deep(int levels) {
-        boolean arrays = r.nextBoolean();
-        return arrays ? "[".repeat(levels) + "]".repeat(levels) : "{\"a\":".repeat(levels) + "1" + "}".repeat(levels);
-    }
+    // Body bytes
 
     /** The body bytes: usually the JSON as UTF-8, sometimes mutated at the byte level. */
-    private byte[] body(String json) {
-        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+    private byte[] body(String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         int mutation = r.nextInt(100);
         if (mutation < 70 || bytes.length == 0) {
             return bytes;
@@ -330,39 +224,6 @@ final class FuzzCases {
 
     // Helpers
 
-    private void field(StringBuilder object, String name, String value) {
-        if (object.length() > 1) {
-            object.append(", ");
-        }
-        object.append(quoted(name)).append(": ").append(value);
-    }
-
-    private String randomText(int length) {
-        StringBuilder b = new StringBuilder(length);
-        for (int i = 0; i < length; i++) {
-            b.append((char) (r.nextInt(10) == 0 ? 0x80 + r.nextInt(0x2000) : 0x20 + r.nextInt(0x5f)));
-        }
-        return b.toString();
-    }
-
-    private static String quoted(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
-    }
-
     /** Header values must stay on their line: the fuzzer tests values, not request splitting. */
     private static String headerSafe(String s) {
         return s.replace('\r', ' ').replace('\n', ' ');
@@ -374,7 +235,7 @@ final class FuzzCases {
 
     @SafeVarargs
     private <T> T pick(T... options) {
-        return options[r.nextInt(options.length)];
+        return json.pick(options);
     }
 
     private int pickByte(int... options) {
