@@ -16,8 +16,7 @@ package io.kvasir.bench;
  */
 public final class Main {
 
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) throws Exception {
         org.openjdk.jmh.Main.main(args);

@@ -36,7 +36,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class ModelDecodeBenchmark {
 
     private static final int PROMPT = 128;
@@ -61,18 +63,25 @@ public class ModelDecodeBenchmark {
     public void setUp() throws IOException {
         file = Files.createTempFile("kvasir-bench-110m", ".gguf");
         SyntheticModel.write(SyntheticModel.Spec.bench110m().withType(GgmlType.valueOf(type)), file);
-        runner = LlamaRunner.open(file,
-                EngineOptions.defaults().withThreads(threads).withKvPrecision(KvPrecision.F32)
-                        .withKvBlocks(sequences * BLOCKS_PER_SEQ).withBlockSize(BLOCK));
+        runner = LlamaRunner.open(
+                file,
+                EngineOptions.defaults()
+                        .withThreads(threads)
+                        .withKvPrecision(KvPrecision.F32)
+                        .withKvBlocks(sequences * BLOCKS_PER_SEQ)
+                        .withBlockSize(BLOCK));
         tables = new int[sequences][];
         for (int s = 0; s < sequences; s++) {
-            tables[s] = IntStream.range(s * BLOCKS_PER_SEQ, (s + 1) * BLOCKS_PER_SEQ).toArray();
+            tables[s] = IntStream.range(s * BLOCKS_PER_SEQ, (s + 1) * BLOCKS_PER_SEQ)
+                    .toArray();
             int salt = s;
-            int[] prompt = IntStream.range(0, PROMPT).map(i -> 1 + (i * 31 + salt) % 31000).toArray();
+            int[] prompt = IntStream.range(0, PROMPT)
+                    .map(i -> 1 + (i * 31 + salt) % 31000)
+                    .toArray();
             int[] seq = new int[PROMPT];
             Arrays.fill(seq, s);
-            runner.forward(new ForwardBatch(prompt, IntStream.range(0, PROMPT).toArray(), seq, tables,
-                    new int[] {PROMPT - 1}));
+            runner.forward(new ForwardBatch(
+                    prompt, IntStream.range(0, PROMPT).toArray(), seq, tables, new int[] {PROMPT - 1}));
         }
     }
 

@@ -43,14 +43,15 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class Q8DotBenchmark {
 
     private static final int ROWS = 768;
     private static final int COLS = 768;
     private static final int ROW_BYTES = COLS / 32 * 34;
-    private static final ValueLayout.OfShort HALF =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Arena arena;
     private MemorySegment data;
@@ -71,8 +72,13 @@ public class Q8DotBenchmark {
             for (int c = 0; c < COLS; c++) {
                 row[c] = (float) (random.nextDouble() * 2 - 1);
             }
-            MemorySegment.copy(Quantizer.quantize(GgmlType.Q8_0, row), 0, data, ValueLayout.JAVA_BYTE,
-                    (long) r * ROW_BYTES, ROW_BYTES);
+            MemorySegment.copy(
+                    Quantizer.quantize(GgmlType.Q8_0, row),
+                    0,
+                    data,
+                    ValueLayout.JAVA_BYTE,
+                    (long) r * ROW_BYTES,
+                    ROW_BYTES);
         }
         matrix = WeightMatrices.of(GgmlType.Q8_0, data, ROWS, COLS);
         pool = ComputePools.create(1);
@@ -116,8 +122,9 @@ public class Q8DotBenchmark {
             FloatVector acc = FloatVector.zero(FloatVector.SPECIES_512);
             for (int b = 0; b < COLS / 32; b++) {
                 long at = offset + 34L * b;
-                ShortVector w = (ShortVector) ByteVector.fromMemorySegment(ByteVector.SPECIES_256, data, at + 2,
-                        ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, ShortVector.SPECIES_512, 0);
+                ShortVector w = (ShortVector)
+                        ByteVector.fromMemorySegment(ByteVector.SPECIES_256, data, at + 2, ByteOrder.LITTLE_ENDIAN)
+                                .convertShape(VectorOperators.B2S, ShortVector.SPECIES_512, 0);
                 ShortVector a = (ShortVector) ByteVector.fromArray(ByteVector.SPECIES_256, xq, 32 * b)
                         .convertShape(VectorOperators.B2S, ShortVector.SPECIES_512, 0);
                 ShortVector p = w.mul(a);

@@ -53,7 +53,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class Q8RepackBenchmark {
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
@@ -91,8 +93,13 @@ public class Q8RepackBenchmark {
             for (int c = 0; c < cols; c++) {
                 row[c] = (float) (random.nextDouble() * 2 - 1);
             }
-            MemorySegment.copy(Quantizer.quantize(GgmlType.Q8_0, row), 0, data, ValueLayout.JAVA_BYTE,
-                    (long) r * rowBytes, rowBytes);
+            MemorySegment.copy(
+                    Quantizer.quantize(GgmlType.Q8_0, row),
+                    0,
+                    data,
+                    ValueLayout.JAVA_BYTE,
+                    (long) r * rowBytes,
+                    rowBytes);
         }
         matrix = WeightMatrices.of(GgmlType.Q8_0, data, rows, cols);
         pool = ComputePools.create(1);
@@ -111,7 +118,9 @@ public class Q8RepackBenchmark {
                     long src = (long) (g * G + i) * rowBytes + 34L * b;
                     packed.set(FLOAT, dst + 4L * i, Float.float16ToFloat(data.get(HALF, src)));
                     for (int c = 0; c < 32; c++) {
-                        packed.set(ValueLayout.JAVA_BYTE, dst + 4 * G + (long) c * G + i,
+                        packed.set(
+                                ValueLayout.JAVA_BYTE,
+                                dst + 4 * G + (long) c * G + i,
                                 data.get(ValueLayout.JAVA_BYTE, src + 2 + c));
                     }
                 }
@@ -172,13 +181,17 @@ public class Q8RepackBenchmark {
             for (int i = 0; i < 32; i += 16) {
                 FloatVector xv = FloatVector.fromArray(F, x, xb + i);
                 s0 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o0 + bo + 2 + i, LE)
-                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s0);
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(xv, s0);
                 s1 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o1 + bo + 2 + i, LE)
-                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s1);
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(xv, s1);
                 s2 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o2 + bo + 2 + i, LE)
-                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s2);
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(xv, s2);
                 s3 = ((FloatVector) ByteVector.fromMemorySegment(B, data, o3 + bo + 2 + i, LE)
-                        .convertShape(VectorOperators.B2F, F, 0)).fma(xv, s3);
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .fma(xv, s3);
             }
             acc0 = s0.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(HALF, o0 + bo))), acc0);
             acc1 = s1.fma(FloatVector.broadcast(F, Float.float16ToFloat(data.get(HALF, o1 + bo))), acc1);
@@ -207,13 +220,17 @@ public class Q8RepackBenchmark {
                 FloatVector a3 = a0;
                 for (int c = 0; c < 32; c += 4) {
                     a0 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, q + (long) c * G, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c]), a0);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c]), a0);
                     a1 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, q + (long) (c + 1) * G, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c + 1]), a1);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 1]), a1);
                     a2 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, q + (long) (c + 2) * G, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c + 2]), a2);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 2]), a2);
                     a3 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, q + (long) (c + 3) * G, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
                 }
                 o = a0.add(a1).add(a2.add(a3)).fma(FloatVector.fromMemorySegment(F, packed, at, LE), o);
             }
@@ -238,16 +255,20 @@ public class Q8RepackBenchmark {
                 FloatVector a3 = a0;
                 for (int c = 0; c < 32; c += 4) {
                     a0 = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, packed, q + (long) c * G, LE)
-                            .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0))
+                                            .convertShape(VectorOperators.B2I, I, 0))
+                                    .convert(VectorOperators.I2F, 0))
                             .fma(FloatVector.broadcast(F, x[xb + c]), a0);
                     a1 = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, packed, q + (long) (c + 1) * G, LE)
-                            .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0))
+                                            .convertShape(VectorOperators.B2I, I, 0))
+                                    .convert(VectorOperators.I2F, 0))
                             .fma(FloatVector.broadcast(F, x[xb + c + 1]), a1);
                     a2 = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, packed, q + (long) (c + 2) * G, LE)
-                            .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0))
+                                            .convertShape(VectorOperators.B2I, I, 0))
+                                    .convert(VectorOperators.I2F, 0))
                             .fma(FloatVector.broadcast(F, x[xb + c + 2]), a2);
                     a3 = ((FloatVector) ((IntVector) ByteVector.fromMemorySegment(B, packed, q + (long) (c + 3) * G, LE)
-                            .convertShape(VectorOperators.B2I, I, 0)).convert(VectorOperators.I2F, 0))
+                                            .convertShape(VectorOperators.B2I, I, 0))
+                                    .convert(VectorOperators.I2F, 0))
                             .fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
                 }
                 o = a0.add(a1).add(a2.add(a3)).fma(FloatVector.fromMemorySegment(F, packed, at, LE), o);
@@ -273,14 +294,17 @@ public class Q8RepackBenchmark {
                 FloatVector a2 = a0;
                 FloatVector a3 = a0;
                 for (int c = 0; c < 32; c += 4) {
-                    a0 = ((FloatVector) ByteVector.fromArray(B, p, q + c * G)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c]), a0);
-                    a1 = ((FloatVector) ByteVector.fromArray(B, p, q + (c + 1) * G)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c + 1]), a1);
-                    a2 = ((FloatVector) ByteVector.fromArray(B, p, q + (c + 2) * G)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c + 2]), a2);
-                    a3 = ((FloatVector) ByteVector.fromArray(B, p, q + (c + 3) * G)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
+                    a0 = ((FloatVector) ByteVector.fromArray(B, p, q + c * G).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c]), a0);
+                    a1 = ((FloatVector)
+                                    ByteVector.fromArray(B, p, q + (c + 1) * G).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 1]), a1);
+                    a2 = ((FloatVector)
+                                    ByteVector.fromArray(B, p, q + (c + 2) * G).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 2]), a2);
+                    a3 = ((FloatVector)
+                                    ByteVector.fromArray(B, p, q + (c + 3) * G).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
                 }
                 o = a0.add(a1).add(a2.add(a3)).fma(FloatVector.fromMemorySegment(F, packed, at, LE), o);
             }
@@ -313,13 +337,17 @@ public class Q8RepackBenchmark {
                     FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
                     long o = q + (long) c * G;
                     a0 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a0);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(xv, a0);
                     a1 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o + step, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a1);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(xv, a1);
                     a2 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o + 2 * step, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a2);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(xv, a2);
                     a3 = ((FloatVector) ByteVector.fromMemorySegment(B, packed, o + 3 * step, LE)
-                            .convertShape(VectorOperators.B2F, F, 0)).fma(xv, a3);
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(xv, a3);
                 }
                 o0 = a0.fma(FloatVector.fromMemorySegment(F, packed, at, LE), o0);
                 o1 = a1.fma(FloatVector.fromMemorySegment(F, packed, at + step, LE), o1);
@@ -333,5 +361,4 @@ public class Q8RepackBenchmark {
         }
         return out;
     }
-
 }

@@ -90,8 +90,8 @@ public record EngineOptions(
             throw new IllegalArgumentException("maxNumSeqs must be positive, got " + maxNumSeqs);
         }
         if (longPrefillThreshold < 0) {
-            throw new IllegalArgumentException("longPrefillThreshold must be >= 0 (0: the step budget), got "
-                    + longPrefillThreshold);
+            throw new IllegalArgumentException(
+                    "longPrefillThreshold must be >= 0 (0: the step budget), got " + longPrefillThreshold);
         }
         if (!(longPrefillShare > 0 && longPrefillShare <= 1)) {
             throw new IllegalArgumentException("longPrefillShare must be in (0, 1], got " + longPrefillShare);
@@ -104,64 +104,183 @@ public record EngineOptions(
      * and get half the prefill budget while short ones wait.
      */
     public static EngineOptions defaults() {
-        return new EngineOptions(0, KvPrecision.F16, 0, DEFAULT_BLOCK_SIZE, 0, DEFAULT_KV_BYTES_MAX,
-                DEFAULT_MAX_BATCH_TOKENS, DEFAULT_MAX_NUM_SEQS, true, DEFAULT_LONG_PREFILL_THRESHOLD,
+        return new EngineOptions(
+                0,
+                KvPrecision.F16,
+                0,
+                DEFAULT_BLOCK_SIZE,
+                0,
+                DEFAULT_KV_BYTES_MAX,
+                DEFAULT_MAX_BATCH_TOKENS,
+                DEFAULT_MAX_NUM_SEQS,
+                true,
+                DEFAULT_LONG_PREFILL_THRESHOLD,
                 DEFAULT_LONG_PREFILL_SHARE);
     }
 
     public EngineOptions withThreads(int n) {
-        return new EngineOptions(n, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                n,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withKvPrecision(KvPrecision precision) {
-        return new EngineOptions(threads, precision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                precision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withKvBlocks(int n) {
-        return new EngineOptions(threads, kvPrecision, n, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                n,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withBlockSize(int tokens) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, tokens, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                tokens,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withMaxContext(int tokens) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, tokens, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                tokens,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withKvBytesMax(long bytes) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, bytes, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                bytes,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withMaxBatchTokens(int tokens) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, tokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                tokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withMaxNumSeqs(int seqs) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                seqs, prefixCaching, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                seqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withPrefixCaching(boolean enabled) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, enabled, longPrefillThreshold, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                enabled,
+                longPrefillThreshold,
+                longPrefillShare);
     }
 
     public EngineOptions withLongPrefillThreshold(int tokens) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, tokens, longPrefillShare);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                tokens,
+                longPrefillShare);
     }
 
     public EngineOptions withLongPrefillShare(double share) {
-        return new EngineOptions(threads, kvPrecision, kvBlocks, blockSize, maxContext, kvBytesMax, maxBatchTokens,
-                maxNumSeqs, prefixCaching, longPrefillThreshold, share);
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                share);
     }
 
     /** Tokens left to compute above which a prefill is long: {@code longPrefillThreshold}, or the step budget if 0. */

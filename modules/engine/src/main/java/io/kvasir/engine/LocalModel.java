@@ -6,8 +6,8 @@ import io.kvasir.engine.chat.ChatTemplateException;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
-import io.kvasir.engine.model.ModelLoadException;
 import io.kvasir.engine.model.ModelConfig;
+import io.kvasir.engine.model.ModelLoadException;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.engine.tokenizer.Vocabulary;
@@ -34,8 +34,14 @@ public final class LocalModel implements ServedModel {
     private final ChatTemplate chatTemplate;
     private final EngineCore engine;
 
-    private LocalModel(String name, Path path, boolean synthetic, ModelConfig config, Tokenizer tokenizer,
-                       ChatTemplate chatTemplate, EngineCore engine) {
+    private LocalModel(
+            String name,
+            Path path,
+            boolean synthetic,
+            ModelConfig config,
+            Tokenizer tokenizer,
+            ChatTemplate chatTemplate,
+            EngineCore engine) {
         this.name = name;
         this.path = path;
         this.synthetic = synthetic;
@@ -62,8 +68,8 @@ public final class LocalModel implements ServedModel {
                 // The tokenizer classes are also used on vocabularies built in code, so they throw
                 // plain argument errors; here the argument is the file, and callers (the CLI, a
                 // shard) report a file they cannot load through the one load exception.
-                throw new ModelLoadException(path.getFileName() + ": unusable tokenizer or chat template: "
-                        + e.getMessage(), e);
+                throw new ModelLoadException(
+                        path.getFileName() + ": unusable tokenizer or chat template: " + e.getMessage(), e);
             }
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);

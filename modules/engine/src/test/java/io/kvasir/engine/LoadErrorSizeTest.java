@@ -10,7 +10,6 @@ import io.kvasir.engine.gguf.GgufRewrite;
 import io.kvasir.engine.gguf.GgufWriter;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelLoadException;
-import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.synth.SyntheticModel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -65,7 +64,9 @@ class LoadErrorSizeTest {
         new GgufWriter().putString("general.architecture", placeholder()).write(p);
         Files.write(p, withGarbage(Files.readAllBytes(p)));
 
-        assertThatThrownBy(() -> LlamaRunner.open(p, EngineOptions.defaults().withThreads(1).withKvBlocks(4).withBlockSize(16)))
+        assertThatThrownBy(() -> LlamaRunner.open(
+                        p,
+                        EngineOptions.defaults().withThreads(1).withKvBlocks(4).withBlockSize(16)))
                 .isInstanceOf(ModelLoadException.class)
                 .satisfies(e -> assertShortLine(e.getMessage()))
                 .hasMessageContaining("unsupported model architecture '" + MARK)
@@ -83,7 +84,9 @@ class LoadErrorSizeTest {
         Files.write(p, b);
         long valueAt = indexOf(b, "llama.embedding_length") + "llama.embedding_length".length() + 4;
 
-        assertThatThrownBy(() -> LlamaRunner.open(p, EngineOptions.defaults().withThreads(1).withKvBlocks(4).withBlockSize(16)))
+        assertThatThrownBy(() -> LlamaRunner.open(
+                        p,
+                        EngineOptions.defaults().withThreads(1).withKvBlocks(4).withBlockSize(16)))
                 .isInstanceOf(GgufException.class)
                 .satisfies(e -> assertShortLine(e.getMessage()))
                 .hasMessageContaining("'llama.embedding_length' should be an integer, found string '" + MARK)
@@ -108,7 +111,8 @@ class LoadErrorSizeTest {
     private static void assertShortLine(String message) {
         assertThat(message).hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE);
         // Raw bytes would show as control characters or U+FFFD; they must come out escaped.
-        assertThat(message.chars().filter(c -> c < 0x20 || c == 0x7f || c == 0xFFFD)).isEmpty();
+        assertThat(message.chars().filter(c -> c < 0x20 || c == 0x7f || c == 0xFFFD))
+                .isEmpty();
     }
 
     /** A value of GARBAGE characters that starts with MARK, to be overwritten in the file. */

@@ -33,6 +33,7 @@ class ServedModelThreadsTest {
 
     /** Renders each render thread completes while the engine keeps stepping. */
     private static final int RENDERS_PER_THREAD = 60;
+
     private static final int RENDER_THREADS = 2;
 
     @TempDir
@@ -40,7 +41,8 @@ class ServedModelThreadsTest {
 
     private static final List<List<ChatMessage>> CONVERSATIONS = List.of(
             List.of(new ChatMessage("user", "Once upon a time")),
-            List.of(new ChatMessage("system", "Be brief."), new ChatMessage("user", "Tell me about the little girl."),
+            List.of(
+                    new ChatMessage("system", "Be brief."), new ChatMessage("user", "Tell me about the little girl."),
                     new ChatMessage("assistant", "She lived near the water."), new ChatMessage("user", "And then?")),
             List.of(new ChatMessage("user", "caf\u00e9 \u2603 {{ not a template }} <|im_end|> {% raw %}")),
             List.of(new ChatMessage("user", "the world ".repeat(60))));
@@ -51,17 +53,23 @@ class ServedModelThreadsTest {
     void aGgufModelRendersOnOtherThreadsWhileItsEngineSteps() throws Exception {
         Path file = dir.resolve("tiny.gguf");
         // Small and F32: the point is the threads, not the kernels.
-        SyntheticModel.write(new SyntheticModel.Spec(64, 2, 2, 2, 128, 512, 512, GgmlType.F32,
-                SyntheticModel.Spec.DEFAULT_SEED, true, null, 1e4f), file);
-        try (LocalModel model = LocalModel.open(file, EngineOptions.defaults().withThreads(1).withKvBlocks(64))) {
+        SyntheticModel.write(
+                new SyntheticModel.Spec(
+                        64, 2, 2, 2, 128, 512, 512, GgmlType.F32, SyntheticModel.Spec.DEFAULT_SEED, true, null, 1e4f),
+                file);
+        try (LocalModel model =
+                LocalModel.open(file, EngineOptions.defaults().withThreads(1).withKvBlocks(64))) {
             rendersBesideSteps(model);
         }
     }
 
     @Test
     void aSimulatedModelRendersOnOtherThreadsWhileItsEngineSteps() throws Exception {
-        SimulatedEngine.Config config = SimulatedEngine.Config.defaults().withTiming(TimingModel.instant())
-                .withVirtualClock(true).withMaxContext(1024).withKvBlocks(256);
+        SimulatedEngine.Config config = SimulatedEngine.Config.defaults()
+                .withTiming(TimingModel.instant())
+                .withVirtualClock(true)
+                .withMaxContext(1024)
+                .withKvBlocks(256);
         try (SimulatedModel model = new SimulatedModel("sim", config)) {
             rendersBesideSteps(model);
         }
@@ -107,7 +115,8 @@ class ServedModelThreadsTest {
             // done its quota, so every one of those renders overlapped engine steps.
             int rounds = 0;
             while (finishedThreads.get() < RENDER_THREADS || rounds < 2) {
-                assertThat(generate(model.engine(), chats.get(1), ++rounds)).as("engine output, round " + rounds)
+                assertThat(generate(model.engine(), chats.get(1), ++rounds))
+                        .as("engine output, round " + rounds)
                         .isEqualTo(alone);
             }
             done.set(true);
@@ -126,12 +135,13 @@ class ServedModelThreadsTest {
      */
     private static List<String> generate(InferenceEngine engine, int[] prompt, int round) {
         SamplingParams sampling = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 3);
-        engine.addRequest(new EngineRequest("r" + round, prompt, sampling, 12, List.of("\u0000never"), Set.of(), true,
-                0, "round-" + round));
+        engine.addRequest(new EngineRequest(
+                "r" + round, prompt, sampling, 12, List.of("\u0000never"), Set.of(), true, 0, "round-" + round));
         List<String> out = new ArrayList<>();
         while (engine.hasWork()) {
             for (TokenEvent e : engine.step()) {
-                StringBuilder line = new StringBuilder().append(e.tokenId()).append(' ').append(e.text());
+                StringBuilder line =
+                        new StringBuilder().append(e.tokenId()).append(' ').append(e.text());
                 e.topLogprobs().forEach(t -> line.append(" | ").append(t.text()));
                 out.add(line.toString());
             }

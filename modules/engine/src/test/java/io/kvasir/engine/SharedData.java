@@ -22,8 +22,7 @@ import java.util.Map;
  */
 public final class SharedData {
 
-    private SharedData() {
-    }
+    private SharedData() {}
 
     /** The shared folder, from -Dkvasir.shared.dir (set by surefire), else ../shared. */
     public static Path dir() {

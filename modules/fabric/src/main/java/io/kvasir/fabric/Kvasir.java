@@ -4,14 +4,12 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.pubsub.Topic;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.kvasir.fabric.gateway.AdmissionControl;
 import io.kvasir.fabric.gateway.GatewayLoadBoard;
-import java.util.List;
 import io.kvasir.fabric.gateway.NodeDrain;
 import io.kvasir.fabric.gateway.TurnPlacement;
 import io.kvasir.fabric.metrics.FabricMetrics;
@@ -22,13 +20,14 @@ import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
-import akka.actor.typed.pubsub.Topic;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.util.List;
 
 /** Starts the fabric on an actor system: the embedding API. Both entry points return the {@link io.kvasir.fabric.api.Fabric}. */
 public final class Kvasir {
 
-    private Kvasir() {
-    }
+    private Kvasir() {}
 
     /**
      * Starts the fabric in an existing system (its config supplies {@code kvasir.*}). Call once per
@@ -46,7 +45,9 @@ public final class Kvasir {
         FabricMetrics metrics = new FabricMetrics(registry, settings.models().values());
         // One instance of the load topic per node; instances on all nodes find each other.
         ActorRef<Topic.Command<ReplicaProtocol.LoadReport>> loadTopic = system.systemActorOf(
-                Topic.create(ReplicaProtocol.LoadReport.class, "kvasir-replica-load"), "kvasir-load-topic", Props.empty());
+                Topic.create(ReplicaProtocol.LoadReport.class, "kvasir-replica-load"),
+                "kvasir-load-topic",
+                Props.empty());
         ActorRef<DirectoryProtocol.Command> directory = system.systemActorOf(
                 ReplicaDirectory.create(settings, view, metrics, loadTopic), "kvasir-directory", Props.empty());
         NodeState node = new NodeState();
@@ -54,19 +55,32 @@ public final class Kvasir {
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
         Config config = system.settings().config();
-        if (config.getBoolean("kvasir.node.join-self") && config.getStringList("akka.cluster.seed-nodes").isEmpty()) {
+        if (config.getBoolean("kvasir.node.join-self")
+                && config.getStringList("akka.cluster.seed-nodes").isEmpty()) {
             Cluster cluster = Cluster.get(system);
             cluster.manager().tell(Join.create(cluster.selfMember().address()));
         }
         GatewayLoadBoard gateways = new GatewayLoadBoard();
-        AdmissionControl admission = new AdmissionControl(settings.models().values(), settings.admission(),
-                gateways::remoteInFlight, model -> admissionLimit(settings, view, model), System::nanoTime);
+        AdmissionControl admission = new AdmissionControl(
+                settings.models().values(),
+                settings.admission(),
+                gateways::remoteInFlight,
+                model -> admissionLimit(settings, view, model),
+                System::nanoTime);
         view.onChange(admission::recheck);
         ActorRef<Topic.Command<GatewayLoadBoard.GatewayLoad>> gatewayTopic = system.systemActorOf(
-                Topic.create(GatewayLoadBoard.GatewayLoad.class, "kvasir-gateway-load"), "kvasir-gateway-topic",
+                Topic.create(GatewayLoadBoard.GatewayLoad.class, "kvasir-gateway-load"),
+                "kvasir-gateway-topic",
                 Props.empty());
-        system.systemActorOf(gateways.behavior(system.address().toString(), List.copyOf(settings.models().keySet()),
-                admission, gatewayTopic, settings.publishInterval(), settings.staleAfter()), "kvasir-gateway-load",
+        system.systemActorOf(
+                gateways.behavior(
+                        system.address().toString(),
+                        List.copyOf(settings.models().keySet()),
+                        admission,
+                        gatewayTopic,
+                        settings.publishInterval(),
+                        settings.staleAfter()),
+                "kvasir-gateway-load",
                 Props.empty());
         metrics.watch(settings.models().values(), view, admission);
         TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node);

@@ -40,8 +40,15 @@ public final class KvasirFabric implements Fabric {
     private final NodeDrain drain;
     private final FabricMetrics metrics;
 
-    KvasirFabric(ActorSystem<?> system, KvasirSettings settings, ActorRef<DirectoryProtocol.Command> directory,
-                 ReplicaView view, NodeState node, TurnPlacement placement, NodeDrain drain, FabricMetrics metrics) {
+    KvasirFabric(
+            ActorSystem<?> system,
+            KvasirSettings settings,
+            ActorRef<DirectoryProtocol.Command> directory,
+            ReplicaView view,
+            NodeState node,
+            TurnPlacement placement,
+            NodeDrain drain,
+            FabricMetrics metrics) {
         this.system = system;
         this.settings = settings;
         this.directory = directory;
@@ -84,13 +91,17 @@ public final class KvasirFabric implements Fabric {
 
     @Override
     public CompletionStage<List<ModelStatus>> modelStatus() {
-        return AskPattern.ask(directory, DirectoryProtocol.Gather::new,
-                settings.statusTimeout().plus(settings.statusTimeout()), system.scheduler());
+        return AskPattern.ask(
+                directory,
+                DirectoryProtocol.Gather::new,
+                settings.statusTimeout().plus(settings.statusTimeout()),
+                system.scheduler());
     }
 
     @Override
     public CompletionStage<Optional<SessionStatus>> session(String sessionId) {
-        return ClusterSharding.get(system).entityRefFor(Session.TYPE_KEY, sessionId)
+        return ClusterSharding.get(system)
+                .entityRefFor(Session.TYPE_KEY, sessionId)
                 .<SessionStatus>ask(SessionProtocol.GetStatus::new, settings.askTimeout())
                 .thenApply(s -> s.turns() == 0 ? Optional.<SessionStatus>empty() : Optional.of(s));
     }

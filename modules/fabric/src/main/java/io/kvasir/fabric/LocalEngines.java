@@ -1,15 +1,11 @@
 package io.kvasir.fabric;
 
-import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.LocalModel;
-import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sim.SimulatedEngine;
 import io.kvasir.engine.sim.SimulatedModel;
 import io.kvasir.engine.sim.TimingModel;
-import java.util.List;
 
 /**
  * The engines behind model shards in one process: each replica of a real model maps its GGUF file
@@ -20,8 +16,7 @@ import java.util.List;
  */
 public final class LocalEngines {
 
-    private LocalEngines() {
-    }
+    private LocalEngines() {}
 
     /** Default engine options (one compute thread per core) and the default simulated timing. */
     public static EngineFactory factory() {
@@ -36,16 +31,21 @@ public final class LocalEngines {
     public static EngineFactory factory(EngineOptions base, TimingModel timing) {
         return (model, replica) -> {
             if (model.simulated()) {
-                SimulatedEngine.Config sim = SimulatedEngine.Config.defaults().withTiming(timing)
-                        .withMaxContext(model.maxModelLength()).withKvBlocks(model.kvCacheBlocks())
-                        .withBlockSize(model.kvBlockSize()).withSeed(replica.index())
+                SimulatedEngine.Config sim = SimulatedEngine.Config.defaults()
+                        .withTiming(timing)
+                        .withMaxContext(model.maxModelLength())
+                        .withKvBlocks(model.kvCacheBlocks())
+                        .withBlockSize(model.kvBlockSize())
+                        .withSeed(replica.index())
                         .withLongPrefill(model.longPrefillThreshold(), model.longPrefillShare());
                 return new SimulatedModel(model.id(), sim);
             }
             EngineOptions options = base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
-                    .withKvBlocks(model.kvCacheBlocks()).withBlockSize(model.kvBlockSize())
+                    .withKvBlocks(model.kvCacheBlocks())
+                    .withBlockSize(model.kvBlockSize())
                     .withMaxContext(model.maxModelLength())
-                    .withMaxBatchTokens(model.maxBatchTokens()).withMaxNumSeqs(model.maxNumSeqs())
+                    .withMaxBatchTokens(model.maxBatchTokens())
+                    .withMaxNumSeqs(model.maxNumSeqs())
                     .withLongPrefillThreshold(model.longPrefillThreshold())
                     .withLongPrefillShare(model.longPrefillShare());
             return LocalModel.open(model.path(), options);

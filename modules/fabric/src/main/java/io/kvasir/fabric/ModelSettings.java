@@ -58,15 +58,15 @@ public record ModelSettings(
         requirePositive(id, "max-batch-tokens", maxBatchTokens);
         requirePositive(id, "max-num-seqs", maxNumSeqs);
         if (!"F16".equals(kvPrecision) && !"F32".equals(kvPrecision)) {
-            throw new IllegalArgumentException("model " + id + ": kv-precision must be F16 or F32, got '"
-                    + kvPrecision + "'");
+            throw new IllegalArgumentException(
+                    "model " + id + ": kv-precision must be F16 or F32, got '" + kvPrecision + "'");
         }
         if (longPrefillThreshold < 0) {
             throw new IllegalArgumentException("model " + id + ": long-prefill-threshold must be >= 0");
         }
         if (!(longPrefillShare > 0 && longPrefillShare <= 1)) {
-            throw new IllegalArgumentException("model " + id + ": long-prefill-share must be in (0, 1], got "
-                    + longPrefillShare);
+            throw new IllegalArgumentException(
+                    "model " + id + ": long-prefill-share must be in (0, 1], got " + longPrefillShare);
         }
         if (admissionQueue < 0) {
             throw new IllegalArgumentException("model " + id + ": admission-queue-size must be >= 0");
@@ -74,8 +74,8 @@ public record ModelSettings(
         pools = Map.copyOf(pools);
         for (var pool : pools.entrySet()) {
             if (!pool.getKey().equals(DECODE) && !pool.getKey().equals(PREFILL)) {
-                throw new IllegalArgumentException("model " + id + ": unknown pool '" + pool.getKey()
-                        + "' (pools are " + DECODE + " and " + PREFILL + ")");
+                throw new IllegalArgumentException("model " + id + ": unknown pool '" + pool.getKey() + "' (pools are "
+                        + DECODE + " and " + PREFILL + ")");
             }
             if (pool.getValue() < 0) {
                 throw new IllegalArgumentException("model " + id + ": pool " + pool.getKey() + " needs >= 0 replicas");
@@ -94,12 +94,25 @@ public record ModelSettings(
         for (String pool : poolConfig.root().keySet()) {
             pools.put(pool, poolConfig.getInt(pool));
         }
-        return new ModelSettings(id, Path.of(c.getString("path")), c.getInt("max-model-length"),
-                c.getInt("kv-cache-blocks"), c.getInt("kv-block-size"), pools, c.getInt("max-in-flight"),
-                c.getInt("admission-queue-size"), c.getInt("prefill-threshold"), c.getInt("max-batch-tokens"),
-                c.getInt("max-num-seqs"), c.getString("kv-precision"), c.getInt("long-prefill-threshold"),
-                c.getDouble("long-prefill-share"), itlObjective(id, c.getString("itl-objective")), c.getString("owned-by"),
-                c.getBoolean("simulated"), c.getBoolean("synthetic"));
+        return new ModelSettings(
+                id,
+                Path.of(c.getString("path")),
+                c.getInt("max-model-length"),
+                c.getInt("kv-cache-blocks"),
+                c.getInt("kv-block-size"),
+                pools,
+                c.getInt("max-in-flight"),
+                c.getInt("admission-queue-size"),
+                c.getInt("prefill-threshold"),
+                c.getInt("max-batch-tokens"),
+                c.getInt("max-num-seqs"),
+                c.getString("kv-precision"),
+                c.getInt("long-prefill-threshold"),
+                c.getDouble("long-prefill-share"),
+                itlObjective(id, c.getString("itl-objective")),
+                c.getString("owned-by"),
+                c.getBoolean("simulated"),
+                c.getBoolean("synthetic"));
     }
 
     /** {@code auto} (zero) or a duration. */
@@ -108,7 +121,8 @@ public record ModelSettings(
             return java.time.Duration.ZERO;
         }
         try {
-            java.time.Duration d = com.typesafe.config.ConfigFactory.parseString("d = " + value).getDuration("d");
+            java.time.Duration d = com.typesafe.config.ConfigFactory.parseString("d = " + value)
+                    .getDuration("d");
             if (d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("must be positive");
             }

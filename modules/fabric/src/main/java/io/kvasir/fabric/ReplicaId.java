@@ -23,7 +23,9 @@ public record ReplicaId(String model, String pool, int index) {
             throw new IllegalArgumentException("replica id must be <model>:<pool>:<index>, got " + entityId);
         }
         try {
-            return new ReplicaId(entityId.substring(0, middle), entityId.substring(middle + 1, last),
+            return new ReplicaId(
+                    entityId.substring(0, middle),
+                    entityId.substring(middle + 1, last),
                     Integer.parseInt(entityId.substring(last + 1)));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("replica index must be a number in " + entityId, e);

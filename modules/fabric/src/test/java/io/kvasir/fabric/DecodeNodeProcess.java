@@ -15,12 +15,11 @@ import java.util.List;
  */
 public final class DecodeNodeProcess {
 
-    private DecodeNodeProcess() {
-    }
+    private DecodeNodeProcess() {}
 
     public static void main(String[] args) throws Exception {
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "cluster",
-                TestNodes.config(args[1], List.of("decode"), false, args[2]));
+        ActorSystem<Void> system = ActorSystem.create(
+                Behaviors.empty(), "cluster", TestNodes.config(args[1], List.of("decode"), false, args[2]));
         Kvasir.start(system, new ScriptedFactory(Duration.ofMillis(Long.parseLong(args[3]))));
         Cluster.get(system).manager().tell(Join.create(AddressFromURIString.parse(args[0])));
         System.out.println("READY " + system.address());

@@ -7,17 +7,17 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.cluster.MemberStatus;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import akka.stream.javadsl.Sink;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
-import akka.stream.javadsl.Sink;
-import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Test;
  */
 class FabricClusterTest {
 
-    private static final String MODELS = "chat { max-model-length = 1024, kv-cache-blocks = 256, kv-block-size = 4, "
-            + "pools { decode = 2 } }";
+    private static final String MODELS =
+            "chat { max-model-length = 1024, kv-cache-blocks = 256, kv-block-size = 4, " + "pools { decode = 2 } }";
 
     private ActorTestKit gatewayKit;
     private ActorTestKit decodeB;
@@ -39,7 +39,8 @@ class FabricClusterTest {
     void stop() throws Exception {
         // All at once: one by one, each node waits for the others to take over what it hands off.
         List<ActorTestKit> kits = java.util.stream.Stream.of(decodeC, decodeB, gatewayKit)
-                .filter(java.util.Objects::nonNull).toList();
+                .filter(java.util.Objects::nonNull)
+                .toList();
         kits.forEach(kit -> kit.system().terminate());
         for (ActorTestKit kit : kits) {
             kit.system().getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -57,18 +58,25 @@ class FabricClusterTest {
         Fabric fabricB = Kvasir.start(decodeB.system(), enginesB);
         Fabric fabricC = Kvasir.start(decodeC.system(), enginesC);
         for (ActorTestKit kit : List.of(decodeB, decodeC)) {
-            Cluster.get(kit.system()).manager().tell(Join.create(gatewayKit.system().address()));
+            Cluster.get(kit.system())
+                    .manager()
+                    .tell(Join.create(gatewayKit.system().address()));
         }
         TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("chat", 2));
 
         // A prompt far over one Artery frame reaches the remote replica, which refuses it for its length.
-        assertThatThrownBy(() -> TestNodes.run(gatewayKit, gateway, TestNodes.prompt("chat", "x".repeat(600_000), 1,
-                GenerationRequest.Workload.INTERACTIVE)))
-                .cause().isInstanceOfSatisfying(FabricException.class,
+        assertThatThrownBy(() -> TestNodes.run(
+                        gatewayKit,
+                        gateway,
+                        TestNodes.prompt("chat", "x".repeat(600_000), 1, GenerationRequest.Workload.INTERACTIVE)))
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class,
                         e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED));
 
         ChatMessage question = new ChatMessage("user", "Where did the quick brown fox go after the jump?");
-        List<GenerationEvent> turn1 = TestNodes.run(gatewayKit, gateway, TestNodes.chat("chat", "s-moving", 6, question));
+        List<GenerationEvent> turn1 =
+                TestNodes.run(gatewayKit, gateway, TestNodes.chat("chat", "s-moving", 6, question));
         String replica = ((GenerationEvent.Started) turn1.getFirst()).replica();
         String node = nodeOf(gateway, replica);
         boolean onB = node.equals(decodeB.system().address().toString());
@@ -77,24 +85,36 @@ class FabricClusterTest {
         var drained = leaving.drain();
         assertThat(leaving.ready()).isFalse();
         assertThatThrownBy(() -> TestNodes.run(gatewayKit, leaving, TestNodes.chat("chat", "s-new", 6, question)))
-                .cause().isInstanceOfSatisfying(FabricException.class,
-                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
         drained.toCompletableFuture().get(30, TimeUnit.SECONDS);
         assertThat(Cluster.get(gatewayKit.system()).state().getMembers())
                 .noneMatch(m -> m.address().toString().equals(node) && m.status() == MemberStatus.up());
 
         String reply = ((GenerationEvent.Token) turn1.get(1)).text();
-        List<GenerationEvent> turn2 = TestNodes.run(gatewayKit, gateway, TestNodes.chat("chat", "s-moving", 6, question,
-                new ChatMessage("assistant", reply), new ChatMessage("user", "And then?")));
+        List<GenerationEvent> turn2 = TestNodes.run(
+                gatewayKit,
+                gateway,
+                TestNodes.chat(
+                        "chat",
+                        "s-moving",
+                        6,
+                        question,
+                        new ChatMessage("assistant", reply),
+                        new ChatMessage("user", "And then?")));
 
         GenerationEvent.Started started = (GenerationEvent.Started) turn2.getFirst();
         ScriptedFactory staying = onB ? enginesC : enginesB;
         assertThat(staying.engine(started.replica()).added())
-                .anySatisfy(r -> assertThat(ScriptedEngine.ofTurn(r.id(), started.requestId())).isTrue());
+                .anySatisfy(r -> assertThat(ScriptedEngine.ofTurn(r.id(), started.requestId()))
+                        .isTrue());
         // The new replica never saw this conversation: it prefilled all of it again.
         assertThat(started.cachedTokens()).isZero();
-        assertThat(turn2.getLast()).isInstanceOfSatisfying(GenerationEvent.Finished.class,
-                f -> assertThat(f.reason()).isEqualTo(FinishReason.LENGTH));
+        assertThat(turn2.getLast())
+                .isInstanceOfSatisfying(
+                        GenerationEvent.Finished.class,
+                        f -> assertThat(f.reason()).isEqualTo(FinishReason.LENGTH));
         assertThat(turn2).filteredOn(e -> e instanceof GenerationEvent.Token).hasSize(6);
     }
 
@@ -109,7 +129,9 @@ class FabricClusterTest {
         Kvasir.start(decodeB.system(), enginesB);
         Kvasir.start(decodeC.system(), enginesC);
         for (ActorTestKit kit : List.of(decodeB, decodeC)) {
-            Cluster.get(kit.system()).manager().tell(Join.create(gatewayKit.system().address()));
+            Cluster.get(kit.system())
+                    .manager()
+                    .tell(Join.create(gatewayKit.system().address()));
         }
         TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("chat", 2));
 
@@ -124,10 +146,12 @@ class FabricClusterTest {
                     }
                     return e;
                 })
-                .runWith(Sink.seq(), gatewayKit.system()).toCompletableFuture();
+                .runWith(Sink.seq(), gatewayKit.system())
+                .toCompletableFuture();
         GenerationEvent.Started first = started.get(20, TimeUnit.SECONDS);
         boolean onB = enginesB.engine(first.replica()) != null
-                && enginesB.engine(first.replica()).added().stream().anyMatch(r -> ScriptedEngine.ofTurn(r.id(), first.requestId()));
+                && enginesB.engine(first.replica()).added().stream()
+                        .anyMatch(r -> ScriptedEngine.ofTurn(r.id(), first.requestId()));
         ScriptedEngine serving = (onB ? enginesB : enginesC).engine(first.replica());
         gatewayKit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
             assertThat(serving.generated(first.requestId())).isGreaterThan(20);
@@ -139,7 +163,8 @@ class FabricClusterTest {
 
         assertThat(events).filteredOn(e -> e instanceof GenerationEvent.Started).hasSize(1);
         StringBuilder text = new StringBuilder();
-        events.stream().filter(e -> e instanceof GenerationEvent.Token)
+        events.stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
                 .forEach(e -> text.append(((GenerationEvent.Token) e).text()));
         // The scripted engine's output depends only on the position, so a seamless resume reads as one run.
         assertThat(text.toString()).isEqualTo(ScriptedEngine.expectedText(prompt.length() + 1, maxTokens));
@@ -147,9 +172,13 @@ class FabricClusterTest {
             assertThat(f.completionTokens()).isEqualTo(maxTokens);
             assertThat(f.promptTokens()).isEqualTo(first.promptTokens());
         });
-        ScriptedEngine other = (onB ? enginesC : enginesB).engines().values().stream()
-                .filter(e -> !e.added().isEmpty()).findFirst().orElseThrow();
-        assertThat(other.added()).anySatisfy(r -> assertThat(r.promptTokens().length).isGreaterThan(first.promptTokens()));
+        ScriptedEngine other = (onB ? enginesC : enginesB)
+                .engines().values().stream()
+                        .filter(e -> !e.added().isEmpty())
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(other.added())
+                .anySatisfy(r -> assertThat(r.promptTokens().length).isGreaterThan(first.promptTokens()));
     }
 
     @Test
@@ -166,13 +195,15 @@ class FabricClusterTest {
         Kvasir.start(decodeB.system(), decodeEngines);
         Kvasir.start(decodeC.system(), prefillEngines);
         for (ActorTestKit kit : List.of(decodeB, decodeC)) {
-            Cluster.get(kit.system()).manager().tell(Join.create(gatewayKit.system().address()));
+            Cluster.get(kit.system())
+                    .manager()
+                    .tell(Join.create(gatewayKit.system().address()));
         }
         TestNodes.awaitReplicas(gatewayKit, gateway, Map.of("split", 2));
 
         String prompt = "A prompt long enough to be prefilled on another node, block by block.";
-        List<GenerationEvent> events = TestNodes.run(gatewayKit, gateway,
-                TestNodes.prompt("split", prompt, 5, GenerationRequest.Workload.INTERACTIVE));
+        List<GenerationEvent> events = TestNodes.run(
+                gatewayKit, gateway, TestNodes.prompt("split", prompt, 5, GenerationRequest.Workload.INTERACTIVE));
 
         ScriptedEngine prefill = prefillEngines.engine("split:prefill:0");
         ScriptedEngine decode = decodeEngines.engine("split:decode:0");
@@ -190,6 +221,7 @@ class FabricClusterTest {
                 .flatMap(s -> s.replicas().stream())
                 .filter(r -> r.entityId().equals(replica))
                 .map(Fabric.ReplicaStatus::node)
-                .findFirst().orElseThrow(() -> new AssertionError("replica " + replica + " is not up"));
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("replica " + replica + " is not up"));
     }
 }

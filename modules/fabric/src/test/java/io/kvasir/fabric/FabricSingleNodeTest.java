@@ -7,9 +7,9 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.SinkQueueWithCancel;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.time.Duration;
@@ -41,8 +41,10 @@ class FabricSingleNodeTest {
 
     @BeforeAll
     static void start() {
-        kit = ActorTestKit.create("single",
-                TestNodes.config(MODELS, List.of("gateway", "prefill", "decode"), true, "kvasir.session.idle-timeout = 2s"));
+        kit = ActorTestKit.create(
+                "single",
+                TestNodes.config(
+                        MODELS, List.of("gateway", "prefill", "decode"), true, "kvasir.session.idle-timeout = 2s"));
         engines = new ScriptedFactory(Duration.ofMillis(1));
         fabric = Kvasir.start(kit.system(), engines);
         TestNodes.awaitReplicas(kit, fabric, Map.of("tiny", 1, "small", 1, "split", 2, "crashy", 1));
@@ -55,8 +57,8 @@ class FabricSingleNodeTest {
 
     @Test
     void generatesEndToEnd() throws Exception {
-        List<GenerationEvent> events = TestNodes.run(kit, fabric,
-                TestNodes.prompt("tiny", "Once upon a time", 12, GenerationRequest.Workload.INTERACTIVE));
+        List<GenerationEvent> events = TestNodes.run(
+                kit, fabric, TestNodes.prompt("tiny", "Once upon a time", 12, GenerationRequest.Workload.INTERACTIVE));
 
         assertThat(events.getFirst()).isInstanceOfSatisfying(GenerationEvent.Started.class, s -> {
             assertThat(s.replica()).isEqualTo("tiny:decode:0");
@@ -74,8 +76,16 @@ class FabricSingleNodeTest {
         ChatMessage first = new ChatMessage("user", "Tell me a story about a fox and a dog.");
         List<GenerationEvent> turn1 = TestNodes.run(kit, fabric, TestNodes.chat("tiny", "s-follow", 8, first));
         String reply = text(turn1);
-        List<GenerationEvent> turn2 = TestNodes.run(kit, fabric, TestNodes.chat("tiny", "s-follow", 8, first,
-                new ChatMessage("assistant", reply), new ChatMessage("user", "And then?")));
+        List<GenerationEvent> turn2 = TestNodes.run(
+                kit,
+                fabric,
+                TestNodes.chat(
+                        "tiny",
+                        "s-follow",
+                        8,
+                        first,
+                        new ChatMessage("assistant", reply),
+                        new ChatMessage("user", "And then?")));
 
         GenerationEvent.Started started1 = (GenerationEvent.Started) turn1.getFirst();
         GenerationEvent.Started started2 = (GenerationEvent.Started) turn2.getFirst();
@@ -83,7 +93,8 @@ class FabricSingleNodeTest {
         assertThat(started2.cachedTokens()).isGreaterThan(0);
         assertThat(((GenerationEvent.Finished) turn2.getLast()).cachedTokens()).isEqualTo(started2.cachedTokens());
 
-        Optional<Fabric.SessionStatus> session = fabric.session("s-follow").toCompletableFuture().get(5, TimeUnit.SECONDS);
+        Optional<Fabric.SessionStatus> session =
+                fabric.session("s-follow").toCompletableFuture().get(5, TimeUnit.SECONDS);
         assertThat(session).hasValueSatisfying(s -> {
             assertThat(s.turns()).isEqualTo(2);
             assertThat(s.replica()).isEqualTo(started1.replica());
@@ -93,12 +104,14 @@ class FabricSingleNodeTest {
     @Test
     void idleSessionIsPassivatedAndItsLeaseFreed() throws Exception {
         TestNodes.run(kit, fabric, TestNodes.chat("tiny", "s-idle", 4, new ChatMessage("user", "hello there")));
-        assertThat(fabric.session("s-idle").toCompletableFuture().get(5, TimeUnit.SECONDS)).isPresent();
+        assertThat(fabric.session("s-idle").toCompletableFuture().get(5, TimeUnit.SECONDS))
+                .isPresent();
 
         // Polled less often than the idle timeout, so the polls themselves do not keep it alive.
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(15), Duration.ofSeconds(3), () -> {
             try {
-                assertThat(fabric.session("s-idle").toCompletableFuture().get(5, TimeUnit.SECONDS)).isEmpty();
+                assertThat(fabric.session("s-idle").toCompletableFuture().get(5, TimeUnit.SECONDS))
+                        .isEmpty();
             } catch (InterruptedException | ExecutionException | java.util.concurrent.TimeoutException e) {
                 throw new AssertionError(e);
             }
@@ -111,16 +124,16 @@ class FabricSingleNodeTest {
         SinkQueueWithCancel<GenerationEvent> slow = fabric.generate(
                         TestNodes.prompt("tiny", "slow reader", 5000, GenerationRequest.Workload.INTERACTIVE))
                 .runWith(Sink.queue(), kit.system());
-        GenerationEvent.Started started = (GenerationEvent.Started) slow.pull().toCompletableFuture()
-                .get(10, TimeUnit.SECONDS).orElseThrow();
+        GenerationEvent.Started started = (GenerationEvent.Started)
+                slow.pull().toCompletableFuture().get(10, TimeUnit.SECONDS).orElseThrow();
         ScriptedEngine engine = engines.engine("tiny:decode:0");
         kit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
             assertThat(engine.wasPaused(started.requestId())).isTrue();
             return null;
         });
 
-        List<GenerationEvent> fast = TestNodes.run(kit, fabric,
-                TestNodes.prompt("tiny", "fast reader", 300, GenerationRequest.Workload.INTERACTIVE));
+        List<GenerationEvent> fast = TestNodes.run(
+                kit, fabric, TestNodes.prompt("tiny", "fast reader", 300, GenerationRequest.Workload.INTERACTIVE));
 
         assertThat(fast).filteredOn(e -> e instanceof GenerationEvent.Token).hasSize(300);
         // Held back by the bounded buffers (queue, stream ref, sink), nowhere near its 5000 tokens.
@@ -132,11 +145,12 @@ class FabricSingleNodeTest {
     void cancellingFreesTheRequestsBlocks() throws Exception {
         ScriptedEngine engine = engines.engine("tiny:decode:0");
         int before = engine.blocksInUse();
-        List<GenerationEvent> firstFew = fabric.generate(
-                        TestNodes.prompt("tiny", "a story that the client abandons", 5000,
-                                GenerationRequest.Workload.INTERACTIVE))
+        List<GenerationEvent> firstFew = fabric.generate(TestNodes.prompt(
+                        "tiny", "a story that the client abandons", 5000, GenerationRequest.Workload.INTERACTIVE))
                 .take(6)
-                .runWith(Sink.seq(), kit.system()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+                .runWith(Sink.seq(), kit.system())
+                .toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
 
         assertThat(firstFew).hasSize(6);
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(1), () -> {
@@ -155,14 +169,19 @@ class FabricSingleNodeTest {
         var queuedFirst = queued.pull();
         // The queued request reaches admission asynchronously; the refusal test needs it there first.
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-            assertThat(fabric.meterRegistry().get("kvasir.admission.pending").tag("model", "small").gauge().value())
+            assertThat(fabric.meterRegistry()
+                            .get("kvasir.admission.pending")
+                            .tag("model", "small")
+                            .gauge()
+                            .value())
                     .isEqualTo(2.0);
             return null;
         });
 
         assertThatThrownBy(() -> TestNodes.run(kit, fabric, request))
                 .isInstanceOf(ExecutionException.class)
-                .cause().isInstanceOfSatisfying(FabricException.class, e -> {
+                .cause()
+                .isInstanceOfSatisfying(FabricException.class, e -> {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
                     assertThat(e.retryAfterSeconds()).isPositive();
                 });
@@ -180,21 +199,23 @@ class FabricSingleNodeTest {
         first.armCrash(10);
         String prompt = "a turn that outlives its engine";
 
-        List<GenerationEvent> events = TestNodes.run(kit, fabric,
-                TestNodes.prompt("crashy", prompt, 40, GenerationRequest.Workload.INTERACTIVE));
+        List<GenerationEvent> events = TestNodes.run(
+                kit, fabric, TestNodes.prompt("crashy", prompt, 40, GenerationRequest.Workload.INTERACTIVE));
 
         assertThat(engines.engine("crashy:decode:0")).isNotSameAs(first);
         assertThat(first.closed()).isTrue();
         assertThat(text(events)).isEqualTo(ScriptedEngine.expectedText(prompt.length() + 1, 40));
-        assertThat(((GenerationEvent.Finished) events.getLast()).completionTokens()).isEqualTo(40);
+        assertThat(((GenerationEvent.Finished) events.getLast()).completionTokens())
+                .isEqualTo(40);
     }
 
     @Test
     void modelWithoutAReplicaUpIsUnavailable() {
-        assertThatThrownBy(() -> TestNodes.run(kit, fabric,
-                TestNodes.prompt("broken", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
-                .cause().isInstanceOfSatisfying(FabricException.class,
-                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
+        assertThatThrownBy(() -> TestNodes.run(
+                        kit, fabric, TestNodes.prompt("broken", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNAVAILABLE));
     }
 
     /**
@@ -215,12 +236,19 @@ class FabricSingleNodeTest {
 
     @Test
     void unknownModelIsRefused() {
-        assertThatThrownBy(() -> TestNodes.run(kit, fabric,
-                TestNodes.prompt("no-such-model", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
-                .cause().isInstanceOfSatisfying(FabricException.class,
-                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
-        assertThat(fabric.meterRegistry().get("kvasir.requests.refused")
-                .tags("model", "unknown", "reason", "unknown_model").counter().count()).isPositive();
+        assertThatThrownBy(() -> TestNodes.run(
+                        kit,
+                        fabric,
+                        TestNodes.prompt("no-such-model", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
+        assertThat(fabric.meterRegistry()
+                        .get("kvasir.requests.refused")
+                        .tags("model", "unknown", "reason", "unknown_model")
+                        .counter()
+                        .count())
+                .isPositive();
     }
 
     @Test
@@ -228,9 +256,21 @@ class FabricSingleNodeTest {
         TestNodes.run(kit, fabric, TestNodes.prompt("tiny", "count me", 2, GenerationRequest.Workload.INTERACTIVE));
 
         var registry = fabric.meterRegistry();
-        assertThat(registry.get("kvasir.requests.admitted").tag("model", "tiny").counter().count()).isPositive();
-        assertThat(registry.get("kvasir.replicas.up").tag("model", "split").gauge().value()).isEqualTo(2.0);
-        assertThat(registry.get("kvasir.kv.blocks.total").tag("model", "split").gauge().value()).isEqualTo(1024.0);
+        assertThat(registry.get("kvasir.requests.admitted")
+                        .tag("model", "tiny")
+                        .counter()
+                        .count())
+                .isPositive();
+        assertThat(registry.get("kvasir.replicas.up")
+                        .tag("model", "split")
+                        .gauge()
+                        .value())
+                .isEqualTo(2.0);
+        assertThat(registry.get("kvasir.kv.blocks.total")
+                        .tag("model", "split")
+                        .gauge()
+                        .value())
+                .isEqualTo(1024.0);
     }
 
     @Test
@@ -240,7 +280,8 @@ class FabricSingleNodeTest {
                 .runWith(Sink.queue(), kit.system());
 
         assertThatThrownBy(() -> events.pull().toCompletableFuture().get(10, TimeUnit.SECONDS))
-                .cause().isInstanceOfSatisfying(FabricException.class, e -> {
+                .cause()
+                .isInstanceOfSatisfying(FabricException.class, e -> {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED);
                     assertThat(e.getMessage()).contains("512");
                 });
@@ -249,8 +290,8 @@ class FabricSingleNodeTest {
     @Test
     void longUncachedPromptIsPrefilledOnThePrefillReplica() throws Exception {
         String longPrompt = "A long prompt that is well over the prefill threshold of eight tokens.";
-        List<GenerationEvent> events = TestNodes.run(kit, fabric,
-                TestNodes.prompt("split", longPrompt, 5, GenerationRequest.Workload.INTERACTIVE));
+        List<GenerationEvent> events = TestNodes.run(
+                kit, fabric, TestNodes.prompt("split", longPrompt, 5, GenerationRequest.Workload.INTERACTIVE));
 
         ScriptedEngine prefill = engines.engine("split:prefill:0");
         ScriptedEngine decode = engines.engine("split:decode:0");
@@ -264,20 +305,28 @@ class FabricSingleNodeTest {
 
     @Test
     void modelStatusReportsEveryReplica() throws Exception {
-        List<Fabric.ModelStatus> status = fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        List<Fabric.ModelStatus> status =
+                fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS);
 
-        assertThat(status).extracting(Fabric.ModelStatus::model).containsExactlyInAnyOrder("tiny", "small", "split", "broken",
-                "crashy");
-        Fabric.ModelStatus split = status.stream().filter(s -> s.model().equals("split")).findFirst().orElseThrow();
-        assertThat(split.replicas()).extracting(Fabric.ReplicaStatus::entityId)
+        assertThat(status)
+                .extracting(Fabric.ModelStatus::model)
+                .containsExactlyInAnyOrder("tiny", "small", "split", "broken", "crashy");
+        Fabric.ModelStatus split = status.stream()
+                .filter(s -> s.model().equals("split"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(split.replicas())
+                .extracting(Fabric.ReplicaStatus::entityId)
                 .containsExactly("split:decode:0", "split:prefill:0");
-        assertThat(split.replicas()).allSatisfy(r -> assertThat(r.kvBlocksTotal()).isEqualTo(512));
+        assertThat(split.replicas())
+                .allSatisfy(r -> assertThat(r.kvBlocksTotal()).isEqualTo(512));
         assertThat(split.replicas()).extracting(Fabric.ReplicaStatus::role).containsExactly("decode", "prefill");
     }
 
     private static String text(List<GenerationEvent> events) {
         StringBuilder out = new StringBuilder();
-        events.stream().filter(e -> e instanceof GenerationEvent.Token)
+        events.stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
                 .forEach(e -> out.append(((GenerationEvent.Token) e).text()));
         return out.toString();
     }

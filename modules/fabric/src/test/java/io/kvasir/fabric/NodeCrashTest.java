@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
  */
 class NodeCrashTest {
 
-    private static final String MODELS = "chat { max-model-length = 1024, kv-cache-blocks = 256, kv-block-size = 4, "
-            + "pools { decode = 1 } }";
+    private static final String MODELS =
+            "chat { max-model-length = 1024, kv-cache-blocks = 256, kv-block-size = 4, " + "pools { decode = 1 } }";
     /** Every node runs the resolver, with fast failure detection so the test takes seconds. */
     private static final String DOWNING = """
             akka.cluster.downing-provider-class = "akka.cluster.sbr.SplitBrainResolverProvider"
@@ -52,7 +52,8 @@ class NodeCrashTest {
             decodeB.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
         List<ActorTestKit> kits = java.util.stream.Stream.of(decodeC, gatewayKit)
-                .filter(java.util.Objects::nonNull).toList();
+                .filter(java.util.Objects::nonNull)
+                .toList();
         kits.forEach(kit -> kit.system().terminate());
         for (ActorTestKit kit : kits) {
             kit.system().getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -74,10 +75,13 @@ class NodeCrashTest {
         ScriptedFactory enginesC = new ScriptedFactory(Duration.ofMillis(5));
         decodeC = ActorTestKit.create("cluster", TestNodes.config(MODELS, List.of("decode"), false, DOWNING));
         Kvasir.start(decodeC.system(), enginesC);
-        Cluster.get(decodeC.system()).manager().tell(Join.create(gatewayKit.system().address()));
+        Cluster.get(decodeC.system())
+                .manager()
+                .tell(Join.create(gatewayKit.system().address()));
         gatewayKit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
             assertThat(Cluster.get(gatewayKit.system()).state().getMembers())
-                    .filteredOn(m -> m.status() == MemberStatus.up()).hasSize(3);
+                    .filteredOn(m -> m.status() == MemberStatus.up())
+                    .hasSize(3);
             return null;
         });
 
@@ -94,7 +98,8 @@ class NodeCrashTest {
                     seen.add(e);
                     return e;
                 })
-                .runWith(Sink.seq(), gatewayKit.system()).toCompletableFuture();
+                .runWith(Sink.seq(), gatewayKit.system())
+                .toCompletableFuture();
         started.get(20, TimeUnit.SECONDS);
         gatewayKit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
             assertThat(seen).filteredOn(e -> e instanceof GenerationEvent.Token).hasSizeGreaterThan(20);
@@ -105,23 +110,35 @@ class NodeCrashTest {
         List<GenerationEvent> events = all.get(60, TimeUnit.SECONDS);
 
         StringBuilder text = new StringBuilder();
-        events.stream().filter(e -> e instanceof GenerationEvent.Token)
+        events.stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
                 .forEach(e -> text.append(((GenerationEvent.Token) e).text()));
         assertThat(text.toString()).isEqualTo(ScriptedEngine.expectedText(prompt.length() + 1, maxTokens));
-        assertThat(events.getLast()).isInstanceOfSatisfying(GenerationEvent.Finished.class,
-                f -> assertThat(f.completionTokens()).isEqualTo(maxTokens));
+        assertThat(events.getLast())
+                .isInstanceOfSatisfying(
+                        GenerationEvent.Finished.class,
+                        f -> assertThat(f.completionTokens()).isEqualTo(maxTokens));
         // The dead node was downed and removed, and the replica now lives on the survivor.
         assertThat(Cluster.get(gatewayKit.system()).state().getMembers())
                 .noneMatch(m -> m.address().toString().equals(addressB));
-        assertThat(nodeOfOnlyReplica(gateway)).isEqualTo(decodeC.system().address().toString());
+        assertThat(nodeOfOnlyReplica(gateway))
+                .isEqualTo(decodeC.system().address().toString());
         assertThat(enginesC.engine("chat:decode:0").added())
                 .anySatisfy(r -> assertThat(r.promptTokens().length).isGreaterThan(prompt.length() + 20));
     }
 
     private static Process startDecodeProcess(String seed, long stepDelayMillis) throws Exception {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                DecodeNodeProcess.class.getName(), seed, MODELS, DOWNING, Long.toString(stepDelayMillis));
+        ProcessBuilder pb = new ProcessBuilder(
+                java.toString(),
+                "-Xmx256m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                DecodeNodeProcess.class.getName(),
+                seed,
+                MODELS,
+                DOWNING,
+                Long.toString(stepDelayMillis));
         pb.redirectErrorStream(true);
         return pb.start();
     }
@@ -130,27 +147,31 @@ class NodeCrashTest {
     private static String awaitReady(Process p) throws Exception {
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> ready = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try {
-                String line;
-                while ((line = out.readLine()) != null) {
-                    if (line.startsWith("READY ")) {
-                        ready.complete(line.substring(6).trim());
+        Thread reader = new Thread(
+                () -> {
+                    try {
+                        String line;
+                        while ((line = out.readLine()) != null) {
+                            if (line.startsWith("READY ")) {
+                                ready.complete(line.substring(6).trim());
+                            }
+                        }
+                    } catch (Exception e) {
+                        ready.completeExceptionally(e);
                     }
-                }
-            } catch (Exception e) {
-                ready.completeExceptionally(e);
-            }
-            ready.completeExceptionally(new AssertionError("decode node process ended before it was ready"));
-        }, "decode-node-output");
+                    ready.completeExceptionally(new AssertionError("decode node process ended before it was ready"));
+                },
+                "decode-node-output");
         reader.setDaemon(true);
         reader.start();
         return ready.get(60, TimeUnit.SECONDS);
     }
 
     private static String nodeOfOnlyReplica(Fabric fabric) throws Exception {
-        List<Fabric.ReplicaStatus> replicas = fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS)
-                .stream().flatMap(s -> s.replicas().stream()).toList();
+        List<Fabric.ReplicaStatus> replicas =
+                fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+                        .flatMap(s -> s.replicas().stream())
+                        .toList();
         assertThat(replicas).hasSize(1);
         return replicas.getFirst().node();
     }

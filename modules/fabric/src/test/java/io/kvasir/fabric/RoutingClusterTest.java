@@ -38,8 +38,8 @@ import org.junit.jupiter.api.Test;
 class RoutingClusterTest {
 
     private static final String MODEL = "chat";
-    private static final String TWO_REPLICAS = MODEL
-            + " { max-model-length = 1024, kv-cache-blocks = 512, kv-block-size = 4, pools { decode = 2 } }";
+    private static final String TWO_REPLICAS =
+            MODEL + " { max-model-length = 1024, kv-cache-blocks = 512, kv-block-size = 4, pools { decode = 2 } }";
 
     /**
      * Sessions are hosted by gateway nodes only (decode nodes reach them through a proxy). Routing is
@@ -62,8 +62,9 @@ class RoutingClusterTest {
      * a question (1 of 2 links), the prefix's 1.0 x 0.5 only ties the idle replica's load score
      * 0.5 x 1 under the default weights, and a tie goes to the less loaded replica.
      */
-    private static final ChatMessage SYSTEM = new ChatMessage("system",
-            "You are the terse oracle of the Kvasir test fleet. Answer every question in one short word.");
+    private static final ChatMessage SYSTEM = new ChatMessage(
+            "system", "You are the terse oracle of the Kvasir test fleet. Answer every question in one short word.");
+
     private static final ChatMessage EXAMPLE = new ChatMessage("user", "What colour is a clear sky at noon?");
     private static final ChatMessage EXAMPLE_ANSWER = new ChatMessage("assistant", "Blue.");
 
@@ -94,7 +95,9 @@ class RoutingClusterTest {
         KvasirFabric gatewayB = start(models, "gateway", "");
         start(models, "decode", "");
         for (KvasirFabric gateway : List.of(gatewayA, gatewayB)) {
-            await(Duration.ofSeconds(20), () -> assertThat(gateway.view().hasDecodeReplica(MODEL)).isTrue());
+            await(
+                    Duration.ofSeconds(20),
+                    () -> assertThat(gateway.view().hasDecodeReplica(MODEL)).isTrue());
         }
 
         hold(gatewayA, chat("held-1", HELD_TOKENS, new ChatMessage("user", "Count the stars, slowly.")));
@@ -105,25 +108,33 @@ class RoutingClusterTest {
         GenerationRequest probe = chat("probe", 1, new ChatMessage("user", "Anyone there?"));
         FabricException refused = awaitValue(Duration.ofSeconds(10), () -> {
             FabricException e = tryOnce(gatewayB, probe);
-            assertThat(e).as("B refuses once it knows A holds the model's 2 slots").isNotNull();
+            assertThat(e)
+                    .as("B refuses once it knows A holds the model's 2 slots")
+                    .isNotNull();
             return e;
         });
         assertThat(refused.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
         // No queue: the refusal is immediate, and the client still gets a usable Retry-After.
         assertThat(refused.retryAfterSeconds()).isGreaterThanOrEqualTo(1);
-        assertThat(tryOnce(gatewayA, probe)).as("A is at the limit too")
-                .extracting(FabricException::kind).isEqualTo(FabricException.Kind.OVERLOADED);
+        assertThat(tryOnce(gatewayA, probe))
+                .as("A is at the limit too")
+                .extracting(FabricException::kind)
+                .isEqualTo(FabricException.Kind.OVERLOADED);
 
         held.getFirst().cancel();
-        await(Duration.ofSeconds(5), () -> assertThat(tryOnce(gatewayB, probe))
-                .as("B admits once A publishes that it released a slot").isNull());
+        await(
+                Duration.ofSeconds(5),
+                () -> assertThat(tryOnce(gatewayB, probe))
+                        .as("B admits once A publishes that it released a slot")
+                        .isNull());
     }
 
     @Test
     void aNewSessionWithASharedPrefixLandsOnTheReplicaHoldingIt() throws Exception {
         SharedPrefix run = newSessionBesideABusyPrefixHolder("");
 
-        assertThat(run.second().replica()).as("cache-aware: the prefix outweighs one sequence of load")
+        assertThat(run.second().replica())
+                .as("cache-aware: the prefix outweighs one sequence of load")
                 .isEqualTo(run.holder());
         assertThat(run.prefixDecisions()).isEqualTo(1);
         assertThat(run.loadDecisions()).isZero();
@@ -164,8 +175,12 @@ class RoutingClusterTest {
 
         // Both sessions' next turns follow their lease to the holder and stay open there. (Two new
         // sessions could not both get there: with no slack the guard trips at the first one.)
-        assertThat(hold(gateway, followUp(aFirst, aTurn, "Is the sea deep?", HELD_TOKENS)).replica()).isEqualTo(holder);
-        assertThat(hold(gateway, followUp(bFirst, bTurn, "Is ice cold?", HELD_TOKENS)).replica()).isEqualTo(holder);
+        assertThat(hold(gateway, followUp(aFirst, aTurn, "Is the sea deep?", HELD_TOKENS))
+                        .replica())
+                .isEqualTo(holder);
+        assertThat(hold(gateway, followUp(bFirst, bTurn, "Is ice cold?", HELD_TOKENS))
+                        .replica())
+                .isEqualTo(holder);
         awaitLoad(gateway, holder, 2, other, 0);
 
         // 2 sequences against a mean of 1: more than 1.5 x the mean, so the holder's cache earns it
@@ -195,24 +210,37 @@ class RoutingClusterTest {
         String lost = started(firstTurn).replica();
         String survivor = otherReplica(gateway, lost);
         String lostNode = report(gateway, lost).node();
-        ActorTestKit victim = nodes.stream().filter(k -> k.system().address().toString().equals(lostNode))
-                .findFirst().orElseThrow();
+        ActorTestKit victim = nodes.stream()
+                .filter(k -> k.system().address().toString().equals(lostNode))
+                .findFirst()
+                .orElseThrow();
 
         cutOff(victim);
         // stale-after is 1 s (5 ticks of 200 ms); 10 s leaves room for a slow machine.
         await(Duration.ofSeconds(10), () -> assertThat(replicasUp(gateway)).isEqualTo(1));
 
-        assertThat(gateway.view().replicas(MODEL)).extracting(LoadReport::replica).containsExactly(survivor);
-        Counter stale = gateway.meterRegistry().find("kvasir.fabric.failures")
-                .tags("component", "directory", "reason", "load_report_stale").counter();
+        assertThat(gateway.view().replicas(MODEL))
+                .extracting(LoadReport::replica)
+                .containsExactly(survivor);
+        Counter stale = gateway.meterRegistry()
+                .find("kvasir.fabric.failures")
+                .tags("component", "directory", "reason", "load_report_stale")
+                .counter();
         assertThat(stale).as("the silence is counted").isNotNull();
         assertThat(stale.count()).isGreaterThanOrEqualTo(1);
         // The session leased on the lost replica and a new one both go on the survivor, and neither
         // tried the lost one first (that would cost a placement timeout before going on).
-        assertThat(started(run(gateway, followUp(first, firstTurn, "And the sun?", 4))).replica()).isEqualTo(survivor);
-        assertThat(started(run(gateway, chat("s-y", 4, fewShot("Is grass green?")))).replica()).isEqualTo(survivor);
-        assertThat(gateway.meterRegistry().find("kvasir.fabric.failures")
-                .tags("component", "session", "reason", "placement_timeout").counter()).isNull();
+        assertThat(started(run(gateway, followUp(first, firstTurn, "And the sun?", 4)))
+                        .replica())
+                .isEqualTo(survivor);
+        assertThat(started(run(gateway, chat("s-y", 4, fewShot("Is grass green?"))))
+                        .replica())
+                .isEqualTo(survivor);
+        assertThat(gateway.meterRegistry()
+                        .find("kvasir.fabric.failures")
+                        .tags("component", "session", "reason", "placement_timeout")
+                        .counter())
+                .isNull();
 
         // Once it can be heard again, its reports bring it back.
         heal.forEach(Runnable::run);
@@ -234,30 +262,37 @@ class RoutingClusterTest {
         GenerationRequest s2 = chat("s2", 4, fewShot("Is stone hard?"));
         awaitHolds(gateway, holder, s2);
 
-        assertThat(hold(gateway, followUp(s1, s1Turn, "Is rain wet?", HELD_TOKENS)).replica()).isEqualTo(holder);
+        assertThat(hold(gateway, followUp(s1, s1Turn, "Is rain wet?", HELD_TOKENS))
+                        .replica())
+                .isEqualTo(holder);
         awaitLoad(gateway, holder, 1, other, 0);
 
         double prefix = decisions(gateway, "prefix");
         double load = decisions(gateway, "load");
         GenerationEvent.Started second = started(run(gateway, s2));
-        return new SharedPrefix(holder, other, second, decisions(gateway, "prefix") - prefix,
-                decisions(gateway, "load") - load);
+        return new SharedPrefix(
+                holder, other, second, decisions(gateway, "prefix") - prefix, decisions(gateway, "load") - load);
     }
 
-    private record SharedPrefix(String holder, String other, GenerationEvent.Started second, double prefixDecisions,
-                                double loadDecisions) {
-    }
+    private record SharedPrefix(
+            String holder,
+            String other,
+            GenerationEvent.Started second,
+            double prefixDecisions,
+            double loadDecisions) {}
 
     // --- cluster set-up ---
 
     /** A node of the given role; the first one forms the cluster, the others join it. */
     private KvasirFabric start(String models, String role, String extra) {
-        ActorTestKit kit = ActorTestKit.create("cluster", TestNodes.config(models, List.of(role), nodes.isEmpty(),
-                FAST + extra));
+        ActorTestKit kit =
+                ActorTestKit.create("cluster", TestNodes.config(models, List.of(role), nodes.isEmpty(), FAST + extra));
         // 2 ms a step: short turns end at once, a held one pauses long before its last token.
         KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(2)));
         if (!nodes.isEmpty()) {
-            Cluster.get(kit.system()).manager().tell(Join.create(nodes.getFirst().system().address()));
+            Cluster.get(kit.system())
+                    .manager()
+                    .tell(Join.create(nodes.getFirst().system().address()));
         }
         nodes.add(kit);
         return fabric;
@@ -271,9 +306,13 @@ class RoutingClusterTest {
         await(Duration.ofSeconds(30), () -> {
             assertThat(gateway.ready()).isTrue();
             // Distinct ids too: while sharding moves a replica, its old incarnation can linger in the view.
-            assertThat(gateway.view().replicas(MODEL)).hasSize(2)
-                    .extracting(LoadReport::replica).doesNotHaveDuplicates();
-            assertThat(gateway.view().replicas(MODEL)).extracting(LoadReport::node).doesNotHaveDuplicates();
+            assertThat(gateway.view().replicas(MODEL))
+                    .hasSize(2)
+                    .extracting(LoadReport::replica)
+                    .doesNotHaveDuplicates();
+            assertThat(gateway.view().replicas(MODEL))
+                    .extracting(LoadReport::node)
+                    .doesNotHaveDuplicates();
         });
         return gateway;
     }
@@ -284,14 +323,17 @@ class RoutingClusterTest {
      * nothing tells the cluster it left.
      */
     private void cutOff(ActorTestKit victim) {
-        var transport = ((RemoteActorRefProvider) ((ExtendedActorSystem) victim.system().classicSystem()).provider())
+        var transport = ((RemoteActorRefProvider)
+                        ((ExtendedActorSystem) victim.system().classicSystem()).provider())
                 .transport();
-        List<akka.actor.Address> others = nodes.stream().filter(k -> k != victim).map(k -> k.system().address())
+        List<akka.actor.Address> others = nodes.stream()
+                .filter(k -> k != victim)
+                .map(k -> k.system().address())
                 .toList();
-        others.forEach(a -> transport.managementCommand(new SetThrottle(a, Direction.bothDirection(),
-                Blackhole.getInstance())));
-        heal.add(() -> others.forEach(a -> transport.managementCommand(new SetThrottle(a, Direction.bothDirection(),
-                Unthrottled.getInstance()))));
+        others.forEach(a ->
+                transport.managementCommand(new SetThrottle(a, Direction.bothDirection(), Blackhole.getInstance())));
+        heal.add(() -> others.forEach(a ->
+                transport.managementCommand(new SetThrottle(a, Direction.bothDirection(), Unthrottled.getInstance()))));
     }
 
     // --- requests ---
@@ -305,10 +347,11 @@ class RoutingClusterTest {
     }
 
     /** The session's next turn: its first turn, the reply it got, and a new question. */
-    private static GenerationRequest followUp(GenerationRequest first, List<GenerationEvent> firstTurn, String question,
-                                              int maxTokens) {
+    private static GenerationRequest followUp(
+            GenerationRequest first, List<GenerationEvent> firstTurn, String question, int maxTokens) {
         StringBuilder reply = new StringBuilder();
-        firstTurn.stream().filter(e -> e instanceof GenerationEvent.Token)
+        firstTurn.stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
                 .forEach(e -> reply.append(((GenerationEvent.Token) e).text()));
         List<ChatMessage> messages = new ArrayList<>(first.messages());
         messages.add(new ChatMessage("assistant", reply.toString()));
@@ -317,7 +360,9 @@ class RoutingClusterTest {
     }
 
     private List<GenerationEvent> run(KvasirFabric fabric, GenerationRequest request) throws Exception {
-        return fabric.generate(request).runWith(Sink.seq(), fabric.system()).toCompletableFuture()
+        return fabric.generate(request)
+                .runWith(Sink.seq(), fabric.system())
+                .toCompletableFuture()
                 .get(20, TimeUnit.SECONDS);
     }
 
@@ -325,7 +370,8 @@ class RoutingClusterTest {
     private GenerationEvent.Started hold(KvasirFabric fabric, GenerationRequest request) throws Exception {
         SinkQueueWithCancel<GenerationEvent> queue = fabric.generate(request).runWith(Sink.queue(), fabric.system());
         held.add(queue);
-        return (GenerationEvent.Started) queue.pull().toCompletableFuture().get(20, TimeUnit.SECONDS).orElseThrow();
+        return (GenerationEvent.Started)
+                queue.pull().toCompletableFuture().get(20, TimeUnit.SECONDS).orElseThrow();
     }
 
     /** One look at admission: the refusal, or null when admitted (the request is then cancelled at once). */
@@ -353,13 +399,18 @@ class RoutingClusterTest {
     // --- what the gateway sees ---
 
     private static LoadReport report(KvasirFabric gateway, String replica) {
-        return gateway.view().replicas(MODEL).stream().filter(r -> r.replica().equals(replica)).findFirst()
+        return gateway.view().replicas(MODEL).stream()
+                .filter(r -> r.replica().equals(replica))
+                .findFirst()
                 .orElseThrow(() -> new AssertionError("replica " + replica + " is not in the gateway's view"));
     }
 
     private static String otherReplica(KvasirFabric gateway, String replica) {
-        return gateway.view().replicas(MODEL).stream().map(LoadReport::replica).filter(r -> !r.equals(replica))
-                .findFirst().orElseThrow();
+        return gateway.view().replicas(MODEL).stream()
+                .map(LoadReport::replica)
+                .filter(r -> !r.equals(replica))
+                .findFirst()
+                .orElseThrow();
     }
 
     /**
@@ -372,7 +423,8 @@ class RoutingClusterTest {
         await(Duration.ofSeconds(10), () -> {
             assertThat(PrefixSummary.of(report(gateway, replica).prefixes()).matchedPrefix(chain))
                     .isEqualTo(chain.length - 1);
-            assertThat(gateway.view().replicas(MODEL)).allSatisfy(r -> assertThat(r.load().sequences()).isZero());
+            assertThat(gateway.view().replicas(MODEL))
+                    .allSatisfy(r -> assertThat(r.load().sequences()).isZero());
         });
     }
 
@@ -384,13 +436,19 @@ class RoutingClusterTest {
     }
 
     private static double decisions(KvasirFabric gateway, String reason) {
-        Counter counter = gateway.meterRegistry().find("kvasir.routing.decisions")
-                .tags("model", MODEL, "reason", reason).counter();
+        Counter counter = gateway.meterRegistry()
+                .find("kvasir.routing.decisions")
+                .tags("model", MODEL, "reason", reason)
+                .counter();
         return counter == null ? 0 : counter.count();
     }
 
     private static double replicasUp(KvasirFabric gateway) {
-        return gateway.meterRegistry().get("kvasir.replicas.up").tag("model", MODEL).gauge().value();
+        return gateway.meterRegistry()
+                .get("kvasir.replicas.up")
+                .tag("model", MODEL)
+                .gauge()
+                .value();
     }
 
     private <T> T awaitValue(Duration max, java.util.concurrent.Callable<T> check) {
@@ -411,5 +469,4 @@ class RoutingClusterTest {
             return null;
         });
     }
-
 }

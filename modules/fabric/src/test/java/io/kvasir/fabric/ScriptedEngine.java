@@ -168,8 +168,16 @@ final class ScriptedEngine implements InferenceEngine {
                         finish(seq);
                         it.remove();
                     }
-                    events.add(new TokenEvent(seq.request.id(), token, String.valueOf((char) token), -0.5f, List.of(),
-                            done ? FinishReason.LENGTH : null, prompt, seq.cached, seq.generated));
+                    events.add(new TokenEvent(
+                            seq.request.id(),
+                            token,
+                            String.valueOf((char) token),
+                            -0.5f,
+                            List.of(),
+                            done ? FinishReason.LENGTH : null,
+                            prompt,
+                            seq.cached,
+                            seq.generated));
                 }
             }
             return events;
@@ -179,8 +187,21 @@ final class ScriptedEngine implements InferenceEngine {
     @Override
     public synchronized EngineStats stats() {
         int paused = (int) live.values().stream().filter(s -> s.paused).count();
-        return new EngineStats(live.size() - paused, 0, paused, totalBlocks, blocksInUse, prefixQueries, prefixHits, 0, 0,
-                generatedTotal, 0, totalBlocks - blocksInUse, 0, 0);
+        return new EngineStats(
+                live.size() - paused,
+                0,
+                paused,
+                totalBlocks,
+                blocksInUse,
+                prefixQueries,
+                prefixHits,
+                0,
+                0,
+                generatedTotal,
+                0,
+                totalBlocks - blocksInUse,
+                0,
+                0);
     }
 
     @Override
@@ -256,8 +277,11 @@ final class ScriptedEngine implements InferenceEngine {
 
     /** Tokens generated so far by the live run of the turn, or -1 when none is live. */
     synchronized int generated(String requestId) {
-        return live.entrySet().stream().filter(e -> ofTurn(e.getKey(), requestId))
-                .mapToInt(e -> e.getValue().generated).findFirst().orElse(-1);
+        return live.entrySet().stream()
+                .filter(e -> ofTurn(e.getKey(), requestId))
+                .mapToInt(e -> e.getValue().generated)
+                .findFirst()
+                .orElse(-1);
     }
 
     synchronized List<EngineRequest> added() {
@@ -289,8 +313,16 @@ final class ScriptedEngine implements InferenceEngine {
     }
 
     private TokenEvent finalEvent(Seq seq, FinishReason reason) {
-        return new TokenEvent(seq.request.id(), -1, "", Float.NaN, List.of(), reason,
-                seq.request.promptTokens().length, seq.cached, seq.generated);
+        return new TokenEvent(
+                seq.request.id(),
+                -1,
+                "",
+                Float.NaN,
+                List.of(),
+                reason,
+                seq.request.promptTokens().length,
+                seq.cached,
+                seq.generated);
     }
 
     private long chain(long parent, int[] tokens, int block) {

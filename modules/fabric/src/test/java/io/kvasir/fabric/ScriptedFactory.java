@@ -27,12 +27,13 @@ final class ScriptedFactory implements EngineFactory {
 
     @Override
     public ServedModel load(ModelSettings model, ReplicaId replica) {
-        loads.computeIfAbsent(replica.entityId(), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+        loads.computeIfAbsent(replica.entityId(), k -> new java.util.concurrent.atomic.AtomicInteger())
+                .incrementAndGet();
         if (model.path().toString().equals("missing.gguf")) {
             throw new IllegalStateException("no such file: missing.gguf");
         }
-        ScriptedEngine engine = new ScriptedEngine(model.maxModelLength(), model.kvBlockSize(), model.kvCacheBlocks(),
-                stepDelay);
+        ScriptedEngine engine =
+                new ScriptedEngine(model.maxModelLength(), model.kvBlockSize(), model.kvCacheBlocks(), stepDelay);
         engines.put(replica.entityId(), engine);
         return new ServedModel() {
             @Override

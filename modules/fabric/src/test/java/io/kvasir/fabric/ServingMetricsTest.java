@@ -56,8 +56,11 @@ class ServingMetricsTest {
         int cached = 0;
         for (int n : maxTokens) {
             // The same prompt twice: the second finds its blocks in the prefix cache.
-            List<GenerationEvent> events = TestNodes.run(kit, fabric, TestNodes.prompt("tiny",
-                    "The metrics of a story told twice", n, GenerationRequest.Workload.INTERACTIVE));
+            List<GenerationEvent> events = TestNodes.run(
+                    kit,
+                    fabric,
+                    TestNodes.prompt(
+                            "tiny", "The metrics of a story told twice", n, GenerationRequest.Workload.INTERACTIVE));
             GenerationEvent.Started started = (GenerationEvent.Started) events.getFirst();
             GenerationEvent.Finished finished = (GenerationEvent.Finished) events.getLast();
             prompt += finished.promptTokens();
@@ -67,26 +70,39 @@ class ServingMetricsTest {
         }
         int requests = maxTokens.length;
         int gaps = completion - requests;
-        assertThat(cached).as("the scripted engine's prefix cache served the repeats").isPositive();
+        assertThat(cached)
+                .as("the scripted engine's prefix cache served the repeats")
+                .isPositive();
 
         Map<String, Double> s = scrape();
-        assertThat(s.get("kvasir_time_to_first_token_seconds_count{model=\"tiny\"}")).isEqualTo(requests);
-        assertThat(s.get("kvasir_inter_token_latency_seconds_count{model=\"tiny\"}")).isEqualTo(gaps);
-        assertThat(s.get("kvasir_e2e_request_latency_seconds_count{model=\"tiny\"}")).isEqualTo(requests);
-        assertThat(s.get("kvasir_e2e_request_latency_seconds_bucket{model=\"tiny\",le=\"+Inf\"}")).isEqualTo(requests);
-        assertThat(s.get("kvasir_e2e_request_latency_seconds_sum{model=\"tiny\"}")).isPositive();
+        assertThat(s.get("kvasir_time_to_first_token_seconds_count{model=\"tiny\"}"))
+                .isEqualTo(requests);
+        assertThat(s.get("kvasir_inter_token_latency_seconds_count{model=\"tiny\"}"))
+                .isEqualTo(gaps);
+        assertThat(s.get("kvasir_e2e_request_latency_seconds_count{model=\"tiny\"}"))
+                .isEqualTo(requests);
+        assertThat(s.get("kvasir_e2e_request_latency_seconds_bucket{model=\"tiny\",le=\"+Inf\"}"))
+                .isEqualTo(requests);
+        assertThat(s.get("kvasir_e2e_request_latency_seconds_sum{model=\"tiny\"}"))
+                .isPositive();
         assertThat(s.get("kvasir_prompt_tokens_total{model=\"tiny\"}")).isEqualTo(prompt);
         assertThat(s.get("kvasir_generation_tokens_total{model=\"tiny\"}")).isEqualTo(completion);
-        assertThat(s.get("kvasir_request_success_total{finished_reason=\"length\",model=\"tiny\"}")).isEqualTo(requests);
-        assertThat(s.get("kvasir_request_success_total{finished_reason=\"stop\",model=\"tiny\"}")).isZero();
+        assertThat(s.get("kvasir_request_success_total{finished_reason=\"length\",model=\"tiny\"}"))
+                .isEqualTo(requests);
+        assertThat(s.get("kvasir_request_success_total{finished_reason=\"stop\",model=\"tiny\"}"))
+                .isZero();
 
         // vLLM's names carry the same observations.
-        assertThat(s.get("vllm:time_to_first_token_seconds_count{model_name=\"tiny\"}")).isEqualTo(requests);
+        assertThat(s.get("vllm:time_to_first_token_seconds_count{model_name=\"tiny\"}"))
+                .isEqualTo(requests);
         assertThat(s.get("vllm:time_to_first_token_seconds_sum{model_name=\"tiny\"}"))
                 .isEqualTo(s.get("kvasir_time_to_first_token_seconds_sum{model=\"tiny\"}"));
-        assertThat(s.get("vllm:inter_token_latency_seconds_count{model_name=\"tiny\"}")).isEqualTo(gaps);
-        assertThat(s.get("vllm:time_per_output_token_seconds_count{model_name=\"tiny\"}")).isEqualTo(gaps);
-        assertThat(s.get("vllm:e2e_request_latency_seconds_count{model_name=\"tiny\"}")).isEqualTo(requests);
+        assertThat(s.get("vllm:inter_token_latency_seconds_count{model_name=\"tiny\"}"))
+                .isEqualTo(gaps);
+        assertThat(s.get("vllm:time_per_output_token_seconds_count{model_name=\"tiny\"}"))
+                .isEqualTo(gaps);
+        assertThat(s.get("vllm:e2e_request_latency_seconds_count{model_name=\"tiny\"}"))
+                .isEqualTo(requests);
         assertThat(s.get("vllm:e2e_request_latency_seconds_sum{model_name=\"tiny\"}"))
                 .isEqualTo(s.get("kvasir_e2e_request_latency_seconds_sum{model=\"tiny\"}"));
         assertThat(s.get("vllm:prompt_tokens_total{model_name=\"tiny\"}")).isEqualTo(prompt);
@@ -99,21 +115,31 @@ class ServingMetricsTest {
         double hits = cached;
         kit.createTestProbe().awaitAssert(TestNodes.WAIT, Duration.ofMillis(100), () -> {
             Map<String, Double> later = scrape();
-            assertThat(later.get("kvasir_prefix_cache_queries_total{model=\"tiny\"}")).isEqualTo(looked);
-            assertThat(later.get("kvasir_prefix_cache_hits_total{model=\"tiny\"}")).isEqualTo(hits);
-            assertThat(later.get("vllm:prefix_cache_queries_total{model_name=\"tiny\"}")).isEqualTo(looked);
-            assertThat(later.get("vllm:prefix_cache_hits_total{model_name=\"tiny\"}")).isEqualTo(hits);
-            assertThat(later.get("kvasir_prefix_cache_hit_rate{model=\"tiny\"}")).isEqualTo(hits / looked);
+            assertThat(later.get("kvasir_prefix_cache_queries_total{model=\"tiny\"}"))
+                    .isEqualTo(looked);
+            assertThat(later.get("kvasir_prefix_cache_hits_total{model=\"tiny\"}"))
+                    .isEqualTo(hits);
+            assertThat(later.get("vllm:prefix_cache_queries_total{model_name=\"tiny\"}"))
+                    .isEqualTo(looked);
+            assertThat(later.get("vllm:prefix_cache_hits_total{model_name=\"tiny\"}"))
+                    .isEqualTo(hits);
+            assertThat(later.get("kvasir_prefix_cache_hit_rate{model=\"tiny\"}"))
+                    .isEqualTo(hits / looked);
             // Nothing runs now: the finished sequences have given their blocks back.
             assertThat(later.get("kvasir_num_requests_running{model=\"tiny\"}")).isZero();
-            assertThat(later.get("vllm:num_requests_running{model_name=\"tiny\"}")).isZero();
+            assertThat(later.get("vllm:num_requests_running{model_name=\"tiny\"}"))
+                    .isZero();
             assertThat(later.get("kvasir_kv_cache_usage_perc{model=\"tiny\"}")).isZero();
             return null;
         });
         Map<String, Double> end = scrape();
-        assertThat(end).containsKeys("vllm:num_requests_waiting{model_name=\"tiny\"}",
-                "vllm:kv_cache_usage_perc{model_name=\"tiny\"}", "vllm:gpu_cache_usage_perc{model_name=\"tiny\"}",
-                "vllm:num_preemptions_total{model_name=\"tiny\"}", "kvasir_num_preemptions_total{model=\"tiny\"}");
+        assertThat(end)
+                .containsKeys(
+                        "vllm:num_requests_waiting{model_name=\"tiny\"}",
+                        "vllm:kv_cache_usage_perc{model_name=\"tiny\"}",
+                        "vllm:gpu_cache_usage_perc{model_name=\"tiny\"}",
+                        "vllm:num_preemptions_total{model_name=\"tiny\"}",
+                        "kvasir_num_preemptions_total{model=\"tiny\"}");
     }
 
     @Test
@@ -125,20 +151,24 @@ class ServingMetricsTest {
         SinkQueueWithCancel<GenerationEvent> queued = fabric.generate(request).runWith(Sink.queue(1), kit.system());
         var queuedFirst = queued.pull();
         kit.createTestProbe().awaitAssert(TestNodes.WAIT, Duration.ofMillis(50), () -> {
-            assertThat(scrape().get("kvasir_admission_queue_depth{model=\"small\"}")).isEqualTo(1.0);
+            assertThat(scrape().get("kvasir_admission_queue_depth{model=\"small\"}"))
+                    .isEqualTo(1.0);
             return null;
         });
 
         assertThatThrownBy(() -> TestNodes.run(kit, fabric, request))
                 .isInstanceOf(ExecutionException.class)
-                .cause().isInstanceOfSatisfying(FabricException.class,
-                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED));
-        assertThat(scrape().get("kvasir_requests_rejected_total{model=\"small\"}")).isEqualTo(1.0);
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED));
+        assertThat(scrape().get("kvasir_requests_rejected_total{model=\"small\"}"))
+                .isEqualTo(1.0);
         // The held sequence shows in the engine's load (as running or, unread, paused) and holds KV blocks.
         kit.createTestProbe().awaitAssert(TestNodes.WAIT, Duration.ofMillis(50), () -> {
             Map<String, Double> s = scrape();
             assertThat(s.get("kvasir_num_requests_running{model=\"small\"}")
-                    + s.get("kvasir_num_requests_paused{model=\"small\"}")).isEqualTo(1.0);
+                            + s.get("kvasir_num_requests_paused{model=\"small\"}"))
+                    .isEqualTo(1.0);
             assertThat(s.get("kvasir_kv_cache_usage_perc{model=\"small\"}")).isPositive();
             assertThat(s.get("vllm:kv_cache_usage_perc{model_name=\"small\"}"))
                     .isEqualTo(s.get("kvasir_kv_cache_usage_perc{model=\"small\"}"));

@@ -1,15 +1,15 @@
 package io.kvasir.fabric;
 
-import io.kvasir.engine.ServedModel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.typesafe.config.ConfigFactory;
-import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.ServedModel;
+import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.EngineCore;
-import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.sampling.SamplingParams;
+import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.gateway.SessionIds;
 import java.nio.file.Path;
@@ -54,29 +54,31 @@ class SettingsTest {
             assertThat(config.maxNumSeqs()).isEqualTo(7);
             // F32 was asked for; the default, F16, stores a block in half the bytes.
             ModelSettings halves = KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
-                    "kvasir.models { m { path = \"" + file.toString().replace("\\", "/") + "\" } }")))
-                    .model("m").orElseThrow();
+                            "kvasir.models { m { path = \"" + file.toString().replace("\\", "/") + "\" } }")))
+                    .model("m")
+                    .orElseThrow();
             assertThat(halves.kvPrecision()).isEqualTo("F16");
             try (ServedModel half = LocalEngines.factory().load(halves, new ReplicaId("m", "decode", 1))) {
                 assertThat(((EngineCore) half.engine()).kvBlockBytes() * 2)
                         .isEqualTo(((EngineCore) loaded.engine()).kvBlockBytes());
             }
         }
-        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
-                "kvasir.models { m { max-batch-tokens = 0 } }"))))
+        assertThatThrownBy(() -> KvasirSettings.from(
+                        ConfigFactory.load(ConfigFactory.parseString("kvasir.models { m { max-batch-tokens = 0 } }"))))
                 .hasMessageContaining("max-batch-tokens must be positive");
-        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
-                "kvasir.models { m { kv-precision = Q8 } }"))))
+        assertThatThrownBy(() -> KvasirSettings.from(
+                        ConfigFactory.load(ConfigFactory.parseString("kvasir.models { m { kv-precision = Q8 } }"))))
                 .hasMessageContaining("kv-precision must be F16 or F32, got 'Q8'");
     }
 
     @Test
     void badModelSettingsAreNamed() {
-        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
-                "kvasir.models { m { pools { decode = 0 } } }"))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("model m");
-        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(ConfigFactory.parseString(
-                "kvasir.models { m { pools { gpu = 1 } } }"))))
+        assertThatThrownBy(() -> KvasirSettings.from(
+                        ConfigFactory.load(ConfigFactory.parseString("kvasir.models { m { pools { decode = 0 } } }"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("model m");
+        assertThatThrownBy(() -> KvasirSettings.from(
+                        ConfigFactory.load(ConfigFactory.parseString("kvasir.models { m { pools { gpu = 1 } } }"))))
                 .hasMessageContaining("unknown pool 'gpu'");
     }
 
@@ -94,11 +96,12 @@ class SettingsTest {
         ChatMessage system = new ChatMessage("system", "be brief");
         ChatMessage first = new ChatMessage("user", "hello");
         String turn1 = SessionIds.of(chat(null, system, first));
-        String turn2 = SessionIds.of(chat(null, system, first, new ChatMessage("assistant", "hi"),
-                new ChatMessage("user", "more")));
+        String turn2 = SessionIds.of(
+                chat(null, system, first, new ChatMessage("assistant", "hi"), new ChatMessage("user", "more")));
 
         assertThat(turn2).isEqualTo(turn1);
-        assertThat(SessionIds.of(chat(null, system, new ChatMessage("user", "other")))).isNotEqualTo(turn1);
+        assertThat(SessionIds.of(chat(null, system, new ChatMessage("user", "other"))))
+                .isNotEqualTo(turn1);
         assertThat(SessionIds.of(chat("given", system, first))).isEqualTo("given");
     }
 
@@ -107,7 +110,8 @@ class SettingsTest {
         ChatMessage first = new ChatMessage("user", "hello");
         GenerationRequest alice = chat("alice", first);
 
-        assertThat(SessionIds.of(alice.withScope("key-a"))).isNotEqualTo(SessionIds.of(alice.withScope("key-b")))
+        assertThat(SessionIds.of(alice.withScope("key-a")))
+                .isNotEqualTo(SessionIds.of(alice.withScope("key-b")))
                 .isNotEqualTo(SessionIds.of(alice));
         // A derived id is scoped too: the same first turn from two keys is two conversations.
         GenerationRequest derived = chat(null, first);
@@ -115,7 +119,15 @@ class SettingsTest {
     }
 
     private static GenerationRequest chat(String session, ChatMessage... messages) {
-        return new GenerationRequest("m", session, List.of(messages), null, SamplingParams.greedy(), 4, null,
-                GenerationRequest.Workload.INTERACTIVE, null);
+        return new GenerationRequest(
+                "m",
+                session,
+                List.of(messages),
+                null,
+                SamplingParams.greedy(),
+                4,
+                null,
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
     }
 }

@@ -1,21 +1,21 @@
 package io.kvasir.fabric;
 
-import io.kvasir.engine.ServedModel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.stream.javadsl.Sink;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.SharedData;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ChatTemplate;
-import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.gguf.GgufFile;
-import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.KvPrecision;
+import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.fabric.api.Fabric;
@@ -43,7 +43,10 @@ class StoriesFabricTest {
     @BeforeAll
     static void start() throws Exception {
         Path model = SharedData.require("models/stories260K.gguf");
-        reference = new ObjectMapper().readTree(SharedData.require("models/stories260K.reference.json").toFile()).get(0);
+        reference = new ObjectMapper()
+                .readTree(
+                        SharedData.require("models/stories260K.reference.json").toFile())
+                .get(0);
         String models = "stories { path = \"" + model.toString().replace("\\", "/")
                 + "\", max-model-length = 256, kv-cache-blocks = 64, kv-block-size = 16 }";
         kit = ActorTestKit.create("stories", TestNodes.config(models, List.of("gateway", "decode"), true));
@@ -63,8 +66,11 @@ class StoriesFabricTest {
         try (GgufFile f = GgufFile.open(settings.path())) {
             tokenizer = Tokenizers.fromGguf(f);
         }
-        EngineOptions options = EngineOptions.defaults().withThreads(1).withKvPrecision(KvPrecision.F32)
-                .withKvBlocks(settings.kvCacheBlocks()).withBlockSize(settings.kvBlockSize());
+        EngineOptions options = EngineOptions.defaults()
+                .withThreads(1)
+                .withKvPrecision(KvPrecision.F32)
+                .withKvBlocks(settings.kvCacheBlocks())
+                .withBlockSize(settings.kvBlockSize());
         EngineCore engine = new EngineCore(LlamaRunner.open(settings.path(), options), tokenizer, options);
         ChatTemplate template = ChatTemplate.fallback();
         return new ServedModel() {
@@ -93,11 +99,18 @@ class StoriesFabricTest {
     @Test
     void greedyCompletionMatchesTheReference() throws Exception {
         String expected = reference.get("text").asText();
-        List<GenerationEvent> events = TestNodes.run(kit, fabric, TestNodes.prompt("stories",
-                reference.get("prompt").asText(), reference.get("token_ids").size(), GenerationRequest.Workload.INTERACTIVE));
+        List<GenerationEvent> events = TestNodes.run(
+                kit,
+                fabric,
+                TestNodes.prompt(
+                        "stories",
+                        reference.get("prompt").asText(),
+                        reference.get("token_ids").size(),
+                        GenerationRequest.Workload.INTERACTIVE));
 
         StringBuilder text = new StringBuilder();
-        events.stream().filter(e -> e instanceof GenerationEvent.Token)
+        events.stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
                 .forEach(e -> text.append(((GenerationEvent.Token) e).text()));
         assertThat(text.toString()).isNotEmpty();
         // An end-of-text token may stop it early; what it says must be the reference's beginning.
@@ -108,16 +121,23 @@ class StoriesFabricTest {
 
     @Test
     void cancelledGenerationGivesItsBlocksBack() throws Exception {
-        List<GenerationEvent> some = fabric.generate(TestNodes.prompt("stories", "Tom had a red ball. He", 200,
-                        GenerationRequest.Workload.INTERACTIVE))
-                .take(4).runWith(Sink.seq(), kit.system()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        List<GenerationEvent> some = fabric.generate(TestNodes.prompt(
+                        "stories", "Tom had a red ball. He", 200, GenerationRequest.Workload.INTERACTIVE))
+                .take(4)
+                .runWith(Sink.seq(), kit.system())
+                .toCompletableFuture()
+                .get(30, TimeUnit.SECONDS);
 
         assertThat(some).hasSize(4);
         kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
             Fabric.ReplicaStatus replica;
             try {
-                replica = fabric.modelStatus().toCompletableFuture().get(5, TimeUnit.SECONDS).getFirst()
-                        .replicas().getFirst();
+                replica = fabric.modelStatus()
+                        .toCompletableFuture()
+                        .get(5, TimeUnit.SECONDS)
+                        .getFirst()
+                        .replicas()
+                        .getFirst();
             } catch (Exception e) {
                 throw new AssertionError(e);
             }

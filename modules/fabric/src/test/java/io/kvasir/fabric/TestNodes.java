@@ -19,8 +19,7 @@ final class TestNodes {
 
     static final Duration WAIT = Duration.ofSeconds(20);
 
-    private TestNodes() {
-    }
+    private TestNodes() {}
 
     /** A node config: random loopback port, fast keep-alive and stats, the given models and roles. */
     static Config config(String models, List<String> roles, boolean joinSelf) {
@@ -57,8 +56,16 @@ final class TestNodes {
     }
 
     static GenerationRequest chat(String model, String session, int maxTokens, ChatMessage... messages) {
-        return new GenerationRequest(model, session, List.of(messages), null, SamplingParams.greedy(), maxTokens,
-                null, GenerationRequest.Workload.INTERACTIVE, null);
+        return new GenerationRequest(
+                model,
+                session,
+                List.of(messages),
+                null,
+                SamplingParams.greedy(),
+                maxTokens,
+                null,
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
     }
 
     static GenerationRequest prompt(String model, String text, int maxTokens, GenerationRequest.Workload workload) {
@@ -66,7 +73,9 @@ final class TestNodes {
     }
 
     static List<GenerationEvent> run(ActorTestKit kit, Fabric fabric, GenerationRequest request) throws Exception {
-        return fabric.generate(request).runWith(Sink.seq(), kit.system()).toCompletableFuture()
+        return fabric.generate(request)
+                .runWith(Sink.seq(), kit.system())
+                .toCompletableFuture()
                 .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 
@@ -83,8 +92,10 @@ final class TestNodes {
                 throw new AssertionError(e);
             }
             for (var e : expected.entrySet()) {
-                int n = status.stream().filter(s -> s.model().equals(e.getKey()))
-                        .mapToInt(s -> s.replicas().size()).sum();
+                int n = status.stream()
+                        .filter(s -> s.model().equals(e.getKey()))
+                        .mapToInt(s -> s.replicas().size())
+                        .sum();
                 if (n != e.getValue()) {
                     throw new AssertionError(e.getKey() + " has " + n + " replicas up, want " + e.getValue());
                 }

@@ -9,9 +9,9 @@ import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.session.SessionProtocol;
 import io.kvasir.fabric.shard.KvOffer;
 import io.kvasir.fabric.shard.ReplicaLoad;
@@ -29,8 +29,10 @@ class WireFormatTest {
     @BeforeAll
     static void start() {
         // Serialization only: a local provider spares the test a cluster node's start and shutdown.
-        kit = ActorTestKit.create("wire", com.typesafe.config.ConfigFactory.parseString("akka.actor.provider = local")
-                .withFallback(TestNodes.config("", List.of("gateway"), false)));
+        kit = ActorTestKit.create(
+                "wire",
+                com.typesafe.config.ConfigFactory.parseString("akka.actor.provider = local")
+                        .withFallback(TestNodes.config("", List.of("gateway"), false)));
     }
 
     @AfterAll
@@ -45,8 +47,16 @@ class WireFormatTest {
         TestProbe<ReplicaProtocol.TurnEnded> turns = kit.createTestProbe();
         TestProbe<KvOffer> offers = kit.createTestProbe();
         TestProbe<ReplicaProtocol.Command> replicaRef = kit.createTestProbe();
-        GenerationRequest request = new GenerationRequest("m", "s", List.of(new ChatMessage("user", "hi")), null,
-                SamplingParams.greedy().withSeed(7L), 16, List.of("\n"), GenerationRequest.Workload.BATCH, "t");
+        GenerationRequest request = new GenerationRequest(
+                "m",
+                "s",
+                List.of(new ChatMessage("user", "hi")),
+                null,
+                SamplingParams.greedy().withSeed(7L),
+                16,
+                List.of("\n"),
+                GenerationRequest.Workload.BATCH,
+                "t");
         List<Object> messages = List.of(
                 new SessionProtocol.StartTurn("r1", request, new int[0], turnReplies.ref()),
                 new SessionProtocol.TurnRefused(FabricException.Kind.UNAVAILABLE, "no replica"),
@@ -55,9 +65,14 @@ class WireFormatTest {
                 new ReplicaProtocol.Prefill("r1", new int[] {1, 2}, "scope", offers.ref()),
                 ReplicaProtocol.Ping.INSTANCE,
                 new ReplicaProtocol.Refused("m:decode:0", "replica m:decode:0 is loading"),
-                new ReplicaProtocol.LoadReport("m:decode:0", "m", "node", "decode",
+                new ReplicaProtocol.LoadReport(
+                        "m:decode:0",
+                        "m",
+                        "node",
+                        "decode",
                         new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L, 300, 8, 9_000_000_000L, 11, 12),
-                        new long[] {-3L, 42L}, replicaRef.ref()),
+                        new long[] {-3L, 42L},
+                        replicaRef.ref()),
                 new Fabric.SessionStatus("s", "m", "m:decode:0", 12, 2),
                 new ReplicaProtocol.TurnEnded("r1", "m:decode:0", 42),
                 new ReplicaProtocol.TurnStarted("r1", "m:decode:0", 10, 4),
@@ -69,7 +84,9 @@ class WireFormatTest {
             assertThat(serializerId(message)).as(message.getClass().getName()).isEqualTo(jacksonCborId());
             Object back = kit.serializationTestKit().verifySerialization(message, false);
             // Records holding arrays compare by identity: compare what they print instead.
-            assertThat(back).usingRecursiveComparison().withComparatorForType(Float::compare, Float.class)
+            assertThat(back)
+                    .usingRecursiveComparison()
+                    .withComparatorForType(Float::compare, Float.class)
                     .isEqualTo(message);
         }
     }
@@ -77,22 +94,32 @@ class WireFormatTest {
     @Test
     void messagesWithArraysRoundTripTheirContent() {
         TestProbe<ReplicaProtocol.GenerateReply> replies = kit.createTestProbe();
-        ReplicaProtocol.Generate generate = kit.serializationTestKit().verifySerialization(
-                new ReplicaProtocol.Generate("r1", TestNodes.prompt("m", "hi", 4, GenerationRequest.Workload.INTERACTIVE),
-                        new int[] {7, 8, 9}, replies.ref(), null), false);
+        ReplicaProtocol.Generate generate = kit.serializationTestKit()
+                .verifySerialization(
+                        new ReplicaProtocol.Generate(
+                                "r1",
+                                TestNodes.prompt("m", "hi", 4, GenerationRequest.Workload.INTERACTIVE),
+                                new int[] {7, 8, 9},
+                                replies.ref(),
+                                null),
+                        false);
         assertThat(generate.continuation()).containsExactly(7, 8, 9);
 
         TestProbe<KvOffer> offers = kit.createTestProbe();
-        ReplicaProtocol.Prefill prefill = kit.serializationTestKit().verifySerialization(
-                new ReplicaProtocol.Prefill("r1", new int[] {5, 6}, null, offers.ref()), false);
+        ReplicaProtocol.Prefill prefill = kit.serializationTestKit()
+                .verifySerialization(new ReplicaProtocol.Prefill("r1", new int[] {5, 6}, null, offers.ref()), false);
         assertThat(prefill.tokens()).containsExactly(5, 6);
     }
 
     private static int serializerId(Object message) {
-        return SerializationExtension.get(kit.system()).findSerializerFor(message).identifier();
+        return SerializationExtension.get(kit.system())
+                .findSerializerFor(message)
+                .identifier();
     }
 
     private static int jacksonCborId() throws Exception {
-        return SerializationExtension.get(kit.system()).serializerFor(ReplicaProtocol.Ping.class).identifier();
+        return SerializationExtension.get(kit.system())
+                .serializerFor(ReplicaProtocol.Ping.class)
+                .identifier();
     }
 }

@@ -11,8 +11,8 @@ import akka.http.javadsl.model.StatusCodes;
  * @param code              a machine-readable code (e.g. {@code model_not_found}), or null
  * @param retryAfterSeconds sent as {@code Retry-After} when positive
  */
-public record ApiError(StatusCode status, String message, String type, String param, String code,
-                       int retryAfterSeconds) {
+public record ApiError(
+        StatusCode status, String message, String type, String param, String code, int retryAfterSeconds) {
 
     public static final String INVALID_REQUEST = "invalid_request_error";
 
@@ -26,14 +26,19 @@ public record ApiError(StatusCode status, String message, String type, String pa
 
     /** A body in a media type the route does not read. */
     public static ApiError unsupportedMediaType(String message) {
-        return new ApiError(StatusCodes.UNSUPPORTED_MEDIA_TYPE, message, INVALID_REQUEST, null, "unsupported_media_type",
-                0);
+        return new ApiError(
+                StatusCodes.UNSUPPORTED_MEDIA_TYPE, message, INVALID_REQUEST, null, "unsupported_media_type", 0);
     }
 
     /** What every unexpected failure turns into: no detail leaves the server. */
     public static ApiError internal() {
-        return new ApiError(StatusCodes.INTERNAL_SERVER_ERROR,
-                "The server failed while handling the request.", "server_error", null, null, 0);
+        return new ApiError(
+                StatusCodes.INTERNAL_SERVER_ERROR,
+                "The server failed while handling the request.",
+                "server_error",
+                null,
+                null,
+                0);
     }
 
     /** Thrown by request validation; the route's exception handler answers with it. */

@@ -5,10 +5,10 @@ import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.Route;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.List;
-import java.util.Optional;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -37,9 +37,15 @@ final class ApiKeyAuth extends AllDirectives {
             int key = match(header);
             return key >= 0
                     ? inner.apply(scopes.get(key))
-                    : complete(ErrorResponses.response(new ApiError(StatusCodes.UNAUTHORIZED,
-                            header.isEmpty() ? "Missing API key: send 'Authorization: Bearer <key>'." : "Invalid API key.",
-                            ApiError.INVALID_REQUEST, null, "invalid_api_key", 0)));
+                    : complete(ErrorResponses.response(new ApiError(
+                            StatusCodes.UNAUTHORIZED,
+                            header.isEmpty()
+                                    ? "Missing API key: send 'Authorization: Bearer <key>'."
+                                    : "Invalid API key.",
+                            ApiError.INVALID_REQUEST,
+                            null,
+                            "invalid_api_key",
+                            0)));
         });
     }
 

@@ -29,16 +29,21 @@ public final class ApiServer extends AllDirectives {
 
     /** Every route, sealed: whatever happens inside, the client gets the JSON error shape. */
     public Route route() {
-        scala.concurrent.duration.FiniteDuration timeout =
-                scala.concurrent.duration.Duration.fromNanos(settings.requestTimeout().toNanos());
+        scala.concurrent.duration.FiniteDuration timeout = scala.concurrent.duration.Duration.fromNanos(
+                settings.requestTimeout().toNanos());
         Route inner = concat(
-                path("health", () -> UnreadBody.discardedBefore(
-                        () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
+                path(
+                        "health",
+                        () -> UnreadBody.discardedBefore(
+                                () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
                 pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
-        return mapResponse(ErrorResponses::withRetryAfter, () -> withRequestTimeout(timeout,
-                request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),
-                () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler())));
+        return mapResponse(
+                ErrorResponses::withRetryAfter,
+                () -> withRequestTimeout(
+                        timeout,
+                        request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),
+                        () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler())));
     }
 
     private Route ready() {
@@ -48,7 +53,12 @@ public final class ApiServer extends AllDirectives {
     }
 
     public CompletionStage<HttpBinding> bind(ActorSystem<?> system) {
-        return GuardedServer.bind(system, settings.host(), settings.port(),
-                EdgeServerSettings.api(system.settings().config(), settings), settings.connections(), route());
+        return GuardedServer.bind(
+                system,
+                settings.host(),
+                settings.port(),
+                EdgeServerSettings.api(system.settings().config(), settings),
+                settings.connections(),
+                route());
     }
 }

@@ -18,20 +18,22 @@ public final class EdgeServerSettings {
     /** Management bodies are empty or a few bytes of JSON. */
     static final long MANAGEMENT_MAX_BODY = 64 * 1024;
 
-    private EdgeServerSettings() {
-    }
+    private EdgeServerSettings() {}
 
     /** The API port. */
     public static ServerSettings api(Config config, HttpSettings settings) {
-        return with(config, Map.of(
-                "akka.http.server.parsing.max-content-length", Long.toString(settings.maxRequestBytes()),
-                "akka.http.server.request-timeout", settings.requestTimeout().toMillis() + "ms"));
+        return with(
+                config,
+                Map.of(
+                        "akka.http.server.parsing.max-content-length",
+                        Long.toString(settings.maxRequestBytes()),
+                        "akka.http.server.request-timeout",
+                        settings.requestTimeout().toMillis() + "ms"));
     }
 
     /** The management port: akka-http's request timeout, small bodies. */
     public static ServerSettings management(Config config) {
-        return with(config, Map.of(
-                "akka.http.server.parsing.max-content-length", Long.toString(MANAGEMENT_MAX_BODY)));
+        return with(config, Map.of("akka.http.server.parsing.max-content-length", Long.toString(MANAGEMENT_MAX_BODY)));
     }
 
     private static ServerSettings with(Config config, Map<String, String> overrides) {

@@ -37,24 +37,42 @@ public final class ErrorResponses {
      * replica restart or a drain handing work over.
      */
     public static final int DEFAULT_RETRY_AFTER_SECONDS = 5;
+
     private static final String RETRY_AFTER = "Retry-After";
 
-    private ErrorResponses() {
-    }
+    private ErrorResponses() {}
 
     /** The fabric's refusal as the client sees it. */
     public static ApiError fromFabric(FabricException e) {
         return switch (e.kind()) {
             case INVALID_REQUEST -> ApiError.invalid(e.getMessage(), e.param());
-            case CONTEXT_LENGTH_EXCEEDED -> new ApiError(StatusCodes.BAD_REQUEST, e.getMessage(),
-                    ApiError.INVALID_REQUEST, e.param() != null ? e.param() : "messages",
-                    "context_length_exceeded", 0);
-            case UNKNOWN_MODEL -> new ApiError(StatusCodes.NOT_FOUND, e.getMessage(), ApiError.INVALID_REQUEST,
-                    "model", "model_not_found", 0);
-            case OVERLOADED -> new ApiError(StatusCodes.TOO_MANY_REQUESTS, e.getMessage(), "rate_limit_error",
-                    null, "overloaded", Math.max(1, e.retryAfterSeconds()));
-            case UNAVAILABLE -> new ApiError(StatusCodes.SERVICE_UNAVAILABLE, e.getMessage(), "service_unavailable",
-                    null, "unavailable", e.retryAfterSeconds());
+            case CONTEXT_LENGTH_EXCEEDED ->
+                new ApiError(
+                        StatusCodes.BAD_REQUEST,
+                        e.getMessage(),
+                        ApiError.INVALID_REQUEST,
+                        e.param() != null ? e.param() : "messages",
+                        "context_length_exceeded",
+                        0);
+            case UNKNOWN_MODEL ->
+                new ApiError(
+                        StatusCodes.NOT_FOUND, e.getMessage(), ApiError.INVALID_REQUEST, "model", "model_not_found", 0);
+            case OVERLOADED ->
+                new ApiError(
+                        StatusCodes.TOO_MANY_REQUESTS,
+                        e.getMessage(),
+                        "rate_limit_error",
+                        null,
+                        "overloaded",
+                        Math.max(1, e.retryAfterSeconds()));
+            case UNAVAILABLE ->
+                new ApiError(
+                        StatusCodes.SERVICE_UNAVAILABLE,
+                        e.getMessage(),
+                        "service_unavailable",
+                        null,
+                        "unavailable",
+                        e.retryAfterSeconds());
             case INTERNAL -> {
                 log.error("Fabric reported an internal failure: {}", e.getMessage());
                 yield ApiError.internal();
@@ -95,15 +113,25 @@ public final class ErrorResponses {
 
     /** The answer when a request ran out of time; also akka-http's request-timeout response. */
     public static ApiError timeout(java.time.Duration limit) {
-        return new ApiError(StatusCodes.SERVICE_UNAVAILABLE, limit == null
-                ? "The request did not complete in time."
-                : "The request did not complete within " + limit.toSeconds() + " seconds.",
-                "timeout", null, "request_timeout", 0);
+        return new ApiError(
+                StatusCodes.SERVICE_UNAVAILABLE,
+                limit == null
+                        ? "The request did not complete in time."
+                        : "The request did not complete within " + limit.toSeconds() + " seconds.",
+                "timeout",
+                null,
+                "request_timeout",
+                0);
     }
 
     public static ApiError tooLarge(long limit) {
-        return new ApiError(StatusCodes.CONTENT_TOO_LARGE, "The request body is larger than the limit of " + limit
-                + " bytes.", ApiError.INVALID_REQUEST, null, "request_too_large", 0);
+        return new ApiError(
+                StatusCodes.CONTENT_TOO_LARGE,
+                "The request body is larger than the limit of " + limit + " bytes.",
+                ApiError.INVALID_REQUEST,
+                null,
+                "request_too_large",
+                0);
     }
 
     public static HttpResponse response(ApiError error) {
@@ -118,7 +146,8 @@ public final class ErrorResponses {
 
     /** Every 503 says when to come back: {@link #DEFAULT_RETRY_AFTER_SECONDS} unless it already does. */
     public static HttpResponse withRetryAfter(HttpResponse response) {
-        if (!response.status().equals(StatusCodes.SERVICE_UNAVAILABLE) || response.getHeader(RETRY_AFTER).isPresent()) {
+        if (!response.status().equals(StatusCodes.SERVICE_UNAVAILABLE)
+                || response.getHeader(RETRY_AFTER).isPresent()) {
             return response;
         }
         return response.addHeader(RawHeader.create(RETRY_AFTER, Integer.toString(DEFAULT_RETRY_AFTER_SECONDS)));
@@ -131,8 +160,8 @@ public final class ErrorResponses {
     /** {@code {"error": {...}}} as bytes. */
     public static byte[] body(ApiError error) {
         try {
-            return OpenAiJson.MAPPER.writeValueAsBytes(new OpenAiJson.ErrorBody(new OpenAiJson.ErrorDetail(
-                    error.message(), error.type(), error.param(), error.code())));
+            return OpenAiJson.MAPPER.writeValueAsBytes(new OpenAiJson.ErrorBody(
+                    new OpenAiJson.ErrorDetail(error.message(), error.type(), error.param(), error.code())));
         } catch (JsonProcessingException e) {
             // Four strings always serialize; reaching here means the mapper itself is broken.
             throw new IllegalStateException("cannot serialize an error body", e);
@@ -165,14 +194,20 @@ public final class ErrorResponses {
         if (status.equals(StatusCodes.NOT_FOUND)) {
             text = "No such route.";
         }
-        ApiError error = new ApiError(status, text, status.intValue() >= 500 ? "server_error" : ApiError.INVALID_REQUEST,
-                null, status.equals(StatusCodes.NOT_FOUND) ? "not_found" : null, 0);
+        ApiError error = new ApiError(
+                status,
+                text,
+                status.intValue() >= 500 ? "server_error" : ApiError.INVALID_REQUEST,
+                null,
+                status.equals(StatusCodes.NOT_FOUND) ? "not_found" : null,
+                0);
         return plain.withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body(error)));
     }
 
     private static Throwable unwrap(Throwable t) {
         Throwable cause = t;
-        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
             cause = cause.getCause();
         }
         return cause;

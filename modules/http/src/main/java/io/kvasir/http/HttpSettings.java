@@ -20,16 +20,26 @@ import java.util.List;
  * @param connections      connection count and timeouts, on both ports
  * @param managementAccess token, hosts and origins of the management port's mutating routes
  */
-public record HttpSettings(String host, int port, boolean managementEnabled, String managementHost,
-                           int managementPort, List<String> apiKeys, long maxRequestBytes, Duration requestTimeout,
-                           Duration sseKeepAlive, JsonLimits json, ConnectionLimits connections,
-                           ManagementAccess managementAccess) {
+public record HttpSettings(
+        String host,
+        int port,
+        boolean managementEnabled,
+        String managementHost,
+        int managementPort,
+        List<String> apiKeys,
+        long maxRequestBytes,
+        Duration requestTimeout,
+        Duration sseKeepAlive,
+        JsonLimits json,
+        ConnectionLimits connections,
+        ManagementAccess managementAccess) {
 
     public HttpSettings {
         checkPort(port, "port");
         checkPort(managementPort, "management.port");
         if (maxRequestBytes <= 0) {
-            throw new IllegalArgumentException("kvasir.http.max-request-bytes must be positive, got " + maxRequestBytes);
+            throw new IllegalArgumentException(
+                    "kvasir.http.max-request-bytes must be positive, got " + maxRequestBytes);
         }
         if (requestTimeout.isNegative() || requestTimeout.isZero()) {
             throw new IllegalArgumentException("kvasir.http.request-timeout must be positive, got " + requestTimeout);
@@ -44,10 +54,29 @@ public record HttpSettings(String host, int port, boolean managementEnabled, Str
     }
 
     /** The settings as they were before the JSON, connection and management-access ones: their defaults. */
-    public HttpSettings(String host, int port, boolean managementEnabled, String managementHost, int managementPort,
-                        List<String> apiKeys, long maxRequestBytes, Duration requestTimeout, Duration sseKeepAlive) {
-        this(host, port, managementEnabled, managementHost, managementPort, apiKeys, maxRequestBytes, requestTimeout,
-                sseKeepAlive, JsonLimits.DEFAULT, ConnectionLimits.DEFAULT, ManagementAccess.generated());
+    public HttpSettings(
+            String host,
+            int port,
+            boolean managementEnabled,
+            String managementHost,
+            int managementPort,
+            List<String> apiKeys,
+            long maxRequestBytes,
+            Duration requestTimeout,
+            Duration sseKeepAlive) {
+        this(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                JsonLimits.DEFAULT,
+                ConnectionLimits.DEFAULT,
+                ManagementAccess.generated());
     }
 
     /** Reads the {@code kvasir.http} section of the system's configuration. */
@@ -68,49 +97,139 @@ public record HttpSettings(String host, int port, boolean managementEnabled, Str
                 c.getDuration("request-timeout"),
                 c.getDuration("sse-keep-alive"),
                 new JsonLimits(c.getInt("json.max-depth"), c.getInt("json.max-number-length")),
-                new ConnectionLimits(c.getInt("max-connections"), c.getDuration("header-read-timeout"),
+                new ConnectionLimits(
+                        c.getInt("max-connections"),
+                        c.getDuration("header-read-timeout"),
                         c.getDuration("idle-timeout")),
                 ManagementAccess.fromConfig(c.getConfig("management")));
     }
 
     public HttpSettings withPort(int newPort) {
-        return new HttpSettings(host, newPort, managementEnabled, managementHost, managementPort, apiKeys,
-                maxRequestBytes, requestTimeout, sseKeepAlive, json, connections, managementAccess);
+        return new HttpSettings(
+                host,
+                newPort,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                json,
+                connections,
+                managementAccess);
     }
 
     public HttpSettings withManagement(boolean enabled, int newPort) {
-        return new HttpSettings(host, port, enabled, managementHost, newPort, apiKeys, maxRequestBytes,
-                requestTimeout, sseKeepAlive, json, connections, managementAccess);
+        return new HttpSettings(
+                host,
+                port,
+                enabled,
+                managementHost,
+                newPort,
+                apiKeys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                json,
+                connections,
+                managementAccess);
     }
 
     public HttpSettings withApiKeys(List<String> keys) {
-        return new HttpSettings(host, port, managementEnabled, managementHost, managementPort, keys, maxRequestBytes,
-                requestTimeout, sseKeepAlive, json, connections, managementAccess);
+        return new HttpSettings(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                keys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                json,
+                connections,
+                managementAccess);
     }
 
     public HttpSettings withMaxRequestBytes(long bytes) {
-        return new HttpSettings(host, port, managementEnabled, managementHost, managementPort, apiKeys, bytes,
-                requestTimeout, sseKeepAlive, json, connections, managementAccess);
+        return new HttpSettings(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                bytes,
+                requestTimeout,
+                sseKeepAlive,
+                json,
+                connections,
+                managementAccess);
     }
 
     public HttpSettings withRequestTimeout(Duration timeout) {
-        return new HttpSettings(host, port, managementEnabled, managementHost, managementPort, apiKeys,
-                maxRequestBytes, timeout, sseKeepAlive, json, connections, managementAccess);
+        return new HttpSettings(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                maxRequestBytes,
+                timeout,
+                sseKeepAlive,
+                json,
+                connections,
+                managementAccess);
     }
 
     public HttpSettings withJson(JsonLimits limits) {
-        return new HttpSettings(host, port, managementEnabled, managementHost, managementPort, apiKeys,
-                maxRequestBytes, requestTimeout, sseKeepAlive, limits, connections, managementAccess);
+        return new HttpSettings(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                limits,
+                connections,
+                managementAccess);
     }
 
     public HttpSettings withConnections(ConnectionLimits limits) {
-        return new HttpSettings(host, port, managementEnabled, managementHost, managementPort, apiKeys,
-                maxRequestBytes, requestTimeout, sseKeepAlive, json, limits, managementAccess);
+        return new HttpSettings(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                json,
+                limits,
+                managementAccess);
     }
 
     public HttpSettings withManagementAccess(ManagementAccess access) {
-        return new HttpSettings(host, port, managementEnabled, managementHost, managementPort, apiKeys,
-                maxRequestBytes, requestTimeout, sseKeepAlive, json, connections, access);
+        return new HttpSettings(
+                host,
+                port,
+                managementEnabled,
+                managementHost,
+                managementPort,
+                apiKeys,
+                maxRequestBytes,
+                requestTimeout,
+                sseKeepAlive,
+                json,
+                connections,
+                access);
     }
 
     private static void checkPort(int port, String name) {

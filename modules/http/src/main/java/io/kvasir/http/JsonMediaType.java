@@ -12,8 +12,7 @@ import java.util.Locale;
  */
 public final class JsonMediaType {
 
-    private JsonMediaType() {
-    }
+    private JsonMediaType() {}
 
     public static boolean isJson(ContentType type) {
         MediaType media = type.mediaType();

@@ -18,8 +18,7 @@ import akka.http.scaladsl.settings.ServerSettings;
  */
 public final class JsonParsingErrorHandler extends ParsingErrorHandler {
 
-    public JsonParsingErrorHandler() {
-    }
+    public JsonParsingErrorHandler() {}
 
     @Override
     public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
@@ -28,8 +27,13 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
         }
         // The summary is akka-http's generic description; the detail can echo request bytes.
         String message = info.summary().isBlank() ? status.reason() : info.summary();
-        return ErrorResponses.response(new ApiError(status, message,
-                status.intValue() >= 500 ? "server_error" : ApiError.INVALID_REQUEST, null, code(status.intValue()), 0));
+        return ErrorResponses.response(new ApiError(
+                status,
+                message,
+                status.intValue() >= 500 ? "server_error" : ApiError.INVALID_REQUEST,
+                null,
+                code(status.intValue()),
+                0));
     }
 
     private static String code(int status) {

@@ -11,8 +11,7 @@ import io.kvasir.http.openai.OpenAiJson;
 /** JSON bodies written with the one snake-case mapper, so every endpoint spells fields alike. */
 public final class JsonResponses {
 
-    private JsonResponses() {
-    }
+    private JsonResponses() {}
 
     public static HttpResponse ok(Object body) {
         return of(StatusCodes.OK, body);
@@ -20,10 +19,13 @@ public final class JsonResponses {
 
     public static HttpResponse of(StatusCode status, Object body) {
         try {
-            return HttpResponse.create().withStatus(status).withEntity(
-                    HttpEntities.create(ContentTypes.APPLICATION_JSON, OpenAiJson.MAPPER.writeValueAsBytes(body)));
+            return HttpResponse.create()
+                    .withStatus(status)
+                    .withEntity(HttpEntities.create(
+                            ContentTypes.APPLICATION_JSON, OpenAiJson.MAPPER.writeValueAsBytes(body)));
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot serialize a response of type " + body.getClass().getName(), e);
+            throw new IllegalStateException(
+                    "cannot serialize a response of type " + body.getClass().getName(), e);
         }
     }
 }

@@ -24,8 +24,7 @@ public final class KvasirHttp {
 
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
-    private KvasirHttp() {
-    }
+    private KvasirHttp() {}
 
     /**
      * The bound servers.
@@ -57,13 +56,13 @@ public final class KvasirHttp {
      * Only the management port (cluster routes, /admin, /metrics): what a worker node without the
      * gateway role serves, so every node can be scraped and inspected.
      */
-    public static CompletionStage<Optional<HttpBinding>> startManagement(ActorSystem<?> system, Fabric fabric,
-                                                                         HttpSettings settings,
-                                                                         Supplier<Route> metrics) {
+    public static CompletionStage<Optional<HttpBinding>> startManagement(
+            ActorSystem<?> system, Fabric fabric, HttpSettings settings, Supplier<Route> metrics) {
         if (!settings.managementEnabled()) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
-        return new ManagementServer(system, fabric, metrics, settings).bind()
+        return new ManagementServer(system, fabric, metrics, settings)
+                .bind()
                 .thenApply(b -> Optional.of(b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system)));
     }
 
@@ -72,10 +71,11 @@ public final class KvasirHttp {
     }
 
     /** @param metrics the management port's {@code /metrics} route, or null when metrics are off */
-    public static CompletionStage<Bindings> start(ActorSystem<?> system, Fabric fabric, HttpSettings settings,
-                                                  Supplier<Route> metrics) {
+    public static CompletionStage<Bindings> start(
+            ActorSystem<?> system, Fabric fabric, HttpSettings settings, Supplier<Route> metrics) {
         Materializer materializer = Materializer.matFromSystem(system);
-        CompletionStage<HttpBinding> api = new ApiServer(fabric, settings, materializer).bind(system)
+        CompletionStage<HttpBinding> api = new ApiServer(fabric, settings, materializer)
+                .bind(system)
                 .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system));
         CompletionStage<Optional<HttpBinding>> management = startManagement(system, fabric, settings, metrics);
         return api.thenCombine(management, (a, m) -> new Bindings(a, m, settings.managementAccess()));

@@ -17,8 +17,7 @@ import java.util.function.Supplier;
  */
 public final class UnreadBody {
 
-    private UnreadBody() {
-    }
+    private UnreadBody() {}
 
     public static Route discardedBefore(Supplier<Route> inner) {
         return extractRequest(request -> request.entity().isStrict()
@@ -26,6 +25,8 @@ public final class UnreadBody {
                 : extractMaterializer(materializer -> onComplete(
                         request.discardEntityBytes(materializer).completionStage(),
                         // A body that broke off or was too large is the client's error, told as such.
-                        done -> done.isSuccess() ? inner.get() : complete(ErrorResponses.response(done.failed().get())))));
+                        done -> done.isSuccess()
+                                ? inner.get()
+                                : complete(ErrorResponses.response(done.failed().get())))));
     }
 }

@@ -43,13 +43,17 @@ class ApiKeyScopeTest {
 
     @Test
     void anOpenApiHasTheOneSharedScope() throws Exception {
-        try (TestServer open = new TestServer(ConfigFactory.parseString("akka.remote.artery.canonical.port = 0"),
+        try (TestServer open = new TestServer(
+                ConfigFactory.parseString("akka.remote.artery.canonical.port = 0"),
                 TestServer.defaults().withManagement(false, 0))) {
             open.fabric.script(FakeFabric.reply("ok"));
-            HttpResponse<String> response = open.http.send(HttpRequest.newBuilder(
-                            URI.create(open.base() + "/v1/chat/completions"))
-                    .timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body())).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = open.http.send(
+                    HttpRequest.newBuilder(URI.create(open.base() + "/v1/chat/completions"))
+                            .timeout(Duration.ofSeconds(10))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body()))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
 
             assertThat(response.statusCode()).isEqualTo(200);
             assertThat(open.fabric.lastRequest().scope()).isNull();
@@ -57,13 +61,15 @@ class ApiKeyScopeTest {
     }
 
     private static String scopeFor(String key) throws Exception {
-        HttpResponse<String> response = server.http.send(HttpRequest.newBuilder(
-                        URI.create(server.base() + "/v1/chat/completions"))
-                .timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + key)
-                .header("Content-Type", "application/json")
-                .header("X-Session-Id", "alice")
-                .POST(HttpRequest.BodyPublishers.ofString(body())).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = server.http.send(
+                HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Authorization", "Bearer " + key)
+                        .header("Content-Type", "application/json")
+                        .header("X-Session-Id", "alice")
+                        .POST(HttpRequest.BodyPublishers.ofString(body()))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(server.fabric.lastRequest().sessionId()).isEqualTo("alice");
         return server.fabric.lastRequest().scope();

@@ -51,16 +51,22 @@ class ClientAbortTest {
                 abort(head + "Content-Length: 1000\r\n\r\n{\"model\": \"fake", reset);
                 abort(head + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"mod\r\n", reset);
                 abort(head, reset);
-                abort(head + "Content-Length: 120\r\n\r\n{\"model\": \"fake-model\", \"stream\": true, \"messages\": "
-                        + "[{\"role\": \"user\", \"content\": \"hi\"}]}", reset);
+                abort(
+                        head + "Content-Length: 120\r\n\r\n{\"model\": \"fake-model\", \"stream\": true, \"messages\": "
+                                + "[{\"role\": \"user\", \"content\": \"hi\"}]}",
+                        reset);
             }
             // Unparseable requests are the client's mistake too (akka-http's own handler logged each at WARN).
-            RawHttp.send(server.apiPort(), "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "a".repeat(20_000)
-                    + "\r\n\r\n", Duration.ofSeconds(10));
+            RawHttp.send(
+                    server.apiPort(),
+                    "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n",
+                    Duration.ofSeconds(10));
             RawHttp.send(server.apiPort(), "FROB / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration.ofSeconds(10));
             Thread.sleep(Duration.ofSeconds(1));
-            assertThat(server.post("/v1/chat/completions",
-                    "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}").statusCode())
+            assertThat(server.post(
+                                    "/v1/chat/completions",
+                                    "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}")
+                            .statusCode())
                     .isEqualTo(200);
             assertThat(log.warningsAndErrors()).isEmpty();
         }

@@ -9,13 +9,16 @@ import java.net.http.HttpResponse;
 /** Assertions that an answer is an OpenAI-shaped error: {@code {"error": {message, type, param, code}}}. */
 public final class ErrorShape {
 
-    private ErrorShape() {
-    }
+    private ErrorShape() {}
 
     /** The {@code error} object, after checking status, content type and shape; {@code param} null: not checked. */
     public static JsonNode assertError(HttpResponse<String> response, int status, String param) throws Exception {
-        return assertError(response.statusCode(), response.headers().firstValue("Content-Type").orElse(null),
-                response.body(), status, param);
+        return assertError(
+                response.statusCode(),
+                response.headers().firstValue("Content-Type").orElse(null),
+                response.body(),
+                status,
+                param);
     }
 
     public static JsonNode assertError(RawHttp.Response response, int status, String param) throws Exception {

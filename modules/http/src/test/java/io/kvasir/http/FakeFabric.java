@@ -4,9 +4,9 @@ import akka.Done;
 import akka.NotUsed;
 import akka.japi.Pair;
 import akka.stream.javadsl.Source;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.util.ArrayList;
@@ -41,7 +41,8 @@ public final class FakeFabric implements Fabric {
     private final AtomicBoolean ready = new AtomicBoolean(true);
     private final AtomicInteger drains = new AtomicInteger();
     private final CompletableFuture<Done> drainCompletion = new CompletableFuture<>();
-    private volatile Function<GenerationRequest, Source<GenerationEvent, NotUsed>> script = reply("Hello", ",", " world");
+    private volatile Function<GenerationRequest, Source<GenerationEvent, NotUsed>> script =
+            reply("Hello", ",", " world");
     private volatile List<ModelStatus> status = List.of();
 
     /** Answers every request with these token texts, then STOP. */
@@ -55,8 +56,8 @@ public final class FakeFabric implements Fabric {
     }
 
     /** Starts, sends {@code texts}, then fails the stream mid-way. */
-    public static Function<GenerationRequest, Source<GenerationEvent, NotUsed>> failAfter(RuntimeException e,
-                                                                                           String... texts) {
+    public static Function<GenerationRequest, Source<GenerationEvent, NotUsed>> failAfter(
+            RuntimeException e, String... texts) {
         return request -> Source.from(events(FinishReason.STOP, texts)).map(event -> {
             // The stream fails where it would have finished: after Started and every token.
             if (event instanceof GenerationEvent.Finished) {
@@ -78,8 +79,7 @@ public final class FakeFabric implements Fabric {
     }
 
     /** What an endless generation reports to the test: tokens pulled and when it terminated. */
-    public record EndlessProbe(AtomicLong pulled, CompletableFuture<Done> terminated) {
-    }
+    public record EndlessProbe(AtomicLong pulled, CompletableFuture<Done> terminated) {}
 
     /**
      * A generation that never finishes on its own: a token per pull (as the engine does when the
@@ -87,17 +87,20 @@ public final class FakeFabric implements Fabric {
      */
     public EndlessProbe endless(String tokenText) {
         EndlessProbe probe = new EndlessProbe(new AtomicLong(), new CompletableFuture<>());
-        script = request -> Source.<GenerationEvent>single(new GenerationEvent.Started("req-endless", "replica-0", 1, 0))
-                .concat(Source.unfold(0L, i -> Optional.of(Pair.create(i + 1,
-                        (GenerationEvent) new GenerationEvent.Token(1, tokenText, 0f, List.of())))))
-                .map(e -> {
-                    probe.pulled().incrementAndGet();
-                    return e;
-                })
-                .watchTermination((mat, done) -> {
-                    done.whenComplete((d, failure) -> probe.terminated().complete(Done.getInstance()));
-                    return mat;
-                });
+        script =
+                request -> Source.<GenerationEvent>single(new GenerationEvent.Started("req-endless", "replica-0", 1, 0))
+                        .concat(Source.unfold(
+                                0L,
+                                i -> Optional.of(Pair.create(i + 1, (GenerationEvent)
+                                        new GenerationEvent.Token(1, tokenText, 0f, List.of())))))
+                        .map(e -> {
+                            probe.pulled().incrementAndGet();
+                            return e;
+                        })
+                        .watchTermination((mat, done) -> {
+                            done.whenComplete((d, failure) -> probe.terminated().complete(Done.getInstance()));
+                            return mat;
+                        });
         return probe;
     }
 
@@ -147,8 +150,8 @@ public final class FakeFabric implements Fabric {
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
         requests.add(request);
         if (models.stream().noneMatch(m -> m.id().equals(request.model()))) {
-            return Source.failed(new FabricException(FabricException.Kind.UNKNOWN_MODEL,
-                    "The model '" + request.model() + "' does not exist."));
+            return Source.failed(new FabricException(
+                    FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist."));
         }
         return script.apply(request);
     }

@@ -30,7 +30,8 @@ class HttpSettingsTest {
 
     @Test
     void overridesAreRead() {
-        HttpSettings s = HttpSettings.fromConfig(ConfigFactory.parseString("""
+        HttpSettings s = HttpSettings.fromConfig(
+                ConfigFactory.parseString("""
                 port = 9000, api-keys = ["a", "b"], max-request-bytes = 1000, management.port = 9001
                 json { max-depth = 10, max-number-length = 20 }
                 max-connections = 50, header-read-timeout = 3s, idle-timeout = 7s
@@ -50,10 +51,13 @@ class HttpSettingsTest {
         HttpSettings b = HttpSettings.fromConfig(ConfigFactory.load().getConfig("kvasir.http"));
 
         assertThat(a.managementAccess().tokenGenerated()).isTrue();
-        assertThat(a.managementAccess().token()).matches("[0-9a-f]{64}").isNotEqualTo(b.managementAccess().token());
+        assertThat(a.managementAccess().token())
+                .matches("[0-9a-f]{64}")
+                .isNotEqualTo(b.managementAccess().token());
         assertThat(a.toString()).doesNotContain(a.managementAccess().token());
 
-        HttpSettings configured = HttpSettings.fromConfig(ConfigFactory.parseString("""
+        HttpSettings configured = HttpSettings.fromConfig(
+                ConfigFactory.parseString("""
                 management { token = "s3cret", allowed-hosts = ["Admin.Example"], allowed-origins = ["https://ops"] }
                 """).withFallback(ConfigFactory.load().getConfig("kvasir.http")));
         assertThat(configured.managementAccess().token()).isEqualTo("s3cret");

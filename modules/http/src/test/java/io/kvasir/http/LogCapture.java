@@ -35,13 +35,16 @@ public final class LogCapture extends AppenderBase<ILoggingEvent> implements Aut
 
     /** "LEVEL logger - message" of each WARN or ERROR event so far. */
     public List<String> warningsAndErrors() {
-        return events.stream().map(e -> e.getLevel() + " " + e.getLoggerName() + " - " + e.getFormattedMessage())
+        return events.stream()
+                .map(e -> e.getLevel() + " " + e.getLoggerName() + " - " + e.getFormattedMessage())
                 .toList();
     }
 
     public List<String> errors() {
-        return events.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.ERROR))
-                .map(e -> e.getLoggerName() + " - " + e.getFormattedMessage()).toList();
+        return events.stream()
+                .filter(e -> e.getLevel().isGreaterOrEqual(Level.ERROR))
+                .map(e -> e.getLoggerName() + " - " + e.getFormattedMessage())
+                .toList();
     }
 
     @Override

@@ -3,8 +3,8 @@ package io.kvasir.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.http.openai.OpenAiJson;
 import java.io.InputStream;
@@ -49,8 +49,8 @@ class OpenAiHttpTest {
 
     private static void assertError(HttpResponse<String> response, int status, String param) throws Exception {
         assertThat(response.statusCode()).isEqualTo(status);
-        assertThat(response.headers().firstValue("Content-Type")).hasValueSatisfying(
-                ct -> assertThat(ct).startsWith("application/json"));
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
         JsonNode error = json(response.body()).get("error");
         assertThat(error).as(response.body()).isNotNull();
         assertThat(error.get("message").asText()).isNotBlank();
@@ -64,8 +64,8 @@ class OpenAiHttpTest {
 
     @Test
     void streamedChatIsFramedExactly() throws Exception {
-        HttpResponse<String> response = server.post("/v1/chat/completions",
-                CHAT + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
+        HttpResponse<String> response = server.post(
+                "/v1/chat/completions", CHAT + ", \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("Content-Type")).contains("text/event-stream");
@@ -83,8 +83,10 @@ class OpenAiHttpTest {
         assertThat(role.at("/choices/0/delta/role").asText()).isEqualTo("assistant");
         assertThat(role.at("/choices/0/finish_reason").isNull()).isTrue();
         assertThat(role.has("usage")).isFalse();
-        assertThat(json(events[1].substring(6)).at("/choices/0/delta/content").asText()).isEqualTo("Hello");
-        assertThat(json(events[3].substring(6)).at("/choices/0/delta/content").asText()).isEqualTo(" world");
+        assertThat(json(events[1].substring(6)).at("/choices/0/delta/content").asText())
+                .isEqualTo("Hello");
+        assertThat(json(events[3].substring(6)).at("/choices/0/delta/content").asText())
+                .isEqualTo(" world");
         JsonNode finish = json(events[4].substring(6));
         assertThat(finish.at("/choices/0/finish_reason").asText()).isEqualTo("stop");
         assertThat(finish.at("/choices/0/delta").isEmpty()).isTrue();
@@ -93,15 +95,18 @@ class OpenAiHttpTest {
         assertThat(usage.at("/usage/prompt_tokens").asInt()).isEqualTo(FakeFabric.PROMPT_TOKENS);
         assertThat(usage.at("/usage/completion_tokens").asInt()).isEqualTo(3);
         assertThat(usage.at("/usage/total_tokens").asInt()).isEqualTo(FakeFabric.PROMPT_TOKENS + 3);
-        assertThat(usage.at("/usage/prompt_tokens_details/cached_tokens").asInt()).isEqualTo(FakeFabric.CACHED_TOKENS);
+        assertThat(usage.at("/usage/prompt_tokens_details/cached_tokens").asInt())
+                .isEqualTo(FakeFabric.CACHED_TOKENS);
         assertThat(events[6]).isEqualTo("data: [DONE]");
         // every chunk of one answer shares its id
-        assertThat(json(events[2].substring(6)).get("id").asText()).isEqualTo(role.get("id").asText());
+        assertThat(json(events[2].substring(6)).get("id").asText())
+                .isEqualTo(role.get("id").asText());
     }
 
     @Test
     void streamWithoutIncludeUsageHasNoUsageChunk() throws Exception {
-        String body = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}").body();
+        String body = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}")
+                .body();
 
         assertThat(body).doesNotContain("\"usage\"");
         assertThat(body.split("\n\n")).hasSize(6).endsWith("data: [DONE]");
@@ -109,21 +114,24 @@ class OpenAiHttpTest {
 
     @Test
     void streamedCompletionHasNoRoleChunk() throws Exception {
-        String body = server.post("/v1/completions",
-                "{\"model\": \"fake-model\", \"prompt\": [\"Once\"], \"stream\": true}").body();
+        String body = server.post(
+                        "/v1/completions", "{\"model\": \"fake-model\", \"prompt\": [\"Once\"], \"stream\": true}")
+                .body();
 
         String[] events = body.split("\n\n");
         assertThat(events).hasSize(5);
         JsonNode first = json(events[0].substring(6));
         assertThat(first.get("object").asText()).isEqualTo("text_completion");
         assertThat(first.at("/choices/0/text").asText()).isEqualTo("Hello");
-        assertThat(json(events[3].substring(6)).at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+        assertThat(json(events[3].substring(6)).at("/choices/0/finish_reason").asText())
+                .isEqualTo("stop");
         assertThat(server.fabric.lastRequest().prompt()).isEqualTo("Once");
     }
 
     @Test
     void chatLogprobsListEveryToken() throws Exception {
-        JsonNode answer = json(server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"top_logprobs\": 2}").body());
+        JsonNode answer = json(server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"top_logprobs\": 2}")
+                .body());
 
         JsonNode content = answer.at("/choices/0/logprobs/content");
         assertThat(content).hasSize(3);
@@ -133,15 +141,18 @@ class OpenAiHttpTest {
         assertThat(content.get(1).get("bytes")).hasSize(1);
         assertThat(server.fabric.lastRequest().sampling().topLogprobs()).isEqualTo(2);
 
-        String streamed = server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"stream\": true}").body();
+        String streamed = server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"stream\": true}")
+                .body();
         JsonNode firstToken = json(streamed.split("\n\n")[1].substring(6));
-        assertThat(firstToken.at("/choices/0/logprobs/content/0/logprob").asDouble()).isEqualTo(-0.5);
+        assertThat(firstToken.at("/choices/0/logprobs/content/0/logprob").asDouble())
+                .isEqualTo(-0.5);
     }
 
     @Test
     void completionLogprobsCarryOffsets() throws Exception {
-        JsonNode answer = json(server.post("/v1/completions",
-                "{\"model\": \"fake-model\", \"prompt\": \"p\", \"logprobs\": 1}").body());
+        JsonNode answer =
+                json(server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\", \"logprobs\": 1}")
+                        .body());
 
         JsonNode logprobs = answer.at("/choices/0/logprobs");
         assertThat(logprobs.get("tokens")).extracting(JsonNode::asText).containsExactly("Hello", ",", " world");
@@ -160,7 +171,8 @@ class OpenAiHttpTest {
         assertThat(response.statusCode()).isEqualTo(200);
         String[] events = response.body().split("\n\n");
         assertThat(events).hasSize(5);
-        assertThat(json(events[2].substring(6)).at("/choices/0/delta/content").asText()).isEqualTo("lo");
+        assertThat(json(events[2].substring(6)).at("/choices/0/delta/content").asText())
+                .isEqualTo("lo");
         JsonNode error = json(events[3].substring(6)).get("error");
         assertThat(error.get("type").asText()).isEqualTo("server_error");
         assertThat(events[3]).doesNotContain("replica lost");
@@ -171,7 +183,9 @@ class OpenAiHttpTest {
     void engineErrorFinishMidStreamIsAnErrorEvent() throws Exception {
         server.fabric.script(r -> akka.stream.javadsl.Source.from(FakeFabric.events(FinishReason.ERROR, "a")));
 
-        String[] events = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}").body().split("\n\n");
+        String[] events = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}")
+                .body()
+                .split("\n\n");
 
         assertThat(events[events.length - 2]).startsWith("data: {\"error\":");
         assertThat(events[events.length - 1]).isEqualTo("data: [DONE]");
@@ -179,7 +193,8 @@ class OpenAiHttpTest {
 
     @Test
     void refusalBeforeTheStreamIsAStatusWithRetryAfter() throws Exception {
-        server.fabric.script(FakeFabric.refuse(new FabricException(FabricException.Kind.OVERLOADED, "Queue full.", null, 4)));
+        server.fabric.script(
+                FakeFabric.refuse(new FabricException(FabricException.Kind.OVERLOADED, "Queue full.", null, 4)));
 
         HttpResponse<String> response = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}");
 
@@ -196,27 +211,32 @@ class OpenAiHttpTest {
         assertThat(noFigure.headers().firstValue("Retry-After"))
                 .contains(Integer.toString(ErrorResponses.DEFAULT_RETRY_AFTER_SECONDS));
 
-        server.fabric.script(FakeFabric.refuse(
-                new FabricException(FabricException.Kind.UNAVAILABLE, "No replica.", null, 12)));
+        server.fabric.script(
+                FakeFabric.refuse(new FabricException(FabricException.Kind.UNAVAILABLE, "No replica.", null, 12)));
         HttpResponse<String> withFigure = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}");
         assertError(withFigure, 503, null);
         assertThat(withFigure.headers().firstValue("Retry-After")).contains("12");
 
         server.fabric.ready(false);
-        assertThat(server.get(server.base() + "/ready").headers().firstValue("Retry-After")).isPresent();
+        assertThat(server.get(server.base() + "/ready").headers().firstValue("Retry-After"))
+                .isPresent();
     }
 
     @Test
     void answerIdsAreTheEdgesOwnNeverTheFabricsRequestId() throws Exception {
         String whole = server.post("/v1/chat/completions", CHAT + "}").body();
         String again = server.post("/v1/chat/completions", CHAT + "}").body();
-        String text = server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\"}").body();
-        String streamed = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}").body();
+        String text = server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\"}")
+                .body();
+        String streamed = server.post("/v1/chat/completions", CHAT + ", \"stream\": true}")
+                .body();
 
-        assertThat(json(whole).get("id").asText()).matches("chatcmpl-[0-9a-f]{24}")
+        assertThat(json(whole).get("id").asText())
+                .matches("chatcmpl-[0-9a-f]{24}")
                 .isNotEqualTo(json(again).get("id").asText());
         assertThat(json(text).get("id").asText()).matches("cmpl-[0-9a-f]{24}");
-        assertThat(json(streamed.split("\n\n")[0].substring(6)).get("id").asText()).matches("chatcmpl-[0-9a-f]{24}");
+        assertThat(json(streamed.split("\n\n")[0].substring(6)).get("id").asText())
+                .matches("chatcmpl-[0-9a-f]{24}");
         // "req-1" is the fake fabric's internal request id: it must appear nowhere.
         assertThat(whole + text + streamed).doesNotContain("req-1");
     }
@@ -227,16 +247,16 @@ class OpenAiHttpTest {
         assertThat(whole.headers().firstValue("X-Kvasir-Replica")).contains("replica-0");
         assertThat(whole.headers().firstValue("X-Session-Id")).contains("conv-7");
 
-        HttpResponse<String> streamed = server.post("/v1/chat/completions",
-                CHAT + ", \"stream\": true, \"metadata\": {\"session_id\": \"from-body\"}}");
+        HttpResponse<String> streamed = server.post(
+                "/v1/chat/completions", CHAT + ", \"stream\": true, \"metadata\": {\"session_id\": \"from-body\"}}");
         assertThat(streamed.headers().firstValue("X-Kvasir-Replica")).contains("replica-0");
         assertThat(streamed.headers().firstValue("X-Session-Id")).contains("from-body");
 
         HttpResponse<String> anonymous = server.post("/v1/chat/completions", CHAT + "}");
         assertThat(anonymous.headers().firstValue("X-Session-Id")).isEmpty();
         // A session id that could not be a header value is used, but not echoed.
-        HttpResponse<String> odd = server.post("/v1/chat/completions",
-                CHAT + ", \"metadata\": {\"session_id\": \"a\\r\\nSet-Cookie: x=y\"}}");
+        HttpResponse<String> odd = server.post(
+                "/v1/chat/completions", CHAT + ", \"metadata\": {\"session_id\": \"a\\r\\nSet-Cookie: x=y\"}}");
         assertThat(odd.statusCode()).isEqualTo(200);
         assertThat(odd.headers().firstValue("X-Session-Id")).isEmpty();
         assertThat(odd.headers().firstValue("Set-Cookie")).isEmpty();
@@ -257,15 +277,21 @@ class OpenAiHttpTest {
         assertError(server.post("/v1/chat/completions", CHAT + ", \"stop\": 5}"), 400, "stop");
         assertError(server.post("/v1/chat/completions", "{\"messages\": []}"), 400, "model");
         assertError(server.post("/v1/chat/completions", "{\"model\": \"fake-model\"}"), 400, "messages");
-        assertError(server.post("/v1/chat/completions",
-                "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": 3}]}"), 400, "messages[0].content");
+        assertError(
+                server.post(
+                        "/v1/chat/completions",
+                        "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": 3}]}"),
+                400,
+                "messages[0].content");
         assertError(server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": 12}"), 400, "prompt");
     }
 
     @Test
     void outOfRangeValuesAreBadRequest() throws Exception {
         assertError(server.post("/v1/chat/completions", CHAT + ", \"max_tokens\": 0}"), 400, "max_tokens");
-        assertError(server.post("/v1/chat/completions", CHAT + ", \"max_completion_tokens\": -5}"), 400,
+        assertError(
+                server.post("/v1/chat/completions", CHAT + ", \"max_completion_tokens\": -5}"),
+                400,
                 "max_completion_tokens");
         assertError(server.post("/v1/chat/completions", CHAT + ", \"n\": 3}"), 400, "n");
         assertError(server.post("/v1/chat/completions", CHAT + ", \"temperature\": 2.5}"), 400, "temperature");
@@ -289,8 +315,11 @@ class OpenAiHttpTest {
 
     @Test
     void missingApiKeyIsUnauthorized() throws Exception {
-        HttpResponse<String> response = server.http.send(HttpRequest.newBuilder(URI.create(server.base() + "/v1/models"))
-                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = server.http.send(
+                HttpRequest.newBuilder(URI.create(server.base() + "/v1/models"))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
 
         assertError(response, 401, null);
         assertThat(json(response.body()).at("/error/code").asText()).isEqualTo("invalid_api_key");
@@ -298,8 +327,9 @@ class OpenAiHttpTest {
 
     @Test
     void healthAndReadinessNeedNoKey() throws Exception {
-        HttpResponse<String> health = server.http.send(HttpRequest.newBuilder(URI.create(server.base() + "/health"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> health = server.http.send(
+                HttpRequest.newBuilder(URI.create(server.base() + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(health.statusCode()).isEqualTo(200);
 
         assertThat(server.get(server.base() + "/ready").statusCode()).isEqualTo(200);
@@ -311,8 +341,13 @@ class OpenAiHttpTest {
 
     @Test
     void headersShapeTheGenerationRequest() throws Exception {
-        server.post("/v1/chat/completions", CHAT + ", \"user\": \"alice\", \"metadata\": {\"session_id\": \"meta\"}}",
-                "X-Session-Id", "from-header", "X-Kvasir-Workload", "batch");
+        server.post(
+                "/v1/chat/completions",
+                CHAT + ", \"user\": \"alice\", \"metadata\": {\"session_id\": \"meta\"}}",
+                "X-Session-Id",
+                "from-header",
+                "X-Kvasir-Workload",
+                "batch");
         GenerationRequest request = server.fabric.lastRequest();
         assertThat(request.sessionId()).isEqualTo("from-header");
         assertThat(request.workload()).isEqualTo(GenerationRequest.Workload.BATCH);
@@ -332,7 +367,8 @@ class OpenAiHttpTest {
                 HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
                         .header("Authorization", "Bearer " + TestServer.API_KEY)
                         .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
+                        .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         assertThat(response.statusCode()).isEqualTo(200);
         try (InputStream in = response.body()) {
@@ -352,7 +388,8 @@ class OpenAiHttpTest {
                 HttpRequest.newBuilder(URI.create(server.base() + "/v1/chat/completions"))
                         .header("Authorization", "Bearer " + TestServer.API_KEY)
                         .header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}")).build(),
+                        .POST(HttpRequest.BodyPublishers.ofString(CHAT + ", \"stream\": true}"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofInputStream());
         try (InputStream in = response.body()) {
             in.readNBytes(1024);

@@ -20,8 +20,8 @@ import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.models.Model;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.time.Duration;
 import java.util.List;
@@ -64,7 +64,10 @@ class OpenAiSdkTest {
     }
 
     private static ChatCompletionCreateParams chat(String model) {
-        return ChatCompletionCreateParams.builder().model(model).addUserMessage("Say hello").maxCompletionTokens(16)
+        return ChatCompletionCreateParams.builder()
+                .model(model)
+                .addUserMessage("Say hello")
+                .maxCompletionTokens(16)
                 .build();
     }
 
@@ -81,42 +84,54 @@ class OpenAiSdkTest {
             assertThat(u.promptTokens()).isEqualTo(FakeFabric.PROMPT_TOKENS);
             assertThat(u.completionTokens()).isEqualTo(3);
             assertThat(u.totalTokens()).isEqualTo(FakeFabric.PROMPT_TOKENS + 3);
-            assertThat(u.promptTokensDetails().flatMap(d -> d.cachedTokens())).contains((long) FakeFabric.CACHED_TOKENS);
+            assertThat(u.promptTokensDetails().flatMap(d -> d.cachedTokens()))
+                    .contains((long) FakeFabric.CACHED_TOKENS);
         });
         GenerationRequest sent = server.fabric.lastRequest();
-        assertThat(sent.messages()).extracting(m -> m.role() + ":" + m.content()).containsExactly("user:Say hello");
+        assertThat(sent.messages())
+                .extracting(m -> m.role() + ":" + m.content())
+                .containsExactly("user:Say hello");
         assertThat(sent.maxTokens()).isEqualTo(16);
     }
 
     @Test
     void streamedChatStartsWithTheRoleAndEndsWithFinishAndUsage() {
         ChatCompletionCreateParams params = chat(FakeFabric.MODEL).toBuilder()
-                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build())
+                .streamOptions(
+                        ChatCompletionStreamOptions.builder().includeUsage(true).build())
                 .build();
         List<ChatCompletionChunk> chunks;
-        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params)) {
+        try (StreamResponse<ChatCompletionChunk> stream =
+                client.chat().completions().createStreaming(params)) {
             chunks = stream.stream().toList();
         }
 
         assertThat(chunks.getFirst().choices().getFirst().delta().role()).isPresent();
         StringBuilder text = new StringBuilder();
-        chunks.forEach(c -> c.choices().forEach(choice -> choice.delta().content().ifPresent(text::append)));
+        chunks.forEach(
+                c -> c.choices().forEach(choice -> choice.delta().content().ifPresent(text::append)));
         assertThat(text).hasToString("Hello, world");
         ChatCompletionChunk finish = chunks.get(chunks.size() - 2);
-        assertThat(finish.choices().getFirst().finishReason()).hasValueSatisfying(r -> assertThat(r.asString()).isEqualTo("stop"));
+        assertThat(finish.choices().getFirst().finishReason())
+                .hasValueSatisfying(r -> assertThat(r.asString()).isEqualTo("stop"));
         ChatCompletionChunk usage = chunks.getLast();
         assertThat(usage.choices()).isEmpty();
-        assertThat(usage.usage()).hasValueSatisfying(u -> assertThat(u.completionTokens()).isEqualTo(3));
+        assertThat(usage.usage())
+                .hasValueSatisfying(u -> assertThat(u.completionTokens()).isEqualTo(3));
     }
 
     @Test
     void completionAndStreamedCompletion() {
         CompletionCreateParams params = CompletionCreateParams.builder()
-                .model(FakeFabric.MODEL).prompt("Once upon a time").maxTokens(8).build();
+                .model(FakeFabric.MODEL)
+                .prompt("Once upon a time")
+                .maxTokens(8)
+                .build();
 
         Completion completion = client.completions().create(params);
         assertThat(completion.choices().getFirst().text()).isEqualTo("Hello, world");
-        assertThat(completion.usage()).hasValueSatisfying(u -> assertThat(u.promptTokens()).isEqualTo(FakeFabric.PROMPT_TOKENS));
+        assertThat(completion.usage())
+                .hasValueSatisfying(u -> assertThat(u.promptTokens()).isEqualTo(FakeFabric.PROMPT_TOKENS));
         assertThat(server.fabric.lastRequest().prompt()).isEqualTo("Once upon a time");
         assertThat(server.fabric.lastRequest().isChat()).isFalse();
 
@@ -133,7 +148,11 @@ class OpenAiSdkTest {
 
         assertThat(models).extracting(Model::id).containsExactly(FakeFabric.MODEL, "other/model");
         assertThat(models.getFirst().ownedBy()).isEqualTo("kvasir");
-        assertThat(client.models().retrieve(com.openai.models.models.ModelRetrieveParams.builder().model("other/model").build()).id())
+        assertThat(client.models()
+                        .retrieve(com.openai.models.models.ModelRetrieveParams.builder()
+                                .model("other/model")
+                                .build())
+                        .id())
                 .isEqualTo("other/model");
     }
 
@@ -148,13 +167,17 @@ class OpenAiSdkTest {
 
     @Test
     void moreThanOneChoiceIsBadRequest() {
-        assertThatThrownBy(() -> client.chat().completions().create(chat(FakeFabric.MODEL).toBuilder().n(2).build()))
-                .isInstanceOfSatisfying(BadRequestException.class, e -> assertThat(e.param()).contains("n"));
+        assertThatThrownBy(() -> client.chat()
+                        .completions()
+                        .create(chat(FakeFabric.MODEL).toBuilder().n(2).build()))
+                .isInstanceOfSatisfying(
+                        BadRequestException.class, e -> assertThat(e.param()).contains("n"));
     }
 
     @Test
     void contextLengthExceededIsBadRequestWithItsCode() {
-        server.fabric.script(FakeFabric.refuse(new FabricException(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
+        server.fabric.script(FakeFabric.refuse(new FabricException(
+                FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
                 "The prompt has 3000 tokens; the model's context is 2048.")));
 
         assertThatThrownBy(() -> client.chat().completions().create(chat(FakeFabric.MODEL)))
@@ -179,11 +202,12 @@ class OpenAiSdkTest {
 
     @Test
     void overloadIsRateLimitedWithRetryAfter() {
-        server.fabric.script(FakeFabric.refuse(new FabricException(FabricException.Kind.OVERLOADED,
-                "The queue for fake-model is full.", null, 7)));
+        server.fabric.script(FakeFabric.refuse(
+                new FabricException(FabricException.Kind.OVERLOADED, "The queue for fake-model is full.", null, 7)));
 
         assertThatThrownBy(() -> client.chat().completions().create(chat(FakeFabric.MODEL)))
-                .isInstanceOfSatisfying(RateLimitException.class,
+                .isInstanceOfSatisfying(
+                        RateLimitException.class,
                         e -> assertThat(e.headers().values("Retry-After")).containsExactly("7"));
     }
 
@@ -191,7 +215,9 @@ class OpenAiSdkTest {
     void unavailableAndInternalFailuresAreServerErrors() {
         server.fabric.script(FakeFabric.refuse(new FabricException(FabricException.Kind.UNAVAILABLE, "Draining.")));
         assertThatThrownBy(() -> client.chat().completions().create(chat(FakeFabric.MODEL)))
-                .isInstanceOfSatisfying(InternalServerException.class, e -> assertThat(e.statusCode()).isEqualTo(503));
+                .isInstanceOfSatisfying(
+                        InternalServerException.class,
+                        e -> assertThat(e.statusCode()).isEqualTo(503));
 
         server.fabric.script(request -> {
             throw new IllegalStateException("secret internal detail");
@@ -209,10 +235,14 @@ class OpenAiSdkTest {
 
         StringBuilder text = new StringBuilder();
         assertThatThrownBy(() -> {
-            try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(chat(FakeFabric.MODEL))) {
-                stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(text::append)));
-            }
-        }).isInstanceOf(SseException.class);
+                    try (StreamResponse<ChatCompletionChunk> stream =
+                            client.chat().completions().createStreaming(chat(FakeFabric.MODEL))) {
+                        stream.stream()
+                                .forEach(c -> c.choices()
+                                        .forEach(ch -> ch.delta().content().ifPresent(text::append)));
+                    }
+                })
+                .isInstanceOf(SseException.class);
         assertThat(text).hasToString("Hello");
     }
 
@@ -222,6 +252,8 @@ class OpenAiSdkTest {
 
         assertThatThrownBy(() -> client.chat().completions().create(chat(FakeFabric.MODEL)))
                 .isInstanceOf(OpenAIServiceException.class)
-                .isInstanceOfSatisfying(InternalServerException.class, e -> assertThat(e.statusCode()).isEqualTo(500));
+                .isInstanceOfSatisfying(
+                        InternalServerException.class,
+                        e -> assertThat(e.statusCode()).isEqualTo(500));
     }
 }

@@ -35,8 +35,8 @@ class ParseErrorHttpTest {
 
     @Test
     void headersTooLargeIs431() throws Exception {
-        RawHttp.Response response = send("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
-                + "a".repeat(20_000) + "\r\n\r\n");
+        RawHttp.Response response =
+                send("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "a".repeat(20_000) + "\r\n\r\n");
 
         JsonNode error = assertError(response, 431, null);
         assertThat(error.get("code").asText()).isEqualTo("headers_too_large");
@@ -54,8 +54,8 @@ class ParseErrorHttpTest {
 
     @Test
     void uriTooLongIs414() throws Exception {
-        JsonNode error = assertError(send("GET /v1/models?q=" + "a".repeat(10_000)
-                + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 414, null);
+        JsonNode error = assertError(
+                send("GET /v1/models?q=" + "a".repeat(10_000) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"), 414, null);
         assertThat(error.get("code").asText()).isEqualTo("uri_too_long");
     }
 
@@ -65,15 +65,20 @@ class ParseErrorHttpTest {
         assertThat(method.get("type").asText()).isEqualTo("server_error");
         assertThat(method.get("code").asText()).isEqualTo("not_implemented");
 
-        assertError(send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + "Transfer-Encoding: gzip\r\n\r\n"), 400, null);
+        assertError(
+                send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "Transfer-Encoding: gzip\r\n\r\n"),
+                400,
+                null);
     }
 
     @Test
     void badContentLengthIs400() throws Exception {
         assertError(send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n"), 400, null);
-        assertError(send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n"
-                + "Content-Length: 2\r\n\r\nab"), 400, null);
+        assertError(
+                send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n"
+                        + "Content-Length: 2\r\n\r\nab"),
+                400,
+                null);
     }
 
     @Test

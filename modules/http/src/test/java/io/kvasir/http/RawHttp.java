@@ -26,8 +26,7 @@ public final class RawHttp {
         }
     }
 
-    private RawHttp() {
-    }
+    private RawHttp() {}
 
     public static Response send(int port, String request, Duration timeout) throws IOException {
         return send(port, request.getBytes(StandardCharsets.ISO_8859_1), timeout);
@@ -51,13 +50,20 @@ public final class RawHttp {
 
     /** A POST with a body and the given extra header lines (each without CRLF). */
     public static String post(String path, String host, String body, String... headerLines) {
-        StringBuilder b = new StringBuilder("POST ").append(path).append(" HTTP/1.1\r\nHost: ").append(host).append("\r\n");
+        StringBuilder b = new StringBuilder("POST ")
+                .append(path)
+                .append(" HTTP/1.1\r\nHost: ")
+                .append(host)
+                .append("\r\n");
         for (String h : headerLines) {
             b.append(h).append("\r\n");
         }
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        return b.append("Content-Length: ").append(bytes.length).append("\r\nConnection: close\r\n\r\n")
-                .append(new String(bytes, StandardCharsets.ISO_8859_1)).toString();
+        return b.append("Content-Length: ")
+                .append(bytes.length)
+                .append("\r\nConnection: close\r\n\r\n")
+                .append(new String(bytes, StandardCharsets.ISO_8859_1))
+                .toString();
     }
 
     /** Reads one response from a connection the caller keeps. */
@@ -78,7 +84,8 @@ public final class RawHttp {
             }
             head.write(b);
             matched = (b == '\r' && (matched == 0 || matched == 2)) || (b == '\n' && (matched == 1 || matched == 3))
-                    ? matched + 1 : (b == '\r' ? 1 : 0);
+                    ? matched + 1
+                    : (b == '\r' ? 1 : 0);
         }
         String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
         int status = Integer.parseInt(lines[0].split(" ")[1]);
@@ -86,7 +93,9 @@ public final class RawHttp {
         for (int i = 1; i < lines.length; i++) {
             int colon = lines[i].indexOf(':');
             if (colon > 0) {
-                headers.put(lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).strip());
+                headers.put(
+                        lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                        lines[i].substring(colon + 1).strip());
             }
         }
         byte[] body;

@@ -94,22 +94,24 @@ class RequestBodyHttpTest {
     @Test
     void bodiesThatAreNotValidUtf8AreRefused() throws Exception {
         int[][] malformed = {
-                {0xC0, 0xAF},             // overlong '/'
-                {0xE0, 0x80, 0xAF},       // overlong '/', three bytes
-                {0xED, 0xA0, 0x80},       // an encoded UTF-16 surrogate
-                {0xF4, 0x90, 0x80, 0x80}, // beyond U+10FFFF
-                {0x80},                   // a lone continuation byte
-                {0xE2, 0x82},             // truncated sequence
-                {0xFF},                   // never valid
+            {0xC0, 0xAF}, // overlong '/'
+            {0xE0, 0x80, 0xAF}, // overlong '/', three bytes
+            {0xED, 0xA0, 0x80}, // an encoded UTF-16 surrogate
+            {0xF4, 0x90, 0x80, 0x80}, // beyond U+10FFFF
+            {0x80}, // a lone continuation byte
+            {0xE2, 0x82}, // truncated sequence
+            {0xFF}, // never valid
         };
         for (int[] bytes : malformed) {
-            JsonNode error = assertError(server.postBytes("/v1/chat/completions", withRawBytes(bytes),
-                    "Content-Type", "application/json"), 400, null);
+            JsonNode error = assertError(
+                    server.postBytes("/v1/chat/completions", withRawBytes(bytes), "Content-Type", "application/json"),
+                    400,
+                    null);
             assertThat(error.get("message").asText()).contains("UTF-8");
         }
         // Valid multi-byte text passes through untouched.
-        HttpResponse<String> ok = server.postBytes("/v1/chat/completions", withRawBytes(0xE2, 0x82, 0xAC),
-                "Content-Type", "application/json");
+        HttpResponse<String> ok = server.postBytes(
+                "/v1/chat/completions", withRawBytes(0xE2, 0x82, 0xAC), "Content-Type", "application/json");
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(server.fabric.lastRequest().messages().getFirst().content()).isEqualTo("a\u20acb");
     }
@@ -117,19 +119,28 @@ class RequestBodyHttpTest {
     @Test
     void onlyJsonBodiesAreRead() throws Exception {
         byte[] body = (CHAT_START + "}").getBytes(StandardCharsets.UTF_8);
-        for (String type : new String[] {"text/plain", "text/plain; charset=utf-8",
-                "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream"}) {
-            JsonNode error = assertError(server.postBytes("/v1/chat/completions", body, "Content-Type", type), 415, null);
+        for (String type : new String[] {
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/octet-stream"
+        }) {
+            JsonNode error =
+                    assertError(server.postBytes("/v1/chat/completions", body, "Content-Type", type), 415, null);
             assertThat(error.get("message").asText()).contains("Content-Type: application/json");
             assertThat(error.get("code").asText()).isEqualTo("unsupported_media_type");
         }
         // No Content-Type at all, as a browser's Blob post or `fetch` without headers sends it.
         assertError(server.postBytes("/v1/completions", body), 415, null);
 
-        for (String type : new String[] {"application/json", "application/json; charset=utf-8", "APPLICATION/JSON",
-                "application/vnd.example+json"}) {
-            assertThat(server.postBytes("/v1/chat/completions", body, "Content-Type", type).statusCode())
-                    .as(type).isEqualTo(200);
+        for (String type : new String[] {
+            "application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/vnd.example+json"
+        }) {
+            assertThat(server.postBytes("/v1/chat/completions", body, "Content-Type", type)
+                            .statusCode())
+                    .as(type)
+                    .isEqualTo(200);
         }
     }
 
@@ -144,9 +155,23 @@ class RequestBodyHttpTest {
 
     @Test
     void malformedLogitBiasIsABadRequestNamingTheField() throws Exception {
-        for (String bad : new String[] {"[1, 2]", "\"x\"", "5", "{\"abc\": 1}", "{\"-1\": 1}", "{\"1.5\": 1}",
-                "{\"007\": 1}", "{\"\": 1}", "{\"99999999999\": 1}", "{\"1\": 101}", "{\"1\": -100.5}",
-                "{\"1\": \"10\"}", "{\"1\": null}", "{\"1\": [1]}", "{\"1\": true}"}) {
+        for (String bad : new String[] {
+            "[1, 2]",
+            "\"x\"",
+            "5",
+            "{\"abc\": 1}",
+            "{\"-1\": 1}",
+            "{\"1.5\": 1}",
+            "{\"007\": 1}",
+            "{\"\": 1}",
+            "{\"99999999999\": 1}",
+            "{\"1\": 101}",
+            "{\"1\": -100.5}",
+            "{\"1\": \"10\"}",
+            "{\"1\": null}",
+            "{\"1\": [1]}",
+            "{\"1\": true}"
+        }) {
             assertError(chat(", \"logit_bias\": " + bad), 400, "logit_bias");
         }
         assertThat(chat(", \"logit_bias\": null").statusCode()).isEqualTo(200);

@@ -27,8 +27,18 @@ class RequestTimeoutTest {
         HttpSettings d = TestServer.defaults();
         // Management on, on a local (non-cluster) actor system: what an embedding application may run.
         // The fabric's reference.conf makes cluster the default provider: ask for a local one explicitly.
-        server = new TestServer(ConfigFactory.parseString("akka.actor.provider = local"), new HttpSettings(d.host(), 0, true, d.managementHost(), 0,
-                List.of(TestServer.API_KEY), d.maxRequestBytes(), Duration.ofSeconds(1), d.sseKeepAlive()));
+        server = new TestServer(
+                ConfigFactory.parseString("akka.actor.provider = local"),
+                new HttpSettings(
+                        d.host(),
+                        0,
+                        true,
+                        d.managementHost(),
+                        0,
+                        List.of(TestServer.API_KEY),
+                        d.maxRequestBytes(),
+                        Duration.ofSeconds(1),
+                        d.sseKeepAlive()));
     }
 
     @AfterAll
@@ -40,11 +50,13 @@ class RequestTimeoutTest {
     void streamedRequestNeverAdmittedTimesOutAndIsCancelled() throws Exception {
         CompletableFuture<Done> cancelled = server.fabric.silent();
 
-        HttpResponse<String> response = server.post("/v1/chat/completions",
+        HttpResponse<String> response = server.post(
+                "/v1/chat/completions",
                 "{\"model\": \"fake-model\", \"stream\": true, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}");
 
         assertThat(response.statusCode()).isEqualTo(503);
-        assertThat(OpenAiJson.MAPPER.readTree(response.body()).at("/error/code").asText()).isEqualTo("request_timeout");
+        assertThat(OpenAiJson.MAPPER.readTree(response.body()).at("/error/code").asText())
+                .isEqualTo("request_timeout");
         assertThat(response.headers().firstValue("Retry-After")).isPresent();
         cancelled.get(10, TimeUnit.SECONDS);
     }
@@ -53,7 +65,8 @@ class RequestTimeoutTest {
     void wholeAnswerThatNeverFinishesTimesOutAndIsCancelled() throws Exception {
         CompletableFuture<Done> cancelled = server.fabric.silent();
 
-        HttpResponse<String> response = server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\"}");
+        HttpResponse<String> response =
+                server.post("/v1/completions", "{\"model\": \"fake-model\", \"prompt\": \"p\"}");
 
         assertThat(response.statusCode()).isEqualTo(503);
         assertThat(response.headers().firstValue("Retry-After")).isPresent();
@@ -62,7 +75,8 @@ class RequestTimeoutTest {
 
     @Test
     void adminRoutesWorkWithoutACluster() throws Exception {
-        String management = "http://127.0.0.1:" + server.bindings.managementAddress().orElseThrow().getPort();
+        String management = "http://127.0.0.1:"
+                + server.bindings.managementAddress().orElseThrow().getPort();
 
         assertThat(server.get(management + "/admin/models").statusCode()).isEqualTo(200);
         HttpResponse<String> members = server.get(management + "/cluster/members");

@@ -24,12 +24,15 @@ public final class TestServer implements AutoCloseable {
     public final FakeFabric fabric = new FakeFabric();
     public final ActorTestKit testKit;
     public final KvasirHttp.Bindings bindings;
-    public final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    public final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public TestServer(Config config, HttpSettings settings) {
         testKit = ActorTestKit.create("http-test", config.withFallback(QUIET).withFallback(ConfigFactory.load()));
         try {
-            bindings = KvasirHttp.start(testKit.system(), fabric, settings).toCompletableFuture().get();
+            bindings = KvasirHttp.start(testKit.system(), fabric, settings)
+                    .toCompletableFuture()
+                    .get();
         } catch (Exception e) {
             testKit.shutdownTestKit();
             throw new IllegalStateException("test server did not start", e);
@@ -38,12 +41,17 @@ public final class TestServer implements AutoCloseable {
 
     /** API port only, with {@link #API_KEY} required and a 64 KiB body limit. */
     public static TestServer api() {
-        return new TestServer(ConfigFactory.empty(), defaults().withManagement(false, 0)
-                .withApiKeys(List.of(API_KEY, "second-key")).withMaxRequestBytes(64 * 1024));
+        return new TestServer(
+                ConfigFactory.empty(),
+                defaults()
+                        .withManagement(false, 0)
+                        .withApiKeys(List.of(API_KEY, "second-key"))
+                        .withMaxRequestBytes(64 * 1024));
     }
 
     public static HttpSettings defaults() {
-        return HttpSettings.fromConfig(ConfigFactory.load().getConfig("kvasir.http")).withPort(0);
+        return HttpSettings.fromConfig(ConfigFactory.load().getConfig("kvasir.http"))
+                .withPort(0);
     }
 
     public String base() {
@@ -79,8 +87,13 @@ public final class TestServer implements AutoCloseable {
     }
 
     public HttpResponse<String> get(String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + API_KEY).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Authorization", "Bearer " + API_KEY)
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Override

@@ -6,7 +6,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code kvasir bench ...}: benchmarks. Each kind is a subcommand. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(
+        name = "bench",
+        mixinStandardHelpOptions = true,
         description = "Benchmarks: engine (in-process engine speed), serve (any OpenAI-compatible endpoint), "
                 + "soak (long steady load with memory sampling).",
         subcommands = {BenchEngineCommand.class, BenchServeCommand.class, SoakCommand.class})

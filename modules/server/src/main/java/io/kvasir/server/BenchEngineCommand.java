@@ -4,11 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.EngineOptions;
-import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +25,9 @@ import picocli.CommandLine.Option;
  * with {@code batch} sequences decoding together in one engine. Medians over repeats: these
  * machines are noisy, so one number from one run means little.
  */
-@Command(name = "engine", mixinStandardHelpOptions = true,
+@Command(
+        name = "engine",
+        mixinStandardHelpOptions = true,
         description = "Prefill and batched decode speed of the in-process engine (medians over repeats).")
 final class BenchEngineCommand implements Callable<Integer> {
 
@@ -44,8 +46,11 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
     int threads;
 
-    @Option(names = "--kv-precision", defaultValue = "F16",
-            description = "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--kv-precision",
+            defaultValue = "F16",
+            description =
+                    "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
     KvPrecision kvPrecision;
 
     @Option(names = "--repeats", defaultValue = "3")
@@ -61,8 +66,11 @@ final class BenchEngineCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path path = model != null ? model : DefaultModel.ensure(System.err);
         int maxBatch = Arrays.stream(batches).max().orElse(1);
-        EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision)
-                .withMaxNumSeqs(Math.max(maxBatch, 1)).withMaxBatchTokens(Math.max(promptTokens, maxBatch));
+        EngineOptions options = EngineOptions.defaults()
+                .withThreads(threads)
+                .withKvPrecision(kvPrecision)
+                .withMaxNumSeqs(Math.max(maxBatch, 1))
+                .withMaxBatchTokens(Math.max(promptTokens, maxBatch));
         try (LocalModel local = LocalModel.open(path, options)) {
             InferenceEngine engine = local.engine();
             int vocab = local.tokenizer().vocabSize();
@@ -101,14 +109,17 @@ final class BenchEngineCommand implements Callable<Integer> {
             root.put("prefill_tokens_per_second", round(prefill));
             ArrayNode arr = root.putArray("decode");
             for (int i = 0; i < batches.length; i++) {
-                arr.addObject().put("batch", batches[i]).put("tokens_per_second", round(median(decode.get(i))))
+                arr.addObject()
+                        .put("batch", batches[i])
+                        .put("tokens_per_second", round(median(decode.get(i))))
                         .put("end_to_end_tokens_per_second", round(median(endToEnd.get(i))));
             }
             System.out.println(mapper.writeValueAsString(root));
         } else {
             System.out.printf("prefill (%d-token prompt): %.1f tok/s%n", promptTokens, prefill);
             for (int i = 0; i < batches.length; i++) {
-                System.out.printf("decode batch %2d: %.1f tok/s aggregate; %.1f tok/s end to end (medians of %d)%n",
+                System.out.printf(
+                        "decode batch %2d: %.1f tok/s aggregate; %.1f tok/s end to end (medians of %d)%n",
                         batches[i], median(decode.get(i)), median(endToEnd.get(i)), repeats);
             }
         }

@@ -5,8 +5,7 @@ import java.nio.file.NoSuchFileException;
 /** Turns exceptions into the one-line messages the CLI prints. */
 final class CliErrors {
 
-    private CliErrors() {
-    }
+    private CliErrors() {}
 
     static String describe(Throwable ex) {
         if (ex instanceof NoSuchFileException nf) {

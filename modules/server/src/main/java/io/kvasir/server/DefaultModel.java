@@ -16,8 +16,7 @@ final class DefaultModel {
 
     static final String FILE = "kvasir-tiny-synthetic.gguf";
 
-    private DefaultModel() {
-    }
+    private DefaultModel() {}
 
     static Path ensure(PrintStream log) throws IOException {
         Path dir = Main.home().resolve(".kvasir").resolve("models");

@@ -3,11 +3,11 @@ package io.kvasir.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.EngineOptions;
-import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +19,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Generates text for one prompt on the local engine, streaming it to standard output. */
-@Command(name = "generate", mixinStandardHelpOptions = true,
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
         description = "Generate text for one prompt with the local engine (no cluster).")
 final class GenerateCommand implements Callable<Integer> {
 
@@ -32,7 +34,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chat", description = "Render the prompt as a user turn with the model's chat template")
     boolean chat;
 
-    @Option(names = "--max-tokens", defaultValue = "128", description = "Tokens to generate at most (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--max-tokens",
+            defaultValue = "128",
+            description = "Tokens to generate at most (default ${DEFAULT-VALUE})")
     int maxTokens;
 
     @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
@@ -50,8 +55,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
     int threads;
 
-    @Option(names = "--kv-precision", defaultValue = "F16",
-            description = "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--kv-precision",
+            defaultValue = "F16",
+            description =
+                    "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
     KvPrecision kvPrecision;
 
     @Option(names = "--json", description = "Print one JSON object with ids, text and speeds as the last line")
@@ -67,9 +75,8 @@ final class GenerateCommand implements Callable<Integer> {
                 System.err.println("note: " + path.getFileName()
                         + " is a synthetic model with random weights; its output is meaningless.");
             }
-            int[] promptIds = chat
-                    ? local.chatPrompt(List.of(new ChatMessage("user", prompt)))
-                    : local.textPrompt(prompt);
+            int[] promptIds =
+                    chat ? local.chatPrompt(List.of(new ChatMessage("user", prompt))) : local.textPrompt(prompt);
             SamplingParams sampling = new SamplingParams(temperature, topK, topP, 0f, 1f, 0f, 0f, seed, 0);
             var engine = local.engine();
             engine.addRequest(EngineRequest.of("generate", promptIds, sampling, maxTokens));
@@ -111,7 +118,8 @@ final class GenerateCommand implements Callable<Integer> {
                 out.println(mapper.writeValueAsString(node));
             } else {
                 out.println();
-                System.err.printf("prompt %d tokens, %.1f tok/s prefill; generated %d tokens, %.1f tok/s decode%n",
+                System.err.printf(
+                        "prompt %d tokens, %.1f tok/s prefill; generated %d tokens, %.1f tok/s decode%n",
                         promptIds.length, prefillTps, ids.size(), decodeTps);
             }
         }

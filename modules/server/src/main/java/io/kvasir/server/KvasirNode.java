@@ -28,8 +28,12 @@ public final class KvasirNode implements AutoCloseable {
     private final Optional<HttpBinding> workerManagement;
     private final ManagementAccess managementAccess;
 
-    private KvasirNode(ActorSystem<Void> system, KvasirFabric fabric, KvasirHttp.Bindings http,
-                       Optional<HttpBinding> workerManagement, ManagementAccess managementAccess) {
+    private KvasirNode(
+            ActorSystem<Void> system,
+            KvasirFabric fabric,
+            KvasirHttp.Bindings http,
+            Optional<HttpBinding> workerManagement,
+            ManagementAccess managementAccess) {
         this.system = system;
         this.fabric = fabric;
         this.http = http;
@@ -54,11 +58,13 @@ public final class KvasirNode implements AutoCloseable {
             HttpSettings settings = HttpSettings.from(system);
             if (config.getStringList("kvasir.node.roles").contains("gateway")) {
                 http = KvasirHttp.start(system, fabric, settings, Metrics.route(registry))
-                        .toCompletableFuture().get(60, TimeUnit.SECONDS);
+                        .toCompletableFuture()
+                        .get(60, TimeUnit.SECONDS);
             } else {
                 // Workers have no public API but are managed and scraped like every node.
-                workerManagement = KvasirHttp.startManagement(system, fabric, settings,
-                        Metrics.route(registry)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+                workerManagement = KvasirHttp.startManagement(system, fabric, settings, Metrics.route(registry))
+                        .toCompletableFuture()
+                        .get(60, TimeUnit.SECONDS);
             }
             return new KvasirNode(system, fabric, http, workerManagement, settings.managementAccess());
         } catch (Exception e) {
@@ -97,10 +103,15 @@ public final class KvasirNode implements AutoCloseable {
     @Override
     public void close() {
         if (http != null) {
-            http.stop(Duration.ofSeconds(2)).toCompletableFuture().exceptionally(e -> null).join();
+            http.stop(Duration.ofSeconds(2))
+                    .toCompletableFuture()
+                    .exceptionally(e -> null)
+                    .join();
         }
-        workerManagement.ifPresent(b ->
-                b.terminate(Duration.ofSeconds(2)).toCompletableFuture().exceptionally(e -> null).join());
+        workerManagement.ifPresent(b -> b.terminate(Duration.ofSeconds(2))
+                .toCompletableFuture()
+                .exceptionally(e -> null)
+                .join());
         system.terminate();
         try {
             system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** Writes a synthetic Llama-architecture GGUF with seeded random weights (output is meaningless). */
-@Command(name = "make-model", mixinStandardHelpOptions = true,
+@Command(
+        name = "make-model",
+        mixinStandardHelpOptions = true,
         description = "Write a synthetic Llama GGUF with seeded random weights (for tests and benchmarks).")
 final class MakeModelCommand implements Callable<Integer> {
 
@@ -57,16 +59,33 @@ final class MakeModelCommand implements Callable<Integer> {
         SyntheticModel.Spec p = SyntheticModel.Spec.preset(preset);
         GgmlType t = type == null ? p.type() : parseType(type);
         SyntheticModel.Spec spec = new SyntheticModel.Spec(
-                or(dim, p.dim()), or(layers, p.layers()), or(heads, p.heads()), or(kvHeads, p.kvHeads()),
-                or(ffn, p.ffn()), or(vocab, p.vocabSize()), or(context, p.contextLength()), t,
-                seed != null ? seed : p.seed(), tied != null ? tied : p.tiedOutput(), vocabFrom, p.ropeTheta());
+                or(dim, p.dim()),
+                or(layers, p.layers()),
+                or(heads, p.heads()),
+                or(kvHeads, p.kvHeads()),
+                or(ffn, p.ffn()),
+                or(vocab, p.vocabSize()),
+                or(context, p.contextLength()),
+                t,
+                seed != null ? seed : p.seed(),
+                tied != null ? tied : p.tiedOutput(),
+                vocabFrom,
+                p.ropeTheta());
         if (out.getParent() != null) {
             Files.createDirectories(out.getParent());
         }
         SyntheticModel.write(spec, out);
-        System.out.printf("wrote %s (%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
+        System.out.printf(
+                "wrote %s (%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
                         + "random weights: its output is meaningless%n",
-                out, preset, spec.dim(), spec.layers(), spec.heads(), spec.kvHeads(), spec.ffn(), spec.type(),
+                out,
+                preset,
+                spec.dim(),
+                spec.layers(),
+                spec.heads(),
+                spec.kvHeads(),
+                spec.ffn(),
+                spec.type(),
                 Files.size(out) / 1048576.0);
         return 0;
     }
@@ -80,7 +99,8 @@ final class MakeModelCommand implements Callable<Integer> {
         } catch (IllegalArgumentException ignored) {
             // fall through to the message listing what is supported
         }
-        throw new IllegalArgumentException("unsupported --type " + s + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K");
+        throw new IllegalArgumentException(
+                "unsupported --type " + s + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K");
     }
 
     private static int or(Integer v, int def) {

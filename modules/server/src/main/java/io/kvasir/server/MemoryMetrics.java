@@ -36,10 +36,12 @@ final class MemoryMetrics implements MeterBinder, AutoCloseable {
 
     private final Path status;
     private final Set<String> heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
-            .filter(p -> p.getType() == MemoryType.HEAP).map(MemoryPoolMXBean::getName)
+            .filter(p -> p.getType() == MemoryType.HEAP)
+            .map(MemoryPoolMXBean::getName)
             .collect(Collectors.toUnmodifiableSet());
     /** Heap after the latest collection; -1 until the first one. */
     private final AtomicLong heapAfterGc = new AtomicLong(-1);
+
     private final NotificationListener listener = this::onNotification;
     private final List<NotificationEmitter> emitters = new ArrayList<>();
 
@@ -61,7 +63,10 @@ final class MemoryMetrics implements MeterBinder, AutoCloseable {
                 .baseUnit(BaseUnits.BYTES)
                 .register(registry);
         if (Files.isReadable(status)) {
-            Gauge.builder("process.resident.memory", status, s -> ProcStatus.rssBytes(s).orElse(-1))
+            Gauge.builder(
+                            "process.resident.memory",
+                            status,
+                            s -> ProcStatus.rssBytes(s).orElse(-1))
                     .description("Resident set size of the process (VmRSS)")
                     .baseUnit(BaseUnits.BYTES)
                     .register(registry);
@@ -71,7 +76,8 @@ final class MemoryMetrics implements MeterBinder, AutoCloseable {
     private void onNotification(Notification n, Object handback) {
         if (GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())
                 && n.getUserData() instanceof CompositeData data) {
-            heapAfterGc.set(heapAfter(GarbageCollectionNotificationInfo.from(data).getGcInfo().getMemoryUsageAfterGc()));
+            heapAfterGc.set(heapAfter(
+                    GarbageCollectionNotificationInfo.from(data).getGcInfo().getMemoryUsageAfterGc()));
         }
     }
 

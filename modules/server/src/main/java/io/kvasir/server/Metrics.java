@@ -15,10 +15,10 @@ import java.util.function.Supplier;
 final class Metrics {
 
     /** Prometheus text exposition format 0.0.4, which every scraper reads. */
-    private static final ContentType.NonBinary PROMETHEUS_TEXT = MediaTypes.TEXT_PLAIN.toContentType(HttpCharsets.UTF_8);
+    private static final ContentType.NonBinary PROMETHEUS_TEXT =
+            MediaTypes.TEXT_PLAIN.toContentType(HttpCharsets.UTF_8);
 
-    private Metrics() {
-    }
+    private Metrics() {}
 
     static PrometheusMeterRegistry newRegistry() {
         return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -31,7 +31,7 @@ final class Metrics {
         }
         // Mounted under /metrics by the management server. extractRequest defers the scrape to
         // each request; a bare complete(...) would render the registry once, at route build time.
-        return () -> Directives.get(() -> Directives.extractRequest(request ->
-                Directives.complete(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))));
+        return () -> Directives.get(() -> Directives.extractRequest(
+                request -> Directives.complete(HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))));
     }
 }

@@ -12,8 +12,7 @@ import java.util.OptionalLong;
  */
 public final class ProcStatus {
 
-    private ProcStatus() {
-    }
+    private ProcStatus() {}
 
     /** The status file of {@code pid} under {@code procRoot} (normally {@code /proc}). */
     public static Path of(Path procRoot, long pid) {

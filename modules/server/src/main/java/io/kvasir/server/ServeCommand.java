@@ -6,8 +6,8 @@ import com.typesafe.config.ConfigValueFactory;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.KvPrecision;
-import io.kvasir.fabric.LocalEngines;
 import io.kvasir.engine.sim.TimingModel;
+import io.kvasir.fabric.LocalEngines;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +24,9 @@ import picocli.CommandLine.Option;
  * gateway role. With no flags it is a one-node cluster with every role serving the synthetic
  * default model.
  */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
         description = "Run a Kvasir node (default: a one-node cluster with every role).")
 final class ServeCommand implements Callable<Integer> {
 
@@ -55,19 +57,25 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--decode-replicas", description = "Decode replicas per model (default 1)")
     Integer decodeReplicas;
 
-    @Option(names = "--prefill-replicas", description = "Prefill replicas per model (default 0: prefill where decoding)")
+    @Option(
+            names = "--prefill-replicas",
+            description = "Prefill replicas per model (default 0: prefill where decoding)")
     Integer prefillReplicas;
 
-    @Option(names = "--kv-precision", description = "KV cache precision of every model: ${COMPLETION-CANDIDATES} "
-            + "(default F16)")
+    @Option(
+            names = "--kv-precision",
+            description = "KV cache precision of every model: ${COMPLETION-CANDIDATES} " + "(default F16)")
     KvPrecision kvPrecision;
 
-    @Option(names = "--max-batch-tokens", description = "Token budget of one engine step (default 256): lower keeps "
-            + "inter-token latency steady while long prompts prefill")
+    @Option(
+            names = "--max-batch-tokens",
+            description = "Token budget of one engine step (default 256): lower keeps "
+                    + "inter-token latency steady while long prompts prefill")
     Integer maxBatchTokens;
 
-    @Option(names = "--routing-policy", description = "Where new sessions go: cache-aware (default), least-loaded "
-            + "or round-robin")
+    @Option(
+            names = "--routing-policy",
+            description = "Where new sessions go: cache-aware (default), least-loaded " + "or round-robin")
     String routingPolicy;
 
     @Option(names = "--api-key", description = "Require this Bearer key on /v1 (repeatable)")
@@ -76,7 +84,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Compute threads per replica (default: one per core)")
     Integer threads;
 
-    @Option(names = "--simulate", arity = "0..1", fallbackValue = "",
+    @Option(
+            names = "--simulate",
+            arity = "0..1",
+            fallbackValue = "",
             description = "Serve a SIMULATED engine (model id 'simulated'): tokens paced by a timing model, "
                     + "no inference. Optional FILE: JSON from `kvasir bench engine --json` to calibrate it.")
     String simulate;
@@ -87,19 +98,24 @@ final class ServeCommand implements Callable<Integer> {
         EngineOptions options = EngineOptions.defaults().withThreads(threads == null ? 0 : threads);
         try (KvasirNode node = KvasirNode.start(conf, LocalEngines.factory(options, timing()))) {
             for (var m : node.fabric().models()) {
-                String note = m.simulated() ? " (SIMULATED engine: timing model only, no inference)"
+                String note = m.simulated()
+                        ? " (SIMULATED engine: timing model only, no inference)"
                         : m.synthetic() ? " (synthetic: random weights, its output is meaningless)" : "";
                 System.out.println("kvasir: model " + m.id() + note);
             }
-            node.apiAddress().ifPresentOrElse(
-                    a -> System.out.println("kvasir: OpenAI API   http://" + hostPort(a) + "/v1"),
-                    () -> System.out.println("kvasir: worker node with roles " + conf.getStringList("kvasir.node.roles")));
+            node.apiAddress()
+                    .ifPresentOrElse(
+                            a -> System.out.println("kvasir: OpenAI API   http://" + hostPort(a) + "/v1"),
+                            () -> System.out.println(
+                                    "kvasir: worker node with roles " + conf.getStringList("kvasir.node.roles")));
             node.managementAddress().ifPresent(a -> {
                 System.out.println("kvasir: management   http://" + hostPort(a));
                 // Shown once, here: a generated token exists nowhere else. A configured one is the operator's own.
-                System.out.println("kvasir: management token: " + (node.managementAccess().tokenGenerated()
-                        ? node.managementAccess().token() + " (generated; set kvasir.http.management.token to fix one)"
-                        : "as configured in kvasir.http.management.token"));
+                System.out.println("kvasir: management token: "
+                        + (node.managementAccess().tokenGenerated()
+                                ? node.managementAccess().token()
+                                        + " (generated; set kvasir.http.management.token to fix one)"
+                                : "as configured in kvasir.http.management.token"));
             });
             System.out.flush();
             node.awaitTermination();
@@ -157,8 +173,11 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (routingPolicy != null) {
             // Checked here so a typo is a clear error before anything starts.
-            flags.put("kvasir.routing.policy",
-                    io.kvasir.fabric.routing.RoutingSettings.policy(routingPolicy).name().toLowerCase(java.util.Locale.ROOT)
+            flags.put(
+                    "kvasir.routing.policy",
+                    io.kvasir.fabric.routing.RoutingSettings.policy(routingPolicy)
+                            .name()
+                            .toLowerCase(java.util.Locale.ROOT)
                             .replace('_', '-'));
         }
         if (apiKeys != null) {
@@ -175,7 +194,9 @@ final class ServeCommand implements Callable<Integer> {
         if (Files.isReadable(app)) {
             layered = layered.withFallback(ConfigFactory.parseFile(app.toFile()));
         }
-        Config base = ConfigFactory.systemProperties().withFallback(layered).withFallback(ConfigFactory.defaultReferenceUnresolved());
+        Config base = ConfigFactory.systemProperties()
+                .withFallback(layered)
+                .withFallback(ConfigFactory.defaultReferenceUnresolved());
         Config withModels = withModel(base);
         // withModel replaces kvasir.models as a whole, so -D overrides of a model's keys are laid on top again.
         return ConfigFactory.systemProperties().withFallback(withModels).resolve();
@@ -185,7 +206,9 @@ final class ServeCommand implements Callable<Integer> {
     private Config withModel(Config c) throws IOException {
         if (simulate != null) {
             Config sim = ConfigFactory.empty().withValue("simulated", ConfigValueFactory.fromAnyRef(true));
-            return c.withValue("kvasir.models", ConfigFactory.empty().withValue("simulated", sim.root()).root());
+            return c.withValue(
+                    "kvasir.models",
+                    ConfigFactory.empty().withValue("simulated", sim.root()).root());
         }
         Path file = model;
         boolean synthetic = false;
@@ -208,10 +231,13 @@ final class ServeCommand implements Callable<Integer> {
         }
         int maxLen = Math.min(context, c.getInt("kvasir.model-defaults.max-model-length"));
         Config m = ConfigFactory.empty()
-                .withValue("path", ConfigValueFactory.fromAnyRef(file.toAbsolutePath().toString()))
+                .withValue(
+                        "path",
+                        ConfigValueFactory.fromAnyRef(file.toAbsolutePath().toString()))
                 .withValue("synthetic", ConfigValueFactory.fromAnyRef(synthetic))
                 .withValue("max-model-length", ConfigValueFactory.fromAnyRef(maxLen));
-        return c.withValue("kvasir.models", ConfigFactory.empty()
-                .withValue("\"" + id + "\"", m.root()).root());
+        return c.withValue(
+                "kvasir.models",
+                ConfigFactory.empty().withValue("\"" + id + "\"", m.root()).root());
     }
 }

@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
  * Tokenizes JSON strings from standard input, one per line, with a model's vocabulary. Only the
  * vocabulary is read, so vocabulary-only GGUF files work.
  */
-@Command(name = "tokenize", mixinStandardHelpOptions = true,
+@Command(
+        name = "tokenize",
+        mixinStandardHelpOptions = true,
         description = "Reads one JSON string per line on stdin, writes one JSON array of token ids per line.")
 final class TokenizeCommand implements Callable<Integer> {
 

@@ -17,7 +17,6 @@ class GenerateCommandTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-
     private static JsonNode run(String... args) throws Exception {
         PrintStream saved = System.out;
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
@@ -39,10 +38,24 @@ class GenerateCommandTest {
         for (String[] c : new String[][] {{"stories260K", "F16"}, {"stories260K-F16", "F16"}, {"stories260K", "F32"}}) {
             String name = c[0];
             Path model = SharedData.require("models/" + name + ".gguf");
-            JsonNode ref = JSON.readTree(SharedData.require("models/" + name + ".reference.json").toFile()).get(0);
-            JsonNode out = run("generate", "--model", model.toString(), "--prompt", ref.get("prompt").asText(),
-                    "--max-tokens", String.valueOf(ref.get("token_ids").size()), "--temperature", "0",
-                    "--threads", "1", "--kv-precision", c[1], "--json");
+            JsonNode ref = JSON.readTree(SharedData.require("models/" + name + ".reference.json")
+                            .toFile())
+                    .get(0);
+            JsonNode out = run(
+                    "generate",
+                    "--model",
+                    model.toString(),
+                    "--prompt",
+                    ref.get("prompt").asText(),
+                    "--max-tokens",
+                    String.valueOf(ref.get("token_ids").size()),
+                    "--temperature",
+                    "0",
+                    "--threads",
+                    "1",
+                    "--kv-precision",
+                    c[1],
+                    "--json");
 
             assertThat(out.get("prompt_token_ids")).isEqualTo(ref.get("prompt_token_ids"));
             assertThat(out.get("token_ids")).isEqualTo(ref.get("token_ids"));
@@ -57,15 +70,51 @@ class GenerateCommandTest {
         PrintStream saved = System.out;
         System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         try {
-            assertThat(Main.commandLine().execute("make-model", "--out", model.toString(), "--preset", "tiny",
-                    "--type", "Q4_0", "--layers", "2")).isZero();
+            assertThat(Main.commandLine()
+                            .execute(
+                                    "make-model",
+                                    "--out",
+                                    model.toString(),
+                                    "--preset",
+                                    "tiny",
+                                    "--type",
+                                    "Q4_0",
+                                    "--layers",
+                                    "2"))
+                    .isZero();
         } finally {
             System.setOut(saved);
         }
-        JsonNode out = run("generate", "--model", model.toString(), "--prompt", "Hello there", "--max-tokens", "5",
-                "--seed", "7", "--temperature", "0.8", "--threads", "1", "--json");
-        JsonNode again = run("generate", "--model", model.toString(), "--prompt", "Hello there", "--max-tokens", "5",
-                "--seed", "7", "--temperature", "0.8", "--threads", "1", "--json");
+        JsonNode out = run(
+                "generate",
+                "--model",
+                model.toString(),
+                "--prompt",
+                "Hello there",
+                "--max-tokens",
+                "5",
+                "--seed",
+                "7",
+                "--temperature",
+                "0.8",
+                "--threads",
+                "1",
+                "--json");
+        JsonNode again = run(
+                "generate",
+                "--model",
+                model.toString(),
+                "--prompt",
+                "Hello there",
+                "--max-tokens",
+                "5",
+                "--seed",
+                "7",
+                "--temperature",
+                "0.8",
+                "--threads",
+                "1",
+                "--json");
 
         assertThat(out.get("token_ids").size()).isBetween(1, 5);
         assertThat(again.get("token_ids")).isEqualTo(out.get("token_ids"));

@@ -45,14 +45,20 @@ class MemoryMetricsTest {
             System.gc();
             // The collection is reported by a notification on another thread; wait for it.
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (PrometheusText.sum(registry.scrape(), "jvm_memory_heap_after_gc_bytes", null).orElse(-1) < 0
+            while (PrometheusText.sum(registry.scrape(), "jvm_memory_heap_after_gc_bytes", null)
+                                    .orElse(-1)
+                            < 0
                     && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             String scrape = registry.scrape();
-            assertThat(PrometheusText.sum(scrape, "jvm_memory_used_bytes", "area=\"heap\"")).isPresent();
-            assertThat(PrometheusText.sum(scrape, "jvm_memory_heap_after_gc_bytes", null).orElse(-1)).isPositive();
-            assertThat(PrometheusText.sum(scrape, "process_resident_memory_bytes", null)).hasValue(1000.0 * 1024);
+            assertThat(PrometheusText.sum(scrape, "jvm_memory_used_bytes", "area=\"heap\""))
+                    .isPresent();
+            assertThat(PrometheusText.sum(scrape, "jvm_memory_heap_after_gc_bytes", null)
+                            .orElse(-1))
+                    .isPositive();
+            assertThat(PrometheusText.sum(scrape, "process_resident_memory_bytes", null))
+                    .hasValue(1000.0 * 1024);
         }
     }
 

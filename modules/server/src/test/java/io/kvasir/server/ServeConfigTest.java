@@ -24,8 +24,17 @@ class ServeConfigTest {
     @Test
     void rolesPortsAndSeedsReachAkka(@TempDir Path dir) throws Exception {
         Path model = TestNodes.tinyModel(dir);
-        Config c = config("--model", model.toString(), "--roles", "decode", "--remote-port", "25999",
-                "--port", "9001", "--seed-nodes", "127.0.0.1:25520,127.0.0.1:25521");
+        Config c = config(
+                "--model",
+                model.toString(),
+                "--roles",
+                "decode",
+                "--remote-port",
+                "25999",
+                "--port",
+                "9001",
+                "--seed-nodes",
+                "127.0.0.1:25520,127.0.0.1:25521");
 
         assertThat(c.getStringList("akka.cluster.roles")).containsExactly("decode");
         assertThat(c.getInt("akka.remote.artery.canonical.port")).isEqualTo(25999);
@@ -39,11 +48,13 @@ class ServeConfigTest {
         Path model = TestNodes.tinyModel(dir);
         Config c = config("--model", model.toString());
 
-        assertThat(c.getString("kvasir.models.tiny.path")).isEqualTo(model.toAbsolutePath().toString());
+        assertThat(c.getString("kvasir.models.tiny.path"))
+                .isEqualTo(model.toAbsolutePath().toString());
         assertThat(c.getBoolean("kvasir.models.tiny.synthetic")).isTrue();
         // The tiny preset's context (1024) caps the default max model length.
         assertThat(c.getInt("kvasir.models.tiny.max-model-length")).isEqualTo(1024);
-        assertThat(KvasirSettings.from(c).model("tiny").orElseThrow().kvPrecision()).isEqualTo("F16");
+        assertThat(KvasirSettings.from(c).model("tiny").orElseThrow().kvPrecision())
+                .isEqualTo("F16");
     }
 
     @Test
@@ -61,8 +72,12 @@ class ServeConfigTest {
         Path model = TestNodes.tinyModel(dir);
 
         assertThat(KvasirSettings.from(config("--model", model.toString(), "--routing-policy", "round-robin"))
-                .routing().policy()).isEqualTo(io.kvasir.fabric.routing.Router.Policy.ROUND_ROBIN);
-        assertThat(KvasirSettings.from(config("--model", model.toString())).routing().policy())
+                        .routing()
+                        .policy())
+                .isEqualTo(io.kvasir.fabric.routing.Router.Policy.ROUND_ROBIN);
+        assertThat(KvasirSettings.from(config("--model", model.toString()))
+                        .routing()
+                        .policy())
                 .isEqualTo(io.kvasir.fabric.routing.Router.Policy.CACHE_AWARE);
         assertThatThrownBy(() -> config("--model", model.toString(), "--routing-policy", "fastest"))
                 .hasMessageContaining("cache-aware, least-loaded or round-robin");
@@ -81,7 +96,6 @@ class ServeConfigTest {
 
     @Test
     void missingModelFileIsAClearError() {
-        assertThatThrownBy(() -> config("--model", "/no/such/model.gguf"))
-                .hasMessageContaining("/no/such/model.gguf");
+        assertThatThrownBy(() -> config("--model", "/no/such/model.gguf")).hasMessageContaining("/no/such/model.gguf");
     }
 }

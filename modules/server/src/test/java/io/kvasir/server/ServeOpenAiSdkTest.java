@@ -50,8 +50,10 @@ class ServeOpenAiSdkTest {
     static void start() {
         Path model = TestNodes.tinyModel(dir);
         node = KvasirNode.start(
-                TestNodes.oneNode("\"" + MODEL + "\" { path = \"" + model + "\", synthetic = true, max-model-length = "
-                        + CONTEXT + " }", Map.of()),
+                TestNodes.oneNode(
+                        "\"" + MODEL + "\" { path = \"" + model + "\", synthetic = true, max-model-length = " + CONTEXT
+                                + " }",
+                        Map.of()),
                 LocalEngines.factory(EngineOptions.defaults().withThreads(1), TimingModel.instant()));
         client = OpenAIOkHttpClient.builder()
                 .baseUrl("http://127.0.0.1:" + node.apiAddress().orElseThrow().getPort() + "/v1")
@@ -72,8 +74,12 @@ class ServeOpenAiSdkTest {
     }
 
     private static ChatCompletionCreateParams chat(String text, int maxTokens) {
-        return ChatCompletionCreateParams.builder().model(MODEL).addUserMessage(text)
-                .maxCompletionTokens(maxTokens).temperature(0.0).build();
+        return ChatCompletionCreateParams.builder()
+                .model(MODEL)
+                .addUserMessage(text)
+                .maxCompletionTokens(maxTokens)
+                .temperature(0.0)
+                .build();
     }
 
     @Test
@@ -95,9 +101,12 @@ class ServeOpenAiSdkTest {
     @Test
     void streamedChatCarriesRoleTokensFinishAndUsage() {
         ChatCompletionCreateParams params = chat("Stream to me", 8).toBuilder()
-                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
+                .streamOptions(
+                        ChatCompletionStreamOptions.builder().includeUsage(true).build())
+                .build();
         List<ChatCompletionChunk> chunks;
-        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params)) {
+        try (StreamResponse<ChatCompletionChunk> stream =
+                client.chat().completions().createStreaming(params)) {
             chunks = stream.stream().toList();
         }
         assertThat(chunks.getFirst().choices().getFirst().delta().role()).isPresent();
@@ -105,15 +114,21 @@ class ServeOpenAiSdkTest {
         assertThat(last.choices()).isEmpty();
         long completionTokens = last.usage().orElseThrow().completionTokens();
         assertThat(completionTokens).isBetween(1L, 8L);
-        long finishes = chunks.stream().flatMap(c -> c.choices().stream())
-                .filter(ch -> ch.finishReason().isPresent()).count();
+        long finishes = chunks.stream()
+                .flatMap(c -> c.choices().stream())
+                .filter(ch -> ch.finishReason().isPresent())
+                .count();
         assertThat(finishes).isEqualTo(1);
     }
 
     @Test
     void greedyCompletionsAreReproducibleStreamedOrNot() {
         CompletionCreateParams params = CompletionCreateParams.builder()
-                .model(MODEL).prompt("Once upon a time").maxTokens(8).temperature(0.0).build();
+                .model(MODEL)
+                .prompt("Once upon a time")
+                .maxTokens(8)
+                .temperature(0.0)
+                .build();
         Completion whole = client.completions().create(params);
         StringBuilder streamed = new StringBuilder();
         try (StreamResponse<Completion> stream = client.completions().createStreaming(params)) {
@@ -124,13 +139,24 @@ class ServeOpenAiSdkTest {
 
     @Test
     void followUpTurnOfASessionReusesItsCache() {
-        ChatCompletionCreateParams first = chat("A conversation that goes on for a while, about many things", 4)
-                .toBuilder().putAdditionalHeader("X-Session-Id", "sdk-session").build();
+        ChatCompletionCreateParams first =
+                chat("A conversation that goes on for a while, about many things", 4).toBuilder()
+                        .putAdditionalHeader("X-Session-Id", "sdk-session")
+                        .build();
         client.chat().completions().create(first);
-        ChatCompletion second = client.chat().completions().create(first.toBuilder()
-                .addAssistantMessage("Sure.").addUserMessage("And then?").build());
+        ChatCompletion second = client.chat()
+                .completions()
+                .create(first.toBuilder()
+                        .addAssistantMessage("Sure.")
+                        .addUserMessage("And then?")
+                        .build());
 
-        long cached = second.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens().orElseThrow();
+        long cached = second.usage()
+                .orElseThrow()
+                .promptTokensDetails()
+                .orElseThrow()
+                .cachedTokens()
+                .orElseThrow();
         assertThat(cached).isPositive();
     }
 
@@ -141,7 +167,9 @@ class ServeOpenAiSdkTest {
 
     @Test
     void unknownModelIsNotFound() {
-        assertThatThrownBy(() -> client.chat().completions().create(chat("hi", 4).toBuilder().model("nope").build()))
+        assertThatThrownBy(() -> client.chat()
+                        .completions()
+                        .create(chat("hi", 4).toBuilder().model("nope").build()))
                 .isInstanceOf(NotFoundException.class);
     }
 
@@ -149,9 +177,10 @@ class ServeOpenAiSdkTest {
     void promptOverTheContextIsBadRequest() {
         String longPrompt = "word ".repeat(CONTEXT * 2);
         assertThatThrownBy(() -> client.chat().completions().create(chat(longPrompt, 4)))
-                .isInstanceOfSatisfying(BadRequestException.class,
-                        e -> assertThat(e.code()).contains("context_length_exceeded"));
-        assertThat(client.chat().completions().create(chat("still serving", 2)).choices()).hasSize(1);
+                .isInstanceOfSatisfying(
+                        BadRequestException.class, e -> assertThat(e.code()).contains("context_length_exceeded"));
+        assertThat(client.chat().completions().create(chat("still serving", 2)).choices())
+                .hasSize(1);
     }
 
     @Test
@@ -162,23 +191,34 @@ class ServeOpenAiSdkTest {
         String scrape;
         try (HttpClient http = HttpClient.newHttpClient()) {
             HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).GET().build(),
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .GET()
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).isEqualTo(200);
             scrape = response.body();
         }
-        assertThat(count(scrape, "kvasir_e2e_request_latency_seconds_count{model=\"tiny\"}")).isPositive();
-        assertThat(count(scrape, "vllm:e2e_request_latency_seconds_count{model_name=\"tiny\"}")).isPositive();
-        assertThat(count(scrape, "vllm:time_to_first_token_seconds_count{model_name=\"tiny\"}")).isPositive();
+        assertThat(count(scrape, "kvasir_e2e_request_latency_seconds_count{model=\"tiny\"}"))
+                .isPositive();
+        assertThat(count(scrape, "vllm:e2e_request_latency_seconds_count{model_name=\"tiny\"}"))
+                .isPositive();
+        assertThat(count(scrape, "vllm:time_to_first_token_seconds_count{model_name=\"tiny\"}"))
+                .isPositive();
         assertThat(count(scrape, "vllm:prompt_tokens_total{model_name=\"tiny\"}"))
-                .isEqualTo(count(scrape, "kvasir_prompt_tokens_total{model=\"tiny\"}")).isPositive();
-        assertThat(scrape).contains("# TYPE vllm:time_to_first_token_seconds histogram",
-                "vllm:num_requests_running{model_name=\"tiny\"}", "vllm:kv_cache_usage_perc{model_name=\"tiny\"}");
+                .isEqualTo(count(scrape, "kvasir_prompt_tokens_total{model=\"tiny\"}"))
+                .isPositive();
+        assertThat(scrape)
+                .contains(
+                        "# TYPE vllm:time_to_first_token_seconds histogram",
+                        "vllm:num_requests_running{model_name=\"tiny\"}",
+                        "vllm:kv_cache_usage_perc{model_name=\"tiny\"}");
     }
 
     /** The value of one series in a Prometheus text scrape. */
     private static double count(String scrape, String series) {
-        return scrape.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+        return scrape.lines()
+                .filter(l -> l.startsWith(series + " "))
+                .findFirst()
                 .map(l -> Double.parseDouble(l.substring(series.length() + 1)))
                 .orElseThrow(() -> new AssertionError("no series " + series + " in the scrape"));
     }

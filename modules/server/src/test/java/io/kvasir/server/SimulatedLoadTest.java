@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import akka.stream.javadsl.Sink;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.chat.ChatMessage;
-import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sim.TimingModel;
 import io.kvasir.fabric.LocalEngines;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.time.Duration;
@@ -41,7 +41,8 @@ class SimulatedLoadTest {
                 + " max-in-flight = " + MAX_IN_FLIGHT + ", admission-queue-size = 0, pools { decode = 2 } }";
         // Slow enough steps (50 ms) that the first 300 are still in flight when the last are sent.
         TimingModel timing = TimingModel.linear(1e-6, 0, 0.05, 0.0001);
-        try (KvasirNode node = KvasirNode.start(TestNodes.oneNode(hocon, Map.of()),
+        try (KvasirNode node = KvasirNode.start(
+                TestNodes.oneNode(hocon, Map.of()),
                 LocalEngines.factory(EngineOptions.defaults().withThreads(1), timing))) {
             Fabric fabric = node.fabric();
             awaitReplicas(fabric, model, 2);
@@ -49,26 +50,41 @@ class SimulatedLoadTest {
             AtomicInteger refused = new AtomicInteger();
             List<CompletableFuture<List<GenerationEvent>>> streams = new ArrayList<>();
             for (int i = 0; i < REQUESTS; i++) {
-                GenerationRequest request = new GenerationRequest(model, "user-" + i,
-                        List.of(new ChatMessage("user", "question number " + i)), null, SamplingParams.greedy(),
-                        TOKENS, List.of(), GenerationRequest.Workload.INTERACTIVE, null);
-                streams.add(fabric.generate(request).runWith(Sink.seq(), node.system()).toCompletableFuture());
+                GenerationRequest request = new GenerationRequest(
+                        model,
+                        "user-" + i,
+                        List.of(new ChatMessage("user", "question number " + i)),
+                        null,
+                        SamplingParams.greedy(),
+                        TOKENS,
+                        List.of(),
+                        GenerationRequest.Workload.INTERACTIVE,
+                        null);
+                streams.add(fabric.generate(request)
+                        .runWith(Sink.seq(), node.system())
+                        .toCompletableFuture());
             }
 
             int served = 0;
             for (CompletableFuture<List<GenerationEvent>> stream : streams) {
                 try {
                     List<GenerationEvent> events = stream.get(120, TimeUnit.SECONDS);
-                    long tokens = events.stream().filter(e -> e instanceof GenerationEvent.Token).count();
+                    long tokens = events.stream()
+                            .filter(e -> e instanceof GenerationEvent.Token)
+                            .count();
                     GenerationEvent last = events.getLast();
                     assertThat(tokens).isEqualTo(TOKENS);
-                    assertThat(last).isInstanceOfSatisfying(GenerationEvent.Finished.class,
-                            f -> assertThat(f.reason()).isEqualTo(FinishReason.LENGTH));
+                    assertThat(last)
+                            .isInstanceOfSatisfying(
+                                    GenerationEvent.Finished.class,
+                                    f -> assertThat(f.reason()).isEqualTo(FinishReason.LENGTH));
                     served++;
                 } catch (java.util.concurrent.ExecutionException e) {
                     Throwable cause = e.getCause() instanceof CompletionException c ? c.getCause() : e.getCause();
-                    assertThat(cause).isInstanceOfSatisfying(FabricException.class,
-                            f -> assertThat(f.kind()).isEqualTo(FabricException.Kind.OVERLOADED));
+                    assertThat(cause)
+                            .isInstanceOfSatisfying(
+                                    FabricException.class,
+                                    f -> assertThat(f.kind()).isEqualTo(FabricException.Kind.OVERLOADED));
                     refused.incrementAndGet();
                 }
             }
@@ -83,7 +99,9 @@ class SimulatedLoadTest {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             int up = fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
-                    .filter(s -> s.model().equals(model)).mapToInt(s -> s.replicas().size()).sum();
+                    .filter(s -> s.model().equals(model))
+                    .mapToInt(s -> s.replicas().size())
+                    .sum();
             if (up >= n) {
                 return;
             }
@@ -98,7 +116,9 @@ class SimulatedLoadTest {
         while (System.nanoTime() < deadline) {
             inUse = fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
                     .filter(s -> s.model().equals(model))
-                    .flatMap(s -> s.replicas().stream()).mapToInt(Fabric.ReplicaStatus::kvBlocksInUse).sum();
+                    .flatMap(s -> s.replicas().stream())
+                    .mapToInt(Fabric.ReplicaStatus::kvBlocksInUse)
+                    .sum();
             if (inUse == 0) {
                 return;
             }

@@ -11,8 +11,7 @@ import java.util.Map;
 /** In-process nodes on loopback with ephemeral ports, for the server's end-to-end tests. */
 final class TestNodes {
 
-    private TestNodes() {
-    }
+    private TestNodes() {}
 
     /** Writes the tiny synthetic model (random weights) in F32, the cheapest to run on a busy CI machine. */
     static Path tinyModel(Path dir) {

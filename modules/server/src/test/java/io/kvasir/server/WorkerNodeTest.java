@@ -21,19 +21,24 @@ class WorkerNodeTest {
 
     @Test
     void workerHasManagementAndMetricsButNoApi() throws Exception {
-        Map<String, Object> roles = Map.of("kvasir.node.roles", List.of("decode"), "akka.cluster.roles", List.of("decode"));
-        try (KvasirNode node = KvasirNode.start(TestNodes.oneNode("simulated { simulated = true }", roles),
-                LocalEngines.factory(EngineOptions.defaults().withThreads(1), TimingModel.instant()));
-             HttpClient http = HttpClient.newHttpClient()) {
+        Map<String, Object> roles =
+                Map.of("kvasir.node.roles", List.of("decode"), "akka.cluster.roles", List.of("decode"));
+        try (KvasirNode node = KvasirNode.start(
+                        TestNodes.oneNode("simulated { simulated = true }", roles),
+                        LocalEngines.factory(EngineOptions.defaults().withThreads(1), TimingModel.instant()));
+                HttpClient http = HttpClient.newHttpClient()) {
             assertThat(node.apiAddress()).isEmpty();
-            String base = "http://127.0.0.1:" + node.managementAddress().orElseThrow().getPort();
+            String base =
+                    "http://127.0.0.1:" + node.managementAddress().orElseThrow().getPort();
 
-            HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+            HttpResponse<String> metrics = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body()).contains("kvasir_num_requests_running");
 
-            HttpResponse<String> models = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/models")).build(),
+            HttpResponse<String> models = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/admin/models")).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(models.statusCode()).isEqualTo(200);
             assertThat(models.body()).contains("\"simulated\"");
@@ -41,12 +46,20 @@ class WorkerNodeTest {
             // Draining ends the node: without the node's token (generated here, none is configured) it is refused.
             assertThat(node.managementAccess().tokenGenerated()).isTrue();
             assertThat(node.managementAccess().token()).matches("[0-9a-f]{64}");
-            HttpResponse<String> drain = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/drain"))
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> drain = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/admin/drain"))
+                            .POST(HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(drain.statusCode()).isEqualTo(401);
-            HttpResponse<String> wrong = http.send(HttpRequest.newBuilder(URI.create(base + "/admin/drain"))
-                    .header("Authorization", "Bearer " + node.managementAccess().token().substring(1))
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> wrong = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "/admin/drain"))
+                            .header(
+                                    "Authorization",
+                                    "Bearer " + node.managementAccess().token().substring(1))
+                            .POST(HttpRequest.BodyPublishers.noBody())
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             assertThat(wrong.statusCode()).isEqualTo(401);
         }
     }

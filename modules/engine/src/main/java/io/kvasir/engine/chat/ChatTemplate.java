@@ -160,8 +160,10 @@ public final class ChatTemplate {
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw new ChatTemplateException("chat template error at line " + error.getLineno() + ": "
-                        + error.getMessage() + (error.getFieldName() == null || error.getFieldName().isEmpty()
-                        ? "" : " (in '" + error.getFieldName() + "')"));
+                        + error.getMessage()
+                        + (error.getFieldName() == null || error.getFieldName().isEmpty()
+                                ? ""
+                                : " (in '" + error.getFieldName() + "')"));
             }
         }
         return result.getOutput();
@@ -203,10 +205,12 @@ public final class ChatTemplate {
                 .withMaxOutputSize(MAX_OUTPUT_BYTES)
                 .build();
         Jinjava jinjava = new Jinjava(config);
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
-                "", "raise_exception", TemplateFunctions.class, "raiseException", Object.class));
-        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
-                "", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
+        jinjava.getGlobalContext()
+                .registerFunction(new ELFunctionDefinition(
+                        "", "raise_exception", TemplateFunctions.class, "raiseException", Object.class));
+        jinjava.getGlobalContext()
+                .registerFunction(new ELFunctionDefinition(
+                        "", "strftime_now", TemplateFunctions.class, "strftimeNow", String.class));
         jinjava.getGlobalContext().registerFilter(new TemplateFunctions.ToJson());
         return jinjava;
     }

@@ -41,13 +41,18 @@ final class PythonStringMethods extends ELResolver {
             case "upper" -> s.toUpperCase(Locale.ROOT);
             case "lower" -> s.toLowerCase(Locale.ROOT);
             case "title" -> title(s);
-            case "capitalize" -> s.isEmpty() ? s
-                    : s.substring(0, 1).toUpperCase(Locale.ROOT) + s.substring(1).toLowerCase(Locale.ROOT);
+            case "capitalize" ->
+                s.isEmpty()
+                        ? s
+                        : s.substring(0, 1).toUpperCase(Locale.ROOT)
+                                + s.substring(1).toLowerCase(Locale.ROOT);
             case "startswith" -> anyOf(p, s::startsWith);
             case "endswith" -> anyOf(p, s::endsWith);
             case "split" -> split(s, p.length > 0 ? p[0] : null, p.length > 1 ? ((Number) p[1]).intValue() : -1);
-            case "replace" -> p.length >= 2 ? replace(s, str(p[0]), str(p[1]),
-                    p.length > 2 ? ((Number) p[2]).intValue() : -1) : NOT_HANDLED;
+            case "replace" ->
+                p.length >= 2
+                        ? replace(s, str(p[0]), str(p[1]), p.length > 2 ? ((Number) p[2]).intValue() : -1)
+                        : NOT_HANDLED;
             case "find" -> p.length >= 1 ? (long) s.indexOf(str(p[0])) : NOT_HANDLED;
             case "count" -> p.length >= 1 ? count(s, str(p[0])) : NOT_HANDLED;
             case "join" -> p.length == 1 && p[0] instanceof Iterable<?> items ? join(s, items) : NOT_HANDLED;

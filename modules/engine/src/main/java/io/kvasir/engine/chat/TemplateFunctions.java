@@ -19,8 +19,7 @@ final class TemplateFunctions {
     /** Context variable holding the {@link RenderState} of the render in progress. */
     static final String STATE = "__kvasir_render_state";
 
-    private TemplateFunctions() {
-    }
+    private TemplateFunctions() {}
 
     /** What one render needs from outside and reports back. */
     static final class RenderState {
@@ -119,7 +118,8 @@ final class TemplateFunctions {
                 try {
                     indent = Integer.parseInt(args[0].strip());
                 } catch (NumberFormatException e) {
-                    throw new ChatTemplateException("chat template: tojson indent '" + args[0] + "' is not a number", e);
+                    throw new ChatTemplateException(
+                            "chat template: tojson indent '" + args[0] + "' is not a number", e);
                 }
             }
             StringBuilder b = new StringBuilder();
@@ -131,16 +131,18 @@ final class TemplateFunctions {
             switch (v) {
                 case null -> b.append("null");
                 case Boolean bool -> b.append(bool);
-                case Double d when d.isNaN() || d.isInfinite() -> b.append(d.isNaN() ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+                case Double d
+                when d.isNaN() || d.isInfinite() -> b.append(d.isNaN() ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
                 case Number n -> b.append(n);
-                case Map<?, ?> map -> container(b, map.entrySet().iterator(), '{', '}', indent, depth, (e, bb) -> {
-                    Map.Entry<?, ?> entry = (Map.Entry<?, ?>) e;
-                    string(bb, String.valueOf(entry.getKey()));
-                    bb.append(": ");
-                    write(bb, entry.getValue(), indent, depth + 1);
-                });
-                case Iterable<?> list -> container(b, list.iterator(), '[', ']', indent, depth,
-                        (e, bb) -> write(bb, e, indent, depth + 1));
+                case Map<?, ?> map ->
+                    container(b, map.entrySet().iterator(), '{', '}', indent, depth, (e, bb) -> {
+                        Map.Entry<?, ?> entry = (Map.Entry<?, ?>) e;
+                        string(bb, String.valueOf(entry.getKey()));
+                        bb.append(": ");
+                        write(bb, entry.getValue(), indent, depth + 1);
+                    });
+                case Iterable<?> list ->
+                    container(b, list.iterator(), '[', ']', indent, depth, (e, bb) -> write(bb, e, indent, depth + 1));
                 case Object[] array -> write(b, java.util.Arrays.asList(array), indent, depth);
                 default -> string(b, String.valueOf(v));
             }
@@ -150,8 +152,8 @@ final class TemplateFunctions {
             void write(Object item, StringBuilder b);
         }
 
-        private static void container(StringBuilder b, Iterator<?> items, char open, char close, int indent,
-                                      int depth, ItemWriter writer) {
+        private static void container(
+                StringBuilder b, Iterator<?> items, char open, char close, int indent, int depth, ItemWriter writer) {
             b.append(open);
             boolean first = true;
             while (items.hasNext()) {

@@ -18,10 +18,13 @@ final class WhitespaceControl {
 
     private static final Pattern END_RAW = Pattern.compile("\\{%[-+]?\\s*endraw\\s*[-+]?%}");
 
-    private WhitespaceControl() {
-    }
+    private WhitespaceControl() {}
 
-    private enum Kind { EXPRESSION, BLOCK, COMMENT }
+    private enum Kind {
+        EXPRESSION,
+        BLOCK,
+        COMMENT
+    }
 
     /** A literal run of template text, or a tag with its markers. */
     private record Piece(String text, Kind kind, char left, char right) {
@@ -99,7 +102,8 @@ final class WhitespaceControl {
             }
             int bodyStart = pos + 2;
             char left = bodyStart < s.length() && (s.charAt(bodyStart) == '-' || s.charAt(bodyStart) == '+')
-                    ? s.charAt(bodyStart) : ' ';
+                    ? s.charAt(bodyStart)
+                    : ' ';
             if (left != ' ') {
                 bodyStart++;
             }

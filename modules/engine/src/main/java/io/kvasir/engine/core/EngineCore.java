@@ -41,6 +41,7 @@ public final class EngineCore implements InferenceEngine {
     private final List<TokenEvent> pendingEvents = new ArrayList<>();
     /** Wall time of the steps that computed something, and their number: see {@link EngineStats}. */
     private long stepNanos;
+
     private long steps;
 
     /**
@@ -80,8 +81,8 @@ public final class EngineCore implements InferenceEngine {
 
     @Override
     public void addRequest(EngineRequest request) {
-        EngineRequest r = RequestValidation.normalize(request, runner.vocabSize(), maxContext(),
-                kv.blockSize(), pool.numBlocks());
+        EngineRequest r = RequestValidation.normalize(
+                request, runner.vocabSize(), maxContext(), kv.blockSize(), pool.numBlocks());
         Sampler.validate(r.sampling());
         if (scheduler.get(r.id()) != null) {
             throw new IllegalArgumentException("request id already live: " + r.id());
@@ -160,8 +161,11 @@ public final class EngineCore implements InferenceEngine {
         } catch (RuntimeException e) {
             // The batch's KV may be half written: end its requests (their blocks are freed and
             // none of the chunk's blocks were cached) and keep serving the others.
-            log.warn("forward pass of {} rows failed; ending {} requests with ERROR",
-                    batch.size(), out.scheduled().size(), e);
+            log.warn(
+                    "forward pass of {} rows failed; ending {} requests with ERROR",
+                    batch.size(),
+                    out.scheduled().size(),
+                    e);
             for (SchedulerOutput.Scheduled s : out.scheduled()) {
                 scheduler.finish(s.request(), RequestStatus.FINISHED_ERROR);
                 events.add(finalEvent(s.request(), ""));
@@ -226,7 +230,8 @@ public final class EngineCore implements InferenceEngine {
         EngineRequest spec = r.spec();
         String text;
         RequestStatus end = null;
-        if ((!spec.ignoreEos() && endOfGeneration.contains(token)) || spec.stopTokenIds().contains(token)) {
+        if ((!spec.ignoreEos() && endOfGeneration.contains(token))
+                || spec.stopTokenIds().contains(token)) {
             text = r.output().finish(); // the stop token's own text is not part of the output
             end = RequestStatus.FINISHED_STOPPED;
         } else {
@@ -246,8 +251,15 @@ public final class EngineCore implements InferenceEngine {
             int id = sample.topIds()[i];
             tops.add(new TokenEvent.TopLogprob(id, tokenString(id), sample.topLogprobs()[i]));
         }
-        return new TokenEvent(r.id(), token, text, sample.logprob(), List.copyOf(tops),
-                end == null ? null : end.finishReason(), r.numPromptTokens(), r.numCachedTokens(),
+        return new TokenEvent(
+                r.id(),
+                token,
+                text,
+                sample.logprob(),
+                List.copyOf(tops),
+                end == null ? null : end.finishReason(),
+                r.numPromptTokens(),
+                r.numCachedTokens(),
                 r.numOutputTokens());
     }
 
@@ -256,8 +268,16 @@ public final class EngineCore implements InferenceEngine {
     }
 
     private static TokenEvent finalEvent(Request r, String text) {
-        return new TokenEvent(r.id(), -1, text, Float.NaN, List.of(), r.status().finishReason(),
-                r.numPromptTokens(), r.numCachedTokens(), r.numOutputTokens());
+        return new TokenEvent(
+                r.id(),
+                -1,
+                text,
+                Float.NaN,
+                List.of(),
+                r.status().finishReason(),
+                r.numPromptTokens(),
+                r.numCachedTokens(),
+                r.numOutputTokens());
     }
 
     @Override
@@ -268,7 +288,8 @@ public final class EngineCore implements InferenceEngine {
     @Override
     public int cachedPrefixLength(int[] promptTokens, String cacheScope) {
         return config.prefixCaching()
-                ? kv.findCached(BlockHash.root(cacheScope), promptTokens, promptTokens.length).numTokens()
+                ? kv.findCached(BlockHash.root(cacheScope), promptTokens, promptTokens.length)
+                        .numTokens()
                 : 0;
     }
 

@@ -44,7 +44,20 @@ public record EngineStats(
 
     /** The same figures with the step time replaced: a simulated engine reports its modelled time. */
     public EngineStats withStepNanos(long nanos) {
-        return new EngineStats(running, waiting, paused, kvBlocksTotal, kvBlocksInUse, prefixQueries, prefixHits,
-                preemptions, promptTokens, generatedTokens, queuedPrefillTokens, kvBlocksFree, nanos, steps);
+        return new EngineStats(
+                running,
+                waiting,
+                paused,
+                kvBlocksTotal,
+                kvBlocksInUse,
+                prefixQueries,
+                prefixHits,
+                preemptions,
+                promptTokens,
+                generatedTokens,
+                queuedPrefillTokens,
+                kvBlocksFree,
+                nanos,
+                steps);
     }
 }

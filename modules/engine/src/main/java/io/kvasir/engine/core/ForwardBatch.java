@@ -8,12 +8,7 @@ package io.kvasir.engine.core;
  * {@code p % blockSize}). Rows of one sequence are contiguous and in position order, so a prefill
  * chunk's later rows attend to its earlier ones. Logits are produced only for {@code sampleRows}.
  */
-public record ForwardBatch(
-        int[] tokens,
-        int[] positions,
-        int[] seqIndex,
-        int[][] blockTables,
-        int[] sampleRows) {
+public record ForwardBatch(int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows) {
 
     public int size() {
         return tokens.length;

@@ -23,6 +23,7 @@ public final class Request {
     private final EngineRequest spec;
     /** Where the request's block hashes start: its cache scope's root, computed once. */
     private final BlockHash cacheRoot;
+
     private final long arrival;
     private final Sampler sampler;
     private final StopStrings output;
@@ -126,7 +127,8 @@ public final class Request {
 
     void addComputed(int n) {
         if (numComputedTokens + n > numTokens) {
-            throw new IllegalStateException(id() + ": computed " + (numComputedTokens + n) + " of " + numTokens + " tokens");
+            throw new IllegalStateException(
+                    id() + ": computed " + (numComputedTokens + n) + " of " + numTokens + " tokens");
         }
         numComputedTokens += n;
     }
@@ -146,6 +148,7 @@ public final class Request {
 
     @Override
     public String toString() {
-        return "Request[" + id() + ", " + status + ", " + numComputedTokens + "/" + numTokens + (paused ? ", paused" : "") + "]";
+        return "Request[" + id() + ", " + status + ", " + numComputedTokens + "/" + numTokens
+                + (paused ? ", paused" : "") + "]";
     }
 }

@@ -6,8 +6,7 @@ import java.util.Set;
 /** Checks of what callers hand the engine, each failure an IllegalArgumentException naming the problem. */
 final class RequestValidation {
 
-    private RequestValidation() {
-    }
+    private RequestValidation() {}
 
     /** The request with null stop lists made empty, or an exception for one that can never run. */
     static EngineRequest normalize(EngineRequest r, int vocabSize, int maxContext, int blockSize, int numBlocks) {
@@ -33,8 +32,8 @@ final class RequestValidation {
         }
         int blocks = (prompt.length + blockSize - 1) / blockSize;
         if (blocks > numBlocks) {
-            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens needs " + blocks
-                    + " KV blocks; the pool has " + numBlocks);
+            throw new IllegalArgumentException(
+                    "prompt of " + prompt.length + " tokens needs " + blocks + " KV blocks; the pool has " + numBlocks);
         }
         List<String> stop = r.stop() == null ? List.of() : List.copyOf(r.stop());
         for (String s : stop) {
@@ -43,13 +42,22 @@ final class RequestValidation {
             }
         }
         Set<Integer> stopIds = r.stopTokenIds() == null ? Set.of() : Set.copyOf(r.stopTokenIds());
-        return new EngineRequest(r.id(), prompt.clone(), r.sampling(), r.maxTokens(), stop, stopIds,
-                r.ignoreEos(), r.priority(), r.cacheScope());
+        return new EngineRequest(
+                r.id(),
+                prompt.clone(),
+                r.sampling(),
+                r.maxTokens(),
+                stop,
+                stopIds,
+                r.ignoreEos(),
+                r.priority(),
+                r.cacheScope());
     }
 
     static void checkTransfer(KvTransfer t, int blockSize, int blockBytes, int vocabSize) {
         if (t.blockSize() != blockSize) {
-            throw new IllegalArgumentException("transfer has blocks of " + t.blockSize() + " tokens, this pool " + blockSize);
+            throw new IllegalArgumentException(
+                    "transfer has blocks of " + t.blockSize() + " tokens, this pool " + blockSize);
         }
         if (t.tokens().length != t.blocks().length * blockSize) {
             throw new IllegalArgumentException("transfer of " + t.blocks().length + " blocks covers "
@@ -67,8 +75,8 @@ final class RequestValidation {
     private static void checkTokens(int[] tokens, int vocabSize, String what) {
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocabSize) {
-                throw new IllegalArgumentException(what + ": token " + tokens[i] + " at " + i
-                        + " is outside the vocabulary of " + vocabSize);
+                throw new IllegalArgumentException(
+                        what + ": token " + tokens[i] + " at " + i + " is outside the vocabulary of " + vocabSize);
             }
         }
     }

@@ -118,7 +118,8 @@ public final class Scheduler {
         running.sort(Request.ORDER);
         scheduleDecodes(step);
         schedulePrefills(step);
-        return new SchedulerOutput(List.copyOf(step.scheduled), List.copyOf(step.preempted), List.copyOf(step.finished));
+        return new SchedulerOutput(
+                List.copyOf(step.scheduled), List.copyOf(step.preempted), List.copyOf(step.finished));
     }
 
     /** What one step has decided so far. */
@@ -396,8 +397,20 @@ public final class Scheduler {
             }
         }
         BlockPool pool = kv.pool();
-        return new EngineStats(activeRunning(), waiting.size(), paused, pool.numBlocks(), pool.numInUse(),
-                prefixQueries, prefixHits, preemptions, promptTokens, generatedTokens, queuedPrefillTokens(),
-                pool.numFree(), stepNanos, steps);
+        return new EngineStats(
+                activeRunning(),
+                waiting.size(),
+                paused,
+                pool.numBlocks(),
+                pool.numInUse(),
+                prefixQueries,
+                prefixHits,
+                preemptions,
+                promptTokens,
+                generatedTokens,
+                queuedPrefillTokens(),
+                pool.numFree(),
+                stepNanos,
+                steps);
     }
 }

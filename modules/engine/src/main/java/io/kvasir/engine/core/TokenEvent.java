@@ -33,6 +33,5 @@ public record TokenEvent(
     }
 
     /** One alternative token and its log-probability. */
-    public record TopLogprob(int tokenId, String text, float logprob) {
-    }
+    public record TopLogprob(int tokenId, String text, float logprob) {}
 }

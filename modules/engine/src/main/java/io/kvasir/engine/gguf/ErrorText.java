@@ -13,8 +13,7 @@ public final class ErrorText {
     /** The longest load error message; long enough for a file name, a key and a reason. */
     public static final int MAX_MESSAGE = 480;
 
-    private ErrorText() {
-    }
+    private ErrorText() {}
 
     /**
      * A value from a file as an error shows it: in single quotes, at most {@link #MAX_QUOTED}
@@ -95,8 +94,12 @@ public final class ErrorText {
             return false;
         }
         return switch (Character.getType(c)) {
-            case Character.CONTROL, Character.FORMAT, Character.UNASSIGNED, Character.PRIVATE_USE,
-                 Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false;
+            case Character.CONTROL,
+                    Character.FORMAT,
+                    Character.UNASSIGNED,
+                    Character.PRIVATE_USE,
+                    Character.LINE_SEPARATOR,
+                    Character.PARAGRAPH_SEPARATOR -> false;
             default -> true;
         };
     }

@@ -13,14 +13,10 @@ import java.nio.charset.StandardCharsets;
  */
 final class GgufCursor {
 
-    private static final ValueLayout.OfShort U16 =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt U32 =
-            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong U64 =
-            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfFloat F32 =
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble F64 =
             ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -60,8 +56,8 @@ final class GgufCursor {
 
     private void need(long bytes, String what) {
         if (bytes > remaining()) {
-            throw fail("file ends while reading " + what + ": needs " + bytes + " bytes, "
-                    + remaining() + " left (truncated?)");
+            throw fail("file ends while reading " + what + ": needs " + bytes + " bytes, " + remaining()
+                    + " left (truncated?)");
         }
     }
 
@@ -129,8 +125,8 @@ final class GgufCursor {
         long fits = minItemBytes == 0 ? MAX_JAVA_ARRAY : remaining() / minItemBytes;
         if (n < 0 || n > fits || n > MAX_JAVA_ARRAY) {
             position = start;
-            throw fail(what + " is " + Long.toUnsignedString(n) + ", but only " + remaining()
-                    + " bytes are left" + (minItemBytes > 1 ? " (at least " + minItemBytes + " bytes each)" : ""));
+            throw fail(what + " is " + Long.toUnsignedString(n) + ", but only " + remaining() + " bytes are left"
+                    + (minItemBytes > 1 ? " (at least " + minItemBytes + " bytes each)" : ""));
         }
         return n;
     }

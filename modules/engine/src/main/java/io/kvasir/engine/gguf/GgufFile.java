@@ -42,8 +42,8 @@ public final class GgufFile implements AutoCloseable {
         this.arena = arena;
         this.mapped = mapped;
         this.header = header;
-        this.tensorsByName = header.tensors().stream()
-                .collect(Collectors.toUnmodifiableMap(TensorInfo::name, Function.identity()));
+        this.tensorsByName =
+                header.tensors().stream().collect(Collectors.toUnmodifiableMap(TensorInfo::name, Function.identity()));
     }
 
     /**
@@ -189,8 +189,8 @@ public final class GgufFile implements AutoCloseable {
         int[] out = new int[a.length];
         for (int i = 0; i < a.length; i++) {
             if (a[i] != (int) a[i]) {
-                throw new GgufException(fileName + ": metadata " + ErrorText.quote(key) + " element " + i + " = "
-                        + a[i] + " does not fit a 32-bit int" + at(key));
+                throw new GgufException(fileName + ": metadata " + ErrorText.quote(key) + " element " + i + " = " + a[i]
+                        + " does not fit a 32-bit int" + at(key));
             }
             out[i] = (int) a[i];
         }
@@ -214,8 +214,8 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private GgufException wrongType(String key, String expected, Object found) {
-        return new GgufException(fileName + ": metadata " + ErrorText.quote(key) + " should be " + expected
-                + ", found " + describe(found) + at(key));
+        return new GgufException(fileName + ": metadata " + ErrorText.quote(key) + " should be " + expected + ", found "
+                + describe(found) + at(key));
     }
 
     /** Where the key's value starts in the file, for error messages. */

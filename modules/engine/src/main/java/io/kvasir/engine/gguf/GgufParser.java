@@ -36,8 +36,7 @@ final class GgufParser {
             Map<String, Long> valueOffsets,
             List<TensorInfo> tensors,
             long alignment,
-            long dataOffset) {
-    }
+            long dataOffset) {}
 
     private final GgufCursor in;
     private final String fileName;
@@ -64,9 +63,10 @@ final class GgufParser {
         }
         if (version != 2 && version != 3) {
             String hint = Integer.reverseBytes(version) == 2 || Integer.reverseBytes(version) == 3
-                    ? " (a big-endian file? only little-endian GGUF is supported)" : "";
-            throw new GgufException(fileName + ": unsupported GGUF version " + Integer.toUnsignedString(version)
-                    + hint + "; supported: 2 and 3");
+                    ? " (a big-endian file? only little-endian GGUF is supported)"
+                    : "";
+            throw new GgufException(fileName + ": unsupported GGUF version " + Integer.toUnsignedString(version) + hint
+                    + "; supported: 2 and 3");
         }
         long tensorCount = in.count("tensor count", MIN_TENSOR_INFO_BYTES);
         long kvCount = in.count("metadata key/value count", MIN_KV_BYTES);
@@ -108,16 +108,23 @@ final class GgufParser {
             long at = in.position();
             TensorInfo t = tensorInfo(i, alignment);
             if (!names.add(t.name())) {
-                throw new GgufException(fileName + ": duplicate tensor name " + ErrorText.quote(t.name())
-                        + " at byte " + at);
+                throw new GgufException(
+                        fileName + ": duplicate tensor name " + ErrorText.quote(t.name()) + " at byte " + at);
             }
             tensors.add(t);
         }
         in.align(alignment);
         long dataOffset = in.position();
         checkPlacement(tensors, dataOffset);
-        return new Header(version, Collections.unmodifiableMap(metadata), Map.copyOf(valueTypes),
-                Map.copyOf(elementTypes), Map.copyOf(valueOffsets), List.copyOf(tensors), alignment, dataOffset);
+        return new Header(
+                version,
+                Collections.unmodifiableMap(metadata),
+                Map.copyOf(valueTypes),
+                Map.copyOf(elementTypes),
+                Map.copyOf(valueOffsets),
+                List.copyOf(tensors),
+                alignment,
+                dataOffset);
     }
 
     /** {@code quotedKey} here and below is the key as {@link ErrorText#quote} shows it. */
@@ -197,12 +204,11 @@ final class GgufParser {
             return DEFAULT_ALIGNMENT;
         }
         if (!(v instanceof Long a)) {
-            throw new GgufException(fileName + ": general.alignment must be an integer, found "
-                    + GgufFile.describe(v));
+            throw new GgufException(fileName + ": general.alignment must be an integer, found " + GgufFile.describe(v));
         }
         if (a <= 0 || a > MAX_ALIGNMENT || Long.bitCount(a) != 1) {
-            throw new GgufException(fileName + ": general.alignment must be a power of two up to "
-                    + MAX_ALIGNMENT + ", found " + a);
+            throw new GgufException(
+                    fileName + ": general.alignment must be a power of two up to " + MAX_ALIGNMENT + ", found " + a);
         }
         return a;
     }
@@ -214,8 +220,10 @@ final class GgufParser {
         long at = in.position();
         int rank = in.i32("rank of " + label);
         if (rank < 1 || rank > MAX_DIMS) {
-            throw in.failAt(at, label + " has " + Integer.toUnsignedString(rank) + " dimensions; 1 to " + MAX_DIMS
-                    + " are allowed");
+            throw in.failAt(
+                    at,
+                    label + " has " + Integer.toUnsignedString(rank) + " dimensions; 1 to " + MAX_DIMS
+                            + " are allowed");
         }
         long[] shape = new long[rank];
         long elements = 1;
@@ -223,8 +231,10 @@ final class GgufParser {
             at = in.position();
             shape[d] = in.i64("dimension " + d + " of " + label);
             if (shape[d] <= 0) {
-                throw in.failAt(at, label + " has dimension " + d + " = " + Long.toUnsignedString(shape[d])
-                        + "; dimensions must be at least 1 and below 2^63");
+                throw in.failAt(
+                        at,
+                        label + " has dimension " + d + " = " + Long.toUnsignedString(shape[d])
+                                + "; dimensions must be at least 1 and below 2^63");
             }
             try {
                 elements = Math.multiplyExact(elements, shape[d]);
@@ -239,8 +249,10 @@ final class GgufParser {
             throw in.failAt(at, label + " has unknown ggml type id " + Integer.toUnsignedString(typeId));
         }
         if (shape[0] % type.blockSize() != 0) {
-            throw in.failAt(at, label + " of type " + type + " has a row of " + shape[0]
-                    + " elements, not a multiple of its block size " + type.blockSize());
+            throw in.failAt(
+                    at,
+                    label + " of type " + type + " has a row of " + shape[0]
+                            + " elements, not a multiple of its block size " + type.blockSize());
         }
         long byteSize;
         try {
@@ -254,8 +266,10 @@ final class GgufParser {
             throw in.failAt(at, label + " data offset " + Long.toUnsignedString(offset) + " is beyond 2^63");
         }
         if (offset % alignment != 0) {
-            throw in.failAt(at, label + " data offset " + Long.toUnsignedString(offset)
-                    + " is not a multiple of the alignment " + alignment);
+            throw in.failAt(
+                    at,
+                    label + " data offset " + Long.toUnsignedString(offset) + " is not a multiple of the alignment "
+                            + alignment);
         }
         return new TensorInfo(name, type, shape, offset, byteSize);
     }

@@ -24,11 +24,9 @@ import java.util.function.Supplier;
  */
 public final class GgufWriter {
 
-    private record Entry(GgufValueType type, GgufValueType elementType, Object value) {
-    }
+    private record Entry(GgufValueType type, GgufValueType elementType, Object value) {}
 
-    private record PendingTensor(String name, GgmlType type, long[] shape, long byteSize, Supplier<byte[]> data) {
-    }
+    private record PendingTensor(String name, GgmlType type, long[] shape, long byteSize, Supplier<byte[]> data) {}
 
     private final Map<String, Entry> metadata = new LinkedHashMap<>();
     private final Map<String, PendingTensor> tensors = new LinkedHashMap<>();
@@ -128,7 +126,8 @@ public final class GgufWriter {
 
     /** An INT32 array, as llama.cpp stores token types. */
     public GgufWriter putInt32Array(String key, int[] values) {
-        return putArray(key, GgufValueType.INT32, Arrays.stream(values).asLongStream().toArray());
+        return putArray(
+                key, GgufValueType.INT32, Arrays.stream(values).asLongStream().toArray());
     }
 
     /**
@@ -193,9 +192,7 @@ public final class GgufWriter {
             throw new IllegalArgumentException(from.path() + " has no metadata key '" + key + "'");
         }
         GgufValueType type = from.valueType(key);
-        return type == GgufValueType.ARRAY
-                ? putArray(key, from.arrayElementType(key), v)
-                : put(key, type, v);
+        return type == GgufValueType.ARRAY ? putArray(key, from.arrayElementType(key), v) : put(key, type, v);
     }
 
     // ---- tensors --------------------------------------------------------------------------------

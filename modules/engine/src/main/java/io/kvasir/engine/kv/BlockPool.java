@@ -20,6 +20,7 @@ public final class BlockPool {
     private final KvBlock[] blocks;
     /** Sentinel of the circular free queue: {@code head.next} is evicted first. */
     private final KvBlock head;
+
     private int numFree;
     private final Map<BlockHash, KvBlock> cached = new HashMap<>();
     private long evictions;

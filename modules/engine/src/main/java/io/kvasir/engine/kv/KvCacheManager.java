@@ -105,7 +105,8 @@ public final class KvCacheManager {
         Table table = tables.get(id);
         int held = table == null ? 0 : table.blocks.size();
         if (!prefix.blocks().isEmpty() && held > 0) {
-            throw new IllegalStateException("sequence " + id + " already holds blocks; a cached prefix only starts one");
+            throw new IllegalStateException(
+                    "sequence " + id + " already holds blocks; a cached prefix only starts one");
         }
         int have = held + prefix.blocks().size();
         int need = blocksFor(numComputedTokens + numNewTokens) - have;

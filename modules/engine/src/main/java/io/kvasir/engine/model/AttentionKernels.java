@@ -33,14 +33,13 @@ final class AttentionKernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
     private static final boolean ENABLED = L == 8 || L == 16;
-    private static final VectorSpecies<Short> H = ENABLED
-            ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : ShortVector.SPECIES_128;
+    private static final VectorSpecies<Short> H =
+            ENABLED ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : ShortVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     private static final int HALF_MASK = 0x8FFFFFFF;
     private static final float HALF_FIX = 0x1p112f;
 
-    private AttentionKernels() {
-    }
+    private AttentionKernels() {}
 
     /** Whether blocks of this size are scored a vector of slots at a time. */
     static boolean vectorSlots(int blockSize) {
@@ -48,8 +47,8 @@ final class AttentionKernels {
     }
 
     /** Scores for slots {@code [0, slots)}, rounded up to whole vectors; {@code kb} is the head's first key row. */
-    static void keyDotsF32(float[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale,
-            float[] scores) {
+    static void keyDotsF32(
+            float[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale, float[] scores) {
         for (int s0 = 0; s0 < slots; s0 += L) {
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
@@ -71,8 +70,8 @@ final class AttentionKernels {
     }
 
     /** {@link #keyDotsF32} over half-precision keys. */
-    static void keyDotsF16(short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale,
-            float[] scores) {
+    static void keyDotsF16(
+            short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale, float[] scores) {
         for (int s0 = 0; s0 < slots; s0 += L) {
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = a0;
@@ -80,19 +79,25 @@ final class AttentionKernels {
             int row = kb + s0;
             for (; d + 2 <= n; d += 2, row += 2 * bs) {
                 FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
-                        .reinterpretAsFloats().mul(HALF_FIX);
-                FloatVector k1 = ((IntVector) ShortVector.fromArray(H, k, row + bs)
-                        .convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
-                        .reinterpretAsFloats().mul(HALF_FIX);
+                        .lanewise(VectorOperators.LSHL, 13)
+                        .and(HALF_MASK)
+                        .reinterpretAsFloats()
+                        .mul(HALF_FIX);
+                FloatVector k1 = ((IntVector)
+                                ShortVector.fromArray(H, k, row + bs).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13)
+                        .and(HALF_MASK)
+                        .reinterpretAsFloats()
+                        .mul(HALF_FIX);
                 a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
                 a1 = k1.fma(FloatVector.broadcast(F, q[qOff + d + 1]), a1);
             }
             for (; d < n; d++, row += bs) {
                 FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
-                        .reinterpretAsFloats().mul(HALF_FIX);
+                        .lanewise(VectorOperators.LSHL, 13)
+                        .and(HALF_MASK)
+                        .reinterpretAsFloats()
+                        .mul(HALF_FIX);
                 a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
             }
             a0.add(a1).mul(scale).intoArray(scores, s0);
@@ -148,14 +153,18 @@ final class AttentionKernels {
                 FloatVector a1 = FloatVector.fromArray(F, acc, o + L);
                 for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
                     FloatVector ws = FloatVector.broadcast(F, w[s]);
-                    FloatVector v0 = ((IntVector) ShortVector.fromArray(H, v, row)
-                            .convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
-                            .reinterpretAsFloats().mul(HALF_FIX);
-                    FloatVector v1 = ((IntVector) ShortVector.fromArray(H, v, row + L)
-                            .convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
-                            .reinterpretAsFloats().mul(HALF_FIX);
+                    FloatVector v0 = ((IntVector)
+                                    ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_MASK)
+                            .reinterpretAsFloats()
+                            .mul(HALF_FIX);
+                    FloatVector v1 = ((IntVector)
+                                    ShortVector.fromArray(H, v, row + L).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_MASK)
+                            .reinterpretAsFloats()
+                            .mul(HALF_FIX);
                     a0 = v0.fma(ws, a0);
                     a1 = v1.fma(ws, a1);
                 }
@@ -165,10 +174,12 @@ final class AttentionKernels {
             for (; i + L <= n; i += L) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, accOff + i);
                 for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
-                    FloatVector v0 = ((IntVector) ShortVector.fromArray(H, v, row)
-                            .convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 13).and(HALF_MASK)
-                            .reinterpretAsFloats().mul(HALF_FIX);
+                    FloatVector v0 = ((IntVector)
+                                    ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_MASK)
+                            .reinterpretAsFloats()
+                            .mul(HALF_FIX);
                     a0 = v0.fma(FloatVector.broadcast(F, w[s]), a0);
                 }
                 a0.intoArray(acc, accOff + i);

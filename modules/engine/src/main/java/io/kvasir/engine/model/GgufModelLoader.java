@@ -19,8 +19,7 @@ import java.util.Optional;
  */
 final class GgufModelLoader {
 
-    private GgufModelLoader() {
-    }
+    private GgufModelLoader() {}
 
     static ModelConfig config(GgufFile gguf) {
         if (!gguf.has("general.architecture")) {
@@ -42,8 +41,8 @@ final class GgufModelLoader {
         }
         TensorInfo embd = tensor(gguf, "token_embd.weight");
         if (embd.rank() != 2 || embd.dim(0) != dim) {
-            throw new ModelLoadException("token_embd.weight has shape " + Arrays.toString(embd.shape())
-                    + ", expected [" + dim + ", vocab]");
+            throw new ModelLoadException(
+                    "token_embd.weight has shape " + Arrays.toString(embd.shape()) + ", expected [" + dim + ", vocab]");
         }
         return new ModelConfig(
                 arch,
@@ -68,15 +67,17 @@ final class GgufModelLoader {
         return switch (type) {
             case "none" -> 1f;
             case "linear" -> factor > 0 ? 1f / factor : 1f;
-            default -> throw new ModelLoadException("unsupported rope scaling type " + ErrorText.quote(type)
-                    + " (supported: none, linear)");
+            default ->
+                throw new ModelLoadException(
+                        "unsupported rope scaling type " + ErrorText.quote(type) + " (supported: none, linear)");
         };
     }
 
     static ModelWeights weights(GgufFile gguf, ModelConfig c, int start, int end) {
         int dim = c.dim();
         WeightMatrix embedding = null;
-        if (start == 0 || end == c.blockCount() && gguf.findTensor("output.weight").isEmpty()) {
+        if (start == 0
+                || end == c.blockCount() && gguf.findTensor("output.weight").isEmpty()) {
             embedding = matrix(gguf, "token_embd.weight", c.vocabSize(), dim);
         }
         List<LayerWeights> layers = new ArrayList<>(end - start);
@@ -121,7 +122,8 @@ final class GgufModelLoader {
         }
         long v = gguf.integer(key);
         if (v <= 0 || v > Integer.MAX_VALUE) {
-            throw new ModelLoadException(gguf.path().getFileName() + ": metadata " + key + " = " + v + " is out of range");
+            throw new ModelLoadException(
+                    gguf.path().getFileName() + ": metadata " + key + " = " + v + " is out of range");
         }
         return (int) v;
     }

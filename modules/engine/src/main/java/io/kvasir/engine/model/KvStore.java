@@ -58,8 +58,8 @@ public final class KvStore implements KvBlockStorage {
         }
         long perBlock = 2L * layers * blockSize * kvDim;
         if (perBlock * precision.bytes() > Integer.MAX_VALUE - 16) {
-            throw new IllegalArgumentException("one KV block of " + blockSize + " slots x " + layers
-                    + " layers x " + kvDim + " would exceed 2 GiB; use a smaller block size");
+            throw new IllegalArgumentException("one KV block of " + blockSize + " slots x " + layers + " layers x "
+                    + kvDim + " would exceed 2 GiB; use a smaller block size");
         }
         long total = bytesFor(numBlocks, blockSize, layers, kvDim, precision);
         Runtime rt = Runtime.getRuntime();
@@ -145,8 +145,8 @@ public final class KvStore implements KvBlockStorage {
             throw new IllegalArgumentException("KV block id " + id + " outside [0, " + numBlocks + ")");
         }
         if (off < 0 || (long) off + blockBytes() > length) {
-            throw new IllegalArgumentException("KV block transfer needs " + blockBytes() + " bytes at offset "
-                    + off + ", buffer has " + length);
+            throw new IllegalArgumentException(
+                    "KV block transfer needs " + blockBytes() + " bytes at offset " + off + ", buffer has " + length);
         }
     }
 
@@ -188,8 +188,8 @@ public final class KvStore implements KvBlockStorage {
      * are computed, so up to one vector's worth of slots past {@code slots} get values from slots
      * not yet written; callers read only {@code [0, slots)}.
      */
-    void keyDots(int layer, int block, int slots, int headOff, float[] q, int qOff, int n, float scale,
-            float[] scores) {
+    void keyDots(
+            int layer, int block, int slots, int headOff, float[] q, int qOff, int n, float scale, float[] scores) {
         int kb = keyRow(layer, headOff);
         if (AttentionKernels.vectorSlots(blockSize)) {
             if (f32 != null) {

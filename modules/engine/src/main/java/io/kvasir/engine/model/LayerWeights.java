@@ -15,5 +15,4 @@ record LayerWeights(
         float[] ffnNorm,
         WeightMatrix gate,
         WeightMatrix up,
-        WeightMatrix down) {
-}
+        WeightMatrix down) {}

@@ -45,16 +45,21 @@ public final class LlamaModel {
     private float[] sin;
     private float[] logits;
 
-    private LlamaModel(ModelConfig config, ModelWeights weights, int layerStart, int layerEnd, ComputePool pool,
-                       KvStore kv) {
+    private LlamaModel(
+            ModelConfig config, ModelWeights weights, int layerStart, int layerEnd, ComputePool pool, KvStore kv) {
         this.config = config;
         this.weights = weights;
         this.layerStart = layerStart;
         this.layerEnd = layerEnd;
         this.pool = pool;
         this.kv = kv;
-        this.rope = new Rope(config.architecture().ropeStyle(), config.headDim(), config.ropeDim(),
-                config.ropeTheta(), config.ropeScale(), weights.ropeFreqFactors());
+        this.rope = new Rope(
+                config.architecture().ropeStyle(),
+                config.headDim(),
+                config.ropeDim(),
+                config.ropeTheta(),
+                config.ropeScale(),
+                weights.ropeFreqFactors());
         this.attention = new PagedAttention(kv, config);
         ensureCapacity(1);
     }
@@ -70,12 +75,13 @@ public final class LlamaModel {
     }
 
     /** Loads the layers {@code [layerStart, layerEnd)} only: one stage of a pipeline. */
-    public static LlamaModel load(GgufFile gguf, ComputePool pool, EngineOptions options, int layerStart, int layerEnd) {
+    public static LlamaModel load(
+            GgufFile gguf, ComputePool pool, EngineOptions options, int layerStart, int layerEnd) {
         return load(gguf, GgufModelLoader.config(gguf), pool, options, layerStart, layerEnd);
     }
 
-    private static LlamaModel load(GgufFile gguf, ModelConfig config, ComputePool pool, EngineOptions options,
-                                   int layerStart, int layerEnd) {
+    private static LlamaModel load(
+            GgufFile gguf, ModelConfig config, ComputePool pool, EngineOptions options, int layerStart, int layerEnd) {
         if (pool == null || options == null) {
             throw new IllegalArgumentException("loading a model needs a compute pool and engine options");
         }
@@ -86,13 +92,18 @@ public final class LlamaModel {
         ModelWeights weights = GgufModelLoader.weights(gguf, config, layerStart, layerEnd);
         KvStore kv;
         try {
-            kv = new KvStore(options.kvBlocksFor(config), options.blockSize(), layerEnd - layerStart,
-                    config.kvDim(), config.headDim(), options.kvPrecision());
+            kv = new KvStore(
+                    options.kvBlocksFor(config),
+                    options.blockSize(),
+                    layerEnd - layerStart,
+                    config.kvDim(),
+                    config.headDim(),
+                    options.kvPrecision());
         } catch (IllegalArgumentException e) {
             // The pool is sized from the file's context length: a file declaring an absurd context
             // must fail its load with the load exception callers report, not KvStore's argument error.
-            throw new ModelLoadException("no KV cache for a context of " + config.contextLength() + " tokens: "
-                    + e.getMessage(), e);
+            throw new ModelLoadException(
+                    "no KV cache for a context of " + config.contextLength() + " tokens: " + e.getMessage(), e);
         }
         return new LlamaModel(config, weights, layerStart, layerEnd, pool, kv);
     }
@@ -173,8 +184,8 @@ public final class LlamaModel {
         int dim = config.dim();
         if (hiddenIn != null) {
             if (hiddenIn.length != n * dim) {
-                throw new IllegalArgumentException("hidden input has " + hiddenIn.length + " values, expected "
-                        + n + " rows x " + dim);
+                throw new IllegalArgumentException(
+                        "hidden input has " + hiddenIn.length + " values, expected " + n + " rows x " + dim);
             }
             System.arraycopy(hiddenIn, 0, x, 0, n * dim);
         } else {
@@ -266,13 +277,13 @@ public final class LlamaModel {
         for (int i = 0; i < n; i++) {
             int token = batch.tokens()[i];
             if (isFirstStage() && (token < 0 || token >= config.vocabSize())) {
-                throw new IllegalArgumentException("row " + i + ": token " + token + " outside vocabulary of "
-                        + config.vocabSize());
+                throw new IllegalArgumentException(
+                        "row " + i + ": token " + token + " outside vocabulary of " + config.vocabSize());
             }
             int pos = batch.positions()[i];
             if (pos < 0 || pos >= config.contextLength()) {
-                throw new IllegalArgumentException("row " + i + ": position " + pos + " outside context of "
-                        + config.contextLength());
+                throw new IllegalArgumentException(
+                        "row " + i + ": position " + pos + " outside context of " + config.contextLength());
             }
             int seq = batch.seqIndex()[i];
             if (seq < 0 || seq >= tables.length) {
@@ -289,8 +300,8 @@ public final class LlamaModel {
             for (int j = 0; j <= lastBlock[seq]; j++) {
                 int block = tables[seq][j];
                 if (block < 0 || block >= kv.numBlocks()) {
-                    throw new IllegalArgumentException("sequence " + seq + ": block id " + block + " outside [0, "
-                            + kv.numBlocks() + ")");
+                    throw new IllegalArgumentException(
+                            "sequence " + seq + ": block id " + block + " outside [0, " + kv.numBlocks() + ")");
                 }
             }
         }

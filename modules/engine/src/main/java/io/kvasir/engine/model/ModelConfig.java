@@ -36,7 +36,8 @@ public record ModelConfig(
                     + " is not a multiple of attention.head_count_kv " + headCountKv);
         }
         if (ropeDim <= 0 || ropeDim > headDim || ropeDim % 2 != 0) {
-            throw new ModelLoadException("rope.dimension_count " + ropeDim + " must be even and in (0, " + headDim + "]");
+            throw new ModelLoadException(
+                    "rope.dimension_count " + ropeDim + " must be even and in (0, " + headDim + "]");
         }
         if (!(ropeTheta > 0) || !(ropeScale > 0) || !(rmsEps > 0)) {
             throw new ModelLoadException("rope.freq_base " + ropeTheta + ", rope scale " + ropeScale

@@ -12,5 +12,4 @@ record ModelWeights(
         List<LayerWeights> layers,
         float[] outputNorm,
         WeightMatrix output,
-        float[] ropeFreqFactors) {
-}
+        float[] ropeFreqFactors) {}

@@ -56,8 +56,8 @@ final class PagedAttention {
         }
     }
 
-    private void attendOne(ForwardBatch batch, int layer, int row, int h, float[] q, float[] out,
-            float[] scores, int bs) {
+    private void attendOne(
+            ForwardBatch batch, int layer, int row, int h, float[] q, float[] out, float[] scores, int bs) {
         int qOff = row * qDim + h * headDim;
         int kvOff = (h / group) * headDim;
         int[] table = batch.blockTables()[batch.seqIndex()[row]];

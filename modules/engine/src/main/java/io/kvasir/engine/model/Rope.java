@@ -17,7 +17,8 @@ final class Rope {
      */
     Rope(RopeStyle style, int headDim, int ropeDim, double theta, double positionScale, float[] freqFactors) {
         if (ropeDim > headDim || ropeDim % 2 != 0) {
-            throw new ModelLoadException("rope dimension " + ropeDim + " must be even and at most the head size " + headDim);
+            throw new ModelLoadException(
+                    "rope dimension " + ropeDim + " must be even and at most the head size " + headDim);
         }
         this.style = style;
         this.headDim = headDim;

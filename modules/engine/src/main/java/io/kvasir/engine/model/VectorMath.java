@@ -10,8 +10,7 @@ final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
 
-    private VectorMath() {
-    }
+    private VectorMath() {}
 
     static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int i = 0;
@@ -31,7 +30,8 @@ final class VectorMath {
         int i = 0;
         FloatVector wv = FloatVector.broadcast(S, w);
         for (int upper = S.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(S, x, xOff + i).fma(wv, FloatVector.fromArray(S, y, yOff + i))
+            FloatVector.fromArray(S, x, xOff + i)
+                    .fma(wv, FloatVector.fromArray(S, y, yOff + i))
                     .intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
@@ -53,7 +53,9 @@ final class VectorMath {
     static void add(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;
         for (int upper = S.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(S, y, yOff + i).add(FloatVector.fromArray(S, x, xOff + i)).intoArray(y, yOff + i);
+            FloatVector.fromArray(S, y, yOff + i)
+                    .add(FloatVector.fromArray(S, x, xOff + i))
+                    .intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
             y[yOff + i] += x[xOff + i];
@@ -75,7 +77,9 @@ final class VectorMath {
         float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
         i = 0;
         for (int upper = S.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(S, x, xOff + i).mul(inv).mul(FloatVector.fromArray(S, weight, i))
+            FloatVector.fromArray(S, x, xOff + i)
+                    .mul(inv)
+                    .mul(FloatVector.fromArray(S, weight, i))
                     .intoArray(out, outOff + i);
         }
         for (; i < n; i++) {

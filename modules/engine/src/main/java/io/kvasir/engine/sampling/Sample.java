@@ -8,5 +8,4 @@ package io.kvasir.engine.sampling;
  * @param topIds       the most likely ids, best first (as many as the request asked for)
  * @param topLogprobs  their log-probabilities, same measure as {@code logprob}
  */
-public record Sample(int token, float logprob, int[] topIds, float[] topLogprobs) {
-}
+public record Sample(int token, float logprob, int[] topIds, float[] topLogprobs) {}

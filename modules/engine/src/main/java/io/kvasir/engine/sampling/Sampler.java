@@ -48,13 +48,16 @@ public final class Sampler {
         check(p.topK() >= 0, "top_k must be >= 0", p.topK());
         check(p.topP() > 0 && p.topP() <= 1, "top_p must be in (0, 1]", p.topP());
         check(p.minP() >= 0 && p.minP() <= 1, "min_p must be in [0, 1]", p.minP());
-        check(Float.isFinite(p.repetitionPenalty()) && p.repetitionPenalty() > 0,
-                "repetition_penalty must be > 0", p.repetitionPenalty());
+        check(
+                Float.isFinite(p.repetitionPenalty()) && p.repetitionPenalty() > 0,
+                "repetition_penalty must be > 0",
+                p.repetitionPenalty());
         check(Float.isFinite(p.presencePenalty()), "presence_penalty must be finite", p.presencePenalty());
         check(Float.isFinite(p.frequencyPenalty()), "frequency_penalty must be finite", p.frequencyPenalty());
         check(p.topLogprobs() >= 0, "top_logprobs must be >= 0", p.topLogprobs());
-        p.logitBias().forEach((id, b) -> check(b != null && Float.isFinite(b), "logit_bias of token " + id
-                + " must be finite", b));
+        p.logitBias()
+                .forEach((id, b) ->
+                        check(b != null && Float.isFinite(b), "logit_bias of token " + id + " must be finite", b));
     }
 
     private static void check(boolean ok, String what, Object value) {

@@ -39,9 +39,26 @@ public record SamplingParams(
     }
 
     /** Without a logit bias: the form every caller used before {@code logitBias} existed. */
-    public SamplingParams(float temperature, int topK, float topP, float minP, float repetitionPenalty,
-                          float presencePenalty, float frequencyPenalty, Long seed, int topLogprobs) {
-        this(temperature, topK, topP, minP, repetitionPenalty, presencePenalty, frequencyPenalty, seed, topLogprobs,
+    public SamplingParams(
+            float temperature,
+            int topK,
+            float topP,
+            float minP,
+            float repetitionPenalty,
+            float presencePenalty,
+            float frequencyPenalty,
+            Long seed,
+            int topLogprobs) {
+        this(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                seed,
+                topLogprobs,
                 Map.of());
     }
 
@@ -54,12 +71,30 @@ public record SamplingParams(
     }
 
     public SamplingParams withSeed(Long newSeed) {
-        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty,
-                frequencyPenalty, newSeed, topLogprobs, logitBias);
+        return new SamplingParams(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                newSeed,
+                topLogprobs,
+                logitBias);
     }
 
     public SamplingParams withLogitBias(Map<Integer, Float> bias) {
-        return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, presencePenalty,
-                frequencyPenalty, seed, topLogprobs, bias);
+        return new SamplingParams(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                seed,
+                topLogprobs,
+                bias);
     }
 }

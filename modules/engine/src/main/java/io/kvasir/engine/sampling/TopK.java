@@ -6,8 +6,7 @@ package io.kvasir.engine.sampling;
  */
 final class TopK {
 
-    private TopK() {
-    }
+    private TopK() {}
 
     /** Indices of the {@code k} largest {@code values[i]} (k clamped to the length), best first. */
     static int[] select(float[] values, int k) {

@@ -11,8 +11,7 @@ final class TopP {
 
     private static final int SMALL = 32;
 
-    private TopP() {
-    }
+    private TopP() {}
 
     /**
      * Fills {@code ws.ids[0 .. n)} with the smallest set of most likely ids whose weight reaches

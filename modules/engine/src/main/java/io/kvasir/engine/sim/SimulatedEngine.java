@@ -68,8 +68,8 @@ public final class SimulatedEngine implements InferenceEngine {
             positive("maxNumSeqs", maxNumSeqs);
             positive("maxBatchTokens", maxBatchTokens);
             if (kvBytesPerToken < SimulatedKvStorage.MIN_BYTES_PER_TOKEN) {
-                throw new IllegalArgumentException("kvBytesPerToken must be >= " + SimulatedKvStorage.MIN_BYTES_PER_TOKEN
-                        + ", got " + kvBytesPerToken);
+                throw new IllegalArgumentException("kvBytesPerToken must be >= "
+                        + SimulatedKvStorage.MIN_BYTES_PER_TOKEN + ", got " + kvBytesPerToken);
             }
             if ((long) kvBlocks * blockSize > SimulatedKvStorage.MAX_SLOTS) {
                 throw new IllegalArgumentException(kvBlocks + " blocks of " + blockSize + " tokens are more than the "
@@ -80,7 +80,8 @@ public final class SimulatedEngine implements InferenceEngine {
                         + " bytes each does not fit a byte array");
             }
             // The engine options check these two, with their names.
-            EngineOptions.defaults().withLongPrefillThreshold(longPrefillThreshold)
+            EngineOptions.defaults()
+                    .withLongPrefillThreshold(longPrefillThreshold)
                     .withLongPrefillShare(longPrefillShare);
         }
 
@@ -90,71 +91,207 @@ public final class SimulatedEngine implements InferenceEngine {
          * caching on, 8 bytes a token, and the engine's long-prefill defaults.
          */
         public static Config defaults() {
-            return new Config(TimingModel.defaults(), 4096, 64 * 4096 / 16, 16, EngineOptions.DEFAULT_MAX_NUM_SEQS,
-                    EngineOptions.DEFAULT_MAX_BATCH_TOKENS, true, SimulatedKvStorage.MIN_BYTES_PER_TOKEN, false, 0,
-                    EngineOptions.DEFAULT_LONG_PREFILL_THRESHOLD, EngineOptions.DEFAULT_LONG_PREFILL_SHARE);
+            return new Config(
+                    TimingModel.defaults(),
+                    4096,
+                    64 * 4096 / 16,
+                    16,
+                    EngineOptions.DEFAULT_MAX_NUM_SEQS,
+                    EngineOptions.DEFAULT_MAX_BATCH_TOKENS,
+                    true,
+                    SimulatedKvStorage.MIN_BYTES_PER_TOKEN,
+                    false,
+                    0,
+                    EngineOptions.DEFAULT_LONG_PREFILL_THRESHOLD,
+                    EngineOptions.DEFAULT_LONG_PREFILL_SHARE);
         }
 
         public Config withTiming(TimingModel t) {
-            return new Config(t, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    t,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withMaxContext(int tokens) {
-            return new Config(timing, tokens, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    tokens,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withKvBlocks(int blocks) {
-            return new Config(timing, maxContext, blocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    blocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withBlockSize(int tokens) {
-            return new Config(timing, maxContext, kvBlocks, tokens, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    tokens,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withMaxNumSeqs(int seqs) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, seqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    seqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withMaxBatchTokens(int tokens) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, tokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    tokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withPrefixCaching(boolean enabled) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, enabled,
-                    kvBytesPerToken, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    enabled,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withKvBytesPerToken(int bytes) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    bytes, virtualClock, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    bytes,
+                    virtualClock,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withVirtualClock(boolean virtual) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtual, seed, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtual,
+                    seed,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withSeed(long s) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, s, longPrefillThreshold, longPrefillShare);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    s,
+                    longPrefillThreshold,
+                    longPrefillShare);
         }
 
         public Config withLongPrefill(int threshold, double share) {
-            return new Config(timing, maxContext, kvBlocks, blockSize, maxNumSeqs, maxBatchTokens, prefixCaching,
-                    kvBytesPerToken, virtualClock, seed, threshold, share);
+            return new Config(
+                    timing,
+                    maxContext,
+                    kvBlocks,
+                    blockSize,
+                    maxNumSeqs,
+                    maxBatchTokens,
+                    prefixCaching,
+                    kvBytesPerToken,
+                    virtualClock,
+                    seed,
+                    threshold,
+                    share);
         }
 
         /** The scheduling settings the engine core runs with; the rest of the simulation is this record's own. */
         EngineOptions engineOptions() {
-            return EngineOptions.defaults().withBlockSize(blockSize).withKvBlocks(kvBlocks)
-                    .withMaxBatchTokens(maxBatchTokens).withMaxNumSeqs(maxNumSeqs).withPrefixCaching(prefixCaching)
-                    .withLongPrefillThreshold(longPrefillThreshold).withLongPrefillShare(longPrefillShare);
+            return EngineOptions.defaults()
+                    .withBlockSize(blockSize)
+                    .withKvBlocks(kvBlocks)
+                    .withMaxBatchTokens(maxBatchTokens)
+                    .withMaxNumSeqs(maxNumSeqs)
+                    .withPrefixCaching(prefixCaching)
+                    .withLongPrefillThreshold(longPrefillThreshold)
+                    .withLongPrefillShare(longPrefillShare);
         }
 
         private static void positive(String what, int v) {

@@ -57,7 +57,11 @@ public final class SimulatedModel implements ServedModel {
             if (m == null || m.role() == null || m.content() == null) {
                 throw new ChatTemplateException("chat message without a role or content: " + m);
             }
-            text.append("<|im_start|>").append(m.role()).append('\n').append(m.content()).append("<|im_end|>\n");
+            text.append("<|im_start|>")
+                    .append(m.role())
+                    .append('\n')
+                    .append(m.content())
+                    .append("<|im_end|>\n");
         }
         text.append("<|im_start|>assistant\n");
         return tokenizer.encode(text.toString(), true, true);

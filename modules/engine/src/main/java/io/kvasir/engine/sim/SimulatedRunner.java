@@ -20,9 +20,11 @@ final class SimulatedRunner implements ModelRunner {
 
     /** Words a sample row favours; the best gets {@code TOP_LOGIT}, the next one less each. */
     private static final int CANDIDATES = 8;
+
     private static final float TOP_LOGIT = 8f;
     /** Every other spaced word: unlikely, but drawable at a high temperature. */
     private static final float OTHER_WORD_LOGIT = -20f;
+
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
     private final SimulatedKvStorage storage;
@@ -74,8 +76,8 @@ final class SimulatedRunner implements ModelRunner {
             int[] table = batch.blockTables()[seq];
             int pos = batch.positions()[i];
             if (pos / bs >= table.length) {
-                throw new IllegalStateException("row " + i + " at position " + pos + " is past its block table of "
-                        + table.length + " blocks");
+                throw new IllegalStateException(
+                        "row " + i + " at position " + pos + " is past its block table of " + table.length + " blocks");
             }
             long before;
             if (pos == 0) {

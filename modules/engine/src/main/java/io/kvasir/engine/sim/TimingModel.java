@@ -45,7 +45,8 @@ public record TimingModel(double prefillSecondsPerToken, double stepOverheadSeco
         sorted.sort(Comparator.comparingInt(DecodePoint::batch));
         for (int i = 1; i < sorted.size(); i++) {
             if (sorted.get(i).batch() == sorted.get(i - 1).batch()) {
-                throw new IllegalArgumentException("two decode points for batch " + sorted.get(i).batch());
+                throw new IllegalArgumentException(
+                        "two decode points for batch " + sorted.get(i).batch());
             }
         }
         decode = List.copyOf(sorted);
@@ -68,13 +69,16 @@ public record TimingModel(double prefillSecondsPerToken, double stepOverheadSeco
     }
 
     /** A decode step of {@code baseSeconds + perSequenceSeconds * b}, for {@code b >= 1}. */
-    public static TimingModel linear(double prefillSecondsPerToken, double stepOverheadSeconds,
-                                     double baseSeconds, double perSequenceSeconds) {
+    public static TimingModel linear(
+            double prefillSecondsPerToken, double stepOverheadSeconds, double baseSeconds, double perSequenceSeconds) {
         nonNegative("baseSeconds", baseSeconds);
         nonNegative("perSequenceSeconds", perSequenceSeconds);
-        return new TimingModel(prefillSecondsPerToken, stepOverheadSeconds, List.of(
-                new DecodePoint(1, baseSeconds + perSequenceSeconds),
-                new DecodePoint(2, baseSeconds + 2 * perSequenceSeconds)));
+        return new TimingModel(
+                prefillSecondsPerToken,
+                stepOverheadSeconds,
+                List.of(
+                        new DecodePoint(1, baseSeconds + perSequenceSeconds),
+                        new DecodePoint(2, baseSeconds + 2 * perSequenceSeconds)));
     }
 
     /**
@@ -121,8 +125,8 @@ public record TimingModel(double prefillSecondsPerToken, double stepOverheadSeco
     /** Seconds of one step that computes {@code prefillTokens} prompt tokens and decodes {@code decodeSequences}. */
     public double stepSeconds(int decodeSequences, int prefillTokens) {
         if (decodeSequences < 0 || prefillTokens < 0) {
-            throw new IllegalArgumentException("negative work: " + decodeSequences + " decodes, "
-                    + prefillTokens + " prefill tokens");
+            throw new IllegalArgumentException(
+                    "negative work: " + decodeSequences + " decodes, " + prefillTokens + " prefill tokens");
         }
         if (decodeSequences == 0 && prefillTokens == 0) {
             return 0;

@@ -30,8 +30,7 @@ public final class SyntheticModel {
     static final String DESCRIPTION = "Synthetic model written by Kvasir: the weights are random, so its "
             + "output is meaningless. For tests and benchmarks only.";
 
-    private SyntheticModel() {
-    }
+    private SyntheticModel() {}
 
     /**
      * The shape of a synthetic model.
@@ -75,13 +74,13 @@ public final class SyntheticModel {
             for (int cols : new int[] {dim, ffn}) {
                 int block = tensorType(type, cols).blockSize();
                 if (cols % block != 0) {
-                    throw new IllegalArgumentException("dim " + dim + " and ffn " + ffn
-                            + " must be multiples of " + block + " for " + type);
+                    throw new IllegalArgumentException(
+                            "dim " + dim + " and ffn " + ffn + " must be multiples of " + block + " for " + type);
                 }
             }
             if (vocabFrom == null && vocabSize < BuiltinVocabulary.MIN_SIZE) {
-                throw new IllegalArgumentException("vocabSize must be at least " + BuiltinVocabulary.MIN_SIZE
-                        + ", not " + vocabSize);
+                throw new IllegalArgumentException(
+                        "vocabSize must be at least " + BuiltinVocabulary.MIN_SIZE + ", not " + vocabSize);
             }
             if (!(ropeTheta > 0) || Float.isInfinite(ropeTheta)) {
                 throw new IllegalArgumentException("ropeTheta must be positive, not " + ropeTheta);
@@ -103,8 +102,9 @@ public final class SyntheticModel {
             return switch (name) {
                 case "tiny" -> tiny();
                 case "bench-110m" -> bench110m();
-                default -> throw new IllegalArgumentException("unknown synthetic model preset '" + name
-                        + "'; known: " + presetNames());
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown synthetic model preset '" + name + "'; known: " + presetNames());
             };
         }
 
@@ -121,23 +121,56 @@ public final class SyntheticModel {
         }
 
         public Spec withType(GgmlType t) {
-            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, t, seed, tiedOutput,
-                    vocabFrom, ropeTheta);
+            return new Spec(
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    t,
+                    seed,
+                    tiedOutput,
+                    vocabFrom,
+                    ropeTheta);
         }
 
         public Spec withSeed(long s) {
-            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, s, tiedOutput,
-                    vocabFrom, ropeTheta);
+            return new Spec(
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    type,
+                    s,
+                    tiedOutput,
+                    vocabFrom,
+                    ropeTheta);
         }
 
         public Spec withTiedOutput(boolean tied) {
-            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, seed, tied,
-                    vocabFrom, ropeTheta);
+            return new Spec(
+                    dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, seed, tied, vocabFrom, ropeTheta);
         }
 
         public Spec withVocabFrom(Path vocab) {
-            return new Spec(dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, seed, tiedOutput,
-                    vocab, ropeTheta);
+            return new Spec(
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    type,
+                    seed,
+                    tiedOutput,
+                    vocab,
+                    ropeTheta);
         }
 
         private static void positive(String name, int v) {
@@ -151,13 +184,20 @@ public final class SyntheticModel {
     public static void write(Spec spec, Path out) {
         GgufWriter w = new GgufWriter();
         w.putString("general.architecture", "llama");
-        w.putString("general.name", String.format(Locale.ROOT, "kvasir-synthetic-%dd-%dl-%s",
-                spec.dim(), spec.layers(), spec.type().name().toLowerCase(Locale.ROOT)));
+        w.putString(
+                "general.name",
+                String.format(
+                        Locale.ROOT,
+                        "kvasir-synthetic-%dd-%dl-%s",
+                        spec.dim(),
+                        spec.layers(),
+                        spec.type().name().toLowerCase(Locale.ROOT)));
         w.putString("general.description", DESCRIPTION);
         w.putUInt32("general.file_type", fileType(spec.type()));
         w.putBool("kvasir.synthetic", true);
         w.putUInt64("kvasir.synthetic.seed", spec.seed());
-        int vocab = spec.vocabFrom() == null ? builtinVocabulary(w, spec.vocabSize()) : copyVocabulary(w, spec.vocabFrom());
+        int vocab =
+                spec.vocabFrom() == null ? builtinVocabulary(w, spec.vocabSize()) : copyVocabulary(w, spec.vocabFrom());
         w.putUInt32("llama.vocab_size", vocab);
         w.putUInt32("llama.context_length", spec.contextLength());
         w.putUInt32("llama.embedding_length", spec.dim());
@@ -227,7 +267,8 @@ public final class SyntheticModel {
         GgmlType type = tensorType(spec.type(), cols);
         long elements = (long) cols * rows;
         if (elements > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(name + " would have " + elements + " elements; at most 2^31 are supported");
+            throw new IllegalArgumentException(
+                    name + " would have " + elements + " elements; at most 2^31 are supported");
         }
         long seed = tensorSeed(spec.seed(), name);
         // Generated while the file is written, so only one tensor is in memory at a time.

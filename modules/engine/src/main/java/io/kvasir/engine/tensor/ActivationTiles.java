@@ -10,8 +10,7 @@ final class ActivationTiles {
 
     private static final ThreadLocal<Interleaved> HELD = ThreadLocal.withInitial(Interleaved::new);
 
-    private ActivationTiles() {
-    }
+    private ActivationTiles() {}
 
     /**
      * The first {@code tiled} activation rows regrouped for the batch kernels: the rows are cut into
@@ -29,7 +28,11 @@ final class ActivationTiles {
     static float[] interleave(float[] x, int cols, int wide, int tiled, ComputePool pool) {
         Interleaved held = HELD.get();
         Object call = pool instanceof FusedMatmul.Slice slice ? slice.call() : null;
-        if (call != null && held.call == call && held.source == x && held.cols == cols && held.wide == wide
+        if (call != null
+                && held.call == call
+                && held.source == x
+                && held.cols == cols
+                && held.wide == wide
                 && held.tiled == tiled) {
             return held.data;
         }
@@ -83,5 +86,4 @@ final class ActivationTiles {
         int wide;
         int tiled;
     }
-
 }

@@ -8,8 +8,8 @@ import static io.kvasir.engine.tensor.Vectors.S;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** bfloat16 weights: the upper 16 bits of a float. */
 final class BF16Matrix extends DenseMatrix {
@@ -53,7 +53,10 @@ final class BF16Matrix extends DenseMatrix {
             FloatVector acc = FloatVector.zero(F);
             for (int bound = cols - cols % LANES; c < bound; c += LANES) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                acc = ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + c), acc);
+                acc = ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F, x, xOff + c), acc);
             }
             sum = acc.reduceLanes(VectorOperators.ADD);
         }
@@ -69,7 +72,10 @@ final class BF16Matrix extends DenseMatrix {
         if (Vectors.ENABLED) {
             for (int bound = cols - cols % LANES; c < bound; c += LANES) {
                 ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, off + c);
+                ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats()
+                        .intoArray(dst, off + c);
             }
         }
         for (; c < cols; c++) {

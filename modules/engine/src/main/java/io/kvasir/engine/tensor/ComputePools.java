@@ -3,8 +3,7 @@ package io.kvasir.engine.tensor;
 /** Creates compute pools. The engine owns one pool and closes it on shutdown. */
 public final class ComputePools {
 
-    private ComputePools() {
-    }
+    private ComputePools() {}
 
     /**
      * A pool of {@code threads} threads, the caller included: {@code threads - 1} daemon workers named
@@ -36,7 +35,6 @@ public final class ComputePools {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 }

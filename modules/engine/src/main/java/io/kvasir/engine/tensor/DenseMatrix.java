@@ -78,12 +78,12 @@ abstract sealed class DenseMatrix implements WeightMatrix
             throw new IllegalArgumentException("batch must be positive, got " + batch);
         }
         if (x.length < (long) batch * cols) {
-            throw new IllegalArgumentException("input has " + x.length + " floats, a batch of " + batch
-                    + " rows of " + cols + " needs " + (long) batch * cols);
+            throw new IllegalArgumentException("input has " + x.length + " floats, a batch of " + batch + " rows of "
+                    + cols + " needs " + (long) batch * cols);
         }
         if (out.length < (long) batch * rows) {
-            throw new IllegalArgumentException("output has " + out.length + " floats, a batch of " + batch
-                    + " rows of " + rows + " needs " + (long) batch * rows);
+            throw new IllegalArgumentException("output has " + out.length + " floats, a batch of " + batch + " rows of "
+                    + rows + " needs " + (long) batch * rows);
         }
     }
 

@@ -63,8 +63,11 @@ final class F16Matrix extends DenseMatrix {
                 IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0);
                 IntVector magnitude = bits.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
                 IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-                IntVector result = magnitude.reinterpretAsFloats().mul(Vectors.HALF_EXPONENT_FIX)
-                        .reinterpretAsInts().or(sign);
+                IntVector result = magnitude
+                        .reinterpretAsFloats()
+                        .mul(Vectors.HALF_EXPONENT_FIX)
+                        .reinterpretAsInts()
+                        .or(sign);
                 VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00 << 13);
                 if (special.anyTrue()) {
                     result = result.blend(magnitude.or(0x7F800000).or(sign), special);

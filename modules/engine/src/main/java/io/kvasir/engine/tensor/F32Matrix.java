@@ -51,8 +51,7 @@ final class F32Matrix extends DenseMatrix {
             int bound = cols - cols % (2 * LANES);
             for (; c < bound; c += 2 * LANES) {
                 long at = offset + (long) c * Float.BYTES;
-                a0 = FloatVector.fromMemorySegment(F, data, at, LE)
-                        .fma(FloatVector.fromArray(F, x, xOff + c), a0);
+                a0 = FloatVector.fromMemorySegment(F, data, at, LE).fma(FloatVector.fromArray(F, x, xOff + c), a0);
                 a1 = FloatVector.fromMemorySegment(F, data, at + LANES * Float.BYTES, LE)
                         .fma(FloatVector.fromArray(F, x, xOff + c + LANES), a1);
             }

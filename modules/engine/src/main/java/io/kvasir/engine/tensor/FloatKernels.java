@@ -16,15 +16,14 @@ final class FloatKernels {
     /** Weight rows decoded and multiplied together. */
     static final int ROW_TILE = 4;
 
-    private FloatKernels() {
-    }
+    private FloatKernels() {}
 
     /**
      * {@code out[b * rows + r0 + i * rowStep] = dot(w[i * cols ..], x[b * cols ..])} for the
      * {@code n} (1 or {@link #ROW_TILE}) decoded rows {@code i} and every {@code b < batch}.
      */
-    static void rowsTimesBatch(float[] w, int n, int rowStep, float[] x, float[] out, int batch, int rows,
-            int cols, int r0) {
+    static void rowsTimesBatch(
+            float[] w, int n, int rowStep, float[] x, float[] out, int batch, int rows, int cols, int r0) {
         int b = 0;
         if (n == 4) {
             for (; b + 4 <= batch; b += 4) {

@@ -12,8 +12,7 @@ public final class FusedMatmul {
     /** Slices per thread, as the pool itself cuts a loop, so kernels see chunks of the usual size. */
     private static final int SLICES_PER_THREAD = 4;
 
-    private FusedMatmul() {
-    }
+    private FusedMatmul() {}
 
     /** {@code outs[j] = matrices[j] x x} for every j, over one loop of {@code pool}. */
     public static void matmul(ComputePool pool, float[] x, int batch, WeightMatrix[] matrices, float[][] outs) {
@@ -59,7 +58,6 @@ public final class FusedMatmul {
         }
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     }
 }

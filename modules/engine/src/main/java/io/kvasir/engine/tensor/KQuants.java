@@ -21,8 +21,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class KQuants {
 
-    private KQuants() {
-    }
+    private KQuants() {}
 
     // ---- Q8_0 ----
 
@@ -225,8 +224,8 @@ final class KQuants {
                 int q4 = q[base + 96 + l];
                 seg.set(ValueLayout.JAVA_BYTE, at + 64 * half + l, (byte) ((q1 & 0xF) | (q3 & 0xF) << 4));
                 seg.set(ValueLayout.JAVA_BYTE, at + 64 * half + 32 + l, (byte) ((q2 & 0xF) | (q4 & 0xF) << 4));
-                seg.set(ValueLayout.JAVA_BYTE, at + 128 + 32 * half + l,
-                        (byte) ((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6));
+                seg.set(ValueLayout.JAVA_BYTE, at + 128 + 32 * half + l, (byte)
+                        ((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6));
             }
         }
     }

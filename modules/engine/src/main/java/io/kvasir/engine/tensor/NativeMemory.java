@@ -28,13 +28,13 @@ final class NativeMemory {
     static {
         Linker linker = Linker.nativeLinker();
         var libc = linker.defaultLookup();
-        ALIGNED_ALLOC = linker.downcallHandle(libc.findOrThrow("aligned_alloc"),
+        ALIGNED_ALLOC = linker.downcallHandle(
+                libc.findOrThrow("aligned_alloc"),
                 FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
         FREE = linker.downcallHandle(libc.findOrThrow("free"), FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
     }
 
-    private NativeMemory() {
-    }
+    private NativeMemory() {}
 
     /** {@code bytes} of uninitialized native memory, freed once the returned segment is unreachable. */
     static MemorySegment allocate(long bytes, String purpose) {

@@ -64,9 +64,12 @@ final class Q4_0Matrix extends DenseMatrix {
             FloatVector sum = FloatVector.zero(F);
             for (int i = 0; i < BLOCK / 2; i += LANES) {
                 ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, LE);
-                FloatVector lo = (FloatVector) q.and((byte) 0xF).sub((byte) 8)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                FloatVector hi = (FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).sub((byte) 8)
+                FloatVector lo = (FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector hi = (FloatVector) q.reinterpretAsShorts()
+                        .lanewise(VectorOperators.LSHR, 4)
+                        .reinterpretAsBytes()
+                        .and((byte) 0xF)
+                        .sub((byte) 8)
                         .convertShape(VectorOperators.B2F, F, 0);
                 sum = lo.fma(FloatVector.fromArray(F, x, xb + i), sum);
                 sum = hi.fma(FloatVector.fromArray(F, x, xb + BLOCK / 2 + i), sum);
@@ -97,9 +100,16 @@ final class Q4_0Matrix extends DenseMatrix {
             for (int i = 0; i < BLOCK / 2; i += LANES) {
                 ByteVector q = ByteVector.fromMemorySegment(B, data, at + 2 + i, LE);
                 ((FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d).intoArray(dst, to + i);
-                ((FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d).intoArray(dst, to + BLOCK / 2 + i);
+                        .mul(d)
+                        .intoArray(dst, to + i);
+                ((FloatVector) q.reinterpretAsShorts()
+                                .lanewise(VectorOperators.LSHR, 4)
+                                .reinterpretAsBytes()
+                                .and((byte) 0xF)
+                                .sub((byte) 8)
+                                .convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d)
+                        .intoArray(dst, to + BLOCK / 2 + i);
             }
         }
     }

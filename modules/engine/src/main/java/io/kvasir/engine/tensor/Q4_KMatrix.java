@@ -20,8 +20,7 @@ final class Q4_KMatrix extends DenseMatrix {
 
     private static final ValueLayout.OfLong LONG_LE =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt INT_LE =
-            ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int BLOCK = 256;
     private static final int BLOCK_BYTES = 144;
 
@@ -77,8 +76,14 @@ final class Q4_KMatrix extends DenseMatrix {
                 FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(low, high, 2 * pair + 1));
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
-                    FloatVector lo = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1);
-                    FloatVector hi = ((FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2);
+                    FloatVector lo =
+                            ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1);
+                    FloatVector hi = ((FloatVector) q.reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHR, 4)
+                                    .reinterpretAsBytes()
+                                    .and((byte) 0xF)
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(d2, m2);
                     even = lo.fma(FloatVector.fromArray(F, x, xb + 64 * pair + i), even);
                     odd = hi.fma(FloatVector.fromArray(F, x, xb + 64 * pair + 32 + i), odd);
                 }
@@ -107,8 +112,15 @@ final class Q4_KMatrix extends DenseMatrix {
                 FloatVector m2 = FloatVector.broadcast(F, -dmin * KQuants.q4kMin(low, high, 2 * pair + 1));
                 for (int i = 0; i < 32; i += LANES) {
                     ByteVector q = ByteVector.fromMemorySegment(B, data, at + 16 + 32 * pair + i, Vectors.LE);
-                    ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).intoArray(dst, to + 64 * pair + i);
-                    ((FloatVector) q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2)
+                    ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0))
+                            .fma(d1, m1)
+                            .intoArray(dst, to + 64 * pair + i);
+                    ((FloatVector) q.reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHR, 4)
+                                    .reinterpretAsBytes()
+                                    .and((byte) 0xF)
+                                    .convertShape(VectorOperators.B2F, F, 0))
+                            .fma(d2, m2)
                             .intoArray(dst, to + 64 * pair + 32 + i);
                 }
             }

@@ -69,11 +69,29 @@ final class Q6_KMatrix extends DenseMatrix {
                     ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
                     long sc = at + 192 + 8 * half + l / 16;
-                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
-                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes());
-                    ByteVector q3 = a.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.and((byte) 0x30));
-                    ByteVector q4 = b.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes()
-                            .and((byte) 0x30));
+                    ByteVector q1 = a.and((byte) 0xF)
+                            .or(h.and((byte) 3)
+                                    .reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHL, 4)
+                                    .reinterpretAsBytes());
+                    ByteVector q2 = b.and((byte) 0xF)
+                            .or(h.and((byte) 0x0C)
+                                    .reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHL, 2)
+                                    .reinterpretAsBytes());
+                    ByteVector q3 = a.reinterpretAsShorts()
+                            .lanewise(VectorOperators.LSHR, 4)
+                            .reinterpretAsBytes()
+                            .and((byte) 0xF)
+                            .or(h.and((byte) 0x30));
+                    ByteVector q4 = b.reinterpretAsShorts()
+                            .lanewise(VectorOperators.LSHR, 4)
+                            .reinterpretAsBytes()
+                            .and((byte) 0xF)
+                            .or(h.reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHR, 2)
+                                    .reinterpretAsBytes()
+                                    .and((byte) 0x30));
                     acc0 = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                             .mul(FloatVector.fromArray(F, x, xb + l))
                             .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc)), acc0);
@@ -108,19 +126,41 @@ final class Q6_KMatrix extends DenseMatrix {
                     ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
                     long sc = at + 192 + 8 * half + l / 16;
-                    ByteVector q1 = a.and((byte) 0xF).or(h.and((byte) 3).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes());
-                    ByteVector q2 = b.and((byte) 0xF).or(h.and((byte) 0x0C).reinterpretAsShorts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes());
-                    ByteVector q3 = a.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.and((byte) 0x30));
-                    ByteVector q4 = b.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF).or(h.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes()
-                            .and((byte) 0x30));
+                    ByteVector q1 = a.and((byte) 0xF)
+                            .or(h.and((byte) 3)
+                                    .reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHL, 4)
+                                    .reinterpretAsBytes());
+                    ByteVector q2 = b.and((byte) 0xF)
+                            .or(h.and((byte) 0x0C)
+                                    .reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHL, 2)
+                                    .reinterpretAsBytes());
+                    ByteVector q3 = a.reinterpretAsShorts()
+                            .lanewise(VectorOperators.LSHR, 4)
+                            .reinterpretAsBytes()
+                            .and((byte) 0xF)
+                            .or(h.and((byte) 0x30));
+                    ByteVector q4 = b.reinterpretAsShorts()
+                            .lanewise(VectorOperators.LSHR, 4)
+                            .reinterpretAsBytes()
+                            .and((byte) 0xF)
+                            .or(h.reinterpretAsShorts()
+                                    .lanewise(VectorOperators.LSHR, 2)
+                                    .reinterpretAsBytes()
+                                    .and((byte) 0x30));
                     ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc)).intoArray(dst, to + l);
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc))
+                            .intoArray(dst, to + l);
                     ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 2)).intoArray(dst, to + 32 + l);
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 2))
+                            .intoArray(dst, to + 32 + l);
                     ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 4)).intoArray(dst, to + 64 + l);
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 4))
+                            .intoArray(dst, to + 64 + l);
                     ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 6)).intoArray(dst, to + 96 + l);
+                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 6))
+                            .intoArray(dst, to + 96 + l);
                 }
             }
         }

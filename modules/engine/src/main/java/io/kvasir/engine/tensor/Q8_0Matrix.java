@@ -153,15 +153,26 @@ final class Q8_0Matrix extends DenseMatrix {
                 long o0 = q + (long) c * lanes;
                 a0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0, LE).convertShape(B2F, F, 0))
                         .fma(FloatVector.broadcast(F, x[xb + c]), a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0 + lanes, LE).convertShape(B2F, F, 0))
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0 + lanes, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(FloatVector.broadcast(F, x[xb + c + 1]), a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0 + 2 * lanes, LE).convertShape(B2F, F, 0))
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0 + 2 * lanes, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(FloatVector.broadcast(F, x[xb + c + 2]), a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0 + 3 * lanes, LE).convertShape(B2F, F, 0))
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o0 + 3 * lanes, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(FloatVector.broadcast(F, x[xb + c + 3]), a3);
             }
-            o = a0.add(a1).add(a2.add(a3)).fma(((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o);
+            o = a0.add(a1)
+                    .add(a2.add(a3))
+                    .fma(
+                            ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretAsFloats()
+                                    .mul(HALF_EXPONENT_FIX),
+                            o);
         }
         int r0 = g * lanes;
         if (r0 + lanes <= rows) {
@@ -191,16 +202,34 @@ final class Q8_0Matrix extends DenseMatrix {
                 FloatVector x1 = FloatVector.broadcast(F, x[xb + c + 1]);
                 long o = q + (long) c * lanes;
                 a0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0)).fma(x0, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(B2F, F, 0)).fma(x0, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + lanes, LE).convertShape(B2F, F, 0))
+                a1 = ((FloatVector)
+                                ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(B2F, F, 0))
+                        .fma(x0, a1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + lanes, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(x1, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s + lanes, LE).convertShape(B2F, F, 0))
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s + lanes, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(x1, a3);
             }
-            o0 = a0.add(a2).fma(((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o0);
-            o1 = a1.add(a3).fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o1);
+            o0 = a0.add(a2)
+                    .fma(
+                            ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretAsFloats()
+                                    .mul(HALF_EXPONENT_FIX),
+                            o0);
+            o1 = a1.add(a3)
+                    .fma(
+                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretAsFloats()
+                                    .mul(HALF_EXPONENT_FIX),
+                            o1);
         }
         o0.intoArray(out, g * lanes);
         o1.intoArray(out, (g + 1) * lanes);
@@ -227,20 +256,46 @@ final class Q8_0Matrix extends DenseMatrix {
                 FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
                 long o = q + (long) c * lanes;
                 a0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0)).fma(xv, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(B2F, F, 0)).fma(xv, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 2 * s, LE).convertShape(B2F, F, 0))
+                a1 = ((FloatVector)
+                                ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(B2F, F, 0))
+                        .fma(xv, a1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 2 * s, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(xv, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 3 * s, LE).convertShape(B2F, F, 0))
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 3 * s, LE)
+                                .convertShape(B2F, F, 0))
                         .fma(xv, a3);
             }
-            o0 = a0.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o0);
-            o1 = a1.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o1);
-            o2 = a2.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o2);
-            o3 = a3.fma(((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX), o3);
+            o0 = a0.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o0);
+            o1 = a1.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o1);
+            o2 = a2.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o2);
+            o3 = a3.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o3);
         }
         o0.intoArray(out, g * lanes);
         o1.intoArray(out, (g + step) * lanes);
@@ -281,8 +336,12 @@ final class Q8_0Matrix extends DenseMatrix {
                 a2 = w.fma(FloatVector.broadcast(F, x[x2 + xc]), a2);
                 a3 = w.fma(FloatVector.broadcast(F, x[x3 + xc]), a3);
             }
-            FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
+            FloatVector d = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
             o2 = a2.fma(d, o2);
@@ -367,8 +426,12 @@ final class Q8_0Matrix extends DenseMatrix {
                 a6 = w.fma(FloatVector.broadcast(F, xt[xc + 6]), a6);
                 a7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), a7);
             }
-            FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
+            FloatVector d = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
             o2 = a2.fma(d, o2);
@@ -426,12 +489,18 @@ final class Q8_0Matrix extends DenseMatrix {
         for (int b = 0; b < blocks; b++) {
             long at = base + b * gb;
             long q = at + 2 * lanes;
-            FloatVector d = ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13).and(HALF_BITS).reinterpretAsFloats().mul(HALF_EXPONENT_FIX);
+            FloatVector d = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
             long w0 = 4L * b * Q8_0Packed.BLOCK * lanes;
             for (int c = 0; c < Q8_0Packed.BLOCK; c++) {
-                ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * lanes, LE).convertShape(B2F, F, 0))
-                        .mul(d).intoMemorySegment(wf, w0 + 4L * c * lanes, LE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * lanes, LE)
+                                .convertShape(B2F, F, 0))
+                        .mul(d)
+                        .intoMemorySegment(wf, w0 + 4L * c * lanes, LE);
             }
         }
     }

@@ -19,6 +19,7 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
 
     /** Rows per group: one float vector's lanes (8 without a usable vector shape). */
     static final int G = Vectors.ENABLED ? Vectors.LANES : 8;
+
     static final int BLOCK = 32;
     private static final int SOURCE_BLOCK_BYTES = 34;
     static final long GROUP_BLOCK_BYTES = 2L * G + (long) BLOCK * G;

@@ -12,13 +12,10 @@ import java.nio.ByteOrder;
  */
 public final class Quantizer {
 
-    static final ValueLayout.OfShort SHORT_LE =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfFloat FLOAT_LE =
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private Quantizer() {
-    }
+    private Quantizer() {}
 
     /** Encodes {@code values} (a whole number of blocks) in {@code type}'s layout. */
     public static byte[] quantize(GgmlType type, float[] values) {
@@ -52,8 +49,8 @@ public final class Quantizer {
         requireSupported(type);
         long bytes = type.bytesFor(count);
         if (offset < 0 || offset + bytes > data.byteSize()) {
-            throw new IllegalArgumentException(count + " values of " + type + " at offset " + offset
-                    + " need " + bytes + " bytes, but the data has " + data.byteSize());
+            throw new IllegalArgumentException(count + " values of " + type + " at offset " + offset + " need " + bytes
+                    + " bytes, but the data has " + data.byteSize());
         }
         float[] out = new float[count];
         int blocks = count / type.blockSize();

@@ -25,6 +25,7 @@ final class SpinningPool implements ComputePool {
      * (bench engine, 2 threads, same session). An idle engine still parks within a millisecond.
      */
     private static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(1000);
+
     private static final int CHUNKS_PER_THREAD = 4;
 
     private final int threads;

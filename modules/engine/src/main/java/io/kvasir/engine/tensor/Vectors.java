@@ -25,10 +25,10 @@ final class Vectors {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int LANES = F.length();
     static final boolean ENABLED = LANES == 8 || LANES == 16;
-    static final VectorSpecies<Byte> B = ENABLED
-            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8)) : ByteVector.SPECIES_64;
-    static final VectorSpecies<Short> S = ENABLED
-            ? VectorSpecies.of(short.class, VectorShape.forBitSize(LANES * 16)) : ShortVector.SPECIES_128;
+    static final VectorSpecies<Byte> B =
+            ENABLED ? VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8)) : ByteVector.SPECIES_64;
+    static final VectorSpecies<Short> S =
+            ENABLED ? VectorSpecies.of(short.class, VectorShape.forBitSize(LANES * 16)) : ShortVector.SPECIES_128;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
@@ -42,6 +42,5 @@ final class Vectors {
      */
     static final int HALF_BITS = 0x8FFFFFFF;
 
-    private Vectors() {
-    }
+    private Vectors() {}
 }

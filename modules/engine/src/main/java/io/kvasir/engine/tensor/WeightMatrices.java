@@ -5,8 +5,7 @@ import java.lang.foreign.MemorySegment;
 /** Builds the {@link WeightMatrix} for a tensor's type over its bytes (usually mapped from a GGUF file). */
 public final class WeightMatrices {
 
-    private WeightMatrices() {
-    }
+    private WeightMatrices() {}
 
     /**
      * A {@code rows x cols} matrix of {@code type} whose row r is at bytes
@@ -25,13 +24,13 @@ public final class WeightMatrices {
             throw new IllegalArgumentException("matrix shape must be positive, got " + rows + " x " + cols);
         }
         if (cols % type.blockSize() != 0) {
-            throw new IllegalArgumentException(type + " rows need a multiple of " + type.blockSize()
-                    + " columns, got " + cols);
+            throw new IllegalArgumentException(
+                    type + " rows need a multiple of " + type.blockSize() + " columns, got " + cols);
         }
         long expected = type.bytesFor(cols) * rows;
         if (data.byteSize() != expected) {
-            throw new IllegalArgumentException("a " + rows + " x " + cols + " " + type + " matrix takes "
-                    + expected + " bytes, the data has " + data.byteSize());
+            throw new IllegalArgumentException("a " + rows + " x " + cols + " " + type + " matrix takes " + expected
+                    + " bytes, the data has " + data.byteSize());
         }
         return switch (type) {
             case F32 -> new F32Matrix(data, rows, cols);

@@ -28,15 +28,14 @@ final class BpeTokenizer extends VocabTokenizer {
             String m = merges[i];
             int space = m.indexOf(' ', 1);
             if (space < 0) {
-                throw new IllegalArgumentException("BPE merge " + i + " has no space separating its two halves: "
-                        + ErrorText.quote(m));
+                throw new IllegalArgumentException(
+                        "BPE merge " + i + " has no space separating its two halves: " + ErrorText.quote(m));
             }
             ranks.putIfAbsent(m, i);
         }
     }
 
-    private record Bigram(int left, int right, int rank, int length) {
-    }
+    private record Bigram(int left, int right, int rank, int length) {}
 
     @Override
     void encodeText(String text, boolean afterSpecial, IntList out) {
@@ -63,8 +62,9 @@ final class BpeTokenizer extends VocabTokenizer {
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
         }
-        PriorityQueue<Bigram> queue = new PriorityQueue<>(Math.max(1, n), (a, b) -> a.rank != b.rank
-                ? Integer.compare(a.rank, b.rank) : Integer.compare(a.left, b.left));
+        PriorityQueue<Bigram> queue = new PriorityQueue<>(
+                Math.max(1, n),
+                (a, b) -> a.rank != b.rank ? Integer.compare(a.rank, b.rank) : Integer.compare(a.left, b.left));
         for (int i = 1; i < n; i++) {
             offer(queue, word, len, i - 1, i);
         }

@@ -24,8 +24,7 @@ final class ByteLevel {
         }
     }
 
-    private ByteLevel() {
-    }
+    private ByteLevel() {}
 
     /** The byte-level spelling of text's UTF-8 bytes: one char per byte. */
     static String encode(String text) {

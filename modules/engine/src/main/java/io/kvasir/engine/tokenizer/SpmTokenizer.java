@@ -43,8 +43,7 @@ final class SpmTokenizer extends VocabTokenizer {
         }
     }
 
-    private record Bigram(int left, int right, float score, int length) {
-    }
+    private record Bigram(int left, int right, float score, int length) {}
 
     @Override
     void encodeText(String raw, boolean afterSpecial, IntList out) {
@@ -66,8 +65,9 @@ final class SpmTokenizer extends VocabTokenizer {
             prev[i] = i - 1;
             next[i] = i + 1 < n ? i + 1 : -1;
         }
-        PriorityQueue<Bigram> queue = new PriorityQueue<>(Math.max(1, n), (a, b) -> a.score != b.score
-                ? Float.compare(b.score, a.score) : Integer.compare(a.left, b.left));
+        PriorityQueue<Bigram> queue = new PriorityQueue<>(
+                Math.max(1, n),
+                (a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.left, b.left));
         for (int i = 1; i < n; i++) {
             offer(queue, text, start, len, i - 1, i);
         }

@@ -19,8 +19,14 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
 
     /** Texts that end a turn in common chat formats; llama.cpp treats them as end of generation too. */
     private static final Set<String> END_OF_TURN_TEXTS = Set.of(
-            "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>",
-            "<｜end▁of▁sentence｜>", "<|eom_id|>");
+            "<|eot_id|>",
+            "<|im_end|>",
+            "<|end|>",
+            "<end_of_turn>",
+            "<|endoftext|>",
+            "<EOT>",
+            "<｜end▁of▁sentence｜>",
+            "<|eom_id|>");
 
     protected final Vocabulary vocab;
     protected final Map<String, Integer> idOf;
@@ -103,8 +109,7 @@ abstract sealed class VocabTokenizer implements Tokenizer permits SpmTokenizer, 
         return out.toArray();
     }
 
-    private record Fragment(int token, int start, int end) {
-    }
+    private record Fragment(int token, int start, int end) {}
 
     /**
      * Splits text into special tokens and the text between them. Longer special texts are cut out

@@ -86,12 +86,12 @@ public record Vocabulary(
         int[] types = gguf.has("tokenizer.ggml.token_type") ? gguf.intArray("tokenizer.ggml.token_type") : null;
         String[] merges = gguf.has("tokenizer.ggml.merges") ? gguf.stringArray("tokenizer.ggml.merges") : null;
         if (scores != null && scores.length != tokens.length) {
-            throw new IllegalArgumentException(gguf.path() + ": " + scores.length + " scores for "
-                    + tokens.length + " tokens");
+            throw new IllegalArgumentException(
+                    gguf.path() + ": " + scores.length + " scores for " + tokens.length + " tokens");
         }
         if (types != null && types.length != tokens.length) {
-            throw new IllegalArgumentException(gguf.path() + ": " + types.length + " token types for "
-                    + tokens.length + " tokens");
+            throw new IllegalArgumentException(
+                    gguf.path() + ": " + types.length + " token types for " + tokens.length + " tokens");
         }
         boolean spm = SPM.equals(model);
         if (!spm && !BPE.equals(model)) {

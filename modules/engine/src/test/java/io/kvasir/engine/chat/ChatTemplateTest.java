@@ -37,16 +37,17 @@ class ChatTemplateTest {
             {%- endif %}
             """;
 
-    private static final String LLAMA2 = "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
-            + "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}"
-            + "{% set system_message = false %}{% endif %}{% for message in loop_messages %}"
-            + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
-            + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
-            + "{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message"
-            + " + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}"
-            + "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
-            + "{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}"
-            + "{% endfor %}";
+    private static final String LLAMA2 =
+            "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+                    + "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}"
+                    + "{% set system_message = false %}{% endif %}{% for message in loop_messages %}"
+                    + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+                    + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+                    + "{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message"
+                    + " + '\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}"
+                    + "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
+                    + "{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}"
+                    + "{% endfor %}";
 
     private static final String MISTRAL = "{{ bos_token }}{% for message in messages %}"
             + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
@@ -55,15 +56,16 @@ class ChatTemplateTest {
             + "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
             + "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
 
-    private static final String DEEPSEEK_R1 = "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}"
-            + "{% endif %}{% set ns = namespace(is_first=false, is_tool=false, system_prompt='') %}"
-            + "{%- for message in messages %}{%- if message['role'] == 'system' %}{% set ns.system_prompt = message['content'] %}"
-            + "{%- endif %}{%- endfor %}{{bos_token}}{{ns.system_prompt}}{%- for message in messages %}"
-            + "{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{'<｜User｜>' + message['content']}}{%- endif %}"
-            + "{%- if message['role'] == 'assistant' and message['content'] is not none %}{% set content = message['content'] %}"
-            + "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
-            + "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor -%}"
-            + "{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜><think>\\n'}}{% endif %}";
+    private static final String DEEPSEEK_R1 =
+            "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}"
+                    + "{% endif %}{% set ns = namespace(is_first=false, is_tool=false, system_prompt='') %}"
+                    + "{%- for message in messages %}{%- if message['role'] == 'system' %}{% set ns.system_prompt = message['content'] %}"
+                    + "{%- endif %}{%- endfor %}{{bos_token}}{{ns.system_prompt}}{%- for message in messages %}"
+                    + "{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{'<｜User｜>' + message['content']}}{%- endif %}"
+                    + "{%- if message['role'] == 'assistant' and message['content'] is not none %}{% set content = message['content'] %}"
+                    + "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
+                    + "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor -%}"
+                    + "{% if add_generation_prompt and not ns.is_tool %}{{'<｜Assistant｜><think>\\n'}}{% endif %}";
 
     private static final String ZEPHYR = """
             {% for message in messages %}
@@ -95,18 +97,18 @@ class ChatTemplateTest {
     @Test
     void chatmlAddsADefaultSystemPromptAndTheGenerationPrompt() {
         ChatTemplate t = ChatTemplate.of(CHATML_QWEN2, "", "<|im_end|>");
-        assertThat(t.render(List.of(user("Hi")), true)).isEqualTo(
-                "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        assertThat(t.render(List.of(user("Hi")), true))
+                .isEqualTo("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
                         + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
-        assertThat(t.render(List.of(system("Be terse."), user("Hi")), false)).isEqualTo(
-                "<|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+        assertThat(t.render(List.of(system("Be terse."), user("Hi")), false))
+                .isEqualTo("<|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
     }
 
     @Test
     void llama3PutsBosBeforeTheFirstMessageAndTrimsContent() {
         ChatTemplate t = ChatTemplate.of(LLAMA3, "<|begin_of_text|>", "<|eot_id|>");
-        assertThat(t.render(List.of(system("You are terse."), user("  Hi  ")), true)).isEqualTo(
-                "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
+        assertThat(t.render(List.of(system("You are terse."), user("  Hi  ")), true))
+                .isEqualTo("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are terse.<|eot_id|>"
                         + "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
                         + "<|start_header_id|>assistant<|end_header_id|>\n\n");
     }
@@ -139,9 +141,15 @@ class ChatTemplateTest {
     @Test
     void deepseekKeepsStateInANamespaceAndDropsThinkingFromHistory() {
         ChatTemplate t = ChatTemplate.of(DEEPSEEK_R1, "<s>", "</s>");
-        assertThat(t.render(List.of(system("  Be nice.  "), user("Hi"), assistant("<think>hmm</think>Hello!"),
-                user(" Bye \n")), true)).isEqualTo("<s>  Be nice.  <｜User｜>Hi<｜Assistant｜>Hello!<｜end▁of▁sentence｜>"
-                + "<｜User｜> Bye \n<｜Assistant｜><think>\n");
+        assertThat(t.render(
+                        List.of(
+                                system("  Be nice.  "),
+                                user("Hi"),
+                                assistant("<think>hmm</think>Hello!"),
+                                user(" Bye \n")),
+                        true))
+                .isEqualTo("<s>  Be nice.  <｜User｜>Hi<｜Assistant｜>Hello!<｜end▁of▁sentence｜>"
+                        + "<｜User｜> Bye \n<｜Assistant｜><think>\n");
     }
 
     @Test
@@ -188,8 +196,9 @@ class ChatTemplateTest {
                 + "{{ messages | tojson }}|{{ strftime_now('%d %b %Y, %-H:%M') }}|"
                 + "{% for m in messages %}{{ loop.index }}/{{ loop.length }}{% if loop.last %}!{% endif %}{% endfor %}";
         ChatTemplate t = ChatTemplate.of(template, "", "", clock);
-        assertThat(t.render(List.of(user("hello")), false)).isEqualTo(
-                "HELLO|hell|3|x-y|yes|[{\"role\": \"user\", \"content\": \"hello\"}]|05 Mar 2024, 14:07|1/1!");
+        assertThat(t.render(List.of(user("hello")), false))
+                .isEqualTo(
+                        "HELLO|hell|3|x-y|yes|[{\"role\": \"user\", \"content\": \"hello\"}]|05 Mar 2024, 14:07|1/1!");
     }
 
     @Test
@@ -202,14 +211,15 @@ class ChatTemplateTest {
                 .hasMessageContaining("chat template error");
         assertThatThrownBy(() -> ChatTemplate.of("{{ no_such_function() }}", "", ""))
                 .isInstanceOf(ChatTemplateException.class);
-        assertThatThrownBy(() -> ChatTemplate.of("  ", "", ""))
-                .isInstanceOf(ChatTemplateException.class);
+        assertThatThrownBy(() -> ChatTemplate.of("  ", "", "")).isInstanceOf(ChatTemplateException.class);
     }
 
     @Test
     void aTemplateThatRejectsTheSampleConversationIsStillAccepted() {
-        ChatTemplate t = ChatTemplate.of("{% if messages[0]['role'] != 'system' %}"
-                + "{{ raise_exception('system message required') }}{% endif %}ok", "", "");
+        ChatTemplate t = ChatTemplate.of(
+                "{% if messages[0]['role'] != 'system' %}"
+                        + "{{ raise_exception('system message required') }}{% endif %}ok",
+                "", "");
         assertThat(t.render(List.of(system("s")), false)).isEqualTo("ok");
         assertThatThrownBy(() -> t.render(List.of(user("u")), false))
                 .isInstanceOf(ChatTemplateException.class)
@@ -222,7 +232,8 @@ class ChatTemplateTest {
         assertThat(ChatTemplate.fallback().render(List.of(user(hostile)), false))
                 .isEqualTo("<|im_start|>user\n" + hostile + "<|im_end|>\n");
         assertThat(ChatTemplate.of(LLAMA3, "{{ 1 + 1 }}", "").render(List.of(user(hostile)), false))
-                .startsWith("{{ 1 + 1 }}<|start_header_id|>user").contains(hostile);
+                .startsWith("{{ 1 + 1 }}<|start_header_id|>user")
+                .contains(hostile);
     }
 
     @Test
@@ -235,14 +246,24 @@ class ChatTemplateTest {
     @Test
     void encodingAddsBosOnlyWhenTheTemplateDidNotWriteIt() {
         String[] tokens = {"<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>", "▁", "a", "[", "]"};
-        int[] types = {Vocabulary.UNKNOWN, Vocabulary.CONTROL, Vocabulary.CONTROL, Vocabulary.CONTROL,
-                Vocabulary.CONTROL, Vocabulary.NORMAL, Vocabulary.NORMAL, Vocabulary.NORMAL, Vocabulary.NORMAL};
-        Vocabulary v = new Vocabulary(Vocabulary.SPM, null, tokens, null, types, null,
-                1, 2, 0, -1, -1, true, false, false, null);
+        int[] types = {
+            Vocabulary.UNKNOWN,
+            Vocabulary.CONTROL,
+            Vocabulary.CONTROL,
+            Vocabulary.CONTROL,
+            Vocabulary.CONTROL,
+            Vocabulary.NORMAL,
+            Vocabulary.NORMAL,
+            Vocabulary.NORMAL,
+            Vocabulary.NORMAL
+        };
+        Vocabulary v = new Vocabulary(
+                Vocabulary.SPM, null, tokens, null, types, null, 1, 2, 0, -1, -1, true, false, false, null);
         Tokenizer tokenizer = Tokenizers.create(v);
 
-        int[] withTemplateBos = ChatTemplate.of("{{ bos_token }}{% for m in messages %}[{{ m.content }}]{% endfor %}",
-                "<s>", "</s>").encode(tokenizer, List.of(user("a")), false);
+        int[] withTemplateBos = ChatTemplate.of(
+                        "{{ bos_token }}{% for m in messages %}[{{ m.content }}]{% endfor %}", "<s>", "</s>")
+                .encode(tokenizer, List.of(user("a")), false);
         assertThat(withTemplateBos).containsExactly(1, 7, 6, 8);
 
         int[] fallback = ChatTemplate.fallback().encode(tokenizer, List.of(user("a")), false);
@@ -263,14 +284,14 @@ class ChatTemplateTest {
     void forModelUsesTheVocabularysTemplateAndTokenTexts() {
         String[] tokens = {"<unk>", "<s>", "</s>", "a"};
         int[] types = {Vocabulary.UNKNOWN, Vocabulary.CONTROL, Vocabulary.CONTROL, Vocabulary.NORMAL};
-        Vocabulary withTemplate = new Vocabulary(Vocabulary.SPM, null, tokens, null, types, null,
-                1, 2, 0, -1, -1, true, false, true, MISTRAL);
+        Vocabulary withTemplate = new Vocabulary(
+                Vocabulary.SPM, null, tokens, null, types, null, 1, 2, 0, -1, -1, true, false, true, MISTRAL);
         Tokenizer tokenizer = Tokenizers.create(withTemplate);
         assertThat(ChatTemplate.forModel(withTemplate, tokenizer).render(List.of(user("a"), assistant("b")), false))
                 .isEqualTo("<s>[INST] a [/INST]b</s>");
 
-        Vocabulary without = new Vocabulary(Vocabulary.SPM, null, tokens, null, types, null,
-                1, 2, 0, -1, -1, true, false, true, null);
+        Vocabulary without = new Vocabulary(
+                Vocabulary.SPM, null, tokens, null, types, null, 1, 2, 0, -1, -1, true, false, true, null);
         assertThat(ChatTemplate.forModel(without, Tokenizers.create(without)).render(List.of(user("a")), true))
                 .isEqualTo("<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\n");
     }

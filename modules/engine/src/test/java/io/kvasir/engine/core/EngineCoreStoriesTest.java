@@ -44,7 +44,10 @@ class EngineCoreStoriesTest {
     @BeforeEach
     void load() throws IOException {
         gguf = SharedData.require("models/stories260K.gguf");
-        JsonNode ref = new ObjectMapper().readTree(SharedData.require("models/stories260K.reference.json").toFile()).get(0);
+        JsonNode ref = new ObjectMapper()
+                .readTree(
+                        SharedData.require("models/stories260K.reference.json").toFile())
+                .get(0);
         prompt = ids(ref.get("prompt_token_ids"));
         expected = ids(ref.get("token_ids"));
         expectedText = ref.get("text").asText();
@@ -54,8 +57,7 @@ class EngineCoreStoriesTest {
     }
 
     private EngineCore engine(int numBlocks, EngineOptions config) {
-        return new EngineCore(LlamaRunner.open(gguf, TestOptions.f32(1, numBlocks, BLOCK)),
-                tokenizer, config);
+        return new EngineCore(LlamaRunner.open(gguf, TestOptions.f32(1, numBlocks, BLOCK)), tokenizer, config);
     }
 
     private static EngineRequest greedy(String id, int[] prompt, int maxTokens) {
@@ -67,13 +69,16 @@ class EngineCoreStoriesTest {
         // 12 blocks of 16 for four requests of ~70 tokens: they cannot all stay resident.
         try (EngineCore engine = engine(12, EngineOptions.defaults().withMaxBatchTokens(24))) {
             engine.addRequest(greedy("ref", prompt, expected.length));
-            String[] others = {"The little dog ran to the park and", "Tom had a red ball. He", "Once upon a time, there was a big"};
+            String[] others = {
+                "The little dog ran to the park and", "Tom had a red ball. He", "Once upon a time, there was a big"
+            };
             for (int i = 0; i < others.length; i++) {
                 engine.addRequest(greedy("o" + i, tokenizer.encode(others[i], true, false), 60));
             }
             Map<String, List<TokenEvent>> events = runToEnd(engine);
 
-            assertThat(tokens(events.get("ref"))).containsExactly(Arrays.stream(expected).boxed().toArray(Integer[]::new));
+            assertThat(tokens(events.get("ref")))
+                    .containsExactly(Arrays.stream(expected).boxed().toArray(Integer[]::new));
             assertThat(text(events.get("ref"))).isEqualTo(expectedText);
             assertThat(engine.stats().preemptions()).isPositive();
             assertThat(engine.stats().kvBlocksInUse()).isZero();
@@ -111,6 +116,8 @@ class EngineCoreStoriesTest {
     }
 
     private static int[] ids(JsonNode array) {
-        return StreamSupport.stream(array.spliterator(), false).mapToInt(JsonNode::asInt).toArray();
+        return StreamSupport.stream(array.spliterator(), false)
+                .mapToInt(JsonNode::asInt)
+                .toArray();
     }
 }

@@ -46,7 +46,10 @@ class EngineCoreTest {
             assertThat(tokens(ev)).as(r.id()).hasSize(r.maxTokens()).isEqualTo(alone(r, BS, CTX));
             assertThat(last(ev).finish()).isEqualTo(FinishReason.LENGTH);
         }
-        assertThat(runner.batches).anySatisfy(b -> assertThat(Arrays.stream(b.seqIndex()).distinct().count()).isGreaterThan(2));
+        assertThat(runner.batches)
+                .anySatisfy(
+                        b -> assertThat(Arrays.stream(b.seqIndex()).distinct().count())
+                                .isGreaterThan(2));
         assertThat(engine.stats().kvBlocksInUse()).isZero();
     }
 
@@ -59,7 +62,8 @@ class EngineCoreTest {
         List<Integer> got = tokens(runToEnd(engine).get("long"));
 
         assertThat(runner.batches.subList(0, 4)).extracting(b -> b.size()).containsExactly(16, 16, 16, 2);
-        assertThat(runner.batches.subList(0, 3)).allSatisfy(b -> assertThat(b.sampleRows()).isEmpty());
+        assertThat(runner.batches.subList(0, 3))
+                .allSatisfy(b -> assertThat(b.sampleRows()).isEmpty());
         assertThat(runner.batches.get(3).sampleRows()).containsExactly(1);
         assertThat(got).isEqualTo(alone(r, BS, CTX));
     }
@@ -67,7 +71,8 @@ class EngineCoreTest {
     @Test
     void tokenBudgetAndSequenceLimitHoldEveryStep() {
         FakeModelRunner runner = new FakeModelRunner(256, BS, CTX);
-        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(20).withMaxNumSeqs(3));
+        EngineCore engine =
+                engine(runner, EngineOptions.defaults().withMaxBatchTokens(20).withMaxNumSeqs(3));
         List<EngineRequest> requests = mixedRequests();
         requests.forEach(engine::addRequest);
         Map<String, List<TokenEvent>> events = runToEnd(engine);
@@ -162,7 +167,9 @@ class EngineCoreTest {
         engine.addRequest(greedy("b1", p, 8).withCacheScope("b"));
         List<TokenEvent> b1 = runToEnd(engine).get("b1");
         assertThat(last(b1).cachedTokens()).isZero();
-        assertThat(runner.totalRows() - rowsBefore).as("the whole prompt computed again").isEqualTo(41 + 7);
+        assertThat(runner.totalRows() - rowsBefore)
+                .as("the whole prompt computed again")
+                .isEqualTo(41 + 7);
         assertThat(tokens(b1)).isEqualTo(tokens(a1));
 
         engine.addRequest(greedy("a2", p, 8).withCacheScope("a"));
@@ -243,9 +250,13 @@ class EngineCoreTest {
         EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(48));
         requests.forEach(engine::addRequest);
         Map<String, List<TokenEvent>> events = new java.util.HashMap<>();
-        steps(engine, 4).forEach(e -> events.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).add(e));
+        steps(engine, 4)
+                .forEach(e -> events.computeIfAbsent(e.requestId(), k -> new ArrayList<>())
+                        .add(e));
         engine.abort("s3");
-        runToEnd(engine).forEach((id, later) -> events.computeIfAbsent(id, k -> new ArrayList<>()).addAll(later));
+        runToEnd(engine)
+                .forEach((id, later) ->
+                        events.computeIfAbsent(id, k -> new ArrayList<>()).addAll(later));
 
         assertThat(engine.stats().preemptions()).isPositive();
         assertThat(engine.stats().kvBlocksInUse()).isZero();
@@ -281,10 +292,26 @@ class EngineCoreTest {
     void preemptionTakesTheLowestPriorityRequest() {
         FakeModelRunner runner = new FakeModelRunner(10, BS, CTX);
         EngineCore engine = engine(runner, EngineOptions.defaults());
-        EngineRequest batch = new EngineRequest("batch", prompt(1, 8), io.kvasir.engine.sampling.SamplingParams.greedy(),
-                24, List.of(), java.util.Set.of(), false, 10, null);
-        EngineRequest interactive = new EngineRequest("interactive", prompt(2, 8),
-                io.kvasir.engine.sampling.SamplingParams.greedy(), 24, List.of(), java.util.Set.of(), false, 0, null);
+        EngineRequest batch = new EngineRequest(
+                "batch",
+                prompt(1, 8),
+                io.kvasir.engine.sampling.SamplingParams.greedy(),
+                24,
+                List.of(),
+                java.util.Set.of(),
+                false,
+                10,
+                null);
+        EngineRequest interactive = new EngineRequest(
+                "interactive",
+                prompt(2, 8),
+                io.kvasir.engine.sampling.SamplingParams.greedy(),
+                24,
+                List.of(),
+                java.util.Set.of(),
+                false,
+                0,
+                null);
         engine.addRequest(batch);
         engine.addRequest(interactive);
         Map<String, List<TokenEvent>> events = runToEnd(engine);
@@ -341,8 +368,10 @@ class EngineCoreTest {
 
         engine.setPaused("b", false);
         runToEnd(engine).values().forEach(events::addAll);
-        assertThat(tokens(events.stream().filter(e -> e.requestId().equals("b")).toList())).isEqualTo(alone(b, BS, CTX));
-        assertThat(tokens(events.stream().filter(e -> e.requestId().equals("a")).toList())).isEqualTo(alone(a, BS, CTX));
+        assertThat(tokens(events.stream().filter(e -> e.requestId().equals("b")).toList()))
+                .isEqualTo(alone(b, BS, CTX));
+        assertThat(tokens(events.stream().filter(e -> e.requestId().equals("a")).toList()))
+                .isEqualTo(alone(a, BS, CTX));
     }
 
     @Test
@@ -370,7 +399,9 @@ class EngineCoreTest {
         List<TokenEvent> events = runToEnd(engine).get("c");
         assertThat(tokens(events)).hasSize(5);
         assertThat(last(events).finish()).isEqualTo(FinishReason.LENGTH);
-        assertThat(runner.batches).allSatisfy(b -> assertThat(Arrays.stream(b.positions()).max().orElse(0)).isLessThan(20));
+        assertThat(runner.batches)
+                .allSatisfy(b ->
+                        assertThat(Arrays.stream(b.positions()).max().orElse(0)).isLessThan(20));
     }
 
     @Test
@@ -389,15 +420,20 @@ class EngineCoreTest {
         FakeModelRunner runner = new FakeModelRunner(8, BS, 64);
         EngineCore engine = engine(runner, EngineOptions.defaults());
         assertThatThrownBy(() -> engine.addRequest(greedy("ctx", prompt(1, 64), 1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("context");
         assertThatThrownBy(() -> engine.addRequest(greedy("pool", prompt(1, 40), 1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("blocks");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("blocks");
         assertThatThrownBy(() -> engine.addRequest(greedy("empty", new int[0], 1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("empty");
         assertThatThrownBy(() -> engine.addRequest(greedy("vocab", new int[] {1, 500}, 1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("500");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("500");
         engine.addRequest(greedy("dup", prompt(1, 4), 1));
         assertThatThrownBy(() -> engine.addRequest(greedy("dup", prompt(1, 4), 1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("dup");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dup");
     }
 }

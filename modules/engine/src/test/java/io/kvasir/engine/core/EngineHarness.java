@@ -15,8 +15,7 @@ final class EngineHarness {
 
     static final AsciiTokenizer TOKENIZER = new AsciiTokenizer();
 
-    private EngineHarness() {
-    }
+    private EngineHarness() {}
 
     static EngineCore engine(FakeModelRunner runner, EngineOptions config) {
         return new EngineCore(runner, TOKENIZER, config);
@@ -59,7 +58,10 @@ final class EngineHarness {
     }
 
     static List<Integer> tokens(List<TokenEvent> events) {
-        return events.stream().filter(e -> e.tokenId() >= 0).map(TokenEvent::tokenId).toList();
+        return events.stream()
+                .filter(e -> e.tokenId() >= 0)
+                .map(TokenEvent::tokenId)
+                .toList();
     }
 
     static String text(List<TokenEvent> events) {

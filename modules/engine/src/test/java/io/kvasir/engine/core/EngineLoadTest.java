@@ -32,10 +32,14 @@ class EngineLoadTest {
         assertThat(engine.stats().queuedPrefillTokens()).isEqualTo(41);
 
         engine.step();
-        assertThat(engine.stats().queuedPrefillTokens()).as("a partial prefill's rest").isEqualTo(41 - 16);
+        assertThat(engine.stats().queuedPrefillTokens())
+                .as("a partial prefill's rest")
+                .isEqualTo(41 - 16);
         engine.step();
         engine.step(); // the last 9 prompt tokens and the first output token
-        assertThat(engine.stats().queuedPrefillTokens()).as("a decode is not prefill work").isZero();
+        assertThat(engine.stats().queuedPrefillTokens())
+                .as("a decode is not prefill work")
+                .isZero();
         runToEnd(engine);
 
         // 40 of its 41 first tokens are the first prompt's, cached in 10 full blocks.
@@ -98,7 +102,8 @@ class EngineLoadTest {
             events.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).addFirst(e);
         }
 
-        assertThat(runner.batches).allSatisfy(b -> assertThat(b.blockTables().length).isLessThanOrEqualTo(2));
+        assertThat(runner.batches)
+                .allSatisfy(b -> assertThat(b.blockTables().length).isLessThanOrEqualTo(2));
         for (EngineRequest r : requests) {
             assertThat(tokens(events.get(r.id()))).as(r.id()).isEqualTo(alone(r, BS, CTX));
         }

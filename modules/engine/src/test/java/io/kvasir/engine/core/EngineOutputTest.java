@@ -36,7 +36,8 @@ class EngineOutputTest {
     }
 
     private static EngineRequest withStops(List<String> stop, Set<Integer> stopIds, int maxTokens, boolean ignoreEos) {
-        return new EngineRequest("s", prompt(1, PROMPT), SamplingParams.greedy(), maxTokens, stop, stopIds, ignoreEos, 0, null);
+        return new EngineRequest(
+                "s", prompt(1, PROMPT), SamplingParams.greedy(), maxTokens, stop, stopIds, ignoreEos, 0, null);
     }
 
     @Test
@@ -50,7 +51,8 @@ class EngineOutputTest {
 
     @Test
     void textThatOnlyStartsLikeAStopStringIsReleasedLater() {
-        List<TokenEvent> events = run(reciting(), withStops(List.of("cab", "on the rug"), Set.of(), SCRIPT.length(), false));
+        List<TokenEvent> events =
+                run(reciting(), withStops(List.of("cab", "on the rug"), Set.of(), SCRIPT.length(), false));
         assertThat(text(events)).isEqualTo(SCRIPT);
         assertThat(last(events).finish()).isEqualTo(FinishReason.LENGTH);
         // "ca" waited for the 'b' that never came: the token 'a' released nothing by itself.
@@ -72,7 +74,8 @@ class EngineOutputTest {
         assertThat(text(events)).isEqualTo("the cat");
         assertThat(last(events).finish()).isEqualTo(FinishReason.LENGTH);
         assertThat(last(events).generatedTokens()).isEqualTo(7);
-        assertThat(events.subList(0, 6)).allSatisfy(e -> assertThat(e.finished()).isFalse());
+        assertThat(events.subList(0, 6))
+                .allSatisfy(e -> assertThat(e.finished()).isFalse());
     }
 
     @Test
@@ -113,28 +116,36 @@ class EngineOutputTest {
         assertThat(tokens(runToEnd(engine).get("seeded"))).isEqualTo(first);
         assertThat(engine.stats().preemptions()).isPositive();
 
-        List<Integer> otherSeed = tokens(run(new FakeModelRunner(64, 4, 256),
-                new EngineRequest("seeded", prompt(9, 12), sampling.withSeed(43L), 40, List.of(), Set.of(), false, 0, null)));
+        List<Integer> otherSeed = tokens(run(
+                new FakeModelRunner(64, 4, 256),
+                new EngineRequest(
+                        "seeded", prompt(9, 12), sampling.withSeed(43L), 40, List.of(), Set.of(), false, 0, null)));
         assertThat(otherSeed).isNotEqualTo(first);
         // At temperature 1 the fake model's runner-up letters are likely enough to be drawn.
-        List<Integer> greedy = tokens(run(new FakeModelRunner(64, 4, 256),
-                new EngineRequest("seeded", prompt(9, 12), SamplingParams.greedy(), 40, List.of(), Set.of(), false, 0, null)));
+        List<Integer> greedy = tokens(run(
+                new FakeModelRunner(64, 4, 256),
+                new EngineRequest(
+                        "seeded", prompt(9, 12), SamplingParams.greedy(), 40, List.of(), Set.of(), false, 0, null)));
         assertThat(first).isNotEqualTo(greedy);
     }
 
     @Test
     void eventsCarryLogprobsAndTopAlternatives() {
         SamplingParams sampling = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 3);
-        List<TokenEvent> events = run(reciting(),
+        List<TokenEvent> events = run(
+                reciting(),
                 new EngineRequest("lp", prompt(1, PROMPT), sampling, 3, List.of(), Set.of(), false, 0, null));
         // Fake logits: 5 for the winner, 1 for the other 25 letters, -10 for the rest of 130 ids.
         double z = Math.exp(5) + 25 * Math.exp(1) + 104 * Math.exp(-10);
         TokenEvent first = events.getFirst();
         assertThat(first.tokenId()).isEqualTo('t');
         assertThat((double) first.logprob()).isCloseTo(5 - Math.log(z), org.assertj.core.data.Offset.offset(1e-4));
-        assertThat(first.topLogprobs()).extracting(TokenEvent.TopLogprob::tokenId).containsExactly((int) 't', (int) 'a', (int) 'b');
+        assertThat(first.topLogprobs())
+                .extracting(TokenEvent.TopLogprob::tokenId)
+                .containsExactly((int) 't', (int) 'a', (int) 'b');
         assertThat(first.topLogprobs().get(1).text()).isEqualTo("a");
-        assertThat((double) first.topLogprobs().get(1).logprob()).isCloseTo(1 - Math.log(z), org.assertj.core.data.Offset.offset(1e-4));
+        assertThat((double) first.topLogprobs().get(1).logprob())
+                .isCloseTo(1 - Math.log(z), org.assertj.core.data.Offset.offset(1e-4));
         assertThat(first.promptTokens()).isEqualTo(PROMPT);
     }
 

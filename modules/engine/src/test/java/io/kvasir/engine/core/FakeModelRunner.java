@@ -20,9 +20,11 @@ final class FakeModelRunner implements ModelRunner {
     private final int vocabSize = 130;
     /** Maps the tokens read back (positions 0..pos) to the token the logits peak at. */
     ToIntFunction<int[]> next = FakeModelRunner::letterFromHash;
+
     final List<ForwardBatch> batches = new ArrayList<>();
     /** When set, the next forward throws it (once). */
     RuntimeException failNext;
+
     boolean closed;
 
     FakeModelRunner(int numBlocks, int blockSize, int maxContext) {
@@ -66,7 +68,9 @@ final class FakeModelRunner implements ModelRunner {
         for (int i = 0; i < batch.size(); i++) {
             int[] table = batch.blockTables()[batch.seqIndex()[i]];
             int pos = batch.positions()[i];
-            assertThat(pos / bs).as("block table of row %d covers position %d", i, pos).isLessThan(table.length);
+            assertThat(pos / bs)
+                    .as("block table of row %d covers position %d", i, pos)
+                    .isLessThan(table.length);
             if (i > 0 && batch.seqIndex()[i - 1] == batch.seqIndex()[i]) {
                 assertThat(pos).as("rows of one sequence are contiguous").isEqualTo(batch.positions()[i - 1] + 1);
             }

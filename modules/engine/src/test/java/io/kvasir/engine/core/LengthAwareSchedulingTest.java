@@ -46,8 +46,16 @@ class LengthAwareSchedulingTest {
         }
 
         Request add(String id, int promptLength, int priority, int maxTokens) {
-            EngineRequest spec = new EngineRequest(id, EngineHarness.prompt(id.hashCode(), promptLength),
-                    SamplingParams.greedy(), maxTokens, List.of(), Set.of(), false, priority, null);
+            EngineRequest spec = new EngineRequest(
+                    id,
+                    EngineHarness.prompt(id.hashCode(), promptLength),
+                    SamplingParams.greedy(),
+                    maxTokens,
+                    List.of(),
+                    Set.of(),
+                    false,
+                    priority,
+                    null);
             Request r = new Request(spec, s.nextArrival(), 130, EngineHarness.TOKENIZER, workspace);
             s.add(r);
             byId.put(id, r);
@@ -83,8 +91,10 @@ class LengthAwareSchedulingTest {
     }
 
     private static int tokensOf(SchedulerOutput out, String id) {
-        return out.scheduled().stream().filter(sc -> sc.request().id().equals(id))
-                .mapToInt(SchedulerOutput.Scheduled::numTokens).sum();
+        return out.scheduled().stream()
+                .filter(sc -> sc.request().id().equals(id))
+                .mapToInt(SchedulerOutput.Scheduled::numTokens)
+                .sum();
     }
 
     private static List<String> ids(SchedulerOutput out) {
@@ -135,20 +145,26 @@ class LengthAwareSchedulingTest {
             }
             int before = longOne.numComputedTokens();
             SchedulerOutput out = d.step();
-            int decodes = (int) out.scheduled().stream().filter(sc -> sc.numTokens() == 1).count();
+            int decodes = (int)
+                    out.scheduled().stream().filter(sc -> sc.numTokens() == 1).count();
             int prefillBudget = BUDGET - decodes;
             int shortPrefill = out.numTokens() - decodes - tokensOf(out, "long");
             if (shortPrefill > 0) {
                 contended++;
             }
-            assertThat(tokensOf(out, "long")).as("the long prompt's chunk in step %d", d.steps)
+            assertThat(tokensOf(out, "long"))
+                    .as("the long prompt's chunk in step %d", d.steps)
                     .isGreaterThanOrEqualTo(Math.min(LONG - before, prefillBudget / 2));
             assertThat(d.steps).as("steps before the long prompt's first token").isLessThan(40);
         }
-        assertThat(contended).as("steps in which short prompts were prefilled too").isGreaterThan(20);
+        assertThat(contended)
+                .as("steps in which short prompts were prefilled too")
+                .isGreaterThan(20);
         // Half the prefill budget a step: about twice the 16 steps it takes alone, never more.
         assertThat(d.stepsToFirstToken("long")).isLessThanOrEqualTo(2 * 16 + 2);
-        assertThat(d.firstTokenAt.keySet()).as("short prompts kept being served").hasSizeGreaterThan(100);
+        assertThat(d.firstTokenAt.keySet())
+                .as("short prompts kept being served")
+                .hasSizeGreaterThan(100);
     }
 
     @Test
@@ -232,8 +248,8 @@ class LengthAwareSchedulingTest {
         // The same 600 tokens and 20 more: 592 are cached (full blocks), so 28 are left to compute.
         int[] prompt = new int[620];
         System.arraycopy(first.tokens(), 0, prompt, 0, 600);
-        EngineRequest spec = new EngineRequest("turn2", prompt, SamplingParams.greedy(), 4, List.of(), Set.of(),
-                false, 0, null);
+        EngineRequest spec =
+                new EngineRequest("turn2", prompt, SamplingParams.greedy(), 4, List.of(), Set.of(), false, 0, null);
         d.s.add(new Request(spec, d.s.nextArrival(), 130, EngineHarness.TOKENIZER, d.workspace));
         d.arrivedAt.put("turn2", d.steps);
         SchedulerOutput out = d.step();

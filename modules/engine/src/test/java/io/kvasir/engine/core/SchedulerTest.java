@@ -17,8 +17,16 @@ class SchedulerTest {
     private final Workspace workspace = new Workspace();
 
     private Request request(Scheduler s, String id, int promptLength, int priority) {
-        EngineRequest spec = new EngineRequest(id, EngineHarness.prompt(id.hashCode(), promptLength),
-                SamplingParams.greedy(), 100, List.of(), Set.of(), false, priority, null);
+        EngineRequest spec = new EngineRequest(
+                id,
+                EngineHarness.prompt(id.hashCode(), promptLength),
+                SamplingParams.greedy(),
+                100,
+                List.of(),
+                Set.of(),
+                false,
+                priority,
+                null);
         Request r = new Request(spec, s.nextArrival(), 130, EngineHarness.TOKENIZER, workspace);
         s.add(r);
         return r;
@@ -40,7 +48,8 @@ class SchedulerTest {
 
     @Test
     void runningFirstThenWaitingByPriorityThenArrival() {
-        Scheduler s = new Scheduler(EngineOptions.defaults().withMaxBatchTokens(100), new KvCacheManager(new BlockPool(64), 4));
+        Scheduler s = new Scheduler(
+                EngineOptions.defaults().withMaxBatchTokens(100), new KvCacheManager(new BlockPool(64), 4));
         request(s, "late-batch", 10, 10);
         request(s, "first", 10, 0);
         SchedulerOutput one = s.schedule();
@@ -51,14 +60,20 @@ class SchedulerTest {
         SchedulerOutput two = s.schedule();
         // Running requests (one decode token each) come before the newcomer, whatever its priority.
         assertThat(ids(two)).containsExactly("first", "late-batch", "newcomer");
-        assertThat(two.scheduled()).extracting(SchedulerOutput.Scheduled::numTokens).containsExactly(1, 1, 10);
+        assertThat(two.scheduled())
+                .extracting(SchedulerOutput.Scheduled::numTokens)
+                .containsExactly(1, 1, 10);
     }
 
     @Test
     void budgetSplitsAPromptAndSequenceLimitHoldsTheRestBack() {
         // Length-blind (no prompt is long), so the order is priority then arrival alone.
-        Scheduler s = new Scheduler(EngineOptions.defaults().withMaxBatchTokens(8).withMaxNumSeqs(2)
-                .withLongPrefillThreshold(Integer.MAX_VALUE), new KvCacheManager(new BlockPool(64), 4));
+        Scheduler s = new Scheduler(
+                EngineOptions.defaults()
+                        .withMaxBatchTokens(8)
+                        .withMaxNumSeqs(2)
+                        .withLongPrefillThreshold(Integer.MAX_VALUE),
+                new KvCacheManager(new BlockPool(64), 4));
         Request a = request(s, "a", 13, 0);
         request(s, "b", 3, 0);
         request(s, "c", 3, 0);

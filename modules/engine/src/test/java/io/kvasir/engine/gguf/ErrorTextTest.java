@@ -40,21 +40,26 @@ class ErrorTextTest {
         assertThat(ErrorText.oneLine("file.gguf: bad\nthing")).isEqualTo("file.gguf: bad\\nthing");
         String huge = "f.gguf: " + "\u0001x".repeat(200_000);
         String line = ErrorText.oneLine(huge);
-        assertThat(line).hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE)
+        assertThat(line)
+                .hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE)
                 .startsWith("f.gguf: \\x01x")
                 .endsWith("(cut; " + huge.length() + " chars in all)")
                 .doesNotContain("\u0001");
         String exact = "y".repeat(ErrorText.MAX_MESSAGE);
         assertThat(ErrorText.oneLine(exact)).isEqualTo(exact);
-        assertThat(ErrorText.oneLine(exact + "z")).hasSize(ErrorText.MAX_MESSAGE).contains("cut;");
+        assertThat(ErrorText.oneLine(exact + "z"))
+                .hasSize(ErrorText.MAX_MESSAGE)
+                .contains("cut;");
     }
 
     @Test
     void exceptionsOfTheLoaderAreBoundedWhateverTheyAreGiven() {
         String huge = "x.gguf: " + "\n".repeat(100_000);
-        assertThat(new GgufException(huge).getMessage()).hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE)
+        assertThat(new GgufException(huge).getMessage())
+                .hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE)
                 .doesNotContain("\n");
         assertThat(new io.kvasir.engine.model.ModelLoadException(huge).getMessage())
-                .hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE).doesNotContain("\n");
+                .hasSizeLessThanOrEqualTo(ErrorText.MAX_MESSAGE)
+                .doesNotContain("\n");
     }
 }

@@ -82,7 +82,9 @@ class GgufHostileFileTest {
         long dataEnd;
         long headerEnd;
         try (GgufFile f = GgufFile.open(src)) {
-            dataEnd = f.tensors().stream().mapToLong(t -> f.dataOffset() + t.offset() + t.byteSize()).max()
+            dataEnd = f.tensors().stream()
+                    .mapToLong(t -> f.dataOffset() + t.offset() + t.byteSize())
+                    .max()
                     .orElseThrow();
             headerEnd = f.dataOffset();
         }
@@ -181,12 +183,14 @@ class GgufHostileFileTest {
         for (long bad : new long[] {0, 3, 48, 1L << 40}) {
             Path p = dir.resolve("align.gguf");
             new GgufWriter().putUInt64("general.alignment", bad).write(p);
-            assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufException.class)
+            assertThatThrownBy(() -> GgufFile.open(p))
+                    .isInstanceOf(GgufException.class)
                     .hasMessageContaining("general.alignment");
         }
         Path p = dir.resolve("align-type.gguf");
         new GgufWriter().putString("general.alignment", "32").write(p);
-        assertThatThrownBy(() -> GgufFile.open(p)).isInstanceOf(GgufException.class)
+        assertThatThrownBy(() -> GgufFile.open(p))
+                .isInstanceOf(GgufException.class)
                 .hasMessageContaining("general.alignment must be an integer");
     }
 
@@ -206,9 +210,10 @@ class GgufHostileFileTest {
         mutate(b -> putI64(b, dims, 0)).hasMessageContaining("dimension 0 = 0");
         mutate(b -> putI64(b, dims + 8, -5)).hasMessageContaining("dimension 1");
         mutate(b -> {
-            putI64(b, dims, 1L << 35);
-            putI64(b, dims + 8, 1L << 35);
-        }).hasMessageContaining("more than 2^63 elements");
+                    putI64(b, dims, 1L << 35);
+                    putI64(b, dims + 8, 1L << 35);
+                })
+                .hasMessageContaining("more than 2^63 elements");
         // F32 with 2^62 elements overflows the byte count, not the element count.
         int normDims = afterName("norm.weight") + 4;
         mutate(b -> putI64(b, normDims, 1L << 62)).hasMessageContaining("2^63 bytes");
@@ -235,7 +240,8 @@ class GgufHostileFileTest {
         int off = afterName("out.weight") + 4 + 16 + 4;
         mutate(b -> putI64(b, off, 33)).hasMessageContaining("not a multiple of the alignment 32");
         mutate(b -> putI64(b, off, 1L << 20))
-                .hasMessageContaining("tensor 'out.weight' data [").hasMessageContaining("lies past the end");
+                .hasMessageContaining("tensor 'out.weight' data [")
+                .hasMessageContaining("lies past the end");
         mutate(b -> putI64(b, off, Long.MAX_VALUE - 31)).hasMessageContaining("past the end");
         mutate(b -> putI64(b, off, -32)).isInstanceOf(GgufException.class);
         mutate(b -> putI64(b, off, 0)).hasMessageContaining("overlap");
@@ -256,7 +262,8 @@ class GgufHostileFileTest {
     @Test
     void missingFileIsAGgufException() {
         assertThatThrownBy(() -> GgufFile.open(dir.resolve("absent.gguf")))
-                .isInstanceOf(GgufException.class).hasMessageContaining("absent.gguf");
+                .isInstanceOf(GgufException.class)
+                .hasMessageContaining("absent.gguf");
     }
 
     @Test

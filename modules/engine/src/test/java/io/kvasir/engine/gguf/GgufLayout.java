@@ -13,17 +13,26 @@ import java.util.List;
 record GgufLayout(List<Field> fields, List<Span> keyValues, List<Span> tensorInfos, int headerEnd) {
 
     enum Kind {
-        TENSOR_COUNT, KV_COUNT, KEY_LENGTH, VALUE_TYPE, ELEMENT_TYPE, ARRAY_LENGTH, STRING_LENGTH, INT_VALUE,
-        NAME_LENGTH, RANK, DIMENSION, TENSOR_TYPE, TENSOR_OFFSET
+        TENSOR_COUNT,
+        KV_COUNT,
+        KEY_LENGTH,
+        VALUE_TYPE,
+        ELEMENT_TYPE,
+        ARRAY_LENGTH,
+        STRING_LENGTH,
+        INT_VALUE,
+        NAME_LENGTH,
+        RANK,
+        DIMENSION,
+        TENSOR_TYPE,
+        TENSOR_OFFSET
     }
 
     /** A field of {@code width} bytes at {@code offset}; {@code label} says which for failure reports. */
-    record Field(Kind kind, int offset, int width, String label) {
-    }
+    record Field(Kind kind, int offset, int width, String label) {}
 
     /** One whole key/value record or tensor info, [start, end). */
-    record Span(int start, int end, String label) {
-    }
+    record Span(int start, int end, String label) {}
 
     static GgufLayout of(byte[] file) {
         return new Walker(file).walk();

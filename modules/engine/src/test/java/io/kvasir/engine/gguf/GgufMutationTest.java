@@ -43,6 +43,7 @@ class GgufMutationTest {
     private static final int DEFAULT_COUNT = 600;
     /** Far above a load of this model (milliseconds); only a hang or a runaway allocation gets near it. */
     private static final long CASE_TIMEOUT_SECONDS = 30;
+
     private static final SyntheticModel.Spec SPEC =
             new SyntheticModel.Spec(64, 2, 4, 2, 128, 300, 256, GgmlType.Q8_0, 7, false, null, 10000f);
     /**
@@ -102,12 +103,17 @@ class GgufMutationTest {
                 outcomes.merge(outcome, 1, Integer::sum);
             }
             System.out.printf("GGUF mutations, seed %d, %d cases: %s%n", seed, count, outcomes);
-            assertThat(failures).as("seed %d; rerun one case with -Dkvasir.gguf.mutation.seed=<case seed> "
-                    + "-Dkvasir.gguf.mutation.count=1", seed).isEmpty();
+            assertThat(failures)
+                    .as(
+                            "seed %d; rerun one case with -Dkvasir.gguf.mutation.seed=<case seed> "
+                                    + "-Dkvasir.gguf.mutation.count=1",
+                            seed)
+                    .isEmpty();
             int fdsAfter = ProcessFiles.openDescriptors();
             // A little slack for descriptors the JVM itself opens and closes (JIT, GC logs); a leak
             // per case would show as hundreds.
-            assertThat(fdsAfter).as("open file descriptors before %d, after %d", fdsBefore, fdsAfter)
+            assertThat(fdsAfter)
+                    .as("open file descriptors before %d, after %d", fdsBefore, fdsAfter)
                     .isLessThanOrEqualTo(fdsBefore + 3);
         } finally {
             worker.shutdownNow();
@@ -146,7 +152,8 @@ class GgufMutationTest {
         for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
             // The loader's own checks raise these without a cause, or with an I/O error or a
             // tokenizer's argument error; anything else means a deep failure was merely wrapped.
-            if (!(c instanceof IOException) && !(c instanceof IllegalArgumentException)
+            if (!(c instanceof IOException)
+                    && !(c instanceof IllegalArgumentException)
                     && !(c instanceof io.kvasir.engine.chat.ChatTemplateException)) {
                 throw new CaseFailure(t.getClass().getSimpleName() + " wraps " + describe(c));
             }

@@ -15,12 +15,22 @@ import java.util.Random;
 final class GgufMutator {
 
     /** A damaged file and what was done to it. */
-    record Mutation(String description, byte[] bytes) {
-    }
+    record Mutation(String description, byte[] bytes) {}
 
     private static final long[] EXTREME_64 = {
-        0, 1, -1, Long.MAX_VALUE, Long.MIN_VALUE, Integer.MAX_VALUE, 1L << 31, (1L << 32) - 1, 1L << 32,
-        1L << 40, 1L << 62, Long.MAX_VALUE - 31, -32,
+        0,
+        1,
+        -1,
+        Long.MAX_VALUE,
+        Long.MIN_VALUE,
+        Integer.MAX_VALUE,
+        1L << 31,
+        (1L << 32) - 1,
+        1L << 32,
+        1L << 40,
+        1L << 62,
+        Long.MAX_VALUE - 31,
+        -32,
     };
     private static final long[] EXTREME_32 = {
         0, 1, -1, Integer.MAX_VALUE, Integer.MIN_VALUE, 0xFFFF, 1 << 16, 1 << 24, 1 << 28,
@@ -67,8 +77,8 @@ final class GgufMutator {
 
     private Mutation truncate(Random rnd) {
         int size = rnd.nextBoolean() ? rnd.nextInt(layout.headerEnd() + 1) : rnd.nextInt(original.length);
-        return new Mutation("truncated to " + size + " of " + original.length + " bytes",
-                Arrays.copyOf(original, size));
+        return new Mutation(
+                "truncated to " + size + " of " + original.length + " bytes", Arrays.copyOf(original, size));
     }
 
     /** A count, length, type, dimension, offset or integer value set to an extreme or nearby value. */
@@ -78,16 +88,17 @@ final class GgufMutator {
         long value = switch (f.kind()) {
             // Type ids: mostly near the defined ones, where a wrong but known type hides.
             case VALUE_TYPE, ELEMENT_TYPE, TENSOR_TYPE -> rnd.nextBoolean() ? rnd.nextInt(42) : pick(rnd, EXTREME_32);
-            default -> switch (rnd.nextInt(4)) {
-                case 0 -> old + (rnd.nextBoolean() ? 1 : -1);
-                case 1 -> old * 2 + rnd.nextInt(3);
-                case 2 -> rnd.nextLong();
-                default -> f.width() == 8 ? pick(rnd, EXTREME_64) : pick(rnd, EXTREME_32);
-            };
+            default ->
+                switch (rnd.nextInt(4)) {
+                    case 0 -> old + (rnd.nextBoolean() ? 1 : -1);
+                    case 1 -> old * 2 + rnd.nextInt(3);
+                    case 2 -> rnd.nextLong();
+                    default -> f.width() == 8 ? pick(rnd, EXTREME_64) : pick(rnd, EXTREME_32);
+                };
         };
         write(b, f, value);
-        return new Mutation(f.kind() + " of " + f.label() + " at byte " + f.offset() + ": " + old + " -> "
-                + read(b, f), b.array());
+        return new Mutation(
+                f.kind() + " of " + f.label() + " at byte " + f.offset() + ": " + old + " -> " + read(b, f), b.array());
     }
 
     /**
@@ -96,7 +107,8 @@ final class GgufMutator {
      * Integer values are scalars (hyperparameters, token ids) half the time, array elements otherwise.
      */
     private GgufLayout.Field pickField(Random rnd) {
-        List<GgufLayout.Kind> kinds = layout.fields().stream().map(GgufLayout.Field::kind).distinct().toList();
+        List<GgufLayout.Kind> kinds =
+                layout.fields().stream().map(GgufLayout.Field::kind).distinct().toList();
         GgufLayout.Kind kind = kinds.get(rnd.nextInt(kinds.size()));
         boolean scalar = rnd.nextBoolean();
         List<GgufLayout.Field> ofKind = layout.fields().stream()

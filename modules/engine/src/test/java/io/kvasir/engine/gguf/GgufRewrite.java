@@ -7,8 +7,7 @@ import java.util.function.Consumer;
 /** Copies a GGUF file, metadata and tensors, with changes made to the metadata on the way. */
 public final class GgufRewrite {
 
-    private GgufRewrite() {
-    }
+    private GgufRewrite() {}
 
     /** Writes {@code to} as a copy of {@code from} after {@code change} has edited the metadata. */
     public static void rewrite(Path from, Path to, Consumer<GgufWriter> change) {

@@ -27,19 +27,28 @@ class GgufRoundTripTest {
     void everyScalarTypeRoundTripsWithItsType() {
         Path p = dir.resolve("scalars.gguf");
         new GgufWriter()
-                .putUInt8("u8", 255).putInt8("i8", -128)
-                .putUInt16("u16", 65535).putInt16("i16", -32768)
-                .putUInt32("u32", 0xFFFF_FFFFL).putInt32("i32", Integer.MIN_VALUE)
-                .putUInt64("u64", Long.MAX_VALUE).putInt64("i64", Long.MIN_VALUE)
-                .putFloat32("f32", 1.5f).putFloat64("f64", Math.PI)
-                .putBool("yes", true).putBool("no", false)
-                .putString("s", "h\u00e9llo \u2581w\u00f6rld \uD83D\uDE00").putString("empty", "")
+                .putUInt8("u8", 255)
+                .putInt8("i8", -128)
+                .putUInt16("u16", 65535)
+                .putInt16("i16", -32768)
+                .putUInt32("u32", 0xFFFF_FFFFL)
+                .putInt32("i32", Integer.MIN_VALUE)
+                .putUInt64("u64", Long.MAX_VALUE)
+                .putInt64("i64", Long.MIN_VALUE)
+                .putFloat32("f32", 1.5f)
+                .putFloat64("f64", Math.PI)
+                .putBool("yes", true)
+                .putBool("no", false)
+                .putString("s", "h\u00e9llo \u2581w\u00f6rld \uD83D\uDE00")
+                .putString("empty", "")
                 .write(p);
         try (GgufFile f = GgufFile.open(p)) {
             assertThat(f.version()).isEqualTo(3);
             assertThat(f.tensors()).isEmpty();
-            assertThat(f.metadata().keySet()).containsExactly(
-                    "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64", "yes", "no", "s", "empty");
+            assertThat(f.metadata().keySet())
+                    .containsExactly(
+                            "u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "f32", "f64", "yes", "no", "s",
+                            "empty");
             assertThat(f.integer("u8")).isEqualTo(255);
             assertThat(f.integer("i8")).isEqualTo(-128);
             assertThat(f.integer("u16")).isEqualTo(65535);
@@ -120,7 +129,9 @@ class GgufRoundTripTest {
             assertThat(f.arrayElementType("a.types")).isEqualTo(GgufValueType.INT32);
             assertThat(f.floatArray("a.empty")).isEmpty();
             assertThatThrownBy(() -> f.intArray("a.UINT32"))
-                    .isInstanceOf(GgufException.class).hasMessageContaining("a.UINT32").hasMessageContaining("int");
+                    .isInstanceOf(GgufException.class)
+                    .hasMessageContaining("a.UINT32")
+                    .hasMessageContaining("int");
             // typed getters hand out copies
             f.stringArray("a.strings")[0] = "changed";
             assertThat(f.stringArray("a.strings")[0]).isEmpty();
@@ -164,15 +175,19 @@ class GgufRoundTripTest {
             assertThat(bytes(f.tensorData(f.tensor("d")))).isEqualTo(d);
             assertThat(f.findTensor("missing")).isEmpty();
             assertThatThrownBy(() -> f.tensor("missing"))
-                    .isInstanceOf(GgufException.class).hasMessageContaining("missing");
+                    .isInstanceOf(GgufException.class)
+                    .hasMessageContaining("missing");
         }
     }
 
     @Test
     void version2FilesRead() {
         Path p = dir.resolve("v2.gguf");
-        new GgufWriter().version(2).putString("k", "v")
-                .addTensor("t", GgmlType.F32, new long[] {2}, new byte[8]).write(p);
+        new GgufWriter()
+                .version(2)
+                .putString("k", "v")
+                .addTensor("t", GgmlType.F32, new long[] {2}, new byte[8])
+                .write(p);
         try (GgufFile f = GgufFile.open(p)) {
             assertThat(f.version()).isEqualTo(2);
             assertThat(f.string("k")).isEqualTo("v");
@@ -183,8 +198,12 @@ class GgufRoundTripTest {
     @Test
     void accessorsNameTheKeyAndWhatWasFound() {
         Path p = dir.resolve("acc.gguf");
-        new GgufWriter().putString("name", "x").putUInt32("n", 7).putFloat32("eps", 1e-5f)
-                .putStringArray("list", "a").write(p);
+        new GgufWriter()
+                .putString("name", "x")
+                .putUInt32("n", 7)
+                .putFloat32("eps", 1e-5f)
+                .putStringArray("list", "a")
+                .write(p);
         try (GgufFile f = GgufFile.open(p)) {
             assertThat(f.has("name")).isTrue();
             assertThat(f.has("nope")).isFalse();
@@ -195,20 +214,29 @@ class GgufRoundTripTest {
             assertThat(f.real("n", 0f)).isEqualTo(7f);
             assertThat(f.real("eps", 0f)).isEqualTo(1e-5f);
             assertThat(f.real("eps")).isEqualTo(1e-5f);
-            assertThatThrownBy(() -> f.real("nope")).isInstanceOf(GgufException.class).hasMessageContaining("'nope'");
+            assertThatThrownBy(() -> f.real("nope"))
+                    .isInstanceOf(GgufException.class)
+                    .hasMessageContaining("'nope'");
             assertThatThrownBy(() -> f.string("nope"))
                     .isInstanceOf(GgufException.class)
-                    .hasMessageContaining("acc.gguf").hasMessageContaining("'nope'").hasMessageContaining("missing");
+                    .hasMessageContaining("acc.gguf")
+                    .hasMessageContaining("'nope'")
+                    .hasMessageContaining("missing");
             assertThatThrownBy(() -> f.integer("name"))
                     .isInstanceOf(GgufException.class)
-                    .hasMessageContaining("'name'").hasMessageContaining("integer").hasMessageContaining("string 'x'");
+                    .hasMessageContaining("'name'")
+                    .hasMessageContaining("integer")
+                    .hasMessageContaining("string 'x'");
             assertThatThrownBy(() -> f.string("n", "d"))
-                    .isInstanceOf(GgufException.class).hasMessageContaining("'n'").hasMessageContaining("integer 7");
+                    .isInstanceOf(GgufException.class)
+                    .hasMessageContaining("'n'")
+                    .hasMessageContaining("integer 7");
             assertThatThrownBy(() -> f.real("name", 0f)).isInstanceOf(GgufException.class);
             assertThatThrownBy(() -> f.bool("n", false)).isInstanceOf(GgufException.class);
             assertThatThrownBy(() -> f.stringArray("n")).isInstanceOf(GgufException.class);
             assertThatThrownBy(() -> f.floatArray("list"))
-                    .isInstanceOf(GgufException.class).hasMessageContaining("array of 1 strings");
+                    .isInstanceOf(GgufException.class)
+                    .hasMessageContaining("array of 1 strings");
             assertThatThrownBy(() -> f.metadata().put("x", 1)).isInstanceOf(UnsupportedOperationException.class);
         }
     }
@@ -216,11 +244,18 @@ class GgufRoundTripTest {
     @Test
     void copyKeepsTheSourceType() {
         Path src = dir.resolve("src.gguf");
-        new GgufWriter().putUInt32("tok.bos", 1).putInt32Array("tok.types", new int[] {2, 3})
-                .putBool("tok.add", true).write(src);
+        new GgufWriter()
+                .putUInt32("tok.bos", 1)
+                .putInt32Array("tok.types", new int[] {2, 3})
+                .putBool("tok.add", true)
+                .write(src);
         Path dst = dir.resolve("dst.gguf");
         try (GgufFile f = GgufFile.open(src)) {
-            new GgufWriter().copy(f, "tok.bos").copy(f, "tok.types").copy(f, "tok.add").write(dst);
+            new GgufWriter()
+                    .copy(f, "tok.bos")
+                    .copy(f, "tok.types")
+                    .copy(f, "tok.add")
+                    .write(dst);
         }
         try (GgufFile f = GgufFile.open(dst)) {
             assertThat(f.valueType("tok.bos")).isEqualTo(GgufValueType.UINT32);
@@ -243,16 +278,19 @@ class GgufRoundTripTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> w.alignment(48)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> w.addTensor("t", GgmlType.F32, new long[] {4}, new byte[15]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("16");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("16");
         assertThatThrownBy(() -> w.addTensor("t", GgmlType.Q8_0, new long[] {16, 2}, new byte[34]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("block");
         assertThatThrownBy(() -> w.addTensor("t", GgmlType.F32, new long[] {1, 1, 1, 1, 1}, new byte[4]))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> w.addTensor("t", GgmlType.F32, new long[] {0}, new byte[0]))
                 .isInstanceOf(IllegalArgumentException.class);
         w.addTensor("t", GgmlType.F32, new long[] {4}, new byte[16]);
         assertThatThrownBy(() -> w.addTensor("t", GgmlType.F32, new long[] {4}, new byte[16]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twice");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("twice");
 
         Path out = dir.resolve("bad.gguf");
         GgufWriter lying = new GgufWriter().addTensor("t", GgmlType.F32, new long[] {4}, () -> new byte[12]);
@@ -277,11 +315,15 @@ class GgufRoundTripTest {
         // A sparse file: the header says the one tensor has 2^29 + 2^28 F32 values (3 GiB), and the
         // file is stretched to hold them without writing them.
         Path p = dir.resolve("big.gguf");
-        new GgufWriter().addTensor("big", GgmlType.F32, new long[] {8, 4}, new byte[128]).write(p);
+        new GgufWriter()
+                .addTensor("big", GgmlType.F32, new long[] {8, 4}, new byte[128])
+                .write(p);
         byte[] b = Files.readAllBytes(p);
         int dims = indexOf(b, "big") + 3 + 4;
-        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .putLong(dims, 1L << 28).putLong(dims + 8, 3);
+        java.nio.ByteBuffer.wrap(b)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .putLong(dims, 1L << 28)
+                .putLong(dims + 8, 3);
         Files.write(p, b);
         long dataOffset;
         try (var raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
@@ -296,8 +338,10 @@ class GgufRoundTripTest {
             assertThat(f.fileSize()).isGreaterThan(1L << 31);
             MemorySegment data = f.tensorData(t);
             assertThat(data.byteSize()).isEqualTo(3L << 30);
-            assertThat(data.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
-                    (3L << 30) - 4)).isEqualTo(1f);
+            assertThat(data.get(
+                            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                            (3L << 30) - 4))
+                    .isEqualTo(1f);
             f.close();
             f.close(); // closing twice is harmless
         }

@@ -12,8 +12,7 @@ final class ProcessFiles {
     private static final Path FD = Path.of("/proc/self/fd");
     private static final Path MAPS = Path.of("/proc/self/maps");
 
-    private ProcessFiles() {
-    }
+    private ProcessFiles() {}
 
     static int openDescriptors() {
         if (!Files.isDirectory(FD)) {

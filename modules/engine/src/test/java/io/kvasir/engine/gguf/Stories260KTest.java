@@ -12,8 +12,7 @@ import org.junit.jupiter.api.Test;
 /** Reads the real llama.cpp-converted TinyStories model from the shared reference folder. */
 class Stories260KTest {
 
-    private static final ValueLayout.OfFloat F32 =
-            ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     @Test
     void readsKnownFacts() {
@@ -46,7 +45,8 @@ class Stories260KTest {
             assertThat(f.tensor("blk.4.attn_norm.weight").shape()).containsExactly(64);
             assertThat(f.findTensor("blk.5.attn_norm.weight")).isEmpty();
             assertThat(f.tensors()).allSatisfy(t -> assertThat(t.type()).isEqualTo(GgmlType.F32));
-            assertThat(f.tensors()).hasSize(2 + 5 * 9 + (f.findTensor("output.weight").isPresent() ? 1 : 0));
+            assertThat(f.tensors())
+                    .hasSize(2 + 5 * 9 + (f.findTensor("output.weight").isPresent() ? 1 : 0));
 
             // RMS-norm weights of a trained model are positive and of order 1.
             var norm = f.tensorData(f.tensor("output_norm.weight"));

@@ -102,7 +102,8 @@ class BlockPoolTest {
         assertThat(hash(a, 3, 4)).isEqualTo(hash(b, 3, 4));
         // Same block tokens after a different prefix: different KV.
         assertThat(hash(hash(null, 9, 9), 3, 4)).isNotEqualTo(hash(a, 3, 4));
-        assertThat(hash(a, 3, 4).value()).isNotEqualTo(hash(hash(null, 9, 9), 3, 4).value());
+        assertThat(hash(a, 3, 4).value())
+                .isNotEqualTo(hash(hash(null, 9, 9), 3, 4).value());
         assertThat(hash(null, 3, 4)).isNotEqualTo(hash(a, 3, 4));
         assertThat(hash(null, 1, 2)).isNotEqualTo(hash(null, 2, 1));
         assertThat(BlockHash.chain(null, new int[] {1, 2, 3, 4, 5}, 5, 2)).containsExactly(a, hash(a, 3, 4));
@@ -154,15 +155,19 @@ class BlockPoolTest {
         KvBlock b = pool.allocate(1).getFirst();
         BlockHash stored = BlockHash.withValue(42L, null, new int[] {1, 2, 3, 4});
         pool.cache(b, stored);
-        assertThat(pool.findCached(BlockHash.withValue(42L, null, new int[] {1, 2, 3, 5}))).isNull();
-        assertThat(pool.findCached(BlockHash.withValue(42L, null, new int[] {1, 2, 3, 4}))).isSameAs(b);
+        assertThat(pool.findCached(BlockHash.withValue(42L, null, new int[] {1, 2, 3, 5})))
+                .isNull();
+        assertThat(pool.findCached(BlockHash.withValue(42L, null, new int[] {1, 2, 3, 4})))
+                .isSameAs(b);
         // Same value and tokens, but after a different parent: still different KV.
         BlockHash parentA = BlockHash.withValue(7L, null, new int[] {9});
         BlockHash parentB = BlockHash.withValue(7L, null, new int[] {8});
         KvBlock child = pool.allocate(1).getFirst();
         pool.cache(child, BlockHash.withValue(43L, parentA, new int[] {5}));
-        assertThat(pool.findCached(BlockHash.withValue(43L, parentB, new int[] {5}))).isNull();
-        assertThat(pool.findCached(BlockHash.withValue(43L, BlockHash.withValue(7L, null, new int[] {9}), new int[] {5})))
+        assertThat(pool.findCached(BlockHash.withValue(43L, parentB, new int[] {5})))
+                .isNull();
+        assertThat(pool.findCached(
+                        BlockHash.withValue(43L, BlockHash.withValue(7L, null, new int[] {9}), new int[] {5})))
                 .isSameAs(child);
     }
 

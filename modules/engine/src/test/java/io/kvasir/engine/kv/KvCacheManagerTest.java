@@ -96,7 +96,8 @@ class KvCacheManagerTest {
         KvCacheManager kv = new KvCacheManager(pool, 4);
         BlockHash a = BlockHash.root("a");
         BlockHash b = BlockHash.root("b");
-        assertThat(kv.allocateSlots("x", 0, 12, kv.findCachedPrefix(a, TOKENS, 12))).isTrue();
+        assertThat(kv.allocateSlots("x", 0, 12, kv.findCachedPrefix(a, TOKENS, 12)))
+                .isTrue();
         kv.cacheFullBlocks("x", a, TOKENS, 12);
 
         assertThat(kv.findCached(a, TOKENS, 12).numTokens()).isEqualTo(12);
@@ -111,7 +112,8 @@ class KvCacheManagerTest {
         kv.cacheFullBlocks("y", b, TOKENS, 12);
         assertThat(kv.blockTable("y")).doesNotContain(kv.blockTable("x"));
         assertThat(pool.numCached()).isEqualTo(6);
-        assertThat(kv.findCached(b, TOKENS, 12).blocks()).extracting(KvBlock::id)
+        assertThat(kv.findCached(b, TOKENS, 12).blocks())
+                .extracting(KvBlock::id)
                 .containsExactly(kv.blockTable("y")[0], kv.blockTable("y")[1], kv.blockTable("y")[2]);
 
         // A second sequence of scope a shares a's blocks only.

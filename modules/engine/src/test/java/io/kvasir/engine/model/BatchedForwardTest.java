@@ -70,7 +70,8 @@ class BatchedForwardTest {
                     int row = batch.sampleRows()[i];
                     int seq = batch.seqIndex()[row];
                     float[] want = alone[seq][batch.positions()[row]];
-                    assertThat(Batches.maxDiff(logits[i], want)).as("seq %d pos %d", seq, batch.positions()[row])
+                    assertThat(Batches.maxDiff(logits[i], want))
+                            .as("seq %d pos %d", seq, batch.positions()[row])
                             .isLessThan(1e-3f * Math.max(1f, Batches.maxAbs(want)));
                     assertThat(Batches.argmax(logits[i])).isEqualTo(Batches.argmax(want));
                 }
@@ -78,7 +79,9 @@ class BatchedForwardTest {
                     done[s] += chunks[s];
                 }
             }
-            assertThat(done).containsExactly(Arrays.stream(SEQUENCES).mapToInt(a -> a.length).toArray());
+            assertThat(done)
+                    .containsExactly(
+                            Arrays.stream(SEQUENCES).mapToInt(a -> a.length).toArray());
         }
     }
 
@@ -93,7 +96,8 @@ class BatchedForwardTest {
             assertThat(first.isLastStage()).isFalse();
             assertThat(last.isFirstStage()).isFalse();
             for (int[] range : new int[][] {{0, 8}, {8, 9}, {9, 13}}) {
-                ForwardBatch batch = Batches.chunkAllRows(Arrays.copyOfRange(prompt, range[0], range[1]), range[0], table);
+                ForwardBatch batch =
+                        Batches.chunkAllRows(Arrays.copyOfRange(prompt, range[0], range[1]), range[0], table);
                 float[][] want = whole.forward(batch);
                 float[][] got = last.forward(batch, first.forwardHidden(batch, null));
                 for (int i = 0; i < want.length; i++) {

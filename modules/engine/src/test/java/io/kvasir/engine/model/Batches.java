@@ -6,19 +6,26 @@ import java.util.stream.IntStream;
 /** Building blocks for driving a model by hand in tests, the way a scheduler would. */
 final class Batches {
 
-    private Batches() {
-    }
+    private Batches() {}
 
     /** One sequence's chunk of tokens starting at {@code start}; logits for its last row. */
     static ForwardBatch chunk(int[] tokens, int start, int[] blockTable) {
-        return new ForwardBatch(tokens, IntStream.range(start, start + tokens.length).toArray(),
-                new int[tokens.length], new int[][] {blockTable}, new int[] {tokens.length - 1});
+        return new ForwardBatch(
+                tokens,
+                IntStream.range(start, start + tokens.length).toArray(),
+                new int[tokens.length],
+                new int[][] {blockTable},
+                new int[] {tokens.length - 1});
     }
 
     /** Like {@link #chunk} but with logits for every row. */
     static ForwardBatch chunkAllRows(int[] tokens, int start, int[] blockTable) {
-        return new ForwardBatch(tokens, IntStream.range(start, start + tokens.length).toArray(),
-                new int[tokens.length], new int[][] {blockTable}, IntStream.range(0, tokens.length).toArray());
+        return new ForwardBatch(
+                tokens,
+                IntStream.range(start, start + tokens.length).toArray(),
+                new int[tokens.length],
+                new int[][] {blockTable},
+                IntStream.range(0, tokens.length).toArray());
     }
 
     /** Blocks {@code 0 .. n-1} in order. */

@@ -94,7 +94,9 @@ class KvStoreTest {
                 for (int i = 0; i < kvDim; i++) {
                     float want = Float.float16ToFloat((short) (base + slot * kvDim + i));
                     if (Float.isFinite(want)) {
-                        assertThat(acc[i]).as("value of half %04x", base + slot * kvDim + i).isEqualTo(want + 0f);
+                        assertThat(acc[i])
+                                .as("value of half %04x", base + slot * kvDim + i)
+                                .isEqualTo(want + 0f);
                         checked++;
                     }
                 }
@@ -106,7 +108,9 @@ class KvStoreTest {
                 for (int slot = 0; slot < bs; slot++) {
                     float want = Float.float16ToFloat((short) (base + slot * kvDim + d));
                     if (Float.isFinite(want)) {
-                        assertThat(scores[slot]).as("key of half %04x", base + slot * kvDim + d).isEqualTo(want + 0f);
+                        assertThat(scores[slot])
+                                .as("key of half %04x", base + slot * kvDim + d)
+                                .isEqualTo(want + 0f);
                     }
                 }
             }
@@ -128,9 +132,11 @@ class KvStoreTest {
     void rejectsBadBlockIdsAndShortBuffers() {
         KvStore s = new KvStore(2, 4, 1, 8, KvPrecision.F16);
         assertThatThrownBy(() -> s.exportBlock(2, new byte[s.blockBytes()], 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block id 2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("block id 2");
         assertThatThrownBy(() -> s.importBlock(0, new byte[s.blockBytes() - 1], 0))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs " + s.blockBytes());
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("needs " + s.blockBytes());
     }
 
     /** A prefix computed on one model, moved block by block to another, continues as if computed there. */
@@ -139,7 +145,8 @@ class KvStoreTest {
     void transferredBlocksContinueTheSequence(KvPrecision precision) throws IOException {
         Path file = SynthModel.llama(GgmlType.F32).write(dir.resolve("m.gguf"), 3);
         int[] prompt = {4, 8, 15, 16, 23, 42, 99, 100};
-        try (ComputePool pool = ComputePools.create(2); GgufFile gguf = GgufFile.open(file)) {
+        try (ComputePool pool = ComputePools.create(2);
+                GgufFile gguf = GgufFile.open(file)) {
             EngineOptions opts = TestOptions.f32(2, 6, 4).withKvPrecision(precision);
             LlamaModel source = LlamaModel.load(gguf, pool, opts);
             LlamaModel target = LlamaModel.load(gguf, pool, opts);

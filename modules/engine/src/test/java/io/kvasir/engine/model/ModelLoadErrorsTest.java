@@ -77,14 +77,18 @@ class ModelLoadErrorsTest {
             assertThat(runner.vocabSize()).isEqualTo(300);
             assertThat(runner.maxContext()).isEqualTo(128);
             assertThatThrownBy(() -> runner.forward(Batches.chunk(new int[] {300}, 0, new int[] {0})))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("token 300");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("token 300");
             assertThatThrownBy(() -> runner.forward(Batches.chunk(new int[] {1}, 16, new int[] {0})))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs block 1");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("needs block 1");
             assertThatThrownBy(() -> runner.forward(Batches.chunk(new int[] {1}, 0, new int[] {4})))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("block id 4");
-            assertThatThrownBy(() -> runner.forward(
-                    new ForwardBatch(new int[] {1}, new int[] {0}, new int[] {0}, new int[][] {{0}}, new int[] {1})))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sample row 1");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("block id 4");
+            assertThatThrownBy(() -> runner.forward(new ForwardBatch(
+                            new int[] {1}, new int[] {0}, new int[] {0}, new int[][] {{0}}, new int[] {1})))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("sample row 1");
         }
     }
 }

@@ -41,12 +41,14 @@ class ReferenceForwardTest {
     }
 
     static Stream<Arguments> models() {
-        Stream<Arguments> llama = Stream.of(GgmlType.values()).filter(GgmlType::supported)
-                .map(t -> Arguments.of(SynthModel.llama(t)));
-        return Stream.concat(llama, Stream.of(
-                Arguments.of(SynthModel.llama(GgmlType.F32).withFreqFactors()),
-                Arguments.of(SynthModel.qwen2(GgmlType.F32)),
-                Arguments.of(SynthModel.qwen2(GgmlType.Q8_0))));
+        Stream<Arguments> llama =
+                Stream.of(GgmlType.values()).filter(GgmlType::supported).map(t -> Arguments.of(SynthModel.llama(t)));
+        return Stream.concat(
+                llama,
+                Stream.of(
+                        Arguments.of(SynthModel.llama(GgmlType.F32).withFreqFactors()),
+                        Arguments.of(SynthModel.qwen2(GgmlType.F32)),
+                        Arguments.of(SynthModel.qwen2(GgmlType.Q8_0))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -54,7 +56,8 @@ class ReferenceForwardTest {
     void agreesWithScalarReference(SynthModel spec) {
         // Both sides read the same stored weights; quantized kernels may also round the activations
         // (as llama.cpp's do), which the reference does not, so they get more room.
-        boolean floatWeights = spec.type() == GgmlType.F32 || spec.type() == GgmlType.F16 || spec.type() == GgmlType.BF16;
+        boolean floatWeights =
+                spec.type() == GgmlType.F32 || spec.type() == GgmlType.F16 || spec.type() == GgmlType.BF16;
         compare(spec.write(dir.resolve("m.gguf"), 42), spec.vocab(), floatWeights ? 1e-4f : 1e-2f);
     }
 
@@ -77,8 +80,12 @@ class ReferenceForwardTest {
     @MethodSource("kvLayouts")
     void attentionAgreesForEveryKvLayout(KvPrecision precision, int blockSize) {
         SynthModel spec = SynthModel.llama(GgmlType.F32);
-        compare(spec.write(dir.resolve("m.gguf"), 7), spec.vocab(), precision == KvPrecision.F32 ? 1e-4f : 1e-2f,
-                precision, blockSize);
+        compare(
+                spec.write(dir.resolve("m.gguf"), 7),
+                spec.vocab(),
+                precision == KvPrecision.F32 ? 1e-4f : 1e-2f,
+                precision,
+                blockSize);
     }
 
     static Stream<Arguments> kvLayouts() {
@@ -95,10 +102,12 @@ class ReferenceForwardTest {
         int[] prompt = IntStream.range(0, 40).map(i -> (i * 71 + 1) % vocab).toArray();
         try (GgufFile gguf = GgufFile.open(file)) {
             int blocks = 48 / blockSize + 1;
-            LlamaModel model = LlamaModel.load(gguf, pool, TestOptions.f32(1, blocks, blockSize).withKvPrecision(precision));
+            LlamaModel model = LlamaModel.load(
+                    gguf, pool, TestOptions.f32(1, blocks, blockSize).withKvPrecision(precision));
             ReferenceLlama ref = new ReferenceLlama(gguf, 48);
             // A scrambled table: blocks are not in order in the pool.
-            int[] table = IntStream.range(0, blocks).map(i -> (i * 5 + 3) % blocks).toArray();
+            int[] table =
+                    IntStream.range(0, blocks).map(i -> (i * 5 + 3) % blocks).toArray();
 
             float[][] logits = model.forward(Batches.chunkAllRows(prompt, 0, table));
             for (int i = 0; i < prompt.length; i++) {
@@ -117,7 +126,8 @@ class ReferenceForwardTest {
     private static void assertClose(float[] got, float[] want, float relTolerance, String where) {
         float scale = Math.max(1f, Batches.maxAbs(want));
         float diff = Batches.maxDiff(got, want);
-        assertThat(diff).as("%s: max |logit difference| (logit scale %s)", where, scale)
+        assertThat(diff)
+                .as("%s: max |logit difference| (logit scale %s)", where, scale)
                 .isLessThanOrEqualTo(relTolerance * scale);
         int best = Batches.argmax(want);
         float runnerUp = Float.NEGATIVE_INFINITY;

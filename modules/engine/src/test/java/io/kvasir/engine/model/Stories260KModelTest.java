@@ -23,11 +23,15 @@ class Stories260KModelTest {
     @CsvSource({"stories260K, F32", "stories260K-F16, F32", "stories260K, F16", "stories260K-F16, F16"})
     void greedyDecodeMatchesLlamaCpp(String model, KvPrecision kv) throws IOException {
         Path gguf = SharedData.require("models/" + model + ".gguf");
-        JsonNode ref = new ObjectMapper().readTree(SharedData.require("models/" + model + ".reference.json").toFile()).get(0);
+        JsonNode ref = new ObjectMapper()
+                .readTree(SharedData.require("models/" + model + ".reference.json")
+                        .toFile())
+                .get(0);
         int[] prompt = ids(ref.get("prompt_token_ids"));
         int[] expected = ids(ref.get("token_ids"));
 
-        try (LlamaRunner runner = LlamaRunner.open(gguf, TestOptions.f32(2, 8, 16).withKvPrecision(kv))) {
+        try (LlamaRunner runner =
+                LlamaRunner.open(gguf, TestOptions.f32(2, 8, 16).withKvPrecision(kv))) {
             assertThat(runner.config().architecture()).isEqualTo(Architecture.LLAMA);
             assertThat(runner.config().headCountKv()).isLessThan(runner.config().headCount());
             int[] generated = Batches.greedy(runner.model(), prompt, expected.length, Batches.identityTable(8));
@@ -39,7 +43,10 @@ class Stories260KModelTest {
     @Test
     void staggeredSequencesInOneBatchEachMatchLlamaCpp() throws IOException {
         Path gguf = SharedData.require("models/stories260K.gguf");
-        JsonNode ref = new ObjectMapper().readTree(SharedData.require("models/stories260K.reference.json").toFile()).get(0);
+        JsonNode ref = new ObjectMapper()
+                .readTree(
+                        SharedData.require("models/stories260K.reference.json").toFile())
+                .get(0);
         int[] prompt = ids(ref.get("prompt_token_ids"));
         int[] expected = ids(ref.get("token_ids"));
         int[] startStep = {0, 3, 7};
@@ -82,6 +89,8 @@ class Stories260KModelTest {
     }
 
     private static int[] ids(JsonNode array) {
-        return StreamSupport.stream(array.spliterator(), false).mapToInt(JsonNode::asInt).toArray();
+        return StreamSupport.stream(array.spliterator(), false)
+                .mapToInt(JsonNode::asInt)
+                .toArray();
     }
 }

@@ -36,30 +36,95 @@ record SynthModel(
     }
 
     SynthModel withArch(String a) {
-        return new SynthModel(a, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, unsupportedTensor, ropeScaling);
+        return new SynthModel(
+                a,
+                type,
+                dim,
+                layers,
+                heads,
+                kvHeads,
+                ffn,
+                vocab,
+                context,
+                freqFactors,
+                tiedOutput,
+                omitTensor,
+                unsupportedTensor,
+                ropeScaling);
     }
 
     SynthModel withFreqFactors() {
-        return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, true, tiedOutput,
-                omitTensor, unsupportedTensor, ropeScaling);
+        return new SynthModel(
+                arch,
+                type,
+                dim,
+                layers,
+                heads,
+                kvHeads,
+                ffn,
+                vocab,
+                context,
+                true,
+                tiedOutput,
+                omitTensor,
+                unsupportedTensor,
+                ropeScaling);
     }
 
     SynthModel omitting(String tensor) {
-        return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                tensor, unsupportedTensor, ropeScaling);
+        return new SynthModel(
+                arch,
+                type,
+                dim,
+                layers,
+                heads,
+                kvHeads,
+                ffn,
+                vocab,
+                context,
+                freqFactors,
+                tiedOutput,
+                tensor,
+                unsupportedTensor,
+                ropeScaling);
     }
 
     /** Stores {@code tensor} as Q5_K, a type the file format knows but Kvasir cannot compute with. */
     SynthModel withUnsupported(String tensor) {
-        return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, tensor, ropeScaling);
+        return new SynthModel(
+                arch,
+                type,
+                dim,
+                layers,
+                heads,
+                kvHeads,
+                ffn,
+                vocab,
+                context,
+                freqFactors,
+                tiedOutput,
+                omitTensor,
+                tensor,
+                ropeScaling);
     }
 
     /** Declares RoPE scaling of this type with factor 2. */
     SynthModel withRopeScaling(String scaling) {
-        return new SynthModel(arch, type, dim, layers, heads, kvHeads, ffn, vocab, context, freqFactors, tiedOutput,
-                omitTensor, unsupportedTensor, scaling);
+        return new SynthModel(
+                arch,
+                type,
+                dim,
+                layers,
+                heads,
+                kvHeads,
+                ffn,
+                vocab,
+                context,
+                freqFactors,
+                tiedOutput,
+                omitTensor,
+                unsupportedTensor,
+                scaling);
     }
 
     int headDim() {

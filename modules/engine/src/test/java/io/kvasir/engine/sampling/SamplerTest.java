@@ -53,10 +53,10 @@ class SamplerTest {
     @Test
     void lowTemperatureSharpensHighTemperatureFlattens() {
         float[] l = logitsOf(0.6, 0.4);
-        assertThat(frequencies(params(0.25f, 0, 1f, 0f, 2), l, 20_000)[0]).isCloseTo(
-                Math.pow(0.6, 4) / (Math.pow(0.6, 4) + Math.pow(0.4, 4)), within(0.015));
-        assertThat(frequencies(params(4f, 0, 1f, 0f, 2), l, 20_000)[0]).isCloseTo(
-                Math.pow(0.6, 0.25) / (Math.pow(0.6, 0.25) + Math.pow(0.4, 0.25)), within(0.015));
+        assertThat(frequencies(params(0.25f, 0, 1f, 0f, 2), l, 20_000)[0])
+                .isCloseTo(Math.pow(0.6, 4) / (Math.pow(0.6, 4) + Math.pow(0.4, 4)), within(0.015));
+        assertThat(frequencies(params(4f, 0, 1f, 0f, 2), l, 20_000)[0])
+                .isCloseTo(Math.pow(0.6, 0.25) / (Math.pow(0.6, 0.25) + Math.pow(0.4, 0.25)), within(0.015));
     }
 
     @Test
@@ -64,7 +64,8 @@ class SamplerTest {
         double[] f = frequencies(params(1f, 2, 1f, 0f, 3), logitsOf(0.1, 0.5, 0.05, 0.3, 0.05), 20_000);
         assertThat(f[0] + f[2] + f[4]).isZero();
         assertThat(f[1]).isCloseTo(0.5 / 0.8, within(0.015));
-        assertThat(frequencies(params(1f, 1, 1f, 0f, 3), logitsOf(0.1, 0.5, 0.05, 0.3, 0.05), 500)[1]).isCloseTo(1.0, within(1e-9));
+        assertThat(frequencies(params(1f, 1, 1f, 0f, 3), logitsOf(0.1, 0.5, 0.05, 0.3, 0.05), 500)[1])
+                .isCloseTo(1.0, within(1e-9));
     }
 
     @Test
@@ -146,7 +147,10 @@ class SamplerTest {
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenTokens() {
         SamplingParams p = new SamplingParams(0f, 0, 1f, 0f, 2f, 0f, 0f, null, 0);
         // id 0 is in the prompt: 3 -> 1.5, below id 1's 2.
-        assertThat(new Sampler(p, 3, new int[] {0}).sample(new float[] {3f, 2f, -1f}).token()).isEqualTo(1);
+        assertThat(new Sampler(p, 3, new int[] {0})
+                        .sample(new float[] {3f, 2f, -1f})
+                        .token())
+                .isEqualTo(1);
         float[] neg = {-1f, -1.5f, -4f};
         new Sampler(p, 3, new int[] {0}).sample(neg);
         assertThat(neg).containsExactly(-2f, -1.5f, -4f);
@@ -170,7 +174,8 @@ class SamplerTest {
     void plusHundredBiasForcesATokenGreedyAndSampled() {
         float[] logits = logitsOf(0.7, 0.2, 0.09, 0.01);
         SamplingParams greedy = SamplingParams.greedy().withLogitBias(Map.of(3, 100f));
-        assertThat(new Sampler(greedy, 4, new int[0]).sample(logits.clone()).token()).isEqualTo(3);
+        assertThat(new Sampler(greedy, 4, new int[0]).sample(logits.clone()).token())
+                .isEqualTo(3);
         SamplingParams sampled = params(1.5f, 0, 1f, 0f, 5).withLogitBias(Map.of(3, 100f));
         assertThat(frequencies(sampled, logits, 2_000)[3]).isCloseTo(1.0, within(1e-9));
     }
@@ -179,7 +184,8 @@ class SamplerTest {
     void minusHundredBiasForbidsATokenEvenWhenItIsTheFavourite() {
         float[] logits = logitsOf(0.97, 0.01, 0.01, 0.01);
         SamplingParams greedy = SamplingParams.greedy().withLogitBias(Map.of(0, -100f));
-        assertThat(new Sampler(greedy, 4, new int[0]).sample(logits.clone()).token()).isNotEqualTo(0);
+        assertThat(new Sampler(greedy, 4, new int[0]).sample(logits.clone()).token())
+                .isNotEqualTo(0);
         // A high temperature flattens the distribution: without the ban token 0 would still win often.
         SamplingParams hot = params(2f, 0, 1f, 0f, 6).withLogitBias(Map.of(0, -100f));
         assertThat(frequencies(hot, logits, 5_000)[0]).isZero();
@@ -199,10 +205,16 @@ class SamplerTest {
     @Test
     void banningEveryTokenStillSamplesAndIdsOutsideTheVocabularyAreIgnored() {
         SamplingParams all = SamplingParams.greedy().withLogitBias(Map.of(0, -100f, 1, -100f, 2, -100f));
-        assertThat(new Sampler(all, 3, new int[0]).sample(new float[] {1f, 2f, 3f}).token()).isBetween(0, 2);
+        assertThat(new Sampler(all, 3, new int[0])
+                        .sample(new float[] {1f, 2f, 3f})
+                        .token())
+                .isBetween(0, 2);
 
         SamplingParams outside = SamplingParams.greedy().withLogitBias(Map.of(3, 100f, 50_000, 100f));
-        assertThat(new Sampler(outside, 3, new int[0]).sample(new float[] {1f, 2f, 3f}).token()).isEqualTo(2);
+        assertThat(new Sampler(outside, 3, new int[0])
+                        .sample(new float[] {1f, 2f, 3f})
+                        .token())
+                .isEqualTo(2);
     }
 
     @Test
@@ -211,7 +223,8 @@ class SamplerTest {
         assertThat(p.logitBias()).isEmpty();
         assertThat(p).isEqualTo(p.withLogitBias(null));
         assertThatThrownBy(() -> new Sampler(p.withLogitBias(Map.of(1, Float.NaN)), 4, new int[0]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("logit_bias");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("logit_bias");
     }
 
     private static float[][] repeat(float[] l, int n) {
@@ -223,14 +236,18 @@ class SamplerTest {
     @Test
     void badParametersAndLogitsAreRefused() {
         assertThatThrownBy(() -> new Sampler(params(-1f, 0, 1f, 0f, 1), 4, new int[0]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("temperature");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("temperature");
         assertThatThrownBy(() -> new Sampler(params(1f, 0, 0f, 0f, 1), 4, new int[0]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("top_p");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("top_p");
         assertThatThrownBy(() -> new Sampler(params(1f, -2, 1f, 0f, 1), 4, new int[0]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("top_k");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("top_k");
         Sampler s = new Sampler(SamplingParams.greedy(), 4, new int[0]);
         assertThatThrownBy(() -> s.sample(new float[3])).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> s.sample(new float[] {0f, Float.NaN, 1f, 0f})).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> s.sample(new float[] {0f, Float.NaN, 1f, 0f}))
+                .isInstanceOf(IllegalStateException.class);
     }
 
     @Test
@@ -245,7 +262,8 @@ class SamplerTest {
             ids[i] = i;
         }
         Arrays.sort(ids, (a, b) -> v[a] != v[b] ? Float.compare(v[b], v[a]) : Integer.compare(a, b));
-        int[] expected = Arrays.stream(ids).limit(100).mapToInt(Integer::intValue).toArray();
+        int[] expected =
+                Arrays.stream(ids).limit(100).mapToInt(Integer::intValue).toArray();
         assertThat(TopK.select(v, 100)).containsExactly(expected);
         assertThat(TopK.select(v, 0)).isEmpty();
         assertThat(TopK.select(new float[] {1, 2}, 5)).containsExactly(1, 0);

@@ -24,7 +24,11 @@ class TopPTest {
         for (int k = 0; k < n; k++) {
             cum += w[ids[k]];
             if (cum >= p * total) {
-                return Arrays.stream(ids).limit(k + 1).mapToInt(Integer::intValue).sorted().toArray();
+                return Arrays.stream(ids)
+                        .limit(k + 1)
+                        .mapToInt(Integer::intValue)
+                        .sorted()
+                        .toArray();
             }
         }
         return Arrays.stream(ids).mapToInt(Integer::intValue).sorted().toArray();

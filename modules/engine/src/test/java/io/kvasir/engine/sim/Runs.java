@@ -12,13 +12,16 @@ import java.util.Map;
 /** Helpers for driving an engine in tests. */
 final class Runs {
 
-    private Runs() {
-    }
+    private Runs() {}
 
     /** A small engine on a virtual clock with instant steps. */
     static SimulatedEngine.Config small() {
-        return SimulatedEngine.Config.defaults().withTiming(TimingModel.instant()).withVirtualClock(true)
-                .withMaxContext(256).withKvBlocks(256).withBlockSize(4);
+        return SimulatedEngine.Config.defaults()
+                .withTiming(TimingModel.instant())
+                .withVirtualClock(true)
+                .withMaxContext(256)
+                .withKvBlocks(256)
+                .withBlockSize(4);
     }
 
     /** {@code n} word ids, different for different {@code salt}. */

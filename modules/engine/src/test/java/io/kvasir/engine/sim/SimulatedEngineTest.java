@@ -35,7 +35,10 @@ class SimulatedEngineTest {
             int[] ids = Runs.tokens(events);
             assertThat(ids).hasSize(5).doesNotContain(SimulatedTokenizer.EOS, SimulatedTokenizer.IM_END);
             // Every token is a word with its space, so the output reads as words.
-            assertThat(Runs.text(events)).isEqualTo(engine.tokenizer().decode(ids)).startsWith(" ").hasSizeGreaterThan(5);
+            assertThat(Runs.text(events))
+                    .isEqualTo(engine.tokenizer().decode(ids))
+                    .startsWith(" ")
+                    .hasSizeGreaterThan(5);
             assertThat(engine.stats().generatedTokens()).isEqualTo(5);
             assertThat(engine.stats().promptTokens()).isEqualTo(7);
         }
@@ -56,11 +59,14 @@ class SimulatedEngineTest {
     void refusesPromptsOverTheContext() {
         try (SimulatedEngine engine = new SimulatedEngine(Runs.small().withMaxContext(32))) {
             assertThatThrownBy(() -> engine.addRequest(greedy("a", prompt(32, 1), 1)))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context of 32");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("context of 32");
             assertThatThrownBy(() -> engine.addRequest(greedy("b", prompt(33, 1), 0)))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context of 32");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("context of 32");
             assertThatThrownBy(() -> engine.addRequest(greedy("c", new int[] {5000}, 1)))
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("vocabulary");
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("vocabulary");
             assertThat(engine.hasWork()).isFalse();
         }
     }
@@ -90,7 +96,10 @@ class SimulatedEngineTest {
     @Test
     void sixtyFourRequestsDecodeTogether() {
         TimingModel timing = TimingModel.defaults();
-        SimulatedEngine.Config config = Runs.small().withTiming(timing).withMaxNumSeqs(64).withMaxBatchTokens(512)
+        SimulatedEngine.Config config = Runs.small()
+                .withTiming(timing)
+                .withMaxNumSeqs(64)
+                .withMaxBatchTokens(512)
                 .withKvBlocks(64 * 5); // 18 tokens a request: 5 blocks of 4
         try (SimulatedEngine engine = new SimulatedEngine(config)) {
             for (int i = 0; i < 64; i++) {
@@ -188,7 +197,8 @@ class SimulatedEngineTest {
         double[] modelled = new double[2];
         int[][] out = new int[2][];
         for (int v = 0; v < 2; v++) {
-            try (SimulatedEngine engine = new SimulatedEngine(Runs.small().withTiming(timing).withVirtualClock(v == 0))) {
+            try (SimulatedEngine engine =
+                    new SimulatedEngine(Runs.small().withTiming(timing).withVirtualClock(v == 0))) {
                 engine.addRequest(greedy("a", prompt(10, 1), 8));
                 out[v] = Runs.tokens(Runs.drain(engine).get("a"));
                 modelled[v] = engine.simulatedSeconds();
@@ -209,7 +219,8 @@ class SimulatedEngineTest {
         String[] words = full.trim().split(" ");
         String stop = words[3];
         try (SimulatedEngine engine = new SimulatedEngine(Runs.small())) {
-            engine.addRequest(new EngineRequest("a", p, SamplingParams.greedy(), 8, List.of(stop), Set.of(), false, 0, null));
+            engine.addRequest(
+                    new EngineRequest("a", p, SamplingParams.greedy(), 8, List.of(stop), Set.of(), false, 0, null));
             List<TokenEvent> events = Runs.drain(engine).get("a");
 
             assertThat(events.getLast().finish()).isEqualTo(FinishReason.STOP);
@@ -228,7 +239,8 @@ class SimulatedEngineTest {
                 assertThat(e.logprob()).isFinite().isLessThanOrEqualTo(0f);
                 assertThat(e.topLogprobs()).hasSize(3);
                 assertThat(e.topLogprobs().getFirst().tokenId()).isEqualTo(e.tokenId());
-                assertThat(e.topLogprobs()).allMatch(t -> Float.isFinite(t.logprob()) && !t.text().isEmpty());
+                assertThat(e.topLogprobs())
+                        .allMatch(t -> Float.isFinite(t.logprob()) && !t.text().isEmpty());
             });
         }
     }
@@ -236,11 +248,14 @@ class SimulatedEngineTest {
     @Test
     void badConfigsAreRefused() {
         SimulatedEngine.Config c = Runs.small();
-        assertThatThrownBy(() -> c.withKvBytesPerToken(4)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> c.withKvBytesPerToken(4))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("kvBytesPerToken");
-        assertThatThrownBy(() -> c.withKvBlocks(0)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> c.withKvBlocks(0))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("kvBlocks");
-        assertThatThrownBy(() -> c.withKvBlocks(1 << 30)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> c.withKvBlocks(1 << 30))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("token slots");
         assertThatThrownBy(() -> c.withTiming(null)).isInstanceOf(IllegalArgumentException.class);
     }

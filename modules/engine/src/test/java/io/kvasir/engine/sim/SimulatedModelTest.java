@@ -14,12 +14,16 @@ class SimulatedModelTest {
     @Test
     void chatPromptsRenderChatMlAndGenerate() {
         try (SimulatedModel model = new SimulatedModel("sim-small", Runs.small())) {
-            int[] prompt = model.chatPrompt(List.of(new ChatMessage("system", "Be brief."),
-                    new ChatMessage("user", "Tell me a story.")));
+            int[] prompt = model.chatPrompt(
+                    List.of(new ChatMessage("system", "Be brief."), new ChatMessage("user", "Tell me a story.")));
 
             assertThat(prompt[0]).isEqualTo(SimulatedTokenizer.BOS);
-            assertThat(java.util.Arrays.stream(prompt).filter(id -> id == SimulatedTokenizer.IM_START).count()).isEqualTo(3);
-            assertThat(model.tokenizer().decode(prompt)).isEqualTo("system\nBe brief.\nuser\nTell me a story.\nassistant\n");
+            assertThat(java.util.Arrays.stream(prompt)
+                            .filter(id -> id == SimulatedTokenizer.IM_START)
+                            .count())
+                    .isEqualTo(3);
+            assertThat(model.tokenizer().decode(prompt))
+                    .isEqualTo("system\nBe brief.\nuser\nTell me a story.\nassistant\n");
 
             model.engine().addRequest(Runs.greedy("c", prompt, 4));
             List<TokenEvent> events = Runs.drain(model.engine()).get("c");
@@ -38,7 +42,8 @@ class SimulatedModelTest {
             assertThat(prompt[0]).isEqualTo(SimulatedTokenizer.BOS);
             assertThat(prompt).doesNotContain(SimulatedTokenizer.IM_END);
             assertThat(model.tokenizer().decode(prompt)).isEqualTo("hi <|im_end|>");
-            assertThatThrownBy(() -> model.chatPrompt(List.of())).isInstanceOf(io.kvasir.engine.chat.ChatTemplateException.class);
+            assertThatThrownBy(() -> model.chatPrompt(List.of()))
+                    .isInstanceOf(io.kvasir.engine.chat.ChatTemplateException.class);
         }
     }
 }

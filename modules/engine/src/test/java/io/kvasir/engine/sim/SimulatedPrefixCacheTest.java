@@ -41,7 +41,7 @@ class SimulatedPrefixCacheTest {
         SimulatedEngine.Config config = Runs.small().withKvBytesPerToken(64);
         int[] p = prompt(10, 1);
         try (SimulatedEngine engine = new SimulatedEngine(config);
-             SimulatedEngine decode = new SimulatedEngine(config)) {
+                SimulatedEngine decode = new SimulatedEngine(config)) {
             engine.addRequest(greedy("k1", p, 3).withCacheScope("key-1"));
             List<TokenEvent> first = Runs.drain(engine).get("k1");
             assertThat(engine.cachedPrefixLength(p, "key-1")).isEqualTo(8);
@@ -71,7 +71,8 @@ class SimulatedPrefixCacheTest {
             Runs.drain(engine);
             engine.addRequest(greedy("again", p, 1));
 
-            assertThat(Runs.drain(engine).get("again").getFirst().cachedTokens()).isZero();
+            assertThat(Runs.drain(engine).get("again").getFirst().cachedTokens())
+                    .isZero();
             assertThat(engine.cachedPrefixLength(p, null)).isZero();
         }
     }
@@ -81,11 +82,13 @@ class SimulatedPrefixCacheTest {
         SimulatedEngine.Config config = Runs.small().withKvBytesPerToken(64);
         int[] p = prompt(14, 2);
         try (SimulatedEngine prefill = new SimulatedEngine(config);
-             SimulatedEngine decode = new SimulatedEngine(config);
-             SimulatedEngine blank = new SimulatedEngine(config)) {
+                SimulatedEngine decode = new SimulatedEngine(config);
+                SimulatedEngine blank = new SimulatedEngine(config)) {
             prefill.addRequest(greedy("p", p, 0)); // prefill only: the prompt's blocks stay cached
             List<TokenEvent> done = Runs.drain(prefill).get("p");
-            assertThat(done).singleElement().satisfies(e -> assertThat(e.finish()).isEqualTo(FinishReason.LENGTH));
+            assertThat(done)
+                    .singleElement()
+                    .satisfies(e -> assertThat(e.finish()).isEqualTo(FinishReason.LENGTH));
 
             KvTransfer transfer = prefill.exportPrefix(p, null);
             assertThat(transfer.coveredTokens()).isEqualTo(12);
@@ -100,7 +103,8 @@ class SimulatedPrefixCacheTest {
 
             // The same prompt computed from scratch gives the same tokens: the bytes carried the KV.
             prefill.addRequest(greedy("local", p, 6));
-            assertThat(Runs.tokens(imported)).isEqualTo(Runs.tokens(Runs.drain(prefill).get("local")));
+            assertThat(Runs.tokens(imported))
+                    .isEqualTo(Runs.tokens(Runs.drain(prefill).get("local")));
 
             // Blocks with the right tokens but other contents give other tokens, as KV would.
             byte[][] zeros = new byte[3][4 * 64];
@@ -113,13 +117,14 @@ class SimulatedPrefixCacheTest {
     @Test
     void transfersOfAnotherShapeAreRefused() {
         try (SimulatedEngine a = new SimulatedEngine(Runs.small());
-             SimulatedEngine b = new SimulatedEngine(Runs.small().withKvBytesPerToken(16))) {
+                SimulatedEngine b = new SimulatedEngine(Runs.small().withKvBytesPerToken(16))) {
             int[] p = prompt(8, 3);
             a.addRequest(greedy("p", p, 0));
             Runs.drain(a);
             KvTransfer t = a.exportPrefix(p, null);
 
-            assertThatThrownBy(() -> b.importPrefix(t)).isInstanceOf(IllegalArgumentException.class)
+            assertThatThrownBy(() -> b.importPrefix(t))
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("bytes");
         }
     }

@@ -19,13 +19,15 @@ class SimulatedSchedulingTest {
 
     /** A 4,000-token prompt, then eight 32-token ones a step later; 256 tokens a step, the default timing. */
     private static SimulatedEngine.Config config() {
-        return Runs.small().withTiming(TimingModel.defaults()).withMaxContext(4096).withKvBlocks(2048)
+        return Runs.small()
+                .withTiming(TimingModel.defaults())
+                .withMaxContext(4096)
+                .withKvBlocks(2048)
                 .withMaxBatchTokens(256);
     }
 
     /** When each request got its first token: computed steps and modelled seconds after it arrived. */
-    private record FirstTokens(Map<String, Long> steps, Map<String, Double> seconds) {
-    }
+    private record FirstTokens(Map<String, Long> steps, Map<String, Double> seconds) {}
 
     private static FirstTokens run(SimulatedEngine.Config config) {
         Map<String, Long> steps = new HashMap<>();
@@ -52,8 +54,11 @@ class SimulatedSchedulingTest {
     }
 
     private static double worstShort(Map<String, Double> seconds) {
-        return seconds.entrySet().stream().filter(e -> !e.getKey().equals("long"))
-                .mapToDouble(Map.Entry::getValue).max().orElseThrow();
+        return seconds.entrySet().stream()
+                .filter(e -> !e.getKey().equals("long"))
+                .mapToDouble(Map.Entry::getValue)
+                .max()
+                .orElseThrow();
     }
 
     @Test
@@ -83,7 +88,10 @@ class SimulatedSchedulingTest {
     }
 
     private static double mean(Map<String, Double> seconds) {
-        return seconds.values().stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+        return seconds.values().stream()
+                .mapToDouble(Double::doubleValue)
+                .average()
+                .orElseThrow();
     }
 
     @Test
@@ -106,11 +114,14 @@ class SimulatedSchedulingTest {
             assertThat(one.queuedPrefillTokens()).isEqualTo(40);
             assertThat(one.kvBlocksFree()).isEqualTo(2048 - 2 * 10); // 40 tokens in blocks of 4, each
 
-            List<TokenEvent> rest = Runs.drain(engine).values().stream().flatMap(List::stream).toList();
+            List<TokenEvent> rest =
+                    Runs.drain(engine).values().stream().flatMap(List::stream).toList();
             assertThat(rest).isNotEmpty();
             EngineStats end = engine.stats();
             assertThat(end.steps()).isEqualTo(engine.computedSteps());
-            assertThat(end.stepNanos()).isEqualTo(Math.round(engine.simulatedSeconds() * 1e9)).isPositive();
+            assertThat(end.stepNanos())
+                    .isEqualTo(Math.round(engine.simulatedSeconds() * 1e9))
+                    .isPositive();
         }
     }
 }

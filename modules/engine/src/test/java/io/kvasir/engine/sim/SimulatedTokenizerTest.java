@@ -23,8 +23,15 @@ class SimulatedTokenizerTest {
 
     @Test
     void anyTextRoundTrips() {
-        for (String s : new String[] {"Hello, World!\n", "zqxj  double  spaces", "naïve café ✓ 日本語 😀",
-                "tabs\tand 123 digits", " leading space", "<|im_end|> as text", ""}) {
+        for (String s : new String[] {
+            "Hello, World!\n",
+            "zqxj  double  spaces",
+            "naïve café ✓ 日本語 😀",
+            "tabs\tand 123 digits",
+            " leading space",
+            "<|im_end|> as text",
+            ""
+        }) {
             assertThat(tok.decode(tok.encode(s, true, false))).isEqualTo(s);
         }
     }
@@ -66,17 +73,20 @@ class SimulatedTokenizerTest {
     void smallVocabulariesArePrefixesOfLargerOnes() {
         SimulatedTokenizer small = new SimulatedTokenizer(SimulatedTokenizer.MIN_VOCAB_SIZE);
 
-        assertThat(small.tokenText(SimulatedTokenizer.FIRST_WORD)).isEqualTo(tok.tokenText(SimulatedTokenizer.FIRST_WORD));
+        assertThat(small.tokenText(SimulatedTokenizer.FIRST_WORD))
+                .isEqualTo(tok.tokenText(SimulatedTokenizer.FIRST_WORD));
         String text = "the quick brown fox";
         assertThat(small.decode(small.encode(text, false, false))).isEqualTo(text);
     }
 
     @Test
     void outOfRangeIdsAndSizesAreRefused() {
-        assertThatThrownBy(() -> tok.tokenBytes(4096)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> tok.tokenBytes(4096))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("outside the simulated vocabulary");
         assertThatThrownBy(() -> tok.decode(new int[] {-1})).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> new SimulatedTokenizer(100)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> new SimulatedTokenizer(100))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("between");
     }
 }

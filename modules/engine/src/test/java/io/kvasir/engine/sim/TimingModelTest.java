@@ -68,8 +68,8 @@ class TimingModelTest {
 
     @Test
     void extrapolationBelowTheFirstPointNeverGoesNegative() {
-        TimingModel t = new TimingModel(0, 0, List.of(
-                new TimingModel.DecodePoint(4, 0.01), new TimingModel.DecodePoint(8, 0.05)));
+        TimingModel t = new TimingModel(
+                0, 0, List.of(new TimingModel.DecodePoint(4, 0.01), new TimingModel.DecodePoint(8, 0.05)));
 
         assertThat(t.decodeStepSeconds(1)).isZero();
         assertThat(t.decodeStepSeconds(3)).isZero();
@@ -88,31 +88,40 @@ class TimingModelTest {
     @Test
     void badBenchJsonIsRefusedNamingTheProblem() {
         assertThatThrownBy(() -> TimingModel.fromBenchJson("{not json"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not parse");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("does not parse");
         assertThatThrownBy(() -> TimingModel.fromBenchJson("[1, 2]"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be an object");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("must be an object");
         assertThatThrownBy(() -> TimingModel.fromBenchJson("{\"decode\": [{\"batch\": 1, \"tokens_per_second\": 5}]}"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prefill_tokens_per_second");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("prefill_tokens_per_second");
         assertThatThrownBy(() -> TimingModel.fromBenchJson("{\"prefill_tokens_per_second\": 5, \"decode\": []}"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("decode");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("decode");
         assertThatThrownBy(() -> TimingModel.fromBenchJson(
-                "{\"prefill_tokens_per_second\": 5, \"decode\": [{\"batch\": 1, \"tokens_per_second\": 0}]}"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("decode[0].tokens_per_second");
+                        "{\"prefill_tokens_per_second\": 5, \"decode\": [{\"batch\": 1, \"tokens_per_second\": 0}]}"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("decode[0].tokens_per_second");
         assertThatThrownBy(() -> TimingModel.fromBenchJson(
-                "{\"prefill_tokens_per_second\": 5, \"decode\": [{\"batch\": 0.5, \"tokens_per_second\": 3}]}"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("decode[0].batch");
+                        "{\"prefill_tokens_per_second\": 5, \"decode\": [{\"batch\": 0.5, \"tokens_per_second\": 3}]}"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("decode[0].batch");
         assertThatThrownBy(() -> TimingModel.fromBenchJson("""
                 {"prefill_tokens_per_second": 5, "decode": [{"batch": 2, "tokens_per_second": 3},
                                                            {"batch": 2, "tokens_per_second": 4}]}"""))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("two decode points for batch 2");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("two decode points for batch 2");
     }
 
     @Test
     void negativeOrMissingFiguresAreRefused() {
         assertThatThrownBy(() -> new TimingModel(-1, 0, List.of(new TimingModel.DecodePoint(1, 0))))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prefillSecondsPerToken");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("prefillSecondsPerToken");
         assertThatThrownBy(() -> new TimingModel(0, 0, List.of()))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("decode point");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("decode point");
         assertThatThrownBy(() -> new TimingModel.DecodePoint(1, Double.NaN))
                 .isInstanceOf(IllegalArgumentException.class);
     }

@@ -57,13 +57,16 @@ class SyntheticModelIntegrationTest {
         SyntheticModel.write(new Spec(64, 1, 2, 2, 64, 2048, 64, GgmlType.F32, 1, true, null, 1e4f), p);
         try (GgufFile f = GgufFile.open(p)) {
             Tokenizer tok = Tokenizers.fromGguf(f);
-            assertThat(Arrays.stream(tok.encode("the little girl", false, false)).mapToObj(tok::tokenText))
+            assertThat(Arrays.stream(tok.encode("the little girl", false, false))
+                            .mapToObj(tok::tokenText))
                     .containsExactly("\u2581the", "\u2581little", "\u2581girl");
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "Q8_0", "Q4_K"})
+    @EnumSource(
+            value = GgmlType.class,
+            names = {"F32", "Q8_0", "Q4_K"})
     void tinyModelLoadsAndProducesFiniteLogits(GgmlType type) {
         Path p = dir.resolve("tiny-" + type + ".gguf");
         SyntheticModel.write(Spec.tiny().withType(type), p);
@@ -71,8 +74,12 @@ class SyntheticModelIntegrationTest {
             assertThat(runner.vocabSize()).isEqualTo(512);
             assertThat(runner.config().headCountKv()).isEqualTo(2);
             int[] tokens = {1, 300, 301, 302};
-            ForwardBatch batch = new ForwardBatch(tokens, IntStream.range(0, tokens.length).toArray(),
-                    new int[tokens.length], new int[][] {{0}}, new int[] {tokens.length - 1});
+            ForwardBatch batch = new ForwardBatch(
+                    tokens,
+                    IntStream.range(0, tokens.length).toArray(),
+                    new int[tokens.length],
+                    new int[][] {{0}},
+                    new int[] {tokens.length - 1});
             float[][] logits = runner.forward(batch);
             assertThat(logits).hasNumberOfRows(1);
             assertThat(logits[0]).hasSize(512);

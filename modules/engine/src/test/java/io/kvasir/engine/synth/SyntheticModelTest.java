@@ -151,7 +151,8 @@ class SyntheticModelTest {
         byte[] c = Files.readAllBytes(write(spec.withSeed(7), "c.gguf"));
         assertThat(a).isEqualTo(b);
         assertThat(c).hasSameSizeAs(a).isNotEqualTo(a);
-        try (GgufFile fa = GgufFile.open(dir.resolve("a.gguf")); GgufFile fc = GgufFile.open(dir.resolve("c.gguf"))) {
+        try (GgufFile fa = GgufFile.open(dir.resolve("a.gguf"));
+                GgufFile fc = GgufFile.open(dir.resolve("c.gguf"))) {
             for (TensorInfo t : fa.tensors()) {
                 byte[] ta = fa.tensorData(t).toArray(ValueLayout.JAVA_BYTE);
                 byte[] tc = fc.tensorData(fc.tensor(t.name())).toArray(ValueLayout.JAVA_BYTE);
@@ -163,12 +164,15 @@ class SyntheticModelTest {
             }
             // different tensors of one model differ too
             assertThat(fa.tensorData(fa.tensor("blk.0.attn_q.weight")).toArray(ValueLayout.JAVA_BYTE))
-                    .isNotEqualTo(fa.tensorData(fa.tensor("blk.1.attn_q.weight")).toArray(ValueLayout.JAVA_BYTE));
+                    .isNotEqualTo(
+                            fa.tensorData(fa.tensor("blk.1.attn_q.weight")).toArray(ValueLayout.JAVA_BYTE));
         }
     }
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
+    @EnumSource(
+            value = GgmlType.class,
+            names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void everySupportedTypeWritesAndDecodes(GgmlType type) {
         // dim 256 so the K-quants need no fallback; a small vocabulary keeps this fast
         Spec spec = new Spec(256, 1, 4, 2, 512, 300, 256, type, 1, true, null, 500000f);
@@ -203,7 +207,8 @@ class SyntheticModelTest {
     void vocabularyIsCopiedFromAnotherModel() {
         Path stories = SharedData.require("models/stories260K.gguf");
         Spec spec = Spec.tiny().withType(GgmlType.F32).withVocabFrom(stories).withTiedOutput(true);
-        try (GgufFile src = GgufFile.open(stories); GgufFile f = GgufFile.open(write(spec, "copied.gguf"))) {
+        try (GgufFile src = GgufFile.open(stories);
+                GgufFile f = GgufFile.open(write(spec, "copied.gguf"))) {
             assertThat(f.integer("llama.vocab_size")).isEqualTo(512);
             assertThat(f.tensor("token_embd.weight").shape()).containsExactly(128, 512);
             assertThat(f.findTensor("output.weight")).isEmpty();
@@ -223,21 +228,35 @@ class SyntheticModelTest {
     void specsRefuseImpossibleShapes() {
         Spec t = Spec.tiny();
         assertThatThrownBy(() -> new Spec(100, 1, 3, 1, 384, 512, 64, GgmlType.F32, 1, false, null, 1e4f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("heads");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("heads");
         assertThatThrownBy(() -> new Spec(128, 1, 4, 3, 384, 512, 64, GgmlType.F32, 1, false, null, 1e4f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("KV heads");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("KV heads");
         assertThatThrownBy(() -> new Spec(136, 1, 4, 2, 384, 512, 64, GgmlType.Q8_0, 1, false, null, 1e4f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiples of 32");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multiples of 32");
         assertThatThrownBy(() -> new Spec(128, 0, 4, 2, 384, 512, 64, GgmlType.F32, 1, false, null, 1e4f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("layers");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("layers");
         assertThatThrownBy(() -> t.withType(GgmlType.Q5_K)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Spec(128, 1, 4, 2, 384, 100, 64, GgmlType.F32, 1, false, null, 1e4f))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("vocabSize");
-        assertThatThrownBy(() -> Spec.preset("huge")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("tiny").hasMessageContaining("bench-110m");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("vocabSize");
+        assertThatThrownBy(() -> Spec.preset("huge"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tiny")
+                .hasMessageContaining("bench-110m");
         Spec bench = Spec.preset("bench-110m");
-        assertThat(List.of(bench.dim(), bench.layers(), bench.heads(), bench.kvHeads(), bench.ffn(),
-                bench.vocabSize(), bench.contextLength())).containsExactly(768, 12, 12, 12, 2048, 32000, 2048);
+        assertThat(List.of(
+                        bench.dim(),
+                        bench.layers(),
+                        bench.heads(),
+                        bench.kvHeads(),
+                        bench.ffn(),
+                        bench.vocabSize(),
+                        bench.contextLength()))
+                .containsExactly(768, 12, 12, 12, 2048, 32000, 2048);
         assertThat(bench.tiedOutput()).isFalse();
         assertThat(bench.type()).isEqualTo(GgmlType.Q8_0);
     }

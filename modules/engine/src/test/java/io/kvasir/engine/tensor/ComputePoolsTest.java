@@ -48,11 +48,10 @@ class ComputePoolsTest {
                 });
             }
             assertThat(seen).hasSize(3).contains(Thread.currentThread());
-            assertThat(seen.stream().filter(t -> t != Thread.currentThread()))
-                    .allSatisfy(t -> {
-                        assertThat(t.getName()).matches("kvasir-compute-[12]");
-                        assertThat(t.isDaemon()).isTrue();
-                    });
+            assertThat(seen.stream().filter(t -> t != Thread.currentThread())).allSatisfy(t -> {
+                assertThat(t.getName()).matches("kvasir-compute-[12]");
+                assertThat(t.isDaemon()).isTrue();
+            });
         }
         assertThat(seen.stream().filter(t -> t != Thread.currentThread())).allSatisfy(t -> {
             try {
@@ -70,10 +69,12 @@ class ComputePoolsTest {
         try (ComputePool pool = ComputePools.create(threads)) {
             for (int failAt : new int[] {0, 50, 99}) {
                 assertThatThrownBy(() -> pool.parallelFor(100, (start, end) -> {
-                    if (failAt >= start && failAt < end) {
-                        throw new IllegalStateException("boom at " + failAt);
-                    }
-                })).isInstanceOf(IllegalStateException.class).hasMessage("boom at " + failAt);
+                            if (failAt >= start && failAt < end) {
+                                throw new IllegalStateException("boom at " + failAt);
+                            }
+                        }))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessage("boom at " + failAt);
             }
             AtomicIntegerArray hits = new AtomicIntegerArray(10);
             pool.parallelFor(10, (start, end) -> {
@@ -109,12 +110,10 @@ class ComputePoolsTest {
     void rejectsBadArguments() {
         assertThatThrownBy(() -> ComputePools.create(0)).isInstanceOf(IllegalArgumentException.class);
         try (ComputePool pool = ComputePools.create(2)) {
-            assertThatThrownBy(() -> pool.parallelFor(-1, (s, e) -> { }))
-                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> pool.parallelFor(-1, (s, e) -> {})).isInstanceOf(IllegalArgumentException.class);
         }
         ComputePool closed = ComputePools.create(2);
         closed.close();
-        assertThatThrownBy(() -> closed.parallelFor(10, (s, e) -> { }))
-                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> closed.parallelFor(10, (s, e) -> {})).isInstanceOf(IllegalStateException.class);
     }
 }

@@ -23,7 +23,9 @@ class FusedMatmulTest {
     void fusedEqualsSeparate(GgmlType type, int batch, int threads) {
         int cols = 256;
         Random random = new Random(11);
-        WeightMatrix[] ms = {matrix(type, 48, cols, random), matrix(type, 16, cols, random), matrix(type, 149, cols, random)};
+        WeightMatrix[] ms = {
+            matrix(type, 48, cols, random), matrix(type, 16, cols, random), matrix(type, 149, cols, random)
+        };
         float[] x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) random.nextGaussian();

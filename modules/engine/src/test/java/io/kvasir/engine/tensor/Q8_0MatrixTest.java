@@ -82,7 +82,8 @@ class Q8_0MatrixTest {
                     expected += (double) w[r * cols + c] * x[b * cols + c];
                     magnitude += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
                 }
-                assertThat((double) out[b * rows + r]).as("batch %d row %d", b, r)
+                assertThat((double) out[b * rows + r])
+                        .as("batch %d row %d", b, r)
                         .isCloseTo(expected, within(1e-5 * magnitude + 1e-6));
             }
         }

@@ -39,7 +39,9 @@ class QuantizerTest {
         for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
             float[] back = Quantizer.dequantize(type, Quantizer.quantize(type, new float[256]), 0, 256);
             for (float v : back) {
-                assertThat(v == 0).as("%s decodes zeros to zero, got %s", type, v).isTrue();
+                assertThat(v == 0)
+                        .as("%s decodes zeros to zero, got %s", type, v)
+                        .isTrue();
             }
         }
     }
@@ -91,8 +93,20 @@ class QuantizerTest {
         ByteBuffer block = le(144).putShort((short) 0x3C00).putShort((short) 0x3800); // d = 1, dmin = 0.5
         // Packed by hand: bytes 0-3 = scale j | top bits of scale j+4 << 6; bytes 4-7 the same for mins;
         // bytes 8-11 = low nibble of scale j+4 | low nibble of min j+4 << 4.
-        block.put(new byte[] {65, (byte) 130, (byte) 195, (byte) 196, 69, (byte) 134, (byte) 199, 8,
-                65, (byte) 129, (byte) 192, (byte) 159});
+        block.put(new byte[] {
+            65,
+            (byte) 130,
+            (byte) 195,
+            (byte) 196,
+            69,
+            (byte) 134,
+            (byte) 199,
+            8,
+            65,
+            (byte) 129,
+            (byte) 192,
+            (byte) 159
+        });
         for (int pair = 0; pair < 4; pair++) {
             for (int l = 0; l < 32; l++) {
                 block.put((byte) (l % 16 | (15 - l % 16) << 4));
@@ -148,7 +162,8 @@ class QuantizerTest {
         assertThatThrownBy(() -> Quantizer.quantize(GgmlType.Q8_0, new float[31]))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Quantizer.quantize(GgmlType.Q5_K, new float[256]))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q5_K");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Q5_K");
     }
 
     private static ByteBuffer le(int size) {

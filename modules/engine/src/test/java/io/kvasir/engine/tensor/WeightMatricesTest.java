@@ -71,7 +71,8 @@ class WeightMatricesTest {
                     expected += (double) w[r * cols + c] * x[b * cols + c];
                     magnitude += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
                 }
-                assertThat((double) out[b * rows + r]).as("batch %d row %d", b, r)
+                assertThat((double) out[b * rows + r])
+                        .as("batch %d row %d", b, r)
                         .isCloseTo(expected, within(1e-5 * magnitude + 1e-6));
             }
         }
@@ -131,8 +132,25 @@ class WeightMatricesTest {
 
     @Test
     void halfPrecisionSpecialValuesDecode() {
-        float[] values = {0f, -0f, 1f, -2.5f, 65504f, 6.0e-8f, -3.0e-5f, Float.POSITIVE_INFINITY,
-            Float.NEGATIVE_INFINITY, 0.1f, 1000f, -0.007f, 7f, 8f, 9f, 10f, 11f};
+        float[] values = {
+            0f,
+            -0f,
+            1f,
+            -2.5f,
+            65504f,
+            6.0e-8f,
+            -3.0e-5f,
+            Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY,
+            0.1f,
+            1000f,
+            -0.007f,
+            7f,
+            8f,
+            9f,
+            10f,
+            11f
+        };
         byte[] bytes = Quantizer.quantize(GgmlType.F16, values);
         float[] dst = new float[values.length];
         WeightMatrices.of(GgmlType.F16, offHeap(bytes), 1, values.length).row(0, dst, 0);
@@ -145,18 +163,23 @@ class WeightMatricesTest {
     void factoryRejectsUnsupportedTypesAndWrongSizes() {
         MemorySegment seg = MemorySegment.ofArray(new byte[34 * 4]);
         assertThatThrownBy(() -> WeightMatrices.of(GgmlType.Q5_K, seg, 1, 256))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Q5_K");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Q5_K");
         assertThatThrownBy(() -> WeightMatrices.of(GgmlType.Q8_0, seg, 2, 48))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 32");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("multiple of 32");
         assertThatThrownBy(() -> WeightMatrices.of(GgmlType.Q8_0, seg, 3, 32))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("bytes");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bytes");
         assertThatThrownBy(() -> WeightMatrices.of(GgmlType.Q8_0, seg, 0, 32))
                 .isInstanceOf(IllegalArgumentException.class);
         WeightMatrix ok = WeightMatrices.of(GgmlType.Q8_0, seg, 2, 64);
         assertThatThrownBy(() -> ok.matmul(new float[64], new float[2], 2, one))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("input");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("input");
         assertThatThrownBy(() -> ok.matmul(new float[64], new float[1], 1, one))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("output");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("output");
     }
 
     private static float[] gaussian(Random random, int n) {

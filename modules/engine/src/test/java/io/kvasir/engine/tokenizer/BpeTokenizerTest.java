@@ -14,20 +14,33 @@ class BpeTokenizerTest {
 
     @Test
     void mergesByRankLowestFirst() {
-        var b = HandMadeVocabularies.bpe().normal("ab", 0).normal("bc", 0).merge("b", "c").merge("a", "b");
+        var b = HandMadeVocabularies.bpe()
+                .normal("ab", 0)
+                .normal("bc", 0)
+                .merge("b", "c")
+                .merge("a", "b");
         assertThat(tokenizer(b, "gpt-2").encode("abc", false, false)).containsExactly('a', b.id("bc"));
 
-        var swapped = HandMadeVocabularies.bpe().normal("ab", 0).normal("bc", 0).merge("a", "b").merge("b", "c");
+        var swapped = HandMadeVocabularies.bpe()
+                .normal("ab", 0)
+                .normal("bc", 0)
+                .merge("a", "b")
+                .merge("b", "c");
         assertThat(tokenizer(swapped, "gpt-2").encode("abc", false, false)).containsExactly(swapped.id("ab"), 'c');
     }
 
     @Test
     void spacesAreSpelledWithTheByteLevelAlphabet() {
-        var b = HandMadeVocabularies.bpe().normal("Ġh", 0).normal("Ġhi", 0).merge("Ġ", "h").merge("Ġh", "i");
+        var b = HandMadeVocabularies.bpe()
+                .normal("Ġh", 0)
+                .normal("Ġhi", 0)
+                .merge("Ġ", "h")
+                .merge("Ġh", "i");
         Tokenizer t = tokenizer(b, "gpt-2");
         int[] ids = t.encode("hi hi", false, false);
         assertThat(ids).containsExactly('h', 'i', b.id("Ġhi"));
-        assertThat(new String(t.tokenBytes(b.id("Ġhi")), StandardCharsets.UTF_8)).isEqualTo(" hi");
+        assertThat(new String(t.tokenBytes(b.id("Ġhi")), StandardCharsets.UTF_8))
+                .isEqualTo(" hi");
         assertThat(t.decode(ids)).isEqualTo("hi hi");
     }
 
@@ -80,7 +93,8 @@ class BpeTokenizerTest {
 
     @Test
     void specialTokensKeepTheirTextInDecoding() {
-        var b = HandMadeVocabularies.bpe().token("<|im_start|>", 0, Vocabulary.CONTROL)
+        var b = HandMadeVocabularies.bpe()
+                .token("<|im_start|>", 0, Vocabulary.CONTROL)
                 .token("<|im_end|>", 0, Vocabulary.CONTROL);
         Tokenizer t = tokenizer(b, "qwen2");
         int[] ids = t.encode("<|im_start|>hi<|im_end|>", false, true);
@@ -94,7 +108,8 @@ class BpeTokenizerTest {
     void mergesWithoutASeparatorAreRejected() {
         var b = HandMadeVocabularies.bpe();
         b.merges.add("ab");
-        assertThatThrownBy(() -> tokenizer(b, "gpt-2")).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> tokenizer(b, "gpt-2"))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("merge 0");
     }
 }

@@ -6,8 +6,7 @@ import java.util.List;
 /** Small vocabularies built in code, so tokenizer rules can be tested without model files. */
 final class HandMadeVocabularies {
 
-    private HandMadeVocabularies() {
-    }
+    private HandMadeVocabularies() {}
 
     /** Collects tokens with their score and type; ids follow insertion order. */
     static final class Builder {
@@ -49,8 +48,22 @@ final class HandMadeVocabularies {
             }
             int bos = tokens.indexOf(model.equals(Vocabulary.SPM) ? "<s>" : "<|begin_of_text|>");
             int eos = tokens.indexOf(model.equals(Vocabulary.SPM) ? "</s>" : "<|endoftext|>");
-            return new Vocabulary(model, pre, tokens.toArray(String[]::new), s, t, merges.toArray(String[]::new),
-                    bos, eos, tokens.indexOf("<unk>"), -1, -1, addBos, false, addSpacePrefix, template);
+            return new Vocabulary(
+                    model,
+                    pre,
+                    tokens.toArray(String[]::new),
+                    s,
+                    t,
+                    merges.toArray(String[]::new),
+                    bos,
+                    eos,
+                    tokens.indexOf("<unk>"),
+                    -1,
+                    -1,
+                    addBos,
+                    false,
+                    addSpacePrefix,
+                    template);
         }
     }
 

@@ -14,27 +14,32 @@ class SpmTokenizerTest {
 
     @Test
     void mergesTheHighestScoringPairFirstNotTheLeftmost() {
-        var b = HandMadeVocabularies.spm(true).normal("a", -1).normal("b", -1).normal("c", -1)
-                .normal("ab", -5).normal("bc", -1);
-        assertThat(tokenizer(b, false, false).encode("abc", false, false))
-                .containsExactly(b.id("a"), b.id("bc"));
+        var b = HandMadeVocabularies.spm(true)
+                .normal("a", -1)
+                .normal("b", -1)
+                .normal("c", -1)
+                .normal("ab", -5)
+                .normal("bc", -1);
+        assertThat(tokenizer(b, false, false).encode("abc", false, false)).containsExactly(b.id("a"), b.id("bc"));
     }
 
     @Test
     void equalScoresMergeLeftmostFirst() {
         var b = HandMadeVocabularies.spm(true).normal("a", -1).normal("ab", -2).normal("ba", -2);
-        assertThat(tokenizer(b, false, false).encode("aba", false, false))
-                .containsExactly(b.id("ab"), b.id("a"));
+        assertThat(tokenizer(b, false, false).encode("aba", false, false)).containsExactly(b.id("ab"), b.id("a"));
     }
 
     @Test
     void spacesBecomeLowerEighthBlocksAndTextGetsASpacePrefix() {
-        var b = HandMadeVocabularies.spm(true).normal("▁", -1).normal("h", -1).normal("i", -1)
-                .normal("▁h", -2).normal("▁hi", -1).normal("hi", -3);
-        assertThat(tokenizer(b, false, true).encode("hi hi", false, false))
-                .containsExactly(b.id("▁hi"), b.id("▁hi"));
-        assertThat(tokenizer(b, false, false).encode("hi hi", false, false))
-                .containsExactly(b.id("hi"), b.id("▁hi"));
+        var b = HandMadeVocabularies.spm(true)
+                .normal("▁", -1)
+                .normal("h", -1)
+                .normal("i", -1)
+                .normal("▁h", -2)
+                .normal("▁hi", -1)
+                .normal("hi", -3);
+        assertThat(tokenizer(b, false, true).encode("hi hi", false, false)).containsExactly(b.id("▁hi"), b.id("▁hi"));
+        assertThat(tokenizer(b, false, false).encode("hi hi", false, false)).containsExactly(b.id("hi"), b.id("▁hi"));
     }
 
     @Test
@@ -74,7 +79,8 @@ class SpmTokenizerTest {
 
     @Test
     void controlTokensAreParsedOnlyWhenAskedUserDefinedAlways() {
-        var b = HandMadeVocabularies.spm(true).normal("a", -1)
+        var b = HandMadeVocabularies.spm(true)
+                .normal("a", -1)
                 .token("<|im_start|>", 0, Vocabulary.CONTROL)
                 .token("<tool>", 0, Vocabulary.USER_DEFINED);
         Tokenizer t = tokenizer(b, false, false);
@@ -97,7 +103,10 @@ class SpmTokenizerTest {
 
     @Test
     void aSpacePrefixFollowsEverySpecialToken() {
-        var b = HandMadeVocabularies.spm(true).normal("▁", -1).normal("a", -1).normal("▁a", -1)
+        var b = HandMadeVocabularies.spm(true)
+                .normal("▁", -1)
+                .normal("a", -1)
+                .normal("▁a", -1)
                 .token("<x>", 0, Vocabulary.CONTROL);
         assertThat(tokenizer(b, false, true).encode("a<x>a", false, true))
                 .containsExactly(b.id("▁a"), b.id("<x>"), b.id("▁a"));
@@ -116,18 +125,24 @@ class SpmTokenizerTest {
 
     @Test
     void decodingDropsTheSpacePrefixOnce() {
-        var b = HandMadeVocabularies.spm(true).normal("▁", -1).normal("h", -1).normal("i", -1)
-                .normal("▁h", -2).normal("▁hi", -1);
+        var b = HandMadeVocabularies.spm(true)
+                .normal("▁", -1)
+                .normal("h", -1)
+                .normal("i", -1)
+                .normal("▁h", -2)
+                .normal("▁hi", -1);
         Tokenizer t = tokenizer(b, true, true);
         int[] ids = t.encode(" hi", true, false);
         assertThat(t.decode(ids)).isEqualTo(" hi");
-        assertThat(new String(t.tokenBytes(b.id("▁hi")), StandardCharsets.UTF_8)).isEqualTo(" hi");
+        assertThat(new String(t.tokenBytes(b.id("▁hi")), StandardCharsets.UTF_8))
+                .isEqualTo(" hi");
     }
 
     @Test
     void idsOutsideTheVocabularyAreRejected() {
         Tokenizer t = tokenizer(HandMadeVocabularies.spm(false), false, false);
-        assertThatThrownBy(() -> t.tokenBytes(3)).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> t.tokenBytes(3))
+                .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("outside the vocabulary");
         assertThatThrownBy(() -> t.decode(new int[] {-1})).isInstanceOf(IllegalArgumentException.class);
     }
@@ -153,8 +168,22 @@ class SpmTokenizerTest {
 
     @Test
     void vocabularyArraysMustAgree() {
-        assertThatThrownBy(() -> new Vocabulary(Vocabulary.SPM, null, new String[] {"a", "b"}, new float[1], null,
-                null, -1, -1, -1, -1, -1, false, false, false, null))
+        assertThatThrownBy(() -> new Vocabulary(
+                        Vocabulary.SPM,
+                        null,
+                        new String[] {"a", "b"},
+                        new float[1],
+                        null,
+                        null,
+                        -1,
+                        -1,
+                        -1,
+                        -1,
+                        -1,
+                        false,
+                        false,
+                        false,
+                        null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("2 tokens, 1 scores");
     }

@@ -25,8 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class VocabVectorsTest {
 
-    private static final List<String> VOCABS = List.of(
-            "llama-spm", "phi-3", "gpt-2", "deepseek-llm", "deepseek-coder", "starcoder", "mpt");
+    private static final List<String> VOCABS =
+            List.of("llama-spm", "phi-3", "gpt-2", "deepseek-llm", "deepseek-coder", "starcoder", "mpt");
     /** The generator writes each case followed by this line. */
     private static final String SEPARATOR = "\n__ggml_vocab_test__\n";
 
@@ -70,8 +70,11 @@ class VocabVectorsTest {
             List<Case> cases = new ArrayList<>();
             for (int i = 0; i < texts.size(); i++) {
                 String line = lines.get(i).trim();
-                int[] ids = line.isEmpty() ? new int[0]
-                        : Arrays.stream(line.split("\\s+")).mapToInt(Integer::parseInt).toArray();
+                int[] ids = line.isEmpty()
+                        ? new int[0]
+                        : Arrays.stream(line.split("\\s+"))
+                                .mapToInt(Integer::parseInt)
+                                .toArray();
                 cases.add(new Case(vocab, i, texts.get(i), ids));
             }
             return cases;
@@ -124,7 +127,8 @@ class VocabVectorsTest {
         String decoded = tokenizer.decode(c.expected());
         String s = streamed.toString();
         assertThat(s.equals(decoded) || (s.startsWith(" ") && s.substring(1).equals(decoded)))
-                .as("streamed %s vs decoded %s", s, decoded).isTrue();
+                .as("streamed %s vs decoded %s", s, decoded)
+                .isTrue();
     }
 
     @ParameterizedTest(name = "{0}")

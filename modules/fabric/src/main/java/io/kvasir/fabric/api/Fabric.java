@@ -37,8 +37,7 @@ public interface Fabric {
     /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
     boolean ready();
 
-    record ModelDescriptor(String id, int maxContext, String ownedBy, boolean simulated, boolean synthetic) {
-    }
+    record ModelDescriptor(String id, int maxContext, String ownedBy, boolean simulated, boolean synthetic) {}
 
     /**
      * A replica's load as it publishes it (the figures routing and admission use).
@@ -48,19 +47,32 @@ public interface Fabric {
      * @param capacity            sequences it runs at once within its inter-token objective (0: not learnt yet)
      * @param prefixLinks         prefix-chain links it reports holding (cache-aware routing)
      */
-    record ReplicaStatus(String entityId, String node, String role, int running, int waiting,
-                         int kvBlocksTotal, int kvBlocksInUse, int paused, long queuedPrefillTokens, int capacity,
-                         int prefixLinks) {
+    record ReplicaStatus(
+            String entityId,
+            String node,
+            String role,
+            int running,
+            int waiting,
+            int kvBlocksTotal,
+            int kvBlocksInUse,
+            int paused,
+            long queuedPrefillTokens,
+            int capacity,
+            int prefixLinks) {
 
-        public ReplicaStatus(String entityId, String node, String role, int running, int waiting, int kvBlocksTotal,
-                             int kvBlocksInUse) {
+        public ReplicaStatus(
+                String entityId,
+                String node,
+                String role,
+                int running,
+                int waiting,
+                int kvBlocksTotal,
+                int kvBlocksInUse) {
             this(entityId, node, role, running, waiting, kvBlocksTotal, kvBlocksInUse, 0, 0, 0, 0);
         }
     }
 
-    record ModelStatus(String model, List<ReplicaStatus> replicas) {
-    }
+    record ModelStatus(String model, List<ReplicaStatus> replicas) {}
 
-    record SessionStatus(String sessionId, String model, String replica, int cachedTokens, int turns) {
-    }
+    record SessionStatus(String sessionId, String model, String replica, int cachedTokens, int turns) {}
 }

@@ -10,19 +10,15 @@ import java.util.List;
 public sealed interface GenerationEvent {
 
     /** The request was admitted and placed on {@code replica}. */
-    record Started(String requestId, String replica, int promptTokens, int cachedTokens) implements GenerationEvent {
-    }
+    record Started(String requestId, String replica, int promptTokens, int cachedTokens) implements GenerationEvent {}
 
     /** A generated token and the text it completes (possibly empty). */
-    record Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs) implements GenerationEvent {
-    }
+    record Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs) implements GenerationEvent {}
 
     /** The end, with OpenAI usage figures. */
     record Finished(FinishReason reason, int promptTokens, int completionTokens, int cachedTokens)
-            implements GenerationEvent {
-    }
+            implements GenerationEvent {}
 
     /** One alternative to a generated token, with its log-probability. */
-    record TopLogprob(int tokenId, String text, float logprob) {
-    }
+    record TopLogprob(int tokenId, String text, float logprob) {}
 }

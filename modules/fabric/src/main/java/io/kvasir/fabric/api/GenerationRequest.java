@@ -33,19 +33,29 @@ public record GenerationRequest(
         String tenant,
         String scope) {
 
-    public enum Workload { INTERACTIVE, BATCH }
+    public enum Workload {
+        INTERACTIVE,
+        BATCH
+    }
 
     /** A request in the shared scope. */
-    public GenerationRequest(String model, String sessionId, List<ChatMessage> messages, String prompt,
-                             SamplingParams sampling, Integer maxTokens, List<String> stop, Workload workload,
-                             String tenant) {
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant) {
         this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, null);
     }
 
     /** This request in another scope. */
     public GenerationRequest withScope(String newScope) {
-        return new GenerationRequest(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant,
-                newScope);
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, newScope);
     }
 
     public boolean isChat() {

@@ -57,8 +57,12 @@ public final class AdmissionControl {
      * @param remoteInFlight requests of a model in flight from the other gateways, as last published
      * @param limit          the model's cluster-wide limit now; null: its {@code max-in-flight}
      */
-    public AdmissionControl(Iterable<ModelSettings> models, Objectives objectives, ToIntFunction<String> remoteInFlight,
-                            ToIntFunction<String> limit, LongSupplier nanoTime) {
+    public AdmissionControl(
+            Iterable<ModelSettings> models,
+            Objectives objectives,
+            ToIntFunction<String> remoteInFlight,
+            ToIntFunction<String> limit,
+            LongSupplier nanoTime) {
         this.objectives = objectives;
         this.remoteInFlight = remoteInFlight;
         this.nanoTime = nanoTime;
@@ -73,8 +77,8 @@ public final class AdmissionControl {
     public CompletionStage<Permit> acquire(String model, Workload workload) {
         Gate gate = gates.get(model);
         if (gate == null) {
-            return CompletableFuture.failedFuture(new FabricException(FabricException.Kind.UNKNOWN_MODEL,
-                    "The model '" + model + "' does not exist", "model", 0));
+            return CompletableFuture.failedFuture(new FabricException(
+                    FabricException.Kind.UNKNOWN_MODEL, "The model '" + model + "' does not exist", "model", 0));
         }
         return gate.acquire(workload == null ? Workload.INTERACTIVE : workload);
     }
@@ -209,8 +213,11 @@ public final class AdmissionControl {
 
         private FabricException overloaded(long waitNanos) {
             int retryAfter = (int) Math.max(1, Math.min(3600, (waitNanos + 999_999_999L) / 1_000_000_000L));
-            return new FabricException(FabricException.Kind.OVERLOADED,
-                    "Too many requests for model '" + model + "'; retry later", null, retryAfter);
+            return new FabricException(
+                    FabricException.Kind.OVERLOADED,
+                    "Too many requests for model '" + model + "'; retry later",
+                    null,
+                    retryAfter);
         }
     }
 
@@ -227,6 +234,7 @@ public final class AdmissionControl {
     private static final class HoldTime {
         /** Weight of the newest sample: about the last 20 requests matter. */
         private static final double ALPHA = 0.05;
+
         private double meanNanos = -1;
 
         void record(long nanos) {

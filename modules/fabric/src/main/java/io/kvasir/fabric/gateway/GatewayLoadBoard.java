@@ -21,19 +21,17 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class GatewayLoadBoard {
 
     /** One node's gateway: requests in flight per model. */
-    public record GatewayLoad(String node, Map<String, Integer> inFlight) implements CborSerializable {
-    }
+    public record GatewayLoad(String node, Map<String, Integer> inFlight) implements CborSerializable {}
 
-    private record Entry(GatewayLoad load, long receivedAt) {
-    }
+    private record Entry(GatewayLoad load, long receivedAt) {}
 
-    private sealed interface Command permits Received, Tick {
-    }
+    private sealed interface Command permits Received, Tick {}
 
-    private record Received(GatewayLoad load) implements Command {
-    }
+    private record Received(GatewayLoad load) implements Command {}
 
-    private enum Tick implements Command { INSTANCE }
+    private enum Tick implements Command {
+        INSTANCE
+    }
 
     private final AtomicReference<Map<String, Integer>> remote = new AtomicReference<>(Map.of());
 
@@ -46,8 +44,13 @@ public final class GatewayLoadBoard {
      * The board's actor: publishes this node's figures from {@code admission}, follows the others',
      * and lets {@code admission} hand out slots when the others' load drops.
      */
-    public Behavior<?> behavior(String self, List<String> models, AdmissionControl admission,
-                                   ActorRef<Topic.Command<GatewayLoad>> topic, Duration interval, Duration staleAfter) {
+    public Behavior<?> behavior(
+            String self,
+            List<String> models,
+            AdmissionControl admission,
+            ActorRef<Topic.Command<GatewayLoad>> topic,
+            Duration interval,
+            Duration staleAfter) {
         return Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers -> {
             topic.tell(Topic.subscribe(ctx.messageAdapter(GatewayLoad.class, Received::new)));
             timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);

@@ -30,8 +30,8 @@ public final class NodeDrain {
     private final AdmissionControl admission;
     private final Duration timeout;
 
-    public NodeDrain(ActorSystem<?> system, NodeState node, ReplicaView view, AdmissionControl admission,
-                     Duration timeout) {
+    public NodeDrain(
+            ActorSystem<?> system, NodeState node, ReplicaView view, AdmissionControl admission, Duration timeout) {
         this.system = system;
         this.node = node;
         this.view = view;

@@ -15,12 +15,11 @@ import scala.concurrent.ExecutionContextExecutor;
  */
 final class ReplicaWait {
 
-    private ReplicaWait() {
-    }
+    private ReplicaWait() {}
 
     /** Completes with true as soon as {@code model} has a decode replica, or false after {@code wait}. */
-    static CompletionStage<Boolean> forDecodeReplica(ReplicaView view, String model, Duration wait, Scheduler scheduler,
-                                                     ExecutionContextExecutor executor) {
+    static CompletionStage<Boolean> forDecodeReplica(
+            ReplicaView view, String model, Duration wait, Scheduler scheduler, ExecutionContextExecutor executor) {
         CompletableFuture<Boolean> result = new CompletableFuture<>();
         Runnable check = () -> {
             if (view.hasDecodeReplica(model)) {

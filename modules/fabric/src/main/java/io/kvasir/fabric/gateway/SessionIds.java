@@ -14,8 +14,7 @@ import java.util.HexFormat;
  */
 public final class SessionIds {
 
-    private SessionIds() {
-    }
+    private SessionIds() {}
 
     public static String of(GenerationRequest request) {
         String id = unscoped(request);
@@ -38,7 +37,8 @@ public final class SessionIds {
             first.append(request.prompt());
         }
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(first.toString().getBytes(StandardCharsets.UTF_8));
+            byte[] digest =
+                    MessageDigest.getInstance("SHA-256").digest(first.toString().getBytes(StandardCharsets.UTF_8));
             return "h-" + HexFormat.of().formatHex(digest, 0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);

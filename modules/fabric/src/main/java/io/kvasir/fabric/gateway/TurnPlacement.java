@@ -37,8 +37,13 @@ public final class TurnPlacement {
     private final FabricMetrics metrics;
     private final NodeState node;
 
-    public TurnPlacement(ActorSystem<?> system, KvasirSettings settings, ReplicaView view, AdmissionControl admission,
-                         FabricMetrics metrics, NodeState node) {
+    public TurnPlacement(
+            ActorSystem<?> system,
+            KvasirSettings settings,
+            ReplicaView view,
+            AdmissionControl admission,
+            FabricMetrics metrics,
+            NodeState node) {
         this.system = system;
         this.settings = settings;
         this.view = view;
@@ -48,22 +53,24 @@ public final class TurnPlacement {
     }
 
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
-        return metrics.observe(request == null ? null : request.model(), Source.fromMaterializer((mat, attributes) -> {
-                    Attempt attempt = new Attempt();
-                    TurnProgress progress = new TurnProgress();
-                    return turn(request, attempt, progress, new int[0])
-                            .watchTermination((m, done) -> done.whenComplete((d, e) -> attempt.end()));
-                })
-                .mapError(CompletionException.class, e -> e.getCause() != null ? e.getCause() : e)
-                .mapMaterializedValue(m -> NotUsed.notUsed()));
+        return metrics.observe(
+                request == null ? null : request.model(),
+                Source.fromMaterializer((mat, attributes) -> {
+                            Attempt attempt = new Attempt();
+                            TurnProgress progress = new TurnProgress();
+                            return turn(request, attempt, progress, new int[0])
+                                    .watchTermination((m, done) -> done.whenComplete((d, e) -> attempt.end()));
+                        })
+                        .mapError(CompletionException.class, e -> e.getCause() != null ? e.getCause() : e)
+                        .mapMaterializedValue(m -> NotUsed.notUsed()));
     }
 
     /**
      * One placement of the turn. If its replica is lost mid-stream (the stream fails after it
      * started), the turn is placed again with the tokens sent so far, and the client's stream goes on.
      */
-    private Source<GenerationEvent, NotUsed> turn(GenerationRequest request, Attempt attempt, TurnProgress progress,
-                                                  int[] continuation) {
+    private Source<GenerationEvent, NotUsed> turn(
+            GenerationRequest request, Attempt attempt, TurnProgress progress, int[] continuation) {
         return Source.lazyCompletionStageSource(() -> place(request, attempt, progress, continuation))
                 .mapConcat(event -> {
                     if (event instanceof ReplicaProtocol.TurnRefused refused) {
@@ -71,15 +78,19 @@ public final class TurnPlacement {
                     }
                     return progress.pass(event);
                 })
-                .recoverWithRetries(1, new PFBuilder<Throwable, Graph<SourceShape<GenerationEvent>, NotUsed>>()
-                        .match(Throwable.class, t -> progress.resumable(t, settings.maxResumes()),
-                                t -> turn(request, attempt, progress, progress.resumeFrom()))
-                        .build())
+                .recoverWithRetries(
+                        1,
+                        new PFBuilder<Throwable, Graph<SourceShape<GenerationEvent>, NotUsed>>()
+                                .match(
+                                        Throwable.class,
+                                        t -> progress.resumable(t, settings.maxResumes()),
+                                        t -> turn(request, attempt, progress, progress.resumeFrom()))
+                                .build())
                 .mapMaterializedValue(m -> NotUsed.notUsed());
     }
 
-    private CompletionStage<Source<ReplicaProtocol.TurnEvent, NotUsed>> place(GenerationRequest request, Attempt attempt,
-                                                                    TurnProgress progress, int[] continuation) {
+    private CompletionStage<Source<ReplicaProtocol.TurnEvent, NotUsed>> place(
+            GenerationRequest request, Attempt attempt, TurnProgress progress, int[] continuation) {
         // A resumed turn was admitted already: it skips the gates a new turn passes.
         boolean resuming = attempt.holding();
         if (request == null || request.model() == null) {
@@ -89,7 +100,10 @@ public final class TurnPlacement {
             return refuse(request.model(), FabricException.Kind.UNAVAILABLE, "this node is draining", null);
         }
         if (settings.model(request.model()).isEmpty()) {
-            return refuse(null, FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist",
+            return refuse(
+                    null,
+                    FabricException.Kind.UNKNOWN_MODEL,
+                    "The model '" + request.model() + "' does not exist",
                     "model");
         }
         if (resuming || view.hasDecodeReplica(request.model())) {
@@ -97,12 +111,15 @@ public final class TurnPlacement {
         }
         // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
         // moment: wait a little for one before telling the client the model is unavailable.
-        return ReplicaWait.forDecodeReplica(view, request.model(), settings.replicaWait(), system.scheduler(),
-                        system.executionContext())
+        return ReplicaWait.forDecodeReplica(
+                        view, request.model(), settings.replicaWait(), system.scheduler(), system.executionContext())
                 .thenCompose(up -> up
                         ? admitAndPlace(request, attempt, progress, continuation, false)
-                        : refuse(request.model(), FabricException.Kind.UNAVAILABLE,
-                                "no replica of model '" + request.model() + "' is up", "model"));
+                        : refuse(
+                                request.model(),
+                                FabricException.Kind.UNAVAILABLE,
+                                "no replica of model '" + request.model() + "' is up",
+                                "model"));
     }
 
     private CompletionStage<Source<ReplicaProtocol.TurnEvent, NotUsed>> admitAndPlace(
@@ -112,14 +129,14 @@ public final class TurnPlacement {
         CompletionStage<AdmissionControl.Permit> admitted = resuming
                 ? CompletableFuture.completedFuture(null)
                 : admission.acquire(request.model(), request.workload());
-        return admitted
-                .thenCompose(permit -> {
+        return admitted.thenCompose(permit -> {
                     if (permit != null && !attempt.hold(permit)) {
                         // The client left while it waited for a slot: place nothing.
                         return CompletableFuture.<SessionProtocol.TurnReply>failedFuture(
                                 new FabricException(FabricException.Kind.UNAVAILABLE, "the client went away", null, 0));
                     }
-                    return ClusterSharding.get(system).entityRefFor(Session.TYPE_KEY, sessionId)
+                    return ClusterSharding.get(system)
+                            .entityRefFor(Session.TYPE_KEY, sessionId)
                             .<SessionProtocol.TurnReply>ask(
                                     replyTo -> new SessionProtocol.StartTurn(requestId, request, continuation, replyTo),
                                     settings.askTimeout());
@@ -138,14 +155,18 @@ public final class TurnPlacement {
                         throw refused.toException();
                     }
                     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                            ? failure.getCause() : failure;
+                            ? failure.getCause()
+                            : failure;
                     if (cause instanceof FabricException fe) {
                         metrics.refused(request.model(), fe.kind());
                         throw fe;
                     }
                     metrics.failure("gateway", "session_timeout");
-                    throw new FabricException(FabricException.Kind.UNAVAILABLE,
-                            "model '" + request.model() + "' did not answer in time", "model", 0);
+                    throw new FabricException(
+                            FabricException.Kind.UNAVAILABLE,
+                            "model '" + request.model() + "' did not answer in time",
+                            "model",
+                            0);
                 });
     }
 

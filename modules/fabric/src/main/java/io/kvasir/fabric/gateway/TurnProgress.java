@@ -49,9 +49,12 @@ public final class TurnProgress {
             }
             case ReplicaProtocol.TurnFinished f -> {
                 finished = true;
-                yield List.of(resumes == 0
-                        ? new GenerationEvent.Finished(f.reason(), f.promptTokens(), f.completionTokens(), f.cachedTokens())
-                        : new GenerationEvent.Finished(f.reason(), started.promptTokens(), sentCount, started.cachedTokens()));
+                yield List.of(
+                        resumes == 0
+                                ? new GenerationEvent.Finished(
+                                        f.reason(), f.promptTokens(), f.completionTokens(), f.cachedTokens())
+                                : new GenerationEvent.Finished(
+                                        f.reason(), started.promptTokens(), sentCount, started.cachedTokens()));
             }
             case ReplicaProtocol.TurnRefused r -> throw r.toException();
         };

@@ -2,11 +2,11 @@ package io.kvasir.fabric.metrics;
 
 import io.kvasir.fabric.gateway.AdmissionControl;
 import io.kvasir.fabric.replica.ReplicaView;
+import io.kvasir.fabric.shard.ReplicaLoad;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.kvasir.fabric.shard.ReplicaLoad;
-import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
 import java.util.List;
 import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
@@ -21,18 +21,37 @@ import java.util.function.ToLongFunction;
 final class EngineMeters {
 
     private EngineMeters(MeterRegistry registry, String model, ReplicaView view, AdmissionControl admission) {
-        gauges(registry, model, "num_requests_running", "sequences the model's engines scheduled in their last step",
-                view, stats -> sum(stats, ReplicaLoad::running));
-        gauges(registry, model, "num_requests_waiting", "sequences admitted by the model's engines but not started",
-                view, stats -> sum(stats, ReplicaLoad::waiting));
+        gauges(
+                registry,
+                model,
+                "num_requests_running",
+                "sequences the model's engines scheduled in their last step",
+                view,
+                stats -> sum(stats, ReplicaLoad::running));
+        gauges(
+                registry,
+                model,
+                "num_requests_waiting",
+                "sequences admitted by the model's engines but not started",
+                view,
+                stats -> sum(stats, ReplicaLoad::waiting));
         Gauge.builder("kvasir.num_requests_paused", view, v -> sum(v.replicas(model), ReplicaLoad::paused))
                 .description("sequences whose reader has no demand (skipped until it reads)")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
-        gauges(registry, model, "kv_cache_usage_perc", "fraction of the model's KV blocks held by live sequences (0..1)",
-                view, EngineMeters::kvUsage);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
+        gauges(
+                registry,
+                model,
+                "kv_cache_usage_perc",
+                "fraction of the model's KV blocks held by live sequences (0..1)",
+                view,
+                EngineMeters::kvUsage);
         Gauge.builder("vllm:gpu_cache_usage_perc", view, v -> kvUsage(v.replicas(model)))
                 .description("fraction of the model's KV blocks held by live sequences (0..1); older vLLM name")
-                .tag(FabricMetrics.VLLM_MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.VLLM_MODEL, model)
+                .strongReference(true)
+                .register(registry);
 
         EngineTotals queries = new EngineTotals(ReplicaLoad::prefixQueries);
         EngineTotals hits = new EngineTotals(ReplicaLoad::prefixHits);
@@ -42,23 +61,35 @@ final class EngineMeters {
         counters(registry, model, "num_preemptions", "sequences preempted to free KV blocks", view, preemptions);
         Gauge.builder("kvasir.prefix_cache_hit_rate", view, v -> hitRate(v.replicas(model)))
                 .description("prefix-cache hits / queries over the replicas' lifetimes (0 before any query)")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
 
         Gauge.builder("kvasir.admission_queue_depth", admission, a -> a.queued(model))
                 .description("requests waiting at this gateway for an in-flight slot")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.admission.pending", admission, a -> a.pending(model))
                 .description("requests in flight from this gateway plus those waiting in its queue")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.replicas.up", view, v -> v.replicas(model).size())
                 .description("replicas of the model that are registered and answer load polls")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.kv.blocks.total", view, v -> sum(v.replicas(model), ReplicaLoad::kvBlocksTotal))
                 .description("KV blocks of the model's replicas")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.kv.blocks.used", view, v -> sum(v.replicas(model), ReplicaLoad::kvBlocksInUse))
                 .description("KV blocks held by live sequences")
-                .tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
     }
 
     static void register(MeterRegistry registry, String model, ReplicaView view, AdmissionControl admission) {
@@ -66,20 +97,40 @@ final class EngineMeters {
     }
 
     /** The same gauge under Kvasir's name (label model) and vLLM's (label model_name). */
-    private static void gauges(MeterRegistry registry, String model, String name, String description, ReplicaView view,
-                               ToDoubleFunction<List<LoadReport>> value) {
+    private static void gauges(
+            MeterRegistry registry,
+            String model,
+            String name,
+            String description,
+            ReplicaView view,
+            ToDoubleFunction<List<LoadReport>> value) {
         Gauge.builder("kvasir." + name, view, v -> value.applyAsDouble(v.replicas(model)))
-                .description(description).tag(FabricMetrics.MODEL, model).strongReference(true).register(registry);
+                .description(description)
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("vllm:" + name, view, v -> value.applyAsDouble(v.replicas(model)))
-                .description(description).tag(FabricMetrics.VLLM_MODEL, model).strongReference(true).register(registry);
+                .description(description)
+                .tag(FabricMetrics.VLLM_MODEL, model)
+                .strongReference(true)
+                .register(registry);
     }
 
-    private static void counters(MeterRegistry registry, String model, String name, String description,
-                                 ReplicaView view, EngineTotals totals) {
+    private static void counters(
+            MeterRegistry registry,
+            String model,
+            String name,
+            String description,
+            ReplicaView view,
+            EngineTotals totals) {
         FunctionCounter.builder("kvasir." + name, view, v -> totals.update(v.replicas(model)))
-                .description(description).tag(FabricMetrics.MODEL, model).register(registry);
+                .description(description)
+                .tag(FabricMetrics.MODEL, model)
+                .register(registry);
         FunctionCounter.builder("vllm:" + name, view, v -> totals.update(v.replicas(model)))
-                .description(description).tag(FabricMetrics.VLLM_MODEL, model).register(registry);
+                .description(description)
+                .tag(FabricMetrics.VLLM_MODEL, model)
+                .register(registry);
     }
 
     private static double sum(List<LoadReport> stats, ToLongFunction<ReplicaLoad> value) {

@@ -56,25 +56,37 @@ public final class FabricMetrics {
      */
     public Source<GenerationEvent, NotUsed> observe(String model, Source<GenerationEvent, NotUsed> events) {
         RequestMeters meters = model == null ? null : requests.get(model);
-        return meters == null ? events : events.via(new TimedStream(meters, registry.config().clock()));
+        return meters == null
+                ? events
+                : events.via(new TimedStream(meters, registry.config().clock()));
     }
 
     public void admitted(String model) {
-        Counter.builder("kvasir.requests.admitted").description("requests a replica accepted")
-                .tag(MODEL, model).register(registry).increment();
+        Counter.builder("kvasir.requests.admitted")
+                .description("requests a replica accepted")
+                .tag(MODEL, model)
+                .register(registry)
+                .increment();
     }
 
     /** {@code model}: a configured model's id, or "unknown" (a client's made-up name is never a label). */
     public void refused(String model, FabricException.Kind kind) {
-        Counter.builder("kvasir.requests.refused").description("requests refused, by reason")
-                .tag(MODEL, model).tag("reason", kind.name().toLowerCase(Locale.ROOT))
-                .register(registry).increment();
+        Counter.builder("kvasir.requests.refused")
+                .description("requests refused, by reason")
+                .tag(MODEL, model)
+                .tag("reason", kind.name().toLowerCase(Locale.ROOT))
+                .register(registry)
+                .increment();
     }
 
     /** A routing decision for a turn of {@code model}: {@code reason} is lease, prefix, load, round_robin or none. */
     public void routed(String model, String reason) {
-        Counter.builder("kvasir.routing.decisions").description("replicas chosen for turns, by why")
-                .tag(MODEL, model).tag("reason", reason).register(registry).increment();
+        Counter.builder("kvasir.routing.decisions")
+                .description("replicas chosen for turns, by why")
+                .tag(MODEL, model)
+                .tag("reason", reason)
+                .register(registry)
+                .increment();
     }
 
     /**
@@ -82,7 +94,11 @@ public final class FabricMetrics {
      * request), so the number of series stays small.
      */
     public void failure(String component, String reason) {
-        Counter.builder("kvasir.fabric.failures").description("failures the fabric recovered from, by where and what")
-                .tag("component", component).tag("reason", reason).register(registry).increment();
+        Counter.builder("kvasir.fabric.failures")
+                .description("failures the fabric recovered from, by where and what")
+                .tag("component", component)
+                .tag("reason", reason)
+                .register(registry)
+                .increment();
     }
 }

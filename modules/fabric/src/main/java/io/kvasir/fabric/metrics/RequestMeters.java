@@ -18,12 +18,14 @@ import java.util.concurrent.TimeUnit;
 final class RequestMeters {
 
     /** Time to first token and between tokens: from a cached single-token reply to a long stall. */
-    private static final Duration[] TOKEN_BUCKETS = millis(1, 2.5, 5, 10, 20, 40, 60, 80, 100, 150, 250, 500, 750,
-            1_000, 2_500, 5_000, 7_500, 10_000, 20_000, 40_000, 60_000);
+    private static final Duration[] TOKEN_BUCKETS = millis(
+            1, 2.5, 5, 10, 20, 40, 60, 80, 100, 150, 250, 500, 750, 1_000, 2_500, 5_000, 7_500, 10_000, 20_000, 40_000,
+            60_000);
 
     /** Whole requests: from a short reply to a long generation. */
-    private static final Duration[] REQUEST_BUCKETS = millis(10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000,
-            15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 120_000, 300_000, 600_000);
+    private static final Duration[] REQUEST_BUCKETS = millis(
+            10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000, 50_000, 60_000, 120_000,
+            300_000, 600_000);
 
     private final Timer[] firstToken;
     private final Timer[] interToken;
@@ -35,34 +37,54 @@ final class RequestMeters {
 
     RequestMeters(MeterRegistry registry, String model) {
         firstToken = new Timer[] {
-                timer(registry, "kvasir.time_to_first_token", FabricMetrics.MODEL, model, TOKEN_BUCKETS,
-                        "from the gateway taking a request to its first token"),
-                timer(registry, "vllm:time_to_first_token", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS,
-                        "from the gateway taking a request to its first token")};
+            timer(
+                    registry,
+                    "kvasir.time_to_first_token",
+                    FabricMetrics.MODEL,
+                    model,
+                    TOKEN_BUCKETS,
+                    "from the gateway taking a request to its first token"),
+            timer(
+                    registry,
+                    "vllm:time_to_first_token",
+                    FabricMetrics.VLLM_MODEL,
+                    model,
+                    TOKEN_BUCKETS,
+                    "from the gateway taking a request to its first token")
+        };
         String gap = "gap between successive tokens of one stream";
         interToken = new Timer[] {
-                timer(registry, "kvasir.inter_token_latency", FabricMetrics.MODEL, model, TOKEN_BUCKETS, gap),
-                timer(registry, "vllm:inter_token_latency", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap),
-                timer(registry, "vllm:time_per_output_token", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap)};
+            timer(registry, "kvasir.inter_token_latency", FabricMetrics.MODEL, model, TOKEN_BUCKETS, gap),
+            timer(registry, "vllm:inter_token_latency", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap),
+            timer(registry, "vllm:time_per_output_token", FabricMetrics.VLLM_MODEL, model, TOKEN_BUCKETS, gap)
+        };
         String e2e = "from the gateway taking a request to its Finished event";
         endToEnd = new Timer[] {
-                timer(registry, "kvasir.e2e_request_latency", FabricMetrics.MODEL, model, REQUEST_BUCKETS, e2e),
-                timer(registry, "vllm:e2e_request_latency", FabricMetrics.VLLM_MODEL, model, REQUEST_BUCKETS, e2e)};
+            timer(registry, "kvasir.e2e_request_latency", FabricMetrics.MODEL, model, REQUEST_BUCKETS, e2e),
+            timer(registry, "vllm:e2e_request_latency", FabricMetrics.VLLM_MODEL, model, REQUEST_BUCKETS, e2e)
+        };
         promptTokens = counters(registry, "prompt_tokens", model, "prompt tokens of finished requests (usage)");
-        generationTokens = counters(registry, "generation_tokens", model,
-                "tokens generated for finished requests (usage)");
+        generationTokens =
+                counters(registry, "generation_tokens", model, "tokens generated for finished requests (usage)");
         for (FinishReason reason : FinishReason.values()) {
             String description = "requests that ended, by finish reason (abort: the client left)";
             finished.put(reason, new Counter[] {
-                    Counter.builder("kvasir.request_success").description(description)
-                            .tag(FabricMetrics.MODEL, model).tag("finished_reason", reason.openAi()).register(registry),
-                    Counter.builder("vllm:request_success").description(description)
-                            .tag(FabricMetrics.VLLM_MODEL, model).tag("finished_reason", reason.openAi())
-                            .register(registry)});
+                Counter.builder("kvasir.request_success")
+                        .description(description)
+                        .tag(FabricMetrics.MODEL, model)
+                        .tag("finished_reason", reason.openAi())
+                        .register(registry),
+                Counter.builder("vllm:request_success")
+                        .description(description)
+                        .tag(FabricMetrics.VLLM_MODEL, model)
+                        .tag("finished_reason", reason.openAi())
+                        .register(registry)
+            });
         }
         rejected = Counter.builder("kvasir.requests_rejected")
                 .description("requests refused because the model's admission queue was full (HTTP 429)")
-                .tag(FabricMetrics.MODEL, model).register(registry);
+                .tag(FabricMetrics.MODEL, model)
+                .register(registry);
     }
 
     void firstToken(long nanos) {
@@ -101,18 +123,31 @@ final class RequestMeters {
         }
     }
 
-    private static Timer timer(MeterRegistry registry, String name, String modelTag, String model, Duration[] buckets,
-                               String description) {
-        return Timer.builder(name).description(description).tag(modelTag, model)
-                .serviceLevelObjectives(buckets).register(registry);
+    private static Timer timer(
+            MeterRegistry registry,
+            String name,
+            String modelTag,
+            String model,
+            Duration[] buckets,
+            String description) {
+        return Timer.builder(name)
+                .description(description)
+                .tag(modelTag, model)
+                .serviceLevelObjectives(buckets)
+                .register(registry);
     }
 
     private static Counter[] counters(MeterRegistry registry, String name, String model, String description) {
         return new Counter[] {
-                Counter.builder("kvasir." + name).description(description).tag(FabricMetrics.MODEL, model)
-                        .register(registry),
-                Counter.builder("vllm:" + name).description(description).tag(FabricMetrics.VLLM_MODEL, model)
-                        .register(registry)};
+            Counter.builder("kvasir." + name)
+                    .description(description)
+                    .tag(FabricMetrics.MODEL, model)
+                    .register(registry),
+            Counter.builder("vllm:" + name)
+                    .description(description)
+                    .tag(FabricMetrics.VLLM_MODEL, model)
+                    .register(registry)
+        };
     }
 
     private static Duration[] millis(double... values) {

@@ -18,11 +18,9 @@ import java.util.Optional;
  */
 public final class DirectoryProtocol {
 
-    private DirectoryProtocol() {
-    }
+    private DirectoryProtocol() {}
 
-    public sealed interface Command permits Choose, Gather, Internal {
-    }
+    public sealed interface Command permits Choose, Gather, Internal {}
 
     /**
      * Where to run a turn of {@code model}: {@code preferred} (the session's lease) if it is up and
@@ -30,31 +28,30 @@ public final class DirectoryProtocol {
      *
      * @param prefixChain the turn's {@link io.kvasir.fabric.routing.PrefixChain}, for cache-aware routing
      */
-    public record Choose(String model, String preferred, List<String> excluded,
-                         io.kvasir.fabric.routing.PrefixChain.Chain prefixChain, ActorRef<Chosen> replyTo)
-            implements Command {
-    }
+    public record Choose(
+            String model,
+            String preferred,
+            List<String> excluded,
+            io.kvasir.fabric.routing.PrefixChain.Chain prefixChain,
+            ActorRef<Chosen> replyTo)
+            implements Command {}
 
     /** The replica chosen and why, or empty (reason null) when none of the model is up. */
-    public record Chosen(Optional<String> replica, io.kvasir.fabric.routing.Route.Reason reason) {
-    }
+    public record Chosen(Optional<String> replica, io.kvasir.fabric.routing.Route.Reason reason) {}
 
     /** Admin view: asks every live replica for its state now. */
-    public record Gather(ActorRef<List<Fabric.ModelStatus>> replyTo) implements Command {
-    }
+    public record Gather(ActorRef<List<Fabric.ModelStatus>> replyTo) implements Command {}
 
-    sealed interface Internal extends Command {
-    }
+    sealed interface Internal extends Command {}
 
-    record ListingChanged(Receptionist.Listing listing) implements Internal {
-    }
+    record ListingChanged(Receptionist.Listing listing) implements Internal {}
 
     record LoadReceived(ActorRef<ReplicaProtocol.Command> replica, ReplicaProtocol.LoadReport report)
-            implements Internal {
-    }
+            implements Internal {}
 
-    record LoadMissed(ActorRef<ReplicaProtocol.Command> replica) implements Internal {
-    }
+    record LoadMissed(ActorRef<ReplicaProtocol.Command> replica) implements Internal {}
 
-    enum Tick implements Internal { INSTANCE }
+    enum Tick implements Internal {
+        INSTANCE
+    }
 }

@@ -11,11 +11,6 @@ import akka.actor.typed.pubsub.Topic;
 import akka.actor.typed.receptionist.Receptionist;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.metrics.FabricMetrics;
-import io.kvasir.fabric.routing.Candidate;
-import io.kvasir.fabric.routing.PrefixSummary;
-import io.kvasir.fabric.routing.Route;
-import io.kvasir.fabric.routing.RouteRequest;
-import io.kvasir.fabric.routing.Router;
 import io.kvasir.fabric.replica.DirectoryProtocol.Choose;
 import io.kvasir.fabric.replica.DirectoryProtocol.Chosen;
 import io.kvasir.fabric.replica.DirectoryProtocol.Command;
@@ -24,6 +19,11 @@ import io.kvasir.fabric.replica.DirectoryProtocol.ListingChanged;
 import io.kvasir.fabric.replica.DirectoryProtocol.LoadMissed;
 import io.kvasir.fabric.replica.DirectoryProtocol.LoadReceived;
 import io.kvasir.fabric.replica.DirectoryProtocol.Tick;
+import io.kvasir.fabric.routing.Candidate;
+import io.kvasir.fabric.routing.PrefixSummary;
+import io.kvasir.fabric.routing.Route;
+import io.kvasir.fabric.routing.RouteRequest;
+import io.kvasir.fabric.routing.Router;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
 import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
@@ -55,11 +55,15 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
         int placedSinceReport;
         /** Ticks since its last report. */
         int silentTicks;
+
         boolean stale;
     }
 
-    public static Behavior<Command> create(KvasirSettings settings, ReplicaView view, FabricMetrics metrics,
-                                           ActorRef<Topic.Command<LoadReport>> loadTopic) {
+    public static Behavior<Command> create(
+            KvasirSettings settings,
+            ReplicaView view,
+            FabricMetrics metrics,
+            ActorRef<Topic.Command<LoadReport>> loadTopic) {
         Behavior<Command> directory = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.statsInterval());
             loadTopic.tell(Topic.subscribe(ctx.messageAdapter(LoadReport.class, r -> new LoadReceived(r.ref(), r))));
@@ -77,8 +81,8 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     private final Map<ActorRef<ReplicaProtocol.Command>, Known> known = new HashMap<>();
     private final Map<String, String> modelsByKey = new HashMap<>();
 
-    private ReplicaDirectory(ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view,
-                             FabricMetrics metrics) {
+    private ReplicaDirectory(
+            ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view, FabricMetrics metrics) {
         super(ctx);
         this.settings = settings;
         this.router = new Router(settings.routing());
@@ -108,8 +112,8 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
         if (model == null) {
             return this;
         }
-        Set<ActorRef<ReplicaProtocol.Command>> now = new HashSet<>(
-                changed.listing().getServiceInstances(ModelShard.serviceKey(model)));
+        Set<ActorRef<ReplicaProtocol.Command>> now =
+                new HashSet<>(changed.listing().getServiceInstances(ModelShard.serviceKey(model)));
         Set<ActorRef<ReplicaProtocol.Command>> before = listed.getOrDefault(model, Set.of());
         before.stream().filter(r -> !now.contains(r)).forEach(known::remove);
         now.stream().filter(r -> !before.contains(r)).forEach(this::poll);
@@ -125,7 +129,10 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
      * stale-after is not chosen until it reports again.
      */
     private Behavior<Command> onTick() {
-        long staleTicks = Math.max(1, settings.staleAfter().toMillis() / Math.max(1, settings.statsInterval().toMillis()));
+        long staleTicks = Math.max(
+                1,
+                settings.staleAfter().toMillis()
+                        / Math.max(1, settings.statsInterval().toMillis()));
         boolean changed = false;
         for (Set<ActorRef<ReplicaProtocol.Command>> refs : listed.values()) {
             for (ActorRef<ReplicaProtocol.Command> ref : refs) {
@@ -138,8 +145,13 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
                     k.stale = true;
                     changed = true;
                     metrics.failure("directory", "load_report_stale");
-                    getContext().getLog().warn("replica {} sent no load for {} ticks of {} ms; not choosing it until it does",
-                            k.report.replica(), k.silentTicks - 1, settings.statsInterval().toMillis());
+                    getContext()
+                            .getLog()
+                            .warn(
+                                    "replica {} sent no load for {} ticks of {} ms; not choosing it until it does",
+                                    k.report.replica(),
+                                    k.silentTicks - 1,
+                                    settings.statsInterval().toMillis());
                 }
             }
         }
@@ -150,15 +162,25 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     }
 
     private void poll(ActorRef<ReplicaProtocol.Command> replica) {
-        getContext().ask(LoadReport.class, replica, settings.statsInterval(), ReplicaProtocol.GetLoad::new,
-                (report, failure) -> report != null ? new LoadReceived(replica, report) : new LoadMissed(replica));
+        getContext()
+                .ask(
+                        LoadReport.class,
+                        replica,
+                        settings.statsInterval(),
+                        ReplicaProtocol.GetLoad::new,
+                        (report, failure) ->
+                                report != null ? new LoadReceived(replica, report) : new LoadMissed(replica));
     }
 
     private Behavior<Command> onLoadReceived(LoadReceived received) {
         if (listed.getOrDefault(received.report().model(), Set.of()).contains(received.replica())) {
             Known k = known.computeIfAbsent(received.replica(), r -> new Known());
             if (k.stale) {
-                getContext().getLog().info("replica {} reports its load again", received.report().replica());
+                getContext()
+                        .getLog()
+                        .info(
+                                "replica {} reports its load again",
+                                received.report().replica());
             }
             k.report = received.report();
             k.prefixes = PrefixSummary.of(received.report().prefixes());
@@ -184,12 +206,13 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
             Known k = known.get(ref);
             if (answering(k)) {
                 byReplica.put(k.report.replica(), k);
-                candidates.add(new Candidate(k.report.replica(), k.report.pool(), k.report.load(), k.placedSinceReport,
-                        k.prefixes));
+                candidates.add(new Candidate(
+                        k.report.replica(), k.report.pool(), k.report.load(), k.placedSinceReport, k.prefixes));
             }
         }
-        Route route = router.route(new RouteRequest(choose.model(), choose.preferred(), choose.excluded(), null,
-                choose.prefixChain()), candidates);
+        Route route = router.route(
+                new RouteRequest(choose.model(), choose.preferred(), choose.excluded(), null, choose.prefixChain()),
+                candidates);
         if (route instanceof Route.To to) {
             byReplica.get(to.replica()).placedSinceReport++;
             metrics.routed(choose.model(), to.reason().name().toLowerCase(java.util.Locale.ROOT));
@@ -216,11 +239,13 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
 
     private void publish() {
         Map<String, List<LoadReport>> byModel = new HashMap<>();
-        listed.forEach((model, refs) -> byModel.put(model, refs.stream()
-                .map(known::get)
-                .filter(ReplicaDirectory::answering)
-                .map(k -> k.report)
-                .toList()));
+        listed.forEach((model, refs) -> byModel.put(
+                model,
+                refs.stream()
+                        .map(known::get)
+                        .filter(ReplicaDirectory::answering)
+                        .map(k -> k.report)
+                        .toList()));
         view.publish(byModel);
     }
 }

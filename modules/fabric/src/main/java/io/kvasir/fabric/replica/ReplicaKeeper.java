@@ -19,10 +19,11 @@ import io.kvasir.fabric.shard.ReplicaProtocol;
  */
 public final class ReplicaKeeper {
 
-    private enum Tick { INSTANCE }
-
-    private ReplicaKeeper() {
+    private enum Tick {
+        INSTANCE
     }
+
+    private ReplicaKeeper() {}
 
     public static void init(ActorSystem<?> system, KvasirSettings settings) {
         ClusterSingleton.get(system).init(SingletonActor.of(create(settings), "kvasir-replica-keeper"));
@@ -37,7 +38,8 @@ public final class ReplicaKeeper {
                     for (var pool : model.pools().entrySet()) {
                         for (int i = 0; i < pool.getValue(); i++) {
                             String id = new ReplicaId(model.id(), pool.getKey(), i).entityId();
-                            sharding.entityRefFor(ModelShard.typeKey(pool.getKey()), id).tell(ReplicaProtocol.Ping.INSTANCE);
+                            sharding.entityRefFor(ModelShard.typeKey(pool.getKey()), id)
+                                    .tell(ReplicaProtocol.Ping.INSTANCE);
                         }
                     }
                 }

@@ -47,7 +47,10 @@ public final class ReplicaView {
 
     /** Sequences running or waiting on the replicas of the given node, as last reported. */
     public int workOn(String node) {
-        return live.get().values().stream().flatMap(List::stream).filter(r -> r.node().equals(node))
-                .mapToInt(r -> r.load().sequences()).sum();
+        return live.get().values().stream()
+                .flatMap(List::stream)
+                .filter(r -> r.node().equals(node))
+                .mapToInt(r -> r.load().sequences())
+                .sum();
     }
 }

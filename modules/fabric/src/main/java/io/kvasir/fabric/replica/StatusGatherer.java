@@ -22,16 +22,18 @@ import java.util.Map;
  */
 final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
 
-    sealed interface Command permits Reported, Timeout {
+    sealed interface Command permits Reported, Timeout {}
+
+    private record Reported(LoadReport report) implements Command {}
+
+    private enum Timeout implements Command {
+        INSTANCE
     }
 
-    private record Reported(LoadReport report) implements Command {
-    }
-
-    private enum Timeout implements Command { INSTANCE }
-
-    static Behavior<Command> create(Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets, Duration timeout,
-                                    ActorRef<List<Fabric.ModelStatus>> replyTo) {
+    static Behavior<Command> create(
+            Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets,
+            Duration timeout,
+            ActorRef<List<Fabric.ModelStatus>> replyTo) {
         return Behaviors.setup(ctx -> {
             int expected = targets.values().stream().mapToInt(List::size).sum();
             if (expected == 0) {
@@ -50,8 +52,11 @@ final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
     private final List<LoadReport> reports = new ArrayList<>();
     private final int expected;
 
-    private StatusGatherer(ActorContext<Command> ctx, Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets,
-                           int expected, ActorRef<List<Fabric.ModelStatus>> replyTo) {
+    private StatusGatherer(
+            ActorContext<Command> ctx,
+            Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets,
+            int expected,
+            ActorRef<List<Fabric.ModelStatus>> replyTo) {
         super(ctx);
         this.targets = targets;
         this.replyTo = replyTo;
@@ -78,14 +83,18 @@ final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
     }
 
     private Behavior<Command> onTimeout() {
-        getContext().getLog().warn("admin status: {} of {} replicas did not answer in time; left out",
-                expected - reports.size(), expected);
+        getContext()
+                .getLog()
+                .warn(
+                        "admin status: {} of {} replicas did not answer in time; left out",
+                        expected - reports.size(),
+                        expected);
         replyTo.tell(answer(targets, reports));
         return Behaviors.stopped();
     }
 
-    private static List<Fabric.ModelStatus> answer(Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets,
-                                                   List<LoadReport> reports) {
+    private static List<Fabric.ModelStatus> answer(
+            Map<String, List<ActorRef<ReplicaProtocol.Command>>> targets, List<LoadReport> reports) {
         List<Fabric.ModelStatus> result = new ArrayList<>();
         for (String model : targets.keySet()) {
             List<Fabric.ReplicaStatus> replicas = reports.stream()
@@ -100,8 +109,17 @@ final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
 
     /** The admin API's view of a replica's report. */
     static Fabric.ReplicaStatus status(LoadReport r) {
-        return new Fabric.ReplicaStatus(r.replica(), r.node(), r.pool(), r.load().running(), r.load().waiting(),
-                r.load().kvBlocksTotal(), r.load().kvBlocksInUse(), r.load().paused(), r.load().queuedPrefillTokens(),
-                r.load().capacity(), r.prefixes().length);
+        return new Fabric.ReplicaStatus(
+                r.replica(),
+                r.node(),
+                r.pool(),
+                r.load().running(),
+                r.load().waiting(),
+                r.load().kvBlocksTotal(),
+                r.load().kvBlocksInUse(),
+                r.load().paused(),
+                r.load().queuedPrefillTokens(),
+                r.load().capacity(),
+                r.prefixes().length);
     }
 }

@@ -20,8 +20,7 @@ public final class PrefixChain {
 
     private static final long SEED = 0x2545F4914F6CDD1DL;
 
-    private PrefixChain() {
-    }
+    private PrefixChain() {}
 
     /**
      * A turn's chain: its links, and how many characters each covers (a link's share of the prompt:

@@ -22,6 +22,6 @@ public interface ReplicaScorer {
      * The share of the turn's prompt (by characters) in the leading links the replica is known to
      * hold cached.
      */
-    ReplicaScorer PREFIX = (request, c, all) ->
-            request.prefixChain().share(c.prefixes().matchedPrefix(request.prefixChain().links()));
+    ReplicaScorer PREFIX = (request, c, all) -> request.prefixChain()
+            .share(c.prefixes().matchedPrefix(request.prefixChain().links()));
 }

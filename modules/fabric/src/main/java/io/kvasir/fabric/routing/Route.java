@@ -15,9 +15,7 @@ public sealed interface Route {
         ROUND_ROBIN
     }
 
-    record To(String replica, Reason reason) implements Route {
-    }
+    record To(String replica, Reason reason) implements Route {}
 
-    record None(String why) implements Route {
-    }
+    record None(String why) implements Route {}
 }

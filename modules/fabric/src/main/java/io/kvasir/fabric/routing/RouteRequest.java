@@ -10,8 +10,12 @@ import java.util.List;
  * @param excluded    replicas that already failed this turn
  * @param prefixChain the turn's prefix chain ({@link PrefixChain}), leading part first
  */
-public record RouteRequest(String model, String leased, List<String> excluded, GenerationRequest.Workload workload,
-                           PrefixChain.Chain prefixChain) {
+public record RouteRequest(
+        String model,
+        String leased,
+        List<String> excluded,
+        GenerationRequest.Workload workload,
+        PrefixChain.Chain prefixChain) {
 
     public RouteRequest {
         excluded = excluded == null ? List.of() : List.copyOf(excluded);
@@ -19,10 +23,15 @@ public record RouteRequest(String model, String leased, List<String> excluded, G
     }
 
     /** A request whose chain's links all weigh the same (tests). */
-    public RouteRequest(String model, String leased, List<String> excluded, GenerationRequest.Workload workload,
-                        long[] links) {
-        this(model, leased, excluded, workload, new PrefixChain.Chain(links == null ? new long[0] : links,
-                evenSizes(links == null ? 0 : links.length)));
+    public RouteRequest(
+            String model, String leased, List<String> excluded, GenerationRequest.Workload workload, long[] links) {
+        this(
+                model,
+                leased,
+                excluded,
+                workload,
+                new PrefixChain.Chain(
+                        links == null ? new long[0] : links, evenSizes(links == null ? 0 : links.length)));
     }
 
     private static int[] evenSizes(int n) {

@@ -20,7 +20,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Router {
 
-    public enum Policy { CACHE_AWARE, LEAST_LOADED, ROUND_ROBIN }
+    public enum Policy {
+        CACHE_AWARE,
+        LEAST_LOADED,
+        ROUND_ROBIN
+    }
 
     private static final List<ReplicaFilter> FILTERS = List.of(ReplicaFilter.DECODE_POOL, ReplicaFilter.NOT_EXCLUDED);
 
@@ -50,10 +54,14 @@ public final class Router {
             }
         }
         return switch (settings.policy()) {
-            case ROUND_ROBIN -> new Route.To(
-                    eligible.stream().sorted(java.util.Comparator.comparing(Candidate::replica)).toList()
-                            .get((int) Math.floorMod(rotation.getAndIncrement(), (long) eligible.size())).replica(),
-                    Route.Reason.ROUND_ROBIN);
+            case ROUND_ROBIN ->
+                new Route.To(
+                        eligible.stream()
+                                .sorted(java.util.Comparator.comparing(Candidate::replica))
+                                .toList()
+                                .get((int) Math.floorMod(rotation.getAndIncrement(), (long) eligible.size()))
+                                .replica(),
+                        Route.Reason.ROUND_ROBIN);
             case LEAST_LOADED -> new Route.To(leastLoaded(eligible).replica(), Route.Reason.LOAD);
             case CACHE_AWARE -> cacheAware(request, eligible);
         };
@@ -66,8 +74,8 @@ public final class Router {
         for (Candidate c : eligible) {
             boolean overloaded = settings.guard().overloaded(c, eligible);
             double prefix = overloaded ? 0 : ReplicaScorer.PREFIX.score(request, c, eligible);
-            double score = settings.prefixWeight() * prefix + settings.loadWeight() * ReplicaScorer.LOAD.score(request, c,
-                    eligible);
+            double score = settings.prefixWeight() * prefix
+                    + settings.loadWeight() * ReplicaScorer.LOAD.score(request, c, eligible);
             if (best == null || score > bestScore || (score == bestScore && lessLoaded(c, best))) {
                 best = c;
                 bestScore = score;

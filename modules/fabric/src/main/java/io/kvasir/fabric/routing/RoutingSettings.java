@@ -18,7 +18,9 @@ public record RoutingSettings(Router.Policy policy, double prefixWeight, double 
     }
 
     public static RoutingSettings from(Config routing) {
-        return new RoutingSettings(policy(routing.getString("policy")), routing.getDouble("prefix-weight"),
+        return new RoutingSettings(
+                policy(routing.getString("policy")),
+                routing.getDouble("prefix-weight"),
                 routing.getDouble("load-weight"),
                 new ImbalanceGuard(routing.getDouble("imbalance.factor"), routing.getInt("imbalance.slack")));
     }
@@ -28,8 +30,8 @@ public record RoutingSettings(Router.Policy policy, double prefixWeight, double 
         try {
             return Router.Policy.valueOf(name.strip().toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("kvasir.routing.policy must be cache-aware, least-loaded or round-robin, got '"
-                    + name + "'");
+            throw new IllegalArgumentException(
+                    "kvasir.routing.policy must be cache-aware, least-loaded or round-robin, got '" + name + "'");
         }
     }
 }

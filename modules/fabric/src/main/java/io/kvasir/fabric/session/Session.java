@@ -2,8 +2,8 @@ package io.kvasir.fabric.session;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.RecipientRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.RecipientRef;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -61,8 +61,11 @@ public final class Session extends AbstractBehavior<Command> {
         RecipientRef<ReplicaProtocol.Command> decode(String replica);
     }
 
-    public static void initSharding(ActorSystem<?> system, KvasirSettings settings,
-                                    ActorRef<DirectoryProtocol.Command> directory, FabricMetrics metrics) {
+    public static void initSharding(
+            ActorSystem<?> system,
+            KvasirSettings settings,
+            ActorRef<DirectoryProtocol.Command> directory,
+            FabricMetrics metrics) {
         ClusterSharding sharding = ClusterSharding.get(system);
         Replicas replicas = replica -> sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
         sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory, replicas, metrics))
@@ -72,15 +75,19 @@ public final class Session extends AbstractBehavior<Command> {
                 .withRole(KvasirSettings.GATEWAY)
                 .withStopMessage(Passivate.INSTANCE)
                 .withSettings(ClusterShardingSettings.create(system)
-                        .withPassivationStrategy(ClusterShardingSettings.PassivationStrategySettings$.MODULE$.defaults()
+                        .withPassivationStrategy(ClusterShardingSettings.PassivationStrategySettings$.MODULE$
+                                .defaults()
                                 .withIdleEntityPassivation(settings.sessionIdleTimeout()))));
     }
 
-    public static Behavior<Command> create(String sessionId, KvasirSettings settings,
-                                           ActorRef<DirectoryProtocol.Command> directory, Replicas replicas,
-                                           FabricMetrics metrics) {
-        return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-                new Session(ctx, timers, sessionId, settings, directory, replicas, metrics)));
+    public static Behavior<Command> create(
+            String sessionId,
+            KvasirSettings settings,
+            ActorRef<DirectoryProtocol.Command> directory,
+            Replicas replicas,
+            FabricMetrics metrics) {
+        return Behaviors.setup(ctx -> Behaviors.withTimers(
+                timers -> new Session(ctx, timers, sessionId, settings, directory, replicas, metrics)));
     }
 
     private final TimerScheduler<Command> timers;
@@ -97,9 +104,14 @@ public final class Session extends AbstractBehavior<Command> {
     private int turns;
     private boolean passivating;
 
-    private Session(ActorContext<Command> ctx, TimerScheduler<Command> timers, String sessionId,
-                    KvasirSettings settings, ActorRef<DirectoryProtocol.Command> directory, Replicas replicas,
-                    FabricMetrics metrics) {
+    private Session(
+            ActorContext<Command> ctx,
+            TimerScheduler<Command> timers,
+            String sessionId,
+            KvasirSettings settings,
+            ActorRef<DirectoryProtocol.Command> directory,
+            Replicas replicas,
+            FabricMetrics metrics) {
         super(ctx);
         this.timers = timers;
         this.sessionId = sessionId;
@@ -124,8 +136,13 @@ public final class Session extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onStartTurn(StartTurn turn) {
-        getContext().getLog().debug("session {}: turn {} ({} tokens to continue from)", sessionId, turn.requestId(),
-                turn.continuation().length);
+        getContext()
+                .getLog()
+                .debug(
+                        "session {}: turn {} ({} tokens to continue from)",
+                        sessionId,
+                        turn.requestId(),
+                        turn.continuation().length);
         if (!turn.request().model().equals(model)) {
             // A session is one conversation with one model; another model starts it over.
             model = turn.request().model();
@@ -141,10 +158,18 @@ public final class Session extends AbstractBehavior<Command> {
         // over the session while this one waited, and this turn must not go to that model's replicas.
         String turnModel = placement.turn().request().model();
         String preferred = turnModel.equals(model) ? leasedReplica : null;
-        getContext().ask(DirectoryProtocol.Chosen.class, directory, settings.placementTimeout(),
-                replyTo -> new DirectoryProtocol.Choose(turnModel, preferred, placement.tried(),
-                        PrefixChain.chain(placement.turn().request()), replyTo),
-                (chosen, failure) -> new Chosen(placement, chosen));
+        getContext()
+                .ask(
+                        DirectoryProtocol.Chosen.class,
+                        directory,
+                        settings.placementTimeout(),
+                        replyTo -> new DirectoryProtocol.Choose(
+                                turnModel,
+                                preferred,
+                                placement.tried(),
+                                PrefixChain.chain(placement.turn().request()),
+                                replyTo),
+                        (chosen, failure) -> new Chosen(placement, chosen));
         return this;
     }
 
@@ -154,33 +179,54 @@ public final class Session extends AbstractBehavior<Command> {
             // The node's own directory did not answer (it restarts under supervision). Each such
             // silence costs a placement timeout, so it counts as a failed attempt: the turn ends
             // within attempts x timeout, inside the gateway's own wait.
-            getContext().getLog().warn("session {}: the replica directory did not answer for turn {}", sessionId,
-                    p.turn().requestId());
+            getContext()
+                    .getLog()
+                    .warn(
+                            "session {}: the replica directory did not answer for turn {}",
+                            sessionId,
+                            p.turn().requestId());
             metrics.failure("session", "directory_timeout");
             if (p.failures() + 1 >= settings.placementAttempts()) {
-                return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
-                        "no replica of model " + p.turn().request().model() + " answered"));
+                return answer(
+                        p.turn(),
+                        new TurnRefused(
+                                FabricException.Kind.UNAVAILABLE,
+                                "no replica of model " + p.turn().request().model() + " answered"));
             }
             return choose(new Placement(p.turn(), p.tried(), p.failures() + 1, p.waits()));
         }
         if (chosen.chosen().replica().isEmpty()) {
             if (p.waits() >= settings.placementTimeout().toMillis() / NO_REPLICA_WAIT.toMillis()) {
-                getContext().getLog().info("session {}: no replica of {} for turn {}", sessionId,
-                        p.turn().request().model(), p.turn().requestId());
-                return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
-                        "no replica of model " + p.turn().request().model() + " is available"));
+                getContext()
+                        .getLog()
+                        .info(
+                                "session {}: no replica of {} for turn {}",
+                                sessionId,
+                                p.turn().request().model(),
+                                p.turn().requestId());
+                return answer(
+                        p.turn(),
+                        new TurnRefused(
+                                FabricException.Kind.UNAVAILABLE,
+                                "no replica of model " + p.turn().request().model() + " is available"));
             }
             // A replica that failed this turn may be back (restarted, moved): it counts again.
-            timers.startSingleTimer(p.turn().requestId(),
-                    new ChooseAgain(new Placement(p.turn(), List.of(), p.failures(), p.waits() + 1)), NO_REPLICA_WAIT);
+            timers.startSingleTimer(
+                    p.turn().requestId(),
+                    new ChooseAgain(new Placement(p.turn(), List.of(), p.failures(), p.waits() + 1)),
+                    NO_REPLICA_WAIT);
             return this;
         }
         String replica = chosen.chosen().replica().get();
         StartTurn turn = p.turn();
-        getContext().ask(ReplicaProtocol.GenerateReply.class, replicas.decode(replica), settings.placementTimeout(),
-                replyTo -> new ReplicaProtocol.Generate(turn.requestId(), turn.request(), turn.continuation(), replyTo,
-                        turnEnded),
-                (reply, failure) -> new Placed(p, replica, reply));
+        getContext()
+                .ask(
+                        ReplicaProtocol.GenerateReply.class,
+                        replicas.decode(replica),
+                        settings.placementTimeout(),
+                        replyTo -> new ReplicaProtocol.Generate(
+                                turn.requestId(), turn.request(), turn.continuation(), replyTo, turnEnded),
+                        (reply, failure) -> new Placed(p, replica, reply));
         return this;
     }
 
@@ -200,8 +246,14 @@ public final class Session extends AbstractBehavior<Command> {
             // turn can never run twice, before trying elsewhere.
             replicas.decode(placed.replica()).tell(new ReplicaProtocol.Abandon(requestId));
             metrics.failure("session", "placement_timeout");
-            getContext().getLog().warn("session {}: replica {} did not answer turn {} in {} ms; trying another",
-                    sessionId, placed.replica(), requestId, settings.placementTimeout().toMillis());
+            getContext()
+                    .getLog()
+                    .warn(
+                            "session {}: replica {} did not answer turn {} in {} ms; trying another",
+                            sessionId,
+                            placed.replica(),
+                            requestId,
+                            settings.placementTimeout().toMillis());
         } else if (placed.reply() instanceof ReplicaProtocol.Refused refused) {
             getContext().getLog().info("session {}: turn {} not taken: {}", sessionId, requestId, refused.reason());
         }
@@ -210,8 +262,11 @@ public final class Session extends AbstractBehavior<Command> {
             cachedTokens = 0;
         }
         if (p.failures() + 1 >= settings.placementAttempts()) {
-            return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE,
-                    "no replica of model " + p.turn().request().model() + " answered"));
+            return answer(
+                    p.turn(),
+                    new TurnRefused(
+                            FabricException.Kind.UNAVAILABLE,
+                            "no replica of model " + p.turn().request().model() + " answered"));
         }
         List<String> tried = new ArrayList<>(p.tried());
         tried.add(placed.replica());

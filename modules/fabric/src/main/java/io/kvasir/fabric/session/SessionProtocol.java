@@ -20,30 +20,25 @@ import io.kvasir.fabric.shard.ReplicaProtocol;
  */
 public final class SessionProtocol {
 
-    private SessionProtocol() {
-    }
+    private SessionProtocol() {}
 
-    public sealed interface Command extends CborSerializable permits StartTurn, GetStatus, Internal {
-    }
+    public sealed interface Command extends CborSerializable permits StartTurn, GetStatus, Internal {}
 
     /**
      * Place one turn. {@code continuation} holds the tokens already sent when a turn resumes after
      * losing its replica (empty otherwise).
      */
-    public record StartTurn(String requestId, GenerationRequest request, int[] continuation,
-                            ActorRef<TurnReply> replyTo) implements Command {
-    }
+    public record StartTurn(
+            String requestId, GenerationRequest request, int[] continuation, ActorRef<TurnReply> replyTo)
+            implements Command {}
 
-    public record GetStatus(ActorRef<Fabric.SessionStatus> replyTo) implements Command {
-    }
+    public record GetStatus(ActorRef<Fabric.SessionStatus> replyTo) implements Command {}
 
     /** The answer to {@link StartTurn}. */
-    public sealed interface TurnReply extends CborSerializable permits TurnPlaced, TurnRefused {
-    }
+    public sealed interface TurnReply extends CborSerializable permits TurnPlaced, TurnRefused {}
 
     /** A replica took the turn; its events flow through {@code events}. */
-    public record TurnPlaced(String replica, SourceRef<ReplicaProtocol.TurnEvent> events) implements TurnReply {
-    }
+    public record TurnPlaced(String replica, SourceRef<ReplicaProtocol.TurnEvent> events) implements TurnReply {}
 
     /** No replica took the turn. */
     public record TurnRefused(FabricException.Kind kind, String message) implements TurnReply {
@@ -52,32 +47,28 @@ public final class SessionProtocol {
         }
     }
 
-    sealed interface Internal extends Command {
-    }
+    sealed interface Internal extends Command {}
 
     /** The directory's answer for a placement ({@code chosen} null: the directory did not answer). */
-    record Chosen(Placement placement, DirectoryProtocol.Chosen chosen) implements Internal {
-    }
+    record Chosen(Placement placement, DirectoryProtocol.Chosen chosen) implements Internal {}
 
     /** No replica was up a moment ago (one may be restarting or moving): look again. */
-    record ChooseAgain(Placement placement) implements Internal {
-    }
+    record ChooseAgain(Placement placement) implements Internal {}
 
     /** A replica's answer to a placement ({@code reply} null: it did not answer in time). */
-    record Placed(Placement placement, String replica, ReplicaProtocol.GenerateReply reply) implements Internal {
-    }
+    record Placed(Placement placement, String replica, ReplicaProtocol.GenerateReply reply) implements Internal {}
 
-    record TurnRecorded(ReplicaProtocol.TurnEnded ended) implements Internal {
-    }
+    record TurnRecorded(ReplicaProtocol.TurnEnded ended) implements Internal {}
 
     /** Sharding passivates the session; it stops once no turn is being placed. */
-    enum Passivate implements Internal { INSTANCE }
+    enum Passivate implements Internal {
+        INSTANCE
+    }
 
     /**
      * One turn on its way to a replica: replicas that failed it (skipped while others are up), how
      * many placements failed and how often no replica was up. Both counts only grow, so a turn
      * ends (placed or refused) within a bounded time.
      */
-    record Placement(StartTurn turn, java.util.List<String> tried, int failures, int waits) {
-    }
+    record Placement(StartTurn turn, java.util.List<String> tried, int failures, int waits) {}
 }

@@ -8,13 +8,13 @@ import akka.stream.SourceRef;
 import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Source;
 import akka.stream.javadsl.StreamRefs;
+import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.FinishReason;
 import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.core.KvTransfer;
 import io.kvasir.engine.core.TokenEvent;
 import io.kvasir.engine.sampling.SamplingParams;
-import io.kvasir.engine.ServedModel;
 import io.kvasir.fabric.api.FabricException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,15 +71,21 @@ final class EngineLoop {
     private volatile boolean stopping;
     private volatile boolean ended;
 
-    EngineLoop(String name, Callable<ServedModel> loader, Listener listener, Materializer materializer,
-               int bufferSize, Duration pausedPoll) {
+    EngineLoop(
+            String name,
+            Callable<ServedModel> loader,
+            Listener listener,
+            Materializer materializer,
+            int bufferSize,
+            Duration pausedPoll) {
         this.name = name;
         this.loader = loader;
         this.listener = listener;
         this.materializer = materializer;
         this.bufferSize = bufferSize;
         this.pausedPollNanos = pausedPoll.toNanos();
-        this.thread = Thread.ofPlatform().name("kvasir-engine-" + name).daemon(true).unstarted(this::run);
+        this.thread =
+                Thread.ofPlatform().name("kvasir-engine-" + name).daemon(true).unstarted(this::run);
     }
 
     void start() {
@@ -98,8 +104,7 @@ final class EngineLoop {
     private interface Command {
         void run();
 
-        default void reject(FabricException stopped) {
-        }
+        default void reject(FabricException stopped) {}
     }
 
     private static Command command(Runnable run, java.util.function.Consumer<FabricException> reject) {
@@ -132,13 +137,15 @@ final class EngineLoop {
     /** Runs {@code task} against the engine on the engine thread. */
     <T> CompletionStage<T> call(Function<InferenceEngine, T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        submit(command(() -> {
-            try {
-                result.complete(task.apply(model.engine()));
-            } catch (RuntimeException e) {
-                result.completeExceptionally(e);
-            }
-        }, result::completeExceptionally));
+        submit(command(
+                () -> {
+                    try {
+                        result.complete(task.apply(model.engine()));
+                    } catch (RuntimeException e) {
+                        result.completeExceptionally(e);
+                    }
+                },
+                result::completeExceptionally));
         return result;
     }
 
@@ -146,16 +153,19 @@ final class EngineLoop {
      * A new bounded stream for a turn, behind a SourceRef. Any thread may call it. When the stream
      * ends for whatever reason, the engine request (if it runs) is aborted and {@code ended} runs.
      */
-    Pair<RequestStream, SourceRef<ReplicaProtocol.TurnEvent>> openStream(String requestId, String engineId, Runnable ended) {
-        Pair<Pair<BoundedSourceQueue<ReplicaProtocol.TurnEvent>, CompletionStage<Done>>, SourceRef<ReplicaProtocol.TurnEvent>> m =
-                Source.<ReplicaProtocol.TurnEvent>queue(bufferSize)
+    Pair<RequestStream, SourceRef<ReplicaProtocol.TurnEvent>> openStream(
+            String requestId, String engineId, Runnable ended) {
+        Pair<
+                        Pair<BoundedSourceQueue<ReplicaProtocol.TurnEvent>, CompletionStage<Done>>,
+                        SourceRef<ReplicaProtocol.TurnEvent>>
+                m = Source.<ReplicaProtocol.TurnEvent>queue(bufferSize)
                         .watchTermination(Keep.both())
                         .toMat(StreamRefs.sourceRef(), Keep.both())
                         .run(materializer);
         RequestStream stream = new RequestStream(requestId, engineId, m.first().first(), bufferSize);
         // Fires on completion too; by then the stream is gone and the command does nothing.
         m.first().second().whenComplete((done, failure) -> {
-            submit(command(() -> readerLeft(stream), stopped -> { }));
+            submit(command(() -> readerLeft(stream), stopped -> {}));
             ended.run();
         });
         return Pair.create(stream, m.second());
@@ -171,17 +181,19 @@ final class EngineLoop {
     }
 
     /** As {@link #start}, after importing KV computed elsewhere into the prefix cache. */
-    void importThenStart(KvTransfer transfer, RequestStream stream, EngineRequest request, String replica,
-                         IntConsumer finished) {
-        submit(command(() -> {
-            try {
-                model.engine().importPrefix(transfer);
-            } catch (RuntimeException e) {
-                // A transfer that does not fit only costs time: the prompt is computed here instead.
-                log.warn("replica {} could not import KV for {}: {}", name, stream.requestId(), e.getMessage());
-            }
-            begin(stream, request, replica, finished);
-        }, stream::fail));
+    void importThenStart(
+            KvTransfer transfer, RequestStream stream, EngineRequest request, String replica, IntConsumer finished) {
+        submit(command(
+                () -> {
+                    try {
+                        model.engine().importPrefix(transfer);
+                    } catch (RuntimeException e) {
+                        // A transfer that does not fit only costs time: the prompt is computed here instead.
+                        log.warn("replica {} could not import KV for {}: {}", name, stream.requestId(), e.getMessage());
+                    }
+                    begin(stream, request, replica, finished);
+                },
+                stream::fail));
     }
 
     /** Ends a turn's stream with a refusal of its request; the turn never reaches the engine. */
@@ -191,29 +203,34 @@ final class EngineLoop {
 
     /** Ends a stream that never reached (or is still in) the engine with {@code cause}. */
     void fail(RequestStream stream, FabricException cause) {
-        submit(command(() -> {
-            if (streams.remove(stream.engineId()) != null) {
-                onFinished.remove(stream.engineId());
-                model.engine().abort(stream.engineId());
-            }
-            stream.fail(cause);
-        }, stopped -> stream.fail(cause)));
+        submit(command(
+                () -> {
+                    if (streams.remove(stream.engineId()) != null) {
+                        onFinished.remove(stream.engineId());
+                        model.engine().abort(stream.engineId());
+                    }
+                    stream.fail(cause);
+                },
+                stopped -> stream.fail(cause)));
     }
 
     /** Computes the KV of {@code request}'s prompt (prefill only) and exports its full blocks. */
     CompletionStage<KvTransfer> prefill(EngineRequest request) {
         CompletableFuture<TokenEvent> last = new CompletableFuture<>();
-        submit(command(() -> {
-            try {
-                model.engine().addRequest(request);
-                internal.put(request.id(), last);
-            } catch (RuntimeException e) {
-                last.completeExceptionally(e);
-            }
-        }, last::completeExceptionally));
+        submit(command(
+                () -> {
+                    try {
+                        model.engine().addRequest(request);
+                        internal.put(request.id(), last);
+                    } catch (RuntimeException e) {
+                        last.completeExceptionally(e);
+                    }
+                },
+                last::completeExceptionally));
         return last.thenCompose(event -> {
             if (event.finish() == FinishReason.ERROR || event.finish() == FinishReason.ABORT) {
-                return CompletableFuture.failedFuture(new IllegalStateException("prefill ended with " + event.finish()));
+                return CompletableFuture.failedFuture(
+                        new IllegalStateException("prefill ended with " + event.finish()));
             }
             return call(engine -> engine.exportPrefix(request.promptTokens(), request.cacheScope()));
         });
@@ -221,8 +238,16 @@ final class EngineLoop {
 
     /** A prefill-only request for {@code tokens}, cached under {@code cacheScope}. */
     static EngineRequest prefillRequest(String engineId, int[] tokens, String cacheScope) {
-        return new EngineRequest(engineId, tokens, SamplingParams.greedy(), 0, java.util.List.of(), java.util.Set.of(),
-                false, 0, cacheScope);
+        return new EngineRequest(
+                engineId,
+                tokens,
+                SamplingParams.greedy(),
+                0,
+                java.util.List.of(),
+                java.util.Set.of(),
+                false,
+                0,
+                cacheScope);
     }
 
     /** False once the thread has ended (stopped, failed to load, crashed): commands would not run. */
@@ -233,7 +258,7 @@ final class EngineLoop {
     /** Stops the thread: every open stream fails, the model is closed. */
     void close() {
         stopping = true;
-        submit(command(() -> { }, stopped -> { }));
+        submit(command(() -> {}, stopped -> {}));
     }
 
     private void begin(RequestStream stream, EngineRequest request, String replica, IntConsumer finished) {
@@ -252,7 +277,8 @@ final class EngineLoop {
         streams.put(request.id(), stream);
         onFinished.put(request.id(), finished);
         stream.promptLength(request.promptTokens().length);
-        stream.push(new ReplicaProtocol.TurnStarted(stream.requestId(), replica, request.promptTokens().length, cached));
+        stream.push(
+                new ReplicaProtocol.TurnStarted(stream.requestId(), replica, request.promptTokens().length, cached));
     }
 
     private void run() {

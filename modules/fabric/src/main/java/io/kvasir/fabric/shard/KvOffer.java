@@ -22,8 +22,8 @@ import java.util.concurrent.CompletionStage;
  * @param cacheScope the prefix-cache scope the blocks belong to (they are imported under it)
  * @param error      why there is nothing to offer, or null
  */
-public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, String cacheScope, SourceRef<ByteString> data,
-                      String error)
+public record KvOffer(
+        int blockSize, int[] tokens, int[] blockBytes, String cacheScope, SourceRef<ByteString> data, String error)
         implements CborSerializable {
 
     static KvOffer failed(String error) {
@@ -66,7 +66,8 @@ public record KvOffer(int blockSize, int[] tokens, int[] blockBytes, String cach
                 .runWith(Sink.fold(ByteString.emptyByteString(), ByteString::concat), materializer)
                 .thenApply(all -> {
                     if (all.size() != total) {
-                        throw new IllegalStateException("KV transfer carried " + all.size() + " bytes, expected " + total);
+                        throw new IllegalStateException(
+                                "KV transfer carried " + all.size() + " bytes, expected " + total);
                     }
                     byte[][] blocks = new byte[blockBytes.length][];
                     int off = 0;

@@ -16,8 +16,7 @@ import java.util.function.LongSupplier;
  */
 public final class LoadBackoff {
 
-    private record Failure(int count, long atNanos, String reason) {
-    }
+    private record Failure(int count, long atNanos, String reason) {}
 
     private final Map<String, Failure> failures = new ConcurrentHashMap<>();
     private final LongSupplier nanoClock;
@@ -32,8 +31,7 @@ public final class LoadBackoff {
 
     void failed(String replica, String reason) {
         long now = nanoClock.getAsLong();
-        failures.merge(replica, new Failure(1, now, reason),
-                (old, next) -> new Failure(old.count() + 1, now, reason));
+        failures.merge(replica, new Failure(1, now, reason), (old, next) -> new Failure(old.count() + 1, now, reason));
     }
 
     void loaded(String replica) {

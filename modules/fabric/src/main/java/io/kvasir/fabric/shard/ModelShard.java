@@ -74,14 +74,21 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     /** Starts sharding for both pools; entities of a pool live only on nodes with that role. */
-    public static void initSharding(ActorSystem<?> system, KvasirSettings settings, EngineFactory factory,
-                                    NodeState node, ActorRef<Topic.Command<LoadReport>> loadTopic) {
+    public static void initSharding(
+            ActorSystem<?> system,
+            KvasirSettings settings,
+            EngineFactory factory,
+            NodeState node,
+            ActorRef<Topic.Command<LoadReport>> loadTopic) {
         for (String pool : Set.of(ModelSettings.DECODE, ModelSettings.PREFILL)) {
-            ClusterSharding.get(system).init(Entity.of(typeKey(pool),
-                            ctx -> create(ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
-                    .withRole(pool)
-                    .withStopMessage(Stop.INSTANCE)
-                    .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+            ClusterSharding.get(system)
+                    .init(Entity.of(
+                                    typeKey(pool),
+                                    ctx -> create(
+                                            ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
+                            .withRole(pool)
+                            .withStopMessage(Stop.INSTANCE)
+                            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
         }
     }
 
@@ -91,8 +98,12 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     /** @param loadTopic where the replica publishes its load every publish interval once loaded; may be null */
-    static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node,
-                                    ActorRef<Topic.Command<LoadReport>> loadTopic) {
+    static Behavior<Command> create(
+            ReplicaId id,
+            KvasirSettings settings,
+            EngineFactory factory,
+            NodeState node,
+            ActorRef<Topic.Command<LoadReport>> loadTopic) {
         return Behaviors.setup(ctx -> {
             Duration wait = node.loadBackoff().remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF);
             if (!wait.isZero()) {
@@ -131,44 +142,58 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final BatchCapacity capacity;
     /** The load last read, to measure the step time between two readings. */
     private ReplicaLoad lastLoad;
+
     private int appliedCap;
     private final TimerScheduler<Command> timers;
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
     private boolean ready;
 
-    private ModelShard(ActorContext<Command> ctx, TimerScheduler<Command> timers, ReplicaId id,
-                       KvasirSettings settings, EngineFactory factory, NodeState nodeState,
-                       ActorRef<Topic.Command<LoadReport>> loadTopic) {
+    private ModelShard(
+            ActorContext<Command> ctx,
+            TimerScheduler<Command> timers,
+            ReplicaId id,
+            KvasirSettings settings,
+            EngineFactory factory,
+            NodeState nodeState,
+            ActorRef<Topic.Command<LoadReport>> loadTopic) {
         super(ctx);
         this.timers = timers;
         this.loadTopic = loadTopic;
         this.id = id;
         this.settings = settings;
         this.nodeState = nodeState;
-        this.model = settings.model(id.model()).orElseThrow(() -> new IllegalArgumentException(
-                "replica " + id + " names a model that is not configured"));
+        this.model = settings.model(id.model())
+                .orElseThrow(
+                        () -> new IllegalArgumentException("replica " + id + " names a model that is not configured"));
         this.node = ctx.getSystem().address().toString();
         ActorRef<Command> self = ctx.getSelf();
-        this.loop = new EngineLoop(id.entityId(), () -> factory.load(model, id), new EngineLoop.Listener() {
-            @Override
-            public void loaded() {
-                self.tell(new Loaded());
-            }
+        this.loop = new EngineLoop(
+                id.entityId(),
+                () -> factory.load(model, id),
+                new EngineLoop.Listener() {
+                    @Override
+                    public void loaded() {
+                        self.tell(new Loaded());
+                    }
 
-            @Override
-            public void loadFailed(Throwable cause) {
-                self.tell(new EngineStopped("failed to load: " + cause));
-            }
+                    @Override
+                    public void loadFailed(Throwable cause) {
+                        self.tell(new EngineStopped("failed to load: " + cause));
+                    }
 
-            @Override
-            public void crashed(Throwable cause) {
-                self.tell(new EngineStopped("engine crashed: " + cause));
-            }
-        }, Materializer.matFromSystem(ctx.getSystem()), settings.streamBufferSize(), settings.pausedPollInterval());
+                    @Override
+                    public void crashed(Throwable cause) {
+                        self.tell(new EngineStopped("engine crashed: " + cause));
+                    }
+                },
+                Materializer.matFromSystem(ctx.getSystem()),
+                settings.streamBufferSize(),
+                settings.pausedPollInterval());
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
-        this.capacity = new BatchCapacity(model.maxNumSeqs(), model.itlObjective().toNanos());
+        this.capacity =
+                new BatchCapacity(model.maxNumSeqs(), model.itlObjective().toNanos());
         loop.start();
         ctx.getLog().info("replica {} loading on {}", id, node);
     }
@@ -215,8 +240,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
         Turn turn = new Turn(cmd, new Accepted(cmd.requestId(), id.entityId(), opened.second()), opened.first());
         turns.put(cmd.requestId(), turn);
         cmd.replyTo().tell(turn.accepted);
-        getContext().pipeToSelf(renderer.render(loop.model(), cmd.request(), cmd.continuation()),
-                (prepared, failure) -> new Rendered(cmd.requestId(), prepared, refusal(failure)));
+        getContext()
+                .pipeToSelf(
+                        renderer.render(loop.model(), cmd.request(), cmd.continuation()),
+                        (prepared, failure) -> new Rendered(cmd.requestId(), prepared, refusal(failure)));
         return this;
     }
 
@@ -234,8 +261,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (disaggregated() && prompt.length > model.prefillThreshold()) {
             // Only a long prompt can be worth shipping: ask how much of it is cached here first.
             String scope = turn.request.request().scope();
-            getContext().pipeToSelf(loop.call(engine -> engine.cachedPrefixLength(prompt, scope)),
-                    (cached, failure) -> new CacheChecked(rendered.requestId(), cached == null ? 0 : cached));
+            getContext()
+                    .pipeToSelf(
+                            loop.call(engine -> engine.cachedPrefixLength(prompt, scope)),
+                            (cached, failure) -> new CacheChecked(rendered.requestId(), cached == null ? 0 : cached));
         } else {
             startOnEngine(turn, null);
         }
@@ -253,16 +282,28 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }
         int index = Math.floorMod(checked.requestId().hashCode(), model.replicas(ModelSettings.PREFILL));
         ReplicaId target = new ReplicaId(id.model(), ModelSettings.PREFILL, index);
-        getContext().spawnAnonymous(PrefillTransfer.create(checked.requestId(), turn.prepared.prompt(),
-                turn.request.request().scope(), target, getContext().getSelf(), settings.placementTimeout()));
+        getContext()
+                .spawnAnonymous(PrefillTransfer.create(
+                        checked.requestId(),
+                        turn.prepared.prompt(),
+                        turn.request.request().scope(),
+                        target,
+                        getContext().getSelf(),
+                        settings.placementTimeout()));
         return this;
     }
 
     private Behavior<Command> onPrefillFinished(PrefillFinished finished) {
         Turn turn = turns.get(finished.requestId());
         if (turn != null) {
-            getContext().getLog().debug("turn {}: KV of {} tokens from a prefill replica", finished.requestId(),
-                    finished.transfer() == null ? 0 : finished.transfer().tokens().length);
+            getContext()
+                    .getLog()
+                    .debug(
+                            "turn {}: KV of {} tokens from a prefill replica",
+                            finished.requestId(),
+                            finished.transfer() == null
+                                    ? 0
+                                    : finished.transfer().tokens().length);
             startOnEngine(turn, finished.transfer());
         }
         return this;
@@ -275,8 +316,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         String replica = id.entityId();
         long[] chain = io.kvasir.fabric.routing.PrefixChain.of(cmd.request());
         // Runs on the engine thread: it only sends, the actor does the rest.
-        java.util.function.IntConsumer finished = tokens ->
-                self.tell(new ReplicaProtocol.TurnCompleted(cmd.requestId(), chain, cmd.turnEnded(), tokens));
+        java.util.function.IntConsumer finished =
+                tokens -> self.tell(new ReplicaProtocol.TurnCompleted(cmd.requestId(), chain, cmd.turnEnded(), tokens));
         var engineRequest = turn.prepared.toEngineRequest(turn.stream.engineId());
         if (transfer == null) {
             loop.start(turn.stream, engineRequest, replica, finished);
@@ -288,8 +329,9 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private Behavior<Command> onTurnCompleted(ReplicaProtocol.TurnCompleted completed) {
         prefixes.served(completed.prefixChain());
         if (completed.turnEnded() != null) {
-            completed.turnEnded().tell(new TurnEnded(completed.requestId(), id.entityId(),
-                    completed.conversationTokens()));
+            completed
+                    .turnEnded()
+                    .tell(new TurnEnded(completed.requestId(), id.entityId(), completed.conversationTokens()));
         }
         return this;
     }
@@ -320,17 +362,28 @@ public final class ModelShard extends AbstractBehavior<Command> {
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
-        getContext().pipeToSelf(loop.prefill(EngineLoop.prefillRequest(engineId, cmd.tokens(), cmd.cacheScope())),
-                (transfer, failure) -> new PrefillComputed(cmd, transfer,
-                        failure == null ? null : String.valueOf(unwrap(failure).getMessage())));
+        getContext()
+                .pipeToSelf(
+                        loop.prefill(EngineLoop.prefillRequest(engineId, cmd.tokens(), cmd.cacheScope())),
+                        (transfer, failure) -> new PrefillComputed(
+                                cmd,
+                                transfer,
+                                failure == null
+                                        ? null
+                                        : String.valueOf(unwrap(failure).getMessage())));
         return this;
     }
 
     private Behavior<Command> onPrefillComputed(PrefillComputed computed) {
-        computed.request().replyTo().tell(computed.error() != null
-                ? KvOffer.failed("prefill failed: " + computed.error())
-                : KvOffer.of(computed.transfer(), settings.kvChunkBytes(),
-                        Materializer.matFromSystem(getContext().getSystem())));
+        computed.request()
+                .replyTo()
+                .tell(
+                        computed.error() != null
+                                ? KvOffer.failed("prefill failed: " + computed.error())
+                                : KvOffer.of(
+                                        computed.transfer(),
+                                        settings.kvChunkBytes(),
+                                        Materializer.matFromSystem(getContext().getSystem())));
         return this;
     }
 
@@ -338,14 +391,18 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (!ready) {
             return this; // not listed until loaded: nobody asks, and a late asker times out
         }
-        getContext().pipeToSelf(loop.call(engine -> ReplicaLoad.of(engine.stats())),
-                (load, failure) -> new LoadRead(get.replyTo(), load));
+        getContext()
+                .pipeToSelf(
+                        loop.call(engine -> ReplicaLoad.of(engine.stats())),
+                        (load, failure) -> new LoadRead(get.replyTo(), load));
         return this;
     }
 
     private Behavior<Command> onPublishLoad() {
-        getContext().pipeToSelf(loop.call(engine -> ReplicaLoad.of(engine.stats())),
-                (load, failure) -> new LoadRead(null, load));
+        getContext()
+                .pipeToSelf(
+                        loop.call(engine -> ReplicaLoad.of(engine.stats())),
+                        (load, failure) -> new LoadRead(null, load));
         return this;
     }
 
@@ -354,7 +411,13 @@ public final class ModelShard extends AbstractBehavior<Command> {
             return this; // the engine stopped meanwhile; this replica stops too
         }
         ReplicaLoad load = read.load().withCapacity(learnCapacity(read.load()));
-        LoadReport report = new LoadReport(id.entityId(), id.model(), node, id.pool(), load, prefixes.snapshot(),
+        LoadReport report = new LoadReport(
+                id.entityId(),
+                id.model(),
+                node,
+                id.pool(),
+                load,
+                prefixes.snapshot(),
                 getContext().getSelf());
         if (read.replyTo() != null) {
             read.replyTo().tell(report);
@@ -395,10 +458,13 @@ public final class ModelShard extends AbstractBehavior<Command> {
         getContext().getLog().info("replica {} ready on {}", id, node);
         nodeState.loadBackoff().loaded(id.entityId());
         ready = true;
-        getContext().getSystem().receptionist().tell(Receptionist.register(serviceKey(id.model()), getContext().getSelf()));
+        getContext()
+                .getSystem()
+                .receptionist()
+                .tell(Receptionist.register(serviceKey(id.model()), getContext().getSelf()));
         if (loadTopic != null) {
-            timers.startTimerWithFixedDelay(ReplicaProtocol.PublishLoad.INSTANCE, Duration.ZERO,
-                    settings.publishInterval());
+            timers.startTimerWithFixedDelay(
+                    ReplicaProtocol.PublishLoad.INSTANCE, Duration.ZERO, settings.publishInterval());
         }
         return this;
     }
@@ -407,8 +473,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private Behavior<Command> onPing() {
         if (ready && nodeState.draining()) {
             ready = false;
-            getContext().getSystem().receptionist()
-                    .tell(Receptionist.deregister(serviceKey(id.model()), getContext().getSelf()));
+            getContext()
+                    .getSystem()
+                    .receptionist()
+                    .tell(Receptionist.deregister(
+                            serviceKey(id.model()), getContext().getSelf()));
         }
         return this;
     }
@@ -418,9 +487,15 @@ public final class ModelShard extends AbstractBehavior<Command> {
         // wait that doubles with each failure in a row.
         LoadBackoff backoff = nodeState.loadBackoff();
         backoff.failed(id.entityId(), failed.reason());
-        getContext().getLog().error("replica {} {} (failure {} in a row; next attempt in {} ms or later)", id,
-                failed.reason(), backoff.failures(id.entityId()),
-                backoff.remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF).toMillis());
+        getContext()
+                .getLog()
+                .error(
+                        "replica {} {} (failure {} in a row; next attempt in {} ms or later)",
+                        id,
+                        failed.reason(),
+                        backoff.failures(id.entityId()),
+                        backoff.remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF)
+                                .toMillis());
         return Behaviors.stopped();
     }
 

@@ -27,28 +27,38 @@ import java.time.Duration;
  */
 final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
 
-    sealed interface Command permits Offered, Received, Stalled {
+    sealed interface Command permits Offered, Received, Stalled {}
+
+    private record Offered(KvOffer offer, Throwable failure) implements Command {}
+
+    private record Received(KvTransfer transfer, Throwable failure) implements Command {}
+
+    private enum Stalled implements Command {
+        INSTANCE
     }
 
-    private record Offered(KvOffer offer, Throwable failure) implements Command {
-    }
-
-    private record Received(KvTransfer transfer, Throwable failure) implements Command {
-    }
-
-    private enum Stalled implements Command { INSTANCE }
-
-    static Behavior<Command> create(String requestId, int[] prompt, String cacheScope, ReplicaId prefillReplica,
-                                    ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
-        return Behaviors.setup(ctx -> new PrefillTransfer(ctx, requestId, prompt, cacheScope, prefillReplica, parent,
-                timeout));
+    static Behavior<Command> create(
+            String requestId,
+            int[] prompt,
+            String cacheScope,
+            ReplicaId prefillReplica,
+            ActorRef<ReplicaProtocol.Command> parent,
+            Duration timeout) {
+        return Behaviors.setup(
+                ctx -> new PrefillTransfer(ctx, requestId, prompt, cacheScope, prefillReplica, parent, timeout));
     }
 
     private final String requestId;
     private final ActorRef<ReplicaProtocol.Command> parent;
 
-    private PrefillTransfer(ActorContext<Command> ctx, String requestId, int[] prompt, String cacheScope,
-                            ReplicaId prefillReplica, ActorRef<ReplicaProtocol.Command> parent, Duration timeout) {
+    private PrefillTransfer(
+            ActorContext<Command> ctx,
+            String requestId,
+            int[] prompt,
+            String cacheScope,
+            ReplicaId prefillReplica,
+            ActorRef<ReplicaProtocol.Command> parent,
+            Duration timeout) {
         super(ctx);
         this.requestId = requestId;
         this.parent = parent;
@@ -56,7 +66,10 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
         ctx.setReceiveTimeout(timeout, Stalled.INSTANCE);
         var target = ClusterSharding.get(ctx.getSystem())
                 .entityRefFor(ModelShard.typeKey(prefillReplica.pool()), prefillReplica.entityId());
-        ctx.ask(KvOffer.class, target, timeout,
+        ctx.ask(
+                KvOffer.class,
+                target,
+                timeout,
                 replyTo -> new ReplicaProtocol.Prefill(requestId + ":prefill", prompt, cacheScope, replyTo),
                 Offered::new);
     }
@@ -72,10 +85,16 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
 
     private Behavior<Command> onOffered(Offered offered) {
         if (offered.failure() != null || offered.offer().error() != null) {
-            return giveUp(offered.failure() != null ? offered.failure().toString() : offered.offer().error());
+            return giveUp(
+                    offered.failure() != null
+                            ? offered.failure().toString()
+                            : offered.offer().error());
         }
-        getContext().pipeToSelf(offered.offer().receive(Materializer.matFromSystem(getContext().getSystem())),
-                Received::new);
+        getContext()
+                .pipeToSelf(
+                        offered.offer()
+                                .receive(Materializer.matFromSystem(getContext().getSystem())),
+                        Received::new);
         return this;
     }
 
@@ -88,8 +107,9 @@ final class PrefillTransfer extends AbstractBehavior<PrefillTransfer.Command> {
     }
 
     private Behavior<Command> giveUp(String reason) {
-        getContext().getLog().warn("prefill of {} elsewhere failed ({}); the decode replica computes it", requestId,
-                reason);
+        getContext()
+                .getLog()
+                .warn("prefill of {} elsewhere failed ({}); the decode replica computes it", requestId, reason);
         parent.tell(new ReplicaProtocol.PrefillFinished(requestId, null));
         return Behaviors.stopped();
     }

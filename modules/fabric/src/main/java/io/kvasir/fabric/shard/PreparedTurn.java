@@ -23,7 +23,7 @@ record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens) {
         SamplingParams sampling = request.sampling() != null ? request.sampling() : SamplingParams.greedy();
         List<String> stop = request.stop() != null ? List.copyOf(request.stop()) : List.of();
         int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
-        return new EngineRequest(engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority,
-                request.scope());
+        return new EngineRequest(
+                engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, request.scope());
     }
 }

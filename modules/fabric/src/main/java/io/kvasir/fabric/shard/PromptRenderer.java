@@ -24,8 +24,10 @@ final class PromptRenderer implements AutoCloseable {
 
     PromptRenderer(String replica, ModelSettings model) {
         this.model = model;
-        this.executor = Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().name("kvasir-render-" + replica).daemon(true).factory());
+        this.executor = Executors.newSingleThreadExecutor(Thread.ofPlatform()
+                .name("kvasir-render-" + replica)
+                .daemon(true)
+                .factory());
     }
 
     /** Completes with the prepared turn, or exceptionally with the {@link FabricException} that refuses it. */
@@ -39,24 +41,27 @@ final class PromptRenderer implements AutoCloseable {
     }
 
     /** Renders and checks; throws {@link FabricException} when the request cannot be served. */
-    static PreparedTurn prepare(GenerationRequest request, int[] continuation, ServedModel loaded,
-                                ModelSettings model) {
+    static PreparedTurn prepare(
+            GenerationRequest request, int[] continuation, ServedModel loaded, ModelSettings model) {
         int[] rendered = renderPrompt(request, loaded);
         int limit = Math.min(model.maxModelLength(), loaded.engine().maxContext());
         Integer asked = request.maxTokens();
         if (asked != null && asked < 0) {
-            throw new FabricException(FabricException.Kind.INVALID_REQUEST, "max_tokens must not be negative",
-                    "max_tokens", 0);
+            throw new FabricException(
+                    FabricException.Kind.INVALID_REQUEST, "max_tokens must not be negative", "max_tokens", 0);
         }
         // long: a client may ask for Integer.MAX_VALUE tokens, and the sum must not wrap.
         long wanted = (long) rendered.length + (asked != null ? asked : 0);
         if (rendered.length >= limit || wanted > limit) {
             String where = request.isChat() ? "messages" : "prompt";
-            throw new FabricException(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
+            throw new FabricException(
+                    FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
                     "This model's maximum context length is " + limit + " tokens. However, you requested "
                             + wanted + " tokens (" + rendered.length + " in the " + where + ", "
                             + (asked != null ? asked : 0) + " for the completion). Please reduce the length of the "
-                            + where + " or completion.", where, 0);
+                            + where + " or completion.",
+                    where,
+                    0);
         }
         int maxTokens = asked != null ? asked : limit - rendered.length;
         if (continuation == null || continuation.length == 0) {
@@ -77,10 +82,13 @@ final class PromptRenderer implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             // Chat templates raise their own exceptions (raise_exception, bad roles): all are the request's fault.
-            throw new FabricException(FabricException.Kind.INVALID_REQUEST,
-                    "the prompt cannot be rendered: " + e.getMessage(), request.isChat() ? "messages" : "prompt", 0);
+            throw new FabricException(
+                    FabricException.Kind.INVALID_REQUEST,
+                    "the prompt cannot be rendered: " + e.getMessage(),
+                    request.isChat() ? "messages" : "prompt",
+                    0);
         }
-        throw new FabricException(FabricException.Kind.INVALID_REQUEST, "a request needs messages or a prompt",
-                "messages", 0);
+        throw new FabricException(
+                FabricException.Kind.INVALID_REQUEST, "a request needs messages or a prompt", "messages", 0);
     }
 }

@@ -25,21 +25,59 @@ import io.kvasir.engine.core.EngineStats;
  * @param steps          steps that computed something, over its life: two reports give the recent
  *                       mean step time, {@code Δ stepNanos / Δ steps}
  */
-public record ReplicaLoad(int running, int waiting, int paused, int kvBlocksTotal, int kvBlocksInUse,
-                          long prefixQueries, long prefixHits, long preemptions, long promptTokens,
-                          long generatedTokens, long queuedPrefillTokens, int kvBlocksFree, long stepNanos,
-                          long steps, int capacity) {
+public record ReplicaLoad(
+        int running,
+        int waiting,
+        int paused,
+        int kvBlocksTotal,
+        int kvBlocksInUse,
+        long prefixQueries,
+        long prefixHits,
+        long preemptions,
+        long promptTokens,
+        long generatedTokens,
+        long queuedPrefillTokens,
+        int kvBlocksFree,
+        long stepNanos,
+        long steps,
+        int capacity) {
 
     public static ReplicaLoad of(EngineStats s) {
-        return new ReplicaLoad(s.running(), s.waiting(), s.paused(), s.kvBlocksTotal(), s.kvBlocksInUse(),
-                s.prefixQueries(), s.prefixHits(), s.preemptions(), s.promptTokens(), s.generatedTokens(),
-                s.queuedPrefillTokens(), s.kvBlocksFree(), s.stepNanos(), s.steps(), 0);
+        return new ReplicaLoad(
+                s.running(),
+                s.waiting(),
+                s.paused(),
+                s.kvBlocksTotal(),
+                s.kvBlocksInUse(),
+                s.prefixQueries(),
+                s.prefixHits(),
+                s.preemptions(),
+                s.promptTokens(),
+                s.generatedTokens(),
+                s.queuedPrefillTokens(),
+                s.kvBlocksFree(),
+                s.stepNanos(),
+                s.steps(),
+                0);
     }
 
     /** This load with the batch the replica allows itself now ({@link BatchCapacity}). */
     public ReplicaLoad withCapacity(int sequences) {
-        return new ReplicaLoad(running, waiting, paused, kvBlocksTotal, kvBlocksInUse, prefixQueries, prefixHits,
-                preemptions, promptTokens, generatedTokens, queuedPrefillTokens, kvBlocksFree, stepNanos, steps,
+        return new ReplicaLoad(
+                running,
+                waiting,
+                paused,
+                kvBlocksTotal,
+                kvBlocksInUse,
+                prefixQueries,
+                prefixHits,
+                preemptions,
+                promptTokens,
+                generatedTokens,
+                queuedPrefillTokens,
+                kvBlocksFree,
+                stepNanos,
+                steps,
                 sequences);
     }
 

@@ -23,50 +23,48 @@ import io.kvasir.fabric.api.GenerationRequest;
  */
 public final class ReplicaProtocol {
 
-    private ReplicaProtocol() {
-    }
+    private ReplicaProtocol() {}
 
     /** What a replica takes. */
     public sealed interface Command extends CborSerializable
-            permits Generate, Abandon, Prefill, GetLoad, Ping, Internal {
-    }
+            permits Generate, Abandon, Prefill, GetLoad, Ping, Internal {}
 
     /**
      * Run one turn. Idempotent by {@code requestId}: a Generate repeated after a lost reply gets the
      * same {@link Accepted} again, never a second run. {@code continuation} holds tokens already
      * generated for the turn elsewhere (they extend the prompt and count against its max tokens).
      */
-    public record Generate(String requestId, GenerationRequest request, int[] continuation,
-                           ActorRef<GenerateReply> replyTo, ActorRef<TurnEnded> turnEnded) implements Command {
-    }
+    public record Generate(
+            String requestId,
+            GenerationRequest request,
+            int[] continuation,
+            ActorRef<GenerateReply> replyTo,
+            ActorRef<TurnEnded> turnEnded)
+            implements Command {}
 
     /** The placer no longer waits for {@code requestId}: drop it if nobody reads its stream. */
-    public record Abandon(String requestId) implements Command {
-    }
+    public record Abandon(String requestId) implements Command {}
 
     /** Prefill {@code tokens} here (prefill pool) and offer the KV of their full blocks. */
     public record Prefill(String requestId, int[] tokens, String cacheScope, ActorRef<KvOffer> replyTo)
-            implements Command {
-    }
+            implements Command {}
 
-    public record GetLoad(ActorRef<LoadReport> replyTo) implements Command {
-    }
+    public record GetLoad(ActorRef<LoadReport> replyTo) implements Command {}
 
     /** Keeps the entity alive (and starts it where sharding placed it). */
-    public enum Ping implements Command { INSTANCE }
+    public enum Ping implements Command {
+        INSTANCE
+    }
 
     /** The answer to {@link Generate}. */
-    public sealed interface GenerateReply extends CborSerializable permits Accepted, Refused {
-    }
+    public sealed interface GenerateReply extends CborSerializable permits Accepted, Refused {}
 
     /**
      * The turn is this replica's. Its events arrive through {@code events}: {@link TurnStarted}
      * first, or a single {@link TurnRefused} when the prompt turns out to be unservable (too long,
      * a template error).
      */
-    public record Accepted(String requestId, String replica, SourceRef<TurnEvent> events)
-            implements GenerateReply {
-    }
+    public record Accepted(String requestId, String replica, SourceRef<TurnEvent> events) implements GenerateReply {}
 
     /**
      * What flows from a replica to the gateway for one turn. A refusal travels in the stream, not
@@ -74,20 +72,17 @@ public final class ReplicaProtocol {
      * gateway must tell a refused request (answer the client) from a lost replica (resume).
      */
     public sealed interface TurnEvent extends CborSerializable
-            permits TurnStarted, TurnToken, TurnFinished, TurnRefused {
-    }
+            permits TurnStarted, TurnToken, TurnFinished, TurnRefused {}
 
     public record TurnStarted(String requestId, String replica, int promptTokens, int cachedTokens)
-            implements TurnEvent {
-    }
+            implements TurnEvent {}
 
     public record TurnToken(int tokenId, String text, float logprob, java.util.List<GenerationEvent.TopLogprob> top)
-            implements TurnEvent {
-    }
+            implements TurnEvent {}
 
-    public record TurnFinished(io.kvasir.fabric.api.FinishReason reason, int promptTokens, int completionTokens,
-                               int cachedTokens) implements TurnEvent {
-    }
+    public record TurnFinished(
+            io.kvasir.fabric.api.FinishReason reason, int promptTokens, int completionTokens, int cachedTokens)
+            implements TurnEvent {}
 
     public record TurnRefused(FabricException.Kind kind, String message, String param) implements TurnEvent {
         public FabricException toException() {
@@ -96,63 +91,61 @@ public final class ReplicaProtocol {
     }
 
     /** This replica cannot take the turn now (loading, draining, stopping): place it elsewhere. */
-    public record Refused(String replica, String reason) implements GenerateReply {
-    }
+    public record Refused(String replica, String reason) implements GenerateReply {}
 
     /** A turn ended normally: its conversation now spans {@code conversationTokens} cached tokens here. */
-    public record TurnEnded(String requestId, String replica, int conversationTokens) implements CborSerializable {
-    }
+    public record TurnEnded(String requestId, String replica, int conversationTokens) implements CborSerializable {}
 
     /**
      * A replica's load, as it reports it, and the prefix-chain links of the turns it served lately
      * (what its prefix cache is likely to hold; see {@link io.kvasir.fabric.routing.PrefixChain}).
      */
-    public record LoadReport(String replica, String model, String node, String pool, ReplicaLoad load,
-                             long[] prefixes, ActorRef<Command> ref) implements CborSerializable {
-    }
+    public record LoadReport(
+            String replica,
+            String model,
+            String node,
+            String pool,
+            ReplicaLoad load,
+            long[] prefixes,
+            ActorRef<Command> ref)
+            implements CborSerializable {}
 
     /** Messages a replica sends itself (from its engine thread, render thread and children). */
-    sealed interface Internal extends Command {
-    }
+    sealed interface Internal extends Command {}
 
-    record Loaded() implements Internal {
-    }
+    record Loaded() implements Internal {}
 
-    record EngineStopped(String reason) implements Internal {
-    }
+    record EngineStopped(String reason) implements Internal {}
 
-    enum Stop implements Internal { INSTANCE }
+    enum Stop implements Internal {
+        INSTANCE
+    }
 
     /** A turn's prompt is rendered ({@code prompt} non-null) or refused ({@code refusal} non-null). */
-    record Rendered(String requestId, PreparedTurn prompt, FabricException refusal) implements Internal {
-    }
+    record Rendered(String requestId, PreparedTurn prompt, FabricException refusal) implements Internal {}
 
     /** How much of a rendered prompt this replica holds cached (disaggregated models only). */
-    record CacheChecked(String requestId, int cachedTokens) implements Internal {
-    }
+    record CacheChecked(String requestId, int cachedTokens) implements Internal {}
 
     /** A prefill replica's KV for the turn arrived ({@code transfer} null: it did not; compute here). */
-    record PrefillFinished(String requestId, KvTransfer transfer) implements Internal {
-    }
+    record PrefillFinished(String requestId, KvTransfer transfer) implements Internal {}
 
     /** A turn ended normally on the engine: record its prefix, tell its session. */
     record TurnCompleted(String requestId, long[] prefixChain, ActorRef<TurnEnded> turnEnded, int conversationTokens)
-            implements Internal {
-    }
+            implements Internal {}
 
     /**
      * A turn's stream is over (finished, failed, cancelled): forget the turn, if {@code engineId} is
      * still its run (an abandoned turn placed here again has a new run by the time the old one ends).
      */
-    record StreamEnded(String requestId, String engineId) implements Internal {
-    }
+    record StreamEnded(String requestId, String engineId) implements Internal {}
 
     /** The engine's load was read: for {@code replyTo}, or (null) to publish on the load topic. */
-    record LoadRead(ActorRef<LoadReport> replyTo, ReplicaLoad load) implements Internal {
+    record LoadRead(ActorRef<LoadReport> replyTo, ReplicaLoad load) implements Internal {}
+
+    enum PublishLoad implements Internal {
+        INSTANCE
     }
 
-    enum PublishLoad implements Internal { INSTANCE }
-
-    record PrefillComputed(Prefill request, KvTransfer transfer, String error) implements Internal {
-    }
+    record PrefillComputed(Prefill request, KvTransfer transfer, String error) implements Internal {}
 }

@@ -30,7 +30,8 @@ final class RequestStream {
      * @param engineId  the engine's id for this run of the turn (unique among the replica's requests,
      *                  so a turn placed here again after an abandoned attempt never collides with it)
      */
-    RequestStream(String requestId, String engineId, BoundedSourceQueue<ReplicaProtocol.TurnEvent> queue, int capacity) {
+    RequestStream(
+            String requestId, String engineId, BoundedSourceQueue<ReplicaProtocol.TurnEvent> queue, int capacity) {
         this.requestId = requestId;
         this.engineId = engineId;
         this.queue = queue;
@@ -77,8 +78,8 @@ final class RequestStream {
         }
         if (event.finished()) {
             engineDone = true;
-            push(new ReplicaProtocol.TurnFinished(reason(event.finish()), event.promptTokens(), event.generatedTokens(),
-                    event.cachedTokens()));
+            push(new ReplicaProtocol.TurnFinished(
+                    reason(event.finish()), event.promptTokens(), event.generatedTokens(), event.cachedTokens()));
             completeIfFlushed();
         }
     }

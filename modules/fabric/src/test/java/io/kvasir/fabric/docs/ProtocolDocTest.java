@@ -30,25 +30,32 @@ class ProtocolDocTest {
         String text = Files.readString(doc);
         String updated = text;
         for (var protocol : PROTOCOLS.entrySet()) {
-            Pattern block = Pattern.compile("(<!-- protocol:" + protocol.getKey() + " -->\n)(.*?)(<!-- /protocol -->)",
-                    Pattern.DOTALL);
+            Pattern block = Pattern.compile(
+                    "(<!-- protocol:" + protocol.getKey() + " -->\n)(.*?)(<!-- /protocol -->)", Pattern.DOTALL);
             Matcher m = block.matcher(updated);
-            assertThat(m.find()).as("fabric.md has a table for " + protocol.getKey()).isTrue();
-            updated = m.replaceFirst(Matcher.quoteReplacement(
-                    m.group(1) + ProtocolTable.render(protocol.getValue()) + m.group(3)));
+            assertThat(m.find())
+                    .as("fabric.md has a table for " + protocol.getKey())
+                    .isTrue();
+            updated = m.replaceFirst(
+                    Matcher.quoteReplacement(m.group(1) + ProtocolTable.render(protocol.getValue()) + m.group(3)));
         }
         if (Boolean.getBoolean("kvasir.docs.write")) {
             Files.writeString(doc, updated);
         }
-        assertThat(text).as("fabric.md protocol tables (rewrite with -Dkvasir.docs.write=true)").isEqualTo(updated);
+        assertThat(text)
+                .as("fabric.md protocol tables (rewrite with -Dkvasir.docs.write=true)")
+                .isEqualTo(updated);
     }
 
     @Test
     void tablesListPublicMessagesAndTheirReplyTypes() {
         String replica = ProtocolTable.render(ReplicaProtocol.Command.class);
-        assertThat(replica).contains("| `Generate` |").contains("replyTo: `Accepted \\| Refused`")
+        assertThat(replica)
+                .contains("| `Generate` |")
+                .contains("replyTo: `Accepted \\| Refused`")
                 .contains("turnEnded: `TurnEnded`")
-                .doesNotContain("Rendered").doesNotContain("Loaded");
+                .doesNotContain("Rendered")
+                .doesNotContain("Loaded");
     }
 
     private static Path locate() {
@@ -59,6 +66,7 @@ class ProtocolDocTest {
                 return candidate;
             }
         }
-        throw new IllegalStateException("src/site/markdown/fabric.md not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "src/site/markdown/fabric.md not found above " + Path.of("").toAbsolutePath());
     }
 }

@@ -17,14 +17,18 @@ import java.util.stream.Collectors;
  */
 final class ProtocolTable {
 
-    private ProtocolTable() {
-    }
+    private ProtocolTable() {}
 
     static String render(Class<?> command) {
         StringBuilder out = new StringBuilder("| message in | carries | replies out |\n| --- | --- | --- |\n");
         for (Class<?> message : publicMessages(command)) {
-            out.append("| `").append(message.getSimpleName()).append("` | ")
-                    .append(carries(message)).append(" | ").append(replies(message)).append(" |\n");
+            out.append("| `")
+                    .append(message.getSimpleName())
+                    .append("` | ")
+                    .append(carries(message))
+                    .append(" | ")
+                    .append(replies(message))
+                    .append(" |\n");
         }
         return out.toString();
     }
@@ -85,7 +89,8 @@ final class ProtocolTable {
             if (!c.isSealed()) {
                 return c.getSimpleName();
             }
-            return java.util.Arrays.stream(c.getPermittedSubclasses()).map(Class::getSimpleName)
+            return java.util.Arrays.stream(c.getPermittedSubclasses())
+                    .map(Class::getSimpleName)
                     .collect(Collectors.joining(" \\| "));
         }
         if (type instanceof ParameterizedType p) {

@@ -22,8 +22,25 @@ class AdmissionControlTest {
             new AdmissionControl.Objectives(Duration.ofSeconds(2), Duration.ofSeconds(30));
 
     private static ModelSettings model(int maxInFlight, int queue) {
-        return new ModelSettings("m", Path.of(""), 128, 16, 4, Map.of("decode", 1), maxInFlight, queue, 64, 512, 64,
-                "F16", 0, 0.5, Duration.ZERO, "kvasir", false, false);
+        return new ModelSettings(
+                "m",
+                Path.of(""),
+                128,
+                16,
+                4,
+                Map.of("decode", 1),
+                maxInFlight,
+                queue,
+                64,
+                512,
+                64,
+                "F16",
+                0,
+                0.5,
+                Duration.ZERO,
+                "kvasir",
+                false,
+                false);
     }
 
     private static AdmissionControl admission(int maxInFlight, int queue) {
@@ -33,12 +50,18 @@ class AdmissionControlTest {
     @Test
     void requestsBeyondInFlightAndQueueAreRefusedWithRetryAfter() {
         AdmissionControl admission = admission(1, 1);
-        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture()).isCompleted();
-        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture()).isNotDone();
+        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture())
+                .isCompleted();
+        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture())
+                .isNotDone();
 
-        assertThatThrownBy(() -> admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get())
+        assertThatThrownBy(() -> admission
+                        .acquire("m", Workload.INTERACTIVE)
+                        .toCompletableFuture()
+                        .get())
                 .isInstanceOf(ExecutionException.class)
-                .cause().isInstanceOfSatisfying(FabricException.class, e -> {
+                .cause()
+                .isInstanceOfSatisfying(FabricException.class, e -> {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
                     assertThat(e.retryAfterSeconds()).isEqualTo(1); // nothing finished yet: no wait to predict
                 });
@@ -49,8 +72,12 @@ class AdmissionControlTest {
     @Test
     void freedSlotGoesToInteractiveBeforeBatch() throws Exception {
         AdmissionControl admission = admission(1, 4);
-        AdmissionControl.Permit running = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
-        CompletableFuture<AdmissionControl.Permit> batch = admission.acquire("m", Workload.BATCH).toCompletableFuture();
+        AdmissionControl.Permit running = admission
+                .acquire("m", Workload.INTERACTIVE)
+                .toCompletableFuture()
+                .get();
+        CompletableFuture<AdmissionControl.Permit> batch =
+                admission.acquire("m", Workload.BATCH).toCompletableFuture();
         CompletableFuture<AdmissionControl.Permit> interactive =
                 admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture();
 
@@ -69,32 +96,44 @@ class AdmissionControlTest {
     void fullQueueShedsBatchWorkForInteractive() {
         AdmissionControl admission = admission(1, 1);
         admission.acquire("m", Workload.BATCH);
-        CompletableFuture<AdmissionControl.Permit> queuedBatch = admission.acquire("m", Workload.BATCH).toCompletableFuture();
+        CompletableFuture<AdmissionControl.Permit> queuedBatch =
+                admission.acquire("m", Workload.BATCH).toCompletableFuture();
         CompletableFuture<AdmissionControl.Permit> interactive =
                 admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture();
 
         assertThat(queuedBatch).isCompletedExceptionally();
         assertThat(interactive).isNotDone();
-        assertThatThrownBy(() -> admission.acquire("m", Workload.BATCH).toCompletableFuture().get())
-                .cause().isInstanceOf(FabricException.class);
+        assertThatThrownBy(() -> admission
+                        .acquire("m", Workload.BATCH)
+                        .toCompletableFuture()
+                        .get())
+                .cause()
+                .isInstanceOf(FabricException.class);
     }
 
     @Test
     void unknownModelIsRefused() {
-        assertThatThrownBy(() -> admission(1, 1).acquire("other", Workload.INTERACTIVE).toCompletableFuture().get())
-                .cause().isInstanceOfSatisfying(FabricException.class,
-                        e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
+        assertThatThrownBy(() -> admission(1, 1)
+                        .acquire("other", Workload.INTERACTIVE)
+                        .toCompletableFuture()
+                        .get())
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
     }
 
     @Test
     void theLimitCountsTheOtherGatewaysRequestsInFlight() throws Exception {
         AtomicInteger remote = new AtomicInteger(3);
-        AdmissionControl admission = new AdmissionControl(List.of(model(4, 8)), WAITS, m -> remote.get(), null,
-                System::nanoTime);
+        AdmissionControl admission =
+                new AdmissionControl(List.of(model(4, 8)), WAITS, m -> remote.get(), null, System::nanoTime);
 
-        AdmissionControl.Permit mine = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
-        CompletableFuture<AdmissionControl.Permit> waiting = admission.acquire("m", Workload.INTERACTIVE)
-                .toCompletableFuture();
+        AdmissionControl.Permit mine = admission
+                .acquire("m", Workload.INTERACTIVE)
+                .toCompletableFuture()
+                .get();
+        CompletableFuture<AdmissionControl.Permit> waiting =
+                admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture();
         assertThat(waiting).isNotDone(); // 1 here + 3 elsewhere = the limit of 4
 
         remote.set(2);
@@ -112,7 +151,10 @@ class AdmissionControlTest {
         AdmissionControl admission = new AdmissionControl(List.of(model(2, 100)), WAITS, m -> 0, null, now::get);
         // Requests hold their slot 3 s each: with 2 slots, a slot frees every 1.5 s.
         for (int i = 0; i < 4; i++) {
-            AdmissionControl.Permit p = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
+            AdmissionControl.Permit p = admission
+                    .acquire("m", Workload.INTERACTIVE)
+                    .toCompletableFuture()
+                    .get();
             now.addAndGet(3_000_000_000L);
             p.release();
         }
@@ -120,10 +162,15 @@ class AdmissionControlTest {
         admission.acquire("m", Workload.INTERACTIVE);
 
         // The first waiter is predicted to wait 1.5 s (within 2 s): it queues.
-        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture()).isNotDone();
+        assertThat(admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture())
+                .isNotDone();
         // The second would wait 3 s: refused now, told to come back in 3 s.
-        assertThatThrownBy(() -> admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get())
-                .cause().isInstanceOfSatisfying(FabricException.class, e -> {
+        assertThatThrownBy(() -> admission
+                        .acquire("m", Workload.INTERACTIVE)
+                        .toCompletableFuture()
+                        .get())
+                .cause()
+                .isInstanceOfSatisfying(FabricException.class, e -> {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
                     assertThat(e.retryAfterSeconds()).isEqualTo(3);
                 });
@@ -135,11 +182,14 @@ class AdmissionControlTest {
     @Test
     void aWaiterThatGaveUpPassesItsSlotOn() throws Exception {
         AdmissionControl admission = admission(1, 4);
-        AdmissionControl.Permit running = admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture().get();
-        CompletableFuture<AdmissionControl.Permit> gaveUp = admission.acquire("m", Workload.INTERACTIVE)
-                .toCompletableFuture();
-        CompletableFuture<AdmissionControl.Permit> next = admission.acquire("m", Workload.INTERACTIVE)
-                .toCompletableFuture();
+        AdmissionControl.Permit running = admission
+                .acquire("m", Workload.INTERACTIVE)
+                .toCompletableFuture()
+                .get();
+        CompletableFuture<AdmissionControl.Permit> gaveUp =
+                admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture();
+        CompletableFuture<AdmissionControl.Permit> next =
+                admission.acquire("m", Workload.INTERACTIVE).toCompletableFuture();
         gaveUp.cancel(false);
 
         running.release();

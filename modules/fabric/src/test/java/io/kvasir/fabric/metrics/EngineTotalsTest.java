@@ -10,8 +10,14 @@ import org.junit.jupiter.api.Test;
 class EngineTotalsTest {
 
     private static LoadReport preempted(String replica, long n) {
-        return new LoadReport(replica, "m", "node", "decode", new ReplicaLoad(0, 0, 0, 8, 0, 0, 0, n, 0, 0, 0, 8, 0, 0, 0),
-                new long[0], null);
+        return new LoadReport(
+                replica,
+                "m",
+                "node",
+                "decode",
+                new ReplicaLoad(0, 0, 0, 8, 0, 0, 0, n, 0, 0, 0, 8, 0, 0, 0),
+                new long[0],
+                null);
     }
 
     @Test
@@ -36,6 +42,7 @@ class EngineTotalsTest {
         EngineTotals totals = new EngineTotals(ReplicaLoad::preemptions);
         totals.update(List.of(preempted("a", 10), preempted("b", 1)));
         assertThat(totals.update(List.of(preempted("b", 1)))).isEqualTo(11);
-        assertThat(totals.update(List.of(preempted("a", 12), preempted("b", 1)))).isEqualTo(13);
+        assertThat(totals.update(List.of(preempted("a", 12), preempted("b", 1))))
+                .isEqualTo(13);
     }
 }

@@ -21,7 +21,6 @@ import io.kvasir.fabric.shard.ReplicaLoad;
 import io.kvasir.fabric.shard.ReplicaProtocol;
 import io.kvasir.fabric.shard.ReplicaProtocol.GetLoad;
 import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
@@ -42,6 +41,7 @@ class ReplicaDirectoryTest {
     private static final Duration STATUS_TIMEOUT = Duration.ofMillis(300);
     /** How long, and how often, to look for what the directory does on an answer it just got. */
     private static final Duration AWAIT = Duration.ofSeconds(3);
+
     private static final Duration AWAIT_INTERVAL = Duration.ofMillis(10);
 
     private ActorTestKit kit;
@@ -53,22 +53,29 @@ class ReplicaDirectoryTest {
 
     @BeforeEach
     void start() {
-        kit = ActorTestKit.create("directory", ManualTime.config().withFallback(ConfigFactory.load(
-                ConfigFactory.parseString("""
+        kit = ActorTestKit.create(
+                "directory",
+                ManualTime.config().withFallback(ConfigFactory.load(ConfigFactory.parseString("""
                         akka.loglevel = WARNING
                         akka.actor.provider = local
                         kvasir.replicas.stats-interval = %d ms
                         kvasir.replicas.status-timeout = %d ms
                         kvasir.replicas.stale-after = %d ms
                         kvasir.models { m {}, other {} }
-                        """.formatted(STATS_INTERVAL.toMillis(), STATUS_TIMEOUT.toMillis(), 3 * STATS_INTERVAL.toMillis())))));
+                        """.formatted(
+                        STATS_INTERVAL.toMillis(), STATUS_TIMEOUT.toMillis(), 3 * STATS_INTERVAL.toMillis())))));
         time = ManualTime.get(kit.system());
         KvasirSettings settings = KvasirSettings.from(kit.system().settings().config());
         registry = new SimpleMeterRegistry();
         view = new ReplicaView();
         loadTopic = kit.spawn(Topic.create(LoadReport.class, "load"), "load-topic");
-        directory = kit.spawn(ReplicaDirectory.create(settings, view, new FabricMetrics(registry,
-                settings.models().values()), loadTopic), "directory");
+        directory = kit.spawn(
+                ReplicaDirectory.create(
+                        settings,
+                        view,
+                        new FabricMetrics(registry, settings.models().values()),
+                        loadTopic),
+                "directory");
     }
 
     @AfterEach
@@ -148,11 +155,20 @@ class ReplicaDirectoryTest {
                 a.ignoresPoll();
             }
         }
-        kit.createTestProbe().awaitAssert(AWAIT, AWAIT_INTERVAL,
-                () -> assertThat(view.replicas("m")).extracting(LoadReport::replica).containsExactly(b.id));
+        kit.createTestProbe()
+                .awaitAssert(
+                        AWAIT,
+                        AWAIT_INTERVAL,
+                        () -> assertThat(view.replicas("m"))
+                                .extracting(LoadReport::replica)
+                                .containsExactly(b.id));
         assertThat(choose(null)).contains(b.id);
-        assertThat(registry.get("kvasir.fabric.failures").tag("component", "directory")
-                .tag("reason", "load_report_stale").counter().count()).isEqualTo(1.0);
+        assertThat(registry.get("kvasir.fabric.failures")
+                        .tag("component", "directory")
+                        .tag("reason", "load_report_stale")
+                        .counter()
+                        .count())
+                .isEqualTo(1.0);
 
         a.publishes(0);
         assertThat(choose(null)).contains(a.id);
@@ -189,7 +205,8 @@ class ReplicaDirectoryTest {
         admin.expectNoMessage(Duration.ofMillis(50));
 
         time.timePasses(STATUS_TIMEOUT);
-        assertThat(replicasOf(admin.receiveMessage(), "m")).extracting(Fabric.ReplicaStatus::entityId)
+        assertThat(replicasOf(admin.receiveMessage(), "m"))
+                .extracting(Fabric.ReplicaStatus::entityId)
                 .containsExactly(a.id);
     }
 
@@ -200,8 +217,9 @@ class ReplicaDirectoryTest {
 
         directory.tell(new Gather(admin.ref()));
 
-        assertThat(admin.receiveMessage()).containsExactlyInAnyOrder(
-                new Fabric.ModelStatus("m", List.of()), new Fabric.ModelStatus("other", List.of()));
+        assertThat(admin.receiveMessage())
+                .containsExactlyInAnyOrder(
+                        new Fabric.ModelStatus("m", List.of()), new Fabric.ModelStatus("other", List.of()));
     }
 
     // --- the protocol, as the test drives it -------------------------------------------------
@@ -231,14 +249,16 @@ class ReplicaDirectoryTest {
         void answer(GetLoad poll, int sequences) {
             LoadReport report = report(sequences);
             poll.replyTo().tell(report);
-            probe.awaitAssert(AWAIT, AWAIT_INTERVAL, () -> assertThat(view.replicas("m")).contains(report));
+            probe.awaitAssert(
+                    AWAIT, AWAIT_INTERVAL, () -> assertThat(view.replicas("m")).contains(report));
         }
 
         /** Publishes its load on the load topic, and waits until the directory has taken it. */
         void publishes(int sequences) {
             LoadReport report = report(sequences);
             loadTopic.tell(Topic.publish(report));
-            probe.awaitAssert(AWAIT, AWAIT_INTERVAL, () -> assertThat(view.replicas("m")).contains(report));
+            probe.awaitAssert(
+                    AWAIT, AWAIT_INTERVAL, () -> assertThat(view.replicas("m")).contains(report));
         }
 
         /** Answers a status request (the admin's answer waits for it, not the directory's view). */
@@ -251,9 +271,15 @@ class ReplicaDirectoryTest {
         }
 
         private LoadReport report(int sequences) {
-            return new LoadReport(id, "m", "akka://directory@test", "decode",
-                    new ReplicaLoad(sequences, 0, 0, 64, 4 * sequences, 0, 0, 0, 0, reports++, 0, 64 - 4 * sequences,
-                            0, 0, 0), new long[0], probe.ref());
+            return new LoadReport(
+                    id,
+                    "m",
+                    "akka://directory@test",
+                    "decode",
+                    new ReplicaLoad(
+                            sequences, 0, 0, 64, 4 * sequences, 0, 0, 0, 0, reports++, 0, 64 - 4 * sequences, 0, 0, 0),
+                    new long[0],
+                    probe.ref());
         }
     }
 
@@ -264,8 +290,6 @@ class ReplicaDirectoryTest {
         replica.reportsLoad(sequences);
         return replica;
     }
-
-
 
     private Optional<String> choose(String preferred, String... excluded) {
         TestProbe<Chosen> asker = kit.createTestProbe();
@@ -279,8 +303,11 @@ class ReplicaDirectoryTest {
         return asker.expectMessageClass(Chosen.class).replica();
     }
 
-
     private static List<Fabric.ReplicaStatus> replicasOf(List<Fabric.ModelStatus> status, String model) {
-        return status.stream().filter(s -> s.model().equals(model)).findFirst().orElseThrow().replicas();
+        return status.stream()
+                .filter(s -> s.model().equals(model))
+                .findFirst()
+                .orElseThrow()
+                .replicas();
     }
 }

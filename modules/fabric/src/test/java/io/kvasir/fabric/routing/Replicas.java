@@ -5,16 +5,23 @@ import io.kvasir.fabric.shard.ReplicaLoad;
 /** Builds candidates for routing tests. */
 final class Replicas {
 
-    private Replicas() {
-    }
+    private Replicas() {}
 
     static Candidate decode(String replica, int sequences, long... prefixHashes) {
-        return new Candidate(replica, "decode",
-                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0, 0, 512 - sequences * 4, 0, 0, 0), 0, PrefixSummary.of(prefixHashes));
+        return new Candidate(
+                replica,
+                "decode",
+                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0, 0, 512 - sequences * 4, 0, 0, 0),
+                0,
+                PrefixSummary.of(prefixHashes));
     }
 
     static Candidate prefill(String replica) {
-        return new Candidate(replica, "prefill", new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0, 0, 512, 0, 0, 0), 0,
+        return new Candidate(
+                replica,
+                "prefill",
+                new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0, 0, 512, 0, 0, 0),
+                0,
                 PrefixSummary.EMPTY);
     }
 

@@ -19,7 +19,8 @@ class RouterTest {
     void theLeaseWinsUnderEveryPolicyWhileItsReplicaIsEligible() {
         List<Candidate> replicas = List.of(decode("a", 9), decode("b", 0));
         for (Router.Policy policy : Router.Policy.values()) {
-            assertThat(router(policy).route(turn("a"), replicas)).as(policy.name())
+            assertThat(router(policy).route(turn("a"), replicas))
+                    .as(policy.name())
                     .isEqualTo(new Route.To("a", Route.Reason.LEASE));
         }
     }
@@ -39,7 +40,9 @@ class RouterTest {
     void prefillReplicasNeverTakeATurnAndNoneLeftIsARefusalWithAReason() {
         Route route = router(Router.Policy.CACHE_AWARE).route(turn(null), List.of(prefill("p")));
 
-        assertThat(route).isInstanceOfSatisfying(Route.None.class, n -> assertThat(n.why()).contains("model m"));
+        assertThat(route)
+                .isInstanceOfSatisfying(
+                        Route.None.class, n -> assertThat(n.why()).contains("model m"));
     }
 
     @Test

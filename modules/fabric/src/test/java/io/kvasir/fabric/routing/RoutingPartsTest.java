@@ -19,7 +19,8 @@ class RoutingPartsTest {
     void filtersKeepDecodeReplicasThatDidNotFailTheTurn() {
         RouteRequest failedOnA = new RouteRequest("m", null, List.of("a"), null, new long[0]);
 
-        assertThat(ReplicaFilter.DECODE_POOL.keep(failedOnA, Replicas.prefill("p"))).isFalse();
+        assertThat(ReplicaFilter.DECODE_POOL.keep(failedOnA, Replicas.prefill("p")))
+                .isFalse();
         assertThat(ReplicaFilter.DECODE_POOL.keep(failedOnA, decode("b", 0))).isTrue();
         assertThat(ReplicaFilter.NOT_EXCLUDED.keep(failedOnA, decode("a", 0))).isFalse();
         assertThat(ReplicaFilter.NOT_EXCLUDED.keep(failedOnA, decode("b", 0))).isTrue();
@@ -40,10 +41,13 @@ class RoutingPartsTest {
     void prefixScoreIsTheShareOfTheChainHeldFromItsStart() {
         Candidate holder = decode("a", 0, 1L, 2L, 4L);
 
-        assertThat(ReplicaScorer.PREFIX.score(turn(null, 1L, 2L, 3L, 4L), holder, List.of(holder))).isEqualTo(0.5);
+        assertThat(ReplicaScorer.PREFIX.score(turn(null, 1L, 2L, 3L, 4L), holder, List.of(holder)))
+                .isEqualTo(0.5);
         // A later link without the earlier ones is not a prefix.
-        assertThat(ReplicaScorer.PREFIX.score(turn(null, 9L, 2L), holder, List.of(holder))).isZero();
-        assertThat(ReplicaScorer.PREFIX.score(turn(null), holder, List.of(holder))).isZero();
+        assertThat(ReplicaScorer.PREFIX.score(turn(null, 9L, 2L), holder, List.of(holder)))
+                .isZero();
+        assertThat(ReplicaScorer.PREFIX.score(turn(null), holder, List.of(holder)))
+                .isZero();
     }
 
     @Test
@@ -58,7 +62,8 @@ class RoutingPartsTest {
         assertThat(ReplicaScorer.PREFIX.score(request, holder, List.of(holder))).isGreaterThan(0.95);
         // So the holder wins over an idle replica with the default weights (1.0 and 0.5).
         Candidate idle = decode("b", 0);
-        Router router = new Router(new RoutingSettings(Router.Policy.CACHE_AWARE, 1.0, 0.5, new ImbalanceGuard(1.5, 2)));
+        Router router =
+                new Router(new RoutingSettings(Router.Policy.CACHE_AWARE, 1.0, 0.5, new ImbalanceGuard(1.5, 2)));
         assertThat(router.route(request, List.of(holder, idle))).isEqualTo(new Route.To("a", Route.Reason.PREFIX));
     }
 
@@ -89,10 +94,26 @@ class RoutingPartsTest {
     @Test
     void aPlainPromptChainsEveryFullTextBlock() {
         String prompt = "x".repeat(PrefixChain.TEXT_BLOCK * 2 + 10);
-        long[] chain = PrefixChain.of(new GenerationRequest("m", null, null, prompt, SamplingParams.greedy(), 1,
-                List.of(), GenerationRequest.Workload.INTERACTIVE, null));
-        long[] longer = PrefixChain.of(new GenerationRequest("m", null, null, prompt + "y".repeat(300),
-                SamplingParams.greedy(), 1, List.of(), GenerationRequest.Workload.INTERACTIVE, null));
+        long[] chain = PrefixChain.of(new GenerationRequest(
+                "m",
+                null,
+                null,
+                prompt,
+                SamplingParams.greedy(),
+                1,
+                List.of(),
+                GenerationRequest.Workload.INTERACTIVE,
+                null));
+        long[] longer = PrefixChain.of(new GenerationRequest(
+                "m",
+                null,
+                null,
+                prompt + "y".repeat(300),
+                SamplingParams.greedy(),
+                1,
+                List.of(),
+                GenerationRequest.Workload.INTERACTIVE,
+                null));
 
         assertThat(chain).hasSize(2);
         assertThat(longer).startsWith(chain);
@@ -109,7 +130,16 @@ class RoutingPartsTest {
     }
 
     private static GenerationRequest chat(String scope, ChatMessage... messages) {
-        return new GenerationRequest("m", null, List.of(messages), null, SamplingParams.greedy(), 1, List.of(),
-                GenerationRequest.Workload.INTERACTIVE, null, scope);
+        return new GenerationRequest(
+                "m",
+                null,
+                List.of(messages),
+                null,
+                SamplingParams.greedy(),
+                1,
+                List.of(),
+                GenerationRequest.Workload.INTERACTIVE,
+                null,
+                scope);
     }
 }

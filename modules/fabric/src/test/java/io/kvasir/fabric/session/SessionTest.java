@@ -64,24 +64,38 @@ class SessionTest {
 
     @BeforeEach
     void start() {
-        kit = ActorTestKit.create("session", ManualTime.config().withFallback(ConfigFactory.load(
-                ConfigFactory.parseString("""
+        kit = ActorTestKit.create(
+                "session", ManualTime.config().withFallback(ConfigFactory.load(ConfigFactory.parseString("""
                         akka.loglevel = WARNING
                         akka.actor.provider = local
                         kvasir.session.placement-timeout = %d ms
                         kvasir.session.placement-attempts = %d
                         kvasir.models { m {}, n {} }
-                        """.formatted(PLACEMENT_TIMEOUT.toMillis(), PLACEMENT_ATTEMPTS)))));
+                        """.formatted(
+                                PLACEMENT_TIMEOUT.toMillis(), PLACEMENT_ATTEMPTS)))));
         time = ManualTime.get(kit.system());
         KvasirSettings settings = KvasirSettings.from(kit.system().settings().config());
         registry = new SimpleMeterRegistry();
         directory = kit.createTestProbe("directory");
         // Probes are made here, not in the Replicas function: that runs on the session's thread.
-        replicas = Map.of(R0, kit.createTestProbe(), R1, kit.createTestProbe(), R2, kit.createTestProbe(),
-                OTHER_MODEL_REPLICA, kit.createTestProbe());
+        replicas = Map.of(
+                R0,
+                kit.createTestProbe(),
+                R1,
+                kit.createTestProbe(),
+                R2,
+                kit.createTestProbe(),
+                OTHER_MODEL_REPLICA,
+                kit.createTestProbe());
         gateway = kit.createTestProbe("gateway");
-        session = kit.spawn(Session.create("s-1", settings, directory.ref(), name -> replica(name).ref(),
-                new FabricMetrics(registry, settings.models().values())), "s-1");
+        session = kit.spawn(
+                Session.create(
+                        "s-1",
+                        settings,
+                        directory.ref(),
+                        name -> replica(name).ref(),
+                        new FabricMetrics(registry, settings.models().values())),
+                "s-1");
     }
 
     @AfterEach
@@ -233,7 +247,9 @@ class SessionTest {
             expectChoose(); // and no answer, ever
             time.timePasses(PLACEMENT_TIMEOUT);
             double counted = ask;
-            gateway.awaitAssert(Duration.ofSeconds(3), Duration.ofMillis(10),
+            gateway.awaitAssert(
+                    Duration.ofSeconds(3),
+                    Duration.ofMillis(10),
                     () -> assertThat(failures("directory_timeout")).isEqualTo(counted));
         }
 
@@ -301,8 +317,16 @@ class SessionTest {
     // --- the protocol, as the test drives it -------------------------------------------------
 
     private void startTurn(String requestId, String model) {
-        GenerationRequest request = new GenerationRequest(model, "s-1", null, "Once upon a time",
-                SamplingParams.greedy(), 8, null, GenerationRequest.Workload.INTERACTIVE, null);
+        GenerationRequest request = new GenerationRequest(
+                model,
+                "s-1",
+                null,
+                "Once upon a time",
+                SamplingParams.greedy(),
+                8,
+                null,
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
         session.tell(new StartTurn(requestId, request, new int[0], gateway.ref()));
     }
 
@@ -372,7 +396,9 @@ class SessionTest {
     }
 
     private double failures(String reason) {
-        Counter counter = registry.find("kvasir.fabric.failures").tag("component", "session").tag("reason", reason)
+        Counter counter = registry.find("kvasir.fabric.failures")
+                .tag("component", "session")
+                .tag("reason", reason)
                 .counter();
         return counter == null ? 0 : counter.count();
     }

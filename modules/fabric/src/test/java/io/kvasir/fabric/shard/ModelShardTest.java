@@ -56,6 +56,7 @@ class ModelShardTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     /** More tokens than the replica's stream and a reader's buffers hold: such a turn stays open until read. */
     private static final int LONG_TURN = 1500;
+
     private static final AtomicInteger NEXT_INDEX = new AtomicInteger();
 
     private static ActorTestKit kit;
@@ -142,8 +143,10 @@ class ModelShardTest {
         assertThat(second.events()).isSameAs(first.events());
         List<TurnEvent> events = readAll(first);
         assertThat(events.getFirst()).isInstanceOf(TurnStarted.class);
-        assertThat(events.getLast()).isInstanceOfSatisfying(TurnFinished.class,
-                f -> assertThat(f.completionTokens()).isEqualTo(40));
+        assertThat(events.getLast())
+                .isInstanceOfSatisfying(
+                        TurnFinished.class,
+                        f -> assertThat(f.completionTokens()).isEqualTo(40));
         assertThat(engines.runsOf(replica, "t-again")).hasSize(1);
     }
 
@@ -228,7 +231,8 @@ class ModelShardTest {
         placer.expectMessageClass(Accepted.class);
         loads.awaitAssert(() -> {
             shard.tell(new GetLoad(loads.ref()));
-            assertThat(loads.expectMessageClass(LoadReport.class).load().kvBlocksInUse()).isPositive();
+            assertThat(loads.expectMessageClass(LoadReport.class).load().kvBlocksInUse())
+                    .isPositive();
             return null;
         });
     }
@@ -279,8 +283,12 @@ class ModelShardTest {
     private void awaitListed(ActorRef<Command> shard) {
         TestProbe<Receptionist.Listing> listings = kit.createTestProbe();
         kit.system().receptionist().tell(Receptionist.subscribe(ModelShard.serviceKey("m"), listings.ref()));
-        listings.fishForMessage(WAIT, listing -> listing.getServiceInstances(ModelShard.serviceKey("m")).contains(shard)
-                ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore());
+        listings.fishForMessage(
+                WAIT,
+                listing ->
+                        listing.getServiceInstances(ModelShard.serviceKey("m")).contains(shard)
+                                ? FishingOutcomes.complete()
+                                : FishingOutcomes.continueAndIgnore());
         listings.stop();
     }
 
@@ -289,12 +297,23 @@ class ModelShardTest {
     }
 
     private static GenerationRequest request(String prompt, int maxTokens) {
-        return new GenerationRequest("m", null, null, prompt, SamplingParams.greedy(), maxTokens, null,
-                GenerationRequest.Workload.INTERACTIVE, null);
+        return new GenerationRequest(
+                "m",
+                null,
+                null,
+                prompt,
+                SamplingParams.greedy(),
+                maxTokens,
+                null,
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
     }
 
     private static List<TurnEvent> readAll(Accepted accepted) throws Exception {
-        return accepted.events().getSource().runWith(Sink.seq(), kit.system()).toCompletableFuture()
+        return accepted.events()
+                .getSource()
+                .runWith(Sink.seq(), kit.system())
+                .toCompletableFuture()
                 .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 
@@ -315,7 +334,10 @@ class ModelShardTest {
         Throwable end() throws InterruptedException, TimeoutException {
             for (int i = 0; i <= LONG_TURN + 2; i++) {
                 try {
-                    if (queue.pull().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS).isEmpty()) {
+                    if (queue.pull()
+                            .toCompletableFuture()
+                            .get(WAIT.toSeconds(), TimeUnit.SECONDS)
+                            .isEmpty()) {
                         return null;
                     }
                 } catch (ExecutionException failed) {

@@ -25,10 +25,14 @@ public final class AdminRoutes extends AllDirectives {
     private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
 
     /** Where this node's drain stands; a drain is started once and runs to its end. */
-    public enum DrainState { SERVING, DRAINING, DRAINED, FAILED }
-
-    public record ModelsView(List<Fabric.ModelStatus> models) {
+    public enum DrainState {
+        SERVING,
+        DRAINING,
+        DRAINED,
+        FAILED
     }
+
+    public record ModelsView(List<Fabric.ModelStatus> models) {}
 
     private final Fabric fabric;
     private final AtomicReference<DrainState> drain = new AtomicReference<>(DrainState.SERVING);
@@ -38,13 +42,18 @@ public final class AdminRoutes extends AllDirectives {
     }
 
     public Route route() {
-        return pathPrefix("admin", () -> concat(
-                path("models", () -> get(() -> completeWithFuture(models()))),
-                path(PathMatchers.segment("sessions").slash(PathMatchers.segment()),
-                        id -> get(() -> completeWithFuture(session(id)))),
-                path("drain", () -> concat(
-                        post(() -> complete(startDrain())),
-                        get(() -> complete(drainStatus(StatusCodes.OK)))))));
+        return pathPrefix(
+                "admin",
+                () -> concat(
+                        path("models", () -> get(() -> completeWithFuture(models()))),
+                        path(
+                                PathMatchers.segment("sessions").slash(PathMatchers.segment()),
+                                id -> get(() -> completeWithFuture(session(id)))),
+                        path(
+                                "drain",
+                                () -> concat(
+                                        post(() -> complete(startDrain())),
+                                        get(() -> complete(drainStatus(StatusCodes.OK)))))));
     }
 
     private CompletionStage<HttpResponse> models() {
@@ -55,8 +64,7 @@ public final class AdminRoutes extends AllDirectives {
 
     private CompletionStage<HttpResponse> session(String id) {
         return fabric.session(id)
-                .thenApply(found -> found
-                        .map(JsonResponses::ok)
+                .thenApply(found -> found.map(JsonResponses::ok)
                         .orElseGet(() -> ErrorResponses.response(
                                 ApiError.notFound("No session '" + id + "' is known.", "session_not_found"))))
                 .exceptionally(ErrorResponses::response);

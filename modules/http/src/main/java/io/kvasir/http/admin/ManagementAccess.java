@@ -15,8 +15,8 @@ import java.util.Locale;
  * @param allowedHosts   Host names accepted besides loopback and the management host, lower case
  * @param allowedOrigins Origin values accepted; empty: any request with an Origin is refused
  */
-public record ManagementAccess(String token, boolean tokenGenerated, List<String> allowedHosts,
-                               List<String> allowedOrigins) {
+public record ManagementAccess(
+        String token, boolean tokenGenerated, List<String> allowedHosts, List<String> allowedOrigins) {
 
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -24,7 +24,9 @@ public record ManagementAccess(String token, boolean tokenGenerated, List<String
         if (token == null || token.isBlank()) {
             throw new IllegalArgumentException("the management token must not be blank");
         }
-        allowedHosts = allowedHosts.stream().map(h -> h.strip().toLowerCase(Locale.ROOT)).toList();
+        allowedHosts = allowedHosts.stream()
+                .map(h -> h.strip().toLowerCase(Locale.ROOT))
+                .toList();
         allowedOrigins = List.copyOf(allowedOrigins);
     }
 

@@ -72,31 +72,43 @@ public final class ManagementGuard extends AllDirectives {
                 return inner.get();
             }
             var response = ErrorResponses.response(refusal.get());
-            return complete(refusal.get().status().equals(StatusCodes.UNAUTHORIZED)
-                    ? response.addHeader(RawHeader.create("WWW-Authenticate", "Bearer realm=\"kvasir-management\""))
-                    : response);
+            return complete(
+                    refusal.get().status().equals(StatusCodes.UNAUTHORIZED)
+                            ? response.addHeader(
+                                    RawHeader.create("WWW-Authenticate", "Bearer realm=\"kvasir-management\""))
+                            : response);
         });
     }
 
     Optional<ApiError> refusal(HttpRequest request) {
-        Optional<String> host = request.getHeader(Host.class).map(h -> hostName(h.host().address()));
+        Optional<String> host =
+                request.getHeader(Host.class).map(h -> hostName(h.host().address()));
         String uriHost = hostName(request.getUri().host().address());
         if (host.isEmpty() || !hostAllowed(host.get()) || (!uriHost.isEmpty() && !hostAllowed(uriHost))) {
-            return Optional.of(error(StatusCodes.FORBIDDEN, "This Host may not change the node; call the management "
-                    + "port by a loopback address or add the name to kvasir.http.management.allowed-hosts.",
+            return Optional.of(error(
+                    StatusCodes.FORBIDDEN,
+                    "This Host may not change the node; call the management "
+                            + "port by a loopback address or add the name to kvasir.http.management.allowed-hosts.",
                     "host_not_allowed"));
         }
         Optional<String> origin = request.getHeader("Origin").map(HttpHeader::value);
-        if (origin.isPresent() && allowedOrigins.stream().noneMatch(o -> o.equalsIgnoreCase(origin.get().strip()))) {
-            return Optional.of(error(StatusCodes.FORBIDDEN, "Requests from a web origin may not change the node.",
+        if (origin.isPresent()
+                && allowedOrigins.stream()
+                        .noneMatch(o -> o.equalsIgnoreCase(origin.get().strip()))) {
+            return Optional.of(error(
+                    StatusCodes.FORBIDDEN,
+                    "Requests from a web origin may not change the node.",
                     "origin_not_allowed"));
         }
         Optional<String> authorization = request.getHeader("Authorization").map(HttpHeader::value);
         if (authorization.isEmpty() || !tokenMatches(authorization.get())) {
-            return Optional.of(error(StatusCodes.UNAUTHORIZED, authorization.isEmpty()
-                    ? "Missing management token: send 'Authorization: Bearer <token>' (printed by `kvasir serve` or "
-                            + "set as kvasir.http.management.token)."
-                    : "Invalid management token.", "invalid_management_token"));
+            return Optional.of(error(
+                    StatusCodes.UNAUTHORIZED,
+                    authorization.isEmpty()
+                            ? "Missing management token: send 'Authorization: Bearer <token>' (printed by `kvasir serve` or "
+                                    + "set as kvasir.http.management.token)."
+                            : "Invalid management token.",
+                    "invalid_management_token"));
         }
         if (!acceptableBody(request.entity())) {
             return Optional.of(ApiError.unsupportedMediaType("Management requests take a JSON body "

@@ -56,13 +56,20 @@ public final class ManagementServer extends AllDirectives {
                 : complete(ErrorResponses.response(ApiError.notFound("Metrics are not enabled.", "not_found")));
         Route all = concat(admin.route(), path("metrics", () -> metricsRoute), akkaManagementRoutes());
         // Management routes read no body (the guard looks at its type only): it is dropped first.
-        return mapResponse(ErrorResponses::withRetryAfter, () -> UnreadBody.discardedBefore(() -> guard.guarded(
-                () -> all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
+        return mapResponse(
+                ErrorResponses::withRetryAfter,
+                () -> UnreadBody.discardedBefore(() -> guard.guarded(
+                        () -> all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
     }
 
     public CompletionStage<HttpBinding> bind() {
-        return GuardedServer.bind(system, settings.managementHost(), settings.managementPort(),
-                EdgeServerSettings.management(system.settings().config()), settings.connections(), route());
+        return GuardedServer.bind(
+                system,
+                settings.managementHost(),
+                settings.managementPort(),
+                EdgeServerSettings.management(system.settings().config()),
+                settings.connections(),
+                route());
     }
 
     private Route akkaManagementRoutes() {

@@ -79,6 +79,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
         private int streaming;
         /** Bytes of a request whose headers are not complete yet may be arriving. */
         private boolean headPending;
+
         private long headSince;
         private boolean bytesWhileStreaming;
         private long lastActivity;
@@ -251,9 +252,12 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
                 scheduleOnce(DEADLINE, Duration.ofNanos(left));
                 return;
             }
-            log().debug("Closing a connection that made no progress: {}", headPending
-                    ? "request headers incomplete (header-read-timeout " + limits.headerReadTimeout() + ")"
-                    : "idle (idle-timeout " + limits.idleTimeout() + ")");
+            log().debug(
+                            "Closing a connection that made no progress: {}",
+                            headPending
+                                    ? "request headers incomplete (header-read-timeout " + limits.headerReadTimeout()
+                                            + ")"
+                                    : "idle (idle-timeout " + limits.idleTimeout() + ")");
             completeStage();
         }
     }

@@ -18,11 +18,10 @@ import akka.util.ByteString;
  */
 final class ExchangeTracking {
 
-    private ExchangeTracking() {
-    }
+    private ExchangeTracking() {}
 
-    static Flow<HttpRequest, HttpResponse, NotUsed> around(Flow<HttpRequest, HttpResponse, NotUsed> handler,
-                                                          Connection connection) {
+    static Flow<HttpRequest, HttpResponse, NotUsed> around(
+            Flow<HttpRequest, HttpResponse, NotUsed> handler, Connection connection) {
         return Flow.of(HttpRequest.class)
                 .map(request -> {
                     connection.signal(Connection.Signal.HEAD_RECEIVED);

@@ -33,11 +33,15 @@ import java.util.concurrent.CompletionStage;
  */
 public final class GuardedServer {
 
-    private GuardedServer() {
-    }
+    private GuardedServer() {}
 
-    public static CompletionStage<HttpBinding> bind(ActorSystem<?> system, String host, int port, ServerSettings settings,
-                                                    ConnectionLimits limits, Route route) {
+    public static CompletionStage<HttpBinding> bind(
+            ActorSystem<?> system,
+            String host,
+            int port,
+            ServerSettings settings,
+            ConnectionLimits limits,
+            Route route) {
         Materializer materializer = Materializer.matFromSystem(system);
         LoggingAdapter log = Logging.getLogger(system.classicSystem(), GuardedServer.class);
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = route.handler(system);
@@ -45,17 +49,23 @@ public final class GuardedServer {
         return Tcp.get(system)
                 .bind(host, port, settings.getBacklog(), settings.getSocketOptions(), false, Optional.empty())
                 // Each element completes when its connection has closed: this bounds how many are open.
-                .mapAsyncUnordered(limits.maxConnections(), incoming -> serve(incoming, system, settings, limits,
-                        handler, open, log, materializer))
+                .mapAsyncUnordered(
+                        limits.maxConnections(),
+                        incoming -> serve(incoming, system, settings, limits, handler, open, log, materializer))
                 .to(Sink.ignore())
                 .run(materializer)
                 .thenApply(tcp -> new HttpBinding(tcp, open));
     }
 
-    private static CompletionStage<Done> serve(Tcp.IncomingConnection incoming, ActorSystem<?> system,
-                                               ServerSettings settings, ConnectionLimits limits,
-                                               Function<HttpRequest, CompletionStage<HttpResponse>> handler,
-                                               OpenConnections open, LoggingAdapter log, Materializer materializer) {
+    private static CompletionStage<Done> serve(
+            Tcp.IncomingConnection incoming,
+            ActorSystem<?> system,
+            ServerSettings settings,
+            ConnectionLimits limits,
+            Function<HttpRequest, CompletionStage<HttpResponse>> handler,
+            OpenConnections open,
+            LoggingAdapter log,
+            Materializer materializer) {
         Connection connection = new Connection(open);
         try {
             BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layers = Http.get(system)
@@ -75,7 +85,8 @@ public final class GuardedServer {
 
     /** No TLS: the server layer's TLS-shaped ends joined to plain bytes. */
     @SuppressWarnings({"unchecked", "rawtypes"})
-    private static BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed> plainText() {
+    private static BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed>
+            plainText() {
         // TLSPlacebo emits SessionBytes, a subtype of SslTlsInbound; Java generics need the widening spelled out.
         return (BidiFlow) TLSPlacebo.getInstance();
     }

@@ -55,7 +55,9 @@ public final class HttpBinding {
     public HttpBinding addToCoordinatedShutdown(Duration grace, ActorSystem<?> system) {
         CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
         String name = "kvasir-http-" + localAddress().getPort();
-        shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), name + "-unbind",
+        shutdown.addTask(
+                CoordinatedShutdown.PhaseServiceUnbind(),
+                name + "-unbind",
                 () -> unbind().exceptionally(ignored -> Done.getInstance()));
         shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), name + "-terminate", () -> terminate(grace));
         return this;

@@ -1,6 +1,5 @@
 package io.kvasir.http.openai;
 
-import io.kvasir.engine.core.TokenEvent;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.http.openai.OpenAiJson.ChatLogprobs;
 import io.kvasir.http.openai.OpenAiJson.CompletionLogprobs;
@@ -31,7 +30,8 @@ public record Answer(String id, long created, String model, boolean chat, boolea
     /** {@code chatcmpl-} or {@code cmpl-} and 96 random bits as 24 hex digits, as OpenAI's ids look. */
     static String newId(boolean chat) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        return (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(random.nextLong())
+        return (chat ? "chatcmpl-" : "cmpl-")
+                + HexFormat.of().toHexDigits(random.nextLong())
                 + HexFormat.of().toHexDigits(random.nextInt());
     }
 
@@ -55,7 +55,10 @@ public record Answer(String id, long created, String model, boolean chat, boolea
     /** The chunk that closes the choice with its finish reason. */
     public Object finishChunk(GenerationEvent.Finished finished) {
         return chat
-                ? chatChunk(new OpenAiJson.Delta(null, null), null, finished.reason().openAi())
+                ? chatChunk(
+                        new OpenAiJson.Delta(null, null),
+                        null,
+                        finished.reason().openAi())
                 : textChunk("", null, finished.reason().openAi(), null);
     }
 
@@ -75,24 +78,42 @@ public record Answer(String id, long created, String model, boolean chat, boolea
         tokens.forEach(t -> text.append(t.text()));
         String reason = finished.reason().openAi();
         if (chat) {
-            ChatLogprobs lp = logprobs ? new ChatLogprobs(tokens.stream().map(Answer::tokenLogprob).toList(), null) : null;
-            return new OpenAiJson.ChatCompletion(id, "chat.completion", created, model,
-                    List.of(new OpenAiJson.ChatChoice(0, new OpenAiJson.ChatMessageOut("assistant", text.toString(), null),
-                            lp, reason)), usage(finished), null);
+            ChatLogprobs lp = logprobs
+                    ? new ChatLogprobs(tokens.stream().map(Answer::tokenLogprob).toList(), null)
+                    : null;
+            return new OpenAiJson.ChatCompletion(
+                    id,
+                    "chat.completion",
+                    created,
+                    model,
+                    List.of(new OpenAiJson.ChatChoice(
+                            0, new OpenAiJson.ChatMessageOut("assistant", text.toString(), null), lp, reason)),
+                    usage(finished),
+                    null);
         }
         CompletionLogprobs lp = logprobs ? completionLogprobs(tokens, 0) : null;
         return textChunk(text.toString(), lp, reason, usage(finished));
     }
 
     private OpenAiJson.ChatChunk chatChunk(OpenAiJson.Delta delta, ChatLogprobs logprobs, String finishReason) {
-        return new OpenAiJson.ChatChunk(id, "chat.completion.chunk", created, model,
-                List.of(new OpenAiJson.ChunkChoice(0, delta, logprobs, finishReason)), null);
+        return new OpenAiJson.ChatChunk(
+                id,
+                "chat.completion.chunk",
+                created,
+                model,
+                List.of(new OpenAiJson.ChunkChoice(0, delta, logprobs, finishReason)),
+                null);
     }
 
-    private OpenAiJson.TextCompletion textChunk(String text, CompletionLogprobs logprobs, String finishReason,
-                                                OpenAiJson.Usage usage) {
-        return new OpenAiJson.TextCompletion(id, "text_completion", created, model,
-                List.of(new OpenAiJson.TextChoice(text, 0, logprobs, finishReason)), usage);
+    private OpenAiJson.TextCompletion textChunk(
+            String text, CompletionLogprobs logprobs, String finishReason, OpenAiJson.Usage usage) {
+        return new OpenAiJson.TextCompletion(
+                id,
+                "text_completion",
+                created,
+                model,
+                List.of(new OpenAiJson.TextChoice(text, 0, logprobs, finishReason)),
+                usage);
     }
 
     private static OpenAiJson.Usage usage(GenerationEvent.Finished finished) {
@@ -100,9 +121,11 @@ public record Answer(String id, long created, String model, boolean chat, boolea
     }
 
     private static TokenLogprob tokenLogprob(GenerationEvent.Token token) {
-        List<TopLogprob> top = token.topLogprobs() == null ? List.of() : token.topLogprobs().stream()
-                .map(t -> new TopLogprob(t.text(), logprob(t.logprob()), bytes(t.text())))
-                .toList();
+        List<TopLogprob> top = token.topLogprobs() == null
+                ? List.of()
+                : token.topLogprobs().stream()
+                        .map(t -> new TopLogprob(t.text(), logprob(t.logprob()), bytes(t.text())))
+                        .toList();
         return new TokenLogprob(token.text(), logprob(token.logprob()), bytes(token.text()), top);
     }
 

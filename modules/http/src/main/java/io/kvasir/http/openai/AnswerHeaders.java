@@ -16,8 +16,7 @@ final class AnswerHeaders {
     static final String SESSION = "X-Session-Id";
     private static final int MAX_VALUE_LENGTH = 256;
 
-    private AnswerHeaders() {
-    }
+    private AnswerHeaders() {}
 
     static List<HttpHeader> of(String replica, String sessionId) {
         List<HttpHeader> headers = new ArrayList<>(2);

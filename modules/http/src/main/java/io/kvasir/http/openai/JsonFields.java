@@ -38,7 +38,8 @@ final class JsonFields {
     String requiredString(String name) {
         String value = string(name);
         if (value == null) {
-            throw ApiError.invalid("Missing required field '" + name + "'.", name).toException();
+            throw ApiError.invalid("Missing required field '" + name + "'.", name)
+                    .toException();
         }
         return value;
     }
@@ -89,8 +90,9 @@ final class JsonFields {
             return defaultValue;
         }
         if (value.isNaN() || value < min || value > max) {
-            throw ApiError.invalid("'" + name + "' must be between " + min + " and " + max + ", got " + value + ".",
-                    name).toException();
+            throw ApiError.invalid(
+                            "'" + name + "' must be between " + min + " and " + max + ", got " + value + ".", name)
+                    .toException();
         }
         return value.floatValue();
     }
@@ -123,11 +125,14 @@ final class JsonFields {
     }
 
     private static ApiError.ApiException outOfRange(String name, long min, long max) {
-        return ApiError.invalid("'" + name + "' is out of range: it must be an integer between " + min + " and "
-                + max + ".", name).toException();
+        return ApiError.invalid(
+                        "'" + name + "' is out of range: it must be an integer between " + min + " and " + max + ".",
+                        name)
+                .toException();
     }
 
     static ApiError.ApiException wrongType(String name, String expected) {
-        return ApiError.invalid("'" + name + "' must be " + expected + ".", name).toException();
+        return ApiError.invalid("'" + name + "' must be " + expected + ".", name)
+                .toException();
     }
 }

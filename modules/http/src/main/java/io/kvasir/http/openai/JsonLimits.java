@@ -17,8 +17,8 @@ public record JsonLimits(int maxDepth, int maxNumberLength) {
             throw new IllegalArgumentException("kvasir.http.json.max-depth must be at least 1, got " + maxDepth);
         }
         if (maxNumberLength < 1) {
-            throw new IllegalArgumentException("kvasir.http.json.max-number-length must be at least 1, got "
-                    + maxNumberLength);
+            throw new IllegalArgumentException(
+                    "kvasir.http.json.max-number-length must be at least 1, got " + maxNumberLength);
         }
     }
 }

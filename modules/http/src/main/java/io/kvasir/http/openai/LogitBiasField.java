@@ -19,8 +19,7 @@ final class LogitBiasField {
     /** Plain decimal, no sign, no leading zeros (so "7" and "007" cannot both name token 7), fits an int. */
     private static final Pattern TOKEN_ID = Pattern.compile("0|[1-9][0-9]{0,9}");
 
-    private LogitBiasField() {
-    }
+    private LogitBiasField() {}
 
     static Map<Integer, Float> read(JsonNode node) {
         if (node == null) {
@@ -38,16 +37,22 @@ final class LogitBiasField {
 
     private static int tokenId(String key) {
         if (!TOKEN_ID.matcher(key).matches() || Long.parseLong(key) > Integer.MAX_VALUE) {
-            throw ApiError.invalid("'" + NAME + "' keys must be token ids written as decimal strings, got '"
-                    + abbreviate(key) + "'.", NAME).toException();
+            throw ApiError.invalid(
+                            "'" + NAME + "' keys must be token ids written as decimal strings, got '" + abbreviate(key)
+                                    + "'.",
+                            NAME)
+                    .toException();
         }
         return Integer.parseInt(key);
     }
 
     private static float value(String key, JsonNode value) {
         if (!value.isNumber() || !(value.doubleValue() >= -LIMIT && value.doubleValue() <= LIMIT)) {
-            throw ApiError.invalid("'" + NAME + "' values must be numbers between -100 and 100; token " + key
-                    + " has " + abbreviate(value.toString()) + ".", NAME).toException();
+            throw ApiError.invalid(
+                            "'" + NAME + "' values must be numbers between -100 and 100; token " + key + " has "
+                                    + abbreviate(value.toString()) + ".",
+                            NAME)
+                    .toException();
         }
         return value.floatValue();
     }

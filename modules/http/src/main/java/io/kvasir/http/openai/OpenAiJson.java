@@ -21,76 +21,79 @@ public final class OpenAiJson {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
-    private OpenAiJson() {
-    }
+    private OpenAiJson() {}
 
-    public record ErrorBody(ErrorDetail error) {
-    }
+    public record ErrorBody(ErrorDetail error) {}
 
-    public record ErrorDetail(String message, String type, String param, String code) {
-    }
+    public record ErrorDetail(String message, String type, String param, String code) {}
 
-    public record Usage(int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
+    public record Usage(
+            int promptTokens, int completionTokens, int totalTokens, PromptTokensDetails promptTokensDetails) {
         public static Usage of(int prompt, int completion, int cached) {
             return new Usage(prompt, completion, prompt + completion, new PromptTokensDetails(cached));
         }
     }
 
-    public record PromptTokensDetails(int cachedTokens) {
-    }
+    public record PromptTokensDetails(int cachedTokens) {}
 
     // chat.completion
 
-    public record ChatCompletion(String id, String object, long created, String model, List<ChatChoice> choices,
-                                 Usage usage, String systemFingerprint) {
-    }
+    public record ChatCompletion(
+            String id,
+            String object,
+            long created,
+            String model,
+            List<ChatChoice> choices,
+            Usage usage,
+            String systemFingerprint) {}
 
-    public record ChatChoice(int index, ChatMessageOut message, ChatLogprobs logprobs, String finishReason) {
-    }
+    public record ChatChoice(int index, ChatMessageOut message, ChatLogprobs logprobs, String finishReason) {}
 
-    public record ChatMessageOut(String role, String content, String refusal) {
-    }
+    public record ChatMessageOut(String role, String content, String refusal) {}
 
     // chat.completion.chunk
 
-    public record ChatChunk(String id, String object, long created, String model, List<ChunkChoice> choices,
-                            @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {
-    }
+    public record ChatChunk(
+            String id,
+            String object,
+            long created,
+            String model,
+            List<ChunkChoice> choices,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {}
 
-    public record ChunkChoice(int index, Delta delta, ChatLogprobs logprobs, String finishReason) {
-    }
+    public record ChunkChoice(int index, Delta delta, ChatLogprobs logprobs, String finishReason) {}
 
-    public record Delta(@JsonInclude(JsonInclude.Include.NON_NULL) String role,
-                        @JsonInclude(JsonInclude.Include.NON_NULL) String content) {
-    }
+    public record Delta(
+            @JsonInclude(JsonInclude.Include.NON_NULL) String role,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String content) {}
 
-    public record ChatLogprobs(List<TokenLogprob> content, Object refusal) {
-    }
+    public record ChatLogprobs(List<TokenLogprob> content, Object refusal) {}
 
-    public record TokenLogprob(String token, Double logprob, List<Integer> bytes, List<TopLogprob> topLogprobs) {
-    }
+    public record TokenLogprob(String token, Double logprob, List<Integer> bytes, List<TopLogprob> topLogprobs) {}
 
-    public record TopLogprob(String token, Double logprob, List<Integer> bytes) {
-    }
+    public record TopLogprob(String token, Double logprob, List<Integer> bytes) {}
 
     // text_completion (both the whole answer and each streamed chunk)
 
-    public record TextCompletion(String id, String object, long created, String model, List<TextChoice> choices,
-                                 @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {
-    }
+    public record TextCompletion(
+            String id,
+            String object,
+            long created,
+            String model,
+            List<TextChoice> choices,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {}
 
-    public record TextChoice(String text, int index, CompletionLogprobs logprobs, String finishReason) {
-    }
+    public record TextChoice(String text, int index, CompletionLogprobs logprobs, String finishReason) {}
 
-    public record CompletionLogprobs(List<String> tokens, List<Double> tokenLogprobs,
-                                     List<Map<String, Double>> topLogprobs, List<Integer> textOffset) {
-    }
+    public record CompletionLogprobs(
+            List<String> tokens,
+            List<Double> tokenLogprobs,
+            List<Map<String, Double>> topLogprobs,
+            List<Integer> textOffset) {}
 
     // models
 
-    public record ModelList(String object, List<ModelEntry> data) {
-    }
+    public record ModelList(String object, List<ModelEntry> data) {}
 
-    public record ModelEntry(String id, String object, long created, String ownedBy, int maxModelLen) {
-    }
+    public record ModelEntry(String id, String object, long created, String ownedBy, int maxModelLen) {}
 }

@@ -22,8 +22,7 @@ public final class OpenAiRequests {
 
     private static final Set<String> CHAT_ROLES = Set.of("system", "user", "assistant", "tool");
 
-    private OpenAiRequests() {
-    }
+    private OpenAiRequests() {}
 
     /**
      * What the route needs beyond the fabric request: how to answer.
@@ -31,8 +30,7 @@ public final class OpenAiRequests {
      * @param includeUsage send a usage chunk before [DONE] (stream_options.include_usage)
      * @param logprobs     return log-probabilities of the chosen tokens
      */
-    public record Parsed(GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs) {
-    }
+    public record Parsed(GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs) {}
 
     /** Request headers that shape the generation. */
     public record Headers(String sessionId, String workload) {
@@ -59,7 +57,8 @@ public final class OpenAiRequests {
         boolean logprobs = f.bool("logprobs", false);
         int topLogprobs = topLogprobs(f, "top_logprobs");
         if (topLogprobs > 0 && !logprobs) {
-            throw ApiError.invalid("'top_logprobs' needs 'logprobs' set to true.", "top_logprobs").toException();
+            throw ApiError.invalid("'top_logprobs' needs 'logprobs' set to true.", "top_logprobs")
+                    .toException();
         }
         unsupported(f);
         if (f.has("tools") && f.raw("tools").size() > 0) {
@@ -67,7 +66,8 @@ public final class OpenAiRequests {
         }
         JsonFields format = f.object("response_format");
         if (format != null && !"text".equals(format.string("type"))) {
-            throw ApiError.invalid("Only the 'text' response format is supported.", "response_format").toException();
+            throw ApiError.invalid("Only the 'text' response format is supported.", "response_format")
+                    .toException();
         }
         return build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
     }
@@ -94,8 +94,15 @@ public final class OpenAiRequests {
         return build(f, headers, model, null, prompt, maxTokens, logprobs, topLogprobs);
     }
 
-    private static Parsed build(JsonFields f, Headers headers, String model, List<ChatMessage> messages,
-                                String prompt, Integer maxTokens, boolean logprobs, int topLogprobs) {
+    private static Parsed build(
+            JsonFields f,
+            Headers headers,
+            String model,
+            List<ChatMessage> messages,
+            String prompt,
+            Integer maxTokens,
+            boolean logprobs,
+            int topLogprobs) {
         boolean stream = f.bool("stream", false);
         JsonFields streamOptions = f.object("stream_options");
         boolean includeUsage = streamOptions != null && streamOptions.bool("include_usage", false);
@@ -104,14 +111,23 @@ public final class OpenAiRequests {
                     .toException();
         }
         String user = f.string("user");
-        GenerationRequest request = new GenerationRequest(model, sessionId(f, headers, user), messages, prompt,
-                sampling(f, topLogprobs), maxTokens, stop(f.raw("stop")), workload(headers.workload()), user);
+        GenerationRequest request = new GenerationRequest(
+                model,
+                sessionId(f, headers, user),
+                messages,
+                prompt,
+                sampling(f, topLogprobs),
+                maxTokens,
+                stop(f.raw("stop")),
+                workload(headers.workload()),
+                user);
         return new Parsed(request, stream, includeUsage, logprobs);
     }
 
     private static JsonFields root(JsonNode node) {
         if (node == null || !node.isObject()) {
-            throw ApiError.invalid("The request body must be a JSON object.", null).toException();
+            throw ApiError.invalid("The request body must be a JSON object.", null)
+                    .toException();
         }
         return new JsonFields(node);
     }
@@ -119,7 +135,8 @@ public final class OpenAiRequests {
     private static void unsupported(JsonFields f) {
         Integer n = f.integer("n");
         if (n != null && n != 1) {
-            throw ApiError.invalid("Only n = 1 is supported, got n = " + n + ".", "n").toException();
+            throw ApiError.invalid("Only n = 1 is supported, got n = " + n + ".", "n")
+                    .toException();
         }
     }
 
@@ -131,17 +148,28 @@ public final class OpenAiRequests {
         }
         Integer topK = f.integer("top_k");
         if (topK != null && topK < -1) {
-            throw ApiError.invalid("'top_k' must be -1 (disabled), 0 (disabled) or positive.", "top_k").toException();
+            throw ApiError.invalid("'top_k' must be -1 (disabled), 0 (disabled) or positive.", "top_k")
+                    .toException();
         }
         float minP = f.number("min_p", 0, 1, 0f);
         float presence = f.number("presence_penalty", -2, 2, 0f);
         float frequency = f.number("frequency_penalty", -2, 2, 0f);
         float repetition = f.number("repetition_penalty", 0, 10, 1f);
         if (f.has("repetition_penalty") && repetition <= 0f) {
-            throw ApiError.invalid("'repetition_penalty' must be greater than 0.", "repetition_penalty").toException();
+            throw ApiError.invalid("'repetition_penalty' must be greater than 0.", "repetition_penalty")
+                    .toException();
         }
-        return new SamplingParams(temperature, topK == null || topK < 0 ? 0 : topK, topP, minP, repetition,
-                presence, frequency, f.longValue("seed"), topLogprobs, LogitBiasField.read(f.raw("logit_bias")));
+        return new SamplingParams(
+                temperature,
+                topK == null || topK < 0 ? 0 : topK,
+                topP,
+                minP,
+                repetition,
+                presence,
+                frequency,
+                f.longValue("seed"),
+                topLogprobs,
+                LogitBiasField.read(f.raw("logit_bias")));
     }
 
     private static int topLogprobs(JsonFields f, String name) {
@@ -150,7 +178,8 @@ public final class OpenAiRequests {
             return 0;
         }
         if (value < 0 || value > MAX_TOP_LOGPROBS) {
-            throw ApiError.invalid("'" + name + "' must be between 0 and " + MAX_TOP_LOGPROBS + ".", name).toException();
+            throw ApiError.invalid("'" + name + "' must be between 0 and " + MAX_TOP_LOGPROBS + ".", name)
+                    .toException();
         }
         return value;
     }
@@ -158,7 +187,8 @@ public final class OpenAiRequests {
     private static Integer positive(JsonFields f, String name) {
         Integer value = f.integer(name);
         if (value != null && value <= 0) {
-            throw ApiError.invalid("'" + name + "' must be at least 1, got " + value + ".", name).toException();
+            throw ApiError.invalid("'" + name + "' must be at least 1, got " + value + ".", name)
+                    .toException();
         }
         return value;
     }
@@ -189,8 +219,9 @@ public final class OpenAiRequests {
         return switch (header.strip().toLowerCase(Locale.ROOT)) {
             case "batch" -> GenerationRequest.Workload.BATCH;
             case "interactive" -> GenerationRequest.Workload.INTERACTIVE;
-            default -> throw ApiError.invalid("X-Kvasir-Workload must be 'batch' or 'interactive'.", null)
-                    .toException();
+            default ->
+                throw ApiError.invalid("X-Kvasir-Workload must be 'batch' or 'interactive'.", null)
+                        .toException();
         };
     }
 
@@ -233,7 +264,8 @@ public final class OpenAiRequests {
                 return node.get(0).asText();
             }
             if (node.size() > 1 && node.get(0).isTextual()) {
-                throw ApiError.invalid("Only one prompt per request is supported.", "prompt").toException();
+                throw ApiError.invalid("Only one prompt per request is supported.", "prompt")
+                        .toException();
             }
         }
         throw JsonFields.wrongType("prompt", "a string or an array of one string");
@@ -241,7 +273,8 @@ public final class OpenAiRequests {
 
     private static List<ChatMessage> messages(JsonNode node) {
         if (node == null) {
-            throw ApiError.invalid("Missing required field 'messages'.", "messages").toException();
+            throw ApiError.invalid("Missing required field 'messages'.", "messages")
+                    .toException();
         }
         if (!node.isArray()) {
             throw JsonFields.wrongType("messages", "an array");
@@ -262,7 +295,8 @@ public final class OpenAiRequests {
         }
         JsonNode roleNode = node.get("role");
         if (roleNode == null || !roleNode.isTextual()) {
-            throw ApiError.invalid("'" + path + ".role' must be a string.", path + ".role").toException();
+            throw ApiError.invalid("'" + path + ".role' must be a string.", path + ".role")
+                    .toException();
         }
         String role = roleNode.asText();
         // "developer" is the newer name for the system turn; chat templates only know "system".
@@ -270,8 +304,11 @@ public final class OpenAiRequests {
             role = "system";
         }
         if (!CHAT_ROLES.contains(role)) {
-            throw ApiError.invalid("'" + path + ".role' must be one of system, developer, user, assistant, tool; got '"
-                    + roleNode.asText() + "'.", path + ".role").toException();
+            throw ApiError.invalid(
+                            "'" + path + ".role' must be one of system, developer, user, assistant, tool; got '"
+                                    + roleNode.asText() + "'.",
+                            path + ".role")
+                    .toException();
         }
         return new ChatMessage(role, content(node.get("content"), path + ".content", role));
     }
@@ -281,7 +318,8 @@ public final class OpenAiRequests {
             if (role.equals("assistant")) {
                 return "";
             }
-            throw ApiError.invalid("Missing required field '" + path + "'.", path).toException();
+            throw ApiError.invalid("Missing required field '" + path + "'.", path)
+                    .toException();
         }
         if (node.isTextual()) {
             return node.asText();
@@ -298,8 +336,11 @@ public final class OpenAiRequests {
                 throw JsonFields.wrongType(partPath, "an object with a 'type'");
             }
             if (!part.get("type").asText().equals("text")) {
-                throw ApiError.invalid("Only text content parts are supported, got '" + part.get("type").asText()
-                        + "'.", partPath + ".type").toException();
+                throw ApiError.invalid(
+                                "Only text content parts are supported, got '"
+                                        + part.get("type").asText() + "'.",
+                                partPath + ".type")
+                        .toException();
             }
             if (!part.path("text").isTextual()) {
                 throw JsonFields.wrongType(partPath + ".text", "a string");

@@ -1,7 +1,6 @@
 package io.kvasir.http.openai;
 
 import akka.NotUsed;
-import akka.japi.Pair;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.HttpRequest;
@@ -11,13 +10,14 @@ import akka.http.javadsl.model.headers.RawHeader;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
+import akka.japi.Pair;
 import akka.stream.Materializer;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvasir.fabric.api.Fabric;
-import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.FinishReason;
+import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.http.ApiError;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
@@ -41,7 +41,8 @@ import org.slf4j.LoggerFactory;
 public final class OpenAiRoutes extends AllDirectives {
 
     private static final Logger log = LoggerFactory.getLogger(OpenAiRoutes.class);
-    private static final akka.http.javadsl.model.ContentType EVENT_STREAM = MediaTypes.TEXT_EVENT_STREAM.toContentType();
+    private static final akka.http.javadsl.model.ContentType EVENT_STREAM =
+            MediaTypes.TEXT_EVENT_STREAM.toContentType();
 
     private final Fabric fabric;
     private final HttpSettings settings;
@@ -69,11 +70,14 @@ public final class OpenAiRoutes extends AllDirectives {
         return concat(
                 path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true, scope))),
                 path("completions", () -> post(() -> generation(false, scope))),
-                pathPrefix("models", () -> UnreadBody.discardedBefore(() -> concat(
-                        pathEndOrSingleSlash(() -> get(this::listModels)),
-                        path(PathMatchers.remaining(),
-                                // Model ids may hold a slash, which clients send encoded.
-                                id -> get(() -> model(decode(id))))))));
+                pathPrefix(
+                        "models",
+                        () -> UnreadBody.discardedBefore(() -> concat(
+                                pathEndOrSingleSlash(() -> get(this::listModels)),
+                                path(
+                                        PathMatchers.remaining(),
+                                        // Model ids may hold a slash, which clients send encoded.
+                                        id -> get(() -> model(decode(id))))))));
     }
 
     private Route generation(boolean chat, String scope) {
@@ -83,8 +87,8 @@ public final class OpenAiRoutes extends AllDirectives {
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
-            OpenAiRequests.Headers headers = new OpenAiRequests.Headers(
-                    header(request, "X-Session-Id"), header(request, "X-Kvasir-Workload"));
+            OpenAiRequests.Headers headers =
+                    new OpenAiRequests.Headers(header(request, "X-Session-Id"), header(request, "X-Kvasir-Workload"));
             OptionalLong declared = request.entity().getContentLengthOption();
             if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
                 return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
@@ -93,11 +97,12 @@ public final class OpenAiRoutes extends AllDirectives {
                     .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
                     .thenCompose(strict -> {
                         JsonNode body = json.parse(strict.getData().toArray());
-                        OpenAiRequests.Parsed parsed = chat
-                                ? OpenAiRequests.chat(body, headers)
-                                : OpenAiRequests.completion(body, headers);
-                        Source<GenerationEvent, NotUsed> events = fabric.generate(scope == null
-                                ? parsed.generation() : parsed.generation().withScope(scope));
+                        OpenAiRequests.Parsed parsed =
+                                chat ? OpenAiRequests.chat(body, headers) : OpenAiRequests.completion(body, headers);
+                        Source<GenerationEvent, NotUsed> events = fabric.generate(
+                                scope == null
+                                        ? parsed.generation()
+                                        : parsed.generation().withScope(scope));
                         return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
                     })
                     .exceptionally(ErrorResponses::response);
@@ -105,12 +110,13 @@ public final class OpenAiRoutes extends AllDirectives {
         });
     }
 
-    private CompletionStage<HttpResponse> streamed(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
+    private CompletionStage<HttpResponse> streamed(
+            OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
         // Wait for the first event only: it tells admission (or refusal) before the 200 goes out.
         // The tail is the fabric's own stream, not a copy: its demand and cancellation reach the engine.
         // A request still not admitted when the client has been answered with a timeout is cancelled.
-        CompletionStage<Pair<List<GenerationEvent>, Source<GenerationEvent, NotUsed>>> admitted = events
-                .initialTimeout(settings.requestTimeout())
+        CompletionStage<Pair<List<GenerationEvent>, Source<GenerationEvent, NotUsed>>> admitted = events.initialTimeout(
+                        settings.requestTimeout())
                 .prefixAndTail(1)
                 .runWith(Sink.head(), materializer);
         return admitted.thenApply(pair -> {
@@ -124,21 +130,23 @@ public final class OpenAiRoutes extends AllDirectives {
                     rest = Source.from(first).concat(rest);
                 }
             }
-            Answer answer = Answer.of(parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(),
+            Answer answer = Answer.of(
+                    parsed.generation().model(),
+                    parsed.generation().isChat(),
+                    parsed.logprobs(),
                     parsed.includeUsage());
             return HttpResponse.create()
                     .addHeader(RawHeader.create("Cache-Control", "no-cache"))
                     .addHeaders(AnswerHeaders.of(replica, parsed.generation().sessionId()))
-                    .withEntity(HttpEntities.createChunked(EVENT_STREAM,
-                            SseEncoding.encode(answer, rest, settings.sseKeepAlive())));
+                    .withEntity(HttpEntities.createChunked(
+                            EVENT_STREAM, SseEncoding.encode(answer, rest, settings.sseKeepAlive())));
         });
     }
 
     private CompletionStage<HttpResponse> whole(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
         // completionTimeout cancels the generation when the answer can no longer be delivered.
-        CompletionStage<List<GenerationEvent>> collected = events
-                .completionTimeout(settings.requestTimeout())
-                .runWith(Sink.seq(), materializer);
+        CompletionStage<List<GenerationEvent>> collected =
+                events.completionTimeout(settings.requestTimeout()).runWith(Sink.seq(), materializer);
         return collected.thenApply(all -> {
             GenerationEvent.Started started = null;
             List<GenerationEvent.Token> tokens = new ArrayList<>();
@@ -151,18 +159,25 @@ public final class OpenAiRoutes extends AllDirectives {
                 }
             }
             if (finished == null || finished.reason() == FinishReason.ERROR) {
-                log.error("Generation {} for model {} ended {}", started == null ? null : started.requestId(),
-                        parsed.generation().model(), finished == null ? "without a finish event" : "with an engine error");
+                log.error(
+                        "Generation {} for model {} ended {}",
+                        started == null ? null : started.requestId(),
+                        parsed.generation().model(),
+                        finished == null ? "without a finish event" : "with an engine error");
                 return ErrorResponses.response(ApiError.internal());
             }
-            Answer answer = Answer.of(parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), false);
-            return JsonResponses.ok(answer.complete(tokens, finished)).addHeaders(
-                    AnswerHeaders.of(started == null ? null : started.replica(), parsed.generation().sessionId()));
+            Answer answer =
+                    Answer.of(parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), false);
+            return JsonResponses.ok(answer.complete(tokens, finished))
+                    .addHeaders(AnswerHeaders.of(
+                            started == null ? null : started.replica(),
+                            parsed.generation().sessionId()));
         });
     }
 
     private Route listModels() {
-        List<OpenAiJson.ModelEntry> entries = fabric.models().stream().map(this::entry).toList();
+        List<OpenAiJson.ModelEntry> entries =
+                fabric.models().stream().map(this::entry).toList();
         return complete(JsonResponses.ok(new OpenAiJson.ModelList("list", entries)));
     }
 
@@ -186,5 +201,4 @@ public final class OpenAiRoutes extends AllDirectives {
     private static String header(HttpRequest request, String name) {
         return request.getHeader(name).map(HttpHeader::value).orElse(null);
     }
-
 }

@@ -37,7 +37,9 @@ public final class RequestJson {
                         .maxNumberLength(limits.maxNumberLength())
                         .build())
                 .build();
-        this.mapper = JsonMapper.builder(factory).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+        this.mapper = JsonMapper.builder(factory)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .build();
     }
 
     /** The body as a tree, or an {@link ApiError.ApiException} carrying the 400 to answer with. */
@@ -50,13 +52,15 @@ public final class RequestJson {
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
-            throw ApiError.invalid("The request body is not valid JSON" + where + ".", null).toException();
+            throw ApiError.invalid("The request body is not valid JSON" + where + ".", null)
+                    .toException();
         }
     }
 
     private static String utf8(byte[] body) {
         try {
-            CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+            CharBuffer chars = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(body));
@@ -82,7 +86,12 @@ public final class RequestJson {
         } else {
             message = "The request body exceeds a JSON parser limit.";
         }
-        return new ApiError(akka.http.javadsl.model.StatusCodes.BAD_REQUEST, message, ApiError.INVALID_REQUEST, null,
-                "json_limit_exceeded", 0);
+        return new ApiError(
+                akka.http.javadsl.model.StatusCodes.BAD_REQUEST,
+                message,
+                ApiError.INVALID_REQUEST,
+                null,
+                "json_limit_exceeded",
+                0);
     }
 }

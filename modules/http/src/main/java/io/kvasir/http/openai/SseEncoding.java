@@ -32,26 +32,29 @@ public final class SseEncoding {
     private static final ByteString END = ByteString.fromString("\n\n");
     private static final Logger log = LoggerFactory.getLogger(SseEncoding.class);
 
-    private SseEncoding() {
-    }
+    private SseEncoding() {}
 
     /**
      * The response body for one streamed answer. {@code events} is the rest of the fabric's stream
      * after its {@code Started} event.
      */
-    public static Source<ByteString, NotUsed> encode(Answer answer, Source<GenerationEvent, NotUsed> events,
-                                                     Duration keepAlive) {
+    public static Source<ByteString, NotUsed> encode(
+            Answer answer, Source<GenerationEvent, NotUsed> events, Duration keepAlive) {
         Source<ByteString, NotUsed> body = events
                 // Stop pulling once the generation has finished: nothing after it is for the client.
                 .takeWhile(e -> !(e instanceof GenerationEvent.Finished), true)
                 .<Object>map(e -> e)
                 // A failure becomes the last element, so the state below writes the stream's end once.
-                .recover(new PFBuilder<Throwable, Object>().match(Throwable.class, StreamFailed::new).build())
-                .statefulMap(() -> new StreamState(answer),
+                .recover(new PFBuilder<Throwable, Object>()
+                        .match(Throwable.class, StreamFailed::new)
+                        .build())
+                .statefulMap(
+                        () -> new StreamState(answer),
                         (state, element) -> Pair.create(state, state.onElement(element)),
                         StreamState::onUpstreamComplete)
                 .filter(bytes -> !bytes.isEmpty());
-        Source<ByteString, NotUsed> full = answer.chat() ? Source.single(frame(answer.roleChunk())).concat(body) : body;
+        Source<ByteString, NotUsed> full =
+                answer.chat() ? Source.single(frame(answer.roleChunk())).concat(body) : body;
         return full.keepAlive(keepAlive, () -> KEEP_ALIVE);
     }
 
@@ -73,8 +76,7 @@ public final class SseEncoding {
     }
 
     /** The fabric's stream failed after the response began. */
-    private record StreamFailed(Throwable cause) {
-    }
+    private record StreamFailed(Throwable cause) {}
 
     /** Per-stream state: where the text stands and whether the finish was seen. */
     private static final class StreamState {

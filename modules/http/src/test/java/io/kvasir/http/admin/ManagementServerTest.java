@@ -33,16 +33,20 @@ class ManagementServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        HttpSettings settings = TestServer.defaults().withManagement(true, 0)
-                .withManagementAccess(ManagementAccess.generated().withToken(TOKEN)
+        HttpSettings settings = TestServer.defaults()
+                .withManagement(true, 0)
+                .withManagementAccess(ManagementAccess.generated()
+                        .withToken(TOKEN)
                         .withAllowed(List.of("admin.internal"), List.of("https://ops.example")));
         server = new TestServer(ConfigFactory.parseString("""
                 akka.actor.provider = cluster
                 akka.remote.artery.canonical.hostname = 127.0.0.1
                 akka.remote.artery.canonical.port = 0
                 """), settings);
-        withMetrics = KvasirHttp.start(server.testKit.system(), server.fabric, settings,
-                () -> Directives.complete("kvasir_up 1\n")).toCompletableFuture().get();
+        withMetrics = KvasirHttp.start(
+                        server.testKit.system(), server.fabric, settings, () -> Directives.complete("kvasir_up 1\n"))
+                .toCompletableFuture()
+                .get();
     }
 
     @AfterAll
@@ -55,7 +59,10 @@ class ManagementServerTest {
     }
 
     private static HttpResponse<String> send(String method, String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).method(method, HttpRequest.BodyPublishers.noBody()).build(),
+        return http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .method(method, HttpRequest.BodyPublishers.noBody())
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -73,9 +80,13 @@ class ManagementServerTest {
 
     @Test
     void modelsShowEveryReplica() throws Exception {
-        server.fabric.status(List.of(new Fabric.ModelStatus(FakeFabric.MODEL, List.of(
-                new Fabric.ReplicaStatus("fake-model:decode:0", "akka://k@127.0.0.1:25521", "decode", 3, 1, 512, 200),
-                new Fabric.ReplicaStatus("fake-model:prefill:0", "akka://k@127.0.0.1:25522", "prefill", 0, 0, 256, 0)))));
+        server.fabric.status(List.of(new Fabric.ModelStatus(
+                FakeFabric.MODEL,
+                List.of(
+                        new Fabric.ReplicaStatus(
+                                "fake-model:decode:0", "akka://k@127.0.0.1:25521", "decode", 3, 1, 512, 200),
+                        new Fabric.ReplicaStatus(
+                                "fake-model:prefill:0", "akka://k@127.0.0.1:25522", "prefill", 0, 0, 256, 0)))));
 
         HttpResponse<String> response = send("GET", management(server.bindings) + "/admin/models");
 
@@ -130,17 +141,22 @@ class ManagementServerTest {
         assertThat(noToken.status()).isEqualTo(401);
         assertThat(code(noToken)).isEqualTo("invalid_management_token");
         assertThat(noToken.header("WWW-Authenticate")).startsWith("Bearer");
-        assertThat(drain(local, "", "Authorization: Bearer wrong-" + TOKEN).status()).isEqualTo(401);
+        assertThat(drain(local, "", "Authorization: Bearer wrong-" + TOKEN).status())
+                .isEqualTo(401);
         assertThat(drain(local, "", "Authorization: Basic " + TOKEN).status()).isEqualTo(401);
 
         RawHttp.Response plain = drain(local, "{}", bearer, "Content-Type: text/plain");
         assertThat(plain.status()).isEqualTo(415);
         assertThat(code(plain)).isEqualTo("unsupported_media_type");
         // A cross-site form post needs no body to do harm: its type alone is refused.
-        assertThat(drain(local, "", bearer, "Content-Type: text/plain").status()).isEqualTo(415);
-        assertThat(drain(local, "a=b", bearer, "Content-Type: application/x-www-form-urlencoded").status())
+        assertThat(drain(local, "", bearer, "Content-Type: text/plain").status())
                 .isEqualTo(415);
-        assertThat(drain(local, "{}", bearer).status()).as("a body without a type").isEqualTo(415);
+        assertThat(drain(local, "a=b", bearer, "Content-Type: application/x-www-form-urlencoded")
+                        .status())
+                .isEqualTo(415);
+        assertThat(drain(local, "{}", bearer).status())
+                .as("a body without a type")
+                .isEqualTo(415);
 
         RawHttp.Response rebound = drain("attacker.example:" + port(), "", bearer);
         assertThat(rebound.status()).isEqualTo(403);
@@ -157,8 +173,11 @@ class ManagementServerTest {
 
     @Test
     void mutatingRoutesOfAkkaManagementAreGuardedToo() throws Exception {
-        RawHttp.Response leave = RawHttp.send(port(), "DELETE /cluster/members/akka://x@127.0.0.1:1 HTTP/1.1\r\n"
-                + "Host: 127.0.0.1\r\nConnection: close\r\n\r\n", Duration.ofSeconds(10));
+        RawHttp.Response leave = RawHttp.send(
+                port(),
+                "DELETE /cluster/members/akka://x@127.0.0.1:1 HTTP/1.1\r\n"
+                        + "Host: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                Duration.ofSeconds(10));
         assertThat(leave.status()).isEqualTo(401);
     }
 
@@ -166,25 +185,30 @@ class ManagementServerTest {
     void drainWithTokenFromLoopbackStartsOnceAndReportsItsEnd() throws Exception {
         String bearer = "Authorization: Bearer " + TOKEN;
         RawHttp.Response first = drain("localhost:" + port(), "", bearer);
-        RawHttp.Response second = drain("[::1]", "{}", bearer, "Content-Type: application/json; charset=utf-8",
-                "Origin: https://ops.example");
+        RawHttp.Response second = drain(
+                "[::1]", "{}", bearer, "Content-Type: application/json; charset=utf-8", "Origin: https://ops.example");
         RawHttp.Response third = drain("admin.internal:" + port(), "", bearer);
 
         assertThat(first.status()).isEqualTo(202);
-        assertThat(OpenAiJson.MAPPER.readTree(first.body()).get("status").asText()).isEqualTo("draining");
+        assertThat(OpenAiJson.MAPPER.readTree(first.body()).get("status").asText())
+                .isEqualTo("draining");
         assertThat(second.status()).isEqualTo(202);
         assertThat(third.status()).isEqualTo(202);
         assertThat(server.fabric.drainCalls()).isEqualTo(1);
 
         server.fabric.completeDrain();
-        assertThat(json(send("GET", management(server.bindings) + "/admin/drain")).get("status").asText())
+        assertThat(json(send("GET", management(server.bindings) + "/admin/drain"))
+                        .get("status")
+                        .asText())
                 .isEqualTo("drained");
     }
 
     @Test
     void unparseableRequestsGetTheJsonErrorShape() throws Exception {
-        RawHttp.Response response = RawHttp.send(port(), "GET /admin/models HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                + "X-Big: " + "a".repeat(20_000) + "\r\n\r\n", Duration.ofSeconds(10));
+        RawHttp.Response response = RawHttp.send(
+                port(),
+                "GET /admin/models HTTP/1.1\r\nHost: 127.0.0.1\r\n" + "X-Big: " + "a".repeat(20_000) + "\r\n\r\n",
+                Duration.ofSeconds(10));
 
         assertThat(response.status()).isEqualTo(431);
         assertThat(code(response)).isEqualTo("headers_too_large");
@@ -195,7 +219,8 @@ class ManagementServerTest {
         HttpResponse<String> members = send("GET", management(server.bindings) + "/cluster/members");
         assertThat(members.statusCode()).isEqualTo(200);
         assertThat(json(members).has("members")).isTrue();
-        assertThat(send("GET", management(server.bindings) + "/alive").statusCode()).isEqualTo(200);
+        assertThat(send("GET", management(server.bindings) + "/alive").statusCode())
+                .isEqualTo(200);
     }
 
     @Test

@@ -53,9 +53,14 @@ class ClientGoneTest {
             socket.setSoTimeout(10_000);
             String body = "{\"model\": \"fake-model\", \"stream\": true, "
                     + "\"messages\": [{\"role\": \"user\", \"content\": \"a long prompt\"}]}";
-            socket.getOutputStream().write(RawHttp.post("/v1/chat/completions", "127.0.0.1", body,
-                    "Authorization: Bearer " + TestServer.API_KEY, "Content-Type: application/json")
-                    .getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream()
+                    .write(RawHttp.post(
+                                    "/v1/chat/completions",
+                                    "127.0.0.1",
+                                    body,
+                                    "Authorization: Bearer " + TestServer.API_KEY,
+                                    "Content-Type: application/json")
+                            .getBytes(StandardCharsets.UTF_8));
             InputStream in = socket.getInputStream();
             byte[] head = new byte[12];
             assertThat(in.readNBytes(head, 0, head.length)).isEqualTo(12);

@@ -35,15 +35,20 @@ class ConnectionTimeoutsTest {
     private static final Duration IDLE_TIMEOUT = Duration.ofSeconds(3);
     /** Generous: "closed" must happen well within this, on a loaded 2-core machine too. */
     private static final Duration BOUND = Duration.ofSeconds(15);
-    private static final String CHAT = "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
+
+    private static final String CHAT =
+            "{\"model\": \"fake-model\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]";
 
     private static TestServer server;
 
     @BeforeAll
     static void start() {
-        server = new TestServer(ConfigFactory.empty(), TestServer.defaults().withManagement(false, 0)
-                .withApiKeys(java.util.List.of(TestServer.API_KEY))
-                .withConnections(new ConnectionLimits(8192, HEADER_TIMEOUT, IDLE_TIMEOUT)));
+        server = new TestServer(
+                ConfigFactory.empty(),
+                TestServer.defaults()
+                        .withManagement(false, 0)
+                        .withApiKeys(java.util.List.of(TestServer.API_KEY))
+                        .withConnections(new ConnectionLimits(8192, HEADER_TIMEOUT, IDLE_TIMEOUT)));
     }
 
     @AfterAll
@@ -91,7 +96,8 @@ class ConnectionTimeoutsTest {
         long opened = System.nanoTime();
         try (Socket s = connect()) {
             OutputStream out = s.getOutputStream();
-            out.write("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".getBytes(StandardCharsets.US_ASCII));
+            out.write("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+                    .getBytes(StandardCharsets.US_ASCII));
             CompletableFuture<Duration> closed = CompletableFuture.supplyAsync(() -> {
                 try {
                     return awaitClosed(s, opened);
@@ -119,7 +125,8 @@ class ConnectionTimeoutsTest {
         try (Socket s = connect()) {
             OutputStream out = s.getOutputStream();
             byte[] request = ("GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
-                    + TestServer.API_KEY + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                            + TestServer.API_KEY + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
             out.write(request);
             assertThat(RawHttp.readResponse(s.getInputStream()).status()).isEqualTo(200);
             // Quiet for less than the idle timeout but longer than the header timeout: still usable.

@@ -30,16 +30,17 @@ class GracefulTerminationTest {
 
     @Test
     void terminationLetsTheRequestInFlightFinishAndClosesIdleConnections() throws Exception {
-        try (TestServer server = new TestServer(ConfigFactory.empty(), TestServer.defaults().withManagement(false, 0)
-                .withApiKeys(java.util.List.of(TestServer.API_KEY)))) {
+        try (TestServer server = new TestServer(
+                ConfigFactory.empty(),
+                TestServer.defaults().withManagement(false, 0).withApiKeys(java.util.List.of(TestServer.API_KEY)))) {
             int port = server.apiPort();
             server.fabric.script(request -> Source.from(FakeFabric.events(FinishReason.STOP, "last", " words"))
                     .initialDelay(Duration.ofSeconds(3)));
             Socket idle = new Socket();
             idle.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
             idle.setSoTimeout(15_000);
-            idle.getOutputStream().write(("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            idle.getOutputStream()
+                    .write(("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             assertThat(RawHttp.readResponse(idle.getInputStream()).status()).isEqualTo(200);
 
             CompletableFuture<HttpResponse<String>> slow = server.http.sendAsync(
@@ -48,7 +49,8 @@ class GracefulTerminationTest {
                             .header("Authorization", "Bearer " + TestServer.API_KEY)
                             .header("Content-Type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString("{\"model\": \"fake-model\", \"messages\": "
-                                    + "[{\"role\": \"user\", \"content\": \"hi\"}]}")).build(),
+                                    + "[{\"role\": \"user\", \"content\": \"hi\"}]}"))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (server.fabric.requests().isEmpty() && System.nanoTime() < deadline) {
@@ -56,8 +58,8 @@ class GracefulTerminationTest {
             }
             assertThat(server.fabric.requests()).hasSize(1);
 
-            CompletableFuture<Done> terminated = server.bindings.api().terminate(Duration.ofSeconds(20))
-                    .toCompletableFuture();
+            CompletableFuture<Done> terminated =
+                    server.bindings.api().terminate(Duration.ofSeconds(20)).toCompletableFuture();
 
             // The idle connection goes first, while the answer is still being generated.
             assertThat(idle.getInputStream().read()).isEqualTo(-1);

@@ -38,7 +38,8 @@ class ManyIdleConnectionsTest {
         ConnectionLimits limits = new ConnectionLimits(8192, Duration.ofSeconds(120), Duration.ofSeconds(120));
         List<Socket> sockets = new ArrayList<>();
         ScheduledExecutorService drip = Executors.newSingleThreadScheduledExecutor();
-        try (TestServer server = new TestServer(ConfigFactory.empty(),
+        try (TestServer server = new TestServer(
+                ConfigFactory.empty(),
                 TestServer.defaults().withManagement(false, 0).withConnections(limits))) {
             int port = server.apiPort();
             timedModels(server, newClient()); // warms up both ends, so the figures below compare like with like
@@ -49,8 +50,9 @@ class ManyIdleConnectionsTest {
             List<Socket> slow = new ArrayList<>();
             for (int i = 0; i < SLOWLORIS; i++) {
                 Socket s = connect(port);
-                s.getOutputStream().write("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: "
-                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream()
+                        .write("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: "
+                                .getBytes(StandardCharsets.US_ASCII));
                 slow.add(s);
             }
             sockets.addAll(slow);
@@ -59,8 +61,9 @@ class ManyIdleConnectionsTest {
 
             // A new client, hence a new connection, as a well-behaved client arriving now would open.
             Timed loaded = timedModels(server, newClient());
-            System.out.printf("ManyIdleConnectionsTest: GET /v1/models on a new connection took %d ms with %d idle "
-                    + "and %d slowloris connections open (%d ms before they were opened)%n",
+            System.out.printf(
+                    "ManyIdleConnectionsTest: GET /v1/models on a new connection took %d ms with %d idle "
+                            + "and %d slowloris connections open (%d ms before they were opened)%n",
                     loaded.millis(), IDLE, SLOWLORIS, unloaded);
 
             HttpResponse<String> response = loaded.response();
@@ -80,15 +83,17 @@ class ManyIdleConnectionsTest {
         return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
 
-    private record Timed(HttpResponse<String> response, long millis) {
-    }
+    private record Timed(HttpResponse<String> response, long millis) {}
 
     /** One GET /v1/models; the client's 10 s timeout is the generous bound on "promptly". */
     private static Timed timedModels(TestServer server, HttpClient client) throws Exception {
         long start = System.nanoTime();
-        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(server.base() + "/v1/models"))
-                .timeout(Duration.ofSeconds(10))
-                .header("Authorization", "Bearer " + TestServer.API_KEY).GET().build(),
+        HttpResponse<String> response = client.send(
+                HttpRequest.newBuilder(URI.create(server.base() + "/v1/models"))
+                        .timeout(Duration.ofSeconds(10))
+                        .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .GET()
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         return new Timed(response, (System.nanoTime() - start) / 1_000_000);
     }

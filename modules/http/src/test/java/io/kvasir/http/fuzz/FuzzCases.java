@@ -20,16 +20,26 @@ final class FuzzCases {
     static final String MANAGEMENT_TOKEN = "fuzz-management-token";
     /** {@code user} values the fake fabric answers with a documented refusal (503 / 429). */
     static final String USER_UNAVAILABLE = "fuzz-unavailable";
+
     static final String USER_OVERLOADED = "fuzz-overloaded";
 
     /** One request as bytes, and whether to half-close after sending it (the body is cut short). */
-    record Case(int port, String description, byte[] bytes, boolean halfClose) {
-    }
+    record Case(int port, String description, byte[] bytes, boolean halfClose) {}
 
-    private static final String[] CONTENT_TYPES = {"application/json", "application/json; charset=utf-8",
-            "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=zz",
-            "application/octet-stream", "application/vnd.x+json", "application/json; charset=ebcdic", ";;;",
-            "application/", "*/*", "application/json; " + "p=v; ".repeat(300)};
+    private static final String[] CONTENT_TYPES = {
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=zz",
+        "application/octet-stream",
+        "application/vnd.x+json",
+        "application/json; charset=ebcdic",
+        ";;;",
+        "application/",
+        "*/*",
+        "application/json; " + "p=v; ".repeat(300)
+    };
     private static final String[] METHODS = {"GET", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "FROB", "get"};
 
     private final Random r;
@@ -49,15 +59,29 @@ final class FuzzCases {
             return api(apiPort, "/v1/completions", json.completionBody());
         }
         if (kind < 70) {
-            String path = pick("/v1/models", "/v1/models/fake-model", "/v1/models/other%2Fmodel", "/v1/models/"
-                    + json.randomText(20), "/v1/models?x=" + json.randomText(10));
+            String path = pick(
+                    "/v1/models",
+                    "/v1/models/fake-model",
+                    "/v1/models/other%2Fmodel",
+                    "/v1/models/" + json.randomText(20),
+                    "/v1/models?x=" + json.randomText(10));
             return request(apiPort, r.nextInt(4) == 0 ? "POST" : "GET", path, apiHeaders(), body(""));
         }
         if (kind < 88) {
             return management(managementPort);
         }
-        String path = pick("/", "/health", "/ready", "/v1", "/v1/", "/v2/chat/completions", "//v1//models",
-                "/v1/chat/completions/extra", "/" + json.randomText(30), "/v1/" + "a/".repeat(200), "*");
+        String path = pick(
+                "/",
+                "/health",
+                "/ready",
+                "/v1",
+                "/v1/",
+                "/v2/chat/completions",
+                "//v1//models",
+                "/v1/chat/completions/extra",
+                "/" + json.randomText(30),
+                "/v1/" + "a/".repeat(200),
+                "*");
         return request(apiPort, r.nextBoolean() ? "GET" : "POST", path, apiHeaders(), body(json.chatBody()));
     }
 
@@ -69,29 +93,42 @@ final class FuzzCases {
     }
 
     private Case management(int port) {
-        String path = pick("/admin/drain", "/admin/drain", "/admin/models", "/admin/sessions/" + json.randomText(8),
-                "/metrics", "/alive", "/ready", "/cluster/members", "/admin/" + json.randomText(6));
+        String path = pick(
+                "/admin/drain",
+                "/admin/drain",
+                "/admin/models",
+                "/admin/sessions/" + json.randomText(8),
+                "/metrics",
+                "/alive",
+                "/ready",
+                "/cluster/members",
+                "/admin/" + json.randomText(6));
         String method = r.nextInt(3) == 0 ? pick(METHODS) : (path.equals("/admin/drain") ? "POST" : "GET");
         List<String> headers = new ArrayList<>();
-        headers.add("Host: " + pick("127.0.0.1", "localhost:" + port, "[::1]", "attacker.example", "127.0.0.1."
-                + "attacker.example", "", "a".repeat(300)));
+        headers.add("Host: "
+                + pick(
+                        "127.0.0.1",
+                        "localhost:" + port,
+                        "[::1]",
+                        "attacker.example",
+                        "127.0.0.1." + "attacker.example",
+                        "",
+                        "a".repeat(300)));
         switch (r.nextInt(4)) {
             case 0 -> headers.add("Authorization: Bearer " + MANAGEMENT_TOKEN);
             case 1 -> headers.add("Authorization: Bearer " + json.randomText(r.nextInt(80)));
             case 2 -> headers.add("Authorization: " + pick("Basic eDp5", "Bearer", "bearer " + MANAGEMENT_TOKEN));
-            default -> {
-            }
+            default -> {}
         }
         if (r.nextInt(4) == 0) {
-            headers.add("Origin: " + pick("null", "https://attacker.example", "http://127.0.0.1",
-                    json.randomText(10)));
+            headers.add("Origin: " + pick("null", "https://attacker.example", "http://127.0.0.1", json.randomText(10)));
         }
         if (r.nextBoolean()) {
             headers.add("Content-Type: " + pick(CONTENT_TYPES));
         }
         weirdHeaders(headers);
-        String text = r.nextBoolean() ? "" : pick("{}", "{\"reason\": \"fuzz\"}", json.value(0),
-                json.deep(r.nextInt(200)));
+        String text =
+                r.nextBoolean() ? "" : pick("{}", "{\"reason\": \"fuzz\"}", json.value(0), json.deep(r.nextInt(200)));
         return request(port, method, path, headers, body(text));
     }
 
@@ -120,8 +157,8 @@ final class FuzzCases {
             headers.add("X-Session-Id: " + headerSafe(json.pick(FuzzJson.WEIRD_STRINGS)));
         }
         if (r.nextInt(8) == 0) {
-            headers.add("X-Kvasir-Workload: " + pick("batch", "interactive", "BATCH", "", "urgent",
-                    json.randomText(5)));
+            headers.add(
+                    "X-Kvasir-Workload: " + pick("batch", "interactive", "BATCH", "", "urgent", json.randomText(5)));
         }
         weirdHeaders(headers);
         return headers;
@@ -174,8 +211,11 @@ final class FuzzCases {
             }
             out.writeBytes(copy);
         } else {
-            out.writeBytes(pick("".getBytes(StandardCharsets.UTF_8), " \n\t".getBytes(StandardCharsets.UTF_8),
-                    new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'}, new byte[] {(byte) 0xFE, (byte) 0xFF, 0, '{'}));
+            out.writeBytes(pick(
+                    "".getBytes(StandardCharsets.UTF_8),
+                    " \n\t".getBytes(StandardCharsets.UTF_8),
+                    new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '{', '}'},
+                    new byte[] {(byte) 0xFE, (byte) 0xFF, 0, '{'}));
         }
         return out.toByteArray();
     }
@@ -212,13 +252,14 @@ final class FuzzCases {
             out.writeBytes(body);
             halfClose = true;
         } else {
-            out.writeBytes(("Content-Length: " + pick("-1", "abc", "1, 2", "99999999999999999999", "")
-                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.writeBytes(("Content-Length: " + pick("-1", "abc", "1, 2", "99999999999999999999", "") + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             out.writeBytes(body);
             halfClose = true;
         }
-        String description = method + " " + path + " " + headers.stream().map(FuzzCases::abbreviate).toList()
-                + " body(" + body.length + "): " + abbreviate(new String(body, StandardCharsets.UTF_8));
+        String description = method + " " + path + " "
+                + headers.stream().map(FuzzCases::abbreviate).toList() + " body(" + body.length + "): "
+                + abbreviate(new String(body, StandardCharsets.UTF_8));
         return new Case(port, description, out.toByteArray(), halfClose);
     }
 

@@ -11,8 +11,23 @@ import java.util.Random;
  */
 final class FuzzJson {
 
-    static final String[] WEIRD_STRINGS = {"", " ", "\u0000", "\\", "\"", "\u00e9\u4e2d\ud83d\ude00",
-            "\ud800", "a".repeat(3000), "null", "{}", "[]", "\r\nX-Injected: 1", "<script>", "%00", "../../etc"};
+    static final String[] WEIRD_STRINGS = {
+        "",
+        " ",
+        "\u0000",
+        "\\",
+        "\"",
+        "\u00e9\u4e2d\ud83d\ude00",
+        "\ud800",
+        "a".repeat(3000),
+        "null",
+        "{}",
+        "[]",
+        "\r\nX-Injected: 1",
+        "<script>",
+        "%00",
+        "../../etc"
+    };
     private final Random r;
 
     FuzzJson(Random r) {
@@ -30,8 +45,12 @@ final class FuzzJson {
     String completionBody() {
         StringBuilder b = new StringBuilder("{");
         field(b, "model", r.nextInt(10) == 0 ? value(0) : "\"fake-model\"");
-        field(b, "prompt", r.nextInt(8) == 0 ? value(0) : pick("\"Once\"", "[\"Once\"]", "[\"a\", \"b\"]", "[1, 2]",
-                quoted(pick(WEIRD_STRINGS))));
+        field(
+                b,
+                "prompt",
+                r.nextInt(8) == 0
+                        ? value(0)
+                        : pick("\"Once\"", "[\"Once\"]", "[\"a\", \"b\"]", "[1, 2]", quoted(pick(WEIRD_STRINGS))));
         optionalFields(b);
         if (r.nextInt(6) == 0) {
             field(b, pick("echo", "suffix", "best_of", "logprobs"), value(0));
@@ -42,7 +61,8 @@ final class FuzzJson {
     private String messages() {
         List<String> parts = new ArrayList<>();
         for (int i = 0; i < 1 + r.nextInt(3); i++) {
-            String role = r.nextInt(10) == 0 ? value(0) : quoted(pick("user", "system", "assistant", "developer", "tool"));
+            String role =
+                    r.nextInt(10) == 0 ? value(0) : quoted(pick("user", "system", "assistant", "developer", "tool"));
             String content = switch (r.nextInt(8)) {
                 case 0 -> value(0);
                 case 1 -> "[{\"type\": \"text\", \"text\": " + quoted(pick(WEIRD_STRINGS)) + "}]";
@@ -55,10 +75,30 @@ final class FuzzJson {
     }
 
     private void optionalFields(StringBuilder b) {
-        String[] names = {"stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p",
-                "top_k", "min_p", "seed", "n", "stop", "logprobs", "top_logprobs", "presence_penalty",
-                "frequency_penalty", "repetition_penalty", "logit_bias", "user", "metadata", "tools", "response_format",
-                "unknown_field"};
+        String[] names = {
+            "stream",
+            "stream_options",
+            "max_tokens",
+            "max_completion_tokens",
+            "temperature",
+            "top_p",
+            "top_k",
+            "min_p",
+            "seed",
+            "n",
+            "stop",
+            "logprobs",
+            "top_logprobs",
+            "presence_penalty",
+            "frequency_penalty",
+            "repetition_penalty",
+            "logit_bias",
+            "user",
+            "metadata",
+            "tools",
+            "response_format",
+            "unknown_field"
+        };
         for (int i = r.nextInt(5); i > 0; i--) {
             String name = pick(names);
             field(b, name, plausible(name));
@@ -74,9 +114,16 @@ final class FuzzJson {
             case "stream_options" -> pick("{\"include_usage\": true}", "{\"include_usage\": 1}", "{}");
             case "max_tokens", "max_completion_tokens", "top_k", "n", "top_logprobs", "seed" -> number();
             case "stop" -> pick("\"\\n\"", "[\"a\", \"b\"]", "[\"\"]", "[1]");
-            case "logit_bias" -> pick("{\"5\": -100}", "{\"50256\": 100, \"0\": 2.5}", "{\"x\": 1}", "{\"1\": 101}",
-                    "{\"" + number() + "\": " + number() + "}", "[]");
-            case "user" -> quoted(pick(FuzzCases.USER_UNAVAILABLE, FuzzCases.USER_OVERLOADED, "alice", pick(WEIRD_STRINGS)));
+            case "logit_bias" ->
+                pick(
+                        "{\"5\": -100}",
+                        "{\"50256\": 100, \"0\": 2.5}",
+                        "{\"x\": 1}",
+                        "{\"1\": 101}",
+                        "{\"" + number() + "\": " + number() + "}",
+                        "[]");
+            case "user" ->
+                quoted(pick(FuzzCases.USER_UNAVAILABLE, FuzzCases.USER_OVERLOADED, "alice", pick(WEIRD_STRINGS)));
             case "metadata" -> "{\"session_id\": " + pick(quoted(pick(WEIRD_STRINGS)), "1", "null", "{}") + "}";
             case "tools" -> pick("[]", "[{\"type\": \"function\"}]");
             case "response_format" -> pick("{\"type\": \"text\"}", "{\"type\": \"json_object\"}", "{}");
@@ -165,5 +212,4 @@ final class FuzzJson {
     final <T> T pick(T... options) {
         return options[r.nextInt(options.length)];
     }
-
 }

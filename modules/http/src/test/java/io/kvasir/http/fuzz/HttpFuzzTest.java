@@ -46,19 +46,24 @@ class HttpFuzzTest {
         long seed = seed();
         int count = Integer.getInteger("kvasir.fuzz.count", DEFAULT_COUNT);
         Integer only = Integer.getInteger("kvasir.fuzz.case");
-        HttpSettings settings = TestServer.defaults().withManagement(true, 0).withApiKeys(List.of(TestServer.API_KEY))
+        HttpSettings settings = TestServer.defaults()
+                .withManagement(true, 0)
+                .withApiKeys(List.of(TestServer.API_KEY))
                 .withMaxRequestBytes(64 * 1024)
                 .withManagementAccess(ManagementAccess.generated().withToken(FuzzCases.MANAGEMENT_TOKEN));
         try (TestServer server = new TestServer(ConfigFactory.parseString("akka.actor.provider = local"), settings)) {
             server.fabric.script(request -> switch (String.valueOf(request.tenant())) {
-                case FuzzCases.USER_UNAVAILABLE -> FakeFabric.refuse(
-                        new FabricException(FabricException.Kind.UNAVAILABLE, "No replica is up.")).apply(request);
-                case FuzzCases.USER_OVERLOADED -> FakeFabric.refuse(
-                        new FabricException(FabricException.Kind.OVERLOADED, "Queue full.", null, 2)).apply(request);
+                case FuzzCases.USER_UNAVAILABLE ->
+                    FakeFabric.refuse(new FabricException(FabricException.Kind.UNAVAILABLE, "No replica is up."))
+                            .apply(request);
+                case FuzzCases.USER_OVERLOADED ->
+                    FakeFabric.refuse(new FabricException(FabricException.Kind.OVERLOADED, "Queue full.", null, 2))
+                            .apply(request);
                 default -> FakeFabric.reply("Hello", ",", " world").apply(request);
             });
             int apiPort = server.apiPort();
-            int managementPort = server.bindings.managementAddress().orElseThrow().getPort();
+            int managementPort =
+                    server.bindings.managementAddress().orElseThrow().getPort();
             long started = System.nanoTime();
             Map<Integer, Integer> statuses = new TreeMap<>();
             try (LogCapture log = LogCapture.open()) {
@@ -69,10 +74,13 @@ class HttpFuzzTest {
                     statuses.merge(response.status(), 1, Integer::sum);
                 }
                 // Nothing a client sends is the operator's problem: not even a WARN.
-                assertThat(log.warningsAndErrors()).as("logged while fuzzing; " + replay(seed, null)).isEmpty();
+                assertThat(log.warningsAndErrors())
+                        .as("logged while fuzzing; " + replay(seed, null))
+                        .isEmpty();
             }
             // The spread shows the cases reach the routes (200s, route 4xx), not only the parser.
-            System.out.printf("HttpFuzzTest: %d requests with seed %d in %d ms, statuses %s%n",
+            System.out.printf(
+                    "HttpFuzzTest: %d requests with seed %d in %d ms, statuses %s%n",
                     only != null ? 1 : count, seed, (System.nanoTime() - started) / 1_000_000, statuses);
         }
     }
@@ -108,8 +116,10 @@ class HttpFuzzTest {
             }
             return response;
         } catch (SocketTimeoutException e) {
-            throw new AssertionError("no answer within " + ANSWER_TIMEOUT_MILLIS + " ms to case " + i + " ("
-                    + replay(seed, i) + "): " + c.description(), e);
+            throw new AssertionError(
+                    "no answer within " + ANSWER_TIMEOUT_MILLIS + " ms to case " + i + " (" + replay(seed, i) + "): "
+                            + c.description(),
+                    e);
         }
     }
 
@@ -120,7 +130,9 @@ class HttpFuzzTest {
             return;
         }
         int status = response.status();
-        assertThat(status < 500 || DOCUMENTED_5XX.contains(status)).as("status " + status + "; " + context).isTrue();
+        assertThat(status < 500 || DOCUMENTED_5XX.contains(status))
+                .as("status " + status + "; " + context)
+                .isTrue();
         assertThat(status).as(context).isBetween(200, 599);
         assertThat(status >= 300 && status < 400).as("a redirect; " + context).isFalse();
         if (status >= 400 && !c.description().startsWith("HEAD ")) {
@@ -128,7 +140,9 @@ class HttpFuzzTest {
             JsonNode error = OpenAiJson.MAPPER.readTree(response.body()).get("error");
             assertThat(error).as(context).isNotNull();
             assertThat(error.path("message").isTextual()).as(context).isTrue();
-            assertThat(error.has("type") && error.has("param") && error.has("code")).as(context).isTrue();
+            assertThat(error.has("type") && error.has("param") && error.has("code"))
+                    .as(context)
+                    .isTrue();
         }
         if (status == 503) {
             assertThat(response.header("Retry-After")).as(context).isNotNull();

@@ -28,8 +28,8 @@ class LogitBiasWireTest {
 
     @BeforeAll
     static void start() {
-        kit = ActorTestKit.create("wire", ConfigFactory.parseString("akka.actor.provider = local")
-                .withFallback(ConfigFactory.load()));
+        kit = ActorTestKit.create(
+                "wire", ConfigFactory.parseString("akka.actor.provider = local").withFallback(ConfigFactory.load()));
     }
 
     @AfterAll
@@ -41,8 +41,16 @@ class LogitBiasWireTest {
     void logitBiasRoundTripsThroughTheClusterSerializer() throws Exception {
         SamplingParams sampling = new SamplingParams(0.7f, 40, 0.9f, 0f, 1.1f, 0f, 0f, 3L, 2)
                 .withLogitBias(Map.of(50256, -100f, 13, 2.5f));
-        GenerationRequest request = new GenerationRequest("m", "s", List.of(new ChatMessage("user", "hi")), null,
-                sampling, 16, List.of(), GenerationRequest.Workload.INTERACTIVE, null);
+        GenerationRequest request = new GenerationRequest(
+                "m",
+                "s",
+                List.of(new ChatMessage("user", "hi")),
+                null,
+                sampling,
+                16,
+                List.of(),
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
 
         ObjectMapper cbor = JacksonObjectMapperProvider.get(kit.system()).getOrCreate("jackson-cbor", Optional.empty());
 

@@ -64,7 +64,10 @@ class OpenAiRequestsTest {
     @Test
     void topKMinusOneMeansDisabled() {
         assertThat(chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"top_k\": -1}")
-                .generation().sampling().topK()).isZero();
+                        .generation()
+                        .sampling()
+                        .topK())
+                .isZero();
     }
 
     @Test
@@ -83,7 +86,8 @@ class OpenAiRequestsTest {
                   {"role": "assistant", "content": null}]}
                 """).generation();
 
-        assertThat(r.messages()).extracting(m -> m.role() + "|" + m.content())
+        assertThat(r.messages())
+                .extracting(m -> m.role() + "|" + m.content())
                 .containsExactly("system|Be brief.", "user|one\ntwo", "assistant|");
         assertThat(r.isChat()).isTrue();
     }
@@ -95,25 +99,38 @@ class OpenAiRequestsTest {
                 """));
         assertThat(image.param()).isEqualTo("messages[0].content[0].type");
 
-        ApiError role = rejected(() -> chat("{\"model\": \"m\", \"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}"));
+        ApiError role =
+                rejected(() -> chat("{\"model\": \"m\", \"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}"));
         assertThat(role.param()).isEqualTo("messages[0].role");
     }
 
     @Test
     void stopIsAStringOrAList() {
-        assertThat(completion("{\"model\": \"m\", \"prompt\": \"p\", \"stop\": \"\\n\"}").generation().stop())
+        assertThat(completion("{\"model\": \"m\", \"prompt\": \"p\", \"stop\": \"\\n\"}")
+                        .generation()
+                        .stop())
                 .containsExactly("\n");
-        assertThat(completion("{\"model\": \"m\", \"prompt\": \"p\", \"stop\": [\"a\", \"b\"]}").generation().stop())
+        assertThat(completion("{\"model\": \"m\", \"prompt\": \"p\", \"stop\": [\"a\", \"b\"]}")
+                        .generation()
+                        .stop())
                 .containsExactly("a", "b");
-        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"stop\": [\"a\", 1]}")).param())
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"stop\": [\"a\", 1]}"))
+                        .param())
                 .isEqualTo("stop");
     }
 
     @Test
     void promptIsAStringOrAnArrayOfOne() {
-        assertThat(completion("{\"model\": \"m\", \"prompt\": [\"only\"]}").generation().prompt()).isEqualTo("only");
-        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": [\"a\", \"b\"]}")).param()).isEqualTo("prompt");
-        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": [1, 2, 3]}")).param()).isEqualTo("prompt");
+        assertThat(completion("{\"model\": \"m\", \"prompt\": [\"only\"]}")
+                        .generation()
+                        .prompt())
+                .isEqualTo("only");
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": [\"a\", \"b\"]}"))
+                        .param())
+                .isEqualTo("prompt");
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": [1, 2, 3]}"))
+                        .param())
+                .isEqualTo("prompt");
     }
 
     @Test
@@ -122,7 +139,8 @@ class OpenAiRequestsTest {
 
         assertThat(p.logprobs()).isTrue();
         assertThat(p.generation().sampling().topLogprobs()).isEqualTo(2);
-        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"logprobs\": 99}")).param())
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"logprobs\": 99}"))
+                        .param())
                 .isEqualTo("logprobs");
     }
 
@@ -132,10 +150,19 @@ class OpenAiRequestsTest {
                 {"model": "m", "messages": [{"role": "user", "content": "x"}], "user": "u1", "metadata": {"session_id": "s1"}}
                 """;
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        assertThat(OpenAiRequests.chat(bytes, new OpenAiRequests.Headers("h1", null)).generation().sessionId()).isEqualTo("h1");
-        assertThat(OpenAiRequests.chat(bytes, OpenAiRequests.Headers.NONE).generation().sessionId()).isEqualTo("s1");
-        assertThat(chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"user\": \"u1\"}")
-                .generation().sessionId()).isEqualTo("u1");
+        assertThat(OpenAiRequests.chat(bytes, new OpenAiRequests.Headers("h1", null))
+                        .generation()
+                        .sessionId())
+                .isEqualTo("h1");
+        assertThat(OpenAiRequests.chat(bytes, OpenAiRequests.Headers.NONE)
+                        .generation()
+                        .sessionId())
+                .isEqualTo("s1");
+        assertThat(
+                        chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"user\": \"u1\"}")
+                                .generation()
+                                .sessionId())
+                .isEqualTo("u1");
     }
 
     @Test
@@ -150,18 +177,25 @@ class OpenAiRequestsTest {
 
     @Test
     void integersMustBeIntegral() {
-        assertThatThrownBy(() -> chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 1.5}"))
+        assertThatThrownBy(
+                        () -> chat(
+                                "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"max_tokens\": 1.5}"))
                 .isInstanceOf(ApiError.ApiException.class)
                 .hasMessageContaining("max_tokens");
-        assertThat(rejected(() -> chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"seed\": \"7\"}"))
-                .param()).isEqualTo("seed");
+        assertThat(rejected(
+                                () -> chat(
+                                        "{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}], \"seed\": \"7\"}"))
+                        .param())
+                .isEqualTo("seed");
     }
 
     @Test
     void configuredJsonLimitsAreWhatTheParserEnforces() {
         RequestJson strict = new RequestJson(new JsonLimits(3, 5));
 
-        assertThat(strict.parse("{\"a\": [[12345]]}".getBytes(StandardCharsets.UTF_8)).isObject()).isTrue();
+        assertThat(strict.parse("{\"a\": [[12345]]}".getBytes(StandardCharsets.UTF_8))
+                        .isObject())
+                .isTrue();
         ApiError deep = rejected(() -> strict.parse("{\"a\": [[[1]]]}".getBytes(StandardCharsets.UTF_8)));
         assertThat(deep.message()).contains("3 levels").contains("kvasir.http.json.max-depth");
         ApiError longNumber = rejected(() -> strict.parse("{\"a\": 123456}".getBytes(StandardCharsets.UTF_8)));
@@ -171,9 +205,11 @@ class OpenAiRequestsTest {
 
     @Test
     void syntaxErrorsSayWhere() {
-        ApiError error = rejected(() -> RequestJson.DEFAULT.parse("{\n  \"a\": tru }".getBytes(StandardCharsets.UTF_8)));
+        ApiError error =
+                rejected(() -> RequestJson.DEFAULT.parse("{\n  \"a\": tru }".getBytes(StandardCharsets.UTF_8)));
         assertThat(error.message()).contains("line 2");
-        assertThat(rejected(() -> RequestJson.DEFAULT.parse(new byte[] {'{', (byte) 0xC0, (byte) 0xAF, '}'})).message())
+        assertThat(rejected(() -> RequestJson.DEFAULT.parse(new byte[] {'{', (byte) 0xC0, (byte) 0xAF, '}'}))
+                        .message())
                 .contains("UTF-8");
     }
 

@@ -10,14 +10,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code kvasir bench serve}: load-tests any OpenAI-compatible streaming chat endpoint. */
-@Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serving benchmark for any OpenAI-compatible endpoint: streams chat completions at "
-            + "each concurrency (closed loop) or request rate (open loop, Poisson arrivals) and reports "
-            + "TTFT, inter-token latency, end-to-end latency, throughput and goodput.",
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Serving benchmark for any OpenAI-compatible endpoint: streams chat completions at "
+                    + "each concurrency (closed loop) or request rate (open loop, Poisson arrivals) and reports "
+                    + "TTFT, inter-token latency, end-to-end latency, throughput and goodput.",
             "Token sizes: 128 (fixed), uniform:64-256, normal:128,32.",
             "Routing workload: --sessions N --turns T --system-prompt-tokens S --rate R starts N sessions at "
-            + "R per second (Poisson); each sends T turns, one after another, every turn resending the whole "
-            + "conversation after one S-token system prompt shared by all sessions."})
+                    + "R per second (Poisson); each sends T turns, one after another, every turn resending the whole "
+                    + "conversation after one S-token system prompt shared by all sessions."
+        })
 public final class BenchServeCommand implements Callable<Integer> {
 
     @Option(names = "--url", required = true, description = "Server base URL, e.g. http://127.0.0.1:8080")
@@ -26,8 +30,10 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Model id sent in each request")
     String model;
 
-    @Option(names = "--concurrency", split = ",", description = "Closed loop: concurrent requests per level "
-            + "(default 1,8,32 unless --rate is given)")
+    @Option(
+            names = "--concurrency",
+            split = ",",
+            description = "Closed loop: concurrent requests per level " + "(default 1,8,32 unless --rate is given)")
     List<Integer> concurrency;
 
     @Option(names = "--rate", split = ",", description = "Open loop: requests (sessions) per second, Poisson arrivals")
@@ -36,37 +42,54 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--requests", description = "Requests per level (default 100)")
     Integer requests;
 
-    @Option(names = "--sessions", description = "Sessions per level instead of --requests: N sessions of --turns "
-            + "requests each")
+    @Option(
+            names = "--sessions",
+            description = "Sessions per level instead of --requests: N sessions of --turns " + "requests each")
     Integer sessions;
 
-    @Option(names = "--prompt-tokens", defaultValue = "128",
+    @Option(
+            names = "--prompt-tokens",
+            defaultValue = "128",
             description = "Prompt size per turn (default ${DEFAULT-VALUE})")
     String promptTokens;
 
     @Option(names = "--output-tokens", defaultValue = "128", description = "Answer size (default ${DEFAULT-VALUE})")
     String outputTokens;
 
-    @Option(names = "--turns", defaultValue = "1",
+    @Option(
+            names = "--turns",
+            defaultValue = "1",
             description = "Turns per session; each turn resends the conversation so far")
     int turns;
 
-    @Option(names = {"--shared-prefix", "--system-prompt-tokens"}, defaultValue = "0",
+    @Option(
+            names = {"--shared-prefix", "--system-prompt-tokens"},
+            defaultValue = "0",
             description = "Tokens of system prompt, one text shared by every session and turn (default 0: none)")
     int sharedPrefix;
 
-    @Option(names = "--workload", defaultValue = "interactive", description = "X-Kvasir-Workload of each session: "
-            + "interactive, batch or mix:F (F = fraction of sessions that are interactive, e.g. mix:0.8; "
-            + "default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--workload",
+            defaultValue = "interactive",
+            description = "X-Kvasir-Workload of each session: "
+                    + "interactive, batch or mix:F (F = fraction of sessions that are interactive, e.g. mix:0.8; "
+                    + "default ${DEFAULT-VALUE})")
     String workload;
 
-    @Option(names = "--session-header", defaultValue = "on", description = "on: each session sends its own "
-            + "X-Session-Id on every turn; off: none, the server tells sessions apart by their first turn "
-            + "(default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--session-header",
+            defaultValue = "on",
+            description = "on: each session sends its own "
+                    + "X-Session-Id on every turn; off: none, the server tells sessions apart by their first turn "
+                    + "(default ${DEFAULT-VALUE})")
     String sessionHeader;
 
-    @Option(names = "--replicas", defaultValue = "0", description = "Replicas behind the endpoint, so that one "
-            + "that served nothing counts in busiest_replica_share (default 0: those named by X-Kvasir-Replica)")
+    @Option(
+            names = "--replicas",
+            defaultValue = "0",
+            description =
+                    "Replicas behind the endpoint, so that one "
+                            + "that served nothing counts in busiest_replica_share (default 0: those named by X-Kvasir-Replica)")
     int replicas;
 
     @Option(names = "--slo-ttft", description = "TTFT objective in ms, for goodput")
@@ -78,14 +101,18 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--api-key", description = "Bearer token (default: $OPENAI_API_KEY if set)")
     String apiKey;
 
-    @Option(names = "--timeout", defaultValue = "600",
+    @Option(
+            names = "--timeout",
+            defaultValue = "600",
             description = "Seconds to wait for response headers (default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for sizes and arrival times")
     long seed;
 
-    @Option(names = "--warmup", defaultValue = "0",
+    @Option(
+            names = "--warmup",
+            defaultValue = "0",
             description = "Requests sent one at a time before the first level and left out of the report "
                     + "(default ${DEFAULT-VALUE})")
     int warmup;
@@ -103,11 +130,23 @@ public final class BenchServeCommand implements Callable<Integer> {
         }
         List<Integer> levels = concurrency == null && rate == null ? List.of(1, 8, 32) : concurrency;
         String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
-        LoadSpec.Routing routing = new LoadSpec.Routing(WorkloadMix.parse(workload), onOff(sessionHeader),
-                replicas);
-        LoadSpec spec = new LoadSpec(url, model, key, levels, rate, requestsPerLevel(),
-                TokenDistribution.parse(promptTokens), TokenDistribution.parse(outputTokens), turns, sharedPrefix,
-                sloTtft, sloItl, Duration.ofSeconds(timeoutSeconds), seed, routing);
+        LoadSpec.Routing routing = new LoadSpec.Routing(WorkloadMix.parse(workload), onOff(sessionHeader), replicas);
+        LoadSpec spec = new LoadSpec(
+                url,
+                model,
+                key,
+                levels,
+                rate,
+                requestsPerLevel(),
+                TokenDistribution.parse(promptTokens),
+                TokenDistribution.parse(outputTokens),
+                turns,
+                sharedPrefix,
+                sloTtft,
+                sloItl,
+                Duration.ofSeconds(timeoutSeconds),
+                seed,
+                routing);
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
         }

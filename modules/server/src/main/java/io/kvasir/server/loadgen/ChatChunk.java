@@ -16,8 +16,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 public record ChatChunk(String content, Usage usage, String error, boolean done) {
 
     /** Token counts from {@code usage}; -1 where the server left a field out. */
-    public record Usage(int promptTokens, int completionTokens, int cachedTokens) {
-    }
+    public record Usage(int promptTokens, int completionTokens, int cachedTokens) {}
 
     static final ChatChunk DONE = new ChatChunk("", null, null, true);
 
@@ -51,10 +50,12 @@ public record ChatChunk(String content, Usage usage, String error, boolean done)
             content.append(delta.path("content").asText(""));
         }
         JsonNode u = root.get("usage");
-        Usage usage = u == null || !u.isObject() ? null : new Usage(
-                u.path("prompt_tokens").asInt(-1),
-                u.path("completion_tokens").asInt(-1),
-                u.path("prompt_tokens_details").path("cached_tokens").asInt(-1));
+        Usage usage = u == null || !u.isObject()
+                ? null
+                : new Usage(
+                        u.path("prompt_tokens").asInt(-1),
+                        u.path("completion_tokens").asInt(-1),
+                        u.path("prompt_tokens_details").path("cached_tokens").asInt(-1));
         return new ChatChunk(content.toString(), usage, null, false);
     }
 

@@ -11,8 +11,7 @@ public final class Durations {
 
     private static final Pattern PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|s|m|h)");
 
-    private Durations() {
-    }
+    private Durations() {}
 
     /** Parses a sequence of number-unit parts, a bare number of seconds, or ISO-8601 ({@code PT30M}). */
     public static Duration parse(String text) {
@@ -70,6 +69,7 @@ public final class Durations {
     }
 
     private static IllegalArgumentException bad(String text) {
-        return new IllegalArgumentException("cannot read '" + text + "' as a duration; write e.g. 30m, 10s, 1h30m, 500ms");
+        return new IllegalArgumentException(
+                "cannot read '" + text + "' as a duration; write e.g. 30m, 10s, 1h30m, 500ms");
     }
 }

@@ -19,8 +19,7 @@ import java.util.function.ToDoubleFunction;
  */
 public final class HtmlReport {
 
-    private HtmlReport() {
-    }
+    private HtmlReport() {}
 
     public static void write(Path file, LoadSpec spec, List<LevelStats> levels) throws IOException {
         Files.writeString(file, render(spec, levels));
@@ -31,7 +30,9 @@ public final class HtmlReport {
         String xLabel = spec.openLoop() ? "request rate (req/s)" : "concurrency";
         StringBuilder sb = new StringBuilder();
         sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-                .append("<title>kvasir bench serve: ").append(escape(spec.model())).append("</title>")
+                .append("<title>kvasir bench serve: ")
+                .append(escape(spec.model()))
+                .append("</title>")
                 .append("<style>body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}")
                 .append("h1{font-size:20px}h2{font-size:16px;margin-top:28px}")
                 .append(".charts{display:flex;flex-wrap:wrap;gap:12px}")
@@ -42,28 +43,42 @@ public final class HtmlReport {
         meta(sb, spec);
 
         sb.append("<h2>Latency</h2><div class=\"charts\">");
-        sb.append(SvgChart.lineChart("TTFT percentiles", xLabel, "ms", xs, List.of(
-                series("TTFT p50", PALETTE[0], levels, s -> s.ttftMs().p50()),
-                series("TTFT p95", PALETTE[1], levels, s -> s.ttftMs().p95()),
-                series("TTFT p99", PALETTE[3], levels, s -> s.ttftMs().p99()))));
-        sb.append(SvgChart.lineChart("Inter-token latency percentiles", xLabel, "ms", xs, List.of(
-                series("ITL p50", PALETTE[2], levels, s -> s.itlMs().p50()),
-                series("ITL p99", PALETTE[4], levels, s -> s.itlMs().p99()))));
+        sb.append(SvgChart.lineChart(
+                "TTFT percentiles",
+                xLabel,
+                "ms",
+                xs,
+                List.of(
+                        series("TTFT p50", PALETTE[0], levels, s -> s.ttftMs().p50()),
+                        series("TTFT p95", PALETTE[1], levels, s -> s.ttftMs().p95()),
+                        series("TTFT p99", PALETTE[3], levels, s -> s.ttftMs().p99()))));
+        sb.append(SvgChart.lineChart(
+                "Inter-token latency percentiles",
+                xLabel,
+                "ms",
+                xs,
+                List.of(
+                        series("ITL p50", PALETTE[2], levels, s -> s.itlMs().p50()),
+                        series("ITL p99", PALETTE[4], levels, s -> s.itlMs().p99()))));
         sb.append("</div>\n<h2>Throughput</h2><div class=\"charts\">");
-        sb.append(SvgChart.lineChart("Output tokens per second", xLabel, "tokens/s", xs, List.of(
-                series("output tokens/s", PALETTE[0], levels, LevelStats::outputTokensPerSecond))));
-        List<SvgChart.Series> reqs = new ArrayList<>(List.of(
-                series("requests/s", PALETTE[1], levels, LevelStats::requestsPerSecond)));
+        sb.append(SvgChart.lineChart(
+                "Output tokens per second",
+                xLabel,
+                "tokens/s",
+                xs,
+                List.of(series("output tokens/s", PALETTE[0], levels, LevelStats::outputTokensPerSecond))));
+        List<SvgChart.Series> reqs =
+                new ArrayList<>(List.of(series("requests/s", PALETTE[1], levels, LevelStats::requestsPerSecond)));
         if (spec.hasSlo()) {
-            reqs.add(series("goodput (within SLO)", PALETTE[2], levels,
-                    s -> s.goodput() == null ? Double.NaN : s.goodput()));
+            reqs.add(series(
+                    "goodput (within SLO)", PALETTE[2], levels, s -> s.goodput() == null ? Double.NaN : s.goodput()));
         }
         sb.append(SvgChart.lineChart("Requests per second", xLabel, "requests/s", xs, reqs));
         sb.append("</div>\n<h2>TTFT distribution</h2><div class=\"charts\">");
         for (int i = 0; i < levels.size(); i++) {
             LevelStats s = levels.get(i);
-            sb.append(SvgChart.histogram("TTFT histogram, " + s.level().label(), "TTFT (ms)", s.ttftSamplesMs(),
-                    PALETTE[i % 6]));
+            sb.append(SvgChart.histogram(
+                    "TTFT histogram, " + s.level().label(), "TTFT (ms)", s.ttftSamplesMs(), PALETTE[i % 6]));
         }
         sb.append("</div>\n");
         if (spec.turns() > 1) {
@@ -99,7 +114,11 @@ public final class HtmlReport {
     }
 
     private static void row(StringBuilder sb, String key, String value) {
-        sb.append("<tr><th>").append(escape(key)).append("</th><td>").append(escape(value)).append("</td></tr>");
+        sb.append("<tr><th>")
+                .append(escape(key))
+                .append("</th><td>")
+                .append(escape(value))
+                .append("</td></tr>");
     }
 
     private static void turnCharts(StringBuilder sb, LoadSpec spec, List<LevelStats> levels) {
@@ -130,10 +149,32 @@ public final class HtmlReport {
 
     private static void table(StringBuilder sb, List<LevelStats> levels) {
         sb.append("<h2>Summary</h2><table><tr>");
-        for (String h : List.of("level", "requests", "completed", "errors", "HTTP 429", "duration s", "req/s",
-                "output tok/s", "total tok/s", "TTFT mean", "TTFT p50", "TTFT p90", "TTFT p95", "TTFT p99",
-                "ITL mean", "ITL p50", "ITL p90", "ITL p95", "ITL p99", "E2E mean", "E2E p50", "E2E p90",
-                "E2E p95", "E2E p99", "goodput req/s")) {
+        for (String h : List.of(
+                "level",
+                "requests",
+                "completed",
+                "errors",
+                "HTTP 429",
+                "duration s",
+                "req/s",
+                "output tok/s",
+                "total tok/s",
+                "TTFT mean",
+                "TTFT p50",
+                "TTFT p90",
+                "TTFT p95",
+                "TTFT p99",
+                "ITL mean",
+                "ITL p50",
+                "ITL p90",
+                "ITL p95",
+                "ITL p99",
+                "E2E mean",
+                "E2E p50",
+                "E2E p90",
+                "E2E p95",
+                "E2E p99",
+                "goodput req/s")) {
             sb.append("<th>").append(escape(h)).append("</th>");
         }
         sb.append("</tr>\n");
@@ -152,8 +193,13 @@ public final class HtmlReport {
 
     private static void cells(StringBuilder sb, double... values) {
         for (double v : values) {
-            sb.append("<td>").append(Double.isNaN(v) ? "-" : String.format(Locale.ROOT,
-                    v == Math.rint(v) && Math.abs(v) < 1e9 ? "%.0f" : "%.2f", v)).append("</td>");
+            sb.append("<td>")
+                    .append(
+                            Double.isNaN(v)
+                                    ? "-"
+                                    : String.format(
+                                            Locale.ROOT, v == Math.rint(v) && Math.abs(v) < 1e9 ? "%.0f" : "%.2f", v))
+                    .append("</td>");
         }
     }
 
@@ -165,15 +211,18 @@ public final class HtmlReport {
         sb.append("<h2>Error samples</h2><ul>");
         for (LevelStats s : levels) {
             for (String e : s.errorSamples()) {
-                sb.append("<li>").append(escape(s.level().label())).append(": <code>").append(escape(e))
+                sb.append("<li>")
+                        .append(escape(s.level().label()))
+                        .append(": <code>")
+                        .append(escape(e))
                         .append("</code></li>");
             }
         }
         sb.append("</ul>\n");
     }
 
-    private static SvgChart.Series series(String name, String color, List<LevelStats> levels,
-                                          ToDoubleFunction<LevelStats> f) {
+    private static SvgChart.Series series(
+            String name, String color, List<LevelStats> levels, ToDoubleFunction<LevelStats> f) {
         return new SvgChart.Series(name, color, levels.stream().mapToDouble(f).toArray());
     }
 }

@@ -17,8 +17,7 @@ public final class JsonReport {
 
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private JsonReport() {
-    }
+    private JsonReport() {}
 
     public static ObjectNode build(LoadSpec spec, List<LevelStats> levels) {
         ObjectNode root = MAPPER.createObjectNode();

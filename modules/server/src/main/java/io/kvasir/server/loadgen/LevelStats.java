@@ -27,17 +27,29 @@ import java.util.TreeMap;
  * @param byWorkload     the same figures for each workload class that was sent
  * @param placement      where completed requests were served and their prefix-cache hit rate
  */
-public record LevelStats(LoadSpec.Level level, int requests, int completed, int errors,
-                         SortedMap<Integer, Integer> errorsByStatus, Refusals refusals,
-                         double durationSeconds, double requestsPerSecond, double outputTokensPerSecond,
-                         double totalTokensPerSecond, Percentiles.Summary ttftMs, Percentiles.Summary itlMs,
-                         Percentiles.Summary e2eMs, Double goodput, List<TurnStats> turns,
-                         double[] ttftSamplesMs, List<String> errorSamples, Map<Workload, ClassStats> byWorkload,
-                         PlacementStats placement) {
+public record LevelStats(
+        LoadSpec.Level level,
+        int requests,
+        int completed,
+        int errors,
+        SortedMap<Integer, Integer> errorsByStatus,
+        Refusals refusals,
+        double durationSeconds,
+        double requestsPerSecond,
+        double outputTokensPerSecond,
+        double totalTokensPerSecond,
+        Percentiles.Summary ttftMs,
+        Percentiles.Summary itlMs,
+        Percentiles.Summary e2eMs,
+        Double goodput,
+        List<TurnStats> turns,
+        double[] ttftSamplesMs,
+        List<String> errorSamples,
+        Map<Workload, ClassStats> byWorkload,
+        PlacementStats placement) {
 
     /** TTFT and prefix-cache use at one turn index across all sessions. */
-    public record TurnStats(int turn, int completed, double ttftMsP50, double cachedTokensMean) {
-    }
+    public record TurnStats(int turn, int completed, double ttftMsP50, double cachedTokensMean) {}
 
     private static final int MAX_ERROR_SAMPLES = 5;
 
@@ -46,14 +58,19 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
         List<RequestResult> ok = results.stream().filter(RequestResult::ok).toList();
         Refusals refusals = Refusals.of(results);
         SortedMap<Integer, Integer> errorsByStatus = new TreeMap<>();
-        results.stream().filter(r -> !r.ok() && !r.rejected())
+        results.stream()
+                .filter(r -> !r.ok() && !r.rejected())
                 .forEach(r -> errorsByStatus.merge(r.status(), 1, Integer::sum));
         int errors = results.size() - ok.size() - refusals.count();
         double seconds = run.durationSeconds();
         long output = ok.stream().mapToLong(RequestResult::outputTokens).sum();
         long prompt = ok.stream().mapToLong(RequestResult::promptTokens).sum();
-        double[] ttft = ok.stream().mapToDouble(RequestResult::ttftMs).filter(d -> !Double.isNaN(d)).toArray();
-        double[] itl = ok.stream().flatMapToDouble(r -> Arrays.stream(r.itlMs())).toArray();
+        double[] ttft = ok.stream()
+                .mapToDouble(RequestResult::ttftMs)
+                .filter(d -> !Double.isNaN(d))
+                .toArray();
+        double[] itl =
+                ok.stream().flatMapToDouble(r -> Arrays.stream(r.itlMs())).toArray();
         double[] e2e = ok.stream().mapToDouble(RequestResult::e2eMs).toArray();
         Double goodput = spec.hasSlo() ? rate(ok.stream().filter(spec::meetsSlo).count(), seconds) : null;
         Set<String> samples = new LinkedHashSet<>();
@@ -62,11 +79,25 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
                 samples.add(r.error());
             }
         }
-        return new LevelStats(run.level(), results.size(), ok.size(), errors,
-                Collections.unmodifiableSortedMap(errorsByStatus), refusals, seconds,
-                rate(ok.size(), seconds), rate(output, seconds), rate(output + prompt, seconds),
-                Percentiles.summarize(ttft), Percentiles.summarize(itl), Percentiles.summarize(e2e), goodput,
-                turnStats(ok), ttft, List.copyOf(samples), byWorkload(results, spec, seconds),
+        return new LevelStats(
+                run.level(),
+                results.size(),
+                ok.size(),
+                errors,
+                Collections.unmodifiableSortedMap(errorsByStatus),
+                refusals,
+                seconds,
+                rate(ok.size(), seconds),
+                rate(output, seconds),
+                rate(output + prompt, seconds),
+                Percentiles.summarize(ttft),
+                Percentiles.summarize(itl),
+                Percentiles.summarize(e2e),
+                goodput,
+                turnStats(ok),
+                ttft,
+                List.copyOf(samples),
+                byWorkload(results, spec, seconds),
                 PlacementStats.of(ok, spec.routing().replicas()));
     }
 
@@ -74,7 +105,8 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
     private static Map<Workload, ClassStats> byWorkload(List<RequestResult> results, LoadSpec spec, double seconds) {
         Map<Workload, ClassStats> out = new EnumMap<>(Workload.class);
         for (Workload w : Workload.values()) {
-            List<RequestResult> of = results.stream().filter(r -> r.workload() == w).toList();
+            List<RequestResult> of =
+                    results.stream().filter(r -> r.workload() == w).toList();
             if (!of.isEmpty()) {
                 out.put(w, ClassStats.of(of, spec, seconds));
             }
@@ -89,10 +121,15 @@ public record LevelStats(LoadSpec.Level level, int requests, int completed, int 
         }
         List<TurnStats> out = new ArrayList<>();
         byTurn.forEach((turn, rs) -> {
-            double p50 = Percentiles.summarize(rs.stream().mapToDouble(RequestResult::ttftMs).toArray()).p50();
+            double p50 = Percentiles.summarize(
+                            rs.stream().mapToDouble(RequestResult::ttftMs).toArray())
+                    .p50();
             // Servers that do not report cached tokens leave the mean undefined rather than zero.
-            double cached = rs.stream().mapToInt(RequestResult::cachedTokens).filter(c -> c >= 0)
-                    .average().orElse(Double.NaN);
+            double cached = rs.stream()
+                    .mapToInt(RequestResult::cachedTokens)
+                    .filter(c -> c >= 0)
+                    .average()
+                    .orElse(Double.NaN);
             out.add(new TurnStats(turn, rs.size(), p50, cached));
         });
         return out;

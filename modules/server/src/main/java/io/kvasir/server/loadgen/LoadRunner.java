@@ -25,8 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class LoadRunner {
 
     /** What one level produced. */
-    public record LevelRun(LoadSpec.Level level, List<RequestResult> results, double durationSeconds) {
-    }
+    public record LevelRun(LoadSpec.Level level, List<RequestResult> results, double durationSeconds) {}
 
     private static final long SHARED_PREFIX_SEED = 0x5eed;
     private static final long WARM_UP_SESSIONS = 1L << 40;
@@ -42,8 +41,12 @@ public final class LoadRunner {
     public LoadRunner(LoadSpec spec, PrintStream progressOut) {
         this.spec = spec;
         this.progressOut = progressOut;
-        this.sharedPrefix = spec.sharedPrefixTokens() == 0 ? null : PromptText.generate(
-                "You are a helpful assistant. Background notes follow.", spec.sharedPrefixTokens(), SHARED_PREFIX_SEED);
+        this.sharedPrefix = spec.sharedPrefixTokens() == 0
+                ? null
+                : PromptText.generate(
+                        "You are a helpful assistant. Background notes follow.",
+                        spec.sharedPrefixTokens(),
+                        SHARED_PREFIX_SEED);
     }
 
     public List<LevelRun> runAll() {
@@ -65,8 +68,10 @@ public final class LoadRunner {
         }
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "warm-up", requests);
-        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(spec.timeout()).build()) {
+        try (HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(spec.timeout())
+                .build()) {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
             // Session numbers of their own: the measured sessions keep their sizes and seeds, and no
             // warm-up conversation shares a session id (and so a cached prefix) with a measured one.
@@ -82,12 +87,15 @@ public final class LoadRunner {
         int sessions = (spec.requests() + spec.turns() - 1) / spec.turns();
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "bench serve " + level.label(), spec.requests());
-        int clientThreads = level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate())))
-                : level.concurrency();
+        int clientThreads =
+                level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate()))) : level.concurrency();
         ExecutorService clientPool = Executors.newFixedThreadPool(clientThreads);
         long start;
-        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .executor(clientPool).connectTimeout(spec.timeout()).build()) {
+        try (HttpClient client = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .executor(clientPool)
+                .connectTimeout(spec.timeout())
+                .build()) {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
             start = System.nanoTime();
             if (level.open()) {
@@ -103,8 +111,8 @@ public final class LoadRunner {
         return new LevelRun(level, List.copyOf(results), duration);
     }
 
-    private void runClosed(int concurrency, int sessions, RequestDriver driver, Queue<RequestResult> results,
-                           ProgressBar progress) {
+    private void runClosed(
+            int concurrency, int sessions, RequestDriver driver, Queue<RequestResult> results, ProgressBar progress) {
         AtomicInteger next = new AtomicInteger();
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int w = 0; w < concurrency; w++) {
@@ -118,8 +126,8 @@ public final class LoadRunner {
         }
     }
 
-    private void runOpen(double rate, int sessions, RequestDriver driver, Queue<RequestResult> results,
-                         ProgressBar progress) {
+    private void runOpen(
+            double rate, int sessions, RequestDriver driver, Queue<RequestResult> results, ProgressBar progress) {
         SplittableRandom arrivals = new SplittableRandom(spec.seed() ^ Double.doubleToLongBits(rate));
         long start = System.nanoTime();
         double at = 0;
@@ -150,8 +158,8 @@ public final class LoadRunner {
         runSession(sessionCounter.getAndIncrement(), turns, driver, results, progress);
     }
 
-    private void runSession(long session, int turns, RequestDriver driver, Queue<RequestResult> results,
-                            ProgressBar progress) {
+    private void runSession(
+            long session, int turns, RequestDriver driver, Queue<RequestResult> results, ProgressBar progress) {
         SplittableRandom random = new SplittableRandom(spec.seed() * 31 + session);
         // One id for all turns of a conversation, so a cache-aware router can keep its follow-ups on
         // the replica that holds its prefix without hashing the messages.
@@ -167,11 +175,11 @@ public final class LoadRunner {
             int promptTokens = spec.promptTokens().sample(random);
             int outputTokens = spec.outputTokens().sample(random);
             String label = "Request " + requestCounter.incrementAndGet() + ":";
-            conversation.add(new RequestDriver.Message("user",
-                    PromptText.generate(label, promptTokens, random.nextLong())));
+            conversation.add(
+                    new RequestDriver.Message("user", PromptText.generate(label, promptTokens, random.nextLong())));
             promptEstimate += promptTokens;
-            RequestResult r = driver.send(List.copyOf(conversation), outputTokens, sessionId, workload, turn,
-                    promptEstimate);
+            RequestResult r =
+                    driver.send(List.copyOf(conversation), outputTokens, sessionId, workload, turn, promptEstimate);
             results.add(r);
             progress.completed(r);
             if (!r.ok()) {

@@ -13,10 +13,22 @@ import java.util.List;
  * @param sloItlMs    objective for a request's mean inter-token latency, or null
  * @param routing     what the requests tell a router, and how many replicas to expect behind it
  */
-public record LoadSpec(String url, String model, String apiKey, List<Integer> concurrency, List<Double> rates,
-                       int requests, TokenDistribution promptTokens, TokenDistribution outputTokens,
-                       int turns, int sharedPrefixTokens, Double sloTtftMs, Double sloItlMs,
-                       Duration timeout, long seed, Routing routing) {
+public record LoadSpec(
+        String url,
+        String model,
+        String apiKey,
+        List<Integer> concurrency,
+        List<Double> rates,
+        int requests,
+        TokenDistribution promptTokens,
+        TokenDistribution outputTokens,
+        int turns,
+        int sharedPrefixTokens,
+        Double sloTtftMs,
+        Double sloItlMs,
+        Duration timeout,
+        long seed,
+        Routing routing) {
 
     /**
      * @param workload      the class each session sends in {@code X-Kvasir-Workload}

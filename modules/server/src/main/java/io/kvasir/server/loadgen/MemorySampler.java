@@ -38,8 +38,10 @@ public final class MemorySampler {
 
     public SoakSample sample(double seconds, long completed, long failed) {
         String text = metrics != null ? scrape() : null;
-        double heapUsed = text == null ? Double.NaN : value(PrometheusText.sum(text, "jvm_memory_used_bytes", "area=\"heap\""));
-        double heapAfterGc = text == null ? Double.NaN : value(PrometheusText.sum(text, "jvm_memory_heap_after_gc_bytes", null));
+        double heapUsed =
+                text == null ? Double.NaN : value(PrometheusText.sum(text, "jvm_memory_used_bytes", "area=\"heap\""));
+        double heapAfterGc =
+                text == null ? Double.NaN : value(PrometheusText.sum(text, "jvm_memory_heap_after_gc_bytes", null));
         double rss;
         if (procStatus != null) {
             var r = ProcStatus.rssBytes(procStatus);
@@ -58,7 +60,11 @@ public final class MemorySampler {
 
     private String scrape() {
         try {
-            HttpResponse<String> r = client.send(HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(5)).GET().build(),
+            HttpResponse<String> r = client.send(
+                    HttpRequest.newBuilder(metrics)
+                            .timeout(Duration.ofSeconds(5))
+                            .GET()
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 200) {
                 return r.body();

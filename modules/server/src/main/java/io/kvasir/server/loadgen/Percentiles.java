@@ -15,8 +15,7 @@ public final class Percentiles {
         static final Summary EMPTY = new Summary(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
     }
 
-    private Percentiles() {
-    }
+    private Percentiles() {}
 
     /** @param sorted ascending values */
     public static double of(double[] sorted, double p) {
@@ -36,7 +35,8 @@ public final class Percentiles {
 
     /** Summary of the values; NaN entries (no measurement) are left out. */
     public static Summary summarize(double[] values) {
-        double[] v = Arrays.stream(values).filter(d -> !Double.isNaN(d)).sorted().toArray();
+        double[] v =
+                Arrays.stream(values).filter(d -> !Double.isNaN(d)).sorted().toArray();
         if (v.length == 0) {
             return Summary.EMPTY;
         }

@@ -15,8 +15,8 @@ import java.util.TreeMap;
  * @param prefixCacheHitRate  cached prompt tokens over prompt tokens, summed over the completed
  *                            requests whose usage reported cached tokens; null when none did
  */
-public record PlacementStats(SortedMap<String, Integer> replicas, Double busiestReplicaShare,
-                             Double prefixCacheHitRate) {
+public record PlacementStats(
+        SortedMap<String, Integer> replicas, Double busiestReplicaShare, Double prefixCacheHitRate) {
 
     public PlacementStats {
         replicas = Collections.unmodifiableSortedMap(new TreeMap<>(replicas));

@@ -52,8 +52,16 @@ final class ProgressBar {
         }
         lastDraw = now;
         int filled = total == 0 ? WIDTH : (int) ((long) WIDTH * Math.min(done, total) / total);
-        out.printf("\r\033[K%s [%s%s] %d/%d  errors %d  429s %d  %.1fs", label, "#".repeat(filled),
-                ".".repeat(WIDTH - filled), done, total, errors, rejected, (now - start) / 1e9);
+        out.printf(
+                "\r\033[K%s [%s%s] %d/%d  errors %d  429s %d  %.1fs",
+                label,
+                "#".repeat(filled),
+                ".".repeat(WIDTH - filled),
+                done,
+                total,
+                errors,
+                rejected,
+                (now - start) / 1e9);
         out.flush();
     }
 }

@@ -9,8 +9,7 @@ import java.util.OptionalDouble;
  */
 public final class PrometheusText {
 
-    private PrometheusText() {
-    }
+    private PrometheusText() {}
 
     /**
      * Sum of every series of {@code metric} whose label set contains {@code label} (e.g.

@@ -15,11 +15,20 @@ import java.util.List;
 public record Refusals(int count, double p50Ms, double p99Ms, double retryAfterP50S, double retryAfterMaxS) {
 
     public static Refusals of(List<RequestResult> results) {
-        List<RequestResult> refused = results.stream().filter(RequestResult::rejected).toList();
-        double[] ms = refused.stream().mapToDouble(RequestResult::e2eMs).sorted().toArray();
-        double[] retry = refused.stream().mapToDouble(RequestResult::retryAfterS).filter(d -> !Double.isNaN(d))
-                .sorted().toArray();
-        return new Refusals(refused.size(), Percentiles.of(ms, 50), Percentiles.of(ms, 99),
-                Percentiles.of(retry, 50), Percentiles.of(retry, 100));
+        List<RequestResult> refused =
+                results.stream().filter(RequestResult::rejected).toList();
+        double[] ms =
+                refused.stream().mapToDouble(RequestResult::e2eMs).sorted().toArray();
+        double[] retry = refused.stream()
+                .mapToDouble(RequestResult::retryAfterS)
+                .filter(d -> !Double.isNaN(d))
+                .sorted()
+                .toArray();
+        return new Refusals(
+                refused.size(),
+                Percentiles.of(ms, 50),
+                Percentiles.of(ms, 99),
+                Percentiles.of(retry, 50),
+                Percentiles.of(retry, 100));
     }
 }

@@ -26,8 +26,7 @@ import java.util.List;
 public final class RequestDriver {
 
     /** A chat message in the conversation sent to the server. */
-    public record Message(String role, String content) {
-    }
+    public record Message(String role, String content) {}
 
     private static final int MAX_ERROR_BODY = 4096;
 
@@ -98,8 +97,8 @@ public final class RequestDriver {
      * @param workload       sent as {@code X-Kvasir-Workload}, or null for none
      * @param promptEstimate approximate prompt size, used when the server reports no usage
      */
-    public RequestResult send(List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn,
-                              int promptEstimate) {
+    public RequestResult send(
+            List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn, int promptEstimate) {
         HttpRequest.Builder b = HttpRequest.newBuilder(endpoint)
                 .timeout(timeout)
                 .header("Content-Type", "application/json")
@@ -140,14 +139,18 @@ public final class RequestDriver {
         // A refusal is timed to its headers: reading the error body is the client's cost, not the server's.
         double headersMs = msSince(start);
         String replica = response.headers().firstValue(REPLICA_HEADER).orElse(null);
-        double retryAfter = retryAfterSeconds(response.headers().firstValue("Retry-After").orElse(null),
-                Instant.now());
+        double retryAfter =
+                retryAfterSeconds(response.headers().firstValue("Retry-After").orElse(null), Instant.now());
         try (InputStream body = response.body()) {
             if (response.statusCode() != 200) {
                 String text = new String(body.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
-                return RequestResult.failed(turn, response.statusCode(),
-                        "HTTP " + response.statusCode() + ": " + ChatChunk.abbreviate(text.strip()),
-                        headersMs, promptEstimate).with(workload, replica, retryAfter);
+                return RequestResult.failed(
+                                turn,
+                                response.statusCode(),
+                                "HTTP " + response.statusCode() + ": " + ChatChunk.abbreviate(text.strip()),
+                                headersMs,
+                                promptEstimate)
+                        .with(workload, replica, retryAfter);
             }
             StreamTimer timer = new StreamTimer(start);
             SseReader.readAll(body, event -> timer.accept(ChatChunk.parse(event, mapper)));
@@ -172,7 +175,8 @@ public final class RequestDriver {
             return seconds >= 0 && Double.isFinite(seconds) ? seconds : Double.NaN;
         } catch (NumberFormatException notSeconds) {
             try {
-                Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+                Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME)
+                        .toInstant();
                 return Math.max(0, Duration.between(now, at).toMillis() / 1000.0);
             } catch (DateTimeParseException notADate) {
                 return Double.NaN;

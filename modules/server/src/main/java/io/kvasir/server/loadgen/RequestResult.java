@@ -17,14 +17,46 @@ package io.kvasir.server.loadgen;
  * @param replica          the {@code X-Kvasir-Replica} response header, null if absent
  * @param retryAfterS      the {@code Retry-After} response header in seconds, NaN if absent
  */
-public record RequestResult(int turn, int status, String error, double ttftMs, double[] itlMs, double e2eMs,
-                            int outputTokens, int promptTokens, int cachedTokens, String text,
-                            Workload workload, String replica, double retryAfterS) {
+public record RequestResult(
+        int turn,
+        int status,
+        String error,
+        double ttftMs,
+        double[] itlMs,
+        double e2eMs,
+        int outputTokens,
+        int promptTokens,
+        int cachedTokens,
+        String text,
+        Workload workload,
+        String replica,
+        double retryAfterS) {
 
     /** A result before the request's class and the response's routing headers are attached. */
-    public RequestResult(int turn, int status, String error, double ttftMs, double[] itlMs, double e2eMs,
-                         int outputTokens, int promptTokens, int cachedTokens, String text) {
-        this(turn, status, error, ttftMs, itlMs, e2eMs, outputTokens, promptTokens, cachedTokens, text, null, null,
+    public RequestResult(
+            int turn,
+            int status,
+            String error,
+            double ttftMs,
+            double[] itlMs,
+            double e2eMs,
+            int outputTokens,
+            int promptTokens,
+            int cachedTokens,
+            String text) {
+        this(
+                turn,
+                status,
+                error,
+                ttftMs,
+                itlMs,
+                e2eMs,
+                outputTokens,
+                promptTokens,
+                cachedTokens,
+                text,
+                null,
+                null,
                 Double.NaN);
     }
 
@@ -50,14 +82,38 @@ public record RequestResult(int turn, int status, String error, double ttftMs, d
 
     /** This result with the request's class and what the response headers said. */
     public RequestResult with(Workload workload, String replica, double retryAfterS) {
-        return new RequestResult(turn, status, error, ttftMs, itlMs, e2eMs, outputTokens, promptTokens, cachedTokens,
-                text, workload, replica, retryAfterS);
+        return new RequestResult(
+                turn,
+                status,
+                error,
+                ttftMs,
+                itlMs,
+                e2eMs,
+                outputTokens,
+                promptTokens,
+                cachedTokens,
+                text,
+                workload,
+                replica,
+                retryAfterS);
     }
 
     /** The same result without its answer text, for callers that keep many results and no conversation. */
     public RequestResult withoutText() {
-        return new RequestResult(turn, status, error, ttftMs, itlMs, e2eMs, outputTokens, promptTokens, cachedTokens,
-                "", workload, replica, retryAfterS);
+        return new RequestResult(
+                turn,
+                status,
+                error,
+                ttftMs,
+                itlMs,
+                e2eMs,
+                outputTokens,
+                promptTokens,
+                cachedTokens,
+                "",
+                workload,
+                replica,
+                retryAfterS);
     }
 
     static RequestResult failed(int turn, int status, String error, double e2eMs, int promptTokens) {

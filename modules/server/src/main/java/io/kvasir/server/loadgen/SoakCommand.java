@@ -26,12 +26,16 @@ import picocli.CommandLine.Option;
  * sampled, to show that nothing grows once it has warmed up. A benchmark run by hand (half an hour
  * is the usual length), not a test.
  */
-@Command(name = "soak", mixinStandardHelpOptions = true,
-        description = {"Soak test: drives steady load (one --rate or --concurrency) against a running "
-            + "OpenAI-compatible server for --duration, samples its heap (from --metrics, e.g. Kvasir's "
-            + "management port) and RSS (from /proc with --pid, else --metrics) every --sample-interval, "
-            + "and reports TTFT/ITL and the memory growth after --warmup with a PASS/FAIL verdict.",
-            "Writes PREFIX.csv (time series) and PREFIX.json (summary and series). Exit 0 on PASS."})
+@Command(
+        name = "soak",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Soak test: drives steady load (one --rate or --concurrency) against a running "
+                    + "OpenAI-compatible server for --duration, samples its heap (from --metrics, e.g. Kvasir's "
+                    + "management port) and RSS (from /proc with --pid, else --metrics) every --sample-interval, "
+                    + "and reports TTFT/ITL and the memory growth after --warmup with a PASS/FAIL verdict.",
+            "Writes PREFIX.csv (time series) and PREFIX.json (summary and series). Exit 0 on PASS."
+        })
 public final class SoakCommand implements Callable<Integer> {
 
     @Option(names = "--url", required = true, description = "Server base URL, e.g. http://127.0.0.1:8080")
@@ -46,24 +50,35 @@ public final class SoakCommand implements Callable<Integer> {
     @Option(names = "--concurrency", description = "Closed loop: requests kept in flight")
     Integer concurrency;
 
-    @Option(names = "--duration", defaultValue = "30m", description = "How long to drive load (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--duration",
+            defaultValue = "30m",
+            description = "How long to drive load (default ${DEFAULT-VALUE})")
     String duration;
 
-    @Option(names = "--sample-interval", defaultValue = "10s",
+    @Option(
+            names = "--sample-interval",
+            defaultValue = "10s",
             description = "Time between memory samples (default ${DEFAULT-VALUE})")
     String sampleInterval;
 
-    @Option(names = "--warmup", description = "Start of the run left out of latencies and growth "
-            + "(default: a sixth of --duration, at most 5m)")
+    @Option(
+            names = "--warmup",
+            description = "Start of the run left out of latencies and growth "
+                    + "(default: a sixth of --duration, at most 5m)")
     String warmup;
 
-    @Option(names = "--metrics", description = "The server's Prometheus /metrics URL, e.g. http://127.0.0.1:8558/metrics")
+    @Option(
+            names = "--metrics",
+            description = "The server's Prometheus /metrics URL, e.g. http://127.0.0.1:8558/metrics")
     URI metrics;
 
     @Option(names = "--pid", description = "The server's process id, for RSS from /proc/PID/status (same machine)")
     Long pid;
 
-    @Option(names = "--max-growth", defaultValue = "5",
+    @Option(
+            names = "--max-growth",
+            defaultValue = "5",
             description = "Growth in MB per 10 minutes above which the verdict is FAIL (default ${DEFAULT-VALUE})")
     double maxGrowth;
 
@@ -79,8 +94,10 @@ public final class SoakCommand implements Callable<Integer> {
     @Option(names = "--api-key", description = "Bearer token (default: $OPENAI_API_KEY if set)")
     String apiKey;
 
-    @Option(names = "--timeout", defaultValue = "600", description = "Seconds to wait for response headers "
-            + "(default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--timeout",
+            defaultValue = "600",
+            description = "Seconds to wait for response headers " + "(default ${DEFAULT-VALUE})")
     int timeoutSeconds;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for sizes and arrival times")
@@ -101,24 +118,46 @@ public final class SoakCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--warmup must be shorter than --duration");
         }
         String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
-        LoadSpec spec = new LoadSpec(url, model, key, concurrency == null ? null : List.of(concurrency),
-                rate == null ? null : List.of(rate), 1, TokenDistribution.parse(promptTokens),
-                TokenDistribution.parse(outputTokens), 1, 0, null, null, Duration.ofSeconds(timeoutSeconds), seed,
+        LoadSpec spec = new LoadSpec(
+                url,
+                model,
+                key,
+                concurrency == null ? null : List.of(concurrency),
+                rate == null ? null : List.of(rate),
+                1,
+                TokenDistribution.parse(promptTokens),
+                TokenDistribution.parse(outputTokens),
+                1,
+                0,
+                null,
+                null,
+                Duration.ofSeconds(timeoutSeconds),
+                seed,
                 LoadSpec.Routing.DEFAULT);
-        Path prefix = out != null ? out : Path.of("soak-" + LocalDateTime.now()
-                .format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
+        Path prefix = out != null
+                ? out
+                : Path.of("soak-"
+                        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
         SoakDriver driver = new SoakDriver(spec);
-        System.err.printf(Locale.ROOT, "soak: %s, %s for %s, warm-up %s, memory every %s%n", model,
-                driver.level().label(), Durations.format(total), Durations.format(warm), Durations.format(interval));
+        System.err.printf(
+                Locale.ROOT,
+                "soak: %s, %s for %s, warm-up %s, memory every %s%n",
+                model,
+                driver.level().label(),
+                Durations.format(total),
+                Durations.format(warm),
+                Durations.format(interval));
 
         Queue<SoakDriver.Finished> finished = new ConcurrentLinkedQueue<>();
         List<SoakSample> samples = Collections.synchronizedList(new ArrayList<>());
         AtomicLong completed = new AtomicLong();
         AtomicLong failed = new AtomicLong();
-        try (HttpClient scrapeClient = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-             ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor()) {
-            MemorySampler sampler = new MemorySampler(scrapeClient, metrics,
-                    pid == null ? null : ProcStatus.of(Path.of("/proc"), pid));
+        try (HttpClient scrapeClient = HttpClient.newBuilder()
+                        .connectTimeout(Duration.ofSeconds(5))
+                        .build();
+                ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor()) {
+            MemorySampler sampler =
+                    new MemorySampler(scrapeClient, metrics, pid == null ? null : ProcStatus.of(Path.of("/proc"), pid));
             long start = System.nanoTime();
             Runnable take = () -> {
                 SoakSample s = sampler.sample((System.nanoTime() - start) / 1e9, completed.get(), failed.get());
@@ -152,9 +191,15 @@ public final class SoakCommand implements Callable<Integer> {
     }
 
     private static String progressLine(SoakSample s) {
-        return String.format(Locale.ROOT, "[%8s] ok %d failed %d | heap %s MB (after GC %s) | RSS %s MB",
-                Durations.format(Duration.ofMillis(Math.round(s.seconds() * 1000))), s.completed(), s.failed(),
-                mb(s.heapUsed()), mb(s.heapAfterGc()), mb(s.rss()));
+        return String.format(
+                Locale.ROOT,
+                "[%8s] ok %d failed %d | heap %s MB (after GC %s) | RSS %s MB",
+                Durations.format(Duration.ofMillis(Math.round(s.seconds() * 1000))),
+                s.completed(),
+                s.failed(),
+                mb(s.heapUsed()),
+                mb(s.heapAfterGc()),
+                mb(s.rss()));
     }
 
     private static String mb(double bytes) {

@@ -19,8 +19,7 @@ import java.util.function.Consumer;
 final class SoakDriver {
 
     /** One finished request: when it started (seconds into the soak) and how it went, answer text dropped. */
-    record Finished(double startedSeconds, RequestResult result) {
-    }
+    record Finished(double startedSeconds, RequestResult result) {}
 
     private final LoadSpec spec;
     private final LoadSpec.Level level;
@@ -41,12 +40,15 @@ final class SoakDriver {
     /** Drives load from {@code startNanos} for {@code duration}; each finished request goes to {@code sink}. */
     void run(long startNanos, Duration duration, Consumer<Finished> sink) {
         long deadline = startNanos + duration.toNanos();
-        int clientThreads = level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate())))
-                : level.concurrency();
+        int clientThreads =
+                level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate()))) : level.concurrency();
         ExecutorService clientPool = Executors.newFixedThreadPool(clientThreads);
-        try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .executor(clientPool).connectTimeout(spec.timeout()).build();
-             ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (HttpClient client = HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .executor(clientPool)
+                        .connectTimeout(spec.timeout())
+                        .build();
+                ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
             if (level.open()) {
                 arrive(driver, workers, startNanos, deadline, sink);
@@ -64,8 +66,8 @@ final class SoakDriver {
         }
     }
 
-    private void arrive(RequestDriver driver, ExecutorService workers, long startNanos, long deadline,
-                        Consumer<Finished> sink) {
+    private void arrive(
+            RequestDriver driver, ExecutorService workers, long startNanos, long deadline, Consumer<Finished> sink) {
         SplittableRandom arrivals = new SplittableRandom(spec.seed() ^ Double.doubleToLongBits(level.rate()));
         double at = 0;
         while (true) {
@@ -95,8 +97,8 @@ final class SoakDriver {
         int outputTokens = spec.outputTokens().sample(random);
         String prompt = PromptText.generate("Soak request " + n + ":", promptTokens, random.nextLong());
         double started = (System.nanoTime() - startNanos) / 1e9;
-        RequestResult r = driver.send(List.of(new RequestDriver.Message("user", prompt)), outputTokens, null, null, 1,
-                promptTokens);
+        RequestResult r = driver.send(
+                List.of(new RequestDriver.Message("user", prompt)), outputTokens, null, null, 1, promptTokens);
         // The answer text is only needed by multi-turn sessions; half an hour of it is not kept.
         sink.accept(new Finished(started, r.withoutText()));
     }

@@ -16,15 +16,21 @@ final class SoakReport {
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final double MB = 1024.0 * 1024.0;
 
-    private SoakReport() {
-    }
+    private SoakReport() {}
 
     /** One row per sample; memory in MB, empty cells where a source gave nothing. */
     static String csv(List<SoakSample> samples) {
         StringBuilder b = new StringBuilder("seconds,heap_used_mb,heap_after_gc_mb,rss_mb,completed,failed\n");
         for (SoakSample s : samples) {
-            b.append(String.format(Locale.ROOT, "%.1f,%s,%s,%s,%d,%d%n", s.seconds(), mb(s.heapUsed()),
-                    mb(s.heapAfterGc()), mb(s.rss()), s.completed(), s.failed()));
+            b.append(String.format(
+                    Locale.ROOT,
+                    "%.1f,%s,%s,%s,%d,%d%n",
+                    s.seconds(),
+                    mb(s.heapUsed()),
+                    mb(s.heapAfterGc()),
+                    mb(s.rss()),
+                    s.completed(),
+                    s.failed()));
         }
         return b.toString();
     }
@@ -68,12 +74,26 @@ final class SoakReport {
 
     static String text(SoakSummary s) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "requests: %d completed, %d failed%s%n", s.completed(), s.failed(),
+        b.append(String.format(
+                Locale.ROOT,
+                "requests: %d completed, %d failed%s%n",
+                s.completed(),
+                s.failed(),
                 s.failedByStatus().isEmpty() ? "" : " " + statusText(s)));
-        b.append(String.format(Locale.ROOT, "after the %s warm-up:%n",
+        b.append(String.format(
+                Locale.ROOT,
+                "after the %s warm-up:%n",
                 Durations.format(java.time.Duration.ofMillis(Math.round(s.warmupSeconds() * 1000)))));
-        b.append(String.format(Locale.ROOT, "  TTFT  p50 %9.1f ms   p99 %9.1f ms%n", s.ttftMs().p50(), s.ttftMs().p99()));
-        b.append(String.format(Locale.ROOT, "  ITL   p50 %9.1f ms   p99 %9.1f ms%n", s.itlMs().p50(), s.itlMs().p99()));
+        b.append(String.format(
+                Locale.ROOT,
+                "  TTFT  p50 %9.1f ms   p99 %9.1f ms%n",
+                s.ttftMs().p50(),
+                s.ttftMs().p99()));
+        b.append(String.format(
+                Locale.ROOT,
+                "  ITL   p50 %9.1f ms   p99 %9.1f ms%n",
+                s.itlMs().p50(),
+                s.itlMs().p99()));
         b.append("  memory (MB)        warm-up end        end   slope MB/10 min   samples\n");
         growthLine(b, "heap used", s.heapUsed());
         growthLine(b, "heap after GC", s.heapAfterGc());
@@ -84,14 +104,23 @@ final class SoakReport {
 
     private static String statusText(SoakSummary s) {
         StringBuilder b = new StringBuilder("(");
-        s.failedByStatus().forEach((status, n) -> b.append(b.length() > 1 ? ", " : "")
-                .append(status == 0 ? "no response" : "HTTP " + status).append(": ").append(n));
+        s.failedByStatus()
+                .forEach((status, n) -> b.append(b.length() > 1 ? ", " : "")
+                        .append(status == 0 ? "no response" : "HTTP " + status)
+                        .append(": ")
+                        .append(n));
         return b.append(')').toString();
     }
 
     private static void growthLine(StringBuilder b, String name, SoakSummary.Growth g) {
-        b.append(String.format(Locale.ROOT, "  %-15s %13.1f %10.1f %+17.2f %9d%n", name, g.atWarmupEndMb(), g.atEndMb(),
-                g.slopeMbPer10Min(), g.samples()));
+        b.append(String.format(
+                Locale.ROOT,
+                "  %-15s %13.1f %10.1f %+17.2f %9d%n",
+                name,
+                g.atWarmupEndMb(),
+                g.atEndMb(),
+                g.slopeMbPer10Min(),
+                g.samples()));
     }
 
     private static void latency(ObjectNode o, Percentiles.Summary s) {

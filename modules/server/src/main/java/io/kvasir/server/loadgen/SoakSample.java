@@ -10,6 +10,5 @@ package io.kvasir.server.loadgen;
  * @param completed      requests that had completed by then
  * @param failed         requests that had failed by then
  */
-public record SoakSample(double seconds, double heapUsed, double heapAfterGc, double rss, long completed,
-                         long failed) {
-}
+public record SoakSample(
+        double seconds, double heapUsed, double heapAfterGc, double rss, long completed, long failed) {}

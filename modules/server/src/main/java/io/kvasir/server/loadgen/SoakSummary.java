@@ -17,10 +17,18 @@ import java.util.function.ToDoubleFunction;
  * @param rss            resident memory: judged
  * @param verdict        one line: PASS, FAIL or INCONCLUSIVE and why
  */
-public record SoakSummary(long completed, long failed, Map<Integer, Long> failedByStatus,
-                          Percentiles.Summary ttftMs, Percentiles.Summary itlMs, Growth heapUsed,
-                          Growth heapAfterGc, Growth rss, double warmupSeconds, double limitMbPer10Min,
-                          String verdict) {
+public record SoakSummary(
+        long completed,
+        long failed,
+        Map<Integer, Long> failedByStatus,
+        Percentiles.Summary ttftMs,
+        Percentiles.Summary itlMs,
+        Growth heapUsed,
+        Growth heapAfterGc,
+        Growth rss,
+        double warmupSeconds,
+        double limitMbPer10Min,
+        String verdict) {
 
     /**
      * A memory series after the warm-up.
@@ -37,27 +45,49 @@ public record SoakSummary(long completed, long failed, Map<Integer, Long> failed
 
     /** Fewer post-warm-up samples than this cannot tell a trend from noise. */
     static final int MIN_SAMPLES = 3;
+
     private static final double MB = 1024.0 * 1024.0;
 
-    public static SoakSummary of(List<SoakDriver.Finished> requests, List<SoakSample> samples, double warmupSeconds,
-                                 double limitMbPer10Min) {
+    public static SoakSummary of(
+            List<SoakDriver.Finished> requests,
+            List<SoakSample> samples,
+            double warmupSeconds,
+            double limitMbPer10Min) {
         long completed = requests.stream().filter(f -> f.result().ok()).count();
         Map<Integer, Long> byStatus = new TreeMap<>();
-        requests.stream().filter(f -> !f.result().ok())
+        requests.stream()
+                .filter(f -> !f.result().ok())
                 .forEach(f -> byStatus.merge(f.result().status(), 1L, Long::sum));
-        List<RequestResult> steady = requests.stream().filter(f -> f.startedSeconds() >= warmupSeconds)
-                .map(SoakDriver.Finished::result).filter(RequestResult::ok).toList();
-        Percentiles.Summary ttft = Percentiles.summarize(steady.stream().mapToDouble(RequestResult::ttftMs).toArray());
-        Percentiles.Summary itl = Percentiles.summarize(steady.stream().flatMapToDouble(r -> Arrays.stream(r.itlMs()))
-                .toArray());
-        List<SoakSample> after = samples.stream().filter(s -> s.seconds() >= warmupSeconds).toList();
+        List<RequestResult> steady = requests.stream()
+                .filter(f -> f.startedSeconds() >= warmupSeconds)
+                .map(SoakDriver.Finished::result)
+                .filter(RequestResult::ok)
+                .toList();
+        Percentiles.Summary ttft = Percentiles.summarize(
+                steady.stream().mapToDouble(RequestResult::ttftMs).toArray());
+        Percentiles.Summary itl = Percentiles.summarize(
+                steady.stream().flatMapToDouble(r -> Arrays.stream(r.itlMs())).toArray());
+        List<SoakSample> after =
+                samples.stream().filter(s -> s.seconds() >= warmupSeconds).toList();
         Growth heapUsed = growth(after, SoakSample::heapUsed);
         Growth heapAfterGc = growth(after, SoakSample::heapAfterGc);
         Growth rss = growth(after, SoakSample::rss);
         long failed = requests.size() - completed;
-        double window = after.isEmpty() ? 0 : after.getLast().seconds() - after.getFirst().seconds();
-        return new SoakSummary(completed, failed, byStatus, ttft, itl, heapUsed, heapAfterGc, rss, warmupSeconds,
-                limitMbPer10Min, verdict(heapAfterGc, rss, limitMbPer10Min, completed) + shortWindowNote(window));
+        double window = after.isEmpty()
+                ? 0
+                : after.getLast().seconds() - after.getFirst().seconds();
+        return new SoakSummary(
+                completed,
+                failed,
+                byStatus,
+                ttft,
+                itl,
+                heapUsed,
+                heapAfterGc,
+                rss,
+                warmupSeconds,
+                limitMbPer10Min,
+                verdict(heapAfterGc, rss, limitMbPer10Min, completed) + shortWindowNote(window));
     }
 
     /**
@@ -66,15 +96,24 @@ public record SoakSummary(long completed, long failed, Map<Integer, Long> failed
      */
     static String shortWindowNote(double windowSeconds) {
         return windowSeconds > 0 && windowSeconds < 600
-                ? String.format(java.util.Locale.ROOT, " [measured over only %.0f s after the warm-up: "
-                        + "short windows overstate growth; soak 30m for a verdict]", windowSeconds)
+                ? String.format(
+                        java.util.Locale.ROOT,
+                        " [measured over only %.0f s after the warm-up: "
+                                + "short windows overstate growth; soak 30m for a verdict]",
+                        windowSeconds)
                 : "";
     }
 
     static Growth growth(List<SoakSample> after, ToDoubleFunction<SoakSample> series) {
-        double[] t = after.stream().filter(s -> !Double.isNaN(series.applyAsDouble(s)))
-                .mapToDouble(SoakSample::seconds).toArray();
-        double[] y = after.stream().mapToDouble(series).filter(v -> !Double.isNaN(v)).map(v -> v / MB).toArray();
+        double[] t = after.stream()
+                .filter(s -> !Double.isNaN(series.applyAsDouble(s)))
+                .mapToDouble(SoakSample::seconds)
+                .toArray();
+        double[] y = after.stream()
+                .mapToDouble(series)
+                .filter(v -> !Double.isNaN(v))
+                .map(v -> v / MB)
+                .toArray();
         if (y.length == 0) {
             return new Growth(Double.NaN, Double.NaN, Double.NaN, 0);
         }

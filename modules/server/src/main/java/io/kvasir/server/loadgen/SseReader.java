@@ -14,8 +14,7 @@ import java.nio.charset.StandardCharsets;
 public final class SseReader {
 
     /** One dispatched event: its {@code event:} type ("message" when absent) and joined data lines. */
-    public record Event(String type, String data) {
-    }
+    public record Event(String type, String data) {}
 
     @FunctionalInterface
     public interface Listener {

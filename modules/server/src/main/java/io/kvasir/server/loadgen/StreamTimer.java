@@ -66,7 +66,7 @@ final class StreamTimer {
         int output = usage != null && usage.completionTokens() >= 0 ? usage.completionTokens() : chunks;
         int cached = usage != null ? usage.cachedTokens() : -1;
         double ttft = chunks > 0 ? (first - start) / 1e6 : Double.NaN;
-        return new RequestResult(turn, 200, null, ttft, Arrays.copyOf(gaps, gapCount), e2e, output, prompt, cached,
-                text.toString());
+        return new RequestResult(
+                turn, 200, null, ttft, Arrays.copyOf(gaps, gapCount), e2e, output, prompt, cached, text.toString());
     }
 }

@@ -12,12 +12,12 @@ import java.util.Locale;
 public final class SvgChart {
 
     /** Colour-blind-safe palette (Okabe and Ito). */
-    public static final String[] PALETTE = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9",
-        "#F0E442", "#000000"};
+    public static final String[] PALETTE = {
+        "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"
+    };
 
     /** One line: a y value per x category; NaN leaves a point out. */
-    public record Series(String name, String color, double[] y) {
-    }
+    public record Series(String name, String color, double[] y) {}
 
     static final int WIDTH = 560;
     static final int HEIGHT = 320;
@@ -26,11 +26,10 @@ public final class SvgChart {
     private static final int TOP = 58;
     private static final int BOTTOM = 52;
 
-    private SvgChart() {
-    }
+    private SvgChart() {}
 
-    public static String lineChart(String title, String xLabel, String yLabel, List<String> categories,
-                                   List<Series> series) {
+    public static String lineChart(
+            String title, String xLabel, String yLabel, List<String> categories, List<Series> series) {
         double max = 0;
         for (Series s : series) {
             for (double v : s.y()) {
@@ -60,18 +59,28 @@ public final class SvgChart {
                 String pt = fmt(xAt(i, n)) + "," + fmt(yAt(v, top));
                 path.append(pen ? " L" : " M").append(pt);
                 pen = true;
-                dots.append(String.format(Locale.ROOT,
+                dots.append(String.format(
+                        Locale.ROOT,
                         "<circle cx=\"%s\" cy=\"%s\" r=\"3.5\" fill=\"%s\"><title>%s: %s</title></circle>",
-                        fmt(xAt(i, n)), fmt(yAt(v, top)), s.color(), escape(s.name() + " @ " + categories.get(i)),
+                        fmt(xAt(i, n)),
+                        fmt(yAt(v, top)),
+                        s.color(),
+                        escape(s.name() + " @ " + categories.get(i)),
                         escape(label(v))));
             }
             if (!path.isEmpty()) {
-                sb.append("<path d=\"").append(path.toString().strip()).append("\" fill=\"none\" stroke=\"")
-                        .append(s.color()).append("\" stroke-width=\"2\"/>");
+                sb.append("<path d=\"")
+                        .append(path.toString().strip())
+                        .append("\" fill=\"none\" stroke=\"")
+                        .append(s.color())
+                        .append("\" stroke-width=\"2\"/>");
             }
             sb.append(dots);
         }
-        legend(sb, series.stream().map(Series::name).toList(), series.stream().map(Series::color).toList());
+        legend(
+                sb,
+                series.stream().map(Series::name).toList(),
+                series.stream().map(Series::color).toList());
         return sb.append("</svg>").toString();
     }
 
@@ -110,9 +119,14 @@ public final class SvgChart {
         double barW = plotW / bins;
         for (int b = 0; b < bins; b++) {
             double y = yAt(counts[b], top);
-            sb.append(String.format(Locale.ROOT,
+            sb.append(String.format(
+                    Locale.ROOT,
                     "<rect x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"%s\"><title>%s</title></rect>",
-                    fmt(LEFT + b * barW + 1), fmt(y), fmt(Math.max(1, barW - 2)), fmt(HEIGHT - BOTTOM - y), color,
+                    fmt(LEFT + b * barW + 1),
+                    fmt(y),
+                    fmt(Math.max(1, barW - 2)),
+                    fmt(HEIGHT - BOTTOM - y),
+                    color,
                     escape(label(lo + b * width) + "–" + label(lo + (b + 1) * width) + ": " + counts[b])));
         }
         int every = Math.max(1, (int) Math.ceil(bins / 6.0));
@@ -175,27 +189,51 @@ public final class SvgChart {
 
     private static StringBuilder open(String title, String xLabel, String yLabel, double[] ticks) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
-                + "width=\"%d\" height=\"%d\" role=\"img\" font-family=\"sans-serif\">", WIDTH, HEIGHT, WIDTH, HEIGHT));
+        sb.append(String.format(
+                Locale.ROOT,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+                        + "width=\"%d\" height=\"%d\" role=\"img\" font-family=\"sans-serif\">",
+                WIDTH,
+                HEIGHT,
+                WIDTH,
+                HEIGHT));
         sb.append("<title>").append(escape(title)).append("</title>");
         sb.append("<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>");
         sb.append(text(WIDTH / 2.0, 20, "middle", 14, title).replace("<text ", "<text font-weight=\"bold\" "));
         double top = ticks[ticks.length - 1];
         for (double t : ticks) {
             double y = yAt(t, top);
-            sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\" stroke=\"#e0e0e0\"/>",
-                    LEFT, fmt(y), WIDTH - RIGHT, fmt(y)));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "<line x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\" stroke=\"#e0e0e0\"/>",
+                    LEFT,
+                    fmt(y),
+                    WIDTH - RIGHT,
+                    fmt(y)));
             sb.append(text(LEFT - 6, y + 4, "end", 11, label(t)));
         }
-        sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>",
-                LEFT, TOP, LEFT, HEIGHT - BOTTOM));
-        sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>",
-                LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, HEIGHT - BOTTOM));
+        sb.append(String.format(
+                Locale.ROOT,
+                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>",
+                LEFT,
+                TOP,
+                LEFT,
+                HEIGHT - BOTTOM));
+        sb.append(String.format(
+                Locale.ROOT,
+                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>",
+                LEFT,
+                HEIGHT - BOTTOM,
+                WIDTH - RIGHT,
+                HEIGHT - BOTTOM));
         sb.append(text((LEFT + WIDTH - RIGHT) / 2.0, HEIGHT - 12, "middle", 12, xLabel));
-        sb.append(String.format(Locale.ROOT,
+        sb.append(String.format(
+                Locale.ROOT,
                 "<text x=\"16\" y=\"%s\" text-anchor=\"middle\" font-size=\"12\" "
                         + "transform=\"rotate(-90 16 %s)\">%s</text>",
-                fmt((TOP + HEIGHT - BOTTOM) / 2.0), fmt((TOP + HEIGHT - BOTTOM) / 2.0), escape(yLabel)));
+                fmt((TOP + HEIGHT - BOTTOM) / 2.0),
+                fmt((TOP + HEIGHT - BOTTOM) / 2.0),
+                escape(yLabel)));
         return sb;
     }
 
@@ -208,8 +246,12 @@ public final class SvgChart {
             if (x + w > WIDTH - RIGHT && x > LEFT) {
                 break; // more series than fit: the point tooltips still name them
             }
-            sb.append(String.format(Locale.ROOT,
-                    "<rect x=\"%s\" y=\"%s\" width=\"12\" height=\"12\" fill=\"%s\"/>", fmt(x), fmt(y), colors.get(i)));
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "<rect x=\"%s\" y=\"%s\" width=\"12\" height=\"12\" fill=\"%s\"/>",
+                    fmt(x),
+                    fmt(y),
+                    colors.get(i)));
             sb.append(text(x + 16, y + 10, "start", 11, names.get(i)));
             x += w + 10;
         }
@@ -226,8 +268,14 @@ public final class SvgChart {
     }
 
     private static String text(double x, double y, String anchor, int size, String s) {
-        return String.format(Locale.ROOT, "<text x=\"%s\" y=\"%s\" text-anchor=\"%s\" font-size=\"%d\">%s</text>",
-                fmt(x), fmt(y), anchor, size, escape(s));
+        return String.format(
+                Locale.ROOT,
+                "<text x=\"%s\" y=\"%s\" text-anchor=\"%s\" font-size=\"%d\">%s</text>",
+                fmt(x),
+                fmt(y),
+                anchor,
+                size,
+                escape(s));
     }
 
     private static String fmt(double v) {

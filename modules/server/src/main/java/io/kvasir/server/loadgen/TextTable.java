@@ -6,19 +6,44 @@ import java.util.Locale;
 /** The human-readable summary printed to stdout. */
 public final class TextTable {
 
-    private TextTable() {
-    }
+    private TextTable() {}
 
     public static String render(LoadSpec spec, List<LevelStats> levels) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-10s %5s %5s %4s %4s %7s %9s %8s %8s %8s %8s %8s %8s %8s%n",
-                "level", "reqs", "ok", "err", "429", "req/s", "out tok/s", "ttft p50", "ttft p99", "itl p50",
-                "itl p99", "e2e p50", "e2e p99", "goodput"));
+        sb.append(String.format(
+                Locale.ROOT,
+                "%-10s %5s %5s %4s %4s %7s %9s %8s %8s %8s %8s %8s %8s %8s%n",
+                "level",
+                "reqs",
+                "ok",
+                "err",
+                "429",
+                "req/s",
+                "out tok/s",
+                "ttft p50",
+                "ttft p99",
+                "itl p50",
+                "itl p99",
+                "e2e p50",
+                "e2e p99",
+                "goodput"));
         for (LevelStats s : levels) {
-            sb.append(String.format(Locale.ROOT, "%-10s %5d %5d %4d %4d %7.2f %9.1f %8s %8s %8s %8s %8s %8s %8s%n",
-                    s.level().label(), s.requests(), s.completed(), s.errors(), s.refusals().count(),
-                    s.requestsPerSecond(), s.outputTokensPerSecond(), ms(s.ttftMs().p50()), ms(s.ttftMs().p99()),
-                    ms(s.itlMs().p50()), ms(s.itlMs().p99()), ms(s.e2eMs().p50()), ms(s.e2eMs().p99()),
+            sb.append(String.format(
+                    Locale.ROOT,
+                    "%-10s %5d %5d %4d %4d %7.2f %9.1f %8s %8s %8s %8s %8s %8s %8s%n",
+                    s.level().label(),
+                    s.requests(),
+                    s.completed(),
+                    s.errors(),
+                    s.refusals().count(),
+                    s.requestsPerSecond(),
+                    s.outputTokensPerSecond(),
+                    ms(s.ttftMs().p50()),
+                    ms(s.ttftMs().p99()),
+                    ms(s.itlMs().p50()),
+                    ms(s.itlMs().p99()),
+                    ms(s.e2eMs().p50()),
+                    ms(s.e2eMs().p99()),
                     s.goodput() == null ? "-" : String.format(Locale.ROOT, "%.2f", s.goodput())));
         }
         sb.append("latencies in ms; goodput in req/s");
@@ -28,18 +53,26 @@ public final class TextTable {
                 sb.append(" TTFT <= ").append(LoadSpec.trim(spec.sloTtftMs())).append(" ms");
             }
             if (spec.sloItlMs() != null) {
-                sb.append(" mean ITL <= ").append(LoadSpec.trim(spec.sloItlMs())).append(" ms");
+                sb.append(" mean ITL <= ")
+                        .append(LoadSpec.trim(spec.sloItlMs()))
+                        .append(" ms");
             }
         }
         sb.append(System.lineSeparator());
         BreakdownText.append(sb, spec, levels);
         if (spec.turns() > 1) {
-            sb.append(String.format(Locale.ROOT, "%n%-10s %4s %5s %9s %13s%n", "level", "turn", "ok", "ttft p50",
-                    "cached tokens"));
+            sb.append(String.format(
+                    Locale.ROOT, "%n%-10s %4s %5s %9s %13s%n", "level", "turn", "ok", "ttft p50", "cached tokens"));
             for (LevelStats s : levels) {
                 for (LevelStats.TurnStats t : s.turns()) {
-                    sb.append(String.format(Locale.ROOT, "%-10s %4d %5d %9s %13s%n", s.level().label(), t.turn(),
-                            t.completed(), ms(t.ttftMsP50()), ms(t.cachedTokensMean())));
+                    sb.append(String.format(
+                            Locale.ROOT,
+                            "%-10s %4d %5d %9s %13s%n",
+                            s.level().label(),
+                            t.turn(),
+                            t.completed(),
+                            ms(t.ttftMsP50()),
+                            ms(t.cachedTokensMean())));
                 }
             }
         }

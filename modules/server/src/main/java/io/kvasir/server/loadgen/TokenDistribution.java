@@ -94,8 +94,10 @@ public sealed interface TokenDistribution {
             return new Fixed(Integer.parseInt(s));
         } catch (IllegalArgumentException e) {
             // NumberFormatException is an IllegalArgumentException too: name the whole input either way.
-            throw new IllegalArgumentException("bad token distribution '" + text
-                    + "' (use 128, uniform:64-256 or normal:128,32): " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "bad token distribution '" + text + "' (use 128, uniform:64-256 or normal:128,32): "
+                            + e.getMessage(),
+                    e);
         }
     }
 

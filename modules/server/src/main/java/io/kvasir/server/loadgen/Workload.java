@@ -7,7 +7,8 @@ import java.util.Locale;
  * judged by latency, batch requests by throughput, and an admission policy may treat them apart.
  */
 public enum Workload {
-    INTERACTIVE, BATCH;
+    INTERACTIVE,
+    BATCH;
 
     /** The header value, and the key used for the class in reports. */
     public String label() {

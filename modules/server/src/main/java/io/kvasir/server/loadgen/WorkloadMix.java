@@ -31,7 +31,8 @@ public record WorkloadMix(double interactiveFraction) {
         }
         if (s.startsWith("mix:")) {
             try {
-                return new WorkloadMix(Double.parseDouble(s.substring("mix:".length()).strip()));
+                return new WorkloadMix(
+                        Double.parseDouble(s.substring("mix:".length()).strip()));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("bad --workload '" + text + "': " + e.getMessage(), e);
             }
@@ -60,6 +61,8 @@ public record WorkloadMix(double interactiveFraction) {
 
     /** The command-line spelling, for reports. */
     public String describe() {
-        return mixed() ? "mix:" + LoadSpec.trim(interactiveFraction) : choose(0, 0).label();
+        return mixed()
+                ? "mix:" + LoadSpec.trim(interactiveFraction)
+                : choose(0, 0).label();
     }
 }

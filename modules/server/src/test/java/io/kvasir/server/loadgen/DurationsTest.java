@@ -22,8 +22,10 @@ class DurationsTest {
     @Test
     void refusesWhatItCannotRead() {
         for (String bad : new String[] {"", "m", "10x", "10 m", "-5s", "5m-", "ptx"}) {
-            assertThatThrownBy(() -> Durations.parse(bad)).as(bad)
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("duration");
+            assertThatThrownBy(() -> Durations.parse(bad))
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("duration");
         }
     }
 

@@ -34,8 +34,7 @@ final class FakeOpenAiServer implements AutoCloseable {
     }
 
     /** What a request looked like on arrival. */
-    record Seen(int number, JsonNode body, String sessionId, String authorization, String workload) {
-    }
+    record Seen(int number, JsonNode body, String sessionId, String authorization, String workload) {}
 
     static final int RETRY_AFTER_S = 2;
 
@@ -77,7 +76,10 @@ final class FakeOpenAiServer implements AutoCloseable {
         try (ex) {
             JsonNode body = mapper.readTree(ex.getRequestBody());
             int n = counter.incrementAndGet();
-            seen.add(new Seen(n, body, ex.getRequestHeaders().getFirst("X-Session-Id"),
+            seen.add(new Seen(
+                    n,
+                    body,
+                    ex.getRequestHeaders().getFirst("X-Session-Id"),
                     ex.getRequestHeaders().getFirst("Authorization"),
                     ex.getRequestHeaders().getFirst("X-Kvasir-Workload")));
             if (config.every() > 0 && n % config.every() == 0) {
@@ -102,15 +104,21 @@ final class FakeOpenAiServer implements AutoCloseable {
                 }
                 event(out, "{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok" + i + " \"}}]}");
                 if (fail) {
-                    event(out, mapper.createObjectNode().set("error",
-                            mapper.createObjectNode().put("message", ERROR_MESSAGE)).toString());
+                    event(
+                            out,
+                            mapper.createObjectNode()
+                                    .set("error", mapper.createObjectNode().put("message", ERROR_MESSAGE))
+                                    .toString());
                     return;
                 }
             }
             int messages = body.path("messages").size();
-            event(out, "{\"choices\":[],\"usage\":{\"prompt_tokens\":" + (messages * 100) + ",\"completion_tokens\":"
-                    + (config.chunks() * config.tokensPerChunk()) + ",\"prompt_tokens_details\":{\"cached_tokens\":"
-                    + ((messages - 1) * 10) + "}}}");
+            event(
+                    out,
+                    "{\"choices\":[],\"usage\":{\"prompt_tokens\":" + (messages * 100) + ",\"completion_tokens\":"
+                            + (config.chunks() * config.tokensPerChunk())
+                            + ",\"prompt_tokens_details\":{\"cached_tokens\":"
+                            + ((messages - 1) * 10) + "}}}");
             event(out, "[DONE]");
         }
     }

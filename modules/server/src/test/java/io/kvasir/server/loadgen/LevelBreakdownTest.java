@@ -28,8 +28,21 @@ class LevelBreakdownTest {
     }
 
     private static LoadSpec spec(int replicas) {
-        return new LoadSpec("http://h:1", "m", null, List.of(4), null, 10, new TokenDistribution.Fixed(100),
-                new TokenDistribution.Fixed(10), 1, 0, 150.0, null, Duration.ofSeconds(5), 1,
+        return new LoadSpec(
+                "http://h:1",
+                "m",
+                null,
+                List.of(4),
+                null,
+                10,
+                new TokenDistribution.Fixed(100),
+                new TokenDistribution.Fixed(10),
+                1,
+                0,
+                150.0,
+                null,
+                Duration.ofSeconds(5),
+                1,
                 new LoadSpec.Routing(new WorkloadMix(0.5), true, replicas));
     }
 
@@ -39,11 +52,19 @@ class LevelBreakdownTest {
 
     @Test
     void refusalsAreTimedAndRetryAfterSummarizedApartFromOtherFailures() {
-        LevelStats s = stats(0, List.of(
-                refused(I, 40, 5), refused(I, 10, 1), refused(B, 100, 3), refused(B, 20, Double.NaN),
-                refused(I, 30, 2),
-                failed(I, 503, null), failed(B, 0, null), failed(B, 0, null), failed(I, 200, "r1"),
-                ok(I, 100, new double[] {5}, "r1", 100, 0)));
+        LevelStats s = stats(
+                0,
+                List.of(
+                        refused(I, 40, 5),
+                        refused(I, 10, 1),
+                        refused(B, 100, 3),
+                        refused(B, 20, Double.NaN),
+                        refused(I, 30, 2),
+                        failed(I, 503, null),
+                        failed(B, 0, null),
+                        failed(B, 0, null),
+                        failed(I, 200, "r1"),
+                        ok(I, 100, new double[] {5}, "r1", 100, 0)));
         Refusals r = s.refusals();
         assertThat(r.count()).isEqualTo(5);
         // Times 10 20 30 40 100: p50 = 30; p99 at rank 3.96 = 40 + 0.96 * 60.
@@ -67,12 +88,14 @@ class LevelBreakdownTest {
 
     @Test
     void eachWorkloadClassGetsItsOwnFigures() {
-        LevelStats s = stats(0, List.of(
-                ok(I, 100, new double[] {10, 30}, "a", 100, 0),
-                ok(I, 200, new double[] {20}, "a", 100, 0),
-                refused(I, 7, 1),
-                ok(B, 1000, new double[] {50}, "b", 100, 0),
-                failed(B, 500, null)));
+        LevelStats s = stats(
+                0,
+                List.of(
+                        ok(I, 100, new double[] {10, 30}, "a", 100, 0),
+                        ok(I, 200, new double[] {20}, "a", 100, 0),
+                        refused(I, 7, 1),
+                        ok(B, 1000, new double[] {50}, "b", 100, 0),
+                        failed(B, 500, null)));
         assertThat(s.byWorkload()).containsOnlyKeys(I, B);
         ClassStats i = s.byWorkload().get(I);
         assertThat(i.requests()).isEqualTo(3);
@@ -81,8 +104,9 @@ class LevelBreakdownTest {
         assertThat(i.refusals().count()).isEqualTo(1);
         assertThat(i.refusals().p99Ms()).isEqualTo(7.0);
         assertThat(i.ttftMs().p50()).isEqualTo(150.0);
-        assertThat(i.itlMs().p50()).isEqualTo(20.0);                 // gaps 10 20 30
-        assertThat(i.goodput()).as("TTFT 100 meets the 150 ms objective, 200 does not; 1 over 2 s")
+        assertThat(i.itlMs().p50()).isEqualTo(20.0); // gaps 10 20 30
+        assertThat(i.goodput())
+                .as("TTFT 100 meets the 150 ms objective, 200 does not; 1 over 2 s")
                 .isEqualTo(0.5);
         ClassStats b = s.byWorkload().get(B);
         assertThat(b.requests()).isEqualTo(2);
@@ -111,15 +135,17 @@ class LevelBreakdownTest {
             results.add(ok(I, 1, new double[0], "b", 100, 0));
             results.add(ok(I, 1, new double[0], "c", 100, 0));
         }
-        results.add(failed(I, 200, "b"));           // failed: not a completed request on b
+        results.add(failed(I, 200, "b")); // failed: not a completed request on b
         results.add(ok(I, 1, new double[0], null, 100, 0)); // no header: counts nowhere
         LevelStats s = stats(0, results);
         assertThat(s.placement().replicas()).containsExactly(Map.entry("a", 6), Map.entry("b", 3), Map.entry("c", 3));
         // Shares 1/2, 1/4, 1/4; mean 1/3: 1.5.
         assertThat(s.placement().busiestReplicaShare()).isCloseTo(1.5, within(1e-12));
-        assertThat(stats(4, results).placement().busiestReplicaShare()).as("a fourth replica served nothing")
+        assertThat(stats(4, results).placement().busiestReplicaShare())
+                .as("a fourth replica served nothing")
                 .isCloseTo(2.0, within(1e-12));
-        assertThat(stats(2, results).placement().busiestReplicaShare()).as("more answered than expected")
+        assertThat(stats(2, results).placement().busiestReplicaShare())
+                .as("more answered than expected")
                 .isCloseTo(1.5, within(1e-12));
     }
 
@@ -128,7 +154,9 @@ class LevelBreakdownTest {
         TreeMap<String, Integer> even = new TreeMap<>(Map.of("x", 4, "y", 4));
         assertThat(PlacementStats.busiestShare(even, 0)).isEqualTo(1.0);
         assertThat(PlacementStats.busiestShare(new TreeMap<>(), 2)).isNull();
-        assertThat(stats(0, List.of(ok(I, 1, new double[0], null, 1, 0))).placement().busiestReplicaShare())
+        assertThat(stats(0, List.of(ok(I, 1, new double[0], null, 1, 0)))
+                        .placement()
+                        .busiestReplicaShare())
                 .isNull();
     }
 
@@ -137,9 +165,10 @@ class LevelBreakdownTest {
         List<RequestResult> results = List.of(
                 ok(I, 1, new double[0], "a", 100, 50),
                 ok(I, 1, new double[0], "a", 300, 0),
-                ok(I, 1, new double[0], "a", 1000, -1));     // no cached_tokens: left out, not a miss
+                ok(I, 1, new double[0], "a", 1000, -1)); // no cached_tokens: left out, not a miss
         assertThat(PlacementStats.hitRate(results)).isCloseTo(50.0 / 400, within(1e-12));
-        assertThat(PlacementStats.hitRate(List.of(ok(I, 1, new double[0], "a", 100, -1)))).isNull();
+        assertThat(PlacementStats.hitRate(List.of(ok(I, 1, new double[0], "a", 100, -1))))
+                .isNull();
         // Only completed requests count: a failed one carries no usage.
         assertThat(stats(0, results).placement().prefixCacheHitRate()).isCloseTo(0.125, within(1e-12));
     }

@@ -26,15 +26,35 @@ class LoadRunnerEndToEndTest {
 
     private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
 
-    private static LoadSpec spec(String url, List<Integer> concurrency, List<Double> rates, int requests, int turns,
-                                 int sharedPrefix) {
+    private static LoadSpec spec(
+            String url, List<Integer> concurrency, List<Double> rates, int requests, int turns, int sharedPrefix) {
         return spec(url, concurrency, rates, requests, turns, sharedPrefix, LoadSpec.Routing.DEFAULT);
     }
 
-    private static LoadSpec spec(String url, List<Integer> concurrency, List<Double> rates, int requests, int turns,
-                                 int sharedPrefix, LoadSpec.Routing routing) {
-        return new LoadSpec(url, "fake-model", "secret", concurrency, rates, requests, new TokenDistribution.Fixed(16),
-                new TokenDistribution.Fixed(8), turns, sharedPrefix, 1e6, 1e6, Duration.ofSeconds(20), 1, routing);
+    private static LoadSpec spec(
+            String url,
+            List<Integer> concurrency,
+            List<Double> rates,
+            int requests,
+            int turns,
+            int sharedPrefix,
+            LoadSpec.Routing routing) {
+        return new LoadSpec(
+                url,
+                "fake-model",
+                "secret",
+                concurrency,
+                rates,
+                requests,
+                new TokenDistribution.Fixed(16),
+                new TokenDistribution.Fixed(8),
+                turns,
+                sharedPrefix,
+                1e6,
+                1e6,
+                Duration.ofSeconds(20),
+                1,
+                routing);
     }
 
     @Test
@@ -50,31 +70,46 @@ class LoadRunnerEndToEndTest {
                 assertThat(stats.requests()).isEqualTo(20);
                 assertThat(stats.refusals().count()).isEqualTo(4);
                 assertThat(stats.errors()).isEqualTo(4);
-                assertThat(stats.errorsByStatus()).as("mid-stream failures, apart from the 429s")
+                assertThat(stats.errorsByStatus())
+                        .as("mid-stream failures, apart from the 429s")
                         .containsExactly(Map.entry(200, 4));
                 assertThat(stats.completed()).isEqualTo(12);
                 // A refusal is timed to its headers, which come before any stream and its 30 ms first delay.
-                assertThat(stats.refusals().p50Ms()).isPositive().isLessThan(stats.ttftMs().p50());
-                assertThat(stats.refusals().p99Ms()).isGreaterThanOrEqualTo(stats.refusals().p50Ms());
+                assertThat(stats.refusals().p50Ms())
+                        .isPositive()
+                        .isLessThan(stats.ttftMs().p50());
+                assertThat(stats.refusals().p99Ms())
+                        .isGreaterThanOrEqualTo(stats.refusals().p50Ms());
                 assertThat(stats.refusals().retryAfterP50S()).isEqualTo(FakeOpenAiServer.RETRY_AFTER_S);
                 assertThat(stats.refusals().retryAfterMaxS()).isEqualTo(FakeOpenAiServer.RETRY_AFTER_S);
                 assertThat(stats.byWorkload()).containsOnlyKeys(Workload.INTERACTIVE);
-                assertThat(stats.byWorkload().get(Workload.INTERACTIVE).refusals().count()).isEqualTo(4);
+                assertThat(stats.byWorkload()
+                                .get(Workload.INTERACTIVE)
+                                .refusals()
+                                .count())
+                        .isEqualTo(4);
                 // The fake names decode-1 for request numbers divisible by 3; count those that completed.
                 int offset = level.concurrency() == 1 ? 0 : 20;
                 long onOne = java.util.stream.IntStream.rangeClosed(offset + 1, offset + 20)
-                        .filter(n -> n % 5 != 0 && n % 5 != 2 && n % 3 == 0).count();
-                assertThat(stats.placement().replicas()).containsExactly(Map.entry("decode-0", 12 - (int) onOne),
-                        Map.entry("decode-1", (int) onOne));
+                        .filter(n -> n % 5 != 0 && n % 5 != 2 && n % 3 == 0)
+                        .count();
+                assertThat(stats.placement().replicas())
+                        .containsExactly(Map.entry("decode-0", 12 - (int) onOne), Map.entry("decode-1", (int) onOne));
                 assertThat(stats.placement().busiestReplicaShare())
                         .isCloseTo(Math.max(onOne, 12 - onOne) * 2 / 12.0, within(1e-9));
-                assertThat(stats.placement().prefixCacheHitRate()).as("one message: nothing cached").isZero();
-                assertThat(stats.errorSamples()).anyMatch(e -> e.contains("HTTP 429"))
+                assertThat(stats.placement().prefixCacheHitRate())
+                        .as("one message: nothing cached")
+                        .isZero();
+                assertThat(stats.errorSamples())
+                        .anyMatch(e -> e.contains("HTTP 429"))
                         .anyMatch(e -> e.contains(FakeOpenAiServer.ERROR_MESSAGE));
 
-                List<RequestResult> ok = run.results().stream().filter(RequestResult::ok).toList();
+                List<RequestResult> ok =
+                        run.results().stream().filter(RequestResult::ok).toList();
                 for (RequestResult r : ok) {
-                    assertThat(r.outputTokens()).as("usage.completion_tokens wins over chunk count").isEqualTo(8);
+                    assertThat(r.outputTokens())
+                            .as("usage.completion_tokens wins over chunk count")
+                            .isEqualTo(8);
                     assertThat(r.itlMs()).hasSize(3);
                     assertThat(r.ttftMs()).isGreaterThanOrEqualTo(30.0);
                     assertThat(r.e2eMs()).isGreaterThanOrEqualTo(30.0 + 3 * 10);
@@ -83,8 +118,8 @@ class LoadRunnerEndToEndTest {
                 // Each gap is sent 10 ms after the last; a late first read can shorten one gap, not all.
                 assertThat(stats.itlMs().p50()).isGreaterThanOrEqualTo(5.0);
                 assertThat(stats.ttftMs().p50()).isGreaterThanOrEqualTo(30.0);
-                assertThat(stats.outputTokensPerSecond() * stats.durationSeconds()).isCloseTo(96.0,
-                        within(1e-6));
+                assertThat(stats.outputTokensPerSecond() * stats.durationSeconds())
+                        .isCloseTo(96.0, within(1e-6));
             }
             List<FakeOpenAiServer.Seen> seen = fake.seen();
             assertThat(seen).hasSize(40);
@@ -94,7 +129,8 @@ class LoadRunnerEndToEndTest {
                 JsonNode b = s.body();
                 assertThat(b.path("model").asText()).isEqualTo("fake-model");
                 assertThat(b.path("stream").asBoolean()).isTrue();
-                assertThat(b.path("stream_options").path("include_usage").asBoolean()).isTrue();
+                assertThat(b.path("stream_options").path("include_usage").asBoolean())
+                        .isTrue();
                 assertThat(b.path("max_tokens").asInt()).isEqualTo(8);
                 assertThat(b.path("min_tokens").asInt()).isEqualTo(8);
                 assertThat(b.path("ignore_eos").asBoolean()).isTrue();
@@ -107,7 +143,10 @@ class LoadRunnerEndToEndTest {
                 prompts.add(prompt);
             }
             assertThat(prompts).as("every request distinct").hasSize(40);
-            assertThat(sessions).as("one session id per single-turn session").hasSize(40).doesNotContainNull();
+            assertThat(sessions)
+                    .as("one session id per single-turn session")
+                    .hasSize(40)
+                    .doesNotContainNull();
         }
     }
 
@@ -115,23 +154,34 @@ class LoadRunnerEndToEndTest {
     void multiTurnSessionsResendTheConversationAndReportCachedTokensPerTurn() throws Exception {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             LoadSpec spec = spec(fake.url(), List.of(2), null, 12, 3, 64);
-            LevelStats stats = LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
+            LevelStats stats =
+                    LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
             assertThat(stats.completed()).isEqualTo(12);
             // Turn t sends system + t user + (t - 1) assistant messages; the fake reports (messages - 1) * 10.
             assertThat(stats.turns()).extracting(LevelStats.TurnStats::turn).containsExactly(1, 2, 3);
-            assertThat(stats.turns()).extracting(LevelStats.TurnStats::cachedTokensMean)
+            assertThat(stats.turns())
+                    .extracting(LevelStats.TurnStats::cachedTokensMean)
                     .containsExactly(10.0, 30.0, 50.0);
-            assertThat(stats.turns()).extracting(LevelStats.TurnStats::completed).containsExactly(4, 4, 4);
+            assertThat(stats.turns())
+                    .extracting(LevelStats.TurnStats::completed)
+                    .containsExactly(4, 4, 4);
             // Turn t: prompt 2t * 100, cached (2t - 1) * 10; per session 1200 prompt and 90 cached tokens.
             assertThat(stats.placement().prefixCacheHitRate()).isCloseTo(90.0 / 1200, within(1e-9));
 
             List<FakeOpenAiServer.Seen> seen = fake.seen();
-            String system = seen.getFirst().body().path("messages").get(0).path("content").asText();
+            String system = seen.getFirst()
+                    .body()
+                    .path("messages")
+                    .get(0)
+                    .path("content")
+                    .asText();
             Set<String> sessions = new HashSet<>();
             for (FakeOpenAiServer.Seen s : seen) {
                 JsonNode messages = s.body().path("messages");
                 assertThat(messages.get(0).path("role").asText()).isEqualTo("system");
-                assertThat(messages.get(0).path("content").asText()).as("shared by all sessions").isEqualTo(system);
+                assertThat(messages.get(0).path("content").asText())
+                        .as("shared by all sessions")
+                        .isEqualTo(system);
                 int turn = (messages.size()) / 2;
                 assertThat(messages.size()).isEqualTo(2 * turn);
                 if (turn > 1) {
@@ -142,7 +192,9 @@ class LoadRunnerEndToEndTest {
                 sessions.add(s.sessionId());
             }
             assertThat(sessions).hasSize(4);
-            assertThat(system.split(" ").length).as("about 0.75 words per token").isBetween(48, 60);
+            assertThat(system.split(" ").length)
+                    .as("about 0.75 words per token")
+                    .isBetween(48, 60);
         }
     }
 
@@ -151,18 +203,24 @@ class LoadRunnerEndToEndTest {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             LoadSpec.Routing routing = new LoadSpec.Routing(new WorkloadMix(0.5), false, 0);
             LoadSpec spec = spec(fake.url(), List.of(3), null, 60, 3, 16, routing);
-            LevelStats stats = LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
+            LevelStats stats =
+                    LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
 
             Map<String, Set<String>> classesBySession = new HashMap<>();
             for (FakeOpenAiServer.Seen s : fake.seen()) {
                 assertThat(s.sessionId()).isNull();
                 // With no id the session is its first user message, which every turn resends.
-                String firstUser = s.body().path("messages").get(1).path("content").asText();
-                classesBySession.computeIfAbsent(firstUser, k -> new HashSet<>()).add(s.workload());
+                String firstUser =
+                        s.body().path("messages").get(1).path("content").asText();
+                classesBySession
+                        .computeIfAbsent(firstUser, k -> new HashSet<>())
+                        .add(s.workload());
             }
             assertThat(classesBySession).hasSize(20);
             assertThat(classesBySession.values()).allSatisfy(c -> assertThat(c).hasSize(1));
-            long interactive = classesBySession.values().stream().filter(c -> c.contains("interactive")).count();
+            long interactive = classesBySession.values().stream()
+                    .filter(c -> c.contains("interactive"))
+                    .count();
             assertThat(interactive).as("about half of 20 sessions").isBetween(4L, 16L);
 
             ClassStats i = stats.byWorkload().get(Workload.INTERACTIVE);
@@ -192,11 +250,13 @@ class LoadRunnerEndToEndTest {
     void openLoopSendsEveryRequest() throws Exception {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             LoadSpec spec = spec(fake.url(), null, List.of(200.0), 10, 1, 0);
-            LevelStats stats = LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
+            LevelStats stats =
+                    LevelStats.of(new LoadRunner(spec, QUIET).run(spec.levels().getFirst()), spec);
             assertThat(stats.requests()).isEqualTo(10);
             assertThat(stats.completed()).isEqualTo(10);
-            assertThat(stats.goodput()).as("objectives far above any latency").isCloseTo(stats.requestsPerSecond(),
-                    within(1e-9));
+            assertThat(stats.goodput())
+                    .as("objectives far above any latency")
+                    .isCloseTo(stats.requestsPerSecond(), within(1e-9));
         }
     }
 
@@ -206,11 +266,30 @@ class LoadRunnerEndToEndTest {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(cfg)) {
             Path json = dir.resolve("report.json");
             Path html = dir.resolve("report.html");
-            int code = new CommandLine(new BenchServeCommand()).execute("--url", fake.url() + "/v1/",
-                    "--model", "fake<b>&model", "--concurrency", "1,3", "--requests", "8",
-                    "--prompt-tokens", "uniform:8-16", "--output-tokens", "normal:8,2", "--slo-ttft", "10000",
-                    "--workload", "batch", "--session-header", "off",
-                    "--json", json.toString(), "--html", html.toString());
+            int code = new CommandLine(new BenchServeCommand())
+                    .execute(
+                            "--url",
+                            fake.url() + "/v1/",
+                            "--model",
+                            "fake<b>&model",
+                            "--concurrency",
+                            "1,3",
+                            "--requests",
+                            "8",
+                            "--prompt-tokens",
+                            "uniform:8-16",
+                            "--output-tokens",
+                            "normal:8,2",
+                            "--slo-ttft",
+                            "10000",
+                            "--workload",
+                            "batch",
+                            "--session-header",
+                            "off",
+                            "--json",
+                            json.toString(),
+                            "--html",
+                            html.toString());
             assertThat(code).isZero();
 
             JsonNode root = new ObjectMapper().readTree(json.toFile());
@@ -233,12 +312,13 @@ class LoadRunnerEndToEndTest {
             assertThat(level.path("errors").asInt()).isEqualTo(2);
             assertThat(level.path("errors_by_status").path("200").asInt()).isEqualTo(2);
             assertThat(level.path("replicas").path("decode-0").asInt()
-                    + level.path("replicas").path("decode-1").asInt()).isEqualTo(4);
+                            + level.path("replicas").path("decode-1").asInt())
+                    .isEqualTo(4);
             assertThat(level.path("busiest_replica_share").isNumber()).isTrue();
             assertThat(level.path("prefix_cache_hit_rate").asDouble()).isZero();
             assertThat(level.path("completed").asInt()).isEqualTo(4);
-            for (String f : List.of("duration_s", "requests_per_second", "output_tokens_per_second",
-                    "goodput_requests_per_second")) {
+            for (String f : List.of(
+                    "duration_s", "requests_per_second", "output_tokens_per_second", "goodput_requests_per_second")) {
                 assertThat(level.path(f).isNumber()).as(f).isTrue();
             }
             for (String f : List.of("ttft_ms", "itl_ms", "e2e_ms")) {
@@ -247,7 +327,9 @@ class LoadRunnerEndToEndTest {
                 }
             }
             JsonNode batch = level.path("by_workload").path("batch");
-            assertThat(level.path("by_workload").has("interactive")).as("no interactive request was sent").isFalse();
+            assertThat(level.path("by_workload").has("interactive"))
+                    .as("no interactive request was sent")
+                    .isFalse();
             assertThat(batch.path("requests").asInt()).isEqualTo(8);
             assertThat(batch.path("completed").asInt()).isEqualTo(4);
             assertThat(batch.path("rejected").asInt()).isEqualTo(2);
@@ -260,12 +342,19 @@ class LoadRunnerEndToEndTest {
             // TTFT percentiles, ITL percentiles, output tokens/s, requests/s, one TTFT histogram per level.
             assertThat(count(page, "<svg ")).isEqualTo(6);
             assertThat(count(page, "</svg>")).isEqualTo(6);
-            assertThat(page).contains("TTFT percentiles", "Inter-token latency percentiles",
-                    "Output tokens per second", "Requests per second", "TTFT histogram, c=1", "TTFT histogram, c=3");
+            assertThat(page)
+                    .contains(
+                            "TTFT percentiles",
+                            "Inter-token latency percentiles",
+                            "Output tokens per second",
+                            "Requests per second",
+                            "TTFT histogram, c=1",
+                            "TTFT histogram, c=3");
             assertThat(page).contains("fake&lt;b&gt;&amp;model").doesNotContain("<b>&model");
             assertThat(page).contains("&lt;script&gt;");
             assertThat(page.replace("http://www.w3.org/2000/svg", "").replace(fake.url(), ""))
-                    .as("nothing fetched from the network").doesNotContain("http", "<script", "<link");
+                    .as("nothing fetched from the network")
+                    .doesNotContain("http", "<script", "<link");
         }
     }
 

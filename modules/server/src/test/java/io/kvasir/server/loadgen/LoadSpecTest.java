@@ -14,8 +14,21 @@ import org.junit.jupiter.api.Test;
 class LoadSpecTest {
 
     private static LoadSpec spec(List<Integer> concurrency, List<Double> rates, Double sloTtft, Double sloItl) {
-        return new LoadSpec("http://h:1", "m", null, concurrency, rates, 10, new TokenDistribution.Fixed(8),
-                new TokenDistribution.Fixed(8), 1, 0, sloTtft, sloItl, Duration.ofSeconds(1), 1,
+        return new LoadSpec(
+                "http://h:1",
+                "m",
+                null,
+                concurrency,
+                rates,
+                10,
+                new TokenDistribution.Fixed(8),
+                new TokenDistribution.Fixed(8),
+                1,
+                0,
+                sloTtft,
+                sloItl,
+                Duration.ofSeconds(1),
+                1,
                 LoadSpec.Routing.DEFAULT);
     }
 
@@ -38,8 +51,8 @@ class LoadSpecTest {
         RequestResult fast = new RequestResult(1, 200, null, 90, new double[] {10, 25}, 200, 3, 8, -1, "");
         RequestResult slowItl = new RequestResult(1, 200, null, 90, new double[] {30, 25}, 200, 3, 8, -1, "");
         RequestResult slowTtft = new RequestResult(1, 200, null, 101, new double[] {1}, 200, 2, 8, -1, "");
-        assertThat(both.meetsSlo(fast)).isTrue();                 // mean ITL 17.5
-        assertThat(both.meetsSlo(slowItl)).isFalse();             // mean ITL 27.5
+        assertThat(both.meetsSlo(fast)).isTrue(); // mean ITL 17.5
+        assertThat(both.meetsSlo(slowItl)).isFalse(); // mean ITL 27.5
         assertThat(both.meetsSlo(slowTtft)).isFalse();
         assertThat(both.meetsSlo(RequestResult.failed(1, 429, "x", 1, 8))).isFalse();
         assertThat(spec(List.of(1), null, null, 20.0).meetsSlo(slowTtft)).isTrue();
@@ -67,12 +80,13 @@ class LoadSpecTest {
     void requestBodyAsksForUsageAndAFixedOutputLength() throws Exception {
         try (HttpClient client = HttpClient.newHttpClient()) {
             RequestDriver driver = new RequestDriver(client, "http://h:1", "m1", null, Duration.ofSeconds(1));
-            JsonNode body = new ObjectMapper().readTree(driver.requestBody(
-                    List.of(new RequestDriver.Message("user", "hi \"there\"")), 42));
+            JsonNode body = new ObjectMapper()
+                    .readTree(driver.requestBody(List.of(new RequestDriver.Message("user", "hi \"there\"")), 42));
             assertThat(body.path("model").asText()).isEqualTo("m1");
             assertThat(body.path("messages").get(0).path("content").asText()).isEqualTo("hi \"there\"");
             assertThat(body.path("stream").asBoolean()).isTrue();
-            assertThat(body.path("stream_options").path("include_usage").asBoolean()).isTrue();
+            assertThat(body.path("stream_options").path("include_usage").asBoolean())
+                    .isTrue();
             assertThat(body.path("max_tokens").asInt()).isEqualTo(42);
             assertThat(body.path("min_tokens").asInt()).isEqualTo(42);
             assertThat(body.path("ignore_eos").asBoolean()).isTrue();

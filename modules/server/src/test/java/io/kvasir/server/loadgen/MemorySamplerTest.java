@@ -30,7 +30,8 @@ class MemorySamplerTest {
     void heapFromMetricsAndRssFromProcWhenGivenAPid() throws Exception {
         Path status = dir.resolve("status");
         Files.writeString(status, "VmRSS:\t 2 kB\n");
-        try (Fake fake = new Fake(SCRAPE); HttpClient client = HttpClient.newHttpClient()) {
+        try (Fake fake = new Fake(SCRAPE);
+                HttpClient client = HttpClient.newHttpClient()) {
             SoakSample s = new MemorySampler(client, fake.uri(), status).sample(12.5, 7, 1);
             assertThat(s).isEqualTo(new SoakSample(12.5, 300, 150, 2048, 7, 1));
             SoakSample fromMetrics = new MemorySampler(client, fake.uri(), null).sample(1, 0, 0);
@@ -40,7 +41,8 @@ class MemorySamplerTest {
 
     @Test
     void beforeTheFirstCollectionHeapAfterGcIsUnknown() throws Exception {
-        try (Fake fake = new Fake("jvm_memory_heap_after_gc_bytes -1\n"); HttpClient client = HttpClient.newHttpClient()) {
+        try (Fake fake = new Fake("jvm_memory_heap_after_gc_bytes -1\n");
+                HttpClient client = HttpClient.newHttpClient()) {
             SoakSample s = new MemorySampler(client, fake.uri(), null).sample(0, 0, 0);
             assertThat(s.heapAfterGc()).isNaN();
             assertThat(s.heapUsed()).isNaN();
@@ -66,7 +68,8 @@ class MemorySamplerTest {
     @Test
     void needsSomethingToSample() {
         assertThatThrownBy(() -> new MemorySampler(HttpClient.newHttpClient(), null, null))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--metrics");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--metrics");
     }
 
     /** A /metrics endpoint that always answers the same text. */

@@ -23,14 +23,17 @@ class PrometheusTextTest {
 
     @Test
     void sumsTheSeriesWithTheLabel() {
-        assertThat(PrometheusText.sum(SCRAPE, "jvm_memory_used_bytes", "area=\"heap\"")).hasValue(1.5E7);
+        assertThat(PrometheusText.sum(SCRAPE, "jvm_memory_used_bytes", "area=\"heap\""))
+                .hasValue(1.5E7);
         assertThat(PrometheusText.sum(SCRAPE, "jvm_memory_used_bytes", null)).hasValue(6.5E7);
     }
 
     @Test
     void readsUnlabelledSeriesAndIgnoresTimestamps() {
-        assertThat(PrometheusText.sum(SCRAPE, "jvm_memory_heap_after_gc_bytes", null)).hasValue(4.5E7);
-        assertThat(PrometheusText.sum(SCRAPE, "process_resident_memory_bytes", null)).hasValue(2.5E8);
+        assertThat(PrometheusText.sum(SCRAPE, "jvm_memory_heap_after_gc_bytes", null))
+                .hasValue(4.5E7);
+        assertThat(PrometheusText.sum(SCRAPE, "process_resident_memory_bytes", null))
+                .hasValue(2.5E8);
     }
 
     @Test

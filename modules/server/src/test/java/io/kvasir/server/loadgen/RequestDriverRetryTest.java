@@ -21,15 +21,16 @@ import org.junit.jupiter.api.Test;
  */
 class RequestDriverRetryTest {
 
-    private static final String ANSWER = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
-            + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
-            + "data: [DONE]\n\n";
+    private static final String ANSWER =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+                    + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
+                    + "data: [DONE]\n\n";
 
     @Test
     void aConnectionClosedBeforeAnyAnswerIsResentOnce() throws Exception {
         try (RawServer server = new RawServer(1)) {
-            RequestResult result = driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null,
-                    null, 1, 1);
+            RequestResult result =
+                    driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
             assertThat(result.ok()).as(result.error()).isTrue();
             assertThat(server.connections.get()).isEqualTo(2);
         }
@@ -38,8 +39,8 @@ class RequestDriverRetryTest {
     @Test
     void aServerThatNeverAnswersStillFailsTheRequest() throws Exception {
         try (RawServer server = new RawServer(Integer.MAX_VALUE)) {
-            RequestResult result = driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null,
-                    null, 1, 1);
+            RequestResult result =
+                    driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
             assertThat(result.ok()).isFalse();
             assertThat(result.error()).contains("received no bytes");
             assertThat(server.connections.get()).isEqualTo(2);
@@ -47,8 +48,12 @@ class RequestDriverRetryTest {
     }
 
     private static RequestDriver driver(RawServer server) {
-        return new RequestDriver(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build(),
-                "http://127.0.0.1:" + server.socket.getLocalPort(), "m", null, Duration.ofSeconds(10));
+        return new RequestDriver(
+                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build(),
+                "http://127.0.0.1:" + server.socket.getLocalPort(),
+                "m",
+                null,
+                Duration.ofSeconds(10));
     }
 
     /** Reads each request's head, then closes the first {@code silent} connections unanswered. */
@@ -58,21 +63,23 @@ class RequestDriverRetryTest {
         private final Thread thread;
 
         RawServer(int silent) throws Exception {
-            thread = new Thread(() -> {
-                while (!socket.isClosed()) {
-                    try (Socket s = socket.accept()) {
-                        int n = connections.incrementAndGet();
-                        readHead(s.getInputStream());
-                        if (n > silent) {
-                            OutputStream out = s.getOutputStream();
-                            out.write(ANSWER.getBytes(StandardCharsets.UTF_8));
-                            out.flush();
+            thread = new Thread(
+                    () -> {
+                        while (!socket.isClosed()) {
+                            try (Socket s = socket.accept()) {
+                                int n = connections.incrementAndGet();
+                                readHead(s.getInputStream());
+                                if (n > silent) {
+                                    OutputStream out = s.getOutputStream();
+                                    out.write(ANSWER.getBytes(StandardCharsets.UTF_8));
+                                    out.flush();
+                                }
+                            } catch (Exception e) {
+                                // closed: the test is over
+                            }
                         }
-                    } catch (Exception e) {
-                        // closed: the test is over
-                    }
-                }
-            }, "raw-server");
+                    },
+                    "raw-server");
             thread.setDaemon(true);
             thread.start();
         }

@@ -18,7 +18,8 @@ class RoutingOptionsTest {
         assertThat(WorkloadMix.parse(" batch ")).isEqualTo(WorkloadMix.BATCH);
         assertThat(WorkloadMix.parse("mix:0.8").interactiveFraction()).isEqualTo(0.8);
         assertThat(WorkloadMix.parse("mix:0.8").describe()).isEqualTo("mix:0.8");
-        assertThat(WorkloadMix.parse("mix:1").describe()).as("a mix of one class is that class")
+        assertThat(WorkloadMix.parse("mix:1").describe())
+                .as("a mix of one class is that class")
                 .isEqualTo("interactive");
         assertThatThrownBy(() -> WorkloadMix.parse("mix:1.5")).hasMessageContaining("mix:1.5");
         assertThatThrownBy(() -> WorkloadMix.parse("mix:abc")).hasMessageContaining("mix:abc");
@@ -28,12 +29,17 @@ class RoutingOptionsTest {
     @Test
     void mixedClassesAreSeededPerSessionAndNearTheFraction() {
         WorkloadMix mix = new WorkloadMix(0.8);
-        long interactive = LongStream.range(0, 10_000).filter(s -> mix.choose(42, s) == Workload.INTERACTIVE).count();
+        long interactive = LongStream.range(0, 10_000)
+                .filter(s -> mix.choose(42, s) == Workload.INTERACTIVE)
+                .count();
         assertThat(interactive).isBetween(7_700L, 8_300L);
-        List<Workload> first = LongStream.range(0, 50).mapToObj(s -> mix.choose(42, s)).toList();
-        assertThat(LongStream.range(0, 50).mapToObj(s -> mix.choose(42, s)).toList()).isEqualTo(first);
+        List<Workload> first =
+                LongStream.range(0, 50).mapToObj(s -> mix.choose(42, s)).toList();
+        assertThat(LongStream.range(0, 50).mapToObj(s -> mix.choose(42, s)).toList())
+                .isEqualTo(first);
         assertThat(LongStream.range(0, 50).mapToObj(s -> mix.choose(43, s)).toList())
-                .as("another seed, another draw").isNotEqualTo(first);
+                .as("another seed, another draw")
+                .isNotEqualTo(first);
         assertThat(LongStream.range(0, 50).mapToObj(s -> WorkloadMix.BATCH.choose(42, s)))
                 .containsOnly(Workload.BATCH);
     }
@@ -52,7 +58,9 @@ class RoutingOptionsTest {
         assertThat(parse().requestsPerLevel()).isEqualTo(100);
         assertThatThrownBy(() -> parse("--sessions", "2", "--requests", "6").requestsPerLevel())
                 .hasMessageContaining("not both");
-        assertThat(parse("--system-prompt-tokens", "512").sharedPrefix).as("alias of --shared-prefix").isEqualTo(512);
+        assertThat(parse("--system-prompt-tokens", "512").sharedPrefix)
+                .as("alias of --shared-prefix")
+                .isEqualTo(512);
     }
 
     @Test
@@ -60,8 +68,10 @@ class RoutingOptionsTest {
         Instant now = Instant.parse("2025-01-01T00:00:00Z");
         assertThat(RequestDriver.retryAfterSeconds("3", now)).isEqualTo(3.0);
         assertThat(RequestDriver.retryAfterSeconds(" 0 ", now)).isZero();
-        assertThat(RequestDriver.retryAfterSeconds("Wed, 01 Jan 2025 00:00:30 GMT", now)).isEqualTo(30.0);
-        assertThat(RequestDriver.retryAfterSeconds("Tue, 31 Dec 2024 23:59:00 GMT", now)).as("already past")
+        assertThat(RequestDriver.retryAfterSeconds("Wed, 01 Jan 2025 00:00:30 GMT", now))
+                .isEqualTo(30.0);
+        assertThat(RequestDriver.retryAfterSeconds("Tue, 31 Dec 2024 23:59:00 GMT", now))
+                .as("already past")
                 .isZero();
         assertThat(RequestDriver.retryAfterSeconds(null, now)).isNaN();
         assertThat(RequestDriver.retryAfterSeconds("-1", now)).isNaN();

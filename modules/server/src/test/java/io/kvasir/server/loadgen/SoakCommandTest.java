@@ -28,17 +28,22 @@ class SoakCommandTest {
     @Test
     void aHeapFloorThatKeepsRisingFails() throws Exception {
         // Each scrape reports 50 MB more heap after GC: far above any limit.
-        JsonNode report = soak(n -> "jvm_memory_heap_after_gc_bytes " + (100 + 50 * n) * MB + "\n"
-                + "jvm_memory_used_bytes{area=\"heap\",id=\"old\"} " + 300 * MB + "\n", 1);
+        JsonNode report = soak(
+                n -> "jvm_memory_heap_after_gc_bytes " + (100 + 50 * n) * MB + "\n"
+                        + "jvm_memory_used_bytes{area=\"heap\",id=\"old\"} " + 300 * MB + "\n",
+                1);
         assertThat(report.path("verdict").asText()).startsWith("FAIL").contains("heap after GC");
-        assertThat(report.path("heap_after_gc").path("slope_mb_per_10min").asDouble()).isGreaterThan(1000);
+        assertThat(report.path("heap_after_gc").path("slope_mb_per_10min").asDouble())
+                .isGreaterThan(1000);
     }
 
     @Test
     void flatMemoryPassesAndTheSeriesIsWritten() throws Exception {
-        JsonNode report = soak(n -> "jvm_memory_heap_after_gc_bytes " + 100 * MB + "\n"
-                + "jvm_memory_used_bytes{area=\"heap\",id=\"eden\"} " + (n % 2 == 0 ? 150 : 250) * MB + "\n"
-                + "process_resident_memory_bytes " + 400 * MB + "\n", 0);
+        JsonNode report = soak(
+                n -> "jvm_memory_heap_after_gc_bytes " + 100 * MB + "\n"
+                        + "jvm_memory_used_bytes{area=\"heap\",id=\"eden\"} " + (n % 2 == 0 ? 150 : 250) * MB + "\n"
+                        + "process_resident_memory_bytes " + 400 * MB + "\n",
+                0);
         assertThat(report.path("verdict").asText()).startsWith("PASS");
         assertThat(report.path("completed").asLong()).isPositive();
         assertThat(report.path("failed").asLong()).isZero();
@@ -71,11 +76,27 @@ class SoakCommandTest {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             System.setOut(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-            List<String> args = List.of("--url", fake.url(), "--model", "fake-model",
-                    "--concurrency", "2", "--duration", "4s", "--sample-interval", "200ms", "--warmup", "400ms",
-                    "--prompt-tokens", "16", "--output-tokens", "4",
-                    "--metrics", "http://127.0.0.1:" + metrics.getAddress().getPort() + "/metrics",
-                    "--out", dir.resolve("soak").toString());
+            List<String> args = List.of(
+                    "--url",
+                    fake.url(),
+                    "--model",
+                    "fake-model",
+                    "--concurrency",
+                    "2",
+                    "--duration",
+                    "4s",
+                    "--sample-interval",
+                    "200ms",
+                    "--warmup",
+                    "400ms",
+                    "--prompt-tokens",
+                    "16",
+                    "--output-tokens",
+                    "4",
+                    "--metrics",
+                    "http://127.0.0.1:" + metrics.getAddress().getPort() + "/metrics",
+                    "--out",
+                    dir.resolve("soak").toString());
             int code = new CommandLine(new SoakCommand()).execute(args.toArray(String[]::new));
             assertThat(code).isEqualTo(expectedExit);
         } finally {

@@ -18,7 +18,8 @@ class SoakSummaryTest {
         double[] t = {0, 10, 20, 30, 40};
         double[] y = {2, 7, 12, 17, 22}; // y = 2 + 0.5 t
         assertThat(SoakSummary.slope(t, y)).isCloseTo(0.5, within(1e-12));
-        assertThat(SoakSummary.slope(new double[] {0, 1, 2}, new double[] {5, 5, 5})).isZero();
+        assertThat(SoakSummary.slope(new double[] {0, 1, 2}, new double[] {5, 5, 5}))
+                .isZero();
     }
 
     @Test
@@ -61,8 +62,12 @@ class SoakSummaryTest {
     void latenciesAndGrowthLeaveTheWarmUpOut() {
         List<SoakDriver.Finished> requests = List.of(
                 ok(1, 5000, 900), // during the warm-up: slow, left out
-                ok(70, 100, 10), ok(80, 200, 20), ok(90, 300, 30),
-                failed(75, 429), failed(85, 0), failed(95, 429));
+                ok(70, 100, 10),
+                ok(80, 200, 20),
+                ok(90, 300, 30),
+                failed(75, 429),
+                failed(85, 0),
+                failed(95, 429));
         List<SoakSample> samples = new ArrayList<>();
         samples.add(new SoakSample(0, 50 * MB, 10 * MB, 100 * MB, 0, 0)); // before warm-up end: left out
         for (int i = 0; i < 4; i++) {
@@ -77,7 +82,10 @@ class SoakSummaryTest {
         assertThat(s.itlMs().p50()).isEqualTo(20.0);
         assertThat(s.heapAfterGc().atWarmupEndMb()).isEqualTo(40.0);
         assertThat(s.rss().slopeMbPer10Min()).isZero();
-        assertThat(s.verdict()).startsWith("PASS").contains("heap after GC +0.00").contains("RSS +0.00")
+        assertThat(s.verdict())
+                .startsWith("PASS")
+                .contains("heap after GC +0.00")
+                .contains("RSS +0.00")
                 .contains("only 180 s after the warm-up");
     }
 
@@ -93,7 +101,9 @@ class SoakSummaryTest {
         SoakSummary.Growth flat = new SoakSummary.Growth(100, 100, 0.4, 10);
         SoakSummary.Growth climbing = new SoakSummary.Growth(300, 330, 12.5, 10);
         assertThat(SoakSummary.verdict(flat, climbing, 5, 100))
-                .startsWith("FAIL").contains("RSS +12.50 MB/10 min").doesNotContain("heap after GC +0.40 MB/10 min (")
+                .startsWith("FAIL")
+                .contains("RSS +12.50 MB/10 min")
+                .doesNotContain("heap after GC +0.40 MB/10 min (")
                 .contains("limit 5.0");
         assertThat(SoakSummary.verdict(climbing, flat, 20, 100)).startsWith("PASS");
     }
@@ -104,14 +114,16 @@ class SoakSummaryTest {
         SoakSummary.Growth none = new SoakSummary.Growth(Double.NaN, Double.NaN, Double.NaN, 0);
         assertThat(SoakSummary.verdict(two, none, 5, 100)).startsWith("INCONCLUSIVE");
         SoakSummary.Growth enough = new SoakSummary.Growth(1, 1, 0, 3);
-        assertThat(SoakSummary.verdict(enough, none, 5, 0)).startsWith("INCONCLUSIVE").contains("no request completed");
+        assertThat(SoakSummary.verdict(enough, none, 5, 0))
+                .startsWith("INCONCLUSIVE")
+                .contains("no request completed");
         // One judged series missing is said, not hidden.
         assertThat(SoakSummary.verdict(none, enough, 5, 100)).startsWith("PASS").contains("heap after GC not measured");
     }
 
     private static SoakDriver.Finished ok(double at, double ttft, double itl) {
-        return new SoakDriver.Finished(at, new RequestResult(1, 200, null, ttft, new double[] {itl}, ttft + itl, 2,
-                10, -1, ""));
+        return new SoakDriver.Finished(
+                at, new RequestResult(1, 200, null, ttft, new double[] {itl}, ttft + itl, 2, 10, -1, ""));
     }
 
     private static SoakDriver.Finished failed(double at, int status) {

@@ -34,10 +34,13 @@ class SseReaderTest {
                 + "data: [DONE]\n\n";
         for (int piece : new int[] {1, 2, 3, 7, 1000}) {
             List<SseReader.Event> events = feedInPieces(stream, piece);
-            assertThat(events).as("piece size %d", piece).extracting(SseReader.Event::data).containsExactly(
-                    "{\"choices\":[{\"delta\":{\"content\":\"héllo\"}}]}",
-                    "{\"choices\":[{\"delta\":{\"content\":\" wörld ✓\"}}]}",
-                    "[DONE]");
+            assertThat(events)
+                    .as("piece size %d", piece)
+                    .extracting(SseReader.Event::data)
+                    .containsExactly(
+                            "{\"choices\":[{\"delta\":{\"content\":\"héllo\"}}]}",
+                            "{\"choices\":[{\"delta\":{\"content\":\" wörld ✓\"}}]}",
+                            "[DONE]");
         }
     }
 
@@ -49,7 +52,9 @@ class SseReaderTest {
 
     @Test
     void finalEventWithoutBlankLineIsStillDelivered() {
-        assertThat(feedInPieces("data: [DONE]", 5)).extracting(SseReader.Event::data).containsExactly("[DONE]");
+        assertThat(feedInPieces("data: [DONE]", 5))
+                .extracting(SseReader.Event::data)
+                .containsExactly("[DONE]");
     }
 
     @Test
@@ -81,11 +86,15 @@ class SseReaderTest {
         assertThat(parse("{\"choices\":[],\"usage\":{\"completion_tokens\":3}}").usage())
                 .isEqualTo(new ChatChunk.Usage(-1, 3, -1));
 
-        assertThat(ChatChunk.parse(new SseReader.Event("message", " [DONE] "), mapper).done()).isTrue();
+        assertThat(ChatChunk.parse(new SseReader.Event("message", " [DONE] "), mapper)
+                        .done())
+                .isTrue();
 
-        assertThat(parse("{\"error\":{\"message\":\"model overloaded\",\"code\":503}}").error())
+        assertThat(parse("{\"error\":{\"message\":\"model overloaded\",\"code\":503}}")
+                        .error())
                 .isEqualTo("model overloaded");
-        assertThat(ChatChunk.parse(new SseReader.Event("error", "{\"detail\":\"boom\"}"), mapper).error())
+        assertThat(ChatChunk.parse(new SseReader.Event("error", "{\"detail\":\"boom\"}"), mapper)
+                        .error())
                 .contains("boom");
         assertThat(parse("not json").error()).contains("unparseable");
     }

@@ -24,10 +24,19 @@ class SvgChartTest {
 
     @Test
     void lineChartHasAxesLegendAndOnePathPerSeries() {
-        String svg = SvgChart.lineChart("T<1>", "concurrency", "ms", List.of("1", "8", "32"), List.of(
-                new SvgChart.Series("p50", "#000", new double[] {1, 2, 3}),
-                new SvgChart.Series("p99", "#111", new double[] {2, Double.NaN, 9})));
-        assertThat(svg).startsWith("<svg ").endsWith("</svg>").contains("T&lt;1&gt;").doesNotContain("T<1>");
+        String svg = SvgChart.lineChart(
+                "T<1>",
+                "concurrency",
+                "ms",
+                List.of("1", "8", "32"),
+                List.of(
+                        new SvgChart.Series("p50", "#000", new double[] {1, 2, 3}),
+                        new SvgChart.Series("p99", "#111", new double[] {2, Double.NaN, 9})));
+        assertThat(svg)
+                .startsWith("<svg ")
+                .endsWith("</svg>")
+                .contains("T&lt;1&gt;")
+                .doesNotContain("T<1>");
         assertThat(svg).contains(">concurrency<", ">ms<", ">p50<", ">p99<", ">32<", ">10<");
         assertThat(svg.split("<path ", -1)).hasSize(3);
         assertThat(svg.split("<circle ", -1)).hasSize(6); // the NaN point is left out

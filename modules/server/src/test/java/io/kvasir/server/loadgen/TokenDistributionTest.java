@@ -53,10 +53,22 @@ class TokenDistributionTest {
 
     @Test
     void badSpellingsNameTheInput() {
-        for (String bad : new String[] {"", "abc", "0", "-5", "uniform:10", "uniform:10-5", "uniform:a-b",
-            "normal:128", "normal:0,3", "normal:100,-1", "poisson:3"}) {
+        for (String bad : new String[] {
+            "",
+            "abc",
+            "0",
+            "-5",
+            "uniform:10",
+            "uniform:10-5",
+            "uniform:a-b",
+            "normal:128",
+            "normal:0,3",
+            "normal:100,-1",
+            "poisson:3"
+        }) {
             assertThatThrownBy(() -> TokenDistribution.parse(bad))
-                    .as(bad).isInstanceOf(IllegalArgumentException.class)
+                    .as(bad)
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(bad.isEmpty() ? "empty" : bad);
         }
     }
