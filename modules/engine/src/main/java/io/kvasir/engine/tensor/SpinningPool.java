@@ -188,6 +188,7 @@ final class SpinningPool implements ComputePool {
 
         @Override
         public void run() {
+            io.kvasir.engine.ComputePriority.lowerCurrentThread();
             Loop seen = null;
             while (!closed) {
                 Loop loop = current;

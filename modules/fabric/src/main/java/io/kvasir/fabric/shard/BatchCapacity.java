@@ -9,8 +9,9 @@ package io.kvasir.fabric.shard;
  * buckets extended beyond what was seen. Before any sample the capacity is max-num-seqs: nothing is
  * capped until there is evidence.
  *
- * <p>With an {@code auto} objective, the objective is {@code AUTO_FACTOR} times the step time of
- * the smallest batch measured. Decoding on a CPU costs a fixed part per step (reading the weights)
+ * <p>With an {@code auto} objective, the objective is {@code AUTO_FACTOR} times a lone sequence's
+ * step, timed when the replica loaded ({@link LoneStepProbe}); without that figure, the smallest
+ * batch measured stands in for it. Decoding on a CPU costs a fixed part per step (reading the weights)
  * and a part per sequence, so throughput b / (fixed + b * per) approaches its peak as the batch
  * grows: a step eight times a lone sequence's gives most of that peak (about 85% when the fixed part
  * dominates a lone step) while every stream's tokens still come at least an eighth as fast as a
@@ -25,6 +26,7 @@ final class BatchCapacity {
     private final int maxNumSeqs;
     private final double objectiveNanos;
     private final double[] meanNanos;
+    private double loneStepNanos;
 
     /** @param objectiveNanos the step-time objective, or 0 for {@code auto} */
     BatchCapacity(int maxNumSeqs, double objectiveNanos) {
@@ -43,10 +45,18 @@ final class BatchCapacity {
         meanNanos[b] = Double.isNaN(meanNanos[b]) ? stepNanos : meanNanos[b] + ALPHA * (stepNanos - meanNanos[b]);
     }
 
-    /** The objective in force: configured, or derived from the smallest batch measured (NaN before any). */
+    /** A lone sequence's step, as timed at load (0: unknown). */
+    void loneStep(long nanos) {
+        loneStepNanos = Math.max(0, nanos);
+    }
+
+    /** The objective in force: configured, or derived from a lone step or the smallest batch measured (NaN before any). */
     double objectiveNanos() {
         if (objectiveNanos > 0) {
             return objectiveNanos;
+        }
+        if (loneStepNanos > 0) {
+            return AUTO_FACTOR * loneStepNanos;
         }
         for (double m : meanNanos) {
             if (!Double.isNaN(m)) {
@@ -68,6 +78,13 @@ final class BatchCapacity {
         }
         if (hi < 0 || Double.isNaN(objective)) {
             return maxNumSeqs;
+        }
+        if (lo < 0 && meanNanos[hi] <= objective && loneStepNanos > 0 && size(hi) > 1) {
+            // One bucket measured: the line through the lone step and it.
+            double perSequence = (meanNanos[hi] - loneStepNanos) / (size(hi) - 1);
+            if (perSequence > 0) {
+                return Math.max(1, Math.min(maxNumSeqs, size(hi) + (int) ((objective - meanNanos[hi]) / perSequence)));
+            }
         }
         int largestFit = 0;
         for (int b = 0; b <= hi; b++) {

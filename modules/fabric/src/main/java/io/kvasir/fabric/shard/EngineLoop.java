@@ -47,7 +47,8 @@ final class EngineLoop {
 
     /** Called on the engine thread; implementations only send messages. */
     interface Listener {
-        void loaded();
+        /** @param loneStepNanos a lone sequence's decode step time, measured at load (0: not measured) */
+        void loaded(long loneStepNanos);
 
         void loadFailed(Throwable cause);
 
@@ -71,19 +72,24 @@ final class EngineLoop {
     private volatile boolean stopping;
     private volatile boolean ended;
 
+    private final boolean probe;
+
+    /** @param probe whether to time a lone sequence's decode steps once loaded (for an auto ITL objective) */
     EngineLoop(
             String name,
             Callable<ServedModel> loader,
             Listener listener,
             Materializer materializer,
             int bufferSize,
-            Duration pausedPoll) {
+            Duration pausedPoll,
+            boolean probe) {
         this.name = name;
         this.loader = loader;
         this.listener = listener;
         this.materializer = materializer;
         this.bufferSize = bufferSize;
         this.pausedPollNanos = pausedPoll.toNanos();
+        this.probe = probe;
         this.thread =
                 Thread.ofPlatform().name("kvasir-engine-" + name).daemon(true).unstarted(this::run);
     }
@@ -282,15 +288,19 @@ final class EngineLoop {
     }
 
     private void run() {
+        // The engine's steps yield the cores to the threads that answer clients when both want them.
+        io.kvasir.engine.ComputePriority.lowerCurrentThread();
+        long loneStep;
         try {
             model = loader.call();
+            loneStep = probe ? LoneStepProbe.measure(model.engine()) : 0;
         } catch (Throwable t) {
             ended = true;
             rejectQueued(new FabricException(FabricException.Kind.UNAVAILABLE, "the replica failed to load"));
             listener.loadFailed(t);
             return;
         }
-        listener.loaded();
+        listener.loaded(loneStep);
         try {
             while (!stopping) {
                 runCommands();

@@ -173,8 +173,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 () -> factory.load(model, id),
                 new EngineLoop.Listener() {
                     @Override
-                    public void loaded() {
-                        self.tell(new Loaded());
+                    public void loaded(long loneStepNanos) {
+                        self.tell(new Loaded(loneStepNanos));
                     }
 
                     @Override
@@ -189,7 +189,9 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 },
                 Materializer.matFromSystem(ctx.getSystem()),
                 settings.streamBufferSize(),
-                settings.pausedPollInterval());
+                settings.pausedPollInterval(),
+                // An auto ITL objective is derived from a lone decode step, timed once loaded.
+                id.pool().equals(ModelSettings.DECODE) && model.itlObjective().isZero());
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
         this.capacity =
@@ -455,7 +457,16 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onLoaded(Loaded loaded) {
-        getContext().getLog().info("replica {} ready on {}", id, node);
+        capacity.loneStep(loaded.loneStepNanos());
+        getContext()
+                .getLog()
+                .info(
+                        "replica {} ready on {}{}",
+                        id,
+                        node,
+                        loaded.loneStepNanos() > 0
+                                ? " (lone decode step " + loaded.loneStepNanos() / 1000 + " us)"
+                                : "");
         nodeState.loadBackoff().loaded(id.entityId());
         ready = true;
         getContext()

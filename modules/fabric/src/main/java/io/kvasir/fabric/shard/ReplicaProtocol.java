@@ -113,7 +113,8 @@ public final class ReplicaProtocol {
     /** Messages a replica sends itself (from its engine thread, render thread and children). */
     sealed interface Internal extends Command {}
 
-    record Loaded() implements Internal {}
+    /** The engine is loaded; {@code loneStepNanos}: its lone decode step, when it was timed (else 0). */
+    record Loaded(long loneStepNanos) implements Internal {}
 
     record EngineStopped(String reason) implements Internal {}
 

@@ -70,4 +70,15 @@ class BatchCapacityTest {
         }
         assertThat(capacity.capacity()).isEqualTo(16);
     }
+
+    @Test
+    void aLoneStepTimedAtLoadSetsTheAutoObjectiveAndAnchorsTheLine() {
+        BatchCapacity capacity = new BatchCapacity(64, 0);
+        capacity.loneStep((long) step(1)); // 4.5 ms: the objective is 36 ms
+        capacity.sample(8, step(8)); // only batches of 8 seen so far
+
+        assertThat(capacity.objectiveNanos()).isEqualTo(36e6);
+        // The line through (1, 4.5 ms) and (8, 15 ms): 1.5 ms per sequence, so (36 - 15) / 1.5 = 14 more.
+        assertThat(capacity.capacity()).isEqualTo(22);
+    }
 }
