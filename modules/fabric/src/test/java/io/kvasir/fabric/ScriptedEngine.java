@@ -201,6 +201,9 @@ final class ScriptedEngine implements InferenceEngine {
                 0,
                 totalBlocks - blocksInUse,
                 0,
+                0,
+                0,
+                0,
                 0);
     }
 

@@ -42,6 +42,10 @@ public final class EngineCore implements InferenceEngine {
     /** Wall time of the steps that computed something, and their number: see {@link EngineStats}. */
     private long stepNanos;
 
+    private long decodeSteps;
+    private long decodeStepNanos;
+    private long decodeSequences;
+
     private long steps;
 
     /**
@@ -127,6 +131,16 @@ public final class EngineCore implements InferenceEngine {
         return scheduler.maxRunning();
     }
 
+    /** Whether a step only decoded: one token for every scheduled request, no prompt chunk. */
+    private static boolean decodeOnly(SchedulerOutput out) {
+        for (SchedulerOutput.Scheduled s : out.scheduled()) {
+            if (s.numTokens() != 1 || s.start() < s.request().numPromptTokens()) {
+                return false;
+            }
+        }
+        return !out.scheduled().isEmpty();
+    }
+
     @Override
     public List<TokenEvent> step() {
         long start = System.nanoTime();
@@ -142,8 +156,14 @@ public final class EngineCore implements InferenceEngine {
         try {
             compute(out, events);
         } finally {
+            long took = System.nanoTime() - start;
             steps++;
-            stepNanos += System.nanoTime() - start;
+            stepNanos += took;
+            if (decodeOnly(out)) {
+                decodeSteps++;
+                decodeStepNanos += took;
+                decodeSequences += out.scheduled().size();
+            }
         }
         return events;
     }
@@ -282,7 +302,7 @@ public final class EngineCore implements InferenceEngine {
 
     @Override
     public EngineStats stats() {
-        return scheduler.stats(stepNanos, steps);
+        return scheduler.stats(stepNanos, steps, decodeSteps, decodeStepNanos, decodeSequences);
     }
 
     @Override

@@ -25,6 +25,11 @@ package io.kvasir.engine.core;
  * @param stepNanos           time spent in steps that computed something, so far: wall time for a
  *                            real engine, the modelled time for a simulated one
  * @param steps               steps that computed something, so far
+ * @param decodeSteps         of those, steps that only decoded (no prompt chunk): their time is
+ *                            what a running batch costs each of its streams per token
+ * @param decodeStepNanos     wall time of those decode-only steps, so far
+ * @param decodeSequences     sequences those decode-only steps ran, summed (their mean batch is
+ *                            this over {@code decodeSteps})
  */
 public record EngineStats(
         int running,
@@ -40,7 +45,10 @@ public record EngineStats(
         long queuedPrefillTokens,
         int kvBlocksFree,
         long stepNanos,
-        long steps) {
+        long steps,
+        long decodeSteps,
+        long decodeStepNanos,
+        long decodeSequences) {
 
     /** The same figures with the step time replaced: a simulated engine reports its modelled time. */
     public EngineStats withStepNanos(long nanos) {
@@ -58,6 +66,9 @@ public record EngineStats(
                 queuedPrefillTokens,
                 kvBlocksFree,
                 nanos,
-                steps);
+                steps,
+                decodeSteps,
+                decodeStepNanos,
+                decodeSequences);
     }
 }

@@ -389,7 +389,7 @@ public final class Scheduler {
         return tokens;
     }
 
-    EngineStats stats(long stepNanos, long steps) {
+    EngineStats stats(long stepNanos, long steps, long decodeSteps, long decodeStepNanos, long decodeSequences) {
         int paused = 0;
         for (Request r : requests.values()) {
             if (r.paused()) {
@@ -411,6 +411,9 @@ public final class Scheduler {
                 queuedPrefillTokens(),
                 pool.numFree(),
                 stepNanos,
-                steps);
+                steps,
+                decodeSteps,
+                decodeStepNanos,
+                decodeSequences);
     }
 }

@@ -83,6 +83,27 @@ class EngineLoadTest {
     }
 
     @Test
+    void decodeOnlyStepsAreCountedApartWithTheirBatch() {
+        FakeModelRunner runner = new FakeModelRunner(64, BS, CTX);
+        EngineCore engine = engine(runner, EngineOptions.defaults().withMaxBatchTokens(64));
+        engine.addRequest(greedy("a", prompt(1, 8), 4));
+        engine.addRequest(greedy("b", prompt(2, 8), 4));
+
+        engine.step(); // both prompts: not a decode-only step
+        assertThat(engine.stats().decodeSteps()).isZero();
+        engine.step(); // both decode
+        engine.step();
+        EngineStats two = engine.stats();
+        assertThat(two.decodeSteps()).isEqualTo(2);
+        assertThat(two.decodeSequences()).isEqualTo(4); // a batch of 2, twice
+        assertThat(two.decodeStepNanos()).isPositive().isLessThanOrEqualTo(two.stepNanos());
+
+        engine.addRequest(greedy("c", prompt(3, 8), 2));
+        engine.step(); // c's prompt rides along: not decode-only
+        assertThat(engine.stats().decodeSteps()).isEqualTo(2);
+    }
+
+    @Test
     void aCappedBatchRunsNoMoreSequencesAndGivesTheSameTokens() {
         FakeModelRunner runner = new FakeModelRunner(256, BS, CTX);
         EngineCore engine = engine(runner, EngineOptions.defaults().withMaxNumSeqs(8));

@@ -19,6 +19,7 @@ import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.japi.Pair;
 import akka.stream.Materializer;
 import akka.stream.SourceRef;
+import io.kvasir.engine.core.EngineStats;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
@@ -141,7 +142,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final PrefixMemory prefixes;
     private final BatchCapacity capacity;
     /** The load last read, to measure the step time between two readings. */
-    private ReplicaLoad lastLoad;
+    private EngineStats lastStats;
 
     private int appliedCap;
     private final TimerScheduler<Command> timers;
@@ -394,25 +395,20 @@ public final class ModelShard extends AbstractBehavior<Command> {
             return this; // not listed until loaded: nobody asks, and a late asker times out
         }
         getContext()
-                .pipeToSelf(
-                        loop.call(engine -> ReplicaLoad.of(engine.stats())),
-                        (load, failure) -> new LoadRead(get.replyTo(), load));
+                .pipeToSelf(loop.call(engine -> engine.stats()), (load, failure) -> new LoadRead(get.replyTo(), load));
         return this;
     }
 
     private Behavior<Command> onPublishLoad() {
-        getContext()
-                .pipeToSelf(
-                        loop.call(engine -> ReplicaLoad.of(engine.stats())),
-                        (load, failure) -> new LoadRead(null, load));
+        getContext().pipeToSelf(loop.call(engine -> engine.stats()), (load, failure) -> new LoadRead(null, load));
         return this;
     }
 
     private Behavior<Command> onLoadRead(LoadRead read) {
-        if (read.load() == null) {
+        if (read.stats() == null) {
             return this; // the engine stopped meanwhile; this replica stops too
         }
-        ReplicaLoad load = read.load().withCapacity(learnCapacity(read.load()));
+        ReplicaLoad load = ReplicaLoad.of(read.stats()).withCapacity(learnCapacity(read.stats()));
         LoadReport report = new LoadReport(
                 id.entityId(),
                 id.model(),
@@ -430,17 +426,19 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     /**
-     * Feeds the step time since the last reading to the batch learner and caps the engine's running
-     * batch at what fits the inter-token objective. The batch of an interval is the tokens it
-     * generated per step: what each of its steps decoded, on average.
+     * Feeds the decode steps since the last reading to the batch learner and caps the engine's
+     * running batch at what fits the inter-token objective. Only steps that decoded and computed no
+     * prompt chunk count: a prompt chunk's cost does not grow with the batch, and the step budget
+     * and length-aware scheduling, not the batch cap, bound it.
      */
-    private int learnCapacity(ReplicaLoad now) {
-        ReplicaLoad before = lastLoad;
-        lastLoad = now;
-        if (before != null && now.steps() > before.steps()) {
-            long steps = now.steps() - before.steps();
-            double batch = (double) (now.generatedTokens() - before.generatedTokens()) / steps;
-            capacity.sample((int) Math.round(batch), (double) (now.stepNanos() - before.stepNanos()) / steps);
+    private int learnCapacity(EngineStats now) {
+        EngineStats before = lastStats;
+        lastStats = now;
+        if (before != null && now.decodeSteps() > before.decodeSteps()) {
+            long steps = now.decodeSteps() - before.decodeSteps();
+            double batch = (double) (now.decodeSequences() - before.decodeSequences()) / steps;
+            capacity.sample(
+                    (int) Math.round(batch), (double) (now.decodeStepNanos() - before.decodeStepNanos()) / steps);
         }
         int cap = capacity.capacity();
         if (cap != appliedCap && id.pool().equals(ModelSettings.DECODE)) {

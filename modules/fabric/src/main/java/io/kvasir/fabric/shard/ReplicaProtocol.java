@@ -142,7 +142,7 @@ public final class ReplicaProtocol {
     record StreamEnded(String requestId, String engineId) implements Internal {}
 
     /** The engine's load was read: for {@code replyTo}, or (null) to publish on the load topic. */
-    record LoadRead(ActorRef<LoadReport> replyTo, ReplicaLoad load) implements Internal {}
+    record LoadRead(ActorRef<LoadReport> replyTo, io.kvasir.engine.core.EngineStats stats) implements Internal {}
 
     enum PublishLoad implements Internal {
         INSTANCE
