@@ -11,6 +11,7 @@ import com.typesafe.config.Config;
 import io.kvasir.fabric.gateway.AdmissionControl;
 import io.kvasir.fabric.gateway.GatewayLoadBoard;
 import io.kvasir.fabric.gateway.NodeDrain;
+import io.kvasir.fabric.gateway.PrefillBacklog;
 import io.kvasir.fabric.gateway.TurnPlacement;
 import io.kvasir.fabric.metrics.FabricMetrics;
 import io.kvasir.fabric.replica.DirectoryProtocol;
@@ -68,6 +69,7 @@ public final class Kvasir {
                 model -> admissionLimit(settings, view, model),
                 System::nanoTime);
         view.onChange(admission::recheck);
+        admission.forecast(new PrefillBacklog(view, settings.publishInterval(), System::nanoTime));
         ActorRef<Topic.Command<GatewayLoadBoard.GatewayLoad>> gatewayTopic = system.systemActorOf(
                 Topic.create(GatewayLoadBoard.GatewayLoad.class, "kvasir-gateway-load"),
                 "kvasir-gateway-topic",

@@ -57,7 +57,9 @@ public record KvasirSettings(
                 models,
                 new io.kvasir.fabric.gateway.AdmissionControl.Objectives(
                         k.getDuration("admission.interactive.max-queue-wait"),
-                        k.getDuration("admission.batch.max-queue-wait")),
+                        k.getDuration("admission.batch.max-queue-wait"),
+                        k.getDuration("admission.interactive.ttft-objective"),
+                        k.getDuration("admission.batch.ttft-objective")),
                 k.getDuration("gateway.ask-timeout"),
                 k.getDuration("gateway.replica-wait"),
                 k.getInt("gateway.max-resumes"),

@@ -70,7 +70,8 @@ class WireFormatTest {
                         "m",
                         "node",
                         "decode",
-                        new ReplicaLoad(1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L, 300, 8, 9_000_000_000L, 11, 12),
+                        new ReplicaLoad(
+                                1, 2, 0, 3, 4, 100, 60, 5, 90, 7_000_000_000L, 300, 8, 9_000_000_000L, 11, 12, 850.5),
                         new long[] {-3L, 42L},
                         replicaRef.ref()),
                 new Fabric.SessionStatus("s", "m", "m:decode:0", 12, 2),

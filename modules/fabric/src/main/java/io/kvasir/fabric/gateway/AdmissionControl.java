@@ -36,10 +36,38 @@ public final class AdmissionControl {
      * How long a request of each class may be predicted to wait here: a share of its TTFT
      * objective (the rest is for placement and prefill).
      */
-    public record Objectives(Duration interactiveWait, Duration batchWait) {
+    public record Objectives(
+            Duration interactiveWait, Duration batchWait, Duration interactiveTtft, Duration batchTtft) {
+        /** Queue-wait bounds only, with no time-to-first-token objectives (nothing refused for backlog). */
+        public Objectives(Duration interactiveWait, Duration batchWait) {
+            this(interactiveWait, batchWait, Duration.ZERO, Duration.ZERO);
+        }
+
         public Duration waitFor(Workload workload) {
             return workload == Workload.BATCH ? batchWait : interactiveWait;
         }
+
+        /** The class's time-to-first-token objective; zero: none. */
+        public Duration ttftFor(Workload workload) {
+            return workload == Workload.BATCH ? batchTtft : interactiveTtft;
+        }
+    }
+
+    /** What predicts a new request's time to first token from the prompt work ahead of it. */
+    public interface TtftForecast {
+        TtftForecast NONE = new TtftForecast() {
+            @Override
+            public long predictedTtftNanos(String model, int promptTokens) {
+                return 0;
+            }
+
+            @Override
+            public void admitted(String model, int promptTokens) {}
+        };
+
+        long predictedTtftNanos(String model, int promptTokens);
+
+        void admitted(String model, int promptTokens);
     }
 
     private final Map<String, Gate> gates = new ConcurrentHashMap<>();
@@ -47,6 +75,7 @@ public final class AdmissionControl {
     private final ToIntFunction<String> remoteInFlight;
     private final ToIntFunction<String> limit;
     private final LongSupplier nanoTime;
+    private volatile TtftForecast forecast = TtftForecast.NONE;
 
     /** A gateway alone: no other gateway's requests count, the limit is each model's max-in-flight. */
     public AdmissionControl(Iterable<ModelSettings> models, Objectives objectives) {
@@ -74,7 +103,43 @@ public final class AdmissionControl {
         this.limit = limit != null ? limit : model -> configured.getOrDefault(model, 0);
     }
 
+    /** Refuse what could not meet its class's time-to-first-token objective, as {@code forecast} predicts. */
+    public void forecast(TtftForecast forecast) {
+        this.forecast = forecast;
+    }
+
     public CompletionStage<Permit> acquire(String model, Workload workload) {
+        return acquire(model, workload, 0);
+    }
+
+    /**
+     * A slot for a request of about {@code promptTokens} tokens. An interactive or batch request
+     * whose predicted time to first token (the prompt work queued ahead of it, over the measured
+     * prefill rate) is past its class's objective is refused at once, with the time the queued work
+     * needs as its Retry-After: admitting it would only lengthen every later request's wait.
+     */
+    public CompletionStage<Permit> acquire(String model, Workload workload, int promptTokens) {
+        Workload w = workload == null ? Workload.INTERACTIVE : workload;
+        long objective = objectives.ttftFor(w).toNanos();
+        if (objective > 0) {
+            long predicted = forecast.predictedTtftNanos(model, promptTokens);
+            if (predicted > objective) {
+                int retryAfter =
+                        (int) Math.max(1, Math.min(3600, (predicted - objective + 999_999_999L) / 1_000_000_000L));
+                return CompletableFuture.failedFuture(new FabricException(
+                        FabricException.Kind.OVERLOADED,
+                        "Too many requests for model '" + model + "'; retry later",
+                        null,
+                        retryAfter));
+            }
+        }
+        CompletionStage<Permit> permit = acquireSlot(model, w);
+        // A side effect, not a stage the caller gets: cancelling the caller's future must reach the waiter.
+        permit.thenAccept(p -> forecast.admitted(model, promptTokens));
+        return permit;
+    }
+
+    private CompletionStage<Permit> acquireSlot(String model, Workload workload) {
         Gate gate = gates.get(model);
         if (gate == null) {
             return CompletableFuture.failedFuture(new FabricException(

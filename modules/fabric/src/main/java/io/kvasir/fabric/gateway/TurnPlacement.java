@@ -128,7 +128,7 @@ public final class TurnPlacement {
         String requestId = "req-" + UUID.randomUUID();
         CompletionStage<AdmissionControl.Permit> admitted = resuming
                 ? CompletableFuture.completedFuture(null)
-                : admission.acquire(request.model(), request.workload());
+                : admission.acquire(request.model(), request.workload(), PrefillBacklog.estimateTokens(request));
         return admitted.thenCompose(permit -> {
                     if (permit != null && !attempt.hold(permit)) {
                         // The client left while it waited for a slot: place nothing.

@@ -144,6 +144,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
     /** The load last read, to measure the step time between two readings. */
     private EngineStats lastStats;
 
+    private double prefillRate;
+
     private int appliedCap;
     private final TimerScheduler<Command> timers;
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
@@ -408,7 +410,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (read.stats() == null) {
             return this; // the engine stopped meanwhile; this replica stops too
         }
-        ReplicaLoad load = ReplicaLoad.of(read.stats()).withCapacity(learnCapacity(read.stats()));
+        double prefillRate = learnPrefillRate(read.stats());
+        ReplicaLoad load = ReplicaLoad.of(read.stats()).withLearnt(learnCapacity(read.stats()), prefillRate);
         LoadReport report = new LoadReport(
                 id.entityId(),
                 id.model(),
@@ -431,6 +434,23 @@ public final class ModelShard extends AbstractBehavior<Command> {
      * prompt chunk count: a prompt chunk's cost does not grow with the batch, and the step budget
      * and length-aware scheduling, not the batch cap, bound it.
      */
+    /**
+     * Prompt tokens per second of the steps that computed prompts, as an exponentially weighted mean
+     * over readings that saw prefill work (an idle replica keeps its last figure).
+     */
+    private double learnPrefillRate(EngineStats now) {
+        EngineStats before = lastStats;
+        if (before != null) {
+            long tokens = now.promptTokens() - before.promptTokens();
+            long nanos = (now.stepNanos() - now.decodeStepNanos()) - (before.stepNanos() - before.decodeStepNanos());
+            if (tokens > 0 && nanos > 0) {
+                double rate = tokens / (nanos / 1e9);
+                prefillRate = prefillRate == 0 ? rate : prefillRate + 0.2 * (rate - prefillRate);
+            }
+        }
+        return prefillRate;
+    }
+
     private int learnCapacity(EngineStats now) {
         EngineStats before = lastStats;
         lastStats = now;

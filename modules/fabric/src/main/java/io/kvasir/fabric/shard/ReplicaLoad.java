@@ -18,6 +18,8 @@ import io.kvasir.engine.core.EngineStats;
  * @param generatedTokens tokens generated over the replica's life
  * @param capacity       sequences the replica runs at once to keep its step time within its
  *                       inter-token objective (0: not known yet)
+ * @param prefillTokensPerSecond prompt tokens its prefilling steps compute per second, recently
+ *                       (0: not known yet)
  * @param queuedPrefillTokens prompt tokens the replica has queued to compute (waiting requests less
  *                       their cached prefix, and what partially prefilled ones lack): its prefill backlog
  * @param kvBlocksFree   blocks a new sequence can take now (cached-but-free ones included)
@@ -40,7 +42,8 @@ public record ReplicaLoad(
         int kvBlocksFree,
         long stepNanos,
         long steps,
-        int capacity) {
+        int capacity,
+        double prefillTokensPerSecond) {
 
     public static ReplicaLoad of(EngineStats s) {
         return new ReplicaLoad(
@@ -58,11 +61,15 @@ public record ReplicaLoad(
                 s.kvBlocksFree(),
                 s.stepNanos(),
                 s.steps(),
+                0,
                 0);
     }
 
-    /** This load with the batch the replica allows itself now ({@link BatchCapacity}). */
-    public ReplicaLoad withCapacity(int sequences) {
+    /**
+     * This load with the batch the replica allows itself now ({@link BatchCapacity}) and its recent
+     * prefill throughput (tokens per second of the steps that computed prompts).
+     */
+    public ReplicaLoad withLearnt(int sequences, double prefillRate) {
         return new ReplicaLoad(
                 running,
                 waiting,
@@ -78,7 +85,8 @@ public record ReplicaLoad(
                 kvBlocksFree,
                 stepNanos,
                 steps,
-                sequences);
+                sequences,
+                prefillRate);
     }
 
     /** Sequences the replica holds: running, waiting, or paused by a slow reader (they hold KV too). */

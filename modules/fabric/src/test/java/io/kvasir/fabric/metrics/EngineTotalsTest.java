@@ -15,7 +15,7 @@ class EngineTotalsTest {
                 "m",
                 "node",
                 "decode",
-                new ReplicaLoad(0, 0, 0, 8, 0, 0, 0, n, 0, 0, 0, 8, 0, 0, 0),
+                new ReplicaLoad(0, 0, 0, 8, 0, 0, 0, n, 0, 0, 0, 8, 0, 0, 0, 0),
                 new long[0],
                 null);
     }

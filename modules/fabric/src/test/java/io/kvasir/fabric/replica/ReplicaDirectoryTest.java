@@ -277,7 +277,22 @@ class ReplicaDirectoryTest {
                     "akka://directory@test",
                     "decode",
                     new ReplicaLoad(
-                            sequences, 0, 0, 64, 4 * sequences, 0, 0, 0, 0, reports++, 0, 64 - 4 * sequences, 0, 0, 0),
+                            sequences,
+                            0,
+                            0,
+                            64,
+                            4 * sequences,
+                            0,
+                            0,
+                            0,
+                            0,
+                            reports++,
+                            0,
+                            64 - 4 * sequences,
+                            0,
+                            0,
+                            0,
+                            0),
                     new long[0],
                     probe.ref());
         }

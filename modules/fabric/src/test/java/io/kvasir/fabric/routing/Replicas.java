@@ -11,7 +11,7 @@ final class Replicas {
         return new Candidate(
                 replica,
                 "decode",
-                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0, 0, 512 - sequences * 4, 0, 0, 0),
+                new ReplicaLoad(sequences, 0, 0, 512, sequences * 4, 0, 0, 0, 0, 0, 0, 512 - sequences * 4, 0, 0, 0, 0),
                 0,
                 PrefixSummary.of(prefixHashes));
     }
@@ -20,7 +20,7 @@ final class Replicas {
         return new Candidate(
                 replica,
                 "prefill",
-                new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0, 0, 512, 0, 0, 0),
+                new ReplicaLoad(0, 0, 0, 512, 0, 0, 0, 0, 0, 0, 0, 512, 0, 0, 0, 0),
                 0,
                 PrefixSummary.EMPTY);
     }

@@ -1,0 +1,92 @@
+package io.kvasir.fabric.gateway;
+
+import io.kvasir.fabric.ModelSettings;
+import io.kvasir.fabric.replica.ReplicaView;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Predicts a new request's time to first token from the prompt work queued ahead of it: the decode
+ * replicas' queued prefill tokens (as published), plus what this gateway admitted since (not in
+ * those reports yet, estimated from prompt lengths), plus its own prompt, over the replicas'
+ * measured prefill throughput. A burst of admissions is what makes time to first token explode
+ * under overload (each admitted prompt waits for every prompt admitted before it), so this, not
+ * the number of requests in flight, is what keeps admitted requests inside their objective.
+ */
+public final class PrefillBacklog implements AdmissionControl.TtftForecast {
+
+    private record Admitted(long at, int tokens) {}
+
+    private final ReplicaView view;
+    private final long unreportedNanos;
+    private final LongSupplier nanoTime;
+    private final Map<String, ArrayDeque<Admitted>> recent = new ConcurrentHashMap<>();
+
+    /** @param publishInterval how often replicas report: admissions older than two intervals are in their reports */
+    public PrefillBacklog(ReplicaView view, Duration publishInterval, LongSupplier nanoTime) {
+        this.view = view;
+        this.unreportedNanos = 2 * publishInterval.toNanos();
+        this.nanoTime = nanoTime;
+    }
+
+    /** The predicted time to first token of a request with {@code promptTokens}, or 0 when no rate is known. */
+    @Override
+    public long predictedTtftNanos(String model, int promptTokens) {
+        long queued = 0;
+        double rate = 0;
+        for (var replica : view.replicas(model)) {
+            if (replica.pool().equals(ModelSettings.DECODE)) {
+                queued += replica.load().queuedPrefillTokens();
+                rate += replica.load().prefillTokensPerSecond();
+            }
+        }
+        if (rate <= 0) {
+            return 0;
+        }
+        long pending = queued + unreported(model) + promptTokens;
+        return (long) (pending / rate * 1e9);
+    }
+
+    /** A request of {@code promptTokens} was admitted now. */
+    @Override
+    public void admitted(String model, int promptTokens) {
+        ArrayDeque<Admitted> list = recent.computeIfAbsent(model, m -> new ArrayDeque<>());
+        synchronized (list) {
+            list.add(new Admitted(nanoTime.getAsLong(), promptTokens));
+        }
+    }
+
+    private long unreported(String model) {
+        ArrayDeque<Admitted> list = recent.get(model);
+        if (list == null) {
+            return 0;
+        }
+        long now = nanoTime.getAsLong();
+        long sum = 0;
+        synchronized (list) {
+            while (!list.isEmpty() && now - list.peekFirst().at() >= unreportedNanos) {
+                list.pollFirst();
+            }
+            for (Admitted a : list) {
+                sum += a.tokens();
+            }
+        }
+        return sum;
+    }
+
+    /** A prompt's length in tokens, estimated from its text (about four characters a token). */
+    public static int estimateTokens(io.kvasir.fabric.api.GenerationRequest request) {
+        long chars = 0;
+        if (request.isChat()) {
+            for (var m : request.messages()) {
+                chars += m.content().length() + 8; // a few tokens of template around each message
+            }
+        } else if (request.prompt() != null) {
+            chars = request.prompt().length();
+        }
+        return (int) Math.min(Integer.MAX_VALUE, chars / 4 + 1);
+    }
+}

@@ -1,0 +1,93 @@
+package io.kvasir.fabric.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kvasir.fabric.ModelSettings;
+import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.GenerationRequest.Workload;
+import io.kvasir.fabric.replica.ReplicaView;
+import io.kvasir.fabric.replica.ViewForTests;
+import io.kvasir.fabric.shard.ReplicaLoad;
+import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class PrefillBacklogTest {
+
+    private final AtomicLong now = new AtomicLong();
+    private final ReplicaView view = new ReplicaView();
+    private final PrefillBacklog backlog = new PrefillBacklog(view, Duration.ofMillis(500), now::get);
+
+    private void replicaReports(long queuedPrefillTokens, double prefillRate) {
+        ReplicaLoad load =
+                new ReplicaLoad(4, 2, 0, 512, 64, 0, 0, 0, 0, 0, queuedPrefillTokens, 448, 0, 0, 16, prefillRate);
+        ViewForTests.publish(
+                view, Map.of("m", List.of(new LoadReport("m:decode:0", "m", "n", "decode", load, new long[0], null))));
+    }
+
+    @Test
+    void predictsFromQueuedTokensAdmittedOnesAndItsOwnOverThePrefillRate() {
+        assertThat(backlog.predictedTtftNanos("m", 100)).as("no rate known yet").isZero();
+
+        replicaReports(800, 1000);
+        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_000_000_000L); // (800 + 200) / 1000 per s
+
+        backlog.admitted("m", 500); // not in the replicas' reports yet
+        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_500_000_000L);
+
+        now.addAndGet(Duration.ofSeconds(1).toNanos()); // two report intervals later: reported by now
+        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_000_000_000L);
+    }
+
+    @Test
+    void aRequestPredictedPastItsObjectiveIsRefusedAtOnceAndBatchMayWaitLonger() throws Exception {
+        ModelSettings m = new ModelSettings(
+                "m",
+                Path.of(""),
+                128,
+                16,
+                4,
+                Map.of("decode", 1),
+                64,
+                64,
+                64,
+                512,
+                64,
+                "F16",
+                0,
+                0.5,
+                Duration.ZERO,
+                "kvasir",
+                false,
+                false);
+        AdmissionControl admission = new AdmissionControl(
+                List.of(m),
+                new AdmissionControl.Objectives(
+                        Duration.ofMillis(500), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(60)));
+        admission.forecast(backlog);
+        replicaReports(2500, 1000); // 2.5 s of prompt work queued
+
+        assertThatThrownBy(() -> admission
+                        .acquire("m", Workload.INTERACTIVE, 100)
+                        .toCompletableFuture()
+                        .get())
+                .cause()
+                .isInstanceOfSatisfying(FabricException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
+                    assertThat(e.retryAfterSeconds()).isEqualTo(2); // 2.6 s predicted, 1 s allowed
+                });
+        admission.acquire("m", Workload.BATCH, 100).toCompletableFuture().get().release();
+
+        replicaReports(300, 1000);
+        admission
+                .acquire("m", Workload.INTERACTIVE, 100)
+                .toCompletableFuture()
+                .get()
+                .release();
+    }
+}
