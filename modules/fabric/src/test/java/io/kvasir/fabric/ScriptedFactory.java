@@ -13,7 +13,7 @@ final class ScriptedFactory implements EngineFactory {
 
     private final Duration stepDelay;
     private final Map<String, ScriptedEngine> engines = new ConcurrentHashMap<>();
-    private final Map<String, java.util.concurrent.atomic.AtomicInteger> loads = new ConcurrentHashMap<>();
+    private final Map<String, List<Long>> loads = new ConcurrentHashMap<>();
 
     ScriptedFactory(Duration stepDelay) {
         this.stepDelay = stepDelay;
@@ -21,14 +21,26 @@ final class ScriptedFactory implements EngineFactory {
 
     /** Times a load of {@code replica} was attempted, failed ones included. */
     int loadAttempts(String replica) {
-        var n = loads.get(replica);
-        return n == null ? 0 : n.get();
+        return loadTimes(replica).size();
+    }
+
+    /** When each load of {@code replica} was attempted ({@link System#nanoTime}), in order. */
+    List<Long> loadTimes(String replica) {
+        List<Long> times = loads.get(replica);
+        if (times == null) {
+            return List.of();
+        }
+        synchronized (times) {
+            return List.copyOf(times);
+        }
     }
 
     @Override
     public ServedModel load(ModelSettings model, ReplicaId replica) {
-        loads.computeIfAbsent(replica.entityId(), k -> new java.util.concurrent.atomic.AtomicInteger())
-                .incrementAndGet();
+        List<Long> times = loads.computeIfAbsent(replica.entityId(), k -> new java.util.ArrayList<>());
+        synchronized (times) {
+            times.add(System.nanoTime());
+        }
         if (model.path().toString().equals("missing.gguf")) {
             throw new IllegalStateException("no such file: missing.gguf");
         }
