@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -149,14 +151,22 @@ class FabricClusterTest {
                 .runWith(Sink.seq(), gatewayKit.system())
                 .toCompletableFuture();
         GenerationEvent.Started first = started.get(20, TimeUnit.SECONDS);
-        boolean onB = enginesB.engine(first.replica()) != null
-                && enginesB.engine(first.replica()).added().stream()
-                        .anyMatch(r -> ScriptedEngine.ofTurn(r.id(), first.requestId()));
-        ScriptedEngine serving = (onB ? enginesB : enginesC).engine(first.replica());
+        // The engine running the turn now: sharding may have moved the replica between nodes since
+        // it started (a rebalance after the second node joined), so look at both nodes' engines.
+        AtomicReference<ScriptedEngine> serving = new AtomicReference<>();
         gatewayKit.createTestProbe().awaitAssert(TestNodes.WAIT, () -> {
-            assertThat(serving.generated(first.requestId())).isGreaterThan(20);
+            ScriptedEngine running = Stream.concat(
+                            enginesB.engines().values().stream(), enginesC.engines().values().stream())
+                    .filter(e -> !e.closed() && e.generated(first.requestId()) > 20)
+                    .findFirst()
+                    .orElse(null);
+            assertThat(running)
+                    .as("an engine that generated 20 tokens of the turn")
+                    .isNotNull();
+            serving.set(running);
             return null;
         });
+        boolean onB = enginesB.engines().containsValue(serving.get());
 
         (onB ? decodeB : decodeC).system().terminate();
         List<GenerationEvent> events = all.get(40, TimeUnit.SECONDS);
