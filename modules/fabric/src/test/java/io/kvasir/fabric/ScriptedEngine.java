@@ -278,6 +278,11 @@ final class ScriptedEngine implements InferenceEngine {
         return everPaused.stream().anyMatch(id -> ofTurn(id, requestId));
     }
 
+    /** The most tokens any live request has generated so far, or -1 when none is live. */
+    synchronized int mostGeneratedLive() {
+        return live.values().stream().mapToInt(seq -> seq.generated).max().orElse(-1);
+    }
+
     /** Tokens generated so far by the live run of the turn, or -1 when none is live. */
     synchronized int generated(String requestId) {
         return live.entrySet().stream()
