@@ -124,13 +124,7 @@ public final class AdmissionControl {
         if (objective > 0) {
             long predicted = forecast.predictedTtftNanos(model, promptTokens);
             if (predicted > objective) {
-                int retryAfter =
-                        (int) Math.max(1, Math.min(3600, (predicted - objective + 999_999_999L) / 1_000_000_000L));
-                return CompletableFuture.failedFuture(new FabricException(
-                        FabricException.Kind.OVERLOADED,
-                        "Too many requests for model '" + model + "'; retry later",
-                        null,
-                        retryAfter));
+                return CompletableFuture.failedFuture(overloaded(model, predicted - objective));
             }
         }
         CompletionStage<Permit> permit = acquireSlot(model, w);
@@ -174,6 +168,16 @@ public final class AdmissionControl {
     /** The cluster's load or limits changed (another gateway's report, a replica's capacity): hand out free slots. */
     public void recheck() {
         gates.values().forEach(Gate::handOver);
+    }
+
+    /** A 429 whose Retry-After is {@code waitNanos} rounded up to whole seconds (1 s to 1 h). */
+    private static FabricException overloaded(String model, long waitNanos) {
+        int retryAfter = (int) Math.max(1, Math.min(3600, (waitNanos + 999_999_999L) / 1_000_000_000L));
+        return new FabricException(
+                FabricException.Kind.OVERLOADED,
+                "Too many requests for model '" + model + "'; retry later",
+                null,
+                retryAfter);
     }
 
     private final class Gate {
@@ -277,12 +281,7 @@ public final class AdmissionControl {
         }
 
         private FabricException overloaded(long waitNanos) {
-            int retryAfter = (int) Math.max(1, Math.min(3600, (waitNanos + 999_999_999L) / 1_000_000_000L));
-            return new FabricException(
-                    FabricException.Kind.OVERLOADED,
-                    "Too many requests for model '" + model + "'; retry later",
-                    null,
-                    retryAfter);
+            return AdmissionControl.overloaded(model, waitNanos);
         }
     }
 

@@ -47,25 +47,20 @@ public final class NodeDrain {
         if (!node.startDraining()) {
             return removed;
         }
-        CompletableFuture<Boolean> left = new CompletableFuture<>();
         String self = system.address().toString();
-        Runnable check = () -> {
-            if (admission.pending() == 0 && view.workOn(self) == 0) {
-                left.complete(true);
-            }
-        };
-        view.onChange(check);
-        var deadline = system.scheduler().scheduleOnce(timeout, () -> left.complete(false), system.executionContext());
-        left.thenAccept(idle -> {
-            view.removeListener(check);
-            deadline.cancel();
-            if (!idle) {
-                log.warn("drain: work still running after {} s; leaving anyway", timeout.toSeconds());
-            }
-            Cluster cluster = Cluster.get(system);
-            cluster.manager().tell(Leave.create(cluster.selfMember().address()));
-        });
-        check.run();
+        ReplicaWait.until(
+                        view,
+                        () -> admission.pending() == 0 && view.workOn(self) == 0,
+                        timeout,
+                        system.scheduler(),
+                        system.executionContext())
+                .thenAccept(idle -> {
+                    if (!idle) {
+                        log.warn("drain: work still running after {} s; leaving anyway", timeout.toSeconds());
+                    }
+                    Cluster cluster = Cluster.get(system);
+                    cluster.manager().tell(Leave.create(cluster.selfMember().address()));
+                });
         return removed;
     }
 }

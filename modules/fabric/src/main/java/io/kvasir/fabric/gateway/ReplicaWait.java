@@ -9,9 +9,9 @@ import java.util.concurrent.CompletionStage;
 import scala.concurrent.ExecutionContextExecutor;
 
 /**
- * Waits for a decode replica of a model to appear in the node's replica view, up to a deadline:
- * woken by the view's own publications, so the answer comes as soon as the directory knows, with
- * no polling.
+ * Waits for a condition on the node's replica view (a decode replica up, this node idle), up to a
+ * deadline: woken by the view's own publications, so the answer comes as soon as the directory
+ * knows, with no polling.
  */
 final class ReplicaWait {
 
@@ -20,9 +20,19 @@ final class ReplicaWait {
     /** Completes with true as soon as {@code model} has a decode replica, or false after {@code wait}. */
     static CompletionStage<Boolean> forDecodeReplica(
             ReplicaView view, String model, Duration wait, Scheduler scheduler, ExecutionContextExecutor executor) {
+        return until(view, () -> view.hasDecodeReplica(model), wait, scheduler, executor);
+    }
+
+    /** Completes with true as soon as {@code holds} does (checked at each publication), or false after {@code wait}. */
+    static CompletionStage<Boolean> until(
+            ReplicaView view,
+            java.util.function.BooleanSupplier holds,
+            Duration wait,
+            Scheduler scheduler,
+            ExecutionContextExecutor executor) {
         CompletableFuture<Boolean> result = new CompletableFuture<>();
         Runnable check = () -> {
-            if (view.hasDecodeReplica(model)) {
+            if (holds.getAsBoolean()) {
                 result.complete(true);
             }
         };
@@ -32,7 +42,7 @@ final class ReplicaWait {
             view.removeListener(check);
             deadline.cancel();
         });
-        check.run(); // it may have appeared between the caller's look and the listener
+        check.run(); // it may hold already, or have come true between the caller's look and the listener
         return result;
     }
 }
