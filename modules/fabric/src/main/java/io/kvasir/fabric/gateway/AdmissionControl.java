@@ -30,6 +30,12 @@ public final class AdmissionControl {
     /** A slot in flight; release it exactly once, when the request's stream ends. */
     public interface Permit {
         void release();
+
+        /**
+         * The request's first token arrived, its prompt counted {@code promptTokens} tokens: what
+         * the time-to-first-token forecast learns from. Calls after the first are ignored.
+         */
+        default void firstToken(int promptTokens) {}
     }
 
     /**
@@ -62,12 +68,22 @@ public final class AdmissionControl {
             }
 
             @Override
-            public void admitted(String model, int promptTokens) {}
+            public Ticket admitted(String model, int promptTokens) {
+                return Ticket.NONE;
+            }
         };
 
         long predictedTtftNanos(String model, int promptTokens);
 
-        void admitted(String model, int promptTokens);
+        /** A request of about {@code promptTokens} was admitted now; its ticket reports its first token. */
+        Ticket admitted(String model, int promptTokens);
+
+        /** One admitted request's prediction, to be compared with what happened. */
+        interface Ticket {
+            Ticket NONE = promptTokens -> {};
+
+            void firstToken(int promptTokens);
+        }
     }
 
     private final Map<String, Gate> gates = new ConcurrentHashMap<>();
@@ -121,25 +137,24 @@ public final class AdmissionControl {
     public CompletionStage<Permit> acquire(String model, Workload workload, int promptTokens) {
         Workload w = workload == null ? Workload.INTERACTIVE : workload;
         long objective = objectives.ttftFor(w).toNanos();
+        long waitBudget = objectives.waitFor(w).toNanos();
         if (objective > 0) {
             long predicted = forecast.predictedTtftNanos(model, promptTokens);
             if (predicted > objective) {
                 return CompletableFuture.failedFuture(overloaded(model, predicted - objective));
             }
+            // Time spent queued here comes out of the same objective as the prompt work ahead.
+            waitBudget = Math.min(waitBudget, objective - predicted);
         }
-        CompletionStage<Permit> permit = acquireSlot(model, w);
-        // A side effect, not a stage the caller gets: cancelling the caller's future must reach the waiter.
-        permit.thenAccept(p -> forecast.admitted(model, promptTokens));
-        return permit;
-    }
-
-    private CompletionStage<Permit> acquireSlot(String model, Workload workload) {
         Gate gate = gates.get(model);
         if (gate == null) {
             return CompletableFuture.failedFuture(new FabricException(
                     FabricException.Kind.UNKNOWN_MODEL, "The model '" + model + "' does not exist", "model", 0));
         }
-        return gate.acquire(workload == null ? Workload.INTERACTIVE : workload);
+        CompletionStage<Permit> permit = gate.acquire(w, waitBudget);
+        // A side effect, not a stage the caller gets: cancelling the caller's future must reach the waiter.
+        permit.thenAccept(p -> ((SlotPermit) p).ticket = forecast.admitted(model, promptTokens));
+        return permit;
     }
 
     /** Requests of one model in flight from this gateway or waiting here. */
@@ -193,7 +208,7 @@ public final class AdmissionControl {
             this.queueSize = queueSize;
         }
 
-        CompletionStage<Permit> acquire(Workload workload) {
+        CompletionStage<Permit> acquire(Workload workload, long waitBudgetNanos) {
             Waiter waiter = new Waiter(workload);
             Waiter shed = null;
             synchronized (this) {
@@ -204,7 +219,7 @@ public final class AdmissionControl {
                 }
                 int ahead = workload == Workload.INTERACTIVE ? interactive.size() : interactive.size() + batch.size();
                 long waitNanos = holds.predictedWaitNanos(ahead + 1, max);
-                if (waitNanos > objectives.waitFor(workload).toNanos()) {
+                if (waitNanos > waitBudgetNanos) {
                     return CompletableFuture.failedFuture(overloaded(waitNanos));
                 }
                 if (interactive.size() + batch.size() >= queueSize) {
@@ -238,23 +253,15 @@ public final class AdmissionControl {
         }
 
         private Permit newPermit() {
-            long granted = nanoTime.getAsLong();
-            return new Permit() {
-                private boolean released;
+            return new SlotPermit(this, nanoTime.getAsLong());
+        }
 
-                @Override
-                public void release() {
-                    synchronized (Gate.this) {
-                        if (released) {
-                            return;
-                        }
-                        released = true;
-                        inFlight--;
-                        holds.record(nanoTime.getAsLong() - granted);
-                    }
-                    handOver();
-                }
-            };
+        void released(long granted) {
+            synchronized (this) {
+                inFlight--;
+                holds.record(nanoTime.getAsLong() - granted);
+            }
+            handOver();
         }
 
         /** Free slots go to the waiters, interactive first. */
@@ -282,6 +289,36 @@ public final class AdmissionControl {
 
         private FabricException overloaded(long waitNanos) {
             return AdmissionControl.overloaded(model, waitNanos);
+        }
+    }
+
+    /** A slot of one gate, with the forecast's ticket once admission recorded it. */
+    private static final class SlotPermit implements Permit {
+        private final Gate gate;
+        private final long granted;
+        private final java.util.concurrent.atomic.AtomicBoolean released =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        private volatile TtftForecast.Ticket ticket = TtftForecast.Ticket.NONE;
+        private volatile boolean firstTokenSeen;
+
+        SlotPermit(Gate gate, long granted) {
+            this.gate = gate;
+            this.granted = granted;
+        }
+
+        @Override
+        public void release() {
+            if (released.compareAndSet(false, true)) {
+                gate.released(granted);
+            }
+        }
+
+        @Override
+        public void firstToken(int promptTokens) {
+            if (!firstTokenSeen) {
+                firstTokenSeen = true;
+                ticket.firstToken(promptTokens);
+            }
         }
     }
 

@@ -15,6 +15,8 @@ import java.util.function.LongSupplier;
  * measured prefill throughput. A burst of admissions is what makes time to first token explode
  * under overload (each admitted prompt waits for every prompt admitted before it), so this, not
  * the number of requests in flight, is what keeps admitted requests inside their objective.
+ * Each admitted request reports its first token back, and a {@link TtftCalibration} per model
+ * corrects the estimate by what was measured.
  */
 public final class PrefillBacklog implements AdmissionControl.TtftForecast {
 
@@ -24,6 +26,7 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
     private final long unreportedNanos;
     private final LongSupplier nanoTime;
     private final Map<String, ArrayDeque<Admitted>> recent = new ConcurrentHashMap<>();
+    private final Map<String, TtftCalibration> calibrations = new ConcurrentHashMap<>();
 
     /** @param publishInterval how often replicas report: admissions older than two intervals are in their reports */
     public PrefillBacklog(ReplicaView view, Duration publishInterval, LongSupplier nanoTime) {
@@ -35,6 +38,11 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
     /** The predicted time to first token of a request with {@code promptTokens}, or 0 when no rate is known. */
     @Override
     public long predictedTtftNanos(String model, int promptTokens) {
+        return calibration(model).calibrated(rawNanos(model, promptTokens));
+    }
+
+    /** The uncorrected forecast: the tokens ahead over the measured rate. */
+    long rawNanos(String model, int promptTokens) {
         long queued = 0;
         double rate = 0;
         for (var replica : view.replicas(model)) {
@@ -46,17 +54,25 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         if (rate <= 0) {
             return 0;
         }
-        long pending = queued + unreported(model) + promptTokens;
+        long pending = queued + unreported(model) + calibration(model).tokens(promptTokens);
         return (long) (pending / rate * 1e9);
     }
 
-    /** A request of {@code promptTokens} was admitted now. */
+    /** A request of about {@code promptTokens} (estimated) was admitted now. */
     @Override
-    public void admitted(String model, int promptTokens) {
+    public Ticket admitted(String model, int promptTokens) {
+        long raw = rawNanos(model, promptTokens);
+        long at = nanoTime.getAsLong();
+        TtftCalibration calibration = calibration(model);
         ArrayDeque<Admitted> list = recent.computeIfAbsent(model, m -> new ArrayDeque<>());
         synchronized (list) {
-            list.add(new Admitted(nanoTime.getAsLong(), promptTokens));
+            list.add(new Admitted(at, calibration.tokens(promptTokens)));
         }
+        return counted -> calibration.observe(raw, nanoTime.getAsLong() - at, promptTokens, counted);
+    }
+
+    TtftCalibration calibration(String model) {
+        return calibrations.computeIfAbsent(model, m -> new TtftCalibration());
     }
 
     private long unreported(String model) {

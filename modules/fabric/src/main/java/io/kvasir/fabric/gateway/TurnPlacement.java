@@ -75,6 +75,8 @@ public final class TurnPlacement {
                 .mapConcat(event -> {
                     if (event instanceof ReplicaProtocol.TurnRefused refused) {
                         metrics.refused(request.model(), refused.kind());
+                    } else if (event instanceof ReplicaProtocol.TurnToken && !progress.anyTokenSent()) {
+                        attempt.firstToken(progress.promptTokens());
                     }
                     return progress.pass(event);
                 })
@@ -183,6 +185,12 @@ public final class TurnPlacement {
 
         synchronized boolean holding() {
             return permit != null;
+        }
+
+        synchronized void firstToken(int promptTokens) {
+            if (permit != null) {
+                permit.firstToken(promptTokens);
+            }
         }
 
         /** Keeps the slot; false (and the slot released) when the stream already ended. */

@@ -71,6 +71,16 @@ public final class TurnProgress {
         return placed && !finished && !refusal && resumes < maxResumes;
     }
 
+    /** The prompt's length as the first replica counted it; 0 before it started. */
+    public int promptTokens() {
+        return started == null ? 0 : started.promptTokens();
+    }
+
+    /** Whether a token has reached the client yet. */
+    public boolean anyTokenSent() {
+        return sentCount > 0;
+    }
+
     /** Token ids to continue from; counts the resume. */
     public int[] resumeFrom() {
         resumes++;

@@ -180,6 +180,46 @@ class AdmissionControlTest {
     }
 
     @Test
+    void theQueueWaitAndThePromptWorkAheadShareOneTimeToFirstTokenObjective() throws Exception {
+        AtomicLong now = new AtomicLong();
+        AdmissionControl admission = new AdmissionControl(
+                List.of(model(1, 100)),
+                new AdmissionControl.Objectives(
+                        Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(60)),
+                m -> 0,
+                null,
+                now::get);
+        AtomicLong predicted = new AtomicLong();
+        admission.forecast(new AdmissionControl.TtftForecast() {
+            @Override
+            public long predictedTtftNanos(String model, int promptTokens) {
+                return predicted.get();
+            }
+
+            @Override
+            public Ticket admitted(String model, int promptTokens) {
+                return Ticket.NONE;
+            }
+        });
+        AdmissionControl.Permit p = admission
+                .acquire("m", Workload.INTERACTIVE, 10)
+                .toCompletableFuture()
+                .get();
+        now.addAndGet(1_000_000_000L); // a request holds its only slot 1 s
+        p.release();
+        admission.acquire("m", Workload.INTERACTIVE, 10);
+
+        // Predicted to wait 1 s for the slot: fits 2 s while the prompt work ahead is 0.5 s...
+        predicted.set(500_000_000L);
+        assertThat(admission.acquire("m", Workload.INTERACTIVE, 10).toCompletableFuture())
+                .isNotDone();
+        // ...but not when it is 1.5 s: both come out of the same objective.
+        predicted.set(1_500_000_000L);
+        assertThat(admission.acquire("m", Workload.INTERACTIVE, 10).toCompletableFuture())
+                .isCompletedExceptionally();
+    }
+
+    @Test
     void aWaiterThatGaveUpPassesItsSlotOn() throws Exception {
         AdmissionControl admission = admission(1, 4);
         AdmissionControl.Permit running = admission

@@ -45,6 +45,17 @@ class PrefillBacklogTest {
     }
 
     @Test
+    void firstTokensReportedBackCorrectTheForecast() {
+        replicaReports(800, 1000);
+        for (int i = 0; i < 60; i++) {
+            AdmissionControl.TtftForecast.Ticket ticket = backlog.admitted("m", 200); // raw: 1 s ahead
+            now.addAndGet(Duration.ofSeconds(2).toNanos()); // it took twice as long
+            ticket.firstToken(200);
+        }
+        assertThat(backlog.predictedTtftNanos("m", 200)).isBetween(1_900_000_000L, 2_100_000_000L);
+    }
+
+    @Test
     void aRequestPredictedPastItsObjectiveIsRefusedAtOnceAndBatchMayWaitLonger() throws Exception {
         ModelSettings m = new ModelSettings(
                 "m",
