@@ -21,6 +21,8 @@ import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
+import io.kvasir.fabric.tenant.TenantPolicy;
+import io.kvasir.fabric.tenant.TenantQuotas;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
@@ -84,10 +86,18 @@ public final class Kvasir {
                         settings.staleAfter()),
                 "kvasir-gateway-load",
                 Props.empty());
+        TenantPolicy tenants = new TenantPolicy(settings.tenants());
+        TenantQuotas quotas = new TenantQuotas(gateways::remoteTenantInFlight, gateways::gateways, System::nanoTime);
+        gateways.publishTenants(quotas::inFlight);
+        ActorRef<Topic.Command<TenantPolicy.Published>> policyTopic = system.systemActorOf(
+                Topic.create(TenantPolicy.Published.class, "kvasir-tenant-policy"),
+                "kvasir-tenant-policy-topic",
+                Props.empty());
+        system.systemActorOf(tenants.behavior(policyTopic), "kvasir-tenant-policy", Props.empty());
         metrics.watch(settings.models().values(), view, admission);
-        TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node);
+        TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node, tenants, quotas);
         NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());
-        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics);
+        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics, tenants);
     }
 
     /**

@@ -19,6 +19,7 @@ import io.kvasir.fabric.replica.DirectoryProtocol;
 import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
 import io.kvasir.fabric.session.SessionProtocol;
+import io.kvasir.fabric.tenant.TenantPolicy;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Optional;
@@ -39,6 +40,7 @@ public final class KvasirFabric implements Fabric {
     private final TurnPlacement placement;
     private final NodeDrain drain;
     private final FabricMetrics metrics;
+    private final TenantPolicy tenants;
 
     KvasirFabric(
             ActorSystem<?> system,
@@ -48,7 +50,9 @@ public final class KvasirFabric implements Fabric {
             NodeState node,
             TurnPlacement placement,
             NodeDrain drain,
-            FabricMetrics metrics) {
+            FabricMetrics metrics,
+            TenantPolicy tenants) {
+        this.tenants = tenants;
         this.system = system;
         this.settings = settings;
         this.directory = directory;
@@ -61,6 +65,21 @@ public final class KvasirFabric implements Fabric {
 
     public ActorSystem<?> system() {
         return system;
+    }
+
+    /** The tenant policy of this node: what is in force, and reloads. */
+    public TenantPolicy tenantPolicy() {
+        return tenants;
+    }
+
+    @Override
+    public io.kvasir.fabric.tenant.Tenants tenants() {
+        return tenants.tenants();
+    }
+
+    @Override
+    public io.kvasir.fabric.tenant.Tenants reloadTenants(String hocon) {
+        return tenants.reload(hocon, system.address().toString());
     }
 
     /** Where the fabric's meters are registered (the registry given to {@link Kvasir#start}). */

@@ -28,7 +28,8 @@ public record KvasirSettings(
         int kvChunkBytes,
         Duration drainTimeout,
         io.kvasir.fabric.routing.RoutingSettings routing,
-        int prefixSummarySize) {
+        int prefixSummarySize,
+        io.kvasir.fabric.tenant.Tenants tenants) {
 
     public static final String GATEWAY = "gateway";
 
@@ -76,7 +77,8 @@ public record KvasirSettings(
                 k.getBytes("stream.kv-chunk-bytes").intValue(),
                 k.getDuration("drain.timeout"),
                 io.kvasir.fabric.routing.RoutingSettings.from(k.getConfig("routing")),
-                k.getInt("routing.prefix-summary-size"));
+                k.getInt("routing.prefix-summary-size"),
+                io.kvasir.fabric.tenant.Tenants.from(k.getConfig("tenants")));
     }
 
     public Optional<ModelSettings> model(String id) {

@@ -24,7 +24,7 @@ public final class ApiServer extends AllDirectives {
         this.fabric = fabric;
         this.settings = settings;
         this.openAi = new OpenAiRoutes(fabric, settings, materializer);
-        this.auth = new ApiKeyAuth(settings.apiKeys());
+        this.auth = new ApiKeyAuth(settings.apiKeys(), fabric::tenants);
     }
 
     /** Every route, sealed: whatever happens inside, the client gets the JSON error shape. */

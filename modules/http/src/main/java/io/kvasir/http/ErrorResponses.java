@@ -63,7 +63,7 @@ public final class ErrorResponses {
                         e.getMessage(),
                         "rate_limit_error",
                         null,
-                        "overloaded",
+                        e.code() != null ? e.code() : "overloaded",
                         Math.max(1, e.retryAfterSeconds()));
             case UNAVAILABLE ->
                 new ApiError(

@@ -37,6 +37,22 @@ public interface Fabric {
     /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
     boolean ready();
 
+    /** The tenant policy in force: whose key is whose, and each tenant's limits. None by default. */
+    default io.kvasir.fabric.tenant.Tenants tenants() {
+        return io.kvasir.fabric.tenant.Tenants.NONE;
+    }
+
+    /**
+     * Replaces the tenant policy, on every node, with the tenants block {@code hocon} (HOCON or
+     * JSON, as under {@code kvasir.tenants}). Streams in flight keep running under what admitted them.
+     *
+     * @throws io.kvasir.fabric.tenant.Tenants.InvalidTenants naming the first problem and its line;
+     *     the policy in force stays as it was
+     */
+    default io.kvasir.fabric.tenant.Tenants reloadTenants(String hocon) {
+        throw new UnsupportedOperationException("this fabric has no tenant policy to reload");
+    }
+
     record ModelDescriptor(String id, int maxContext, String ownedBy, boolean simulated, boolean synthetic) {}
 
     /**

@@ -24,16 +24,28 @@ public final class FabricException extends RuntimeException {
     private final Kind kind;
     private final String param;
     private final int retryAfterSeconds;
+    private final String code;
 
     public FabricException(Kind kind, String message) {
         this(kind, message, null, 0);
     }
 
     public FabricException(Kind kind, String message, String param, int retryAfterSeconds) {
+        this(kind, message, param, retryAfterSeconds, null);
+    }
+
+    /** @param code a machine-readable reason more precise than the kind (e.g. a tenant's quota); may be null */
+    public FabricException(Kind kind, String message, String param, int retryAfterSeconds, String code) {
         super(message, null, false, false);
         this.kind = kind;
         this.param = param;
         this.retryAfterSeconds = retryAfterSeconds;
+        this.code = code;
+    }
+
+    /** The precise reason for clients, or null: the kind's own. */
+    public String code() {
+        return code;
     }
 
     public Kind kind() {

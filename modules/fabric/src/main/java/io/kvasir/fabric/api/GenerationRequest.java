@@ -58,6 +58,18 @@ public record GenerationRequest(
                 model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, newScope);
     }
 
+    /** This request on behalf of {@code newTenant}, in its isolation scope. */
+    public GenerationRequest forTenant(String newTenant, String newScope) {
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, newTenant, newScope);
+    }
+
+    /** This request in another workload class. */
+    public GenerationRequest withWorkload(Workload newWorkload) {
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, newWorkload, tenant, scope);
+    }
+
     public boolean isChat() {
         return messages != null;
     }

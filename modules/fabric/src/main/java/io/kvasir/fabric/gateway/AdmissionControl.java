@@ -4,8 +4,9 @@ import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest.Workload;
 import java.time.Duration;
-import java.util.ArrayDeque;
+import java.util.Comparator;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,7 +24,9 @@ import java.util.function.ToIntFunction;
  * <p>The prediction is Little's law over this gateway's own recent requests: a slot frees every
  * {@code meanHold / limit} on average, so the k-th waiter waits about {@code k * meanHold / limit}.
  * Interactive requests wait ahead of batch ones, and a full queue makes room for an interactive
- * request by shedding the newest batch one: batch work runs on slack.
+ * request by shedding the newest batch one: batch work runs on slack. Within a class, requests of a
+ * higher-priority tenant wait ahead of lower ones (first come, first served among equals), and a
+ * full queue sheds the lowest-priority newest waiter for a newcomer that ranks ahead of it.
  */
 public final class AdmissionControl {
 
@@ -135,6 +138,11 @@ public final class AdmissionControl {
      * needs as its Retry-After: admitting it would only lengthen every later request's wait.
      */
     public CompletionStage<Permit> acquire(String model, Workload workload, int promptTokens) {
+        return acquire(model, workload, promptTokens, 0);
+    }
+
+    /** As {@link #acquire(String, Workload, int)} for a tenant of {@code priority} (higher waits less). */
+    public CompletionStage<Permit> acquire(String model, Workload workload, int promptTokens, int priority) {
         Workload w = workload == null ? Workload.INTERACTIVE : workload;
         long objective = objectives.ttftFor(w).toNanos();
         long waitBudget = objectives.waitFor(w).toNanos();
@@ -151,7 +159,7 @@ public final class AdmissionControl {
             return CompletableFuture.failedFuture(new FabricException(
                     FabricException.Kind.UNKNOWN_MODEL, "The model '" + model + "' does not exist", "model", 0));
         }
-        CompletionStage<Permit> permit = gate.acquire(w, waitBudget);
+        CompletionStage<Permit> permit = gate.acquire(w, priority, waitBudget);
         // A side effect, not a stage the caller gets: cancelling the caller's future must reach the waiter.
         permit.thenAccept(p -> ((SlotPermit) p).ticket = forecast.admitted(model, promptTokens));
         return permit;
@@ -198,8 +206,9 @@ public final class AdmissionControl {
     private final class Gate {
         private final String model;
         private final int queueSize;
-        private final ArrayDeque<Waiter> interactive = new ArrayDeque<>();
-        private final ArrayDeque<Waiter> batch = new ArrayDeque<>();
+        private final TreeSet<Waiter> interactive = new TreeSet<>(Waiter.ORDER);
+        private final TreeSet<Waiter> batch = new TreeSet<>(Waiter.ORDER);
+        private long arrivals;
         private final HoldTime holds = new HoldTime();
         private int inFlight;
 
@@ -208,25 +217,31 @@ public final class AdmissionControl {
             this.queueSize = queueSize;
         }
 
-        CompletionStage<Permit> acquire(Workload workload, long waitBudgetNanos) {
-            Waiter waiter = new Waiter(workload);
+        CompletionStage<Permit> acquire(Workload workload, int priority, long waitBudgetNanos) {
             Waiter shed = null;
+            Waiter waiter;
             synchronized (this) {
+                waiter = new Waiter(workload, priority, arrivals++);
                 int max = limit.applyAsInt(model);
                 if (interactive.isEmpty() && (workload == Workload.INTERACTIVE || batch.isEmpty()) && hasRoom(max)) {
                     inFlight++;
                     return CompletableFuture.completedFuture(newPermit());
                 }
-                int ahead = workload == Workload.INTERACTIVE ? interactive.size() : interactive.size() + batch.size();
+                int ahead = workload == Workload.INTERACTIVE
+                        ? interactive.headSet(waiter).size()
+                        : interactive.size() + batch.headSet(waiter).size();
                 long waitNanos = holds.predictedWaitNanos(ahead + 1, max);
                 if (waitNanos > waitBudgetNanos) {
                     return CompletableFuture.failedFuture(overloaded(waitNanos));
                 }
                 if (interactive.size() + batch.size() >= queueSize) {
-                    if (workload != Workload.INTERACTIVE || batch.isEmpty()) {
+                    Waiter last = batch.isEmpty() ? interactive.last() : batch.last();
+                    boolean ranksAhead = workload == Workload.INTERACTIVE && last.workload() == Workload.BATCH
+                            || workload == last.workload() && Waiter.ORDER.compare(waiter, last) < 0;
+                    if (!ranksAhead) {
                         return CompletableFuture.failedFuture(overloaded(waitNanos));
                     }
-                    shed = batch.pollLast();
+                    shed = batch.isEmpty() ? interactive.pollLast() : batch.pollLast();
                 }
                 (workload == Workload.INTERACTIVE ? interactive : batch).add(waiter);
             }
@@ -272,7 +287,7 @@ public final class AdmissionControl {
                     if (!hasRoom(limit.applyAsInt(model))) {
                         return;
                     }
-                    next = interactive.isEmpty() ? batch.poll() : interactive.poll();
+                    next = interactive.isEmpty() ? batch.pollFirst() : interactive.pollFirst();
                     if (next == null) {
                         return;
                     }
@@ -322,9 +337,13 @@ public final class AdmissionControl {
         }
     }
 
-    private record Waiter(Workload workload, CompletableFuture<Permit> future) {
-        Waiter(Workload workload) {
-            this(workload, new CompletableFuture<>());
+    private record Waiter(Workload workload, int priority, long arrival, CompletableFuture<Permit> future) {
+        /** Higher priority first, then first come. */
+        static final Comparator<Waiter> ORDER =
+                Comparator.comparingInt((Waiter w) -> -w.priority()).thenComparingLong(Waiter::arrival);
+
+        Waiter(Workload workload, int priority, long arrival) {
+            this(workload, priority, arrival, new CompletableFuture<>());
         }
     }
 

@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * What makes admission limits cluster-wide: every node publishes its gateway's requests in flight
@@ -20,8 +21,13 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class GatewayLoadBoard {
 
-    /** One node's gateway: requests in flight per model. */
-    public record GatewayLoad(String node, Map<String, Integer> inFlight) implements CborSerializable {}
+    /** One node's gateway: requests in flight per model and per tenant. */
+    public record GatewayLoad(String node, Map<String, Integer> inFlight, Map<String, Integer> tenants)
+            implements CborSerializable {
+        public GatewayLoad {
+            tenants = tenants == null ? Map.of() : tenants;
+        }
+    }
 
     private record Entry(GatewayLoad load, long receivedAt) {}
 
@@ -34,10 +40,28 @@ public final class GatewayLoadBoard {
     }
 
     private final AtomicReference<Map<String, Integer>> remote = new AtomicReference<>(Map.of());
+    private final AtomicReference<Map<String, Integer>> remoteTenants = new AtomicReference<>(Map.of());
+    private volatile int gateways = 1;
+    private volatile Supplier<Map<String, Integer>> tenantsInFlight = Map::of;
 
     /** Requests of {@code model} in flight from the other gateways, as last published. */
     public int remoteInFlight(String model) {
         return remote.get().getOrDefault(model, 0);
+    }
+
+    /** Requests of {@code tenant} in flight from the other gateways, as last published. */
+    public int remoteTenantInFlight(String tenant) {
+        return remoteTenants.get().getOrDefault(tenant, 0);
+    }
+
+    /** Gateways publishing, this one included. */
+    public int gateways() {
+        return gateways;
+    }
+
+    /** What this node publishes as its requests in flight per tenant. */
+    public void publishTenants(Supplier<Map<String, Integer>> inFlight) {
+        this.tenantsInFlight = inFlight;
     }
 
     /**
@@ -66,7 +90,7 @@ public final class GatewayLoadBoard {
                     .onMessageEquals(Tick.INSTANCE, () -> {
                         Map<String, Integer> mine = new HashMap<>();
                         models.forEach(m -> mine.put(m, admission.inFlight(m)));
-                        topic.tell(Topic.publish(new GatewayLoad(self, mine)));
+                        topic.tell(Topic.publish(new GatewayLoad(self, mine, tenantsInFlight.get())));
                         long now = System.nanoTime();
                         if (others.values().removeIf(e -> now - e.receivedAt() > staleAfter.toNanos())) {
                             update(others, admission);
@@ -79,8 +103,14 @@ public final class GatewayLoadBoard {
 
     private void update(Map<String, Entry> others, AdmissionControl admission) {
         Map<String, Integer> sum = new HashMap<>();
-        others.values().forEach(e -> e.load().inFlight().forEach((model, n) -> sum.merge(model, n, Integer::sum)));
+        Map<String, Integer> tenants = new HashMap<>();
+        others.values().forEach(e -> {
+            e.load().inFlight().forEach((model, n) -> sum.merge(model, n, Integer::sum));
+            e.load().tenants().forEach((tenant, n) -> tenants.merge(tenant, n, Integer::sum));
+        });
         remote.set(Map.copyOf(sum));
+        remoteTenants.set(Map.copyOf(tenants));
+        gateways = others.size() + 1;
         admission.recheck();
     }
 }

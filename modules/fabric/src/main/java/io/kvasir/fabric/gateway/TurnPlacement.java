@@ -17,6 +17,9 @@ import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
 import io.kvasir.fabric.session.SessionProtocol;
 import io.kvasir.fabric.shard.ReplicaProtocol;
+import io.kvasir.fabric.tenant.Tenant;
+import io.kvasir.fabric.tenant.TenantPolicy;
+import io.kvasir.fabric.tenant.TenantQuotas;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -36,6 +39,8 @@ public final class TurnPlacement {
     private final AdmissionControl admission;
     private final FabricMetrics metrics;
     private final NodeState node;
+    private final TenantPolicy tenants;
+    private final TenantQuotas quotas;
 
     public TurnPlacement(
             ActorSystem<?> system,
@@ -43,7 +48,11 @@ public final class TurnPlacement {
             ReplicaView view,
             AdmissionControl admission,
             FabricMetrics metrics,
-            NodeState node) {
+            NodeState node,
+            TenantPolicy tenants,
+            TenantQuotas quotas) {
+        this.tenants = tenants;
+        this.quotas = quotas;
         this.system = system;
         this.settings = settings;
         this.view = view;
@@ -77,6 +86,14 @@ public final class TurnPlacement {
                         metrics.refused(request.model(), refused.kind());
                     } else if (event instanceof ReplicaProtocol.TurnToken && !progress.anyTokenSent()) {
                         attempt.firstToken(progress.promptTokens());
+                    } else if (event instanceof ReplicaProtocol.TurnStarted started) {
+                        attempt.counted(started.promptTokens());
+                    } else if (event instanceof ReplicaProtocol.TurnFinished finished) {
+                        attempt.charge(finished.completionTokens());
+                        if (request.tenant() != null && attempt.tenantHeld()) {
+                            metrics.tenantTokens(
+                                    request.tenant(), (long) finished.promptTokens() + finished.completionTokens());
+                        }
                     }
                     return progress.pass(event);
                 })
@@ -101,7 +118,9 @@ public final class TurnPlacement {
         if (node.draining() && !resuming) {
             return refuse(request.model(), FabricException.Kind.UNAVAILABLE, "this node is draining", null);
         }
-        if (settings.model(request.model()).isEmpty()) {
+        Tenant tenant = tenants.tenants().named(request.tenant()).orElse(null);
+        if (settings.model(request.model()).isEmpty()
+                || !resuming && tenant != null && !tenant.allows(request.model())) {
             return refuse(
                     null,
                     FabricException.Kind.UNKNOWN_MODEL,
@@ -109,14 +128,14 @@ public final class TurnPlacement {
                     "model");
         }
         if (resuming || view.hasDecodeReplica(request.model())) {
-            return admitAndPlace(request, attempt, progress, continuation, resuming);
+            return admitAndPlace(request, tenant, attempt, progress, continuation, resuming);
         }
         // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
         // moment: wait a little for one before telling the client the model is unavailable.
         return ReplicaWait.forDecodeReplica(
                         view, request.model(), settings.replicaWait(), system.scheduler(), system.executionContext())
                 .thenCompose(up -> up
-                        ? admitAndPlace(request, attempt, progress, continuation, false)
+                        ? admitAndPlace(request, tenant, attempt, progress, continuation, false)
                         : refuse(
                                 request.model(),
                                 FabricException.Kind.UNAVAILABLE,
@@ -125,12 +144,29 @@ public final class TurnPlacement {
     }
 
     private CompletionStage<Source<ReplicaProtocol.TurnEvent, NotUsed>> admitAndPlace(
-            GenerationRequest request, Attempt attempt, TurnProgress progress, int[] continuation, boolean resuming) {
+            GenerationRequest request,
+            Tenant tenant,
+            Attempt attempt,
+            TurnProgress progress,
+            int[] continuation,
+            boolean resuming) {
         String sessionId = SessionIds.of(request);
         String requestId = "req-" + UUID.randomUUID();
+        int estimated = PrefillBacklog.estimateTokens(request);
+        if (!resuming && tenant != null) {
+            try {
+                attempt.holdTenant(quotas.acquire(tenant, estimated), estimated);
+            } catch (FabricException e) {
+                metrics.refused(request.model(), e.kind());
+                metrics.tenantRequest(tenant.name(), "quota");
+                return CompletableFuture.failedFuture(e);
+            }
+            metrics.tenantRequest(tenant.name(), "admitted");
+        }
         CompletionStage<AdmissionControl.Permit> admitted = resuming
                 ? CompletableFuture.completedFuture(null)
-                : admission.acquire(request.model(), request.workload(), PrefillBacklog.estimateTokens(request));
+                : admission.acquire(
+                        request.model(), request.workload(), estimated, tenant == null ? 0 : tenant.priority());
         return admitted.thenCompose(permit -> {
                     if (permit != null && !attempt.hold(permit)) {
                         // The client left while it waited for a slot: place nothing.
@@ -178,10 +214,41 @@ public final class TurnPlacement {
         return CompletableFuture.failedFuture(new FabricException(kind, message, param, 0));
     }
 
-    /** One materialization's admission slot: released when its stream ends, however it ends. */
+    /**
+     * One materialization's admission slot and tenant quota: released when its stream ends, however
+     * it ends.
+     */
     private static final class Attempt {
         private AdmissionControl.Permit permit;
+        private TenantQuotas.Permit tenantPermit = TenantQuotas.Permit.NONE;
+        private int estimatedTokens;
+        private boolean counted;
         private boolean ended;
+
+        synchronized void holdTenant(TenantQuotas.Permit p, int estimated) {
+            if (ended) {
+                p.release(); // the client left already: the admission step below finds out too
+                return;
+            }
+            tenantPermit = p;
+            estimatedTokens = estimated;
+        }
+
+        /** The replica counted the prompt: correct the estimate charged to the tenant (once). */
+        synchronized void counted(int promptTokens) {
+            if (!counted) {
+                counted = true;
+                tenantPermit.charge(promptTokens - estimatedTokens);
+            }
+        }
+
+        synchronized void charge(long tokens) {
+            tenantPermit.charge(tokens);
+        }
+
+        synchronized boolean tenantHeld() {
+            return tenantPermit != TenantQuotas.Permit.NONE;
+        }
 
         synchronized boolean holding() {
             return permit != null;
@@ -207,11 +274,15 @@ public final class TurnPlacement {
 
         void end() {
             AdmissionControl.Permit p;
+            TenantQuotas.Permit t;
             synchronized (this) {
                 ended = true;
                 p = permit;
                 permit = null;
+                t = tenantPermit;
+                tenantPermit = TenantQuotas.Permit.NONE;
             }
+            t.release();
             if (p != null) {
                 p.release();
             }

@@ -101,4 +101,28 @@ public final class FabricMetrics {
                 .register(registry)
                 .increment();
     }
+
+    /**
+     * A tenant's request: {@code outcome} is admitted or quota (refused for its own limits). The
+     * tenant label takes configured tenant names only, so the series stay as few as the tenants.
+     */
+    public void tenantRequest(String tenant, String outcome) {
+        Counter.builder("kvasir.tenant.requests")
+                .description("tenants' requests, admitted or refused for the tenant's own quota")
+                .tag("tenant", tenant)
+                .tag("outcome", outcome)
+                .register(registry)
+                .increment();
+    }
+
+    /** Prompt and completion tokens charged to a tenant's quota. */
+    public void tenantTokens(String tenant, long tokens) {
+        if (tokens > 0) {
+            Counter.builder("kvasir.tenant.tokens")
+                    .description("prompt and completion tokens used by each tenant")
+                    .tag("tenant", tenant)
+                    .register(registry)
+                    .increment(tokens);
+        }
+    }
 }

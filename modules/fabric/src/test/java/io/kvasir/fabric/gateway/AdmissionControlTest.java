@@ -220,6 +220,31 @@ class AdmissionControlTest {
     }
 
     @Test
+    void higherPriorityTenantsWaitAheadAndAFullQueueShedsTheLowest() throws Exception {
+        AdmissionControl admission = admission(1, 2);
+        AdmissionControl.Permit running = admission
+                .acquire("m", Workload.INTERACTIVE, 0, 0)
+                .toCompletableFuture()
+                .get();
+        CompletableFuture<AdmissionControl.Permit> low =
+                admission.acquire("m", Workload.INTERACTIVE, 0, 1).toCompletableFuture();
+        CompletableFuture<AdmissionControl.Permit> high =
+                admission.acquire("m", Workload.INTERACTIVE, 0, 5).toCompletableFuture();
+        CompletableFuture<AdmissionControl.Permit> higher =
+                admission.acquire("m", Workload.INTERACTIVE, 0, 9).toCompletableFuture();
+        assertThat(low).as("shed for a newcomer that ranks ahead").isCompletedExceptionally();
+        assertThat(admission.acquire("m", Workload.INTERACTIVE, 0, 0).toCompletableFuture())
+                .as("ranks behind everyone queued")
+                .isCompletedExceptionally();
+
+        running.release();
+        assertThat(higher).isCompleted();
+        assertThat(high).isNotDone();
+        higher.get().release();
+        assertThat(high).isCompleted();
+    }
+
+    @Test
     void aWaiterThatGaveUpPassesItsSlotOn() throws Exception {
         AdmissionControl admission = admission(1, 4);
         AdmissionControl.Permit running = admission

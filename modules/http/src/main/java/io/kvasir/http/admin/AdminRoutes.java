@@ -5,7 +5,10 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
+import akka.http.javadsl.unmarshalling.Unmarshaller;
 import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.tenant.Tenant;
+import io.kvasir.fabric.tenant.Tenants;
 import io.kvasir.http.ApiError;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.JsonResponses;
@@ -54,6 +57,57 @@ public final class AdminRoutes extends AllDirectives {
                                 () -> concat(
                                         post(() -> complete(startDrain())),
                                         get(() -> complete(drainStatus(StatusCodes.OK)))))));
+    }
+
+    /** One tenant as operators see it: its settings and how many keys it has, never the keys' digests. */
+    public record TenantView(
+            String name,
+            List<String> models,
+            int maxConcurrent,
+            long tokensPerMinute,
+            int priority,
+            String workload,
+            String cacheGroup,
+            int apiKeys) {
+        static TenantView of(Tenant t) {
+            return new TenantView(
+                    t.name(),
+                    t.models().stream().sorted().toList(),
+                    t.maxConcurrent(),
+                    t.tokensPerMinute(),
+                    t.priority(),
+                    t.workload().name().toLowerCase(java.util.Locale.ROOT),
+                    t.cacheGroup(),
+                    t.keyHashes().size());
+        }
+    }
+
+    public record TenantsView(List<TenantView> tenants) {
+        static TenantsView of(Tenants tenants) {
+            return new TenantsView(tenants.all().stream().map(TenantView::of).toList());
+        }
+    }
+
+    /** {@code GET} shows the tenant policy in force; {@code PUT} replaces it with the body's tenants block. */
+    public Route tenants() {
+        return concat(
+                get(() -> complete(JsonResponses.ok(TenantsView.of(fabric.tenants())))),
+                put(() -> entity(Unmarshaller.entityToString(), this::reloadTenants)));
+    }
+
+    private Route reloadTenants(String body) {
+        try {
+            Tenants installed = fabric.reloadTenants(body);
+            log.info(
+                    "Tenant policy reloaded through the admin API: {} tenants",
+                    installed.all().size());
+            return complete(JsonResponses.ok(TenantsView.of(installed)));
+        } catch (Tenants.InvalidTenants e) {
+            return complete(ErrorResponses.response(
+                    ApiError.invalid("The tenant policy was not changed: " + e.getMessage(), "tenants")));
+        } catch (UnsupportedOperationException e) {
+            return complete(ErrorResponses.response(ApiError.notFound(e.getMessage(), "not_found")));
+        }
     }
 
     private CompletionStage<HttpResponse> models() {

@@ -2,6 +2,7 @@ package io.kvasir.http.admin;
 
 import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
 import akka.management.javadsl.AkkaManagement;
 import io.kvasir.fabric.api.Fabric;
@@ -55,11 +56,17 @@ public final class ManagementServer extends AllDirectives {
                 ? metrics.get()
                 : complete(ErrorResponses.response(ApiError.notFound("Metrics are not enabled.", "not_found")));
         Route all = concat(admin.route(), path("metrics", () -> metricsRoute), akkaManagementRoutes());
-        // Management routes read no body (the guard looks at its type only): it is dropped first.
+        // /admin/tenants reads its body (a policy to install), behind the same guard. Every other
+        // management route reads none (the guard looks at its type only): it is dropped first.
         return mapResponse(
                 ErrorResponses::withRetryAfter,
-                () -> UnreadBody.discardedBefore(() -> guard.guarded(
-                        () -> all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
+                () -> concat(
+                        path(
+                                PathMatchers.segment("admin").slash("tenants"),
+                                () -> guard.guarded(() -> admin.tenants()
+                                        .seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))),
+                        UnreadBody.discardedBefore(() -> guard.guarded(() ->
+                                all.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler())))));
     }
 
     public CompletionStage<HttpBinding> bind() {

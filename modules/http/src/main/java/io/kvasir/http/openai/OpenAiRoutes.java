@@ -19,6 +19,7 @@ import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.http.ApiError;
+import io.kvasir.http.Caller;
 import io.kvasir.http.ErrorResponses;
 import io.kvasir.http.HttpSettings;
 import io.kvasir.http.JsonMediaType;
@@ -59,28 +60,28 @@ public final class OpenAiRoutes extends AllDirectives {
 
     /** Routes relative to {@code /v1}, in the shared scope. */
     public Route route() {
-        return scoped(null);
+        return scoped(Caller.ANONYMOUS);
     }
 
     /**
-     * Routes relative to {@code /v1} for callers of one isolation scope (derived from their API key):
-     * their sessions and prefix-cache blocks are theirs alone. Null: the one shared scope.
+     * Routes relative to {@code /v1} for one caller (as their API key says): their sessions and
+     * prefix-cache blocks are their scope's alone, and a tenant sees only its models.
      */
-    public Route scoped(String scope) {
+    public Route scoped(Caller caller) {
         return concat(
-                path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true, scope))),
-                path("completions", () -> post(() -> generation(false, scope))),
+                path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true, caller))),
+                path("completions", () -> post(() -> generation(false, caller))),
                 pathPrefix(
                         "models",
                         () -> UnreadBody.discardedBefore(() -> concat(
-                                pathEndOrSingleSlash(() -> get(this::listModels)),
+                                pathEndOrSingleSlash(() -> get(() -> listModels(caller))),
                                 path(
                                         PathMatchers.remaining(),
                                         // Model ids may hold a slash, which clients send encoded.
-                                        id -> get(() -> model(decode(id))))))));
+                                        id -> get(() -> model(caller, decode(id))))))));
     }
 
-    private Route generation(boolean chat, String scope) {
+    private Route generation(boolean chat, Caller caller) {
         return extractRequest(request -> {
             if (!JsonMediaType.isJson(request.entity().getContentType())) {
                 return complete(ErrorResponses.response(ApiError.unsupportedMediaType(
@@ -99,15 +100,27 @@ public final class OpenAiRoutes extends AllDirectives {
                         JsonNode body = json.parse(strict.getData().toArray());
                         OpenAiRequests.Parsed parsed =
                                 chat ? OpenAiRequests.chat(body, headers) : OpenAiRequests.completion(body, headers);
-                        Source<GenerationEvent, NotUsed> events = fabric.generate(
-                                scope == null
-                                        ? parsed.generation()
-                                        : parsed.generation().withScope(scope));
+                        Source<GenerationEvent, NotUsed> events = fabric.generate(forCaller(parsed, headers, caller));
                         return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
                     })
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);
         });
+    }
+
+    /** The request on behalf of its caller: their scope, their tenant, its default workload class. */
+    private static io.kvasir.fabric.api.GenerationRequest forCaller(
+            OpenAiRequests.Parsed parsed, OpenAiRequests.Headers headers, Caller caller) {
+        var request = parsed.generation();
+        if (caller.tenant() != null) {
+            request = request.forTenant(caller.tenant().name(), caller.scope());
+            if (headers.workload() == null) {
+                request = request.withWorkload(caller.tenant().workload());
+            }
+        } else if (caller.scope() != null) {
+            request = request.withScope(caller.scope());
+        }
+        return request;
     }
 
     private CompletionStage<HttpResponse> streamed(
@@ -175,15 +188,17 @@ public final class OpenAiRoutes extends AllDirectives {
         });
     }
 
-    private Route listModels() {
-        List<OpenAiJson.ModelEntry> entries =
-                fabric.models().stream().map(this::entry).toList();
+    private Route listModels(Caller caller) {
+        List<OpenAiJson.ModelEntry> entries = fabric.models().stream()
+                .filter(m -> caller.mayUse(m.id()))
+                .map(this::entry)
+                .toList();
         return complete(JsonResponses.ok(new OpenAiJson.ModelList("list", entries)));
     }
 
-    private Route model(String id) {
+    private Route model(Caller caller, String id) {
         return fabric.models().stream()
-                .filter(m -> m.id().equals(id))
+                .filter(m -> m.id().equals(id) && caller.mayUse(id))
                 .findFirst()
                 .map(m -> complete(JsonResponses.ok(entry(m))))
                 .orElseGet(() -> complete(ErrorResponses.response(
