@@ -23,6 +23,7 @@ import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
 import io.kvasir.fabric.tenant.TenantPolicy;
 import io.kvasir.fabric.tenant.TenantQuotas;
+import io.kvasir.fabric.tier.TierRouter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
@@ -97,7 +98,12 @@ public final class Kvasir {
         metrics.watch(settings.models().values(), view, admission);
         TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node, tenants, quotas);
         NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());
-        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics, tenants);
+        TierRouter tiers = new TierRouter(
+                settings.tiers(),
+                request -> placement.generate(request, true),
+                akka.stream.Materializer.matFromSystem(system),
+                metrics);
+        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics, tenants, tiers);
     }
 
     /**

@@ -20,6 +20,7 @@ import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
 import io.kvasir.fabric.session.SessionProtocol;
 import io.kvasir.fabric.tenant.TenantPolicy;
+import io.kvasir.fabric.tier.TierRouter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.List;
 import java.util.Optional;
@@ -41,6 +42,7 @@ public final class KvasirFabric implements Fabric {
     private final NodeDrain drain;
     private final FabricMetrics metrics;
     private final TenantPolicy tenants;
+    private final TierRouter tiers;
 
     KvasirFabric(
             ActorSystem<?> system,
@@ -51,8 +53,10 @@ public final class KvasirFabric implements Fabric {
             TurnPlacement placement,
             NodeDrain drain,
             FabricMetrics metrics,
-            TenantPolicy tenants) {
+            TenantPolicy tenants,
+            TierRouter tiers) {
         this.tenants = tenants;
+        this.tiers = tiers;
         this.system = system;
         this.settings = settings;
         this.directory = directory;
@@ -98,14 +102,36 @@ public final class KvasirFabric implements Fabric {
 
     @Override
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
+        if (request != null && tiers.isTiered(request.model())) {
+            var tenant = tenants.tenants().named(request.tenant());
+            if (tenant.isPresent() && !tenant.get().allows(request.model())) {
+                return placement.generate(request); // refused there, as any model the tenant may not use
+            }
+            return tiers.generate(request);
+        }
         return placement.generate(request);
     }
 
+    /** Served models, then tiered ids (a tier's context is its smallest model's). */
     @Override
     public List<ModelDescriptor> models() {
-        return settings.models().values().stream()
-                .map(m -> new ModelDescriptor(m.id(), m.maxModelLength(), m.ownedBy(), m.simulated(), m.synthetic()))
-                .toList();
+        List<ModelDescriptor> out = new java.util.ArrayList<>();
+        settings.models()
+                .values()
+                .forEach(m -> out.add(
+                        new ModelDescriptor(m.id(), m.maxModelLength(), m.ownedBy(), m.simulated(), m.synthetic())));
+        tiers.tiers()
+                .values()
+                .forEach(t -> out.add(new ModelDescriptor(
+                        t.id(),
+                        t.models().stream()
+                                .mapToInt(m -> settings.models().get(m).maxModelLength())
+                                .min()
+                                .orElse(0),
+                        "kvasir",
+                        false,
+                        false)));
+        return out;
     }
 
     @Override

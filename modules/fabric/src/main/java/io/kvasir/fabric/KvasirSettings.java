@@ -29,7 +29,8 @@ public record KvasirSettings(
         Duration drainTimeout,
         io.kvasir.fabric.routing.RoutingSettings routing,
         int prefixSummarySize,
-        io.kvasir.fabric.tenant.Tenants tenants) {
+        io.kvasir.fabric.tenant.Tenants tenants,
+        Map<String, io.kvasir.fabric.tier.TierSettings> tiers) {
 
     public static final String GATEWAY = "gateway";
 
@@ -78,7 +79,8 @@ public record KvasirSettings(
                 k.getDuration("drain.timeout"),
                 io.kvasir.fabric.routing.RoutingSettings.from(k.getConfig("routing")),
                 k.getInt("routing.prefix-summary-size"),
-                io.kvasir.fabric.tenant.Tenants.from(k.getConfig("tenants")));
+                io.kvasir.fabric.tenant.Tenants.from(k.getConfig("tenants")),
+                io.kvasir.fabric.tier.TierSettings.from(k.getConfig("tiers"), models.keySet()));
     }
 
     public Optional<ModelSettings> model(String id) {

@@ -9,8 +9,20 @@ import java.util.List;
  */
 public sealed interface GenerationEvent {
 
-    /** The request was admitted and placed on {@code replica}. */
-    record Started(String requestId, String replica, int promptTokens, int cachedTokens) implements GenerationEvent {}
+    /**
+     * The request was admitted and placed on {@code replica}. {@code model} names the served model
+     * that answers when the request named a tiered id; otherwise null (the model it named).
+     */
+    record Started(String requestId, String replica, int promptTokens, int cachedTokens, String model)
+            implements GenerationEvent {
+        public Started(String requestId, String replica, int promptTokens, int cachedTokens) {
+            this(requestId, replica, promptTokens, cachedTokens, null);
+        }
+
+        public Started withModel(String served) {
+            return new Started(requestId, replica, promptTokens, cachedTokens, served);
+        }
+    }
 
     /** A generated token and the text it completes (possibly empty). */
     record Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs) implements GenerationEvent {}

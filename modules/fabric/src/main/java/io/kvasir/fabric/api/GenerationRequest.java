@@ -20,6 +20,8 @@ import java.util.List;
  *                   requests of the same scope (the HTTP edge derives it from the API key), so
  *                   one caller can neither continue another's session nor learn from cache hits
  *                   what another sent; null is the one shared scope
+ * @param tierHint   for a tiered model id: the caller's hint of how hard the request is
+ *                   ({@code reasoning_effort}, or the {@code X-Kvasir-Tier} header); may be null
  */
 public record GenerationRequest(
         String model,
@@ -31,7 +33,8 @@ public record GenerationRequest(
         List<String> stop,
         Workload workload,
         String tenant,
-        String scope) {
+        String scope,
+        String tierHint) {
 
     public enum Workload {
         INTERACTIVE,
@@ -52,22 +55,55 @@ public record GenerationRequest(
         this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, null);
     }
 
+    /** A request with no tier hint. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope) {
+        this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, null);
+    }
+
     /** This request in another scope. */
     public GenerationRequest withScope(String newScope) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, newScope);
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, newScope, tierHint);
     }
 
     /** This request on behalf of {@code newTenant}, in its isolation scope. */
     public GenerationRequest forTenant(String newTenant, String newScope) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, newTenant, newScope);
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, newTenant, newScope, tierHint);
     }
 
     /** This request in another workload class. */
     public GenerationRequest withWorkload(Workload newWorkload) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, newWorkload, tenant, scope);
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, newWorkload, tenant, scope, tierHint);
+    }
+
+    /** This request for another model (a tier of the model it named). */
+    public GenerationRequest withModel(String newModel) {
+        return new GenerationRequest(
+                newModel, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, tierHint);
+    }
+
+    /** This request with other sampling parameters. */
+    public GenerationRequest withSampling(SamplingParams newSampling) {
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, newSampling, maxTokens, stop, workload, tenant, scope, tierHint);
+    }
+
+    /** This request with a tier hint. */
+    public GenerationRequest withTierHint(String hint) {
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, hint);
     }
 
     public boolean isChat() {

@@ -62,10 +62,18 @@ public final class TurnPlacement {
     }
 
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
+        return generate(request, false);
+    }
+
+    /**
+     * @param modelAllowed the caller's tenant was already let use this model (it asked for a tiered
+     *     id it may use, of which this model is a tier)
+     */
+    public Source<GenerationEvent, NotUsed> generate(GenerationRequest request, boolean modelAllowed) {
         return metrics.observe(
                 request == null ? null : request.model(),
                 Source.fromMaterializer((mat, attributes) -> {
-                            Attempt attempt = new Attempt();
+                            Attempt attempt = new Attempt(modelAllowed);
                             TurnProgress progress = new TurnProgress();
                             return turn(request, attempt, progress, new int[0])
                                     .watchTermination((m, done) -> done.whenComplete((d, e) -> attempt.end()));
@@ -120,7 +128,7 @@ public final class TurnPlacement {
         }
         Tenant tenant = tenants.tenants().named(request.tenant()).orElse(null);
         if (settings.model(request.model()).isEmpty()
-                || !resuming && tenant != null && !tenant.allows(request.model())) {
+                || !resuming && tenant != null && !attempt.modelAllowed && !tenant.allows(request.model())) {
             return refuse(
                     null,
                     FabricException.Kind.UNKNOWN_MODEL,
@@ -219,11 +227,16 @@ public final class TurnPlacement {
      * it ends.
      */
     private static final class Attempt {
+        private final boolean modelAllowed;
         private AdmissionControl.Permit permit;
         private TenantQuotas.Permit tenantPermit = TenantQuotas.Permit.NONE;
         private int estimatedTokens;
         private boolean counted;
         private boolean ended;
+
+        Attempt(boolean modelAllowed) {
+            this.modelAllowed = modelAllowed;
+        }
 
         synchronized void holdTenant(TenantQuotas.Permit p, int estimated) {
             if (ended) {

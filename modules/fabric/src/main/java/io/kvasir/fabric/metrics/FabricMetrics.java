@@ -125,4 +125,25 @@ public final class FabricMetrics {
                     .increment(tokens);
         }
     }
+
+    /** An answer to a tiered model id, by the served model that gave it. */
+    public void tierAnswer(String tier, String model) {
+        Counter.builder("kvasir.tier.answers")
+                .description("answers to tiered model ids, by the tier's model that answered")
+                .tag("tier", tier)
+                .tag(MODEL, model)
+                .register(registry)
+                .increment();
+    }
+
+    /** A request passed from {@code model} to the next tier: reason overloaded or logprob. */
+    public void tierEscalation(String tier, String model, String reason) {
+        Counter.builder("kvasir.tier.escalations")
+                .description("requests passed on to a stronger tier, by the tier left and why")
+                .tag("tier", tier)
+                .tag(MODEL, model)
+                .tag("reason", reason)
+                .register(registry)
+                .increment();
+    }
 }

@@ -8,18 +8,28 @@ import java.util.List;
 /**
  * Response headers that tell a client where its answer came from: {@code X-Kvasir-Replica} (the
  * replica that generated it) and {@code X-Session-Id} (the session its KV cache is kept under,
- * whether the client named it in the header, in {@code metadata.session_id} or as {@code user}).
+ * whether the client named it in the header, in {@code metadata.session_id} or as {@code user}),
+ * and {@code X-Kvasir-Model} (the served model that answered, which for a tiered id is one of its
+ * tiers).
  */
 final class AnswerHeaders {
 
     static final String REPLICA = "X-Kvasir-Replica";
     static final String SESSION = "X-Session-Id";
+    static final String MODEL = "X-Kvasir-Model";
     private static final int MAX_VALUE_LENGTH = 256;
 
     private AnswerHeaders() {}
 
     static List<HttpHeader> of(String replica, String sessionId) {
-        List<HttpHeader> headers = new ArrayList<>(2);
+        return of(replica, sessionId, null);
+    }
+
+    static List<HttpHeader> of(String replica, String sessionId, String model) {
+        List<HttpHeader> headers = new ArrayList<>(3);
+        if (safe(model)) {
+            headers.add(RawHeader.create(MODEL, model));
+        }
         if (safe(replica)) {
             headers.add(RawHeader.create(REPLICA, replica));
         }

@@ -121,6 +121,10 @@ public final class OpenAiRequests {
                 stop(f.raw("stop")),
                 workload(headers.workload()),
                 user);
+        String effort = f.string("reasoning_effort");
+        if (effort != null) {
+            request = request.withTierHint(effort); // what a tiered model id routes on; others ignore it
+        }
         return new Parsed(request, stream, includeUsage, logprobs);
     }
 

@@ -100,7 +100,12 @@ public final class OpenAiRoutes extends AllDirectives {
                         JsonNode body = json.parse(strict.getData().toArray());
                         OpenAiRequests.Parsed parsed =
                                 chat ? OpenAiRequests.chat(body, headers) : OpenAiRequests.completion(body, headers);
-                        Source<GenerationEvent, NotUsed> events = fabric.generate(forCaller(parsed, headers, caller));
+                        var generation = forCaller(parsed, headers, caller);
+                        String tierHint = header(request, "X-Kvasir-Tier");
+                        if (tierHint != null) {
+                            generation = generation.withTierHint(tierHint);
+                        }
+                        Source<GenerationEvent, NotUsed> events = fabric.generate(generation);
                         return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
                     })
                     .exceptionally(ErrorResponses::response);
@@ -117,8 +122,9 @@ public final class OpenAiRoutes extends AllDirectives {
             if (headers.workload() == null) {
                 request = request.withWorkload(caller.tenant().workload());
             }
-        } else if (caller.scope() != null) {
-            request = request.withScope(caller.scope());
+        } else {
+            // Only a tenant's key makes a tenant: a name in the body (OpenAI's "user") never does.
+            request = request.forTenant(null, caller.scope());
         }
         return request;
     }
@@ -136,21 +142,19 @@ public final class OpenAiRoutes extends AllDirectives {
             List<GenerationEvent> first = pair.first();
             Source<GenerationEvent, NotUsed> rest = pair.second();
             String replica = null;
+            String served = parsed.generation().model();
             if (!first.isEmpty()) {
                 if (first.getFirst() instanceof GenerationEvent.Started started) {
                     replica = started.replica();
+                    served = started.model() != null ? started.model() : served;
                 } else {
                     rest = Source.from(first).concat(rest);
                 }
             }
-            Answer answer = Answer.of(
-                    parsed.generation().model(),
-                    parsed.generation().isChat(),
-                    parsed.logprobs(),
-                    parsed.includeUsage());
+            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), parsed.includeUsage());
             return HttpResponse.create()
                     .addHeader(RawHeader.create("Cache-Control", "no-cache"))
-                    .addHeaders(AnswerHeaders.of(replica, parsed.generation().sessionId()))
+                    .addHeaders(AnswerHeaders.of(replica, parsed.generation().sessionId(), served))
                     .withEntity(HttpEntities.createChunked(
                             EVENT_STREAM, SseEncoding.encode(answer, rest, settings.sseKeepAlive())));
         });
@@ -179,12 +183,15 @@ public final class OpenAiRoutes extends AllDirectives {
                         finished == null ? "without a finish event" : "with an engine error");
                 return ErrorResponses.response(ApiError.internal());
             }
-            Answer answer =
-                    Answer.of(parsed.generation().model(), parsed.generation().isChat(), parsed.logprobs(), false);
+            String served = started != null && started.model() != null
+                    ? started.model()
+                    : parsed.generation().model();
+            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), false);
             return JsonResponses.ok(answer.complete(tokens, finished))
                     .addHeaders(AnswerHeaders.of(
                             started == null ? null : started.replica(),
-                            parsed.generation().sessionId()));
+                            parsed.generation().sessionId(),
+                            served));
         });
     }
 
