@@ -202,6 +202,26 @@ final class ServeCommand implements Callable<Integer> {
         return ConfigFactory.systemProperties().withFallback(withModels).resolve();
     }
 
+    /**
+     * Configured models whose {@code path} is {@code "embedded"} are served from the synthetic default
+     * model (random weights), so an example config runs on a fresh machine with no model file.
+     */
+    private static Config withEmbedded(Config c) throws IOException {
+        Config out = c;
+        for (String id : c.getObject("kvasir.models").keySet()) {
+            String key = "kvasir.models.\"" + id + "\"";
+            if (c.hasPath(key + ".path") && "embedded".equals(c.getString(key + ".path"))) {
+                out = out.withValue(
+                                key + ".path",
+                                ConfigValueFactory.fromAnyRef(DefaultModel.ensure(System.out)
+                                        .toAbsolutePath()
+                                        .toString()))
+                        .withValue(key + ".synthetic", ConfigValueFactory.fromAnyRef(true));
+            }
+        }
+        return out;
+    }
+
     /** --model adds that file as a model; with no model anywhere, the synthetic default is served. */
     private Config withModel(Config c) throws IOException {
         if (simulate != null) {
@@ -214,7 +234,7 @@ final class ServeCommand implements Callable<Integer> {
         boolean synthetic = false;
         if (file == null) {
             if (!c.getObject("kvasir.models").isEmpty()) {
-                return c;
+                return withEmbedded(c);
             }
             file = DefaultModel.ensure(System.out);
             synthetic = true;

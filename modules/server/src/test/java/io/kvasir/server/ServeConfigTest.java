@@ -44,6 +44,23 @@ class ServeConfigTest {
     }
 
     @Test
+    void theShippedPolicyExampleIsAValidTenantAndTierPolicy() throws Exception {
+        Path example = Path.of("../../examples/policy.conf");
+        Config c = config("--config", example.toString());
+
+        KvasirSettings settings = KvasirSettings.from(c);
+        assertThat(settings.models()).containsOnlyKeys("small", "large");
+        assertThat(Path.of(settings.model("small").orElseThrow().path().toString()))
+                .as("'embedded' is the synthetic default model")
+                .isRegularFile();
+        assertThat(settings.tiers().get("auto").models()).containsExactly("small", "large");
+        assertThat(settings.tenants().byKey("acme-secret").orElseThrow().priority())
+                .isEqualTo(10);
+        assertThat(settings.tenants().byKey("globex-secret").orElseThrow().models())
+                .containsExactly("auto");
+    }
+
+    @Test
     void modelFileBecomesAModelNamedAfterIt(@TempDir Path dir) throws Exception {
         Path model = TestNodes.tinyModel(dir);
         Config c = config("--model", model.toString());
