@@ -52,8 +52,11 @@ public final class Kvasir {
                 Topic.create(ReplicaProtocol.LoadReport.class, "kvasir-replica-load"),
                 "kvasir-load-topic",
                 Props.empty());
+        TenantPolicy tenants = new TenantPolicy(settings.tenants());
         ActorRef<DirectoryProtocol.Command> directory = system.systemActorOf(
-                ReplicaDirectory.create(settings, view, metrics, loadTopic), "kvasir-directory", Props.empty());
+                ReplicaDirectory.create(settings, view, metrics, loadTopic, tenants::tenants),
+                "kvasir-directory",
+                Props.empty());
         NodeState node = new NodeState();
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
@@ -87,7 +90,6 @@ public final class Kvasir {
                         settings.staleAfter()),
                 "kvasir-gateway-load",
                 Props.empty());
-        TenantPolicy tenants = new TenantPolicy(settings.tenants());
         TenantQuotas quotas = new TenantQuotas(gateways::remoteTenantInFlight, gateways::gateways, System::nanoTime);
         gateways.publishTenants(quotas::inFlight);
         ActorRef<Topic.Command<TenantPolicy.Published>> policyTopic = system.systemActorOf(

@@ -32,6 +32,38 @@ public record ReplicaId(String model, String pool, int index) {
         }
     }
 
+    /** The data center every node is in when the cluster has only one (Akka's default name). */
+    public static final String DEFAULT_REGION = "default";
+
+    /**
+     * A replica's name as the fabric shows and routes it: its entity id, qualified with its region
+     * ({@code <entity id>@<region>}) when the cluster has regions, because each region (Akka data
+     * center) runs its own replicas under the same entity ids.
+     */
+    public static String qualified(String entityId, String region) {
+        return region == null || region.equals(DEFAULT_REGION) ? entityId : entityId + "@" + region;
+    }
+
+    /** The region (Akka data center) of this node; the default region outside a cluster. */
+    public static String regionOf(akka.actor.typed.ActorSystem<?> system) {
+        var config = system.settings().config();
+        return config.getString("akka.actor.provider").equals("cluster")
+                ? config.getString("akka.cluster.multi-data-center.self-data-center")
+                : DEFAULT_REGION;
+    }
+
+    /** The region of a replica {@linkplain #qualified named} so; the default region when unqualified. */
+    public static String regionOf(String name) {
+        int at = name.lastIndexOf('@');
+        return at > name.lastIndexOf(':') && at >= 0 ? name.substring(at + 1) : DEFAULT_REGION;
+    }
+
+    /** The entity id within its region of a replica {@linkplain #qualified named} so. */
+    public static String entityIdOf(String name) {
+        int at = name.lastIndexOf('@');
+        return at > name.lastIndexOf(':') && at >= 0 ? name.substring(0, at) : name;
+    }
+
     @Override
     public String toString() {
         return entityId();

@@ -48,6 +48,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--roles", split = ",", description = "Cluster roles: gateway, prefill, decode (default: all)")
     List<String> roles;
 
+    @Option(
+            names = "--region",
+            description = "This node's region (its Akka data center): turns stay in their region (default: one region)")
+    String region;
+
     @Option(names = "--remote-port", description = "Akka remoting port (default 25520)")
     Integer remotePort;
 
@@ -151,6 +156,13 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (remotePort != null) {
             flags.put("akka.remote.artery.canonical.port", remotePort);
+        }
+        if (region != null) {
+            if (!region.matches("[A-Za-z0-9][A-Za-z0-9_-]{0,63}")) {
+                throw new IllegalArgumentException(
+                        "--region must be a name of letters, digits, '_' or '-', got '" + region + "'");
+            }
+            flags.put("akka.cluster.multi-data-center.self-data-center", region);
         }
         if (seedNodes != null) {
             List<String> seeds = new ArrayList<>();

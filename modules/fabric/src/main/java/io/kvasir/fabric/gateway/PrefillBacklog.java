@@ -35,10 +35,15 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         this.nanoTime = nanoTime;
     }
 
-    /** The predicted time to first token of a request with {@code promptTokens}, or 0 when no rate is known. */
+    /**
+     * How long a new request would wait behind the prompt work ahead of it, or 0 when no rate is
+     * known. Its own prompt is not held against it: a long prompt on an idle cluster takes long to
+     * prefill wherever it goes, and refusing it would only send it back forever; and a prompt the
+     * replicas have cached costs little, which the gateway cannot tell from here.
+     */
     @Override
     public long predictedTtftNanos(String model, int promptTokens) {
-        return calibration(model).calibrated(rawNanos(model, promptTokens));
+        return calibration(model).calibrated(rawNanos(model, 0));
     }
 
     /** The uncorrected forecast: the tokens ahead over the measured rate. */

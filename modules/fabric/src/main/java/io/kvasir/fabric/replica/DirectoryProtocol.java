@@ -27,17 +27,35 @@ public final class DirectoryProtocol {
      * not excluded, else the routing policy's pick among the decode replicas not excluded.
      *
      * @param prefixChain the turn's {@link io.kvasir.fabric.routing.PrefixChain}, for cache-aware routing
+     * @param tenant      who asks (its region and whether it is pinned there); may be null
      */
     public record Choose(
             String model,
             String preferred,
             List<String> excluded,
             io.kvasir.fabric.routing.PrefixChain.Chain prefixChain,
+            String tenant,
             ActorRef<Chosen> replyTo)
-            implements Command {}
+            implements Command {
+        public Choose(
+                String model,
+                String preferred,
+                List<String> excluded,
+                io.kvasir.fabric.routing.PrefixChain.Chain prefixChain,
+                ActorRef<Chosen> replyTo) {
+            this(model, preferred, excluded, prefixChain, null, replyTo);
+        }
+    }
 
-    /** The replica chosen and why, or empty (reason null) when none of the model is up. */
-    public record Chosen(Optional<String> replica, io.kvasir.fabric.routing.Route.Reason reason) {}
+    /**
+     * The replica chosen and why, or empty (reason null) when none of the model is up;
+     * {@code unavailable} then may say why in words a client can be shown.
+     */
+    public record Chosen(Optional<String> replica, io.kvasir.fabric.routing.Route.Reason reason, String unavailable) {
+        public Chosen(Optional<String> replica, io.kvasir.fabric.routing.Route.Reason reason) {
+            this(replica, reason, null);
+        }
+    }
 
     /** Admin view: asks every live replica for its state now. */
     public record Gather(ActorRef<List<Fabric.ModelStatus>> replyTo) implements Command {}

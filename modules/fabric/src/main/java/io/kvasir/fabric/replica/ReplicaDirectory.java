@@ -10,6 +10,7 @@ import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.pubsub.Topic;
 import akka.actor.typed.receptionist.Receptionist;
 import io.kvasir.fabric.KvasirSettings;
+import io.kvasir.fabric.ReplicaId;
 import io.kvasir.fabric.metrics.FabricMetrics;
 import io.kvasir.fabric.replica.DirectoryProtocol.Choose;
 import io.kvasir.fabric.replica.DirectoryProtocol.Chosen;
@@ -21,12 +22,15 @@ import io.kvasir.fabric.replica.DirectoryProtocol.LoadReceived;
 import io.kvasir.fabric.replica.DirectoryProtocol.Tick;
 import io.kvasir.fabric.routing.Candidate;
 import io.kvasir.fabric.routing.PrefixSummary;
+import io.kvasir.fabric.routing.RegionScope;
 import io.kvasir.fabric.routing.Route;
 import io.kvasir.fabric.routing.RouteRequest;
 import io.kvasir.fabric.routing.Router;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
 import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
+import io.kvasir.fabric.tenant.Tenant;
+import io.kvasir.fabric.tenant.Tenants;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * One per node (protocol: {@link DirectoryProtocol}): which replicas are up (from the
@@ -64,10 +69,20 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
             ReplicaView view,
             FabricMetrics metrics,
             ActorRef<Topic.Command<LoadReport>> loadTopic) {
+        return create(settings, view, metrics, loadTopic, () -> Tenants.NONE);
+    }
+
+    /** @param tenants the tenant policy in force (a tenant's region, and whether it is pinned there) */
+    public static Behavior<Command> create(
+            KvasirSettings settings,
+            ReplicaView view,
+            FabricMetrics metrics,
+            ActorRef<Topic.Command<LoadReport>> loadTopic,
+            Supplier<Tenants> tenants) {
         Behavior<Command> directory = Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.statsInterval());
             loadTopic.tell(Topic.subscribe(ctx.messageAdapter(LoadReport.class, r -> new LoadReceived(r.ref(), r))));
-            return new ReplicaDirectory(ctx, settings, view, metrics);
+            return new ReplicaDirectory(ctx, settings, view, metrics, tenants);
         }));
         // A bug in one message must not leave the node without routing: start over from the receptionist.
         return Behaviors.supervise(directory).onFailure(SupervisorStrategy.restart());
@@ -80,10 +95,18 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     private final Map<String, Set<ActorRef<ReplicaProtocol.Command>>> listed = new HashMap<>();
     private final Map<ActorRef<ReplicaProtocol.Command>, Known> known = new HashMap<>();
     private final Map<String, String> modelsByKey = new HashMap<>();
+    private final Supplier<Tenants> tenants;
+    private final String region;
 
     private ReplicaDirectory(
-            ActorContext<Command> ctx, KvasirSettings settings, ReplicaView view, FabricMetrics metrics) {
+            ActorContext<Command> ctx,
+            KvasirSettings settings,
+            ReplicaView view,
+            FabricMetrics metrics,
+            Supplier<Tenants> tenants) {
         super(ctx);
+        this.tenants = tenants;
+        this.region = ReplicaId.regionOf(ctx.getSystem());
         this.settings = settings;
         this.router = new Router(settings.routing());
         this.view = view;
@@ -210,9 +233,24 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
                         k.report.replica(), k.report.pool(), k.report.load(), k.placedSinceReport, k.prefixes));
             }
         }
+        Tenant tenant = tenants.get().named(choose.tenant()).orElse(null);
+        RegionScope scope = tenant != null && tenant.region() != null
+                ? new RegionScope(tenant.region(), tenant.pinned())
+                : new RegionScope(region, false);
+        List<Candidate> allowed = scope.select(candidates);
+        if (allowed.isEmpty() && !candidates.isEmpty()) {
+            metrics.routed(choose.model(), "pinned");
+            choose.replyTo()
+                    .tell(new Chosen(
+                            Optional.empty(),
+                            null,
+                            "tenant '" + tenant.name() + "' is served only in region '" + scope.home()
+                                    + "', which has no replica of model '" + choose.model() + "' up"));
+            return this;
+        }
         Route route = router.route(
                 new RouteRequest(choose.model(), choose.preferred(), choose.excluded(), null, choose.prefixChain()),
-                candidates);
+                allowed);
         if (route instanceof Route.To to) {
             byReplica.get(to.replica()).placedSinceReport++;
             metrics.routed(choose.model(), to.reason().name().toLowerCase(java.util.Locale.ROOT));

@@ -67,7 +67,17 @@ public final class Session extends AbstractBehavior<Command> {
             ActorRef<DirectoryProtocol.Command> directory,
             FabricMetrics metrics) {
         ClusterSharding sharding = ClusterSharding.get(system);
-        Replicas replicas = replica -> sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), replica);
+        String here = io.kvasir.fabric.ReplicaId.regionOf(system);
+        Replicas replicas = replica -> {
+            // A replica of another region is that region's entity: the same id there names another one.
+            String region = io.kvasir.fabric.ReplicaId.regionOf(replica);
+            String entityId = io.kvasir.fabric.ReplicaId.entityIdOf(replica);
+            if (region.equals(here)) {
+                return sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), entityId);
+            }
+            ModelShard.reachRegion(system, region);
+            return sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), entityId, region);
+        };
         sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory, replicas, metrics))
                 // Sessions live on gateway nodes: a decode node that dies takes no sessions with it
                 // (their turns would wait for its removal), and routing decisions are made, and
@@ -168,6 +178,7 @@ public final class Session extends AbstractBehavior<Command> {
                                 preferred,
                                 placement.tried(),
                                 PrefixChain.chain(placement.turn().request()),
+                                placement.turn().request().tenant(),
                                 replyTo),
                         (chosen, failure) -> new Chosen(placement, chosen));
         return this;
@@ -204,11 +215,10 @@ public final class Session extends AbstractBehavior<Command> {
                                 sessionId,
                                 p.turn().request().model(),
                                 p.turn().requestId());
-                return answer(
-                        p.turn(),
-                        new TurnRefused(
-                                FabricException.Kind.UNAVAILABLE,
-                                "no replica of model " + p.turn().request().model() + " is available"));
+                String why = chosen.chosen().unavailable() != null
+                        ? chosen.chosen().unavailable()
+                        : "no replica of model " + p.turn().request().model() + " is available";
+                return answer(p.turn(), new TurnRefused(FabricException.Kind.UNAVAILABLE, why));
             }
             // A replica that failed this turn may be back (restarted, moved): it counts again.
             timers.startSingleTimer(

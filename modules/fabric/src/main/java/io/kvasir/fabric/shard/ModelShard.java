@@ -93,6 +93,23 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }
     }
 
+    /**
+     * Makes the decode replicas of another region reachable from this node: Cluster Sharding serves
+     * each region's entities from that region, and another region's are reached through a proxy,
+     * started here on first use (regions are not listed in config; a turn finds out which exist).
+     */
+    public static void reachRegion(ActorSystem<?> system, String region) {
+        if (REGION_PROXIES.add(system.name() + "@" + system.address() + "/" + region)) {
+            ClusterSharding.get(system)
+                    .init(Entity.of(typeKey(ModelSettings.DECODE), ctx -> Behaviors.<Command>empty())
+                            .withRole(ModelSettings.DECODE)
+                            .withDataCenter(region)
+                            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+        }
+    }
+
+    private static final Set<String> REGION_PROXIES = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** A replica that does not publish its load (it answers GetLoad only). */
     static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node) {
         return create(id, settings, factory, node, null);
@@ -132,6 +149,9 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private final ReplicaId id;
+    /** The name it is routed and shown by: its entity id, qualified with its region when there are regions. */
+    private final String name;
+
     private final ModelSettings model;
     private final KvasirSettings settings;
     private final NodeState nodeState;
@@ -164,6 +184,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         this.timers = timers;
         this.loadTopic = loadTopic;
         this.id = id;
+        this.name = ReplicaId.qualified(id.entityId(), ReplicaId.regionOf(ctx.getSystem()));
         this.settings = settings;
         this.nodeState = nodeState;
         this.model = settings.model(id.model())
@@ -235,14 +256,14 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }
         if (!ready || nodeState.draining() || !loop.running()) {
             String why = !ready ? "is loading" : nodeState.draining() ? "is draining" : "is stopping";
-            cmd.replyTo().tell(new Refused(id.entityId(), "replica " + id + " " + why));
+            cmd.replyTo().tell(new Refused(name, "replica " + name + " " + why));
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
         ActorRef<Command> self = getContext().getSelf();
         Pair<RequestStream, SourceRef<ReplicaProtocol.TurnEvent>> opened =
                 loop.openStream(cmd.requestId(), engineId, () -> self.tell(new StreamEnded(cmd.requestId(), engineId)));
-        Turn turn = new Turn(cmd, new Accepted(cmd.requestId(), id.entityId(), opened.second()), opened.first());
+        Turn turn = new Turn(cmd, new Accepted(cmd.requestId(), name, opened.second()), opened.first());
         turns.put(cmd.requestId(), turn);
         cmd.replyTo().tell(turn.accepted);
         getContext()
@@ -318,7 +339,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         turn.handedToEngine = true;
         Generate cmd = turn.request;
         ActorRef<Command> self = getContext().getSelf();
-        String replica = id.entityId();
+        String replica = name;
         long[] chain = io.kvasir.fabric.routing.PrefixChain.of(cmd.request());
         // Runs on the engine thread: it only sends, the actor does the rest.
         java.util.function.IntConsumer finished =
@@ -334,9 +355,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private Behavior<Command> onTurnCompleted(ReplicaProtocol.TurnCompleted completed) {
         prefixes.served(completed.prefixChain());
         if (completed.turnEnded() != null) {
-            completed
-                    .turnEnded()
-                    .tell(new TurnEnded(completed.requestId(), id.entityId(), completed.conversationTokens()));
+            completed.turnEnded().tell(new TurnEnded(completed.requestId(), name, completed.conversationTokens()));
         }
         return this;
     }
@@ -413,7 +432,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         double prefillRate = learnPrefillRate(read.stats());
         ReplicaLoad load = ReplicaLoad.of(read.stats()).withLearnt(learnCapacity(read.stats()), prefillRate);
         LoadReport report = new LoadReport(
-                id.entityId(),
+                name,
                 id.model(),
                 node,
                 id.pool(),

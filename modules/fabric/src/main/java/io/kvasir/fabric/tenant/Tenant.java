@@ -15,6 +15,10 @@ import java.util.Set;
  * @param workload         the class of its requests that name none
  * @param cacheGroup       tenants with the same group share prefix-cache blocks and sessions; null:
  *                         the tenant's cache is its own
+ * @param region           the region (Akka data center) its turns run in first; null: the region of
+ *                         the gateway the request entered
+ * @param pinned           its turns never run outside {@code region} (data governance): when the
+ *                         region has no replica up, the request is refused (503), never moved
  */
 public record Tenant(
         String name,
@@ -24,11 +28,29 @@ public record Tenant(
         long tokensPerMinute,
         int priority,
         Workload workload,
-        String cacheGroup) {
+        String cacheGroup,
+        String region,
+        boolean pinned) {
 
     public Tenant {
         keyHashes = Set.copyOf(keyHashes);
         models = Set.copyOf(models);
+        if (pinned && region == null) {
+            throw new IllegalArgumentException("tenant '" + name + "' is pinned but names no region");
+        }
+    }
+
+    /** A tenant of no particular region. */
+    public Tenant(
+            String name,
+            Set<String> keyHashes,
+            Set<String> models,
+            int maxConcurrent,
+            long tokensPerMinute,
+            int priority,
+            Workload workload,
+            String cacheGroup) {
+        this(name, keyHashes, models, maxConcurrent, tokensPerMinute, priority, workload, cacheGroup, null, false);
     }
 
     public boolean allows(String model) {

@@ -39,7 +39,9 @@ public final class Tenants {
             "priority",
             "workload",
             "shared-prefix-cache",
-            "cache-group");
+            "cache-group",
+            "region",
+            "pinned");
 
     private final Map<String, Tenant> byName;
     private final Map<String, Tenant> byKeyHash;
@@ -142,7 +144,13 @@ public final class Tenants {
                         "tenant '" + name + "': cache-group needs shared-prefix-cache = on (a tenant's cache is its own"
                                 + " otherwise)");
             }
-            return new Tenant(name, hashes, models, maxConcurrent, tpm, priority, workload, group);
+            String region = c.hasPath("region") ? c.getString("region") : null;
+            boolean pinned = c.hasPath("pinned") && c.getBoolean("pinned");
+            if (pinned && region == null) {
+                throw new InvalidTenants(
+                        c.getValue("pinned"), "tenant '" + name + "': pinned = on needs the region it is pinned to");
+            }
+            return new Tenant(name, hashes, models, maxConcurrent, tpm, priority, workload, group, region, pinned);
         } catch (ConfigException.WrongType | ConfigException.BadValue e) {
             throw new InvalidTenants("tenant '" + name + "': " + e.getMessage());
         }

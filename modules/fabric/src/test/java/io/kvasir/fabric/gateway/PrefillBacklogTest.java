@@ -31,17 +31,23 @@ class PrefillBacklogTest {
     }
 
     @Test
-    void predictsFromQueuedTokensAdmittedOnesAndItsOwnOverThePrefillRate() {
+    void predictsTheWaitBehindQueuedTokensAndAdmittedOnesOverThePrefillRate() {
         assertThat(backlog.predictedTtftNanos("m", 100)).as("no rate known yet").isZero();
 
         replicaReports(800, 1000);
-        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_000_000_000L); // (800 + 200) / 1000 per s
+        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(800_000_000L); // 800 / 1000 per s
 
         backlog.admitted("m", 500); // not in the replicas' reports yet
-        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_500_000_000L);
+        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_300_000_000L);
 
         now.addAndGet(Duration.ofSeconds(1).toNanos()); // two report intervals later: reported by now
-        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(1_000_000_000L);
+        assertThat(backlog.predictedTtftNanos("m", 200)).isEqualTo(800_000_000L);
+    }
+
+    @Test
+    void aLongPromptOnAnIdleClusterIsNotHeldAgainstItself() {
+        replicaReports(0, 1000);
+        assertThat(backlog.predictedTtftNanos("m", 50_000)).isZero();
     }
 
     @Test
@@ -52,7 +58,9 @@ class PrefillBacklogTest {
             now.addAndGet(Duration.ofSeconds(2).toNanos()); // it took twice as long
             ticket.firstToken(200);
         }
-        assertThat(backlog.predictedTtftNanos("m", 200)).isBetween(1_900_000_000L, 2_100_000_000L);
+        // Each took twice the raw forecast (its own 200 tokens included): 800 queued tokens ahead now
+        // predict twice their 0.8 s.
+        assertThat(backlog.predictedTtftNanos("m", 200)).isBetween(1_500_000_000L, 1_700_000_000L);
     }
 
     @Test

@@ -68,6 +68,8 @@ public final class AdminRoutes extends AllDirectives {
             int priority,
             String workload,
             String cacheGroup,
+            String region,
+            boolean pinned,
             int apiKeys) {
         static TenantView of(Tenant t) {
             return new TenantView(
@@ -78,6 +80,8 @@ public final class AdminRoutes extends AllDirectives {
                     t.priority(),
                     t.workload().name().toLowerCase(java.util.Locale.ROOT),
                     t.cacheGroup(),
+                    t.region(),
+                    t.pinned(),
                     t.keyHashes().size());
         }
     }
