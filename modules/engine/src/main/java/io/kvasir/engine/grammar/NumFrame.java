@@ -2,8 +2,9 @@ package io.kvasir.engine.grammar;
 
 /**
  * Inside a number: JSON's grammar {@code -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?}, the
- * fraction and exponent only for {@code number}. Digit runs are bounded (beyond a double's
- * precision nothing is gained) so a model cannot spend max_tokens on one number. A number ends at
+ * fraction and exponent only for {@code number}. Digit runs are bounded so a model cannot spend
+ * max_tokens on one number: 15 integer digits stay below 2^53, so every integer it writes is exact
+ * in a double (JavaScript, most JSON parsers) and fits a 64-bit integer. A number ends at
  * the first byte that cannot continue it, and passes that byte down to the frame below.
  */
 record NumFrame(boolean integer, int phase, int digits) implements Frame {
@@ -18,7 +19,7 @@ record NumFrame(boolean integer, int phase, int digits) implements Frame {
     static final int EXP_SIGN = 7;
     static final int EXP_DIGITS = 8;
 
-    static final int MAX_DIGITS = 16;
+    static final int MAX_DIGITS = 15;
     static final int MAX_EXP_DIGITS = 3;
 
     @Override

@@ -155,7 +155,7 @@ class JsonAutomatonTest {
             assertThat(accepts(n, ok)).as(ok).isTrue();
             assertThat(feed(n, ok).complete()).as("a number can always go on").isFalse();
         }
-        for (String bad : new String[] {"01", "+1", "1.", "1e", "--1", "1.5.2", "1" + "0".repeat(16)}) {
+        for (String bad : new String[] {"01", "+1", "1.", "1e", "--1", "1.5.2", "1" + "0".repeat(15)}) {
             assertThat(accepts(n, bad)).as(bad).isFalse();
         }
         Shape i = schema("{\"type\":\"integer\"}");

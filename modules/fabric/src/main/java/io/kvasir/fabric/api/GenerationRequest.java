@@ -1,6 +1,7 @@
 package io.kvasir.fabric.api;
 
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.util.List;
 
@@ -20,6 +21,8 @@ import java.util.List;
  *                   requests of the same scope (the HTTP edge derives it from the API key), so
  *                   one caller can neither continue another's session nor learn from cache hits
  *                   what another sent; null is the one shared scope
+ * @param responseFormat what the output must look like; null is free text. A kind and the schema's
+ *                   text: the replica compiles it against its model's vocabulary
  */
 public record GenerationRequest(
         String model,
@@ -31,11 +34,27 @@ public record GenerationRequest(
         List<String> stop,
         Workload workload,
         String tenant,
-        String scope) {
+        String scope,
+        ResponseFormat responseFormat) {
 
     public enum Workload {
         INTERACTIVE,
         BATCH
+    }
+
+    /** A request with free-form output. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope) {
+        this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, null);
     }
 
     /** A request in the shared scope. */
@@ -55,7 +74,23 @@ public record GenerationRequest(
     /** This request in another scope. */
     public GenerationRequest withScope(String newScope) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, newScope);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                newScope,
+                responseFormat);
+    }
+
+    /** This request with its output held to {@code format} (null: free text). */
+    public GenerationRequest withResponseFormat(ResponseFormat format) {
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, format);
     }
 
     public boolean isChat() {
