@@ -63,6 +63,11 @@ public final class JsonConstraint implements TokenConstraint {
         return state.complete();
     }
 
+    /** An independent constraint at the same place (states are immutable: nothing is copied). */
+    public JsonConstraint copy() {
+        return new JsonConstraint(grammar, state);
+    }
+
     JsonState stateForTest() {
         return state;
     }
