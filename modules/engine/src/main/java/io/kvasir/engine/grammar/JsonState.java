@@ -23,6 +23,9 @@ final class JsonState {
 
     /** The state after byte {@code b} (0..255), or null when no stack accepts it. */
     JsonState advance(int b) {
+        if (alternatives.length == 1 && plainStringByte(alternatives[0], b)) {
+            return this; // the bulk of a mask walk inside a string: no frame to make, nothing to collect
+        }
         Collector out = new Collector();
         for (Stack s : alternatives) {
             s.step(b, out);
@@ -34,6 +37,10 @@ final class JsonState {
             return this; // inside a string most bytes change nothing: no new state
         }
         return new JsonState(Arrays.copyOf(out.stacks, out.n));
+    }
+
+    private static boolean plainStringByte(Stack s, int b) {
+        return s.top == StrFrame.PLAIN && b >= 0x20 && b < 0x80 && b != '"' && b != '\\';
     }
 
     /** The state after all of {@code bytes}, or null when they are not a possible continuation. */
