@@ -6,6 +6,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.serialization.SerializationExtension;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.FabricException;
@@ -59,6 +60,17 @@ class WireFormatTest {
                 "t");
         List<Object> messages = List.of(
                 new SessionProtocol.StartTurn("r1", request, new int[0], turnReplies.ref()),
+                new SessionProtocol.StartTurn(
+                        "r2",
+                        request.withResponseFormat(ResponseFormat.jsonSchema("{\"type\":\"object\"}", true)),
+                        new int[] {5},
+                        turnReplies.ref()),
+                new ReplicaProtocol.Generate(
+                        "r3",
+                        request.withResponseFormat(ResponseFormat.JSON_OBJECT),
+                        new int[0],
+                        replies.ref(),
+                        turns.ref()),
                 new SessionProtocol.TurnRefused(FabricException.Kind.UNAVAILABLE, "no replica"),
                 new ReplicaProtocol.Generate("r1", request, new int[0], replies.ref(), turns.ref()),
                 new ReplicaProtocol.Abandon("r1"),

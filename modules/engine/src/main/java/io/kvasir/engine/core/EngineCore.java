@@ -1,6 +1,8 @@
 package io.kvasir.engine.core;
 
 import io.kvasir.engine.EngineOptions;
+import io.kvasir.engine.grammar.Grammars;
+import io.kvasir.engine.grammar.JsonConstraint;
 import io.kvasir.engine.kv.BlockHash;
 import io.kvasir.engine.kv.BlockPool;
 import io.kvasir.engine.kv.KvBlock;
@@ -8,6 +10,7 @@ import io.kvasir.engine.kv.KvBlockStorage;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.sampling.Sample;
 import io.kvasir.engine.sampling.Sampler;
+import io.kvasir.engine.sampling.TokenConstraint;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
@@ -91,7 +94,27 @@ public final class EngineCore implements InferenceEngine {
         if (scheduler.get(r.id()) != null) {
             throw new IllegalArgumentException("request id already live: " + r.id());
         }
-        scheduler.add(new Request(r, scheduler.nextArrival(), runner.vocabSize(), tokenizer, sampling));
+        scheduler.add(new Request(r, scheduler.nextArrival(), runner.vocabSize(), tokenizer, sampling, constraint(r)));
+    }
+
+    /**
+     * The request's response-format automaton, advanced past the output it already has (a resumed
+     * turn), or null for free-form output. A bad schema is the caller's error: IllegalArgumentException.
+     */
+    private TokenConstraint constraint(EngineRequest r) {
+        if (!r.constrained()) {
+            return null;
+        }
+        JsonConstraint c = Grammars.compile(r.responseFormat(), tokenizer).start();
+        int[] prompt = r.promptTokens();
+        for (int i = prompt.length - r.resumedTokens(); i < prompt.length; i++) {
+            if (!c.allows(prompt[i])) {
+                throw new IllegalArgumentException("request " + r.id() + ": resumed output token " + prompt[i]
+                        + " does not fit its response format");
+            }
+            c.accept(prompt[i]);
+        }
+        return c;
     }
 
     @Override
@@ -248,15 +271,23 @@ public final class EngineCore implements InferenceEngine {
         r.appendToken(token);
         scheduler.onSampled();
         EngineRequest spec = r.spec();
+        TokenConstraint constraint = r.constraint();
+        boolean endToken = endOfGeneration.contains(token);
+        if (constraint != null && !endToken) {
+            constraint.accept(token);
+        }
         String text;
         RequestStatus end = null;
-        if ((!spec.ignoreEos() && endOfGeneration.contains(token))
-                || spec.stopTokenIds().contains(token)) {
+        if ((!spec.ignoreEos() && endToken) || spec.stopTokenIds().contains(token)) {
             text = r.output().finish(); // the stop token's own text is not part of the output
             end = RequestStatus.FINISHED_STOPPED;
         } else {
             text = r.output().push(token);
             if (r.output().stopped()) {
+                end = RequestStatus.FINISHED_STOPPED;
+            } else if (constraint != null && constraint.isComplete()) {
+                // the JSON value is closed: only whitespace could follow, so this is the natural end
+                text += r.output().finish();
                 end = RequestStatus.FINISHED_STOPPED;
             } else if (r.numOutputTokens() >= spec.maxTokens() || r.numTokens() >= maxContext()) {
                 text += r.output().finish();

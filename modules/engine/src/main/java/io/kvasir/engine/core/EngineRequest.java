@@ -1,5 +1,6 @@
 package io.kvasir.engine.core;
 
+import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.util.List;
 import java.util.Set;
@@ -19,6 +20,10 @@ import java.util.Set;
  * @param cacheScope   the prefix-cache scope: blocks are shared only between requests of the same
  *                     scope, so a caller cannot read, or time, another scope's cached prefixes.
  *                     Null or empty is the default scope every unscoped request shares.
+ * @param responseFormat what the output must look like (JSON, JSON valid against a schema); null or
+ *                     {@link ResponseFormat#TEXT} leaves it free
+ * @param resumedTokens how many of the prompt's last tokens are output already generated (a turn
+ *                     resumed on another replica): the response format's automaton replays them
  */
 public record EngineRequest(
         String id,
@@ -29,7 +34,23 @@ public record EngineRequest(
         Set<Integer> stopTokenIds,
         boolean ignoreEos,
         int priority,
-        String cacheScope) {
+        String cacheScope,
+        ResponseFormat responseFormat,
+        int resumedTokens) {
+
+    /** A request with free-form output. */
+    public EngineRequest(
+            String id,
+            int[] promptTokens,
+            SamplingParams sampling,
+            int maxTokens,
+            List<String> stop,
+            Set<Integer> stopTokenIds,
+            boolean ignoreEos,
+            int priority,
+            String cacheScope) {
+        this(id, promptTokens, sampling, maxTokens, stop, stopTokenIds, ignoreEos, priority, cacheScope, null, 0);
+    }
 
     /** A request in the default (shared) cache scope, without stop conditions, at priority 0. */
     public static EngineRequest of(String id, int[] promptTokens, SamplingParams sampling, int maxTokens) {
@@ -38,6 +59,41 @@ public record EngineRequest(
 
     /** This request in cache scope {@code scope} (null or empty: the default scope). */
     public EngineRequest withCacheScope(String scope) {
-        return new EngineRequest(id, promptTokens, sampling, maxTokens, stop, stopTokenIds, ignoreEos, priority, scope);
+        return new EngineRequest(
+                id,
+                promptTokens,
+                sampling,
+                maxTokens,
+                stop,
+                stopTokenIds,
+                ignoreEos,
+                priority,
+                scope,
+                responseFormat,
+                resumedTokens);
+    }
+
+    /**
+     * This request with its output held to {@code format}; the last {@code resumed} prompt tokens are
+     * output generated before (0 for a fresh turn).
+     */
+    public EngineRequest withResponseFormat(ResponseFormat format, int resumed) {
+        return new EngineRequest(
+                id,
+                promptTokens,
+                sampling,
+                maxTokens,
+                stop,
+                stopTokenIds,
+                ignoreEos,
+                priority,
+                cacheScope,
+                format,
+                resumed);
+    }
+
+    /** Whether the output is constrained by a response format. */
+    public boolean constrained() {
+        return responseFormat != null && responseFormat.constrains();
     }
 }

@@ -2,6 +2,7 @@ package io.kvasir.engine.core;
 
 import io.kvasir.engine.kv.BlockHash;
 import io.kvasir.engine.sampling.Sampler;
+import io.kvasir.engine.sampling.TokenConstraint;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import java.util.Arrays;
@@ -26,6 +27,9 @@ public final class Request {
 
     private final long arrival;
     private final Sampler sampler;
+    /** The response format's automaton, or null for free-form output. */
+    private final TokenConstraint constraint;
+
     private final StopStrings output;
     private int[] tokens;
     private int numTokens;
@@ -35,10 +39,21 @@ public final class Request {
     private boolean paused;
 
     Request(EngineRequest spec, long arrival, int vocabSize, Tokenizer tokenizer, Workspace workspace) {
+        this(spec, arrival, vocabSize, tokenizer, workspace, null);
+    }
+
+    Request(
+            EngineRequest spec,
+            long arrival,
+            int vocabSize,
+            Tokenizer tokenizer,
+            Workspace workspace,
+            TokenConstraint constraint) {
         this.spec = spec;
         this.cacheRoot = BlockHash.root(spec.cacheScope());
         this.arrival = arrival;
-        this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens(), workspace);
+        this.constraint = constraint;
+        this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens(), workspace, constraint);
         this.output = new StopStrings(tokenizer, spec.stop());
         int prompt = spec.promptTokens().length;
         this.tokens = Arrays.copyOf(spec.promptTokens(), prompt + Math.min(Math.max(spec.maxTokens(), 1), 4096));
@@ -110,6 +125,11 @@ public final class Request {
 
     Sampler sampler() {
         return sampler;
+    }
+
+    /** The response format's automaton, or null. */
+    TokenConstraint constraint() {
+        return constraint;
     }
 
     StopStrings output() {

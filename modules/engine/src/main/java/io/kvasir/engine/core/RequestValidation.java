@@ -42,6 +42,10 @@ final class RequestValidation {
             }
         }
         Set<Integer> stopIds = r.stopTokenIds() == null ? Set.of() : Set.copyOf(r.stopTokenIds());
+        if (r.resumedTokens() < 0 || r.resumedTokens() > prompt.length) {
+            throw new IllegalArgumentException(
+                    "resumedTokens must be in [0, " + prompt.length + "], got " + r.resumedTokens());
+        }
         return new EngineRequest(
                 r.id(),
                 prompt.clone(),
@@ -51,7 +55,9 @@ final class RequestValidation {
                 stopIds,
                 r.ignoreEos(),
                 r.priority(),
-                r.cacheScope());
+                r.cacheScope(),
+                r.responseFormat(),
+                r.resumedTokens());
     }
 
     static void checkTransfer(KvTransfer t, int blockSize, int blockBytes, int vocabSize) {

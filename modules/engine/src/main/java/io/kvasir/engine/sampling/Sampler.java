@@ -7,8 +7,8 @@ import java.util.SplittableRandom;
  * keeps the request's random stream and token history, so the same seed and the same logits give
  * the same tokens, also when the request is preempted and recomputed in between. Not thread-safe.
  *
- * <p>Order: penalties, then the logit bias, on the raw logits (so greedy decoding obeys the bias
- * too); log-probabilities from those (temperature 1, as the OpenAI API reports them); then, unless
+ * <p>Order: penalties, then the logit bias, then a response format's mask, on the raw logits (so
+ * greedy decoding obeys the bias too); log-probabilities from those (temperature 1, as the OpenAI API reports them); then, unless
  * greedy, temperature, top-k, top-p and min-p on the scaled distribution, and one draw. Nothing sorts the vocabulary: top-k keeps a heap of k, top-p alone
  * runs a quickselect on probability mass ({@link TopP}), min-p is a threshold.
  */
@@ -23,6 +23,7 @@ public final class Sampler {
     private final Penalties penalties;
     private final LogitBias bias;
     private final Workspace workspace;
+    private final TokenConstraint constraint;
 
     public Sampler(SamplingParams params, int vocabSize, int[] promptTokens) {
         this(params, vocabSize, promptTokens, new Workspace());
@@ -30,7 +31,17 @@ public final class Sampler {
 
     /** A sampler using {@code workspace} for scratch; samplers sampled one at a time may share one. */
     public Sampler(SamplingParams params, int vocabSize, int[] promptTokens, Workspace workspace) {
+        this(params, vocabSize, promptTokens, workspace, null);
+    }
+
+    /**
+     * A sampler that only draws tokens {@code constraint} allows (null: any). The constraint's state
+     * is the caller's to advance: the sampler only reads its mask.
+     */
+    public Sampler(
+            SamplingParams params, int vocabSize, int[] promptTokens, Workspace workspace, TokenConstraint constraint) {
         validate(params);
+        this.constraint = constraint;
         this.workspace = workspace;
         this.params = params;
         this.vocabSize = vocabSize;
@@ -79,6 +90,10 @@ public final class Sampler {
         }
         if (bias.enabled()) {
             bias.apply(logits);
+        }
+        if (constraint != null) {
+            // last, so neither a penalty nor a ban's finite floor can lift a masked token
+            constraint.mask(logits);
         }
         int argmax = 0;
         for (int i = 0; i < logits.length; i++) {

@@ -1,6 +1,7 @@
 package io.kvasir.fabric.api;
 
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.util.List;
 
@@ -20,6 +21,8 @@ import java.util.List;
  *                   requests of the same scope (the HTTP edge derives it from the API key), so
  *                   one caller can neither continue another's session nor learn from cache hits
  *                   what another sent; null is the one shared scope
+ * @param responseFormat what the output must look like; null is free text. A kind and the schema's
+ *                   text: the replica compiles it against its model's vocabulary
  * @param tierHint   for a tiered model id: the caller's hint of how hard the request is
  *                   ({@code reasoning_effort}, or the {@code X-Kvasir-Tier} header); may be null
  */
@@ -34,11 +37,55 @@ public record GenerationRequest(
         Workload workload,
         String tenant,
         String scope,
+        ResponseFormat responseFormat,
         String tierHint) {
 
     public enum Workload {
         INTERACTIVE,
         BATCH
+    }
+
+    /** A request with no tier hint. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope,
+            ResponseFormat responseFormat) {
+        this(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                null);
+    }
+
+    /** A request with free-form output. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope) {
+        this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, null, null);
     }
 
     /** A request in the shared scope. */
@@ -55,55 +102,113 @@ public record GenerationRequest(
         this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, null);
     }
 
-    /** A request with no tier hint. */
-    public GenerationRequest(
-            String model,
-            String sessionId,
-            List<ChatMessage> messages,
-            String prompt,
-            SamplingParams sampling,
-            Integer maxTokens,
-            List<String> stop,
-            Workload workload,
-            String tenant,
-            String scope) {
-        this(model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, null);
-    }
-
     /** This request in another scope. */
     public GenerationRequest withScope(String newScope) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, newScope, tierHint);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                newScope,
+                responseFormat,
+                tierHint);
     }
 
     /** This request on behalf of {@code newTenant}, in its isolation scope. */
     public GenerationRequest forTenant(String newTenant, String newScope) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, newTenant, newScope, tierHint);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                newTenant,
+                newScope,
+                responseFormat,
+                tierHint);
     }
 
     /** This request in another workload class. */
     public GenerationRequest withWorkload(Workload newWorkload) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, newWorkload, tenant, scope, tierHint);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                newWorkload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint);
     }
 
     /** This request for another model (a tier of the model it named). */
     public GenerationRequest withModel(String newModel) {
         return new GenerationRequest(
-                newModel, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, tierHint);
+                newModel,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint);
     }
 
     /** This request with other sampling parameters. */
     public GenerationRequest withSampling(SamplingParams newSampling) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, newSampling, maxTokens, stop, workload, tenant, scope, tierHint);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                newSampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint);
     }
 
     /** This request with a tier hint. */
     public GenerationRequest withTierHint(String hint) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, hint);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                hint);
+    }
+
+    /** This request with its output held to {@code format} (null: free text). */
+    public GenerationRequest withResponseFormat(ResponseFormat format) {
+        return new GenerationRequest(
+                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, format,
+                tierHint);
     }
 
     public boolean isChat() {

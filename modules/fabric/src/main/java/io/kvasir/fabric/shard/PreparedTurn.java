@@ -12,8 +12,13 @@ import java.util.Set;
  *
  * @param prompt    the prompt's token ids, continuation tokens included
  * @param maxTokens tokens still to generate
+ * @param resumed   how many of the prompt's last tokens are output sent before (a resumed turn)
  */
-record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens) {
+record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int resumed) {
+
+    PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens) {
+        this(request, prompt, maxTokens, 0);
+    }
 
     static final int INTERACTIVE_PRIORITY = 0;
     static final int BATCH_PRIORITY = 10;
@@ -24,6 +29,7 @@ record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens) {
         List<String> stop = request.stop() != null ? List.copyOf(request.stop()) : List.of();
         int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
         return new EngineRequest(
-                engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, request.scope());
+                        engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, request.scope())
+                .withResponseFormat(request.responseFormat(), request.responseFormat() == null ? 0 : resumed);
     }
 }

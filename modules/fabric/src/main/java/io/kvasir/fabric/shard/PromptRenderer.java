@@ -1,6 +1,9 @@
 package io.kvasir.fabric.shard;
 
 import io.kvasir.engine.ServedModel;
+import io.kvasir.engine.grammar.Grammars;
+import io.kvasir.engine.grammar.ResponseFormat;
+import io.kvasir.engine.grammar.SchemaException;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest;
@@ -64,12 +67,30 @@ final class PromptRenderer implements AutoCloseable {
                     0);
         }
         int maxTokens = asked != null ? asked : limit - rendered.length;
+        compileResponseFormat(request, loaded);
         if (continuation == null || continuation.length == 0) {
             return new PreparedTurn(request, rendered, maxTokens);
         }
         int[] prompt = Arrays.copyOf(rendered, rendered.length + continuation.length);
         System.arraycopy(continuation, 0, prompt, rendered.length, continuation.length);
-        return new PreparedTurn(request, prompt, Math.max(0, maxTokens - continuation.length));
+        return new PreparedTurn(request, prompt, Math.max(0, maxTokens - continuation.length), continuation.length);
+    }
+
+    /**
+     * Compiles the response format here, off the engine's thread: the grammar is cached, so the
+     * engine finds it ready, and a schema the gateway let through but this model cannot take is
+     * refused as the caller's error.
+     */
+    private static void compileResponseFormat(GenerationRequest request, ServedModel loaded) {
+        ResponseFormat format = request.responseFormat();
+        if (format == null || !format.constrains()) {
+            return;
+        }
+        try {
+            Grammars.compile(format, loaded.engine().tokenizer());
+        } catch (SchemaException e) {
+            throw new FabricException(FabricException.Kind.INVALID_REQUEST, e.getMessage(), "response_format", 0);
+        }
     }
 
     private static int[] renderPrompt(GenerationRequest request, ServedModel loaded) {

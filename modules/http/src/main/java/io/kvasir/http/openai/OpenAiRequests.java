@@ -2,6 +2,7 @@ package io.kvasir.http.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.http.ApiError;
@@ -64,12 +65,15 @@ public final class OpenAiRequests {
         if (f.has("tools") && f.raw("tools").size() > 0) {
             throw ApiError.invalid("Tool calling is not supported.", "tools").toException();
         }
-        JsonFields format = f.object("response_format");
-        if (format != null && !"text".equals(format.string("type"))) {
-            throw ApiError.invalid("Only the 'text' response format is supported.", "response_format")
-                    .toException();
-        }
-        return build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
+        ResponseFormat format = ResponseFormatField.read(f.raw(ResponseFormatField.NAME));
+        Parsed parsed = build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
+        return format == null
+                ? parsed
+                : new Parsed(
+                        parsed.generation().withResponseFormat(format),
+                        parsed.stream(),
+                        parsed.includeUsage(),
+                        parsed.logprobs());
     }
 
     public static Parsed completion(JsonNode body, Headers headers) {
