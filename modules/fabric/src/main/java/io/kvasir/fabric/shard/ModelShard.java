@@ -85,12 +85,26 @@ public final class ModelShard extends AbstractBehavior<Command> {
             ClusterSharding.get(system)
                     .init(Entity.of(
                                     typeKey(pool),
-                                    ctx -> create(
+                                    ctx -> replica(
                                             ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
                             .withRole(pool)
                             .withStopMessage(Stop.INSTANCE)
                             .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
         }
+    }
+
+    /** A replica on Kvasir's own engine, or on an external OpenAI-compatible endpoint. */
+    private static Behavior<Command> replica(
+            ReplicaId id,
+            KvasirSettings settings,
+            EngineFactory factory,
+            NodeState node,
+            ActorRef<Topic.Command<LoadReport>> loadTopic) {
+        boolean external =
+                settings.model(id.model()).map(ModelSettings::isExternal).orElse(false);
+        return external
+                ? io.kvasir.fabric.external.ExternalReplica.create(id, settings, node, loadTopic)
+                : create(id, settings, factory, node, loadTopic);
     }
 
     /** A replica that does not publish its load (it answers GetLoad only). */
