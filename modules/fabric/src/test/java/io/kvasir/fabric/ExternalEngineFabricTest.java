@@ -117,6 +117,22 @@ class ExternalEngineFabricTest {
     }
 
     @Test
+    void aNewSessionSharingALongSystemPromptGoesWhereThatPromptWasSent() throws Exception {
+        steerTo(b, a);
+        ChatMessage system = new ChatMessage("system", "You are a careful storyteller. ".repeat(40));
+        List<GenerationEvent> first = TestNodes.run(
+                kit, fabric, TestNodes.chat("ext", "s-prefix-1", 4, system, new ChatMessage("user", "A fox?")));
+        assertThat(((GenerationEvent.Started) first.getFirst()).replica()).isEqualTo("ext:decode:1");
+        a.waiting = 0;
+        awaitWaiting("ext:decode:0", 0);
+
+        List<GenerationEvent> second = TestNodes.run(
+                kit, fabric, TestNodes.chat("ext", "s-prefix-2", 4, system, new ChatMessage("user", "A dog?")));
+
+        assertThat(((GenerationEvent.Started) second.getFirst()).replica()).isEqualTo("ext:decode:1");
+    }
+
+    @Test
     void aTurnDroppedMidStreamResumesOnTheOtherEndpointSeamlessly() throws Exception {
         steerTo(a, b);
         a.mode = FakeEngine.Mode.DROP;
