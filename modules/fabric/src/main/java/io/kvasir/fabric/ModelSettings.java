@@ -42,10 +42,65 @@ public record ModelSettings(
         java.time.Duration itlObjective,
         String ownedBy,
         boolean simulated,
-        boolean synthetic) {
+        boolean synthetic,
+        String engine,
+        io.kvasir.fabric.external.ExternalSettings external) {
 
     public static final String DECODE = "decode";
     public static final String PREFILL = "prefill";
+
+    /** The engine kinds: Kvasir's own, or external OpenAI-compatible servers (see external-engines.md). */
+    public static final String LOCAL_ENGINE = "local";
+
+    public static final String OPENAI_HTTP_ENGINE = "openai-http";
+
+    /** A model on Kvasir's own engine (the form every caller used before external engines). */
+    public ModelSettings(
+            String id,
+            Path path,
+            int maxModelLength,
+            int kvCacheBlocks,
+            int kvBlockSize,
+            Map<String, Integer> pools,
+            int maxInFlight,
+            int admissionQueue,
+            int prefillThreshold,
+            int maxBatchTokens,
+            int maxNumSeqs,
+            String kvPrecision,
+            int longPrefillThreshold,
+            double longPrefillShare,
+            java.time.Duration itlObjective,
+            String ownedBy,
+            boolean simulated,
+            boolean synthetic) {
+        this(
+                id,
+                path,
+                maxModelLength,
+                kvCacheBlocks,
+                kvBlockSize,
+                pools,
+                maxInFlight,
+                admissionQueue,
+                prefillThreshold,
+                maxBatchTokens,
+                maxNumSeqs,
+                kvPrecision,
+                longPrefillThreshold,
+                longPrefillShare,
+                itlObjective,
+                ownedBy,
+                simulated,
+                synthetic,
+                LOCAL_ENGINE,
+                null);
+    }
+
+    /** Whether this model's replicas are external OpenAI-compatible servers. */
+    public boolean isExternal() {
+        return external != null;
+    }
 
     public ModelSettings {
         if (id == null || id.isBlank()) {
@@ -70,6 +125,20 @@ public record ModelSettings(
         }
         if (admissionQueue < 0) {
             throw new IllegalArgumentException("model " + id + ": admission-queue-size must be >= 0");
+        }
+        if (engine == null) {
+            engine = LOCAL_ENGINE;
+        }
+        if (!engine.equals(LOCAL_ENGINE) && !engine.equals(OPENAI_HTTP_ENGINE)) {
+            throw new IllegalArgumentException("model " + id + ": engine must be " + LOCAL_ENGINE + " or "
+                    + OPENAI_HTTP_ENGINE + ", got '" + engine + "'");
+        }
+        if (engine.equals(OPENAI_HTTP_ENGINE) != (external != null)) {
+            throw new IllegalArgumentException("model " + id + ": engine " + engine + " and its settings disagree");
+        }
+        if (external != null) {
+            // One decode replica per endpoint; an external engine prefills for itself.
+            pools = Map.of(DECODE, external.replicas(), PREFILL, 0);
         }
         pools = Map.copyOf(pools);
         for (var pool : pools.entrySet()) {
@@ -112,7 +181,11 @@ public record ModelSettings(
                 itlObjective(id, c.getString("itl-objective")),
                 c.getString("owned-by"),
                 c.getBoolean("simulated"),
-                c.getBoolean("synthetic"));
+                c.getBoolean("synthetic"),
+                c.getString("engine"),
+                c.getString("engine").equals(OPENAI_HTTP_ENGINE)
+                        ? io.kvasir.fabric.external.ExternalSettings.from(id, c.getConfig("openai-http"))
+                        : null);
     }
 
     /** {@code auto} (zero) or a duration. */

@@ -73,6 +73,10 @@ public final class ErrorResponses {
                         null,
                         "unavailable",
                         e.retryAfterSeconds());
+            case BAD_GATEWAY -> {
+                log.warn("An external engine failed a request: {}", e.getMessage());
+                yield new ApiError(StatusCodes.BAD_GATEWAY, e.getMessage(), "api_error", null, "bad_gateway", 0);
+            }
             case INTERNAL -> {
                 log.error("Fabric reported an internal failure: {}", e.getMessage());
                 yield ApiError.internal();

@@ -62,6 +62,9 @@ public interface Fabric {
      * @param queuedPrefillTokens prompt tokens waiting to be computed
      * @param capacity            sequences it runs at once within its inter-token objective (0: not learnt yet)
      * @param prefixLinks         prefix-chain links it reports holding (cache-aware routing)
+     * @param state               {@code up}, or {@code down} (listed, but routed around: an external
+     *                            endpoint out of rotation)
+     * @param engine              {@code local}, or {@code openai-http <endpoint>} with why it is down
      */
     record ReplicaStatus(
             String entityId,
@@ -74,7 +77,38 @@ public interface Fabric {
             int paused,
             long queuedPrefillTokens,
             int capacity,
-            int prefixLinks) {
+            int prefixLinks,
+            String state,
+            String engine) {
+
+        /** An up replica on Kvasir's own engine. */
+        public ReplicaStatus(
+                String entityId,
+                String node,
+                String role,
+                int running,
+                int waiting,
+                int kvBlocksTotal,
+                int kvBlocksInUse,
+                int paused,
+                long queuedPrefillTokens,
+                int capacity,
+                int prefixLinks) {
+            this(
+                    entityId,
+                    node,
+                    role,
+                    running,
+                    waiting,
+                    kvBlocksTotal,
+                    kvBlocksInUse,
+                    paused,
+                    queuedPrefillTokens,
+                    capacity,
+                    prefixLinks,
+                    "up",
+                    "local");
+        }
 
         public ReplicaStatus(
                 String entityId,

@@ -18,7 +18,9 @@ public final class FabricException extends RuntimeException {
         /** 503: no replica of the model is up, or the node is draining. */
         UNAVAILABLE,
         /** 500: something broke inside; the client sees a generic message. */
-        INTERNAL
+        INTERNAL,
+        /** 502: an external engine answered with something that is not a valid stream or reply. */
+        BAD_GATEWAY
     }
 
     private final Kind kind;

@@ -8,10 +8,12 @@ import akka.stream.Graph;
 import akka.stream.SourceShape;
 import akka.stream.javadsl.Source;
 import io.kvasir.fabric.KvasirSettings;
+import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.NodeState;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.fabric.external.Continuation;
 import io.kvasir.fabric.metrics.FabricMetrics;
 import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
@@ -181,10 +183,17 @@ public final class TurnPlacement {
                         return CompletableFuture.<SessionProtocol.TurnReply>failedFuture(
                                 new FabricException(FabricException.Kind.UNAVAILABLE, "the client went away", null, 0));
                     }
+                    // An external engine resumes from the text sent so far, not from token ids.
+                    GenerationRequest toPlace = continuation.length > 0
+                                    && settings.model(request.model())
+                                            .map(ModelSettings::isExternal)
+                                            .orElse(false)
+                            ? Continuation.withSentText(request, progress.sentText())
+                            : request;
                     return ClusterSharding.get(system)
                             .entityRefFor(Session.TYPE_KEY, sessionId)
                             .<SessionProtocol.TurnReply>ask(
-                                    replyTo -> new SessionProtocol.StartTurn(requestId, request, continuation, replyTo),
+                                    replyTo -> new SessionProtocol.StartTurn(requestId, toPlace, continuation, replyTo),
                                     settings.askTimeout());
                 })
                 .handle((reply, failure) -> {

@@ -20,6 +20,9 @@ public final class TurnProgress {
     private int sentCount;
     private boolean finished;
     private int resumes;
+    /** The text sent so far: an external engine resumes from text, not token ids. */
+    private final StringBuilder sentText = new StringBuilder();
+
     private volatile boolean placed;
 
     /** A replica accepted the turn: from now on a failure is the replica's, not the request's. */
@@ -45,6 +48,7 @@ public final class TurnProgress {
                     sent = Arrays.copyOf(sent, sent.length * 2);
                 }
                 sent[sentCount++] = t.tokenId();
+                sentText.append(t.text());
                 yield List.of(new GenerationEvent.Token(t.tokenId(), t.text(), t.logprob(), t.top()));
             }
             case ReplicaProtocol.TurnFinished f -> {
@@ -79,6 +83,11 @@ public final class TurnProgress {
     /** Whether a token has reached the client yet. */
     public boolean anyTokenSent() {
         return sentCount > 0;
+    }
+
+    /** The text the client has been sent (what an external engine's resume continues from). */
+    public String sentText() {
+        return sentText.toString();
     }
 
     /** Token ids to continue from; counts the resume. */

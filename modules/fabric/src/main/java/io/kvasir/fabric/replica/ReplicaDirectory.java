@@ -272,7 +272,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
     }
 
     private static boolean answering(Known k) {
-        return k != null && k.report != null && !k.stale;
+        return k != null && k.report != null && !k.stale && !k.report.down();
     }
 
     private void publish() {

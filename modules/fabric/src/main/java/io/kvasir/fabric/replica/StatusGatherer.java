@@ -120,6 +120,8 @@ final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
                 r.load().paused(),
                 r.load().queuedPrefillTokens(),
                 r.load().capacity(),
-                r.prefixes().length);
+                r.prefixes().length,
+                r.down() ? "down" : "up",
+                r.engine() == null ? "local" : r.engine());
     }
 }

@@ -85,7 +85,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
             ClusterSharding.get(system)
                     .init(Entity.of(
                                     typeKey(pool),
-                                    ctx -> create(
+                                    ctx -> replica(
                                             ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
                             .withRole(pool)
                             .withStopMessage(Stop.INSTANCE)
@@ -109,6 +109,20 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private static final Set<String> REGION_PROXIES = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A replica on Kvasir's own engine, or on an external OpenAI-compatible endpoint. */
+    private static Behavior<Command> replica(
+            ReplicaId id,
+            KvasirSettings settings,
+            EngineFactory factory,
+            NodeState node,
+            ActorRef<Topic.Command<LoadReport>> loadTopic) {
+        boolean external =
+                settings.model(id.model()).map(ModelSettings::isExternal).orElse(false);
+        return external
+                ? io.kvasir.fabric.external.ExternalReplica.create(id, settings, node, loadTopic)
+                : create(id, settings, factory, node, loadTopic);
+    }
 
     /** A replica that does not publish its load (it answers GetLoad only). */
     static Behavior<Command> create(ReplicaId id, KvasirSettings settings, EngineFactory factory, NodeState node) {

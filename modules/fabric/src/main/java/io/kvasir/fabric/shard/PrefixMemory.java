@@ -11,11 +11,11 @@ import java.util.Map;
  * evicted them under pressure; routing then sends a turn to a replica that prefills more than it
  * hoped, which costs time, never correctness.
  */
-final class PrefixMemory {
+public final class PrefixMemory {
 
     private final LinkedHashMap<Long, Boolean> links;
 
-    PrefixMemory(int capacity) {
+    public PrefixMemory(int capacity) {
         this.links = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
@@ -25,13 +25,13 @@ final class PrefixMemory {
     }
 
     /** A turn over {@code chain} ran here: its links are now (most recently) cached. */
-    void served(long[] chain) {
+    public void served(long[] chain) {
         for (long link : chain) {
             links.put(link, Boolean.TRUE);
         }
     }
 
-    long[] snapshot() {
+    public long[] snapshot() {
         long[] out = new long[links.size()];
         int i = 0;
         for (long link : links.keySet()) {

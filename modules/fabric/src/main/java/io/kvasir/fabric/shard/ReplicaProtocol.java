@@ -99,6 +99,9 @@ public final class ReplicaProtocol {
     /**
      * A replica's load, as it reports it, and the prefix-chain links of the turns it served lately
      * (what its prefix cache is likely to hold; see {@link io.kvasir.fabric.routing.PrefixChain}).
+     * {@code down}: the replica is listed but takes no turns (an external endpoint whose circuit
+     * breaker is open); it is shown in the admin view and never routed to. {@code engine}: what
+     * serves it ({@code local}, or {@code openai-http <endpoint>}), and why it is down when it is.
      */
     public record LoadReport(
             String replica,
@@ -107,8 +110,23 @@ public final class ReplicaProtocol {
             String pool,
             ReplicaLoad load,
             long[] prefixes,
-            ActorRef<Command> ref)
-            implements CborSerializable {}
+            ActorRef<Command> ref,
+            boolean down,
+            String engine)
+            implements CborSerializable {
+
+        /** A local replica's report: up, on Kvasir's own engine. */
+        public LoadReport(
+                String replica,
+                String model,
+                String node,
+                String pool,
+                ReplicaLoad load,
+                long[] prefixes,
+                ActorRef<Command> ref) {
+            this(replica, model, node, pool, load, prefixes, ref, false, "local");
+        }
+    }
 
     /** Messages a replica sends itself (from its engine thread, render thread and children). */
     sealed interface Internal extends Command {}
@@ -118,7 +136,7 @@ public final class ReplicaProtocol {
 
     record EngineStopped(String reason) implements Internal {}
 
-    enum Stop implements Internal {
+    public enum Stop implements Internal {
         INSTANCE
     }
 

@@ -1,0 +1,229 @@
+package io.kvasir.fabric.external;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An OpenAI-compatible engine for tests, on loopback with an ephemeral port: it streams a scripted
+ * answer one token per event, exports vLLM-style {@code /metrics}, and can be told to refuse, fail,
+ * stall or garble. It continues a partial final assistant message ({@code continue_final_message})
+ * from where the partial text ends in its script, as vLLM would from the same model.
+ */
+public final class FakeEngine implements AutoCloseable {
+
+    /** What the next turns get. */
+    public enum Mode {
+        NORMAL,
+        /** Every request (probes too) answers 500. */
+        BROKEN,
+        /** Turns are refused with 503. */
+        REFUSE,
+        /** The connection is dropped after {@link #failAfter} tokens. */
+        DROP,
+        /** Nothing more is sent after {@link #failAfter} tokens (the connection stays open). */
+        STALL,
+        /** A line that is not JSON after {@link #failAfter} tokens. */
+        MALFORMED
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpServer server;
+    private final String model;
+    public volatile List<String> script = List.of("Once", " upon", " a", " time", ",", " a", " fox", " ran", ".");
+    public volatile Mode mode = Mode.NORMAL;
+    public volatile int failAfter = 3;
+    public volatile long tokenDelayMillis = 5;
+    public volatile int waiting;
+    public volatile int contextLength = 4096;
+    /** Bodies of the completion requests received, newest last. */
+    public final List<JsonNode> requests = new CopyOnWriteArrayList<>();
+    /** Tokens written to the wire (flushed), over all turns. */
+    public final AtomicInteger written = new AtomicInteger();
+    /** When a turn's write first failed because the reader closed the connection (nanoTime), or 0. */
+    public volatile long closedAt;
+
+    public FakeEngine(String model) throws IOException {
+        this.model = model;
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+        server.setExecutor(Executors.newCachedThreadPool());
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    public String root() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    public int port() {
+        return server.getAddress().getPort();
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String path = exchange.getRequestURI().getPath();
+            if (mode == Mode.BROKEN) {
+                send(exchange, 500, "{\"error\":{\"message\":\"broken\"}}");
+                return;
+            }
+            switch (path) {
+                case "/metrics" -> send(exchange, 200, metrics());
+                case "/v1/models" ->
+                    send(
+                            exchange,
+                            200,
+                            "{\"object\":\"list\",\"data\":[{\"id\":\"" + model + "\",\"max_model_len\":"
+                                    + contextLength + "}]}");
+                case "/tokenize" -> {
+                    JsonNode body = JSON.readTree(exchange.getRequestBody());
+                    String text =
+                            body.path("content").asText(body.path("prompt").asText(""));
+                    send(exchange, 200, "{\"count\":" + text.split("\\s+").length + "}");
+                }
+                case "/v1/chat/completions", "/v1/completions" -> complete(exchange, path.endsWith("chat/completions"));
+                default -> send(exchange, 404, "{\"error\":{\"message\":\"no route\"}}");
+            }
+        }
+    }
+
+    private String metrics() {
+        return """
+                # HELP vllm:num_requests_running Number of requests in model execution batches.
+                # TYPE vllm:num_requests_running gauge
+                vllm:num_requests_running{model_name="%1$s"} 0.0
+                # TYPE vllm:num_requests_waiting gauge
+                vllm:num_requests_waiting{model_name="%1$s"} %2$d.0
+                vllm:kv_cache_usage_perc{model_name="%1$s"} 0.25
+                vllm:prefix_cache_queries_total{model_name="%1$s"} 100.0
+                vllm:prefix_cache_hits_total{model_name="%1$s"} 40.0
+                """.formatted(model, waiting);
+    }
+
+    private void complete(HttpExchange exchange, boolean chat) throws IOException {
+        JsonNode body = JSON.readTree(exchange.getRequestBody());
+        requests.add(body);
+        if (mode == Mode.REFUSE) {
+            send(exchange, 503, "{\"error\":{\"message\":\"overloaded\"}}");
+            return;
+        }
+        if (!model.equals(body.path("model").asText())) {
+            send(exchange, 404, "{\"error\":{\"message\":\"The model does not exist.\"}}");
+            return;
+        }
+        int from = continueFrom(body, chat);
+        int maxTokens = body.path("max_tokens").asInt(Integer.MAX_VALUE);
+        exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
+        exchange.sendResponseHeaders(200, 0);
+        OutputStream out = exchange.getResponseBody();
+        Mode turnMode = mode;
+        int sent = 0;
+        try {
+            for (int i = from; i < script.size() && sent < maxTokens; i++) {
+                if (turnMode != Mode.NORMAL && sent == failAfter) {
+                    misbehave(exchange, out, turnMode);
+                    return;
+                }
+                String delta = chat
+                        ? "{\"delta\":{\"content\":" + JSON.writeValueAsString(script.get(i)) + "}}"
+                        : "{\"text\":" + JSON.writeValueAsString(script.get(i)) + "}";
+                event(
+                        out,
+                        "{\"object\":\"chunk\",\"choices\":[{\"index\":0," + delta.substring(1, delta.length() - 1)
+                                + ",\"finish_reason\":null}]}");
+                written.incrementAndGet();
+                sent++;
+                if (tokenDelayMillis > 0) {
+                    Thread.sleep(tokenDelayMillis);
+                }
+            }
+            String reason = from + sent >= script.size() ? "stop" : "length";
+            event(
+                    out,
+                    "{\"choices\":[{\"index\":0," + (chat ? "\"delta\":{}" : "\"text\":\"\"") + ",\"finish_reason\":\""
+                            + reason + "\"}]}");
+            event(
+                    out,
+                    "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":" + sent
+                            + ",\"total_tokens\":" + (11 + sent)
+                            + ",\"prompt_tokens_details\":{\"cached_tokens\":7}}}");
+            event(out, "[DONE]");
+        } catch (IOException e) {
+            if (closedAt == 0) {
+                closedAt = System.nanoTime();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void misbehave(HttpExchange exchange, OutputStream out, Mode turnMode)
+            throws IOException, InterruptedException {
+        switch (turnMode) {
+            case STALL -> Thread.sleep(30_000); // the connection stays open and silent
+            case MALFORMED -> {
+                out.write("data: {this is not json\n\n".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                Thread.sleep(200);
+            }
+            default -> {
+                // The body ends mid-answer, with no finish and no [DONE]: the engine died.
+                out.close();
+            }
+        }
+    }
+
+    /** Where a continuation starts in the script: after the tokens the partial text already holds. */
+    private int continueFrom(JsonNode body, boolean chat) {
+        String partial;
+        if (chat) {
+            if (!body.path("continue_final_message").asBoolean(false)) {
+                return 0;
+            }
+            JsonNode messages = body.path("messages");
+            partial = messages.get(messages.size() - 1).path("content").asText();
+        } else {
+            partial = body.path("prompt").asText();
+            int at = partial.indexOf(script.getFirst());
+            if (at < 0) {
+                return 0;
+            }
+            partial = partial.substring(at);
+        }
+        StringBuilder sofar = new StringBuilder();
+        for (int i = 0; i < script.size(); i++) {
+            if (sofar.toString().equals(partial)) {
+                return i;
+            }
+            sofar.append(script.get(i));
+        }
+        return sofar.toString().equals(partial) ? script.size() : 0;
+    }
+
+    private static void event(OutputStream out, String data) throws IOException {
+        out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void send(HttpExchange exchange, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+    }
+}
