@@ -2,7 +2,10 @@
 # A local Kvasir cluster: one gateway node and the requested decode/prefill nodes, each its own JVM
 # on 127.0.0.1, joined through the gateway's remoting port as seed.
 #
-#   deploy/local/cluster.sh up [--decode N] [--prefill N] [--model PATH] [-- extra serve args]
+#   deploy/local/cluster.sh up [--decode N] [--prefill N] [--model PATH] [--regions eu,us] [-- extra serve args]
+#
+# With --regions, each region (an Akka data center) gets its own gateway and its own decode and
+# prefill nodes, and turns stay in the region whose gateway they enter (see policy.md).
 #   deploy/local/cluster.sh status
 #   deploy/local/cluster.sh down
 #
@@ -34,7 +37,7 @@ lock_file="${state%/}.lock"
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -115,9 +118,10 @@ live_nodes() {
 }
 
 cmd_up() {
-  local decode=1 prefill=0 model="" extra=()
+  local decode=1 prefill=0 model="" regions="" extra=()
   while [ $# -gt 0 ]; do
     case "$1" in
+      --regions) [ $# -ge 2 ] || die "--regions needs names, e.g. eu,us"; regions="$2"; shift 2 ;;
       --decode) [ $# -ge 2 ] || die "--decode needs a number"; decode="$2"; shift 2 ;;
       --prefill) [ $# -ge 2 ] || die "--prefill needs a number"; prefill="$2"; shift 2 ;;
       --model) [ $# -ge 2 ] || die "--model needs a path"; model="$2"; shift 2 ;;
@@ -141,11 +145,23 @@ cmd_up() {
   rm -rf "$state"
   mkdir -p "$state"
 
-  # name roles: the gateway first (it is the seed), then decode and prefill nodes
-  local plan=("gateway gateway")
-  local i
-  for ((i = 1; i <= decode; i++)); do plan+=("decode-$i decode"); done
-  for ((i = 1; i <= prefill; i++)); do plan+=("prefill-$i prefill"); done
+  # name roles region: the gateway first (it is the seed), then decode and prefill nodes; with
+  # regions, that set once per region ("-" is the one default region)
+  local plan=() region_list=("-")
+  local i r
+  if [ -n "$regions" ]; then
+    IFS=',' read -r -a region_list <<< "$regions"
+    for r in "${region_list[@]}"; do
+      [[ "$r" =~ ^[A-Za-z0-9][A-Za-z0-9_-]*$ ]] || die "region '$r' must be letters, digits, '_' or '-'"
+    done
+  fi
+  for r in "${region_list[@]}"; do
+    local prefix=""
+    [ "$r" != "-" ] && prefix="$r-"
+    plan+=("${prefix}gateway gateway $r")
+    for ((i = 1; i <= decode; i++)); do plan+=("${prefix}decode-$i decode $r"); done
+    for ((i = 1; i <= prefill; i++)); do plan+=("${prefix}prefill-$i prefill $r"); done
+  done
 
   for ((i = 0; i < ${#plan[@]}; i++)); do
     for port in $((http_base + i)) $((mgmt_base + i)) $((remote_base + i)); do
@@ -162,12 +178,13 @@ cmd_up() {
 
   local seed="127.0.0.1:$remote_base"
   for ((i = 0; i < ${#plan[@]}; i++)); do
-    local name roles http mgmt remote log pid pgid
-    read -r name roles <<< "${plan[$i]}"
+    local name roles region http mgmt remote log pid pgid
+    read -r name roles region <<< "${plan[$i]}"
     http=$((http_base + i)); mgmt=$((mgmt_base + i)); remote=$((remote_base + i))
     log="$state/$name.log"
     local args=(serve --roles "$roles" --port "$http" --management-port "$mgmt" --remote-port "$remote"
                 --seed-nodes "$seed")
+    [ "$region" != "-" ] && args+=(--region "$region")
     [ -n "$model" ] && args+=(--model "$model")
     # One replica per worker node of each pool: sharding spreads them over the nodes of the role.
     args+=(--decode-replicas "$(( decode > 0 ? decode : 1 ))" --prefill-replicas "$prefill")
