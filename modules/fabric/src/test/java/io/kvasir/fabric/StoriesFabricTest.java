@@ -49,7 +49,9 @@ class StoriesFabricTest {
                 .get(0);
         String models = "stories { path = \"" + model.toString().replace("\\", "/")
                 + "\", max-model-length = 256, kv-cache-blocks = 64, kv-block-size = 16 }";
-        kit = ActorTestKit.create("stories", TestNodes.config(models, List.of("gateway", "decode"), true));
+        kit = ActorTestKit.create(
+                "stories",
+                TestNodes.config(models, List.of("gateway", "decode"), true, TestNodes.NO_OVERLOAD_REFUSALS));
         fabric = Kvasir.start(kit.system(), StoriesFabricTest::load);
         TestNodes.awaitReplicas(kit, fabric, Map.of("stories", 1));
     }

@@ -19,6 +19,14 @@ final class TestNodes {
 
     static final Duration WAIT = Duration.ofSeconds(20);
 
+    /**
+     * For tests of something other than admission that run the real engine: on a loaded CI machine
+     * the replica's learnt batch capacity and the measured prefill rate can make the default
+     * objectives refuse a test's own few requests, which says nothing about what the test checks.
+     */
+    static final String NO_OVERLOAD_REFUSALS =
+            "kvasir.admission.interactive.max-queue-wait = 60s\nkvasir.admission.interactive.ttft-objective = 0s\n";
+
     private TestNodes() {}
 
     /** A node config: random loopback port, fast keep-alive and stats, the given models and roles. */

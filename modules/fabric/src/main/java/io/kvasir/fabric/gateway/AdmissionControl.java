@@ -235,6 +235,9 @@ public final class AdmissionControl {
                     return CompletableFuture.failedFuture(overloaded(waitNanos));
                 }
                 if (interactive.size() + batch.size() >= queueSize) {
+                    if (interactive.isEmpty() && batch.isEmpty()) {
+                        return CompletableFuture.failedFuture(overloaded(waitNanos)); // no queue at all
+                    }
                     Waiter last = batch.isEmpty() ? interactive.last() : batch.last();
                     boolean ranksAhead = workload == Workload.INTERACTIVE && last.workload() == Workload.BATCH
                             || workload == last.workload() && Waiter.ORDER.compare(waiter, last) < 0;
