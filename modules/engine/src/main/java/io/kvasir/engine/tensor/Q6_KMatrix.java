@@ -30,7 +30,6 @@ import jdk.incubator.vector.ShortVector;
  * activation into {@code G} row sums; no horizontal sums. The offset of 32 is not subtracted per
  * weight: {@code sum((q - 32) * x) = sum(q * x) - 32 * sum(x)}, and the sum of each 16 columns of
  * activations is computed once per call, so it costs one subtraction per 16 columns and row group.
- * Two groups from the two halves of a thread's range run together and share the broadcasts.
  *
  * <p>A batch of two rows or more widens each group to floats once ({@link WidenedGroups}).
  */
@@ -67,13 +66,10 @@ final class Q6_KMatrix extends DenseMatrix {
         }
         if (batch == 1) {
             float[] xs = offsetSums(x);
-            int full = rows / G;
+            // One group at a time. Two groups sharing the broadcasts (as Q4_K does) never got past
+            // C1: C2 gave up on the method, whose vectors then stayed boxed (1000x slower).
             pool.parallelFor(groups, (start, end) -> {
-                int half = Math.max(0, (Math.min(end, full) - start) / 2);
-                for (int g = start; g < start + half; g++) {
-                    dot2(g, half, x, xs, out);
-                }
-                for (int g = start + 2 * half; g < end; g++) {
+                for (int g = start; g < end; g++) {
                     dot1(g, x, xs, out);
                 }
             });
@@ -144,22 +140,22 @@ final class Q6_KMatrix extends DenseMatrix {
                 int j = 8 * h + (k & 1);
                 long sc = at + Q6_KPacked.SCALES + (long) j * G;
                 int xj = sb * 16 + j;
-                t = a1.sub(xs[xj])
+                t = a1.sub(FloatVector.broadcast(F, xs[xj]))
                         .fma(
                                 (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
                                         .convertShape(B2F, F, 0),
                                 t);
-                t = a2.sub(xs[xj + 2])
+                t = a2.sub(FloatVector.broadcast(F, xs[xj + 2]))
                         .fma(
                                 (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE)
                                         .convertShape(B2F, F, 0),
                                 t);
-                t = a3.sub(xs[xj + 4])
+                t = a3.sub(FloatVector.broadcast(F, xs[xj + 4]))
                         .fma(
                                 (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE)
                                         .convertShape(B2F, F, 0),
                                 t);
-                t = a4.sub(xs[xj + 6])
+                t = a4.sub(FloatVector.broadcast(F, xs[xj + 6]))
                         .fma(
                                 (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE)
                                         .convertShape(B2F, F, 0),
@@ -179,134 +175,6 @@ final class Q6_KMatrix extends DenseMatrix {
         } else {
             o.intoArray(out, r0, F.indexInRange(r0, rows));
         }
-    }
-
-    /** Full groups {@code g} and {@code g + step} against one activation row: each broadcast serves both. */
-    private void dot2(int g, int step, float[] x, float[] xs, float[] out) {
-        long base = g * blocks * gb;
-        long s2 = step * blocks * gb;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            FloatVector t0 = FloatVector.zero(F);
-            FloatVector t1 = t0;
-            for (int k = 0; k < 4; k++) {
-                int h = k >> 1;
-                FloatVector a1 = FloatVector.zero(F);
-                FloatVector a2 = a1;
-                FloatVector a3 = a1;
-                FloatVector a4 = a1;
-                FloatVector b1 = a1;
-                FloatVector b2 = a1;
-                FloatVector b3 = a1;
-                FloatVector b4 = a1;
-                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
-                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
-                    int xb = sb * Q6_KPacked.BLOCK + 128 * h + l;
-                    FloatVector x1 = FloatVector.broadcast(F, x[xb]);
-                    FloatVector x2 = FloatVector.broadcast(F, x[xb + 32]);
-                    FloatVector x3 = FloatVector.broadcast(F, x[xb + 64]);
-                    FloatVector x4 = FloatVector.broadcast(F, x[xb + 96]);
-                    IntVector lo = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector hi = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector qh = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    a1 = ((FloatVector)
-                                    lo.and(0xF).or(qh.and(3).lanewise(LSHL, 4)).convert(I2F, 0))
-                            .fma(x1, a1);
-                    a2 = ((FloatVector) hi.and(0xF)
-                                    .or(qh.and(0xC).lanewise(LSHL, 2))
-                                    .convert(I2F, 0))
-                            .fma(x2, a2);
-                    a3 = ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).convert(I2F, 0)).fma(x3, a3);
-                    a4 = ((FloatVector) hi.lanewise(LSHR, 4)
-                                    .or(qh.lanewise(LSHR, 2).and(0x30))
-                                    .convert(I2F, 0))
-                            .fma(x4, a4);
-                    lo = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + s2, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    hi = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + s2 + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    qh = (IntVector) ByteVector.fromMemorySegment(B, p, q + s2 + 2 * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    b1 = ((FloatVector)
-                                    lo.and(0xF).or(qh.and(3).lanewise(LSHL, 4)).convert(I2F, 0))
-                            .fma(x1, b1);
-                    b2 = ((FloatVector) hi.and(0xF)
-                                    .or(qh.and(0xC).lanewise(LSHL, 2))
-                                    .convert(I2F, 0))
-                            .fma(x2, b2);
-                    b3 = ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).convert(I2F, 0)).fma(x3, b3);
-                    b4 = ((FloatVector) hi.lanewise(LSHR, 4)
-                                    .or(qh.lanewise(LSHR, 2).and(0x30))
-                                    .convert(I2F, 0))
-                            .fma(x4, b4);
-                }
-                int j = 8 * h + (k & 1);
-                long sc = at + Q6_KPacked.SCALES + (long) j * G;
-                int xj = sb * 16 + j;
-                t0 = a1.sub(xs[xj])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
-                                        .convertShape(B2F, F, 0),
-                                t0);
-                t0 = a2.sub(xs[xj + 2])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t0);
-                t0 = a3.sub(xs[xj + 4])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t0);
-                t0 = a4.sub(xs[xj + 6])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t0);
-                t1 = b1.sub(xs[xj])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s2, LE)
-                                        .convertShape(B2F, F, 0),
-                                t1);
-                t1 = b2.sub(xs[xj + 2])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s2 + 2 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t1);
-                t1 = b3.sub(xs[xj + 4])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s2 + 4 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t1);
-                t1 = b4.sub(xs[xj + 6])
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s2 + 6 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t1);
-            }
-            o0 = t0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o0);
-            o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o1);
-        }
-        o0.intoArray(out, g * G);
-        o1.intoArray(out, (g + step) * G);
     }
 
     /** Group {@code g}'s weights as floats, {@code d * scale * (q - 32)}, column after column, into {@code wf}. */
