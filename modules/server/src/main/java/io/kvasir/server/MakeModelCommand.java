@@ -45,7 +45,7 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--context")
     Integer context;
 
-    @Option(names = "--type", description = "F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q6_K (default: the preset's)")
+    @Option(names = "--type", description = "F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K (default: the preset's)")
     String type;
 
     @Option(names = "--seed")
@@ -100,7 +100,7 @@ final class MakeModelCommand implements Callable<Integer> {
             // fall through to the message listing what is supported
         }
         throw new IllegalArgumentException(
-                "unsupported --type " + s + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K");
+                "unsupported --type " + s + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K");
     }
 
     private static int or(Integer v, int def) {

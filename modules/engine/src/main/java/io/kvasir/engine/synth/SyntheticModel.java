@@ -289,7 +289,7 @@ public final class SyntheticModel {
         }
         return switch (type) {
             case Q4_K -> GgmlType.Q4_0;
-            case Q6_K -> GgmlType.Q8_0;
+            case Q5_K, Q6_K -> GgmlType.Q8_0;
             default -> type;
         };
     }
@@ -311,6 +311,7 @@ public final class SyntheticModel {
             case Q4_0 -> 2;
             case Q8_0 -> 7;
             case Q4_K -> 14; // "Q4_K - Small": the closest of llama.cpp's names for all-Q4_K
+            case Q5_K -> 16; // "Q5_K - Small"
             case Q6_K -> 18;
             case BF16 -> 32;
             default -> throw new IllegalArgumentException("no file type for " + type);

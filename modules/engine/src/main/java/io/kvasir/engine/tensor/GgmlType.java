@@ -20,7 +20,7 @@ public enum GgmlType {
     Q2_K(10, 256, 84, false),
     Q3_K(11, 256, 110, false),
     Q4_K(12, 256, 144),
-    Q5_K(13, 256, 176, false),
+    Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
     Q8_K(15, 256, 292, false),
     IQ2_XXS(16, 256, 66, false),

@@ -15,6 +15,10 @@ import java.lang.foreign.ValueLayout;
  *   <li>Q4_K, 256 values, 144 bytes: fp16 d, fp16 dmin, 12 bytes of 6-bit scale and min for each of
  *       8 sub-blocks of 32, then 128 bytes of nibbles; value = d * scale * q - dmin * min. Each run of
  *       32 bytes holds two sub-blocks: low nibbles the even one, high nibbles the odd one.
+ *   <li>Q5_K, 256 values, 176 bytes: fp16 d, fp16 dmin, the 12 scale and min bytes of Q4_K, 32 bytes
+ *       of high bits (qh), then 128 bytes of nibbles laid out as in Q4_K; value = d * scale * q -
+ *       dmin * min with q = nibble + 16 * high bit, the high bit of value l of sub-block j being bit
+ *       j of qh[l].
  *   <li>Q6_K, 256 values, 210 bytes: 128 bytes of low nibbles (ql), 64 bytes of 2-bit highs (qh),
  *       16 int8 scales (one per 16 values), fp16 d; value = d * scale * (q - 32).
  * </ul>
@@ -185,6 +189,73 @@ final class KQuants {
                 int b = u8(seg, at + 16 + 32 * pair + l);
                 out[to + 64 * pair + l] = d1 * (b & 0xF) - m1;
                 out[to + 64 * pair + 32 + l] = d2 * (b >>> 4) - m2;
+            }
+        }
+    }
+
+    // ---- Q5_K ----
+
+    static void encodeQ5_K(float[] x, int from, MemorySegment seg, long at) {
+        float[] scale = new float[8];
+        float[] min = new float[8];
+        float maxScale = 0;
+        float maxMin = 0;
+        for (int s = 0; s < 8; s++) {
+            float lo = 0;
+            float hi = 0;
+            for (int i = 0; i < 32; i++) {
+                lo = Math.min(lo, x[from + 32 * s + i]);
+                hi = Math.max(hi, x[from + 32 * s + i]);
+            }
+            scale[s] = (hi - lo) / 31f;
+            min[s] = -lo;
+            maxScale = Math.max(maxScale, scale[s]);
+            maxMin = Math.max(maxMin, min[s]);
+        }
+        short dBits = Float.floatToFloat16(maxScale / 63f);
+        short mBits = Float.floatToFloat16(maxMin / 63f);
+        float d = Float.float16ToFloat(dBits);
+        float dmin = Float.float16ToFloat(mBits);
+        int[] sc = new int[8];
+        int[] mn = new int[8];
+        for (int s = 0; s < 8; s++) {
+            sc[s] = d == 0 ? 0 : Math.clamp(Math.round(scale[s] / d), 0, 63);
+            mn[s] = dmin == 0 ? 0 : Math.clamp(Math.round(min[s] / dmin), 0, 63);
+        }
+        seg.set(SHORT_LE, at, dBits);
+        seg.set(SHORT_LE, at + 2, mBits);
+        MemorySegment.copy(packScales(sc, mn), 0, seg, ValueLayout.JAVA_BYTE, at + 4, 12);
+        int[] qh = new int[32];
+        for (int pair = 0; pair < 4; pair++) {
+            for (int l = 0; l < 32; l++) {
+                int lo = q5k(x[from + 64 * pair + l], d * sc[2 * pair], dmin * mn[2 * pair]);
+                int hi = q5k(x[from + 64 * pair + 32 + l], d * sc[2 * pair + 1], dmin * mn[2 * pair + 1]);
+                seg.set(ValueLayout.JAVA_BYTE, at + 48 + 32 * pair + l, (byte) ((lo & 0xF) | (hi & 0xF) << 4));
+                qh[l] |= (lo >> 4) << (2 * pair) | (hi >> 4) << (2 * pair + 1);
+            }
+        }
+        for (int l = 0; l < 32; l++) {
+            seg.set(ValueLayout.JAVA_BYTE, at + 16 + l, (byte) qh[l]);
+        }
+    }
+
+    private static int q5k(float value, float step, float offset) {
+        return step == 0 ? 0 : Math.clamp(Math.round((value + offset) / step), 0, 31);
+    }
+
+    static void decodeQ5_K(MemorySegment seg, long at, float[] out, int to) {
+        float d = fp16(seg, at);
+        float dmin = fp16(seg, at + 2);
+        for (int pair = 0; pair < 4; pair++) {
+            float d1 = d * q4kScale(seg, at + 4, 2 * pair);
+            float m1 = dmin * q4kMin(seg, at + 4, 2 * pair);
+            float d2 = d * q4kScale(seg, at + 4, 2 * pair + 1);
+            float m2 = dmin * q4kMin(seg, at + 4, 2 * pair + 1);
+            for (int l = 0; l < 32; l++) {
+                int b = u8(seg, at + 48 + 32 * pair + l);
+                int h = u8(seg, at + 16 + l);
+                out[to + 64 * pair + l] = d1 * ((b & 0xF) | (h >> (2 * pair) & 1) << 4) - m1;
+                out[to + 64 * pair + 32 + l] = d2 * ((b >>> 4) | (h >> (2 * pair + 1) & 1) << 4) - m2;
             }
         }
     }

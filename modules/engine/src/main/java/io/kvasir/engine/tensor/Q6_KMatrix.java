@@ -2,167 +2,241 @@ package io.kvasir.engine.tensor;
 
 import static io.kvasir.engine.tensor.Vectors.B;
 import static io.kvasir.engine.tensor.Vectors.F;
-import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.HALF_BITS;
+import static io.kvasir.engine.tensor.Vectors.HALF_EXPONENT_FIX;
+import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
+import static io.kvasir.engine.tensor.Vectors.S;
+import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.I2F;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
+import static jdk.incubator.vector.VectorOperators.S2I;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 
 /**
- * Q6_K weights: super-blocks of 256 values with an int8 scale per 16 (see {@link KQuants}). Three
- * byte loads (two of low nibbles, one of high bit pairs) assemble four vectors of 6-bit quants; every
- * vector lies inside one group of 16, so its scale is a single broadcast.
+ * Q6_K weights (see {@link KQuants}), repacked once at construction into a row-interleaved copy
+ * ({@link Q6_KPacked}, the same size as the file's blocks) that every kernel reads; the source
+ * bytes are not read again.
+ *
+ * <p>One activation row: three loads of {@code G} bytes (two of nibbles, one of high bit pairs)
+ * give four columns of {@code G} rows as unsigned 6-bit values, each multiplied by its broadcast
+ * activation into {@code G} row sums; no horizontal sums. The offset of 32 is not subtracted per
+ * weight: {@code sum((q - 32) * x) = sum(q * x) - 32 * sum(x)}, and the sum of each 16 columns of
+ * activations is computed once per call, so it costs one subtraction per 16 columns and row group.
+ *
+ * <p>A batch of two rows or more widens each group to floats once ({@link WidenedGroups}).
  */
 final class Q6_KMatrix extends DenseMatrix {
 
-    private static final int BLOCK = 256;
-    private static final int BLOCK_BYTES = 210;
+    private static final int G = Q6_KPacked.G;
+
+    private final Q6_KPacked packed;
+    private final MemorySegment p;
+    private final int blocks;
+    private final int groups;
+    private final long gb = Q6_KPacked.GROUP_BLOCK_BYTES;
 
     Q6_KMatrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.Q6_K, data, rows, cols);
+        this.packed = Q6_KPacked.pack(data, rows, cols);
+        this.p = packed.data();
+        this.blocks = cols / Q6_KPacked.BLOCK;
+        this.groups = packed.groups();
     }
 
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
         checkMatmul(x, out, batch);
-        if (batch == 1) {
+        if (!Vectors.ENABLED) {
             pool.parallelFor(rows, (start, end) -> {
                 for (int r = start; r < end; r++) {
-                    out[r] = dot(r * rowBytes, x, 0);
+                    for (int b = 0; b < batch; b++) {
+                        out[b * rows + r] = scalarDot(r * rowBytes, x, b * cols);
+                    }
                 }
             });
             return;
         }
-        pool.parallelFor(rows, (start, end) -> {
-            float[] w = tileBuffer();
-            // A tile takes one row from each quarter of the range: four memory streams.
-            int quarter = (end - start) / FloatKernels.ROW_TILE;
-            for (int r = start; r < start + quarter; r++) {
-                for (int i = 0; i < FloatKernels.ROW_TILE; i++) {
-                    decode((r + i * quarter) * rowBytes, w, i * cols);
+        if (batch == 1) {
+            float[] xs = offsetSums(x);
+            // One group at a time. Two groups sharing the broadcasts (as Q4_K does) never got past
+            // C1: C2 gave up on the method, whose vectors then stayed boxed (1000x slower).
+            pool.parallelFor(groups, (start, end) -> {
+                for (int g = start; g < end; g++) {
+                    dot1(g, x, xs, out);
                 }
-                FloatKernels.rowsTimesBatch(w, FloatKernels.ROW_TILE, quarter, x, out, batch, rows, cols, r);
-            }
-            for (int r = start + FloatKernels.ROW_TILE * quarter; r < end; r++) {
-                decode(r * rowBytes, w, 0);
-                FloatKernels.rowsTimesBatch(w, 1, 1, x, out, batch, rows, cols, r);
+            });
+            return;
+        }
+        int tiled = WidenedGroups.tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedGroups.wide(batch), tiled, pool) : null;
+        pool.parallelFor(groups, (start, end) -> {
+            MemorySegment wf = WidenedGroups.buffer(cols * G);
+            for (int g = start; g < end; g++) {
+                widen(g, wf);
+                WidenedGroups.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
     }
 
-    float dot(long offset, float[] x, int xOff) {
-        if (!Vectors.ENABLED) {
-            return scalarDot(offset, x, xOff);
+    /** 32 times the sum of each 16 columns of {@code x}'s first row: the offset's share of each scale's sum. */
+    private float[] offsetSums(float[] x) {
+        float[] xs = new float[cols / 16];
+        for (int j = 0; j < xs.length; j++) {
+            float s = 0;
+            for (int c = 0; c < 16; c++) {
+                s += x[16 * j + c];
+            }
+            xs[j] = 32 * s;
         }
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        for (int sb = 0; sb < cols / BLOCK; sb++) {
-            long at = offset + (long) sb * BLOCK_BYTES;
-            float d = Quantizer.fp16(data, at + 208);
-            for (int half = 0; half < 2; half++) {
-                int xb = xOff + sb * BLOCK + 128 * half;
-                for (int l = 0; l < 32; l += LANES) {
-                    ByteVector a = ByteVector.fromMemorySegment(B, data, at + 64 * half + l, LE);
-                    ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
-                    long sc = at + 192 + 8 * half + l / 16;
-                    ByteVector q1 = a.and((byte) 0xF)
-                            .or(h.and((byte) 3)
-                                    .reinterpretAsShorts()
-                                    .lanewise(VectorOperators.LSHL, 4)
-                                    .reinterpretAsBytes());
-                    ByteVector q2 = b.and((byte) 0xF)
-                            .or(h.and((byte) 0x0C)
-                                    .reinterpretAsShorts()
-                                    .lanewise(VectorOperators.LSHL, 2)
-                                    .reinterpretAsBytes());
-                    ByteVector q3 = a.reinterpretAsShorts()
-                            .lanewise(VectorOperators.LSHR, 4)
-                            .reinterpretAsBytes()
-                            .and((byte) 0xF)
-                            .or(h.and((byte) 0x30));
-                    ByteVector q4 = b.reinterpretAsShorts()
-                            .lanewise(VectorOperators.LSHR, 4)
-                            .reinterpretAsBytes()
-                            .and((byte) 0xF)
-                            .or(h.reinterpretAsShorts()
-                                    .lanewise(VectorOperators.LSHR, 2)
-                                    .reinterpretAsBytes()
-                                    .and((byte) 0x30));
-                    acc0 = ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xb + l))
-                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc)), acc0);
-                    acc1 = ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xb + 32 + l))
-                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + 2)), acc1);
-                    acc0 = ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xb + 64 + l))
-                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + 4)), acc0);
-                    acc1 = ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(FloatVector.fromArray(F, x, xb + 96 + l))
-                            .fma(FloatVector.broadcast(F, d * data.get(ValueLayout.JAVA_BYTE, sc + 6)), acc1);
+        return xs;
+    }
+
+    /** Group {@code g}'s rows against one activation row. */
+    private void dot1(int g, float[] x, float[] xs, float[] out) {
+        long base = g * blocks * gb;
+        FloatVector o = FloatVector.zero(F);
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            FloatVector t = FloatVector.zero(F);
+            // Sixteen byte positions at a time: their four columns each lie in one scale's 16.
+            for (int k = 0; k < 4; k++) {
+                int h = k >> 1;
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = a1;
+                FloatVector a3 = a1;
+                FloatVector a4 = a1;
+                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
+                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
+                    IntVector lo = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector hi = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector qh = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    int xb = sb * Q6_KPacked.BLOCK + 128 * h + l;
+                    a1 = ((FloatVector)
+                                    lo.and(0xF).or(qh.and(3).lanewise(LSHL, 4)).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb]), a1);
+                    a2 = ((FloatVector) hi.and(0xF)
+                                    .or(qh.and(0xC).lanewise(LSHL, 2))
+                                    .convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + 32]), a2);
+                    a3 = ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + 64]), a3);
+                    a4 = ((FloatVector) hi.lanewise(LSHR, 4)
+                                    .or(qh.lanewise(LSHR, 2).and(0x30))
+                                    .convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + 96]), a4);
+                }
+                // Scale index of column 128 * h + 16 * (k & 1): 8 * h + (k & 1), then every second.
+                int j = 8 * h + (k & 1);
+                long sc = at + Q6_KPacked.SCALES + (long) j * G;
+                int xj = sb * 16 + j;
+                t = a1.sub(FloatVector.broadcast(F, xs[xj]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+                t = a2.sub(FloatVector.broadcast(F, xs[xj + 2]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+                t = a3.sub(FloatVector.broadcast(F, xs[xj + 4]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+                t = a4.sub(FloatVector.broadcast(F, xs[xj + 6]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+            }
+            o = t.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o);
+        }
+        int r0 = g * G;
+        if (r0 + G <= rows) {
+            o.intoArray(out, r0);
+        } else {
+            o.intoArray(out, r0, F.indexInRange(r0, rows));
+        }
+    }
+
+    /** Group {@code g}'s weights as floats, {@code d * scale * (q - 32)}, column after column, into {@code wf}. */
+    private void widen(int g, MemorySegment wf) {
+        long base = g * blocks * gb;
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            FloatVector d = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
+            for (int k = 0; k < 4; k++) {
+                int h = k >> 1;
+                int j = 8 * h + (k & 1);
+                long sc = at + Q6_KPacked.SCALES + (long) j * G;
+                FloatVector d1 = d.mul(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0));
+                FloatVector d2 = d.mul((FloatVector)
+                        ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE).convertShape(B2F, F, 0));
+                FloatVector d3 = d.mul((FloatVector)
+                        ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE).convertShape(B2F, F, 0));
+                FloatVector d4 = d.mul((FloatVector)
+                        ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE).convertShape(B2F, F, 0));
+                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
+                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
+                    IntVector lo = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector hi = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector qh = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    long w = 4L * G * (sb * Q6_KPacked.BLOCK + 128 * h + l);
+                    ((FloatVector) lo.and(0xF)
+                                    .or(qh.and(3).lanewise(LSHL, 4))
+                                    .sub(32)
+                                    .convert(I2F, 0))
+                            .mul(d1)
+                            .intoMemorySegment(wf, w, LE);
+                    ((FloatVector) hi.and(0xF)
+                                    .or(qh.and(0xC).lanewise(LSHL, 2))
+                                    .sub(32)
+                                    .convert(I2F, 0))
+                            .mul(d2)
+                            .intoMemorySegment(wf, w + 4L * G * 32, LE);
+                    ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).sub(32).convert(I2F, 0))
+                            .mul(d3)
+                            .intoMemorySegment(wf, w + 4L * G * 64, LE);
+                    ((FloatVector) hi.lanewise(LSHR, 4)
+                                    .or(qh.lanewise(LSHR, 2).and(0x30))
+                                    .sub(32)
+                                    .convert(I2F, 0))
+                            .mul(d4)
+                            .intoMemorySegment(wf, w + 4L * G * 96, LE);
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     void decode(long offset, float[] dst, int off) {
-        for (int sb = 0; sb < cols / BLOCK; sb++) {
-            long at = offset + (long) sb * BLOCK_BYTES;
-            if (!Vectors.ENABLED) {
-                KQuants.decodeQ6_K(data, at, dst, off + sb * BLOCK);
-                continue;
-            }
-            float d = Quantizer.fp16(data, at + 208);
-            for (int half = 0; half < 2; half++) {
-                int to = off + sb * BLOCK + 128 * half;
-                for (int l = 0; l < 32; l += LANES) {
-                    ByteVector a = ByteVector.fromMemorySegment(B, data, at + 64 * half + l, LE);
-                    ByteVector b = ByteVector.fromMemorySegment(B, data, at + 64 * half + 32 + l, LE);
-                    ByteVector h = ByteVector.fromMemorySegment(B, data, at + 128 + 32 * half + l, LE);
-                    long sc = at + 192 + 8 * half + l / 16;
-                    ByteVector q1 = a.and((byte) 0xF)
-                            .or(h.and((byte) 3)
-                                    .reinterpretAsShorts()
-                                    .lanewise(VectorOperators.LSHL, 4)
-                                    .reinterpretAsBytes());
-                    ByteVector q2 = b.and((byte) 0xF)
-                            .or(h.and((byte) 0x0C)
-                                    .reinterpretAsShorts()
-                                    .lanewise(VectorOperators.LSHL, 2)
-                                    .reinterpretAsBytes());
-                    ByteVector q3 = a.reinterpretAsShorts()
-                            .lanewise(VectorOperators.LSHR, 4)
-                            .reinterpretAsBytes()
-                            .and((byte) 0xF)
-                            .or(h.and((byte) 0x30));
-                    ByteVector q4 = b.reinterpretAsShorts()
-                            .lanewise(VectorOperators.LSHR, 4)
-                            .reinterpretAsBytes()
-                            .and((byte) 0xF)
-                            .or(h.reinterpretAsShorts()
-                                    .lanewise(VectorOperators.LSHR, 2)
-                                    .reinterpretAsBytes()
-                                    .and((byte) 0x30));
-                    ((FloatVector) q1.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc))
-                            .intoArray(dst, to + l);
-                    ((FloatVector) q2.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 2))
-                            .intoArray(dst, to + 32 + l);
-                    ((FloatVector) q3.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 4))
-                            .intoArray(dst, to + 64 + l);
-                    ((FloatVector) q4.sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
-                            .mul(d * data.get(ValueLayout.JAVA_BYTE, sc + 6))
-                            .intoArray(dst, to + 96 + l);
-                }
-            }
-        }
+        packed.decodeRow((int) (offset / rowBytes), dst, off);
     }
 }

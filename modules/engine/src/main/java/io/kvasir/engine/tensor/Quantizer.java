@@ -33,6 +33,7 @@ public final class Quantizer {
                 case Q8_0 -> KQuants.encodeQ8_0(values, from, seg, at);
                 case Q4_0 -> KQuants.encodeQ4_0(values, from, seg, at);
                 case Q4_K -> KQuants.encodeQ4_K(values, from, seg, at);
+                case Q5_K -> KQuants.encodeQ5_K(values, from, seg, at);
                 case Q6_K -> KQuants.encodeQ6_K(values, from, seg, at);
                 default -> throw new AssertionError(type);
             }
@@ -64,6 +65,7 @@ public final class Quantizer {
                 case Q8_0 -> KQuants.decodeQ8_0(data, at, out, to);
                 case Q4_0 -> KQuants.decodeQ4_0(data, at, out, to);
                 case Q4_K -> KQuants.decodeQ4_K(data, at, out, to);
+                case Q5_K -> KQuants.decodeQ5_K(data, at, out, to);
                 case Q6_K -> KQuants.decodeQ6_K(data, at, out, to);
                 default -> throw new AssertionError(type);
             }

@@ -35,7 +35,7 @@ class ModelLoadErrorsTest {
         assertThatThrownBy(() -> LlamaRunner.open(file, TestOptions.f32(1, 4, 16)))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("blk.1.ffn_up.weight")
-                .hasMessageContaining("Q5_K");
+                .hasMessageContaining("Q3_K");
     }
 
     @Test

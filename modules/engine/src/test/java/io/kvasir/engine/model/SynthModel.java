@@ -89,7 +89,7 @@ record SynthModel(
                 ropeScaling);
     }
 
-    /** Stores {@code tensor} as Q5_K, a type the file format knows but Kvasir cannot compute with. */
+    /** Stores {@code tensor} as Q3_K, a type the file format knows but Kvasir cannot compute with. */
     SynthModel withUnsupported(String tensor) {
         return new SynthModel(
                 arch,
@@ -189,9 +189,9 @@ record SynthModel(
         }
         long[] shape = {cols, rows};
         if (name.equals(unsupportedTensor)) {
-            byte[] junk = new byte[Math.toIntExact(GgmlType.Q5_K.bytesFor((long) rows * cols))];
+            byte[] junk = new byte[Math.toIntExact(GgmlType.Q3_K.bytesFor((long) rows * cols))];
             rnd.nextBytes(junk);
-            w.addTensor(name, GgmlType.Q5_K, shape, junk);
+            w.addTensor(name, GgmlType.Q3_K, shape, junk);
             return;
         }
         float[] values = gaussian(rnd, rows * cols, gain / (float) Math.sqrt(cols));

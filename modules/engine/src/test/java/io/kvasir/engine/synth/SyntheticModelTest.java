@@ -239,7 +239,7 @@ class SyntheticModelTest {
         assertThatThrownBy(() -> new Spec(128, 0, 4, 2, 384, 512, 64, GgmlType.F32, 1, false, null, 1e4f))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("layers");
-        assertThatThrownBy(() -> t.withType(GgmlType.Q5_K)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> t.withType(GgmlType.Q3_K)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new Spec(128, 1, 4, 2, 384, 100, 64, GgmlType.F32, 1, false, null, 1e4f))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("vocabSize");

@@ -15,7 +15,16 @@ class QuantizerTest {
 
     /** Worst error allowed, relative to the largest magnitude in the block (half a quantization step plus fp16 slack). */
     @ParameterizedTest
-    @CsvSource({"F32, 0", "F16, 0.001", "BF16, 0.008", "Q8_0, 0.006", "Q4_0, 0.08", "Q4_K, 0.1", "Q6_K, 0.04"})
+    @CsvSource({
+        "F32, 0",
+        "F16, 0.001",
+        "BF16, 0.008",
+        "Q8_0, 0.006",
+        "Q4_0, 0.08",
+        "Q4_K, 0.1",
+        "Q5_K, 0.06",
+        "Q6_K, 0.04"
+    })
     void roundTripStaysWithinTheTypesResolution(GgmlType type, double relative) {
         Random random = new Random(42);
         float[] values = new float[1024];
@@ -36,7 +45,8 @@ class QuantizerTest {
 
     @Test
     void zerosStayZeros() {
-        for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+        for (GgmlType type :
+                new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
             float[] back = Quantizer.dequantize(type, Quantizer.quantize(type, new float[256]), 0, 256);
             for (float v : back) {
                 assertThat(v == 0)
@@ -122,6 +132,45 @@ class QuantizerTest {
     }
 
     @Test
+    void q5_KBlockLayout() {
+        // Q4_K's scales and mins (the same hand packing), then 32 high-bit bytes, then Q4_K's nibbles:
+        // value l of sub-block j takes bit j of high-bit byte l as its fifth bit.
+        int[] scale = {1, 2, 3, 4, 17, 33, 48, 63};
+        int[] min = {5, 6, 7, 8, 20, 40, 60, 9};
+        ByteBuffer block = le(176).putShort((short) 0x3C00).putShort((short) 0x3800); // d = 1, dmin = 0.5
+        block.put(new byte[] {
+            65,
+            (byte) 130,
+            (byte) 195,
+            (byte) 196,
+            69,
+            (byte) 134,
+            (byte) 199,
+            8,
+            65,
+            (byte) 129,
+            (byte) 192,
+            (byte) 159
+        });
+        for (int l = 0; l < 32; l++) {
+            block.put((byte) (l * 37 + 11)); // an irregular bit pattern per position
+        }
+        for (int pair = 0; pair < 4; pair++) {
+            for (int l = 0; l < 32; l++) {
+                block.put((byte) (l % 16 | (15 - l % 16) << 4));
+            }
+        }
+        float[] got = Quantizer.dequantize(GgmlType.Q5_K, block.array(), 0, 256);
+        for (int e = 0; e < 256; e++) {
+            int sub = e / 32;
+            int l = e % 32;
+            int high = ((l * 37 + 11) & 0xFF) >> sub & 1;
+            int q = (sub % 2 == 0 ? l % 16 : 15 - l % 16) + 16 * high;
+            assertThat(got[e]).as("element %d", e).isEqualTo(1f * scale[sub] * q - 0.5f * min[sub]);
+        }
+    }
+
+    @Test
     void q6_KBlockLayout() {
         int[] q = new int[256];
         for (int e = 0; e < 256; e++) {
@@ -161,9 +210,9 @@ class QuantizerTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Quantizer.quantize(GgmlType.Q8_0, new float[31]))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> Quantizer.quantize(GgmlType.Q5_K, new float[256]))
+        assertThatThrownBy(() -> Quantizer.quantize(GgmlType.Q3_K, new float[256]))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("Q5_K");
+                .hasMessageContaining("Q3_K");
     }
 
     private static ByteBuffer le(int size) {

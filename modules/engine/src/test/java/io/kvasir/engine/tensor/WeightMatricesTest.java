@@ -21,7 +21,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 class WeightMatricesTest {
 
     private static final GgmlType[] TYPES = {
-        GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K
+        GgmlType.F32,
+        GgmlType.F16,
+        GgmlType.BF16,
+        GgmlType.Q8_0,
+        GgmlType.Q4_0,
+        GgmlType.Q4_K,
+        GgmlType.Q5_K,
+        GgmlType.Q6_K
     };
     private static ComputePool one;
     private static ComputePool three;
