@@ -101,7 +101,8 @@ final class F16Matrix extends DenseMatrix {
         FloatVector e1 = a0;
         FloatVector e2 = a0;
         FloatVector e3 = a0;
-        for (int c = 0; c < cols; c += 2) {
+        int even = cols & ~1;
+        for (int c = 0; c < even; c += 2) {
             FloatVector xv = FloatVector.broadcast(F, x[c]);
             FloatVector xw = FloatVector.broadcast(F, x[c + 1]);
             long o = base + 2L * c * lanes;
@@ -154,6 +155,35 @@ final class F16Matrix extends DenseMatrix {
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
                     .fma(xw, e3);
+        }
+        if (even < cols) {
+            // An odd last column (block size 1 allows any width) into the even sums.
+            FloatVector xv = FloatVector.broadcast(F, x[even]);
+            long o = base + 2L * even * lanes;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a3);
         }
         a0.add(e0).intoArray(out, g0 * lanes, F.indexInRange(g0 * lanes, rows));
         a1.add(e1).intoArray(out, g1 * lanes, F.indexInRange(g1 * lanes, rows));

@@ -33,13 +33,16 @@ import jdk.incubator.vector.ShortVector;
  * memory streams) in flight per pass. Batches widen each group to floats once and run the shared
  * {@link WidenedKernels} over them.
  *
- * <p>Widening to floats against integer products: quantizing the activations to int8 once per call
- * and multiplying integers (products of a nibble and an int8 fit in 16 bits, as do 32 of them) was
- * not kept, as the Vector API has no byte dot-product instruction and without one the integer path
- * needs the same number of instructions per weight as the float path (widen, multiply, add against
- * convert, FMA) while adding a quantization of the activations and a rounding error; the
- * single-sequence kernel is bound by memory, not by these instructions (see the benchmark figures
- * in {@code DenseTypesMatmulBenchmark}).
+ * <p>Widening to floats against integer products: a prototype quantized the activations to int8
+ * once per call (blocks of 32, one float scale each, values repeated per lane of a 512-bit short
+ * vector) and multiplied 32 nibbles by 32 int8 per short multiply, summing a block in 16-bit lanes
+ * (at most 16 products of 8 x 127 each) and scaling once per block: about half the vector
+ * instructions per weight of the float path. It measured no faster (same run, two threads, on a
+ * busy machine, median per matmul: 2048 x 768 45 us against 40 to 51 us, 768 x 2048 47 us against
+ * 39 to 62 us): one sequence is bound by memory, not instructions, and the quantization of the
+ * activations on the calling thread ate the rest. The Vector API has no byte dot-product
+ * instruction, which is what makes the integer path pay in C. It also rounds the activations,
+ * so the float path stays.
  *
  * <p>Memory: the copy is native memory (see {@link NativeMemory}), exactly the size of the Q4_0 data
  * plus the last group's padding rows; the scales stay fp16 and are widened in registers once per 32
@@ -75,16 +78,15 @@ final class Q4_0Matrix extends DenseMatrix {
         }
         if (batch == 1) {
             pool.parallelFor(groups, (start, end) -> {
-                // Four groups from the four quarters of the range at a time: four memory streams,
-                // and each broadcast activation feeds four FMAs. The one to three groups left over
-                // go through the same kernel with the last one repeated (read again from cache).
-                int quarter = (end - start) / 4;
-                for (int g = start; g < start + quarter; g++) {
-                    dot4(g, g + quarter, g + 2 * quarter, g + 3 * quarter, x, out);
+                // Two groups from the two halves of the range at a time: two memory streams, and
+                // each broadcast activation feeds two groups. A group left over goes through the
+                // same kernel twice over (read again from cache).
+                int half = (end - start) / 2;
+                for (int g = start; g < start + half; g++) {
+                    dot2(g, g + half, x, out);
                 }
-                int g = start + 4 * quarter;
-                if (g < end) {
-                    dot4(g, Math.min(g + 1, end - 1), Math.min(g + 2, end - 1), end - 1, x, out);
+                if (start + 2 * half < end) {
+                    dot2(end - 1, end - 1, x, out);
                 }
             });
             return;
@@ -101,32 +103,24 @@ final class Q4_0Matrix extends DenseMatrix {
     }
 
     /**
-     * Groups {@code g0 .. g3} (not necessarily distinct) against one activation row. The last group
+     * Groups {@code g0} and {@code g1} (possibly the same) against one activation row. The last group
      * of the matrix may be partial; its padding rows are zero and their sums are not stored.
      */
-    private void dot4(int g0, int g1, int g2, int g3, float[] x, float[] out) {
+    private void dot2(int g0, int g1, float[] x, float[] out) {
         final int lanes = Q4_0Packed.G;
         long base = g0 * blocks * gb;
         long s1 = (g1 - g0) * blocks * gb;
-        long s2 = (g2 - g0) * blocks * gb;
-        long s3 = (g3 - g0) * blocks * gb;
         FloatVector o0 = FloatVector.zero(F);
         FloatVector o1 = o0;
-        FloatVector o2 = o0;
-        FloatVector o3 = o0;
         for (int b = 0; b < blocks; b++) {
             long at = base + b * gb;
             long q = at + 2 * lanes;
             int xb = b * Q4_0Packed.BLOCK;
-            // Low and high columns in separate sums: eight FMA chains over the four groups.
+            // Low and high columns in separate sums: four FMA chains over the two groups.
             FloatVector l0 = FloatVector.zero(F);
             FloatVector l1 = l0;
-            FloatVector l2 = l0;
-            FloatVector l3 = l0;
             FloatVector h0 = l0;
             FloatVector h1 = l0;
-            FloatVector h2 = l0;
-            FloatVector h3 = l0;
             for (int j = 0; j < 16; j++) {
                 FloatVector xl = FloatVector.broadcast(F, x[xb + j]);
                 FloatVector xh = FloatVector.broadcast(F, x[xb + 16 + j]);
@@ -135,18 +129,10 @@ final class Q4_0Matrix extends DenseMatrix {
                         (IntVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2I, I, 0);
                 IntVector v1 = (IntVector)
                         ByteVector.fromMemorySegment(B, p, o + s1, LE).convertShape(B2I, I, 0);
-                IntVector v2 = (IntVector)
-                        ByteVector.fromMemorySegment(B, p, o + s2, LE).convertShape(B2I, I, 0);
-                IntVector v3 = (IntVector)
-                        ByteVector.fromMemorySegment(B, p, o + s3, LE).convertShape(B2I, I, 0);
                 l0 = ((FloatVector) v0.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).fma(xl, l0);
                 l1 = ((FloatVector) v1.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).fma(xl, l1);
-                l2 = ((FloatVector) v2.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).fma(xl, l2);
-                l3 = ((FloatVector) v3.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).fma(xl, l3);
                 h0 = ((FloatVector) v0.lanewise(ASHR, 4).convert(I2F, 0)).fma(xh, h0);
                 h1 = ((FloatVector) v1.lanewise(ASHR, 4).convert(I2F, 0)).fma(xh, h1);
-                h2 = ((FloatVector) v2.lanewise(ASHR, 4).convert(I2F, 0)).fma(xh, h2);
-                h3 = ((FloatVector) v3.lanewise(ASHR, 4).convert(I2F, 0)).fma(xh, h3);
             }
             o0 = l0.add(h0)
                     .fma(
@@ -166,29 +152,9 @@ final class Q4_0Matrix extends DenseMatrix {
                                     .reinterpretAsFloats()
                                     .mul(HALF_EXPONENT_FIX),
                             o1);
-            o2 = l2.add(h2)
-                    .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
-                                    .mul(HALF_EXPONENT_FIX),
-                            o2);
-            o3 = l3.add(h3)
-                    .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + s3, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
-                                    .mul(HALF_EXPONENT_FIX),
-                            o3);
         }
         o0.intoArray(out, g0 * lanes, F.indexInRange(g0 * lanes, rows));
         o1.intoArray(out, g1 * lanes, F.indexInRange(g1 * lanes, rows));
-        o2.intoArray(out, g2 * lanes, F.indexInRange(g2 * lanes, rows));
-        o3.intoArray(out, g3 * lanes, F.indexInRange(g3 * lanes, rows));
     }
 
     /**

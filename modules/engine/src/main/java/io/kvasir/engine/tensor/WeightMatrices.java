@@ -10,8 +10,9 @@ public final class WeightMatrices {
     /**
      * A {@code rows x cols} matrix of {@code type} whose row r is at bytes
      * {@code [r * rowBytes, (r + 1) * rowBytes)} of {@code data}. The data is read in place, except
-     * Q8_0, which is repacked once here into an off-heap, row-interleaved copy about 6% larger
-     * (see {@code Q8_0Matrix}): {@code data} is then not read again.
+     * Q8_0, Q4_0, F16 and BF16, which are repacked once here into off-heap, row-interleaved copies
+     * of the same size (see {@code Q8_0Matrix}, {@code Q4_0Matrix}, {@code F16Matrix}): {@code data}
+     * is then not read again.
      *
      * @throws IllegalArgumentException for an unsupported type, a row length that is not a whole
      *     number of blocks, or data whose size is not exactly {@code rows * rowBytes}

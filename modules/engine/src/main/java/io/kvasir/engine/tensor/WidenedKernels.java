@@ -222,8 +222,8 @@ final class WidenedKernels {
         FloatVector e1 = o0;
         FloatVector e2 = o0;
         FloatVector e3 = o0;
-        // Column counts are multiples of 32 for every block type that reaches here.
-        for (int c = 0; c < cols; c += 2) {
+        int even = cols & ~1;
+        for (int c = 0; c < even; c += 2) {
             FloatVector w = FloatVector.fromMemorySegment(F, wf, 4L * c * lanes, LE);
             FloatVector v = FloatVector.fromMemorySegment(F, wf, 4L * (c + 1) * lanes, LE);
             o0 = w.fma(FloatVector.broadcast(F, x[x0 + c]), o0);
@@ -234,6 +234,14 @@ final class WidenedKernels {
             e1 = v.fma(FloatVector.broadcast(F, x[x1 + c + 1]), e1);
             e2 = v.fma(FloatVector.broadcast(F, x[x2 + c + 1]), e2);
             e3 = v.fma(FloatVector.broadcast(F, x[x3 + c + 1]), e3);
+        }
+        if (even < cols) {
+            // An odd last column (F16 and BF16 rows may have any width).
+            FloatVector w = FloatVector.fromMemorySegment(F, wf, 4L * even * lanes, LE);
+            o0 = w.fma(FloatVector.broadcast(F, x[x0 + even]), o0);
+            o1 = w.fma(FloatVector.broadcast(F, x[x1 + even]), o1);
+            o2 = w.fma(FloatVector.broadcast(F, x[x2 + even]), o2);
+            o3 = w.fma(FloatVector.broadcast(F, x[x3 + even]), o3);
         }
         o0 = o0.add(e0);
         o1 = o1.add(e1);
