@@ -1,85 +1,173 @@
 package io.kvasir.engine.tensor;
 
 import static io.kvasir.engine.tensor.Vectors.F;
-import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
-/** bfloat16 weights: the upper 16 bits of a float. */
+/**
+ * bfloat16 weights (the upper 16 bits of a float), repacked once at construction into the same
+ * row-interleaved copy as {@link F16Matrix} ({@link HalfPacked}; see there why), native memory the
+ * size of the BF16 data. Converting is one shift of the sign-extended bits into a float's upper
+ * half, exact for every value.
+ */
 final class BF16Matrix extends DenseMatrix {
+
+    private final HalfPacked packed;
+    private final MemorySegment p;
+    private final int groups;
 
     BF16Matrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.BF16, data, rows, cols);
+        this.packed = HalfPacked.pack(data, rows, cols, true);
+        this.p = packed.data();
+        this.groups = packed.groups();
     }
 
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
         checkMatmul(x, out, batch);
-        if (batch == 1) {
-            pool.parallelFor(rows, (start, end) -> {
-                for (int r = start; r < end; r++) {
-                    out[r] = dot(r * rowBytes, x, 0);
+        if (!Vectors.ENABLED) {
+            pool.parallelFor(groups, (start, end) -> {
+                for (int g = start; g < end; g++) {
+                    packed.scalarGroup(g, x, out, batch);
                 }
             });
             return;
         }
-        pool.parallelFor(rows, (start, end) -> {
-            float[] w = tileBuffer();
-            // A tile takes one row from each quarter of the range: four memory streams.
-            int quarter = (end - start) / FloatKernels.ROW_TILE;
-            for (int r = start; r < start + quarter; r++) {
-                for (int i = 0; i < FloatKernels.ROW_TILE; i++) {
-                    decode((r + i * quarter) * rowBytes, w, i * cols);
+        if (batch == 1) {
+            pool.parallelFor(groups, (start, end) -> {
+                // Four groups from the four quarters of the range at a time (four memory streams,
+                // one broadcast per four FMAs); the one to three left over go through the same
+                // kernel with the last one repeated.
+                int quarter = (end - start) / 4;
+                for (int g = start; g < start + quarter; g++) {
+                    dot4(g, g + quarter, g + 2 * quarter, g + 3 * quarter, x, out);
                 }
-                FloatKernels.rowsTimesBatch(w, FloatKernels.ROW_TILE, quarter, x, out, batch, rows, cols, r);
-            }
-            for (int r = start + FloatKernels.ROW_TILE * quarter; r < end; r++) {
-                decode(r * rowBytes, w, 0);
-                FloatKernels.rowsTimesBatch(w, 1, 1, x, out, batch, rows, cols, r);
+                int g = start + 4 * quarter;
+                if (g < end) {
+                    dot4(g, Math.min(g + 1, end - 1), Math.min(g + 2, end - 1), end - 1, x, out);
+                }
+            });
+            return;
+        }
+        int tiled = WidenedKernels.tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
+        pool.parallelFor(groups, (start, end) -> {
+            MemorySegment wf = WidenedKernels.buffer(cols * HalfPacked.G);
+            for (int g = start; g < end; g++) {
+                widen(g, wf);
+                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * HalfPacked.G);
             }
         });
     }
 
-    float dot(long offset, float[] x, int xOff) {
-        int c = 0;
-        float sum = 0;
-        if (Vectors.ENABLED) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                acc = ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0))
-                        .lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats()
-                        .fma(FloatVector.fromArray(F, x, xOff + c), acc);
-            }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+    /**
+     * Groups {@code g0 .. g3} (not necessarily distinct) against one activation row; two sums per
+     * group, over even and odd columns, so that eight FMA chains are in flight.
+     */
+    private void dot4(int g0, int g1, int g2, int g3, float[] x, float[] out) {
+        final int lanes = HalfPacked.G;
+        long base = packed.groupAt(g0);
+        long s1 = packed.groupAt(g1) - base;
+        long s2 = packed.groupAt(g2) - base;
+        long s3 = packed.groupAt(g3) - base;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector e0 = a0;
+        FloatVector e1 = a0;
+        FloatVector e2 = a0;
+        FloatVector e3 = a0;
+        int even = cols & ~1;
+        for (int c = 0; c < even; c += 2) {
+            FloatVector xv = FloatVector.broadcast(F, x[c]);
+            FloatVector xw = FloatVector.broadcast(F, x[c + 1]);
+            long o = base + 2L * c * lanes;
+            long n = o + 2L * lanes;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a3);
+            e0 = ((IntVector) ShortVector.fromMemorySegment(S, p, n, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xw, e0);
+            e1 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xw, e1);
+            e2 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xw, e2);
+            e3 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xw, e3);
         }
-        for (; c < cols; c++) {
-            sum += Quantizer.fromBf16(data.get(Quantizer.SHORT_LE, offset + 2L * c)) * x[xOff + c];
+        if (even < cols) {
+            // An odd last column (block size 1 allows any width) into the even sums.
+            FloatVector xv = FloatVector.broadcast(F, x[even]);
+            long o = base + 2L * even * lanes;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .fma(xv, a3);
         }
-        return sum;
+        a0.add(e0).intoArray(out, g0 * lanes, F.indexInRange(g0 * lanes, rows));
+        a1.add(e1).intoArray(out, g1 * lanes, F.indexInRange(g1 * lanes, rows));
+        a2.add(e2).intoArray(out, g2 * lanes, F.indexInRange(g2 * lanes, rows));
+        a3.add(e3).intoArray(out, g3 * lanes, F.indexInRange(g3 * lanes, rows));
+    }
+
+    /** Group {@code g}'s weights as floats, column after column ({@code G} rows each), into {@code wf}. */
+    private void widen(int g, MemorySegment wf) {
+        final int lanes = HalfPacked.G;
+        long base = packed.groupAt(g);
+        for (int c = 0; c < cols; c++) {
+            ((IntVector) ShortVector.fromMemorySegment(S, p, base + 2L * c * lanes, LE)
+                            .convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 16)
+                    .reinterpretAsFloats()
+                    .intoMemorySegment(wf, 4L * c * lanes, LE);
+        }
     }
 
     @Override
     void decode(long offset, float[] dst, int off) {
-        int c = 0;
-        if (Vectors.ENABLED) {
-            for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                ((IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0))
-                        .lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats()
-                        .intoArray(dst, off + c);
-            }
-        }
-        for (; c < cols; c++) {
-            dst[off + c] = Quantizer.fromBf16(data.get(Quantizer.SHORT_LE, offset + 2L * c));
-        }
+        packed.decodeRow((int) (offset / rowBytes), dst, off);
     }
 }

@@ -15,8 +15,9 @@ import java.util.Objects;
  * <p>A single activation row goes through the type's fused decode-and-dot kernel. A batch decodes
  * {@link FloatKernels#ROW_TILE} weight rows at a time into a per-thread float buffer (it stays in
  * L1) and runs the register-tiled float kernels over the whole batch, so weights are read from
- * memory and decoded once per call whatever the batch size. Q8_0 does neither: it computes from a
- * row-interleaved copy of its blocks (see {@link Q8_0Matrix}).
+ * memory and decoded once per call whatever the batch size. Q8_0, Q4_0, F16 and BF16 do neither: they
+ * compute from row-interleaved copies of their weights (see {@link Q8_0Matrix} and {@link
+ * WidenedKernels}).
  */
 abstract sealed class DenseMatrix implements WeightMatrix
         permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {

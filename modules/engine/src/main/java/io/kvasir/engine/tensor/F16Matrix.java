@@ -1,82 +1,213 @@
 package io.kvasir.engine.tensor;
 
-import static io.kvasir.engine.tensor.Vectors.LANES;
+import static io.kvasir.engine.tensor.Vectors.F;
+import static io.kvasir.engine.tensor.Vectors.HALF_BITS;
+import static io.kvasir.engine.tensor.Vectors.HALF_EXPONENT_FIX;
+import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
+import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.S2I;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
-/** IEEE half-precision weights. */
+/**
+ * IEEE half-precision weights, repacked once at construction into a row-interleaved copy ({@link
+ * HalfPacked}) that every kernel reads; the source bytes are not read again.
+ *
+ * <p>Why repack: one 32-byte load is then one column of sixteen rows, converted in registers and
+ * FMA'd with the broadcast activation of that column into sixteen row sums: no activation loads
+ * per weight vector and no horizontal sums, and the same layout widens straight into the float
+ * tiles of the batched kernels ({@link WidenedKernels}), which a row-major copy could only feed
+ * after a transpose. The JDK 25 Vector API has no half-to-float conversion, so the kernels convert
+ * with integer steps: sign-extend to 32 bits, shift the exponent and mantissa into float position,
+ * clear the sign copies and multiply by 2^112 to fix the exponent bias (exact for normal and
+ * subnormal halves; infinities and NaNs, which no usable weight holds, come out as large finite
+ * values). Single-sequence decode is bound by the bytes it streams (two per weight), so the kernel
+ * keeps four groups, four memory streams, in flight.
+ *
+ * <p>Memory: the copy is native memory (see {@link NativeMemory}), exactly the size of the F16 data
+ * plus the last group's padding rows. The mapped file's pages are only read while repacking.
+ */
 final class F16Matrix extends DenseMatrix {
+
+    private final HalfPacked packed;
+    private final MemorySegment p;
+    private final int groups;
 
     F16Matrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.F16, data, rows, cols);
+        this.packed = HalfPacked.pack(data, rows, cols, false);
+        this.p = packed.data();
+        this.groups = packed.groups();
     }
 
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
         checkMatmul(x, out, batch);
-        if (batch == 1) {
-            pool.parallelFor(rows, (start, end) -> {
-                for (int r = start; r < end; r++) {
-                    out[r] = dot(r * rowBytes, x, 0);
+        if (!Vectors.ENABLED) {
+            pool.parallelFor(groups, (start, end) -> {
+                for (int g = start; g < end; g++) {
+                    packed.scalarGroup(g, x, out, batch);
                 }
             });
             return;
         }
-        pool.parallelFor(rows, (start, end) -> {
-            float[] w = tileBuffer();
-            // A tile takes one row from each quarter of the range: four memory streams.
-            int quarter = (end - start) / FloatKernels.ROW_TILE;
-            for (int r = start; r < start + quarter; r++) {
-                for (int i = 0; i < FloatKernels.ROW_TILE; i++) {
-                    decode((r + i * quarter) * rowBytes, w, i * cols);
+        if (batch == 1) {
+            pool.parallelFor(groups, (start, end) -> {
+                // Four groups from the four quarters of the range at a time (four memory streams,
+                // one broadcast per four FMAs); the one to three left over go through the same
+                // kernel with the last one repeated.
+                int quarter = (end - start) / 4;
+                for (int g = start; g < start + quarter; g++) {
+                    dot4(g, g + quarter, g + 2 * quarter, g + 3 * quarter, x, out);
                 }
-                FloatKernels.rowsTimesBatch(w, FloatKernels.ROW_TILE, quarter, x, out, batch, rows, cols, r);
-            }
-            for (int r = start + FloatKernels.ROW_TILE * quarter; r < end; r++) {
-                decode(r * rowBytes, w, 0);
-                FloatKernels.rowsTimesBatch(w, 1, 1, x, out, batch, rows, cols, r);
+                int g = start + 4 * quarter;
+                if (g < end) {
+                    dot4(g, Math.min(g + 1, end - 1), Math.min(g + 2, end - 1), end - 1, x, out);
+                }
+            });
+            return;
+        }
+        int tiled = WidenedKernels.tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
+        pool.parallelFor(groups, (start, end) -> {
+            MemorySegment wf = WidenedKernels.buffer(cols * HalfPacked.G);
+            for (int g = start; g < end; g++) {
+                widen(g, wf);
+                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * HalfPacked.G);
             }
         });
     }
 
-    /** Decodes into the tile buffer first: the half-to-float conversion is too long to write twice. */
-    float dot(long offset, float[] x, int xOff) {
-        float[] w = tileBuffer();
-        decode(offset, w, 0);
-        return FloatKernels.dot(w, 0, x, xOff, cols);
+    /**
+     * Groups {@code g0 .. g3} (not necessarily distinct) against one activation row; two sums per
+     * group, over even and odd columns, so that eight FMA chains are in flight.
+     */
+    private void dot4(int g0, int g1, int g2, int g3, float[] x, float[] out) {
+        final int lanes = HalfPacked.G;
+        long base = packed.groupAt(g0);
+        long s1 = packed.groupAt(g1) - base;
+        long s2 = packed.groupAt(g2) - base;
+        long s3 = packed.groupAt(g3) - base;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = a0;
+        FloatVector a2 = a0;
+        FloatVector a3 = a0;
+        FloatVector e0 = a0;
+        FloatVector e1 = a0;
+        FloatVector e2 = a0;
+        FloatVector e3 = a0;
+        int even = cols & ~1;
+        for (int c = 0; c < even; c += 2) {
+            FloatVector xv = FloatVector.broadcast(F, x[c]);
+            FloatVector xw = FloatVector.broadcast(F, x[c + 1]);
+            long o = base + 2L * c * lanes;
+            long n = o + 2L * lanes;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a3);
+            e0 = ((IntVector) ShortVector.fromMemorySegment(S, p, n, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xw, e0);
+            e1 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xw, e1);
+            e2 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xw, e2);
+            e3 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xw, e3);
+        }
+        if (even < cols) {
+            // An odd last column (block size 1 allows any width) into the even sums.
+            FloatVector xv = FloatVector.broadcast(F, x[even]);
+            long o = base + 2L * even * lanes;
+            a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a0);
+            a1 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s1, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a1);
+            a2 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a2);
+            a3 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s3, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .fma(xv, a3);
+        }
+        a0.add(e0).intoArray(out, g0 * lanes, F.indexInRange(g0 * lanes, rows));
+        a1.add(e1).intoArray(out, g1 * lanes, F.indexInRange(g1 * lanes, rows));
+        a2.add(e2).intoArray(out, g2 * lanes, F.indexInRange(g2 * lanes, rows));
+        a3.add(e3).intoArray(out, g3 * lanes, F.indexInRange(g3 * lanes, rows));
+    }
+
+    /** Group {@code g}'s weights as floats, column after column ({@code G} rows each), into {@code wf}. */
+    private void widen(int g, MemorySegment wf) {
+        final int lanes = HalfPacked.G;
+        long base = packed.groupAt(g);
+        for (int c = 0; c < cols; c++) {
+            ((IntVector) ShortVector.fromMemorySegment(S, p, base + 2L * c * lanes, LE)
+                            .convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .intoMemorySegment(wf, 4L * c * lanes, LE);
+        }
     }
 
     @Override
     void decode(long offset, float[] dst, int off) {
-        int c = 0;
-        if (Vectors.ENABLED) {
-            for (int bound = cols - cols % LANES; c < bound; c += LANES) {
-                ShortVector h = ShortVector.fromMemorySegment(S, data, offset + 2L * c, LE);
-                // The 15 magnitude bits shifted into float position, times 2^112, give the exact
-                // value of normal and subnormal halves; infinities and NaNs are patched after.
-                IntVector bits = (IntVector) h.convertShape(VectorOperators.S2I, Vectors.I, 0);
-                IntVector magnitude = bits.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-                IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-                IntVector result = magnitude
-                        .reinterpretAsFloats()
-                        .mul(Vectors.HALF_EXPONENT_FIX)
-                        .reinterpretAsInts()
-                        .or(sign);
-                VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00 << 13);
-                if (special.anyTrue()) {
-                    result = result.blend(magnitude.or(0x7F800000).or(sign), special);
-                }
-                result.reinterpretAsFloats().intoArray(dst, off + c);
-            }
-        }
-        for (; c < cols; c++) {
-            dst[off + c] = Quantizer.fp16(data, offset + 2L * c);
-        }
+        packed.decodeRow((int) (offset / rowBytes), dst, off);
     }
 }
