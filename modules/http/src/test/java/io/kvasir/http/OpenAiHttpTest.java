@@ -351,7 +351,9 @@ class OpenAiHttpTest {
         GenerationRequest request = server.fabric.lastRequest();
         assertThat(request.sessionId()).isEqualTo("from-header");
         assertThat(request.workload()).isEqualTo(GenerationRequest.Workload.BATCH);
-        assertThat(request.tenant()).isEqualTo("alice");
+        assertThat(request.tenant())
+                .as("a body's user never makes a tenant: only a tenant's key does")
+                .isNull();
 
         server.post("/v1/chat/completions", CHAT + ", \"user\": \"alice\", \"metadata\": {\"session_id\": \"meta\"}}");
         assertThat(server.fabric.lastRequest().sessionId()).isEqualTo("meta");

@@ -42,7 +42,7 @@ import jdk.incubator.vector.ShortVector;
  * Vector API has no byte dot product instruction (VNNI) that would make it pay more. One sequence
  * on a real model streams its weights from memory, where both paths wait on the same bytes.
  *
- * <p>A batch of two rows or more widens each group to floats once ({@link WidenedGroups}) and runs
+ * <p>A batch of two rows or more widens each group to floats once ({@link WidenedKernels}) and runs
  * the float kernels over every activation row.
  */
 final class Q4_KMatrix extends DenseMatrix {
@@ -90,13 +90,13 @@ final class Q4_KMatrix extends DenseMatrix {
             });
             return;
         }
-        int tiled = WidenedGroups.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedGroups.wide(batch), tiled, pool) : null;
+        int tiled = WidenedKernels.tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedGroups.buffer(cols * G);
+            MemorySegment wf = WidenedKernels.buffer(cols * G);
             for (int g = start; g < end; g++) {
                 widen(g, wf);
-                WidenedGroups.multiply(wf, cols, x, xt, batch, out, rows, g * G);
+                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
     }

@@ -26,7 +26,7 @@ import jdk.incubator.vector.ShortVector;
  * blocks); the kernels are {@link Q4_KMatrix}'s, with each column's high bits from one more
  * {@code G}-byte load per two columns (one byte holds the high bit of all eight sub-blocks, so a
  * pair of sub-blocks shifts its two bits into place). One activation row runs one group at a
- * time; a batch widens each group to floats once ({@link WidenedGroups}).
+ * time; a batch widens each group to floats once ({@link WidenedKernels}).
  */
 final class Q5_KMatrix extends DenseMatrix {
 
@@ -69,13 +69,13 @@ final class Q5_KMatrix extends DenseMatrix {
             });
             return;
         }
-        int tiled = WidenedGroups.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedGroups.wide(batch), tiled, pool) : null;
+        int tiled = WidenedKernels.tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedGroups.buffer(cols * G);
+            MemorySegment wf = WidenedKernels.buffer(cols * G);
             for (int g = start; g < end; g++) {
                 widen(g, wf);
-                WidenedGroups.multiply(wf, cols, x, xt, batch, out, rows, g * G);
+                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
     }

@@ -31,7 +31,7 @@ import jdk.incubator.vector.ShortVector;
  * weight: {@code sum((q - 32) * x) = sum(q * x) - 32 * sum(x)}, and the sum of each 16 columns of
  * activations is computed once per call, so it costs one subtraction per 16 columns and row group.
  *
- * <p>A batch of two rows or more widens each group to floats once ({@link WidenedGroups}).
+ * <p>A batch of two rows or more widens each group to floats once ({@link WidenedKernels}).
  */
 final class Q6_KMatrix extends DenseMatrix {
 
@@ -75,13 +75,13 @@ final class Q6_KMatrix extends DenseMatrix {
             });
             return;
         }
-        int tiled = WidenedGroups.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedGroups.wide(batch), tiled, pool) : null;
+        int tiled = WidenedKernels.tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedGroups.buffer(cols * G);
+            MemorySegment wf = WidenedKernels.buffer(cols * G);
             for (int g = start; g < end; g++) {
                 widen(g, wf);
-                WidenedGroups.multiply(wf, cols, x, xt, batch, out, rows, g * G);
+                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
     }

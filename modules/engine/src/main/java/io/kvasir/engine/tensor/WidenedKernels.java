@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorMask;
 /**
  * The batched matmul of one group of {@code G} weight rows (one float vector's lanes) that a matrix
  * has widened to floats, column after column ({@code G} floats per column), against every activation
- * row: the shared back half of the Q4_0, F16 and BF16 batch paths. A matrix converts each group once
- * per call, whatever the batch, and these kernels then run at FMA speed: one weight vector load
+ * row: the shared back half of the Q4_0, Q4_K, Q5_K, Q6_K, F16 and BF16 batch paths. A matrix
+ * converts each group once per call, whatever the batch (for a K-quant that saves several integer
+ * operations per weight and activation row), and these kernels then run at FMA speed: one weight vector load
  * feeds sixteen (or eight, or four) FMAs with broadcast activations, into sums that stay in
  * registers, with no horizontal sums.
  *
