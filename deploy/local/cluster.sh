@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A local Kvasir cluster: one gateway node and the requested decode/prefill nodes, each its own JVM
-# on 127.0.0.1, joined through the gateway's remoting port as seed.
+# on 127.0.0.1, formed through Akka Cluster Bootstrap with config discovery (every node is given
+# the management ports of all nodes as contact points; no seed nodes), the path Kubernetes takes.
 #
 #   deploy/local/cluster.sh up [--decode N] [--prefill N] [--model PATH] [--regions eu,us] [-- extra serve args]
+#   deploy/local/cluster.sh status
+#   deploy/local/cluster.sh down
 #
 # With --regions, each region (an Akka data center) gets its own gateway and its own decode and
 # prefill nodes, and turns stay in the region whose gateway they enter (see policy.md).
-#   deploy/local/cluster.sh status
-#   deploy/local/cluster.sh down
 #
 # State (pids, ports, one log per node) lives in .kvasir/cluster/ under the repository root.
 # Each node runs in its own process group; `down` stops exactly the groups `up` recorded, waits
@@ -37,7 +38,7 @@ lock_file="${state%/}.lock"
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -145,7 +146,7 @@ cmd_up() {
   rm -rf "$state"
   mkdir -p "$state"
 
-  # name roles region: the gateway first (it is the seed), then decode and prefill nodes; with
+  # name roles region: the gateway first, then decode and prefill nodes; with
   # regions, that set once per region ("-" is the one default region)
   local plan=() region_list=("-")
   local i r
@@ -176,14 +177,17 @@ cmd_up() {
     [ -f "$root/modules/server/target/lib/.built" ] || die "kvasir did not build; see $state/build.log"
   fi
 
-  local seed="127.0.0.1:$remote_base"
+  # Every node's management endpoint: bootstrap probes them, and once all have answered the node
+  # with the lowest one forms the cluster and the others join it.
+  local contact_points="" n=${#plan[@]}
+  for ((i = 0; i < n; i++)); do contact_points+="${contact_points:+,}127.0.0.1:$((mgmt_base + i))"; done
   for ((i = 0; i < ${#plan[@]}; i++)); do
     local name roles region http mgmt remote log pid pgid
     read -r name roles region <<< "${plan[$i]}"
     http=$((http_base + i)); mgmt=$((mgmt_base + i)); remote=$((remote_base + i))
     log="$state/$name.log"
     local args=(serve --roles "$roles" --port "$http" --management-port "$mgmt" --remote-port "$remote"
-                --seed-nodes "$seed")
+                --contact-points "$contact_points" --required-contact-points "$n")
     [ "$region" != "-" ] && args+=(--region "$region")
     [ -n "$model" ] && args+=(--model "$model")
     # One replica per worker node of each pool: sharding spreads them over the nodes of the role.
@@ -250,7 +254,7 @@ cmd_down() {
   done < "$nodes_file"
   trap 'echo "cluster.sh: interrupted; nodes may still be stopping: see status, run down again" >&2; exit 130' INT TERM
 
-  # SIGTERM to the workers before the gateway (the seed): the node list backwards.
+  # SIGTERM to the workers before the gateway: the node list backwards.
   for ((i = ${#n_name[@]} - 1; i >= 0; i--)); do
     if is_ours "${n_pid[$i]}" "${n_pgid[$i]}" "${n_remote[$i]}"; then
       signal_node TERM "${n_pid[$i]}" "${n_pgid[$i]}"

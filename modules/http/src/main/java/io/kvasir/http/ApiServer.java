@@ -59,6 +59,7 @@ public final class ApiServer extends AllDirectives {
                 settings.port(),
                 EdgeServerSettings.api(system.settings().config(), settings),
                 settings.connections(),
-                route());
+                route(),
+                io.kvasir.http.connection.ServerTls.fromConfig(system.settings().config()));
     }
 }

@@ -43,7 +43,7 @@ public final class KvasirNode implements AutoCloseable {
 
     /** Starts a node from a resolved config; returns once the HTTP ports (if any) are bound. */
     public static KvasirNode start(Config config, EngineFactory engines) {
-        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "kvasir", config);
+        ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "kvasir", ClusterFormation.configure(config));
         try {
             MeterRegistry registry = Metrics.newRegistry();
             // Heap, heap after GC and RSS on /metrics (what `bench soak` samples); the GC listener
@@ -66,6 +66,7 @@ public final class KvasirNode implements AutoCloseable {
                         .toCompletableFuture()
                         .get(60, TimeUnit.SECONDS);
             }
+            ClusterFormation.start(system);
             return new KvasirNode(system, fabric, http, workerManagement, settings.managementAccess());
         } catch (Exception e) {
             system.terminate();

@@ -59,6 +59,23 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--seed-nodes", split = ",", description = "host:port of seed nodes to join (default: join self)")
     List<String> seedNodes;
 
+    @Option(
+            names = "--discovery",
+            description = "Form the cluster through Cluster Bootstrap, finding peers by: config "
+                    + "(--contact-points) or kubernetes-api (default: no bootstrap)")
+    String discovery;
+
+    @Option(
+            names = "--contact-points",
+            split = ",",
+            description = "host:management-port of the nodes that form the cluster (implies --discovery config)")
+    List<String> contactPoints;
+
+    @Option(
+            names = "--required-contact-points",
+            description = "Contact points that must answer before a new cluster is formed (default 2)")
+    Integer requiredContactPoints;
+
     @Option(names = "--decode-replicas", description = "Decode replicas per model (default 1)")
     Integer decodeReplicas;
 
@@ -170,6 +187,16 @@ final class ServeCommand implements Callable<Integer> {
                 seeds.add("akka://kvasir@" + s);
             }
             flags.put("akka.cluster.seed-nodes", seeds);
+        }
+        if (discovery != null || contactPoints != null) {
+            flags.put("kvasir.bootstrap.enabled", true);
+            flags.put("kvasir.bootstrap.discovery-method", discovery != null ? discovery : "config");
+        }
+        if (contactPoints != null) {
+            flags.put("kvasir.bootstrap.contact-points", contactPoints);
+        }
+        if (requiredContactPoints != null) {
+            flags.put("kvasir.bootstrap.required-contact-points", requiredContactPoints);
         }
         if (decodeReplicas != null) {
             flags.put("kvasir.model-defaults.pools.decode", decodeReplicas);

@@ -49,6 +49,9 @@ public final class ManagementServer extends AllDirectives {
         this.admin = new AdminRoutes(fabric);
         this.guard = new ManagementGuard(settings.managementHost(), settings.managementAccess());
         this.metrics = metrics;
+        // Akka Management's /ready asks FabricReadyCheck, which finds this fabric through the system.
+        FabricReadyCheck.Holder.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
+                .set(fabric::ready);
     }
 
     public Route route() {

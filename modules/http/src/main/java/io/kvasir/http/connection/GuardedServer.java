@@ -16,12 +16,15 @@ import akka.stream.TLSProtocol;
 import akka.stream.javadsl.BidiFlow;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.TLS;
 import akka.stream.javadsl.TLSPlacebo;
 import akka.stream.javadsl.Tcp;
 import akka.util.ByteString;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
 /**
  * Binds a route the way {@code Http.newServerAt(...).bind(route)} does, but assembles each
@@ -42,6 +45,18 @@ public final class GuardedServer {
             ServerSettings settings,
             ConnectionLimits limits,
             Route route) {
+        return bind(system, host, port, settings, limits, route, Optional.empty());
+    }
+
+    /** As above; with {@code tls} present every connection is HTTPS with that server context. */
+    public static CompletionStage<HttpBinding> bind(
+            ActorSystem<?> system,
+            String host,
+            int port,
+            ServerSettings settings,
+            ConnectionLimits limits,
+            Route route,
+            Optional<SSLContext> tls) {
         Materializer materializer = Materializer.matFromSystem(system);
         LoggingAdapter log = Logging.getLogger(system.classicSystem(), GuardedServer.class);
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = route.handler(system);
@@ -51,7 +66,7 @@ public final class GuardedServer {
                 // Each element completes when its connection has closed: this bounds how many are open.
                 .mapAsyncUnordered(
                         limits.maxConnections(),
-                        incoming -> serve(incoming, system, settings, limits, handler, open, log, materializer))
+                        incoming -> serve(incoming, system, settings, limits, handler, open, log, materializer, tls))
                 .to(Sink.ignore())
                 .run(materializer)
                 .thenApply(tcp -> new HttpBinding(tcp, open));
@@ -65,12 +80,13 @@ public final class GuardedServer {
             Function<HttpRequest, CompletionStage<HttpResponse>> handler,
             OpenConnections open,
             LoggingAdapter log,
-            Materializer materializer) {
+            Materializer materializer,
+            Optional<SSLContext> tls) {
         Connection connection = new Connection(open);
         try {
             BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layers = Http.get(system)
                     .serverLayer(settings, Optional.of(incoming.remoteAddress()), log)
-                    .atop(plainText())
+                    .atop(tls.map(GuardedServer::serverTls).orElseGet(GuardedServer::plainText))
                     .atop(BidiFlow.fromGraph(new ConnectionGuard(limits, connection)));
             Flow<HttpRequest, HttpResponse, NotUsed> exchanges = ExchangeTracking.around(
                     Flow.of(HttpRequest.class).mapAsync(settings.getPipeliningLimit(), handler::apply), connection);
@@ -81,6 +97,21 @@ public final class GuardedServer {
             return CompletableFuture.completedFuture(Done.getInstance());
         }
         return connection.closed();
+    }
+
+    /**
+     * TLS under the HTTP layer and above the connection guard, so the guard's timeouts count every
+     * byte, handshake included. A fresh engine per connection; the client is not asked for a cert.
+     */
+    private static BidiFlow<TLSProtocol.SslTlsOutbound, ByteString, ByteString, TLSProtocol.SslTlsInbound, NotUsed>
+            serverTls(SSLContext context) {
+        return TLS.create(
+                () -> {
+                    SSLEngine engine = context.createSSLEngine();
+                    engine.setUseClientMode(false);
+                    return engine;
+                },
+                akka.stream.IgnoreComplete$.MODULE$);
     }
 
     /** No TLS: the server layer's TLS-shaped ends joined to plain bytes. */
