@@ -87,6 +87,7 @@ public final class KvasirFabric implements Fabric {
     }
 
     /** Where the fabric's meters are registered (the registry given to {@link Kvasir#start}). */
+    @Override
     public MeterRegistry meterRegistry() {
         return metrics.registry();
     }

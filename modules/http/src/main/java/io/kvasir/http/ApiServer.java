@@ -38,12 +38,40 @@ public final class ApiServer extends AllDirectives {
                                 () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
                 pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
-        return mapResponse(
+        return timedRefusals(mapResponse(
                 ErrorResponses::withRetryAfter,
                 () -> withRequestTimeout(
                         timeout,
                         request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),
-                        () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler())));
+                        () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
+    }
+
+    /**
+     * Times each 429 from the moment its request's headers were parsed to the moment its answer is
+     * ready ({@code kvasir_http_refusal_seconds}): the server's own share of a client's time to the
+     * refusal, which tells it apart from time the client spent connecting and sending.
+     */
+    private Route timedRefusals(Route inner) {
+        io.micrometer.core.instrument.MeterRegistry registry = fabric.meterRegistry();
+        if (registry == null) {
+            return inner;
+        }
+        io.micrometer.core.instrument.Timer refusals = io.micrometer.core.instrument.Timer.builder(
+                        "kvasir.http.refusal")
+                .description("time from a request's headers to its 429 answer, at the server")
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        return extractRequest(request -> {
+            long received = System.nanoTime();
+            return mapResponse(
+                    response -> {
+                        if (response.status().intValue() == 429) {
+                            refusals.record(System.nanoTime() - received, java.util.concurrent.TimeUnit.NANOSECONDS);
+                        }
+                        return response;
+                    },
+                    () -> inner);
+        });
     }
 
     private Route ready() {

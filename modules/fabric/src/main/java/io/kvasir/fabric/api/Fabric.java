@@ -37,6 +37,11 @@ public interface Fabric {
     /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
     boolean ready();
 
+    /** Where the fabric's meters are, for the edge to add its own; null: none. */
+    default io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+        return null;
+    }
+
     /** The tenant policy in force: whose key is whose, and each tenant's limits. None by default. */
     default io.kvasir.fabric.tenant.Tenants tenants() {
         return io.kvasir.fabric.tenant.Tenants.NONE;
