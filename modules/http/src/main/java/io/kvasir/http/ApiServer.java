@@ -12,7 +12,10 @@ import io.kvasir.http.openai.OpenAiRoutes;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
-/** The public port: {@code /health}, {@code /ready} and the OpenAI API under {@code /v1}. */
+/**
+ * The public port: {@code /health}, {@code /ready}, the OpenAI API under {@code /v1} and, unless
+ * turned off, {@code /metrics}.
+ */
 public final class ApiServer extends AllDirectives {
 
     private final Fabric fabric;
@@ -20,7 +23,19 @@ public final class ApiServer extends AllDirectives {
     private final OpenAiRoutes openAi;
     private final ApiKeyAuth auth;
 
+    private final java.util.function.Supplier<Route> metrics;
+
     public ApiServer(Fabric fabric, HttpSettings settings, Materializer materializer) {
+        this(fabric, settings, materializer, null);
+    }
+
+    /** @param metrics the {@code /metrics} route to serve here too; null: none on this port */
+    public ApiServer(
+            Fabric fabric,
+            HttpSettings settings,
+            Materializer materializer,
+            java.util.function.Supplier<Route> metrics) {
+        this.metrics = metrics;
         this.fabric = fabric;
         this.settings = settings;
         this.openAi = new OpenAiRoutes(fabric, settings, materializer);
@@ -37,6 +52,7 @@ public final class ApiServer extends AllDirectives {
                         () -> UnreadBody.discardedBefore(
                                 () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
+                path("metrics", () -> metrics == null ? reject() : UnreadBody.discardedBefore(() -> get(metrics::get))),
                 pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
         return timedRefusals(mapResponse(
                 ErrorResponses::withRetryAfter,

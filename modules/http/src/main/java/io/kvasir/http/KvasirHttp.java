@@ -74,7 +74,9 @@ public final class KvasirHttp {
     public static CompletionStage<Bindings> start(
             ActorSystem<?> system, Fabric fabric, HttpSettings settings, Supplier<Route> metrics) {
         Materializer materializer = Materializer.matFromSystem(system);
-        CompletionStage<HttpBinding> api = new ApiServer(fabric, settings, materializer)
+        // Prometheus scrapers often look for /metrics where the API is (vLLM serves it there too).
+        boolean onApi = metrics != null && system.settings().config().getBoolean("kvasir.http.metrics-on-api-port");
+        CompletionStage<HttpBinding> api = new ApiServer(fabric, settings, materializer, onApi ? metrics : null)
                 .bind(system)
                 .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system));
         CompletionStage<Optional<HttpBinding>> management = startManagement(system, fabric, settings, metrics);

@@ -184,6 +184,23 @@ class ServeOpenAiSdkTest {
     }
 
     @Test
+    void theApiPortServesTheSameMetricsForScrapersPointedAtIt() throws Exception {
+        client.chat().completions().create(chat("Count me too", 4));
+
+        int port = node.apiAddress().orElseThrow().getPort();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .GET()
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(count(response.body(), "vllm:e2e_request_latency_seconds_count{model_name=\"tiny\"}"))
+                    .isPositive();
+        }
+    }
+
+    @Test
     void managementPortServesServingMetricsUnderKvasirAndVllmNames() throws Exception {
         client.chat().completions().create(chat("Count me", 4));
 
