@@ -39,6 +39,10 @@ final class TestNodes {
         String rolesList = String.join("\", \"", roles);
         return ConfigFactory.load(ConfigFactory.parseString("""
                 akka.loglevel = WARNING
+                # ConfigFactory.load(config) reads no application.conf, so the test resources' 30 s
+                # does not reach these systems: a loaded CI machine can take more than the default
+                # 10 s to stop a clustered one.
+                akka.actor.testkit.typed.system-shutdown-default = 30s
                 akka.remote.artery.canonical.port = 0
                 akka.cluster.jmx.multi-mbeans-in-same-jvm = on
                 akka.coordinated-shutdown.run-by-jvm-shutdown-hook = off
