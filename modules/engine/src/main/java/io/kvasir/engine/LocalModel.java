@@ -95,6 +95,11 @@ public final class LocalModel implements ServedModel {
         return chatTemplate.encode(tokenizer, messages, true);
     }
 
+    @Override
+    public int[] chatPrompt(List<ChatMessage> messages, String toolsJson) {
+        return chatTemplate.encode(tokenizer, messages, toolsJson, true);
+    }
+
     /** Tokenizes a plain prompt as llama.cpp does: BOS when the vocabulary wants one, specials as text. */
     @Override
     public int[] textPrompt(String text) {

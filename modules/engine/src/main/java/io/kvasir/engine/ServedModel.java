@@ -37,6 +37,14 @@ public interface ServedModel extends AutoCloseable {
     int[] chatPrompt(List<ChatMessage> messages);
 
     /**
+     * As {@link #chatPrompt(List)}, offering the model the tools in {@code toolsJson} (a JSON array of
+     * OpenAI tool objects; null for none). A model without a chat template of its own ignores them.
+     */
+    default int[] chatPrompt(List<ChatMessage> messages, String toolsJson) {
+        return chatPrompt(messages);
+    }
+
+    /**
      * Tokenizes a plain completion prompt: BOS first when the model wants one, special-token texts
      * kept as text. Thread-safe, see the class comment.
      */

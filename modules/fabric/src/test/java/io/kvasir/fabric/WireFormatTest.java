@@ -6,6 +6,7 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.serialization.SerializationExtension;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.chat.ToolCall;
 import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.Fabric;
@@ -71,6 +72,29 @@ class WireFormatTest {
                         new int[0],
                         replies.ref(),
                         turns.ref()),
+                new SessionProtocol.StartTurn(
+                        "r4",
+                        new GenerationRequest(
+                                        "m",
+                                        "s",
+                                        List.of(
+                                                new ChatMessage("user", "time?"),
+                                                new ChatMessage(
+                                                        "assistant",
+                                                        "",
+                                                        List.of(new ToolCall("call_1", "get_time", "{}")),
+                                                        null,
+                                                        null),
+                                                new ChatMessage("tool", "12:00", null, "call_1", "get_time")),
+                                        null,
+                                        SamplingParams.greedy(),
+                                        16,
+                                        List.of(),
+                                        GenerationRequest.Workload.INTERACTIVE,
+                                        null)
+                                .withTools("[{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}]"),
+                        new int[0],
+                        turnReplies.ref()),
                 new SessionProtocol.TurnRefused(FabricException.Kind.UNAVAILABLE, "no replica"),
                 new ReplicaProtocol.Generate("r1", request, new int[0], replies.ref(), turns.ref()),
                 new ReplicaProtocol.Abandon("r1"),

@@ -12,7 +12,6 @@ import java.time.Clock;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import jinjava.javax.el.CompositeELResolver;
@@ -22,8 +21,10 @@ import jinjava.javax.el.CompositeELResolver;
  * {@code tokenizer.chat_template}: a Hugging Face Jinja template, rendered here with Jinjava under
  * the rules of Hugging Face's template environment ({@code trim_blocks} and {@code lstrip_blocks}
  * on, {@code raise_exception}, {@code strftime_now}, {@code tojson}, Python string methods).
- * Variables: {@code messages} (maps with {@code role} and {@code content}),
- * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}.
+ * Variables: {@code messages} (maps with {@code role} and {@code content}, and {@code tool_calls},
+ * {@code tool_call_id}, {@code name} when a turn has them), {@code tools} (when tools are offered),
+ * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}. A template that does not use
+ * {@code tools} gets them as a system preamble instead (see {@link ToolPrompt}).
  *
  * <p>The rendered text holds the model's special tokens as text ({@code <|im_start|>},
  * {@code [INST]}, possibly {@code bos_token}): encode it with {@code parseSpecial = true}, and without
@@ -122,8 +123,21 @@ public final class ChatTemplate {
      * @throws ChatTemplateException when the template fails or calls {@code raise_exception}
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, null, addGenerationPrompt);
+    }
+
+    /**
+     * As {@link #render(List, boolean)}, offering the model the tools in {@code toolsJson} (a JSON
+     * array of OpenAI tool objects; null or blank for none).
+     */
+    public String render(List<ChatMessage> messages, String toolsJson, boolean addGenerationPrompt) {
         if (messages == null) {
             throw new ChatTemplateException("a chat prompt needs a list of messages");
+        }
+        List<Object> tools = ToolPrompt.tools(toolsJson);
+        boolean templateTools = ToolPrompt.mentions(source, "tools");
+        if (!tools.isEmpty() && !templateTools) {
+            messages = ToolPrompt.hermes(messages, tools, ToolPrompt.mentions(source, "tool"));
         }
         List<Map<String, Object>> list = new ArrayList<>(messages.size());
         for (int i = 0; i < messages.size(); i++) {
@@ -131,14 +145,14 @@ public final class ChatTemplate {
             if (m == null || m.role() == null) {
                 throw new ChatTemplateException("chat message " + i + " has no role");
             }
-            Map<String, Object> map = new LinkedHashMap<>();
-            map.put("role", m.role());
-            map.put("content", m.content() == null ? "" : m.content());
-            list.add(map);
+            list.add(ToolPrompt.messageMap(m));
         }
         TemplateFunctions.RenderState state = new TemplateFunctions.RenderState(ZonedDateTime.now(clock));
         Map<String, Object> bindings = new HashMap<>();
         bindings.put("messages", list);
+        if (!tools.isEmpty() && templateTools) {
+            bindings.put("tools", tools);
+        }
         bindings.put("add_generation_prompt", addGenerationPrompt);
         bindings.put("bos_token", bosToken);
         bindings.put("eos_token", eosToken);
@@ -175,7 +189,13 @@ public final class ChatTemplate {
      * so templates that start with {@code bos_token} do not get two.
      */
     public int[] encode(Tokenizer tokenizer, List<ChatMessage> messages, boolean addGenerationPrompt) {
-        String text = render(messages, addGenerationPrompt);
+        return encode(tokenizer, messages, null, addGenerationPrompt);
+    }
+
+    /** As {@link #encode(Tokenizer, List, boolean)}, offering the tools in {@code toolsJson}. */
+    public int[] encode(
+            Tokenizer tokenizer, List<ChatMessage> messages, String toolsJson, boolean addGenerationPrompt) {
+        String text = render(messages, toolsJson, addGenerationPrompt);
         int bos = tokenizer.bosId();
         boolean rendersBos = bos >= 0 && text.startsWith(tokenizer.tokenText(bos));
         return tokenizer.encode(text, !rendersBos, true);

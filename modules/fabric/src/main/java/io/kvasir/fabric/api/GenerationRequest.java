@@ -25,6 +25,8 @@ import java.util.List;
  *                   text: the replica compiles it against its model's vocabulary
  * @param tierHint   for a tiered model id: the caller's hint of how hard the request is
  *                   ({@code reasoning_effort}, or the {@code X-Kvasir-Tier} header); may be null
+ * @param tools      the tools offered to the model, as a JSON array of OpenAI tool objects (the
+ *                   replica's chat template renders them); null when none are offered
  */
 public record GenerationRequest(
         String model,
@@ -38,11 +40,42 @@ public record GenerationRequest(
         String tenant,
         String scope,
         ResponseFormat responseFormat,
-        String tierHint) {
+        String tierHint,
+        String tools) {
 
     public enum Workload {
         INTERACTIVE,
         BATCH
+    }
+
+    /** A request offering no tools. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope,
+            ResponseFormat responseFormat,
+            String tierHint) {
+        this(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                null);
     }
 
     /** A request with no tier hint. */
@@ -116,7 +149,8 @@ public record GenerationRequest(
                 tenant,
                 newScope,
                 responseFormat,
-                tierHint);
+                tierHint,
+                tools);
     }
 
     /** This request on behalf of {@code newTenant}, in its isolation scope. */
@@ -133,7 +167,8 @@ public record GenerationRequest(
                 newTenant,
                 newScope,
                 responseFormat,
-                tierHint);
+                tierHint,
+                tools);
     }
 
     /** This request in another workload class. */
@@ -150,7 +185,8 @@ public record GenerationRequest(
                 tenant,
                 scope,
                 responseFormat,
-                tierHint);
+                tierHint,
+                tools);
     }
 
     /** This request for another model (a tier of the model it named). */
@@ -167,7 +203,8 @@ public record GenerationRequest(
                 tenant,
                 scope,
                 responseFormat,
-                tierHint);
+                tierHint,
+                tools);
     }
 
     /** This request with other sampling parameters. */
@@ -184,7 +221,8 @@ public record GenerationRequest(
                 tenant,
                 scope,
                 responseFormat,
-                tierHint);
+                tierHint,
+                tools);
     }
 
     /** This request with a tier hint. */
@@ -201,14 +239,33 @@ public record GenerationRequest(
                 tenant,
                 scope,
                 responseFormat,
-                hint);
+                hint,
+                tools);
     }
 
     /** This request with its output held to {@code format} (null: free text). */
     public GenerationRequest withResponseFormat(ResponseFormat format) {
         return new GenerationRequest(
                 model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, format,
-                tierHint);
+                tierHint, tools);
+    }
+
+    /** This request offering {@code toolsJson} (a JSON array of tool objects; null: none). */
+    public GenerationRequest withTools(String toolsJson) {
+        return new GenerationRequest(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                toolsJson);
     }
 
     public boolean isChat() {

@@ -96,7 +96,9 @@ final class PromptRenderer implements AutoCloseable {
     private static int[] renderPrompt(GenerationRequest request, ServedModel loaded) {
         try {
             if (request.isChat()) {
-                return loaded.chatPrompt(request.messages());
+                return request.tools() == null
+                        ? loaded.chatPrompt(request.messages())
+                        : loaded.chatPrompt(request.messages(), request.tools());
             }
             if (request.prompt() != null) {
                 return loaded.textPrompt(request.prompt());

@@ -5,6 +5,9 @@ import io.kvasir.http.openai.OpenAiJson.ChatLogprobs;
 import io.kvasir.http.openai.OpenAiJson.CompletionLogprobs;
 import io.kvasir.http.openai.OpenAiJson.TokenLogprob;
 import io.kvasir.http.openai.OpenAiJson.TopLogprob;
+import io.kvasir.http.openai.tools.ParsedToolCalls;
+import io.kvasir.http.openai.tools.ToolCallParser;
+import io.kvasir.http.openai.tools.ToolRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -20,12 +23,40 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * @param logprobs     whether the client asked for log-probabilities
  * @param includeUsage whether a streamed answer ends with a usage chunk
+ * @param tools        the tools the model was offered: when it was, its text is parsed for calls
  */
-public record Answer(String id, long created, String model, boolean chat, boolean logprobs, boolean includeUsage) {
+public record Answer(
+        String id,
+        long created,
+        String model,
+        boolean chat,
+        boolean logprobs,
+        boolean includeUsage,
+        ToolRequest tools) {
+
+    public Answer(String id, long created, String model, boolean chat, boolean logprobs, boolean includeUsage) {
+        this(id, created, model, chat, logprobs, includeUsage, ToolRequest.NONE);
+    }
 
     public static Answer of(String model, boolean chat, boolean logprobs, boolean includeUsage) {
         return new Answer(newId(chat), System.currentTimeMillis() / 1000, model, chat, logprobs, includeUsage);
     }
+
+    /** This answer parsing the model's text for calls to {@code offered} tools. */
+    public Answer withTools(ToolRequest offered) {
+        return new Answer(id, created, model, chat, logprobs, includeUsage, offered);
+    }
+
+    /** Whether the model's text may hold function calls to find. */
+    public boolean parsesToolCalls() {
+        return chat && tools.offered();
+    }
+
+    public ToolCallParser toolCallParser() {
+        return new ToolCallParser(tools.names());
+    }
+
+    static final String TOOL_CALLS = "tool_calls";
 
     /** {@code chatcmpl-} or {@code cmpl-} and 96 random bits as 24 hex digits, as OpenAI's ids look. */
     static String newId(boolean chat) {
@@ -50,6 +81,30 @@ public record Answer(String id, long created, String model, boolean chat, boolea
         }
         CompletionLogprobs lp = logprobs ? completionLogprobs(List.of(token), textOffset) : null;
         return textChunk(token.text(), lp, null, null);
+    }
+
+    /** A chat chunk of plain content, for text released by the tool-call scanner. */
+    public OpenAiJson.ChatChunk contentChunk(String text) {
+        return chatChunk(new OpenAiJson.Delta(null, text), null, null);
+    }
+
+    /**
+     * The chunks announcing one call, as OpenAI streams them: id, type and name with empty
+     * arguments first, then the arguments.
+     */
+    public List<OpenAiJson.ChatChunk> toolCallChunks(int index, ParsedToolCalls.Call call) {
+        var head = new OpenAiJson.ToolCallDelta(
+                index, ToolCallIds.next(), "function", new OpenAiJson.FunctionDelta(call.name(), ""));
+        var args =
+                new OpenAiJson.ToolCallDelta(index, null, null, new OpenAiJson.FunctionDelta(null, call.arguments()));
+        return List.of(
+                chatChunk(new OpenAiJson.Delta(null, null, List.of(head)), null, null),
+                chatChunk(new OpenAiJson.Delta(null, null, List.of(args)), null, null));
+    }
+
+    /** The chunk that closes a choice that ended in function calls. */
+    public OpenAiJson.ChatChunk toolCallsFinishChunk() {
+        return chatChunk(new OpenAiJson.Delta(null, null), null, TOOL_CALLS);
     }
 
     /** The chunk that closes the choice with its finish reason. */
@@ -81,13 +136,26 @@ public record Answer(String id, long created, String model, boolean chat, boolea
             ChatLogprobs lp = logprobs
                     ? new ChatLogprobs(tokens.stream().map(Answer::tokenLogprob).toList(), null)
                     : null;
+            var message = new OpenAiJson.ChatMessageOut("assistant", text.toString(), null);
+            if (parsesToolCalls()) {
+                ParsedToolCalls parsed = toolCallParser().parse(text.toString());
+                if (parsed.hasCalls()) {
+                    List<OpenAiJson.ToolCallOut> calls = parsed.calls().stream()
+                            .map(c -> new OpenAiJson.ToolCallOut(
+                                    ToolCallIds.next(),
+                                    "function",
+                                    new OpenAiJson.FunctionOut(c.name(), c.arguments())))
+                            .toList();
+                    message = new OpenAiJson.ChatMessageOut("assistant", parsed.content(), null, calls);
+                    reason = TOOL_CALLS;
+                }
+            }
             return new OpenAiJson.ChatCompletion(
                     id,
                     "chat.completion",
                     created,
                     model,
-                    List.of(new OpenAiJson.ChatChoice(
-                            0, new OpenAiJson.ChatMessageOut("assistant", text.toString(), null), lp, reason)),
+                    List.of(new OpenAiJson.ChatChoice(0, message, lp, reason)),
                     usage(finished),
                     null);
         }

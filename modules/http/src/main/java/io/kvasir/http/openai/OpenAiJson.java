@@ -49,7 +49,20 @@ public final class OpenAiJson {
 
     public record ChatChoice(int index, ChatMessageOut message, ChatLogprobs logprobs, String finishReason) {}
 
-    public record ChatMessageOut(String role, String content, String refusal) {}
+    public record ChatMessageOut(
+            String role,
+            String content,
+            String refusal,
+            @JsonInclude(JsonInclude.Include.NON_NULL) List<ToolCallOut> toolCalls) {
+
+        public ChatMessageOut(String role, String content, String refusal) {
+            this(role, content, refusal, null);
+        }
+    }
+
+    public record ToolCallOut(String id, String type, FunctionOut function) {}
+
+    public record FunctionOut(String name, String arguments) {}
 
     // chat.completion.chunk
 
@@ -65,7 +78,24 @@ public final class OpenAiJson {
 
     public record Delta(
             @JsonInclude(JsonInclude.Include.NON_NULL) String role,
-            @JsonInclude(JsonInclude.Include.NON_NULL) String content) {}
+            @JsonInclude(JsonInclude.Include.NON_NULL) String content,
+            @JsonInclude(JsonInclude.Include.NON_NULL) List<ToolCallDelta> toolCalls) {
+
+        public Delta(String role, String content) {
+            this(role, content, null);
+        }
+    }
+
+    /** A streamed piece of one call: the first carries id, type and name, later ones more arguments. */
+    public record ToolCallDelta(
+            int index,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String id,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String type,
+            FunctionDelta function) {}
+
+    public record FunctionDelta(
+            @JsonInclude(JsonInclude.Include.NON_NULL) String name,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String arguments) {}
 
     public record ChatLogprobs(List<TokenLogprob> content, Object refusal) {}
 

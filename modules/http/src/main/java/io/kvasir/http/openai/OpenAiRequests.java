@@ -2,10 +2,12 @@ package io.kvasir.http.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.chat.ToolCall;
 import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.http.ApiError;
+import io.kvasir.http.openai.tools.ToolRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,8 +32,15 @@ public final class OpenAiRequests {
      *
      * @param includeUsage send a usage chunk before [DONE] (stream_options.include_usage)
      * @param logprobs     return log-probabilities of the chosen tokens
+     * @param tools        what the request asked of tool calling ({@link ToolRequest#NONE} for none)
      */
-    public record Parsed(GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs) {}
+    public record Parsed(
+            GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs, ToolRequest tools) {
+
+        public Parsed(GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs) {
+            this(generation, stream, includeUsage, logprobs, ToolRequest.NONE);
+        }
+    }
 
     /** Request headers that shape the generation. */
     public record Headers(String sessionId, String workload) {
@@ -62,18 +71,21 @@ public final class OpenAiRequests {
                     .toException();
         }
         unsupported(f);
-        if (f.has("tools") && f.raw("tools").size() > 0) {
-            throw ApiError.invalid("Tool calling is not supported.", "tools").toException();
-        }
+        ToolRequest tools = ToolsField.read(f);
         ResponseFormat format = ResponseFormatField.read(f.raw(ResponseFormatField.NAME));
+        if (tools.forced()) {
+            // A call the model must make is held to the call's shape, so it always parses.
+            format = ToolGrammar.format(tools);
+        }
         Parsed parsed = build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
-        return format == null
-                ? parsed
-                : new Parsed(
-                        parsed.generation().withResponseFormat(format),
-                        parsed.stream(),
-                        parsed.includeUsage(),
-                        parsed.logprobs());
+        GenerationRequest generation = parsed.generation();
+        if (format != null) {
+            generation = generation.withResponseFormat(format);
+        }
+        if (tools.offered()) {
+            generation = generation.withTools(tools.json());
+        }
+        return new Parsed(generation, parsed.stream(), parsed.includeUsage(), parsed.logprobs(), tools);
     }
 
     public static Parsed completion(JsonNode body, Headers headers) {
@@ -318,7 +330,48 @@ public final class OpenAiRequests {
                             path + ".role")
                     .toException();
         }
-        return new ChatMessage(role, content(node.get("content"), path + ".content", role));
+        boolean calls = role.equals("assistant") && node.hasNonNull("tool_calls");
+        String content = content(node.get("content"), path + ".content", calls ? "assistant" : role);
+        if (calls) {
+            return new ChatMessage(role, content, toolCalls(node.get("tool_calls"), path + ".tool_calls"), null, null);
+        }
+        if (role.equals("tool")) {
+            JsonNode id = node.get("tool_call_id");
+            if (id == null || !id.isTextual()) {
+                throw ApiError.invalid("'" + path + ".tool_call_id' must be a string.", path + ".tool_call_id")
+                        .toException();
+            }
+            JsonNode name = node.get("name");
+            return new ChatMessage(
+                    role, content, null, id.textValue(), name != null && name.isTextual() ? name.textValue() : null);
+        }
+        return new ChatMessage(role, content);
+    }
+
+    private static List<ToolCall> toolCalls(JsonNode node, String path) {
+        if (!node.isArray()) {
+            throw JsonFields.wrongType(path, "an array");
+        }
+        List<ToolCall> calls = new ArrayList<>(node.size());
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode call = node.get(i);
+            String at = path + "[" + i + "]";
+            JsonNode function = call.path("function");
+            if (!call.path("id").isTextual() || !function.path("name").isTextual()) {
+                throw ApiError.invalid(
+                                "'" + at + "' must have an 'id' and a 'function' with a 'name' and 'arguments'.", at)
+                        .toException();
+            }
+            JsonNode args = function.get("arguments");
+            if (args != null && !args.isNull() && !args.isTextual()) {
+                throw JsonFields.wrongType(at + ".function.arguments", "a string of JSON");
+            }
+            calls.add(new ToolCall(
+                    call.get("id").textValue(),
+                    function.get("name").textValue(),
+                    args == null || args.isNull() ? "{}" : args.textValue()));
+        }
+        return calls;
     }
 
     private static String content(JsonNode node, String path, String role) {

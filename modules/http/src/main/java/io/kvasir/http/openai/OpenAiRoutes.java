@@ -151,7 +151,8 @@ public final class OpenAiRoutes extends AllDirectives {
                     rest = Source.from(first).concat(rest);
                 }
             }
-            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), parsed.includeUsage());
+            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), parsed.includeUsage())
+                    .withTools(parsed.tools());
             return HttpResponse.create()
                     .addHeader(RawHeader.create("Cache-Control", "no-cache"))
                     .addHeaders(AnswerHeaders.of(replica, parsed.generation().sessionId(), served))
@@ -186,7 +187,8 @@ public final class OpenAiRoutes extends AllDirectives {
             String served = started != null && started.model() != null
                     ? started.model()
                     : parsed.generation().model();
-            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), false);
+            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), false)
+                    .withTools(parsed.tools());
             return JsonResponses.ok(answer.complete(tokens, finished))
                     .addHeaders(AnswerHeaders.of(
                             started == null ? null : started.replica(),

@@ -11,6 +11,8 @@ import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.http.ApiError;
 import io.kvasir.http.ErrorResponses;
+import io.kvasir.http.openai.tools.ParsedToolCalls;
+import io.kvasir.http.openai.tools.ToolStream;
 import java.time.Duration;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -81,11 +83,15 @@ public final class SseEncoding {
     /** Per-stream state: where the text stands and whether the finish was seen. */
     private static final class StreamState {
         private final Answer answer;
+        /** Holds back text that may be a function call; null when no tools were offered. */
+        private final ToolStream tools;
+
         private int textOffset;
         private boolean finished;
 
         StreamState(Answer answer) {
             this.answer = answer;
+            this.tools = answer.parsesToolCalls() ? new ToolStream(answer.toolCallParser()) : null;
         }
 
         ByteString onElement(Object element) {
@@ -101,6 +107,11 @@ public final class SseEncoding {
         }
 
         private ByteString onToken(GenerationEvent.Token token) {
+            if (tools != null) {
+                // Content only: a token's logprobs cannot follow text that is held back or becomes a call.
+                String text = tools.onText(token.text());
+                return text.isEmpty() ? ByteString.emptyByteString() : frame(answer.contentChunk(text));
+            }
             if (token.text().isEmpty() && !answer.logprobs()) {
                 return ByteString.emptyByteString();
             }
@@ -116,7 +127,18 @@ public final class SseEncoding {
                 return errorEvent(ApiError.internal());
             }
             ByteStringBuilder out = new ByteStringBuilder();
-            out.append(frame(answer.finishChunk(done)));
+            ParsedToolCalls parsed = tools == null ? null : tools.finish();
+            if (parsed != null && parsed.content() != null) {
+                out.append(frame(answer.contentChunk(parsed.content())));
+            }
+            if (parsed != null && parsed.hasCalls()) {
+                for (int i = 0; i < parsed.calls().size(); i++) {
+                    answer.toolCallChunks(i, parsed.calls().get(i)).forEach(c -> out.append(frame(c)));
+                }
+                out.append(frame(answer.toolCallsFinishChunk()));
+            } else {
+                out.append(frame(answer.finishChunk(done)));
+            }
             if (answer.includeUsage()) {
                 out.append(frame(answer.usageChunk(done)));
             }
