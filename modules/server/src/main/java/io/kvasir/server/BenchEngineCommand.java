@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -106,6 +107,25 @@ final class BenchEngineCommand implements Callable<Integer> {
         if (json) {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode root = mapper.createObjectNode();
+            // What the figures are of, so that one file of lines makes a whole table.
+            Path path = model != null ? model : DefaultModel.ensure(System.err);
+            root.put("model", path.getFileName().toString());
+            Map<String, Long> bytesByType = weightBytesByType(path);
+            root.put(
+                    "model_type",
+                    bytesByType.entrySet().stream()
+                            .max(Map.Entry.comparingByValue())
+                            .map(Map.Entry::getKey)
+                            .orElse("unknown"));
+            ObjectNode types = root.putObject("weight_bytes_by_type");
+            bytesByType.forEach(types::put);
+            root.put("threads", threads);
+            root.put("kv_precision", kvPrecision.name());
+            root.put("prompt_tokens", promptTokens);
+            root.put("gen_tokens", genTokens);
+            // Decode runs after each sequence's prompt: its context grows from prompt_tokens to
+            // prompt_tokens + gen_tokens (llama-bench's tg starts at 0; batched-bench's at -npp).
+            root.put("context_depth", promptTokens);
             root.put("prefill_tokens_per_second", round(prefill));
             ArrayNode arr = root.putArray("decode");
             for (int i = 0; i < batches.length; i++) {
@@ -123,6 +143,19 @@ final class BenchEngineCommand implements Callable<Integer> {
                         batches[i], median(decode.get(i)), median(endToEnd.get(i)), repeats);
             }
         }
+    }
+
+    /** Bytes of the model's 2-D weights by storage type (a Q4_K_M file mixes Q4_K and Q6_K). */
+    private static Map<String, Long> weightBytesByType(Path path) {
+        Map<String, Long> bytes = new java.util.TreeMap<>();
+        try (io.kvasir.engine.gguf.GgufFile gguf = io.kvasir.engine.gguf.GgufFile.open(path)) {
+            for (var tensor : gguf.tensors()) {
+                if (tensor.shape().length == 2) {
+                    bytes.merge(tensor.type().name(), tensor.byteSize(), Long::sum);
+                }
+            }
+        }
+        return bytes;
     }
 
     /** Prompt tokens per second for one fresh prompt (never a prefix-cache hit). */
