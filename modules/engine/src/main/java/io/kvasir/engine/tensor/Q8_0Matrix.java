@@ -11,7 +11,6 @@ import static jdk.incubator.vector.VectorOperators.B2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.S2I;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -45,8 +44,6 @@ import jdk.incubator.vector.VectorMask;
  * about 35 ms per 26 MB once the JIT has compiled it.
  */
 final class Q8_0Matrix extends DenseMatrix {
-
-    private static final ThreadLocal<MemorySegment> WIDENED = ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
     private final Q8_0Packed packed;
     private final MemorySegment p;
@@ -100,7 +97,10 @@ final class Q8_0Matrix extends DenseMatrix {
             return;
         }
         // Sixteen rows at a time from weights widened once per group when the batch has four such
-        // tiles or more (prefill); below that the widening is not repaid (see dotBatch16). Then
+        // tiles or more (prefill), through the kernel every widened type shares (WidenedKernels).
+        // Measured (one thread, 2048 x 768, batch 128): 3.25 ms, against 3.88 ms for eight-row
+        // passes over the same regrouped activations, whose loop spends two of its ten vector
+        // instructions per column on widening; at batch 32 it was no faster, hence 64 rows. Then
         // eight rows per pass while eight are left, then four, then one at a time. Each pass reads
         // the group's weights again; the passes over one group follow each other, so all but the
         // first find them in cache.
@@ -108,12 +108,12 @@ final class Q8_0Matrix extends DenseMatrix {
         int tiled = batch / 8 * 8;
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, wide, tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = wide > 0 ? widened(cols * Q8_0Packed.G) : null;
+            MemorySegment wf = wide > 0 ? WidenedKernels.buffer(cols * Q8_0Packed.G) : null;
             for (int g = start; g < end; g++) {
                 if (wide > 0) {
                     widen(g, wf);
                     for (int b = 0; b < wide; b += 16) {
-                        dotBatch16(g, xt, b, wf, out);
+                        WidenedKernels.times16(wf, cols, xt, b, out, rows, g * Q8_0Packed.G);
                     }
                 }
                 int b = wide;
@@ -466,19 +466,6 @@ final class Q8_0Matrix extends DenseMatrix {
     }
 
     /**
-     * A per-thread buffer of at least {@code n} floats for {@link #widen}, 64-byte aligned so that
-     * no vector load from it spans two cache lines (a float[] starts 16 bytes into an aligned line).
-     */
-    private static MemorySegment widened(int n) {
-        MemorySegment w = WIDENED.get();
-        if (w.byteSize() < 4L * n) {
-            w = Arena.ofAuto().allocate(4L * n, 64);
-            WIDENED.set(w);
-        }
-        return w;
-    }
-
-    /**
      * Group {@code g}'s weights as floats with their block scale applied, column after column
      * ({@code G} rows each), into {@code wf}. An int8 times an fp16 scale needs at most 8 + 11
      * significant bits, so each product is exact in a float.
@@ -502,100 +489,6 @@ final class Q8_0Matrix extends DenseMatrix {
                         .mul(d)
                         .intoMemorySegment(wf, w0 + 4L * c * lanes, LE);
             }
-        }
-    }
-
-    /**
-     * Group {@code g} against activation rows {@code b0 .. b0 + 15} (tiled by 16 in {@code xt}), from
-     * the weights {@link #widen} put in {@code wf}: sixteen FMAs per weight vector loaded and no
-     * widening in the loop, as a batch's tiles share one widening.
-     *
-     * <p>Measured (one thread, 2048 x 768, batch 128): 3.25 ms, against 3.88 ms for {@link
-     * #dotBatch8} passes over the same regrouped activations, whose loop spends two of its ten
-     * vector instructions per column on widening, and 4.1 ms before the activations were regrouped.
-     * The widened copy was a float[] at first: 3.4 to 3.5 ms, as every 64-byte load from it spans
-     * two cache lines. Widening a span of 256 columns at a time (16 KB, L1-sized) and carrying the
-     * sums between spans was slower (3.9 to 4.0 ms) and once made the JIT fall back to boxed vectors
-     * at batch 32; the whole row it is, {@code cols * 64} bytes per thread (128 KB for 2048 columns,
-     * in L2). At batch 32 this kernel was no faster than eight-row passes, hence the threshold of
-     * 64 rows.
-     */
-    private void dotBatch16(int g, float[] xt, int b0, MemorySegment wf, float[] out) {
-        final int lanes = Q8_0Packed.G;
-        int x0 = b0 * cols;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        FloatVector o2 = o0;
-        FloatVector o3 = o0;
-        FloatVector o4 = o0;
-        FloatVector o5 = o0;
-        FloatVector o6 = o0;
-        FloatVector o7 = o0;
-        FloatVector o8 = o0;
-        FloatVector o9 = o0;
-        FloatVector o10 = o0;
-        FloatVector o11 = o0;
-        FloatVector o12 = o0;
-        FloatVector o13 = o0;
-        FloatVector o14 = o0;
-        FloatVector o15 = o0;
-        for (int c = 0; c < cols; c++) {
-            FloatVector w = FloatVector.fromMemorySegment(F, wf, 4L * c * lanes, LE);
-            int xc = x0 + 16 * c;
-            o0 = w.fma(FloatVector.broadcast(F, xt[xc]), o0);
-            o1 = w.fma(FloatVector.broadcast(F, xt[xc + 1]), o1);
-            o2 = w.fma(FloatVector.broadcast(F, xt[xc + 2]), o2);
-            o3 = w.fma(FloatVector.broadcast(F, xt[xc + 3]), o3);
-            o4 = w.fma(FloatVector.broadcast(F, xt[xc + 4]), o4);
-            o5 = w.fma(FloatVector.broadcast(F, xt[xc + 5]), o5);
-            o6 = w.fma(FloatVector.broadcast(F, xt[xc + 6]), o6);
-            o7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), o7);
-            o8 = w.fma(FloatVector.broadcast(F, xt[xc + 8]), o8);
-            o9 = w.fma(FloatVector.broadcast(F, xt[xc + 9]), o9);
-            o10 = w.fma(FloatVector.broadcast(F, xt[xc + 10]), o10);
-            o11 = w.fma(FloatVector.broadcast(F, xt[xc + 11]), o11);
-            o12 = w.fma(FloatVector.broadcast(F, xt[xc + 12]), o12);
-            o13 = w.fma(FloatVector.broadcast(F, xt[xc + 13]), o13);
-            o14 = w.fma(FloatVector.broadcast(F, xt[xc + 14]), o14);
-            o15 = w.fma(FloatVector.broadcast(F, xt[xc + 15]), o15);
-        }
-        int r0 = g * lanes;
-        int off = b0 * rows + r0;
-        if (r0 + lanes <= rows) {
-            o0.intoArray(out, off);
-            o1.intoArray(out, off + 1 * rows);
-            o2.intoArray(out, off + 2 * rows);
-            o3.intoArray(out, off + 3 * rows);
-            o4.intoArray(out, off + 4 * rows);
-            o5.intoArray(out, off + 5 * rows);
-            o6.intoArray(out, off + 6 * rows);
-            o7.intoArray(out, off + 7 * rows);
-            o8.intoArray(out, off + 8 * rows);
-            o9.intoArray(out, off + 9 * rows);
-            o10.intoArray(out, off + 10 * rows);
-            o11.intoArray(out, off + 11 * rows);
-            o12.intoArray(out, off + 12 * rows);
-            o13.intoArray(out, off + 13 * rows);
-            o14.intoArray(out, off + 14 * rows);
-            o15.intoArray(out, off + 15 * rows);
-        } else {
-            VectorMask<Float> m = F.indexInRange(r0, rows);
-            o0.intoArray(out, off, m);
-            o1.intoArray(out, off + 1 * rows, m);
-            o2.intoArray(out, off + 2 * rows, m);
-            o3.intoArray(out, off + 3 * rows, m);
-            o4.intoArray(out, off + 4 * rows, m);
-            o5.intoArray(out, off + 5 * rows, m);
-            o6.intoArray(out, off + 6 * rows, m);
-            o7.intoArray(out, off + 7 * rows, m);
-            o8.intoArray(out, off + 8 * rows, m);
-            o9.intoArray(out, off + 9 * rows, m);
-            o10.intoArray(out, off + 10 * rows, m);
-            o11.intoArray(out, off + 11 * rows, m);
-            o12.intoArray(out, off + 12 * rows, m);
-            o13.intoArray(out, off + 13 * rows, m);
-            o14.intoArray(out, off + 14 * rows, m);
-            o15.intoArray(out, off + 15 * rows, m);
         }
     }
 
