@@ -97,4 +97,19 @@ public record SamplingParams(
                 topLogprobs,
                 bias);
     }
+
+    /** The same sampling, reporting {@code n} alternatives per token (and so each token's log-probability). */
+    public SamplingParams withTopLogprobs(int n) {
+        return new SamplingParams(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                seed,
+                n,
+                logitBias);
+    }
 }

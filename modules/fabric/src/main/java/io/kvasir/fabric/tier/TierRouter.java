@@ -143,20 +143,7 @@ public final class TierRouter {
     /** The engine computes a token's log-probability only when some are asked for. */
     private static SamplingParams withTopLogprobs(SamplingParams p) {
         SamplingParams s = p == null ? SamplingParams.GREEDY : p;
-        if (s.topLogprobs() > 0) {
-            return s;
-        }
-        return new SamplingParams(
-                s.temperature(),
-                s.topK(),
-                s.topP(),
-                s.minP(),
-                s.repetitionPenalty(),
-                s.presencePenalty(),
-                s.frequencyPenalty(),
-                s.seed(),
-                1,
-                s.logitBias());
+        return s.topLogprobs() > 0 ? s : s.withTopLogprobs(1);
     }
 
     /** Drops the alternatives the caller did not ask for (asked for none: the log-probability too). */
