@@ -151,7 +151,7 @@ public final class Tenants {
                         c.getValue("pinned"), "tenant '" + name + "': pinned = on needs the region it is pinned to");
             }
             return new Tenant(name, hashes, models, maxConcurrent, tpm, priority, workload, group, region, pinned);
-        } catch (ConfigException.WrongType | ConfigException.BadValue e) {
+        } catch (ConfigException e) {
             throw new InvalidTenants("tenant '" + name + "': " + e.getMessage());
         }
     }
