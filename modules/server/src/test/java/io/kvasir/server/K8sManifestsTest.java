@@ -1,24 +1,17 @@
 package io.kvasir.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.MissingNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,13 +44,13 @@ class K8sManifestsTest {
     @Test
     void everyFileParsesAndEveryKustomizationReferenceResolves() throws IOException {
         List<Path> files;
-        try (Stream<Path> walk = Files.walk(k8s())) {
+        try (Stream<Path> walk = Files.walk(KubeManifests.dir())) {
             files = walk.filter(p -> p.toString().endsWith(".yaml")).toList();
         }
         assertThat(files).isNotEmpty();
         for (Path file : files) {
-            for (JsonNode doc : documents(Files.readString(file))) {
-                String where = k8s().relativize(file).toString();
+            for (JsonNode doc : KubeManifests.documents(Files.readString(file))) {
+                String where = KubeManifests.dir().relativize(file).toString();
                 assertThat(doc.path("apiVersion").asText())
                         .as(where + " apiVersion")
                         .isNotEmpty();
@@ -91,7 +84,8 @@ class K8sManifestsTest {
     @ParameterizedTest
     @ValueSource(strings = {"demo", "split"})
     void overlayRendersToAWorkingCluster(String overlay) throws Exception {
-        List<JsonNode> objects = documents(kustomize(k8s().resolve("overlays").resolve(overlay)));
+        List<JsonNode> objects = KubeManifests.documents(
+                KubeManifests.kustomize(KubeManifests.dir().resolve("overlays").resolve(overlay)));
         for (JsonNode o : objects) {
             assertThat(o.path("apiVersion").asText())
                     .as(o.path("kind").asText())
@@ -215,52 +209,5 @@ class K8sManifestsTest {
 
     private static String name(JsonNode o) {
         return o.at("/metadata/name").asText();
-    }
-
-    private static List<JsonNode> documents(String yaml) throws IOException {
-        List<JsonNode> docs = new ArrayList<>();
-        try (var parser = new YAMLFactory().createParser(yaml)) {
-            var it = YAML.readValues(parser, JsonNode.class);
-            while (it.hasNext()) {
-                JsonNode doc = it.next();
-                if (doc != null && !(doc instanceof MissingNode) && !doc.isNull()) {
-                    docs.add(doc);
-                }
-            }
-        }
-        return docs;
-    }
-
-    /** {@code kubectl kustomize DIR}, or the test is skipped when kubectl is not on the PATH. */
-    private static String kustomize(Path dir) throws Exception {
-        Path kubectl = onPath("kubectl");
-        assumeTrue(kubectl != null, "kubectl is not on the PATH: overlays not rendered");
-        Process p = new ProcessBuilder(kubectl.toString(), "kustomize", dir.toString())
-                .redirectErrorStream(false)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as("kubectl kustomize " + dir + ": " + err).isZero();
-        return out;
-    }
-
-    private static Path onPath(String tool) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path candidate = Path.of(d, tool);
-            if (Files.isExecutable(candidate)) {
-                return candidate;
-            }
-        }
-        return null;
-    }
-
-    private static Path k8s() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (dir != null && !Files.isDirectory(dir.resolve("deploy/k8s"))) {
-            dir = dir.getParent();
-        }
-        assertThat(dir).as("deploy/k8s above the working directory").isNotNull();
-        return dir.resolve("deploy/k8s");
     }
 }
