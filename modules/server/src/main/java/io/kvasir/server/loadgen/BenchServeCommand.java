@@ -123,6 +123,17 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--html", description = "Write the self-contained HTML report to this file")
     Path html;
 
+    @Option(
+            names = "--answers",
+            description = "Write every completed answer (by session and turn) to this file, one JSON object a line")
+    Path answersOut;
+
+    @Option(
+            names = "--check-answers",
+            description = "Compare every completed answer with the same request's answer in this file (written by "
+                    + "--answers from a run with the same seed, sizes and levels); exit 3 if any differs")
+    Path checkAnswers;
+
     @Override
     public Integer call() throws Exception {
         if (timeoutSeconds < 1) {
@@ -150,6 +161,8 @@ public final class BenchServeCommand implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
         }
+        // Read before the run: a bad reference file is an error now, not after an hour of load.
+        var reference = checkAnswers == null ? null : AnswerLog.read(checkAnswers);
         LoadRunner runner = new LoadRunner(spec, System.err);
         if (warmup > 0) {
             int ok = runner.warmUp(warmup);
@@ -168,7 +181,18 @@ public final class BenchServeCommand implements Callable<Integer> {
             HtmlReport.write(html, spec, stats);
             System.err.println("HTML report: " + html.toAbsolutePath());
         }
+        if (answersOut != null) {
+            runner.answers().write(answersOut);
+            System.err.println("answers: " + runner.answers().size() + " written to " + answersOut.toAbsolutePath());
+        }
         boolean anyCompleted = stats.stream().anyMatch(s -> s.completed() > 0);
+        if (reference != null) {
+            AnswerLog.Comparison c = runner.answers().compareWith(reference);
+            System.out.println(c.summary());
+            if (!c.identical()) {
+                return 3;
+            }
+        }
         return anyCompleted ? 0 : 1;
     }
 

@@ -34,9 +34,9 @@ public final class LoadRunner {
     private final PrintStream progressOut;
     private final String runId = Long.toHexString(System.currentTimeMillis());
     private final String sharedPrefix;
-    // Counted across levels so that no two requests of a run share a label.
-    private final AtomicLong requestCounter = new AtomicLong();
+    // Counted across levels so that no two sessions of a run share a number (and so a label).
     private final AtomicLong sessionCounter = new AtomicLong();
+    private final AnswerLog answers = new AnswerLog();
 
     public LoadRunner(LoadSpec spec, PrintStream progressOut) {
         this.spec = spec;
@@ -47,6 +47,11 @@ public final class LoadRunner {
                         "You are a helpful assistant. Background notes follow.",
                         spec.sharedPrefixTokens(),
                         SHARED_PREFIX_SEED);
+    }
+
+    /** The completed answers of the measured levels (warm-up excluded), by session and turn. */
+    AnswerLog answers() {
+        return answers;
     }
 
     public List<LevelRun> runAll() {
@@ -174,7 +179,9 @@ public final class LoadRunner {
         for (int turn = 1; turn <= turns; turn++) {
             int promptTokens = spec.promptTokens().sample(random);
             int outputTokens = spec.outputTokens().sample(random);
-            String label = "Request " + requestCounter.incrementAndGet() + ":";
+            // The label depends only on the session and turn, never on the order requests went out in,
+            // so a second run of the same seed sends the same prompts (see AnswerLog).
+            String label = "Request " + (session + 1) + (turns > 1 ? "." + turn : "") + ":";
             conversation.add(
                     new RequestDriver.Message("user", PromptText.generate(label, promptTokens, random.nextLong())));
             promptEstimate += promptTokens;
@@ -182,6 +189,9 @@ public final class LoadRunner {
                     driver.send(List.copyOf(conversation), outputTokens, sessionId, workload, turn, promptEstimate);
             results.add(r);
             progress.completed(r);
+            if (r.ok() && session < WARM_UP_SESSIONS) {
+                answers.record(session, turn, r.text());
+            }
             if (!r.ok()) {
                 // The conversation cannot go on without the answer it was waiting for.
                 progress.skipped(turns - turn);
