@@ -5,7 +5,14 @@
 #
 #   deploy/local/cluster.sh up [--decode N] [--prefill N] [--model PATH] [--regions eu,us] [-- extra serve args]
 #   deploy/local/cluster.sh status
+#   deploy/local/cluster.sh roll [--all] [--pause SECONDS]
 #   deploy/local/cluster.sh down
+#
+# `roll` is a rolling restart (an upgrade, once the build has changed): one node at a time, it
+# sends SIGTERM (the node drains: no new turns, its streams finish or resume on another node, then
+# it leaves), waits for it to exit, starts it again with the same arguments and waits until it is
+# ready before the next. Workers only, unless --all: a gateway's restart refuses new connections
+# while it is down, which only a load balancer in front of several gateways hides.
 #
 # With --regions, each region (an Akka data center) gets its own gateway and its own decode and
 # prefill nodes, and turns stay in the region whose gateway they enter (see policy.md).
@@ -18,7 +25,8 @@
 # Environment: KVASIR_CLUSTER_DIR (state dir), KVASIR_CLUSTER_HTTP_PORT (8080),
 # KVASIR_CLUSTER_MANAGEMENT_PORT (8558), KVASIR_CLUSTER_REMOTE_PORT (25520): node i uses base + i;
 # KVASIR_CLUSTER_READY_TIMEOUT (seconds to wait for the gateway's /ready, 300);
-# KVASIR_CLUSTER_STOP_TIMEOUT (seconds `down` waits after SIGTERM before SIGKILL, 30);
+# KVASIR_CLUSTER_STOP_TIMEOUT (seconds `down` and `roll` wait after SIGTERM before SIGKILL, 30);
+# KVASIR_CLUSTER_SETTLE_TIMEOUT (seconds `roll` waits for a replica to move back to a restarted node, 60);
 # KVASIR_BIN (the launcher, default ./kvasir).
 set -euo pipefail
 
@@ -38,7 +46,7 @@ lock_file="${state%/}.lock"
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -194,6 +202,7 @@ cmd_up() {
     args+=(--decode-replicas "$(( decode > 0 ? decode : 1 ))" --prefill-replicas "$prefill")
     args+=("${extra[@]+"${extra[@]}"}")
     echo "$kvasir ${args[*]}" > "$log"
+    printf '%s\0' "${args[@]}" > "$state/$name.args" # for `roll`, exactly as given
     # Its own session and process group, so `down` can signal the node with whatever it spawned.
     # `9>&-`: the node must not inherit the lock, or it would hold it for its whole life.
     if command -v setsid >/dev/null; then
@@ -312,6 +321,115 @@ await_exit() {
   echo "${left[*]+"${left[*]}"}"
 }
 
+# Starts one recorded node again with the arguments `up` gave it; prints its new "pid pgid".
+start_node() {
+  local name="$1" log="$2" args=()
+  [ -f "$state/$name.args" ] || die "no recorded arguments for $name (a cluster started by an older cluster.sh: run down and up)"
+  mapfile -d '' args < "$state/$name.args"
+  echo "$kvasir ${args[*]}" >> "$log"
+  if command -v setsid >/dev/null; then
+    setsid nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null 9>&- &
+  else
+    nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null 9>&- &
+  fi
+  local pid=$!
+  echo "$pid $(own_group "$pid")"
+}
+
+# Waits until the node answers /ready (gateways on the API port, workers on the management port).
+await_ready() {
+  local name="$1" roles="$2" http="$3" mgmt="$4" pid="$5" pgid="$6" remote="$7" url deadline=$((SECONDS + ready_timeout))
+  if [[ "$roles" == *gateway* ]]; then url="http://127.0.0.1:$http/ready"; else url="http://127.0.0.1:$mgmt/ready"; fi
+  while [ "$(http_code "$url")" != "200" ]; do
+    is_ours "$pid" "$pgid" "$remote" || die "$name exited while starting; see $state/$name.log"
+    [ $SECONDS -lt $deadline ] || die "$name was not ready after ${ready_timeout}s ($url); see $state/$name.log"
+    sleep 1
+  done
+}
+
+# Waits until every replica the gateway knows of is up, and (for up to settle_timeout) until the
+# restarted node hosts one again: Cluster Sharding moves replicas back to it by rebalancing, and
+# draining the next node before that would leave its replicas to load with nothing else ready.
+await_replicas() {
+  local name="$1" remote="$2" gateway_mgmt="$3" models all not_up deadline=$((SECONDS + ready_timeout))
+  local settle=$((SECONDS + ${KVASIR_CLUSTER_SETTLE_TIMEOUT:-60}))
+  while :; do
+    models="$(curl -s -m 2 "http://127.0.0.1:$gateway_mgmt/admin/models" 2>/dev/null || true)"
+    all="$(grep -o '"state":"[a-z_]*"' <<< "$models" || true)"
+    not_up="$(grep -v '"state":"up"' <<< "$all" || true)"
+    if [ -n "$all" ] && [ -z "$not_up" ]; then
+      if grep -q "\"node\":\"akka://[^\"]*:$remote\"" <<< "$models"; then
+        return 0
+      fi
+      if [ $SECONDS -ge $settle ]; then
+        echo "roll: no replica moved back to $name within ${KVASIR_CLUSTER_SETTLE_TIMEOUT:-60}s; going on"
+        return 0
+      fi
+    fi
+    [ $SECONDS -lt $deadline ] || die "replicas not all up after ${ready_timeout}s: $(tr '\n' ' ' <<< "${not_up:-no answer from the gateway}")"
+    sleep 1
+  done
+}
+
+cmd_roll() {
+  local all="" pause=5
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --all) all=1; shift ;;
+      --pause) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] || die "--pause needs seconds"; pause="$2"; shift 2 ;;
+      -h|--help) usage 0 ;;
+      *) die "unknown option '$1' (see --help)" ;;
+    esac
+  done
+  [ -f "$nodes_file" ] || die "no cluster (no state in $state)"
+  local rows=() row
+  mapfile -t rows < "$nodes_file"
+  # Workers first (the node list backwards, as `down` stops them), gateways last and only with --all.
+  local order=() i
+  for ((i = ${#rows[@]} - 1; i >= 0; i--)); do
+    read -r _ _ _ roles _ <<< "${rows[$i]}"
+    [[ "$roles" == *gateway* ]] || order+=("$i")
+  done
+  if [ -n "$all" ]; then
+    for ((i = ${#rows[@]} - 1; i >= 0; i--)); do
+      read -r _ _ _ roles _ <<< "${rows[$i]}"
+      [[ "$roles" == *gateway* ]] && order+=("$i")
+    done
+  fi
+  [ ${#order[@]} -gt 0 ] || die "no worker nodes to roll (a one-node cluster has only its gateway: use --all)"
+  # The first gateway's management port answers /admin/models for the whole cluster.
+  local gateway_mgmt=""
+  for row in "${rows[@]}"; do
+    read -r _ _ _ roles _ mgmt _ <<< "$row"
+    if [[ "$roles" == *gateway* ]]; then gateway_mgmt="$mgmt"; break; fi
+  done
+  [ -n "$gateway_mgmt" ] || die "no gateway in the cluster state"
+  local name pid pgid roles http mgmt remote log started=$SECONDS
+  for i in "${order[@]}"; do
+    read -r name pid pgid roles http mgmt remote log <<< "${rows[$i]}"
+    is_ours "$pid" "$pgid" "$remote" || die "$name (pid $pid) is not running; roll needs a whole cluster (see status)"
+    echo "roll: draining $name (pid $pid) at +$((SECONDS - started))s"
+    n_name=("$name"); n_pid=("$pid"); n_pgid=("$pgid"); n_remote=("$remote")
+    signal_node TERM "$pid" "$pgid"
+    if [ -n "$(await_exit "$stop_timeout")" ]; then
+      echo "roll: $name did not exit within ${stop_timeout}s of SIGTERM; sending SIGKILL" >&2
+      signal_node KILL "$pid" "$pgid"
+      [ -z "$(await_exit 10)" ] || die "$name still runs after SIGKILL"
+    fi
+    lock 60
+    read -r pid pgid <<< "$(start_node "$name" "$log")"
+    rows[$i]="$name $pid $pgid $roles $http $mgmt $remote $log"
+    printf '%s\n' "${rows[@]}" > "$nodes_file.new" && mv "$nodes_file.new" "$nodes_file"
+    unlock
+    echo "roll: restarted $name (pid $pid) at +$((SECONDS - started))s; waiting until it is ready"
+    await_ready "$name" "$roles" "$http" "$mgmt" "$pid" "$pgid" "$remote"
+    if [[ "$roles" != *gateway* ]]; then await_replicas "$name" "$remote" "$gateway_mgmt"; fi
+    echo "roll: $name ready at +$((SECONDS - started))s"
+    sleep "$pause"
+  done
+  echo "roll: done, ${#order[@]} node(s) in $((SECONDS - started))s"
+}
+
 cmd_status() {
   if [ ! -f "$nodes_file" ]; then
     echo "no cluster (no state in $state)"
@@ -340,6 +458,7 @@ case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) shift; cmd_down ;;
   status) shift; cmd_status ;;
+  roll) shift; cmd_roll "$@" ;;
   -h|--help|help) usage 0 ;;
   *) usage 1 ;;
 esac
