@@ -201,6 +201,9 @@ public final class TurnPlacement {
                         if (!resuming) {
                             metrics.admitted(request.model());
                         }
+                        if (resuming || placed.detours() > 0) {
+                            attempt.detoured();
+                        }
                         progress.placed();
                         return placed.events().getSource();
                     }
@@ -242,6 +245,7 @@ public final class TurnPlacement {
         private int estimatedTokens;
         private boolean counted;
         private boolean ended;
+        private boolean detoured;
 
         Attempt(boolean modelAllowed) {
             this.modelAllowed = modelAllowed;
@@ -276,8 +280,13 @@ public final class TurnPlacement {
             return permit != null;
         }
 
+        /** The turn was bounced or resumed before it started: its first token measures the disruption. */
+        synchronized void detoured() {
+            detoured = true;
+        }
+
         synchronized void firstToken(int promptTokens) {
-            if (permit != null) {
+            if (permit != null && !detoured) {
                 permit.firstToken(promptTokens);
             }
         }

@@ -249,7 +249,7 @@ public final class Session extends AbstractBehavior<Command> {
                 leasedReplica = accepted.replica(); // a replica of another model holds no cache for this one
             }
             turns++;
-            return answer(p.turn(), new TurnPlaced(accepted.replica(), accepted.events()));
+            return answer(p.turn(), new TurnPlaced(accepted.replica(), accepted.events(), p.failures() + p.waits()));
         }
         if (placed.reply() == null) {
             // It may have taken the turn and its answer be late: tell it to drop the turn, so the

@@ -37,8 +37,18 @@ public final class SessionProtocol {
     /** The answer to {@link StartTurn}. */
     public sealed interface TurnReply extends CborSerializable permits TurnPlaced, TurnRefused {}
 
-    /** A replica took the turn; its events flow through {@code events}. */
-    public record TurnPlaced(String replica, SourceRef<ReplicaProtocol.TurnEvent> events) implements TurnReply {}
+    /**
+     * A replica took the turn; its events flow through {@code events}. {@code detours} counts the
+     * replicas that refused it or the waits for one before this one took it: a turn that was
+     * bounced (a replica loading or handing off) has a time to first token that says nothing about
+     * queueing, and the gateway keeps it out of its forecast's calibration.
+     */
+    public record TurnPlaced(String replica, SourceRef<ReplicaProtocol.TurnEvent> events, int detours)
+            implements TurnReply {
+        public TurnPlaced(String replica, SourceRef<ReplicaProtocol.TurnEvent> events) {
+            this(replica, events, 0);
+        }
+    }
 
     /** No replica took the turn. */
     public record TurnRefused(FabricException.Kind kind, String message) implements TurnReply {

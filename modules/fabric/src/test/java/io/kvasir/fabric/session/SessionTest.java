@@ -121,6 +121,7 @@ class SessionTest {
         TurnPlaced placed = gateway.expectMessageClass(TurnPlaced.class);
         assertThat(placed.replica()).isEqualTo(R1);
         assertThat(placed.events()).isSameAs(accepted.events());
+        assertThat(placed.detours()).isZero();
         assertThat(status().replica()).isEqualTo(R1);
         assertThat(status().turns()).isEqualTo(1);
     }
@@ -146,7 +147,10 @@ class SessionTest {
         answer(again, R1);
         accept(expectGenerate(R1), R1);
 
-        assertThat(gateway.expectMessageClass(TurnPlaced.class).replica()).isEqualTo(R1);
+        TurnPlaced placed = gateway.expectMessageClass(TurnPlaced.class);
+        assertThat(placed.replica()).isEqualTo(R1);
+        // The gateway keeps a bounced turn's time to first token out of its forecast.
+        assertThat(placed.detours()).isEqualTo(1);
     }
 
     @Test
