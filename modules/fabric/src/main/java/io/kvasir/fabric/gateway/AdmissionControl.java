@@ -96,6 +96,27 @@ public final class AdmissionControl {
     private final LongSupplier nanoTime;
     private volatile TtftForecast forecast = TtftForecast.NONE;
 
+    /**
+     * Why a request was refused: an operator tuning objectives needs to know which rule fires, and
+     * the answer to the client is the same 429 whichever it was.
+     */
+    public enum Refusal {
+        /** The prompt work queued ahead would already put its first token past the objective. */
+        FORECAST,
+        /** No slot free, and the predicted wait for one is past what the objective leaves. */
+        QUEUE_WAIT,
+        /** No slot free and the queue is full of requests that rank ahead of it. */
+        QUEUE_FULL,
+        /** Admitted to the queue, then pushed out by a request that ranks ahead. */
+        SHED;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private final Map<String, java.util.concurrent.atomic.AtomicLongArray> refusals = new ConcurrentHashMap<>();
+
     /** A gateway alone: no other gateway's requests count, the limit is each model's max-in-flight. */
     public AdmissionControl(Iterable<ModelSettings> models, Objectives objectives) {
         this(models, objectives, model -> 0, null, System::nanoTime);
@@ -149,6 +170,7 @@ public final class AdmissionControl {
         if (objective > 0) {
             long predicted = forecast.predictedTtftNanos(model, promptTokens);
             if (predicted > objective) {
+                refused(model, Refusal.FORECAST);
                 return CompletableFuture.failedFuture(overloaded(model, predicted - objective));
             }
             // Time spent queued here comes out of the same objective as the prompt work ahead.
@@ -163,6 +185,22 @@ public final class AdmissionControl {
         // A side effect, not a stage the caller gets: cancelling the caller's future must reach the waiter.
         permit.thenAccept(p -> ((SlotPermit) p).ticket = forecast.admitted(model, promptTokens));
         return permit;
+    }
+
+    /** Requests of one model refused for {@code cause} since this gateway started. */
+    public long refusals(String model, Refusal cause) {
+        var counts = refusals.get(model);
+        return counts == null ? 0 : counts.get(cause.ordinal());
+    }
+
+    /** The time to first token the forecast predicts for a request arriving now, in nanoseconds (0: unknown). */
+    public long predictedTtftNanos(String model) {
+        return forecast.predictedTtftNanos(model, 0);
+    }
+
+    private void refused(String model, Refusal cause) {
+        refusals.computeIfAbsent(model, m -> new java.util.concurrent.atomic.AtomicLongArray(Refusal.values().length))
+                .incrementAndGet(cause.ordinal());
     }
 
     /** Requests of one model in flight from this gateway or waiting here. */
@@ -232,16 +270,19 @@ public final class AdmissionControl {
                         : interactive.size() + batch.headSet(waiter).size();
                 long waitNanos = holds.predictedWaitNanos(ahead + 1, max);
                 if (waitNanos > waitBudgetNanos) {
+                    refused(model, Refusal.QUEUE_WAIT);
                     return CompletableFuture.failedFuture(overloaded(waitNanos));
                 }
                 if (interactive.size() + batch.size() >= queueSize) {
                     if (interactive.isEmpty() && batch.isEmpty()) {
+                        refused(model, Refusal.QUEUE_FULL);
                         return CompletableFuture.failedFuture(overloaded(waitNanos)); // no queue at all
                     }
                     Waiter last = batch.isEmpty() ? interactive.last() : batch.last();
                     boolean ranksAhead = workload == Workload.INTERACTIVE && last.workload() == Workload.BATCH
                             || workload == last.workload() && Waiter.ORDER.compare(waiter, last) < 0;
                     if (!ranksAhead) {
+                        refused(model, Refusal.QUEUE_FULL);
                         return CompletableFuture.failedFuture(overloaded(waitNanos));
                     }
                     shed = batch.isEmpty() ? interactive.pollLast() : batch.pollLast();
@@ -249,6 +290,7 @@ public final class AdmissionControl {
                 (workload == Workload.INTERACTIVE ? interactive : batch).add(waiter);
             }
             if (shed != null) {
+                refused(model, Refusal.SHED);
                 shed.future.completeExceptionally(overloaded(holds.predictedWaitNanos(1, limit.applyAsInt(model))));
             }
             return waiter.future;

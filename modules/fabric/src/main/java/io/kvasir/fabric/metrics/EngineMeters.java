@@ -70,6 +70,19 @@ final class EngineMeters {
                 .tag(FabricMetrics.MODEL, model)
                 .strongReference(true)
                 .register(registry);
+        for (AdmissionControl.Refusal cause : AdmissionControl.Refusal.values()) {
+            FunctionCounter.builder("kvasir.admission.refusals", admission, a -> a.refusals(model, cause))
+                    .description("requests this gateway refused (HTTP 429), by the admission rule that refused them")
+                    .tag(FabricMetrics.MODEL, model)
+                    .tag("cause", cause.label())
+                    .register(registry);
+        }
+        Gauge.builder("kvasir.admission.predicted_ttft_seconds", admission, a -> a.predictedTtftNanos(model) / 1e9)
+                .description("time to first token the admission forecast predicts for a request arriving now "
+                        + "(0: no prefill rate measured yet)")
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.admission.pending", admission, a -> a.pending(model))
                 .description("requests in flight from this gateway plus those waiting in its queue")
                 .tag(FabricMetrics.MODEL, model)

@@ -67,6 +67,8 @@ class AdmissionControlTest {
                 });
         assertThat(admission.pending()).isEqualTo(2);
         assertThat(admission.queued("m")).isEqualTo(1);
+        assertThat(admission.refusals("m", AdmissionControl.Refusal.QUEUE_FULL)).isEqualTo(1);
+        assertThat(admission.refusals("m", AdmissionControl.Refusal.FORECAST)).isZero();
     }
 
     @Test
@@ -217,6 +219,13 @@ class AdmissionControlTest {
         predicted.set(1_500_000_000L);
         assertThat(admission.acquire("m", Workload.INTERACTIVE, 10).toCompletableFuture())
                 .isCompletedExceptionally();
+        assertThat(admission.refusals("m", AdmissionControl.Refusal.QUEUE_WAIT)).isEqualTo(1);
+        // Past the objective on its own: refused by the forecast, before any queue is looked at.
+        predicted.set(2_500_000_000L);
+        assertThat(admission.acquire("m", Workload.INTERACTIVE, 10).toCompletableFuture())
+                .isCompletedExceptionally();
+        assertThat(admission.refusals("m", AdmissionControl.Refusal.FORECAST)).isEqualTo(1);
+        assertThat(admission.predictedTtftNanos("m")).isEqualTo(2_500_000_000L);
     }
 
     @Test
