@@ -159,6 +159,31 @@ public final class KvasirFabric implements Fabric {
 
     @Override
     public boolean ready() {
-        return !node.draining() && Cluster.get(system).selfMember().status() == MemberStatus.up() && view.anyReplica();
+        return notReadyReason().isEmpty();
+    }
+
+    @Override
+    public Optional<String> notReadyReason() {
+        if (node.draining()) {
+            return Optional.of("this node is draining");
+        }
+        MemberStatus status = Cluster.get(system).selfMember().status();
+        if (status != MemberStatus.up()) {
+            return Optional.of("not yet an Up member of the cluster (" + status + ")");
+        }
+        if (view.anyReplica()) {
+            return Optional.empty();
+        }
+        StringBuilder why = new StringBuilder(
+                "no replica of " + String.join(", ", settings.models().keySet()) + " is up in the cluster yet");
+        // What this node can say for itself: a model that cannot load here (a missing file, too
+        // little memory) keeps failing, and the pod's log must say so rather than only "not ready".
+        node.loadBackoff()
+                .lastFailures()
+                .forEach((replica, reason) -> why.append("; replica ")
+                        .append(replica)
+                        .append(" failed to load here: ")
+                        .append(reason));
+        return Optional.of(why.toString());
     }
 }

@@ -37,6 +37,14 @@ public interface Fabric {
     /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
     boolean ready();
 
+    /**
+     * Why this node is not ready, in a line an operator can act on (a model file missing, a node
+     * still joining), or empty when it is ready. The readiness probe logs it when it changes.
+     */
+    default java.util.Optional<String> notReadyReason() {
+        return ready() ? java.util.Optional.empty() : java.util.Optional.of("the fabric is not ready");
+    }
+
     /** Where the fabric's meters are, for the edge to add its own; null: none. */
     default io.micrometer.core.instrument.MeterRegistry meterRegistry() {
         return null;

@@ -59,6 +59,13 @@ public final class LoadBackoff {
         return f == null ? 0 : f.count();
     }
 
+    /** Each replica of this node that failed its last load, with why, in name order. */
+    public java.util.SortedMap<String, String> lastFailures() {
+        java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+        failures.forEach((replica, f) -> out.put(replica, f.reason()));
+        return out;
+    }
+
     /** Why {@code replica} last failed, while it has not loaded since. */
     Optional<String> lastFailure(String replica) {
         return Optional.ofNullable(failures.get(replica)).map(Failure::reason);

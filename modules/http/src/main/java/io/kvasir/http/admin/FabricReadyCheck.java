@@ -4,10 +4,10 @@ import akka.actor.AbstractExtensionId;
 import akka.actor.ActorSystem;
 import akka.actor.ExtendedActorSystem;
 import akka.actor.Extension;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.BooleanSupplier;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,16 +30,18 @@ public final class FabricReadyCheck implements Supplier<CompletionStage<Boolean>
 
     @Override
     public CompletionStage<Boolean> get() {
-        boolean ready = holder.ready.getAsBoolean();
-        // Probes come every few seconds: say only when the answer changes, so a pod's log tells why it
-        // left the Service without repeating itself.
-        if (holder.lastAnswer.getAndSet(ready) != ready) {
-            log.info(
-                    ready
-                            ? "readiness: the fabric is ready (joined, a replica loaded)"
-                            : "readiness: the fabric is not ready (not yet Up, draining, or no replica of its models loaded)");
+        Optional<String> why = holder.notReady.get();
+        // Probes come every few seconds: say only when the answer (or the reason) changes, so a pod's
+        // log tells why it is out of the Service without repeating itself.
+        String answer = why.orElse("");
+        if (!answer.equals(holder.lastAnswer.getAndSet(answer))) {
+            if (why.isEmpty()) {
+                log.info("readiness: the fabric is ready (joined, a replica loaded)");
+            } else {
+                log.warn("readiness: not ready: {}", why.get());
+            }
         }
-        return CompletableFuture.completedFuture(ready);
+        return CompletableFuture.completedFuture(why.isEmpty());
     }
 
     /** Where the running fabric's readiness is found from an actor system. */
@@ -52,15 +54,16 @@ public final class FabricReadyCheck implements Supplier<CompletionStage<Boolean>
             }
         };
 
-        private volatile BooleanSupplier ready = () -> false;
-        private final AtomicBoolean lastAnswer = new AtomicBoolean(true);
+        private volatile Supplier<Optional<String>> notReady = () -> Optional.of("the fabric is still starting");
+        private final AtomicReference<String> lastAnswer = new AtomicReference<>();
 
         public static Holder get(ActorSystem system) {
             return ID.get(system);
         }
 
-        public void set(BooleanSupplier fabricReady) {
-            this.ready = fabricReady;
+        /** @param notReadyReason why the fabric is not ready, empty when it is */
+        public void set(Supplier<Optional<String>> notReadyReason) {
+            this.notReady = notReadyReason;
         }
     }
 }

@@ -51,7 +51,7 @@ public final class ManagementServer extends AllDirectives {
         this.metrics = metrics;
         // Akka Management's /ready asks FabricReadyCheck, which finds this fabric through the system.
         FabricReadyCheck.Holder.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
-                .set(fabric::ready);
+                .set(fabric::notReadyReason);
     }
 
     public Route route() {

@@ -1,0 +1,70 @@
+package io.kvasir.fabric;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A node whose only model cannot load stays up, unready, and says why: in Kubernetes the pod's log
+ * must name the missing file, not only "not ready", and the pod must not crash-loop.
+ */
+class ReadinessReasonTest {
+
+    private ActorTestKit kit;
+
+    @AfterEach
+    void stop() {
+        if (kit != null) {
+            kit.shutdownTestKit();
+        }
+    }
+
+    @Test
+    void aModelThatCannotLoadIsNamedAsTheReasonTheNodeIsNotReady() {
+        kit = ActorTestKit.create(
+                "readiness",
+                TestNodes.config("broken { path = \"missing.gguf\" }", List.of("gateway", "decode"), true, ""));
+        KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)));
+
+        await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
+        assertThat(fabric.notReadyReason())
+                .hasValueSatisfying(why -> assertThat(why)
+                        .contains("no replica of broken is up")
+                        .contains("replica broken:decode:0 failed to load here")
+                        .contains("missing.gguf"));
+        assertThat(fabric.ready()).isFalse();
+    }
+
+    @Test
+    void aServingNodeHasNoReason() {
+        kit = ActorTestKit.create(
+                "readiness-ok",
+                TestNodes.config(
+                        "tiny { max-model-length = 1024, kv-cache-blocks = 64, kv-block-size = 4 }",
+                        List.of("gateway", "decode"),
+                        true,
+                        ""));
+        KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)));
+        await(fabric::ready);
+        assertThat(fabric.notReadyReason()).isEqualTo(Optional.empty());
+    }
+
+    private static void await(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition within 30 s").isLessThan(deadline);
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
