@@ -82,7 +82,7 @@ class K8sManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "split"})
+    @ValueSource(strings = {"demo", "split", "demo-tls"})
     void overlayRendersToAWorkingCluster(String overlay) throws Exception {
         List<JsonNode> objects = KubeManifests.documents(
                 KubeManifests.kustomize(KubeManifests.dir().resolve("overlays").resolve(overlay)));
@@ -113,7 +113,24 @@ class K8sManifestsTest {
         assertThat(role.at("/rules/0/resources").toString()).contains("pods");
         assertThat(role.at("/rules/0/verbs").toString()).contains("list");
         one(objects, "ServiceAccount", binding.at("/subjects/0/name").asText());
-        checkNodeConfig(ofKind(objects, "ConfigMap").getFirst());
+        Config node = checkNodeConfig(ofKind(objects, "ConfigMap").getFirst());
+        boolean tls = overlay.endsWith("-tls");
+        // The TLS component turns both on, from the Secret's keystore and password; without it, neither.
+        assertThat(node.getBoolean("kvasir.http.tls.enabled")).as("HTTPS API").isEqualTo(tls);
+        assertThat(node.getString("akka.remote.artery.transport")).isEqualTo(tls ? "tls-tcp" : "tcp");
+        for (JsonNode d : deployments) {
+            JsonNode pod = d.at("/spec/template/spec");
+            assertThat(pod.at("/containers/0/env").toString().contains("KVASIR_TLS_KEYSTORE_PASSWORD"))
+                    .as(name(d) + " keystore password from the Secret")
+                    .isEqualTo(tls);
+            for (JsonNode v : pod.path("volumes")) {
+                if (v.at("/secret/secretName").asText().equals("kvasir-tls")) {
+                    assertThat(v.at("/secret/optional").asBoolean())
+                            .as(name(d) + " TLS secret optional")
+                            .isEqualTo(!tls);
+                }
+            }
+        }
     }
 
     private static void checkDeployment(JsonNode d, List<JsonNode> objects) {
@@ -153,11 +170,13 @@ class K8sManifestsTest {
     }
 
     /** The node config as the pod reads it: parses, includes models.conf, and bootstraps through kubernetes-api. */
-    private void checkNodeConfig(JsonNode configMap) throws IOException {
+    private Config checkNodeConfig(JsonNode configMap) throws IOException {
         JsonNode data = configMap.path("data");
         for (String f : List.of("application.conf", "models.conf", "drain.sh")) {
             assertThat(data.has(f)).as("ConfigMap has " + f).isTrue();
-            Files.writeString(tmp.resolve(f), data.path(f).asText());
+        }
+        for (var file : data.properties()) {
+            Files.writeString(tmp.resolve(file.getKey()), file.getValue().asText());
         }
         Config config = ConfigFactory.parseFile(tmp.resolve("application.conf").toFile())
                 .withFallback(ConfigFactory.defaultReference())
@@ -169,6 +188,7 @@ class K8sManifestsTest {
         assertThat(formed.getBoolean("kvasir.node.join-self")).isFalse();
         assertThat(formed.getString("akka.cluster.split-brain-resolver.active-strategy"))
                 .isEqualTo("keep-majority");
+        return config;
     }
 
     private static boolean selects(JsonNode selector, JsonNode template) {

@@ -51,7 +51,7 @@ class K8sSchemaTest {
             "PodDisruptionBudget", PodDisruptionBudget.class);
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "split"})
+    @ValueSource(strings = {"demo", "split", "demo-tls"})
     void everyRenderedObjectMatchesTheKubernetesTypes(String overlay) throws Exception {
         List<JsonNode> objects = KubeManifests.documents(
                 KubeManifests.kustomize(KubeManifests.dir().resolve("overlays").resolve(overlay)));
