@@ -26,25 +26,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Errors carry the hub's {@code X-Error-Code}. Faults are switched on per file: a connection dropped
  * part-way, a wrong checksum.
  */
-final class FakeHub implements AutoCloseable {
+public final class FakeHub implements AutoCloseable {
 
-    static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
-    static final String TOKEN = "hf_test_token_123";
+    public static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+    public static final String TOKEN = "hf_test_token_123";
 
     /** A request as the servers saw it. */
-    record Seen(String server, String method, String path, String range, boolean authorized) {}
+    public record Seen(String server, String method, String path, String range, boolean authorized) {}
 
     private record Repo(Map<String, byte[]> files, boolean gated) {}
 
     private final Map<String, Repo> repos = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> drops = new ConcurrentHashMap<>();
     private final Map<String, String> wrongSha = new ConcurrentHashMap<>();
-    final List<Seen> seen = new CopyOnWriteArrayList<>();
+    public final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final HttpServer hub;
     private final HttpServer storage;
     private final ExecutorService threads = Executors.newFixedThreadPool(4);
 
-    FakeHub() {
+    public FakeHub() {
         try {
             hub = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
             storage = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
@@ -59,22 +59,22 @@ final class FakeHub implements AutoCloseable {
         storage.start();
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + hub.getAddress().getPort());
     }
 
-    FakeHub repo(String repo, Map<String, byte[]> files) {
+    public FakeHub repo(String repo, Map<String, byte[]> files) {
         repos.put(repo, new Repo(new ConcurrentHashMap<>(files), false));
         return this;
     }
 
-    FakeHub gatedRepo(String repo, Map<String, byte[]> files) {
+    public FakeHub gatedRepo(String repo, Map<String, byte[]> files) {
         repos.put(repo, new Repo(new ConcurrentHashMap<>(files), true));
         return this;
     }
 
     /** The next {@code times} downloads of {@code file} stop after {@code bytes} bytes. */
-    void dropAfter(String file, int bytes, int times) {
+    public void dropAfter(String file, int bytes, int times) {
         drops.put(file, new AtomicInteger(times));
         dropAt.put(file, bytes);
     }
@@ -82,11 +82,11 @@ final class FakeHub implements AutoCloseable {
     private final Map<String, Integer> dropAt = new ConcurrentHashMap<>();
 
     /** The hub announces a checksum the file does not have. */
-    void lieAboutChecksum(String file) {
+    public void lieAboutChecksum(String file) {
         wrongSha.put(file, sha256(new byte[] {1, 2, 3}));
     }
 
-    long count(String server, String method) {
+    public long count(String server, String method) {
         return seen.stream()
                 .filter(s -> s.server().equals(server) && s.method().equals(method))
                 .count();
