@@ -12,27 +12,48 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Fetches one file into the cache: into {@code FILE.part}, resumed with a {@code Range} request
  * where a previous attempt (this run's or an earlier process's) stopped, checked against the hub's
- * checksum and size, then renamed into place. A dropped connection is retried from where it
- * stopped a few times; after that the part is kept for the next start to resume.
+ * checksum and size, then renamed into place. A dropped connection, or one that stalls (nothing
+ * received for the stall timeout), is retried from where it stopped a few times; after that the
+ * part is kept for the next start to resume.
  */
 final class HubDownloader {
 
     static final int ATTEMPTS = 3;
     private static final int BUFFER = 1 << 16;
 
+    /** Closes the body of a download that has received nothing for its stall timeout. */
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kvasir-download-watchdog");
+        t.setDaemon(true);
+        return t;
+    });
+
     private final HubClient client;
     private final PrintStream out;
     private final boolean terminal;
+    private final Duration stallTimeout;
 
-    HubDownloader(HubClient client, PrintStream out, boolean terminal) {
+    /**
+     * @param stallTimeout how long a download may receive nothing before its connection is dropped
+     *                     and resumed: the HTTP client times out only until the headers arrive
+     */
+    HubDownloader(HubClient client, PrintStream out, boolean terminal, Duration stallTimeout) {
         this.client = client;
         this.out = out;
         this.terminal = terminal;
+        this.stallTimeout = stallTimeout;
     }
 
     /** Downloads {@code file} to {@code target} unless it is there; the caller holds the file's cache lock. */
@@ -75,18 +96,39 @@ final class HubDownloader {
         DownloadProgress progress = new DownloadProgress(out, terminal, file, d.from(), meta.size(), System::nanoTime);
         StandardOpenOption mode = d.from() == 0 ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND;
         long bytes = d.from();
-        try (InputStream in = d.body();
+        AtomicLong lastRead = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        InputStream body = d.body();
+        long every = Math.max(1, stallTimeout.toMillis() / 4);
+        ScheduledFuture<?> watch = WATCHDOG.scheduleWithFixedDelay(
+                () -> {
+                    if (System.nanoTime() - lastRead.get() > stallTimeout.toNanos()
+                            && stalled.compareAndSet(false, true)) {
+                        closeQuietly(body);
+                    }
+                },
+                every,
+                every,
+                TimeUnit.MILLISECONDS);
+        try (InputStream in = body;
                 OutputStream o =
                         Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode)) {
             byte[] buf = new byte[BUFFER];
             for (int n; (n = in.read(buf)) > 0; ) {
+                lastRead.set(System.nanoTime());
                 o.write(buf, 0, n);
                 bytes += n;
                 progress.update(bytes);
             }
         } catch (IOException e) {
             progress.finish("interrupted at " + DownloadProgress.size(bytes));
-            throw e;
+            throw stalled.get() ? new IOException("nothing received for " + stallTimeout.toMillis() + " ms", e) : e;
+        } finally {
+            watch.cancel(false);
+        }
+        if (stalled.get()) {
+            progress.finish("interrupted at " + DownloadProgress.size(bytes));
+            throw new IOException("nothing received for " + stallTimeout.toMillis() + " ms");
         }
         if (meta.size() >= 0 && bytes < meta.size()) {
             progress.finish("interrupted at " + DownloadProgress.size(bytes));
@@ -119,6 +161,14 @@ final class HubDownloader {
             Files.deleteIfExists(part);
             throw new HubException(ref + ": " + file + ": " + problem + "; the download was deleted, start again to "
                     + "fetch it anew");
+        }
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // Closing is how the watchdog breaks a stalled read; the reader reports the failure.
         }
     }
 

@@ -22,6 +22,9 @@ import java.util.regex.Pattern;
  */
 public final class HubResolver {
 
+    /** A download that receives nothing this long is dropped and resumed. */
+    static final java.time.Duration STALL_TIMEOUT = java.time.Duration.ofSeconds(60);
+
     private static final Pattern SAFE_COMMIT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final HubSettings settings;
@@ -35,10 +38,14 @@ public final class HubResolver {
      * @param terminal whether {@code out} is a terminal, for a redrawn progress bar
      */
     public HubResolver(HubSettings settings, PrintStream out, boolean terminal) {
+        this(settings, out, terminal, STALL_TIMEOUT);
+    }
+
+    HubResolver(HubSettings settings, PrintStream out, boolean terminal, java.time.Duration stallTimeout) {
         this.settings = settings;
         this.cache = new HubCache(settings.cacheDir());
         this.client = new HubClient(settings);
-        this.downloader = new HubDownloader(client, out, terminal);
+        this.downloader = new HubDownloader(client, out, terminal, stallTimeout);
         this.out = out;
     }
 

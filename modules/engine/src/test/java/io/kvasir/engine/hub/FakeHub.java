@@ -81,6 +81,13 @@ public final class FakeHub implements AutoCloseable {
 
     private final Map<String, Integer> dropAt = new ConcurrentHashMap<>();
 
+    /** The next download of {@code file} sends {@code bytes} bytes, then nothing, without closing. */
+    public void stallAfter(String file, int bytes) {
+        stalls.put(file, bytes);
+    }
+
+    private final Map<String, Integer> stalls = new ConcurrentHashMap<>();
+
     /** The hub announces a checksum the file does not have. */
     public void lieAboutChecksum(String file) {
         wrongSha.put(file, sha256(new byte[] {1, 2, 3}));
@@ -209,6 +216,23 @@ public final class FakeHub implements AutoCloseable {
         }
         ex.sendResponseHeaders(from > 0 ? 206 : 200, length);
         OutputStream out = ex.getResponseBody();
+        Integer stallAt = stalls.remove(p[3]);
+        if (stallAt != null) {
+            out.write(data, (int) from, stallAt - (int) from);
+            out.flush();
+            try {
+                // Silent but open, until the client gives up and closes its end.
+                for (int i = 0; i < 100; i++) {
+                    Thread.sleep(100);
+                    out.write(new byte[0]);
+                    out.flush();
+                }
+            } catch (InterruptedException | IOException e) {
+                // The client went away (or the hub is closing): the point of the stall.
+            }
+            ex.close();
+            return;
+        }
         AtomicInteger dropping = drops.get(p[3]);
         if (dropping != null && dropping.getAndDecrement() > 0) {
             int upTo = Math.max((int) from, dropAt.get(p[3]));

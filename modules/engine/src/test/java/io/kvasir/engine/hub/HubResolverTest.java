@@ -137,6 +137,22 @@ class HubResolverTest {
     }
 
     @Test
+    void aStalledDownloadIsDroppedAndResumed() throws Exception {
+        hub.stallAfter("tiny-Q8_0.gguf", 150_000);
+        HubResolver r = new HubResolver(
+                new HubSettings(hub.endpoint(), Optional.empty(), cache, false),
+                new PrintStream(log, true, StandardCharsets.UTF_8),
+                false,
+                java.time.Duration.ofMillis(500));
+
+        Path p = r.resolve(ref("hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf"));
+
+        assertThat(Files.readAllBytes(p)).isEqualTo(FILES.get("tiny-Q8_0.gguf"));
+        assertThat(hub.seen.getLast().range()).isEqualTo("bytes=150000-");
+        assertThat(log()).contains("connection lost at 146.5 KiB, resuming");
+    }
+
+    @Test
     void aDownloadThatKeepsFailingKeepsItsPartForTheNextStartToResume() throws Exception {
         hub.dropAfter("tiny-Q8_0.gguf", 200_000, HubDownloader.ATTEMPTS);
 
