@@ -88,6 +88,13 @@ public final class FakeHub implements AutoCloseable {
 
     private final Map<String, Integer> stalls = new ConcurrentHashMap<>();
 
+    /** Downloads of {@code file} arrive in 10 pieces, {@code millis} apart, so that two overlap. */
+    public void slow(String file, int millis) {
+        paces.put(file, millis);
+    }
+
+    private final Map<String, Integer> paces = new ConcurrentHashMap<>();
+
     /** The hub announces a checksum the file does not have. */
     public void lieAboutChecksum(String file) {
         wrongSha.put(file, sha256(new byte[] {1, 2, 3}));
@@ -242,7 +249,22 @@ public final class FakeHub implements AutoCloseable {
             ex.close();
             return;
         }
-        out.write(data, (int) from, length);
+        Integer pace = paces.get(p[3]);
+        if (pace != null) {
+            int piece = (length + 9) / 10;
+            for (int at = (int) from; at < data.length; at += piece) {
+                out.write(data, at, Math.min(piece, data.length - at));
+                out.flush();
+                try {
+                    Thread.sleep(pace);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        } else {
+            out.write(data, (int) from, length);
+        }
         ex.close();
     }
 
