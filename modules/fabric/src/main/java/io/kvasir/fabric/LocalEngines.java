@@ -2,6 +2,7 @@ package io.kvasir.fabric;
 
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.LocalModel;
+import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sim.SimulatedEngine;
 import io.kvasir.engine.sim.SimulatedModel;
@@ -48,7 +49,8 @@ public final class LocalEngines {
                     .withMaxNumSeqs(model.maxNumSeqs())
                     .withLongPrefillThreshold(model.longPrefillThreshold())
                     .withLongPrefillShare(model.longPrefillShare());
-            return LocalModel.open(model.path(), options);
+            // A hub model is fetched here, by the node that hosts the replica, into its own cache.
+            return LocalModel.open(ModelLocator.resolve(model.path()), options);
         };
     }
 }

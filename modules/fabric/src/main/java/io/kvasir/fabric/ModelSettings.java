@@ -8,6 +8,8 @@ import java.util.TreeMap;
 /**
  * One served model, from {@code kvasir.models.<id>} over {@code kvasir.model-defaults}.
  *
+ * @param path             the GGUF file, or a hub reference ({@code hf://...}) that a Path holds as
+ *                         {@code hf:/...}; {@link io.kvasir.engine.hub.ModelLocator} resolves either
  * @param pools            replicas per pool ({@code decode}, {@code prefill}); a pool with 0 has none
  * @param maxInFlight      requests in flight in the whole cluster at once, every gateway's together
  * @param admissionQueue   requests that wait at one gateway beyond those; more are refused (429)
@@ -165,7 +167,7 @@ public record ModelSettings(
         }
         return new ModelSettings(
                 id,
-                Path.of(c.getString("path")),
+                path(id, c.getString("path")),
                 c.getInt("max-model-length"),
                 c.getInt("kv-cache-blocks"),
                 c.getInt("kv-block-size"),
@@ -186,6 +188,19 @@ public record ModelSettings(
                 c.getString("engine").equals(OPENAI_HTTP_ENGINE)
                         ? io.kvasir.fabric.external.ExternalSettings.from(id, c.getConfig("openai-http"))
                         : null);
+    }
+
+    /**
+     * The model's file, or its hub reference checked now so a typo fails at start-up; the
+     * reference stays unresolved (as a path, {@code hf:/OWNER/...}) until a node loads the model.
+     */
+    private static Path path(String id, String value) {
+        try {
+            io.kvasir.engine.hub.ModelLocator.isHub(value);
+            return Path.of(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model " + id + ": path: " + e.getMessage(), e);
+        }
     }
 
     /** {@code auto} (zero) or a duration. */

@@ -83,6 +83,22 @@ class SettingsTest {
     }
 
     @Test
+    void aHubModelPathIsCheckedAtStartUpAndKeptForTheNodeToFetch() {
+        ModelSettings hub = KvasirSettings.from(ConfigFactory.load(
+                        ConfigFactory.parseString("kvasir.models { m { path = \"hf://Qwen/Qwen3-8B-GGUF:Q4_K_M\" } }")))
+                .model("m")
+                .orElseThrow();
+        assertThat(io.kvasir.engine.hub.HubReference.parse(hub.path().toString()))
+                .isEqualTo(io.kvasir.engine.hub.HubReference.parse("hf://Qwen/Qwen3-8B-GGUF:Q4_K_M"));
+
+        assertThatThrownBy(() -> KvasirSettings.from(ConfigFactory.load(
+                        ConfigFactory.parseString("kvasir.models { m { path = \"hf://Qwen/Qwen3-8B-GGUF\" } }"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(
+                        "model m: path: not a hub model reference 'hf://Qwen/Qwen3-8B-GGUF': name a " + "file");
+    }
+
+    @Test
     void replicaIdsParseFromTheRight() {
         ReplicaId id = ReplicaId.parse("llama3.2:1b:decode:3");
         assertThat(id).isEqualTo(new ReplicaId("llama3.2:1b", "decode", 3));

@@ -8,6 +8,7 @@ import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.nio.file.Path;
@@ -32,8 +33,14 @@ import picocli.CommandLine.Option;
         description = "Prefill and batched decode speed of the in-process engine (medians over repeats).")
 final class BenchEngineCommand implements Callable<Integer> {
 
-    @Option(names = "--model", description = "GGUF model file (default: the synthetic default model)")
-    Path model;
+    @Option(
+            names = "--model",
+            description = "GGUF model file or hub model (hf://OWNER/REPO/FILE.gguf, hf://OWNER/REPO:QUANT); "
+                    + "default: the synthetic default model")
+    String model;
+
+    /** The local file of --model, once resolved (a hub model is fetched once per run). */
+    private Path path;
 
     @Option(names = "--prompt-tokens", defaultValue = "128")
     int promptTokens;
@@ -65,7 +72,7 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path path = model != null ? model : DefaultModel.ensure(System.err);
+        path = model != null ? ModelLocator.resolve(model) : DefaultModel.ensure(System.err);
         int maxBatch = Arrays.stream(batches).max().orElse(1);
         EngineOptions options = EngineOptions.defaults()
                 .withThreads(threads)
@@ -108,7 +115,6 @@ final class BenchEngineCommand implements Callable<Integer> {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode root = mapper.createObjectNode();
             // What the figures are of, so that one file of lines makes a whole table.
-            Path path = model != null ? model : DefaultModel.ensure(System.err);
             root.put("model", path.getFileName().toString());
             Map<String, Long> bytesByType = weightBytesByType(path);
             root.put(

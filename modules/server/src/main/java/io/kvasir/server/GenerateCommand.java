@@ -7,6 +7,7 @@ import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.EngineRequest;
 import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.io.PrintStream;
@@ -25,8 +26,11 @@ import picocli.CommandLine.Option;
         description = "Generate text for one prompt with the local engine (no cluster).")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", description = "GGUF model file (default: the synthetic default model)")
-    Path model;
+    @Option(
+            names = "--model",
+            description = "GGUF model file or hub model (hf://OWNER/REPO/FILE.gguf, hf://OWNER/REPO:QUANT); "
+                    + "default: the synthetic default model")
+    String model;
 
     @Option(names = "--prompt", required = true, description = "Prompt text")
     String prompt;
@@ -68,7 +72,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        Path path = model != null ? model : DefaultModel.ensure(out);
+        Path path = model != null ? ModelLocator.resolve(model) : DefaultModel.ensure(out);
         EngineOptions options = EngineOptions.defaults().withThreads(threads).withKvPrecision(kvPrecision);
         try (LocalModel local = LocalModel.open(path, options)) {
             if (local.synthetic() && !json) {

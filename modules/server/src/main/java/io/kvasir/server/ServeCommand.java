@@ -5,6 +5,8 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.gguf.GgufSplits;
+import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.sim.TimingModel;
 import io.kvasir.fabric.LocalEngines;
@@ -30,8 +32,11 @@ import picocli.CommandLine.Option;
         description = "Run a Kvasir node (default: a one-node cluster with every role).")
 final class ServeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", description = "Serve this GGUF file (id: its file name without .gguf)")
-    Path model;
+    @Option(
+            names = "--model",
+            description = "Serve this GGUF file or hub model (hf://OWNER/REPO/FILE.gguf, hf://OWNER/REPO:QUANT),"
+                    + " fetched into KVASIR_CACHE (id: its file name without .gguf)")
+    String model;
 
     @Option(names = "--port", description = "OpenAI API port (default 8080)")
     Integer port;
@@ -241,6 +246,13 @@ final class ServeCommand implements Callable<Integer> {
         return ConfigFactory.systemProperties().withFallback(withModels).resolve();
     }
 
+    /** The file name without {@code .gguf}, and for a split model without {@code -00001-of-0000N}. */
+    static String modelId(Path file) {
+        String name = file.getFileName().toString();
+        GgufSplits.Name split = GgufSplits.parse(name);
+        return split != null ? split.prefix() : name.replaceFirst("\\.gguf$", "");
+    }
+
     /**
      * Configured models whose {@code path} is {@code "embedded"} are served from the synthetic default
      * model (random weights), so an example config runs on a fresh machine with no model file.
@@ -269,7 +281,8 @@ final class ServeCommand implements Callable<Integer> {
                     "kvasir.models",
                     ConfigFactory.empty().withValue("simulated", sim.root()).root());
         }
-        Path file = model;
+        // A hub model is fetched here, before the node starts, so its metadata can size the model.
+        Path file = model == null ? null : ModelLocator.resolve(model);
         boolean synthetic = false;
         if (file == null) {
             if (!c.getObject("kvasir.models").isEmpty()) {
@@ -281,7 +294,7 @@ final class ServeCommand implements Callable<Integer> {
         if (!Files.isReadable(file)) {
             throw new IllegalArgumentException("cannot read model file " + file);
         }
-        String id = file.getFileName().toString().replaceFirst("\\.gguf$", "");
+        String id = modelId(file);
         int context;
         try (GgufFile gguf = GgufFile.open(file)) {
             String arch = gguf.string("general.architecture", "llama");

@@ -2,13 +2,13 @@ package io.kvasir.server;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvasir.engine.gguf.GgufFile;
+import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,8 +23,11 @@ import picocli.CommandLine.Option;
         description = "Reads one JSON string per line on stdin, writes one JSON array of token ids per line.")
 final class TokenizeCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "GGUF file (a vocabulary-only file works)")
-    Path model;
+    @Option(
+            names = "--model",
+            required = true,
+            description = "GGUF file (a vocabulary-only file works) or hub model (hf://OWNER/REPO/FILE.gguf)")
+    String model;
 
     @Option(names = "--no-bos", description = "Do not add the BOS token the vocabulary asks for")
     boolean noBos;
@@ -39,7 +42,7 @@ final class TokenizeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ObjectMapper json = new ObjectMapper();
         Tokenizer tokenizer;
-        try (GgufFile gguf = GgufFile.open(model)) {
+        try (GgufFile gguf = GgufFile.open(ModelLocator.resolve(model))) {
             tokenizer = Tokenizers.fromGguf(gguf);
         }
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);

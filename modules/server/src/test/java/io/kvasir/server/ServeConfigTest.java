@@ -112,6 +112,19 @@ class ServeConfigTest {
     }
 
     @Test
+    void aSplitModelIsNamedWithoutItsPartNumber() {
+        assertThat(ServeCommand.modelId(Path.of("/m/Qwen3-8B-Q8_0-00001-of-00002.gguf")))
+                .isEqualTo("Qwen3-8B-Q8_0");
+        assertThat(ServeCommand.modelId(Path.of("/m/tiny.gguf"))).isEqualTo("tiny");
+    }
+
+    @Test
+    void aMalformedHubModelIsAClearErrorBeforeAnyDownload() {
+        assertThatThrownBy(() -> config("--model", "hf://just-a-name"))
+                .hasMessageStartingWith("not a hub model reference 'hf://just-a-name'");
+    }
+
+    @Test
     void missingModelFileIsAClearError() {
         assertThatThrownBy(() -> config("--model", "/no/such/model.gguf")).hasMessageContaining("/no/such/model.gguf");
     }

@@ -6,12 +6,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * A GGUF file (versions 2 and 3), mapped read-only. The header is parsed and checked when the file
@@ -28,35 +28,71 @@ import java.util.stream.Collectors;
  */
 public final class GgufFile implements AutoCloseable {
 
+    /** One mapped file: the whole model, or one part of a split model. */
+    record Part(Path path, Arena arena, MemorySegment mapped, GgufParser.Header header) {}
+
     private final Path path;
     private final String fileName;
-    private final Arena arena;
-    private final MemorySegment mapped;
+    /** The first part holds the model's metadata; a file that is not split is its only part. */
+    private final List<Part> parts;
+
     private final GgufParser.Header header;
+    private final List<TensorInfo> tensors;
     private final Map<String, TensorInfo> tensorsByName;
+    private final Map<String, Part> partOfTensor;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private GgufFile(Path path, Arena arena, MemorySegment mapped, GgufParser.Header header) {
-        this.path = path;
+    private GgufFile(List<Part> parts) {
+        this.parts = List.copyOf(parts);
+        this.path = parts.getFirst().path();
         this.fileName = String.valueOf(path.getFileName());
-        this.arena = arena;
-        this.mapped = mapped;
-        this.header = header;
-        this.tensorsByName =
-                header.tensors().stream().collect(Collectors.toUnmodifiableMap(TensorInfo::name, Function.identity()));
+        this.header = parts.getFirst().header();
+        List<TensorInfo> all = new ArrayList<>();
+        Map<String, TensorInfo> byName = new HashMap<>();
+        Map<String, Part> partOf = new HashMap<>();
+        for (Part part : parts) {
+            for (TensorInfo t : part.header().tensors()) {
+                all.add(t);
+                byName.put(t.name(), t);
+                partOf.put(t.name(), part);
+            }
+        }
+        this.tensors = List.copyOf(all);
+        this.tensorsByName = Map.copyOf(byName);
+        this.partOfTensor = Map.copyOf(partOf);
     }
 
     /**
      * Maps and parses a GGUF file. Anything wrong with it, including its absence, is a
      * {@link GgufException} naming the file and the problem.
+     *
+     * <p>The first part of a split model ({@code name-00001-of-00003.gguf}, as llama.cpp's
+     * {@code gguf-split} writes them) opens the whole model: the other parts are mapped from the
+     * same directory, their tensors are found by name across the parts, and the metadata is the
+     * first part's. The parts' {@code split.*} keys are checked against each other.
      */
     public static GgufFile open(Path path) {
+        Part first = openPart(path);
+        List<Part> parts = new ArrayList<>(List.of(first));
+        try {
+            for (Path next : GgufSplits.otherParts(first)) {
+                parts.add(openPart(next));
+            }
+            GgufSplits.check(parts);
+            return new GgufFile(parts);
+        } catch (RuntimeException e) {
+            parts.forEach(p -> p.arena().close());
+            throw e;
+        }
+    }
+
+    private static Part openPart(Path path) {
         String name = String.valueOf(path.getFileName());
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             GgufParser.Header header = GgufParser.parse(new GgufCursor(mapped, name), name);
-            return new GgufFile(path, arena, mapped, header);
+            return new Part(path, arena, mapped, header);
         } catch (IOException e) {
             arena.close();
             throw new GgufException(name + ": cannot read " + path + ": " + e, e);
@@ -75,12 +111,18 @@ public final class GgufFile implements AutoCloseable {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            arena.close();
+            parts.forEach(p -> p.arena().close());
         }
     }
 
+    /** The file opened: the first part of a split model. */
     public Path path() {
         return path;
+    }
+
+    /** Every file of the model in order: one, or each part of a split model. */
+    public List<Path> parts() {
+        return parts.stream().map(Part::path).toList();
     }
 
     public int version() {
@@ -92,13 +134,14 @@ public final class GgufFile implements AutoCloseable {
         return header.alignment();
     }
 
-    /** Where the data section starts, in bytes from the start of the file. */
+    /** Where the data section starts, in bytes from the start of the (first part's) file. */
     public long dataOffset() {
         return header.dataOffset();
     }
 
+    /** Bytes of every part together. */
     public long fileSize() {
-        return mapped.byteSize();
+        return parts.stream().mapToLong(p -> p.mapped().byteSize()).sum();
     }
 
     // ---- metadata -------------------------------------------------------------------------------
@@ -243,9 +286,9 @@ public final class GgufFile implements AutoCloseable {
 
     // ---- tensors --------------------------------------------------------------------------------
 
-    /** Tensor infos in file order. */
+    /** Tensor infos in file order (part by part for a split model). */
     public List<TensorInfo> tensors() {
-        return header.tensors();
+        return tensors;
     }
 
     public TensorInfo tensor(String name) {
@@ -265,12 +308,14 @@ public final class GgufFile implements AutoCloseable {
         if (tensorsByName.get(t.name()) != t && !t.equals(tensorsByName.get(t.name()))) {
             throw new GgufException(fileName + ": tensor " + ErrorText.quote(t.name()) + " is not from this file");
         }
-        return mapped.asSlice(header.dataOffset() + t.offset(), t.byteSize());
+        Part part = partOfTensor.get(t.name());
+        return part.mapped().asSlice(part.header().dataOffset() + t.offset(), t.byteSize());
     }
 
     @Override
     public String toString() {
-        return "GgufFile[" + fileName + ", v" + version() + ", " + metadata().size() + " keys, "
-                + tensors().size() + " tensors]";
+        String split = parts.size() > 1 ? ", " + parts.size() + " parts" : "";
+        return "GgufFile[" + fileName + split + ", v" + version() + ", "
+                + metadata().size() + " keys, " + tensors().size() + " tensors]";
     }
 }
