@@ -57,7 +57,9 @@ public final class Kvasir {
                 ReplicaDirectory.create(settings, view, metrics, loadTopic, tenants::tenants),
                 "kvasir-directory",
                 Props.empty());
-        NodeState node = new NodeState();
+        NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
+                io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
+        system.getWhenTerminated().thenRun(node.health()::close);
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);

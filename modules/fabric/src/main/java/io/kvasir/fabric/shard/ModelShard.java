@@ -185,6 +185,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
     private boolean ready;
+    private final io.kvasir.fabric.health.ReplicaHealth health;
+    /** The last load published: published again with fresh health while the engine does not answer. */
+    private LoadReport lastReport;
+
+    private boolean loadReadPending;
 
     private ModelShard(
             ActorContext<Command> ctx,
@@ -230,6 +235,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 settings.pausedPollInterval(),
                 // An auto ITL objective is derived from a lone decode step, timed once loaded.
                 id.pool().equals(ModelSettings.DECODE) && model.itlObjective().isZero());
+        this.health = new io.kvasir.fabric.health.ReplicaHealth(
+                nodeState.health(),
+                loop.heartbeat(),
+                System::nanoTime,
+                !id.pool().equals(ModelSettings.PREFILL));
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
         this.capacity =
@@ -271,6 +281,14 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (!ready || nodeState.draining() || !loop.running()) {
             String why = !ready ? "is loading" : nodeState.draining() ? "is draining" : "is stopping";
             cmd.replyTo().tell(new Refused(name, "replica " + name + " " + why));
+            return this;
+        }
+        if (health.current().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
+            cmd.replyTo()
+                    .tell(new Refused(
+                            name,
+                            "replica " + name + " is unhealthy: "
+                                    + health.current().why()));
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
@@ -435,27 +453,69 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onPublishLoad() {
+        checkHealth();
+        if (loadReadPending) {
+            // The engine has not answered the last reading (it may be stuck): the last load goes out
+            // again with the health of now, so that routing hears about it within the interval.
+            if (lastReport != null && loadTopic != null) {
+                loadTopic.tell(Topic.publish(lastReport.withHealth(health.current())));
+            }
+            return this;
+        }
+        loadReadPending = true;
         getContext().pipeToSelf(loop.call(engine -> engine.stats()), (load, failure) -> new LoadRead(null, load));
         return this;
     }
 
+    /**
+     * Samples the replica's health; on turning unhealthy, the turns it accepted that have sent
+     * nothing yet are withdrawn (their streams fail as unavailable, and the gateway places them
+     * again, on another replica, through its resume path). Turns already streaming finish here.
+     */
+    private void checkHealth() {
+        var before = health.current().status();
+        var now = health.sample(lastStats);
+        if (now.status() == before) {
+            return;
+        }
+        if (now.status() != io.kvasir.fabric.health.Severity.UNHEALTHY) {
+            getContext()
+                    .getLog()
+                    .info("replica {} is {}: {}", name, now.status().label(), now.why());
+            return;
+        }
+        getContext().getLog().warn("replica {} is unhealthy, taking no new turns: {}", name, now.why());
+        FabricException cause = new FabricException(
+                FabricException.Kind.UNAVAILABLE, "replica " + name + " is unhealthy: " + now.why());
+        long withdrawn =
+                turns.values().stream().filter(t -> t.stream.withdraw(cause)).count();
+        if (withdrawn > 0) {
+            getContext().getLog().info("replica {}: {} turns not started yet go to other replicas", name, withdrawn);
+        }
+    }
+
     private Behavior<Command> onLoadRead(LoadRead read) {
+        if (read.replyTo() == null) {
+            loadReadPending = false;
+        }
         if (read.stats() == null) {
             return this; // the engine stopped meanwhile; this replica stops too
         }
         double prefillRate = learnPrefillRate(read.stats());
         ReplicaLoad load = ReplicaLoad.of(read.stats()).withLearnt(learnCapacity(read.stats()), prefillRate);
         LoadReport report = new LoadReport(
-                name,
-                id.model(),
-                node,
-                id.pool(),
-                load,
-                prefixes.snapshot(),
-                getContext().getSelf());
+                        name,
+                        id.model(),
+                        node,
+                        id.pool(),
+                        load,
+                        prefixes.snapshot(),
+                        getContext().getSelf())
+                .withHealth(health.current());
         if (read.replyTo() != null) {
             read.replyTo().tell(report);
         } else if (loadTopic != null) {
+            lastReport = report;
             loadTopic.tell(Topic.publish(report));
         }
         return this;
