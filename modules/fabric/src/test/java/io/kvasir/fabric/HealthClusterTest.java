@@ -8,6 +8,7 @@ import akka.cluster.typed.Join;
 import akka.stream.javadsl.Sink;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.fabric.api.Fabric;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.health.CheckResult;
@@ -105,6 +106,22 @@ class HealthClusterTest {
             assertThat(report.health().status()).isEqualTo(Severity.UNHEALTHY);
             assertThat(report.health().failing()).extracting(CheckResult::check).contains("engine-stuck");
         });
+        // Every gateway says why: in /admin/nodes and in /metrics.
+        Fabric.NodeHealthStatus sick = gateway.nodes().toCompletableFuture().get(5, TimeUnit.SECONDS).stream()
+                .filter(n -> n.node().equals(report(gateway, stalled).node()))
+                .findFirst()
+                .orElseThrow();
+        assertThat(sick.status()).isEqualTo("unhealthy");
+        assertThat(sick.roles()).containsExactly("decode");
+        assertThat(sick.replicas()).singleElement().satisfies(r -> {
+            assertThat(r.replica()).isEqualTo(stalled);
+            assertThat(r.checks())
+                    .filteredOn(Fabric.HealthCheck::failing)
+                    .extracting(Fabric.HealthCheck::check)
+                    .containsExactly("engine-stuck");
+        });
+        assertThat(sick.checks()).extracting(Fabric.HealthCheck::check).contains("heap");
+        assertThat(failingGauge(gateway, stalled)).isEqualTo(1.0);
 
         // Every turn completes, whole, though the stalled engine never produced a token.
         assertWhole(followUp.get(20, TimeUnit.SECONDS), 6);
@@ -137,6 +154,7 @@ class HealthClusterTest {
         await(
                 Duration.ofSeconds(10),
                 () -> assertThat(report(gateway, stalled).health().status()).isEqualTo(Severity.HEALTHY));
+        assertThat(failingGauge(gateway, stalled)).isZero();
         List<String> replicas = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             replicas.add(
@@ -201,6 +219,14 @@ class HealthClusterTest {
                 .filter(r -> r.replica().equals(replica))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("replica " + replica + " is not in the gateway's view"));
+    }
+
+    private static double failingGauge(KvasirFabric gateway, String replica) {
+        return gateway.meterRegistry()
+                .get("kvasir.health.failing")
+                .tags("replica", replica, "check", "engine-stuck")
+                .gauge()
+                .value();
     }
 
     private void await(Duration max, Runnable check) {

@@ -25,6 +25,13 @@ import java.util.function.LongSupplier;
  */
 public final class ReplicaHealth {
 
+    /** The checks a replica runs itself; every other check in its report is its node's. */
+    private static final java.util.Set<String> OWN = java.util.Set.of("engine-stuck", "step-time", "kv-cache");
+
+    public static boolean isReplicaCheck(String check) {
+        return OWN.contains(check);
+    }
+
     private final HealthSettings settings;
     private final NodeHealth node;
     private final EngineHeartbeat heartbeat;
