@@ -69,7 +69,8 @@ class HealthClusterTest {
         KvasirFabric gateway = start("gateway");
         start("decode");
         start("decode");
-        await(Duration.ofSeconds(30), () -> {
+        // Generous: forming a three-node cluster on a loaded 2-core machine can take tens of seconds.
+        await(Duration.ofSeconds(60), () -> {
             assertThat(gateway.ready()).isTrue();
             assertThat(gateway.view().replicas(MODEL))
                     .hasSize(2)
