@@ -116,19 +116,25 @@ class NodeHealthTest {
     }
 
     @Test
-    void theBudgetIsOffAutoOrASize() {
-        assertThat(MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = off")))
-                .isZero();
-        assertThat(MemoryBudget.bytes(ConfigFactory.empty())).isZero();
-        assertThat(MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = 24 GiB")))
+    void theBudgetIsAutoOrASizeAsTheFleetReadsIt() {
+        assertThat(MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = 24GiB")))
                 .isEqualTo(24 * GIB);
         assertThat(MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = 1048576")))
                 .isEqualTo(1 << 20);
+        assertThat(MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = 0")))
+                .as("no budget check")
+                .isZero();
+        assertThat(MemoryBudget.bytes(ConfigFactory.empty())).isZero();
+        // 3/4 of a 4 GiB heap plus 3/4 of the 12 GiB beyond it on a 16 GiB machine.
+        assertThat(MemoryBudget.auto(4 * GIB, 16 * GIB)).isEqualTo(12 * GIB);
+        assertThat(MemoryBudget.auto(4 * GIB, 2 * GIB))
+                .as("a heap larger than the machine")
+                .isEqualTo(3 * GIB);
         assertThat(MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = auto")))
-                .isEqualTo(MemoryBudget.physicalMemory())
+                .isEqualTo(MemoryBudget.auto(Runtime.getRuntime().maxMemory(), MemoryBudget.physicalMemory()))
                 .isPositive();
         assertThatThrownBy(() -> MemoryBudget.bytes(ConfigFactory.parseString("kvasir.node.memory-budget = lots")))
-                .hasMessage("kvasir.node.memory-budget must be off, auto or a size such as 24 GiB, got 'lots'");
+                .hasMessage("kvasir.node.memory-budget must be auto or a size such as 24GiB, got 'lots'");
     }
 
     @Test
@@ -136,7 +142,7 @@ class NodeHealthTest {
         HealthSettings settings = HealthSettings.from(ConfigFactory.load());
 
         assertThat(settings.enabled()).isTrue();
-        assertThat(settings.memoryBudgetBytes()).isZero();
+        assertThat(settings.memoryBudgetBytes()).as("auto").isPositive();
         assertThat(settings.stuckAfter()).isEqualTo(Duration.ofSeconds(10));
         assertThat(settings.failSamples()).isEqualTo(2);
     }
