@@ -119,8 +119,9 @@ public final class Kvasir {
         int configured = settings.model(model).map(ModelSettings::maxInFlight).orElse(0);
         int capacity = 0;
         for (var replica : view.replicas(model)) {
-            if (!replica.pool().equals(ModelSettings.DECODE)) {
-                continue;
+            if (!replica.pool().equals(ModelSettings.DECODE)
+                    || replica.health().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
+                continue; // an unhealthy replica takes no turns: its batch is no capacity
             }
             if (replica.load().capacity() <= 0) {
                 return configured;

@@ -417,6 +417,13 @@ public final class ModelShard extends AbstractBehavior<Command> {
             cmd.replyTo().tell(KvOffer.failed("replica " + id + " is loading"));
             return this;
         }
+        if (health.current().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
+            // The decode replica computes the prompt itself instead of waiting on a sick one.
+            cmd.replyTo()
+                    .tell(KvOffer.failed("replica " + id + " is unhealthy: "
+                            + health.current().why()));
+            return this;
+        }
         String engineId = cmd.requestId() + "#" + (++runs);
         getContext()
                 .pipeToSelf(
