@@ -185,7 +185,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
     private boolean ready;
-    private final io.kvasir.fabric.health.ReplicaHealth health;
+    private final HealthWatch health;
     /** The last load published: published again with fresh health while the engine does not answer. */
     private LoadReport lastReport;
 
@@ -235,11 +235,14 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 settings.pausedPollInterval(),
                 // An auto ITL objective is derived from a lone decode step, timed once loaded.
                 id.pool().equals(ModelSettings.DECODE) && model.itlObjective().isZero());
-        this.health = new io.kvasir.fabric.health.ReplicaHealth(
-                nodeState.health(),
-                loop.heartbeat(),
-                System::nanoTime,
-                !id.pool().equals(ModelSettings.PREFILL));
+        this.health = new HealthWatch(
+                name,
+                new io.kvasir.fabric.health.ReplicaHealth(
+                        nodeState.health(),
+                        loop.heartbeat(),
+                        System::nanoTime,
+                        !id.pool().equals(ModelSettings.PREFILL)),
+                ctx.getLog());
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
         this.capacity =
@@ -283,12 +286,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
             cmd.replyTo().tell(new Refused(name, "replica " + name + " " + why));
             return this;
         }
-        if (health.current().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
-            cmd.replyTo()
-                    .tell(new Refused(
-                            name,
-                            "replica " + name + " is unhealthy: "
-                                    + health.current().why()));
+        if (health.refusal() != null) {
+            cmd.replyTo().tell(new Refused(name, health.refusal()));
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
@@ -417,11 +416,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
             cmd.replyTo().tell(KvOffer.failed("replica " + id + " is loading"));
             return this;
         }
-        if (health.current().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
-            // The decode replica computes the prompt itself instead of waiting on a sick one.
-            cmd.replyTo()
-                    .tell(KvOffer.failed("replica " + id + " is unhealthy: "
-                            + health.current().why()));
+        if (health.refusal() != null) {
+            cmd.replyTo().tell(KvOffer.failed(health.refusal())); // the decode replica computes it itself
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
@@ -460,7 +456,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onPublishLoad() {
-        checkHealth();
+        health.sample(lastStats, turns.values().stream().map(t -> t.stream).toList());
         if (loadReadPending) {
             // The engine has not answered the last reading (it may be stuck): the last load goes out
             // again with the health of now, so that routing hears about it within the interval.
@@ -472,33 +468,6 @@ public final class ModelShard extends AbstractBehavior<Command> {
         loadReadPending = true;
         getContext().pipeToSelf(loop.call(engine -> engine.stats()), (load, failure) -> new LoadRead(null, load));
         return this;
-    }
-
-    /**
-     * Samples the replica's health; on turning unhealthy, the turns it accepted that have sent
-     * nothing yet are withdrawn (their streams fail as unavailable, and the gateway places them
-     * again, on another replica, through its resume path). Turns already streaming finish here.
-     */
-    private void checkHealth() {
-        var before = health.current().status();
-        var now = health.sample(lastStats);
-        if (now.status() == before) {
-            return;
-        }
-        if (now.status() != io.kvasir.fabric.health.Severity.UNHEALTHY) {
-            getContext()
-                    .getLog()
-                    .info("replica {} is {}: {}", name, now.status().label(), now.why());
-            return;
-        }
-        getContext().getLog().warn("replica {} is unhealthy, taking no new turns: {}", name, now.why());
-        FabricException cause = new FabricException(
-                FabricException.Kind.UNAVAILABLE, "replica " + name + " is unhealthy: " + now.why());
-        long withdrawn =
-                turns.values().stream().filter(t -> t.stream.withdraw(cause)).count();
-        if (withdrawn > 0) {
-            getContext().getLog().info("replica {}: {} turns not started yet go to other replicas", name, withdrawn);
-        }
     }
 
     private Behavior<Command> onLoadRead(LoadRead read) {
