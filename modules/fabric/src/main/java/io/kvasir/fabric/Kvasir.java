@@ -57,7 +57,9 @@ public final class Kvasir {
                 ReplicaDirectory.create(settings, view, metrics, loadTopic, tenants::tenants),
                 "kvasir-directory",
                 Props.empty());
-        NodeState node = new NodeState();
+        NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
+                io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
+        system.getWhenTerminated().thenRun(node.health()::close);
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
@@ -117,8 +119,9 @@ public final class Kvasir {
         int configured = settings.model(model).map(ModelSettings::maxInFlight).orElse(0);
         int capacity = 0;
         for (var replica : view.replicas(model)) {
-            if (!replica.pool().equals(ModelSettings.DECODE)) {
-                continue;
+            if (!replica.pool().equals(ModelSettings.DECODE)
+                    || replica.health().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
+                continue; // an unhealthy replica takes no turns: its batch is no capacity
             }
             if (replica.load().capacity() <= 0) {
                 return configured;

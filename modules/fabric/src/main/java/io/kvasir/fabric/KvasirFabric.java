@@ -145,6 +145,25 @@ public final class KvasirFabric implements Fabric {
     }
 
     @Override
+    public CompletionStage<List<NodeHealthStatus>> nodes() {
+        java.util.Map<String, List<String>> members = new java.util.TreeMap<>();
+        Cluster.get(system)
+                .state()
+                .getMembers()
+                .forEach(m -> members.put(
+                        m.address().toString(),
+                        m.getRoles().stream()
+                                .filter(r -> !r.startsWith("dc-"))
+                                .sorted()
+                                .toList()));
+        List<io.kvasir.fabric.shard.ReplicaProtocol.LoadReport> reports = settings.models().keySet().stream()
+                .flatMap(model -> view.replicas(model).stream())
+                .toList();
+        return java.util.concurrent.CompletableFuture.completedFuture(io.kvasir.fabric.health.NodeHealthView.of(
+                members, reports, system.address().toString(), node.health().checks()));
+    }
+
+    @Override
     public CompletionStage<Optional<SessionStatus>> session(String sessionId) {
         return ClusterSharding.get(system)
                 .entityRefFor(Session.TYPE_KEY, sessionId)

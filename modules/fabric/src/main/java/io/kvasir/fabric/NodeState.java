@@ -7,12 +7,27 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * What this node's gateway and its replicas share without messaging: whether the node is draining.
  * A draining node admits no new turns at its gateway, and its replicas take no new turns (sessions
  * place them elsewhere) while the ones they run finish. Also which of its replicas failed to load
- * lately, and so wait before trying again.
+ * lately, and so wait before trying again, and the node's health monitor.
  */
 public final class NodeState {
 
     private final AtomicBoolean draining = new AtomicBoolean();
     private final LoadBackoff loadBackoff = new LoadBackoff();
+    private final io.kvasir.fabric.health.NodeHealth health;
+
+    /** A node that runs no health checks (tests of other things). */
+    public NodeState() {
+        this(io.kvasir.fabric.health.NodeHealth.off());
+    }
+
+    public NodeState(io.kvasir.fabric.health.NodeHealth health) {
+        this.health = health;
+    }
+
+    /** The node's health monitor: its own checks, and the settings its replicas judge themselves by. */
+    public io.kvasir.fabric.health.NodeHealth health() {
+        return health;
+    }
 
     public LoadBackoff loadBackoff() {
         return loadBackoff;

@@ -138,8 +138,32 @@ final class ScriptedEngine implements InferenceEngine {
         crashAfter = tokens;
     }
 
+    /** Set while steps are held: a stuck engine thread, as a test makes one. */
+    private volatile java.util.concurrent.CountDownLatch stall;
+
+    /** From now on every step blocks (outside the engine's lock) until {@link #releaseSteps}. */
+    void stallSteps() {
+        stall = new java.util.concurrent.CountDownLatch(1);
+    }
+
+    void releaseSteps() {
+        java.util.concurrent.CountDownLatch held = stall;
+        stall = null;
+        if (held != null) {
+            held.countDown();
+        }
+    }
+
     @Override
     public List<TokenEvent> step() {
+        java.util.concurrent.CountDownLatch held = stall;
+        if (held != null) {
+            try {
+                held.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         sleep();
         synchronized (this) {
             if (crashAfter >= 0 && live.values().stream().anyMatch(s -> s.generated >= crashAfter)) {

@@ -126,6 +126,17 @@ public final class FakeFabric implements Fabric {
         status = List.copyOf(value);
     }
 
+    private volatile List<NodeHealthStatus> nodes = List.of();
+
+    public void nodes(List<NodeHealthStatus> value) {
+        nodes = List.copyOf(value);
+    }
+
+    @Override
+    public CompletionStage<List<NodeHealthStatus>> nodes() {
+        return CompletableFuture.completedFuture(nodes);
+    }
+
     public void session(SessionStatus session) {
         sessions.put(session.sessionId(), session);
     }

@@ -76,7 +76,8 @@ public interface Fabric {
      * @param capacity            sequences it runs at once within its inter-token objective (0: not learnt yet)
      * @param prefixLinks         prefix-chain links it reports holding (cache-aware routing)
      * @param state               {@code up}, or {@code down} (listed, but routed around: an external
-     *                            endpoint out of rotation)
+     *                            endpoint out of rotation), or {@code degraded} / {@code unhealthy}
+     *                            (its health checks; see {@code /admin/nodes} for why)
      * @param engine              {@code local}, or {@code openai-http <endpoint>} with why it is down
      */
     record ReplicaStatus(
@@ -136,6 +137,45 @@ public interface Fabric {
     }
 
     record ModelStatus(String model, List<ReplicaStatus> replicas) {}
+
+    /**
+     * Every cluster member's health, as this node last heard it ({@code /admin/nodes}). Empty when
+     * the fabric runs no health checks.
+     */
+    default CompletionStage<List<NodeHealthStatus>> nodes() {
+        return java.util.concurrent.CompletableFuture.completedFuture(List.of());
+    }
+
+    /**
+     * One node's health.
+     *
+     * @param status   {@code healthy}, {@code degraded} or {@code unhealthy}: the worst of its own
+     *                 checks and its replicas'; {@code unknown} for a node that hosts no replica
+     *                 (its figures travel with replicas' load)
+     * @param checks   the node's own checks (memory, GPUs), failing or not
+     * @param replicas its replicas' own checks (engine, KV cache)
+     */
+    record NodeHealthStatus(
+            String node,
+            List<String> roles,
+            String status,
+            List<HealthCheck> checks,
+            List<ReplicaHealthStatus> replicas) {}
+
+    record ReplicaHealthStatus(String replica, String model, String status, List<HealthCheck> checks) {}
+
+    /**
+     * One check: its figure against its threshold (null where it has none: a figure only shown),
+     * whether it counts as failing, and what failing means ({@code severity}) in one line of {@code detail}.
+     */
+    record HealthCheck(
+            String check,
+            boolean failing,
+            String severity,
+            Double figure,
+            Double threshold,
+            String unit,
+            String detail) {}
 
     record SessionStatus(String sessionId, String model, String replica, int cachedTokens, int turns) {}
 }

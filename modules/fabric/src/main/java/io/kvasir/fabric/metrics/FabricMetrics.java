@@ -10,6 +10,7 @@ import io.kvasir.fabric.replica.ReplicaView;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -40,9 +41,12 @@ public final class FabricMetrics {
 
     /** Registers the gauges read from the node's replica view and the gateway's admission control. */
     public void watch(Iterable<ModelSettings> models, ReplicaView view, AdmissionControl admission) {
+        List<String> ids = new java.util.ArrayList<>();
         for (ModelSettings model : models) {
             EngineMeters.register(registry, model.id(), view, admission);
+            ids.add(model.id());
         }
+        HealthMeters.register(registry, List.copyOf(ids), view);
     }
 
     public MeterRegistry registry() {

@@ -230,7 +230,12 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
             if (answering(k)) {
                 byReplica.put(k.report.replica(), k);
                 candidates.add(new Candidate(
-                        k.report.replica(), k.report.pool(), k.report.load(), k.placedSinceReport, k.prefixes));
+                        k.report.replica(),
+                        k.report.pool(),
+                        k.report.load(),
+                        k.placedSinceReport,
+                        k.prefixes,
+                        k.report.health().status()));
             }
         }
         Tenant tenant = tenants.get().named(choose.tenant()).orElse(null);
@@ -257,7 +262,7 @@ public final class ReplicaDirectory extends AbstractBehavior<Command> {
             choose.replyTo().tell(new Chosen(Optional.of(to.replica()), to.reason()));
         } else {
             metrics.routed(choose.model(), "none");
-            choose.replyTo().tell(new Chosen(Optional.empty(), null));
+            choose.replyTo().tell(new Chosen(Optional.empty(), null, ((Route.None) route).why()));
         }
         return this;
     }

@@ -37,8 +37,11 @@ public final class ReplicaView {
         return live.get().getOrDefault(model, List.of());
     }
 
+    /** Whether a decode replica of the model is up and not unhealthy (one that routing may choose). */
     public boolean hasDecodeReplica(String model) {
-        return replicas(model).stream().anyMatch(r -> r.pool().equals(ModelSettings.DECODE));
+        return replicas(model).stream()
+                .anyMatch(r -> r.pool().equals(ModelSettings.DECODE)
+                        && r.health().status() != io.kvasir.fabric.health.Severity.UNHEALTHY);
     }
 
     public boolean anyReplica() {

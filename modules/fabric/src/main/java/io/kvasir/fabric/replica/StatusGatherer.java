@@ -121,7 +121,11 @@ final class StatusGatherer extends AbstractBehavior<StatusGatherer.Command> {
                 r.load().queuedPrefillTokens(),
                 r.load().capacity(),
                 r.prefixes().length,
-                r.down() ? "down" : "up",
+                r.down()
+                        ? "down"
+                        : r.health().status() == io.kvasir.fabric.health.Severity.HEALTHY
+                                ? "up"
+                                : r.health().status().label(),
                 r.engine() == null ? "local" : r.engine());
     }
 }

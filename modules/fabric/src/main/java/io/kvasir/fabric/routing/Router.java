@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Where a turn runs: filters, then the session's lease, then the policy's pick. One instance per
+ * Where a turn runs: filters, then health ({@link HealthFilter}), then the session's lease, then the
+ * policy's pick. One instance per
  * node's directory; the policy is chosen in {@code kvasir.routing} ({@link RoutingSettings}).
  *
  * <ul>
@@ -40,11 +41,15 @@ public final class Router {
     }
 
     public Route route(RouteRequest request, List<Candidate> replicas) {
-        List<Candidate> eligible = replicas.stream()
+        List<Candidate> kept = replicas.stream()
                 .filter(c -> FILTERS.stream().allMatch(f -> f.keep(request, c)))
                 .toList();
+        List<Candidate> eligible = HealthFilter.select(kept);
         if (eligible.isEmpty()) {
-            return new Route.None("no replica of model " + request.model() + " is available");
+            return new Route.None(
+                    kept.isEmpty()
+                            ? "no replica of model " + request.model() + " is available"
+                            : "no healthy replica of model " + request.model() + " is available");
         }
         if (request.leased() != null) {
             for (Candidate c : eligible) {

@@ -73,6 +73,7 @@ final class EngineLoop {
     private volatile boolean ended;
 
     private final boolean probe;
+    private final io.kvasir.fabric.health.EngineHeartbeat heartbeat = new io.kvasir.fabric.health.EngineHeartbeat();
 
     /** @param probe whether to time a lone sequence's decode steps once loaded (for an auto ITL objective) */
     EngineLoop(
@@ -96,6 +97,11 @@ final class EngineLoop {
 
     void start() {
         thread.start();
+    }
+
+    /** Whether this thread makes progress, for the replica's health checks (readable from any thread). */
+    io.kvasir.fabric.health.EngineHeartbeat heartbeat() {
+        return heartbeat;
     }
 
     /** The loaded model, once {@link Listener#loaded} was called; for prompt rendering off this thread. */
@@ -311,6 +317,7 @@ final class EngineLoop {
                 if (model.engine().hasWork()) {
                     dispatch(model.engine().step());
                 }
+                heartbeat.busy(System.nanoTime());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -329,9 +336,13 @@ final class EngineLoop {
         if (canStep()) {
             first = commands.poll();
         } else if (streams.isEmpty() && !model.engine().hasWork()) {
+            heartbeat.idle();
             first = commands.take();
+            heartbeat.busy(System.nanoTime());
         } else {
+            heartbeat.idle();
             first = commands.poll(pausedPollNanos, TimeUnit.NANOSECONDS);
+            heartbeat.busy(System.nanoTime());
         }
         for (Command command = first; command != null; command = commands.poll()) {
             try {

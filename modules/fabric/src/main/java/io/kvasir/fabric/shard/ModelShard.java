@@ -185,6 +185,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
     private boolean ready;
+    private final HealthWatch health;
+    /** The last load published: published again with fresh health while the engine does not answer. */
+    private LoadReport lastReport;
+
+    private boolean loadReadPending;
 
     private ModelShard(
             ActorContext<Command> ctx,
@@ -230,6 +235,14 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 settings.pausedPollInterval(),
                 // An auto ITL objective is derived from a lone decode step, timed once loaded.
                 id.pool().equals(ModelSettings.DECODE) && model.itlObjective().isZero());
+        this.health = new HealthWatch(
+                name,
+                new io.kvasir.fabric.health.ReplicaHealth(
+                        nodeState.health(),
+                        loop.heartbeat(),
+                        System::nanoTime,
+                        !id.pool().equals(ModelSettings.PREFILL)),
+                ctx.getLog());
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
         this.capacity =
@@ -271,6 +284,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (!ready || nodeState.draining() || !loop.running()) {
             String why = !ready ? "is loading" : nodeState.draining() ? "is draining" : "is stopping";
             cmd.replyTo().tell(new Refused(name, "replica " + name + " " + why));
+            return this;
+        }
+        if (health.refusal() != null) {
+            cmd.replyTo().tell(new Refused(name, health.refusal()));
             return this;
         }
         String engineId = cmd.requestId() + "#" + (++runs);
@@ -399,6 +416,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
             cmd.replyTo().tell(KvOffer.failed("replica " + id + " is loading"));
             return this;
         }
+        if (health.refusal() != null) {
+            cmd.replyTo().tell(KvOffer.failed(health.refusal())); // the decode replica computes it itself
+            return this;
+        }
         String engineId = cmd.requestId() + "#" + (++runs);
         getContext()
                 .pipeToSelf(
@@ -435,27 +456,42 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onPublishLoad() {
+        health.sample(lastStats, turns.values().stream().map(t -> t.stream).toList());
+        if (loadReadPending) {
+            // The engine has not answered the last reading (it may be stuck): the last load goes out
+            // again with the health of now, so that routing hears about it within the interval.
+            if (lastReport != null && loadTopic != null) {
+                loadTopic.tell(Topic.publish(lastReport.withHealth(health.current())));
+            }
+            return this;
+        }
+        loadReadPending = true;
         getContext().pipeToSelf(loop.call(engine -> engine.stats()), (load, failure) -> new LoadRead(null, load));
         return this;
     }
 
     private Behavior<Command> onLoadRead(LoadRead read) {
+        if (read.replyTo() == null) {
+            loadReadPending = false;
+        }
         if (read.stats() == null) {
             return this; // the engine stopped meanwhile; this replica stops too
         }
         double prefillRate = learnPrefillRate(read.stats());
         ReplicaLoad load = ReplicaLoad.of(read.stats()).withLearnt(learnCapacity(read.stats()), prefillRate);
         LoadReport report = new LoadReport(
-                name,
-                id.model(),
-                node,
-                id.pool(),
-                load,
-                prefixes.snapshot(),
-                getContext().getSelf());
+                        name,
+                        id.model(),
+                        node,
+                        id.pool(),
+                        load,
+                        prefixes.snapshot(),
+                        getContext().getSelf())
+                .withHealth(health.current());
         if (read.replyTo() != null) {
             read.replyTo().tell(report);
         } else if (loadTopic != null) {
+            lastReport = report;
             loadTopic.tell(Topic.publish(report));
         }
         return this;

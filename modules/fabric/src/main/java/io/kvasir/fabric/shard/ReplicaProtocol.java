@@ -102,6 +102,7 @@ public final class ReplicaProtocol {
      * {@code down}: the replica is listed but takes no turns (an external endpoint whose circuit
      * breaker is open); it is shown in the admin view and never routed to. {@code engine}: what
      * serves it ({@code local}, or {@code openai-http <endpoint>}), and why it is down when it is.
+     * {@code health}: its health checks and their verdict, which routing obeys.
      */
     public record LoadReport(
             String replica,
@@ -112,8 +113,31 @@ public final class ReplicaProtocol {
             long[] prefixes,
             ActorRef<Command> ref,
             boolean down,
-            String engine)
+            String engine,
+            io.kvasir.fabric.health.HealthReport health)
             implements CborSerializable {
+
+        public LoadReport {
+            health = health == null ? io.kvasir.fabric.health.HealthReport.UNCHECKED : health;
+        }
+
+        /** A report with no health checks (an external endpoint: its breaker says whether it is down). */
+        public LoadReport(
+                String replica,
+                String model,
+                String node,
+                String pool,
+                ReplicaLoad load,
+                long[] prefixes,
+                ActorRef<Command> ref,
+                boolean down,
+                String engine) {
+            this(replica, model, node, pool, load, prefixes, ref, down, engine, null);
+        }
+
+        public LoadReport withHealth(io.kvasir.fabric.health.HealthReport health) {
+            return new LoadReport(replica, model, node, pool, load, prefixes, ref, down, engine, health);
+        }
 
         /** A local replica's report: up, on Kvasir's own engine. */
         public LoadReport(

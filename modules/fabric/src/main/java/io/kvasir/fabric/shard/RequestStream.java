@@ -7,7 +7,9 @@ import java.util.ArrayDeque;
 
 /**
  * One generation's path from the engine thread into its bounded stream. Only the engine thread
- * touches it. The queue holds at most {@code capacity} events; an event the queue refuses waits in
+ * touches it, but for {@link #withdraw}, which any thread may call: the stream is claimed by
+ * whichever comes first, the engine's first event after the start (a token, a refusal, the end) or
+ * a withdrawal, and the other side then leaves it alone. The queue holds at most {@code capacity} events; an event the queue refuses waits in
  * {@code pending}, which stays tiny because the request is paused as soon as either fills, and a
  * paused request produces nothing more (at most its final event).
  */
@@ -24,6 +26,11 @@ final class RequestStream {
     private boolean engineDone;
     private boolean readerGone;
     private boolean completed;
+    private final java.util.concurrent.atomic.AtomicInteger claim = new java.util.concurrent.atomic.AtomicInteger(OPEN);
+
+    private static final int OPEN = 0;
+    private static final int COMMITTED = 1;
+    private static final int WITHDRAWN = 2;
 
     /**
      * @param requestId the turn's id in the fabric
@@ -63,7 +70,25 @@ final class RequestStream {
     }
 
     boolean readerGone() {
-        return readerGone;
+        return readerGone || claim.get() == WITHDRAWN;
+    }
+
+    /**
+     * Any thread: ends the stream with {@code cause} while it has sent nothing past its start, so
+     * that its turn resumes on another replica (the gateway's resume path); false once it has sent
+     * more, and it then runs to its end here. The engine request, if any, is aborted through the
+     * stream's termination hook when the engine thread next runs.
+     */
+    boolean withdraw(io.kvasir.fabric.api.FabricException cause) {
+        if (!claim.compareAndSet(OPEN, WITHDRAWN)) {
+            return false;
+        }
+        try {
+            queue.fail(cause);
+        } catch (IllegalStateException alreadyClosed) {
+            // The reader cancelled meanwhile: nobody is left to tell.
+        }
+        return true;
     }
 
     void readerGone(boolean value) {
@@ -85,6 +110,12 @@ final class RequestStream {
     }
 
     void push(ReplicaProtocol.TurnEvent event) {
+        if (!(event instanceof ReplicaProtocol.TurnStarted)
+                && claim.get() != COMMITTED
+                && !claim.compareAndSet(OPEN, COMMITTED)) {
+            readerGone = true; // withdrawn: the turn went elsewhere
+            pending.clear();
+        }
         if (readerGone) {
             return;
         }

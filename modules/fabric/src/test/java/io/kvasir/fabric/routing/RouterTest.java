@@ -25,6 +25,44 @@ class RouterTest {
         }
     }
 
+    private static Candidate sick(Candidate c, io.kvasir.fabric.health.Severity health) {
+        return new Candidate(c.replica(), c.pool(), c.load(), c.placedSinceReport(), c.prefixes(), health);
+    }
+
+    @Test
+    void anUnhealthyReplicaTakesNoTurnNotEvenItsOwnSessionsAndNoneLeftSaysSo() {
+        List<Candidate> replicas =
+                List.of(sick(decode("a", 0, 7L), io.kvasir.fabric.health.Severity.UNHEALTHY), decode("b", 9));
+        for (Router.Policy policy : Router.Policy.values()) {
+            Route route = router(policy).route(turn("a", 7L), replicas);
+            assertThat(route).as(policy.name()).isInstanceOf(Route.To.class);
+            assertThat(((Route.To) route).replica()).as(policy.name()).isEqualTo("b");
+        }
+        Route none = router(Router.Policy.CACHE_AWARE)
+                .route(turn(null), List.of(sick(decode("a", 0), io.kvasir.fabric.health.Severity.UNHEALTHY)));
+        assertThat(none)
+                .isInstanceOfSatisfying(
+                        Route.None.class,
+                        n -> assertThat(n.why()).isEqualTo("no healthy replica of model m is available"));
+    }
+
+    @Test
+    void aDegradedReplicaTakesTurnsOnlyWhenNoHealthyOneIsEligible() {
+        Candidate degraded = sick(decode("a", 0), io.kvasir.fabric.health.Severity.DEGRADED);
+        Router router = router(Router.Policy.LEAST_LOADED);
+
+        assertThat(router.route(turn("a"), List.of(degraded, decode("b", 20))))
+                .as("even its lease and a lighter load lose to health")
+                .isEqualTo(new Route.To("b", Route.Reason.LOAD));
+        assertThat(router.route(
+                        turn("a"), List.of(degraded, sick(decode("b", 0), io.kvasir.fabric.health.Severity.UNHEALTHY))))
+                .isEqualTo(new Route.To("a", Route.Reason.LEASE));
+        RouteRequest failedOnB = new RouteRequest("m", null, List.of("b"), null, new long[0]);
+        assertThat(router.route(failedOnB, List.of(degraded, decode("b", 0))))
+                .as("the healthy one is excluded: the degraded one serves")
+                .isEqualTo(new Route.To("a", Route.Reason.LOAD));
+    }
+
     @Test
     void aLeaseOnAnExcludedOrMissingReplicaIsIgnored() {
         List<Candidate> replicas = List.of(decode("a", 0), decode("b", 3));

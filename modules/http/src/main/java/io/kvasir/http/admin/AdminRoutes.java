@@ -20,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The operator's view of the fabric under {@code /admin}: per-replica load and KV use, where a
- * session lives, and draining this node. Served only on the management port.
+ * The operator's view of the fabric under {@code /admin}: per-replica load and KV use, every node's
+ * health and why, where a session lives, and draining this node. Served only on the management port.
  */
 public final class AdminRoutes extends AllDirectives {
 
@@ -49,6 +49,7 @@ public final class AdminRoutes extends AllDirectives {
                 "admin",
                 () -> concat(
                         path("models", () -> get(() -> completeWithFuture(models()))),
+                        path("nodes", () -> get(() -> completeWithFuture(nodes()))),
                         path(
                                 PathMatchers.segment("sessions").slash(PathMatchers.segment()),
                                 id -> get(() -> completeWithFuture(session(id)))),
@@ -117,6 +118,15 @@ public final class AdminRoutes extends AllDirectives {
     private CompletionStage<HttpResponse> models() {
         return fabric.modelStatus()
                 .thenApply(models -> JsonResponses.ok(new ModelsView(models)))
+                .exceptionally(ErrorResponses::response);
+    }
+
+    /** Every node's health and why: its own checks and its replicas', each with figure and threshold. */
+    public record NodesView(List<Fabric.NodeHealthStatus> nodes) {}
+
+    private CompletionStage<HttpResponse> nodes() {
+        return fabric.nodes()
+                .thenApply(nodes -> JsonResponses.ok(new NodesView(nodes)))
                 .exceptionally(ErrorResponses::response);
     }
 

@@ -79,6 +79,46 @@ class ManagementServerTest {
     }
 
     @Test
+    void nodesShowEachNodesHealthAndWhy() throws Exception {
+        server.fabric.nodes(List.of(new Fabric.NodeHealthStatus(
+                "akka://k@127.0.0.1:25521",
+                List.of("decode"),
+                "unhealthy",
+                List.of(new Fabric.HealthCheck(
+                        "heap", false, "unhealthy", 0.4, 0.95, "fraction", "live heap 1600 MiB of max 4096 MiB")),
+                List.of(new Fabric.ReplicaHealthStatus(
+                        "fake-model:decode:0",
+                        FakeFabric.MODEL,
+                        "unhealthy",
+                        List.of(
+                                new Fabric.HealthCheck(
+                                        "engine-stuck",
+                                        true,
+                                        "unhealthy",
+                                        12.5,
+                                        10.0,
+                                        "seconds",
+                                        "engine thread in one command or step for 12.5 s (limit 10.0 s)"),
+                                new Fabric.HealthCheck(
+                                        "gpu0-power", false, "healthy", 210.0, null, "watts", "210 W")))))));
+
+        HttpResponse<String> response = send("GET", management(server.bindings) + "/admin/nodes");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        JsonNode node = json(response).at("/nodes/0");
+        assertThat(node.get("status").asText()).isEqualTo("unhealthy");
+        assertThat(node.at("/checks/0/check").asText()).isEqualTo("heap");
+        JsonNode stuck = node.at("/replicas/0/checks/0");
+        assertThat(stuck.get("failing").asBoolean()).isTrue();
+        assertThat(stuck.get("figure").asDouble()).isEqualTo(12.5);
+        assertThat(stuck.get("threshold").asDouble()).isEqualTo(10.0);
+        assertThat(stuck.get("detail").asText()).contains("limit 10.0 s");
+        assertThat(node.at("/replicas/0/checks/1/threshold").isNull())
+                .as("a figure with no threshold")
+                .isTrue();
+    }
+
+    @Test
     void modelsShowEveryReplica() throws Exception {
         server.fabric.status(List.of(new Fabric.ModelStatus(
                 FakeFabric.MODEL,
