@@ -337,6 +337,10 @@ public final class LlamaModel {
         int[][] tables = batch.blockTables();
         int[] lastBlock = new int[tables.length];
         Arrays.fill(lastBlock, -1);
+        // With a window in every layer, entries before the earliest row's window may be released (-1).
+        int window = config.variant().uniformWindow(config.blockCount());
+        int[] firstBlock = new int[tables.length];
+        Arrays.fill(firstBlock, Integer.MAX_VALUE);
         for (int i = 0; i < n; i++) {
             int token = batch.tokens()[i];
             if (isFirstStage() && (token < 0 || token >= config.vocabSize())) {
@@ -357,10 +361,11 @@ public final class LlamaModel {
                         + " but sequence " + seq + " has " + tables[seq].length + " blocks");
             }
             lastBlock[seq] = Math.max(lastBlock[seq], pos / bs);
+            firstBlock[seq] = Math.min(firstBlock[seq], window > 0 ? Math.max(0, pos - window + 1) / bs : 0);
         }
         // Only the blocks attention will read: tables may carry unused tail entries.
         for (int seq = 0; seq < tables.length; seq++) {
-            for (int j = 0; j <= lastBlock[seq]; j++) {
+            for (int j = Math.min(firstBlock[seq], lastBlock[seq] + 1); j <= lastBlock[seq]; j++) {
                 int block = tables[seq][j];
                 if (block < 0 || block >= kv.numBlocks()) {
                     throw new IllegalArgumentException(
