@@ -207,9 +207,25 @@ public record ArchitectureModels(
         if (finalSoftCap > 0) {
             w.putFloat32(p + "final_logit_softcapping", finalSoftCap);
         }
+        if (arch.startsWith("gemma") && s.vocabFrom() == null) {
+            // Gemma's own turn markup, so the chat path runs on these files as on a real Gemma.
+            w.putString("tokenizer.chat_template", GEMMA_TEMPLATE);
+        }
         tensors(w, vocab);
         w.write(out);
     }
+
+    /** Gemma's chat template in the shape Google publishes it: no system role, assistant turns as "model". */
+    static final String GEMMA_TEMPLATE = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}"
+            + "{% set prefix = messages[0]['content'] + '\n\n' %}{% set loop_messages = messages[1:] %}"
+            + "{% else %}{% set prefix = '' %}{% set loop_messages = messages %}{% endif %}"
+            + "{% for message in loop_messages %}"
+            + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+            + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+            + "{% if message['role'] == 'assistant' %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}"
+            + "{% endif %}{{ '<start_of_turn>' + role + '\n' + (prefix if loop.first else '') }}"
+            + "{{ message['content'] | trim }}{{ '<end_of_turn>\n' }}{% endfor %}"
+            + "{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}";
 
     private void tensors(GgufWriter w, int vocab) {
         Spec s = base;
