@@ -80,7 +80,7 @@ public record ArchitectureModels(
                 new ArchitectureModels(
                         name,
                         "gemma3",
-                        withLayers(s, 6),
+                        withLayers(s, bench ? 12 : 6),
                         bench ? hd : 2 * hd,
                         bench ? hd : 2 * hd,
                         1_000_000f,
