@@ -121,6 +121,52 @@ class ArchitectureParityTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("references")
     void greedyDecodeMatchesLlamaCpp(Reference ref) {
+        check(ref, NEAR_TIE, GAP_TOLERANCE);
+    }
+
+    /**
+     * The same models in Q8_0, the presets' own type. llama.cpp rounds the activations to 8 bits
+     * for every Q8_0 product (Kvasir keeps them in floats), which moves these small models' logits
+     * by up to about 0.005, so here a near-tie is a gap under 0.01 and gaps agree to 0.02.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("q8References")
+    void q8WeightsMatchLlamaCppUpToItsActivationRounding(Reference ref) {
+        check(ref, 0.01f, 0.02f);
+    }
+
+    static Stream<Arguments> q8References() {
+        return Stream.of(
+                ref(
+                        "gemma3-tiny Q8_0",
+                        ArchitectureModels.preset("gemma3-tiny"),
+                        "449 196 269 269 269 449 449 449 96 96 96 96 96 96 96 96 96 96 96 96 489 489 489 489 360 195"
+                                + " 294 294 294 294 489 502 502 502 502 502 502 502 502 502",
+                        "0.08260 0.04274 0.05906 0.06023 0.01714 0.00444 0.20615 0.12586 0.06375 0.01822 0.03393"
+                                + " 0.09143 0.15765 0.14865 0.15350 0.20903 0.12162 0.14596 0.09975 0.03292 0.04579"
+                                + " 0.06552 0.05931 0.00547 0.06357 0.00321 0.09479 0.14672 0.11744 0.05712 0.01270"
+                                + " 0.04111 0.22102 0.19574 0.14979 0.08287 0.05166 0.12257 0.14577 0.14115"),
+                ref(
+                        "gemma2-tiny Q8_0",
+                        ArchitectureModels.preset("gemma2-tiny"),
+                        "116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116"
+                                + " 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116 116",
+                        "0.03303 0.29629 0.22652 0.16812 0.14809 0.19201 0.21267 0.17637 0.14837 0.14233 0.10237"
+                                + " 0.10360 0.08002 0.09406 0.06918 0.10964 0.13008 0.14141 0.15740 0.15098 0.15642"
+                                + " 0.16603 0.16741 0.16121 0.17083 0.16414 0.17432 0.17359 0.17935 0.18021 0.17056"
+                                + " 0.17148 0.17180 0.15806 0.16377 0.15627 0.15006 0.14691 0.13826 0.12838"),
+                ref(
+                        "phi3-tiny Q8_0",
+                        ArchitectureModels.preset("phi3-tiny"),
+                        "133 133 133 133 133 133 133 133 133 133 335 335 335 335 335 335 335 335 335 335 335 335 335"
+                                + " 335 335 335 335 335 335 335 335 335 335 335 335 335 335 335 335 335",
+                        "0.01142 0.01823 0.05311 0.07451 0.08764 0.07611 0.06402 0.04383 0.01932 0.00262 0.02203"
+                                + " 0.06914 0.09428 0.11117 0.12207 0.13851 0.15209 0.16140 0.17247 0.18223 0.18578"
+                                + " 0.19189 0.19533 0.19649 0.19128 0.19183 0.18952 0.18842 0.18958 0.18664 0.18257"
+                                + " 0.18495 0.17529 0.17562 0.17519 0.17175 0.16904 0.15760 0.15934 0.15303"));
+    }
+
+    private void check(Reference ref, float nearTie, float gapTolerance) {
         Path file = dir.resolve("model.gguf");
         ref.model().write(file);
         int steps = ref.ids().length;
@@ -135,7 +181,7 @@ class ArchitectureParityTest {
                             .as(
                                     "%s: step %d gave %d, llama.cpp %d, with llama.cpp's top-two gap %s",
                                     ref.name(), i, best, ref.ids()[i], ref.gaps()[i])
-                            .isLessThan(NEAR_TIE);
+                            .isLessThan(nearTie);
                     System.err.printf(
                             "%s: near-tie at step %d (llama.cpp's top two %.5f apart): %d vs llama.cpp's %d;"
                                     + " the %d tokens before agree%n",
@@ -144,7 +190,7 @@ class ArchitectureParityTest {
                 }
                 assertThat(topTwoGap(logits))
                         .as("%s: top-two logit gap at step %d", ref.name(), i)
-                        .isCloseTo(ref.gaps()[i], org.assertj.core.data.Offset.offset(GAP_TOLERANCE));
+                        .isCloseTo(ref.gaps()[i], org.assertj.core.data.Offset.offset(gapTolerance));
                 if (i + 1 < steps) {
                     logits = model.forward(Batches.chunk(new int[] {best}, PROMPT.length + i, table))[0];
                 }
