@@ -18,7 +18,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * llama.cpp. The file is written afresh by {@link ArchitectureModels} (deterministic: same preset,
  * same bytes); the ids and llama.cpp's gap between its top two logits at each step were generated
  * once with llama.cpp (build 80fb11a, CPU, 2 threads, the whole prompt in one batch then one token
- * per step), through a 50-line C++ program over {@code llama.h}: load, decode, argmax, print.
+ * per step), through {@code src/test/resources/llamacpp/greedy_ref.cpp}, a 50-line program over
+ * {@code llama.h}: load, decode, argmax, print (the build and run commands are at its top).
  *
  * <p>Where llama.cpp's top two logits are within {@link #NEAR_TIE}, two correct implementations
  * may pick differently (the order of float sums differs, llama.cpp rounds activations to Q8_0 and
