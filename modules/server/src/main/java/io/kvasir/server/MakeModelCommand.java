@@ -1,5 +1,6 @@
 package io.kvasir.server;
 
+import io.kvasir.engine.synth.ArchitectureModels;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.tensor.GgmlType;
 import java.nio.file.Files;
@@ -18,7 +19,11 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Output GGUF path")
     Path out;
 
-    @Option(names = "--preset", defaultValue = "tiny", description = "tiny | bench-110m (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--preset",
+            defaultValue = "tiny",
+            description = "tiny | bench-110m | gemma2-tiny | gemma3-tiny | phi3-tiny | mistral-swa-tiny"
+                    + " | gemma2-bench | gemma3-bench | phi3-bench | mistral-swa-bench (default ${DEFAULT-VALUE})")
     String preset;
 
     @Option(names = "--dim")
@@ -56,7 +61,8 @@ final class MakeModelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SyntheticModel.Spec p = SyntheticModel.Spec.preset(preset);
+        ArchitectureModels arch = ArchitectureModels.isPreset(preset) ? ArchitectureModels.preset(preset) : null;
+        SyntheticModel.Spec p = arch != null ? arch.base() : SyntheticModel.Spec.preset(preset);
         GgmlType t = type == null ? p.type() : parseType(type);
         SyntheticModel.Spec spec = new SyntheticModel.Spec(
                 or(dim, p.dim()),
@@ -74,7 +80,11 @@ final class MakeModelCommand implements Callable<Integer> {
         if (out.getParent() != null) {
             Files.createDirectories(out.getParent());
         }
-        SyntheticModel.write(spec, out);
+        if (arch != null) {
+            arch.withBase(spec).write(out);
+        } else {
+            SyntheticModel.write(spec, out);
+        }
         System.out.printf(
                 "wrote %s (%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
                         + "random weights: its output is meaningless%n",

@@ -62,7 +62,7 @@ public final class EngineCore implements InferenceEngine {
         this.config = config;
         this.storage = runner.kvStorage();
         this.pool = new BlockPool(storage.numBlocks());
-        this.kv = new KvCacheManager(pool, storage.blockSize());
+        this.kv = new KvCacheManager(pool, storage.blockSize(), runner.slidingWindow());
         this.scheduler = new Scheduler(config, kv);
         this.endOfGeneration = Set.copyOf(tokenizer.endOfGenerationIds());
     }

@@ -16,6 +16,15 @@ public interface ModelRunner extends AutoCloseable {
     KvBlockStorage kvStorage();
 
     /**
+     * The window every layer attends within (Mistral-style sliding-window attention), or 0 when any
+     * layer sees the whole sequence. When positive, the engine releases a sequence's blocks once they
+     * fall out of it, and {@link #forward} must accept tables whose entries before the window are -1.
+     */
+    default int slidingWindow() {
+        return 0;
+    }
+
+    /**
      * Runs the batch, writing every row's K and V into its sequence's blocks, and returns logits
      * for {@code batch.sampleRows()}: {@code result[i]} has {@code vocabSize()} values for row
      * {@code sampleRows[i]}.

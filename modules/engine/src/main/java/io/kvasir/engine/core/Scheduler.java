@@ -349,6 +349,8 @@ public final class Scheduler {
         if (config.prefixCaching()) {
             kv.cacheFullBlocks(r.id(), r.cacheRoot(), r.tokens(), r.numComputedTokens());
         }
+        // After caching, so blocks leaving the window are hashed first and stay shareable.
+        kv.releaseOutOfWindow(r.id(), r.numComputedTokens());
     }
 
     void onSampled() {

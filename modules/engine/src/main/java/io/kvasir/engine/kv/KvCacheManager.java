@@ -19,19 +19,38 @@ import java.util.Map;
  * <p>Scopes: every lookup and every caching call names the {@link BlockHash#root root} of the
  * sequence's cache scope (null: the shared scope), and its hash chain starts there. Sequences in
  * different scopes therefore never share a block, even for equal tokens.
+ *
+ * <p>Sliding windows: when every layer of the model sees only the last {@code slidingWindow}
+ * positions (Mistral-style), {@link #releaseOutOfWindow} gives back a live sequence's blocks that
+ * no later position can attend to; its table keeps a hole there ({@code -1} in
+ * {@link #blockTable}). A released block that was already hashed stays cached: its keys and values
+ * are still those of its prefix, so another sequence may start from it. A block released before it
+ * was hashed ends the sequence's hash chain, so no later block of that sequence is ever registered
+ * under a chain with a block missing. Models with any global layer never release early (that
+ * layer still reads every block), and neither does a window of 0.
  */
 public final class KvCacheManager {
 
     private final BlockPool pool;
     private final int blockSize;
+    private final int slidingWindow;
     private final Map<String, Table> tables = new HashMap<>();
 
     public KvCacheManager(BlockPool pool, int blockSize) {
+        this(pool, blockSize, 0);
+    }
+
+    /** A manager for a model whose every layer attends to the last {@code slidingWindow} positions (0: all). */
+    public KvCacheManager(BlockPool pool, int blockSize, int slidingWindow) {
         if (blockSize <= 0) {
             throw new IllegalArgumentException("block size must be positive, got " + blockSize);
         }
+        if (slidingWindow < 0) {
+            throw new IllegalArgumentException("sliding window must not be negative, got " + slidingWindow);
+        }
         this.pool = pool;
         this.blockSize = blockSize;
+        this.slidingWindow = slidingWindow;
     }
 
     /** A cached prefix found for a sequence about to start; no references are taken until it is allocated. */
@@ -45,6 +64,10 @@ public final class KvCacheManager {
         int numHashed;
         /** Hash of block {@code numHashed - 1}: the parent of the next one. */
         BlockHash lastHash;
+        /** Leading blocks released because they fell out of the window; their entries are null. */
+        int numReleased;
+        /** Set when a block was released unhashed: no later block can join the hash chain. */
+        boolean chainEnded;
     }
 
     public int blockSize() {
@@ -147,6 +170,9 @@ public final class KvCacheManager {
         if (table == null) {
             return;
         }
+        if (table.chainEnded) {
+            return;
+        }
         int full = Math.min(numComputedTokens / blockSize, table.blocks.size());
         for (int b = table.numHashed; b < full; b++) {
             BlockHash parent = b == 0 ? root : table.lastHash;
@@ -170,14 +196,47 @@ public final class KvCacheManager {
         }
         int[] ids = new int[table.blocks.size()];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = table.blocks.get(i).id();
+            KvBlock b = table.blocks.get(i);
+            ids[i] = b == null ? -1 : b.id();
         }
         return ids;
     }
 
     public int numBlocksHeld(String id) {
         Table table = tables.get(id);
-        return table == null ? 0 : table.blocks.size();
+        return table == null ? 0 : table.blocks.size() - table.numReleased;
+    }
+
+    /** The window this manager releases blocks for; 0 when it never does. */
+    public int slidingWindow() {
+        return slidingWindow;
+    }
+
+    /**
+     * After sequence {@code id} has {@code numComputedTokens} computed, releases its blocks that lie
+     * wholly before the window of the next position it will compute ({@code numComputedTokens}),
+     * which sees positions from {@code numComputedTokens - slidingWindow + 1} on. No-op without a
+     * window.
+     *
+     * @return how many blocks were released
+     */
+    public int releaseOutOfWindow(String id, int numComputedTokens) {
+        Table table = tables.get(id);
+        if (slidingWindow == 0 || table == null) {
+            return 0;
+        }
+        int firstSeen = Math.max(0, numComputedTokens - slidingWindow + 1);
+        int dead = Math.min(firstSeen / blockSize, table.blocks.size());
+        int released = 0;
+        for (int b = table.numReleased; b < dead; b++) {
+            if (b >= table.numHashed) {
+                table.chainEnded = true;
+            }
+            table.blocks.set(b, null).release();
+            released++;
+        }
+        table.numReleased = Math.max(table.numReleased, dead);
+        return released;
     }
 
     /**
@@ -189,7 +248,7 @@ public final class KvCacheManager {
         if (table == null) {
             return;
         }
-        for (int i = table.blocks.size() - 1; i >= 0; i--) {
+        for (int i = table.blocks.size() - 1; i >= table.numReleased; i--) {
             table.blocks.get(i).release();
         }
     }

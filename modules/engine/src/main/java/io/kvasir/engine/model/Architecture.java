@@ -7,7 +7,11 @@ import java.util.stream.Collectors;
 /** The GGUF {@code general.architecture} values Kvasir runs, and how they differ. */
 public enum Architecture {
     LLAMA("llama", RopeStyle.ADJACENT, false),
-    QWEN2("qwen2", RopeStyle.NEOX, true);
+    QWEN2("qwen2", RopeStyle.NEOX, true),
+    // The Gemma and Phi-3 differences beyond these three are read into a ModelVariant.
+    GEMMA2("gemma2", RopeStyle.NEOX, false),
+    GEMMA3("gemma3", RopeStyle.NEOX, false),
+    PHI3("phi3", RopeStyle.NEOX, false);
 
     private final String ggufName;
     private final RopeStyle ropeStyle;

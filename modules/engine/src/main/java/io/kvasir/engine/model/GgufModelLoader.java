@@ -44,20 +44,24 @@ final class GgufModelLoader {
             throw new ModelLoadException(
                     "token_embd.weight has shape " + Arrays.toString(embd.shape()) + ", expected [" + dim + ", vocab]");
         }
+        int layers = requiredInt(gguf, p + "block_count");
+        float theta = gguf.real(p + "rope.freq_base", 10000f);
+        float scale = ropeScale(gguf, p);
         return new ModelConfig(
                 arch,
                 dim,
-                requiredInt(gguf, p + "block_count"),
+                layers,
                 heads,
                 kvHeads,
                 headDim,
                 requiredInt(gguf, p + "feed_forward_length"),
                 Math.toIntExact(embd.dim(1)),
                 requiredInt(gguf, p + "context_length"),
-                gguf.real(p + "rope.freq_base", 10000f),
-                ropeScale(gguf, p),
+                theta,
+                scale,
                 (int) gguf.integer(p + "rope.dimension_count", headDim),
-                gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f));
+                gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f),
+                VariantReader.read(gguf, arch, dim, layers, heads, headDim, theta, scale));
     }
 
     /** Linear RoPE scaling as a factor on positions; other scaling schemes are refused, not ignored. */
@@ -101,19 +105,49 @@ final class GgufModelLoader {
         String b = "blk." + l + ".";
         int dim = c.dim();
         boolean bias = c.architecture().qkvBias();
-        return new LayerWeights(
-                vector(gguf, b + "attn_norm.weight", dim),
+        WeightMatrix[] qkv;
+        if (gguf.findTensor(b + "attn_qkv.weight").isPresent()) {
+            // Phi-3: one [dim, q + k + v] tensor; its rows are Q's, then K's, then V's.
+            qkv = FusedTensors.split(gguf, b + "attn_qkv.weight", dim, c.qDim(), c.kvDim(), c.kvDim());
+        } else {
+            qkv = new WeightMatrix[] {
                 matrix(gguf, b + "attn_q.weight", c.qDim(), dim),
                 matrix(gguf, b + "attn_k.weight", c.kvDim(), dim),
-                matrix(gguf, b + "attn_v.weight", c.kvDim(), dim),
+                matrix(gguf, b + "attn_v.weight", c.kvDim(), dim)
+            };
+        }
+        WeightMatrix[] gateUp;
+        if (gguf.findTensor(b + "ffn_gate.weight").isEmpty()
+                && gguf.findTensor(b + "ffn_up.weight").isPresent()
+                && gguf.tensor(b + "ffn_up.weight").rank() == 2
+                && gguf.tensor(b + "ffn_up.weight").dim(1) == 2L * c.ffnDim()) {
+            // Phi-3: ffn_up holds the gate's rows, then the up projection's.
+            gateUp = FusedTensors.split(gguf, b + "ffn_up.weight", dim, c.ffnDim(), c.ffnDim());
+        } else {
+            gateUp = new WeightMatrix[] {
+                matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), dim), matrix(gguf, b + "ffn_up.weight", c.ffnDim(), dim)
+            };
+        }
+        ModelVariant variant = c.variant();
+        LayerNorms norms = new LayerNorms(
+                variant.qkNorm() ? vector(gguf, b + "attn_q_norm.weight", c.headDim()) : null,
+                variant.qkNorm() ? vector(gguf, b + "attn_k_norm.weight", c.headDim()) : null,
+                variant.postNorms() ? vector(gguf, b + "post_attention_norm.weight", dim) : null,
+                variant.postNorms() ? vector(gguf, b + "post_ffw_norm.weight", dim) : null);
+        return new LayerWeights(
+                vector(gguf, b + "attn_norm.weight", dim),
+                qkv[0],
+                qkv[1],
+                qkv[2],
                 bias ? vector(gguf, b + "attn_q.bias", c.qDim()) : null,
                 bias ? vector(gguf, b + "attn_k.bias", c.kvDim()) : null,
                 bias ? vector(gguf, b + "attn_v.bias", c.kvDim()) : null,
                 matrix(gguf, b + "attn_output.weight", dim, c.qDim()),
                 vector(gguf, b + "ffn_norm.weight", dim),
-                matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), dim),
-                matrix(gguf, b + "ffn_up.weight", c.ffnDim(), dim),
-                matrix(gguf, b + "ffn_down.weight", dim, c.ffnDim()));
+                gateUp[0],
+                gateUp[1],
+                matrix(gguf, b + "ffn_down.weight", dim, c.ffnDim()),
+                norms);
     }
 
     private static int requiredInt(GgufFile gguf, String key) {
@@ -128,7 +162,7 @@ final class GgufModelLoader {
         return (int) v;
     }
 
-    private static TensorInfo tensor(GgufFile gguf, String name) {
+    static TensorInfo tensor(GgufFile gguf, String name) {
         TensorInfo t = gguf.findTensor(name)
                 .orElseThrow(() -> new ModelLoadException(gguf.path().getFileName() + ": missing tensor " + name));
         if (t.type() == null || !t.type().supported()) {

@@ -2,7 +2,11 @@ package io.kvasir.engine.model;
 
 import io.kvasir.engine.tensor.WeightMatrix;
 
-/** One transformer block's tensors. Biases are null for architectures without them. */
+/**
+ * One transformer block's tensors. Biases are null for architectures without them. Fused tensors
+ * (Phi-3's {@code attn_qkv}, its gate-and-up {@code ffn_up}) arrive here already split into row
+ * views of the one mapped tensor.
+ */
 record LayerWeights(
         float[] attnNorm,
         WeightMatrix wq,
@@ -15,4 +19,28 @@ record LayerWeights(
         float[] ffnNorm,
         WeightMatrix gate,
         WeightMatrix up,
-        WeightMatrix down) {}
+        WeightMatrix down,
+        LayerNorms norms) {
+
+    LayerWeights(
+            float[] attnNorm,
+            WeightMatrix wq,
+            WeightMatrix wk,
+            WeightMatrix wv,
+            float[] bq,
+            float[] bk,
+            float[] bv,
+            WeightMatrix wo,
+            float[] ffnNorm,
+            WeightMatrix gate,
+            WeightMatrix up,
+            WeightMatrix down) {
+        this(attnNorm, wq, wk, wv, bq, bk, bv, wo, ffnNorm, gate, up, down, LayerNorms.NONE);
+    }
+
+    LayerWeights {
+        if (norms == null) {
+            norms = LayerNorms.NONE;
+        }
+    }
+}

@@ -9,7 +9,8 @@ import io.kvasir.engine.tensor.WeightMatrix;
 import java.util.Arrays;
 
 /**
- * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2) over one layer range. Every step runs
+ * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2, and through {@link ModelVariant} Gemma
+ * 2/3 and Phi-3) over one layer range. Every step runs
  * all the batch's rows through each layer together, so every weight matrix is read once per step
  * whatever the number of tokens. Attention reads each sequence's keys and values through its block
  * table in the {@link KvStore}.
@@ -29,6 +30,9 @@ public final class LlamaModel {
     private final ComputePool pool;
     private final KvStore kv;
     private final Rope rope;
+    /** RoPE of the windowed layers when their base differs (Gemma 3's local layers), else null. */
+    private final Rope localRope;
+
     private final PagedAttention attention;
 
     private int capacity;
@@ -43,6 +47,8 @@ public final class LlamaModel {
     private float[] up;
     private float[] cos;
     private float[] sin;
+    private float[] cosLocal;
+    private float[] sinLocal;
     private float[] logits;
 
     private LlamaModel(
@@ -60,6 +66,18 @@ public final class LlamaModel {
                 config.ropeTheta(),
                 config.ropeScale(),
                 weights.ropeFreqFactors());
+        ModelVariant variant = config.variant();
+        this.localRope = variant.anyWindowed()
+                        && (variant.ropeThetaLocal() != config.ropeTheta()
+                                || variant.ropeScaleLocal() != config.ropeScale())
+                ? new Rope(
+                        config.architecture().ropeStyle(),
+                        config.headDim(),
+                        config.ropeDim(),
+                        variant.ropeThetaLocal(),
+                        variant.ropeScaleLocal(),
+                        weights.ropeFreqFactors())
+                : null;
         this.attention = new PagedAttention(kv, config);
         ensureCapacity(1);
     }
@@ -162,6 +180,10 @@ public final class LlamaModel {
             logits = new float[m * vocab];
         }
         weights.output().matmul(xb, logits, m, pool);
+        float cap = config.variant().finalSoftCap();
+        if (cap > 0) {
+            VectorMath.softCap(logits, 0, m * vocab, cap);
+        }
         for (int i = 0; i < m; i++) {
             result[i] = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
         }
@@ -196,8 +218,15 @@ public final class LlamaModel {
             for (int i = 0; i < n; i++) {
                 weights.tokenEmbedding().row(tokens[i], x, i * dim);
             }
+            float embeddingScale = config.variant().embeddingScale();
+            if (embeddingScale != 1f) {
+                VectorMath.scale(x, 0, n * dim, embeddingScale);
+            }
         }
         rope.tables(batch.positions(), n, cos, sin);
+        if (localRope != null) {
+            localRope.tables(batch.positions(), n, cosLocal, sinLocal);
+        }
         for (int l = 0; l < layerEnd - layerStart; l++) {
             layer(batch, n, l, weights.layers().get(l));
         }
@@ -210,6 +239,13 @@ public final class LlamaModel {
         int kvDim = config.kvDim();
         int ffn = config.ffnDim();
         float eps = config.rmsEps();
+        ModelVariant variant = config.variant();
+        int window = variant.window(layerStart + l);
+        LayerNorms norms = w.norms();
+        boolean local = window > 0 && localRope != null;
+        Rope layerRope = local ? localRope : rope;
+        float[] layerCos = local ? cosLocal : cos;
+        float[] layerSin = local ? sinLocal : sin;
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
@@ -225,25 +261,52 @@ public final class LlamaModel {
                     VectorMath.add(w.bk(), 0, k, i * kvDim, kvDim);
                     VectorMath.add(w.bv(), 0, v, i * kvDim, kvDim);
                 }
-                rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
-                rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
+                if (norms.q() != null) {
+                    headNorms(q, i * qDim, config.headCount(), norms.q(), eps);
+                    headNorms(k, i * kvDim, config.headCountKv(), norms.k(), eps);
+                }
+                layerRope.rotate(q, i * qDim, config.headCount(), layerCos, layerSin, i);
+                layerRope.rotate(k, i * kvDim, config.headCountKv(), layerCos, layerSin, i);
                 int pos = batch.positions()[i];
                 int block = batch.blockTables()[batch.seqIndex()[i]][pos / bs];
                 kv.write(l, block, pos % bs, k, i * kvDim, v, i * kvDim);
             }
         });
-        attention.run(batch, l, q, att, n, pool);
+        attention.run(batch, l, q, att, n, pool, window);
         w.wo().matmul(att, proj, n, pool);
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
+                if (norms.postAttention() != null) {
+                    VectorMath.rmsNorm(proj, i * dim, norms.postAttention(), eps, proj, i * dim, dim);
+                }
                 VectorMath.add(proj, i * dim, x, i * dim, dim);
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
         FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up});
-        forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
+        if (variant.activation() == ModelVariant.Activation.GELU_TANH) {
+            forRows(n, (from, to) -> VectorMath.geGlu(gate, up, from * ffn, (to - from) * ffn));
+        } else {
+            forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
+        }
         w.down().matmul(gate, proj, n, pool);
-        forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+        float[] postFfn = norms.postFfn();
+        forRows(n, (from, to) -> {
+            if (postFfn != null) {
+                for (int i = from; i < to; i++) {
+                    VectorMath.rmsNorm(proj, i * dim, postFfn, eps, proj, i * dim, dim);
+                }
+            }
+            VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim);
+        });
+    }
+
+    /** RMS-norms each of {@code heads} heads at {@code x[off]} over its own width, in place. */
+    private void headNorms(float[] x, int off, int heads, float[] weight, float eps) {
+        int hd = config.headDim();
+        for (int h = 0; h < heads; h++) {
+            VectorMath.rmsNorm(x, off + h * hd, weight, eps, x, off + h * hd, hd);
+        }
     }
 
     /** Element-wise work over rows: split over the pool only when a batch is big enough to repay waking it. */
@@ -274,6 +337,10 @@ public final class LlamaModel {
         int[][] tables = batch.blockTables();
         int[] lastBlock = new int[tables.length];
         Arrays.fill(lastBlock, -1);
+        // With a window in every layer, entries before the earliest row's window may be released (-1).
+        int window = config.variant().uniformWindow(config.blockCount());
+        int[] firstBlock = new int[tables.length];
+        Arrays.fill(firstBlock, Integer.MAX_VALUE);
         for (int i = 0; i < n; i++) {
             int token = batch.tokens()[i];
             if (isFirstStage() && (token < 0 || token >= config.vocabSize())) {
@@ -294,10 +361,11 @@ public final class LlamaModel {
                         + " but sequence " + seq + " has " + tables[seq].length + " blocks");
             }
             lastBlock[seq] = Math.max(lastBlock[seq], pos / bs);
+            firstBlock[seq] = Math.min(firstBlock[seq], window > 0 ? Math.max(0, pos - window + 1) / bs : 0);
         }
         // Only the blocks attention will read: tables may carry unused tail entries.
         for (int seq = 0; seq < tables.length; seq++) {
-            for (int j = 0; j <= lastBlock[seq]; j++) {
+            for (int j = Math.min(firstBlock[seq], lastBlock[seq] + 1); j <= lastBlock[seq]; j++) {
                 int block = tables[seq][j];
                 if (block < 0 || block >= kv.numBlocks()) {
                     throw new IllegalArgumentException(
@@ -324,6 +392,10 @@ public final class LlamaModel {
         up = new float[c * config.ffnDim()];
         cos = new float[c * rope.pairs()];
         sin = new float[c * rope.pairs()];
+        if (localRope != null) {
+            cosLocal = new float[c * rope.pairs()];
+            sinLocal = new float[c * rope.pairs()];
+        }
         capacity = c;
     }
 }

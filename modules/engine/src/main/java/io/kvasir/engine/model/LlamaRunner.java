@@ -71,6 +71,11 @@ public final class LlamaRunner implements ModelRunner {
     }
 
     @Override
+    public int slidingWindow() {
+        return model.config().variant().uniformWindow(model.config().blockCount());
+    }
+
+    @Override
     public float[][] forward(ForwardBatch batch) {
         if (closed) {
             throw new IllegalStateException("runner for " + gguf.path().getFileName() + " is closed");

@@ -6,6 +6,7 @@ package io.kvasir.engine.model;
  * @param headDim   size of one attention head ({@code dim / headCount} unless the file says otherwise)
  * @param ropeDim   leading dimensions of each head that RoPE rotates ({@code headDim} for most models)
  * @param ropeScale linear RoPE scaling: positions are multiplied by this (1 for none)
+ * @param variant   how the block departs from the plain Llama one (Gemma, Phi-3, sliding windows)
  */
 public record ModelConfig(
         Architecture architecture,
@@ -20,9 +21,45 @@ public record ModelConfig(
         float ropeTheta,
         float ropeScale,
         int ropeDim,
-        float rmsEps) {
+        float rmsEps,
+        ModelVariant variant) {
+
+    /** A plain Llama-family block. */
+    public ModelConfig(
+            Architecture architecture,
+            int dim,
+            int blockCount,
+            int headCount,
+            int headCountKv,
+            int headDim,
+            int ffnDim,
+            int vocabSize,
+            int contextLength,
+            float ropeTheta,
+            float ropeScale,
+            int ropeDim,
+            float rmsEps) {
+        this(
+                architecture,
+                dim,
+                blockCount,
+                headCount,
+                headCountKv,
+                headDim,
+                ffnDim,
+                vocabSize,
+                contextLength,
+                ropeTheta,
+                ropeScale,
+                ropeDim,
+                rmsEps,
+                ModelVariant.llama(Math.max(1, headDim)));
+    }
 
     public ModelConfig {
+        if (variant == null) {
+            variant = ModelVariant.llama(Math.max(1, headDim));
+        }
         requirePositive("embedding_length", dim);
         requirePositive("block_count", blockCount);
         requirePositive("attention.head_count", headCount);

@@ -108,6 +108,52 @@ final class VectorMath {
         return sum;
     }
 
+    /** {@code sqrt(2/pi)}, the tanh approximation of GELU's inner scale. */
+    private static final float GELU_A = 0.7978845608028654f;
+
+    private static final float GELU_B = 0.044715f;
+
+    /**
+     * {@code gate[i] = gelu(gate[i]) * up[i]} over {@code [off, off + n)}, GELU in its tanh form
+     * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}, as Gemma was trained with.
+     */
+    static void geGlu(float[] gate, float[] up, int off, int n) {
+        int i = off;
+        int end = off + n;
+        for (int upper = off + S.loopBound(n); i < upper; i += L) {
+            FloatVector g = FloatVector.fromArray(S, gate, i);
+            FloatVector inner = g.mul(g).fma(GELU_B, 1f).mul(g).mul(GELU_A);
+            FloatVector gelu =
+                    inner.lanewise(VectorOperators.TANH).add(1f).mul(g).mul(0.5f);
+            gelu.mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
+        }
+        for (; i < end; i++) {
+            gate[i] = gelu(gate[i]) * up[i];
+        }
+    }
+
+    /** The scalar GELU (tanh form) the vector loop computes. */
+    static float gelu(float x) {
+        return 0.5f * x * (1f + (float) Math.tanh(GELU_A * x * (1f + GELU_B * x * x)));
+    }
+
+    /** {@code x[i] = cap * tanh(x[i] / cap)} over {@code [off, off + n)}: Gemma's soft capping. */
+    static void softCap(float[] x, int off, int n, float cap) {
+        int i = off;
+        int end = off + n;
+        float inv = 1f / cap;
+        for (int upper = off + S.loopBound(n); i < upper; i += L) {
+            FloatVector.fromArray(S, x, i)
+                    .mul(inv)
+                    .lanewise(VectorOperators.TANH)
+                    .mul(cap)
+                    .intoArray(x, i);
+        }
+        for (; i < end; i++) {
+            x[i] = cap * (float) Math.tanh(x[i] * inv);
+        }
+    }
+
     /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [off, off + n)}. */
     static void swiGlu(float[] gate, float[] up, int off, int n) {
         int i = off;

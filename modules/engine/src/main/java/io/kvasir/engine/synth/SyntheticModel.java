@@ -230,7 +230,7 @@ public final class SyntheticModel {
         w.write(out);
     }
 
-    private static int builtinVocabulary(GgufWriter w, int size) {
+    static int builtinVocabulary(GgufWriter w, int size) {
         BuiltinVocabulary v = BuiltinVocabulary.of(size);
         w.putString("tokenizer.ggml.model", "llama");
         w.putStringArray("tokenizer.ggml.tokens", v.tokens());
@@ -244,7 +244,7 @@ public final class SyntheticModel {
         return size;
     }
 
-    private static int copyVocabulary(GgufWriter w, Path from) {
+    static int copyVocabulary(GgufWriter w, Path from) {
         try (GgufFile f = GgufFile.open(from)) {
             int size = f.stringArray("tokenizer.ggml.tokens").length;
             for (String key : f.metadata().keySet()) {
@@ -256,14 +256,14 @@ public final class SyntheticModel {
         }
     }
 
-    private static void norm(GgufWriter w, String name, int dim) {
+    static void norm(GgufWriter w, String name, int dim) {
         float[] ones = new float[dim];
         Arrays.fill(ones, 1f);
         w.addTensor(name, GgmlType.F32, new long[] {dim}, Quantizer.quantize(GgmlType.F32, ones));
     }
 
     /** A 2-D weight of {@code rows} rows of {@code cols} contiguous elements: ne = [cols, rows]. */
-    private static void matrix(GgufWriter w, Spec spec, String name, int cols, int rows) {
+    static void matrix(GgufWriter w, Spec spec, String name, int cols, int rows) {
         GgmlType type = tensorType(spec.type(), cols);
         long elements = (long) cols * rows;
         if (elements > Integer.MAX_VALUE - 8) {
@@ -304,7 +304,7 @@ public final class SyntheticModel {
     }
 
     /** llama.cpp's {@code general.file_type} for a model that is all one type (norms aside). */
-    private static int fileType(GgmlType type) {
+    static int fileType(GgmlType type) {
         return switch (type) {
             case F32 -> 0;
             case F16 -> 1;

@@ -24,6 +24,9 @@ final class ReferenceLlama {
     private final int ropeDim;
     private final double theta;
     private final float eps;
+    /** Mistral-style window: a position sees the last this many, itself included; 0 for all. */
+    private final int window;
+
     private final float[][] keys;
     private final float[][] values;
     private final Map<String, float[]> dequantized = new HashMap<>();
@@ -42,6 +45,7 @@ final class ReferenceLlama {
         this.ropeDim = (int) f.integer(arch + ".rope.dimension_count", headDim);
         this.theta = f.real(arch + ".rope.freq_base", 10000f);
         this.eps = f.real(arch + ".attention.layer_norm_rms_epsilon", 1e-5f);
+        this.window = (int) f.integer(arch + ".attention.sliding_window", 0);
         this.keys = new float[layers][maxPositions * kvHeads * headDim];
         this.values = new float[layers][maxPositions * kvHeads * headDim];
     }
@@ -80,7 +84,8 @@ final class ReferenceLlama {
                 int kvh = hd / (heads / kvHeads);
                 double[] scores = new double[pos + 1];
                 double max = Double.NEGATIVE_INFINITY;
-                for (int p = 0; p <= pos; p++) {
+                int from = window > 0 ? Math.max(0, pos - window + 1) : 0;
+                for (int p = from; p <= pos; p++) {
                     double s = 0;
                     for (int i = 0; i < headDim; i++) {
                         s += q[hd * headDim + i] * keys[l][p * kvDim + kvh * headDim + i];
@@ -89,11 +94,11 @@ final class ReferenceLlama {
                     max = Math.max(max, scores[p]);
                 }
                 double sum = 0;
-                for (int p = 0; p <= pos; p++) {
+                for (int p = from; p <= pos; p++) {
                     scores[p] = Math.exp(scores[p] - max);
                     sum += scores[p];
                 }
-                for (int p = 0; p <= pos; p++) {
+                for (int p = from; p <= pos; p++) {
                     for (int i = 0; i < headDim; i++) {
                         att[hd * headDim + i] += (float) (scores[p] / sum * values[l][p * kvDim + kvh * headDim + i]);
                     }
