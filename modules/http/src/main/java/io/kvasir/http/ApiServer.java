@@ -21,6 +21,7 @@ public final class ApiServer extends AllDirectives {
     private final Fabric fabric;
     private final HttpSettings settings;
     private final OpenAiRoutes openAi;
+    private final io.kvasir.http.openai.responses.ResponsesRoutes responses;
     private final ApiKeyAuth auth;
 
     private final java.util.function.Supplier<Route> metrics;
@@ -39,6 +40,7 @@ public final class ApiServer extends AllDirectives {
         this.fabric = fabric;
         this.settings = settings;
         this.openAi = new OpenAiRoutes(fabric, settings, materializer);
+        this.responses = new io.kvasir.http.openai.responses.ResponsesRoutes(fabric, settings, materializer);
         this.auth = new ApiKeyAuth(settings.apiKeys(), fabric::tenants);
     }
 
@@ -53,7 +55,9 @@ public final class ApiServer extends AllDirectives {
                                 () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
                 path("metrics", () -> metrics == null ? reject() : UnreadBody.discardedBefore(() -> get(metrics::get))),
-                pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
+                pathPrefix(
+                        "v1",
+                        () -> auth.authenticated(caller -> concat(openAi.scoped(caller), responses.scoped(caller)))));
         return timedRefusals(mapResponse(
                 ErrorResponses::withRetryAfter,
                 () -> withRequestTimeout(
