@@ -70,7 +70,9 @@ record ResponsesRequest(
                 "messages",
                 NODES.arrayNode().add(NODES.objectNode().put("role", "user").put("content", "")));
         chat.put("stream", stream);
-        for (String passed : new String[] {"temperature", "top_p", "parallel_tool_calls", "user", "metadata"}) {
+        // seed and top_k are not Responses API fields; passed on as chat's, as extensions (vLLM does the same).
+        for (String passed :
+                new String[] {"temperature", "top_p", "parallel_tool_calls", "user", "metadata", "seed", "top_k"}) {
             if (present(body, passed)) {
                 chat.set(passed, body.get(passed));
             }
