@@ -161,6 +161,15 @@ class ServeResponsesToolLoopTest {
         assertThat(second.previousResponseId()).hasValue(first.id());
     }
 
+    @Test
+    void aRequiredToolChoiceStreamsACall() {
+        Response first = lastResponse(client.responses()
+                .createStreaming(ask(7).toolChoice(ToolChoiceOptions.REQUIRED).build()));
+        ResponseFunctionToolCall call = onlyCall(first.output());
+        assertThat(call.name()).isIn("get_weather", "get_time");
+        assertThat(call.arguments()).startsWith("{").endsWith("}");
+    }
+
     private static ResponseFunctionToolCall onlyCall(List<ResponseOutputItem> output) {
         List<ResponseFunctionToolCall> calls = output.stream()
                 .filter(ResponseOutputItem::isFunctionCall)
