@@ -18,10 +18,10 @@ import java.util.concurrent.CompletionStage;
  */
 public final class ApiServer extends AllDirectives {
 
+    private final io.kvasir.http.openai.responses.ResponsesRoutes responses;
     private final Fabric fabric;
     private final HttpSettings settings;
     private final OpenAiRoutes openAi;
-    private final io.kvasir.http.openai.responses.ResponsesRoutes responses;
     private final ApiKeyAuth auth;
 
     private final java.util.function.Supplier<Route> metrics;
@@ -37,10 +37,10 @@ public final class ApiServer extends AllDirectives {
             Materializer materializer,
             java.util.function.Supplier<Route> metrics) {
         this.metrics = metrics;
+        this.responses = new io.kvasir.http.openai.responses.ResponsesRoutes(fabric, settings, materializer);
         this.fabric = fabric;
         this.settings = settings;
         this.openAi = new OpenAiRoutes(fabric, settings, materializer);
-        this.responses = new io.kvasir.http.openai.responses.ResponsesRoutes(fabric, settings, materializer);
         this.auth = new ApiKeyAuth(settings.apiKeys(), fabric::tenants);
     }
 
@@ -49,15 +49,16 @@ public final class ApiServer extends AllDirectives {
         scala.concurrent.duration.FiniteDuration timeout = scala.concurrent.duration.Duration.fromNanos(
                 settings.requestTimeout().toNanos());
         Route inner = concat(
+                pathPrefix(
+                        akka.http.javadsl.server.PathMatchers.segment("v1").slash("responses"),
+                        () -> auth.authenticated(responses::scoped)),
                 path(
                         "health",
                         () -> UnreadBody.discardedBefore(
                                 () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
                 path("metrics", () -> metrics == null ? reject() : UnreadBody.discardedBefore(() -> get(metrics::get))),
-                pathPrefix(
-                        "v1",
-                        () -> auth.authenticated(caller -> concat(openAi.scoped(caller), responses.scoped(caller)))));
+                pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
         return timedRefusals(mapResponse(
                 ErrorResponses::withRetryAfter,
                 () -> withRequestTimeout(

@@ -71,20 +71,18 @@ public final class ResponsesRoutes extends AllDirectives {
         this.json = new RequestJson(settings.json());
     }
 
-    /** Routes relative to {@code /v1} for one caller. */
+    /** Routes relative to {@code /v1/responses} for one caller. */
     public Route scoped(Caller caller) {
         String owner = caller.scope() == null ? "" : caller.scope();
-        return pathPrefix(
-                "responses",
-                () -> concat(
-                        pathEndOrSingleSlash(() -> post(() -> create(caller, owner))),
-                        path(
-                                PathMatchers.segment().slash("input_items"),
-                                id -> UnreadBody.discardedBefore(() -> get(() -> inputItems(owner, id)))),
-                        path(
-                                PathMatchers.segment(),
-                                id -> UnreadBody.discardedBefore(() ->
-                                        concat(get(() -> retrieve(owner, id)), delete(() -> delete(owner, id)))))));
+        return concat(
+                pathEndOrSingleSlash(() -> post(() -> create(caller, owner))),
+                path(
+                        PathMatchers.segment().slash("input_items"),
+                        id -> UnreadBody.discardedBefore(() -> get(() -> inputItems(owner, id)))),
+                path(
+                        PathMatchers.segment(),
+                        id -> UnreadBody.discardedBefore(
+                                () -> concat(get(() -> retrieve(owner, id)), delete(() -> delete(owner, id))))));
     }
 
     private ResponseStore store() {
