@@ -107,7 +107,12 @@ public final class Kvasir {
                 request -> placement.generate(request, true),
                 akka.stream.Materializer.matFromSystem(system),
                 metrics);
-        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics, tenants, tiers);
+        // Only gateways answer the Responses API, so only they hold (and replicate) stored responses.
+        io.kvasir.fabric.responses.ResponseStore responses = settings.hasRole(KvasirSettings.GATEWAY)
+                ? io.kvasir.fabric.responses.ReplicatedResponseStore.start(system, System::currentTimeMillis)
+                : io.kvasir.fabric.responses.ResponseStore.NONE;
+        return new KvasirFabric(
+                system, settings, directory, view, node, placement, drain, metrics, tenants, tiers, responses);
     }
 
     /**

@@ -43,6 +43,7 @@ public final class KvasirFabric implements Fabric {
     private final FabricMetrics metrics;
     private final TenantPolicy tenants;
     private final TierRouter tiers;
+    private final io.kvasir.fabric.responses.ResponseStore responses;
 
     KvasirFabric(
             ActorSystem<?> system,
@@ -54,7 +55,9 @@ public final class KvasirFabric implements Fabric {
             NodeDrain drain,
             FabricMetrics metrics,
             TenantPolicy tenants,
-            TierRouter tiers) {
+            TierRouter tiers,
+            io.kvasir.fabric.responses.ResponseStore responses) {
+        this.responses = responses;
         this.tenants = tenants;
         this.tiers = tiers;
         this.system = system;
@@ -74,6 +77,11 @@ public final class KvasirFabric implements Fabric {
     /** The tenant policy of this node: what is in force, and reloads. */
     public TenantPolicy tenantPolicy() {
         return tenants;
+    }
+
+    @Override
+    public io.kvasir.fabric.responses.ResponseStore responses() {
+        return responses;
     }
 
     @Override

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletionStage;
  */
 public final class ApiServer extends AllDirectives {
 
+    private final io.kvasir.http.openai.responses.ResponsesRoutes responses;
     private final Fabric fabric;
     private final HttpSettings settings;
     private final OpenAiRoutes openAi;
@@ -36,6 +37,7 @@ public final class ApiServer extends AllDirectives {
             Materializer materializer,
             java.util.function.Supplier<Route> metrics) {
         this.metrics = metrics;
+        this.responses = new io.kvasir.http.openai.responses.ResponsesRoutes(fabric, settings, materializer);
         this.fabric = fabric;
         this.settings = settings;
         this.openAi = new OpenAiRoutes(fabric, settings, materializer);
@@ -47,6 +49,9 @@ public final class ApiServer extends AllDirectives {
         scala.concurrent.duration.FiniteDuration timeout = scala.concurrent.duration.Duration.fromNanos(
                 settings.requestTimeout().toNanos());
         Route inner = concat(
+                pathPrefix(
+                        akka.http.javadsl.server.PathMatchers.segment("v1").slash("responses"),
+                        () -> auth.authenticated(responses::scoped)),
                 path(
                         "health",
                         () -> UnreadBody.discardedBefore(

@@ -44,6 +44,10 @@ public final class FakeFabric implements Fabric {
     private volatile Function<GenerationRequest, Source<GenerationEvent, NotUsed>> script =
             reply("Hello", ",", " world");
     private volatile List<ModelStatus> status = List.of();
+    private final io.kvasir.fabric.responses.LocalResponseStore responses =
+            new io.kvasir.fabric.responses.LocalResponseStore(
+                    new io.kvasir.fabric.responses.ResponseRetention(java.time.Duration.ofHours(1), 1000, 1 << 24, 4),
+                    System::currentTimeMillis);
 
     /** Answers every request with these token texts, then STOP. */
     public static Function<GenerationRequest, Source<GenerationEvent, NotUsed>> reply(String... texts) {
@@ -165,6 +169,11 @@ public final class FakeFabric implements Fabric {
                     FabricException.Kind.UNKNOWN_MODEL, "The model '" + request.model() + "' does not exist."));
         }
         return script.apply(request);
+    }
+
+    @Override
+    public io.kvasir.fabric.responses.ResponseStore responses() {
+        return responses;
     }
 
     @Override

@@ -50,6 +50,14 @@ public interface Fabric {
         return null;
     }
 
+    /**
+     * Where the Responses API stores answers for follow-ups: replicated over the cluster's gateway
+     * nodes in the fabric; none by default (an embedding that stores nothing).
+     */
+    default io.kvasir.fabric.responses.ResponseStore responses() {
+        return io.kvasir.fabric.responses.ResponseStore.NONE;
+    }
+
     /** The tenant policy in force: whose key is whose, and each tenant's limits. None by default. */
     default io.kvasir.fabric.tenant.Tenants tenants() {
         return io.kvasir.fabric.tenant.Tenants.NONE;
