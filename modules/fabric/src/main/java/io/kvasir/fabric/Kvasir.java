@@ -58,6 +58,7 @@ public final class Kvasir {
                 "kvasir-directory",
                 Props.empty());
         NodeState node = new NodeState();
+        io.kvasir.fabric.fleet.Fleet fleet = io.kvasir.fabric.fleet.Fleet.prepare(system, settings, node, loadTopic);
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
@@ -98,6 +99,7 @@ public final class Kvasir {
                 Props.empty());
         system.systemActorOf(tenants.behavior(policyTopic), "kvasir-tenant-policy", Props.empty());
         metrics.watch(settings.models().values(), view, admission);
+        fleet.startAgent(node, admission::queued);
         TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node, tenants, quotas);
         NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());
         TierRouter tiers = new TierRouter(
@@ -105,7 +107,8 @@ public final class Kvasir {
                 request -> placement.generate(request, true),
                 akka.stream.Materializer.matFromSystem(system),
                 metrics);
-        return new KvasirFabric(system, settings, directory, view, node, placement, drain, metrics, tenants, tiers);
+        return new KvasirFabric(
+                system, settings, directory, view, node, placement, drain, metrics, tenants, tiers, fleet);
     }
 
     /**

@@ -43,6 +43,7 @@ public final class KvasirFabric implements Fabric {
     private final FabricMetrics metrics;
     private final TenantPolicy tenants;
     private final TierRouter tiers;
+    private final io.kvasir.fabric.fleet.Fleet fleet;
 
     KvasirFabric(
             ActorSystem<?> system,
@@ -54,7 +55,9 @@ public final class KvasirFabric implements Fabric {
             NodeDrain drain,
             FabricMetrics metrics,
             TenantPolicy tenants,
-            TierRouter tiers) {
+            TierRouter tiers,
+            io.kvasir.fabric.fleet.Fleet fleet) {
+        this.fleet = fleet;
         this.tenants = tenants;
         this.tiers = tiers;
         this.system = system;
@@ -142,6 +145,11 @@ public final class KvasirFabric implements Fabric {
                 DirectoryProtocol.Gather::new,
                 settings.statusTimeout().plus(settings.statusTimeout()),
                 system.scheduler());
+    }
+
+    @Override
+    public CompletionStage<io.kvasir.fabric.fleet.FleetStatus> fleetStatus() {
+        return fleet.status();
     }
 
     @Override

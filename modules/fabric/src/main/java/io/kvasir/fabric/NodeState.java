@@ -13,6 +13,36 @@ public final class NodeState {
 
     private final AtomicBoolean draining = new AtomicBoolean();
     private final LoadBackoff loadBackoff = new LoadBackoff();
+    private volatile Fleet fleet = Fleet.NONE;
+
+    /**
+     * What the fleet ({@code io.kvasir.fabric.fleet}) decides for this node's replicas and gateway.
+     * Without a fleet every replica may run here and a request waits the gateway's replica-wait.
+     */
+    public interface Fleet {
+        Fleet NONE = new Fleet() {};
+
+        /** Whether {@code replica} (an entity id) may run, or keep running, on this node. */
+        default boolean admits(String replica) {
+            return true;
+        }
+
+        /** A request for {@code model} found no replica up; returns how long it waits for one. */
+        default java.time.Duration wanted(String model, java.time.Duration gatewayWait) {
+            return gatewayWait;
+        }
+
+        /** {@code replica} stopped on this node (or was refused its start), and its memory is free. */
+        default void stopped(String replica) {}
+    }
+
+    public Fleet fleet() {
+        return fleet;
+    }
+
+    public void fleet(Fleet fleet) {
+        this.fleet = fleet;
+    }
 
     public LoadBackoff loadBackoff() {
         return loadBackoff;

@@ -142,8 +142,9 @@ public final class TurnPlacement {
         }
         // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
         // moment: wait a little for one before telling the client the model is unavailable.
-        return ReplicaWait.forDecodeReplica(
-                        view, request.model(), settings.replicaWait(), system.scheduler(), system.executionContext())
+        // With a fleet, the wait may also be for a replica it now loads on demand.
+        java.time.Duration wait = node.fleet().wanted(request.model(), settings.replicaWait());
+        return ReplicaWait.forDecodeReplica(view, request.model(), wait, system.scheduler(), system.executionContext())
                 .thenCompose(up -> up
                         ? admitAndPlace(request, tenant, attempt, progress, continuation, false)
                         : refuse(
