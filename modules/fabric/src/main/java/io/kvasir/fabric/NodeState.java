@@ -27,7 +27,10 @@ public final class NodeState {
             return true;
         }
 
-        /** A request for {@code model} found no replica up; returns how long it waits for one. */
+        /**
+         * A new turn asks for {@code model} (in use now; loaded if it has no replica up); returns how
+         * long the turn waits for a replica when none is up.
+         */
         default java.time.Duration wanted(String model, java.time.Duration gatewayWait) {
             return gatewayWait;
         }

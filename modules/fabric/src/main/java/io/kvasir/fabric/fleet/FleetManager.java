@@ -32,8 +32,9 @@ import java.util.function.LongSupplier;
  * The fleet's one decision maker, a cluster singleton: every placement, unload and scaling step
  * of fleet-managed models is decided here, on one consistent picture, so two nodes never load the
  * last free gigabyte at once. It learns each decode node's budget and replicas from its {@link
- * FleetAgent}, demand from gateways ({@link Wanted}) and use and queueing from the replicas' load
- * reports (the cluster's load topic); {@link FleetPlanner} turns that into actions every tick.
+ * FleetAgent}, use and demand from gateways (every new turn sends {@link Wanted}: least recently
+ * used means least recently asked for) and queueing from the replicas' load reports (the cluster's
+ * load topic); {@link FleetPlanner} turns that into actions every tick.
  *
  * <p>Its state is soft: a new singleton (the old one's node left) rebuilds it from the agents'
  * next reports, which say what each node holds.
@@ -71,6 +72,7 @@ public final class FleetManager extends AbstractBehavior<ManagerCommand> {
     private final Map<String, Long> quietSince = new HashMap<>();
     private final Map<String, Long> lastScaled = new HashMap<>();
     private final Map<String, String> errors = new HashMap<>();
+    private final Map<String, String> loggedMisfits = new HashMap<>();
 
     public static Behavior<ManagerCommand> create(
             KvasirSettings settings, FleetSettings fleet, ActorRef<Topic.Command<LoadReport>> loadTopic) {
@@ -140,12 +142,9 @@ public final class FleetManager extends AbstractBehavior<ManagerCommand> {
         }
         long now = clock.getAsLong();
         String id = ReplicaId.entityIdOf(r.replica());
-        Seen before = loads.put(id, new Seen(r.load(), now, r.model()));
-        boolean busy = r.load().sequences() > 0
-                || before != null && before.load().generatedTokens() != r.load().generatedTokens();
-        if (busy) {
-            lastUsed.put(r.model(), now);
-        }
+        // Use is counted by turns asked for (Wanted), not by reports: a report arrives up to a publish
+        // interval late and would make a model look used after a newer demand for another.
+        loads.put(id, new Seen(r.load(), now, r.model()));
         Placement p = placements.get(id);
         if (p != null && p.upSince == 0) {
             p.upSince = now;
@@ -186,14 +185,41 @@ public final class FleetManager extends AbstractBehavior<ManagerCommand> {
                         f.minReplicas(),
                         lastUsed.getOrDefault(id, 0L))));
         errors.clear();
+        misfits(plannerNodes);
         for (FleetPlanner.Action action : FleetPlanner.plan(plannerNodes, replicas, models)) {
             switch (action) {
                 case FleetPlanner.Load load -> load(load, now);
                 case FleetPlanner.Retire retire -> retire(retire);
-                case FleetPlanner.Unplaceable u -> errors.put(u.model(), u.why());
+                case FleetPlanner.Unplaceable u -> errors.putIfAbsent(u.model(), u.why());
             }
         }
         return this;
+    }
+
+    /**
+     * A model bigger than every node's budget can never load: named at once, wanted or not (the
+     * planner says it again when it is wanted), and logged once.
+     */
+    private void misfits(List<FleetPlanner.Node> plannerNodes) {
+        for (String model : fleet.models().keySet()) {
+            long need = Long.MAX_VALUE;
+            long largest = 0;
+            for (FleetPlanner.Node n : plannerNodes) {
+                Long bytes = n.footprints().get(model);
+                if (bytes != null) {
+                    need = Math.min(need, bytes);
+                    largest = Math.max(largest, n.budget());
+                }
+            }
+            if (need != Long.MAX_VALUE && need > largest) {
+                String why = "a replica needs " + MemoryEstimate.human(need) + " but the largest node budget is "
+                        + MemoryEstimate.human(largest);
+                if (!why.equals(loggedMisfits.put(model, why))) {
+                    getContext().getLog().error("fleet: model {} cannot load anywhere: {}", model, why);
+                }
+                errors.put(model, why);
+            }
+        }
     }
 
     private void load(FleetPlanner.Load load, long now) {

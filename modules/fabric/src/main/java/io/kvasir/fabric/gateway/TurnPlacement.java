@@ -137,13 +137,14 @@ public final class TurnPlacement {
                     "The model '" + request.model() + "' does not exist",
                     "model");
         }
+        // A fleet learns from every new turn which models are in use (and loads one that is not up).
+        java.time.Duration wait =
+                resuming ? settings.replicaWait() : node.fleet().wanted(request.model(), settings.replicaWait());
         if (resuming || view.hasDecodeReplica(request.model())) {
             return admitAndPlace(request, tenant, attempt, progress, continuation, resuming);
         }
         // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
         // moment: wait a little for one before telling the client the model is unavailable.
-        // With a fleet, the wait may also be for a replica it now loads on demand.
-        java.time.Duration wait = node.fleet().wanted(request.model(), settings.replicaWait());
         return ReplicaWait.forDecodeReplica(view, request.model(), wait, system.scheduler(), system.executionContext())
                 .thenCompose(up -> up
                         ? admitAndPlace(request, tenant, attempt, progress, continuation, false)
