@@ -67,7 +67,18 @@ final class FleetAgent {
                         node.retiring.remove(assign.entityId());
                         node.assigned.add(assign.entityId());
                         ctx.getLog().info("fleet: loading {} on {}", assign.entityId(), self);
-                        ping.accept(assign.entityId());
+                        if (node.freed.getAndSet(false)) {
+                            // A retired replica's mapping is closed when its engine thread ends, but its
+                            // repacked weights are native memory freed only when collected: collect
+                            // (off the actor's thread) before the new replica loads into their room,
+                            // so the node never briefly holds both. Loads after unloads are rare.
+                            Thread.ofVirtual().start(() -> {
+                                System.gc();
+                                ping.accept(assign.entityId());
+                            });
+                        } else {
+                            ping.accept(assign.entityId());
+                        }
                         return Behaviors.same();
                     })
                     .onMessage(FleetProtocol.Retire.class, retire -> {

@@ -174,9 +174,15 @@ public final class FleetManager extends AbstractBehavior<ManagerCommand> {
             plannerNodes.add(new FleetPlanner.Node(n.node(), n.budget(), footprints));
         }
         List<FleetPlanner.Replica> replicas = new ArrayList<>();
+        // A replica up for two ticks may be retired for memory; one that never came up (its load
+        // keeps failing, with backoff) may after thirty, so it cannot hold its room forever.
         long residency = fleet.tick().toNanos() * 2;
         placements.forEach((id, p) -> replicas.add(new FleetPlanner.Replica(
-                id, p.model, p.node, p.retiring, p.upSince != 0 && now - p.upSince >= residency)));
+                id,
+                p.model,
+                p.node,
+                p.retiring,
+                p.upSince != 0 ? now - p.upSince >= residency : now - p.since >= 15 * residency)));
         List<FleetPlanner.Model> models = new ArrayList<>();
         fleet.models()
                 .forEach((id, f) -> models.add(new FleetPlanner.Model(

@@ -16,7 +16,8 @@ import java.util.Optional;
  * <p>A replica is placed on the node with the most memory free that can hold it (a node where the
  * model's GGUF is missing or unreadable is never chosen). When no node has room, the least
  * recently used model above its {@code min-replicas} gives up a replica on the node where doing so
- * makes room, and the new one loads once that replica has drained and gone; memory of retiring
+ * makes room (when that replica has only just loaded, the planner waits for it rather than take
+ * a more recently used one), and the new one loads once that replica has drained and gone; memory of retiring
  * replicas counts as taken until then, so nothing is ever over-committed.
  */
 public final class FleetPlanner {
@@ -146,7 +147,7 @@ public final class FleetPlanner {
         }
         // Evict: the least recently used models above their minimum, older than this one's use.
         List<Replica> victims = live.stream()
-                .filter(r -> !r.retiring() && r.evictable() && !r.model().equals(model.id()))
+                .filter(r -> !r.retiring() && !r.model().equals(model.id()))
                 .filter(r -> {
                     Model owner = models.get(r.model());
                     return owner != null
@@ -156,6 +157,7 @@ public final class FleetPlanner {
                 .sorted(Comparator.comparingLong(
                         (Replica r) -> models.get(r.model()).lastUsed()))
                 .toList();
+        boolean waitForVictim = false;
         for (Node n : able) {
             long room = free(n, used) + draining.getOrDefault(n.address(), 0L);
             long need_here = n.footprints().get(model.id());
@@ -179,8 +181,17 @@ public final class FleetPlanner {
             if (room >= need_here && !chosen.isEmpty()) {
                 // Only the first: the others are asked for on later ticks if still needed.
                 Replica v = chosen.get(0);
+                if (!v.evictable()) {
+                    // The least recently used replica has only just loaded (it serves the request it
+                    // was loaded for first): wait for it rather than retire a more recently used one.
+                    waitForVictim = true;
+                    continue;
+                }
                 return Optional.of(new Retire(v.entityId(), v.node(), "least recently used; memory for " + model.id()));
             }
+        }
+        if (waitForVictim) {
+            return Optional.empty();
         }
         return Optional.of(new Unplaceable(
                 model.id(),

@@ -19,6 +19,8 @@ final class NodeFleet implements NodeState.Fleet {
     final Set<String> retiring = ConcurrentHashMap.newKeySet();
     final Set<String> hosted = ConcurrentHashMap.newKeySet();
     private volatile ActorRef<FleetProtocol.ManagerCommand> manager;
+    /** A retired replica stopped since the last collection: its native weights wait for a GC. */
+    final java.util.concurrent.atomic.AtomicBoolean freed = new java.util.concurrent.atomic.AtomicBoolean();
 
     NodeFleet(FleetSettings settings) {
         this.settings = settings;
@@ -54,10 +56,7 @@ final class NodeFleet implements NodeState.Fleet {
     public void stopped(String replica) {
         if (retiring.remove(replica)) {
             assigned.remove(replica);
-            // A retired replica's repacked weights are native memory freed when collected (the
-            // mapping itself is closed already): collect now, so the replica that loads into its
-            // room does not briefly hold both. Unloads are rare; one collection each is cheap.
-            Thread.ofVirtual().start(System::gc);
+            freed.set(true);
         }
     }
 }
