@@ -60,6 +60,7 @@ public final class Kvasir {
         NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
                 io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
         system.getWhenTerminated().thenRun(node.health()::close);
+        io.kvasir.fabric.fleet.Fleet fleet = io.kvasir.fabric.fleet.Fleet.prepare(system, settings, node, loadTopic);
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
@@ -100,6 +101,7 @@ public final class Kvasir {
                 Props.empty());
         system.systemActorOf(tenants.behavior(policyTopic), "kvasir-tenant-policy", Props.empty());
         metrics.watch(settings.models().values(), view, admission);
+        fleet.startAgent(node, admission::queued);
         TurnPlacement placement = new TurnPlacement(system, settings, view, admission, metrics, node, tenants, quotas);
         NodeDrain drain = new NodeDrain(system, node, view, admission, settings.drainTimeout());
         TierRouter tiers = new TierRouter(
@@ -112,7 +114,7 @@ public final class Kvasir {
                 ? io.kvasir.fabric.responses.ReplicatedResponseStore.start(system, System::currentTimeMillis)
                 : io.kvasir.fabric.responses.ResponseStore.NONE;
         return new KvasirFabric(
-                system, settings, directory, view, node, placement, drain, metrics, tenants, tiers, responses);
+                system, settings, directory, view, node, placement, drain, metrics, tenants, tiers, responses, fleet);
     }
 
     /**

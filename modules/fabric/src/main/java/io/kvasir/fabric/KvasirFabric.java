@@ -44,6 +44,7 @@ public final class KvasirFabric implements Fabric {
     private final TenantPolicy tenants;
     private final TierRouter tiers;
     private final io.kvasir.fabric.responses.ResponseStore responses;
+    private final io.kvasir.fabric.fleet.Fleet fleet;
 
     KvasirFabric(
             ActorSystem<?> system,
@@ -56,8 +57,10 @@ public final class KvasirFabric implements Fabric {
             FabricMetrics metrics,
             TenantPolicy tenants,
             TierRouter tiers,
-            io.kvasir.fabric.responses.ResponseStore responses) {
+            io.kvasir.fabric.responses.ResponseStore responses,
+            io.kvasir.fabric.fleet.Fleet fleet) {
         this.responses = responses;
+        this.fleet = fleet;
         this.tenants = tenants;
         this.tiers = tiers;
         this.system = system;
@@ -169,6 +172,11 @@ public final class KvasirFabric implements Fabric {
                 .toList();
         return java.util.concurrent.CompletableFuture.completedFuture(io.kvasir.fabric.health.NodeHealthView.of(
                 members, reports, system.address().toString(), node.health().checks()));
+    }
+
+    @Override
+    public CompletionStage<io.kvasir.fabric.fleet.FleetStatus> fleetStatus() {
+        return fleet.status();
     }
 
     @Override

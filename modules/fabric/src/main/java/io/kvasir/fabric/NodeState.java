@@ -14,6 +14,7 @@ public final class NodeState {
     private final AtomicBoolean draining = new AtomicBoolean();
     private final LoadBackoff loadBackoff = new LoadBackoff();
     private final io.kvasir.fabric.health.NodeHealth health;
+    private volatile Fleet fleet = Fleet.NONE;
 
     /** A node that runs no health checks (tests of other things). */
     public NodeState() {
@@ -27,6 +28,38 @@ public final class NodeState {
     /** The node's health monitor: its own checks, and the settings its replicas judge themselves by. */
     public io.kvasir.fabric.health.NodeHealth health() {
         return health;
+    }
+
+    /**
+     * What the fleet ({@code io.kvasir.fabric.fleet}) decides for this node's replicas and gateway.
+     * Without a fleet every replica may run here and a request waits the gateway's replica-wait.
+     */
+    public interface Fleet {
+        Fleet NONE = new Fleet() {};
+
+        /** Whether {@code replica} (an entity id) may run, or keep running, on this node. */
+        default boolean admits(String replica) {
+            return true;
+        }
+
+        /**
+         * A new turn asks for {@code model} (in use now; loaded if it has no replica up); returns how
+         * long the turn waits for a replica when none is up.
+         */
+        default java.time.Duration wanted(String model, java.time.Duration gatewayWait) {
+            return gatewayWait;
+        }
+
+        /** {@code replica} stopped on this node (or was refused its start), and its memory is free. */
+        default void stopped(String replica) {}
+    }
+
+    public Fleet fleet() {
+        return fleet;
+    }
+
+    public void fleet(Fleet fleet) {
+        this.fleet = fleet;
     }
 
     public LoadBackoff loadBackoff() {

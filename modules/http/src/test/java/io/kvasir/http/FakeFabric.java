@@ -126,6 +126,18 @@ public final class FakeFabric implements Fabric {
         ready.set(value);
     }
 
+    private volatile io.kvasir.fabric.fleet.FleetStatus fleet;
+
+    /** What fleetStatus answers (null: no fleet view, as a fabric without one). */
+    public void fleet(io.kvasir.fabric.fleet.FleetStatus value) {
+        fleet = value;
+    }
+
+    @Override
+    public CompletionStage<io.kvasir.fabric.fleet.FleetStatus> fleetStatus() {
+        return java.util.concurrent.CompletableFuture.completedFuture(fleet);
+    }
+
     public void status(List<ModelStatus> value) {
         status = List.copyOf(value);
     }

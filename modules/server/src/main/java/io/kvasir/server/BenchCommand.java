@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks: engine (in-process engine speed), serve (any OpenAI-compatible endpoint), "
-                + "soak (long steady load with memory sampling).",
-        subcommands = {BenchEngineCommand.class, BenchServeCommand.class, SoakCommand.class})
+                + "soak (long steady load with memory sampling), fleet (a model loaded on demand versus warm).",
+        subcommands = {BenchEngineCommand.class, BenchServeCommand.class, SoakCommand.class, BenchFleetCommand.class})
 final class BenchCommand implements Runnable {
 
     @CommandLine.Spec

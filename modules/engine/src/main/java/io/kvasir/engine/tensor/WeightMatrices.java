@@ -44,4 +44,33 @@ public final class WeightMatrices {
             default -> throw new IllegalArgumentException("no matrix kernels for tensor type " + type);
         };
     }
+
+    /**
+     * Bytes a {@code rows x cols} matrix of {@code type} keeps resident once {@link #of built}: the
+     * mapped bytes for F32 (read in place), the repacked native copy for the others (rows padded to
+     * whole groups of a vector's lanes, K-quant blocks widened). Known from the shape alone, so a
+     * model's footprint can be told from its GGUF header before anything is loaded.
+     */
+    public static long residentBytes(GgmlType type, long rows, long cols) {
+        long blocks = cols / type.blockSize();
+        return switch (type) {
+            case F32 -> type.bytesFor(cols) * rows;
+            case F16, BF16 -> 2L * groups(rows, HalfPacked.G) * HalfPacked.G * cols;
+            case Q8_0 -> groups(rows, Q8_0Packed.G) * blocks * Q8_0Packed.GROUP_BLOCK_BYTES;
+            case Q4_0 -> groups(rows, Q4_0Packed.G) * blocks * Q4_0Packed.GROUP_BLOCK_BYTES;
+            case Q4_K -> groups(rows, Q4_KPacked.G) * blocks * Q4_KPacked.GROUP_BLOCK_BYTES;
+            case Q5_K -> groups(rows, Q5_KPacked.G) * blocks * Q5_KPacked.GROUP_BLOCK_BYTES;
+            case Q6_K -> groups(rows, Q6_KPacked.G) * blocks * Q6_KPacked.GROUP_BLOCK_BYTES;
+            default -> type.bytesFor(cols) * rows;
+        };
+    }
+
+    /** Native bytes held by repacked weights in this process now (freed once their matrices are collected). */
+    public static long nativeBytes() {
+        return NativeMemory.live();
+    }
+
+    private static long groups(long rows, int g) {
+        return (rows + g - 1) / g;
+    }
 }

@@ -25,6 +25,14 @@ public interface Fabric {
     /** Live per-replica state of every model (admin view). */
     CompletionStage<List<ModelStatus>> modelStatus();
 
+    /**
+     * Each model's memory per replica and replica bounds, each decode node's budget, where the
+     * fleet placed what, and why a model cannot load (see fleet.md); null when not known.
+     */
+    default CompletionStage<io.kvasir.fabric.fleet.FleetStatus> fleetStatus() {
+        return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+
     /** Where a session's KV lives and how many tokens it has cached, or empty when unknown. */
     CompletionStage<java.util.Optional<SessionStatus>> session(String sessionId);
 

@@ -137,13 +137,15 @@ public final class TurnPlacement {
                     "The model '" + request.model() + "' does not exist",
                     "model");
         }
+        // A fleet learns from every new turn which models are in use (and loads one that is not up).
+        java.time.Duration wait =
+                resuming ? settings.replicaWait() : node.fleet().wanted(request.model(), settings.replicaWait());
         if (resuming || view.hasDecodeReplica(request.model())) {
             return admitAndPlace(request, tenant, attempt, progress, continuation, resuming);
         }
         // Right after a node leaves, or while a replica (re)starts, the view can be empty for a
         // moment: wait a little for one before telling the client the model is unavailable.
-        return ReplicaWait.forDecodeReplica(
-                        view, request.model(), settings.replicaWait(), system.scheduler(), system.executionContext())
+        return ReplicaWait.forDecodeReplica(view, request.model(), wait, system.scheduler(), system.executionContext())
                 .thenCompose(up -> up
                         ? admitAndPlace(request, tenant, attempt, progress, continuation, false)
                         : refuse(

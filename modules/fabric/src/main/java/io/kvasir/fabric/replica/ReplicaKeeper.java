@@ -32,10 +32,16 @@ public final class ReplicaKeeper {
     static Behavior<Tick> create(KvasirSettings settings) {
         return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
             ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+            // Decode replicas of models the fleet manages are its to start and stop.
+            var fleet = io.kvasir.fabric.fleet.FleetSettings.from(
+                    ctx.getSystem().settings().config(), settings);
             timers.startTimerAtFixedRate(Tick.INSTANCE, java.time.Duration.ZERO, settings.keepAliveInterval());
             return Behaviors.receiveMessage(tick -> {
                 for (ModelSettings model : settings.models().values()) {
                     for (var pool : model.pools().entrySet()) {
+                        if (pool.getKey().equals(ModelSettings.DECODE) && fleet.manages(model.id())) {
+                            continue;
+                        }
                         for (int i = 0; i < pool.getValue(); i++) {
                             String id = new ReplicaId(model.id(), pool.getKey(), i).entityId();
                             sharding.entityRefFor(ModelShard.typeKey(pool.getKey()), id)

@@ -54,7 +54,7 @@ public final class LoadBackoff {
     }
 
     /** Consecutive failures of {@code replica} so far (0 when it has none). */
-    int failures(String replica) {
+    public int failures(String replica) {
         Failure f = failures.get(replica);
         return f == null ? 0 : f.count();
     }
@@ -67,7 +67,7 @@ public final class LoadBackoff {
     }
 
     /** Why {@code replica} last failed, while it has not loaded since. */
-    Optional<String> lastFailure(String replica) {
+    public Optional<String> lastFailure(String replica) {
         return Optional.ofNullable(failures.get(replica)).map(Failure::reason);
     }
 }

@@ -82,14 +82,16 @@ public final class ModelShard extends AbstractBehavior<Command> {
             NodeState node,
             ActorRef<Topic.Command<LoadReport>> loadTopic) {
         for (String pool : Set.of(ModelSettings.DECODE, ModelSettings.PREFILL)) {
-            ClusterSharding.get(system)
-                    .init(Entity.of(
-                                    typeKey(pool),
-                                    ctx -> replica(
-                                            ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
-                            .withRole(pool)
-                            .withStopMessage(Stop.INSTANCE)
-                            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+            var entity = Entity.of(
+                            typeKey(pool),
+                            ctx -> replica(ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
+                    .withRole(pool)
+                    .withStopMessage(Stop.INSTANCE)
+                    .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy());
+            if (pool.equals(ModelSettings.DECODE) && io.kvasir.fabric.fleet.FleetSharding.enabled(system)) {
+                entity = io.kvasir.fabric.fleet.FleetSharding.placed(system, entity);
+            }
+            ClusterSharding.get(system).init(entity);
         }
     }
 
@@ -137,6 +139,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
             NodeState node,
             ActorRef<Topic.Command<LoadReport>> loadTopic) {
         return Behaviors.setup(ctx -> {
+            if (!node.fleet().admits(id.entityId())) {
+                // The fleet placed this replica elsewhere or retired it: a late message must not load it here.
+                node.fleet().stopped(id.entityId());
+                return Behaviors.stopped();
+            }
             Duration wait = node.loadBackoff().remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF);
             if (!wait.isZero()) {
                 // A later keep-alive ping creates the entity again and it loads once the wait is over.
@@ -408,7 +415,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (turn != null && turn.stream.engineId().equals(ended.engineId())) {
             turns.remove(ended.requestId());
         }
-        return this;
+        return retired() && turns.isEmpty() ? Behaviors.stopped() : this;
     }
 
     private Behavior<Command> onPrefill(Prefill cmd) {
@@ -567,9 +574,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
         return this;
     }
 
-    /** A draining node's replica leaves the directories, so sessions stop choosing it. */
+    /** A draining node's (or a retired) replica leaves the directories, so sessions stop choosing it. */
     private Behavior<Command> onPing() {
-        if (ready && nodeState.draining()) {
+        boolean retired = retired();
+        if (ready && (nodeState.draining() || retired)) {
             ready = false;
             getContext()
                     .getSystem()
@@ -577,7 +585,13 @@ public final class ModelShard extends AbstractBehavior<Command> {
                     .tell(Receptionist.deregister(
                             serviceKey(id.model()), getContext().getSelf()));
         }
-        return this;
+        // A replica the fleet retired stops once its streams have finished (its memory goes with it).
+        return retired && turns.isEmpty() ? Behaviors.stopped() : this;
+    }
+
+    /** Whether the fleet no longer wants this replica on this node: it drains, then stops. */
+    private boolean retired() {
+        return !nodeState.fleet().admits(id.entityId());
     }
 
     private Behavior<Command> onEngineStopped(EngineStopped failed) {
@@ -608,6 +622,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
         turns.clear();
         loop.close();
         renderer.close();
+        nodeState.fleet().stopped(id.entityId());
         return this;
     }
 

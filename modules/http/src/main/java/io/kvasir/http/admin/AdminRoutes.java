@@ -35,7 +35,12 @@ public final class AdminRoutes extends AllDirectives {
         FAILED
     }
 
-    public record ModelsView(List<Fabric.ModelStatus> models) {}
+    /** @param fleet each model's memory and replica bounds, each node's budget (fleet.md); null if unknown */
+    public record ModelsView(List<Fabric.ModelStatus> models, io.kvasir.fabric.fleet.FleetStatus fleet) {
+        public ModelsView(List<Fabric.ModelStatus> models) {
+            this(models, null);
+        }
+    }
 
     private final Fabric fabric;
     private final AtomicReference<DrainState> drain = new AtomicReference<>(DrainState.SERVING);
@@ -116,8 +121,10 @@ public final class AdminRoutes extends AllDirectives {
     }
 
     private CompletionStage<HttpResponse> models() {
+        // The fleet's view is an extra: when it cannot answer, the replicas are still shown.
+        var fleet = fabric.fleetStatus().exceptionally(e -> null).toCompletableFuture();
         return fabric.modelStatus()
-                .thenApply(models -> JsonResponses.ok(new ModelsView(models)))
+                .thenCombine(fleet, (models, f) -> JsonResponses.ok(new ModelsView(models, f)))
                 .exceptionally(ErrorResponses::response);
     }
 

@@ -119,6 +119,42 @@ class ManagementServerTest {
     }
 
     @Test
+    void modelsShowTheFleetsMemoryBoundsAndErrors() throws Exception {
+        var estimate = new io.kvasir.fabric.fleet.MemoryEstimate(100, 120, 0, 4, 64, false);
+        server.fabric.fleet(new io.kvasir.fabric.fleet.FleetStatus(
+                true,
+                List.of(new io.kvasir.fabric.fleet.FleetStatus.ModelFleetStatus(
+                        FakeFabric.MODEL,
+                        1,
+                        3,
+                        1,
+                        188,
+                        "0.2 KiB",
+                        estimate,
+                        List.of("fake-model:decode:0 on akka://k@127.0.0.1:25521 (up)"),
+                        "akka://k@127.0.0.1:25522: cannot read /models/fake.gguf: no such file")),
+                List.of(new io.kvasir.fabric.fleet.FleetStatus.NodeStatus(
+                        "akka://k@127.0.0.1:25521",
+                        1024,
+                        "1.0 KiB",
+                        "kvasir.node.memory-budget = 1KiB",
+                        188,
+                        List.of("fake-model:decode:0"),
+                        java.util.Map.of()))));
+
+        HttpResponse<String> response = send("GET", management(server.bindings) + "/admin/models");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        JsonNode model = json(response).at("/fleet/models/0");
+        assertThat(model.get("memory").asLong()).isEqualTo(188);
+        assertThat(model.get("min_replicas").asInt()).isEqualTo(1);
+        assertThat(model.get("max_replicas").asInt()).isEqualTo(3);
+        assertThat(model.at("/estimate/kv_pool").asLong()).isEqualTo(64);
+        assertThat(model.get("error").asText()).contains("cannot read /models/fake.gguf");
+        assertThat(json(response).at("/fleet/nodes/0/budget").asLong()).isEqualTo(1024);
+    }
+
+    @Test
     void modelsShowEveryReplica() throws Exception {
         server.fabric.status(List.of(new Fabric.ModelStatus(
                 FakeFabric.MODEL,
