@@ -1,6 +1,6 @@
 package io.kvasir.fabric.fleet;
 
-import java.lang.management.ManagementFactory;
+import io.kvasir.fabric.health.MemoryBudget;
 
 /**
  * The default memory budget of a node ({@code kvasir.node.memory-budget = auto}). A replica keeps
@@ -14,21 +14,12 @@ final class NodeMemory {
     private NodeMemory() {}
 
     static long autoBudget() {
-        long heap = Runtime.getRuntime().maxMemory();
-        long rest = Math.max(0, physical() - heap);
-        return heap / 4 * 3 + rest / 4 * 3;
+        return MemoryBudget.auto(Runtime.getRuntime().maxMemory(), MemoryBudget.physicalMemory());
     }
 
     static String describeAuto() {
         return "auto: 3/4 of max heap ("
                 + MemoryEstimate.human(Runtime.getRuntime().maxMemory()) + ") + 3/4 of physical memory beyond it ("
-                + MemoryEstimate.human(physical()) + " physical)";
-    }
-
-    private static long physical() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getTotalMemorySize();
-        }
-        return Runtime.getRuntime().maxMemory();
+                + MemoryEstimate.human(MemoryBudget.physicalMemory()) + " physical)";
     }
 }

@@ -5,9 +5,9 @@ import com.typesafe.config.ConfigException;
 import java.lang.management.ManagementFactory;
 
 /**
- * {@code kvasir.node.memory-budget}: the memory this node may fill with models, read the way the
- * fleet manager reads it ({@code io.kvasir.fabric.fleet.FleetSettings} on the fleet branch: one key,
- * one meaning; once both are merged this should delegate there). {@code auto}: 3/4 of the JVM's
+ * {@code kvasir.node.memory-budget}: the memory this node may fill with models, one key with one
+ * meaning for the health monitor and the fleet manager ({@code io.kvasir.fabric.fleet.NodeMemory}
+ * computes its {@code auto} here). {@code auto}: 3/4 of the JVM's
  * maximum heap (KV pools live there) plus 3/4 of the physical memory beyond it (weights live
  * there), so the rest of the node and the OS keep room. Else a size ({@code 24GiB}, {@code 512m},
  * bytes); 0 turns the health monitor's budget check off.
@@ -39,13 +39,13 @@ public final class MemoryBudget {
     }
 
     /** {@code auto} for a JVM of {@code maxHeap} on a machine of {@code physical} bytes. */
-    static long auto(long maxHeap, long physical) {
+    public static long auto(long maxHeap, long physical) {
         long rest = Math.max(0, physical - maxHeap);
         return maxHeap / 4 * 3 + rest / 4 * 3;
     }
 
     /** The machine's physical memory (the maximum heap when the platform does not say). */
-    static long physicalMemory() {
+    public static long physicalMemory() {
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getTotalMemorySize();
         }
