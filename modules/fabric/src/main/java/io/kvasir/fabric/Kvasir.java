@@ -58,7 +58,9 @@ public final class Kvasir {
                 "kvasir-directory",
                 Props.empty());
         NodeState node = new NodeState();
-        ModelShard.initSharding(system, settings, factory, node, loadTopic);
+        // A pipelined model's replicas load through the pipeline, which also starts its stages' sharding.
+        EngineFactory engines = io.kvasir.fabric.pipeline.Pipelines.init(system, settings, factory);
+        ModelShard.initSharding(system, settings, engines, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
         Config config = system.settings().config();
