@@ -200,8 +200,12 @@ final class PipelineRunner implements ModelRunner {
             if (stats.steps() > 0) {
                 log.info("pipeline {} closing: {}", name, stats.summary());
             }
-            out.complete();
-            back.cancel();
+            try {
+                out.complete();
+                back.cancel();
+            } catch (IllegalStateException alreadyEnded) {
+                // The streams ended first (a lost stage, the system shutting down): nothing to end.
+            }
             local.close();
         }
     }
