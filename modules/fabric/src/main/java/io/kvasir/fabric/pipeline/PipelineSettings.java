@@ -22,8 +22,9 @@ import java.util.Map;
  *                     bytes, not bit-exact with a single node); {@code F32}, the default, is exact
  * @param stepTimeout  {@code pipeline-step-timeout}: a step whose results do not come back within
  *                     this ends the pipeline (its turns resume elsewhere)
- * @param placementWait {@code pipeline-placement-wait}: how long the first stage waits at load for
- *                     as many decode nodes as stages before it places several stages on one node
+ * @param placementWait {@code pipeline-placement-wait}: how long the first stage waits at load, until
+ *                     its node has once seen as many decode nodes up as stages, before it places
+ *                     several stages on one node
  */
 public record PipelineSettings(
         int stages,

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.StreamSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,15 +76,17 @@ public final class Pipelines {
                 .init(Entity.of(STAGE, ctx -> PipelineStage.create(ctx.getEntityId()))
                         .withRole(ModelSettings.DECODE)
                         .withMessageExtractor(new OwnShard())
-                        .withAllocationStrategy(new StageAllocation())
+                        .withAllocationStrategy(new StageAllocation(() -> decodeNodesUp(system), System::nanoTime))
                         .withStopMessage(PipelineStage.Stop.INSTANCE)
                         .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+        // The most decode nodes this node has seen up at once (see awaitNodes).
+        AtomicInteger mostSeen = new AtomicInteger();
         return (model, replica) -> {
             PipelineSettings pipeline = pipelines.getOrDefault(model.id(), PipelineSettings.NONE);
             if (!pipeline.pipelined() || !replica.pool().equals(ModelSettings.DECODE)) {
                 return factory.load(model, replica);
             }
-            return load(system, settings, model, replica, pipeline);
+            return load(system, settings, model, replica, pipeline, mostSeen);
         };
     }
 
@@ -125,7 +128,8 @@ public final class Pipelines {
             KvasirSettings settings,
             ModelSettings model,
             ReplicaId replica,
-            PipelineSettings pipeline)
+            PipelineSettings pipeline,
+            AtomicInteger mostSeen)
             throws Exception {
         int[] bounds;
         ModelConfig config;
@@ -139,7 +143,7 @@ public final class Pipelines {
                     LayerSplit.outputBytes(gguf));
         }
         EngineOptions options = options(model);
-        awaitNodes(system, pipeline.stages(), pipeline.placementWait());
+        awaitNodes(system, mostSeen, pipeline.stages(), pipeline.placementWait());
         String name = replica.entityId();
         List<EntityRef<PipelineStage.Command>> stages = new ArrayList<>();
         List<String> nodes = new ArrayList<>();
@@ -212,24 +216,33 @@ public final class Pipelines {
     }
 
     /**
-     * Gives the cluster up to {@code wait} to have as many decode nodes up as there are stages, so
-     * that a cluster that is still forming does not put every stage on the first node to come up.
+     * Until this node has once seen as many decode nodes up as there are stages, waits up to {@code
+     * wait} for them, so that a cluster that is still forming does not put every stage on the first
+     * node to come up. Once it has (a pipeline started again after losing a node), it places its
+     * stages on what there is at once.
      */
-    private static void awaitNodes(ActorSystem<?> system, int wanted, Duration wait) throws InterruptedException {
+    private static void awaitNodes(ActorSystem<?> system, AtomicInteger mostSeen, int wanted, Duration wait)
+            throws InterruptedException {
         long deadline = System.nanoTime() + wait.toNanos();
-        Cluster cluster = Cluster.get(system);
-        while (true) {
-            long up = StreamSupport.stream(cluster.state().getMembers().spliterator(), false)
-                    .filter(m -> m.status() == MemberStatus.up() && m.hasRole(ModelSettings.DECODE))
-                    .count();
-            if (up >= wanted || System.nanoTime() > deadline) {
-                if (up < wanted) {
-                    log.info("pipeline of {} stages on {} decode nodes: some stages share a node", wanted, up);
-                }
+        while (mostSeen.get() < wanted) {
+            int up = decodeNodesUp(system);
+            mostSeen.accumulateAndGet(up, Math::max);
+            if (up >= wanted) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                log.info("pipeline of {} stages on {} decode nodes: some stages share a node", wanted, up);
                 return;
             }
             Thread.sleep(100);
         }
+    }
+
+    private static int decodeNodesUp(ActorSystem<?> system) {
+        return (int)
+                StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
+                        .filter(m -> m.status() == MemberStatus.up() && m.hasRole(ModelSettings.DECODE))
+                        .count();
     }
 
     private static <T> T await(java.util.concurrent.CompletionStage<T> stage, Duration timeout, String what) {
