@@ -4,6 +4,7 @@ import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ChatTemplate;
 import io.kvasir.engine.chat.ChatTemplateException;
 import io.kvasir.engine.core.EngineCore;
+import io.kvasir.engine.core.ModelRunner;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelConfig;
@@ -53,6 +54,16 @@ public final class LocalModel implements ServedModel {
 
     /** Loads the model at {@code path}; an unreadable or unsupported file fails here with a clear message. */
     public static LocalModel open(Path path, EngineOptions options) {
+        return open(path, options, () -> LlamaRunner.open(path, options));
+    }
+
+    /**
+     * As {@link #open(Path, EngineOptions)}, with the forward passes run by the runner {@code
+     * runner} builds (called once, after the tokenizer and template were read) instead of a whole
+     * local model: a host that splits the layers over several processes brings its own.
+     */
+    public static LocalModel open(
+            Path path, EngineOptions options, java.util.function.Supplier<? extends ModelRunner> runner) {
         String name;
         boolean synthetic;
         ModelConfig config;
@@ -74,12 +85,12 @@ public final class LocalModel implements ServedModel {
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);
         }
-        LlamaRunner runner = LlamaRunner.open(path, options);
+        ModelRunner forward = runner.get();
         try {
-            EngineCore engine = new EngineCore(runner, tokenizer, options);
+            EngineCore engine = new EngineCore(forward, tokenizer, options);
             return new LocalModel(name, path, synthetic, config, tokenizer, template, engine);
         } catch (RuntimeException e) {
-            runner.close();
+            forward.close();
             throw e;
         }
     }

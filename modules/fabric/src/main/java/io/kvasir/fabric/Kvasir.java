@@ -45,6 +45,8 @@ public final class Kvasir {
     /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
+        // A pipelined model's replicas load through the pipeline, which also starts its stages' sharding.
+        factory = io.kvasir.fabric.pipeline.Pipelines.init(system, settings, factory);
         ReplicaView view = new ReplicaView();
         FabricMetrics metrics = new FabricMetrics(registry, settings.models().values());
         // One instance of the load topic per node; instances on all nodes find each other.

@@ -96,7 +96,12 @@ final class TestNodes {
 
     /** Waits until every model shows the given number of replicas in this node's admin view. */
     static void awaitReplicas(ActorTestKit kit, Fabric fabric, Map<String, Integer> expected) {
-        kit.createTestProbe().awaitAssert(WAIT, Duration.ofMillis(100), () -> {
+        awaitReplicas(kit, WAIT, fabric, expected);
+    }
+
+    /** As above, waiting up to {@code wait} (a pipeline loads a stage on each node). */
+    static void awaitReplicas(ActorTestKit kit, Duration wait, Fabric fabric, Map<String, Integer> expected) {
+        kit.createTestProbe().awaitAssert(wait, Duration.ofMillis(100), () -> {
             if (!fabric.ready()) {
                 throw new AssertionError("fabric not ready");
             }

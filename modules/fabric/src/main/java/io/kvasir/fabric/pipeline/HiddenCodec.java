@@ -1,0 +1,150 @@
+package io.kvasir.fabric.pipeline;
+
+import akka.util.ByteString;
+import io.kvasir.engine.core.ForwardBatch;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The bytes that travel between pipeline stages. A step frame carries one micro-batch's descriptor
+ * (tokens, positions, sequence of each row, the block tables of its sequences, the rows to sample)
+ * and the hidden states of its rows; every stage gets the block tables with every step, so the
+ * stages' KV stores stay mirrors of the first stage's block ids without any other bookkeeping. A
+ * result frame carries the last stage's logits for the sampled rows. Little-endian throughout;
+ * hidden states as F32 (exact) or F16 (half the bytes); logits always F32, since sampling on the
+ * first stage must see what a single node would.
+ */
+public final class HiddenCodec {
+
+    private static final int STEP = 0x5354_4550;
+    private static final int RESULT = 0x5245_5355;
+
+    private HiddenCodec() {}
+
+    /** A decoded step frame. {@code upstreamNanos}: compute time of the stages it has passed. */
+    public record Step(long step, int micro, ForwardBatch batch, float[] hidden, boolean f16, long upstreamNanos) {}
+
+    /** A decoded result frame: one logits row per sampled row of the micro-batch. */
+    public record Result(long step, int micro, float[][] logits, long computeNanos) {}
+
+    public static ByteString encodeStep(
+            long step, int micro, ForwardBatch batch, float[] hidden, int dim, boolean f16, long upstreamNanos) {
+        int n = batch.size();
+        int[][] tables = batch.blockTables();
+        long ints = 3L * n + tables.length + batch.sampleRows().length;
+        for (int[] t : tables) {
+            ints += t.length;
+        }
+        long hiddenBytes = (long) n * dim * (f16 ? 2 : 4);
+        long size = 4 + 8 + 4 + 4 + 4 * 4 + 8 + 4 * ints + hiddenBytes;
+        if (size > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("a step frame of " + size + " bytes is too large");
+        }
+        if (hidden.length != n * dim) {
+            throw new IllegalArgumentException("hidden states of " + hidden.length + " values for " + n + " x " + dim);
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(STEP).putLong(step).putInt(micro).putInt(f16 ? 1 : 0);
+        b.putInt(n).putInt(tables.length).putInt(batch.sampleRows().length).putInt(dim);
+        b.putLong(upstreamNanos);
+        putInts(b, batch.tokens());
+        putInts(b, batch.positions());
+        putInts(b, batch.seqIndex());
+        for (int[] t : tables) {
+            b.putInt(t.length);
+            putInts(b, t);
+        }
+        putInts(b, batch.sampleRows());
+        if (f16) {
+            for (float v : hidden) {
+                b.putShort(Float.floatToFloat16(v));
+            }
+        } else {
+            b.asFloatBuffer().put(hidden);
+            b.position(b.position() + hidden.length * 4);
+        }
+        return ByteString.fromArrayUnsafe(b.array());
+    }
+
+    public static Step decodeStep(ByteString frame) {
+        ByteBuffer b = frame.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        expect(b.getInt(), STEP, "step");
+        long step = b.getLong();
+        int micro = b.getInt();
+        boolean f16 = b.getInt() == 1;
+        int n = b.getInt();
+        int seqs = b.getInt();
+        int samples = b.getInt();
+        int dim = b.getInt();
+        long upstream = b.getLong();
+        int[] tokens = getInts(b, n);
+        int[] positions = getInts(b, n);
+        int[] seqIndex = getInts(b, n);
+        int[][] tables = new int[seqs][];
+        for (int s = 0; s < seqs; s++) {
+            tables[s] = getInts(b, b.getInt());
+        }
+        int[] sampleRows = getInts(b, samples);
+        float[] hidden = new float[n * dim];
+        if (f16) {
+            for (int i = 0; i < hidden.length; i++) {
+                hidden[i] = Float.float16ToFloat(b.getShort());
+            }
+        } else {
+            b.asFloatBuffer().get(hidden);
+        }
+        return new Step(
+                step, micro, new ForwardBatch(tokens, positions, seqIndex, tables, sampleRows), hidden, f16, upstream);
+    }
+
+    public static ByteString encodeResult(long step, int micro, float[][] logits, long computeNanos) {
+        int vocab = logits.length == 0 ? 0 : logits[0].length;
+        ByteBuffer b = ByteBuffer.allocate(4 + 8 + 4 + 4 + 4 + 8 + logits.length * vocab * 4)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(RESULT)
+                .putLong(step)
+                .putInt(micro)
+                .putInt(logits.length)
+                .putInt(vocab)
+                .putLong(computeNanos);
+        for (float[] row : logits) {
+            b.asFloatBuffer().put(row);
+            b.position(b.position() + row.length * 4);
+        }
+        return ByteString.fromArrayUnsafe(b.array());
+    }
+
+    public static Result decodeResult(ByteString frame) {
+        ByteBuffer b = frame.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        expect(b.getInt(), RESULT, "result");
+        long step = b.getLong();
+        int micro = b.getInt();
+        int m = b.getInt();
+        int vocab = b.getInt();
+        long nanos = b.getLong();
+        float[][] logits = new float[m][vocab];
+        for (float[] row : logits) {
+            b.asFloatBuffer().get(row);
+            b.position(b.position() + vocab * 4);
+        }
+        return new Result(step, micro, logits, nanos);
+    }
+
+    private static void expect(int magic, int wanted, String what) {
+        if (magic != wanted) {
+            throw new IllegalArgumentException("not a pipeline " + what + " frame");
+        }
+    }
+
+    private static void putInts(ByteBuffer b, int[] values) {
+        b.asIntBuffer().put(values);
+        b.position(b.position() + values.length * 4);
+    }
+
+    private static int[] getInts(ByteBuffer b, int n) {
+        int[] values = new int[n];
+        b.asIntBuffer().get(values);
+        b.position(b.position() + n * 4);
+        return values;
+    }
+}
