@@ -161,7 +161,7 @@ public final class LlamaModel {
             // Sized by sampled rows, not batch rows: a long prefill chunk samples one row.
             logits = new float[m * vocab];
         }
-        weights.output().matmul(xb, logits, m, pool);
+        weights.output().matmul(xb, logits, m, pool, batch.exact());
         for (int i = 0; i < m; i++) {
             result[i] = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
         }
@@ -215,7 +215,8 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
             }
         });
-        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.wq(), w.wk(), w.wv()}, new float[][] {q, k, v});
+        FusedMatmul.matmul(
+                pool, xb, n, new WeightMatrix[] {w.wq(), w.wk(), w.wv()}, new float[][] {q, k, v}, batch.exact());
         // Rows write distinct (block, slot) pairs, so their KV writes can run side by side.
         forRows(n, (from, to) -> {
             int bs = kv.blockSize();
@@ -233,16 +234,16 @@ public final class LlamaModel {
             }
         });
         attention.run(batch, l, q, att, n, pool);
-        w.wo().matmul(att, proj, n, pool);
+        w.wo().matmul(att, proj, n, pool, batch.exact());
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 VectorMath.add(proj, i * dim, x, i * dim, dim);
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
-        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up});
+        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up}, batch.exact());
         forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
-        w.down().matmul(gate, proj, n, pool);
+        w.down().matmul(gate, proj, n, pool, batch.exact());
         forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
     }
 
