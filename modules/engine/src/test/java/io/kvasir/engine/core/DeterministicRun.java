@@ -24,16 +24,21 @@ final class DeterministicRun {
     static final int GEN = 8;
 
     /** The target's prompt: long enough that its prefill is one step of many rows. */
-    static int[] targetPrompt(int vocab) {
-        return prompt(7, 70, vocab);
+    static int[] targetPrompt(int vocab, int length) {
+        return prompt(7, length, vocab);
     }
+
+    static final int PROMPT = 70;
 
     static List<String> run(Path model, int threads, int gen) {
-        return run(model, threads, gen, false);
+        return run(model, threads, gen, PROMPT, false);
     }
 
-    /** With {@code aloneOnly}, just the first line: what an interpreted JVM has time for. */
-    static List<String> run(Path model, int threads, int gen, boolean aloneOnly) {
+    /**
+     * With {@code aloneOnly}, just the first line, for a prompt of {@code promptLength}: what a JVM
+     * running the Vector API's fallback code has time for.
+     */
+    static List<String> run(Path model, int threads, int gen, int promptLength, boolean aloneOnly) {
         EngineOptions options = EngineOptions.defaults()
                 .withThreads(threads)
                 .withMaxNumSeqs(16)
@@ -43,7 +48,7 @@ final class DeterministicRun {
         try (LocalModel local = LocalModel.open(model, options)) {
             InferenceEngine engine = local.engine();
             int vocab = local.tokenizer().vocabSize();
-            int[] prompt = targetPrompt(vocab);
+            int[] prompt = targetPrompt(vocab, promptLength);
             List<String> lines = new ArrayList<>();
 
             engine.addRequest(target("alone", prompt, gen));
@@ -120,10 +125,15 @@ final class DeterministicRun {
         return p;
     }
 
-    /** Args: model path, threads, tokens to generate[, "alone"]. Prints the lines of {@link #run}. */
+    /** Args: model path, threads, tokens to generate, prompt length, "alone" or "all". Prints the lines of {@link #run}. */
     public static void main(String[] args) {
-        boolean aloneOnly = args.length > 3 && args[3].equals("alone");
-        for (String l : run(Path.of(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]), aloneOnly)) {
+        boolean aloneOnly = args[4].equals("alone");
+        for (String l : run(
+                Path.of(args[0]),
+                Integer.parseInt(args[1]),
+                Integer.parseInt(args[2]),
+                Integer.parseInt(args[3]),
+                aloneOnly)) {
             System.out.println(l);
         }
     }
