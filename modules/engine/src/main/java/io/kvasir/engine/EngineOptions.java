@@ -36,6 +36,12 @@ import io.kvasir.engine.model.ModelConfig;
  * @param longPrefillShare while short prefills wait, the most of a step's prefill budget (what the
  *                       decodes leave) long prefills get together, and what they are sure of, so they
  *                       finish; in (0, 1]. 1 never holds a long prefill back for short ones
+ * @param deterministic  steps that carry a greedy or seeded request compute every row as it would be
+ *                       computed alone ({@link io.kvasir.engine.core.ForwardBatch#exact}), so such a
+ *                       request gives the same tokens whatever shares its steps, here or on another
+ *                       replica; off, big prefill steps may take a faster kernel that sums in another
+ *                       order. The cost is prefill speed on steps of 64 rows or more (see
+ *                       benchmarks.md); decode is unaffected
  */
 public record EngineOptions(
         int threads,
@@ -48,7 +54,8 @@ public record EngineOptions(
         int maxNumSeqs,
         boolean prefixCaching,
         int longPrefillThreshold,
-        double longPrefillShare) {
+        double longPrefillShare,
+        boolean deterministic) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final long DEFAULT_KV_BYTES_MAX = 1L << 30;
@@ -101,7 +108,8 @@ public record EngineOptions(
     /**
      * One thread per core, F16 KV in blocks of 16 sized for 64 full contexts within 1 GiB, 512
      * tokens and 64 sequences a step, prefix caching on; prompts beyond one step's budget are long
-     * and get half the prefill budget while short ones wait.
+     * and get half the prefill budget while short ones wait; greedy and seeded requests
+     * deterministic.
      */
     public static EngineOptions defaults() {
         return new EngineOptions(
@@ -115,7 +123,8 @@ public record EngineOptions(
                 DEFAULT_MAX_NUM_SEQS,
                 true,
                 DEFAULT_LONG_PREFILL_THRESHOLD,
-                DEFAULT_LONG_PREFILL_SHARE);
+                DEFAULT_LONG_PREFILL_SHARE,
+                true);
     }
 
     public EngineOptions withThreads(int n) {
@@ -130,7 +139,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withKvPrecision(KvPrecision precision) {
@@ -145,7 +155,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withKvBlocks(int n) {
@@ -160,7 +171,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withBlockSize(int tokens) {
@@ -175,7 +187,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withMaxContext(int tokens) {
@@ -190,7 +203,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withKvBytesMax(long bytes) {
@@ -205,7 +219,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withMaxBatchTokens(int tokens) {
@@ -220,7 +235,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withMaxNumSeqs(int seqs) {
@@ -235,7 +251,8 @@ public record EngineOptions(
                 seqs,
                 prefixCaching,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withPrefixCaching(boolean enabled) {
@@ -250,7 +267,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 enabled,
                 longPrefillThreshold,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withLongPrefillThreshold(int tokens) {
@@ -265,7 +283,8 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 tokens,
-                longPrefillShare);
+                longPrefillShare,
+                deterministic);
     }
 
     public EngineOptions withLongPrefillShare(double share) {
@@ -280,7 +299,24 @@ public record EngineOptions(
                 maxNumSeqs,
                 prefixCaching,
                 longPrefillThreshold,
-                share);
+                share,
+                deterministic);
+    }
+
+    public EngineOptions withDeterministic(boolean on) {
+        return new EngineOptions(
+                threads,
+                kvPrecision,
+                kvBlocks,
+                blockSize,
+                maxContext,
+                kvBytesMax,
+                maxBatchTokens,
+                maxNumSeqs,
+                prefixCaching,
+                longPrefillThreshold,
+                longPrefillShare,
+                on);
     }
 
     /** Tokens left to compute above which a prefill is long: {@code longPrefillThreshold}, or the step budget if 0. */

@@ -55,9 +55,10 @@ class EngineOptionsTest {
                 .withLongPrefillThreshold(300)
                 .withLongPrefillShare(0.25);
         assertThat(all)
-                .isEqualTo(new EngineOptions(3, KvPrecision.F32, 100, 32, 2048, 1 << 20, 128, 8, false, 300, 0.25));
+                .isEqualTo(
+                        new EngineOptions(3, KvPrecision.F32, 100, 32, 2048, 1 << 20, 128, 8, false, 300, 0.25, true));
         assertThat(d.withMaxNumSeqs(8))
-                .isEqualTo(new EngineOptions(0, KvPrecision.F16, 0, 16, 0, 1L << 30, 512, 8, true, 0, 0.5));
+                .isEqualTo(new EngineOptions(0, KvPrecision.F16, 0, 16, 0, 1L << 30, 512, 8, true, 0, 0.5, true));
         assertThat(all.effectiveThreads()).isEqualTo(3);
     }
 

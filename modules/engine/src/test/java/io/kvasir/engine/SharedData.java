@@ -35,6 +35,11 @@ public final class SharedData {
         return require(dir().resolve(relative), System.getenv());
     }
 
+    /** A file anywhere (the peers' models, say), by the same rule: skip when absent, fail under CI. */
+    public static Path requireFile(Path file) {
+        return require(file.toAbsolutePath(), System.getenv());
+    }
+
     /**
      * The rule itself, with the environment passed in so that it can be tested: {@code file} when
      * readable, else a failed test under CI, else a skipped one.

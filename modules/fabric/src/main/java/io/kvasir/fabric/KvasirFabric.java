@@ -124,6 +124,26 @@ public final class KvasirFabric implements Fabric {
         return placement.generate(request);
     }
 
+    /** Each model's text side, read once on first use; a file that cannot be read is logged and not retried. */
+    private final java.util.Map<String, java.util.Optional<io.kvasir.engine.ModelText>> texts =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    @Override
+    public java.util.Optional<io.kvasir.engine.ModelText> modelText(String model) {
+        ModelSettings m = model == null ? null : settings.models().get(model);
+        if (m == null || m.simulated() || m.path() == null || m.external() != null) {
+            return java.util.Optional.empty();
+        }
+        return texts.computeIfAbsent(model, id -> {
+            try {
+                return java.util.Optional.of(io.kvasir.engine.ModelText.open(m.path()));
+            } catch (RuntimeException e) {
+                system.log().warn("cannot read the tokenizer of model {} from {}: {}", id, m.path(), e.getMessage());
+                return java.util.Optional.empty();
+            }
+        });
+    }
+
     /** Served models, then tiered ids (a tier's context is its smallest model's). */
     @Override
     public List<ModelDescriptor> models() {

@@ -13,7 +13,8 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
- * The public port: {@code /health}, {@code /ready}, the OpenAI API under {@code /v1} and, unless
+ * The public port: {@code /health}, {@code /ready}, {@code /version}, {@code /tokenize} and
+ * {@code /detokenize}, the OpenAI API under {@code /v1} and, unless
  * turned off, {@code /metrics}.
  */
 public final class ApiServer extends AllDirectives {
@@ -22,9 +23,11 @@ public final class ApiServer extends AllDirectives {
     private final Fabric fabric;
     private final HttpSettings settings;
     private final OpenAiRoutes openAi;
+    private final io.kvasir.http.openai.TokenizeRoutes tokenize;
     private final ApiKeyAuth auth;
 
     private final java.util.function.Supplier<Route> metrics;
+    private final VersionRoute version = new VersionRoute();
 
     public ApiServer(Fabric fabric, HttpSettings settings, Materializer materializer) {
         this(fabric, settings, materializer, null);
@@ -41,6 +44,7 @@ public final class ApiServer extends AllDirectives {
         this.fabric = fabric;
         this.settings = settings;
         this.openAi = new OpenAiRoutes(fabric, settings, materializer);
+        this.tokenize = new io.kvasir.http.openai.TokenizeRoutes(fabric, settings, materializer);
         this.auth = new ApiKeyAuth(settings.apiKeys(), fabric::tenants);
     }
 
@@ -57,8 +61,11 @@ public final class ApiServer extends AllDirectives {
                         () -> UnreadBody.discardedBefore(
                                 () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
+                version.route(),
                 path("metrics", () -> metrics == null ? reject() : UnreadBody.discardedBefore(() -> get(metrics::get))),
-                pathPrefix("v1", () -> auth.authenticated(openAi::scoped)));
+                pathPrefix("v1", () -> auth.authenticated(openAi::scoped)),
+                pathPrefix("tokenize", () -> auth.authenticated(tokenize::tokenize)),
+                pathPrefix("detokenize", () -> auth.authenticated(tokenize::detokenize)));
         return timedRefusals(mapResponse(
                 ErrorResponses::withRetryAfter,
                 () -> withRequestTimeout(

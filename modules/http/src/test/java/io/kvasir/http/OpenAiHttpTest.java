@@ -293,7 +293,7 @@ class OpenAiHttpTest {
                 server.post("/v1/chat/completions", CHAT + ", \"max_completion_tokens\": -5}"),
                 400,
                 "max_completion_tokens");
-        assertError(server.post("/v1/chat/completions", CHAT + ", \"n\": 3}"), 400, "n");
+        assertError(server.post("/v1/chat/completions", CHAT + ", \"n\": 0}"), 400, "n");
         assertError(server.post("/v1/chat/completions", CHAT + ", \"temperature\": 2.5}"), 400, "temperature");
     }
 

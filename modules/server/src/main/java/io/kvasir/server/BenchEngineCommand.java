@@ -61,6 +61,14 @@ final class BenchEngineCommand implements Callable<Integer> {
                     "How the KV cache stores keys and values: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
     KvPrecision kvPrecision;
 
+    @Option(
+            names = "--deterministic",
+            defaultValue = "true",
+            arity = "1",
+            description = "Greedy requests computed as they would be alone (the engine's default); false to"
+                    + " measure what that costs")
+    boolean deterministic;
+
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
@@ -78,7 +86,8 @@ final class BenchEngineCommand implements Callable<Integer> {
                 .withThreads(threads)
                 .withKvPrecision(kvPrecision)
                 .withMaxNumSeqs(Math.max(maxBatch, 1))
-                .withMaxBatchTokens(Math.max(promptTokens, maxBatch));
+                .withMaxBatchTokens(Math.max(promptTokens, maxBatch))
+                .withDeterministic(deterministic);
         try (LocalModel local = LocalModel.open(path, options)) {
             InferenceEngine engine = local.engine();
             int vocab = local.tokenizer().vocabSize();
@@ -127,6 +136,7 @@ final class BenchEngineCommand implements Callable<Integer> {
             bytesByType.forEach(types::put);
             root.put("threads", threads);
             root.put("kv_precision", kvPrecision.name());
+            root.put("deterministic", deterministic);
             root.put("prompt_tokens", promptTokens);
             root.put("gen_tokens", genTokens);
             // Decode runs after each sequence's prompt: its context grows from prompt_tokens to

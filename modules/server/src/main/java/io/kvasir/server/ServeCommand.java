@@ -122,7 +122,9 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config conf = buildConfig();
-        EngineOptions options = EngineOptions.defaults().withThreads(threads == null ? 0 : threads);
+        EngineOptions options = EngineOptions.defaults()
+                .withThreads(threads == null ? 0 : threads)
+                .withDeterministic(conf.getBoolean("kvasir.node.deterministic"));
         try (KvasirNode node = KvasirNode.start(conf, LocalEngines.factory(options, timing()))) {
             for (var m : node.fabric().models()) {
                 String note = m.simulated()

@@ -10,6 +10,7 @@ import io.kvasir.engine.kv.KvBlockStorage;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.sampling.Sample;
 import io.kvasir.engine.sampling.Sampler;
+import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sampling.TokenConstraint;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
@@ -247,9 +248,11 @@ public final class EngineCore implements InferenceEngine {
         int[] sampleRows = new int[out.scheduled().size()];
         int numSample = 0;
         int row = 0;
+        boolean exact = false;
         for (int j = 0; j < tables.length; j++) {
             SchedulerOutput.Scheduled s = out.scheduled().get(j);
             Request r = s.request();
+            exact |= config.deterministic() && reproducible(r.spec().sampling());
             tables[j] = kv.blockTable(r.id());
             for (int p = s.start(); p < s.start() + s.numTokens(); p++) {
                 tokens[row] = r.tokens()[p];
@@ -261,7 +264,15 @@ public final class EngineCore implements InferenceEngine {
                 sampleRows[numSample++] = row - 1;
             }
         }
-        return new ForwardBatch(tokens, positions, seqIndex, tables, Arrays.copyOf(sampleRows, numSample));
+        return new ForwardBatch(tokens, positions, seqIndex, tables, Arrays.copyOf(sampleRows, numSample), exact);
+    }
+
+    /**
+     * Whether a request's output is meant to be reproducible (greedy, or seeded): only then does
+     * its step pay for {@link ForwardBatch#exact}; an unseeded draw is random anyway.
+     */
+    private static boolean reproducible(SamplingParams sampling) {
+        return sampling.isGreedy() || sampling.seed() != null;
     }
 
     /** Samples the request's next token, applies its stop conditions, and makes its event. */

@@ -7,8 +7,19 @@ package io.kvasir.engine.core;
  * blocks {@code blockTables[seqIndex[i]]} (slot {@code p} is block {@code p / blockSize}, offset
  * {@code p % blockSize}). Rows of one sequence are contiguous and in position order, so a prefill
  * chunk's later rows attend to its earlier ones. Logits are produced only for {@code sampleRows}.
+ *
+ * <p>{@code exact}: every row must compute the same bits it would compute alone (a batch of one,
+ * whatever the pool's split), for requests whose output must not depend on what shared their steps
+ * (see {@link io.kvasir.engine.tensor.WeightMatrix#matmul(float[], float[], int,
+ * io.kvasir.engine.tensor.ComputePool, boolean)}). It costs prefill speed, not decode speed.
  */
-public record ForwardBatch(int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows) {
+public record ForwardBatch(
+        int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows, boolean exact) {
+
+    /** A batch that may take the fastest kernels. */
+    public ForwardBatch(int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows) {
+        this(tokens, positions, seqIndex, blockTables, sampleRows, false);
+    }
 
     public int size() {
         return tokens.length;

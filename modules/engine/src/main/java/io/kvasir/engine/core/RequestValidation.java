@@ -41,6 +41,14 @@ final class RequestValidation {
                 throw new IllegalArgumentException("stop strings must not be empty");
             }
         }
+        // The edge checks logit_bias's form; only here is the vocabulary known. A bias on an id the
+        // model does not have would silently do nothing, which is an answer the client did not ask for.
+        for (Integer id : r.sampling().logitBias().keySet()) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalArgumentException("logit_bias names token " + id
+                        + ", outside the model's vocabulary of " + vocabSize + " tokens");
+            }
+        }
         Set<Integer> stopIds = r.stopTokenIds() == null ? Set.of() : Set.copyOf(r.stopTokenIds());
         if (r.resumedTokens() < 0 || r.resumedTokens() > prompt.length) {
             throw new IllegalArgumentException(

@@ -179,7 +179,7 @@ public final class LlamaModel {
             // Sized by sampled rows, not batch rows: a long prefill chunk samples one row.
             logits = new float[m * vocab];
         }
-        weights.output().matmul(xb, logits, m, pool);
+        weights.output().matmul(xb, logits, m, pool, batch.exact());
         float cap = config.variant().finalSoftCap();
         if (cap > 0) {
             VectorMath.softCap(logits, 0, m * vocab, cap);
@@ -251,7 +251,8 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
             }
         });
-        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.wq(), w.wk(), w.wv()}, new float[][] {q, k, v});
+        FusedMatmul.matmul(
+                pool, xb, n, new WeightMatrix[] {w.wq(), w.wk(), w.wv()}, new float[][] {q, k, v}, batch.exact());
         // Rows write distinct (block, slot) pairs, so their KV writes can run side by side.
         forRows(n, (from, to) -> {
             int bs = kv.blockSize();
@@ -273,7 +274,7 @@ public final class LlamaModel {
             }
         });
         attention.run(batch, l, q, att, n, pool, window);
-        w.wo().matmul(att, proj, n, pool);
+        w.wo().matmul(att, proj, n, pool, batch.exact());
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 if (norms.postAttention() != null) {
@@ -283,13 +284,14 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
-        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up});
+        FusedMatmul.matmul(
+                pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up}, batch.exact());
         if (variant.activation() == ModelVariant.Activation.GELU_TANH) {
             forRows(n, (from, to) -> VectorMath.geGlu(gate, up, from * ffn, (to - from) * ffn));
         } else {
             forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
         }
-        w.down().matmul(gate, proj, n, pool);
+        w.down().matmul(gate, proj, n, pool, batch.exact());
         float[] postFfn = norms.postFfn();
         forRows(n, (from, to) -> {
             if (postFfn != null) {

@@ -4,7 +4,17 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** The element-wise pieces of a transformer layer, over slices of flat float arrays. */
+/**
+ * The element-wise pieces of a transformer layer, over slices of flat float arrays.
+ *
+ * <p>Every result here is the same bits whether the JIT has compiled the code or not. Two Vector API
+ * operations are not: {@code reduceLanes(ADD)} sums the lanes in one order when the JIT turns it into
+ * instructions and in another in the interpreter and C1, and {@code lanewise(EXP)} is an intrinsic
+ * (an approximation of its own) in C2 but {@code Math.exp} per lane before. Measured on a fresh
+ * server, that moved logprobs by ~3e-5 and flipped a greedy near-tie. So sums of lanes go through
+ * {@link #sumLanes} (lane 0 first) and exponentials through {@link #exp}, a polynomial of additions
+ * and fused multiply-adds, which are exact IEEE operations in every tier, vector or scalar.
+ */
 final class VectorMath {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -18,7 +28,7 @@ final class VectorMath {
         for (int upper = S.loopBound(n); i < upper; i += L) {
             acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc.toArray());
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
         }
@@ -70,7 +80,7 @@ final class VectorMath {
             FloatVector v = FloatVector.fromArray(S, x, xOff + i);
             acc = v.fma(v, acc);
         }
-        double ss = acc.reduceLanes(VectorOperators.ADD);
+        double ss = sumLanes(acc.toArray());
         for (; i < n; i++) {
             ss += (double) x[xOff + i] * x[xOff + i];
         }
@@ -94,14 +104,29 @@ final class VectorMath {
         if (n >= L) {
             FloatVector acc = FloatVector.zero(S);
             for (int upper = S.loopBound(n); i < upper; i += L) {
-                FloatVector e = FloatVector.fromArray(S, x, i).sub(shift).lanewise(VectorOperators.EXP);
+                FloatVector t =
+                        FloatVector.fromArray(S, x, i).sub(shift).max(EXP_LO).min(EXP_HI);
+                FloatVector k = t.fma(LOG2E, ROUNDER);
+                FloatVector nk = k.sub(ROUNDER);
+                FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
+                FloatVector p = r.fma(P5, P4)
+                        .fma(r, FloatVector.broadcast(S, P3))
+                        .fma(r, FloatVector.broadcast(S, P2))
+                        .fma(r, FloatVector.broadcast(S, P1))
+                        .fma(r, FloatVector.broadcast(S, P0));
+                FloatVector e = p.fma(r.mul(r), r)
+                        .add(1f)
+                        .mul(k.reinterpretAsInts()
+                                .sub(ROUNDER_BITS - 127)
+                                .lanewise(VectorOperators.LSHL, 23)
+                                .reinterpretAsFloats());
                 e.intoArray(x, i);
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = sumLanes(acc.toArray());
         }
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[i] - shift);
+            float e = exp(x[i] - shift);
             x[i] = e;
             sum += e;
         }
@@ -160,12 +185,68 @@ final class VectorMath {
         int end = off + n;
         for (int upper = off + S.loopBound(n); i < upper; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, i);
-            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector t = g.neg().max(EXP_LO).min(EXP_HI);
+            FloatVector k = t.fma(LOG2E, ROUNDER);
+            FloatVector nk = k.sub(ROUNDER);
+            FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
+            FloatVector p = r.fma(P5, P4)
+                    .fma(r, FloatVector.broadcast(S, P3))
+                    .fma(r, FloatVector.broadcast(S, P2))
+                    .fma(r, FloatVector.broadcast(S, P1))
+                    .fma(r, FloatVector.broadcast(S, P0));
+            FloatVector e = p.fma(r.mul(r), r)
+                    .add(1f)
+                    .mul(k.reinterpretAsInts()
+                            .sub(ROUNDER_BITS - 127)
+                            .lanewise(VectorOperators.LSHL, 23)
+                            .reinterpretAsFloats());
+            FloatVector silu = g.div(e.add(1f));
             silu.mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
         }
         for (; i < end; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            gate[i] = g / (1f + exp(-g)) * up[i];
         }
+    }
+
+    /** Lanes summed from lane 0 up: the same order in every compilation tier. */
+    static float sumLanes(float[] lanes) {
+        float sum = 0f;
+        for (float v : lanes) {
+            sum += v;
+        }
+        return sum;
+    }
+
+    /*
+     * exp(t) = 2^k * e^r with k = round(t / ln 2) and |r| <= ln 2 / 2; e^r by a degree-5 polynomial
+     * (the classic single-precision minimax coefficients, within about 2 ulp). k is rounded by adding
+     * 1.5 * 2^23, which leaves k in the low mantissa bits, so the same bits give 2^k. t is clamped
+     * to where 2^k is a normal float: below about -87 the result is 1e-38 instead of a subnormal,
+     * which no softmax or SiLU can tell from zero.
+     */
+    private static final float EXP_LO = -87.0f;
+    private static final float EXP_HI = 88.0f;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float ROUNDER = 12582912f;
+    private static final int ROUNDER_BITS = Float.floatToRawIntBits(ROUNDER);
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    private static final float P5 = 1.9875691500e-4f;
+    private static final float P4 = 1.3981999507e-3f;
+    private static final float P3 = 8.3334519073e-3f;
+    private static final float P2 = 4.1665795894e-2f;
+    private static final float P1 = 1.6666665459e-1f;
+    private static final float P0 = 5.0000001201e-1f;
+
+    /** e^t, the same bits as the vector loops above compute lane by lane. */
+    static float exp(float t) {
+        t = Math.min(Math.max(t, EXP_LO), EXP_HI);
+        float k = Math.fma(t, LOG2E, ROUNDER);
+        float nk = k - ROUNDER;
+        float r = Math.fma(nk, -LN2_HI, t) + nk * -LN2_LO;
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(r, P5, P4), r, P3), r, P2), r, P1), r, P0);
+        float scale = Float.intBitsToFloat((Float.floatToRawIntBits(k) - (ROUNDER_BITS - 127)) << 23);
+        return (Math.fma(p, r * r, r) + 1f) * scale;
     }
 }

@@ -3,9 +3,9 @@ package io.kvasir.engine.sampling;
 import java.util.Map;
 
 /**
- * A request's {@code logit_bias}, unboxed once so each step adds it without touching the map. Ids
- * outside the vocabulary are dropped here: the HTTP edge cannot know a model's vocabulary size, so
- * an id the model does not have is ignored rather than refused.
+ * A request's {@code logit_bias}, unboxed once so each step adds it without touching the map. An
+ * engine refuses a request whose ids are outside its vocabulary ({@code RequestValidation}); a
+ * sampler built directly drops them.
  */
 final class LogitBias {
 

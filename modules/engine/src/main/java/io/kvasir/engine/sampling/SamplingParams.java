@@ -16,8 +16,8 @@ import java.util.Map;
  * @param frequencyPenalty  0 disables (OpenAI style, subtracted per occurrence)
  * @param seed          null: a fresh random seed per request
  * @param logitBias     added to a token's logit before sampling (OpenAI {@code logit_bias}): token id
- *                      to a bias in [-100, 100]; {@value Sampler#BAN} bans the token outright. Ids
- *                      outside the model's vocabulary are ignored. Empty (never null) disables.
+ *                      to a bias in [-100, 100]; {@value Sampler#BAN} bans the token outright. An
+ *                      engine refuses ids outside its model's vocabulary. Empty (never null) disables.
  */
 public record SamplingParams(
         float temperature,

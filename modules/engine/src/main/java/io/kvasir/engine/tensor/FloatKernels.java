@@ -4,12 +4,15 @@ import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.LANES;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Dot products of decoded (float) weight rows with activation rows: the inner loops of every
  * batched matmul. A tile of 4 weight rows by 4 activation rows keeps 16 vector accumulators in
  * registers, so each vector loaded feeds four FMAs and the loop runs at FMA rather than load speed.
+ *
+ * <p>Every kernel here sums each lane's products in column order and then the lanes from lane 0 up
+ * ({@link Vectors#sumLanes}), so an output is the same bits whichever kernel (4 x 4, 1 x 4, one row)
+ * a batch's shape sends it through, and before and after the JIT compiles it.
  */
 final class FloatKernels {
 
@@ -54,7 +57,7 @@ final class FloatKernels {
             for (; c < bound; c += LANES) {
                 acc = FloatVector.fromArray(F, w, wOff + c).fma(FloatVector.fromArray(F, x, xOff + c), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = Vectors.sumLanes(acc.toArray());
         }
         for (; c < n; c++) {
             sum += w[wOff + c] * x[xOff + c];
@@ -85,10 +88,10 @@ final class FloatKernels {
                 a2 = av.fma(FloatVector.fromArray(F, b, bOff + 2 * n + c), a2);
                 a3 = av.fma(FloatVector.fromArray(F, b, bOff + 3 * n + c), a3);
             }
-            s0 = a0.reduceLanes(VectorOperators.ADD);
-            s1 = a1.reduceLanes(VectorOperators.ADD);
-            s2 = a2.reduceLanes(VectorOperators.ADD);
-            s3 = a3.reduceLanes(VectorOperators.ADD);
+            s0 = Vectors.sumLanes(a0.toArray());
+            s1 = Vectors.sumLanes(a1.toArray());
+            s2 = Vectors.sumLanes(a2.toArray());
+            s3 = Vectors.sumLanes(a3.toArray());
         }
         for (; c < n; c++) {
             float ac = a[aOff + c];
@@ -142,22 +145,22 @@ final class FloatKernels {
                 a32 = w2.fma(xv, a32);
                 a33 = w3.fma(xv, a33);
             }
-            s[0] = a00.reduceLanes(VectorOperators.ADD);
-            s[1] = a01.reduceLanes(VectorOperators.ADD);
-            s[2] = a02.reduceLanes(VectorOperators.ADD);
-            s[3] = a03.reduceLanes(VectorOperators.ADD);
-            s[4] = a10.reduceLanes(VectorOperators.ADD);
-            s[5] = a11.reduceLanes(VectorOperators.ADD);
-            s[6] = a12.reduceLanes(VectorOperators.ADD);
-            s[7] = a13.reduceLanes(VectorOperators.ADD);
-            s[8] = a20.reduceLanes(VectorOperators.ADD);
-            s[9] = a21.reduceLanes(VectorOperators.ADD);
-            s[10] = a22.reduceLanes(VectorOperators.ADD);
-            s[11] = a23.reduceLanes(VectorOperators.ADD);
-            s[12] = a30.reduceLanes(VectorOperators.ADD);
-            s[13] = a31.reduceLanes(VectorOperators.ADD);
-            s[14] = a32.reduceLanes(VectorOperators.ADD);
-            s[15] = a33.reduceLanes(VectorOperators.ADD);
+            s[0] = Vectors.sumLanes(a00.toArray());
+            s[1] = Vectors.sumLanes(a01.toArray());
+            s[2] = Vectors.sumLanes(a02.toArray());
+            s[3] = Vectors.sumLanes(a03.toArray());
+            s[4] = Vectors.sumLanes(a10.toArray());
+            s[5] = Vectors.sumLanes(a11.toArray());
+            s[6] = Vectors.sumLanes(a12.toArray());
+            s[7] = Vectors.sumLanes(a13.toArray());
+            s[8] = Vectors.sumLanes(a20.toArray());
+            s[9] = Vectors.sumLanes(a21.toArray());
+            s[10] = Vectors.sumLanes(a22.toArray());
+            s[11] = Vectors.sumLanes(a23.toArray());
+            s[12] = Vectors.sumLanes(a30.toArray());
+            s[13] = Vectors.sumLanes(a31.toArray());
+            s[14] = Vectors.sumLanes(a32.toArray());
+            s[15] = Vectors.sumLanes(a33.toArray());
         }
         for (; c < n; c++) {
             for (int k = 0; k < 4; k++) {

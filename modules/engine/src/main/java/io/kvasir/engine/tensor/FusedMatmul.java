@@ -16,10 +16,16 @@ public final class FusedMatmul {
 
     /** {@code outs[j] = matrices[j] x x} for every j, over one loop of {@code pool}. */
     public static void matmul(ComputePool pool, float[] x, int batch, WeightMatrix[] matrices, float[][] outs) {
+        matmul(pool, x, batch, matrices, outs, false);
+    }
+
+    /** As above; {@code exact} as in {@link WeightMatrix#matmul(float[], float[], int, ComputePool, boolean)}. */
+    public static void matmul(
+            ComputePool pool, float[] x, int batch, WeightMatrix[] matrices, float[][] outs, boolean exact) {
         int threads = pool.threads();
         if (threads <= 1) {
             for (int j = 0; j < matrices.length; j++) {
-                matrices[j].matmul(x, outs[j], batch, pool);
+                matrices[j].matmul(x, outs[j], batch, pool, exact);
             }
             return;
         }
@@ -29,7 +35,7 @@ public final class FusedMatmul {
             for (int s = start; s < end; s++) {
                 Slice slice = new Slice(s, slices, call);
                 for (int j = 0; j < matrices.length; j++) {
-                    matrices[j].matmul(x, outs[j], batch, slice);
+                    matrices[j].matmul(x, outs[j], batch, slice, exact);
                 }
             }
         });

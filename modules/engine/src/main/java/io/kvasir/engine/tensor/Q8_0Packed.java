@@ -86,10 +86,13 @@ record Q8_0Packed(MemorySegment data, int rows, int cols, int groups) {
                     long at = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
                     float block = 0;
                     for (int c = 0; c < BLOCK; c++) {
-                        block += data.get(ValueLayout.JAVA_BYTE, at + 2L * G + (long) c * G + i)
-                                * x[bt * cols + b * BLOCK + c];
+                        // Fused, in the vector kernels' order: the same bits on a machine without them.
+                        block = Math.fma(
+                                data.get(ValueLayout.JAVA_BYTE, at + 2L * G + (long) c * G + i),
+                                x[bt * cols + b * BLOCK + c],
+                                block);
                     }
-                    sum += block * Quantizer.fp16(data, at + 2L * i);
+                    sum = Math.fma(block, Quantizer.fp16(data, at + 2L * i), sum);
                 }
                 out[bt * rows + g * G + i] = sum;
             }

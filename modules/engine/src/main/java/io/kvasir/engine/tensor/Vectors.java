@@ -43,4 +43,17 @@ final class Vectors {
     static final int HALF_BITS = 0x8FFFFFFF;
 
     private Vectors() {}
+
+    /**
+     * Lanes summed from lane 0 up. {@code reduceLanes(ADD)} is not used for floats: the JIT's
+     * instructions add the lanes in another order than the interpreter and C1 do, so a result would
+     * change its last bits when the code gets compiled.
+     */
+    static float sumLanes(float[] lanes) {
+        float sum = 0f;
+        for (float v : lanes) {
+            sum += v;
+        }
+        return sum;
+    }
 }

@@ -22,6 +22,17 @@ public interface WeightMatrix {
      */
     void matmul(float[] x, float[] out, int batch, ComputePool pool);
 
+    /**
+     * {@link #matmul(float[], float[], int, ComputePool)}, where {@code exact} asks that every output
+     * be the same bits whatever the batch's size and the pool's split (the per-row arithmetic order
+     * of a batch of one), giving up kernels that reorder the sums for speed. Q8_0 and F32 honour it
+     * (F32 always computes that way); the other types compute a single row in another order than a
+     * batch, and ignore it.
+     */
+    default void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
+        matmul(x, out, batch, pool);
+    }
+
     /** Dequantizes row {@code r} into {@code dst[off .. off + cols)} (embedding lookup). */
     void row(int r, float[] dst, int off);
 }

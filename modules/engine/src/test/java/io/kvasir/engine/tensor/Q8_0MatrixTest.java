@@ -92,6 +92,50 @@ class Q8_0MatrixTest {
         }
     }
 
+    /**
+     * With {@code exact}, a row's outputs are the bits it gets in a batch of one on one thread,
+     * whatever the batch around it (every kernel, the sixteen-row prefill one left out) and however
+     * the pool or a fused call slices the rows.
+     */
+    @ParameterizedTest(name = "{0} rows")
+    @MethodSource("exactRowCounts")
+    void exactRowsAreTheBitsOfABatchOfOne(int rows) {
+        int cols = 800;
+        Random random = new Random(rows);
+        byte[] bytes = Quantizer.quantize(GgmlType.Q8_0, gaussian(random, rows * cols));
+        WeightMatrix m = WeightMatrices.of(GgmlType.Q8_0, MemorySegment.ofArray(bytes), rows, cols);
+        int maxBatch = 81;
+        float[] x = gaussian(random, maxBatch * cols);
+        float[] alone = new float[maxBatch * rows];
+        float[] one1 = new float[rows];
+        for (int b = 0; b < maxBatch; b++) {
+            m.matmul(java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), one1, 1, one, true);
+            System.arraycopy(one1, 0, alone, b * rows, rows);
+        }
+        try (ComputePool three = ComputePools.create(3)) {
+            for (int batch : new int[] {1, 2, 3, 5, 8, 13, 17, 64, 81}) {
+                for (ComputePool pool : new ComputePool[] {one, two, three}) {
+                    float[] out = new float[batch * rows];
+                    m.matmul(x, out, batch, pool, true);
+                    float[][] fused = {new float[batch * rows]};
+                    FusedMatmul.matmul(pool, x, batch, new WeightMatrix[] {m}, fused, true);
+                    for (int i = 0; i < batch * rows; i++) {
+                        assertThat(out[i])
+                                .as("batch %d, %d threads, output %d", batch, pool.threads(), i)
+                                .isEqualTo(alone[i]);
+                        assertThat(fused[0][i])
+                                .as("fused, batch %d, %d threads, output %d", batch, pool.threads(), i)
+                                .isEqualTo(alone[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    static Stream<Integer> exactRowCounts() {
+        return Stream.of(7, 149, 768);
+    }
+
     @ParameterizedTest(name = "{0} rows")
     @MethodSource("rowCounts")
     void rowsDecodeExactlyFromTheRepackedCopy(int rows) {

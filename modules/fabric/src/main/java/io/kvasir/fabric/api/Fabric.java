@@ -42,6 +42,15 @@ public interface Fabric {
      */
     CompletionStage<akka.Done> drain();
 
+    /**
+     * The tokenizer and chat template of model {@code model}, read on this node from its GGUF (for
+     * {@code /tokenize}); empty for a model with no file here: a tiered id, a simulated or an
+     * external engine's model, or a file this node cannot read.
+     */
+    default java.util.Optional<io.kvasir.engine.ModelText> modelText(String model) {
+        return java.util.Optional.empty();
+    }
+
     /** Whether the gateway on this node can serve: cluster up, at least one replica of some model. */
     boolean ready();
 

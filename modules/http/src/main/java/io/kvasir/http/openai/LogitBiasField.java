@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 /**
  * {@code logit_bias}: an object from token ids, written as decimal strings, to numbers in
  * [-100, 100]. Anything else is a 400 naming the field. The edge cannot know the model's vocabulary
- * size, so an id beyond it is passed on and ignored by the sampler.
+ * size: the engine refuses an id beyond it (a 400 naming the field and the id).
  */
 final class LogitBiasField {
 

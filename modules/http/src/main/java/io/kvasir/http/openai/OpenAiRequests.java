@@ -152,12 +152,9 @@ public final class OpenAiRequests {
         return new JsonFields(node);
     }
 
+    /** {@code n} is checked and served by the routes ({@link Choices}); here only its type. */
     private static void unsupported(JsonFields f) {
-        Integer n = f.integer("n");
-        if (n != null && n != 1) {
-            throw ApiError.invalid("Only n = 1 is supported, got n = " + n + ".", "n")
-                    .toException();
-        }
+        f.integer("n");
     }
 
     private static SamplingParams sampling(JsonFields f, int topLogprobs) {
@@ -291,7 +288,7 @@ public final class OpenAiRequests {
         throw JsonFields.wrongType("prompt", "a string or an array of one string");
     }
 
-    private static List<ChatMessage> messages(JsonNode node) {
+    static List<ChatMessage> messages(JsonNode node) {
         if (node == null) {
             throw ApiError.invalid("Missing required field 'messages'.", "messages")
                     .toException();

@@ -98,13 +98,24 @@ public final class OpenAiRoutes extends AllDirectives {
                     .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
                     .thenCompose(strict -> {
                         JsonNode body = json.parse(strict.getData().toArray());
-                        OpenAiRequests.Parsed parsed =
-                                chat ? OpenAiRequests.chat(body, headers) : OpenAiRequests.completion(body, headers);
-                        var generation = forCaller(parsed, headers, caller);
-                        String tierHint = header(request, "X-Kvasir-Tier");
-                        if (tierHint != null) {
-                            generation = generation.withTierHint(tierHint);
+                        int n = Choices.count(body);
+                        // A completion may carry several prompts: one request per prompt, n choices each.
+                        List<JsonNode> bodies = chat ? List.of(body) : Choices.perPrompt(body, n);
+                        OpenAiRequests.Parsed parsed = null;
+                        List<io.kvasir.fabric.api.GenerationRequest> all = new ArrayList<>();
+                        for (JsonNode one : bodies) {
+                            parsed = chat ? OpenAiRequests.chat(one, headers) : OpenAiRequests.completion(one, headers);
+                            var generation = forCaller(parsed, headers, caller);
+                            String tierHint = header(request, "X-Kvasir-Tier");
+                            if (tierHint != null) {
+                                generation = generation.withTierHint(tierHint);
+                            }
+                            all.addAll(Choices.requests(generation, n));
                         }
+                        if (all.size() > 1) {
+                            return several(parsed, all, n);
+                        }
+                        var generation = all.getFirst();
                         Source<GenerationEvent, NotUsed> events = fabric.generate(generation);
                         return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
                     })
@@ -195,6 +206,64 @@ public final class OpenAiRoutes extends AllDirectives {
                             parsed.generation().sessionId(),
                             served));
         });
+    }
+
+    /**
+     * {@code n > 1}: each generation answered as if alone, then the answers merged ({@link
+     * Choices}). A refusal of any one is the answer.
+     */
+    private CompletionStage<HttpResponse> several(
+            OpenAiRequests.Parsed parsed, List<io.kvasir.fabric.api.GenerationRequest> requests, int n) {
+        List<java.util.concurrent.CompletableFuture<HttpResponse>> answers = requests.stream()
+                .map(r -> {
+                    Source<GenerationEvent, NotUsed> events = fabric.generate(r);
+                    return (parsed.stream() ? streamed(parsed, events) : whole(parsed, events)).toCompletableFuture();
+                })
+                .toList();
+        return java.util.concurrent.CompletableFuture.allOf(
+                        answers.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .thenCompose(ignored -> {
+                    List<HttpResponse> all = answers.stream()
+                            .map(java.util.concurrent.CompletableFuture::join)
+                            .toList();
+                    HttpResponse first = all.getFirst();
+                    for (HttpResponse r : all) {
+                        if (r.status().intValue() != 200) {
+                            all.forEach(other -> other.discardEntityBytes(materializer));
+                            return java.util.concurrent.CompletableFuture.completedFuture(r);
+                        }
+                    }
+                    if (parsed.stream()) {
+                        List<Source<akka.util.ByteString, NotUsed>> bodies = all.stream()
+                                .map(r -> r.entity().getDataBytes().mapMaterializedValue(m -> NotUsed.getInstance()))
+                                .toList();
+                        return java.util.concurrent.CompletableFuture.completedFuture(
+                                first.withEntity(HttpEntities.createChunked(
+                                        EVENT_STREAM, Choices.streamed(bodies, n, parsed.includeUsage()))));
+                    }
+                    List<CompletionStage<Object>> bodies = all.stream()
+                            .map(r -> r.entity()
+                                    .toStrict(settings.requestTimeout().toMillis(), materializer)
+                                    .<Object>thenApply(e -> {
+                                        try {
+                                            return OpenAiJson.MAPPER.readTree(
+                                                    e.getData().toArray());
+                                        } catch (java.io.IOException ex) {
+                                            throw new java.io.UncheckedIOException(ex);
+                                        }
+                                    }))
+                            .toList();
+                    return java.util.concurrent.CompletableFuture.allOf(bodies.stream()
+                                    .map(CompletionStage::toCompletableFuture)
+                                    .toArray(java.util.concurrent.CompletableFuture[]::new))
+                            .thenApply(done -> first.withEntity(JsonResponses.ok(Choices.merge(
+                                            bodies.stream()
+                                                    .map(b -> b.toCompletableFuture()
+                                                            .join())
+                                                    .toList(),
+                                            n))
+                                    .entity()));
+                });
     }
 
     private Route listModels(Caller caller) {
