@@ -284,8 +284,7 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
-        FusedMatmul.matmul(
-                pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up}, batch.exact());
+        FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up}, batch.exact());
         if (variant.activation() == ModelVariant.Activation.GELU_TANH) {
             forRows(n, (from, to) -> VectorMath.geGlu(gate, up, from * ffn, (to - from) * ffn));
         } else {
