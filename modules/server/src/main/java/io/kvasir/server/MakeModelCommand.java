@@ -8,17 +8,21 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Writes a synthetic Llama-architecture GGUF with seeded random weights (output is meaningless). */
+/** Writes a synthetic Llama-family GGUF (llama, qwen3, qwen3moe, Mixtral) with seeded random weights (output is meaningless). */
 @Command(
         name = "make-model",
         mixinStandardHelpOptions = true,
-        description = "Write a synthetic Llama GGUF with seeded random weights (for tests and benchmarks).")
+        description = "Write a synthetic Llama-family GGUF with seeded random weights (for tests and benchmarks).")
 final class MakeModelCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, description = "Output GGUF path")
     Path out;
 
-    @Option(names = "--preset", defaultValue = "tiny", description = "tiny | bench-110m (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--preset",
+            defaultValue = "tiny",
+            description = "tiny | bench-110m | qwen3-tiny | qwen3moe-tiny | mixtral-tiny | qwen3-bench | qwen3moe-bench"
+                    + " (default ${DEFAULT-VALUE})")
     String preset;
 
     @Option(names = "--dim")
@@ -54,6 +58,18 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--tied", description = "Tie the output matrix to the token embeddings")
     Boolean tied;
 
+    @Option(names = "--arch", description = "llama | qwen3 | qwen3moe (default: the preset's)")
+    String arch;
+
+    @Option(names = "--experts", description = "Routed experts per layer; 0 for a dense model (default: the preset's)")
+    Integer experts;
+
+    @Option(names = "--experts-used", description = "Experts each token is routed to (default: the preset's, else 2)")
+    Integer expertsUsed;
+
+    @Option(names = "--expert-ffn", description = "Hidden width of one expert (default: the preset's, else --ffn)")
+    Integer expertFfn;
+
     @Override
     public Integer call() throws Exception {
         SyntheticModel.Spec p = SyntheticModel.Spec.preset(preset);
@@ -70,16 +86,26 @@ final class MakeModelCommand implements Callable<Integer> {
                 seed != null ? seed : p.seed(),
                 tied != null ? tied : p.tiedOutput(),
                 vocabFrom,
-                p.ropeTheta());
+                p.ropeTheta(),
+                arch != null ? arch : p.architecture(),
+                experts(p));
         if (out.getParent() != null) {
             Files.createDirectories(out.getParent());
         }
         SyntheticModel.write(spec, out);
         System.out.printf(
-                "wrote %s (%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
+                "wrote %s (%s, %s%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
                         + "random weights: its output is meaningless%n",
                 out,
                 preset,
+                spec.architecture(),
+                spec.experts() == null
+                        ? ""
+                        : String.format(
+                                " with %d experts (%d used, width %d)",
+                                spec.experts().count(),
+                                spec.experts().used(),
+                                spec.experts().ffn()),
                 spec.dim(),
                 spec.layers(),
                 spec.heads(),
@@ -88,6 +114,18 @@ final class MakeModelCommand implements Callable<Integer> {
                 spec.type(),
                 Files.size(out) / 1048576.0);
         return 0;
+    }
+
+    /** The preset's experts with the options applied; none when --experts 0 or a dense preset without --experts. */
+    private SyntheticModel.Experts experts(SyntheticModel.Spec p) {
+        SyntheticModel.Experts base = p.experts();
+        int count = experts != null ? experts : base != null ? base.count() : 0;
+        if (count == 0) {
+            return null;
+        }
+        int used = expertsUsed != null ? expertsUsed : base != null ? base.used() : 2;
+        int width = expertFfn != null ? expertFfn : base != null ? base.ffn() : or(ffn, p.ffn());
+        return new SyntheticModel.Experts(count, used, width);
     }
 
     private static GgmlType parseType(String s) {

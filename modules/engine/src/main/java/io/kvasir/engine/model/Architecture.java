@@ -7,7 +7,9 @@ import java.util.stream.Collectors;
 /** The GGUF {@code general.architecture} values Kvasir runs, and how they differ. */
 public enum Architecture {
     LLAMA("llama", RopeStyle.ADJACENT, false),
-    QWEN2("qwen2", RopeStyle.NEOX, true);
+    QWEN2("qwen2", RopeStyle.NEOX, true),
+    QWEN3("qwen3", RopeStyle.NEOX, false),
+    QWEN3MOE("qwen3moe", RopeStyle.NEOX, false);
 
     private final String ggufName;
     private final RopeStyle ropeStyle;
@@ -31,6 +33,11 @@ public enum Architecture {
     /** Whether the Q, K and V projections carry bias vectors. */
     public boolean qkvBias() {
         return qkvBias;
+    }
+
+    /** Whether each query and key head is RMS-normalised (its own weights per layer) before RoPE. */
+    public boolean qkNorm() {
+        return this == QWEN3 || this == QWEN3MOE;
     }
 
     public static Architecture fromGguf(String name) {

@@ -44,6 +44,7 @@ final class GgufModelLoader {
             throw new ModelLoadException(
                     "token_embd.weight has shape " + Arrays.toString(embd.shape()) + ", expected [" + dim + ", vocab]");
         }
+        int ffn = requiredInt(gguf, p + "feed_forward_length");
         return new ModelConfig(
                 arch,
                 dim,
@@ -51,13 +52,14 @@ final class GgufModelLoader {
                 heads,
                 kvHeads,
                 headDim,
-                requiredInt(gguf, p + "feed_forward_length"),
+                ffn,
                 Math.toIntExact(embd.dim(1)),
                 requiredInt(gguf, p + "context_length"),
                 gguf.real(p + "rope.freq_base", 10000f),
                 ropeScale(gguf, p),
                 (int) gguf.integer(p + "rope.dimension_count", headDim),
-                gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f));
+                gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f),
+                ExpertConfig.read(gguf, arch, p, ffn));
     }
 
     /** Linear RoPE scaling as a factor on positions; other scaling schemes are refused, not ignored. */
@@ -101,6 +103,8 @@ final class GgufModelLoader {
         String b = "blk." + l + ".";
         int dim = c.dim();
         boolean bias = c.architecture().qkvBias();
+        boolean qkNorm = c.architecture().qkNorm();
+        boolean dense = !c.isMoe();
         return new LayerWeights(
                 vector(gguf, b + "attn_norm.weight", dim),
                 matrix(gguf, b + "attn_q.weight", c.qDim(), dim),
@@ -111,9 +115,12 @@ final class GgufModelLoader {
                 bias ? vector(gguf, b + "attn_v.bias", c.kvDim()) : null,
                 matrix(gguf, b + "attn_output.weight", dim, c.qDim()),
                 vector(gguf, b + "ffn_norm.weight", dim),
-                matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), dim),
-                matrix(gguf, b + "ffn_up.weight", c.ffnDim(), dim),
-                matrix(gguf, b + "ffn_down.weight", dim, c.ffnDim()));
+                dense ? matrix(gguf, b + "ffn_gate.weight", c.ffnDim(), dim) : null,
+                dense ? matrix(gguf, b + "ffn_up.weight", c.ffnDim(), dim) : null,
+                dense ? matrix(gguf, b + "ffn_down.weight", dim, c.ffnDim()) : null,
+                qkNorm ? vector(gguf, b + "attn_q_norm.weight", c.headDim()) : null,
+                qkNorm ? vector(gguf, b + "attn_k_norm.weight", c.headDim()) : null,
+                dense ? null : ExpertWeights.load(gguf, c, l));
     }
 
     private static int requiredInt(GgufFile gguf, String key) {
@@ -128,7 +135,7 @@ final class GgufModelLoader {
         return (int) v;
     }
 
-    private static TensorInfo tensor(GgufFile gguf, String name) {
+    static TensorInfo tensor(GgufFile gguf, String name) {
         TensorInfo t = gguf.findTensor(name)
                 .orElseThrow(() -> new ModelLoadException(gguf.path().getFileName() + ": missing tensor " + name));
         if (t.type() == null || !t.type().supported()) {
@@ -139,7 +146,7 @@ final class GgufModelLoader {
     }
 
     /** A matrix mapping {@code cols} inputs to {@code rows} outputs, stored as ne = [cols, rows]. */
-    private static WeightMatrix matrix(GgufFile gguf, String name, int rows, int cols) {
+    static WeightMatrix matrix(GgufFile gguf, String name, int rows, int cols) {
         TensorInfo t = tensor(gguf, name);
         if (t.rank() != 2 || t.dim(0) != cols || t.dim(1) != rows) {
             throw new ModelLoadException(gguf.path().getFileName() + ": tensor " + name + " has shape "
@@ -152,7 +159,7 @@ final class GgufModelLoader {
         }
     }
 
-    private static float[] vector(GgufFile gguf, String name, int n) {
+    static float[] vector(GgufFile gguf, String name, int n) {
         TensorInfo t = tensor(gguf, name);
         if (t.elements() != n || t.dim(0) != n) {
             throw new ModelLoadException(gguf.path().getFileName() + ": tensor " + name + " has shape "

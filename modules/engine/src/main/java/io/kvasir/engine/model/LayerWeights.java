@@ -2,7 +2,11 @@ package io.kvasir.engine.model;
 
 import io.kvasir.engine.tensor.WeightMatrix;
 
-/** One transformer block's tensors. Biases are null for architectures without them. */
+/**
+ * One transformer block's tensors. Biases are null for architectures without them, the per-head
+ * Q/K norms for those without them (qwen3 has them). A mixture-of-experts block has {@code experts}
+ * and no dense {@code gate}, {@code up}, {@code down}.
+ */
 record LayerWeights(
         float[] attnNorm,
         WeightMatrix wq,
@@ -15,4 +19,7 @@ record LayerWeights(
         float[] ffnNorm,
         WeightMatrix gate,
         WeightMatrix up,
-        WeightMatrix down) {}
+        WeightMatrix down,
+        float[] qNorm,
+        float[] kNorm,
+        ExpertWeights experts) {}

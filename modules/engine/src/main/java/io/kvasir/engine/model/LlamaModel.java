@@ -9,7 +9,8 @@ import io.kvasir.engine.tensor.WeightMatrix;
 import java.util.Arrays;
 
 /**
- * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2) over one layer range. Every step runs
+ * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2, Qwen3; Mixtral and Qwen3-MoE with
+ * routed experts, see {@link MoeFeedForward}) over one layer range. Every step runs
  * all the batch's rows through each layer together, so every weight matrix is read once per step
  * whatever the number of tokens. Attention reads each sequence's keys and values through its block
  * table in the {@link KvStore}.
@@ -30,6 +31,8 @@ public final class LlamaModel {
     private final KvStore kv;
     private final Rope rope;
     private final PagedAttention attention;
+    private final PhaseTimes phaseTimes = new PhaseTimes();
+    private final MoeFeedForward moe;
 
     private int capacity;
     private float[] x;
@@ -61,6 +64,7 @@ public final class LlamaModel {
                 config.ropeScale(),
                 weights.ropeFreqFactors());
         this.attention = new PagedAttention(kv, config);
+        this.moe = config.isMoe() ? new MoeFeedForward(config.experts(), config.dim(), phaseTimes) : null;
         ensureCapacity(1);
     }
 
@@ -130,6 +134,11 @@ public final class LlamaModel {
 
     public boolean isLastStage() {
         return layerEnd == config.blockCount();
+    }
+
+    /** Time spent by phase (attention, expert routing, experts) over this model's steps. */
+    public PhaseTimes phaseTimes() {
+        return phaseTimes;
     }
 
     /** Whole-model forward: embeddings in, logits for {@code batch.sampleRows()} out. */
@@ -210,6 +219,7 @@ public final class LlamaModel {
         int kvDim = config.kvDim();
         int ffn = config.ffnDim();
         float eps = config.rmsEps();
+        long start = System.nanoTime();
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
@@ -225,6 +235,10 @@ public final class LlamaModel {
                     VectorMath.add(w.bk(), 0, k, i * kvDim, kvDim);
                     VectorMath.add(w.bv(), 0, v, i * kvDim, kvDim);
                 }
+                if (w.qNorm() != null) {
+                    headNorm(q, i * qDim, config.headCount(), w.qNorm(), eps);
+                    headNorm(k, i * kvDim, config.headCountKv(), w.kNorm(), eps);
+                }
                 rope.rotate(q, i * qDim, config.headCount(), cos, sin, i);
                 rope.rotate(k, i * kvDim, config.headCountKv(), cos, sin, i);
                 int pos = batch.positions()[i];
@@ -234,16 +248,30 @@ public final class LlamaModel {
         });
         attention.run(batch, l, q, att, n, pool);
         w.wo().matmul(att, proj, n, pool);
+        phaseTimes.addAttention(System.nanoTime() - start);
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 VectorMath.add(proj, i * dim, x, i * dim, dim);
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
+        if (w.experts() != null) {
+            moe.forward(w.experts(), xb, n, proj, pool);
+            forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+            return;
+        }
         FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up});
         forRows(n, (from, to) -> VectorMath.swiGlu(gate, up, from * ffn, (to - from) * ffn));
         w.down().matmul(gate, proj, n, pool);
         forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+    }
+
+    /** RMS-normalises each of {@code heads} heads of one row in place, with the same weights for every head. */
+    private void headNorm(float[] t, int off, int heads, float[] weight, float eps) {
+        int hd = config.headDim();
+        for (int h = 0; h < heads; h++) {
+            VectorMath.rmsNorm(t, off + h * hd, weight, eps, t, off + h * hd, hd);
+        }
     }
 
     /** Element-wise work over rows: split over the pool only when a batch is big enough to repay waking it. */
@@ -320,8 +348,10 @@ public final class LlamaModel {
         v = new float[c * config.kvDim()];
         att = new float[c * config.qDim()];
         proj = new float[c * dim];
-        gate = new float[c * config.ffnDim()];
-        up = new float[c * config.ffnDim()];
+        // A mixture of experts keeps its own buffers (MoeFeedForward): none for a dense FFN it lacks.
+        int ffn = config.isMoe() ? 0 : config.ffnDim();
+        gate = new float[c * ffn];
+        up = new float[c * ffn];
         cos = new float[c * rope.pairs()];
         sin = new float[c * rope.pairs()];
         capacity = c;

@@ -6,6 +6,7 @@ package io.kvasir.engine.model;
  * @param headDim   size of one attention head ({@code dim / headCount} unless the file says otherwise)
  * @param ropeDim   leading dimensions of each head that RoPE rotates ({@code headDim} for most models)
  * @param ropeScale linear RoPE scaling: positions are multiplied by this (1 for none)
+ * @param experts   the mixture-of-experts feed-forward, or null for a dense one
  */
 public record ModelConfig(
         Architecture architecture,
@@ -20,7 +21,40 @@ public record ModelConfig(
         float ropeTheta,
         float ropeScale,
         int ropeDim,
-        float rmsEps) {
+        float rmsEps,
+        ExpertConfig experts) {
+
+    /** A dense model (no experts). */
+    public ModelConfig(
+            Architecture architecture,
+            int dim,
+            int blockCount,
+            int headCount,
+            int headCountKv,
+            int headDim,
+            int ffnDim,
+            int vocabSize,
+            int contextLength,
+            float ropeTheta,
+            float ropeScale,
+            int ropeDim,
+            float rmsEps) {
+        this(
+                architecture,
+                dim,
+                blockCount,
+                headCount,
+                headCountKv,
+                headDim,
+                ffnDim,
+                vocabSize,
+                contextLength,
+                ropeTheta,
+                ropeScale,
+                ropeDim,
+                rmsEps,
+                null);
+    }
 
     public ModelConfig {
         requirePositive("embedding_length", dim);
@@ -54,6 +88,11 @@ public record ModelConfig(
     /** Reads the hyperparameters from a GGUF file's metadata; a model it cannot run is a ModelLoadException. */
     public static ModelConfig read(io.kvasir.engine.gguf.GgufFile gguf) {
         return GgufModelLoader.config(gguf);
+    }
+
+    /** Whether the feed-forward blocks are routed experts. */
+    public boolean isMoe() {
+        return experts != null;
     }
 
     /** Width of all query heads together. */
