@@ -2,6 +2,7 @@ package io.kvasir.engine.model;
 
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.gguf.TensorInfo;
+import io.kvasir.engine.tensor.GgmlType;
 import io.kvasir.engine.tensor.WeightMatrices;
 import io.kvasir.engine.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
@@ -61,15 +62,23 @@ record ExpertWeights(WeightMatrix router, WeightMatrix[] gate, WeightMatrix[] up
             throw new ModelLoadException(gguf.path().getFileName() + ": tensor " + name + " has shape "
                     + Arrays.toString(t.shape()) + ", expected [" + cols + ", " + rows + ", " + experts + "]");
         }
-        WeightMatrix[] out = new WeightMatrix[experts];
         try {
-            long bytes = t.type().bytesFor(cols) * rows;
-            MemorySegment all = gguf.tensorData(t);
-            for (int e = 0; e < experts; e++) {
-                out[e] = WeightMatrices.of(t.type(), all.asSlice(e * bytes, bytes), rows, cols);
-            }
+            return views(t.type(), gguf.tensorData(t), experts, rows, cols);
         } catch (IllegalArgumentException | IndexOutOfBoundsException ex) {
             throw new ModelLoadException(gguf.path().getFileName() + ": tensor " + name + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** One matrix per expert over its slice of {@code stack}, which holds {@code experts} of {@code rows x cols}. */
+    static WeightMatrix[] views(GgmlType type, MemorySegment stack, int experts, int rows, int cols) {
+        long bytes = type.bytesFor(cols) * rows;
+        if (stack.byteSize() != bytes * experts) {
+            throw new IllegalArgumentException(experts + " experts of " + rows + " x " + cols + " " + type + " take "
+                    + bytes * experts + " bytes, the tensor has " + stack.byteSize());
+        }
+        WeightMatrix[] out = new WeightMatrix[experts];
+        for (int e = 0; e < experts; e++) {
+            out[e] = WeightMatrices.of(type, stack.asSlice(e * bytes, bytes), rows, cols);
         }
         return out;
     }
