@@ -8,6 +8,7 @@ import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelConfig;
 import io.kvasir.engine.model.ModelLoadException;
+import io.kvasir.engine.model.PhaseTimes;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.engine.tokenizer.Vocabulary;
@@ -33,6 +34,7 @@ public final class LocalModel implements ServedModel {
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final EngineCore engine;
+    private final PhaseTimes phaseTimes;
 
     private LocalModel(
             String name,
@@ -41,7 +43,8 @@ public final class LocalModel implements ServedModel {
             ModelConfig config,
             Tokenizer tokenizer,
             ChatTemplate chatTemplate,
-            EngineCore engine) {
+            EngineCore engine,
+            PhaseTimes phaseTimes) {
         this.name = name;
         this.path = path;
         this.synthetic = synthetic;
@@ -49,6 +52,7 @@ public final class LocalModel implements ServedModel {
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
         this.engine = engine;
+        this.phaseTimes = phaseTimes;
     }
 
     /** Loads the model at {@code path}; an unreadable or unsupported file fails here with a clear message. */
@@ -77,7 +81,15 @@ public final class LocalModel implements ServedModel {
         LlamaRunner runner = LlamaRunner.open(path, options);
         try {
             EngineCore engine = new EngineCore(runner, tokenizer, options);
-            return new LocalModel(name, path, synthetic, config, tokenizer, template, engine);
+            return new LocalModel(
+                    name,
+                    path,
+                    synthetic,
+                    config,
+                    tokenizer,
+                    template,
+                    engine,
+                    runner.model().phaseTimes());
         } catch (RuntimeException e) {
             runner.close();
             throw e;
@@ -121,6 +133,11 @@ public final class LocalModel implements ServedModel {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** Where the model's steps spend their time (attention, expert routing, experts); for benchmarks. */
+    public PhaseTimes phaseTimes() {
+        return phaseTimes;
     }
 
     public Tokenizer tokenizer() {

@@ -3,10 +3,13 @@ package io.kvasir.engine.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kvasir.engine.TestOptions;
+import io.kvasir.engine.core.ForwardBatch;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.tensor.GgmlType;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -148,6 +151,55 @@ class ArchitectureGreedyTest {
             assertThat(Arrays.copyOf(generated, tie))
                     .as("tokens before llama.cpp's first near-tie (step %d)", tie)
                     .containsExactly(Arrays.copyOf(expected, tie));
+        }
+    }
+
+    /**
+     * Three copies of the prompt started on different steps share every batch: a prefill's eight
+     * rows beside other sequences' decodes, all routed together and grouped by expert. Each must
+     * still generate llama.cpp's tokens.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("references")
+    void staggeredSequencesInOneBatchEachMatchLlamaCpp(String preset, int[] reference) {
+        int[] expected = Arrays.copyOf(reference, 16);
+        Path p = dir.resolve(preset + ".gguf");
+        SyntheticModel.write(SyntheticModel.Spec.preset(preset), p);
+        int[] startStep = {0, 3, 7};
+        int[][] tables = {{9, 0}, {1, 17}, {21, 6}};
+        List<List<Integer>> out = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        try (LlamaRunner runner = LlamaRunner.open(p, TestOptions.f32(2, 24, 16))) {
+            for (int step = 0; out.stream().anyMatch(o -> o.size() < expected.length); step++) {
+                List<int[]> rows = new ArrayList<>(); // {token, position, seq}
+                List<Integer> sample = new ArrayList<>();
+                for (int s = 0; s < 3; s++) {
+                    List<Integer> o = out.get(s);
+                    if (step < startStep[s] || o.size() >= expected.length) {
+                        continue;
+                    }
+                    if (step == startStep[s]) {
+                        for (int i = 0; i < PROMPT.length; i++) {
+                            rows.add(new int[] {PROMPT[i], i, s});
+                        }
+                    } else {
+                        rows.add(new int[] {o.getLast(), PROMPT.length + o.size() - 1, s});
+                    }
+                    sample.add(rows.size() - 1);
+                }
+                ForwardBatch batch = new ForwardBatch(
+                        rows.stream().mapToInt(r -> r[0]).toArray(),
+                        rows.stream().mapToInt(r -> r[1]).toArray(),
+                        rows.stream().mapToInt(r -> r[2]).toArray(),
+                        tables,
+                        sample.stream().mapToInt(Integer::intValue).toArray());
+                float[][] logits = runner.forward(batch);
+                for (int i = 0; i < logits.length; i++) {
+                    out.get(batch.seqIndex()[batch.sampleRows()[i]]).add(Batches.argmax(logits[i]));
+                }
+            }
+        }
+        for (List<Integer> o : out) {
+            assertThat(o.stream().mapToInt(Integer::intValue).toArray()).containsExactly(expected);
         }
     }
 }
