@@ -9,6 +9,7 @@ import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelConfig;
 import io.kvasir.engine.model.ModelLoadException;
+import io.kvasir.engine.model.PhaseTimes;
 import io.kvasir.engine.tokenizer.Tokenizer;
 import io.kvasir.engine.tokenizer.Tokenizers;
 import io.kvasir.engine.tokenizer.Vocabulary;
@@ -34,6 +35,7 @@ public final class LocalModel implements ServedModel {
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
     private final EngineCore engine;
+    private final PhaseTimes phaseTimes;
 
     private LocalModel(
             String name,
@@ -42,7 +44,8 @@ public final class LocalModel implements ServedModel {
             ModelConfig config,
             Tokenizer tokenizer,
             ChatTemplate chatTemplate,
-            EngineCore engine) {
+            EngineCore engine,
+            PhaseTimes phaseTimes) {
         this.name = name;
         this.path = path;
         this.synthetic = synthetic;
@@ -50,6 +53,7 @@ public final class LocalModel implements ServedModel {
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
         this.engine = engine;
+        this.phaseTimes = phaseTimes;
     }
 
     /** Loads the model at {@code path}; an unreadable or unsupported file fails here with a clear message. */
@@ -88,7 +92,10 @@ public final class LocalModel implements ServedModel {
         ModelRunner forward = runner.get();
         try {
             EngineCore engine = new EngineCore(forward, tokenizer, options);
-            return new LocalModel(name, path, synthetic, config, tokenizer, template, engine);
+            // A whole local model times its phases; a pipeline's runner has no one model to ask.
+            PhaseTimes phases =
+                    forward instanceof LlamaRunner local ? local.model().phaseTimes() : null;
+            return new LocalModel(name, path, synthetic, config, tokenizer, template, engine, phases);
         } catch (RuntimeException e) {
             forward.close();
             throw e;
@@ -132,6 +139,11 @@ public final class LocalModel implements ServedModel {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** Where the model's steps spend their time (attention, expert routing, experts); for benchmarks. */
+    public PhaseTimes phaseTimes() {
+        return phaseTimes;
     }
 
     public Tokenizer tokenizer() {

@@ -10,6 +10,7 @@ import io.kvasir.engine.core.InferenceEngine;
 import io.kvasir.engine.core.TokenEvent;
 import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.model.KvPrecision;
+import io.kvasir.engine.model.PhaseTimes;
 import io.kvasir.engine.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -75,6 +76,16 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as one JSON object")
     boolean json;
 
+    @Option(
+            names = "--phases",
+            description = "Also report the share of step time spent in attention, expert routing and experts"
+                    + " (the last repeat of each measurement)")
+    boolean phases;
+
+    private PhaseTimes phaseTimes;
+    /** Per measurement (prefill, then each decode batch): {wall, attention, routing, experts} nanoseconds. */
+    private final Map<String, long[]> phaseSplit = new java.util.LinkedHashMap<>();
+
     private final SplittableRandom random = new SplittableRandom(42);
     private int nextId;
 
@@ -90,6 +101,7 @@ final class BenchEngineCommand implements Callable<Integer> {
                 .withDeterministic(deterministic);
         try (LocalModel local = LocalModel.open(path, options)) {
             InferenceEngine engine = local.engine();
+            phaseTimes = local.phaseTimes();
             int vocab = local.tokenizer().vocabSize();
             progress("warming up");
             runPrefill(engine, vocab);
@@ -150,6 +162,13 @@ final class BenchEngineCommand implements Callable<Integer> {
                         .put("tokens_per_second", round(median(decode.get(i))))
                         .put("end_to_end_tokens_per_second", round(median(endToEnd.get(i))));
             }
+            if (phases) {
+                ObjectNode split = root.putObject("phase_share");
+                phaseSplit.forEach((what, t) -> split.putObject(what.replace(' ', '_'))
+                        .put("attention", round(100.0 * t[1] / t[0]))
+                        .put("routing", round(100.0 * t[2] / t[0]))
+                        .put("experts", round(100.0 * t[3] / t[0])));
+            }
             System.out.println(mapper.writeValueAsString(root));
         } else {
             System.out.printf("prefill (%d-token prompt): %.1f tok/s%n", promptTokens, prefill);
@@ -157,6 +176,15 @@ final class BenchEngineCommand implements Callable<Integer> {
                 System.out.printf(
                         "decode batch %2d: %.1f tok/s aggregate; %.1f tok/s end to end (medians of %d)%n",
                         batches[i], median(decode.get(i)), median(endToEnd.get(i)), repeats);
+            }
+            if (phases) {
+                phaseSplit.forEach((what, t) -> System.out.printf(
+                        "phases, %s: attention %.1f%%, expert routing %.1f%%, experts %.1f%%, rest %.1f%%%n",
+                        what,
+                        100.0 * t[1] / t[0],
+                        100.0 * t[2] / t[0],
+                        100.0 * t[3] / t[0],
+                        100.0 * (t[0] - t[1] - t[2] - t[3]) / t[0]));
             }
         }
     }
@@ -178,16 +206,24 @@ final class BenchEngineCommand implements Callable<Integer> {
     private double runPrefill(InferenceEngine engine, int vocab) {
         String id = "p" + (nextId++);
         engine.addRequest(request(id, randomPrompt(vocab, promptTokens), 1));
+        phaseTimes.reset();
         long start = System.nanoTime();
         long firstToken = 0;
         while (engine.hasWork()) {
             for (TokenEvent ev : engine.step()) {
                 if (firstToken == 0 && ev.tokenId() >= 0) {
                     firstToken = System.nanoTime();
+                    recordPhases("prefill", firstToken - start);
                 }
             }
         }
         return promptTokens / ((firstToken - start) / 1e9);
+    }
+
+    private void recordPhases(String what, long wallNanos) {
+        phaseSplit.put(what, new long[] {
+            wallNanos, phaseTimes.attentionNanos(), phaseTimes.routingNanos(), phaseTimes.expertNanos()
+        });
     }
 
     /**
@@ -222,9 +258,11 @@ final class BenchEngineCommand implements Callable<Integer> {
             }
             if (clock == 0 && started == batch) {
                 clock = System.nanoTime();
+                phaseTimes.reset();
             }
         }
         long end = System.nanoTime();
+        recordPhases("decode batch " + batch, end - clock);
         return new double[] {counted / ((end - clock) / 1e9), all / ((end - submitted) / 1e9)};
     }
 

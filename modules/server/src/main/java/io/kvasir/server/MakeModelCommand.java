@@ -9,11 +9,11 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Writes a synthetic Llama-architecture GGUF with seeded random weights (output is meaningless). */
+/** Writes a synthetic Llama-family GGUF (llama, qwen3, qwen3moe, Mixtral) with seeded random weights (output is meaningless). */
 @Command(
         name = "make-model",
         mixinStandardHelpOptions = true,
-        description = "Write a synthetic Llama GGUF with seeded random weights (for tests and benchmarks).")
+        description = "Write a synthetic Llama-family GGUF with seeded random weights (for tests and benchmarks).")
 final class MakeModelCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, description = "Output GGUF path")
@@ -22,8 +22,10 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(
             names = "--preset",
             defaultValue = "tiny",
-            description = "tiny | bench-110m | gemma2-tiny | gemma3-tiny | phi3-tiny | mistral-swa-tiny"
-                    + " | gemma2-bench | gemma3-bench | phi3-bench | mistral-swa-bench (default ${DEFAULT-VALUE})")
+            description =
+                    "tiny | bench-110m | gemma2-tiny | gemma3-tiny | phi3-tiny | mistral-swa-tiny"
+                            + " | gemma2-bench | gemma3-bench | phi3-bench | mistral-swa-bench"
+                            + " | qwen3-tiny | qwen3moe-tiny | mixtral-tiny | qwen3-bench | qwen3moe-bench (default ${DEFAULT-VALUE})")
     String preset;
 
     @Option(names = "--dim")
@@ -59,10 +61,22 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--tied", description = "Tie the output matrix to the token embeddings")
     Boolean tied;
 
+    @Option(names = "--arch", description = "llama | qwen3 | qwen3moe (default: the preset's)")
+    String arch;
+
+    @Option(names = "--experts", description = "Routed experts per layer; 0 for a dense model (default: the preset's)")
+    Integer experts;
+
+    @Option(names = "--experts-used", description = "Experts each token is routed to (default: the preset's, else 2)")
+    Integer expertsUsed;
+
+    @Option(names = "--expert-ffn", description = "Hidden width of one expert (default: the preset's, else --ffn)")
+    Integer expertFfn;
+
     @Override
     public Integer call() throws Exception {
-        ArchitectureModels arch = ArchitectureModels.isPreset(preset) ? ArchitectureModels.preset(preset) : null;
-        SyntheticModel.Spec p = arch != null ? arch.base() : SyntheticModel.Spec.preset(preset);
+        ArchitectureModels variant = ArchitectureModels.isPreset(preset) ? ArchitectureModels.preset(preset) : null;
+        SyntheticModel.Spec p = variant != null ? variant.base() : SyntheticModel.Spec.preset(preset);
         GgmlType t = type == null ? p.type() : parseType(type);
         SyntheticModel.Spec spec = new SyntheticModel.Spec(
                 or(dim, p.dim()),
@@ -76,20 +90,30 @@ final class MakeModelCommand implements Callable<Integer> {
                 seed != null ? seed : p.seed(),
                 tied != null ? tied : p.tiedOutput(),
                 vocabFrom,
-                p.ropeTheta());
+                p.ropeTheta(),
+                arch != null ? arch : p.architecture(),
+                experts(p));
         if (out.getParent() != null) {
             Files.createDirectories(out.getParent());
         }
-        if (arch != null) {
-            arch.withBase(spec).write(out);
+        if (variant != null) {
+            variant.withBase(spec).write(out);
         } else {
             SyntheticModel.write(spec, out);
         }
         System.out.printf(
-                "wrote %s (%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
+                "wrote %s (%s, %s%s, dim %d, %d layers, %d heads/%d kv, ffn %d, %s, %.1f MiB); "
                         + "random weights: its output is meaningless%n",
                 out,
                 preset,
+                spec.architecture(),
+                spec.experts() == null
+                        ? ""
+                        : String.format(
+                                " with %d experts (%d used, width %d)",
+                                spec.experts().count(),
+                                spec.experts().used(),
+                                spec.experts().ffn()),
                 spec.dim(),
                 spec.layers(),
                 spec.heads(),
@@ -98,6 +122,18 @@ final class MakeModelCommand implements Callable<Integer> {
                 spec.type(),
                 Files.size(out) / 1048576.0);
         return 0;
+    }
+
+    /** The preset's experts with the options applied; none when --experts 0 or a dense preset without --experts. */
+    private SyntheticModel.Experts experts(SyntheticModel.Spec p) {
+        SyntheticModel.Experts base = p.experts();
+        int count = experts != null ? experts : base != null ? base.count() : 0;
+        if (count == 0) {
+            return null;
+        }
+        int used = expertsUsed != null ? expertsUsed : base != null ? base.used() : 2;
+        int width = expertFfn != null ? expertFfn : base != null ? base.ffn() : or(ffn, p.ffn());
+        return new SyntheticModel.Experts(count, used, width);
     }
 
     private static GgmlType parseType(String s) {

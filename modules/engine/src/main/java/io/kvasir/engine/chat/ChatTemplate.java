@@ -65,7 +65,7 @@ public final class ChatTemplate {
 
     private ChatTemplate(String source, String bosToken, String eosToken, Clock clock) {
         this.source = source;
-        this.prepared = WhitespaceControl.apply(source);
+        this.prepared = PythonJinjaSyntax.apply(WhitespaceControl.apply(source));
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         this.clock = clock;

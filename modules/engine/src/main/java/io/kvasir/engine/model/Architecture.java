@@ -8,10 +8,12 @@ import java.util.stream.Collectors;
 public enum Architecture {
     LLAMA("llama", RopeStyle.ADJACENT, false),
     QWEN2("qwen2", RopeStyle.NEOX, true),
-    // The Gemma and Phi-3 differences beyond these three are read into a ModelVariant.
+    // The Gemma, Phi-3 and Qwen3 differences beyond these three are read into a ModelVariant.
     GEMMA2("gemma2", RopeStyle.NEOX, false),
     GEMMA3("gemma3", RopeStyle.NEOX, false),
-    PHI3("phi3", RopeStyle.NEOX, false);
+    PHI3("phi3", RopeStyle.NEOX, false),
+    QWEN3("qwen3", RopeStyle.NEOX, false),
+    QWEN3MOE("qwen3moe", RopeStyle.NEOX, false);
 
     private final String ggufName;
     private final RopeStyle ropeStyle;
@@ -35,6 +37,11 @@ public enum Architecture {
     /** Whether the Q, K and V projections carry bias vectors. */
     public boolean qkvBias() {
         return qkvBias;
+    }
+
+    /** Whether each query and key head is RMS-normalised (its own weights per layer) before RoPE. */
+    public boolean qkNorm() {
+        return this == QWEN3 || this == QWEN3MOE;
     }
 
     public static Architecture fromGguf(String name) {

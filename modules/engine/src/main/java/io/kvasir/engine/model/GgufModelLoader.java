@@ -47,6 +47,7 @@ final class GgufModelLoader {
         int layers = requiredInt(gguf, p + "block_count");
         float theta = gguf.real(p + "rope.freq_base", 10000f);
         float scale = ropeScale(gguf, p);
+        int ffn = requiredInt(gguf, p + "feed_forward_length");
         return new ModelConfig(
                 arch,
                 dim,
@@ -54,14 +55,15 @@ final class GgufModelLoader {
                 heads,
                 kvHeads,
                 headDim,
-                requiredInt(gguf, p + "feed_forward_length"),
+                ffn,
                 Math.toIntExact(embd.dim(1)),
                 requiredInt(gguf, p + "context_length"),
                 theta,
                 scale,
                 (int) gguf.integer(p + "rope.dimension_count", headDim),
                 gguf.real(p + "attention.layer_norm_rms_epsilon", 1e-5f),
-                VariantReader.read(gguf, arch, dim, layers, heads, headDim, theta, scale));
+                VariantReader.read(gguf, arch, dim, layers, heads, headDim, theta, scale),
+                ExpertConfig.read(gguf, arch, p, ffn));
     }
 
     /** Linear RoPE scaling as a factor on positions; other scaling schemes are refused, not ignored. */
@@ -105,6 +107,7 @@ final class GgufModelLoader {
         String b = "blk." + l + ".";
         int dim = c.dim();
         boolean bias = c.architecture().qkvBias();
+        boolean dense = !c.isMoe();
         WeightMatrix[] qkv;
         if (gguf.findTensor(b + "attn_qkv.weight").isPresent()) {
             // Phi-3: one [dim, q + k + v] tensor; its rows are Q's, then K's, then V's.
@@ -117,7 +120,9 @@ final class GgufModelLoader {
             };
         }
         WeightMatrix[] gateUp;
-        if (gguf.findTensor(b + "ffn_gate.weight").isEmpty()
+        if (!dense) {
+            gateUp = new WeightMatrix[] {null, null}; // routed experts instead (ExpertWeights)
+        } else if (gguf.findTensor(b + "ffn_gate.weight").isEmpty()
                 && gguf.findTensor(b + "ffn_up.weight").isPresent()
                 && gguf.tensor(b + "ffn_up.weight").rank() == 2
                 && gguf.tensor(b + "ffn_up.weight").dim(1) == 2L * c.ffnDim()) {
@@ -129,9 +134,11 @@ final class GgufModelLoader {
             };
         }
         ModelVariant variant = c.variant();
+        // Gemma 3's per-head norms come with its variant, Qwen3's with its architecture.
+        boolean qkNorm = variant.qkNorm() || c.architecture().qkNorm();
         LayerNorms norms = new LayerNorms(
-                variant.qkNorm() ? vector(gguf, b + "attn_q_norm.weight", c.headDim()) : null,
-                variant.qkNorm() ? vector(gguf, b + "attn_k_norm.weight", c.headDim()) : null,
+                qkNorm ? vector(gguf, b + "attn_q_norm.weight", c.headDim()) : null,
+                qkNorm ? vector(gguf, b + "attn_k_norm.weight", c.headDim()) : null,
                 variant.postNorms() ? vector(gguf, b + "post_attention_norm.weight", dim) : null,
                 variant.postNorms() ? vector(gguf, b + "post_ffw_norm.weight", dim) : null);
         return new LayerWeights(
@@ -146,8 +153,9 @@ final class GgufModelLoader {
                 vector(gguf, b + "ffn_norm.weight", dim),
                 gateUp[0],
                 gateUp[1],
-                matrix(gguf, b + "ffn_down.weight", dim, c.ffnDim()),
-                norms);
+                dense ? matrix(gguf, b + "ffn_down.weight", dim, c.ffnDim()) : null,
+                norms,
+                dense ? null : ExpertWeights.load(gguf, c, l));
     }
 
     private static int requiredInt(GgufFile gguf, String key) {
@@ -173,7 +181,7 @@ final class GgufModelLoader {
     }
 
     /** A matrix mapping {@code cols} inputs to {@code rows} outputs, stored as ne = [cols, rows]. */
-    private static WeightMatrix matrix(GgufFile gguf, String name, int rows, int cols) {
+    static WeightMatrix matrix(GgufFile gguf, String name, int rows, int cols) {
         TensorInfo t = tensor(gguf, name);
         if (t.rank() != 2 || t.dim(0) != cols || t.dim(1) != rows) {
             throw new ModelLoadException(gguf.path().getFileName() + ": tensor " + name + " has shape "
@@ -186,7 +194,7 @@ final class GgufModelLoader {
         }
     }
 
-    private static float[] vector(GgufFile gguf, String name, int n) {
+    static float[] vector(GgufFile gguf, String name, int n) {
         TensorInfo t = tensor(gguf, name);
         if (t.elements() != n || t.dim(0) != n) {
             throw new ModelLoadException(gguf.path().getFileName() + ": tensor " + name + " has shape "

@@ -9,8 +9,9 @@ import io.kvasir.engine.tensor.WeightMatrix;
 import java.util.Arrays;
 
 /**
- * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2, and through {@link ModelVariant} Gemma
- * 2/3 and Phi-3) over one layer range. Every step runs
+ * A Llama-family decoder (Llama 2/3, Mistral-style, Qwen2, Qwen3, and through {@link ModelVariant}
+ * Gemma 2/3 and Phi-3; Mixtral and Qwen3-MoE with routed experts, see {@link MoeFeedForward}) over
+ * one layer range. Every step runs
  * all the batch's rows through each layer together, so every weight matrix is read once per step
  * whatever the number of tokens. Attention reads each sequence's keys and values through its block
  * table in the {@link KvStore}.
@@ -34,6 +35,8 @@ public final class LlamaModel {
     private final Rope localRope;
 
     private final PagedAttention attention;
+    private final PhaseTimes phaseTimes = new PhaseTimes();
+    private final MoeFeedForward moe;
 
     private int capacity;
     private float[] x;
@@ -79,6 +82,7 @@ public final class LlamaModel {
                         weights.ropeFreqFactors())
                 : null;
         this.attention = new PagedAttention(kv, config);
+        this.moe = config.isMoe() ? new MoeFeedForward(config.experts(), config.dim(), phaseTimes) : null;
         ensureCapacity(1);
     }
 
@@ -148,6 +152,11 @@ public final class LlamaModel {
 
     public boolean isLastStage() {
         return layerEnd == config.blockCount();
+    }
+
+    /** Time spent by phase (attention, expert routing, experts) over this model's steps. */
+    public PhaseTimes phaseTimes() {
+        return phaseTimes;
     }
 
     /** Whole-model forward: embeddings in, logits for {@code batch.sampleRows()} out. */
@@ -246,6 +255,7 @@ public final class LlamaModel {
         Rope layerRope = local ? localRope : rope;
         float[] layerCos = local ? cosLocal : cos;
         float[] layerSin = local ? sinLocal : sin;
+        long start = System.nanoTime();
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 VectorMath.rmsNorm(x, i * dim, w.attnNorm(), eps, xb, i * dim, dim);
@@ -275,6 +285,7 @@ public final class LlamaModel {
         });
         attention.run(batch, l, q, att, n, pool, window);
         w.wo().matmul(att, proj, n, pool, batch.exact());
+        phaseTimes.addAttention(System.nanoTime() - start);
         forRows(n, (from, to) -> {
             for (int i = from; i < to; i++) {
                 if (norms.postAttention() != null) {
@@ -284,6 +295,11 @@ public final class LlamaModel {
                 VectorMath.rmsNorm(x, i * dim, w.ffnNorm(), eps, xb, i * dim, dim);
             }
         });
+        if (w.experts() != null) {
+            moe.forward(w.experts(), xb, n, proj, pool);
+            forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
+            return;
+        }
         FusedMatmul.matmul(pool, xb, n, new WeightMatrix[] {w.gate(), w.up()}, new float[][] {gate, up}, batch.exact());
         if (variant.activation() == ModelVariant.Activation.GELU_TANH) {
             forRows(n, (from, to) -> VectorMath.geGlu(gate, up, from * ffn, (to - from) * ffn));
@@ -389,8 +405,10 @@ public final class LlamaModel {
         v = new float[c * config.kvDim()];
         att = new float[c * config.qDim()];
         proj = new float[c * dim];
-        gate = new float[c * config.ffnDim()];
-        up = new float[c * config.ffnDim()];
+        // A mixture of experts keeps its own buffers (MoeFeedForward): none for a dense FFN it lacks.
+        int ffn = config.isMoe() ? 0 : config.ffnDim();
+        gate = new float[c * ffn];
+        up = new float[c * ffn];
         cos = new float[c * rope.pairs()];
         sin = new float[c * rope.pairs()];
         if (localRope != null) {

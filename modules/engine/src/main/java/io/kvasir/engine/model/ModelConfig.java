@@ -6,7 +6,8 @@ package io.kvasir.engine.model;
  * @param headDim   size of one attention head ({@code dim / headCount} unless the file says otherwise)
  * @param ropeDim   leading dimensions of each head that RoPE rotates ({@code headDim} for most models)
  * @param ropeScale linear RoPE scaling: positions are multiplied by this (1 for none)
- * @param variant   how the block departs from the plain Llama one (Gemma, Phi-3, sliding windows)
+ * @param variant   how the block departs from the plain Llama one (Gemma, Phi-3, Qwen3, sliding windows)
+ * @param experts   the mixture-of-experts feed-forward, or null for a dense one
  */
 public record ModelConfig(
         Architecture architecture,
@@ -22,9 +23,10 @@ public record ModelConfig(
         float ropeScale,
         int ropeDim,
         float rmsEps,
-        ModelVariant variant) {
+        ModelVariant variant,
+        ExpertConfig experts) {
 
-    /** A plain Llama-family block. */
+    /** A plain, dense Llama-family block. */
     public ModelConfig(
             Architecture architecture,
             int dim,
@@ -53,7 +55,8 @@ public record ModelConfig(
                 ropeScale,
                 ropeDim,
                 rmsEps,
-                ModelVariant.llama(Math.max(1, headDim)));
+                ModelVariant.llama(Math.max(1, headDim)),
+                null);
     }
 
     public ModelConfig {
@@ -91,6 +94,11 @@ public record ModelConfig(
     /** Reads the hyperparameters from a GGUF file's metadata; a model it cannot run is a ModelLoadException. */
     public static ModelConfig read(io.kvasir.engine.gguf.GgufFile gguf) {
         return GgufModelLoader.config(gguf);
+    }
+
+    /** Whether the feed-forward blocks are routed experts. */
+    public boolean isMoe() {
+        return experts != null;
     }
 
     /** Width of all query heads together. */

@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Writes Llama-architecture GGUF files with random weights, named exactly as llama.cpp names them,
+ * Writes Llama-family GGUF files with random weights, named exactly as llama.cpp names them,
  * for tests and benchmarks that need a model of a given size and type but not a trained one. The
  * output of such a model is meaningless; the file says so in {@code general.description} and
  * {@code kvasir.synthetic}.
@@ -22,6 +22,11 @@ import java.util.SplittableRandom;
  * is in the spec's type. A K-quant whose 256-element blocks do not divide a tensor's rows (the tiny
  * preset's 128-wide rows, say) is replaced for that tensor by the nearest 32-element block type, as
  * llama.cpp's quantizer does.
+ *
+ * <p>Besides {@code llama}, a spec can name {@code qwen3} (per-head Q/K norms, whose weights are
+ * drawn around 1 so that a kernel that skipped them would show) and mixtures of experts: {@code
+ * qwen3moe}, or {@code llama} with experts (Mixtral). Expert tensors are stacked 3-D as llama.cpp
+ * writes them; the router ({@code ffn_gate_inp}) stays F32, as llama.cpp's quantizer leaves it.
  */
 public final class SyntheticModel {
 
@@ -50,11 +55,59 @@ public final class SyntheticModel {
             long seed,
             boolean tiedOutput,
             Path vocabFrom,
-            float ropeTheta) {
+            float ropeTheta,
+            String architecture,
+            Experts experts) {
 
         public static final long DEFAULT_SEED = 42;
 
+        /** A dense {@code llama} model. */
+        public Spec(
+                int dim,
+                int layers,
+                int heads,
+                int kvHeads,
+                int ffn,
+                int vocabSize,
+                int contextLength,
+                GgmlType type,
+                long seed,
+                boolean tiedOutput,
+                Path vocabFrom,
+                float ropeTheta) {
+            this(
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    type,
+                    seed,
+                    tiedOutput,
+                    vocabFrom,
+                    ropeTheta,
+                    "llama",
+                    null);
+        }
+
         public Spec {
+            if (!ARCHITECTURES.contains(architecture)) {
+                throw new IllegalArgumentException(
+                        "unknown architecture '" + architecture + "'; synthetic models are " + ARCHITECTURES);
+            }
+            if (architecture.equals("qwen3moe") != (experts != null) && !architecture.equals("llama")) {
+                throw new IllegalArgumentException(architecture
+                        + (experts == null ? " needs experts" : " has no experts (use qwen3moe or llama)"));
+            }
+            if (experts != null) {
+                positive("expert ffn", experts.ffn());
+                if (experts.count() < 2 || experts.used() < 1 || experts.used() > experts.count()) {
+                    throw new IllegalArgumentException("experts: " + experts.used() + " of " + experts.count()
+                            + " (need at least 2 experts and 1 to all of them used)");
+                }
+            }
             positive("dim", dim);
             positive("layers", layers);
             positive("heads", heads);
@@ -71,7 +124,7 @@ public final class SyntheticModel {
             if (type == null || !type.supported()) {
                 throw new IllegalArgumentException("cannot write weights of type " + type);
             }
-            for (int cols : new int[] {dim, ffn}) {
+            for (int cols : new int[] {dim, ffn, experts == null ? dim : experts.ffn()}) {
                 int block = tensorType(type, cols).blockSize();
                 if (cols % block != 0) {
                     throw new IllegalArgumentException(
@@ -97,11 +150,46 @@ public final class SyntheticModel {
             return new Spec(768, 12, 12, 12, 2048, 32000, 2048, GgmlType.Q8_0, DEFAULT_SEED, false, null, 10000f);
         }
 
+        /** The tiny shape as {@code qwen3}: per-head Q/K norms, NEOX RoPE, 1e6 RoPE base, F32. */
+        public static Spec qwen3Tiny() {
+            return tiny().withType(GgmlType.F32).withArchitecture("qwen3", null).withRopeTheta(1e6f);
+        }
+
+        /** The tiny shape as {@code qwen3moe}: 8 experts of width 256, 2 used per token, F32. */
+        public static Spec qwen3MoeTiny() {
+            return qwen3Tiny().withArchitecture("qwen3moe", new Experts(8, 2, 256));
+        }
+
+        /** The tiny shape as Mixtral ({@code llama} with experts): 4 experts of width 384, 2 used, F32. */
+        public static Spec mixtralTiny() {
+            return tiny().withType(GgmlType.F32).withArchitecture("llama", new Experts(4, 2, 384));
+        }
+
+        /** {@link #bench110m}'s shape as {@code qwen3} (a benchmark model, 134M parameters). */
+        public static Spec qwen3Bench() {
+            return bench110m().withArchitecture("qwen3", null).withRopeTheta(1e6f);
+        }
+
+        /**
+         * A {@code qwen3moe} benchmark model of about 100M parameters, 30M of them active per
+         * token: dim 512, 8 layers, 8 heads sharing 4 KV heads, 8 experts of width 768, 2 used,
+         * 32000 tokens, Q8_0.
+         */
+        public static Spec qwen3MoeBench() {
+            return new Spec(512, 8, 8, 4, 1536, 32000, 2048, GgmlType.Q8_0, DEFAULT_SEED, false, null, 1e6f)
+                    .withArchitecture("qwen3moe", new Experts(8, 2, 768));
+        }
+
         /** The preset called {@code name}: one of {@link #presetNames()}. */
         public static Spec preset(String name) {
             return switch (name) {
                 case "tiny" -> tiny();
                 case "bench-110m" -> bench110m();
+                case "qwen3-tiny" -> qwen3Tiny();
+                case "qwen3moe-tiny" -> qwen3MoeTiny();
+                case "mixtral-tiny" -> mixtralTiny();
+                case "qwen3-bench" -> qwen3Bench();
+                case "qwen3moe-bench" -> qwen3MoeBench();
                 default ->
                     throw new IllegalArgumentException(
                             "unknown synthetic model preset '" + name + "'; known: " + presetNames());
@@ -109,7 +197,14 @@ public final class SyntheticModel {
         }
 
         public static List<String> presetNames() {
-            return List.of("tiny", "bench-110m");
+            return List.of(
+                    "tiny",
+                    "bench-110m",
+                    "qwen3-tiny",
+                    "qwen3moe-tiny",
+                    "mixtral-tiny",
+                    "qwen3-bench",
+                    "qwen3moe-bench");
         }
 
         public int headDim() {
@@ -133,7 +228,9 @@ public final class SyntheticModel {
                     seed,
                     tiedOutput,
                     vocabFrom,
-                    ropeTheta);
+                    ropeTheta,
+                    architecture,
+                    experts);
         }
 
         public Spec withSeed(long s) {
@@ -149,12 +246,27 @@ public final class SyntheticModel {
                     s,
                     tiedOutput,
                     vocabFrom,
-                    ropeTheta);
+                    ropeTheta,
+                    architecture,
+                    experts);
         }
 
         public Spec withTiedOutput(boolean tied) {
             return new Spec(
-                    dim, layers, heads, kvHeads, ffn, vocabSize, contextLength, type, seed, tied, vocabFrom, ropeTheta);
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    type,
+                    seed,
+                    tied,
+                    vocabFrom,
+                    ropeTheta,
+                    architecture,
+                    experts);
         }
 
         public Spec withVocabFrom(Path vocab) {
@@ -170,7 +282,46 @@ public final class SyntheticModel {
                     seed,
                     tiedOutput,
                     vocab,
-                    ropeTheta);
+                    ropeTheta,
+                    architecture,
+                    experts);
+        }
+
+        /** The same shape as another architecture, with {@code experts} (null for a dense model). */
+        public Spec withArchitecture(String arch, Experts e) {
+            return new Spec(
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    type,
+                    seed,
+                    tiedOutput,
+                    vocabFrom,
+                    ropeTheta,
+                    arch,
+                    e);
+        }
+
+        public Spec withRopeTheta(float theta) {
+            return new Spec(
+                    dim,
+                    layers,
+                    heads,
+                    kvHeads,
+                    ffn,
+                    vocabSize,
+                    contextLength,
+                    type,
+                    seed,
+                    tiedOutput,
+                    vocabFrom,
+                    theta,
+                    architecture,
+                    experts);
         }
 
         private static void positive(String name, int v) {
@@ -180,15 +331,34 @@ public final class SyntheticModel {
         }
     }
 
+    /** Architectures a spec can name. */
+    static final List<String> ARCHITECTURES = List.of("llama", "qwen3", "qwen3moe");
+
+    /**
+     * Routed experts: {@code count} per layer, {@code used} per token, each of hidden width
+     * {@code ffn}. For Mixtral ({@code llama}) llama.cpp takes the experts' width from
+     * {@code feed_forward_length}, so the spec's {@code ffn} must equal it there.
+     */
+    public record Experts(int count, int used, int ffn) {}
+
     /** Writes the model described by {@code spec} to {@code out}. */
     public static void write(Spec spec, Path out) {
+        if (spec.architecture().equals("llama")
+                && spec.experts() != null
+                && spec.experts().ffn() != spec.ffn()) {
+            throw new IllegalArgumentException("a llama model's experts have the width of feed_forward_length: "
+                    + spec.experts().ffn() + " != " + spec.ffn());
+        }
+        String a = spec.architecture();
         GgufWriter w = new GgufWriter();
-        w.putString("general.architecture", "llama");
+        w.putString("general.architecture", a);
         w.putString(
                 "general.name",
                 String.format(
                         Locale.ROOT,
-                        "kvasir-synthetic-%dd-%dl-%s",
+                        "kvasir-synthetic-%s%s-%dd-%dl-%s",
+                        a,
+                        spec.experts() == null ? "" : "-" + spec.experts().count() + "x",
                         spec.dim(),
                         spec.layers(),
                         spec.type().name().toLowerCase(Locale.ROOT)));
@@ -198,16 +368,29 @@ public final class SyntheticModel {
         w.putUInt64("kvasir.synthetic.seed", spec.seed());
         int vocab =
                 spec.vocabFrom() == null ? builtinVocabulary(w, spec.vocabSize()) : copyVocabulary(w, spec.vocabFrom());
-        w.putUInt32("llama.vocab_size", vocab);
-        w.putUInt32("llama.context_length", spec.contextLength());
-        w.putUInt32("llama.embedding_length", spec.dim());
-        w.putUInt32("llama.block_count", spec.layers());
-        w.putUInt32("llama.feed_forward_length", spec.ffn());
-        w.putUInt32("llama.attention.head_count", spec.heads());
-        w.putUInt32("llama.attention.head_count_kv", spec.kvHeads());
-        w.putUInt32("llama.rope.dimension_count", spec.headDim());
-        w.putFloat32("llama.rope.freq_base", spec.ropeTheta());
-        w.putFloat32("llama.attention.layer_norm_rms_epsilon", RMS_EPSILON);
+        w.putUInt32(a + ".vocab_size", vocab);
+        w.putUInt32(a + ".context_length", spec.contextLength());
+        w.putUInt32(a + ".embedding_length", spec.dim());
+        w.putUInt32(a + ".block_count", spec.layers());
+        w.putUInt32(a + ".feed_forward_length", spec.ffn());
+        w.putUInt32(a + ".attention.head_count", spec.heads());
+        w.putUInt32(a + ".attention.head_count_kv", spec.kvHeads());
+        w.putUInt32(a + ".rope.dimension_count", spec.headDim());
+        w.putFloat32(a + ".rope.freq_base", spec.ropeTheta());
+        w.putFloat32(a + ".attention.layer_norm_rms_epsilon", RMS_EPSILON);
+        if (!a.equals("llama")) {
+            // Qwen3 declares its head width; llama.cpp takes it from here when present.
+            w.putUInt32(a + ".attention.key_length", spec.headDim());
+            w.putUInt32(a + ".attention.value_length", spec.headDim());
+        }
+        Experts experts = spec.experts();
+        if (experts != null) {
+            w.putUInt32(a + ".expert_count", experts.count());
+            w.putUInt32(a + ".expert_used_count", experts.used());
+            if (a.equals("qwen3moe")) {
+                w.putUInt32(a + ".expert_feed_forward_length", experts.ffn());
+            }
+        }
 
         int dim = spec.dim();
         matrix(w, spec, "token_embd.weight", dim, vocab);
@@ -222,10 +405,21 @@ public final class SyntheticModel {
             matrix(w, spec, p + "attn_k.weight", dim, spec.kvDim());
             matrix(w, spec, p + "attn_v.weight", dim, spec.kvDim());
             matrix(w, spec, p + "attn_output.weight", dim, dim);
+            if (!a.equals("llama")) {
+                noisyNorm(w, spec, p + "attn_q_norm.weight", spec.headDim());
+                noisyNorm(w, spec, p + "attn_k_norm.weight", spec.headDim());
+            }
             norm(w, p + "ffn_norm.weight", dim);
-            matrix(w, spec, p + "ffn_gate.weight", dim, spec.ffn());
-            matrix(w, spec, p + "ffn_up.weight", dim, spec.ffn());
-            matrix(w, spec, p + "ffn_down.weight", spec.ffn(), dim);
+            if (experts == null) {
+                matrix(w, spec, p + "ffn_gate.weight", dim, spec.ffn());
+                matrix(w, spec, p + "ffn_up.weight", dim, spec.ffn());
+                matrix(w, spec, p + "ffn_down.weight", spec.ffn(), dim);
+            } else {
+                tensor(w, spec, p + "ffn_gate_inp.weight", GgmlType.F32, dim, experts.count(), 1);
+                tensor(w, spec, p + "ffn_gate_exps.weight", null, dim, experts.ffn(), experts.count());
+                tensor(w, spec, p + "ffn_up_exps.weight", null, dim, experts.ffn(), experts.count());
+                tensor(w, spec, p + "ffn_down_exps.weight", null, experts.ffn(), dim, experts.count());
+            }
         }
         w.write(out);
     }
@@ -262,17 +456,36 @@ public final class SyntheticModel {
         w.addTensor(name, GgmlType.F32, new long[] {dim}, Quantizer.quantize(GgmlType.F32, ones));
     }
 
+    /** A per-head norm's weights: 1 + N(0, 0.1), so that they matter, from the tensor's own generator. */
+    private static void noisyNorm(GgufWriter w, Spec spec, String name, int n) {
+        SplittableRandom rnd = new SplittableRandom(tensorSeed(spec.seed(), name));
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) {
+            values[i] = (float) (1 + rnd.nextGaussian(0, 0.1));
+        }
+        w.addTensor(name, GgmlType.F32, new long[] {n}, Quantizer.quantize(GgmlType.F32, values));
+    }
+
     /** A 2-D weight of {@code rows} rows of {@code cols} contiguous elements: ne = [cols, rows]. */
     static void matrix(GgufWriter w, Spec spec, String name, int cols, int rows) {
-        GgmlType type = tensorType(spec.type(), cols);
-        long elements = (long) cols * rows;
+        tensor(w, spec, name, null, cols, rows, 1);
+    }
+
+    /**
+     * {@code stack} matrices of {@code rows x cols} in one tensor: ne = [cols, rows] for one, else
+     * [cols, rows, stack] (experts). {@code forced} overrides the spec's type (null: the spec's).
+     */
+    private static void tensor(GgufWriter w, Spec spec, String name, GgmlType forced, int cols, int rows, int stack) {
+        GgmlType type = forced != null ? forced : tensorType(spec.type(), cols);
+        long elements = (long) cols * rows * stack;
         if (elements > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(
                     name + " would have " + elements + " elements; at most 2^31 are supported");
         }
         long seed = tensorSeed(spec.seed(), name);
         // Generated while the file is written, so only one tensor is in memory at a time.
-        w.addTensor(name, type, new long[] {cols, rows}, () -> {
+        long[] shape = stack == 1 ? new long[] {cols, rows} : new long[] {cols, rows, stack};
+        w.addTensor(name, type, shape, () -> {
             SplittableRandom rnd = new SplittableRandom(seed);
             float[] values = new float[(int) elements];
             for (int i = 0; i < values.length; i++) {
