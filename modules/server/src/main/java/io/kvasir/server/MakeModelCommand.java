@@ -106,7 +106,7 @@ final class MakeModelCommand implements Callable<Integer> {
                         + "random weights: its output is meaningless%n",
                 out,
                 preset,
-                spec.architecture(),
+                variant != null ? variant.arch() : spec.architecture(),
                 spec.experts() == null
                         ? ""
                         : String.format(
