@@ -20,6 +20,16 @@ package io.kvasir.fabric.shard;
 final class BatchCapacity {
 
     static final double AUTO_FACTOR = 8;
+
+    /**
+     * The least an {@code auto} objective is. A small model's lone step (a few hundred microseconds)
+     * times eight asks for steps no longer than a few milliseconds, which the fixed cost of a step
+     * outside the forward pass (scheduling, streaming, a GC pause) already exceeds at a batch of
+     * two: such a replica learnt a capacity of one sequence and the gateway refused four concurrent
+     * streams on two replicas. 25 ms is 40 tokens a second for every stream, faster than anyone
+     * reads; models big enough to matter have lone steps whose eightfold is above it anyway.
+     */
+    static final double MIN_AUTO_NANOS = 25e6;
     /** Weight of a new sample: the last ten or so samples of a bucket matter. */
     private static final double ALPHA = 0.1;
 
@@ -56,11 +66,11 @@ final class BatchCapacity {
             return objectiveNanos;
         }
         if (loneStepNanos > 0) {
-            return AUTO_FACTOR * loneStepNanos;
+            return Math.max(MIN_AUTO_NANOS, AUTO_FACTOR * loneStepNanos);
         }
         for (double m : meanNanos) {
             if (!Double.isNaN(m)) {
-                return AUTO_FACTOR * m;
+                return Math.max(MIN_AUTO_NANOS, AUTO_FACTOR * m);
             }
         }
         return Double.NaN;

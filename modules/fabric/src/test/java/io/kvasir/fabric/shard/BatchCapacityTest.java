@@ -81,4 +81,15 @@ class BatchCapacityTest {
         // The line through (1, 4.5 ms) and (8, 15 ms): 1.5 ms per sequence, so (36 - 15) / 1.5 = 14 more.
         assertThat(capacity.capacity()).isEqualTo(22);
     }
+
+    @Test
+    void aTinyModelsAutoObjectiveHasAFloorSoItsFixedStepCostDoesNotCapItAtOneSequence() {
+        BatchCapacity capacity = new BatchCapacity(64, 0);
+        capacity.loneStep(300_000); // 0.3 ms: eight times that would be 2.4 ms
+        capacity.sample(1, 1.0e6);
+        capacity.sample(2, 3.0e6); // the step's fixed cost outside the forward pass
+        capacity.sample(4, 3.5e6);
+        assertThat(capacity.objectiveNanos()).isEqualTo(BatchCapacity.MIN_AUTO_NANOS);
+        assertThat(capacity.capacity()).isGreaterThan(4);
+    }
 }
