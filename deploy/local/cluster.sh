@@ -201,17 +201,9 @@ cmd_up() {
     # One replica per worker node of each pool: sharding spreads them over the nodes of the role.
     args+=(--decode-replicas "$(( decode > 0 ? decode : 1 ))" --prefill-replicas "$prefill")
     args+=("${extra[@]+"${extra[@]}"}")
-    echo "$kvasir ${args[*]}" > "$log"
-    printf '%s\0' "${args[@]}" > "$state/$name.args" # for `roll`, exactly as given
-    # Its own session and process group, so `down` can signal the node with whatever it spawned.
-    # `9>&-`: the node must not inherit the lock, or it would hold it for its whole life.
-    if command -v setsid >/dev/null; then
-      setsid nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null 9>&- &
-    else
-      nohup "$kvasir" "${args[@]}" >> "$log" 2>&1 < /dev/null 9>&- &
-    fi
-    pid=$!
-    pgid="$(own_group "$pid")"
+    printf '%s\0' "${args[@]}" > "$state/$name.args" # kept for `roll`, exactly as given
+    : > "$log"
+    read -r pid pgid <<< "$(start_node "$name" "$log")"
     echo "$name $pid $pgid $roles $http $mgmt $remote $log" >> "$nodes_file"
     echo "started $name (pid $pid, roles $roles, http $http, management $mgmt, remote $remote)"
   done
@@ -321,7 +313,9 @@ await_exit() {
   echo "${left[*]+"${left[*]}"}"
 }
 
-# Starts one recorded node again with the arguments `up` gave it; prints its new "pid pgid".
+# Starts a node with the arguments recorded for it (by `up`), logging to $2; prints "pid pgid".
+# Its own session and process group, so `down` can signal the node with whatever it spawned.
+# `9>&-`: the node must not inherit the lock, or it would hold it for its whole life.
 start_node() {
   local name="$1" log="$2" args=()
   [ -f "$state/$name.args" ] || die "no recorded arguments for $name (a cluster started by an older cluster.sh: run down and up)"
