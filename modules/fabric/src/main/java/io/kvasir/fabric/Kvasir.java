@@ -62,6 +62,9 @@ public final class Kvasir {
         NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
                 io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
         system.getWhenTerminated().thenRun(node.health()::close);
+        io.kvasir.fabric.replica.LoadFailureBoard loadFailures =
+                io.kvasir.fabric.replica.LoadFailureBoard.start(system);
+        node.loadBackoff().listen(loadFailures);
         io.kvasir.fabric.fleet.Fleet fleet = io.kvasir.fabric.fleet.Fleet.prepare(system, settings, node, loadTopic);
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
@@ -116,7 +119,19 @@ public final class Kvasir {
                 ? io.kvasir.fabric.responses.ReplicatedResponseStore.start(system, System::currentTimeMillis)
                 : io.kvasir.fabric.responses.ResponseStore.NONE;
         return new KvasirFabric(
-                system, settings, directory, view, node, placement, drain, metrics, tenants, tiers, responses, fleet);
+                system,
+                settings,
+                directory,
+                view,
+                node,
+                placement,
+                drain,
+                metrics,
+                tenants,
+                tiers,
+                responses,
+                fleet,
+                loadFailures);
     }
 
     /**

@@ -39,6 +39,26 @@ class ReadinessReasonTest {
                         .contains("replica broken:decode:0 failed to load here")
                         .contains("missing.gguf"));
         assertThat(fabric.ready()).isFalse();
+        // /admin/models names it too (the replica itself is not listed: it is not up).
+        await(() -> !status(fabric).errors().isEmpty());
+        assertThat(status(fabric).replicas()).isEmpty();
+        assertThat(status(fabric).errors())
+                .singleElement()
+                .asString()
+                .contains("replica broken:decode:0 failed to load on "
+                        + kit.system().address())
+                .contains("missing.gguf");
+    }
+
+    private static io.kvasir.fabric.api.Fabric.ModelStatus status(KvasirFabric fabric) {
+        try {
+            return fabric.modelStatus().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS).stream()
+                    .filter(s -> s.model().equals("broken"))
+                    .findFirst()
+                    .orElseThrow();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     @Test
