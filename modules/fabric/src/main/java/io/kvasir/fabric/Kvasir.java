@@ -45,6 +45,13 @@ public final class Kvasir {
     /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
+        NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
+                io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
+        system.getWhenTerminated().thenRun(node.health()::close);
+        // Without the fleet, a model larger than the node's whole budget fails its load, with both figures.
+        long budget =
+                io.kvasir.fabric.health.MemoryBudget.bytes(system.settings().config());
+        factory = io.kvasir.fabric.fleet.MemoryFit.checked(factory, () -> budget, node);
         // A pipelined model's replicas load through the pipeline, which also starts its stages' sharding.
         factory = io.kvasir.fabric.pipeline.Pipelines.init(system, settings, factory);
         ReplicaView view = new ReplicaView();
@@ -59,9 +66,6 @@ public final class Kvasir {
                 ReplicaDirectory.create(settings, view, metrics, loadTopic, tenants::tenants),
                 "kvasir-directory",
                 Props.empty());
-        NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
-                io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
-        system.getWhenTerminated().thenRun(node.health()::close);
         io.kvasir.fabric.replica.LoadFailureBoard loadFailures =
                 io.kvasir.fabric.replica.LoadFailureBoard.start(system);
         node.loadBackoff().listen(loadFailures);
