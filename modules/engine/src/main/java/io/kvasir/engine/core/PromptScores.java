@@ -107,7 +107,7 @@ final class PromptScores {
                         new PromptResult.PromptToken(prompt[p], text.apply(prompt[p]), logprobs[p], List.copyOf(top)));
             }
         }
-        return new PromptResult(tokens == null ? null : List.copyOf(tokens), embedding());
+        return new PromptResult(tokens == null ? null : List.copyOf(tokens), embedding(), scoring.pooling());
     }
 
     /** The pooled vector, scaled to unit length (cosine similarity is then a dot product). */
