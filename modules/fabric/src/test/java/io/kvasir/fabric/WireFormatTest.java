@@ -131,7 +131,10 @@ class WireFormatTest {
                                 List.of(
                                         new GenerationEvent.PromptToken(1, "<s>", Float.NaN, List.of()),
                                         new GenerationEvent.PromptToken(
-                                                5, " a", -1.5f, List.of(new GenerationEvent.TopLogprob(5, " a", -1.5f)))),
+                                                5,
+                                                " a",
+                                                -1.5f,
+                                                List.of(new GenerationEvent.TopLogprob(5, " a", -1.5f)))),
                                 new float[] {0.6f, -0.8f},
                                 "mean")),
                 new ReplicaProtocol.TurnRefused(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long", "messages"));
