@@ -24,6 +24,8 @@ import java.util.Set;
  *                     {@link ResponseFormat#TEXT} leaves it free
  * @param resumedTokens how many of the prompt's last tokens are output already generated (a turn
  *                     resumed on another replica): the response format's automaton replays them
+ * @param promptScoring what to compute over the prompt itself (prompt log-probabilities, an
+ *                     embedding); null: nothing
  */
 public record EngineRequest(
         String id,
@@ -36,7 +38,36 @@ public record EngineRequest(
         int priority,
         String cacheScope,
         ResponseFormat responseFormat,
-        int resumedTokens) {
+        int resumedTokens,
+        PromptScoring promptScoring) {
+
+    /** A request that asks nothing of its prompt. */
+    public EngineRequest(
+            String id,
+            int[] promptTokens,
+            SamplingParams sampling,
+            int maxTokens,
+            List<String> stop,
+            Set<Integer> stopTokenIds,
+            boolean ignoreEos,
+            int priority,
+            String cacheScope,
+            ResponseFormat responseFormat,
+            int resumedTokens) {
+        this(
+                id,
+                promptTokens,
+                sampling,
+                maxTokens,
+                stop,
+                stopTokenIds,
+                ignoreEos,
+                priority,
+                cacheScope,
+                responseFormat,
+                resumedTokens,
+                null);
+    }
 
     /** A request with free-form output. */
     public EngineRequest(
@@ -70,7 +101,8 @@ public record EngineRequest(
                 priority,
                 scope,
                 responseFormat,
-                resumedTokens);
+                resumedTokens,
+                promptScoring);
     }
 
     /**
@@ -89,7 +121,30 @@ public record EngineRequest(
                 priority,
                 cacheScope,
                 format,
-                resumed);
+                resumed,
+                promptScoring);
+    }
+
+    /** This request computing {@code scoring} over its prompt (null: nothing). */
+    public EngineRequest withPromptScoring(PromptScoring scoring) {
+        return new EngineRequest(
+                id,
+                promptTokens,
+                sampling,
+                maxTokens,
+                stop,
+                stopTokenIds,
+                ignoreEos,
+                priority,
+                cacheScope,
+                responseFormat,
+                resumedTokens,
+                scoring);
+    }
+
+    /** Whether the prompt's own positions must be computed and reported (never taken from the prefix cache). */
+    public boolean scoresPrompt() {
+        return PromptScoring.active(promptScoring);
     }
 
     /** Whether the output is constrained by a response format. */

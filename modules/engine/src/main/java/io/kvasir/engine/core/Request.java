@@ -31,6 +31,9 @@ public final class Request {
     private final TokenConstraint constraint;
 
     private final StopStrings output;
+    /** What the request computes over its prompt, or null when it asks nothing of it. */
+    private final PromptScores scores;
+
     private int[] tokens;
     private int numTokens;
     private int numComputedTokens;
@@ -55,6 +58,7 @@ public final class Request {
         this.constraint = constraint;
         this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens(), workspace, constraint);
         this.output = new StopStrings(tokenizer, spec.stop());
+        this.scores = spec.scoresPrompt() ? new PromptScores(spec.promptScoring(), spec.promptTokens()) : null;
         int prompt = spec.promptTokens().length;
         this.tokens = Arrays.copyOf(spec.promptTokens(), prompt + Math.min(Math.max(spec.maxTokens(), 1), 4096));
         this.numTokens = prompt;
@@ -130,6 +134,11 @@ public final class Request {
     /** The response format's automaton, or null. */
     TokenConstraint constraint() {
         return constraint;
+    }
+
+    /** The prompt's scores as they are computed, or null when none were asked for. */
+    PromptScores scores() {
+        return scores;
     }
 
     StopStrings output() {

@@ -17,6 +17,7 @@ import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.NodeState;
 import io.kvasir.fabric.ReplicaId;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.PromptOptions;
 import io.kvasir.fabric.routing.PrefixChain;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.PrefixMemory;
@@ -176,6 +177,23 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         Turn turn = new Turn(cmd);
         turns.put(cmd.requestId(), turn);
+        PromptOptions options = cmd.request().promptOptions();
+        if (options != null && (options.scores() || options.tokenIds() != null)) {
+            // Forwarded as text, the upstream would neither score the prompt nor read token ids.
+            getContext()
+                    .getSelf()
+                    .tell(new Checked(
+                            turn,
+                            null,
+                            new FabricException(
+                                    FabricException.Kind.INVALID_REQUEST,
+                                    "model '" + model.id()
+                                            + "' is served by an external engine, which takes no token-id prompts,"
+                                            + " prompt logprobs (echo) or embeddings",
+                                    "prompt",
+                                    0)));
+            return this;
+        }
         getContext()
                 .pipeToSelf(
                         ContextCheck.check(
