@@ -45,7 +45,8 @@ if [ -n "$jdk" ] && [ ! -x "$jdk/bin/java" ]; then
   echo "local-base.sh: --jdk $jdk has no bin/java" >&2; exit 1
 fi
 
-work="$(dirname "$out")/base-work"
+out="$(realpath -m "$out")"
+work="$out.work"
 rm -rf "$work"
 mkdir -p "$work/image"
 trap 'rm -rf "$work"' EXIT
