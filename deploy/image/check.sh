@@ -26,7 +26,11 @@ mkdir -p "$(dirname "$log")"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 fail() { echo "check.sh: FAIL: $*" >&2; [ -f "$log" ] && tail -20 "$log" >&2; exit 1; }
 
-expected_user="$(tar -xOf "$image" config.json | jq -r '.config.User')"
+[ -f "$image" ] || { echo "check.sh: no image tarball at $image (build it with -Pimage, see modules/server/README-image.md)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "check.sh: must run as root (chroot-run.sh chroots and mounts)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "check.sh: jq not found (apt-get install jq)" >&2; exit 1; }
+expected_user="$(tar -xOf "$image" config.json 2>/dev/null | jq -r '.config.User' 2>/dev/null)" \
+  || { echo "check.sh: $image is not a docker-save image tarball with a config.json" >&2; exit 1; }
 echo "check.sh: image $image ($(du -h "$image" | cut -f1)), user $expected_user" >&2
 
 # The container's only process tree: unshare (pid), its child the entrypoint (java).

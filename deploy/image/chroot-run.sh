@@ -33,7 +33,8 @@ command -v jq >/dev/null || { echo "chroot-run.sh: jq not found (apt-get install
 
 meta="$(mktemp -d)"
 trap 'rm -rf "$meta"' EXIT
-tar -C "$meta" -xf "$image" manifest.json
+tar -C "$meta" -xf "$image" manifest.json 2>/dev/null \
+  || { echo "chroot-run.sh: $image is not a docker-save image tarball (no manifest.json)" >&2; exit 1; }
 config_name="$(jq -r '.[0].Config' "$meta/manifest.json")"
 tar -C "$meta" -xf "$image" "$config_name"
 config="$meta/$config_name"

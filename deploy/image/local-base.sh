@@ -27,13 +27,14 @@ suite=trixie
 mirror="${KVASIR_BASE_MIRROR:-http://deb.debian.org}"
 jdk=""
 
-usage() { sed -n '5p' "$0" | sed 's/^#  *//' >&2; exit 2; }
+usage() { grep -m1 '^#   deploy/image/local-base.sh' "$0" | sed 's/^#  *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     -o) out="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
     --mirror) mirror="$2"; shift 2 ;;
-    --jdk) jdk="$(cd "$2" && pwd)"; shift 2 ;;
+    --jdk) [ -d "$2" ] || { echo "local-base.sh: --jdk $2 is not a directory" >&2; exit 1; }
+           jdk="$(cd "$2" && pwd)"; shift 2 ;;
     -h|--help) usage ;;
     *) echo "local-base.sh: unknown argument '$1'" >&2; usage ;;
   esac
