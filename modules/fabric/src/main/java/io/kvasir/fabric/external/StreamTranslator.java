@@ -99,7 +99,7 @@ final class StreamTranslator {
             return List.of();
         }
         chunks++;
-        return withStart(new TurnToken(-1, text, 0f, List.of()));
+        return withStart(EngineLogprobs.token(text, choice.path("logprobs")));
     }
 
     /**

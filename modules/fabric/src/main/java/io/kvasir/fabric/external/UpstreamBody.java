@@ -60,7 +60,26 @@ final class UpstreamBody {
             stop.forEach(array::add);
         }
         sampling(body, request.sampling());
+        logprobs(body, request);
         return body.toString();
+    }
+
+    /**
+     * Log-probabilities, asked as each endpoint spells it: chat takes a flag and a count, text
+     * completions a count. Only a count reaches the fabric ({@code top_logprobs}), so a request
+     * asking for the chosen tokens' log-probabilities alone is not forwarded.
+     */
+    private static void logprobs(ObjectNode body, GenerationRequest request) {
+        int top = request.sampling() == null ? 0 : request.sampling().topLogprobs();
+        if (top <= 0) {
+            return;
+        }
+        if (request.isChat()) {
+            body.put("logprobs", true);
+            body.put("top_logprobs", top);
+        } else {
+            body.put("logprobs", top);
+        }
     }
 
     private static void sampling(ObjectNode body, SamplingParams s) {

@@ -186,6 +186,9 @@ public final class FakeEngine implements AutoCloseable {
             return;
         }
         int from = continueFrom(body, chat);
+        int top = chat
+                ? body.path("top_logprobs").asInt(0)
+                : body.path("logprobs").asInt(0);
         int maxTokens = body.path("max_tokens").asInt(Integer.MAX_VALUE);
         if (headerDelayMillis > 0) {
             try {
@@ -206,9 +209,20 @@ public final class FakeEngine implements AutoCloseable {
                     misbehave(exchange, out, turnMode);
                     return;
                 }
+                String token = JSON.writeValueAsString(script.get(i));
+                // Each token's logprob is -(its position + 1) / 10; its one alternative " else" is lower.
+                String lp = "-0." + (i + 1);
+                String logprobs = top <= 0
+                        ? ""
+                        : chat
+                                ? ",\"logprobs\":{\"content\":[{\"token\":" + token + ",\"logprob\":" + lp
+                                        + ",\"top_logprobs\":[{\"token\":" + token + ",\"logprob\":" + lp
+                                        + "},{\"token\":\" else\",\"logprob\":-3.0}]}]}"
+                                : ",\"logprobs\":{\"tokens\":[" + token + "],\"token_logprobs\":[" + lp
+                                        + "],\"top_logprobs\":[{" + token + ":" + lp + ",\" else\":-3.0}]}";
                 String delta = chat
-                        ? "{\"delta\":{\"content\":" + JSON.writeValueAsString(script.get(i)) + "}}"
-                        : "{\"text\":" + JSON.writeValueAsString(script.get(i)) + "}";
+                        ? "{\"delta\":{\"content\":" + token + "}" + logprobs + "}"
+                        : "{\"text\":" + token + logprobs + "}";
                 event(
                         out,
                         "{\"object\":\"chunk\",\"choices\":[{\"index\":0," + delta.substring(1, delta.length() - 1)
