@@ -154,6 +154,23 @@ class ExternalEngineFabricTest {
     }
 
     @Test
+    void toolsAreOfferedToTheEngineAndItsCallsComeBackAsTextTheEdgeParses() throws Exception {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+        GenerationRequest request = chat("ext", "s-tools", 32).withTools(tools);
+
+        List<GenerationEvent> events = TestNodes.run(kit, fabric, request);
+
+        JsonNode sent = requestContaining("s-tools");
+        assertThat(sent.path("tools").get(0).path("function").path("name").asText())
+                .isEqualTo("get_weather");
+        assertThat(text(events))
+                .isEqualTo(
+                        "<tool_call>{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": \\\"Oslo\\\"}\"}</tool_call>");
+        assertThat(events.getLast()).isInstanceOf(GenerationEvent.Finished.class);
+    }
+
+    @Test
     void newSessionsGoToTheEndpointWhoseMetricsShowLessWaiting() throws Exception {
         b.waiting = 50;
         awaitWaiting("ext:decode:1", 50);

@@ -46,6 +46,7 @@ final class UpstreamBody {
                 body.put("continue_final_message", true);
                 body.put("add_generation_prompt", false);
             }
+            tools(body, request.tools());
         } else {
             body.put("prompt", request.prompt() == null ? "" : request.prompt());
         }
@@ -79,6 +80,24 @@ final class UpstreamBody {
             body.put("top_logprobs", top);
         } else {
             body.put("logprobs", top);
+        }
+    }
+
+    /**
+     * The offered tools, as the client sent them (the edge checked their shape). The choice is not
+     * carried to the fabric, so the engine's default applies ({@code auto} when tools are given).
+     */
+    private static void tools(ObjectNode body, String toolsJson) {
+        if (toolsJson == null || toolsJson.isBlank()) {
+            return;
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode tools = JSON.readTree(toolsJson);
+            if (tools != null && tools.isArray() && !tools.isEmpty()) {
+                body.set("tools", tools);
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // The edge validated the tools; text that no longer parses is sent as no tools at all.
         }
     }
 

@@ -203,6 +203,11 @@ public final class FakeEngine implements AutoCloseable {
         OutputStream out = exchange.getResponseBody();
         Mode turnMode = mode;
         int sent = 0;
+        if (chat && body.path("tools").isArray()) {
+            callTheFirstTool(
+                    out, body.path("tools").get(0).path("function").path("name").asText(), over);
+            return;
+        }
         try {
             for (int i = from; i < script.size() && sent < maxTokens; i++) {
                 if (turnMode != Mode.NORMAL && sent == failAfter) {
@@ -254,6 +259,22 @@ public final class FakeEngine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Answers with a call of {@code name}, streamed as vLLM does: the name first, the arguments in two pieces. */
+    private void callTheFirstTool(OutputStream out, String name, AtomicBoolean over) throws IOException {
+        String call = "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[%s]},\"finish_reason\":null}]}";
+        event(
+                out,
+                call.formatted("{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+                        + JSON.writeValueAsString(name) + ",\"arguments\":\"\"}}"));
+        event(out, call.formatted("{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}"));
+        event(out, call.formatted("{\"index\":0,\"function\":{\"arguments\":\" \\\"Oslo\\\"}\"}}"));
+        if (over.compareAndSet(false, true)) {
+            active.decrementAndGet();
+        }
+        event(out, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+        event(out, "[DONE]");
     }
 
     private void misbehave(HttpExchange exchange, OutputStream out, Mode turnMode)
