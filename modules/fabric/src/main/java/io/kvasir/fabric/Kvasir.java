@@ -141,15 +141,17 @@ public final class Kvasir {
     /**
      * A model's requests in flight at once in the whole cluster: its max-in-flight, or less when its
      * decode replicas say they can run fewer sequences within their inter-token objective (each
-     * publishes its learnt batch capacity; until all have, max-in-flight stands).
+     * publishes its learnt batch capacity; until all have, max-in-flight stands). An external
+     * replica's capacity is its engine's slot count or its configured max-concurrency.
      */
     static int admissionLimit(KvasirSettings settings, ReplicaView view, String model) {
         int configured = settings.model(model).map(ModelSettings::maxInFlight).orElse(0);
         int capacity = 0;
         for (var replica : view.replicas(model)) {
             if (!replica.pool().equals(ModelSettings.DECODE)
+                    || replica.down()
                     || replica.health().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
-                continue; // an unhealthy replica takes no turns: its batch is no capacity
+                continue; // an unhealthy or down replica takes no turns: its batch is no capacity
             }
             if (replica.load().capacity() <= 0) {
                 return configured;
