@@ -28,8 +28,9 @@ import jdk.incubator.vector.VectorMask;
  * fast kernels' order cannot change what deterministic mode computes.
  *
  * <p>Cost: a single activation row widens each group before multiplying (an extra pass over a
- * buffer that stays in cache) and keeps four chains in flight, one per group, instead of eight;
- * batches run eight rows per pass instead of sixteen. See benchmarks.md for the measured figures.
+ * buffer that stays in cache), with one chain per group and up to eight groups at once (fewer for
+ * very wide rows, whose widened groups would not stay in L2); batches run eight rows per pass
+ * instead of sixteen. See benchmarks.md for the measured figures.
  */
 final class ExactKernels {
 
@@ -39,8 +40,11 @@ final class ExactKernels {
         void widen(int g, MemorySegment wf);
     }
 
-    /** Groups widened together: a single row then keeps four independent chains in flight. */
-    private static final int GROUPS_AT_ONCE = 4;
+    /** Groups widened together at most: a single row then keeps eight independent chains in flight. */
+    private static final int GROUPS_AT_ONCE = 8;
+
+    /** Bytes of widened groups held at once, so that they stay in a core's L2 cache for the rows. */
+    private static final long WIDENED_BYTES = 512 << 10;
 
     private static final ThreadLocal<MemorySegment> BUFFER = ThreadLocal.withInitial(() -> MemorySegment.NULL);
 
@@ -56,10 +60,11 @@ final class ExactKernels {
         int tiled = batch / 8 * 8;
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, 0, tiled, pool) : null;
         long groupBytes = 4L * cols * lanes;
+        int atOnce = (int) Math.max(1, Math.min(GROUPS_AT_ONCE, WIDENED_BYTES / groupBytes));
         pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = buffer(GROUPS_AT_ONCE * groupBytes);
-            for (int g = start; g < end; g += GROUPS_AT_ONCE) {
-                int n = Math.min(GROUPS_AT_ONCE, end - g);
+            MemorySegment wf = buffer(atOnce * groupBytes);
+            for (int g = start; g < end; g += atOnce) {
+                int n = Math.min(atOnce, end - g);
                 for (int j = 0; j < n; j++) {
                     widener.widen(g + j, wf.asSlice(j * groupBytes, groupBytes));
                 }
@@ -86,20 +91,29 @@ final class ExactKernels {
     }
 
     /**
-     * Activation row {@code b} against the {@code n} (1 to 4) widened groups from {@code r0} on,
-     * one chain per group; a missing group repeats the last real one and is not stored.
+     * Activation row {@code b} against the {@code n} (1 to 8) widened groups from {@code r0} on,
+     * one chain per group: eight independent chains keep both FMA ports busy. A missing group
+     * repeats the last real one and is not stored.
      */
     private static void groupsTimesRow(
             MemorySegment wf, long groupBytes, int n, int cols, float[] x, int b, float[] out, int rows, int r0) {
         final int lanes = F.length();
-        long s1 = n > 1 ? groupBytes : 0;
-        long s2 = n > 2 ? 2 * groupBytes : s1;
-        long s3 = n > 3 ? 3 * groupBytes : s2;
+        long s1 = Math.min(1, n - 1) * groupBytes;
+        long s2 = Math.min(2, n - 1) * groupBytes;
+        long s3 = Math.min(3, n - 1) * groupBytes;
+        long s4 = Math.min(4, n - 1) * groupBytes;
+        long s5 = Math.min(5, n - 1) * groupBytes;
+        long s6 = Math.min(6, n - 1) * groupBytes;
+        long s7 = Math.min(7, n - 1) * groupBytes;
         int x0 = b * cols;
         FloatVector o0 = FloatVector.zero(F);
         FloatVector o1 = o0;
         FloatVector o2 = o0;
         FloatVector o3 = o0;
+        FloatVector o4 = o0;
+        FloatVector o5 = o0;
+        FloatVector o6 = o0;
+        FloatVector o7 = o0;
         for (int c = 0; c < cols; c++) {
             FloatVector xv = FloatVector.broadcast(F, x[x0 + c]);
             long at = 4L * c * lanes;
@@ -107,17 +121,34 @@ final class ExactKernels {
             o1 = FloatVector.fromMemorySegment(F, wf, at + s1, LE).fma(xv, o1);
             o2 = FloatVector.fromMemorySegment(F, wf, at + s2, LE).fma(xv, o2);
             o3 = FloatVector.fromMemorySegment(F, wf, at + s3, LE).fma(xv, o3);
+            o4 = FloatVector.fromMemorySegment(F, wf, at + s4, LE).fma(xv, o4);
+            o5 = FloatVector.fromMemorySegment(F, wf, at + s5, LE).fma(xv, o5);
+            o6 = FloatVector.fromMemorySegment(F, wf, at + s6, LE).fma(xv, o6);
+            o7 = FloatVector.fromMemorySegment(F, wf, at + s7, LE).fma(xv, o7);
         }
-        int off = b * rows;
-        o0.intoArray(out, off + r0, F.indexInRange(r0, rows));
+        int off = b * rows + r0;
+        o0.intoArray(out, off, F.indexInRange(r0, rows));
+        // Spelled out, not a loop over an array of vectors: that would box them (see Vectors).
         if (n > 1) {
-            o1.intoArray(out, off + r0 + lanes, F.indexInRange(r0 + lanes, rows));
+            o1.intoArray(out, off + lanes, F.indexInRange(r0 + lanes, rows));
         }
         if (n > 2) {
-            o2.intoArray(out, off + r0 + 2 * lanes, F.indexInRange(r0 + 2 * lanes, rows));
+            o2.intoArray(out, off + 2 * lanes, F.indexInRange(r0 + 2 * lanes, rows));
         }
         if (n > 3) {
-            o3.intoArray(out, off + r0 + 3 * lanes, F.indexInRange(r0 + 3 * lanes, rows));
+            o3.intoArray(out, off + 3 * lanes, F.indexInRange(r0 + 3 * lanes, rows));
+        }
+        if (n > 4) {
+            o4.intoArray(out, off + 4 * lanes, F.indexInRange(r0 + 4 * lanes, rows));
+        }
+        if (n > 5) {
+            o5.intoArray(out, off + 5 * lanes, F.indexInRange(r0 + 5 * lanes, rows));
+        }
+        if (n > 6) {
+            o6.intoArray(out, off + 6 * lanes, F.indexInRange(r0 + 6 * lanes, rows));
+        }
+        if (n > 7) {
+            o7.intoArray(out, off + 7 * lanes, F.indexInRange(r0 + 7 * lanes, rows));
         }
     }
 
