@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorMask;
  * (its own {@code widen}), and each output is then one chain of fused multiply-adds over the
  * columns in order, from zero: {@code o = fma(w[c], x[c], o)}. Nothing else touches the sum (no
  * second chain, no horizontal sum), so the result depends only on the widened weights and the
- * activation row. It does not even depend on the vector width: a lane is one output row, so an
- * AVX2 and an AVX-512 machine compute the same bits.
+ * activation row. It should not even depend on the vector width, as a lane is one output row and
+ * each widened weight is computed lane by lane (not tested: there is no AVX2-only machine here).
  *
  * <p>The fast paths sum the same products in other orders (two chains over even and odd columns,
  * block sums then scales, a pre-summed minimum term), so they agree with this class only to
