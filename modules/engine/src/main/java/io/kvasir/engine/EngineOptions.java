@@ -36,12 +36,13 @@ import io.kvasir.engine.model.ModelConfig;
  * @param longPrefillShare while short prefills wait, the most of a step's prefill budget (what the
  *                       decodes leave) long prefills get together, and what they are sure of, so they
  *                       finish; in (0, 1]. 1 never holds a long prefill back for short ones
- * @param deterministic  steps that carry a greedy or seeded request compute every row as it would be
- *                       computed alone ({@link io.kvasir.engine.core.ForwardBatch#exact}), so such a
- *                       request gives the same tokens whatever shares its steps, here or on another
- *                       replica; off, big prefill steps may take a faster kernel that sums in another
- *                       order. The cost is prefill speed on steps of 64 rows or more (see
- *                       benchmarks.md); decode is unaffected
+ * @param deterministic  every step computes every row as it would be computed alone ({@link
+ *                       io.kvasir.engine.core.ForwardBatch#exact}), so a greedy or seeded request
+ *                       gives the same tokens whatever shares its steps or filled the prefix cache,
+ *                       here or on another replica. Every step, not only those holding such a
+ *                       request: the KV a step writes is reused by later requests. Off, steps take
+ *                       the fastest kernels, which sum in batch-dependent orders (the cost of on is
+ *                       in benchmarks.md)
  */
 public record EngineOptions(
         int threads,

@@ -10,7 +10,6 @@ import io.kvasir.engine.kv.KvBlockStorage;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.sampling.Sample;
 import io.kvasir.engine.sampling.Sampler;
-import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sampling.TokenConstraint;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
@@ -284,12 +283,14 @@ public final class EngineCore implements InferenceEngine {
         int[] hiddenRows = new int[0];
         int numHidden = 0;
         int row = 0;
-        boolean exact = false;
+        // Every step, not only those carrying a greedy or seeded request: the KV a step writes
+        // outlives it (a cached prefix another request starts from, a block exported to another
+        // replica), so KV computed in a faster order would reach reproducible requests that way.
+        boolean exact = config.deterministic();
         for (int j = 0; j < tables.length; j++) {
             SchedulerOutput.Scheduled s = out.scheduled().get(j);
             Request r = s.request();
             PromptScores scores = r.scores();
-            exact |= config.deterministic() && reproducible(r.spec().sampling());
             tables[j] = kv.blockTable(r.id());
             for (int p = s.start(); p < s.start() + s.numTokens(); p++) {
                 tokens[row] = r.tokens()[p];
@@ -326,14 +327,6 @@ public final class EngineCore implements InferenceEngine {
                 Arrays.copyOf(sampleRows, numSample),
                 exact,
                 Arrays.copyOf(hiddenRows, numHidden));
-    }
-
-    /**
-     * Whether a request's output is meant to be reproducible (greedy, or seeded): only then does
-     * its step pay for {@link ForwardBatch#exact}; an unseeded draw is random anyway.
-     */
-    private static boolean reproducible(SamplingParams sampling) {
-        return sampling.isGreedy() || sampling.seed() != null;
     }
 
     /** Samples the request's next token, applies its stop conditions, and makes its event. */

@@ -23,7 +23,8 @@ import java.util.Set;
  * @param responseFormat what the output must look like (JSON, JSON valid against a schema); null or
  *                     {@link ResponseFormat#TEXT} leaves it free
  * @param resumedTokens how many of the prompt's last tokens are output already generated (a turn
- *                     resumed on another replica): the response format's automaton replays them
+ *                     resumed on another replica): the response format's automaton and the
+ *                     output's detokenizer replay them, so the text goes on where it stopped
  * @param promptScoring what to compute over the prompt itself (prompt log-probabilities, an
  *                     embedding); null: nothing
  */

@@ -60,6 +60,13 @@ public final class Request {
         this.output = new StopStrings(tokenizer, spec.stop());
         this.scores = spec.scoresPrompt() ? new PromptScores(spec.promptScoring(), spec.promptTokens()) : null;
         int prompt = spec.promptTokens().length;
+        // A resumed turn's output so far went through another replica's detokenizer, which may
+        // have held back bytes of an unfinished character (or text that could begin a stop string)
+        // and never sent them. Replaying those tokens puts this one in the same state, so the seam
+        // neither drops that text nor turns the character's remaining bytes into U+FFFD.
+        for (int i = prompt - spec.resumedTokens(); i < prompt && !output.stopped(); i++) {
+            output.push(spec.promptTokens()[i]);
+        }
         this.tokens = Arrays.copyOf(spec.promptTokens(), prompt + Math.min(Math.max(spec.maxTokens(), 1), 4096));
         this.numTokens = prompt;
     }

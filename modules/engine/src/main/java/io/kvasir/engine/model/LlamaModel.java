@@ -331,7 +331,7 @@ public final class LlamaModel {
             }
         });
         if (w.experts() != null) {
-            moe.forward(w.experts(), xb, n, proj, pool);
+            moe.forward(w.experts(), xb, n, proj, pool, batch.exact());
             forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
             return;
         }

@@ -45,7 +45,7 @@ record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int 
         int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
         return new EngineRequest(
                         engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, request.scope())
-                .withResponseFormat(request.responseFormat(), request.responseFormat() == null ? 0 : resumed)
+                .withResponseFormat(request.responseFormat(), resumed)
                 .withPromptScoring(scoring);
     }
 }
