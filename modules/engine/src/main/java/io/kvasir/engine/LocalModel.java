@@ -94,6 +94,15 @@ public final class LocalModel implements ServedModel {
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);
             pooling = pooling(gguf);
+            // Deterministic "auto" is decided by what the weights cost to compute exactly (Determinism).
+            java.util.Set<io.kvasir.engine.tensor.GgmlType> matrixTypes =
+                    java.util.EnumSet.noneOf(io.kvasir.engine.tensor.GgmlType.class);
+            for (var t : gguf.tensors()) {
+                if (t.rank() == 2 && t.type() != null) {
+                    matrixTypes.add(t.type());
+                }
+            }
+            options = options.resolved(matrixTypes);
         }
         ModelRunner forward = runner.get();
         try {
