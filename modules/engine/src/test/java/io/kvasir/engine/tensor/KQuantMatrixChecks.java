@@ -78,6 +78,16 @@ final class KQuantMatrixChecks {
         Arrays.fill(out, Float.NaN);
         WeightMatrix m = WeightMatrices.of(type, MemorySegment.ofArray(bytes), rows, cols);
         m.matmul(x, out, batch, pool);
+        boolean int8 = int8Kernel(type, batch);
+        if (int8) {
+            float[] ref = Int8Reference.matmul(type, bytes, rows, cols, Int8Activations.quantized(x, cols));
+            for (int r = 0; r < rows; r++) {
+                assertThat(out[r])
+                        .as("row %d against the scalar int8 reference", r)
+                        .isEqualTo(ref[r]);
+            }
+        }
+        float[] xscale = int8 ? Int8Activations.quantized(x, cols).scale : null;
         for (int b = 0; b < batch; b++) {
             double sumAbsX = 0;
             for (int c = 0; c < cols; c++) {
@@ -87,22 +97,37 @@ final class KQuantMatrixChecks {
                 double expected = 0;
                 double magnitude = 0;
                 double maxW = 0;
+                double rounding = 0;
                 for (int c = 0; c < cols; c++) {
                     double wc = w[r * cols + c];
                     expected += wc * x[b * cols + c];
                     magnitude += Math.abs(wc * x[b * cols + c]);
                     maxW = Math.max(maxW, Math.abs(wc));
+                    if (int8) {
+                        // Each activation is off by at most half its block's step.
+                        rounding += Math.abs(wc) * xscale[c / 256] * 0.5 * (1 + 1e-6);
+                    }
                 }
                 // The kernels split each weight into a scaled quant and a min (or offset) term and
                 // sum those separately, so rounding scales with both terms, bounded by max|w| * sum|x|.
                 assertThat((double) out[b * rows + r])
                         .as("batch %d row %d", b, r)
-                        .isCloseTo(expected, within(2e-5 * (magnitude + maxW * sumAbsX) + 1e-6));
+                        .isCloseTo(expected, within(rounding + 2e-5 * (magnitude + maxW * sumAbsX) + 1e-6));
             }
         }
         for (int i = batch * rows; i < out.length; i++) {
             assertThat(out[i]).as("past the output, index %d", i).isNaN();
         }
+    }
+
+    /** Whether {@code type} multiplies a batch of {@code batch} rows with int8 activations ({@link Int8Activations}). */
+    static boolean int8Kernel(GgmlType type, int batch) {
+        return batch == 1
+                && Vectors.ENABLED
+                && switch (type) {
+                    case Q4_K -> Q4_KMatrix.INT8;
+                    default -> false;
+                };
     }
 
     static void rowsDecodeExactly(GgmlType type, int rows) {
