@@ -126,6 +126,7 @@ final class KQuantMatrixChecks {
                 && Vectors.ENABLED
                 && switch (type) {
                     case Q4_K -> Q4_KMatrix.INT8;
+                    case Q6_K -> Q6_KMatrix.INT8;
                     default -> false;
                 };
     }
