@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One activation row quantized to int8 for the integer K-quant kernels of a single sequence
- * ({@link Q4_KMatrix}, {@link Q6_KMatrix}): each 256 columns (one K-quant super-block) get one
+ * ({@link Q4_KMatrix}): each 256 columns (one K-quant super-block) get one
  * float scale, {@code max|x| / 127}, and the quants {@code rint(x * 127 / max|x|)} in [-127, 127],
  * as llama.cpp's Q8_K does. A weight super-block's dot product is then a sum of integer products,
  * exact whatever order it is taken in, scaled once by the weight's and the activation's factors.
@@ -43,11 +43,6 @@ final class Int8Activations {
     int[] sums32 = new int[0];
     /** For each column pair {@code (c, c + 1)}, at {@code c * G}: {@code G} times {@code q[c]}, then {@code G} times {@code q[c + 1]}. */
     short[] pairs = new short[0];
-    /**
-     * The same for the column pairs {@code (c, c + 32)}, {@code c % 64 < 32} (Q6_K's layout pairs
-     * them), at {@link #spreadIndex(int)}.
-     */
-    short[] spread = new short[0];
 
     private Object call;
     private float[] source;
@@ -89,7 +84,6 @@ final class Int8Activations {
             scale = new float[cols / BLOCK];
             sums32 = new int[cols / 32];
             pairs = new short[cols * G];
-            spread = new short[cols * G];
         }
         for (int b = 0; b < cols / BLOCK; b++) {
             int from = b * BLOCK;
@@ -114,13 +108,5 @@ final class Int8Activations {
         for (int c = 0; c < cols; c += 2) {
             ShortVector.broadcast(S2, q[c]).blend(q[c + 1], SECOND).intoArray(pairs, c * G);
         }
-        for (int c = 0; c < cols; c += (c % 64 == 31 ? 33 : 1)) {
-            ShortVector.broadcast(S2, q[c]).blend(q[c + 32], SECOND).intoArray(spread, spreadIndex(c));
-        }
-    }
-
-    /** Where the pair {@code (c, c + 32)} starts in {@link #spread}, for {@code c % 64 < 32}. */
-    static int spreadIndex(int c) {
-        return (c / 64 * 32 + c % 64) * 2 * G;
     }
 }

@@ -1,7 +1,5 @@
 package io.kvasir.engine.tensor;
 
-import static io.kvasir.engine.tensor.Int8Activations.B2;
-import static io.kvasir.engine.tensor.Int8Activations.S2;
 import static io.kvasir.engine.tensor.Vectors.B;
 import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.HALF_BITS;
@@ -15,7 +13,6 @@ import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -36,14 +33,9 @@ import jdk.incubator.vector.ShortVector;
  * groups from the two halves of a thread's range run together: each broadcast feeds both, and
  * two memory streams keep more misses in flight.
  *
- * <p>Widening the nibbles to float was kept over an int8-activation path (activations quantized
- * once per call to int8 with a scale per 32, nibbles zero-extended to 16-bit lanes, integer
- * multiply-adds into 16-bit sums of 16 columns, one conversion to float per sub-block). A
- * prototype of that path on this layout (2048 x 768, one thread, a loaded machine, best of nine)
- * took 211 us against 285 us for this kernel, but its results were off by up to 0.6% of the
- * largest output (the activations' rounding), enough to move greedy decoding at near-ties, and the
- * Vector API has no byte dot product instruction (VNNI) that would make it pay more. One sequence
- * on a real model streams its weights from memory, where both paths wait on the same bytes.
+ * <p>Widening the nibbles to float stays the default over the int8-activation kernels of {@link
+ * Q4_KInt8} (llama.cpp's way): those are faster on a matrix that stays in the cache, but not on a
+ * model whose weights stream from memory (see there and benchmarks.md).
  *
  * <p>A batch of two rows or more widens each group to floats once ({@link WidenedKernels}) and runs
  * the float kernels over every activation row.
@@ -79,13 +71,8 @@ final class Q4_KMatrix extends DenseMatrix {
             });
             return;
         }
-        if (batch == 1 && INT8) {
-            Int8Activations a = Int8Activations.of(x, cols, pool);
-            pool.parallelFor(groups, (start, end) -> {
-                for (int g = start; g < end; g++) {
-                    dotInt8(g, a, out);
-                }
-            });
+        if (batch == 1 && Q4_KInt8.ENABLED) {
+            Q4_KInt8.matmul(packed, x, out, pool);
             return;
         }
         if (batch == 1) {
@@ -111,82 +98,6 @@ final class Q4_KMatrix extends DenseMatrix {
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
-    }
-
-    static final boolean INT8 = !Boolean.getBoolean("kvasir.kquant.float");
-
-    /**
-     * Group {@code g}'s rows against one int8 activation row: each sub-block's integer sum of
-     * {@code q * xq}, times its 6-bit scale, summed over the super-block in integers, then one
-     * conversion to float times {@code d * xscale}; the mins' term is the integer sum of
-     * {@code min * sum(xq)} times {@code dmin * xscale}.
-     *
-     * <p>One load takes two byte positions of the group (2 x {@code G} bytes: the low nibbles of
-     * columns {@code l} and {@code l + 1} of the pair's first sub-block, the high nibbles those of
-     * its second), widened to shorts and multiplied by the matching activation pairs. A 16-bit
-     * lane sums 16 products of at most 15 x 127, so it cannot overflow; both halves of the vector
-     * are added in 32 bits once per sub-block.
-     */
-    private void dotInt8(int g, Int8Activations a, float[] out) {
-        short[] xp = a.pairs;
-        int[] xs = a.sums32;
-        float[] xd = a.scale;
-        long base = g * blocks * gb;
-        FloatVector o = FloatVector.zero(F);
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            IntVector s = IntVector.zero(I);
-            IntVector m = s;
-            for (int pair = 0; pair < 4; pair++) {
-                long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
-                int xe = (sb * Q4_KPacked.BLOCK + 64 * pair) * G;
-                ShortVector lo = ShortVector.zero(S2);
-                ShortVector hi = lo;
-                for (int l = 0; l < 32; l += 2) {
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2S, S2, 0);
-                    lo = lo.add(v.and((short) 0xF).mul(ShortVector.fromArray(S2, xp, xe + l * G)));
-                    hi = hi.add(v.lanewise(LSHR, 4).mul(ShortVector.fromArray(S2, xp, xe + (32 + l) * G)));
-                }
-                long sc = at + Q4_KPacked.SCALES + 2L * pair * G;
-                long mn = at + Q4_KPacked.MINS + 2L * pair * G;
-                int j = sb * 8 + 2 * pair;
-                IntVector sl = ((IntVector) lo.convertShape(S2I, I, 0)).add((IntVector) lo.convertShape(S2I, I, 1));
-                IntVector sh = ((IntVector) hi.convertShape(S2I, I, 0)).add((IntVector) hi.convertShape(S2I, I, 1));
-                s = s.add(sl.mul((IntVector)
-                                ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(ZERO_EXTEND_B2I, I, 0)))
-                        .add(sh.mul((IntVector)
-                                ByteVector.fromMemorySegment(B, p, sc + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0)));
-                m = m.add(((IntVector) ByteVector.fromMemorySegment(B, p, mn, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
-                                .mul(xs[j]))
-                        .add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + G, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
-                                .mul(xs[j + 1]));
-            }
-            float dx = xd[sb];
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .mul(dx);
-            FloatVector dmin = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
-                            .convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .mul(dx);
-            o = ((FloatVector) s.convert(I2F, 0)).fma(d, o).sub(((FloatVector) m.convert(I2F, 0)).mul(dmin));
-        }
-        int r0 = g * G;
-        if (r0 + G <= rows) {
-            o.intoArray(out, r0);
-        } else {
-            o.intoArray(out, r0, F.indexInRange(r0, rows));
-        }
     }
 
     /** The sum of each 32-column sub-block of {@code x}'s first row: what the mins multiply. */

@@ -1,7 +1,5 @@
 package io.kvasir.engine.tensor;
 
-import static io.kvasir.engine.tensor.Int8Activations.B2;
-import static io.kvasir.engine.tensor.Int8Activations.S2;
 import static io.kvasir.engine.tensor.Vectors.B;
 import static io.kvasir.engine.tensor.Vectors.F;
 import static io.kvasir.engine.tensor.Vectors.HALF_BITS;
@@ -10,21 +8,17 @@ import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
 import static jdk.incubator.vector.VectorOperators.B2F;
-import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
 import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2S;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorShuffle;
 
 /**
  * Q6_K weights (see {@link KQuants}), repacked once at construction into a row-interleaved copy
@@ -70,15 +64,6 @@ final class Q6_KMatrix extends DenseMatrix {
             });
             return;
         }
-        if (batch == 1 && INT8) {
-            Int8Activations a = Int8Activations.of(x, cols, pool);
-            pool.parallelFor(groups, (start, end) -> {
-                for (int g = start; g < end; g++) {
-                    dotInt8(g, a, out);
-                }
-            });
-            return;
-        }
         if (batch == 1) {
             float[] xs = offsetSums(x);
             // One group at a time. Two groups sharing the broadcasts (as Q4_K does) never got past
@@ -99,94 +84,6 @@ final class Q6_KMatrix extends DenseMatrix {
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
-    }
-
-    static final boolean INT8 = !Boolean.getBoolean("kvasir.kquant.float");
-
-    /** Lanes {@code G + i % G}: a widened high-bits load's second half, twice. */
-    private static final VectorShuffle<Short> HIGH_BITS_TWICE = VectorShuffle.fromOp(S2, i -> G + i % G);
-    /** 0 in the first half, 2 in the second: moves the second column's two high bits down to bits 0-1. */
-    private static final ShortVector HIGH_BITS_SHIFT =
-            ShortVector.zero(S2).blend((short) 2, VectorMask.fromLong(S2, ((1L << G) - 1) << G));
-
-    /**
-     * Group {@code g}'s rows against one int8 activation row. One load of 2 x {@code G} bytes (a
-     * byte position's two nibble bytes) widened to shorts, with the high bits of the same position
-     * (one more load, its second half repeated and the copy shifted by two) give two columns 32
-     * apart in each nibble: {@code l, l + 32} from the low nibbles, {@code l + 64, l + 96} from
-     * the high ones, each multiplied by a pair of activations from {@link Int8Activations#spread}.
-     * The offset of 32 is subtracted in the 16-bit lanes, so that a product is at most 32 x 127
-     * and eight of them fit a lane; every 8 byte positions the lanes are added into 32-bit sums,
-     * one per 16-column scale, which are scaled in integers and converted to float once per
-     * super-block.
-     */
-    private void dotInt8(int g, Int8Activations a, float[] out) {
-        short[] xp = a.spread;
-        float[] xd = a.scale;
-        long base = g * blocks * gb;
-        FloatVector o = FloatVector.zero(F);
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            IntVector t = IntVector.zero(I);
-            for (int k = 0; k < 4; k++) {
-                int h = k >> 1;
-                IntVector t1 = IntVector.zero(I);
-                IntVector t2 = t1;
-                IntVector t3 = t1;
-                IntVector t4 = t1;
-                for (int e = 0; e < 2; e++) {
-                    ShortVector lo = ShortVector.zero(S2);
-                    ShortVector hi = lo;
-                    int l0 = 16 * (k & 1) + 8 * e;
-                    for (int l = l0; l < l0 + 8; l++) {
-                        long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
-                        ShortVector v = (ShortVector)
-                                ByteVector.fromMemorySegment(B2, p, q, LE).convertShape(ZERO_EXTEND_B2S, S2, 0);
-                        ShortVector w = ((ShortVector) ByteVector.fromMemorySegment(B2, p, q + G, LE)
-                                        .convertShape(ZERO_EXTEND_B2S, S2, 0))
-                                .rearrange(HIGH_BITS_TWICE)
-                                .lanewise(LSHR, HIGH_BITS_SHIFT);
-                        int xi = Int8Activations.spreadIndex(sb * Q6_KPacked.BLOCK + 128 * h + l);
-                        lo = lo.add(v.and((short) 0xF)
-                                .or(w.and((short) 3).lanewise(LSHL, 4))
-                                .sub((short) 32)
-                                .mul(ShortVector.fromArray(S2, xp, xi)));
-                        hi = hi.add(v.lanewise(LSHR, 4)
-                                .or(w.and((short) 0x30))
-                                .sub((short) 32)
-                                .mul(ShortVector.fromArray(S2, xp, xi + 64 * G)));
-                    }
-                    t1 = t1.add((IntVector) lo.convertShape(S2I, I, 0));
-                    t2 = t2.add((IntVector) lo.convertShape(S2I, I, 1));
-                    t3 = t3.add((IntVector) hi.convertShape(S2I, I, 0));
-                    t4 = t4.add((IntVector) hi.convertShape(S2I, I, 1));
-                }
-                // Scale index of column 128 * h + 16 * (k & 1): 8 * h + (k & 1), then every second.
-                long sc = at + Q6_KPacked.SCALES + (long) (8 * h + (k & 1)) * G;
-                t = t.add(t1.mul((IntVector)
-                                ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2I, I, 0)))
-                        .add(t2.mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE)
-                                .convertShape(B2I, I, 0)))
-                        .add(t3.mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE)
-                                .convertShape(B2I, I, 0)))
-                        .add(t4.mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE)
-                                .convertShape(B2I, I, 0)));
-            }
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .mul(xd[sb]);
-            o = ((FloatVector) t.convert(I2F, 0)).fma(d, o);
-        }
-        int r0 = g * G;
-        if (r0 + G <= rows) {
-            o.intoArray(out, r0);
-        } else {
-            o.intoArray(out, r0, F.indexInRange(r0, rows));
-        }
     }
 
     /** 32 times the sum of each 16 columns of {@code x}'s first row: the offset's share of each scale's sum. */

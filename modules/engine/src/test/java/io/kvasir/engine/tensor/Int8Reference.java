@@ -14,11 +14,8 @@ final class Int8Reference {
 
     private Int8Reference() {}
 
-    /** {@code out[r]} for every row of a Q4_K, Q5_K or Q6_K matrix in GGUF layout against {@code a}. */
+    /** {@code out[r]} for every row of a Q4_K or Q5_K matrix in GGUF layout against {@code a}. */
     static float[] matmul(GgmlType type, byte[] bytes, int rows, int cols, Int8Activations a) {
-        if (type == GgmlType.Q6_K) {
-            return q6k(bytes, rows, cols, a);
-        }
         MemorySegment seg = MemorySegment.ofArray(bytes);
         int blocks = cols / 256;
         float[] out = new float[rows];
@@ -43,41 +40,6 @@ final class Int8Reference {
                 }
                 float dx = a.scale[sb];
                 o = Math.fma((float) s, d * dx, o) - (float) m * (dmin * dx);
-            }
-            out[r] = o;
-        }
-        return out;
-    }
-
-    /**
-     * Q6_K: per super-block the integer sum of {@code scale * sum((q - 32) * xq)} over its sixteen
-     * 16-column scales, then {@code o = fma(float(t), d * xscale, o)}.
-     */
-    private static float[] q6k(byte[] bytes, int rows, int cols, Int8Activations a) {
-        MemorySegment seg = MemorySegment.ofArray(bytes);
-        int blocks = cols / 256;
-        float[] out = new float[rows];
-        for (int r = 0; r < rows; r++) {
-            float o = 0;
-            for (int sb = 0; sb < blocks; sb++) {
-                long at = ((long) r * blocks + sb) * GgmlType.Q6_K.blockBytes();
-                float d = Float.float16ToFloat(seg.get(Quantizer.SHORT_LE, at + 208));
-                int t = 0;
-                for (int j = 0; j < 16; j++) {
-                    int dot = 0;
-                    for (int i = 0; i < 16; i++) {
-                        int v = 16 * j + i;
-                        int half = v / 128;
-                        int l = v % 32;
-                        int quarter = v % 128 / 32;
-                        int nibbles =
-                                KQuants.u8(seg, at + 64 * half + 32 * (quarter % 2) + l) >>> (4 * (quarter / 2)) & 0xF;
-                        int high = KQuants.u8(seg, at + 128 + 32 * half + l) >>> (2 * quarter) & 3;
-                        dot += ((nibbles | high << 4) - 32) * a.q[sb * 256 + v];
-                    }
-                    t += seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 192 + j) * dot;
-                }
-                o = Math.fma((float) t, d * a.scale[sb], o);
             }
             out[r] = o;
         }

@@ -78,16 +78,49 @@ final class KQuantMatrixChecks {
         Arrays.fill(out, Float.NaN);
         WeightMatrix m = WeightMatrices.of(type, MemorySegment.ofArray(bytes), rows, cols);
         m.matmul(x, out, batch, pool);
-        boolean int8 = int8Kernel(type, batch);
+        boolean int8 = batch == 1 && type == GgmlType.Q4_K && Q4_KInt8.ENABLED;
+        checkOutputs(type, bytes, w, x, out, rows, batch, cols, int8);
+    }
+
+    /**
+     * {@link Q4_KInt8} (whether or not it is the default) against the scalar int8 reference, to the
+     * bit, and against the float product within the activations' rounding.
+     */
+    static void int8MatchesReference(int rows, ComputePool pool, int cols) {
+        Random random = new Random(rows * 31L + cols + 5);
+        byte[] bytes = randomBlocks(GgmlType.Q4_K, rows, cols, random);
+        float[] w = Quantizer.dequantize(GgmlType.Q4_K, bytes, 0, rows * cols);
+        float[] x = new float[cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        float[] out = new float[rows + 16];
+        Arrays.fill(out, Float.NaN);
+        Q4_KInt8.matmul(Q4_KPacked.pack(MemorySegment.ofArray(bytes), rows, cols), x, out, pool);
+        checkOutputs(GgmlType.Q4_K, bytes, w, x, out, rows, 1, cols, true);
+    }
+
+    private static void checkOutputs(
+            GgmlType type,
+            byte[] bytes,
+            float[] w,
+            float[] x,
+            float[] out,
+            int rows,
+            int batch,
+            int cols,
+            boolean int8) {
+        float[] xscale = null;
         if (int8) {
-            float[] ref = Int8Reference.matmul(type, bytes, rows, cols, Int8Activations.quantized(x, cols));
+            Int8Activations a = Int8Activations.quantized(x, cols);
+            xscale = a.scale;
+            float[] ref = Int8Reference.matmul(type, bytes, rows, cols, a);
             for (int r = 0; r < rows; r++) {
                 assertThat(out[r])
                         .as("row %d against the scalar int8 reference", r)
                         .isEqualTo(ref[r]);
             }
         }
-        float[] xscale = int8 ? Int8Activations.quantized(x, cols).scale : null;
         for (int b = 0; b < batch; b++) {
             double sumAbsX = 0;
             for (int c = 0; c < cols; c++) {
@@ -118,17 +151,6 @@ final class KQuantMatrixChecks {
         for (int i = batch * rows; i < out.length; i++) {
             assertThat(out[i]).as("past the output, index %d", i).isNaN();
         }
-    }
-
-    /** Whether {@code type} multiplies a batch of {@code batch} rows with int8 activations ({@link Int8Activations}). */
-    static boolean int8Kernel(GgmlType type, int batch) {
-        return batch == 1
-                && Vectors.ENABLED
-                && switch (type) {
-                    case Q4_K -> Q4_KMatrix.INT8;
-                    case Q6_K -> Q6_KMatrix.INT8;
-                    default -> false;
-                };
     }
 
     static void rowsDecodeExactly(GgmlType type, int rows) {
