@@ -6,15 +6,15 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * One activation row quantized to int8 for the integer K-quant kernels of a single sequence
- * ({@link Q4_KMatrix}): each 256 columns (one K-quant super-block) get one
+ * One activation row quantized to int8 for the integer kernels of a single sequence ({@link
+ * Q4_KInt8}, an experiment off by default): each 256 columns (one K-quant super-block) get one
  * float scale, {@code max|x| / 127}, and the quants {@code rint(x * 127 / max|x|)} in [-127, 127],
  * as llama.cpp's Q8_K does. A weight super-block's dot product is then a sum of integer products,
  * exact whatever order it is taken in, scaled once by the weight's and the activation's factors.
  *
  * <p>What it costs: each activation is rounded to about 1/254 of its block's largest magnitude, so
- * an output moves by up to {@code sum |w| * scale / 2} from the float product (in practice a few
- * tenths of a percent of the largest output, the error llama.cpp has on this path too).
+ * an output moves by up to {@code sum |w| * scale / 2} from the float product (an earlier
+ * prototype measured up to 0.6% of the largest output; llama.cpp has the same error on this path).
  *
  * <p>Besides the quants it keeps what the kernels read per sub-block: the sum of each 32 quants
  * (what a sub-block's min multiplies) and, for each pair of columns {@code (c, c + 1)}, {@code G}
