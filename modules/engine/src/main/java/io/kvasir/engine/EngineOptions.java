@@ -36,12 +36,13 @@ import io.kvasir.engine.model.ModelConfig;
  * @param longPrefillShare while short prefills wait, the most of a step's prefill budget (what the
  *                       decodes leave) long prefills get together, and what they are sure of, so they
  *                       finish; in (0, 1]. 1 never holds a long prefill back for short ones
- * @param deterministic  steps that carry a greedy or seeded request compute every row as it would be
- *                       computed alone ({@link io.kvasir.engine.core.ForwardBatch#exact}), so such a
- *                       request gives the same tokens whatever shares its steps, here or on another
- *                       replica; off, big prefill steps may take a faster kernel that sums in another
- *                       order. The cost is prefill speed on steps of 64 rows or more (see
- *                       benchmarks.md); decode is unaffected
+ * @param determinism    on: every step computes every row as it would be computed alone ({@link
+ *                       io.kvasir.engine.core.ForwardBatch#exact}), so a greedy or seeded request
+ *                       gives the same tokens whatever shares its steps or filled the prefix cache,
+ *                       here or on another replica. Every step, not only those holding such a
+ *                       request: the KV a step writes is reused by later requests. Off, steps take
+ *                       the fastest kernels, which sum in batch-dependent orders (the cost of on is
+ *                       in benchmarks.md); auto: on only where that is free ({@link Determinism})
  */
 public record EngineOptions(
         int threads,
@@ -55,7 +56,7 @@ public record EngineOptions(
         boolean prefixCaching,
         int longPrefillThreshold,
         double longPrefillShare,
-        boolean deterministic) {
+        Determinism determinism) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final long DEFAULT_KV_BYTES_MAX = 1L << 30;
@@ -109,7 +110,7 @@ public record EngineOptions(
      * One thread per core, F16 KV in blocks of 16 sized for 64 full contexts within 1 GiB, 512
      * tokens and 64 sequences a step, prefix caching on; prompts beyond one step's budget are long
      * and get half the prefill budget while short ones wait; greedy and seeded requests
-     * deterministic.
+     * deterministic where that is free ({@link Determinism#AUTO}).
      */
     public static EngineOptions defaults() {
         return new EngineOptions(
@@ -124,7 +125,7 @@ public record EngineOptions(
                 true,
                 DEFAULT_LONG_PREFILL_THRESHOLD,
                 DEFAULT_LONG_PREFILL_SHARE,
-                true);
+                Determinism.AUTO);
     }
 
     public EngineOptions withThreads(int n) {
@@ -140,7 +141,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withKvPrecision(KvPrecision precision) {
@@ -156,7 +157,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withKvBlocks(int n) {
@@ -172,7 +173,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withBlockSize(int tokens) {
@@ -188,7 +189,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withMaxContext(int tokens) {
@@ -204,7 +205,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withKvBytesMax(long bytes) {
@@ -220,7 +221,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withMaxBatchTokens(int tokens) {
@@ -236,7 +237,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withMaxNumSeqs(int seqs) {
@@ -252,7 +253,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withPrefixCaching(boolean enabled) {
@@ -268,7 +269,7 @@ public record EngineOptions(
                 enabled,
                 longPrefillThreshold,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withLongPrefillThreshold(int tokens) {
@@ -284,7 +285,7 @@ public record EngineOptions(
                 prefixCaching,
                 tokens,
                 longPrefillShare,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withLongPrefillShare(double share) {
@@ -300,10 +301,27 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 share,
-                deterministic);
+                determinism);
     }
 
     public EngineOptions withDeterministic(boolean on) {
+        return withDeterminism(on ? Determinism.ON : Determinism.OFF);
+    }
+
+    /**
+     * Whether steps are exact: {@link Determinism#AUTO} counts as on until a loaded model resolves it
+     * ({@link #resolved}), so an engine built without that step keeps the safe order.
+     */
+    public boolean deterministic() {
+        return determinism != Determinism.OFF;
+    }
+
+    /** {@link Determinism#AUTO} decided for a model whose weight matrices have {@code matrixTypes}. */
+    public EngineOptions resolved(java.util.Collection<io.kvasir.engine.tensor.GgmlType> matrixTypes) {
+        return withDeterminism(determinism.resolve(matrixTypes));
+    }
+
+    public EngineOptions withDeterminism(Determinism mode) {
         return new EngineOptions(
                 threads,
                 kvPrecision,
@@ -316,7 +334,7 @@ public record EngineOptions(
                 prefixCaching,
                 longPrefillThreshold,
                 longPrefillShare,
-                on);
+                mode);
     }
 
     /** Tokens left to compute above which a prefill is long: {@code longPrefillThreshold}, or the step budget if 0. */

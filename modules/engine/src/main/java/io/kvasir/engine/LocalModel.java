@@ -5,6 +5,7 @@ import io.kvasir.engine.chat.ChatTemplate;
 import io.kvasir.engine.chat.ChatTemplateException;
 import io.kvasir.engine.core.EngineCore;
 import io.kvasir.engine.core.ModelRunner;
+import io.kvasir.engine.core.PromptScoring;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.model.LlamaRunner;
 import io.kvasir.engine.model.ModelConfig;
@@ -36,6 +37,7 @@ public final class LocalModel implements ServedModel {
     private final ChatTemplate chatTemplate;
     private final EngineCore engine;
     private final PhaseTimes phaseTimes;
+    private final PromptScoring.Pooling pooling;
 
     private LocalModel(
             String name,
@@ -45,8 +47,10 @@ public final class LocalModel implements ServedModel {
             Tokenizer tokenizer,
             ChatTemplate chatTemplate,
             EngineCore engine,
-            PhaseTimes phaseTimes) {
+            PhaseTimes phaseTimes,
+            PromptScoring.Pooling pooling) {
         this.name = name;
+        this.pooling = pooling;
         this.path = path;
         this.synthetic = synthetic;
         this.config = config;
@@ -73,6 +77,7 @@ public final class LocalModel implements ServedModel {
         ModelConfig config;
         Tokenizer tokenizer;
         ChatTemplate template;
+        PromptScoring.Pooling pooling;
         try (GgufFile gguf = GgufFile.open(path)) {
             config = ModelConfig.read(gguf);
             try {
@@ -88,6 +93,16 @@ public final class LocalModel implements ServedModel {
             }
             name = gguf.string("general.name", baseName(path));
             synthetic = gguf.bool("kvasir.synthetic", false);
+            pooling = pooling(gguf);
+            // Deterministic "auto" is decided by what the weights cost to compute exactly (Determinism).
+            java.util.Set<io.kvasir.engine.tensor.GgmlType> matrixTypes =
+                    java.util.EnumSet.noneOf(io.kvasir.engine.tensor.GgmlType.class);
+            for (var t : gguf.tensors()) {
+                if (t.rank() == 2 && t.type() != null) {
+                    matrixTypes.add(t.type());
+                }
+            }
+            options = options.resolved(matrixTypes);
         }
         ModelRunner forward = runner.get();
         try {
@@ -95,11 +110,32 @@ public final class LocalModel implements ServedModel {
             // A whole local model times its phases; a pipeline's runner has no one model to ask.
             PhaseTimes phases =
                     forward instanceof LlamaRunner local ? local.model().phaseTimes() : null;
-            return new LocalModel(name, path, synthetic, config, tokenizer, template, engine, phases);
+            return new LocalModel(name, path, synthetic, config, tokenizer, template, engine, phases, pooling);
         } catch (RuntimeException e) {
             forward.close();
             throw e;
         }
+    }
+
+    /**
+     * How the model's embeddings pool hidden states: the file's {@code <arch>.pooling_type} when it
+     * names last-token pooling (3, as llama.cpp numbers them), else the mean. A generative model's
+     * file names none; the mean over every position is the more robust sentence vector for it,
+     * since its last position is trained to predict the next token, not to sum up the text.
+     */
+    private static PromptScoring.Pooling pooling(GgufFile gguf) {
+        String arch = gguf.string("general.architecture", "llama");
+        return gguf.integer(arch + ".pooling_type", 0) == 3 ? PromptScoring.Pooling.LAST : PromptScoring.Pooling.MEAN;
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public PromptScoring.Pooling pooling() {
+        return pooling;
     }
 
     private static String baseName(Path p) {

@@ -50,6 +50,16 @@ public interface ServedModel extends AutoCloseable {
      */
     int[] textPrompt(String prompt);
 
+    /** How this model's embeddings pool the prompt's hidden states (see {@code /v1/embeddings}). */
+    default io.kvasir.engine.core.PromptScoring.Pooling pooling() {
+        return io.kvasir.engine.core.PromptScoring.Pooling.MEAN;
+    }
+
+    /** The vocabulary's size: token ids in a prompt are below it. */
+    default int vocabSize() {
+        return engine().tokenizer().vocabSize();
+    }
+
     /** Closes the engine and releases what the model holds (compute threads, mapped weights). */
     @Override
     void close();

@@ -55,11 +55,30 @@ class EngineOptionsTest {
                 .withLongPrefillThreshold(300)
                 .withLongPrefillShare(0.25);
         assertThat(all)
-                .isEqualTo(
-                        new EngineOptions(3, KvPrecision.F32, 100, 32, 2048, 1 << 20, 128, 8, false, 300, 0.25, true));
+                .isEqualTo(new EngineOptions(
+                        3, KvPrecision.F32, 100, 32, 2048, 1 << 20, 128, 8, false, 300, 0.25, Determinism.AUTO));
         assertThat(d.withMaxNumSeqs(8))
-                .isEqualTo(new EngineOptions(0, KvPrecision.F16, 0, 16, 0, 1L << 30, 512, 8, true, 0, 0.5, true));
+                .isEqualTo(new EngineOptions(
+                        0, KvPrecision.F16, 0, 16, 0, 1L << 30, 512, 8, true, 0, 0.5, Determinism.AUTO));
         assertThat(all.effectiveThreads()).isEqualTo(3);
+    }
+
+    @Test
+    void autoDeterminismIsOnOnlyWhereExactKernelsAreFree() {
+        var q8 = java.util.List.of(io.kvasir.engine.tensor.GgmlType.Q8_0, io.kvasir.engine.tensor.GgmlType.F32);
+        var q4km = java.util.List.of(io.kvasir.engine.tensor.GgmlType.Q4_K, io.kvasir.engine.tensor.GgmlType.Q6_K);
+        EngineOptions auto = EngineOptions.defaults();
+        assertThat(auto.determinism()).isEqualTo(Determinism.AUTO);
+        // Unresolved, auto keeps the exact order: an engine built without a model file stays safe.
+        assertThat(auto.deterministic()).isTrue();
+        assertThat(auto.resolved(q8).deterministic()).isTrue();
+        assertThat(auto.resolved(q4km).deterministic()).isFalse();
+        assertThat(auto.withDeterministic(true).resolved(q4km).deterministic()).isTrue();
+        assertThat(auto.withDeterministic(false).resolved(q8).deterministic()).isFalse();
+        assertThat(Determinism.parse("on")).isEqualTo(Determinism.ON);
+        assertThat(Determinism.parse("false")).isEqualTo(Determinism.OFF);
+        assertThat(Determinism.parse(" Auto ")).isEqualTo(Determinism.AUTO);
+        assertThatThrownBy(() -> Determinism.parse("sometimes")).hasMessageContaining("on, off or auto");
     }
 
     @Test
@@ -128,7 +147,8 @@ class EngineOptionsTest {
                 .withMaxNumSeqs(5)
                 .withPrefixCaching(false);
         try (LocalModel model = LocalModel.open(file, options)) {
-            assertThat(model.engine().config()).isEqualTo(options);
+            // Auto is resolved by the file's weights: the synthetic tiny model is Q8_0, where exact is free.
+            assertThat(model.engine().config()).isEqualTo(options.withDeterminism(Determinism.ON));
             assertThat(model.engine().stats().kvBlocksTotal()).isEqualTo(40);
             // tiny: 4 layers, 2 KV heads of 32, F32: 8 slots x 4 layers x 2 x 64 x 4 bytes.
             assertThat(model.engine().kvBlockBytes()).isEqualTo(8 * 4 * 2 * 64 * 4);

@@ -45,6 +45,13 @@ public final class Kvasir {
     /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
+        NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
+                io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
+        system.getWhenTerminated().thenRun(node.health()::close);
+        // Without the fleet, a model larger than the node's whole budget fails its load, with both figures.
+        long budget =
+                io.kvasir.fabric.health.MemoryBudget.bytes(system.settings().config());
+        factory = io.kvasir.fabric.fleet.MemoryFit.checked(factory, () -> budget, node);
         // A pipelined model's replicas load through the pipeline, which also starts its stages' sharding.
         factory = io.kvasir.fabric.pipeline.Pipelines.init(system, settings, factory);
         ReplicaView view = new ReplicaView();
@@ -59,9 +66,9 @@ public final class Kvasir {
                 ReplicaDirectory.create(settings, view, metrics, loadTopic, tenants::tenants),
                 "kvasir-directory",
                 Props.empty());
-        NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
-                io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
-        system.getWhenTerminated().thenRun(node.health()::close);
+        io.kvasir.fabric.replica.LoadFailureBoard loadFailures =
+                io.kvasir.fabric.replica.LoadFailureBoard.start(system);
+        node.loadBackoff().listen(loadFailures);
         io.kvasir.fabric.fleet.Fleet fleet = io.kvasir.fabric.fleet.Fleet.prepare(system, settings, node, loadTopic);
         ModelShard.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
@@ -116,21 +123,35 @@ public final class Kvasir {
                 ? io.kvasir.fabric.responses.ReplicatedResponseStore.start(system, System::currentTimeMillis)
                 : io.kvasir.fabric.responses.ResponseStore.NONE;
         return new KvasirFabric(
-                system, settings, directory, view, node, placement, drain, metrics, tenants, tiers, responses, fleet);
+                system,
+                settings,
+                directory,
+                view,
+                node,
+                placement,
+                drain,
+                metrics,
+                tenants,
+                tiers,
+                responses,
+                fleet,
+                loadFailures);
     }
 
     /**
      * A model's requests in flight at once in the whole cluster: its max-in-flight, or less when its
      * decode replicas say they can run fewer sequences within their inter-token objective (each
-     * publishes its learnt batch capacity; until all have, max-in-flight stands).
+     * publishes its learnt batch capacity; until all have, max-in-flight stands). An external
+     * replica's capacity is its engine's slot count or its configured max-concurrency.
      */
     static int admissionLimit(KvasirSettings settings, ReplicaView view, String model) {
         int configured = settings.model(model).map(ModelSettings::maxInFlight).orElse(0);
         int capacity = 0;
         for (var replica : view.replicas(model)) {
             if (!replica.pool().equals(ModelSettings.DECODE)
+                    || replica.down()
                     || replica.health().status() == io.kvasir.fabric.health.Severity.UNHEALTHY) {
-                continue; // an unhealthy replica takes no turns: its batch is no capacity
+                continue; // an unhealthy or down replica takes no turns: its batch is no capacity
             }
             if (replica.load().capacity() <= 0) {
                 return configured;

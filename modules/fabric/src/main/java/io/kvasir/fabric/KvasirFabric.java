@@ -45,6 +45,7 @@ public final class KvasirFabric implements Fabric {
     private final TierRouter tiers;
     private final io.kvasir.fabric.responses.ResponseStore responses;
     private final io.kvasir.fabric.fleet.Fleet fleet;
+    private final io.kvasir.fabric.replica.LoadFailureBoard loadFailures;
 
     KvasirFabric(
             ActorSystem<?> system,
@@ -58,7 +59,9 @@ public final class KvasirFabric implements Fabric {
             TenantPolicy tenants,
             TierRouter tiers,
             io.kvasir.fabric.responses.ResponseStore responses,
-            io.kvasir.fabric.fleet.Fleet fleet) {
+            io.kvasir.fabric.fleet.Fleet fleet,
+            io.kvasir.fabric.replica.LoadFailureBoard loadFailures) {
+        this.loadFailures = loadFailures;
         this.responses = responses;
         this.fleet = fleet;
         this.tenants = tenants;
@@ -168,11 +171,34 @@ public final class KvasirFabric implements Fabric {
 
     @Override
     public CompletionStage<List<ModelStatus>> modelStatus() {
-        return AskPattern.ask(
-                directory,
-                DirectoryProtocol.Gather::new,
-                settings.statusTimeout().plus(settings.statusTimeout()),
-                system.scheduler());
+        return AskPattern.<DirectoryProtocol.Command, List<ModelStatus>>ask(
+                        directory,
+                        DirectoryProtocol.Gather::new,
+                        settings.statusTimeout().plus(settings.statusTimeout()),
+                        system.scheduler())
+                .thenApply(this::withLoadFailures);
+    }
+
+    /** Each model's status with the failed loads the board knows of, on nodes still in the cluster. */
+    private List<ModelStatus> withLoadFailures(List<ModelStatus> models) {
+        java.util.Set<String> members = new java.util.HashSet<>();
+        Cluster.get(system)
+                .state()
+                .getMembers()
+                .forEach(m -> members.add(m.address().toString()));
+        var failures = loadFailures.failures().values();
+        return models.stream()
+                .map(m -> new ModelStatus(
+                        m.model(),
+                        m.replicas(),
+                        failures.stream()
+                                .filter(f -> members.contains(f.node()))
+                                .filter(f -> m.model().equals(f.model()))
+                                .filter(f -> m.replicas().stream()
+                                        .noneMatch(r -> r.entityId().equals(f.replica())))
+                                .map(io.kvasir.fabric.replica.LoadFailureBoard.LoadFailure::text)
+                                .toList()))
+                .toList();
     }
 
     @Override

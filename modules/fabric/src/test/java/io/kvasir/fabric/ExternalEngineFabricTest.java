@@ -104,6 +104,73 @@ class ExternalEngineFabricTest {
     }
 
     @Test
+    void logprobsAreAskedOfTheEngineAndPassedBack() throws Exception {
+        io.kvasir.engine.sampling.SamplingParams withTop =
+                new io.kvasir.engine.sampling.SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 2);
+        GenerationRequest chat = new GenerationRequest(
+                "ext",
+                "s-logprobs",
+                List.of(new ChatMessage("user", "Tell me a story with logprobs")),
+                null,
+                withTop,
+                3,
+                null,
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
+
+        List<GenerationEvent.Token> tokens = TestNodes.run(kit, fabric, chat).stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
+                .map(e -> (GenerationEvent.Token) e)
+                .toList();
+
+        JsonNode sent = requestContaining("Tell me a story with logprobs");
+        assertThat(sent.path("logprobs").asBoolean()).isTrue();
+        assertThat(sent.path("top_logprobs").asInt()).isEqualTo(2);
+        assertThat(tokens).extracting(GenerationEvent.Token::text).containsExactly("Once", " upon", " a");
+        assertThat(tokens.get(1).logprob()).isCloseTo(-0.2f, org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(tokens.get(1).topLogprobs())
+                .extracting(GenerationEvent.TopLogprob::text)
+                .containsExactly(" upon", " else");
+
+        GenerationRequest text = new GenerationRequest(
+                "ext",
+                "s-logprobs-text",
+                null,
+                "A story:",
+                withTop,
+                2,
+                null,
+                GenerationRequest.Workload.INTERACTIVE,
+                null);
+        List<GenerationEvent.Token> textTokens = TestNodes.run(kit, fabric, text).stream()
+                .filter(e -> e instanceof GenerationEvent.Token)
+                .map(e -> (GenerationEvent.Token) e)
+                .toList();
+        assertThat(requestContaining("A story:").path("logprobs").asInt()).isEqualTo(2);
+        assertThat(textTokens.getFirst().logprob()).isCloseTo(-0.1f, org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(textTokens.getFirst().topLogprobs())
+                .extracting(GenerationEvent.TopLogprob::logprob)
+                .containsExactly(-0.1f, -3.0f);
+    }
+
+    @Test
+    void toolsAreOfferedToTheEngineAndItsCallsComeBackAsTextTheEdgeParses() throws Exception {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
+                + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+        GenerationRequest request = chat("ext", "s-tools", 32).withTools(tools);
+
+        List<GenerationEvent> events = TestNodes.run(kit, fabric, request);
+
+        JsonNode sent = requestContaining("s-tools");
+        assertThat(sent.path("tools").get(0).path("function").path("name").asText())
+                .isEqualTo("get_weather");
+        assertThat(text(events))
+                .isEqualTo(
+                        "<tool_call>{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": \\\"Oslo\\\"}\"}</tool_call>");
+        assertThat(events.getLast()).isInstanceOf(GenerationEvent.Finished.class);
+    }
+
+    @Test
     void newSessionsGoToTheEndpointWhoseMetricsShowLessWaiting() throws Exception {
         b.waiting = 50;
         awaitWaiting("ext:decode:1", 50);
@@ -283,6 +350,16 @@ class ExternalEngineFabricTest {
         return a.requests.isEmpty()
                 ? b.requests.getLast()
                 : b.requests.isEmpty() ? a.requests.getLast() : all.getLast();
+    }
+
+    /** The request either engine got whose body holds {@code text}. */
+    private static JsonNode requestContaining(String text) {
+        List<JsonNode> all = new ArrayList<>(a.requests);
+        all.addAll(b.requests);
+        return all.stream()
+                .filter(r -> r.toString().contains(text))
+                .reduce((first, second) -> second)
+                .orElseThrow(() -> new AssertionError("no request held " + text));
     }
 
     private static Fabric.ReplicaStatus status(String replica) {

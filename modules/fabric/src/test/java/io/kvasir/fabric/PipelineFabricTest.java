@@ -42,6 +42,7 @@ class PipelineFabricTest {
     private static ActorTestKit nodeA;
     private static ActorTestKit nodeB;
     private static Fabric fabric;
+    private static Fabric fabricB;
     private static Path synthetic;
     private static boolean stories;
 
@@ -63,6 +64,9 @@ class PipelineFabricTest {
             models.append(m[0] + "-whole { path = \"" + path + "\", " + common + " }\n");
             models.append(m[0] + "-piped { path = \"" + path + "\", " + common + ", pipeline-stages = 2 }\n");
         }
+        // More stages than the model has layers: fails at load, and must be named in /admin/models.
+        models.append("too-many-stages { path = \"" + synthetic.toString().replace("\\", "/") + "\", " + common
+                + ", pipeline-stages = 99 }\n");
         // No rebalancing: the replicas stay on A, where they start, so the stages are what goes to B.
         String extra = TestNodes.NO_OVERLOAD_REFUSALS + "akka.cluster.sharding.rebalance-interval = 1h\n";
         EngineFactory engines = LocalEngines.factory(EngineOptions.defaults(), TimingModel.defaults());
@@ -70,7 +74,7 @@ class PipelineFabricTest {
                 "pipeline", TestNodes.config(models.toString(), List.of("gateway", "decode"), true, extra));
         fabric = Kvasir.start(nodeA.system(), engines);
         nodeB = ActorTestKit.create("pipeline", TestNodes.config(models.toString(), List.of("decode"), false, extra));
-        Kvasir.start(nodeB.system(), engines);
+        fabricB = Kvasir.start(nodeB.system(), engines);
         Cluster.get(nodeB.system()).manager().tell(Join.create(nodeA.system().address()));
         TestNodes.awaitReplicas(
                 nodeA,
@@ -102,6 +106,32 @@ class PipelineFabricTest {
     void storiesPipelineMatchesTheWholeModel() throws Exception {
         SharedData.require("models/stories260K.gguf");
         samePipelinedAsWhole("stories");
+    }
+
+    @Test
+    void aPipelineThatCannotLoadIsNamedInTheModelStatusOfEveryNode() throws Exception {
+        for (Fabric node : List.of(fabric, fabricB)) {
+            List<String> errors = List.of();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (errors.isEmpty() && System.nanoTime() < deadline) {
+                errors = node.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+                        .filter(s -> s.model().equals("too-many-stages"))
+                        .findFirst()
+                        .orElseThrow()
+                        .errors();
+                Thread.sleep(100);
+            }
+            assertThat(errors)
+                    .singleElement()
+                    .asString()
+                    .contains("replica too-many-stages:decode:0 failed to load on")
+                    .contains("pipeline-stages = 99 but the model has only");
+        }
+        // The models that load have no errors to show.
+        assertThat(fabric.modelStatus().toCompletableFuture().get(10, TimeUnit.SECONDS).stream()
+                        .filter(s -> s.model().equals("synth-piped")))
+                .singleElement()
+                .satisfies(s -> assertThat(s.errors()).isEmpty());
     }
 
     @Test

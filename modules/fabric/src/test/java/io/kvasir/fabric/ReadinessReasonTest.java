@@ -39,6 +39,60 @@ class ReadinessReasonTest {
                         .contains("replica broken:decode:0 failed to load here")
                         .contains("missing.gguf"));
         assertThat(fabric.ready()).isFalse();
+        // /admin/models names it too (the replica itself is not listed: it is not up).
+        await(() -> !status(fabric).errors().isEmpty());
+        assertThat(status(fabric).replicas()).isEmpty();
+        assertThat(status(fabric).errors())
+                .singleElement()
+                .asString()
+                .contains("replica broken:decode:0 failed to load on "
+                        + kit.system().address())
+                .contains("missing.gguf");
+    }
+
+    private static io.kvasir.fabric.api.Fabric.ModelStatus status(KvasirFabric fabric) {
+        return status(fabric, "broken");
+    }
+
+    private static io.kvasir.fabric.api.Fabric.ModelStatus status(KvasirFabric fabric, String model) {
+        try {
+            return fabric.modelStatus().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS).stream()
+                    .filter(s -> s.model().equals(model))
+                    .findFirst()
+                    .orElseThrow();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void aModelLargerThanTheNodesMemoryBudgetIsRefusedWithBothFigures() throws Exception {
+        java.nio.file.Path gguf = java.nio.file.Files.createTempFile("budget", ".gguf");
+        try {
+            io.kvasir.engine.synth.SyntheticModel.write(io.kvasir.engine.synth.SyntheticModel.Spec.tiny(), gguf);
+            String path = gguf.toString().replace("\\", "/");
+            kit = ActorTestKit.create(
+                    "readiness-budget",
+                    TestNodes.config(
+                            "big { path = \"" + path + "\", kv-cache-blocks = 64, kv-block-size = 16 }",
+                            List.of("gateway", "decode"),
+                            true,
+                            "kvasir.node.memory-budget = 64KiB\n"));
+            KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)));
+            await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
+            assertThat(fabric.notReadyReason())
+                    .hasValueSatisfying(why -> assertThat(why)
+                            .contains("replica big:decode:0 failed to load here")
+                            .contains("model big needs about")
+                            .contains("kvasir.node.memory-budget is 64.0 KiB"));
+            await(() -> !status(fabric, "big").errors().isEmpty());
+            assertThat(status(fabric, "big").errors())
+                    .singleElement()
+                    .asString()
+                    .contains("KV pool");
+        } finally {
+            java.nio.file.Files.deleteIfExists(gguf);
+        }
     }
 
     @Test

@@ -79,6 +79,10 @@ class ServingMetricsTest {
                 .isEqualTo(requests);
         assertThat(s.get("kvasir_inter_token_latency_seconds_count{model=\"tiny\"}"))
                 .isEqualTo(gaps);
+        // Every admitted request's wait for its slot is timed (here never longer than its whole stream).
+        assertThat(s.get("kvasir_admission_wait_seconds_count{model=\"tiny\"}")).isEqualTo(requests);
+        assertThat(s.get("kvasir_admission_wait_seconds_sum{model=\"tiny\"}"))
+                .isLessThanOrEqualTo(s.get("kvasir_e2e_request_latency_seconds_sum{model=\"tiny\"}"));
         assertThat(s.get("kvasir_e2e_request_latency_seconds_count{model=\"tiny\"}"))
                 .isEqualTo(requests);
         assertThat(s.get("kvasir_e2e_request_latency_seconds_bucket{model=\"tiny\",le=\"+Inf\"}"))

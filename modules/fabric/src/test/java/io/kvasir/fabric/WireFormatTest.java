@@ -116,6 +116,27 @@ class WireFormatTest {
                 new ReplicaProtocol.TurnToken(65, "A", -0.25f, List.of(new GenerationEvent.TopLogprob(66, "B", -1f))),
                 new ReplicaProtocol.TurnToken(66, "", Float.NaN, List.of()),
                 new ReplicaProtocol.TurnFinished(FinishReason.STOP, 10, 3, 4),
+                new ReplicaProtocol.Generate(
+                        "r5",
+                        request.withPromptOptions(new io.kvasir.fabric.api.PromptOptions(new int[] {1, 5, 9}, 2, true)),
+                        new int[0],
+                        replies.ref(),
+                        turns.ref()),
+                new ReplicaProtocol.TurnFinished(
+                        FinishReason.LENGTH,
+                        2,
+                        0,
+                        0,
+                        new GenerationEvent.PromptResult(
+                                List.of(
+                                        new GenerationEvent.PromptToken(1, "<s>", Float.NaN, List.of()),
+                                        new GenerationEvent.PromptToken(
+                                                5,
+                                                " a",
+                                                -1.5f,
+                                                List.of(new GenerationEvent.TopLogprob(5, " a", -1.5f)))),
+                                new float[] {0.6f, -0.8f},
+                                "mean")),
                 new ReplicaProtocol.TurnRefused(FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long", "messages"));
         for (Object message : messages) {
             assertThat(serializerId(message)).as(message.getClass().getName()).isEqualTo(jacksonCborId());

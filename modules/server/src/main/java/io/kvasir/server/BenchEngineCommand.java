@@ -64,11 +64,12 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     @Option(
             names = "--deterministic",
-            defaultValue = "true",
+            defaultValue = "auto",
             arity = "1",
-            description = "Greedy requests computed as they would be alone (the engine's default); false to"
-                    + " measure what that costs")
-    boolean deterministic;
+            description = "on: every step computed as each row would be alone (bitwise reproducible); off:"
+                    + " the fastest kernels; auto (the engine's default): on where that is free, for Q8_0"
+                    + " and F32 weights")
+    String deterministic;
 
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
@@ -83,6 +84,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     boolean phases;
 
     private PhaseTimes phaseTimes;
+    private boolean resolvedDeterministic;
     /** Per measurement (prefill, then each decode batch): {wall, attention, routing, experts} nanoseconds. */
     private final Map<String, long[]> phaseSplit = new java.util.LinkedHashMap<>();
 
@@ -98,8 +100,9 @@ final class BenchEngineCommand implements Callable<Integer> {
                 .withKvPrecision(kvPrecision)
                 .withMaxNumSeqs(Math.max(maxBatch, 1))
                 .withMaxBatchTokens(Math.max(promptTokens, maxBatch))
-                .withDeterministic(deterministic);
+                .withDeterminism(io.kvasir.engine.Determinism.parse(deterministic));
         try (LocalModel local = LocalModel.open(path, options)) {
+            resolvedDeterministic = local.engine().config().deterministic();
             InferenceEngine engine = local.engine();
             phaseTimes = local.phaseTimes();
             int vocab = local.tokenizer().vocabSize();
@@ -148,7 +151,8 @@ final class BenchEngineCommand implements Callable<Integer> {
             bytesByType.forEach(types::put);
             root.put("threads", threads);
             root.put("kv_precision", kvPrecision.name());
-            root.put("deterministic", deterministic);
+            // What the run used: auto resolved for this model's weights.
+            root.put("deterministic", resolvedDeterministic);
             root.put("prompt_tokens", promptTokens);
             root.put("gen_tokens", genTokens);
             // Decode runs after each sequence's prompt: its context grows from prompt_tokens to

@@ -124,7 +124,7 @@ final class ServeCommand implements Callable<Integer> {
         Config conf = buildConfig();
         EngineOptions options = EngineOptions.defaults()
                 .withThreads(threads == null ? 0 : threads)
-                .withDeterministic(conf.getBoolean("kvasir.node.deterministic"));
+                .withDeterminism(io.kvasir.engine.Determinism.parse(conf.getString("kvasir.node.deterministic")));
         try (KvasirNode node = KvasirNode.start(conf, LocalEngines.factory(options, timing()))) {
             for (var m : node.fabric().models()) {
                 String note = m.simulated()

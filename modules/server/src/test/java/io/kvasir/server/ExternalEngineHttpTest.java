@@ -3,10 +3,14 @@ package io.kvasir.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.OpenAIServiceException;
+import com.openai.models.FunctionDefinition;
+import com.openai.models.FunctionParameters;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -112,6 +116,40 @@ class ExternalEngineHttpTest {
                     .forEach(ch -> ch.delta().content().ifPresent(text::append));
         }
         assertThat(text.toString()).isEqualTo("Once upon a time, a fox ran.");
+    }
+
+    @Test
+    void theEnginesToolCallReachesTheSdkAsAToolCall() throws Exception {
+        ChatCompletionCreateParams params = chat("ext", 64).toBuilder()
+                .addFunctionTool(FunctionDefinition.builder()
+                        .name("get_weather")
+                        .parameters(FunctionParameters.builder()
+                                .putAdditionalProperty("type", JsonValue.from("object"))
+                                .putAdditionalProperty(
+                                        "properties", JsonValue.from(Map.of("city", Map.of("type", "string"))))
+                                .build())
+                        .build())
+                .build();
+
+        ChatCompletion completion = client.chat().completions().create(params);
+
+        var choice = completion.choices().getFirst();
+        assertThat(choice.finishReason().asString()).isEqualTo("tool_calls");
+        var call = choice.message().toolCalls().orElseThrow().getFirst().asFunction();
+        assertThat(call.function().name()).isEqualTo("get_weather");
+        assertThat(new ObjectMapper()
+                        .readTree(call.function().arguments())
+                        .path("city")
+                        .asText())
+                .isEqualTo("Oslo");
+        assertThat(engine.requests
+                        .getLast()
+                        .path("tools")
+                        .get(0)
+                        .path("function")
+                        .path("name")
+                        .asText())
+                .isEqualTo("get_weather");
     }
 
     @Test

@@ -10,7 +10,6 @@ import io.kvasir.engine.kv.KvBlockStorage;
 import io.kvasir.engine.kv.KvCacheManager;
 import io.kvasir.engine.sampling.Sample;
 import io.kvasir.engine.sampling.Sampler;
-import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sampling.TokenConstraint;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
@@ -216,9 +215,42 @@ public final class EngineCore implements InferenceEngine {
             }
             return;
         }
+        float[][] hidden = batch.hiddenRows().length == 0 ? null : runner.hidden();
         int row = 0;
+        int hiddenRow = 0;
         for (SchedulerOutput.Scheduled s : out.scheduled()) {
             Request r = s.request();
+            PromptScores scores = r.scores();
+            if (scores != null) {
+                // Consumed in the order buildBatch asked for them: the prompt's rows, then the sample row.
+                for (int p = s.start(); p < s.start() + s.numTokens(); p++) {
+                    if (scores.wantsLogits(p)) {
+                        scores.logits(p, logits[row++]);
+                    }
+                }
+                if (scores.scoring().wantsEmbedding()) {
+                    boolean missing = false;
+                    for (int p = s.start(); p < s.start() + s.numTokens(); p++) {
+                        if (scores.wantsHidden(p)) {
+                            if (hidden == null || hiddenRow >= hidden.length) {
+                                missing = true;
+                            } else {
+                                scores.hidden(p, hidden[hiddenRow++]);
+                            }
+                        }
+                    }
+                    if (missing) {
+                        log.warn("runner gave no hidden states for request {}; ending it with ERROR", r.id());
+                        scheduler.onComputed(s);
+                        if (s.completes() && r.spec().maxTokens() > 0) {
+                            row++;
+                        }
+                        scheduler.finish(r, RequestStatus.FINISHED_ERROR);
+                        events.add(finalEvent(r, ""));
+                        continue;
+                    }
+                }
+            }
             scheduler.onComputed(s);
             if (!s.completes()) {
                 continue; // a prefill chunk with more to come
@@ -245,34 +277,56 @@ public final class EngineCore implements InferenceEngine {
         int[] positions = new int[rows];
         int[] seqIndex = new int[rows];
         int[][] tables = new int[out.scheduled().size()][];
+        // One sample row a sequence, unless a prompt being scored asks for the logits of every row.
         int[] sampleRows = new int[out.scheduled().size()];
         int numSample = 0;
+        int[] hiddenRows = new int[0];
+        int numHidden = 0;
         int row = 0;
-        boolean exact = false;
+        // Every step, not only those carrying a greedy or seeded request: the KV a step writes
+        // outlives it (a cached prefix another request starts from, a block exported to another
+        // replica), so KV computed in a faster order would reach reproducible requests that way.
+        boolean exact = config.deterministic();
         for (int j = 0; j < tables.length; j++) {
             SchedulerOutput.Scheduled s = out.scheduled().get(j);
             Request r = s.request();
-            exact |= config.deterministic() && reproducible(r.spec().sampling());
+            PromptScores scores = r.scores();
             tables[j] = kv.blockTable(r.id());
             for (int p = s.start(); p < s.start() + s.numTokens(); p++) {
                 tokens[row] = r.tokens()[p];
                 positions[row] = p;
                 seqIndex[row] = j;
+                if (scores != null) {
+                    if (scores.wantsLogits(p)) {
+                        if (numSample == sampleRows.length) {
+                            sampleRows = Arrays.copyOf(sampleRows, numSample + rows);
+                        }
+                        sampleRows[numSample++] = row;
+                    }
+                    if (scores.wantsHidden(p)) {
+                        if (numHidden == hiddenRows.length) {
+                            hiddenRows = Arrays.copyOf(hiddenRows, rows);
+                        }
+                        hiddenRows[numHidden++] = row;
+                    }
+                }
                 row++;
             }
             if (s.completes() && r.spec().maxTokens() > 0) {
+                if (numSample == sampleRows.length) {
+                    sampleRows = Arrays.copyOf(sampleRows, numSample + rows);
+                }
                 sampleRows[numSample++] = row - 1;
             }
         }
-        return new ForwardBatch(tokens, positions, seqIndex, tables, Arrays.copyOf(sampleRows, numSample), exact);
-    }
-
-    /**
-     * Whether a request's output is meant to be reproducible (greedy, or seeded): only then does
-     * its step pay for {@link ForwardBatch#exact}; an unseeded draw is random anyway.
-     */
-    private static boolean reproducible(SamplingParams sampling) {
-        return sampling.isGreedy() || sampling.seed() != null;
+        return new ForwardBatch(
+                tokens,
+                positions,
+                seqIndex,
+                tables,
+                Arrays.copyOf(sampleRows, numSample),
+                exact,
+                Arrays.copyOf(hiddenRows, numHidden));
     }
 
     /** Samples the request's next token, applies its stop conditions, and makes its event. */
@@ -322,14 +376,21 @@ public final class EngineCore implements InferenceEngine {
                 end == null ? null : end.finishReason(),
                 r.numPromptTokens(),
                 r.numCachedTokens(),
-                r.numOutputTokens());
+                r.numOutputTokens(),
+                end == null ? null : promptResult(r));
+    }
+
+    /** What the request computed over its prompt, for its final event; null when it asked nothing. */
+    private PromptResult promptResult(Request r) {
+        return r.scores() == null ? null : r.scores().result(this::tokenString);
     }
 
     private String tokenString(int id) {
         return new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
     }
 
-    private static TokenEvent finalEvent(Request r, String text) {
+    private TokenEvent finalEvent(Request r, String text) {
+        boolean computed = r.status() == RequestStatus.FINISHED_LENGTH || r.status() == RequestStatus.FINISHED_STOPPED;
         return new TokenEvent(
                 r.id(),
                 -1,
@@ -339,7 +400,8 @@ public final class EngineCore implements InferenceEngine {
                 r.status().finishReason(),
                 r.numPromptTokens(),
                 r.numCachedTokens(),
-                r.numOutputTokens());
+                r.numOutputTokens(),
+                computed ? promptResult(r) : null);
     }
 
     @Override

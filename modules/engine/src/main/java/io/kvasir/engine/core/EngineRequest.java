@@ -23,7 +23,10 @@ import java.util.Set;
  * @param responseFormat what the output must look like (JSON, JSON valid against a schema); null or
  *                     {@link ResponseFormat#TEXT} leaves it free
  * @param resumedTokens how many of the prompt's last tokens are output already generated (a turn
- *                     resumed on another replica): the response format's automaton replays them
+ *                     resumed on another replica): the response format's automaton and the
+ *                     output's detokenizer replay them, so the text goes on where it stopped
+ * @param promptScoring what to compute over the prompt itself (prompt log-probabilities, an
+ *                     embedding); null: nothing
  */
 public record EngineRequest(
         String id,
@@ -36,7 +39,36 @@ public record EngineRequest(
         int priority,
         String cacheScope,
         ResponseFormat responseFormat,
-        int resumedTokens) {
+        int resumedTokens,
+        PromptScoring promptScoring) {
+
+    /** A request that asks nothing of its prompt. */
+    public EngineRequest(
+            String id,
+            int[] promptTokens,
+            SamplingParams sampling,
+            int maxTokens,
+            List<String> stop,
+            Set<Integer> stopTokenIds,
+            boolean ignoreEos,
+            int priority,
+            String cacheScope,
+            ResponseFormat responseFormat,
+            int resumedTokens) {
+        this(
+                id,
+                promptTokens,
+                sampling,
+                maxTokens,
+                stop,
+                stopTokenIds,
+                ignoreEos,
+                priority,
+                cacheScope,
+                responseFormat,
+                resumedTokens,
+                null);
+    }
 
     /** A request with free-form output. */
     public EngineRequest(
@@ -70,7 +102,8 @@ public record EngineRequest(
                 priority,
                 scope,
                 responseFormat,
-                resumedTokens);
+                resumedTokens,
+                promptScoring);
     }
 
     /**
@@ -89,7 +122,30 @@ public record EngineRequest(
                 priority,
                 cacheScope,
                 format,
-                resumed);
+                resumed,
+                promptScoring);
+    }
+
+    /** This request computing {@code scoring} over its prompt (null: nothing). */
+    public EngineRequest withPromptScoring(PromptScoring scoring) {
+        return new EngineRequest(
+                id,
+                promptTokens,
+                sampling,
+                maxTokens,
+                stop,
+                stopTokenIds,
+                ignoreEos,
+                priority,
+                cacheScope,
+                responseFormat,
+                resumedTokens,
+                scoring);
+    }
+
+    /** Whether the prompt's own positions must be computed and reported (never taken from the prefix cache). */
+    public boolean scoresPrompt() {
+        return PromptScoring.active(promptScoring);
     }
 
     /** Whether the output is constrained by a response format. */

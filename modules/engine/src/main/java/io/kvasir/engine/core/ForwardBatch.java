@@ -12,9 +12,31 @@ package io.kvasir.engine.core;
  * whatever the pool's split), for requests whose output must not depend on what shared their steps
  * (see {@link io.kvasir.engine.tensor.WeightMatrix#matmul(float[], float[], int,
  * io.kvasir.engine.tensor.ComputePool, boolean)}). It costs prefill speed, not decode speed.
+ *
+ * <p>{@code hiddenRows}: rows whose final normed hidden states (what the output projection would
+ * read) the runner keeps for {@link ModelRunner#hidden()}; empty for every batch without an
+ * embedding request in it.
  */
 public record ForwardBatch(
-        int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows, boolean exact) {
+        int[] tokens,
+        int[] positions,
+        int[] seqIndex,
+        int[][] blockTables,
+        int[] sampleRows,
+        boolean exact,
+        int[] hiddenRows) {
+
+    private static final int[] NONE = new int[0];
+
+    public ForwardBatch {
+        hiddenRows = hiddenRows == null ? NONE : hiddenRows;
+    }
+
+    /** A batch that wants no hidden states. */
+    public ForwardBatch(
+            int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows, boolean exact) {
+        this(tokens, positions, seqIndex, blockTables, sampleRows, exact, NONE);
+    }
 
     /** A batch that may take the fastest kernels. */
     public ForwardBatch(int[] tokens, int[] positions, int[] seqIndex, int[][] blockTables, int[] sampleRows) {

@@ -31,6 +31,16 @@ public interface ModelRunner extends AutoCloseable {
      */
     float[][] forward(ForwardBatch batch);
 
+    /**
+     * The final normed hidden states of the last {@link #forward} call's {@code hiddenRows}:
+     * {@code result[i]} has the model's width of values for row {@code hiddenRows[i]}. A runner that
+     * cannot give them (a simulation, a pipeline's stages) returns none, and the engine ends the
+     * requests that wanted them with an error.
+     */
+    default float[][] hidden() {
+        return new float[0][];
+    }
+
     @Override
     void close();
 }

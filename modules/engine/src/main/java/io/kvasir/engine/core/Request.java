@@ -31,6 +31,9 @@ public final class Request {
     private final TokenConstraint constraint;
 
     private final StopStrings output;
+    /** What the request computes over its prompt, or null when it asks nothing of it. */
+    private final PromptScores scores;
+
     private int[] tokens;
     private int numTokens;
     private int numComputedTokens;
@@ -55,7 +58,15 @@ public final class Request {
         this.constraint = constraint;
         this.sampler = new Sampler(spec.sampling(), vocabSize, spec.promptTokens(), workspace, constraint);
         this.output = new StopStrings(tokenizer, spec.stop());
+        this.scores = spec.scoresPrompt() ? new PromptScores(spec.promptScoring(), spec.promptTokens()) : null;
         int prompt = spec.promptTokens().length;
+        // A resumed turn's output so far went through another replica's detokenizer, which may
+        // have held back bytes of an unfinished character (or text that could begin a stop string)
+        // and never sent them. Replaying those tokens puts this one in the same state, so the seam
+        // neither drops that text nor turns the character's remaining bytes into U+FFFD.
+        for (int i = prompt - spec.resumedTokens(); i < prompt && !output.stopped(); i++) {
+            output.push(spec.promptTokens()[i]);
+        }
         this.tokens = Arrays.copyOf(spec.promptTokens(), prompt + Math.min(Math.max(spec.maxTokens(), 1), 4096));
         this.numTokens = prompt;
     }
@@ -130,6 +141,11 @@ public final class Request {
     /** The response format's automaton, or null. */
     TokenConstraint constraint() {
         return constraint;
+    }
+
+    /** The prompt's scores as they are computed, or null when none were asked for. */
+    PromptScores scores() {
+        return scores;
     }
 
     StopStrings output() {

@@ -65,7 +65,8 @@ final class RequestValidation {
                 r.priority(),
                 r.cacheScope(),
                 r.responseFormat(),
-                r.resumedTokens());
+                r.resumedTokens(),
+                r.promptScoring());
     }
 
     static void checkTransfer(KvTransfer t, int blockSize, int blockBytes, int vocabSize) {

@@ -291,7 +291,8 @@ public final class Scheduler {
     }
 
     private CachedPrefix cachedPrefix(Request r) {
-        return config.prefixCaching()
+        // A prompt to score is computed whole: a cached block's positions would report nothing.
+        return config.prefixCaching() && !r.spec().scoresPrompt()
                 ? kv.findCachedPrefix(r.cacheRoot(), r.tokens(), r.numTokens())
                 : CachedPrefix.NONE;
     }

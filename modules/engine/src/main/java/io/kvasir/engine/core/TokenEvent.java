@@ -16,6 +16,8 @@ import java.util.List;
  * @param promptTokens      the request's prompt length
  * @param cachedTokens      prompt tokens whose KV came from the prefix cache, not computed
  * @param generatedTokens   tokens generated so far, this one included
+ * @param prompt            on the final event of a request that asked for {@link PromptScoring}:
+ *                          what it computed over the prompt; else null
  */
 public record TokenEvent(
         String requestId,
@@ -26,7 +28,22 @@ public record TokenEvent(
         FinishReason finish,
         int promptTokens,
         int cachedTokens,
-        int generatedTokens) {
+        int generatedTokens,
+        PromptResult prompt) {
+
+    /** An event with no prompt result. */
+    public TokenEvent(
+            String requestId,
+            int tokenId,
+            String text,
+            float logprob,
+            List<TopLogprob> topLogprobs,
+            FinishReason finish,
+            int promptTokens,
+            int cachedTokens,
+            int generatedTokens) {
+        this(requestId, tokenId, text, logprob, topLogprobs, finish, promptTokens, cachedTokens, generatedTokens, null);
+    }
 
     public boolean finished() {
         return finish != null;

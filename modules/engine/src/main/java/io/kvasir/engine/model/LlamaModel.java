@@ -54,6 +54,12 @@ public final class LlamaModel {
     private float[] sinLocal;
     private float[] logits;
 
+    private static final float[][] NO_ROWS = new float[0][];
+    /** Sampled rows whose logits buffer is kept between steps (a decode batch's); more is allocated per step. */
+    private static final int KEPT_LOGIT_ROWS = 256;
+    /** Hidden states the last forward kept for its batch's {@code hiddenRows}. */
+    private float[][] hidden = NO_ROWS;
+
     private LlamaModel(
             ModelConfig config, ModelWeights weights, int layerStart, int layerEnd, ComputePool pool, KvStore kv) {
         this.config = config;
@@ -173,20 +179,26 @@ public final class LlamaModel {
             throw new IllegalStateException("layers [" + layerStart + ", " + layerEnd + ") are not the last stage");
         }
         int n = runLayers(batch, hiddenIn);
+        int dim = config.dim();
+        keepHidden(batch.hiddenRows(), dim);
         int[] sampleRows = batch.sampleRows();
         int m = sampleRows.length;
         float[][] result = new float[m][];
         if (m == 0) {
             return result;
         }
-        int dim = config.dim();
         for (int i = 0; i < m; i++) {
             VectorMath.rmsNorm(x, sampleRows[i] * dim, weights.outputNorm(), config.rmsEps(), xb, i * dim, dim);
         }
         int vocab = config.vocabSize();
-        if (logits == null || logits.length < m * vocab) {
+        float[] logits = this.logits;
+        if (m > KEPT_LOGIT_ROWS) {
+            // A scored prompt's chunk wants every row's logits: a one-off, not kept for later steps.
+            logits = new float[m * vocab];
+        } else if (logits == null || logits.length < m * vocab) {
             // Sized by sampled rows, not batch rows: a long prefill chunk samples one row.
             logits = new float[m * vocab];
+            this.logits = logits;
         }
         weights.output().matmul(xb, logits, m, pool, batch.exact());
         float cap = config.variant().finalSoftCap();
@@ -197,6 +209,29 @@ public final class LlamaModel {
             result[i] = Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab);
         }
         return result;
+    }
+
+    /**
+     * The final normed hidden states of the last {@link #forward}'s {@code hiddenRows}, then
+     * forgotten (an embedding's rows are read once).
+     */
+    public float[][] takeHidden() {
+        float[][] out = hidden;
+        hidden = NO_ROWS;
+        return out;
+    }
+
+    private void keepHidden(int[] rows, int dim) {
+        if (rows.length == 0) {
+            hidden = NO_ROWS;
+            return;
+        }
+        // Normed as the output projection reads them: the same vector the logits are made from.
+        float[][] out = new float[rows.length][dim];
+        for (int i = 0; i < rows.length; i++) {
+            VectorMath.rmsNorm(x, rows[i] * dim, weights.outputNorm(), config.rmsEps(), out[i], 0, dim);
+        }
+        hidden = out;
     }
 
     /**
@@ -296,7 +331,7 @@ public final class LlamaModel {
             }
         });
         if (w.experts() != null) {
-            moe.forward(w.experts(), xb, n, proj, pool);
+            moe.forward(w.experts(), xb, n, proj, pool, batch.exact());
             forRows(n, (from, to) -> VectorMath.add(proj, from * dim, x, from * dim, (to - from) * dim));
             return;
         }
@@ -348,6 +383,11 @@ public final class LlamaModel {
         for (int r : batch.sampleRows()) {
             if (r < 0 || r >= n) {
                 throw new IllegalArgumentException("sample row " + r + " outside the batch of " + n);
+            }
+        }
+        for (int r : batch.hiddenRows()) {
+            if (r < 0 || r >= n) {
+                throw new IllegalArgumentException("hidden row " + r + " outside the batch of " + n);
             }
         }
         int bs = kv.blockSize();

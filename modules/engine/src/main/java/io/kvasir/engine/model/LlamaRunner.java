@@ -84,6 +84,11 @@ public final class LlamaRunner implements ModelRunner {
     }
 
     @Override
+    public float[][] hidden() {
+        return model.takeHidden();
+    }
+
+    @Override
     public void close() {
         if (!closed) {
             closed = true;

@@ -62,13 +62,18 @@ final class MoeFeedForward {
         this.batches = new int[2 * e];
     }
 
-    /** {@code out[r * dim ..] = sum over r's experts of weight * expert(x[r * dim ..])} for {@code n} rows. */
-    void forward(ExpertWeights w, float[] x, int n, float[] out, ComputePool pool) {
+    /**
+     * {@code out[r * dim ..] = sum over r's experts of weight * expert(x[r * dim ..])} for {@code n}
+     * rows; {@code exact} as in {@link WeightMatrix#matmul(float[], float[], int, ComputePool,
+     * boolean)} (an expert's batch is however many rows were routed to it, so without it a row's
+     * result would depend on the other rows of its step).
+     */
+    void forward(ExpertWeights w, float[] x, int n, float[] out, ComputePool pool, boolean exact) {
         long t0 = System.nanoTime();
         ensureRows(n);
         int experts = config.count();
         int k = config.used();
-        w.router().matmul(x, logits, n, pool);
+        w.router().matmul(x, logits, n, pool, exact);
         ExpertRouter.route(logits, n, experts, k, config.normalizeWeights(), chosen, weights, probs);
         group(n, k);
         long t1 = System.nanoTime();
@@ -92,7 +97,7 @@ final class MoeFeedForward {
             outs[active] = upOut[e] = grow(upOut[e], m * ffn);
             active++;
         }
-        GroupedMatmul.matmul(pool, active, matrices, xs, batches, outs);
+        GroupedMatmul.matmul(pool, active, matrices, xs, batches, outs, exact);
         active = 0;
         for (int e = 0; e < experts; e++) {
             int m = rowsPerExpert[e];
@@ -106,7 +111,7 @@ final class MoeFeedForward {
             outs[active] = downOut[e] = grow(downOut[e], m * dim);
             active++;
         }
-        GroupedMatmul.matmul(pool, active, matrices, xs, batches, outs);
+        GroupedMatmul.matmul(pool, active, matrices, xs, batches, outs, exact);
         combine(n, k, out);
         times.add(t1 - t0, System.nanoTime() - t1);
     }

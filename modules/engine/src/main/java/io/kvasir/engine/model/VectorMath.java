@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * (an approximation of its own) in C2 but {@code Math.exp} per lane before. Measured on a fresh
  * server, that moved logprobs by ~3e-5 and flipped a greedy near-tie. So sums of lanes go through
  * {@link #sumLanes} (lane 0 first) and exponentials through {@link #exp}, a polynomial of additions
- * and fused multiply-adds, which are exact IEEE operations in every tier, vector or scalar.
+ * and fused multiply-adds, which are exact IEEE operations in every tier, vector or scalar. tanh
+ * (GELU, soft capping) is built from that exponential too: {@code lanewise(TANH)} is another of C2's
+ * own approximations.
  */
 final class VectorMath {
 
@@ -140,43 +142,112 @@ final class VectorMath {
 
     /**
      * {@code gate[i] = gelu(gate[i]) * up[i]} over {@code [off, off + n)}, GELU in its tanh form
-     * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}, as Gemma was trained with.
+     * {@code 0.5 x (1 + tanh(u))}, {@code u = sqrt(2/pi) (x + 0.044715 x^3)}, as Gemma was trained
+     * with. Computed as {@code x / (1 + e^(-2u))}, the same function (0.5 (1 + tanh u) is the logistic
+     * of 2u), with this class's {@link #exp}: {@code lanewise(TANH)} is C2's own approximation in
+     * compiled code and {@code Math.tanh} per lane before, so its bits changed with the JIT tier.
      */
     static void geGlu(float[] gate, float[] up, int off, int n) {
         int i = off;
         int end = off + n;
         for (int upper = off + S.loopBound(n); i < upper; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, i);
-            FloatVector inner = g.mul(g).fma(GELU_B, 1f).mul(g).mul(GELU_A);
-            FloatVector gelu =
-                    inner.lanewise(VectorOperators.TANH).add(1f).mul(g).mul(0.5f);
-            gelu.mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
+            FloatVector t = g.mul(g)
+                    .fma(GELU_B, 1f)
+                    .mul(g)
+                    .mul(-2f * GELU_A)
+                    .max(EXP_LO)
+                    .min(EXP_HI);
+            FloatVector k = t.fma(LOG2E, ROUNDER);
+            FloatVector nk = k.sub(ROUNDER);
+            FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
+            FloatVector p = r.fma(P5, P4)
+                    .fma(r, FloatVector.broadcast(S, P3))
+                    .fma(r, FloatVector.broadcast(S, P2))
+                    .fma(r, FloatVector.broadcast(S, P1))
+                    .fma(r, FloatVector.broadcast(S, P0));
+            FloatVector e = p.fma(r.mul(r), r)
+                    .add(1f)
+                    .mul(k.reinterpretAsInts()
+                            .sub(ROUNDER_BITS - 127)
+                            .lanewise(VectorOperators.LSHL, 23)
+                            .reinterpretAsFloats());
+            g.div(e.add(1f)).mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
         }
         for (; i < end; i++) {
             gate[i] = gelu(gate[i]) * up[i];
         }
     }
 
-    /** The scalar GELU (tanh form) the vector loop computes. */
+    /** The scalar GELU (tanh form) the vector loop computes, lane for lane. */
     static float gelu(float x) {
-        return 0.5f * x * (1f + (float) Math.tanh(GELU_A * x * (1f + GELU_B * x * x)));
+        return x / (exp(Math.fma(x * x, GELU_B, 1f) * x * (-2f * GELU_A)) + 1f);
     }
 
-    /** {@code x[i] = cap * tanh(x[i] / cap)} over {@code [off, off + n)}: Gemma's soft capping. */
+    /** Below this |x / cap|, tanh comes from its series: {@code (1 - e) / (1 + e)} would cancel. */
+    private static final float TANH_SERIES = 0.125f;
+
+    private static final float T3 = -1f / 3;
+    private static final float T5 = 2f / 15;
+    private static final float T7 = -17f / 315;
+    private static final float T9 = 62f / 2835;
+
+    /**
+     * {@code x[i] = cap * tanh(x[i] / cap)} over {@code [off, off + n)}: Gemma's soft capping. For
+     * the same reason as {@link #geGlu}, tanh is built from {@link #exp}: {@code tanh a = (1 - e) /
+     * (1 + e)} with {@code e = e^(-2a)} for {@code a = |x / cap|}, and below {@link #TANH_SERIES} its
+     * odd series to the ninth power (where the quotient would lose bits to cancellation, the
+     * series' first omitted term is below 1e-10 of the value), the sign put back last.
+     */
     static void softCap(float[] x, int off, int n, float cap) {
         int i = off;
         int end = off + n;
         float inv = 1f / cap;
         for (int upper = off + S.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(S, x, i)
-                    .mul(inv)
-                    .lanewise(VectorOperators.TANH)
-                    .mul(cap)
-                    .intoArray(x, i);
+            FloatVector y = FloatVector.fromArray(S, x, i).mul(inv);
+            FloatVector a = y.abs();
+            FloatVector t = a.mul(-2f).max(EXP_LO);
+            FloatVector k = t.fma(LOG2E, ROUNDER);
+            FloatVector nk = k.sub(ROUNDER);
+            FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
+            FloatVector p = r.fma(P5, P4)
+                    .fma(r, FloatVector.broadcast(S, P3))
+                    .fma(r, FloatVector.broadcast(S, P2))
+                    .fma(r, FloatVector.broadcast(S, P1))
+                    .fma(r, FloatVector.broadcast(S, P0));
+            FloatVector e = p.fma(r.mul(r), r)
+                    .add(1f)
+                    .mul(k.reinterpretAsInts()
+                            .sub(ROUNDER_BITS - 127)
+                            .lanewise(VectorOperators.LSHL, 23)
+                            .reinterpretAsFloats());
+            FloatVector quotient = e.neg().add(1f).div(e.add(1f));
+            FloatVector a2 = a.mul(a);
+            FloatVector series = a2.fma(T9, T7)
+                    .fma(a2, FloatVector.broadcast(S, T5))
+                    .fma(a2, FloatVector.broadcast(S, T3))
+                    .mul(a2)
+                    .fma(a, a);
+            FloatVector tanh = quotient.blend(series, a.lt(TANH_SERIES));
+            tanh.blend(tanh.neg(), y.lt(0f)).mul(cap).intoArray(x, i);
         }
         for (; i < end; i++) {
-            x[i] = cap * (float) Math.tanh(x[i] * inv);
+            x[i] = cap * tanh(x[i] * inv);
         }
+    }
+
+    /** The tanh {@link #softCap}'s vector loop computes, lane for lane. */
+    static float tanh(float y) {
+        float a = Math.abs(y);
+        float t;
+        if (a < TANH_SERIES) {
+            float a2 = a * a;
+            t = Math.fma(Math.fma(Math.fma(Math.fma(a2, T9, T7), a2, T5), a2, T3) * a2, a, a);
+        } else {
+            float e = exp(a * -2f);
+            t = (1f - e) / (e + 1f);
+        }
+        return y < 0f ? -t : t;
     }
 
     /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [off, off + n)}. */

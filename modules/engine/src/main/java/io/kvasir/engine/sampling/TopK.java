@@ -4,12 +4,12 @@ package io.kvasir.engine.sampling;
  * Selection of the {@code k} largest values of a vocabulary-sized array without sorting all of it:
  * a bounded min-heap, O(V log k). Ties go to the lower id, so results are deterministic.
  */
-final class TopK {
+public final class TopK {
 
     private TopK() {}
 
     /** Indices of the {@code k} largest {@code values[i]} (k clamped to the length), best first. */
-    static int[] select(float[] values, int k) {
+    public static int[] select(float[] values, int k) {
         int n = Math.min(k, values.length);
         if (n <= 0) {
             return new int[0];

@@ -42,6 +42,27 @@ final class F32Matrix extends DenseMatrix {
         });
     }
 
+    /**
+     * {@code exact}: a single row goes through the batched kernels' order too ({@link FloatKernels}:
+     * one chain per lane, lanes summed from lane 0 up). The single-row kernel {@link #dot} keeps two
+     * chains and sums its lanes with {@code reduceLanes}, whose order changes when the JIT compiles it.
+     */
+    @Override
+    public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
+        if (!exact || batch > 1) {
+            matmul(x, out, batch, pool);
+            return;
+        }
+        checkMatmul(x, out, batch);
+        pool.parallelFor(rows, (start, end) -> {
+            float[] w = tileBuffer();
+            for (int r = start; r < end; r++) {
+                decode(r * rowBytes, w, 0);
+                out[r] = FloatKernels.dot(w, 0, x, 0, cols);
+            }
+        });
+    }
+
     float dot(long offset, float[] x, int xOff) {
         int c = 0;
         float sum = 0;

@@ -23,6 +23,18 @@ public final class GroupedMatmul {
      */
     public static void matmul(
             ComputePool pool, int count, WeightMatrix[] matrices, float[][] xs, int[] batches, float[][] outs) {
+        matmul(pool, count, matrices, xs, batches, outs, false);
+    }
+
+    /** As above; {@code exact} as in {@link WeightMatrix#matmul(float[], float[], int, ComputePool, boolean)}. */
+    public static void matmul(
+            ComputePool pool,
+            int count,
+            WeightMatrix[] matrices,
+            float[][] xs,
+            int[] batches,
+            float[][] outs,
+            boolean exact) {
         for (int j = 0; j < count; j++) {
             if (xs[j] == null || batches[j] < 1) {
                 throw new IllegalArgumentException("matrix " + j + " has no input rows");
@@ -37,7 +49,7 @@ public final class GroupedMatmul {
         int threads = pool.threads();
         if (threads <= 1) {
             for (int j = 0; j < count; j++) {
-                matrices[j].matmul(xs[j], outs[j], batches[j], pool);
+                matrices[j].matmul(xs[j], outs[j], batches[j], pool, exact);
             }
             return;
         }
@@ -47,7 +59,7 @@ public final class GroupedMatmul {
             for (int s = start; s < end; s++) {
                 FusedMatmul.Slice slice = new FusedMatmul.Slice(s, slices, call);
                 for (int j = 0; j < count; j++) {
-                    matrices[j].matmul(xs[j], outs[j], batches[j], slice);
+                    matrices[j].matmul(xs[j], outs[j], batches[j], slice, exact);
                 }
             }
         });

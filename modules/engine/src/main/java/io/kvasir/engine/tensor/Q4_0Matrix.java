@@ -66,6 +66,20 @@ final class Q4_0Matrix extends DenseMatrix {
         this.gb = Q4_0Packed.GROUP_BLOCK_BYTES;
     }
 
+    /**
+     * {@code exact}: every output in the one summation order of {@link ExactKernels}, whatever the
+     * batch or the pool's split (the scalar path without vectors computes row by row already).
+     */
+    @Override
+    public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
+        if (exact && Vectors.ENABLED) {
+            checkMatmul(x, out, batch);
+            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+        } else {
+            matmul(x, out, batch, pool);
+        }
+    }
+
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
         checkMatmul(x, out, batch);

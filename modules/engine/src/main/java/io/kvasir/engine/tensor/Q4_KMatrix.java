@@ -33,14 +33,9 @@ import jdk.incubator.vector.ShortVector;
  * groups from the two halves of a thread's range run together: each broadcast feeds both, and
  * two memory streams keep more misses in flight.
  *
- * <p>Widening the nibbles to float was kept over an int8-activation path (activations quantized
- * once per call to int8 with a scale per 32, nibbles zero-extended to 16-bit lanes, integer
- * multiply-adds into 16-bit sums of 16 columns, one conversion to float per sub-block). A
- * prototype of that path on this layout (2048 x 768, one thread, a loaded machine, best of nine)
- * took 211 us against 285 us for this kernel, but its results were off by up to 0.6% of the
- * largest output (the activations' rounding), enough to move greedy decoding at near-ties, and the
- * Vector API has no byte dot product instruction (VNNI) that would make it pay more. One sequence
- * on a real model streams its weights from memory, where both paths wait on the same bytes.
+ * <p>Widening the nibbles to float stays the default over the int8-activation kernels of {@link
+ * Q4_KInt8} (llama.cpp's way): those are faster on a matrix that stays in the cache, but not on a
+ * model whose weights stream from memory (see there and benchmarks.md).
  *
  * <p>A batch of two rows or more widens each group to floats once ({@link WidenedKernels}) and runs
  * the float kernels over every activation row.
@@ -63,6 +58,20 @@ final class Q4_KMatrix extends DenseMatrix {
         this.groups = packed.groups();
     }
 
+    /**
+     * {@code exact}: every output in the one summation order of {@link ExactKernels}, whatever the
+     * batch or the pool's split (the scalar path without vectors computes row by row already).
+     */
+    @Override
+    public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
+        if (exact && Vectors.ENABLED) {
+            checkMatmul(x, out, batch);
+            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+        } else {
+            matmul(x, out, batch, pool);
+        }
+    }
+
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
         checkMatmul(x, out, batch);
@@ -74,6 +83,10 @@ final class Q4_KMatrix extends DenseMatrix {
                     }
                 }
             });
+            return;
+        }
+        if (batch == 1 && Q4_KInt8.ENABLED) {
+            Q4_KInt8.matmul(packed, x, out, pool);
             return;
         }
         if (batch == 1) {

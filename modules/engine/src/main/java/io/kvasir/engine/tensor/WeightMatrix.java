@@ -25,9 +25,10 @@ public interface WeightMatrix {
     /**
      * {@link #matmul(float[], float[], int, ComputePool)}, where {@code exact} asks that every output
      * be the same bits whatever the batch's size and the pool's split (the per-row arithmetic order
-     * of a batch of one), giving up kernels that reorder the sums for speed. Q8_0 and F32 honour it
-     * (F32 always computes that way); the other types compute a single row in another order than a
-     * batch, and ignore it.
+     * of a batch of one), giving up kernels that reorder the sums for speed; also the same bits in
+     * every JIT tier. Q8_0 sums every kernel's output in one order anyway and only leaves out its
+     * widened prefill kernel; F32 sends a single row through its batched kernels' order; F16, BF16,
+     * Q4_0 and the K-quants run {@link ExactKernels}. Types without an exact path ignore it.
      */
     default void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         matmul(x, out, batch, pool);

@@ -44,7 +44,9 @@ final class DeterministicRun {
                 .withMaxNumSeqs(16)
                 .withMaxBatchTokens(512)
                 .withKvBlocks(256)
-                .withPrefixCaching(false);
+                .withPrefixCaching(false)
+                // On for every weight type: auto would leave the K-quant case on its fast kernels.
+                .withDeterministic(true);
         try (LocalModel local = LocalModel.open(model, options)) {
             InferenceEngine engine = local.engine();
             int vocab = local.tokenizer().vocabSize();

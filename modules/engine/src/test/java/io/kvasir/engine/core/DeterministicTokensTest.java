@@ -48,6 +48,33 @@ class DeterministicTokensTest {
     }
 
     /**
+     * The other weight types, through deterministic mode's own kernels ({@code ExactKernels}, shared
+     * by F16, BF16, Q4_0 and the K-quants; Q4_K's widening is the most involved): a small Q4_K model
+     * (256-wide rows, so every matrix is a K-quant) warm against a C1-only JVM, where every Vector
+     * API call runs its Java fallback, alone, among fifteen others and resumed.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(
+            value = io.kvasir.engine.tensor.GgmlType.class,
+            names = {"Q4_K"})
+    void otherWeightTypesWarmAndCold(io.kvasir.engine.tensor.GgmlType type) throws Exception {
+        Path model = dir.resolve(type + ".gguf");
+        SyntheticModel.write(
+                new SyntheticModel.Spec(
+                        256, 2, 4, 2, 512, 512, 1024, type, SyntheticModel.Spec.DEFAULT_SEED, false, null, 10000f),
+                model);
+        int gen = 4;
+        List<String> warm = DeterministicRun.run(model, 2, gen);
+        String alone = tokens(warm.get(0));
+        for (String l : warm) {
+            assertThat(tokens(l)).as(type + " " + l.split(" ")[0]).isEqualTo(alone);
+        }
+        assertThat(forked(model, gen, DeterministicRun.PROMPT, "-XX:TieredStopAtLevel=1", "all"))
+                .as(type + " in a C1-only JVM")
+                .isEqualTo(warm);
+    }
+
+    /**
      * {@code small}: the model is small enough for a C1-only JVM to run every line and for an
      * interpreted one to run the request alone; otherwise a C1-only JVM runs it alone.
      */

@@ -91,12 +91,12 @@ class MoeFeedForwardTest {
         float[] x = gaussian(random, n * DIM, 1);
         MoeFeedForward moe = new MoeFeedForward(config, DIM, new PhaseTimes());
         float[] grouped = new float[n * DIM];
-        moe.forward(w, x, n, grouped, pool);
+        moe.forward(w, x, n, grouped, pool, false);
 
         float[] rowByRow = new float[n * DIM];
         float[] one = new float[DIM];
         for (int r = 0; r < n; r++) {
-            moe.forward(w, java.util.Arrays.copyOfRange(x, r * DIM, (r + 1) * DIM), 1, one, pool);
+            moe.forward(w, java.util.Arrays.copyOfRange(x, r * DIM, (r + 1) * DIM), 1, one, pool, false);
             System.arraycopy(one, 0, rowByRow, r * DIM, DIM);
         }
         assertClose(grouped, rowByRow, 1e-3, type + " grouped vs row by row");

@@ -40,4 +40,38 @@ class VectorMathTest {
             assertThat(gate[i]).as("silu at %d", i).isEqualTo(x[i] / (1f + VectorMath.exp(-x[i])));
         }
     }
+
+    /**
+     * GELU and soft capping: each vector lane is the bits of the scalar function on that value (the
+     * scalar code is what the loops' tails, and every tier's fallback, compute), and both stay within
+     * a few units in the last place of the tanh they stand for.
+     */
+    @Test
+    void tanhPiecesAreTheScalarBitsInEveryLaneAndCloseToMathTanh() {
+        Random random = new Random(6);
+        int n = 1000 + 7;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) (random.nextGaussian() * (i % 3 == 0 ? 0.05 : i % 3 == 1 ? 3 : 40));
+        }
+        float[] gate = x.clone();
+        float[] up = new float[n];
+        java.util.Arrays.fill(up, 1f);
+        VectorMath.geGlu(gate, up, 0, n);
+        float[] capped = x.clone();
+        VectorMath.softCap(capped, 0, n, 30f);
+        for (int i = 0; i < n; i++) {
+            assertThat(Float.floatToRawIntBits(gate[i]))
+                    .as("gelu at %d", i)
+                    .isEqualTo(Float.floatToRawIntBits(VectorMath.gelu(x[i])));
+            assertThat(Float.floatToRawIntBits(capped[i]))
+                    .as("soft cap at %d", i)
+                    .isEqualTo(Float.floatToRawIntBits(30f * VectorMath.tanh(x[i] * (1f / 30f))));
+            double xi = x[i];
+            double gelu = 0.5 * xi * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (xi + 0.044715 * xi * xi * xi)));
+            assertThat(Math.abs(gate[i] - gelu)).as("gelu(%s)", xi).isLessThan(1e-6 * (1 + Math.abs(xi)));
+            double cap = 30 * Math.tanh(xi / 30);
+            assertThat(Math.abs(capped[i] - cap)).as("cap(%s)", xi).isLessThan(4e-7 * Math.max(Math.abs(cap), 1e-3));
+        }
+    }
 }

@@ -78,6 +78,49 @@ final class KQuantMatrixChecks {
         Arrays.fill(out, Float.NaN);
         WeightMatrix m = WeightMatrices.of(type, MemorySegment.ofArray(bytes), rows, cols);
         m.matmul(x, out, batch, pool);
+        boolean int8 = batch == 1 && type == GgmlType.Q4_K && Q4_KInt8.ENABLED;
+        checkOutputs(type, bytes, w, x, out, rows, batch, cols, int8);
+    }
+
+    /**
+     * {@link Q4_KInt8} (whether or not it is the default) against the scalar int8 reference, to the
+     * bit, and against the float product within the activations' rounding.
+     */
+    static void int8MatchesReference(int rows, ComputePool pool, int cols) {
+        Random random = new Random(rows * 31L + cols + 5);
+        byte[] bytes = randomBlocks(GgmlType.Q4_K, rows, cols, random);
+        float[] w = Quantizer.dequantize(GgmlType.Q4_K, bytes, 0, rows * cols);
+        float[] x = new float[cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        float[] out = new float[rows + 16];
+        Arrays.fill(out, Float.NaN);
+        Q4_KInt8.matmul(Q4_KPacked.pack(MemorySegment.ofArray(bytes), rows, cols), x, out, pool);
+        checkOutputs(GgmlType.Q4_K, bytes, w, x, out, rows, 1, cols, true);
+    }
+
+    private static void checkOutputs(
+            GgmlType type,
+            byte[] bytes,
+            float[] w,
+            float[] x,
+            float[] out,
+            int rows,
+            int batch,
+            int cols,
+            boolean int8) {
+        float[] xscale = null;
+        if (int8) {
+            Int8Activations a = Int8Activations.quantized(x, cols);
+            xscale = a.scale;
+            float[] ref = Int8Reference.matmul(type, bytes, rows, cols, a);
+            for (int r = 0; r < rows; r++) {
+                assertThat(out[r])
+                        .as("row %d against the scalar int8 reference", r)
+                        .isEqualTo(ref[r]);
+            }
+        }
         for (int b = 0; b < batch; b++) {
             double sumAbsX = 0;
             for (int c = 0; c < cols; c++) {
@@ -87,17 +130,22 @@ final class KQuantMatrixChecks {
                 double expected = 0;
                 double magnitude = 0;
                 double maxW = 0;
+                double rounding = 0;
                 for (int c = 0; c < cols; c++) {
                     double wc = w[r * cols + c];
                     expected += wc * x[b * cols + c];
                     magnitude += Math.abs(wc * x[b * cols + c]);
                     maxW = Math.max(maxW, Math.abs(wc));
+                    if (int8) {
+                        // Each activation is off by at most half its block's step.
+                        rounding += Math.abs(wc) * xscale[c / 256] * 0.5 * (1 + 1e-6);
+                    }
                 }
                 // The kernels split each weight into a scaled quant and a min (or offset) term and
                 // sum those separately, so rounding scales with both terms, bounded by max|w| * sum|x|.
                 assertThat((double) out[b * rows + r])
                         .as("batch %d row %d", b, r)
-                        .isCloseTo(expected, within(2e-5 * (magnitude + maxW * sumAbsX) + 1e-6));
+                        .isCloseTo(expected, within(rounding + 2e-5 * (magnitude + maxW * sumAbsX) + 1e-6));
             }
         }
         for (int i = batch * rows; i < out.length; i++) {

@@ -34,6 +34,19 @@ class Q4_KMatrixTest {
         KQuantMatrixChecks.matmulMatchesReference(GgmlType.Q4_K, rows, batch, threads == 1 ? one : two, cols);
     }
 
+    @ParameterizedTest(name = "{0} rows threads {1} cols {2}")
+    @MethodSource("int8Shapes")
+    void int8KernelMatchesItsScalarReferenceAndTheFloatProduct(int rows, int threads, int cols) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vectors.ENABLED, "no usable vector shape");
+        KQuantMatrixChecks.int8MatchesReference(rows, threads == 1 ? one : two, cols);
+    }
+
+    static Stream<org.junit.jupiter.params.provider.Arguments> int8Shapes() {
+        return KQuantMatrixChecks.shapes()
+                .filter(a -> (int) a.get()[1] == 1)
+                .map(a -> org.junit.jupiter.params.provider.Arguments.of(a.get()[0], a.get()[2], a.get()[3]));
+    }
+
     @ParameterizedTest(name = "{0} rows")
     @MethodSource("rowCounts")
     void rowsDecodeExactlyFromTheRepackedCopy(int rows) {

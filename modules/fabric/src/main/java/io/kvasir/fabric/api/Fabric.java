@@ -161,7 +161,15 @@ public interface Fabric {
         }
     }
 
-    record ModelStatus(String model, List<ReplicaStatus> replicas) {}
+    /**
+     * @param errors why replicas of the model are missing: each replica whose last load failed,
+     *               where and why (a missing GGUF, a pipeline that cannot be placed), in any node
+     */
+    record ModelStatus(String model, List<ReplicaStatus> replicas, List<String> errors) {
+        public ModelStatus(String model, List<ReplicaStatus> replicas) {
+            this(model, replicas, List.of());
+        }
+    }
 
     /**
      * Every cluster member's health, as this node last heard it ({@code /admin/nodes}). Empty when

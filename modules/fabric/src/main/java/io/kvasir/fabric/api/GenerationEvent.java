@@ -27,9 +27,29 @@ public sealed interface GenerationEvent {
     /** A generated token and the text it completes (possibly empty). */
     record Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs) implements GenerationEvent {}
 
-    /** The end, with OpenAI usage figures. */
-    record Finished(FinishReason reason, int promptTokens, int completionTokens, int cachedTokens)
-            implements GenerationEvent {}
+    /**
+     * The end, with OpenAI usage figures; {@code prompt} is what was computed over the prompt when
+     * the request's {@link PromptOptions} asked for it, else null.
+     */
+    record Finished(FinishReason reason, int promptTokens, int completionTokens, int cachedTokens, PromptResult prompt)
+            implements GenerationEvent {
+        public Finished(FinishReason reason, int promptTokens, int completionTokens, int cachedTokens) {
+            this(reason, promptTokens, completionTokens, cachedTokens, null);
+        }
+    }
+
+    /**
+     * A prompt's scores.
+     *
+     * @param tokens    each prompt token with its log-probability given those before it (NaN for the
+     *                  first); null when not asked for
+     * @param embedding the pooled, unit-length hidden state; null when not asked for
+     * @param pooling   how it was pooled ({@code mean} or {@code last}); null without an embedding
+     */
+    record PromptResult(List<PromptToken> tokens, float[] embedding, String pooling) {}
+
+    /** One prompt token, its log-probability and its position's top alternatives. */
+    record PromptToken(int tokenId, String text, float logprob, List<TopLogprob> top) {}
 
     /** One alternative to a generated token, with its log-probability. */
     record TopLogprob(int tokenId, String text, float logprob) {}

@@ -27,6 +27,7 @@ import java.util.List;
  *                   ({@code reasoning_effort}, or the {@code X-Kvasir-Tier} header); may be null
  * @param tools      the tools offered to the model, as a JSON array of OpenAI tool objects (the
  *                   replica's chat template renders them); null when none are offered
+ * @param promptOptions token-id prompts, prompt log-probabilities, embeddings; null: none
  */
 public record GenerationRequest(
         String model,
@@ -41,11 +42,44 @@ public record GenerationRequest(
         String scope,
         ResponseFormat responseFormat,
         String tierHint,
-        String tools) {
+        String tools,
+        PromptOptions promptOptions) {
 
     public enum Workload {
         INTERACTIVE,
         BATCH
+    }
+
+    /** A request that asks nothing special of its prompt. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope,
+            ResponseFormat responseFormat,
+            String tierHint,
+            String tools) {
+        this(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                tools,
+                null);
     }
 
     /** A request offering no tools. */
@@ -150,7 +184,8 @@ public record GenerationRequest(
                 newScope,
                 responseFormat,
                 tierHint,
-                tools);
+                tools,
+                promptOptions);
     }
 
     /** This request on behalf of {@code newTenant}, in its isolation scope. */
@@ -168,7 +203,8 @@ public record GenerationRequest(
                 newScope,
                 responseFormat,
                 tierHint,
-                tools);
+                tools,
+                promptOptions);
     }
 
     /** This request in another workload class. */
@@ -186,7 +222,8 @@ public record GenerationRequest(
                 scope,
                 responseFormat,
                 tierHint,
-                tools);
+                tools,
+                promptOptions);
     }
 
     /** This request for another model (a tier of the model it named). */
@@ -204,7 +241,8 @@ public record GenerationRequest(
                 scope,
                 responseFormat,
                 tierHint,
-                tools);
+                tools,
+                promptOptions);
     }
 
     /** This request with other sampling parameters. */
@@ -222,7 +260,8 @@ public record GenerationRequest(
                 scope,
                 responseFormat,
                 tierHint,
-                tools);
+                tools,
+                promptOptions);
     }
 
     /** This request with a tier hint. */
@@ -240,14 +279,27 @@ public record GenerationRequest(
                 scope,
                 responseFormat,
                 hint,
-                tools);
+                tools,
+                promptOptions);
     }
 
     /** This request with its output held to {@code format} (null: free text). */
     public GenerationRequest withResponseFormat(ResponseFormat format) {
         return new GenerationRequest(
-                model, sessionId, messages, prompt, sampling, maxTokens, stop, workload, tenant, scope, format,
-                tierHint, tools);
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                format,
+                tierHint,
+                tools,
+                promptOptions);
     }
 
     /** This request offering {@code toolsJson} (a JSON array of tool objects; null: none). */
@@ -265,7 +317,32 @@ public record GenerationRequest(
                 scope,
                 responseFormat,
                 tierHint,
-                toolsJson);
+                toolsJson,
+                promptOptions);
+    }
+
+    /** This request with {@code options} for its prompt (null: none). */
+    public GenerationRequest withPromptOptions(PromptOptions options) {
+        return new GenerationRequest(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                tools,
+                options);
+    }
+
+    /** Whether the prompt's positions are scored (log-probabilities or an embedding). */
+    public boolean scoresPrompt() {
+        return promptOptions != null && promptOptions.scores();
     }
 
     public boolean isChat() {

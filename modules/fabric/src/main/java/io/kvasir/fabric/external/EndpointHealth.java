@@ -34,7 +34,8 @@ final class EndpointHealth {
 
     record Probed(EngineFigures figures, Throwable failure) implements Message {}
 
-    record ContextRead(int length) implements Message {}
+    /** What the engine says of itself: its context in tokens and its slots (0: it does not say). */
+    record ContextRead(int length, int slots) implements Message {}
 
     enum BreakerChanged implements Message {
         OPEN,
@@ -58,6 +59,9 @@ final class EndpointHealth {
     private final CircuitBreaker breaker;
     private EngineFigures figures = EngineFigures.UNKNOWN;
     private int contextLength;
+    /** Slots the engine said it has ({@code /props} or {@code /slots}); 0: not said. */
+    private int engineSlots;
+
     private boolean contextAsked;
     private boolean up;
     private boolean everAnswered;
@@ -123,11 +127,22 @@ final class EndpointHealth {
         switch (message) {
             case Tick t -> probe();
             case Probed p -> onProbed(p);
-            case ContextRead c -> onContextRead(c.length());
+            case ContextRead c -> onContextRead(c);
             case BreakerChanged b -> onBreaker(b);
             case ResolveTick r -> resolve();
             case Resolved r -> onResolved(r);
         }
+    }
+
+    /**
+     * Requests the endpoint runs at once: {@code max-concurrency} when configured, else the slots
+     * the engine reports, else 0 (unknown). Published as the replica's capacity, the figure a local
+     * replica learns from its steps ({@code BatchCapacity}): admission sums it into the model's
+     * limit, so requests beyond it wait at the gateway, where their wait is predicted, instead of
+     * unseen in the engine's queue; routing weighs load against it.
+     */
+    int capacity() {
+        return settings.maxConcurrency() > 0 ? settings.maxConcurrency() : engineSlots;
     }
 
     /**
@@ -152,7 +167,7 @@ final class EndpointHealth {
                 ESTIMATED_KV_SCALE - used,
                 0,
                 0,
-                0,
+                capacity(),
                 0);
     }
 
@@ -171,9 +186,12 @@ final class EndpointHealth {
     }
 
     private CompletionStage<EngineFigures> read() {
+        // llama.cpp without --metrics still lists its slots (busy or not) unless started with --no-slots.
         return client.getText("/metrics", settings.probeTimeout())
                 .thenApply(EngineFigures::parse)
-                .exceptionallyCompose(noMetrics -> client.getText("/v1/models", settings.probeTimeout())
+                .exceptionallyCompose(noMetrics ->
+                        client.getText("/slots", settings.probeTimeout()).thenApply(EngineFigures::parseSlots))
+                .exceptionallyCompose(noSlots -> client.getText("/v1/models", settings.probeTimeout())
                         .thenApply(models -> EngineFigures.UNKNOWN));
     }
 
@@ -181,6 +199,9 @@ final class EndpointHealth {
         probing = false;
         if (probed.failure() == null) {
             figures = probed.figures();
+            if (figures.slots() > 0 && figures.slots() != engineSlots) {
+                engineSlots = figures.slots();
+            }
             if (!up && breaker.isClosed()) {
                 up = true;
                 ctx.getLog()
@@ -245,21 +266,34 @@ final class EndpointHealth {
     }
 
     private void readContext() {
+        // vLLM and SGLang answer /props with a 404: their context comes from /v1/models, their slots from nowhere.
+        CompletionStage<String> props =
+                client.getText("/props", settings.probeTimeout()).exceptionally(e -> "");
         CompletionStage<Integer> length = client.getText("/v1/models", settings.probeTimeout())
                 .thenApply(models -> EngineInfo.maxModelLen(models, upstreamModel))
                 .exceptionally(e -> 0)
-                .thenCompose(n -> n > 0
-                        ? CompletableFuture.completedFuture(n)
-                        : client.getText("/props", settings.probeTimeout())
-                                .thenApply(EngineInfo::llamaCppContext)
-                                .exceptionally(e -> 0));
-        ctx.pipeToSelf(length, (n, failure) -> new ContextRead(n == null ? 0 : n));
+                .thenCompose(n ->
+                        n > 0 ? CompletableFuture.completedFuture(n) : props.thenApply(EngineInfo::llamaCppContext));
+        ctx.pipeToSelf(
+                length.thenCombine(props, (n, p) -> new ContextRead(n, EngineInfo.llamaCppSlots(p))),
+                (read, failure) -> read == null ? new ContextRead(0, 0) : read);
     }
 
-    private void onContextRead(int length) {
-        contextLength = length;
-        if (length > 0) {
-            ctx.getLog().info("replica {}: endpoint context is {} tokens", id, length);
+    private void onContextRead(ContextRead read) {
+        contextLength = read.length();
+        if (read.slots() > 0) {
+            engineSlots = read.slots();
+        }
+        if (read.length() > 0) {
+            ctx.getLog()
+                    .info(
+                            "replica {}: endpoint context is {} tokens; capacity {}",
+                            id,
+                            read.length(),
+                            capacity() > 0
+                                    ? capacity() + " requests at once"
+                                            + (settings.maxConcurrency() > 0 ? " (max-concurrency)" : " (its slots)")
+                                    : "unknown (max-in-flight applies)");
         } else {
             contextAsked = false; // ask again after the next probe; until then the engine judges lengths
         }

@@ -1,5 +1,8 @@
 package io.kvasir.fabric.external;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -15,6 +18,8 @@ import java.util.Map;
  * @param kvUsage        share of its KV cache in use, 0..1
  * @param prefixQueries  prompt tokens looked up in its prefix cache, over its life
  * @param prefixHits     of those, found cached
+ * @param slots          requests the engine runs at once (llama.cpp's slots, from {@code /slots});
+ *                       -1 when these figures do not say (metrics never do)
  */
 public record EngineFigures(
         String engine,
@@ -25,9 +30,12 @@ public record EngineFigures(
         long prefixHits,
         long preemptions,
         long promptTokens,
-        long generatedTokens) {
+        long generatedTokens,
+        int slots) {
 
-    public static final EngineFigures UNKNOWN = new EngineFigures(null, -1, -1, -1, -1, -1, -1, -1, -1);
+    public static final EngineFigures UNKNOWN = new EngineFigures(null, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public boolean known() {
         return engine != null;
@@ -46,7 +54,8 @@ public record EngineFigures(
                     longOf(sums, "vllm:prefix_cache_hits_total", "vllm:gpu_prefix_cache_hits_total"),
                     longOf(sums, "vllm:num_preemptions_total"),
                     longOf(sums, "vllm:prompt_tokens_total"),
-                    longOf(sums, "vllm:generation_tokens_total"));
+                    longOf(sums, "vllm:generation_tokens_total"),
+                    -1);
         }
         if (sums.containsKey("sglang:num_running_reqs")) {
             return new EngineFigures(
@@ -58,7 +67,8 @@ public record EngineFigures(
                     -1,
                     -1,
                     longOf(sums, "sglang:prompt_tokens_total"),
-                    longOf(sums, "sglang:generation_tokens_total"));
+                    longOf(sums, "sglang:generation_tokens_total"),
+                    -1);
         }
         if (sums.containsKey("llamacpp:requests_processing")) {
             return new EngineFigures(
@@ -70,9 +80,36 @@ public record EngineFigures(
                     -1,
                     -1,
                     longOf(sums, "llamacpp:prompt_tokens_total"),
-                    longOf(sums, "llamacpp:tokens_predicted_total"));
+                    longOf(sums, "llamacpp:tokens_predicted_total"),
+                    -1);
         }
         return UNKNOWN;
+    }
+
+    /**
+     * Reads llama.cpp's {@code /slots} (a server started without {@code --metrics}): one object per
+     * slot, busy while {@code is_processing}. Requests waiting for a slot are not listed there.
+     *
+     * @throws IllegalArgumentException when the text is not a list of slots (another engine's page)
+     */
+    public static EngineFigures parseSlots(String json) {
+        JsonNode slots;
+        try {
+            slots = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("not a /slots answer: " + e.getMessage());
+        }
+        if (slots == null
+                || !slots.isArray()
+                || slots.isEmpty()
+                || !slots.get(0).has("is_processing")) {
+            throw new IllegalArgumentException("not a /slots answer");
+        }
+        int busy = 0;
+        for (var slot : slots) {
+            busy += slot.path("is_processing").asBoolean(false) ? 1 : 0;
+        }
+        return new EngineFigures("llamacpp", busy, -1, -1, -1, -1, -1, -1, -1, slots.size());
     }
 
     /** Metric name (labels dropped) to the sum of its samples. */

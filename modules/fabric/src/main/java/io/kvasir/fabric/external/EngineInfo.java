@@ -33,6 +33,11 @@ final class EngineInfo {
         return n > 0 ? n : props.path("n_ctx").asInt(0);
     }
 
+    /** llama.cpp's slots from its {@code /props} ({@code total_slots}); 0 when the text does not say. */
+    static int llamaCppSlots(String propsJson) {
+        return Math.max(0, read(propsJson).path("total_slots").asInt(0));
+    }
+
     /** A /tokenize answer: vLLM's {@code count}, or the length of llama.cpp's {@code tokens}; -1 if neither. */
     static int tokenCount(String tokenizeJson) {
         JsonNode answer = read(tokenizeJson);

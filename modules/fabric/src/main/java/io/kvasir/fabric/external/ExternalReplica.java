@@ -17,6 +17,7 @@ import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.NodeState;
 import io.kvasir.fabric.ReplicaId;
 import io.kvasir.fabric.api.FabricException;
+import io.kvasir.fabric.api.PromptOptions;
 import io.kvasir.fabric.routing.PrefixChain;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.PrefixMemory;
@@ -29,12 +30,13 @@ import io.kvasir.fabric.shard.ReplicaProtocol.Refused;
 import io.kvasir.fabric.shard.ReplicaProtocol.TurnFinished;
 import io.kvasir.fabric.shard.ReplicaProtocol.TurnStarted;
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A replica whose engine is an external OpenAI-compatible server (vLLM, SGLang, llama.cpp): the
@@ -56,6 +58,10 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         final List<ActorRef<GenerateReply>> waiting = new ArrayList<>();
         Accepted accepted;
         UpstreamTurn upstream;
+        /** The engine's answer to the turn's request, once sent. */
+        CompletableFuture<HttpResponse> response;
+        /** The prompt's length as counted before sending (0: not counted). */
+        int promptTokens;
 
         Turn(Generate request) {
             this.request = request;
@@ -75,6 +81,21 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
 
     /** A turn's stream is over; {@code failure} null when it finished or its reader left. */
     private record StreamEnded(Turn turn, Throwable failure) {}
+
+    /** The engine has had the turn's request for the answer window without answering. */
+    private record AnswerWindowPassed(Turn turn) {}
+
+    /**
+     * How long a turn waits for the engine's answer (its status) before the replica accepts it
+     * anyway. An engine that refuses (429, 503) or fails (5xx) says so at once, and within this
+     * window the session still places the turn elsewhere. An engine that has taken the request can
+     * hold its status back until the first token (llama.cpp's server does, so that an error can
+     * still be an HTTP status): past the window the turn is accepted and its stream waits, under
+     * {@code first-token-timeout}, as the engine queues and prefills it. Waiting for the status
+     * instead made the session's placement time out behind a busy engine's prefill, re-send the turn
+     * while the engine still ran the first copy, and count the slowness as the endpoint's failure.
+     */
+    static final Duration ANSWER_WINDOW = Duration.ofMillis(1000);
 
     public static Behavior<ReplicaProtocol.Command> create(
             ReplicaId id, KvasirSettings settings, NodeState node, ActorRef<Topic.Command<LoadReport>> loadTopic) {
@@ -97,6 +118,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
     private final EndpointHealth health;
     private final PrefixMemory prefixes;
     private final Map<String, Turn> turns = new HashMap<>();
+    private final TimerScheduler<Object> timers;
     private long avoidResumesUntil;
     private boolean listed;
 
@@ -108,6 +130,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
             NodeState nodeState,
             ActorRef<Topic.Command<LoadReport>> loadTopic) {
         super(ctx);
+        this.timers = timers;
         this.id = id;
         this.name = ReplicaId.qualified(id.entityId(), ReplicaId.regionOf(ctx.getSystem()));
         this.settings = settings;
@@ -149,6 +172,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
                 .onMessage(Checked.class, this::onChecked)
                 .onMessage(Responded.class, this::onResponded)
                 .onMessage(StreamEnded.class, this::onStreamEnded)
+                .onMessage(AnswerWindowPassed.class, this::onAnswerWindowPassed)
                 .onMessage(EndpointHealth.Message.class, m -> {
                     health.on(m);
                     return this;
@@ -176,6 +200,23 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         Turn turn = new Turn(cmd);
         turns.put(cmd.requestId(), turn);
+        PromptOptions options = cmd.request().promptOptions();
+        if (options != null && (options.scores() || options.tokenIds() != null)) {
+            // Forwarded as text, the upstream would neither score the prompt nor read token ids.
+            getContext()
+                    .getSelf()
+                    .tell(new Checked(
+                            turn,
+                            null,
+                            new FabricException(
+                                    FabricException.Kind.INVALID_REQUEST,
+                                    "model '" + model.id()
+                                            + "' is served by an external engine, which takes no token-id prompts,"
+                                            + " prompt logprobs (echo) or embeddings",
+                                    "prompt",
+                                    0)));
+            return this;
+        }
         getContext()
                 .pipeToSelf(
                         ContextCheck.check(
@@ -220,20 +261,39 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
             return this;
         }
         int promptTokens = checked.promptTokens() == null ? 0 : checked.promptTokens();
-        // The engine must take the request within the session's placement wait, or it is placed elsewhere.
-        long answerMillis = Math.max(500, settings.placementTimeout().toMillis() - 500);
+        turn.promptTokens = promptTokens;
         Generate cmd = turn.request;
+        turn.response = client.post(
+                        UpstreamBody.path(cmd.request()),
+                        UpstreamBody.of(cmd.request(), external.upstreamModel(model.id()), cmd.continuation().length))
+                .toCompletableFuture();
         getContext()
-                .pipeToSelf(
-                        client.post(
-                                        UpstreamBody.path(cmd.request()),
-                                        UpstreamBody.of(
-                                                cmd.request(),
-                                                external.upstreamModel(model.id()),
-                                                cmd.continuation().length))
-                                .toCompletableFuture()
-                                .orTimeout(answerMillis, TimeUnit.MILLISECONDS),
-                        (response, failure) -> new Responded(turn, promptTokens, response, failure));
+                .pipeToSelf(turn.response, (response, failure) -> new Responded(turn, promptTokens, response, failure));
+        // Within the session's placement wait, so that the session hears from this replica before it gives up.
+        long window = Math.min(
+                ANSWER_WINDOW.toMillis(),
+                Math.max(100, settings.placementTimeout().toMillis() / 2));
+        timers.startSingleTimer(turn.request.requestId(), new AnswerWindowPassed(turn), Duration.ofMillis(window));
+        return this;
+    }
+
+    /** The engine holds its answer back (queueing or prefilling the turn): accept, and let the stream wait for it. */
+    private Behavior<Object> onAnswerWindowPassed(AnswerWindowPassed passed) {
+        Turn turn = passed.turn();
+        if (turns.get(turn.request.requestId()) != turn || turn.accepted != null) {
+            return this;
+        }
+        Generate cmd = turn.request;
+        StreamTranslator translator = new StreamTranslator(
+                new TurnStarted(cmd.requestId(), name, turn.promptTokens, 0), cmd.continuation().length);
+        accept(
+                turn,
+                UpstreamTurn.awaiting(
+                        turn.response,
+                        translator,
+                        external.firstTokenTimeout(),
+                        external.stallTimeout(),
+                        client.materializer()));
         return this;
     }
 
@@ -241,11 +301,16 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         Turn turn = responded.turn();
         HttpResponse response = responded.response();
         if (turns.get(turn.request.requestId()) != turn) {
-            if (response != null) {
-                client.discard(response); // abandoned while the engine answered: nobody reads it
+            if (response != null && turn.accepted == null) {
+                // Abandoned while the engine answered: nobody reads it, and the engine should stop.
+                UpstreamTurn.close(response, client.materializer());
             }
             return this;
         }
+        if (turn.accepted != null) {
+            return this; // accepted when the answer window passed: its stream reads the answer
+        }
+        timers.cancel(turn.request.requestId());
         if (response == null) {
             health.failed("request failed: " + unwrap(responded.failure()).getMessage());
             return refuse(turn, "could not reach " + client.root());
@@ -375,6 +440,8 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         for (Turn turn : turns.values()) {
             if (turn.upstream != null) {
                 turn.upstream.killSwitch().abort(gone); // the gateway resumes the turn elsewhere
+            } else if (turn.response != null) {
+                turn.response.thenAccept(r -> UpstreamTurn.close(r, client.materializer()));
             }
         }
         turns.clear();

@@ -24,6 +24,8 @@ import java.util.List;
  * @param resetTimeout      how long the breaker stays open before a probe may close it
  * @param avoidResumes      after a turn failed here, how long resumed turns are sent elsewhere
  * @param maxConnections    concurrent requests to one endpoint
+ * @param maxConcurrency    requests one endpoint runs at once, its capacity as admission and routing
+ *                          see it; 0: what the engine says (llama.cpp's slots), else unknown
  */
 public record ExternalSettings(
         List<URI> endpoints,
@@ -40,7 +42,8 @@ public record ExternalSettings(
         int maxFailures,
         Duration resetTimeout,
         Duration avoidResumes,
-        int maxConnections) {
+        int maxConnections,
+        int maxConcurrency) {
 
     public ExternalSettings {
         endpoints = List.copyOf(endpoints);
@@ -53,6 +56,11 @@ public record ExternalSettings(
         if (maxFailures < 1 || maxConnections < 1 || dnsReplicas < 1) {
             throw new IllegalArgumentException(
                     "openai-http: breaker.max-failures, max-connections and dns-replicas must be >= 1");
+        }
+        if (maxConcurrency < 0) {
+            throw new IllegalArgumentException(
+                    "openai-http: max-concurrency must be >= 0 (0: the engine's own slot count), got "
+                            + maxConcurrency);
         }
     }
 
@@ -84,7 +92,8 @@ public record ExternalSettings(
                 c.getInt("breaker.max-failures"),
                 c.getDuration("breaker.reset-timeout"),
                 c.getDuration("avoid-resumes"),
-                c.getInt("max-connections"));
+                c.getInt("max-connections"),
+                c.getInt("max-concurrency"));
     }
 
     private static URI root(String model, String endpoint) {

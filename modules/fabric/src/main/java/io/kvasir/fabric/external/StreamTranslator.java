@@ -36,6 +36,8 @@ final class StreamTranslator {
     private volatile int chunks;
     private volatile boolean done;
     private volatile TurnFinished finishedWith;
+    /** Function calls the engine streamed as structured deltas (vLLM's and llama.cpp's tool parsers). */
+    private final EngineToolCalls toolCalls = new EngineToolCalls();
 
     /**
      * @param started        the turn's first event (its prompt count is the estimate made before sending)
@@ -95,11 +97,12 @@ final class StreamTranslator {
         if (reason.isTextual()) {
             finish = reason.asText();
         }
+        toolCalls.accept(choice.path("delta").path("tool_calls"));
         if (text.isEmpty()) {
             return List.of();
         }
         chunks++;
-        return withStart(new TurnToken(-1, text, 0f, List.of()));
+        return withStart(EngineLogprobs.token(text, choice.path("logprobs")));
     }
 
     /**
@@ -121,7 +124,14 @@ final class StreamTranslator {
         int prompt = promptTokens >= 0 ? promptTokens : promptEstimate;
         int completion = completionTokens >= 0 ? completionTokens : chunks;
         finishedWith = new TurnFinished(reason(finish), prompt, tokensBefore + completion, cachedTokens);
-        return withStart(finishedWith);
+        String calls = toolCalls.asText();
+        if (calls.isEmpty()) {
+            return withStart(finishedWith);
+        }
+        // The edge finds calls in the model's text: the engine's structured calls are written as text it parses.
+        List<TurnEvent> out = new java.util.ArrayList<>(withStart(new TurnToken(-1, calls, 0f, List.of())));
+        out.add(finishedWith);
+        return out;
     }
 
     private List<TurnEvent> withStart(TurnEvent event) {

@@ -46,6 +46,7 @@ final class UpstreamBody {
                 body.put("continue_final_message", true);
                 body.put("add_generation_prompt", false);
             }
+            tools(body, request.tools());
         } else {
             body.put("prompt", request.prompt() == null ? "" : request.prompt());
         }
@@ -60,7 +61,44 @@ final class UpstreamBody {
             stop.forEach(array::add);
         }
         sampling(body, request.sampling());
+        logprobs(body, request);
         return body.toString();
+    }
+
+    /**
+     * Log-probabilities, asked as each endpoint spells it: chat takes a flag and a count, text
+     * completions a count. Only a count reaches the fabric ({@code top_logprobs}), so a request
+     * asking for the chosen tokens' log-probabilities alone is not forwarded.
+     */
+    private static void logprobs(ObjectNode body, GenerationRequest request) {
+        int top = request.sampling() == null ? 0 : request.sampling().topLogprobs();
+        if (top <= 0) {
+            return;
+        }
+        if (request.isChat()) {
+            body.put("logprobs", true);
+            body.put("top_logprobs", top);
+        } else {
+            body.put("logprobs", top);
+        }
+    }
+
+    /**
+     * The offered tools, as the client sent them (the edge checked their shape). The choice is not
+     * carried to the fabric, so the engine's default applies ({@code auto} when tools are given).
+     */
+    private static void tools(ObjectNode body, String toolsJson) {
+        if (toolsJson == null || toolsJson.isBlank()) {
+            return;
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode tools = JSON.readTree(toolsJson);
+            if (tools != null && tools.isArray() && !tools.isEmpty()) {
+                body.set("tools", tools);
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // The edge validated the tools; text that no longer parses is sent as no tools at all.
+        }
     }
 
     private static void sampling(ObjectNode body, SamplingParams s) {

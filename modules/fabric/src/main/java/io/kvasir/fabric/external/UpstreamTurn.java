@@ -9,13 +9,16 @@ import akka.stream.Materializer;
 import akka.stream.SourceRef;
 import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Keep;
+import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import akka.stream.javadsl.StreamRefs;
+import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.shard.ReplicaProtocol.TurnEvent;
 import io.kvasir.fabric.shard.ReplicaProtocol.TurnFinished;
 import io.kvasir.fabric.shard.ReplicaProtocol.TurnRefused;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One turn's stream from an engine's response body to the gateway's stream ref. Demand is the
@@ -43,14 +46,69 @@ record UpstreamTurn(
             Duration firstTokenTimeout,
             Duration stallTimeout,
             Materializer materializer) {
-        Source<TurnEvent, NotUsed> events = response.entity()
+        return run(body(response, translator), translator, firstTokenTimeout, stallTimeout, materializer);
+    }
+
+    /**
+     * A turn whose engine has not answered yet (it holds its status until the first token, as
+     * llama.cpp's server does): the stream waits for the answer under {@code firstTokenTimeout},
+     * then reads the body as {@link #open} does. An answer that turns the turn away fails the stream
+     * before any token, which the gateway resumes on another replica: a 429 as a busy engine (not
+     * held against its breaker), any other 5xx as a failure of the endpoint; a 4xx is the engine's
+     * refusal of the request. A stream that ends before the answer came (the reader left, the turn
+     * was abandoned or timed out) closes the answer's connection when it comes, so the engine
+     * aborts the request rather than generate it for nobody.
+     */
+    static UpstreamTurn awaiting(
+            CompletionStage<HttpResponse> answer,
+            StreamTranslator translator,
+            Duration firstTokenTimeout,
+            Duration stallTimeout,
+            Materializer materializer) {
+        AtomicBoolean taken = new AtomicBoolean();
+        Source<TurnEvent, NotUsed> events = Source.completionStageSource(answer.thenApply(response -> {
+                    if (!taken.compareAndSet(false, true)) {
+                        close(response, materializer);
+                        return Source.<TurnEvent>empty();
+                    }
+                    int status = response.status().intValue();
+                    if (status == 200) {
+                        return body(response, translator);
+                    }
+                    if (status == 429 || status >= 500) {
+                        response.discardEntityBytes(materializer);
+                        Throwable away = status == 429
+                                ? new FabricException(
+                                        FabricException.Kind.UNAVAILABLE, "the engine is busy (status 429)")
+                                : new UpstreamError("status " + status + " to a turn");
+                        return Source.<TurnEvent>failed(away);
+                    }
+                    return EngineRefusal.read(response, materializer);
+                }))
+                .mapMaterializedValue(m -> NotUsed.notUsed());
+        UpstreamTurn turn = run(events, translator, firstTokenTimeout, stallTimeout, materializer);
+        turn.ended()
+                .whenComplete((done, failure) -> answer.thenAccept(response -> {
+                    if (taken.compareAndSet(false, true)) {
+                        close(response, materializer);
+                    }
+                }));
+        return turn;
+    }
+
+    /** Cancels an answer's body unread: akka-http closes its connection, which the engine takes as an abort. */
+    static void close(HttpResponse response, Materializer materializer) {
+        response.entity().getDataBytes().runWith(Sink.cancelled(), materializer);
+    }
+
+    private static Source<TurnEvent, NotUsed> body(HttpResponse response, StreamTranslator translator) {
+        return response.entity()
                 .getDataBytes()
                 .via(SseLines.dataPayloads())
                 .mapConcat(translator::accept)
                 .concatLazy(Source.lazySource(() -> Source.from(translator.end())))
                 .takeWhile(e -> !(e instanceof TurnFinished) && !(e instanceof TurnRefused), true)
                 .mapMaterializedValue(m -> NotUsed.notUsed());
-        return run(events, translator, firstTokenTimeout, stallTimeout, materializer);
     }
 
     /** A turn whose only event is already known (a refusal read from the engine's error reply). */

@@ -107,6 +107,8 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
             }
         } else if (request.prompt() != null) {
             chars = request.prompt().length();
+        } else if (request.promptOptions() != null && request.promptOptions().tokenIds() != null) {
+            return Math.max(1, request.promptOptions().tokenIds().length); // counted, not estimated
         }
         return (int) Math.min(Integer.MAX_VALUE, chars / 4 + 1);
     }

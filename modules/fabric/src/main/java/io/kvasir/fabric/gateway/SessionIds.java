@@ -35,6 +35,8 @@ public final class SessionIds {
             }
         } else if (request.prompt() != null) {
             first.append(request.prompt());
+        } else if (request.promptOptions() != null && request.promptOptions().tokenIds() != null) {
+            first.append(java.util.Arrays.toString(request.promptOptions().tokenIds()));
         }
         try {
             byte[] digest =

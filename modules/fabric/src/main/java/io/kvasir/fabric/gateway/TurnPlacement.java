@@ -175,11 +175,15 @@ public final class TurnPlacement {
             }
             metrics.tenantRequest(tenant.name(), "admitted");
         }
+        long asked = System.nanoTime();
         CompletionStage<AdmissionControl.Permit> admitted = resuming
                 ? CompletableFuture.completedFuture(null)
                 : admission.acquire(
                         request.model(), request.workload(), estimated, tenant == null ? 0 : tenant.priority());
         return admitted.thenCompose(permit -> {
+                    if (permit != null) {
+                        metrics.admissionWait(request.model(), System.nanoTime() - asked);
+                    }
                     if (permit != null && !attempt.hold(permit)) {
                         // The client left while it waited for a slot: place nothing.
                         return CompletableFuture.<SessionProtocol.TurnReply>failedFuture(

@@ -56,12 +56,31 @@ public final class TurnProgress {
                 yield List.of(
                         resumes == 0
                                 ? new GenerationEvent.Finished(
-                                        f.reason(), f.promptTokens(), f.completionTokens(), f.cachedTokens())
+                                        f.reason(),
+                                        f.promptTokens(),
+                                        f.completionTokens(),
+                                        f.cachedTokens(),
+                                        f.prompt())
                                 : new GenerationEvent.Finished(
-                                        f.reason(), started.promptTokens(), sentCount, started.cachedTokens()));
+                                        f.reason(),
+                                        started.promptTokens(),
+                                        sentCount,
+                                        started.cachedTokens(),
+                                        firstPrompt(f.prompt(), started.promptTokens())));
             }
             case ReplicaProtocol.TurnRefused r -> throw r.toException();
         };
+    }
+
+    /**
+     * A resumed turn's prompt scores are of the prompt plus what was sent before the resume: the
+     * client's prompt is the first {@code length} of them.
+     */
+    private static GenerationEvent.PromptResult firstPrompt(GenerationEvent.PromptResult p, int length) {
+        if (p == null || p.tokens() == null || p.tokens().size() <= length) {
+            return p;
+        }
+        return new GenerationEvent.PromptResult(List.copyOf(p.tokens().subList(0, length)), p.embedding(), p.pooling());
     }
 
     /**

@@ -65,6 +65,14 @@ public final class FabricMetrics {
                 : events.via(new TimedStream(meters, registry.config().clock()));
     }
 
+    /** An admitted request of {@code model} (a configured one) waited {@code nanos} for its slot. */
+    public void admissionWait(String model, long nanos) {
+        RequestMeters meters = requests.get(model);
+        if (meters != null) {
+            meters.admissionWait(nanos);
+        }
+    }
+
     public void admitted(String model) {
         Counter.builder("kvasir.requests.admitted")
                 .description("requests a replica accepted")

@@ -34,6 +34,7 @@ final class RequestMeters {
     private final Counter[] generationTokens;
     private final Map<FinishReason, Counter[]> finished = new EnumMap<>(FinishReason.class);
     private final Counter rejected;
+    private final Timer admissionWait;
 
     RequestMeters(MeterRegistry registry, String model) {
         firstToken = new Timer[] {
@@ -81,6 +82,13 @@ final class RequestMeters {
                         .register(registry)
             });
         }
+        admissionWait = timer(
+                registry,
+                "kvasir.admission.wait",
+                FabricMetrics.MODEL,
+                model,
+                TOKEN_BUCKETS,
+                "time an admitted request waited in its gateway's admission queue for a slot (0 when one was free)");
         rejected = Counter.builder("kvasir.requests_rejected")
                 .description("requests refused because the model's admission queue was full (HTTP 429)")
                 .tag(FabricMetrics.MODEL, model)
@@ -111,6 +119,10 @@ final class RequestMeters {
         for (Counter c : finished.get(reason)) {
             c.increment();
         }
+    }
+
+    void admissionWait(long nanos) {
+        admissionWait.record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void rejected() {

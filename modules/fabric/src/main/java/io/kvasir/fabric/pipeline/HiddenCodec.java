@@ -44,7 +44,9 @@ public final class HiddenCodec {
             throw new IllegalArgumentException("hidden states of " + hidden.length + " values for " + n + " x " + dim);
         }
         ByteBuffer b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(STEP).putLong(step).putInt(micro).putInt(f16 ? 1 : 0);
+        // Flags: bit 0 hidden states in F16, bit 1 the step is exact (deterministic mode), so that
+        // the next stage computes its rows in the same order the first one did.
+        b.putInt(STEP).putLong(step).putInt(micro).putInt((f16 ? 1 : 0) | (batch.exact() ? 2 : 0));
         b.putInt(n).putInt(tables.length).putInt(batch.sampleRows().length).putInt(dim);
         b.putLong(upstreamNanos);
         putInts(b, batch.tokens());
@@ -71,7 +73,9 @@ public final class HiddenCodec {
         expect(b.getInt(), STEP, "step");
         long step = b.getLong();
         int micro = b.getInt();
-        boolean f16 = b.getInt() == 1;
+        int flags = b.getInt();
+        boolean f16 = (flags & 1) != 0;
+        boolean exact = (flags & 2) != 0;
         int n = b.getInt();
         int seqs = b.getInt();
         int samples = b.getInt();
@@ -94,7 +98,12 @@ public final class HiddenCodec {
             b.asFloatBuffer().get(hidden);
         }
         return new Step(
-                step, micro, new ForwardBatch(tokens, positions, seqIndex, tables, sampleRows), hidden, f16, upstream);
+                step,
+                micro,
+                new ForwardBatch(tokens, positions, seqIndex, tables, sampleRows, exact),
+                hidden,
+                f16,
+                upstream);
     }
 
     public static ByteString encodeResult(long step, int micro, float[][] logits, long computeNanos) {

@@ -96,7 +96,8 @@ final class MicroBatches {
                 Arrays.copyOfRange(batch.positions(), from, to),
                 seqIndex,
                 tables.toArray(int[][]::new),
-                rows);
+                rows,
+                batch.exact());
         return new Part(sub, origin);
     }
 }

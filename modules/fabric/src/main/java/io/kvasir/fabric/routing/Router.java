@@ -12,12 +12,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code cache-aware} (default): among replicas not overloaded ({@link ImbalanceGuard}), the
  *       best weighted sum of {@link ReplicaScorer#PREFIX} and {@link ReplicaScorer#LOAD}; ties go to
  *       the less loaded one.
- *   <li>{@code least-loaded}: the replica with the fewest sequences.
+ *   <li>{@code least-loaded}: the least busy replica: the smallest share of its capacity in use
+ *       when every replica publishes one, else the fewest sequences.
  *   <li>{@code round-robin}: the next replica in turn, whatever its load or cache.
  * </ul>
  *
  * A follow-up turn goes to its leased replica under every policy while that replica is eligible:
- * its KV is there, and no score can beat not prefilling the conversation again.
+ * its KV is there, and no score can beat not prefilling the conversation again. (Unless
+ * {@code kvasir.routing.session-affinity} is off, a benchmark knob that measures what that is worth.)
  */
 public final class Router {
 
@@ -51,7 +53,7 @@ public final class Router {
                             ? "no replica of model " + request.model() + " is available"
                             : "no healthy replica of model " + request.model() + " is available");
         }
-        if (request.leased() != null) {
+        if (request.leased() != null && settings.sessionAffinity()) {
             for (Candidate c : eligible) {
                 if (c.replica().equals(request.leased())) {
                     return new Route.To(c.replica(), Route.Reason.LEASE);
@@ -81,7 +83,7 @@ public final class Router {
             double prefix = overloaded ? 0 : ReplicaScorer.PREFIX.score(request, c, eligible);
             double score = settings.prefixWeight() * prefix
                     + settings.loadWeight() * ReplicaScorer.LOAD.score(request, c, eligible);
-            if (best == null || score > bestScore || (score == bestScore && lessLoaded(c, best))) {
+            if (best == null || score > bestScore || (score == bestScore && lessLoaded(c, best, eligible))) {
                 best = c;
                 bestScore = score;
                 byPrefix = prefix > 0;
@@ -90,15 +92,22 @@ public final class Router {
         return new Route.To(best.replica(), byPrefix ? Route.Reason.PREFIX : Route.Reason.LOAD);
     }
 
-    /** Fewer sequences, and on a tie the first replica by id, so equal choices are deterministic. */
-    private static boolean lessLoaded(Candidate a, Candidate b) {
-        return a.sequences() < b.sequences()
-                || (a.sequences() == b.sequences() && a.replica().compareTo(b.replica()) < 0);
+    /**
+     * Less busy ({@link ReplicaScorer#busy}), and on a tie the first replica by id, so equal choices
+     * are deterministic.
+     */
+    private static boolean lessLoaded(Candidate a, Candidate b, List<Candidate> eligible) {
+        boolean byCapacity = ReplicaScorer.capacitiesKnown(eligible);
+        double busyA = ReplicaScorer.busy(a, byCapacity);
+        double busyB = ReplicaScorer.busy(b, byCapacity);
+        return busyA < busyB || (busyA == busyB && a.replica().compareTo(b.replica()) < 0);
     }
 
     private static Candidate leastLoaded(List<Candidate> eligible) {
+        boolean byCapacity = ReplicaScorer.capacitiesKnown(eligible);
         return eligible.stream()
-                .min(java.util.Comparator.comparingInt(Candidate::sequences).thenComparing(Candidate::replica))
+                .min(java.util.Comparator.comparingDouble((Candidate c) -> ReplicaScorer.busy(c, byCapacity))
+                        .thenComparing(Candidate::replica))
                 .orElseThrow();
     }
 }

@@ -6,10 +6,18 @@ import java.util.Locale;
 /**
  * {@code kvasir.routing}: the policy and its weights (see reference.conf).
  *
- * @param prefixWeight how much a cached prefix counts against load, for {@code cache-aware}
- * @param loadWeight   how much load counts, for {@code cache-aware}
+ * @param prefixWeight    how much a cached prefix counts against load, for {@code cache-aware}
+ * @param loadWeight      how much load counts, for {@code cache-aware}
+ * @param sessionAffinity whether a follow-up turn goes to its session's leased replica; off only to
+ *                        measure what the lease is worth (every turn is then placed by the policy)
  */
-public record RoutingSettings(Router.Policy policy, double prefixWeight, double loadWeight, ImbalanceGuard guard) {
+public record RoutingSettings(
+        Router.Policy policy, double prefixWeight, double loadWeight, ImbalanceGuard guard, boolean sessionAffinity) {
+
+    /** With session affinity, as in production. */
+    public RoutingSettings(Router.Policy policy, double prefixWeight, double loadWeight, ImbalanceGuard guard) {
+        this(policy, prefixWeight, loadWeight, guard, true);
+    }
 
     public RoutingSettings {
         if (prefixWeight < 0 || loadWeight < 0 || prefixWeight + loadWeight == 0) {
@@ -22,7 +30,8 @@ public record RoutingSettings(Router.Policy policy, double prefixWeight, double 
                 policy(routing.getString("policy")),
                 routing.getDouble("prefix-weight"),
                 routing.getDouble("load-weight"),
-                new ImbalanceGuard(routing.getDouble("imbalance.factor"), routing.getInt("imbalance.slack")));
+                new ImbalanceGuard(routing.getDouble("imbalance.factor"), routing.getInt("imbalance.slack")),
+                routing.getBoolean("session-affinity"));
     }
 
     /** {@code cache-aware}, {@code least-loaded} or {@code round-robin}. */

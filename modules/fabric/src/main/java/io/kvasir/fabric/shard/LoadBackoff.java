@@ -18,8 +18,24 @@ public final class LoadBackoff {
 
     private record Failure(int count, long atNanos, String reason) {}
 
+    /** Told of each failed and each successful load, so that other nodes can learn of them. */
+    public interface Listener {
+        Listener NONE = new Listener() {
+            @Override
+            public void failed(String replica, String reason, int failures) {}
+
+            @Override
+            public void loaded(String replica, boolean failedHereBefore) {}
+        };
+
+        void failed(String replica, String reason, int failures);
+
+        void loaded(String replica, boolean failedHereBefore);
+    }
+
     private final Map<String, Failure> failures = new ConcurrentHashMap<>();
     private final LongSupplier nanoClock;
+    private volatile Listener listener = Listener.NONE;
 
     public LoadBackoff() {
         this(System::nanoTime);
@@ -29,13 +45,20 @@ public final class LoadBackoff {
         this.nanoClock = nanoClock;
     }
 
+    /** Whom to tell of loads from now on (one listener: the node's load-failure board). */
+    public void listen(Listener listener) {
+        this.listener = listener;
+    }
+
     void failed(String replica, String reason) {
         long now = nanoClock.getAsLong();
-        failures.merge(replica, new Failure(1, now, reason), (old, next) -> new Failure(old.count() + 1, now, reason));
+        Failure f = failures.merge(
+                replica, new Failure(1, now, reason), (old, next) -> new Failure(old.count() + 1, now, reason));
+        listener.failed(replica, reason, f.count());
     }
 
     void loaded(String replica) {
-        failures.remove(replica);
+        listener.loaded(replica, failures.remove(replica) != null);
     }
 
     /** How long {@code replica} must still wait before loading again; zero when it may load now. */

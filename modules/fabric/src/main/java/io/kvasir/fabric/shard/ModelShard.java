@@ -322,7 +322,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }
         turn.prepared = rendered.prompt();
         int[] prompt = turn.prepared.prompt();
-        if (disaggregated() && prompt.length > model.prefillThreshold()) {
+        // A scored prompt is computed whole on the engine that reports it: shipped KV would go unused.
+        if (disaggregated() && prompt.length > model.prefillThreshold() && !turn.prepared.scoresPrompt()) {
             // Only a long prompt can be worth shipping: ask how much of it is cached here first.
             String scope = turn.request.request().scope();
             getContext()

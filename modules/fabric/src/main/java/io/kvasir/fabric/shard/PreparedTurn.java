@@ -1,6 +1,7 @@
 package io.kvasir.fabric.shard;
 
 import io.kvasir.engine.core.EngineRequest;
+import io.kvasir.engine.core.PromptScoring;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.util.List;
@@ -13,11 +14,25 @@ import java.util.Set;
  * @param prompt    the prompt's token ids, continuation tokens included
  * @param maxTokens tokens still to generate
  * @param resumed   how many of the prompt's last tokens are output sent before (a resumed turn)
+ * @param scoring   what the engine computes over the prompt (the request's {@code PromptOptions}
+ *                  with this model's pooling); null: nothing
  */
-record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int resumed) {
+record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int resumed, PromptScoring scoring) {
 
     PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens) {
-        this(request, prompt, maxTokens, 0);
+        this(request, prompt, maxTokens, 0, null);
+    }
+
+    PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int resumed) {
+        this(request, prompt, maxTokens, resumed, null);
+    }
+
+    PreparedTurn withScoring(PromptScoring s) {
+        return new PreparedTurn(request, prompt, maxTokens, resumed, s);
+    }
+
+    boolean scoresPrompt() {
+        return PromptScoring.active(scoring);
     }
 
     static final int INTERACTIVE_PRIORITY = 0;
@@ -30,6 +45,7 @@ record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int 
         int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
         return new EngineRequest(
                         engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, request.scope())
-                .withResponseFormat(request.responseFormat(), request.responseFormat() == null ? 0 : resumed);
+                .withResponseFormat(request.responseFormat(), resumed)
+                .withPromptScoring(scoring);
     }
 }

@@ -1,12 +1,14 @@
 package io.kvasir.fabric.shard;
 
 import io.kvasir.engine.ServedModel;
+import io.kvasir.engine.core.PromptScoring;
 import io.kvasir.engine.grammar.Grammars;
 import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.grammar.SchemaException;
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.fabric.api.PromptOptions;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -68,12 +70,42 @@ final class PromptRenderer implements AutoCloseable {
         }
         int maxTokens = asked != null ? asked : limit - rendered.length;
         compileResponseFormat(request, loaded);
+        PromptScoring scoring = scoring(request, loaded);
         if (continuation == null || continuation.length == 0) {
-            return new PreparedTurn(request, rendered, maxTokens);
+            return new PreparedTurn(request, rendered, maxTokens).withScoring(scoring);
         }
         int[] prompt = Arrays.copyOf(rendered, rendered.length + continuation.length);
         System.arraycopy(continuation, 0, prompt, rendered.length, continuation.length);
-        return new PreparedTurn(request, prompt, Math.max(0, maxTokens - continuation.length), continuation.length);
+        return new PreparedTurn(request, prompt, Math.max(0, maxTokens - continuation.length), continuation.length)
+                .withScoring(scoring);
+    }
+
+    /** The request's prompt options as the engine takes them, pooling as this model pools. */
+    private static PromptScoring scoring(GenerationRequest request, ServedModel loaded) {
+        PromptOptions options = request.promptOptions();
+        if (options == null || !options.scores()) {
+            return null;
+        }
+        return new PromptScoring(Math.max(-1, options.logprobs()), options.embed() ? loaded.pooling() : null);
+    }
+
+    /** A prompt given as token ids, checked against this model's vocabulary. */
+    private static int[] tokenIds(int[] ids, ServedModel loaded) {
+        if (ids.length == 0) {
+            throw new FabricException(FabricException.Kind.INVALID_REQUEST, "the prompt has no tokens", "prompt", 0);
+        }
+        int vocab = loaded.vocabSize();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= vocab) {
+                throw new FabricException(
+                        FabricException.Kind.INVALID_REQUEST,
+                        "prompt token " + i + " is " + ids[i] + ", outside this model's vocabulary of " + vocab
+                                + " tokens (0 to " + (vocab - 1) + ")",
+                        "prompt",
+                        0);
+            }
+        }
+        return ids.clone();
     }
 
     /**
@@ -100,9 +132,14 @@ final class PromptRenderer implements AutoCloseable {
                         ? loaded.chatPrompt(request.messages())
                         : loaded.chatPrompt(request.messages(), request.tools());
             }
+            if (request.promptOptions() != null && request.promptOptions().tokenIds() != null) {
+                return tokenIds(request.promptOptions().tokenIds(), loaded);
+            }
             if (request.prompt() != null) {
                 return loaded.textPrompt(request.prompt());
             }
+        } catch (FabricException e) {
+            throw e;
         } catch (RuntimeException e) {
             // Chat templates raise their own exceptions (raise_exception, bad roles): all are the request's fault.
             throw new FabricException(

@@ -80,9 +80,19 @@ public final class ReplicaProtocol {
     public record TurnToken(int tokenId, String text, float logprob, java.util.List<GenerationEvent.TopLogprob> top)
             implements TurnEvent {}
 
+    /** {@code prompt}: the prompt's scores when the request asked for them (else null). */
     public record TurnFinished(
-            io.kvasir.fabric.api.FinishReason reason, int promptTokens, int completionTokens, int cachedTokens)
-            implements TurnEvent {}
+            io.kvasir.fabric.api.FinishReason reason,
+            int promptTokens,
+            int completionTokens,
+            int cachedTokens,
+            GenerationEvent.PromptResult prompt)
+            implements TurnEvent {
+        public TurnFinished(
+                io.kvasir.fabric.api.FinishReason reason, int promptTokens, int completionTokens, int cachedTokens) {
+            this(reason, promptTokens, completionTokens, cachedTokens, null);
+        }
+    }
 
     public record TurnRefused(FabricException.Kind kind, String message, String param) implements TurnEvent {
         public FabricException toException() {

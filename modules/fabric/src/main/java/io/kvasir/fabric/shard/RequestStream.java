@@ -3,6 +3,7 @@ package io.kvasir.fabric.shard;
 import akka.stream.BoundedSourceQueue;
 import akka.stream.QueueOfferResult;
 import io.kvasir.engine.core.TokenEvent;
+import io.kvasir.fabric.api.GenerationEvent;
 import java.util.ArrayDeque;
 
 /**
@@ -104,9 +105,33 @@ final class RequestStream {
         if (event.finished()) {
             engineDone = true;
             push(new ReplicaProtocol.TurnFinished(
-                    reason(event.finish()), event.promptTokens(), event.generatedTokens(), event.cachedTokens()));
+                    reason(event.finish()),
+                    event.promptTokens(),
+                    event.generatedTokens(),
+                    event.cachedTokens(),
+                    prompt(event.prompt())));
             completeIfFlushed();
         }
+    }
+
+    /** The engine's prompt scores in the fabric's types; null stays null. */
+    static GenerationEvent.PromptResult prompt(io.kvasir.engine.core.PromptResult p) {
+        if (p == null) {
+            return null;
+        }
+        java.util.List<GenerationEvent.PromptToken> tokens = p.logprobs() == null
+                ? null
+                : p.logprobs().stream()
+                        .map(t -> new GenerationEvent.PromptToken(
+                                t.tokenId(),
+                                t.text(),
+                                t.logprob(),
+                                t.top().stream()
+                                        .map(a -> new GenerationEvent.TopLogprob(a.tokenId(), a.text(), a.logprob()))
+                                        .toList()))
+                        .toList();
+        String pooling = p.pooling() == null ? null : p.pooling().name().toLowerCase(java.util.Locale.ROOT);
+        return new GenerationEvent.PromptResult(tokens, p.embedding(), pooling);
     }
 
     void push(ReplicaProtocol.TurnEvent event) {

@@ -11,12 +11,15 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An OpenAI-compatible engine for tests, on loopback with an ephemeral port: it streams a scripted
  * answer one token per event, exports vLLM-style {@code /metrics}, and can be told to refuse, fail,
- * stall or garble. It continues a partial final assistant message ({@code continue_final_message})
+ * stall or garble. Given {@link #slots}, it also answers like llama.cpp's server: {@code /props}
+ * with {@code total_slots}, {@code /slots} with the busy ones, and its status only with the first
+ * token ({@link #headerDelayMillis} stands for the queue and prefill before it). It continues a partial final assistant message ({@code continue_final_message})
  * from where the partial text ends in its script, as vLLM would from the same model.
  */
 public final class FakeEngine implements AutoCloseable {
@@ -52,6 +55,16 @@ public final class FakeEngine implements AutoCloseable {
     public final AtomicInteger written = new AtomicInteger();
     /** When a turn's write first failed because the reader closed the connection (nanoTime), or 0. */
     public volatile long closedAt;
+    /** llama.cpp's slots: 0 answers /props and /slots with 404, as vLLM does. */
+    public volatile int slots;
+    /** Whether /metrics answers (llama.cpp without --metrics does not). */
+    public volatile boolean metrics = true;
+    /** How long a turn's status is held back (llama.cpp sends it with the first token). */
+    public volatile long headerDelayMillis;
+    /** Turns being answered now, and the most there ever were at once. */
+    public final AtomicInteger active = new AtomicInteger();
+
+    public final AtomicInteger maxActive = new AtomicInteger();
 
     public FakeEngine(String model) throws IOException {
         this.model = model;
@@ -83,7 +96,41 @@ public final class FakeEngine implements AutoCloseable {
                 return;
             }
             switch (path) {
-                case "/metrics" -> send(exchange, 200, metrics());
+                case "/metrics" -> {
+                    if (metrics) {
+                        send(exchange, 200, metrics());
+                    } else {
+                        send(exchange, 404, "{\"error\":{\"message\":\"metrics are off\"}}");
+                    }
+                }
+                case "/props" -> {
+                    if (slots > 0) {
+                        send(
+                                exchange,
+                                200,
+                                "{\"total_slots\":" + slots + ",\"default_generation_settings\":{\"n_ctx\":"
+                                        + contextLength + "}}");
+                    } else {
+                        send(exchange, 404, "{\"error\":{\"message\":\"no route\"}}");
+                    }
+                }
+                case "/slots" -> {
+                    if (slots > 0) {
+                        StringBuilder list = new StringBuilder("[");
+                        int busy = active.get();
+                        for (int i = 0; i < slots; i++) {
+                            list.append(i == 0 ? "" : ",")
+                                    .append("{\"id\":")
+                                    .append(i)
+                                    .append(",\"is_processing\":")
+                                    .append(i < busy)
+                                    .append('}');
+                        }
+                        send(exchange, 200, list.append(']').toString());
+                    } else {
+                        send(exchange, 404, "{\"error\":{\"message\":\"no route\"}}");
+                    }
+                }
                 case "/v1/models" ->
                     send(
                             exchange,
@@ -96,7 +143,18 @@ public final class FakeEngine implements AutoCloseable {
                             body.path("content").asText(body.path("prompt").asText(""));
                     send(exchange, 200, "{\"count\":" + text.split("\\s+").length + "}");
                 }
-                case "/v1/chat/completions", "/v1/completions" -> complete(exchange, path.endsWith("chat/completions"));
+                case "/v1/chat/completions", "/v1/completions" -> {
+                    int now = active.incrementAndGet();
+                    maxActive.accumulateAndGet(now, Math::max);
+                    AtomicBoolean over = new AtomicBoolean();
+                    try {
+                        complete(exchange, path.endsWith("chat/completions"), over);
+                    } finally {
+                        if (over.compareAndSet(false, true)) {
+                            active.decrementAndGet();
+                        }
+                    }
+                }
                 default -> send(exchange, 404, "{\"error\":{\"message\":\"no route\"}}");
             }
         }
@@ -115,7 +173,8 @@ public final class FakeEngine implements AutoCloseable {
                 """.formatted(model, waiting);
     }
 
-    private void complete(HttpExchange exchange, boolean chat) throws IOException {
+    /** @param over set (and {@link #active} counted down) as the last events go out, before the reader can see them */
+    private void complete(HttpExchange exchange, boolean chat, AtomicBoolean over) throws IOException {
         JsonNode body = JSON.readTree(exchange.getRequestBody());
         requests.add(body);
         if (mode == Mode.REFUSE) {
@@ -127,21 +186,48 @@ public final class FakeEngine implements AutoCloseable {
             return;
         }
         int from = continueFrom(body, chat);
+        int top = chat
+                ? body.path("top_logprobs").asInt(0)
+                : body.path("logprobs").asInt(0);
         int maxTokens = body.path("max_tokens").asInt(Integer.MAX_VALUE);
+        if (headerDelayMillis > 0) {
+            try {
+                Thread.sleep(headerDelayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         exchange.getResponseHeaders().add("Content-Type", "text/event-stream");
         exchange.sendResponseHeaders(200, 0);
         OutputStream out = exchange.getResponseBody();
         Mode turnMode = mode;
         int sent = 0;
+        if (chat && body.path("tools").isArray()) {
+            callTheFirstTool(
+                    out, body.path("tools").get(0).path("function").path("name").asText(), over);
+            return;
+        }
         try {
             for (int i = from; i < script.size() && sent < maxTokens; i++) {
                 if (turnMode != Mode.NORMAL && sent == failAfter) {
                     misbehave(exchange, out, turnMode);
                     return;
                 }
+                String token = JSON.writeValueAsString(script.get(i));
+                // Each token's logprob is -(its position + 1) / 10; its one alternative " else" is lower.
+                String lp = "-0." + (i + 1);
+                String logprobs = top <= 0
+                        ? ""
+                        : chat
+                                ? ",\"logprobs\":{\"content\":[{\"token\":" + token + ",\"logprob\":" + lp
+                                        + ",\"top_logprobs\":[{\"token\":" + token + ",\"logprob\":" + lp
+                                        + "},{\"token\":\" else\",\"logprob\":-3.0}]}]}"
+                                : ",\"logprobs\":{\"tokens\":[" + token + "],\"token_logprobs\":[" + lp
+                                        + "],\"top_logprobs\":[{" + token + ":" + lp + ",\" else\":-3.0}]}";
                 String delta = chat
-                        ? "{\"delta\":{\"content\":" + JSON.writeValueAsString(script.get(i)) + "}}"
-                        : "{\"text\":" + JSON.writeValueAsString(script.get(i)) + "}";
+                        ? "{\"delta\":{\"content\":" + token + "}" + logprobs + "}"
+                        : "{\"text\":" + token + logprobs + "}";
                 event(
                         out,
                         "{\"object\":\"chunk\",\"choices\":[{\"index\":0," + delta.substring(1, delta.length() - 1)
@@ -151,6 +237,9 @@ public final class FakeEngine implements AutoCloseable {
                 if (tokenDelayMillis > 0) {
                     Thread.sleep(tokenDelayMillis);
                 }
+            }
+            if (over.compareAndSet(false, true)) {
+                active.decrementAndGet();
             }
             String reason = from + sent >= script.size() ? "stop" : "length";
             event(
@@ -170,6 +259,22 @@ public final class FakeEngine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Answers with a call of {@code name}, streamed as vLLM does: the name first, the arguments in two pieces. */
+    private void callTheFirstTool(OutputStream out, String name, AtomicBoolean over) throws IOException {
+        String call = "{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[%s]},\"finish_reason\":null}]}";
+        event(
+                out,
+                call.formatted("{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+                        + JSON.writeValueAsString(name) + ",\"arguments\":\"\"}}"));
+        event(out, call.formatted("{\"index\":0,\"function\":{\"arguments\":\"{\\\"city\\\":\"}}"));
+        event(out, call.formatted("{\"index\":0,\"function\":{\"arguments\":\" \\\"Oslo\\\"}\"}}"));
+        if (over.compareAndSet(false, true)) {
+            active.decrementAndGet();
+        }
+        event(out, "{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}");
+        event(out, "[DONE]");
     }
 
     private void misbehave(HttpExchange exchange, OutputStream out, Mode turnMode)

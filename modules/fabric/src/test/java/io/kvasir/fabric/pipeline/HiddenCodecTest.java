@@ -33,6 +33,21 @@ class HiddenCodecTest {
         assertThat(step.hidden()).containsExactly(hidden);
     }
 
+    /** Deterministic mode's flag crosses to the next stage, with either hidden-state precision. */
+    @Test
+    void aStepFrameCarriesWhetherTheStepIsExact() {
+        ForwardBatch exact = new ForwardBatch(
+                BATCH.tokens(), BATCH.positions(), BATCH.seqIndex(), BATCH.blockTables(), BATCH.sampleRows(), true);
+        for (boolean f16 : new boolean[] {false, true}) {
+            HiddenCodec.Step on = HiddenCodec.decodeStep(HiddenCodec.encodeStep(1, 0, exact, hidden(12), 3, f16, 0));
+            assertThat(on.batch().exact()).as("exact, f16 " + f16).isTrue();
+            assertThat(on.f16()).isEqualTo(f16);
+            HiddenCodec.Step off = HiddenCodec.decodeStep(HiddenCodec.encodeStep(1, 0, BATCH, hidden(12), 3, f16, 0));
+            assertThat(off.batch().exact()).as("not exact, f16 " + f16).isFalse();
+            assertThat(off.f16()).isEqualTo(f16);
+        }
+    }
+
     @Test
     void f16HalvesTheHiddenBytesAndRoundsToHalfPrecision() {
         float[] hidden = hidden(4 * 64);

@@ -33,6 +33,15 @@ class MicroBatchesTest {
         assertThat(parts.get(1).sampleOrigin()).containsExactly(3, 4);
     }
 
+    /** Every part of an exact step is exact: deterministic mode holds for each micro-batch. */
+    @Test
+    void partsOfAnExactStepAreExact() {
+        ForwardBatch exact = new ForwardBatch(
+                BATCH.tokens(), BATCH.positions(), BATCH.seqIndex(), BATCH.blockTables(), BATCH.sampleRows(), true);
+        assertThat(MicroBatches.split(exact, 3)).allMatch(p -> p.batch().exact());
+        assertThat(MicroBatches.split(BATCH, 3)).noneMatch(p -> p.batch().exact());
+    }
+
     @Test
     void neverMorePartsThanSequencesAndOnePartIsTheBatchItself() {
         assertThat(MicroBatches.split(BATCH, 9)).hasSize(5);

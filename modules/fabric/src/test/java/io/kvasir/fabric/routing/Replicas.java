@@ -16,6 +16,16 @@ final class Replicas {
                 PrefixSummary.of(prefixHashes));
     }
 
+    /** A decode replica that publishes its capacity (requests it runs at once), as an external engine's slots. */
+    static Candidate withCapacity(String replica, int sequences, int capacity) {
+        return new Candidate(
+                replica,
+                "decode",
+                new ReplicaLoad(sequences, 0, 0, 1000, 0, 0, 0, 0, 0, 0, 0, 1000, 0, 0, capacity, 0),
+                0,
+                PrefixSummary.EMPTY);
+    }
+
     static Candidate prefill(String replica) {
         return new Candidate(
                 replica,

@@ -25,6 +25,37 @@ class RouterTest {
         }
     }
 
+    @Test
+    void withSessionAffinityOffFollowUpsArePlacedByThePolicyAlone() {
+        List<Candidate> replicas = List.of(decode("a", 0), decode("b", 0));
+        Router roundRobin =
+                new Router(new RoutingSettings(Router.Policy.ROUND_ROBIN, 1.0, 0.5, new ImbalanceGuard(1.5, 2), false));
+
+        List<String> chosen = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Route route = roundRobin.route(turn("a"), replicas);
+            assertThat(route).isInstanceOf(Route.To.class);
+            assertThat(((Route.To) route).reason()).isEqualTo(Route.Reason.ROUND_ROBIN);
+            chosen.add(((Route.To) route).replica());
+        }
+        assertThat(chosen).containsExactly("a", "b", "a", "b");
+    }
+
+    @Test
+    void loadIsWeighedAgainstCapacityWhenEveryReplicaPublishesOne() {
+        // Two busy slots of sixteen is less busy than one of two, though it is more sequences.
+        List<Candidate> replicas = List.of(Replicas.withCapacity("a", 1, 2), Replicas.withCapacity("b", 2, 16));
+        for (Router.Policy policy : List.of(Router.Policy.LEAST_LOADED, Router.Policy.CACHE_AWARE)) {
+            assertThat(router(policy).route(turn(null), replicas))
+                    .as(policy.name())
+                    .isEqualTo(new Route.To("b", Route.Reason.LOAD));
+        }
+        // One replica that does not say: sequences alone compare.
+        List<Candidate> mixed = List.of(Replicas.withCapacity("a", 1, 0), Replicas.withCapacity("b", 2, 16));
+        assertThat(router(Router.Policy.LEAST_LOADED).route(turn(null), mixed))
+                .isEqualTo(new Route.To("a", Route.Reason.LOAD));
+    }
+
     private static Candidate sick(Candidate c, io.kvasir.fabric.health.Severity health) {
         return new Candidate(c.replica(), c.pool(), c.load(), c.placedSinceReport(), c.prefixes(), health);
     }

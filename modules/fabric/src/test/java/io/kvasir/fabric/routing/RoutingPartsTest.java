@@ -122,9 +122,11 @@ class RoutingPartsTest {
     @Test
     void policiesAreNamedAsInTheConfig() {
         RoutingSettings settings = RoutingSettings.from(ConfigFactory.parseString(
-                "policy = least-loaded, prefix-weight = 1, load-weight = 1, imbalance { factor = 2, slack = 1 }"));
+                "policy = least-loaded, prefix-weight = 1, load-weight = 1, imbalance { factor = 2, slack = 1 }, "
+                        + "session-affinity = off"));
 
         assertThat(settings.policy()).isEqualTo(Router.Policy.LEAST_LOADED);
+        assertThat(settings.sessionAffinity()).isFalse();
         assertThat(RoutingSettings.policy("Round-Robin")).isEqualTo(Router.Policy.ROUND_ROBIN);
         assertThatThrownBy(() -> RoutingSettings.policy("random")).hasMessageContaining("cache-aware, least-loaded");
     }

@@ -50,32 +50,37 @@ final class Choices {
     }
 
     /**
-     * A completion's body once per prompt when {@code prompt} is a list of strings (each copy with
-     * one of them), else the body itself. A 400 when the list is empty or the choices it makes
-     * would be more than {@link #MAX}.
+     * A completion's body once per prompt when {@code prompt} holds several (strings, or arrays of
+     * token ids), each copy with one of them; else the body itself. A 400 when the generations it
+     * makes ({@code perPrompt} each: n, or best_of when larger) would be more than {@link #MAX}.
      */
-    static List<JsonNode> perPrompt(JsonNode body, int n) {
+    static List<JsonNode> perPrompt(JsonNode body, int perPrompt) {
         JsonNode prompt = body == null ? null : body.get("prompt");
         if (prompt == null
                 || !prompt.isArray()
                 || prompt.size() <= 1
-                || !prompt.get(0).isTextual()) {
+                || !(prompt.get(0).isTextual() || prompt.get(0).isArray())) {
             return List.of(body);
         }
-        if ((long) prompt.size() * n > MAX) {
+        List<CompletionPrompts.Prompt> prompts = CompletionPrompts.read(prompt);
+        if ((long) prompts.size() * perPrompt > MAX) {
             throw ApiError.invalid(
-                            prompt.size() + " prompts times n = " + n + " make more than " + MAX + " choices.",
+                            prompts.size() + " prompts times " + perPrompt + " generations each make more than " + MAX
+                                    + " generations.",
                             "prompt")
                     .toException();
         }
-        List<JsonNode> out = new ArrayList<>(prompt.size());
-        for (int i = 0; i < prompt.size(); i++) {
-            if (!prompt.get(i).isTextual()) {
-                throw ApiError.invalid("'prompt[" + i + "]' must be a string like the others.", "prompt")
-                        .toException();
-            }
+        List<JsonNode> out = new ArrayList<>(prompts.size());
+        for (CompletionPrompts.Prompt one : prompts) {
             ObjectNode copy = ((ObjectNode) body).deepCopy();
-            copy.put("prompt", prompt.get(i).asText());
+            if (one.text() != null) {
+                copy.put("prompt", one.text());
+            } else {
+                ArrayNode ids = copy.putArray("prompt");
+                for (int id : one.tokenIds()) {
+                    ids.add(id);
+                }
+            }
             out.add(copy);
         }
         return out;

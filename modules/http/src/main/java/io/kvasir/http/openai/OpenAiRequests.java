@@ -6,6 +6,7 @@ import io.kvasir.engine.chat.ToolCall;
 import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
+import io.kvasir.fabric.api.PromptOptions;
 import io.kvasir.http.ApiError;
 import io.kvasir.http.openai.tools.ToolRequest;
 import java.util.ArrayList;
@@ -35,11 +36,42 @@ public final class OpenAiRequests {
      * @param tools        what the request asked of tool calling ({@link ToolRequest#NONE} for none)
      */
     public record Parsed(
-            GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs, ToolRequest tools) {
+            GenerationRequest generation,
+            boolean stream,
+            boolean includeUsage,
+            boolean logprobs,
+            ToolRequest tools,
+            Legacy legacy) {
+
+        public Parsed(
+                GenerationRequest generation,
+                boolean stream,
+                boolean includeUsage,
+                boolean logprobs,
+                ToolRequest tools) {
+            this(generation, stream, includeUsage, logprobs, tools, Legacy.NONE);
+        }
 
         public Parsed(GenerationRequest generation, boolean stream, boolean includeUsage, boolean logprobs) {
             this(generation, stream, includeUsage, logprobs, ToolRequest.NONE);
         }
+
+        /** Whether the answer starts with the prompt (legacy completions' {@code echo}). */
+        public boolean echo() {
+            return legacy.echo();
+        }
+    }
+
+    /**
+     * What only legacy completions ask for.
+     *
+     * @param echo         answer with the prompt before the completion (and, with {@code logprobs},
+     *                     the prompt tokens' log-probabilities before the completion's)
+     * @param bestOf       candidates generated per prompt, of which the {@code n} most likely are returned
+     * @param topLogprobs  alternatives asked per token ({@code logprobs}'s value)
+     */
+    public record Legacy(boolean echo, int bestOf, int topLogprobs) {
+        public static final Legacy NONE = new Legacy(false, 1, 0);
     }
 
     /** Request headers that shape the generation. */
@@ -91,23 +123,55 @@ public final class OpenAiRequests {
     public static Parsed completion(JsonNode body, Headers headers) {
         JsonFields f = root(body);
         String model = f.requiredString("model");
-        String prompt = prompt(f.raw("prompt"));
-        Integer maxTokens = positive(f, "max_tokens");
+        List<CompletionPrompts.Prompt> prompts = CompletionPrompts.read(f.raw("prompt"));
+        if (prompts.size() != 1) {
+            // The routes split several prompts into one body each before they come here.
+            throw ApiError.invalid("Only one prompt per request is supported here.", "prompt")
+                    .toException();
+        }
+        CompletionPrompts.Prompt prompt = prompts.getFirst();
+        // 0 is allowed: with echo it scores the prompt and generates nothing (evaluation harnesses).
+        Integer maxTokens = f.integer("max_tokens");
+        if (maxTokens != null && maxTokens < 0) {
+            throw ApiError.invalid("'max_tokens' must be at least 0, got " + maxTokens + ".", "max_tokens")
+                    .toException();
+        }
         // Completions ask for logprobs with a count, not a flag.
         int topLogprobs = topLogprobs(f, "logprobs");
         boolean logprobs = f.has("logprobs");
         unsupported(f);
-        if (f.bool("echo", false)) {
-            throw ApiError.invalid("'echo' is not supported.", "echo").toException();
-        }
+        boolean echo = f.bool("echo", false);
         if (f.has("suffix")) {
             throw ApiError.invalid("'suffix' is not supported.", "suffix").toException();
         }
         Integer bestOf = f.integer("best_of");
-        if (bestOf != null && bestOf != 1) {
-            throw ApiError.invalid("Only best_of = 1 is supported.", "best_of").toException();
+        if (bestOf != null && (bestOf < 1 || bestOf > Choices.MAX)) {
+            throw ApiError.invalid(
+                            "'best_of' must be an integer from 1 to " + Choices.MAX + ", got " + bestOf + ".",
+                            "best_of")
+                    .toException();
         }
-        return build(f, headers, model, null, prompt, maxTokens, logprobs, topLogprobs);
+        Parsed parsed = build(f, headers, model, null, prompt.text(), maxTokens, logprobs, topLogprobs);
+        if (echo && parsed.stream()) {
+            throw ApiError.invalid(
+                            "'echo' is not supported with 'stream': ask without streaming to get the prompt back.",
+                            "echo")
+                    .toException();
+        }
+        PromptOptions options = null;
+        if (prompt.tokenIds() != null) {
+            options = PromptOptions.NONE.withTokenIds(prompt.tokenIds());
+        }
+        if (echo && logprobs) {
+            options = (options == null ? PromptOptions.NONE : options).withLogprobs(topLogprobs);
+        }
+        return new Parsed(
+                parsed.generation().withPromptOptions(options),
+                parsed.stream(),
+                parsed.includeUsage(),
+                logprobs,
+                ToolRequest.NONE,
+                new Legacy(echo, bestOf == null ? 1 : bestOf, topLogprobs));
     }
 
     private static Parsed build(
@@ -267,25 +331,6 @@ public final class OpenAiRequests {
             throw ApiError.invalid("'stop' strings must not be empty.", "stop").toException();
         }
         return List.copyOf(stops);
-    }
-
-    private static String prompt(JsonNode node) {
-        if (node == null) {
-            throw ApiError.invalid("Missing required field 'prompt'.", "prompt").toException();
-        }
-        if (node.isTextual()) {
-            return node.asText();
-        }
-        if (node.isArray()) {
-            if (node.size() == 1 && node.get(0).isTextual()) {
-                return node.get(0).asText();
-            }
-            if (node.size() > 1 && node.get(0).isTextual()) {
-                throw ApiError.invalid("Only one prompt per request is supported.", "prompt")
-                        .toException();
-            }
-        }
-        throw JsonFields.wrongType("prompt", "a string or an array of one string");
     }
 
     static List<ChatMessage> messages(JsonNode node) {

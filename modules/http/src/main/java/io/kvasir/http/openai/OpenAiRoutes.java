@@ -35,7 +35,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The OpenAI-compatible routes under {@code /v1}: chat completions, completions and models. Each
+ * The OpenAI-compatible routes under {@code /v1}: chat completions, completions, embeddings ({@link
+ * EmbeddingsRoutes}) and models. Each
  * generation is the fabric's source run once: streamed as SSE (the response waits for the fabric to
  * admit the request, so a refusal is a proper status code) or collected into one JSON answer.
  */
@@ -49,6 +50,7 @@ public final class OpenAiRoutes extends AllDirectives {
     private final HttpSettings settings;
     private final Materializer materializer;
     private final RequestJson json;
+    private final EmbeddingsRoutes embeddings;
     private final long startedAt = System.currentTimeMillis() / 1000;
 
     public OpenAiRoutes(Fabric fabric, HttpSettings settings, Materializer materializer) {
@@ -56,6 +58,7 @@ public final class OpenAiRoutes extends AllDirectives {
         this.settings = settings;
         this.materializer = materializer;
         this.json = new RequestJson(settings.json());
+        this.embeddings = new EmbeddingsRoutes(fabric, settings, materializer);
     }
 
     /** Routes relative to {@code /v1}, in the shared scope. */
@@ -71,6 +74,7 @@ public final class OpenAiRoutes extends AllDirectives {
         return concat(
                 path(PathMatchers.segment("chat").slash("completions"), () -> post(() -> generation(true, caller))),
                 path("completions", () -> post(() -> generation(false, caller))),
+                path("embeddings", () -> post(() -> embeddings.route(caller))),
                 pathPrefix(
                         "models",
                         () -> UnreadBody.discardedBefore(() -> concat(
@@ -99,10 +103,14 @@ public final class OpenAiRoutes extends AllDirectives {
                     .thenCompose(strict -> {
                         JsonNode body = json.parse(strict.getData().toArray());
                         int n = Choices.count(body);
+                        int bestOf = chat ? n : BestOf.count(body, n);
                         // A completion may carry several prompts: one request per prompt, n choices each.
-                        List<JsonNode> bodies = chat ? List.of(body) : Choices.perPrompt(body, n);
+                        List<JsonNode> bodies = chat ? List.of(body) : Choices.perPrompt(body, bestOf);
                         OpenAiRequests.Parsed parsed = null;
                         List<io.kvasir.fabric.api.GenerationRequest> all = new ArrayList<>();
+                        List<io.kvasir.fabric.api.GenerationRequest> prompts = new ArrayList<>();
+                        // Each prompt's own parse: an echo answers with its own prompt.
+                        List<OpenAiRequests.Parsed> parsedAll = new ArrayList<>();
                         for (JsonNode one : bodies) {
                             parsed = chat ? OpenAiRequests.chat(one, headers) : OpenAiRequests.completion(one, headers);
                             var generation = forCaller(parsed, headers, caller);
@@ -110,10 +118,17 @@ public final class OpenAiRoutes extends AllDirectives {
                             if (tierHint != null) {
                                 generation = generation.withTierHint(tierHint);
                             }
-                            all.addAll(Choices.requests(generation, n));
+                            prompts.add(generation);
+                            for (var r : Choices.requests(generation, n)) {
+                                all.add(r);
+                                parsedAll.add(parsed);
+                            }
+                        }
+                        if (bestOf > n) {
+                            return bestOf(parsedAll, prompts, n, bestOf);
                         }
                         if (all.size() > 1) {
-                            return several(parsed, all, n);
+                            return several(parsedAll, all, n);
                         }
                         var generation = all.getFirst();
                         Source<GenerationEvent, NotUsed> events = fabric.generate(generation);
@@ -125,7 +140,7 @@ public final class OpenAiRoutes extends AllDirectives {
     }
 
     /** The request on behalf of its caller: their scope, their tenant, its default workload class. */
-    private static io.kvasir.fabric.api.GenerationRequest forCaller(
+    static io.kvasir.fabric.api.GenerationRequest forCaller(
             OpenAiRequests.Parsed parsed, OpenAiRequests.Headers headers, Caller caller) {
         var request = parsed.generation();
         if (caller.tenant() != null) {
@@ -177,34 +192,136 @@ public final class OpenAiRoutes extends AllDirectives {
         CompletionStage<List<GenerationEvent>> collected =
                 events.completionTimeout(settings.requestTimeout()).runWith(Sink.seq(), materializer);
         return collected.thenApply(all -> {
-            GenerationEvent.Started started = null;
-            List<GenerationEvent.Token> tokens = new ArrayList<>();
-            GenerationEvent.Finished finished = null;
-            for (GenerationEvent event : all) {
-                switch (event) {
-                    case GenerationEvent.Started s -> started = s;
-                    case GenerationEvent.Token t -> tokens.add(t);
-                    case GenerationEvent.Finished f -> finished = f;
+            try {
+                Answered answered = answer(parsed, all, -1);
+                return JsonResponses.ok(answered.body())
+                        .addHeaders(AnswerHeaders.of(
+                                answered.replica(), parsed.generation().sessionId(), answered.served()));
+            } catch (ApiError.ApiException e) {
+                return ErrorResponses.response(e);
+            }
+        });
+    }
+
+    /** One generation's answer body, and where it ran. */
+    private record Answered(Object body, String replica, String served, int completionTokens, double logprob) {}
+
+    /**
+     * The answer to one generation's events; {@code topLimit} >= 0 trims each token's alternatives to
+     * that many (best_of asks the engine for at least one, to rank by). An engine error is a 500.
+     */
+    private Answered answer(OpenAiRequests.Parsed parsed, List<GenerationEvent> all, int topLimit) {
+        GenerationEvent.Started started = null;
+        List<GenerationEvent.Token> tokens = new ArrayList<>();
+        GenerationEvent.Finished finished = null;
+        double sum = 0;
+        for (GenerationEvent event : all) {
+            switch (event) {
+                case GenerationEvent.Started s -> started = s;
+                case GenerationEvent.Token t -> {
+                    sum += Float.isNaN(t.logprob()) ? 0 : t.logprob();
+                    tokens.add(
+                            topLimit >= 0
+                                            && t.topLogprobs() != null
+                                            && t.topLogprobs().size() > topLimit
+                                    ? new GenerationEvent.Token(
+                                            t.tokenId(),
+                                            t.text(),
+                                            t.logprob(),
+                                            t.topLogprobs().subList(0, topLimit))
+                                    : t);
                 }
+                case GenerationEvent.Finished f -> finished = f;
             }
-            if (finished == null || finished.reason() == FinishReason.ERROR) {
-                log.error(
-                        "Generation {} for model {} ended {}",
-                        started == null ? null : started.requestId(),
-                        parsed.generation().model(),
-                        finished == null ? "without a finish event" : "with an engine error");
-                return ErrorResponses.response(ApiError.internal());
+        }
+        if (finished == null || finished.reason() == FinishReason.ERROR) {
+            log.error(
+                    "Generation {} for model {} ended {}",
+                    started == null ? null : started.requestId(),
+                    parsed.generation().model(),
+                    finished == null ? "without a finish event" : "with an engine error");
+            throw ApiError.internal().toException();
+        }
+        String served = started != null && started.model() != null
+                ? started.model()
+                : parsed.generation().model();
+        Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), false)
+                .withTools(parsed.tools());
+        Object body = answer.complete(tokens, finished);
+        if (parsed.echo() && body instanceof OpenAiJson.TextCompletion text) {
+            body = Echo.apply(text, echoText(parsed, finished), finished.prompt());
+        }
+        return new Answered(body, started == null ? null : started.replica(), served, finished.completionTokens(), sum);
+    }
+
+    /** The prompt as echoed back: its text, or its token ids decoded. */
+    private String echoText(OpenAiRequests.Parsed parsed, GenerationEvent.Finished finished) {
+        var request = parsed.generation();
+        String decoded = null;
+        if (request.prompt() == null
+                && request.promptOptions() != null
+                && request.promptOptions().tokenIds() != null) {
+            try {
+                decoded = fabric.modelText(request.model())
+                        .map(t -> t.text(request.promptOptions().tokenIds()))
+                        .orElse(null);
+            } catch (IllegalArgumentException e) {
+                decoded = null; // ids this tokenizer cannot decode: the scored tokens' texts stand in
             }
-            String served = started != null && started.model() != null
-                    ? started.model()
-                    : parsed.generation().model();
-            Answer answer = Answer.of(served, parsed.generation().isChat(), parsed.logprobs(), false)
-                    .withTools(parsed.tools());
-            return JsonResponses.ok(answer.complete(tokens, finished))
-                    .addHeaders(AnswerHeaders.of(
-                            started == null ? null : started.replica(),
-                            parsed.generation().sessionId(),
-                            served));
+        }
+        return Echo.text(request.prompt(), decoded, finished.prompt());
+    }
+
+    /**
+     * {@code best_of > n}: best_of candidates per prompt, each an ordinary generation (seeded ones
+     * get {@code seed + i}, as n's choices do), ranked by their tokens' summed log-probabilities;
+     * the n best of each prompt are the answer's choices. Usage counts every candidate's tokens,
+     * which were all generated. Never streamed (the routes refuse that before coming here).
+     */
+    private CompletionStage<HttpResponse> bestOf(
+            List<OpenAiRequests.Parsed> parsedAll,
+            List<io.kvasir.fabric.api.GenerationRequest> prompts,
+            int n,
+            int bestOf) {
+        OpenAiRequests.Parsed parsed = parsedAll.getFirst();
+        int asked = parsed.logprobs() ? parsed.legacy().topLogprobs() : 0;
+        List<List<java.util.concurrent.CompletableFuture<List<GenerationEvent>>>> runs = new ArrayList<>();
+        for (var prompt : prompts) {
+            // Ranking needs each token's log-probability, which the engine computes only when asked.
+            var scored = prompt.withSampling(prompt.sampling().withTopLogprobs(Math.max(1, asked)));
+            runs.add(Choices.requests(scored, bestOf).stream()
+                    .map(r -> fabric.generate(r)
+                            .completionTimeout(settings.requestTimeout())
+                            .runWith(Sink.seq(), materializer)
+                            .toCompletableFuture())
+                    .toList());
+        }
+        var every = runs.stream().flatMap(List::stream).toArray(java.util.concurrent.CompletableFuture[]::new);
+        return java.util.concurrent.CompletableFuture.allOf(every).thenApply(done -> {
+            try {
+                List<Object> chosen = new ArrayList<>();
+                int completionTokens = 0;
+                Answered first = null;
+                for (int p = 0; p < runs.size(); p++) {
+                    List<Answered> answered = new ArrayList<>();
+                    for (var c : runs.get(p)) {
+                        Answered a = answer(parsedAll.get(p * n), c.join(), asked);
+                        answered.add(a);
+                        completionTokens += a.completionTokens();
+                    }
+                    for (int i : BestOf.rank(
+                            answered.stream().mapToDouble(Answered::logprob).toArray(), n)) {
+                        chosen.add(answered.get(i).body());
+                    }
+                    first = first == null ? answered.getFirst() : first;
+                }
+                Object merged = BestOf.withCompletionTokens(Choices.merge(chosen, n), completionTokens);
+                return JsonResponses.ok(merged)
+                        .addHeaders(AnswerHeaders.of(
+                                first.replica(), parsed.generation().sessionId(), first.served()));
+            } catch (ApiError.ApiException e) {
+                return ErrorResponses.response(e);
+            }
         });
     }
 
@@ -213,13 +330,14 @@ public final class OpenAiRoutes extends AllDirectives {
      * Choices}). A refusal of any one is the answer.
      */
     private CompletionStage<HttpResponse> several(
-            OpenAiRequests.Parsed parsed, List<io.kvasir.fabric.api.GenerationRequest> requests, int n) {
-        List<java.util.concurrent.CompletableFuture<HttpResponse>> answers = requests.stream()
-                .map(r -> {
-                    Source<GenerationEvent, NotUsed> events = fabric.generate(r);
-                    return (parsed.stream() ? streamed(parsed, events) : whole(parsed, events)).toCompletableFuture();
-                })
-                .toList();
+            List<OpenAiRequests.Parsed> parsedAll, List<io.kvasir.fabric.api.GenerationRequest> requests, int n) {
+        OpenAiRequests.Parsed parsed = parsedAll.getFirst();
+        List<java.util.concurrent.CompletableFuture<HttpResponse>> answers = new ArrayList<>();
+        for (int i = 0; i < requests.size(); i++) {
+            OpenAiRequests.Parsed own = parsedAll.get(i);
+            Source<GenerationEvent, NotUsed> events = fabric.generate(requests.get(i));
+            answers.add((own.stream() ? streamed(own, events) : whole(own, events)).toCompletableFuture());
+        }
         return java.util.concurrent.CompletableFuture.allOf(
                         answers.toArray(java.util.concurrent.CompletableFuture[]::new))
                 .thenCompose(ignored -> {

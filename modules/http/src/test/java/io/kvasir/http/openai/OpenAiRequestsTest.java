@@ -120,17 +120,48 @@ class OpenAiRequestsTest {
     }
 
     @Test
-    void promptIsAStringOrAnArrayOfOne() {
+    void promptIsAStringAnArrayOfOneOrTokenIds() {
         assertThat(completion("{\"model\": \"m\", \"prompt\": [\"only\"]}")
                         .generation()
                         .prompt())
                 .isEqualTo("only");
+        // Several prompts are split by the routes before a body gets here.
         assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": [\"a\", \"b\"]}"))
                         .param())
                 .isEqualTo("prompt");
-        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": [1, 2, 3]}"))
+        OpenAiRequests.Parsed ids = completion("{\"model\": \"m\", \"prompt\": [1, 2, 3]}");
+        assertThat(ids.generation().prompt()).isNull();
+        assertThat(ids.generation().promptOptions().tokenIds()).containsExactly(1, 2, 3);
+        assertThat(ids.generation().scoresPrompt()).isFalse();
+        for (String bad :
+                new String[] {"[]", "[1, -2]", "[1, 2.5]", "[1, \"a\"]", "[[1], \"a\"]", "[[]]", "{}", "[true]"}) {
+            ApiError e = rejected(() -> completion("{\"model\": \"m\", \"prompt\": " + bad + "}"));
+            assertThat(e.param()).as(bad).isEqualTo("prompt");
+            assertThat(e.status().intValue()).as(bad).isEqualTo(400);
+        }
+    }
+
+    @Test
+    void echoWithLogprobsScoresThePromptAndMaxTokensMayBeZero() {
+        OpenAiRequests.Parsed p =
+                completion("{\"model\": \"m\", \"prompt\": \"p\", \"echo\": true, \"logprobs\": 2, \"max_tokens\": 0}");
+        assertThat(p.echo()).isTrue();
+        assertThat(p.generation().maxTokens()).isZero();
+        assertThat(p.generation().promptOptions().logprobs()).isEqualTo(2);
+        // Echo alone needs no scores: the prompt's text is the echo.
+        assertThat(completion("{\"model\": \"m\", \"prompt\": \"p\", \"echo\": true}")
+                        .generation()
+                        .scoresPrompt())
+                .isFalse();
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"max_tokens\": -1}"))
                         .param())
-                .isEqualTo("prompt");
+                .isEqualTo("max_tokens");
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"echo\": true, \"stream\": true}"))
+                        .param())
+                .isEqualTo("echo");
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"best_of\": 129}"))
+                        .param())
+                .isEqualTo("best_of");
     }
 
     @Test

@@ -63,6 +63,9 @@ public final class JsonReport {
                 number(o, "ttft_ms_p50", t.ttftMsP50());
                 number(o, "cached_tokens_mean", t.cachedTokensMean());
             }
+            if (spec.turns() > 1) {
+                summary(l.putObject("follow_up_ttft_ms"), s.followUpTtftMs());
+            }
             ArrayNode errs = l.putArray("error_samples");
             s.errorSamples().forEach(errs::add);
             ObjectNode classes = l.putObject("by_workload");

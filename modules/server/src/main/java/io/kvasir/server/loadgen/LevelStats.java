@@ -26,6 +26,8 @@ import java.util.TreeMap;
  * @param errorSamples   up to five distinct failure messages, as the server worded them
  * @param byWorkload     the same figures for each workload class that was sent
  * @param placement      where completed requests were served and their prefix-cache hit rate
+ * @param followUpTtftMs TTFT of every turn after a session's first (its cache is what routing can
+ *                       keep): what session affinity is measured by
  */
 public record LevelStats(
         LoadSpec.Level level,
@@ -43,6 +45,7 @@ public record LevelStats(
         Percentiles.Summary e2eMs,
         Double goodput,
         List<TurnStats> turns,
+        Percentiles.Summary followUpTtftMs,
         double[] ttftSamplesMs,
         List<String> errorSamples,
         Map<Workload, ClassStats> byWorkload,
@@ -95,6 +98,11 @@ public record LevelStats(
                 Percentiles.summarize(e2e),
                 goodput,
                 turnStats(ok),
+                Percentiles.summarize(ok.stream()
+                        .filter(r -> r.turn() > 1)
+                        .mapToDouble(RequestResult::ttftMs)
+                        .filter(d -> !Double.isNaN(d))
+                        .toArray()),
                 ttft,
                 List.copyOf(samples),
                 byWorkload(results, spec, seconds),

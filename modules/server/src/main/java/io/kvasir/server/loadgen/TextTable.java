@@ -75,6 +75,15 @@ public final class TextTable {
                             ms(t.cachedTokensMean())));
                 }
             }
+            for (LevelStats s : levels) {
+                sb.append(String.format(
+                        Locale.ROOT,
+                        "%-10s follow-up turns (2..%d): ttft p50 %s ms, p99 %s ms%n",
+                        s.level().label(),
+                        spec.turns(),
+                        ms(s.followUpTtftMs().p50()),
+                        ms(s.followUpTtftMs().p99())));
+            }
         }
         for (LevelStats s : levels) {
             for (String e : s.errorSamples()) {

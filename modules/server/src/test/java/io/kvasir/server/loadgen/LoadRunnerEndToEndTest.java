@@ -165,6 +165,10 @@ class LoadRunnerEndToEndTest {
             assertThat(stats.turns())
                     .extracting(LevelStats.TurnStats::completed)
                     .containsExactly(4, 4, 4);
+            // Turns 2 and 3 of each session: their TTFT is what session affinity is measured by.
+            assertThat(stats.followUpTtftMs().p50()).isNotNaN().isPositive();
+            assertThat(stats.followUpTtftMs().p99())
+                    .isGreaterThanOrEqualTo(stats.followUpTtftMs().p50());
             // Turn t: prompt 2t * 100, cached (2t - 1) * 10; per session 1200 prompt and 90 cached tokens.
             assertThat(stats.placement().prefixCacheHitRate()).isCloseTo(90.0 / 1200, within(1e-9));
 

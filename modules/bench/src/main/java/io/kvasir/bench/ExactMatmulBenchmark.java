@@ -1,0 +1,104 @@
+package io.kvasir.bench;
+
+import io.kvasir.engine.tensor.ComputePool;
+import io.kvasir.engine.tensor.ComputePools;
+import io.kvasir.engine.tensor.GgmlType;
+import io.kvasir.engine.tensor.Quantizer;
+import io.kvasir.engine.tensor.WeightMatrices;
+import io.kvasir.engine.tensor.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * What deterministic mode costs a matmul: each type's fast kernels ({@code exact=false}) against
+ * the path deterministic mode takes ({@code exact=true}: {@code ExactKernels} for F16, BF16, Q4_0
+ * and the K-quants, Q8_0 without its widened prefill kernel), on bench-110m's up/gate shape, for a
+ * single sequence's decode, sixteen sequences' decode and a 128-row prefill step. Read the ratio of
+ * the two medians of one type and batch from the same run:
+ *
+ * <pre>
+ * ./kvasir jmh ExactMatmulBenchmark -bm sample
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.SampleTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(
+        value = 1,
+        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+public class ExactMatmulBenchmark {
+
+    @Param({"F16", "BF16", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q8_0"})
+    public String type;
+
+    @Param({"1", "16", "128"})
+    public int batch;
+
+    @Param({"false", "true"})
+    public boolean exact;
+
+    @Param({"1"})
+    public int threads;
+
+    private Arena arena;
+    private ComputePool pool;
+    private WeightMatrix matrix;
+    private float[] x;
+    private float[] out;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        GgmlType t = GgmlType.valueOf(type);
+        int rows = 2048;
+        int cols = 768;
+        SplittableRandom random = new SplittableRandom(1);
+        arena = Arena.ofShared();
+        long rowBytes = t.bytesFor(cols);
+        MemorySegment data = arena.allocate(rowBytes * rows, 64);
+        float[] rowValues = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                rowValues[c] = (float) (random.nextDouble() * 2 - 1);
+            }
+            byte[] encoded = Quantizer.quantize(t, rowValues);
+            MemorySegment.copy(encoded, 0, data, ValueLayout.JAVA_BYTE, r * rowBytes, encoded.length);
+        }
+        matrix = WeightMatrices.of(t, data, rows, cols);
+        x = new float[batch * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (random.nextDouble() * 2 - 1);
+        }
+        out = new float[batch * rows];
+        pool = ComputePools.create(threads);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public float[] matmul() {
+        matrix.matmul(x, out, batch, pool, exact);
+        return out;
+    }
+}

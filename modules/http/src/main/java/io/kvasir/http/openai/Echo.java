@@ -1,0 +1,87 @@
+package io.kvasir.http.openai;
+
+import io.kvasir.fabric.api.GenerationEvent;
+import io.kvasir.http.openai.OpenAiJson.CompletionLogprobs;
+import io.kvasir.http.openai.OpenAiJson.TextChoice;
+import io.kvasir.http.openai.OpenAiJson.TextCompletion;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Legacy completions' {@code echo}: the answer's text starts with the prompt, and with {@code
+ * logprobs} its log-probabilities start with the prompt's tokens, in OpenAI's legacy shape. The
+ * first prompt token has nothing before it to be predicted from: its {@code token_logprobs} and
+ * {@code top_logprobs} entries are null. Text offsets count characters from the start of the
+ * echoed prompt; the completion's start where the prompt's text ends.
+ */
+final class Echo {
+
+    private Echo() {}
+
+    /**
+     * The prompt's text as echoed: the prompt the client sent, or for token ids, the model's
+     * decoding of them when the gateway has its tokenizer ({@code decoded}), else the scored
+     * tokens' texts joined.
+     */
+    static String text(String prompt, String decoded, GenerationEvent.PromptResult scores) {
+        if (prompt != null) {
+            return prompt;
+        }
+        if (decoded != null) {
+            return decoded;
+        }
+        StringBuilder b = new StringBuilder();
+        if (scores != null && scores.tokens() != null) {
+            scores.tokens().forEach(t -> b.append(t.text()));
+        }
+        return b.toString();
+    }
+
+    /** {@code answer} (one choice) with {@code echoed} before its text, and the prompt's scores before its logprobs. */
+    static TextCompletion apply(TextCompletion answer, String echoed, GenerationEvent.PromptResult scores) {
+        List<TextChoice> choices = new ArrayList<>(answer.choices().size());
+        for (TextChoice c : answer.choices()) {
+            CompletionLogprobs lp = c.logprobs() == null ? null : prepend(c.logprobs(), echoed, scores);
+            choices.add(new TextChoice(echoed + c.text(), c.index(), lp, c.finishReason()));
+        }
+        return new TextCompletion(
+                answer.id(), answer.object(), answer.created(), answer.model(), choices, answer.usage());
+    }
+
+    private static CompletionLogprobs prepend(
+            CompletionLogprobs completion, String echoed, GenerationEvent.PromptResult scores) {
+        List<String> tokens = new ArrayList<>();
+        List<Double> logprobs = new ArrayList<>();
+        List<Map<String, Double>> tops = new ArrayList<>();
+        List<Integer> offsets = new ArrayList<>();
+        if (scores != null && scores.tokens() != null) {
+            int offset = 0;
+            boolean first = true;
+            for (GenerationEvent.PromptToken t : scores.tokens()) {
+                tokens.add(t.text());
+                logprobs.add(first || Float.isNaN(t.logprob()) ? null : (double) t.logprob());
+                if (first) {
+                    tops.add(null);
+                } else {
+                    Map<String, Double> top = new LinkedHashMap<>();
+                    for (GenerationEvent.TopLogprob alt : t.top()) {
+                        top.putIfAbsent(alt.text(), (double) alt.logprob());
+                    }
+                    tops.add(top);
+                }
+                offsets.add(offset);
+                offset += t.text().length();
+                first = false;
+            }
+        }
+        tokens.addAll(completion.tokens());
+        logprobs.addAll(completion.tokenLogprobs());
+        tops.addAll(completion.topLogprobs());
+        for (int o : completion.textOffset()) {
+            offsets.add(o + echoed.length());
+        }
+        return new CompletionLogprobs(tokens, logprobs, tops, offsets);
+    }
+}
