@@ -39,7 +39,8 @@ final class BF16Matrix extends DenseMatrix {
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         if (exact && Vectors.ENABLED) {
             checkMatmul(x, out, batch);
-            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+            ExactKernels.multiply(
+                    (g, wf) -> widen(g, wf, 0, 4L * HalfPacked.G), rows, cols, groups, x, out, batch, pool);
         } else {
             matmul(x, out, batch, pool);
         }
@@ -72,12 +73,29 @@ final class BF16Matrix extends DenseMatrix {
             });
             return;
         }
+        if (batch >= PanelKernels.MIN_BATCH) {
+            // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
+            int h = PanelKernels.tileRows(batch);
+            float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
+            long step = PanelKernels.columnBytes();
+            pool.parallelFor((groups + 1) / 2, (start, end) -> {
+                MemorySegment wp = PanelKernels.panel(cols);
+                for (int pair = start; pair < end; pair++) {
+                    int g = 2 * pair;
+                    // An odd last group fills both halves; the second half's rows lie past the matrix.
+                    widen(g, wp, 0, step);
+                    widen(Math.min(g + 1, groups - 1), wp, 4L * HalfPacked.G, step);
+                    PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * HalfPacked.G);
+                }
+            });
+            return;
+        }
         int tiled = WidenedKernels.tiled(batch);
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
             MemorySegment wf = WidenedKernels.buffer(cols * HalfPacked.G);
             for (int g = start; g < end; g++) {
-                widen(g, wf);
+                widen(g, wf, 0, 4L * HalfPacked.G);
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * HalfPacked.G);
             }
         });
@@ -167,8 +185,11 @@ final class BF16Matrix extends DenseMatrix {
         a3.add(e3).intoArray(out, g3 * lanes, F.indexInRange(g3 * lanes, rows));
     }
 
-    /** Group {@code g}'s weights as floats, column after column ({@code G} rows each), into {@code wf}. */
-    private void widen(int g, MemorySegment wf) {
+    /**
+     * Group {@code g}'s weights as floats, column after column, into {@code wf}: column {@code c}'s
+     * {@code G} rows at byte {@code off + c * step} (a group's own buffer, or one half of a panel).
+     */
+    private void widen(int g, MemorySegment wf, long off, long step) {
         final int lanes = HalfPacked.G;
         long base = packed.groupAt(g);
         for (int c = 0; c < cols; c++) {
@@ -176,7 +197,7 @@ final class BF16Matrix extends DenseMatrix {
                             .convertShape(S2I, I, 0))
                     .lanewise(LSHL, 16)
                     .reinterpretAsFloats()
-                    .intoMemorySegment(wf, 4L * c * lanes, LE);
+                    .intoMemorySegment(wf, off + c * step, LE);
         }
     }
 

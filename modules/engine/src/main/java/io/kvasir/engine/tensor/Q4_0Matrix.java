@@ -30,8 +30,9 @@ import jdk.incubator.vector.ShortVector;
  * ints, one arithmetic shift gives one column and two give the other, both already in row order and
  * already signed, and each converts and FMAs with a broadcast activation into sixteen row sums.
  * Single-sequence decode is bound by the bytes it streams, so the kernel keeps four groups (four
- * memory streams) in flight per pass. Batches widen each group to floats once and run the shared
- * {@link WidenedKernels} over them.
+ * memory streams) in flight per pass. Batches widen groups to floats once per call and run float
+ * kernels over them: two groups into one panel from eight rows on ({@link PanelKernels}), one group
+ * and {@link WidenedKernels} below.
  *
  * <p>Widening to floats against integer products: a prototype quantized the activations to int8
  * once per call (blocks of 32, one float scale each, values repeated per lane of a 512-bit short
@@ -73,7 +74,8 @@ final class Q4_0Matrix extends DenseMatrix {
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         if (exact && Vectors.ENABLED) {
             checkMatmul(x, out, batch);
-            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+            ExactKernels.multiply(
+                    (g, wf) -> widen(g, wf, 0, 4L * Q4_0Packed.G), rows, cols, groups, x, out, batch, pool);
         } else {
             matmul(x, out, batch, pool);
         }
@@ -105,12 +107,29 @@ final class Q4_0Matrix extends DenseMatrix {
             });
             return;
         }
+        if (batch >= PanelKernels.MIN_BATCH) {
+            // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
+            int h = PanelKernels.tileRows(batch);
+            float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
+            long step = PanelKernels.columnBytes();
+            pool.parallelFor((groups + 1) / 2, (start, end) -> {
+                MemorySegment wp = PanelKernels.panel(cols);
+                for (int pair = start; pair < end; pair++) {
+                    int g = 2 * pair;
+                    // An odd last group fills both halves; the second half's rows lie past the matrix.
+                    widen(g, wp, 0, step);
+                    widen(Math.min(g + 1, groups - 1), wp, 4L * Q4_0Packed.G, step);
+                    PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * Q4_0Packed.G);
+                }
+            });
+            return;
+        }
         int tiled = WidenedKernels.tiled(batch);
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
             MemorySegment wf = WidenedKernels.buffer(cols * Q4_0Packed.G);
             for (int g = start; g < end; g++) {
-                widen(g, wf);
+                widen(g, wf, 0, 4L * Q4_0Packed.G);
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * Q4_0Packed.G);
             }
         });
@@ -173,9 +192,11 @@ final class Q4_0Matrix extends DenseMatrix {
 
     /**
      * Group {@code g}'s weights as floats with their block scale applied, column after column
-     * ({@code G} rows each), into {@code wf}. A 4-bit value times an fp16 scale is exact in a float.
+     * ({@code G} rows each), into {@code wf} at byte {@code off + c * step} for column {@code c} (a
+     * group's own buffer, or one half of a panel). A 4-bit value times an fp16 scale is exact in a
+     * float.
      */
-    private void widen(int g, MemorySegment wf) {
+    private void widen(int g, MemorySegment wf, long off, long step) {
         final int lanes = Q4_0Packed.G;
         long base = g * blocks * gb;
         for (int b = 0; b < blocks; b++) {
@@ -187,16 +208,16 @@ final class Q4_0Matrix extends DenseMatrix {
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
-            long w0 = 4L * b * Q4_0Packed.BLOCK * lanes;
+            long w0 = off + b * Q4_0Packed.BLOCK * step;
             for (int j = 0; j < 16; j++) {
                 IntVector v = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) j * lanes, LE)
                         .convertShape(B2I, I, 0);
                 ((FloatVector) v.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
                         .mul(d)
-                        .intoMemorySegment(wf, w0 + 4L * j * lanes, LE);
+                        .intoMemorySegment(wf, w0 + j * step, LE);
                 ((FloatVector) v.lanewise(ASHR, 4).convert(I2F, 0))
                         .mul(d)
-                        .intoMemorySegment(wf, w0 + 4L * (16 + j) * lanes, LE);
+                        .intoMemorySegment(wf, w0 + (16 + j) * step, LE);
             }
         }
     }

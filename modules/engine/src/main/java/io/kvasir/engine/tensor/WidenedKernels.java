@@ -11,7 +11,9 @@ import jdk.incubator.vector.VectorMask;
 /**
  * The batched matmul of one group of {@code G} weight rows (one float vector's lanes) that a matrix
  * has widened to floats, column after column ({@code G} floats per column), against every activation
- * row: the shared back half of the Q4_0, Q4_K, Q5_K, Q6_K, F16 and BF16 batch paths. A matrix
+ * row: the shared back half of the Q4_K, Q5_K and Q6_K batch paths, and of Q4_0, F16 and BF16
+ * batches under {@link PanelKernels#MIN_BATCH} rows (from there they widen two groups at a time
+ * into a {@link PanelKernels} panel, whose kernels issue fewer loads per FMA). A matrix
  * converts each group once per call, whatever the batch (for a K-quant that saves several integer
  * operations per weight and activation row), and these kernels then run at FMA speed: one weight vector load
  * feeds sixteen (or eight, or four) FMAs with broadcast activations, into sums that stay in

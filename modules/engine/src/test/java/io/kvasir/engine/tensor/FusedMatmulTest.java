@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -19,7 +18,20 @@ import org.junit.jupiter.params.provider.CsvSource;
 class FusedMatmulTest {
 
     @ParameterizedTest
-    @CsvSource({"Q8_0,1,3", "Q8_0,5,2", "Q8_0,13,2", "Q8_0,72,2", "F32,1,3", "Q4_K,4,3", "F16,17,2", "Q6_K,1,1"})
+    @CsvSource({
+        "Q8_0,1,3",
+        "Q8_0,5,2",
+        "Q8_0,13,2",
+        "Q8_0,72,2",
+        "F32,1,3",
+        "Q4_K,4,3",
+        "F16,17,2",
+        "Q6_K,1,1",
+        "Q4_0,64,2",
+        "Q4_0,9,3",
+        "F16,130,2",
+        "BF16,16,2"
+    })
     void fusedEqualsSeparate(GgmlType type, int batch, int threads) {
         int cols = 256;
         Random random = new Random(11);
@@ -46,15 +58,16 @@ class FusedMatmulTest {
     }
 
     /**
-     * Q8_0 regroups the activations once per thread and fused call; a next call with the same array
-     * but new values must not reuse them.
+     * Q8_0 (and Q4_0, F16 and BF16 through their panel tiles) regroup the activations once per
+     * thread and fused call; a next call with the same array but new values must not reuse them.
      */
-    @Test
-    void q8NextCallSeesNewActivations() {
+    @ParameterizedTest
+    @CsvSource({"Q8_0", "Q4_0", "F16", "BF16"})
+    void nextCallSeesNewActivations(GgmlType type) {
         int cols = 256;
         int batch = 72;
         Random random = new Random(12);
-        WeightMatrix[] ms = {matrix(GgmlType.Q8_0, 48, cols, random), matrix(GgmlType.Q8_0, 149, cols, random)};
+        WeightMatrix[] ms = {matrix(type, 48, cols, random), matrix(type, 149, cols, random)};
         float[] x = new float[batch * cols];
         try (ComputePool pool = ComputePools.create(2)) {
             for (int round = 0; round < 2; round++) {
