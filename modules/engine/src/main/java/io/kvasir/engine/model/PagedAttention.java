@@ -10,17 +10,20 @@ import java.util.Arrays;
  * grows, and earlier sums are rescaled when it does, so no exponent ever overflows and no buffer
  * the length of the context is needed.
  *
- * <p>The work unit is one KV head of one row over one <em>chunk</em> of positions: all the query
- * heads that share the KV head (its group) are computed together, block by block, so each block's
- * keys and values come from memory once for the whole group and are read again from L1 for the
- * other heads. A sequence's positions are cut into chunks of a fixed length ({@link
- * #CHUNK_POSITIONS}, whole blocks, counted from position 0); each chunk yields a partial result
- * (its maximum, its sum of exponentials and its weighted sum of values), and the partials are
- * folded in chunk order. That lets the two threads of a lone long sequence share its attention
- * (one sequence at a 4K context has 16 chunks per KV head), and because the chunks and the order
- * of the fold never depend on the batch, the thread count or which thread computed a chunk, a
- * row's result is the same bits in every step it could be part of: deterministic mode needs
- * nothing more here. A context of one chunk is computed exactly as before chunks existed.
+ * <p>A sequence's positions are cut into chunks of a fixed length ({@link #CHUNK_POSITIONS},
+ * whole blocks, counted from position 0). Each chunk yields a partial result per query head (its
+ * maximum, its sum of exponentials and its weighted sum of values), and the partials are folded in
+ * chunk order. Work is split over rows, and for a few long rows over their chunks, so both threads
+ * share one sequence's attention at depth (a 4K context has 16 chunks); when that is still too few
+ * pieces, over slices of the KV heads as well. Because the chunks and the order of the fold never
+ * depend on the batch, the thread count or which thread computed a chunk, a row's result is the
+ * same bits in every step it could be part of: deterministic mode needs nothing more here. A
+ * context of one chunk is computed exactly as before chunks existed.
+ *
+ * <p>Within a chunk the work goes block by block, every KV head of the slice in turn, and the query
+ * heads sharing a KV head (its group) one after the other: the group's keys and values come from
+ * memory once and from L1 for the other heads, and a block's keys for consecutive heads are one run
+ * of memory that the hardware prefetchers follow.
  */
 final class PagedAttention {
 
@@ -35,11 +38,12 @@ final class PagedAttention {
     static final int CHUNK_POSITIONS = 256;
 
     /**
-     * With fewer (row, KV head) pairs than this per thread, chunks are computed as separate tasks
-     * and folded afterwards; with more, each pair's chunks run one after the other on one thread
-     * (same arithmetic, no partials kept) and the pairs alone balance the threads.
+     * Pieces of work per thread to aim for. With fewer rows than this, a long row's chunks become
+     * tasks of their own, folded afterwards; with more, each row's chunks run one after the other
+     * on one thread (same arithmetic, no partials kept). When rows or chunks are still too few,
+     * the KV heads are cut into slices as well.
      */
-    private static final int SPLIT_BELOW_PER_THREAD = 8;
+    private static final int UNITS_PER_THREAD = 8;
 
     private final KvStore kv;
     private final int heads;
@@ -95,29 +99,29 @@ final class PagedAttention {
      * name blocks already given back to the pool.
      */
     void run(ForwardBatch batch, int layer, float[] q, float[] out, int rows, ComputePool pool, int window) {
-        int tasks = rows * kvHeads;
         long work = 0;
-        int units = 0;
+        int chunks = 0;
         for (int r = 0; r < rows; r++) {
             int length = batch.positions()[r] + 1;
             int from = from(length, window);
             work += length - from;
-            units += kvHeads * chunks(from, length);
+            chunks += chunks(from, length);
         }
-        ComputePool.RangeBody whole = (start, end) -> {
-            Scratch s = new Scratch();
-            for (int t = start; t < end; t++) {
-                attendWhole(batch, layer, t / kvHeads, t % kvHeads, q, out, window, s);
-            }
-        };
+        int target = UNITS_PER_THREAD * pool.threads();
         // Waking the pool costs microseconds; a short decode's attention is cheaper than that.
         if (work * heads * headDim < INLINE_WORK) {
-            whole.run(0, tasks);
-        } else if (units > tasks && tasks < SPLIT_BELOW_PER_THREAD * pool.threads()) {
-            runSplit(batch, layer, q, out, rows, pool, window, units);
+            new Whole(batch, layer, q, out, window, 1).run(0, rows);
+        } else if (rows < target && chunks > rows) {
+            runSplit(batch, layer, q, out, rows, pool, window, chunks, slices(chunks, target));
         } else {
-            pool.parallelFor(tasks, whole);
+            int slices = slices(rows, target);
+            pool.parallelFor(rows * slices, new Whole(batch, layer, q, out, window, slices));
         }
+    }
+
+    /** How many slices of the KV heads make {@code units} pieces of work into about {@code target}. */
+    private int slices(int units, int target) {
+        return Math.clamp((target + units - 1) / units, 1, kvHeads);
     }
 
     /** The first position a row of {@code length} positions sees: its window's start, or 0. */
@@ -130,78 +134,133 @@ final class PagedAttention {
         return (length - 1) / chunkLength - from / chunkLength + 1;
     }
 
-    /** Floats of one partial: per query head of a group, its maximum, its sum and its head of values. */
+    /** Floats of one chunk's partials: per query head its maximum, its sum and its head of values. */
     private int partialSize() {
-        return group * (2 + headDim);
-    }
-
-    /** One (row, KV head) over all its chunks, each folded into {@code out} as soon as it is done. */
-    private void attendWhole(
-            ForwardBatch batch, int layer, int row, int kvh, float[] q, float[] out, int window, Scratch s) {
-        int length = batch.positions()[row] + 1;
-        int from = from(length, window);
-        int outOff = row * qDim + kvh * group * headDim;
-        for (int c = from / chunkLength, n = 0; c * chunkLength < length; c++, n++) {
-            attendChunk(batch, layer, row, kvh, from, c, q, s.partial, 0, s.scores);
-            fold(s.partial, 0, n == 0, s.running, out, outOff);
-        }
-        finish(s.running, out, outOff);
+        return heads * (2 + headDim);
     }
 
     /**
-     * Chunks as tasks of their own, for a few long rows: every thread takes chunks of the same
-     * sequence, and the partials are folded per (row, KV head) in chunk order afterwards.
+     * Task i: row {@code i / slices} for its slice {@code i % slices} of the KV heads, over all its
+     * chunks one after the other, each folded into {@code out} as soon as it is done.
+     */
+    private final class Whole implements ComputePool.RangeBody {
+        private final ForwardBatch batch;
+        private final int layer;
+        private final float[] q;
+        private final float[] out;
+        private final int window;
+        private final int slices;
+
+        Whole(ForwardBatch batch, int layer, float[] q, float[] out, int window, int slices) {
+            this.batch = batch;
+            this.layer = layer;
+            this.q = q;
+            this.out = out;
+            this.window = window;
+            this.slices = slices;
+        }
+
+        @Override
+        public void run(int start, int end) {
+            float[] scores = new float[kv.blockSize()];
+            float[] partial = new float[partialSize()];
+            float[] running = new float[2 * heads];
+            for (int i = start; i < end; i++) {
+                int row = i / slices;
+                int s = i % slices;
+                int kvFrom = s * kvHeads / slices;
+                int kvTo = (s + 1) * kvHeads / slices;
+                int length = batch.positions()[row] + 1;
+                int from = from(length, window);
+                for (int c = from / chunkLength, n = 0; c * chunkLength < length; c++, n++) {
+                    attendChunk(batch, layer, row, kvFrom, kvTo, from, c, q, partial, 0, scores);
+                    fold(partial, 0, n == 0, running, out, row * qDim, kvFrom, kvTo);
+                }
+                finish(running, out, row * qDim, kvFrom, kvTo);
+            }
+        }
+    }
+
+    /**
+     * Chunks (and, when there are few, slices of the KV heads) as tasks of their own, for a few
+     * long rows: every thread takes chunks of the same sequence, and each row's partials are folded
+     * in chunk order afterwards.
      */
     private void runSplit(
-            ForwardBatch batch, int layer, float[] q, float[] out, int rows, ComputePool pool, int window, int units) {
-        int tasks = rows * kvHeads;
-        int[] unitTask = new int[units];
-        int[] unitChunk = new int[units];
-        int[] firstUnit = new int[tasks + 1];
+            ForwardBatch batch,
+            int layer,
+            float[] q,
+            float[] out,
+            int rows,
+            ComputePool pool,
+            int window,
+            int chunks,
+            int slices) {
+        int[] chunkRow = new int[chunks];
+        int[] chunkIndex = new int[chunks];
+        int[] firstChunk = new int[rows + 1];
         int u = 0;
-        for (int t = 0; t < tasks; t++) {
-            firstUnit[t] = u;
-            int length = batch.positions()[t / kvHeads] + 1;
+        for (int r = 0; r < rows; r++) {
+            firstChunk[r] = u;
+            int length = batch.positions()[r] + 1;
             for (int c = from(length, window) / chunkLength; c * chunkLength < length; c++, u++) {
-                unitTask[u] = t;
-                unitChunk[u] = c;
+                chunkRow[u] = r;
+                chunkIndex[u] = c;
             }
         }
-        firstUnit[tasks] = u;
+        firstChunk[rows] = u;
         int size = partialSize();
-        if (partials.length < units * size) {
-            partials = new float[units * size];
+        if (partials.length < chunks * size) {
+            partials = new float[chunks * size];
         }
         float[] parts = partials;
-        pool.parallelFor(units, (start, end) -> {
+        pool.parallelFor(chunks * slices, (start, end) -> {
             float[] scores = new float[kv.blockSize()];
             for (int i = start; i < end; i++) {
-                int t = unitTask[i];
-                int row = t / kvHeads;
+                int k = i / slices;
+                int s = i % slices;
+                int row = chunkRow[k];
                 int from = from(batch.positions()[row] + 1, window);
-                attendChunk(batch, layer, row, t % kvHeads, from, unitChunk[i], q, parts, i * size, scores);
+                attendChunk(
+                        batch,
+                        layer,
+                        row,
+                        s * kvHeads / slices,
+                        (s + 1) * kvHeads / slices,
+                        from,
+                        chunkIndex[k],
+                        q,
+                        parts,
+                        k * size,
+                        scores);
             }
         });
-        float[] running = new float[2 * group];
-        for (int t = 0; t < tasks; t++) {
-            int outOff = (t / kvHeads) * qDim + (t % kvHeads) * group * headDim;
-            for (int i = firstUnit[t]; i < firstUnit[t + 1]; i++) {
-                fold(parts, i * size, i == firstUnit[t], running, out, outOff);
+        ComputePool.RangeBody folds = (start, end) -> {
+            float[] running = new float[2 * heads];
+            for (int r = start; r < end; r++) {
+                for (int k = firstChunk[r]; k < firstChunk[r + 1]; k++) {
+                    fold(parts, k * size, k == firstChunk[r], running, out, r * qDim, 0, kvHeads);
+                }
+                finish(running, out, r * qDim, 0, kvHeads);
             }
-            finish(running, out, outOff);
-        }
+        };
+        pool.parallelFor(rows, folds);
     }
 
     /**
-     * The partial result of chunk {@code c} for the query heads of KV head {@code kvh}: at
-     * {@code dst[off + g * (2 + headDim)]} head g's maximum score, its sum of exponentials relative
-     * to that maximum, then its exponential-weighted sum of values.
+     * The partials of chunk {@code c} for the query heads of KV heads {@code [kvFrom, kvTo)}: at
+     * {@code dst[off + h * (2 + headDim)]} head h's maximum score, its sum of exponentials relative
+     * to that maximum, then its exponential-weighted sum of values. Block by block, every head of
+     * the slice in turn: a layer's keys (and values) of one block are stored head after head, so
+     * the slice's keys are one run of memory read front to back, which the hardware prefetchers
+     * follow (head by head over the whole context they were 2 KB pieces half a megabyte apart).
      */
     private void attendChunk(
             ForwardBatch batch,
             int layer,
             int row,
-            int kvh,
+            int kvFrom,
+            int kvTo,
             int from,
             int c,
             float[] q,
@@ -209,14 +268,13 @@ final class PagedAttention {
             int off,
             float[] scores) {
         int bs = kv.blockSize();
-        int kvOff = kvh * headDim;
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
         int length = batch.positions()[row] + 1;
         int lo = Math.max(from, c * chunkLength);
         int hi = Math.min(length, (c + 1) * chunkLength);
         int stride = 2 + headDim;
-        for (int g = 0; g < group; g++) {
-            int p = off + g * stride;
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            int p = off + h * stride;
             dst[p] = Float.NEGATIVE_INFINITY;
             dst[p + 1] = 0f;
             Arrays.fill(dst, p + 2, p + stride, 0f);
@@ -226,82 +284,79 @@ final class PagedAttention {
             int slots = Math.min(bs, hi - first);
             // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
             int skip = Math.max(0, from - first);
-            // The group's heads one after the other: the block's keys and values for this KV head
-            // are a few KB, so the second head on reads them from L1.
-            for (int g = 0; g < group; g++) {
-                int p = off + g * stride;
-                int qOff = row * qDim + (kvh * group + g) * headDim;
-                kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores);
-                if (softCap > 0) {
-                    VectorMath.softCap(scores, 0, slots, softCap);
-                }
-                for (int s = 0; s < skip; s++) {
-                    scores[s] = Float.NEGATIVE_INFINITY;
-                }
-                float blockMax = scores[skip];
-                for (int s = skip + 1; s < slots; s++) {
-                    blockMax = Math.max(blockMax, scores[s]);
-                }
-                float max = dst[p];
-                if (blockMax > max) {
-                    if (dst[p + 1] != 0f) {
-                        float r = (float) Math.exp(max - blockMax);
-                        dst[p + 1] *= r;
-                        VectorMath.scale(dst, p + 2, headDim, r);
+            for (int kvh = kvFrom; kvh < kvTo; kvh++) {
+                int kvOff = kvh * headDim;
+                // The group's query heads one after the other: the block's keys and values for
+                // this KV head are a few KB, so the second head on reads them from L1.
+                for (int h = kvh * group; h < (kvh + 1) * group; h++) {
+                    int p = off + h * stride;
+                    kv.keyDots(layer, block, slots, kvOff, q, row * qDim + h * headDim, headDim, scale, scores);
+                    if (softCap > 0) {
+                        VectorMath.softCap(scores, 0, slots, softCap);
                     }
-                    max = blockMax;
-                    dst[p] = max;
+                    for (int s = 0; s < skip; s++) {
+                        scores[s] = Float.NEGATIVE_INFINITY;
+                    }
+                    float blockMax = scores[skip];
+                    for (int s = skip + 1; s < slots; s++) {
+                        blockMax = Math.max(blockMax, scores[s]);
+                    }
+                    float max = dst[p];
+                    if (blockMax > max) {
+                        if (dst[p + 1] != 0f) {
+                            float r = (float) Math.exp(max - blockMax);
+                            dst[p + 1] *= r;
+                            VectorMath.scale(dst, p + 2, headDim, r);
+                        }
+                        max = blockMax;
+                        dst[p] = max;
+                    }
+                    dst[p + 1] += VectorMath.expShifted(scores, slots, max);
+                    kv.addValues(layer, block, slots, kvOff, scores, dst, p + 2, headDim);
                 }
-                dst[p + 1] += VectorMath.expShifted(scores, slots, max);
-                kv.addValues(layer, block, slots, kvOff, scores, dst, p + 2, headDim);
             }
         }
     }
 
     /**
-     * Folds one chunk's partials (at {@code part[off]}) into the running maxima and sums and the
-     * running weighted sums held in {@code out}. The first chunk is copied, so that a context of
-     * one chunk gives exactly what one pass over all its blocks gives.
+     * Folds one chunk's partials (the record at {@code part[off]}) for the query heads of KV heads
+     * {@code [kvFrom, kvTo)} into their running maxima and sums and the running weighted sums held
+     * in the row's {@code out}. The first chunk is copied, so that a context of one chunk gives
+     * exactly what one pass over all its blocks gives.
      */
-    private void fold(float[] part, int off, boolean first, float[] running, float[] out, int outOff) {
+    private void fold(
+            float[] part, int off, boolean first, float[] running, float[] out, int outOff, int kvFrom, int kvTo) {
         int stride = 2 + headDim;
-        for (int g = 0; g < group; g++) {
-            int p = off + g * stride;
-            int o = outOff + g * headDim;
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            int p = off + h * stride;
+            int o = outOff + h * headDim;
             float m = part[p];
             float s = part[p + 1];
             if (first) {
-                running[2 * g] = m;
-                running[2 * g + 1] = s;
+                running[2 * h] = m;
+                running[2 * h + 1] = s;
                 System.arraycopy(part, p + 2, out, o, headDim);
                 continue;
             }
-            float max = running[2 * g];
+            float max = running[2 * h];
             if (m > max) {
                 float r = (float) Math.exp(max - m);
-                running[2 * g] = m;
-                running[2 * g + 1] = running[2 * g + 1] * r + s;
+                running[2 * h] = m;
+                running[2 * h + 1] = running[2 * h + 1] * r + s;
                 VectorMath.scale(out, o, headDim, r);
                 VectorMath.add(part, p + 2, out, o, headDim);
             } else {
                 float r = (float) Math.exp(m - max);
-                running[2 * g + 1] += s * r;
+                running[2 * h + 1] += s * r;
                 VectorMath.axpy(r, part, p + 2, out, o, headDim);
             }
         }
     }
 
     /** Divides each head's weighted sum by its sum of weights. */
-    private void finish(float[] running, float[] out, int outOff) {
-        for (int g = 0; g < group; g++) {
-            VectorMath.scale(out, outOff + g * headDim, headDim, 1f / running[2 * g + 1]);
+    private void finish(float[] running, float[] out, int outOff, int kvFrom, int kvTo) {
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            VectorMath.scale(out, outOff + h * headDim, headDim, 1f / running[2 * h + 1]);
         }
-    }
-
-    /** One thread's buffers for {@link #attendWhole}. */
-    private final class Scratch {
-        final float[] scores = new float[kv.blockSize()];
-        final float[] partial = new float[partialSize()];
-        final float[] running = new float[2 * group];
     }
 }

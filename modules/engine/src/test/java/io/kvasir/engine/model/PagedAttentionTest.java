@@ -69,13 +69,17 @@ class PagedAttentionTest {
                         .as("2 threads against 1, length %d", LENGTHS[r])
                         .containsExactly(alone1[r]);
             }
-            // All rows in one batch: many (row, KV head) pairs take the unsplit path, one row alone
-            // the split one; the bits must not move.
-            float[] batched = f.attendAll(attention, layer, two, window);
-            for (int r = 0; r < LENGTHS.length; r++) {
-                float[] row = new float[heads * HEAD_DIM];
-                System.arraycopy(batched, r * row.length, row, 0, row.length);
-                assertThat(row).as("row of length %d in a batch", LENGTHS[r]).containsExactly(alone1[r]);
+            // All rows twice in one batch: that many rows each run their chunks one after the
+            // other (the long rows alone had them split over tasks); the bits must not move.
+            for (ComputePool pool : new ComputePool[] {one, two}) {
+                float[] batched = f.attendAll(attention, layer, pool, window);
+                for (int r = 0; r < 2 * LENGTHS.length; r++) {
+                    float[] row = new float[heads * HEAD_DIM];
+                    System.arraycopy(batched, r * row.length, row, 0, row.length);
+                    assertThat(row)
+                            .as("row of length %d in a batch", LENGTHS[r % LENGTHS.length])
+                            .containsExactly(alone1[r % LENGTHS.length]);
+                }
             }
         }
     }
@@ -154,18 +158,18 @@ class PagedAttentionTest {
         }
 
         float[] attendAll(PagedAttention attention, int layer, ComputePool pool, int window) {
-            int rows = LENGTHS.length;
+            int rows = 2 * LENGTHS.length;
             int[] positions = new int[rows];
             int[] seq = new int[rows];
             float[] qs = new float[rows * heads * HEAD_DIM];
             for (int r = 0; r < rows; r++) {
-                positions[r] = LENGTHS[r] - 1;
-                seq[r] = r;
-                System.arraycopy(q[r], 0, qs, r * heads * HEAD_DIM, heads * HEAD_DIM);
+                seq[r] = r % LENGTHS.length;
+                positions[r] = LENGTHS[seq[r]] - 1;
+                System.arraycopy(q[seq[r]], 0, qs, r * heads * HEAD_DIM, heads * HEAD_DIM);
             }
             float[] out = new float[qs.length];
             attention.run(
-                    new ForwardBatch(new int[rows], positions, seq, tables, seq.clone()),
+                    new ForwardBatch(new int[rows], positions, seq, tables, new int[] {0}),
                     layer,
                     qs,
                     out,
