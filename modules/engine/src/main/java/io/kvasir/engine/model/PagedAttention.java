@@ -162,7 +162,7 @@ final class PagedAttention {
 
         @Override
         public void run(int start, int end) {
-            float[] scores = new float[kv.blockSize()];
+            float[][] scores = new float[heads][kv.blockSize()];
             float[] partial = new float[partialSize()];
             float[] running = new float[2 * heads];
             for (int i = start; i < end; i++) {
@@ -215,7 +215,7 @@ final class PagedAttention {
         }
         float[] parts = partials;
         pool.parallelFor(chunks * slices, (start, end) -> {
-            float[] scores = new float[kv.blockSize()];
+            float[][] scores = new float[heads][kv.blockSize()];
             for (int i = start; i < end; i++) {
                 int k = i / slices;
                 int s = i % slices;
@@ -266,7 +266,7 @@ final class PagedAttention {
             float[] q,
             float[] dst,
             int off,
-            float[] scores) {
+            float[][] scores) {
         int bs = kv.blockSize();
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
         int length = batch.positions()[row] + 1;
@@ -284,36 +284,38 @@ final class PagedAttention {
             int slots = Math.min(bs, hi - first);
             // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
             int skip = Math.max(0, from - first);
-            for (int kvh = kvFrom; kvh < kvTo; kvh++) {
-                int kvOff = kvh * headDim;
-                // The group's query heads one after the other: the block's keys and values for
-                // this KV head are a few KB, so the second head on reads them from L1.
-                for (int h = kvh * group; h < (kvh + 1) * group; h++) {
-                    int p = off + h * stride;
-                    kv.keyDots(layer, block, slots, kvOff, q, row * qDim + h * headDim, headDim, scale, scores);
-                    if (softCap > 0) {
-                        VectorMath.softCap(scores, 0, slots, softCap);
-                    }
-                    for (int s = 0; s < skip; s++) {
-                        scores[s] = Float.NEGATIVE_INFINITY;
-                    }
-                    float blockMax = scores[skip];
-                    for (int s = skip + 1; s < slots; s++) {
-                        blockMax = Math.max(blockMax, scores[s]);
-                    }
-                    float max = dst[p];
-                    if (blockMax > max) {
-                        if (dst[p + 1] != 0f) {
-                            float r = (float) Math.exp(max - blockMax);
-                            dst[p + 1] *= r;
-                            VectorMath.scale(dst, p + 2, headDim, r);
-                        }
-                        max = blockMax;
-                        dst[p] = max;
-                    }
-                    dst[p + 1] += VectorMath.expShifted(scores, slots, max);
-                    kv.addValues(layer, block, slots, kvOff, scores, dst, p + 2, headDim);
+            // Keys first, every head of the slice, then values: a block's keys for one layer are
+            // stored head after head and its values follow them, so the block is read front to
+            // back as one run. A group's query heads share their KV head's keys and values, a few
+            // KB that the second head on reads from L1.
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                int p = off + h * stride;
+                float[] w = scores[h];
+                kv.keyDots(layer, block, slots, (h / group) * headDim, q, row * qDim + h * headDim, headDim, scale, w);
+                if (softCap > 0) {
+                    VectorMath.softCap(w, 0, slots, softCap);
                 }
+                for (int s = 0; s < skip; s++) {
+                    w[s] = Float.NEGATIVE_INFINITY;
+                }
+                float blockMax = w[skip];
+                for (int s = skip + 1; s < slots; s++) {
+                    blockMax = Math.max(blockMax, w[s]);
+                }
+                float max = dst[p];
+                if (blockMax > max) {
+                    if (dst[p + 1] != 0f) {
+                        float r = (float) Math.exp(max - blockMax);
+                        dst[p + 1] *= r;
+                        VectorMath.scale(dst, p + 2, headDim, r);
+                    }
+                    max = blockMax;
+                    dst[p] = max;
+                }
+                dst[p + 1] += VectorMath.expShifted(w, slots, max);
+            }
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                kv.addValues(layer, block, slots, (h / group) * headDim, scores[h], dst, off + h * stride + 2, headDim);
             }
         }
     }
