@@ -299,10 +299,7 @@ final class PagedAttention {
                 for (int s = 0; s < skip; s++) {
                     w[s] = Float.NEGATIVE_INFINITY;
                 }
-                float blockMax = w[skip];
-                for (int s = skip + 1; s < slots; s++) {
-                    blockMax = Math.max(blockMax, w[s]);
-                }
+                float blockMax = VectorMath.max(w, skip, slots);
                 float max = dst[p];
                 if (blockMax > max) {
                     if (dst[p + 1] != 0f) {
