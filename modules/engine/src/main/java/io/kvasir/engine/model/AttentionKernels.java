@@ -69,8 +69,69 @@ final class AttentionKernels {
         }
     }
 
-    /** {@link #keyDotsF32} over half-precision keys. */
+    /**
+     * {@link #keyDotsF32} over half-precision keys. The 2^112 that turns a widened half's bits into
+     * its value is applied to the query instead (one scalar multiply per dimension, not one vector
+     * multiply per key vector): a half moved down by 2^-112 is an exact float (subnormal for
+     * subnormal halves) and the query moved up by 2^112 is exact, so each fused multiply-add sees
+     * the same exact product and rounds to the same bits. A query component of 2^15 or more would
+     * overflow that way and takes the multiply per key vector instead.
+     */
     static void keyDotsF16(
+            short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale, float[] scores) {
+        if (maxAbs(q, qOff, n) >= 0x1p15f) {
+            keyDotsF16Wide(k, kb, bs, slots, q, qOff, n, scale, scores);
+            return;
+        }
+        for (int s0 = 0; s0 < slots; s0 += L) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            int d = 0;
+            int row = kb + s0;
+            for (; d + 2 <= n; d += 2, row += 2 * bs) {
+                FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13)
+                        .and(HALF_MASK)
+                        .reinterpretAsFloats();
+                FloatVector k1 = ((IntVector)
+                                ShortVector.fromArray(H, k, row + bs).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13)
+                        .and(HALF_MASK)
+                        .reinterpretAsFloats();
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d] * HALF_FIX), a0);
+                a1 = k1.fma(FloatVector.broadcast(F, q[qOff + d + 1] * HALF_FIX), a1);
+            }
+            for (; d < n; d++, row += bs) {
+                FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13)
+                        .and(HALF_MASK)
+                        .reinterpretAsFloats();
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d] * HALF_FIX), a0);
+            }
+            a0.add(a1).mul(scale).intoArray(scores, s0);
+        }
+    }
+
+    /** The largest magnitude among {@code x[off .. off + n)}. */
+    private static float maxAbs(float[] x, int off, int n) {
+        int i = 0;
+        float max = 0f;
+        if (n >= L) {
+            FloatVector m = FloatVector.zero(F);
+            for (int upper = F.loopBound(n); i < upper; i += L) {
+                m = m.max(FloatVector.fromArray(F, x, off + i).abs());
+            }
+            // The maximum is exact in any order, unlike a sum of lanes.
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) {
+            max = Math.max(max, Math.abs(x[off + i]));
+        }
+        return max;
+    }
+
+    /** {@link #keyDotsF16} for queries too large to carry the 2^112: each key vector is scaled. */
+    private static void keyDotsF16Wide(
             short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale, float[] scores) {
         for (int s0 = 0; s0 < slots; s0 += L) {
             FloatVector a0 = FloatVector.zero(F);
@@ -143,44 +204,56 @@ final class AttentionKernels {
         }
     }
 
-    /** {@link #addValuesF32} over half-precision values. */
+    /**
+     * {@link #addValuesF32} over half-precision values, four vectors of the head at a time. As in
+     * {@link #keyDotsF16}, the 2^112 rides on the weight (at most 1, so the product cannot overflow)
+     * and every fused multiply-add rounds the same exact product as widening the value first would.
+     */
     static void addValuesF16(short[] v, int vb, int stride, int slots, float[] w, float[] acc, int accOff, int n) {
         int i = 0;
         if (ENABLED) {
-            for (; i + 2 * L <= n; i += 2 * L) {
+            for (; i + 4 * L <= n; i += 4 * L) {
                 int o = accOff + i;
                 FloatVector a0 = FloatVector.fromArray(F, acc, o);
                 FloatVector a1 = FloatVector.fromArray(F, acc, o + L);
+                FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * L);
+                FloatVector a3 = FloatVector.fromArray(F, acc, o + 3 * L);
                 for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
-                    FloatVector ws = FloatVector.broadcast(F, w[s]);
-                    FloatVector v0 = ((IntVector)
-                                    ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
+                    FloatVector ws = FloatVector.broadcast(F, w[s] * HALF_FIX);
+                    a0 = ((IntVector) ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
                             .reinterpretAsFloats()
-                            .mul(HALF_FIX);
-                    FloatVector v1 = ((IntVector)
-                                    ShortVector.fromArray(H, v, row + L).convertShape(VectorOperators.S2I, I, 0))
+                            .fma(ws, a0);
+                    a1 = ((IntVector) ShortVector.fromArray(H, v, row + L).convertShape(VectorOperators.S2I, I, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
                             .reinterpretAsFloats()
-                            .mul(HALF_FIX);
-                    a0 = v0.fma(ws, a0);
-                    a1 = v1.fma(ws, a1);
+                            .fma(ws, a1);
+                    a2 = ((IntVector) ShortVector.fromArray(H, v, row + 2 * L).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_MASK)
+                            .reinterpretAsFloats()
+                            .fma(ws, a2);
+                    a3 = ((IntVector) ShortVector.fromArray(H, v, row + 3 * L).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13)
+                            .and(HALF_MASK)
+                            .reinterpretAsFloats()
+                            .fma(ws, a3);
                 }
                 a0.intoArray(acc, o);
                 a1.intoArray(acc, o + L);
+                a2.intoArray(acc, o + 2 * L);
+                a3.intoArray(acc, o + 3 * L);
             }
             for (; i + L <= n; i += L) {
                 FloatVector a0 = FloatVector.fromArray(F, acc, accOff + i);
                 for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
-                    FloatVector v0 = ((IntVector)
-                                    ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
+                    a0 = ((IntVector) ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
                             .reinterpretAsFloats()
-                            .mul(HALF_FIX);
-                    a0 = v0.fma(FloatVector.broadcast(F, w[s]), a0);
+                            .fma(FloatVector.broadcast(F, w[s] * HALF_FIX), a0);
                 }
                 a0.intoArray(acc, accOff + i);
             }

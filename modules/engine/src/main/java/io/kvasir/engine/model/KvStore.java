@@ -15,7 +15,8 @@ import java.nio.ByteOrder;
  * slots with one broadcast and one FMA per dimension and no horizontal sum per slot (see
  * {@link AttentionKernels}). Values are stored head by head, slot-major within a head
  * ({@code [kvHeads][blockSize][headDim]}). Either way one head's keys, and its values, are one
- * contiguous run of memory: attention works head by head, and values interleaved by slot
+ * contiguous run of memory, and a layer's keys are followed by its values, so attention reads a
+ * block's layer front to back (every head's keys, then every head's values); values interleaved by slot
  * ({@code [blockSize][kvDim]}) made it read 256-byte pieces 3 KB apart, which the hardware
  * prefetchers do not follow (attention 1.3x slower, measured on bench-110m shapes with 16 sequences
  * at a 256-token context). Writing a token scatters it

@@ -6,23 +6,59 @@ import java.util.Arrays;
 
 /**
  * Causal attention for a batch of rows, each over its own sequence's keys and values read through
- * the block table. Work is split over (row, head) pairs. The softmax is computed online, one block
- * at a time: the running maximum only grows, and earlier sums are rescaled when it does, so no
- * exponent ever overflows and no buffer the length of the context is needed.
+ * the block table. The softmax is computed online, one block at a time: the running maximum only
+ * grows, and earlier sums are rescaled when it does, so no exponent ever overflows and no buffer
+ * the length of the context is needed.
+ *
+ * <p>A sequence's positions are cut into chunks of a fixed length ({@link #CHUNK_POSITIONS},
+ * whole blocks, counted from position 0). Each chunk yields a partial result per query head (its
+ * maximum, its sum of exponentials and its weighted sum of values), and the partials are folded in
+ * chunk order. Work is split over rows, and for a few long rows over their chunks, so both threads
+ * share one sequence's attention at depth (a 4K context has 16 chunks); when that is still too few
+ * pieces, over slices of the KV heads as well. Because the chunks and the order of the fold never
+ * depend on the batch, the thread count or which thread computed a chunk, a row's result is the
+ * same bits in every step it could be part of: deterministic mode needs nothing more here. A
+ * context of one chunk is computed exactly as before chunks existed.
+ *
+ * <p>Within a chunk the work goes block by block, every KV head of the slice in turn, and the query
+ * heads sharing a KV head (its group) one after the other: the group's keys and values come from
+ * memory once and from L1 for the other heads, and a block's keys for consecutive heads are one run
+ * of memory that the hardware prefetchers follow.
  */
 final class PagedAttention {
 
     /** Multiply-adds below which attention runs on the calling thread. */
     private static final long INLINE_WORK = 1L << 15;
 
+    /**
+     * Positions per chunk: long enough that folding a partial (a few vector operations per head)
+     * is noise against scoring 256 keys, short enough that a 4K context gives each of two threads
+     * eight chunks per head to balance with. Changing it changes results in the last bits.
+     */
+    static final int CHUNK_POSITIONS = 256;
+
+    /**
+     * Pieces of work per thread to aim for. With fewer rows than this, a long row's chunks become
+     * tasks of their own, folded afterwards; with more, each row's chunks run one after the other
+     * on one thread (same arithmetic, no partials kept). When rows or chunks are still too few,
+     * the KV heads are cut into slices as well.
+     */
+    private static final int UNITS_PER_THREAD = 8;
+
     private final KvStore kv;
     private final int heads;
+    private final int kvHeads;
     private final int group;
     private final int headDim;
     private final int qDim;
     private final float scale;
     /** Gemma 2's cap on scores ({@code c * tanh(s / c)}); 0 for none. */
     private final float softCap;
+    /** Positions per chunk: {@link #CHUNK_POSITIONS} rounded to whole blocks. */
+    private final int chunkLength;
+
+    /** Split runs' partials, one {@link #partialSize()} record per (task, chunk); grown as needed. */
+    private float[] partials = new float[0];
 
     PagedAttention(KvStore kv, ModelConfig config) {
         this(
@@ -41,11 +77,14 @@ final class PagedAttention {
     PagedAttention(KvStore kv, int heads, int kvHeads, int headDim, float scale, float softCap) {
         this.kv = kv;
         this.heads = heads;
+        this.kvHeads = kvHeads;
         this.group = heads / kvHeads;
         this.headDim = headDim;
         this.qDim = heads * headDim;
         this.scale = scale;
         this.softCap = softCap;
+        int bs = kv.blockSize();
+        this.chunkLength = Math.max(1, CHUNK_POSITIONS / bs) * bs;
     }
 
     /** {@code out[row * qDim + h * headDim ..]} = attention of row's query head h over positions 0..pos. */
@@ -60,64 +99,264 @@ final class PagedAttention {
      * name blocks already given back to the pool.
      */
     void run(ForwardBatch batch, int layer, float[] q, float[] out, int rows, ComputePool pool, int window) {
-        ComputePool.RangeBody body = (start, end) -> {
-            int bs = kv.blockSize();
-            float[] scores = new float[bs];
-            for (int t = start; t < end; t++) {
-                attendOne(batch, layer, t / heads, t % heads, q, out, scores, bs, window);
-            }
-        };
         long work = 0;
+        int chunks = 0;
         for (int r = 0; r < rows; r++) {
-            int seen = batch.positions()[r] + 1;
-            work += window > 0 ? Math.min(seen, window) : seen;
+            int length = batch.positions()[r] + 1;
+            int from = from(length, window);
+            work += length - from;
+            chunks += chunks(from, length);
         }
+        int target = UNITS_PER_THREAD * pool.threads();
         // Waking the pool costs microseconds; a short decode's attention is cheaper than that.
         if (work * heads * headDim < INLINE_WORK) {
-            body.run(0, rows * heads);
+            new Whole(batch, layer, q, out, window, 1).run(0, rows);
+        } else if (rows < target && chunks > rows) {
+            runSplit(batch, layer, q, out, rows, pool, window, chunks, slices(chunks, target));
         } else {
-            pool.parallelFor(rows * heads, body);
+            int slices = slices(rows, target);
+            pool.parallelFor(rows * slices, new Whole(batch, layer, q, out, window, slices));
         }
     }
 
-    private void attendOne(
-            ForwardBatch batch, int layer, int row, int h, float[] q, float[] out, float[] scores, int bs, int window) {
-        int qOff = row * qDim + h * headDim;
-        int kvOff = (h / group) * headDim;
+    /** How many slices of the KV heads make {@code units} pieces of work into about {@code target}. */
+    private int slices(int units, int target) {
+        return Math.clamp((target + units - 1) / units, 1, kvHeads);
+    }
+
+    /** The first position a row of {@code length} positions sees: its window's start, or 0. */
+    private static int from(int length, int window) {
+        return window > 0 ? Math.max(0, length - window) : 0;
+    }
+
+    /** Chunks that hold positions {@code [from, length)}. */
+    private int chunks(int from, int length) {
+        return (length - 1) / chunkLength - from / chunkLength + 1;
+    }
+
+    /** Floats of one chunk's partials: per query head its maximum, its sum and its head of values. */
+    private int partialSize() {
+        return heads * (2 + headDim);
+    }
+
+    /**
+     * Task i: row {@code i / slices} for its slice {@code i % slices} of the KV heads, over all its
+     * chunks one after the other, each folded into {@code out} as soon as it is done.
+     */
+    private final class Whole implements ComputePool.RangeBody {
+        private final ForwardBatch batch;
+        private final int layer;
+        private final float[] q;
+        private final float[] out;
+        private final int window;
+        private final int slices;
+
+        Whole(ForwardBatch batch, int layer, float[] q, float[] out, int window, int slices) {
+            this.batch = batch;
+            this.layer = layer;
+            this.q = q;
+            this.out = out;
+            this.window = window;
+            this.slices = slices;
+        }
+
+        @Override
+        public void run(int start, int end) {
+            float[][] scores = new float[heads][kv.blockSize()];
+            float[] partial = new float[partialSize()];
+            float[] running = new float[2 * heads];
+            for (int i = start; i < end; i++) {
+                int row = i / slices;
+                int s = i % slices;
+                int kvFrom = s * kvHeads / slices;
+                int kvTo = (s + 1) * kvHeads / slices;
+                int length = batch.positions()[row] + 1;
+                int from = from(length, window);
+                for (int c = from / chunkLength, n = 0; c * chunkLength < length; c++, n++) {
+                    attendChunk(batch, layer, row, kvFrom, kvTo, from, c, q, partial, 0, scores);
+                    fold(partial, 0, n == 0, running, out, row * qDim, kvFrom, kvTo);
+                }
+                finish(running, out, row * qDim, kvFrom, kvTo);
+            }
+        }
+    }
+
+    /**
+     * Chunks (and, when there are few, slices of the KV heads) as tasks of their own, for a few
+     * long rows: every thread takes chunks of the same sequence, and each row's partials are folded
+     * in chunk order afterwards.
+     */
+    private void runSplit(
+            ForwardBatch batch,
+            int layer,
+            float[] q,
+            float[] out,
+            int rows,
+            ComputePool pool,
+            int window,
+            int chunks,
+            int slices) {
+        int[] chunkRow = new int[chunks];
+        int[] chunkIndex = new int[chunks];
+        int[] firstChunk = new int[rows + 1];
+        int u = 0;
+        for (int r = 0; r < rows; r++) {
+            firstChunk[r] = u;
+            int length = batch.positions()[r] + 1;
+            for (int c = from(length, window) / chunkLength; c * chunkLength < length; c++, u++) {
+                chunkRow[u] = r;
+                chunkIndex[u] = c;
+            }
+        }
+        firstChunk[rows] = u;
+        int size = partialSize();
+        if (partials.length < chunks * size) {
+            partials = new float[chunks * size];
+        }
+        float[] parts = partials;
+        pool.parallelFor(chunks * slices, (start, end) -> {
+            float[][] scores = new float[heads][kv.blockSize()];
+            for (int i = start; i < end; i++) {
+                int k = i / slices;
+                int s = i % slices;
+                int row = chunkRow[k];
+                int from = from(batch.positions()[row] + 1, window);
+                attendChunk(
+                        batch,
+                        layer,
+                        row,
+                        s * kvHeads / slices,
+                        (s + 1) * kvHeads / slices,
+                        from,
+                        chunkIndex[k],
+                        q,
+                        parts,
+                        k * size,
+                        scores);
+            }
+        });
+        ComputePool.RangeBody folds = (start, end) -> {
+            float[] running = new float[2 * heads];
+            for (int r = start; r < end; r++) {
+                for (int k = firstChunk[r]; k < firstChunk[r + 1]; k++) {
+                    fold(parts, k * size, k == firstChunk[r], running, out, r * qDim, 0, kvHeads);
+                }
+                finish(running, out, r * qDim, 0, kvHeads);
+            }
+        };
+        pool.parallelFor(rows, folds);
+    }
+
+    /**
+     * The partials of chunk {@code c} for the query heads of KV heads {@code [kvFrom, kvTo)}: at
+     * {@code dst[off + h * (2 + headDim)]} head h's maximum score, its sum of exponentials relative
+     * to that maximum, then its exponential-weighted sum of values. Block by block, every head of
+     * the slice in turn: a layer's keys (and then values) of one block are stored head after head,
+     * so the slice's part of the block is read front to back, which the hardware prefetchers follow
+     * (head by head over the whole context they were 2 KB pieces half a megabyte apart; one layer
+     * of attention at a 4K context took twice the CPU time that way, F16 KV).
+     */
+    private void attendChunk(
+            ForwardBatch batch,
+            int layer,
+            int row,
+            int kvFrom,
+            int kvTo,
+            int from,
+            int c,
+            float[] q,
+            float[] dst,
+            int off,
+            float[][] scores) {
+        int bs = kv.blockSize();
         int[] table = batch.blockTables()[batch.seqIndex()[row]];
         int length = batch.positions()[row] + 1;
-        // The first position this row sees: its window's start, or 0.
-        int from = window > 0 ? Math.max(0, length - window) : 0;
-        Arrays.fill(out, qOff, qOff + headDim, 0f);
-        float max = Float.NEGATIVE_INFINITY;
-        float sum = 0f;
-        for (int bi = from / bs, first = bi * bs; first < length; bi++, first += bs) {
+        int lo = Math.max(from, c * chunkLength);
+        int hi = Math.min(length, (c + 1) * chunkLength);
+        int stride = 2 + headDim;
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            int p = off + h * stride;
+            dst[p] = Float.NEGATIVE_INFINITY;
+            dst[p + 1] = 0f;
+            Arrays.fill(dst, p + 2, p + stride, 0f);
+        }
+        for (int bi = lo / bs, first = bi * bs; first < hi; bi++, first += bs) {
             int block = table[bi];
-            int slots = Math.min(bs, length - first);
-            kv.keyDots(layer, block, slots, kvOff, q, qOff, headDim, scale, scores);
-            if (softCap > 0) {
-                VectorMath.softCap(scores, 0, slots, softCap);
-            }
+            int slots = Math.min(bs, hi - first);
             // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
             int skip = Math.max(0, from - first);
-            for (int s = 0; s < skip; s++) {
-                scores[s] = Float.NEGATIVE_INFINITY;
-            }
-            float blockMax = scores[skip];
-            for (int s = skip + 1; s < slots; s++) {
-                blockMax = Math.max(blockMax, scores[s]);
-            }
-            if (blockMax > max) {
-                if (sum != 0f) {
-                    float c = (float) Math.exp(max - blockMax);
-                    sum *= c;
-                    VectorMath.scale(out, qOff, headDim, c);
+            // Keys first, every head of the slice, then values: a block's keys for one layer are
+            // stored head after head and its values follow them, so the block is read front to
+            // back as one run. A group's query heads share their KV head's keys and values, a few
+            // KB that the second head on reads from L1.
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                int p = off + h * stride;
+                float[] w = scores[h];
+                kv.keyDots(layer, block, slots, (h / group) * headDim, q, row * qDim + h * headDim, headDim, scale, w);
+                if (softCap > 0) {
+                    VectorMath.softCap(w, 0, slots, softCap);
                 }
-                max = blockMax;
+                for (int s = 0; s < skip; s++) {
+                    w[s] = Float.NEGATIVE_INFINITY;
+                }
+                float blockMax = VectorMath.max(w, skip, slots);
+                float max = dst[p];
+                if (blockMax > max) {
+                    if (dst[p + 1] != 0f) {
+                        float r = (float) Math.exp(max - blockMax);
+                        dst[p + 1] *= r;
+                        VectorMath.scale(dst, p + 2, headDim, r);
+                    }
+                    max = blockMax;
+                    dst[p] = max;
+                }
+                dst[p + 1] += VectorMath.expShifted(w, slots, max);
             }
-            sum += VectorMath.expShifted(scores, slots, max);
-            kv.addValues(layer, block, slots, kvOff, scores, out, qOff, headDim);
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                kv.addValues(layer, block, slots, (h / group) * headDim, scores[h], dst, off + h * stride + 2, headDim);
+            }
         }
-        VectorMath.scale(out, qOff, headDim, 1f / sum);
+    }
+
+    /**
+     * Folds one chunk's partials (the record at {@code part[off]}) for the query heads of KV heads
+     * {@code [kvFrom, kvTo)} into their running maxima and sums and the running weighted sums held
+     * in the row's {@code out}. The first chunk is copied, so that a context of one chunk gives
+     * exactly what one pass over all its blocks gives.
+     */
+    private void fold(
+            float[] part, int off, boolean first, float[] running, float[] out, int outOff, int kvFrom, int kvTo) {
+        int stride = 2 + headDim;
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            int p = off + h * stride;
+            int o = outOff + h * headDim;
+            float m = part[p];
+            float s = part[p + 1];
+            if (first) {
+                running[2 * h] = m;
+                running[2 * h + 1] = s;
+                System.arraycopy(part, p + 2, out, o, headDim);
+                continue;
+            }
+            float max = running[2 * h];
+            if (m > max) {
+                float r = (float) Math.exp(max - m);
+                running[2 * h] = m;
+                running[2 * h + 1] = running[2 * h + 1] * r + s;
+                VectorMath.scale(out, o, headDim, r);
+                VectorMath.add(part, p + 2, out, o, headDim);
+            } else {
+                float r = (float) Math.exp(m - max);
+                running[2 * h + 1] += s * r;
+                VectorMath.axpy(r, part, p + 2, out, o, headDim);
+            }
+        }
+    }
+
+    /** Divides each head's weighted sum by its sum of weights. */
+    private void finish(float[] running, float[] out, int outOff, int kvFrom, int kvTo) {
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            VectorMath.scale(out, outOff + h * headDim, headDim, 1f / running[2 * h + 1]);
+        }
     }
 }

@@ -281,6 +281,23 @@ final class VectorMath {
     }
 
     /** Lanes summed from lane 0 up: the same order in every compilation tier. */
+    /** The largest of {@code x[from, to)}, at least one value: a maximum is exact in any order, unlike a sum. */
+    static float max(float[] x, int from, int to) {
+        int i = from;
+        float m = Float.NEGATIVE_INFINITY;
+        if (to - from >= L) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            for (i += L; i + L <= to; i += L) {
+                v = v.max(FloatVector.fromArray(S, x, i));
+            }
+            m = v.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < to; i++) {
+            m = Math.max(m, x[i]);
+        }
+        return m;
+    }
+
     static float sumLanes(float[] lanes) {
         float sum = 0f;
         for (float v : lanes) {
