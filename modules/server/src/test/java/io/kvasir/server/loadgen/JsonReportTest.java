@@ -91,6 +91,7 @@ class JsonReportTest {
                         "e2e_ms",
                         "goodput_requests_per_second",
                         "turns",
+                        "follow_up_ttft_ms",
                         "error_samples",
                         "by_workload",
                         "replicas",
@@ -129,6 +130,8 @@ class JsonReportTest {
         assertThat(names(turns.get(0))).containsExactly("turn", "completed", "ttft_ms_p50", "cached_tokens_mean");
         assertThat(turns.get(0).path("ttft_ms_p50").asDouble()).isEqualTo(200.0); // (100 + 300) / 2
         assertThat(turns.get(1).path("cached_tokens_mean").asDouble()).isEqualTo(64.0);
+        // Follow-up turns only: the one completed second turn, whose first token took 40 ms.
+        assertThat(l.path("follow_up_ttft_ms").path("p50").asDouble()).isEqualTo(40.0);
         assertThat(l.path("error_samples")).hasSize(2);
     }
 
