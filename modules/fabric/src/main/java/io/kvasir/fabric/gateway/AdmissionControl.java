@@ -86,6 +86,9 @@ public final class AdmissionControl {
             Ticket NONE = promptTokens -> {};
 
             void firstToken(int promptTokens);
+
+            /** The request ended (its slot was released), with or without a first token. */
+            default void ended() {}
         }
     }
 
@@ -369,6 +372,7 @@ public final class AdmissionControl {
         @Override
         public void release() {
             if (released.compareAndSet(false, true)) {
+                ticket.ended();
                 gate.released(granted);
             }
         }

@@ -45,6 +45,32 @@ class PrefillBacklogTest {
     }
 
     @Test
+    void admittedRequestsStayAheadUntilTheirFirstTokenEvenWhenNoReportCountsThem() {
+        // The raw forecast: a first token reported back also teaches the calibration, not tested here.
+        replicaReports(0, 1000); // the replica has not seen them: still in placement
+        var first = backlog.admitted("m", 500);
+        var second = backlog.admitted("m", 500);
+        var third = backlog.admitted("m", 500);
+        now.addAndGet(Duration.ofSeconds(1).toNanos()); // past the unreported window
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(1_500_000_000L);
+
+        first.firstToken(480);
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(1_000_000_000L);
+        second.ended(); // cancelled before its first token
+        second.ended(); // a second report changes nothing
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(500_000_000L);
+        third.firstToken(500);
+        third.ended(); // its stream ends later: already settled
+        assertThat(backlog.rawNanos("m", 0)).isZero();
+
+        // What the replicas report counts when it is the larger figure.
+        backlog.admitted("m", 300);
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        replicaReports(900, 1000);
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(900_000_000L);
+    }
+
+    @Test
     void aLongPromptOnAnIdleClusterIsNotHeldAgainstItself() {
         replicaReports(0, 1000);
         assertThat(backlog.predictedTtftNanos("m", 50_000)).isZero();
