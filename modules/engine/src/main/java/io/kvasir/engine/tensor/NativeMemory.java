@@ -37,10 +37,22 @@ final class NativeMemory {
     /** Bytes allocated here and not yet freed: what a model's repacked weights hold, measured. */
     private static final java.util.concurrent.atomic.AtomicLong LIVE = new java.util.concurrent.atomic.AtomicLong();
 
+    /**
+     * Bytes ever allocated here: only grows, so a measurement of one model's allocation is not
+     * disturbed by another model's memory being freed meanwhile (frees happen whenever the GC
+     * collects a segment, on a cleaner thread).
+     */
+    private static final java.util.concurrent.atomic.AtomicLong ALLOCATED =
+            new java.util.concurrent.atomic.AtomicLong();
+
     private NativeMemory() {}
 
     static long live() {
         return LIVE.get();
+    }
+
+    static long allocated() {
+        return ALLOCATED.get();
     }
 
     /** {@code bytes} of uninitialized native memory, freed once the returned segment is unreachable. */
@@ -60,6 +72,7 @@ final class NativeMemory {
             throw new IllegalStateException("cannot allocate " + size + " bytes of native memory for " + purpose);
         }
         LIVE.addAndGet(size);
+        ALLOCATED.addAndGet(size);
         final long counted = size;
         return block.reinterpret(bytes, Arena.ofAuto(), b -> {
             LIVE.addAndGet(-counted);

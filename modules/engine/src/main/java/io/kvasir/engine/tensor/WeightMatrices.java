@@ -70,6 +70,11 @@ public final class WeightMatrices {
         return NativeMemory.live();
     }
 
+    /** Native bytes allocated for repacked weights in this process so far, freed or not (only grows). */
+    public static long nativeBytesAllocated() {
+        return NativeMemory.allocated();
+    }
+
     private static long groups(long rows, int g) {
         return (rows + g - 1) / g;
     }
