@@ -108,20 +108,7 @@ final class VectorMath {
             for (int upper = S.loopBound(n); i < upper; i += L) {
                 FloatVector t =
                         FloatVector.fromArray(S, x, i).sub(shift).max(EXP_LO).min(EXP_HI);
-                FloatVector k = t.fma(LOG2E, ROUNDER);
-                FloatVector nk = k.sub(ROUNDER);
-                FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
-                FloatVector p = r.fma(P5, P4)
-                        .fma(r, FloatVector.broadcast(S, P3))
-                        .fma(r, FloatVector.broadcast(S, P2))
-                        .fma(r, FloatVector.broadcast(S, P1))
-                        .fma(r, FloatVector.broadcast(S, P0));
-                FloatVector e = p.fma(r.mul(r), r)
-                        .add(1f)
-                        .mul(k.reinterpretAsInts()
-                                .sub(ROUNDER_BITS - 127)
-                                .lanewise(VectorOperators.LSHL, 23)
-                                .reinterpretAsFloats());
+                FloatVector e = exp(t);
                 e.intoArray(x, i);
                 acc = acc.add(e);
             }
@@ -158,20 +145,7 @@ final class VectorMath {
                     .mul(-2f * GELU_A)
                     .max(EXP_LO)
                     .min(EXP_HI);
-            FloatVector k = t.fma(LOG2E, ROUNDER);
-            FloatVector nk = k.sub(ROUNDER);
-            FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
-            FloatVector p = r.fma(P5, P4)
-                    .fma(r, FloatVector.broadcast(S, P3))
-                    .fma(r, FloatVector.broadcast(S, P2))
-                    .fma(r, FloatVector.broadcast(S, P1))
-                    .fma(r, FloatVector.broadcast(S, P0));
-            FloatVector e = p.fma(r.mul(r), r)
-                    .add(1f)
-                    .mul(k.reinterpretAsInts()
-                            .sub(ROUNDER_BITS - 127)
-                            .lanewise(VectorOperators.LSHL, 23)
-                            .reinterpretAsFloats());
+            FloatVector e = exp(t);
             g.div(e.add(1f)).mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
         }
         for (; i < end; i++) {
@@ -207,20 +181,7 @@ final class VectorMath {
             FloatVector y = FloatVector.fromArray(S, x, i).mul(inv);
             FloatVector a = y.abs();
             FloatVector t = a.mul(-2f).max(EXP_LO);
-            FloatVector k = t.fma(LOG2E, ROUNDER);
-            FloatVector nk = k.sub(ROUNDER);
-            FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
-            FloatVector p = r.fma(P5, P4)
-                    .fma(r, FloatVector.broadcast(S, P3))
-                    .fma(r, FloatVector.broadcast(S, P2))
-                    .fma(r, FloatVector.broadcast(S, P1))
-                    .fma(r, FloatVector.broadcast(S, P0));
-            FloatVector e = p.fma(r.mul(r), r)
-                    .add(1f)
-                    .mul(k.reinterpretAsInts()
-                            .sub(ROUNDER_BITS - 127)
-                            .lanewise(VectorOperators.LSHL, 23)
-                            .reinterpretAsFloats());
+            FloatVector e = exp(t);
             FloatVector quotient = e.neg().add(1f).div(e.add(1f));
             FloatVector a2 = a.mul(a);
             FloatVector series = a2.fma(T9, T7)
@@ -257,20 +218,7 @@ final class VectorMath {
         for (int upper = off + S.loopBound(n); i < upper; i += L) {
             FloatVector g = FloatVector.fromArray(S, gate, i);
             FloatVector t = g.neg().max(EXP_LO).min(EXP_HI);
-            FloatVector k = t.fma(LOG2E, ROUNDER);
-            FloatVector nk = k.sub(ROUNDER);
-            FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
-            FloatVector p = r.fma(P5, P4)
-                    .fma(r, FloatVector.broadcast(S, P3))
-                    .fma(r, FloatVector.broadcast(S, P2))
-                    .fma(r, FloatVector.broadcast(S, P1))
-                    .fma(r, FloatVector.broadcast(S, P0));
-            FloatVector e = p.fma(r.mul(r), r)
-                    .add(1f)
-                    .mul(k.reinterpretAsInts()
-                            .sub(ROUNDER_BITS - 127)
-                            .lanewise(VectorOperators.LSHL, 23)
-                            .reinterpretAsFloats());
+            FloatVector e = exp(t);
             FloatVector silu = g.div(e.add(1f));
             silu.mul(FloatVector.fromArray(S, up, i)).intoArray(gate, i);
         }
@@ -280,7 +228,6 @@ final class VectorMath {
         }
     }
 
-    /** Lanes summed from lane 0 up: the same order in every compilation tier. */
     /** The largest of {@code x[from, to)}, at least one value: a maximum is exact in any order, unlike a sum. */
     static float max(float[] x, int from, int to) {
         int i = from;
@@ -298,6 +245,7 @@ final class VectorMath {
         return m;
     }
 
+    /** Lanes summed from lane 0 up: the same order in every compilation tier. */
     static float sumLanes(float[] lanes) {
         float sum = 0f;
         for (float v : lanes) {
@@ -326,6 +274,28 @@ final class VectorMath {
     private static final float P2 = 4.1665795894e-2f;
     private static final float P1 = 1.6666665459e-1f;
     private static final float P0 = 5.0000001201e-1f;
+
+    /**
+     * {@link #exp(float)} lane for lane, for {@code t} already within {@code [EXP_LO, EXP_HI]} (each
+     * caller clamps as its function allows): one copy of the range reduction and polynomial, so
+     * softmax, SiLU, GELU and soft capping cannot drift apart in their bits.
+     */
+    private static FloatVector exp(FloatVector t) {
+        FloatVector k = t.fma(LOG2E, ROUNDER);
+        FloatVector nk = k.sub(ROUNDER);
+        FloatVector r = nk.fma(FloatVector.broadcast(S, -LN2_HI), t).add(nk.mul(-LN2_LO));
+        FloatVector p = r.fma(P5, P4)
+                .fma(r, FloatVector.broadcast(S, P3))
+                .fma(r, FloatVector.broadcast(S, P2))
+                .fma(r, FloatVector.broadcast(S, P1))
+                .fma(r, FloatVector.broadcast(S, P0));
+        return p.fma(r.mul(r), r)
+                .add(1f)
+                .mul(k.reinterpretAsInts()
+                        .sub(ROUNDER_BITS - 127)
+                        .lanewise(VectorOperators.LSHL, 23)
+                        .reinterpretAsFloats());
+    }
 
     /** e^t, the same bits as the vector loops above compute lane by lane. */
     static float exp(float t) {

@@ -84,7 +84,8 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         java.util.concurrent.atomic.AtomicLong waiting = awaiting(model);
         waiting.addAndGet(tokens);
         return new AdmissionControl.TtftForecast.Ticket() {
-            private final java.util.concurrent.atomic.AtomicBoolean counted =
+            /** Still counted as work ahead: settled once, by the first token or the end. */
+            private final java.util.concurrent.atomic.AtomicBoolean ahead =
                     new java.util.concurrent.atomic.AtomicBoolean(true);
 
             @Override
@@ -99,7 +100,7 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
             }
 
             private void settle() {
-                if (this.counted.compareAndSet(true, false)) {
+                if (ahead.compareAndSet(true, false)) {
                     waiting.addAndGet(-tokens);
                 }
             }
