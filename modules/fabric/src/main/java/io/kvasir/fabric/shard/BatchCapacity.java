@@ -16,6 +16,15 @@ package io.kvasir.fabric.shard;
  * grows: a step eight times a lone sequence's gives most of that peak (about 85% when the fixed part
  * dominates a lone step) while every stream's tokens still come at least an eighth as fast as a
  * lone stream's.
+ *
+ * <p>Two rules keep a slow spell from capping a replica for good. A batch of b sequences never
+ * needs more than b lone steps (batching only shares the weight reads), so however slow the
+ * measured steps, the capacity is never below the objective over a lone step: with {@code auto},
+ * eight. Measured without it: a step slowed by JIT compilation right after load, or by another
+ * process on the cores, put a replica's batch-of-4 bucket above 25 ms, its capacity fell to 2, and
+ * a fresh node refused 386 of 400 requests from four concurrent clients. And a bucket not sampled
+ * for {@code STALE_SAMPLES} samples is forgotten: a capped replica never runs the batch that
+ * was slow, so without this it could never learn that the spell had passed.
  */
 final class BatchCapacity {
 
@@ -33,9 +42,16 @@ final class BatchCapacity {
     /** Weight of a new sample: the last ten or so samples of a bucket matter. */
     private static final double ALPHA = 0.1;
 
+    /** Samples (one per publish interval while the replica decodes) after which an unrefreshed bucket is forgotten. */
+    static final int STALE_SAMPLES = 60;
+
     private final int maxNumSeqs;
     private final double objectiveNanos;
     private final double[] meanNanos;
+    /** The sample count when each bucket was last refreshed. */
+    private final long[] sampledAt;
+
+    private long samples;
     private double loneStepNanos;
 
     /** @param objectiveNanos the step-time objective, or 0 for {@code auto} */
@@ -43,6 +59,7 @@ final class BatchCapacity {
         this.maxNumSeqs = maxNumSeqs;
         this.objectiveNanos = objectiveNanos;
         this.meanNanos = new double[bucket(maxNumSeqs) + 1];
+        this.sampledAt = new long[meanNanos.length];
         java.util.Arrays.fill(meanNanos, Double.NaN);
     }
 
@@ -52,6 +69,13 @@ final class BatchCapacity {
             return;
         }
         int b = bucket(Math.min(running, maxNumSeqs));
+        samples++;
+        for (int i = 0; i < meanNanos.length; i++) {
+            if (i != b && samples - sampledAt[i] > STALE_SAMPLES) {
+                meanNanos[i] = Double.NaN;
+            }
+        }
+        sampledAt[b] = samples;
         meanNanos[b] = Double.isNaN(meanNanos[b]) ? stepNanos : meanNanos[b] + ALPHA * (stepNanos - meanNanos[b]);
     }
 
@@ -89,6 +113,26 @@ final class BatchCapacity {
         if (hi < 0 || Double.isNaN(objective)) {
             return maxNumSeqs;
         }
+        return Math.max(floor(objective), fit(objective, lo, hi));
+    }
+
+    /**
+     * The batch that fits the objective even if batching saved nothing: the objective over a lone
+     * step (or, before one was timed, over the smallest batch's step, which is no shorter).
+     */
+    private int floor(double objective) {
+        double lone = loneStepNanos;
+        for (int b = 0; lone <= 0 && b < meanNanos.length; b++) {
+            lone = meanNanos[b];
+        }
+        if (!(lone > 0)) {
+            return 1;
+        }
+        return (int) Math.max(1, Math.min(maxNumSeqs, Math.floor(objective / lone)));
+    }
+
+    /** The largest batch the measured step times fit within the objective. */
+    private int fit(double objective, int lo, int hi) {
         if (lo < 0 && meanNanos[hi] <= objective && loneStepNanos > 0 && size(hi) > 1) {
             // One bucket measured: the line through the lone step and it.
             double perSequence = (meanNanos[hi] - loneStepNanos) / (size(hi) - 1);

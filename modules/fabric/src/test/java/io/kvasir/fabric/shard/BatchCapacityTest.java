@@ -92,4 +92,28 @@ class BatchCapacityTest {
         assertThat(capacity.objectiveNanos()).isEqualTo(BatchCapacity.MIN_AUTO_NANOS);
         assertThat(capacity.capacity()).isGreaterThan(4);
     }
+
+    @Test
+    void aSlowSpellNeverCapsBelowWhatLoneStepsInSequenceWouldFit() {
+        BatchCapacity capacity = new BatchCapacity(64, 0);
+        capacity.loneStep((long) step(1)); // 4.5 ms: the objective is 36 ms
+        capacity.sample(4, 100e6); // JIT compilation or another process: 100 ms steps at a batch of 4
+        // Eight lone steps fit 36 ms, and a batch of eight costs no more than eight lone steps.
+        assertThat(capacity.capacity()).isEqualTo(8);
+    }
+
+    @Test
+    void aBucketNotRefreshedForLongIsForgottenSoTheCapacityCanRecover() {
+        BatchCapacity capacity = new BatchCapacity(64, 27e6);
+        capacity.sample(16, 100e6); // a slow spell at 16
+        capacity.sample(2, step(2));
+        capacity.sample(4, step(4));
+        assertThat(capacity.capacity()).isEqualTo(4); // 16 is measured too slow: 4 is the largest fit
+
+        for (int i = 0; i < BatchCapacity.STALE_SAMPLES; i++) {
+            capacity.sample(i % 2 == 0 ? 2 : 4, step(i % 2 == 0 ? 2 : 4));
+        }
+        // The spell's bucket has not been run since: forgotten, the line through 2 and 4 is extended.
+        assertThat(capacity.capacity()).isEqualTo(16);
+    }
 }
