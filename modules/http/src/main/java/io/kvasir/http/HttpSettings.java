@@ -100,7 +100,8 @@ public record HttpSettings(
                 new ConnectionLimits(
                         c.getInt("max-connections"),
                         c.getDuration("header-read-timeout"),
-                        c.getDuration("idle-timeout")),
+                        c.getDuration("idle-timeout"),
+                        c.getInt("accept-backlog")),
                 ManagementAccess.fromConfig(c.getConfig("management")));
     }
 

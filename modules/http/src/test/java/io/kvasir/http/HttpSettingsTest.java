@@ -34,7 +34,7 @@ class HttpSettingsTest {
                 ConfigFactory.parseString("""
                 port = 9000, api-keys = ["a", "b"], max-request-bytes = 1000, management.port = 9001
                 json { max-depth = 10, max-number-length = 20 }
-                max-connections = 50, header-read-timeout = 3s, idle-timeout = 7s
+                max-connections = 50, header-read-timeout = 3s, idle-timeout = 7s, accept-backlog = 256
                 """).withFallback(ConfigFactory.load().getConfig("kvasir.http")));
 
         assertThat(s.port()).isEqualTo(9000);
@@ -42,7 +42,8 @@ class HttpSettingsTest {
         assertThat(s.apiKeys()).containsExactly("a", "b");
         assertThat(s.maxRequestBytes()).isEqualTo(1000);
         assertThat(s.json()).isEqualTo(new JsonLimits(10, 20));
-        assertThat(s.connections()).isEqualTo(new ConnectionLimits(50, Duration.ofSeconds(3), Duration.ofSeconds(7)));
+        assertThat(s.connections())
+                .isEqualTo(new ConnectionLimits(50, Duration.ofSeconds(3), Duration.ofSeconds(7), 256));
     }
 
     @Test
@@ -77,6 +78,17 @@ class HttpSettingsTest {
                 .hasMessageContaining("max-connections");
         assertThatThrownBy(() -> new ConnectionLimits(10, Duration.ZERO, Duration.ofSeconds(1)))
                 .hasMessageContaining("header-read-timeout");
+        assertThatThrownBy(() -> new ConnectionLimits(10, Duration.ofSeconds(1), Duration.ofSeconds(1), 0))
+                .hasMessageContaining("accept-backlog");
+    }
+
+    @Test
+    void theAcceptBacklogHoldsABurstWhereAkkaHttpsDefaultWouldDropSyns() {
+        // akka-http's own default (akka.http.server.backlog = 100) is not what binds the ports.
+        assertThat(HttpSettings.fromConfig(ConfigFactory.load().getConfig("kvasir.http"))
+                        .connections()
+                        .acceptBacklog())
+                .isEqualTo(4096);
     }
 
     @Test

@@ -11,15 +11,26 @@ import java.time.Duration;
  *                          opened or the request's first byte arrived
  * @param idleTimeout       a connection with no request awaiting its answer and no bytes moving
  *                          for this long is closed
+ * @param acceptBacklog     connections the kernel queues before they are accepted
  */
-public record ConnectionLimits(int maxConnections, Duration headerReadTimeout, Duration idleTimeout) {
+public record ConnectionLimits(
+        int maxConnections, Duration headerReadTimeout, Duration idleTimeout, int acceptBacklog) {
+
+    static final int DEFAULT_BACKLOG = 4096;
 
     public static final ConnectionLimits DEFAULT =
             new ConnectionLimits(8192, Duration.ofSeconds(20), Duration.ofSeconds(60));
 
+    public ConnectionLimits(int maxConnections, Duration headerReadTimeout, Duration idleTimeout) {
+        this(maxConnections, headerReadTimeout, idleTimeout, DEFAULT_BACKLOG);
+    }
+
     public ConnectionLimits {
         if (maxConnections < 1) {
             throw new IllegalArgumentException("kvasir.http.max-connections must be at least 1, got " + maxConnections);
+        }
+        if (acceptBacklog < 1) {
+            throw new IllegalArgumentException("kvasir.http.accept-backlog must be at least 1, got " + acceptBacklog);
         }
         positive(headerReadTimeout, "header-read-timeout");
         positive(idleTimeout, "idle-timeout");

@@ -62,7 +62,7 @@ public final class GuardedServer {
         Function<HttpRequest, CompletionStage<HttpResponse>> handler = route.handler(system);
         OpenConnections open = new OpenConnections();
         return Tcp.get(system)
-                .bind(host, port, settings.getBacklog(), settings.getSocketOptions(), false, Optional.empty())
+                .bind(host, port, limits.acceptBacklog(), settings.getSocketOptions(), false, Optional.empty())
                 // Each element completes when its connection has closed: this bounds how many are open.
                 .mapAsyncUnordered(
                         limits.maxConnections(),
