@@ -26,7 +26,13 @@ import org.junit.jupiter.api.Test;
 
 class TierRouterTest {
 
-    private static final ActorSystem<Void> SYSTEM = ActorSystem.create(Behaviors.empty(), "tiers");
+    private static final ActorSystem<Void> SYSTEM = ActorSystem.create(
+            Behaviors.empty(),
+            "tiers",
+            // A local system: the default cluster provider would bind Artery's port 25520, which
+            // another process on the machine may hold.
+            com.typesafe.config.ConfigFactory.parseString("akka.actor.provider = local")
+                    .withFallback(com.typesafe.config.ConfigFactory.load()));
 
     @AfterAll
     static void stop() {
