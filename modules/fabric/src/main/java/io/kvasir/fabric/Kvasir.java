@@ -19,8 +19,8 @@ import io.kvasir.fabric.replica.ReplicaDirectory;
 import io.kvasir.fabric.replica.ReplicaKeeper;
 import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.session.Session;
-import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
+import io.kvasir.fabric.shard.ReplicaSharding;
 import io.kvasir.fabric.tenant.TenantPolicy;
 import io.kvasir.fabric.tenant.TenantQuotas;
 import io.kvasir.fabric.tier.TierRouter;
@@ -70,7 +70,7 @@ public final class Kvasir {
                 io.kvasir.fabric.replica.LoadFailureBoard.start(system);
         node.loadBackoff().listen(loadFailures);
         io.kvasir.fabric.fleet.Fleet fleet = io.kvasir.fabric.fleet.Fleet.prepare(system, settings, node, loadTopic);
-        ModelShard.initSharding(system, settings, factory, node, loadTopic);
+        ReplicaSharding.initSharding(system, settings, factory, node, loadTopic);
         Session.initSharding(system, settings, directory, metrics);
         ReplicaKeeper.init(system, settings);
         Config config = system.settings().config();

@@ -34,6 +34,7 @@ import io.kvasir.fabric.session.SessionProtocol.TurnRefused;
 import io.kvasir.fabric.session.SessionProtocol.TurnReply;
 import io.kvasir.fabric.shard.ModelShard;
 import io.kvasir.fabric.shard.ReplicaProtocol;
+import io.kvasir.fabric.shard.ReplicaSharding;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -75,7 +76,7 @@ public final class Session extends AbstractBehavior<Command> {
             if (region.equals(here)) {
                 return sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), entityId);
             }
-            ModelShard.reachRegion(system, region);
+            ReplicaSharding.reachRegion(system, region);
             return sharding.entityRefFor(ModelShard.typeKey(ModelSettings.DECODE), entityId, region);
         };
         sharding.init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, directory, replicas, metrics))

@@ -1,7 +1,6 @@
 package io.kvasir.fabric.shard;
 
 import akka.actor.typed.ActorRef;
-import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
 import akka.actor.typed.javadsl.AbstractBehavior;
@@ -12,14 +11,10 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import akka.actor.typed.pubsub.Topic;
 import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
-import akka.cluster.sharding.typed.ClusterShardingSettings;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
-import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.japi.Pair;
 import akka.stream.Materializer;
 import akka.stream.SourceRef;
-import io.kvasir.engine.core.EngineStats;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.KvasirSettings;
 import io.kvasir.fabric.ModelSettings;
@@ -48,7 +43,6 @@ import io.kvasir.fabric.shard.ReplicaProtocol.TurnEnded;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -72,58 +66,6 @@ public final class ModelShard extends AbstractBehavior<Command> {
     /** Receptionist key under which every ready replica of {@code model} registers. */
     public static ServiceKey<Command> serviceKey(String model) {
         return ServiceKey.create(Command.class, "kvasir-model-" + model);
-    }
-
-    /** Starts sharding for both pools; entities of a pool live only on nodes with that role. */
-    public static void initSharding(
-            ActorSystem<?> system,
-            KvasirSettings settings,
-            EngineFactory factory,
-            NodeState node,
-            ActorRef<Topic.Command<LoadReport>> loadTopic) {
-        for (String pool : Set.of(ModelSettings.DECODE, ModelSettings.PREFILL)) {
-            var entity = Entity.of(
-                            typeKey(pool),
-                            ctx -> replica(ReplicaId.parse(ctx.getEntityId()), settings, factory, node, loadTopic))
-                    .withRole(pool)
-                    .withStopMessage(Stop.INSTANCE)
-                    .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy());
-            if (pool.equals(ModelSettings.DECODE) && io.kvasir.fabric.fleet.FleetSharding.enabled(system)) {
-                entity = io.kvasir.fabric.fleet.FleetSharding.placed(system, entity);
-            }
-            ClusterSharding.get(system).init(entity);
-        }
-    }
-
-    /**
-     * Makes the decode replicas of another region reachable from this node: Cluster Sharding serves
-     * each region's entities from that region, and another region's are reached through a proxy,
-     * started here on first use (regions are not listed in config; a turn finds out which exist).
-     */
-    public static void reachRegion(ActorSystem<?> system, String region) {
-        if (REGION_PROXIES.add(system.name() + "@" + system.address() + "/" + region)) {
-            ClusterSharding.get(system)
-                    .init(Entity.of(typeKey(ModelSettings.DECODE), ctx -> Behaviors.<Command>empty())
-                            .withRole(ModelSettings.DECODE)
-                            .withDataCenter(region)
-                            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
-        }
-    }
-
-    private static final Set<String> REGION_PROXIES = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-    /** A replica on Kvasir's own engine, or on an external OpenAI-compatible endpoint. */
-    private static Behavior<Command> replica(
-            ReplicaId id,
-            KvasirSettings settings,
-            EngineFactory factory,
-            NodeState node,
-            ActorRef<Topic.Command<LoadReport>> loadTopic) {
-        boolean external =
-                settings.model(id.model()).map(ModelSettings::isExternal).orElse(false);
-        return external
-                ? io.kvasir.fabric.external.ExternalReplica.create(id, settings, node, loadTopic)
-                : create(id, settings, factory, node, loadTopic);
     }
 
     /** A replica that does not publish its load (it answers GetLoad only). */
@@ -181,13 +123,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
     private final PromptRenderer renderer;
     private final Map<String, Turn> turns = new HashMap<>();
     private final PrefixMemory prefixes;
-    private final BatchCapacity capacity;
-    /** The load last read, to measure the step time between two readings. */
-    private EngineStats lastStats;
-
-    private double prefillRate;
-
+    private final LoadLearner learner;
+    /** The batch cap last given to the engine. */
     private int appliedCap;
+
     private final TimerScheduler<Command> timers;
     private final ActorRef<Topic.Command<LoadReport>> loadTopic;
     private long runs;
@@ -252,8 +191,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 ctx.getLog());
         this.renderer = new PromptRenderer(id.entityId(), model);
         this.prefixes = new PrefixMemory(settings.prefixSummarySize());
-        this.capacity =
-                new BatchCapacity(model.maxNumSeqs(), model.itlObjective().toNanos());
+        this.learner = new LoadLearner(
+                new BatchCapacity(model.maxNumSeqs(), model.itlObjective().toNanos()));
         loop.start();
         ctx.getLog().info("replica {} loading on {}", id, node);
     }
@@ -464,7 +403,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onPublishLoad() {
-        health.sample(lastStats, turns.values().stream().map(t -> t.stream).toList());
+        health.sample(learner.last(), turns.values().stream().map(t -> t.stream).toList());
         if (loadReadPending) {
             // The engine has not answered the last reading (it may be stuck): the last load goes out
             // again with the health of now, so that routing hears about it within the interval.
@@ -485,8 +424,9 @@ public final class ModelShard extends AbstractBehavior<Command> {
         if (read.stats() == null) {
             return this; // the engine stopped meanwhile; this replica stops too
         }
-        double prefillRate = learnPrefillRate(read.stats());
-        ReplicaLoad load = ReplicaLoad.of(read.stats()).withLearnt(learnCapacity(read.stats()), prefillRate);
+        LoadLearner.Learnt learnt = learner.read(read.stats());
+        applyCapacity(learnt.capacity());
+        ReplicaLoad load = ReplicaLoad.of(read.stats()).withLearnt(learnt.capacity(), learnt.prefillRate());
         LoadReport report = new LoadReport(
                         name,
                         id.model(),
@@ -505,39 +445,8 @@ public final class ModelShard extends AbstractBehavior<Command> {
         return this;
     }
 
-    /**
-     * Feeds the decode steps since the last reading to the batch learner and caps the engine's
-     * running batch at what fits the inter-token objective. Only steps that decoded and computed no
-     * prompt chunk count: a prompt chunk's cost does not grow with the batch, and the step budget
-     * and length-aware scheduling, not the batch cap, bound it.
-     */
-    /**
-     * Prompt tokens per second of the steps that computed prompts, as an exponentially weighted mean
-     * over readings that saw prefill work (an idle replica keeps its last figure).
-     */
-    private double learnPrefillRate(EngineStats now) {
-        EngineStats before = lastStats;
-        if (before != null) {
-            long tokens = now.promptTokens() - before.promptTokens();
-            long nanos = (now.stepNanos() - now.decodeStepNanos()) - (before.stepNanos() - before.decodeStepNanos());
-            if (tokens > 0 && nanos > 0) {
-                double rate = tokens / (nanos / 1e9);
-                prefillRate = prefillRate == 0 ? rate : prefillRate + 0.2 * (rate - prefillRate);
-            }
-        }
-        return prefillRate;
-    }
-
-    private int learnCapacity(EngineStats now) {
-        EngineStats before = lastStats;
-        lastStats = now;
-        if (before != null && now.decodeSteps() > before.decodeSteps()) {
-            long steps = now.decodeSteps() - before.decodeSteps();
-            double batch = (double) (now.decodeSequences() - before.decodeSequences()) / steps;
-            capacity.sample(
-                    (int) Math.round(batch), (double) (now.decodeStepNanos() - before.decodeStepNanos()) / steps);
-        }
-        int cap = capacity.capacity();
+    /** Caps the engine's running batch at what the learner says fits the inter-token objective. */
+    private void applyCapacity(int cap) {
         if (cap != appliedCap && id.pool().equals(ModelSettings.DECODE)) {
             appliedCap = cap;
             loop.call(engine -> {
@@ -548,11 +457,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 }
             });
         }
-        return cap;
     }
 
     private Behavior<Command> onLoaded(Loaded loaded) {
-        capacity.loneStep(loaded.loneStepNanos());
+        learner.loneStep(loaded.loneStepNanos());
         getContext()
                 .getLog()
                 .info(
