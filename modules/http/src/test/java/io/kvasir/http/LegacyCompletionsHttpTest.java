@@ -188,14 +188,13 @@ class LegacyCompletionsHttpTest {
     }
 
     @Test
-    void badPromptsAndEchoWithStreamAre400s() throws Exception {
+    void badPromptsAre400s() throws Exception {
         String[][] cases = {
             {"\"prompt\":[]", "prompt"},
             {"\"prompt\":[1,-1]", "prompt"},
             {"\"prompt\":[[1],[]]", "prompt"},
             {"\"prompt\":[[1],\"a\"]", "prompt"},
             {"\"prompt\":[1.5]", "prompt"},
-            {"\"prompt\":\"a\",\"echo\":true,\"stream\":true", "echo"},
             {"\"prompt\":\"a\",\"max_tokens\":-1", "max_tokens"},
         };
         for (String[] c : cases) {

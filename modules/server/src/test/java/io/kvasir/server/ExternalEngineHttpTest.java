@@ -163,8 +163,7 @@ class ExternalEngineHttpTest {
                                 .schema(ResponseFormatJsonSchema.JsonSchema.Schema.builder()
                                         .putAdditionalProperty("type", JsonValue.from("object"))
                                         .putAdditionalProperty(
-                                                "properties",
-                                                JsonValue.from(Map.of("title", Map.of("type", "string"))))
+                                                "properties", JsonValue.from(Map.of("title", Map.of("type", "string"))))
                                         .build())
                                 .strict(true)
                                 .build())

@@ -309,6 +309,26 @@ public record GenerationRequest(
                 toolChoice);
     }
 
+    /** This request generating at most {@code max} tokens (null: up to the model's context). */
+    public GenerationRequest withMaxTokens(Integer max) {
+        return new GenerationRequest(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                max,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                tools,
+                promptOptions,
+                toolChoice);
+    }
+
     /** This request with a tier hint. */
     public GenerationRequest withTierHint(String hint) {
         return new GenerationRequest(

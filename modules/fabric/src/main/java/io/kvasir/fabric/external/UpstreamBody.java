@@ -104,9 +104,7 @@ final class UpstreamBody {
     /** Whether the client's tool_choice forces a call ({@code required} or a named function). */
     private static boolean forcedCall(GenerationRequest request) {
         JsonNode choice = toolChoice(request.toolChoice()).get("tool_choice");
-        return request.tools() != null
-                && choice != null
-                && (choice.isObject() || "required".equals(choice.asText()));
+        return request.tools() != null && choice != null && (choice.isObject() || "required".equals(choice.asText()));
     }
 
     private static ObjectNode toolChoice(String fields) {

@@ -276,8 +276,7 @@ public final class OpenAiRequests {
         }
         if (max != null && value > max) {
             throw ApiError.invalid(
-                            "'min_tokens' (" + value + ") must not exceed the token limit (" + max + ").",
-                            "min_tokens")
+                            "'min_tokens' (" + value + ") must not exceed the token limit (" + max + ").", "min_tokens")
                     .toException();
         }
         return value;
