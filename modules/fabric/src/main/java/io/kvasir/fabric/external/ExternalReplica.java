@@ -62,6 +62,8 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         CompletableFuture<HttpResponse> response;
         /** The prompt's length as counted before sending (0: not counted). */
         int promptTokens;
+        /** When the replica took the turn (nanoTime): a failure of a turn taken before the last counted one is the same incident. */
+        final long takenNanos = System.nanoTime();
 
         Turn(Generate request) {
             this.request = request;
@@ -312,7 +314,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         timers.cancel(turn.request.requestId());
         if (response == null) {
-            health.failed("request failed: " + unwrap(responded.failure()).getMessage());
+            health.failed("request failed: " + unwrap(responded.failure()).getMessage(), turn.takenNanos);
             return refuse(turn, "could not reach " + client.root());
         }
         int status = response.status().intValue();
@@ -334,7 +336,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
             // Busy or broken: another endpoint may take it. Only a broken one counts against its breaker.
             client.discard(response);
             if (status >= 500) {
-                health.failed("status " + status + " to a turn");
+                health.failed("status " + status + " to a turn", turn.takenNanos);
             }
             return refuse(turn, "got status " + status + " from " + client.root());
         }
@@ -382,7 +384,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
                             id,
                             turn.request.requestId(),
                             ended.failure().getMessage());
-            health.failed("turn failed: " + ended.failure().getMessage());
+            health.failed("turn failed: " + ended.failure().getMessage(), turn.takenNanos);
             avoidResumesUntil = System.nanoTime() + external.avoidResumes().toNanos();
         }
         return this;
