@@ -59,7 +59,7 @@ public final class HiddenCodec {
         ByteBuffer b = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
         // Flags: bit 0 hidden states in F16, bit 1 the step is exact (deterministic mode), so that
         // the next stage computes its rows in the same order the first one did.
-        // bit 2: rows whose final hidden states come back (an embedding), listed after the sample rows.
+        // bit 2: rows whose final hidden states come back (an embedding), listed at the frame's end.
         b.putInt(STEP)
                 .putLong(step)
                 .putInt(micro)
@@ -74,10 +74,6 @@ public final class HiddenCodec {
             putInts(b, t);
         }
         putInts(b, batch.sampleRows());
-        if (wantsHidden) {
-            b.putInt(hiddenRows.length);
-            putInts(b, hiddenRows);
-        }
         if (f16) {
             for (float v : hidden) {
                 b.putShort(Float.floatToFloat16(v));
@@ -85,6 +81,12 @@ public final class HiddenCodec {
         } else {
             b.asFloatBuffer().put(hidden);
             b.position(b.position() + hidden.length * 4);
+        }
+        if (wantsHidden) {
+            // Last, so a stage of an older build, which reads no further, passes the step on without
+            // them: the embedding then fails cleanly instead of the step being misread.
+            b.putInt(hiddenRows.length);
+            putInts(b, hiddenRows);
         }
         return ByteString.fromArrayUnsafe(b.array());
     }
@@ -110,7 +112,6 @@ public final class HiddenCodec {
             tables[s] = getInts(b, b.getInt());
         }
         int[] sampleRows = getInts(b, samples);
-        int[] hiddenRows = (flags & HIDDEN_ROWS) != 0 ? getInts(b, b.getInt()) : new int[0];
         float[] hidden = new float[n * dim];
         if (f16) {
             for (int i = 0; i < hidden.length; i++) {
@@ -118,7 +119,9 @@ public final class HiddenCodec {
             }
         } else {
             b.asFloatBuffer().get(hidden);
+            b.position(b.position() + hidden.length * 4);
         }
+        int[] hiddenRows = (flags & HIDDEN_ROWS) != 0 ? getInts(b, b.getInt()) : new int[0];
         return new Step(
                 step,
                 micro,
