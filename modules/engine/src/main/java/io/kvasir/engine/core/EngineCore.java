@@ -334,7 +334,7 @@ public final class EngineCore implements InferenceEngine {
         EngineRequest spec = r.spec();
         if (r.numOutputTokens() < spec.sampling().minTokens() && r.constraint() == null) {
             // min_tokens: the ending tokens cannot be drawn yet (masked, as vLLM does, rather than
-            // drawn and ignored, which would put an end token's text into the answer). A constrained
+            // drawn and ignored, which would spend a token on an end the model cannot take). A constrained
             // request is left alone: its grammar may allow nothing but the end once the value closes.
             banEnds(logits, spec.stopTokenIds());
         }
