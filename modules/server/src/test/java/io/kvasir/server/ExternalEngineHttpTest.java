@@ -180,7 +180,7 @@ class ExternalEngineHttpTest {
                 .putAdditionalBodyProperty("min_tokens", JsonValue.from(4))
                 .build();
 
-        client.chat().completions().create(params);
+        ChatCompletion answer = client.chat().completions().create(params);
 
         var sent = engine.requests.getLast();
         assertThat(sent.path("response_format").path("type").asText()).isEqualTo("json_schema");
@@ -193,8 +193,15 @@ class ExternalEngineHttpTest {
         assertThat(sent.path("presence_penalty").asDouble()).isEqualTo(0.5);
         assertThat(sent.path("frequency_penalty").asDouble()).isEqualTo(0.25);
         assertThat(sent.at("/logit_bias/17").asDouble()).isEqualTo(-100);
+        // top_logprobs 0 is asked as 1 (llama.cpp's server reads 0 as none), and the alternative dropped.
         assertThat(sent.path("logprobs").asBoolean()).isTrue();
-        assertThat(sent.path("top_logprobs").asInt(-1)).isZero();
+        assertThat(sent.path("top_logprobs").asInt(-1)).isEqualTo(1);
+        var content =
+                answer.choices().getFirst().logprobs().orElseThrow().content().orElseThrow();
+        assertThat(content).isNotEmpty().allSatisfy(t -> {
+            assertThat(t.logprob()).isNegative();
+            assertThat(t.topLogprobs()).isEmpty();
+        });
         assertThat(sent.path("ignore_eos").asBoolean()).isTrue();
         assertThat(sent.path("min_tokens").asInt()).isEqualTo(4);
         assertThat(sent.has("n")).isFalse();

@@ -287,7 +287,9 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         Generate cmd = turn.request;
         StreamTranslator translator = new StreamTranslator(
-                new TurnStarted(cmd.requestId(), name, turn.promptTokens, 0), cmd.continuation().length);
+                new TurnStarted(cmd.requestId(), name, turn.promptTokens, 0),
+                cmd.continuation().length,
+                topLogprobs(cmd));
         accept(
                 turn,
                 UpstreamTurn.awaiting(
@@ -321,7 +323,9 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         if (status == 200) {
             Generate cmd = turn.request;
             StreamTranslator translator = new StreamTranslator(
-                    new TurnStarted(cmd.requestId(), name, responded.promptTokens(), 0), cmd.continuation().length);
+                    new TurnStarted(cmd.requestId(), name, responded.promptTokens(), 0),
+                    cmd.continuation().length,
+                    topLogprobs(cmd));
             accept(
                     turn,
                     UpstreamTurn.open(
@@ -448,6 +452,11 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         turns.clear();
         return this;
+    }
+
+    private static int topLogprobs(Generate cmd) {
+        var sampling = cmd.request().sampling();
+        return sampling == null ? 0 : sampling.topLogprobs();
     }
 
     private static Throwable unwrap(Throwable t) {

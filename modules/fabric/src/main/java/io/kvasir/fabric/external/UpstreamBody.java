@@ -121,14 +121,16 @@ final class UpstreamBody {
 
     /**
      * Log-probabilities, asked as each endpoint spells it: chat takes a flag and a count, text
-     * completions a count (0: the chosen tokens' alone).
+     * completions a count. At least one alternative is asked: llama.cpp's server reads 0 as no
+     * log-probabilities at all; the extra alternative is dropped on the way back ({@link
+     * EngineLogprobs}).
      */
     private static void logprobs(ObjectNode body, GenerationRequest request) {
         SamplingParams sampling = request.sampling();
         if (sampling == null || !sampling.reportsLogprobs()) {
             return;
         }
-        int top = sampling.topLogprobs();
+        int top = Math.max(1, sampling.topLogprobs());
         if (request.isChat()) {
             body.put("logprobs", true);
             body.put("top_logprobs", top);
