@@ -13,6 +13,7 @@ import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.SharedData;
+import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.engine.sim.TimingModel;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.fabric.api.Fabric;
@@ -106,6 +107,47 @@ class PipelineFabricTest {
     void storiesPipelineMatchesTheWholeModel() throws Exception {
         SharedData.require("models/stories260K.gguf");
         samePipelinedAsWhole("stories");
+    }
+
+    /**
+     * An embedding through the pipeline: the last stage sends the final hidden states back with the
+     * logits. Micro-batches and stages may sum in another order than the whole model (unless the
+     * step is exact), so the vectors are compared to a tolerance.
+     */
+    @Test
+    void embeddingsThroughThePipelineMatchTheWholeModel() throws Exception {
+        for (String text : List.of("Tom had a red ball.", "The sun was hot and the dog ran to the river.")) {
+            float[] whole = embedding("synth-whole", text);
+            float[] piped = embedding("synth-piped", text);
+            assertThat(piped).hasSameSizeAs(whole);
+            double dot = 0;
+            for (int i = 0; i < whole.length; i++) {
+                assertThat(piped[i])
+                        .as("component %d", i)
+                        .isCloseTo(whole[i], org.assertj.core.data.Offset.offset(2e-3f));
+                dot += whole[i] * piped[i];
+            }
+            assertThat(dot).isGreaterThan(0.9999);
+        }
+    }
+
+    private float[] embedding(String model, String text) throws Exception {
+        GenerationRequest request = new GenerationRequest(
+                        model,
+                        null,
+                        null,
+                        text,
+                        SamplingParams.greedy(),
+                        0,
+                        null,
+                        GenerationRequest.Workload.BATCH,
+                        null)
+                .withPromptOptions(io.kvasir.fabric.api.PromptOptions.NONE.withEmbed(true));
+        GenerationEvent last = run(request).getLast();
+        assertThat(last).isInstanceOf(GenerationEvent.Finished.class);
+        GenerationEvent.Finished finished = (GenerationEvent.Finished) last;
+        assertThat(finished.reason()).as("%s on %s", text, model).isNotEqualTo(io.kvasir.fabric.api.FinishReason.ERROR);
+        return finished.prompt().embedding();
     }
 
     @Test

@@ -156,6 +156,44 @@ class LegacyCompletionsHttpTest {
         assertThat(server.fabric.lastRequest().maxTokens()).isZero();
     }
 
+    /** Each choice's stream starts with the prompt and its scores; the generation itself scores nothing. */
+    @Test
+    void aStreamedEchoSendsThePromptFirstForEveryChoice() throws Exception {
+        HttpResponse<String> r = server.post(
+                "/v1/completions",
+                "{\"model\":\"fake-model\",\"prompt\":\"abc\",\"echo\":true,\"logprobs\":1,\"max_tokens\":2,"
+                        + "\"n\":2,\"stream\":true}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        java.util.Map<Integer, List<JsonNode>> byChoice = new java.util.TreeMap<>();
+        for (String line : r.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                JsonNode chunk = OpenAiJson.MAPPER.readTree(line.substring(6));
+                for (JsonNode c : chunk.path("choices")) {
+                    byChoice.computeIfAbsent(c.path("index").asInt(), i -> new java.util.ArrayList<>())
+                            .add(c);
+                }
+            }
+        }
+        assertThat(byChoice).containsOnlyKeys(0, 1);
+        for (List<JsonNode> chunks : byChoice.values()) {
+            JsonNode first = chunks.getFirst();
+            assertThat(first.path("text").asText()).isEqualTo("abc");
+            assertThat(first.path("logprobs").path("tokens").toString()).isEqualTo("[\"a\",\"b\",\"c\"]");
+            assertThat(first.path("logprobs").path("token_logprobs").get(0).isNull())
+                    .isTrue();
+            assertThat(first.path("logprobs").path("token_logprobs").get(2).asDouble())
+                    .isCloseTo(-0.2, within(1e-6));
+            StringBuilder text = new StringBuilder();
+            chunks.forEach(c -> text.append(c.path("text").asText()));
+            assertThat(text.toString()).isEqualTo("abcXY");
+            // The first generated token starts where the prompt ends.
+            assertThat(chunks.get(1).path("logprobs").path("text_offset").get(0).asInt())
+                    .isEqualTo(3);
+        }
+        assertThat(r.body()).endsWith("data: [DONE]\n\n");
+        assertThat(server.fabric.lastRequest().scoresPrompt()).isFalse();
+    }
+
     @Test
     void echoWithoutLogprobsAsksForNoScores() throws Exception {
         JsonNode choice = ok("/v1/completions", "{\"model\":\"fake-model\",\"prompt\":\"ab\",\"echo\":true}")
@@ -188,14 +226,13 @@ class LegacyCompletionsHttpTest {
     }
 
     @Test
-    void badPromptsAndEchoWithStreamAre400s() throws Exception {
+    void badPromptsAre400s() throws Exception {
         String[][] cases = {
             {"\"prompt\":[]", "prompt"},
             {"\"prompt\":[1,-1]", "prompt"},
             {"\"prompt\":[[1],[]]", "prompt"},
             {"\"prompt\":[[1],\"a\"]", "prompt"},
             {"\"prompt\":[1.5]", "prompt"},
-            {"\"prompt\":\"a\",\"echo\":true,\"stream\":true", "echo"},
             {"\"prompt\":\"a\",\"max_tokens\":-1", "max_tokens"},
         };
         for (String[] c : cases) {

@@ -11,10 +11,12 @@ import com.openai.core.http.StreamResponse;
 import com.openai.errors.OpenAIServiceException;
 import com.openai.models.FunctionDefinition;
 import com.openai.models.FunctionParameters;
+import com.openai.models.ResponseFormatJsonSchema;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.sim.TimingModel;
 import io.kvasir.fabric.LocalEngines;
@@ -150,6 +152,83 @@ class ExternalEngineHttpTest {
                         .path("name")
                         .asText())
                 .isEqualTo("get_weather");
+    }
+
+    @Test
+    void samplingAndStructureFieldsReachTheEngine() {
+        ChatCompletionCreateParams params = chat("ext", 64).toBuilder()
+                .responseFormat(ResponseFormatJsonSchema.builder()
+                        .jsonSchema(ResponseFormatJsonSchema.JsonSchema.builder()
+                                .name("story")
+                                .schema(ResponseFormatJsonSchema.JsonSchema.Schema.builder()
+                                        .putAdditionalProperty("type", JsonValue.from("object"))
+                                        .putAdditionalProperty(
+                                                "properties", JsonValue.from(Map.of("title", Map.of("type", "string"))))
+                                        .build())
+                                .strict(true)
+                                .build())
+                        .build())
+                .seed(42)
+                .stopOfStrings(List.of("END", "STOP"))
+                .presencePenalty(0.5)
+                .frequencyPenalty(0.25)
+                .logitBias(ChatCompletionCreateParams.LogitBias.builder()
+                        .putAdditionalProperty("17", JsonValue.from(-100))
+                        .build())
+                .logprobs(true)
+                .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true))
+                .putAdditionalBodyProperty("min_tokens", JsonValue.from(4))
+                .build();
+
+        ChatCompletion answer = client.chat().completions().create(params);
+
+        var sent = engine.requests.getLast();
+        assertThat(sent.path("response_format").path("type").asText()).isEqualTo("json_schema");
+        assertThat(sent.at("/response_format/json_schema/schema/properties/title/type")
+                        .asText())
+                .isEqualTo("string");
+        assertThat(sent.at("/response_format/json_schema/strict").asBoolean()).isTrue();
+        assertThat(sent.path("seed").asLong()).isEqualTo(42);
+        assertThat(sent.path("stop").toString()).isEqualTo("[\"END\",\"STOP\"]");
+        assertThat(sent.path("presence_penalty").asDouble()).isEqualTo(0.5);
+        assertThat(sent.path("frequency_penalty").asDouble()).isEqualTo(0.25);
+        assertThat(sent.at("/logit_bias/17").asDouble()).isEqualTo(-100);
+        // top_logprobs 0 is asked as 1 (llama.cpp's server reads 0 as none), and the alternative dropped.
+        assertThat(sent.path("logprobs").asBoolean()).isTrue();
+        assertThat(sent.path("top_logprobs").asInt(-1)).isEqualTo(1);
+        var content =
+                answer.choices().getFirst().logprobs().orElseThrow().content().orElseThrow();
+        assertThat(content).isNotEmpty().allSatisfy(t -> {
+            assertThat(t.logprob()).isNegative();
+            assertThat(t.topLogprobs()).isEmpty();
+        });
+        assertThat(sent.path("ignore_eos").asBoolean()).isTrue();
+        assertThat(sent.path("min_tokens").asInt()).isEqualTo(4);
+        assertThat(sent.has("n")).isFalse();
+    }
+
+    @Test
+    void aForcedToolChoiceReachesTheEngineInsteadOfTheCallGrammar() {
+        ChatCompletionCreateParams params = chat("ext", 64).toBuilder()
+                .addFunctionTool(FunctionDefinition.builder()
+                        .name("get_weather")
+                        .parameters(FunctionParameters.builder()
+                                .putAdditionalProperty("type", JsonValue.from("object"))
+                                .build())
+                        .build())
+                .toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED)
+                .parallelToolCalls(false)
+                .build();
+
+        var choice = client.chat().completions().create(params).choices().getFirst();
+
+        assertThat(choice.message().toolCalls().orElseThrow()).hasSize(1);
+        var sent = engine.requests.getLast();
+        assertThat(sent.path("tool_choice").asText()).isEqualTo("required");
+        assertThat(sent.path("parallel_tool_calls").isBoolean()).isTrue();
+        assertThat(sent.path("parallel_tool_calls").asBoolean()).isFalse();
+        // The edge's grammar for the call's shape is for Kvasir's own engine, not sent upstream.
+        assertThat(sent.has("response_format")).isFalse();
     }
 
     @Test

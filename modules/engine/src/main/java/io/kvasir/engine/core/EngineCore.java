@@ -331,11 +331,17 @@ public final class EngineCore implements InferenceEngine {
 
     /** Samples the request's next token, applies its stop conditions, and makes its event. */
     private TokenEvent sampleAndUpdate(Request r, float[] logits) {
+        EngineRequest spec = r.spec();
+        if (r.numOutputTokens() < spec.sampling().minTokens() && r.constraint() == null) {
+            // min_tokens: the ending tokens cannot be drawn yet (masked, as vLLM does, rather than
+            // drawn and ignored, which would spend a token on an end the model cannot take). A constrained
+            // request is left alone: its grammar may allow nothing but the end once the value closes.
+            banEnds(logits, spec.stopTokenIds());
+        }
         Sample sample = r.sampler().sample(logits);
         int token = sample.token();
         r.appendToken(token);
         scheduler.onSampled();
-        EngineRequest spec = r.spec();
         TokenConstraint constraint = r.constraint();
         boolean endToken = endOfGeneration.contains(token);
         if (constraint != null && !endToken) {
@@ -378,6 +384,19 @@ public final class EngineCore implements InferenceEngine {
                 r.numCachedTokens(),
                 r.numOutputTokens(),
                 end == null ? null : promptResult(r));
+    }
+
+    private void banEnds(float[] logits, Set<Integer> stopTokenIds) {
+        for (int id : endOfGeneration) {
+            if (id >= 0 && id < logits.length) {
+                logits[id] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        for (int id : stopTokenIds) {
+            if (id >= 0 && id < logits.length) {
+                logits[id] = Float.NEGATIVE_INFINITY;
+            }
+        }
     }
 
     /** What the request computed over its prompt, for its final event; null when it asked nothing. */

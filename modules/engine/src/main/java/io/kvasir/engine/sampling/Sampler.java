@@ -66,6 +66,7 @@ public final class Sampler {
         check(Float.isFinite(p.presencePenalty()), "presence_penalty must be finite", p.presencePenalty());
         check(Float.isFinite(p.frequencyPenalty()), "frequency_penalty must be finite", p.frequencyPenalty());
         check(p.topLogprobs() >= 0, "top_logprobs must be >= 0", p.topLogprobs());
+        check(p.minTokens() >= 0, "min_tokens must be >= 0", p.minTokens());
         p.logitBias()
                 .forEach((id, b) ->
                         check(b != null && Float.isFinite(b), "logit_bias of token " + id + " must be finite", b));
@@ -110,7 +111,7 @@ public final class Sampler {
             throw new IllegalStateException("logits have no finite maximum (" + max + "): the model output is broken");
         }
         int token = params.isGreedy() ? argmax : draw(logits, max);
-        if (params.topLogprobs() <= 0) {
+        if (!params.reportsLogprobs()) {
             // The normaliser costs one exp per vocabulary entry (~1 ms at 150k tokens): a large share
             // of a small model's decode step, so it is paid only by requests that asked for logprobs.
             penalties.record(token);

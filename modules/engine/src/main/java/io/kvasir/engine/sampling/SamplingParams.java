@@ -5,8 +5,9 @@ import java.util.Map;
 /**
  * How the next token is picked from logits. Temperature 0 is greedy. A {@code seed} makes the draw
  * reproducible: the same seed and input give the same output. {@code topLogprobs} asks for that
- * many most-likely alternatives per generated token, and the chosen token's own log-probability
- * (0: neither; computing them costs a softmax over the whole vocabulary per token).
+ * many most-likely alternatives per generated token, and the chosen token's own log-probability;
+ * {@code logprobs} asks for the chosen token's alone (with neither, none is computed: it costs a
+ * softmax over the whole vocabulary per token).
  *
  * @param topK          0 disables
  * @param topP          1 disables
@@ -18,6 +19,12 @@ import java.util.Map;
  * @param logitBias     added to a token's logit before sampling (OpenAI {@code logit_bias}): token id
  *                      to a bias in [-100, 100]; {@value Sampler#BAN} bans the token outright. An
  *                      engine refuses ids outside its model's vocabulary. Empty (never null) disables.
+ * @param logprobs      report the chosen token's log-probability even with no alternatives asked
+ *                      ({@code topLogprobs} 0: OpenAI's {@code logprobs: 0}, chat's {@code top_logprobs: 0})
+ * @param ignoreEos     keep generating through end-of-generation tokens, up to the token limit
+ *                      (vLLM's extension, for benchmarks that need answers of an exact length)
+ * @param minTokens     end-of-generation and stop tokens cannot be sampled before this many tokens
+ *                      are generated (vLLM's {@code min_tokens}); 0 disables
  */
 public record SamplingParams(
         float temperature,
@@ -29,13 +36,44 @@ public record SamplingParams(
         float frequencyPenalty,
         Long seed,
         int topLogprobs,
-        Map<Integer, Float> logitBias) {
+        Map<Integer, Float> logitBias,
+        boolean logprobs,
+        boolean ignoreEos,
+        int minTokens) {
 
     public static final SamplingParams GREEDY = new SamplingParams(0f, 0, 1f, 0f, 1f, 0f, 0f, null, 0);
 
     public SamplingParams {
         // Immutable and null-free, so equal parameters compare equal whether or not a bias was given.
         logitBias = logitBias == null ? Map.of() : Map.copyOf(logitBias);
+    }
+
+    /** Without the length extensions and the logprob flag: what callers used before they existed. */
+    public SamplingParams(
+            float temperature,
+            int topK,
+            float topP,
+            float minP,
+            float repetitionPenalty,
+            float presencePenalty,
+            float frequencyPenalty,
+            Long seed,
+            int topLogprobs,
+            Map<Integer, Float> logitBias) {
+        this(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                seed,
+                topLogprobs,
+                logitBias,
+                false,
+                false,
+                0);
     }
 
     /** Without a logit bias: the form every caller used before {@code logitBias} existed. */
@@ -81,7 +119,10 @@ public record SamplingParams(
                 frequencyPenalty,
                 newSeed,
                 topLogprobs,
-                logitBias);
+                logitBias,
+                logprobs,
+                ignoreEos,
+                minTokens);
     }
 
     public SamplingParams withLogitBias(Map<Integer, Float> bias) {
@@ -95,7 +136,10 @@ public record SamplingParams(
                 frequencyPenalty,
                 seed,
                 topLogprobs,
-                bias);
+                bias,
+                logprobs,
+                ignoreEos,
+                minTokens);
     }
 
     /** The same sampling, reporting {@code n} alternatives per token (and so each token's log-probability). */
@@ -110,6 +154,50 @@ public record SamplingParams(
                 frequencyPenalty,
                 seed,
                 n,
-                logitBias);
+                logitBias,
+                logprobs,
+                ignoreEos,
+                minTokens);
+    }
+
+    /** The same sampling, reporting the chosen token's log-probability even without alternatives. */
+    public SamplingParams withLogprobs(boolean on) {
+        return new SamplingParams(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                seed,
+                topLogprobs,
+                logitBias,
+                on,
+                ignoreEos,
+                minTokens);
+    }
+
+    /** The same sampling with vLLM's length extensions: {@code ignore_eos} and {@code min_tokens}. */
+    public SamplingParams withLength(boolean newIgnoreEos, int newMinTokens) {
+        return new SamplingParams(
+                temperature,
+                topK,
+                topP,
+                minP,
+                repetitionPenalty,
+                presencePenalty,
+                frequencyPenalty,
+                seed,
+                topLogprobs,
+                logitBias,
+                logprobs,
+                newIgnoreEos,
+                newMinTokens);
+    }
+
+    /** Whether each chosen token's log-probability is computed. */
+    public boolean reportsLogprobs() {
+        return logprobs || topLogprobs > 0;
     }
 }

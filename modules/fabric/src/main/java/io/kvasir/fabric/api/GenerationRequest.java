@@ -28,6 +28,11 @@ import java.util.List;
  * @param tools      the tools offered to the model, as a JSON array of OpenAI tool objects (the
  *                   replica's chat template renders them); null when none are offered
  * @param promptOptions token-id prompts, prompt log-probabilities, embeddings; null: none
+ * @param toolChoice the client's {@code tool_choice} and {@code parallel_tool_calls}, as the text of
+ *                   a JSON object holding those fields as sent (validated at the edge); for engines
+ *                   that take them as fields (an external engine). Kvasir's own engine gets the
+ *                   choice as the tools offered and, for a forced call, the response format. Null:
+ *                   the defaults
  */
 public record GenerationRequest(
         String model,
@@ -43,11 +48,46 @@ public record GenerationRequest(
         ResponseFormat responseFormat,
         String tierHint,
         String tools,
-        PromptOptions promptOptions) {
+        PromptOptions promptOptions,
+        String toolChoice) {
 
     public enum Workload {
         INTERACTIVE,
         BATCH
+    }
+
+    /** A request leaving the tool choice to its default. */
+    public GenerationRequest(
+            String model,
+            String sessionId,
+            List<ChatMessage> messages,
+            String prompt,
+            SamplingParams sampling,
+            Integer maxTokens,
+            List<String> stop,
+            Workload workload,
+            String tenant,
+            String scope,
+            ResponseFormat responseFormat,
+            String tierHint,
+            String tools,
+            PromptOptions promptOptions) {
+        this(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                tools,
+                promptOptions,
+                null);
     }
 
     /** A request that asks nothing special of its prompt. */
@@ -185,7 +225,8 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request on behalf of {@code newTenant}, in its isolation scope. */
@@ -204,7 +245,8 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request in another workload class. */
@@ -223,7 +265,8 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request for another model (a tier of the model it named). */
@@ -242,7 +285,8 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request with other sampling parameters. */
@@ -261,7 +305,28 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
+    }
+
+    /** This request generating at most {@code max} tokens (null: up to the model's context). */
+    public GenerationRequest withMaxTokens(Integer max) {
+        return new GenerationRequest(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                max,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                tools,
+                promptOptions,
+                toolChoice);
     }
 
     /** This request with a tier hint. */
@@ -280,7 +345,8 @@ public record GenerationRequest(
                 responseFormat,
                 hint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request with its output held to {@code format} (null: free text). */
@@ -299,7 +365,8 @@ public record GenerationRequest(
                 format,
                 tierHint,
                 tools,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request offering {@code toolsJson} (a JSON array of tool objects; null: none). */
@@ -318,7 +385,8 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 toolsJson,
-                promptOptions);
+                promptOptions,
+                toolChoice);
     }
 
     /** This request with {@code options} for its prompt (null: none). */
@@ -337,7 +405,28 @@ public record GenerationRequest(
                 responseFormat,
                 tierHint,
                 tools,
-                options);
+                options,
+                toolChoice);
+    }
+
+    /** This request with the client's tool choice fields ({@code toolChoice}'s form; null: defaults). */
+    public GenerationRequest withToolChoice(String choice) {
+        return new GenerationRequest(
+                model,
+                sessionId,
+                messages,
+                prompt,
+                sampling,
+                maxTokens,
+                stop,
+                workload,
+                tenant,
+                scope,
+                responseFormat,
+                tierHint,
+                tools,
+                promptOptions,
+                choice);
     }
 
     /** Whether the prompt's positions are scored (log-probabilities or an embedding). */

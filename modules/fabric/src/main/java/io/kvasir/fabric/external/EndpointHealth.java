@@ -18,7 +18,8 @@ import java.util.concurrent.CompletionStage;
  * One endpoint's health and load, kept inside its {@link ExternalReplica} (on the actor's thread;
  * its messages are the replica's). Every probe interval it reads the engine's {@code /metrics}
  * (else {@code /v1/models}, which only says it answers) through Akka's {@link CircuitBreaker}: probe
- * failures and failed turns count against it, and {@code max-failures} in a row open it, which takes
+ * failures and failed turns count against it (a burst of turns failing in one incident once: {@link
+ * FailureIncidents}), and {@code max-failures} in a row open it, which takes
  * the replica out of rotation (its load reports say {@code down}); after {@code reset-timeout} the
  * next probe is the half-open trial whose success brings it back. An endpoint is down from the start
  * until it first answers, so a fleet that is still booting is never sent turns.
@@ -57,6 +58,7 @@ final class EndpointHealth {
     private final EndpointClient client;
     private final String upstreamModel;
     private final CircuitBreaker breaker;
+    private final FailureIncidents incidents = new FailureIncidents();
     private EngineFigures figures = EngineFigures.UNKNOWN;
     private int contextLength;
     /** Slots the engine said it has ({@code /props} or {@code /slots}); 0: not said. */
@@ -113,9 +115,18 @@ final class EndpointHealth {
         return contextLength;
     }
 
-    /** A turn failed on the endpoint's side (connect, 5xx, dropped, stalled). */
-    void failed(String reason) {
+    /**
+     * A turn sent at {@code sentNanos} failed on the endpoint's side (connect, 5xx, dropped,
+     * stalled). It counts against the breaker unless it was in flight when the last counted
+     * failure happened ({@link FailureIncidents}).
+     */
+    void failed(String reason, long sentNanos) {
         why = reason;
+        if (!incidents.isNew(sentNanos)) {
+            ctx.getLog().debug("replica {}: {}; the same incident as the last failure, not counted again", id, reason);
+            return;
+        }
+        incidents.counted(System.nanoTime());
         breaker.fail();
     }
 
@@ -227,6 +238,8 @@ final class EndpointHealth {
         if (cause instanceof CircuitBreakerOpenException) {
             return; // out of rotation already; the breaker lets a trial through after its reset timeout
         }
+        // The breaker counted it; turns in flight now that fail next are hit by the same incident.
+        incidents.counted(System.nanoTime());
         why = "probe failed: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage());
         if (!everAnswered && !up && figures == EngineFigures.UNKNOWN && !loggedUnreachable) {
             loggedUnreachable = true;

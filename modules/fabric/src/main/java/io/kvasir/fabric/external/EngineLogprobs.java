@@ -13,16 +13,18 @@ import java.util.Map;
  * {@code logprobs.content}: one entry per token with its {@code logprob} and {@code top_logprobs}
  * ({@code token}, {@code logprob}); text completion chunks carry {@code logprobs.token_logprobs}
  * and {@code logprobs.top_logprobs} (token to logprob). A delta of several tokens gets their joint
- * log-probability (the sum) and its first token's alternatives. Token ids are unknown (-1): the
- * engine speaks text.
+ * log-probability (the sum) and its first token's alternatives, at most {@code keep} of them (the
+ * engine is asked for at least one, since llama.cpp's server reads 0 as "none"). Token ids are
+ * unknown (-1): the engine speaks text. A delta without log-probabilities gets NaN (shown as null),
+ * never 0, which would claim certainty.
  */
 final class EngineLogprobs {
 
     private EngineLogprobs() {}
 
-    static TurnToken token(String text, JsonNode logprobs) {
+    static TurnToken token(String text, JsonNode logprobs, int keep) {
         if (logprobs == null || !logprobs.isObject()) {
-            return new TurnToken(-1, text, 0f, List.of());
+            return new TurnToken(-1, text, Float.NaN, List.of());
         }
         JsonNode content = logprobs.path("content");
         if (content.isArray() && !content.isEmpty()) {
@@ -32,6 +34,9 @@ final class EngineLogprobs {
             }
             List<TopLogprob> top = new ArrayList<>();
             for (JsonNode alternative : content.get(0).path("top_logprobs")) {
+                if (top.size() == keep) {
+                    break;
+                }
                 top.add(new TopLogprob(-1, alternative.path("token").asText(""), (float)
                         alternative.path("logprob").asDouble(0)));
             }
@@ -45,12 +50,12 @@ final class EngineLogprobs {
             }
             List<TopLogprob> top = new ArrayList<>();
             JsonNode first = logprobs.path("top_logprobs").path(0);
-            for (Iterator<Map.Entry<String, JsonNode>> it = first.fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = first.fields(); it.hasNext() && top.size() < keep; ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 top.add(new TopLogprob(-1, e.getKey(), (float) e.getValue().asDouble(0)));
             }
             return new TurnToken(-1, text, (float) sum, List.copyOf(top));
         }
-        return new TurnToken(-1, text, 0f, List.of());
+        return new TurnToken(-1, text, Float.NaN, List.of());
     }
 }

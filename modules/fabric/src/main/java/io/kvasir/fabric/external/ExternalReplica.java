@@ -62,6 +62,8 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         CompletableFuture<HttpResponse> response;
         /** The prompt's length as counted before sending (0: not counted). */
         int promptTokens;
+        /** When the replica took the turn (nanoTime): a failure of a turn taken before the last counted one is the same incident. */
+        final long takenNanos = System.nanoTime();
 
         Turn(Generate request) {
             this.request = request;
@@ -285,7 +287,9 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         Generate cmd = turn.request;
         StreamTranslator translator = new StreamTranslator(
-                new TurnStarted(cmd.requestId(), name, turn.promptTokens, 0), cmd.continuation().length);
+                new TurnStarted(cmd.requestId(), name, turn.promptTokens, 0),
+                cmd.continuation().length,
+                topLogprobs(cmd));
         accept(
                 turn,
                 UpstreamTurn.awaiting(
@@ -312,14 +316,16 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         timers.cancel(turn.request.requestId());
         if (response == null) {
-            health.failed("request failed: " + unwrap(responded.failure()).getMessage());
+            health.failed("request failed: " + unwrap(responded.failure()).getMessage(), turn.takenNanos);
             return refuse(turn, "could not reach " + client.root());
         }
         int status = response.status().intValue();
         if (status == 200) {
             Generate cmd = turn.request;
             StreamTranslator translator = new StreamTranslator(
-                    new TurnStarted(cmd.requestId(), name, responded.promptTokens(), 0), cmd.continuation().length);
+                    new TurnStarted(cmd.requestId(), name, responded.promptTokens(), 0),
+                    cmd.continuation().length,
+                    topLogprobs(cmd));
             accept(
                     turn,
                     UpstreamTurn.open(
@@ -334,7 +340,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
             // Busy or broken: another endpoint may take it. Only a broken one counts against its breaker.
             client.discard(response);
             if (status >= 500) {
-                health.failed("status " + status + " to a turn");
+                health.failed("status " + status + " to a turn", turn.takenNanos);
             }
             return refuse(turn, "got status " + status + " from " + client.root());
         }
@@ -382,7 +388,7 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
                             id,
                             turn.request.requestId(),
                             ended.failure().getMessage());
-            health.failed("turn failed: " + ended.failure().getMessage());
+            health.failed("turn failed: " + ended.failure().getMessage(), turn.takenNanos);
             avoidResumesUntil = System.nanoTime() + external.avoidResumes().toNanos();
         }
         return this;
@@ -446,6 +452,11 @@ public final class ExternalReplica extends AbstractBehavior<Object> {
         }
         turns.clear();
         return this;
+    }
+
+    private static int topLogprobs(Generate cmd) {
+        var sampling = cmd.request().sampling();
+        return sampling == null ? 0 : sampling.topLogprobs();
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -39,14 +39,19 @@ final class StreamTranslator {
     /** Function calls the engine streamed as structured deltas (vLLM's and llama.cpp's tool parsers). */
     private final EngineToolCalls toolCalls = new EngineToolCalls();
 
+    /** Alternatives per token the client asked for (the engine is asked for at least one). */
+    private final int topLogprobs;
+
     /**
      * @param started        the turn's first event (its prompt count is the estimate made before sending)
      * @param tokensBefore   tokens already sent for this turn elsewhere (a resumed turn)
+     * @param topLogprobs    alternatives per token the client asked for
      */
-    StreamTranslator(TurnStarted started, int tokensBefore) {
+    StreamTranslator(TurnStarted started, int tokensBefore, int topLogprobs) {
         this.started = started;
         this.promptEstimate = started.promptTokens();
         this.tokensBefore = tokensBefore;
+        this.topLogprobs = topLogprobs;
     }
 
     boolean done() {
@@ -102,7 +107,7 @@ final class StreamTranslator {
             return List.of();
         }
         chunks++;
-        return withStart(EngineLogprobs.token(text, choice.path("logprobs")));
+        return withStart(EngineLogprobs.token(text, choice.path("logprobs"), topLogprobs));
     }
 
     /**

@@ -1,9 +1,11 @@
 package io.kvasir.fabric.external;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.chat.ChatMessage;
+import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.sampling.SamplingParams;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.util.List;
@@ -12,8 +14,10 @@ import java.util.Map;
 /**
  * The streaming request an external engine gets for a turn: {@code /v1/chat/completions} for chat,
  * {@code /v1/completions} for a plain prompt, always with {@code stream} and usage on. Sampling
- * fields beyond OpenAI's ({@code top_k}, {@code min_p}, {@code repetition_penalty}) are sent only
- * when set; vLLM, SGLang and llama.cpp read them.
+ * fields beyond OpenAI's ({@code top_k}, {@code min_p}, {@code repetition_penalty}, {@code
+ * ignore_eos}, {@code min_tokens}) are sent only when set; vLLM, SGLang and llama.cpp read them.
+ * The tool choice and the response format go as the client gave them, so the engine does the
+ * constraining. {@code n} is never sent: the edge makes one turn per choice.
  *
  * <p>A resumed chat turn (its partial answer already in the request's last, assistant message; see
  * {@link Continuation}) asks the engine to continue that message instead of opening a new one:
@@ -46,7 +50,7 @@ final class UpstreamBody {
                 body.put("continue_final_message", true);
                 body.put("add_generation_prompt", false);
             }
-            tools(body, request.tools());
+            tools(body, request.tools(), request.toolChoice());
         } else {
             body.put("prompt", request.prompt() == null ? "" : request.prompt());
         }
@@ -62,19 +66,71 @@ final class UpstreamBody {
         }
         sampling(body, request.sampling());
         logprobs(body, request);
+        if (!forcedCall(request)) {
+            // A forced tool call's response format is the edge's grammar for the call's shape, for
+            // Kvasir's own engine: the upstream gets the tool_choice itself instead.
+            responseFormat(body, request.responseFormat());
+        }
         return body.toString();
     }
 
     /**
-     * Log-probabilities, asked as each endpoint spells it: chat takes a flag and a count, text
-     * completions a count. Only a count reaches the fabric ({@code top_logprobs}), so a request
-     * asking for the chosen tokens' log-probabilities alone is not forwarded.
+     * The response format in OpenAI's shape, which vLLM, SGLang and llama.cpp's server read
+     * (structured output done by the engine). The schema's name is not kept at the edge; engines
+     * need only the schema.
      */
-    private static void logprobs(ObjectNode body, GenerationRequest request) {
-        int top = request.sampling() == null ? 0 : request.sampling().topLogprobs();
-        if (top <= 0) {
+    private static void responseFormat(ObjectNode body, ResponseFormat format) {
+        if (format == null || !format.constrains()) {
             return;
         }
+        ObjectNode out = body.putObject("response_format");
+        if (format.kind() == ResponseFormat.Kind.JSON_OBJECT) {
+            out.put("type", "json_object");
+            return;
+        }
+        out.put("type", "json_schema");
+        ObjectNode schema = out.putObject("json_schema");
+        schema.put("name", "response");
+        try {
+            schema.set("schema", JSON.readTree(format.schema()));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            // The edge parsed this schema; should it no longer parse, the engine is not asked for a shape.
+            body.remove("response_format");
+            return;
+        }
+        schema.put("strict", format.strict());
+    }
+
+    /** Whether the client's tool_choice forces a call ({@code required} or a named function). */
+    private static boolean forcedCall(GenerationRequest request) {
+        JsonNode choice = toolChoice(request.toolChoice()).get("tool_choice");
+        return request.tools() != null && choice != null && (choice.isObject() || "required".equals(choice.asText()));
+    }
+
+    private static ObjectNode toolChoice(String fields) {
+        if (fields == null || fields.isBlank()) {
+            return JSON.createObjectNode();
+        }
+        try {
+            JsonNode node = JSON.readTree(fields);
+            return node instanceof ObjectNode object ? object : JSON.createObjectNode();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return JSON.createObjectNode(); // validated at the edge; unreadable means the defaults
+        }
+    }
+
+    /**
+     * Log-probabilities, asked as each endpoint spells it: chat takes a flag and a count, text
+     * completions a count. At least one alternative is asked: llama.cpp's server reads 0 as no
+     * log-probabilities at all; the extra alternative is dropped on the way back ({@link
+     * EngineLogprobs}).
+     */
+    private static void logprobs(ObjectNode body, GenerationRequest request) {
+        SamplingParams sampling = request.sampling();
+        if (sampling == null || !sampling.reportsLogprobs()) {
+            return;
+        }
+        int top = Math.max(1, sampling.topLogprobs());
         if (request.isChat()) {
             body.put("logprobs", true);
             body.put("top_logprobs", top);
@@ -84,17 +140,20 @@ final class UpstreamBody {
     }
 
     /**
-     * The offered tools, as the client sent them (the edge checked their shape). The choice is not
-     * carried to the fabric, so the engine's default applies ({@code auto} when tools are given).
+     * The offered tools, as the client sent them (the edge checked their shape), with the client's
+     * {@code tool_choice} and {@code parallel_tool_calls} when it gave them (else the engine's
+     * defaults apply: {@code auto}, parallel calls allowed). Tools the edge withheld ({@code
+     * tool_choice: "none"}) are not sent, and so neither is the choice.
      */
-    private static void tools(ObjectNode body, String toolsJson) {
+    private static void tools(ObjectNode body, String toolsJson, String choiceFields) {
         if (toolsJson == null || toolsJson.isBlank()) {
             return;
         }
         try {
-            com.fasterxml.jackson.databind.JsonNode tools = JSON.readTree(toolsJson);
+            JsonNode tools = JSON.readTree(toolsJson);
             if (tools != null && tools.isArray() && !tools.isEmpty()) {
                 body.set("tools", tools);
+                body.setAll(toolChoice(choiceFields));
             }
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             // The edge validated the tools; text that no longer parses is sent as no tools at all.
@@ -124,6 +183,13 @@ final class UpstreamBody {
         }
         if (s.seed() != null) {
             body.put("seed", s.seed());
+        }
+        // vLLM's length extensions (SGLang and llama.cpp's server read ignore_eos too).
+        if (s.ignoreEos()) {
+            body.put("ignore_eos", true);
+        }
+        if (s.minTokens() > 0) {
+            body.put("min_tokens", s.minTokens());
         }
         if (!s.logitBias().isEmpty()) {
             // Token ids are the client's, in the served model's vocabulary: passed as they came.

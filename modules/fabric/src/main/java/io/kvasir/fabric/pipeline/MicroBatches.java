@@ -16,10 +16,10 @@ final class MicroBatches {
     private MicroBatches() {}
 
     /**
-     * One part: its batch (sequences renumbered from 0), and for each of its sampled rows the index
-     * into the whole batch's {@code sampleRows} it answers.
+     * One part: its batch (sequences renumbered from 0), for each of its sampled rows the index into
+     * the whole batch's {@code sampleRows} it answers, and likewise for its {@code hiddenRows}.
      */
-    record Part(ForwardBatch batch, int[] sampleOrigin) {}
+    record Part(ForwardBatch batch, int[] sampleOrigin, int[] hiddenOrigin) {}
 
     static List<Part> split(ForwardBatch batch, int parts) {
         int n = batch.size();
@@ -37,7 +37,9 @@ final class MicroBatches {
         if (k == 1) {
             int[] origin = new int[batch.sampleRows().length];
             Arrays.setAll(origin, i -> i);
-            return List.of(new Part(batch, origin));
+            int[] hiddenOrigin = new int[batch.hiddenRows().length];
+            Arrays.setAll(hiddenOrigin, i -> i);
+            return List.of(new Part(batch, origin, hiddenOrigin));
         }
         // Cut at sequence boundaries nearest to equal row counts, at least one sequence a part.
         List<int[]> ranges = new ArrayList<>();
@@ -76,28 +78,35 @@ final class MicroBatches {
             }
             seqIndex[i] = tables.size() - 1;
         }
-        int[] sampleRows = batch.sampleRows();
-        int count = 0;
-        for (int r : sampleRows) {
-            if (r >= from && r < to) {
-                count++;
-            }
-        }
-        int[] rows = new int[count];
-        int[] origin = new int[count];
-        for (int s = 0, j = 0; s < sampleRows.length; s++) {
-            if (sampleRows[s] >= from && sampleRows[s] < to) {
-                rows[j] = sampleRows[s] - from;
-                origin[j++] = s;
-            }
-        }
+        int[][] samples = within(batch.sampleRows(), from, to);
+        int[][] hidden = within(batch.hiddenRows(), from, to);
         ForwardBatch sub = new ForwardBatch(
                 Arrays.copyOfRange(batch.tokens(), from, to),
                 Arrays.copyOfRange(batch.positions(), from, to),
                 seqIndex,
                 tables.toArray(int[][]::new),
-                rows,
-                batch.exact());
-        return new Part(sub, origin);
+                samples[0],
+                batch.exact(),
+                hidden[0]);
+        return new Part(sub, samples[1], hidden[1]);
+    }
+
+    /** The rows of {@code rows} in [from, to), renumbered from {@code from}, and their indexes in {@code rows}. */
+    private static int[][] within(int[] rows, int from, int to) {
+        int count = 0;
+        for (int r : rows) {
+            if (r >= from && r < to) {
+                count++;
+            }
+        }
+        int[] local = new int[count];
+        int[] origin = new int[count];
+        for (int s = 0, j = 0; s < rows.length; s++) {
+            if (rows[s] >= from && rows[s] < to) {
+                local[j] = rows[s] - from;
+                origin[j++] = s;
+            }
+        }
+        return new int[][] {local, origin};
     }
 }

@@ -63,6 +63,8 @@ final class PipelineRunner implements ModelRunner {
     private long lastReport = System.nanoTime();
     private boolean lost;
     private boolean closed;
+    /** The last forward's final hidden states of its {@code hiddenRows}, sent back by the last stage. */
+    private float[][] lastHidden = new float[0][];
 
     /**
      * Opens the stream to the later stages: {@code connect} is given this stage's output and returns
@@ -142,6 +144,7 @@ final class PipelineRunner implements ModelRunner {
             }
         }
         float[][] logits = new float[batch.sampleRows().length][];
+        float[][] hidden = new float[batch.hiddenRows().length][];
         long bytesBack = 0;
         long computeNanos = 0;
         for (int p = 0; p < parts.size(); p++) {
@@ -158,8 +161,15 @@ final class PipelineRunner implements ModelRunner {
             for (int j = 0; j < origin.length; j++) {
                 logits[origin[j]] = result.logits()[j];
             }
+            int[] hiddenOrigin = parts.get(p).hiddenOrigin();
+            for (int j = 0; j < hiddenOrigin.length && j < result.hidden().length; j++) {
+                hidden[hiddenOrigin[j]] = result.hidden()[j];
+            }
             computeNanos += result.computeNanos();
         }
+        // A row the last stage did not send back (a stage of an older build) is left out, and the
+        // engine ends the request that wanted it with an error rather than use a wrong vector.
+        lastHidden = java.util.Arrays.stream(hidden).anyMatch(h -> h == null) ? new float[0][] : hidden;
         long wall = System.nanoTime() - started;
         stats.step(parts.size(), batch.size(), wall, localNanos, computeNanos, bytesOut, bytesBack);
         if (started - lastReport > REPORT_EVERY_NANOS) {
@@ -167,6 +177,13 @@ final class PipelineRunner implements ModelRunner {
             log.info("pipeline {}: {}", name, stats.summary());
         }
         return logits;
+    }
+
+    @Override
+    public float[][] hidden() {
+        float[][] out = lastHidden;
+        lastHidden = new float[0][];
+        return out;
     }
 
     private ByteString pull(long started) {

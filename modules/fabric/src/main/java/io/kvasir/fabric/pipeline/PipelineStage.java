@@ -189,8 +189,12 @@ public final class PipelineStage extends AbstractBehavior<PipelineStage.Command>
         long start = System.nanoTime();
         if (stage.last()) {
             float[][] logits = stage.logits(step.batch(), step.hidden());
+            // An embedding's rows: the final normed hidden states go back with the logits.
+            float[][] hidden = step.batch().hiddenRows().length == 0
+                    ? new float[0][]
+                    : stage.model().takeHidden();
             long took = System.nanoTime() - start;
-            return HiddenCodec.encodeResult(step.step(), step.micro(), logits, step.upstreamNanos() + took);
+            return HiddenCodec.encodeResult(step.step(), step.micro(), logits, step.upstreamNanos() + took, hidden);
         }
         float[] hidden = stage.hidden(step.batch(), step.hidden());
         long took = System.nanoTime() - start;

@@ -41,10 +41,22 @@ record PreparedTurn(GenerationRequest request, int[] prompt, int maxTokens, int 
     /** The engine's request under {@code engineId}, which is unique among the replica's live requests. */
     EngineRequest toEngineRequest(String engineId) {
         SamplingParams sampling = request.sampling() != null ? request.sampling() : SamplingParams.greedy();
+        if (resumed > 0 && sampling.minTokens() > 0) {
+            // The tokens sent before the resume count towards min_tokens, as they do towards max tokens.
+            sampling = sampling.withLength(sampling.ignoreEos(), Math.max(0, sampling.minTokens() - resumed));
+        }
         List<String> stop = request.stop() != null ? List.copyOf(request.stop()) : List.of();
         int priority = request.workload() == GenerationRequest.Workload.BATCH ? BATCH_PRIORITY : INTERACTIVE_PRIORITY;
         return new EngineRequest(
-                        engineId, prompt, sampling, maxTokens, stop, Set.of(), false, priority, request.scope())
+                        engineId,
+                        prompt,
+                        sampling,
+                        maxTokens,
+                        stop,
+                        Set.of(),
+                        sampling.ignoreEos(),
+                        priority,
+                        request.scope())
                 .withResponseFormat(request.responseFormat(), resumed)
                 .withPromptScoring(scoring);
     }

@@ -76,6 +76,40 @@ class HiddenCodecTest {
                 .isEmpty();
     }
 
+    /** An embedding's rows go down the chain with the step, and their hidden states come back exactly. */
+    @Test
+    void hiddenRowsGoDownWithTheStepAndTheirStatesComeBackWithTheLogits() {
+        ForwardBatch embedding = new ForwardBatch(
+                BATCH.tokens(),
+                BATCH.positions(),
+                BATCH.seqIndex(),
+                BATCH.blockTables(),
+                BATCH.sampleRows(),
+                true,
+                new int[] {0, 1, 2});
+        for (boolean f16 : new boolean[] {false, true}) {
+            HiddenCodec.Step step =
+                    HiddenCodec.decodeStep(HiddenCodec.encodeStep(1, 0, embedding, hidden(12), 3, f16, 0));
+            assertThat(step.batch().hiddenRows()).containsExactly(0, 1, 2);
+            assertThat(step.batch().sampleRows()).containsExactly(BATCH.sampleRows());
+            assertThat(step.batch().exact()).isTrue();
+        }
+        assertThat(HiddenCodec.decodeStep(HiddenCodec.encodeStep(1, 0, BATCH, hidden(12), 3, false, 0))
+                        .batch()
+                        .hiddenRows())
+                .isEmpty();
+
+        float[][] logits = {hidden(5)};
+        float[][] states = {hidden(4), hidden(4), hidden(4)};
+        states[2][1] = 0.125f;
+        HiddenCodec.Result r = HiddenCodec.decodeResult(HiddenCodec.encodeResult(9, 2, logits, 55, states));
+        assertThat(r.logits()).isDeepEqualTo(logits);
+        assertThat(r.hidden()).isDeepEqualTo(states);
+        assertThat(HiddenCodec.decodeResult(HiddenCodec.encodeResult(9, 2, logits, 55))
+                        .hidden())
+                .isEmpty();
+    }
+
     @Test
     void framesAreCutIntoChunksAndPutTogether() throws Exception {
         ByteString frame = HiddenCodec.encodeStep(3, 0, BATCH, hidden(4 * 300), 300, false, 0);

@@ -33,6 +33,25 @@ class MicroBatchesTest {
         assertThat(parts.get(1).sampleOrigin()).containsExactly(3, 4);
     }
 
+    /** An embedding's rows are split with their sequences, each part knowing which rows it answers. */
+    @Test
+    void hiddenRowsAreSplitWithTheirSequences() {
+        ForwardBatch embedding = new ForwardBatch(
+                BATCH.tokens(),
+                BATCH.positions(),
+                BATCH.seqIndex(),
+                BATCH.blockTables(),
+                BATCH.sampleRows(),
+                false,
+                new int[] {1, 3, 4, 5});
+        List<MicroBatches.Part> parts = MicroBatches.split(embedding, 2);
+        assertThat(parts.get(0).batch().hiddenRows()).containsExactly(1);
+        assertThat(parts.get(0).hiddenOrigin()).containsExactly(0);
+        assertThat(parts.get(1).batch().hiddenRows()).containsExactly(0, 1, 2);
+        assertThat(parts.get(1).hiddenOrigin()).containsExactly(1, 2, 3);
+        assertThat(MicroBatches.split(embedding, 1).getFirst().hiddenOrigin()).containsExactly(0, 1, 2, 3);
+    }
+
     /** Every part of an exact step is exact: deterministic mode holds for each micro-batch. */
     @Test
     void partsOfAnExactStepAreExact() {

@@ -83,6 +83,11 @@ public record Answer(
         return textChunk(token.text(), lp, null, null);
     }
 
+    /** A legacy completion's first chunk when it echoes its prompt: the prompt's text and scores. */
+    public Object echoChunk(String prompt, CompletionLogprobs promptLogprobs) {
+        return textChunk(prompt, promptLogprobs, null, null);
+    }
+
     /** A chat chunk of plain content, for text released by the tool-call scanner. */
     public OpenAiJson.ChatChunk contentChunk(String text) {
         return chatChunk(new OpenAiJson.Delta(null, text), null, null);

@@ -50,6 +50,17 @@ final class Echo {
                 answer.id(), answer.object(), answer.created(), answer.model(), choices, answer.usage());
     }
 
+    /**
+     * What a streamed echo sends first: the prompt's text, and its tokens' scores in the legacy
+     * shape when logprobs were asked (else null).
+     */
+    record Prefix(String text, CompletionLogprobs logprobs) {}
+
+    /** The prompt's scores alone, in the legacy shape (the first chunk of a streamed echo). */
+    static CompletionLogprobs promptLogprobs(String echoed, GenerationEvent.PromptResult scores) {
+        return prepend(new CompletionLogprobs(List.of(), List.of(), List.of(), List.of()), echoed, scores);
+    }
+
     private static CompletionLogprobs prepend(
             CompletionLogprobs completion, String echoed, GenerationEvent.PromptResult scores) {
         List<String> tokens = new ArrayList<>();

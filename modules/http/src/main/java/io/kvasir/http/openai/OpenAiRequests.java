@@ -111,11 +111,15 @@ public final class OpenAiRequests {
         }
         Parsed parsed = build(f, headers, model, messages, null, maxTokens, logprobs, topLogprobs);
         GenerationRequest generation = parsed.generation();
+        if (logprobs) {
+            // top_logprobs 0 (or absent) still asks for each chosen token's own log-probability.
+            generation = generation.withSampling(generation.sampling().withLogprobs(true));
+        }
         if (format != null) {
             generation = generation.withResponseFormat(format);
         }
         if (tools.offered()) {
-            generation = generation.withTools(tools.json());
+            generation = generation.withTools(tools.json()).withToolChoice(ToolsField.choiceFields(f, tools));
         }
         return new Parsed(generation, parsed.stream(), parsed.includeUsage(), parsed.logprobs(), tools);
     }
@@ -152,11 +156,10 @@ public final class OpenAiRequests {
                     .toException();
         }
         Parsed parsed = build(f, headers, model, null, prompt.text(), maxTokens, logprobs, topLogprobs);
-        if (echo && parsed.stream()) {
-            throw ApiError.invalid(
-                            "'echo' is not supported with 'stream': ask without streaming to get the prompt back.",
-                            "echo")
-                    .toException();
+        GenerationRequest generation = parsed.generation();
+        if (logprobs) {
+            // logprobs 0: the chosen tokens' log-probabilities with no alternatives (OpenAI's legacy shape).
+            generation = generation.withSampling(generation.sampling().withLogprobs(true));
         }
         PromptOptions options = null;
         if (prompt.tokenIds() != null) {
@@ -166,7 +169,7 @@ public final class OpenAiRequests {
             options = (options == null ? PromptOptions.NONE : options).withLogprobs(topLogprobs);
         }
         return new Parsed(
-                parsed.generation().withPromptOptions(options),
+                generation.withPromptOptions(options),
                 parsed.stream(),
                 parsed.includeUsage(),
                 logprobs,
@@ -241,16 +244,42 @@ public final class OpenAiRequests {
                     .toException();
         }
         return new SamplingParams(
-                temperature,
-                topK == null || topK < 0 ? 0 : topK,
-                topP,
-                minP,
-                repetition,
-                presence,
-                frequency,
-                f.longValue("seed"),
-                topLogprobs,
-                LogitBiasField.read(f.raw("logit_bias")));
+                        temperature,
+                        topK == null || topK < 0 ? 0 : topK,
+                        topP,
+                        minP,
+                        repetition,
+                        presence,
+                        frequency,
+                        f.longValue("seed"),
+                        topLogprobs,
+                        LogitBiasField.read(f.raw("logit_bias")))
+                .withLength(f.bool("ignore_eos", false), minTokens(f));
+    }
+
+    /**
+     * vLLM's {@code min_tokens}: the end cannot come before this many tokens. Above {@code
+     * max_tokens} it could never be met, so that is the caller's error, as vLLM says.
+     */
+    private static int minTokens(JsonFields f) {
+        Integer value = f.integer("min_tokens");
+        if (value == null) {
+            return 0;
+        }
+        if (value < 0) {
+            throw ApiError.invalid("'min_tokens' must be at least 0, got " + value + ".", "min_tokens")
+                    .toException();
+        }
+        Integer max = f.integer("max_completion_tokens");
+        if (max == null) {
+            max = f.integer("max_tokens");
+        }
+        if (max != null && value > max) {
+            throw ApiError.invalid(
+                            "'min_tokens' (" + value + ") must not exceed the token limit (" + max + ").", "min_tokens")
+                    .toException();
+        }
+        return value;
     }
 
     private static int topLogprobs(JsonFields f, String name) {

@@ -131,8 +131,9 @@ public final class OpenAiRoutes extends AllDirectives {
                             return several(parsedAll, all, n);
                         }
                         var generation = all.getFirst();
-                        Source<GenerationEvent, NotUsed> events = fabric.generate(generation);
-                        return parsed.stream() ? streamed(parsed, events) : whole(parsed, events);
+                        return parsed.stream()
+                                ? streamedOne(parsed, generation)
+                                : whole(parsed, fabric.generate(generation));
                     })
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);
@@ -155,8 +156,45 @@ public final class OpenAiRoutes extends AllDirectives {
         return request;
     }
 
+    /**
+     * One streamed generation. With legacy {@code echo} the stream starts with a chunk holding the
+     * prompt, as OpenAI's does. The prompt's logprobs, when asked, come on a generation's finish
+     * event, so they are computed first by a scoring run that generates nothing (max_tokens 0); the
+     * generation then finds the prompt in the prefix cache, and its tokens stream after the echo.
+     */
+    private CompletionStage<HttpResponse> streamedOne(
+            OpenAiRequests.Parsed parsed, io.kvasir.fabric.api.GenerationRequest generation) {
+        if (!parsed.echo()) {
+            return streamed(parsed, fabric.generate(generation), null);
+        }
+        if (!parsed.logprobs()) {
+            return streamed(parsed, fabric.generate(generation), new Echo.Prefix(echoText(parsed, null), null));
+        }
+        var options = generation.promptOptions();
+        var unscored = options == null || options.tokenIds() == null
+                ? null
+                : io.kvasir.fabric.api.PromptOptions.NONE.withTokenIds(options.tokenIds());
+        return fabric.generate(generation.withMaxTokens(0))
+                .completionTimeout(settings.requestTimeout())
+                .runWith(Sink.seq(), materializer)
+                .thenCompose(events -> {
+                    GenerationEvent.Finished finished = events.stream()
+                            .filter(e -> e instanceof GenerationEvent.Finished)
+                            .map(e -> (GenerationEvent.Finished) e)
+                            .findFirst()
+                            .orElse(null);
+                    if (finished == null || finished.reason() == FinishReason.ERROR || finished.prompt() == null) {
+                        log.error("Scoring the prompt of a streamed echo for model {} failed", generation.model());
+                        throw ApiError.internal().toException();
+                    }
+                    String text = echoText(parsed, finished.prompt());
+                    var prefix = new Echo.Prefix(text, Echo.promptLogprobs(text, finished.prompt()));
+                    return streamed(parsed, fabric.generate(generation.withPromptOptions(unscored)), prefix);
+                });
+    }
+
     private CompletionStage<HttpResponse> streamed(
-            OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
+            OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events, Echo.Prefix echo) {
         // Wait for the first event only: it tells admission (or refusal) before the 200 goes out.
         // The tail is the fabric's own stream, not a copy: its demand and cancellation reach the engine.
         // A request still not admitted when the client has been answered with a timeout is cancelled.
@@ -182,9 +220,18 @@ public final class OpenAiRoutes extends AllDirectives {
             return HttpResponse.create()
                     .addHeader(RawHeader.create("Cache-Control", "no-cache"))
                     .addHeaders(AnswerHeaders.of(replica, parsed.generation().sessionId(), served))
-                    .withEntity(HttpEntities.createChunked(
-                            EVENT_STREAM, SseEncoding.encode(answer, rest, settings.sseKeepAlive())));
+                    .withEntity(HttpEntities.createChunked(EVENT_STREAM, body(answer, rest, echo)));
         });
+    }
+
+    private Source<akka.util.ByteString, NotUsed> body(
+            Answer answer, Source<GenerationEvent, NotUsed> rest, Echo.Prefix echo) {
+        if (echo == null) {
+            return SseEncoding.encode(answer, rest, settings.sseKeepAlive());
+        }
+        return Source.single(SseEncoding.frame(answer.echoChunk(echo.text(), echo.logprobs())))
+                .concat(SseEncoding.encode(
+                        answer, rest, settings.sseKeepAlive(), echo.text().length()));
     }
 
     private CompletionStage<HttpResponse> whole(OpenAiRequests.Parsed parsed, Source<GenerationEvent, NotUsed> events) {
@@ -249,13 +296,13 @@ public final class OpenAiRoutes extends AllDirectives {
                 .withTools(parsed.tools());
         Object body = answer.complete(tokens, finished);
         if (parsed.echo() && body instanceof OpenAiJson.TextCompletion text) {
-            body = Echo.apply(text, echoText(parsed, finished), finished.prompt());
+            body = Echo.apply(text, echoText(parsed, finished.prompt()), finished.prompt());
         }
         return new Answered(body, started == null ? null : started.replica(), served, finished.completionTokens(), sum);
     }
 
     /** The prompt as echoed back: its text, or its token ids decoded. */
-    private String echoText(OpenAiRequests.Parsed parsed, GenerationEvent.Finished finished) {
+    private String echoText(OpenAiRequests.Parsed parsed, GenerationEvent.PromptResult scores) {
         var request = parsed.generation();
         String decoded = null;
         if (request.prompt() == null
@@ -269,7 +316,7 @@ public final class OpenAiRoutes extends AllDirectives {
                 decoded = null; // ids this tokenizer cannot decode: the scored tokens' texts stand in
             }
         }
-        return Echo.text(request.prompt(), decoded, finished.prompt());
+        return Echo.text(request.prompt(), decoded, scores);
     }
 
     /**
@@ -335,8 +382,9 @@ public final class OpenAiRoutes extends AllDirectives {
         List<java.util.concurrent.CompletableFuture<HttpResponse>> answers = new ArrayList<>();
         for (int i = 0; i < requests.size(); i++) {
             OpenAiRequests.Parsed own = parsedAll.get(i);
-            Source<GenerationEvent, NotUsed> events = fabric.generate(requests.get(i));
-            answers.add((own.stream() ? streamed(own, events) : whole(own, events)).toCompletableFuture());
+            answers.add(
+                    (own.stream() ? streamedOne(own, requests.get(i)) : whole(own, fabric.generate(requests.get(i))))
+                            .toCompletableFuture());
         }
         return java.util.concurrent.CompletableFuture.allOf(
                         answers.toArray(java.util.concurrent.CompletableFuture[]::new))

@@ -42,6 +42,16 @@ public final class SseEncoding {
      */
     public static Source<ByteString, NotUsed> encode(
             Answer answer, Source<GenerationEvent, NotUsed> events, Duration keepAlive) {
+        return encode(answer, events, keepAlive, 0);
+    }
+
+    /**
+     * As {@link #encode(Answer, Source, Duration)}, for an answer whose text does not start at 0 (a
+     * legacy completion that echoed its prompt first): the tokens' text offsets count from {@code
+     * textOffset}.
+     */
+    public static Source<ByteString, NotUsed> encode(
+            Answer answer, Source<GenerationEvent, NotUsed> events, Duration keepAlive, int textOffset) {
         Source<ByteString, NotUsed> body = events
                 // Stop pulling once the generation has finished: nothing after it is for the client.
                 .takeWhile(e -> !(e instanceof GenerationEvent.Finished), true)
@@ -51,7 +61,7 @@ public final class SseEncoding {
                         .match(Throwable.class, StreamFailed::new)
                         .build())
                 .statefulMap(
-                        () -> new StreamState(answer),
+                        () -> new StreamState(answer, textOffset),
                         (state, element) -> Pair.create(state, state.onElement(element)),
                         StreamState::onUpstreamComplete)
                 .filter(bytes -> !bytes.isEmpty());
@@ -89,8 +99,9 @@ public final class SseEncoding {
         private int textOffset;
         private boolean finished;
 
-        StreamState(Answer answer) {
+        StreamState(Answer answer, int textOffset) {
             this.answer = answer;
+            this.textOffset = textOffset;
             this.tools = answer.parsesToolCalls() ? new ToolStream(answer.toolCallParser()) : null;
         }
 

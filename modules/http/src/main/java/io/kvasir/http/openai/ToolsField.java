@@ -70,6 +70,25 @@ final class ToolsField {
                 : new ToolRequest(names, tools.toString(), choice, function, parallel);
     }
 
+    /**
+     * {@code tool_choice} and {@code parallel_tool_calls} as the client sent them (after {@link
+     * #read} checked them), for engines that take them as fields; null when the model is offered no
+     * tools or neither field was given.
+     */
+    static String choiceFields(JsonFields f, ToolRequest tools) {
+        if (!tools.offered() || (!f.has("tool_choice") && !f.has("parallel_tool_calls"))) {
+            return null;
+        }
+        ObjectNode fields = JsonNodeFactory.instance.objectNode();
+        if (f.has("tool_choice")) {
+            fields.set("tool_choice", f.raw("tool_choice"));
+        }
+        if (f.has("parallel_tool_calls")) {
+            fields.put("parallel_tool_calls", tools.parallel());
+        }
+        return fields.toString();
+    }
+
     private static ObjectNode tool(JsonNode node, String path) {
         if (node == null || !node.isObject()) {
             throw JsonFields.wrongType(path, "an object");

@@ -156,9 +156,10 @@ class OpenAiRequestsTest {
         assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"max_tokens\": -1}"))
                         .param())
                 .isEqualTo("max_tokens");
-        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"echo\": true, \"stream\": true}"))
-                        .param())
-                .isEqualTo("echo");
+        // Streamed echo: the routes send the prompt as the first chunk.
+        var streamedEcho = completion("{\"model\": \"m\", \"prompt\": \"p\", \"echo\": true, \"stream\": true}");
+        assertThat(streamedEcho.echo()).isTrue();
+        assertThat(streamedEcho.stream()).isTrue();
         assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"best_of\": 129}"))
                         .param())
                 .isEqualTo("best_of");
@@ -254,5 +255,51 @@ class OpenAiRequestsTest {
         assertThat(rejected(() -> chat("""
                 {"model": "m", "messages": [{"role": "user", "content": "x"}], "logit_bias": {"2147483648": 1}}
                 """)).param()).isEqualTo("logit_bias");
+    }
+
+    @Test
+    void ignoreEosAndMinTokensAreReadAsVllmExtensions() {
+        SamplingParams s = completion("{\"model\": \"m\", \"prompt\": \"p\", \"max_tokens\": 8,"
+                        + " \"ignore_eos\": true, \"min_tokens\": 8}")
+                .generation()
+                .sampling();
+        assertThat(s.ignoreEos()).isTrue();
+        assertThat(s.minTokens()).isEqualTo(8);
+        SamplingParams chatDefaults =
+                chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}")
+                        .generation()
+                        .sampling();
+        assertThat(chatDefaults.ignoreEos()).isFalse();
+        assertThat(chatDefaults.minTokens()).isZero();
+
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"min_tokens\": -1}"))
+                        .param())
+                .isEqualTo("min_tokens");
+        assertThat(rejected(() -> chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}],"
+                                + " \"max_completion_tokens\": 4, \"min_tokens\": 5}"))
+                        .param())
+                .isEqualTo("min_tokens");
+        assertThat(rejected(() -> completion("{\"model\": \"m\", \"prompt\": \"p\", \"ignore_eos\": \"yes\"}"))
+                        .param())
+                .isEqualTo("ignore_eos");
+    }
+
+    @Test
+    void askingForLogprobsWithoutAlternativesStillAsksForTheChosenTokens() {
+        SamplingParams legacy = completion("{\"model\": \"m\", \"prompt\": \"p\", \"logprobs\": 0}")
+                .generation()
+                .sampling();
+        assertThat(legacy.topLogprobs()).isZero();
+        assertThat(legacy.reportsLogprobs()).isTrue();
+        SamplingParams chat = chat("{\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}],"
+                        + " \"logprobs\": true, \"top_logprobs\": 0}")
+                .generation()
+                .sampling();
+        assertThat(chat.reportsLogprobs()).isTrue();
+        assertThat(completion("{\"model\": \"m\", \"prompt\": \"p\"}")
+                        .generation()
+                        .sampling()
+                        .reportsLogprobs())
+                .isFalse();
     }
 }
