@@ -84,7 +84,14 @@ final class Q6_KMatrix extends DenseMatrix {
                 for (int g = start; g < start + quarter; g++) {
                     dot4(g, quarter, x, out);
                 }
-                for (int g = start + 4 * quarter; g < end; g++) {
+                int g = start + 4 * quarter;
+                // A model's 768-row matrix leaves six groups per chunk on two threads: the two
+                // after the quarters still share their broadcasts.
+                if (g + 2 <= Math.min(end, full)) {
+                    dot2(g, x, out);
+                    g += 2;
+                }
+                for (; g < end; g++) {
                     dot1(g, x, out);
                 }
             });
@@ -126,8 +133,9 @@ final class Q6_KMatrix extends DenseMatrix {
                 }
                 t = a.add(e)
                         .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, at + Q6_KPacked.SCALES + (long) j * G, LE)
-                                        .convertShape(B2F, F, 0),
+                                (FloatVector)
+                                        ByteVector.fromMemorySegment(B, p, at + Q6_KPacked.SCALES + (long) j * G, LE)
+                                                .convertShape(B2F, F, 0),
                                 t);
             }
             o = t.fma(
@@ -146,6 +154,71 @@ final class Q6_KMatrix extends DenseMatrix {
         }
     }
 
+    /** Full groups {@code g} and {@code g + 1} against one activation row: each broadcast feeds both. */
+    private void dot2(int g, float[] x, float[] out) {
+        long s = blocks * gb;
+        long base = g * blocks * gb;
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = o0;
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            FloatVector t0 = FloatVector.zero(F);
+            FloatVector t1 = t0;
+            for (int j = 0; j < 16; j++) {
+                long q = at + Q6_KPacked.QUANTS + 16L * j * G;
+                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector e0 = a0;
+                FloatVector e1 = a0;
+                for (int c = 0; c < 16; c += 2) {
+                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
+                    FloatVector xw = FloatVector.broadcast(F, x[xb + c + 1]);
+                    long o = q + (long) c * G;
+                    a0 = ((FloatVector)
+                                    ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
+                            .fma(xv, a0);
+                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xv, a1);
+                    e0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, e0);
+                    e1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G + s, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, e1);
+                }
+                long sc = at + Q6_KPacked.SCALES + (long) j * G;
+                t0 = a0.add(e0)
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
+                                        .convertShape(B2F, F, 0),
+                                t0);
+                t1 = a1.add(e1)
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s, LE)
+                                        .convertShape(B2F, F, 0),
+                                t1);
+            }
+            o0 = t0.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o0);
+            o1 = t1.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o1);
+        }
+        o0.intoArray(out, g * G);
+        o1.intoArray(out, (g + 1) * G);
+    }
+
     /** Full groups {@code g}, {@code g + step}, {@code g + 2 * step} and {@code g + 3 * step} against one activation row. */
     private void dot4(int g, int step, float[] x, float[] out) {
         long s = step * blocks * gb;
@@ -160,19 +233,29 @@ final class Q6_KMatrix extends DenseMatrix {
             FloatVector t1 = t0;
             FloatVector t2 = t0;
             FloatVector t3 = t0;
-            for (int j = 0; j < 16; j++) {
+            // Two sub-blocks of 16 columns per pass, in eight chains: one 16-column chain per group
+            // measured barely faster than the 6-bit kernel (the per-16 rescaling stalls on it).
+            for (int j = 0; j < 16; j += 2) {
                 long q = at + Q6_KPacked.QUANTS + 16L * j * G;
                 int xb = sb * Q6_KPacked.BLOCK + 16 * j;
                 FloatVector a0 = FloatVector.zero(F);
                 FloatVector a1 = a0;
                 FloatVector a2 = a0;
                 FloatVector a3 = a0;
+                FloatVector b0 = a0;
+                FloatVector b1 = a0;
+                FloatVector b2 = a0;
+                FloatVector b3 = a0;
                 for (int c = 0; c < 16; c++) {
                     FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
+                    FloatVector xw = FloatVector.broadcast(F, x[xb + 16 + c]);
                     long o = q + (long) c * G;
-                    a0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
+                    long u = o + 16L * G;
+                    a0 = ((FloatVector)
+                                    ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
                             .fma(xv, a0);
-                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(B2F, F, 0))
+                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE)
+                                    .convertShape(B2F, F, 0))
                             .fma(xv, a1);
                     a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 2 * s, LE)
                                     .convertShape(B2F, F, 0))
@@ -180,16 +263,49 @@ final class Q6_KMatrix extends DenseMatrix {
                     a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 3 * s, LE)
                                     .convertShape(B2F, F, 0))
                             .fma(xv, a3);
+                    b0 = ((FloatVector)
+                                    ByteVector.fromMemorySegment(B, p, u, LE).convertShape(B2F, F, 0))
+                            .fma(xw, b0);
+                    b1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, u + s, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, b1);
+                    b2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, u + 2 * s, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, b2);
+                    b3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, u + 3 * s, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, b3);
                 }
                 long sc = at + Q6_KPacked.SCALES + (long) j * G;
-                t0 = a0.fma((FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0), t0);
+                t0 = a0.fma(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0), t0);
                 t1 = a1.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s, LE).convertShape(B2F, F, 0), t1);
+                        (FloatVector)
+                                ByteVector.fromMemorySegment(B, p, sc + s, LE).convertShape(B2F, F, 0),
+                        t1);
                 t2 = a2.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * s, LE).convertShape(B2F, F, 0),
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * s, LE)
+                                .convertShape(B2F, F, 0),
                         t2);
                 t3 = a3.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 3 * s, LE).convertShape(B2F, F, 0),
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 3 * s, LE)
+                                .convertShape(B2F, F, 0),
+                        t3);
+                t0 = b0.fma(
+                        (FloatVector)
+                                ByteVector.fromMemorySegment(B, p, sc + G, LE).convertShape(B2F, F, 0),
+                        t0);
+                t1 = b1.fma(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G + s, LE)
+                                .convertShape(B2F, F, 0),
+                        t1);
+                t2 = b2.fma(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G + 2 * s, LE)
+                                .convertShape(B2F, F, 0),
+                        t2);
+                t3 = b3.fma(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G + 3 * s, LE)
+                                .convertShape(B2F, F, 0),
                         t3);
             }
             o0 = t0.fma(
@@ -207,14 +323,16 @@ final class Q6_KMatrix extends DenseMatrix {
                             .mul(HALF_EXPONENT_FIX),
                     o1);
             o2 = t2.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE).convertShape(S2I, I, 0))
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE)
+                                    .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
                             .reinterpretAsFloats()
                             .mul(HALF_EXPONENT_FIX),
                     o2);
             o3 = t3.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE).convertShape(S2I, I, 0))
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE)
+                                    .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
                             .reinterpretAsFloats()
@@ -239,9 +357,9 @@ final class Q6_KMatrix extends DenseMatrix {
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
             for (int j = 0; j < 16; j++) {
-                FloatVector dj = d.mul((FloatVector) ByteVector.fromMemorySegment(
-                                B, p, at + Q6_KPacked.SCALES + (long) j * G, LE)
-                        .convertShape(B2F, F, 0));
+                FloatVector dj = d.mul(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, at + Q6_KPacked.SCALES + (long) j * G, LE)
+                                .convertShape(B2F, F, 0));
                 long q = at + Q6_KPacked.QUANTS + 16L * j * G;
                 long w = 4L * G * (sb * Q6_KPacked.BLOCK + 16 * j);
                 for (int c = 0; c < 16; c++) {

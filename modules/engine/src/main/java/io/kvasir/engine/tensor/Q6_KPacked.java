@@ -96,7 +96,8 @@ record Q6_KPacked(MemorySegment data, int rows, int cols, int groups) {
             float d = Float.float16ToFloat(data.get(HALF, at + 2L * i));
             for (int c = 0; c < BLOCK; c++) {
                 int q = data.get(ValueLayout.JAVA_BYTE, at + QUANTS + (long) c * G + i);
-                out[off + b * BLOCK + c] = d * data.get(ValueLayout.JAVA_BYTE, at + SCALES + (long) (c / 16) * G + i) * q;
+                out[off + b * BLOCK + c] =
+                        d * data.get(ValueLayout.JAVA_BYTE, at + SCALES + (long) (c / 16) * G + i) * q;
             }
         }
     }
