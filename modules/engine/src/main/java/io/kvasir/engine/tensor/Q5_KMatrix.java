@@ -8,11 +8,8 @@ import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
 import static jdk.incubator.vector.VectorOperators.B2F;
-import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -21,12 +18,15 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 
 /**
- * Q5_K weights (see {@link KQuants}): Q4_K's layout with a fifth bit per value. Repacked once at
- * construction into a row-interleaved copy ({@link Q5_KPacked}, 2.3% larger than the file's
- * blocks); the kernels are {@link Q4_KMatrix}'s, with each column's high bits from one more
- * {@code G}-byte load per two columns (one byte holds the high bit of all eight sub-blocks, so a
- * pair of sub-blocks shifts its two bits into place). One activation row runs one group at a
- * time; a batch widens each group to floats once ({@link WidenedKernels}).
+ * Q5_K weights (see {@link KQuants}), repacked once at construction into a row-interleaved copy
+ * with each 5-bit value unpacked to a byte ({@link Q5_KPacked}, 57% larger than the file's
+ * blocks); the source bytes are not read again.
+ *
+ * <p>One activation row: as for Q4_K, one load is a column of {@code G} rows, widened and
+ * multiplied by a broadcast activation into {@code G} row sums; each sub-block's sum is scaled by
+ * its 6-bit scale once per 32 columns and the mins only need each sub-block's activation sum,
+ * computed once per call. Two groups from the two halves of a thread's range run together, so each
+ * broadcast feeds both. A batch widens each group to floats once ({@link WidenedKernels}).
  */
 final class Q5_KMatrix extends DenseMatrix {
 
@@ -75,9 +75,13 @@ final class Q5_KMatrix extends DenseMatrix {
         }
         if (batch == 1) {
             float[] xs = subBlockSums(x);
-            // One group at a time: two together (as Q4_K does) makes a method C2 may give up on.
+            int full = rows / G;
             pool.parallelFor(groups, (start, end) -> {
-                for (int g = start; g < end; g++) {
+                int half = Math.max(0, (Math.min(end, full) - start) / 2);
+                for (int g = start; g < start + half; g++) {
+                    dot2(g, half, x, xs, out);
+                }
+                for (int g = start + 2 * half; g < end; g++) {
                     dot1(g, x, xs, out);
                 }
             });
@@ -107,7 +111,7 @@ final class Q5_KMatrix extends DenseMatrix {
         return xs;
     }
 
-    /** Group {@code g}'s rows against one activation row. */
+    /** Group {@code g}'s rows against one activation row: even and odd columns in two chains. */
     private void dot1(int g, float[] x, float[] xs, float[] out) {
         long base = g * blocks * gb;
         FloatVector o = FloatVector.zero(F);
@@ -115,61 +119,28 @@ final class Q5_KMatrix extends DenseMatrix {
             long at = base + sb * gb;
             FloatVector s = FloatVector.zero(F);
             FloatVector m = s;
-            for (int pair = 0; pair < 4; pair++) {
-                long q = at + Q5_KPacked.QUANTS + 32L * pair * G;
-                int xe = sb * Q5_KPacked.BLOCK + 64 * pair;
-                // Four partial sums: even and odd columns of each sub-block, against FMA latency.
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = a0;
-                FloatVector a2 = a0;
-                FloatVector a3 = a0;
-                long hb = at + Q5_KPacked.HIGH;
-                // The pair's two high bits moved to bit 4 (even sub-block) and bit 5 (odd one).
-                int shift = 2 * pair;
-                for (int l = 0; l < 32; l += 2) {
-                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) (l + 1) * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector h0 = ((IntVector) ByteVector.fromMemorySegment(B, p, hb + (long) l * G, LE)
-                                    .convertShape(ZERO_EXTEND_B2I, I, 0))
-                            .lanewise(LSHR, shift)
-                            .lanewise(LSHL, 4);
-                    IntVector h1 = ((IntVector) ByteVector.fromMemorySegment(B, p, hb + (long) (l + 1) * G, LE)
-                                    .convertShape(ZERO_EXTEND_B2I, I, 0))
-                            .lanewise(LSHR, shift)
-                            .lanewise(LSHL, 4);
-                    a0 = ((FloatVector) v0.and(0xF).or(h0.and(0x10)).convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xe + l]), a0);
-                    a1 = ((FloatVector) v0.lanewise(LSHR, 4)
-                                    .or(h0.lanewise(LSHR, 1).and(0x10))
-                                    .convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xe + 32 + l]), a1);
-                    a2 = ((FloatVector) v1.and(0xF).or(h1.and(0x10)).convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xe + l + 1]), a2);
-                    a3 = ((FloatVector) v1.lanewise(LSHR, 4)
-                                    .or(h1.lanewise(LSHR, 1).and(0x10))
-                                    .convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xe + 33 + l]), a3);
+            for (int j = 0; j < 8; j++) {
+                long q = at + Q5_KPacked.QUANTS + 32L * j * G;
+                int xb = sb * Q5_KPacked.BLOCK + 32 * j;
+                FloatVector a = FloatVector.zero(F);
+                FloatVector e = a;
+                for (int c = 0; c < 32; c += 2) {
+                    a = ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * G, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c]), a);
+                    e = ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) (c + 1) * G, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + c + 1]), e);
                 }
-                long sc = at + Q5_KPacked.SCALES + 2L * pair * G;
-                long mn = at + Q5_KPacked.MINS + 2L * pair * G;
-                int j = sb * 8 + 2 * pair;
-                s = a0.add(a2)
+                s = a.add(e)
                         .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
-                                        .convertShape(B2F, F, 0),
+                                (FloatVector)
+                                        ByteVector.fromMemorySegment(B, p, at + Q5_KPacked.SCALES + (long) j * G, LE)
+                                                .convertShape(B2F, F, 0),
                                 s);
-                s = a1.add(a3)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G, LE)
-                                        .convertShape(B2F, F, 0),
-                                s);
-                m = ((FloatVector) ByteVector.fromMemorySegment(B, p, mn, LE).convertShape(B2F, F, 0))
-                        .fma(FloatVector.broadcast(F, xs[j]), m);
-                m = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, mn + G, LE).convertShape(B2F, F, 0))
-                        .fma(FloatVector.broadcast(F, xs[j + 1]), m);
+                m = ((FloatVector) ByteVector.fromMemorySegment(B, p, at + Q5_KPacked.MINS + (long) j * G, LE)
+                                .convertShape(B2F, F, 0))
+                        .fma(FloatVector.broadcast(F, xs[sb * 8 + j]), m);
             }
             FloatVector d = ((IntVector)
                             ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
@@ -193,8 +164,93 @@ final class Q5_KMatrix extends DenseMatrix {
         }
     }
 
+    /** Full groups {@code g} and {@code g + step} against one activation row: each broadcast feeds both. */
+    private void dot2(int g, int step, float[] x, float[] xs, float[] out) {
+        long base = g * blocks * gb;
+        long s2 = step * blocks * gb;
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = o0;
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            FloatVector s0 = FloatVector.zero(F);
+            FloatVector m0 = s0;
+            FloatVector s1 = s0;
+            FloatVector m1 = s0;
+            for (int j = 0; j < 8; j++) {
+                long q = at + Q5_KPacked.QUANTS + 32L * j * G;
+                int xb = sb * Q5_KPacked.BLOCK + 32 * j;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector e0 = a0;
+                FloatVector e1 = a0;
+                for (int c = 0; c < 32; c += 2) {
+                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
+                    FloatVector xw = FloatVector.broadcast(F, x[xb + c + 1]);
+                    long o = q + (long) c * G;
+                    a0 = ((FloatVector)
+                                    ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
+                            .fma(xv, a0);
+                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s2, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xv, a1);
+                    e0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, e0);
+                    e1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G + s2, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(xw, e1);
+                }
+                long sc = at + Q5_KPacked.SCALES + (long) j * G;
+                long mn = at + Q5_KPacked.MINS + (long) j * G;
+                FloatVector xj = FloatVector.broadcast(F, xs[sb * 8 + j]);
+                s0 = a0.add(e0)
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
+                                        .convertShape(B2F, F, 0),
+                                s0);
+                s1 = a1.add(e1)
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s2, LE)
+                                        .convertShape(B2F, F, 0),
+                                s1);
+                m0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, mn, LE).convertShape(B2F, F, 0)).fma(xj, m0);
+                m1 = ((FloatVector)
+                                ByteVector.fromMemorySegment(B, p, mn + s2, LE).convertShape(B2F, F, 0))
+                        .fma(xj, m1);
+            }
+            FloatVector d0 = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
+            FloatVector dmin0 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q5_KPacked.DMIN, LE)
+                            .convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
+            FloatVector d1 = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at + s2, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
+            FloatVector dmin1 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2 + Q5_KPacked.DMIN, LE)
+                            .convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX);
+            o0 = s0.fma(d0, o0).sub(m0.mul(dmin0));
+            o1 = s1.fma(d1, o1).sub(m1.mul(dmin1));
+        }
+        o0.intoArray(out, g * G);
+        o1.intoArray(out, (g + step) * G);
+    }
+
     /**
-     * Group {@code g}'s weights as floats, {@code d * scale * q - dmin * min} (q of five bits), column after column
+     * Group {@code g}'s weights as floats, {@code d * scale * q - dmin * min}, column after column
      * ({@code G} rows each), into {@code wf}.
      */
     private void widen(int g, MemorySegment wf) {
@@ -213,42 +269,23 @@ final class Q5_KMatrix extends DenseMatrix {
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
-            for (int pair = 0; pair < 4; pair++) {
-                long sc = at + Q5_KPacked.SCALES + 2L * pair * G;
-                long mn = at + Q5_KPacked.MINS + 2L * pair * G;
-                FloatVector de = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0))
+            for (int j = 0; j < 8; j++) {
+                FloatVector dj = ((FloatVector)
+                                ByteVector.fromMemorySegment(B, p, at + Q5_KPacked.SCALES + (long) j * G, LE)
+                                        .convertShape(B2F, F, 0))
                         .mul(d);
-                FloatVector doo = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, sc + G, LE).convertShape(B2F, F, 0))
-                        .mul(d);
-                FloatVector me = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, mn, LE).convertShape(B2F, F, 0))
+                FloatVector mj = ((FloatVector)
+                                ByteVector.fromMemorySegment(B, p, at + Q5_KPacked.MINS + (long) j * G, LE)
+                                        .convertShape(B2F, F, 0))
                         .mul(dmin)
                         .neg();
-                FloatVector mo = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, mn + G, LE).convertShape(B2F, F, 0))
-                        .mul(dmin)
-                        .neg();
-                long q = at + Q5_KPacked.QUANTS + 32L * pair * G;
-                long w0 = 4L * G * (sb * Q5_KPacked.BLOCK + 64 * pair);
-                long hb = at + Q5_KPacked.HIGH;
-                int shift = 2 * pair;
-                for (int l = 0; l < 32; l++) {
-                    IntVector v = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector h = ((IntVector) ByteVector.fromMemorySegment(B, p, hb + (long) l * G, LE)
-                                    .convertShape(ZERO_EXTEND_B2I, I, 0))
-                            .lanewise(LSHR, shift)
-                            .lanewise(LSHL, 4);
-                    ((FloatVector) v.and(0xF).or(h.and(0x10)).convert(I2F, 0))
-                            .fma(de, me)
-                            .intoMemorySegment(wf, w0 + 4L * G * l, LE);
-                    ((FloatVector) v.lanewise(LSHR, 4)
-                                    .or(h.lanewise(LSHR, 1).and(0x10))
-                                    .convert(I2F, 0))
-                            .fma(doo, mo)
-                            .intoMemorySegment(wf, w0 + 4L * G * (32 + l), LE);
+                long q = at + Q5_KPacked.QUANTS + 32L * j * G;
+                long w = 4L * G * (sb * Q5_KPacked.BLOCK + 32 * j);
+                for (int c = 0; c < 32; c++) {
+                    ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * G, LE)
+                                    .convertShape(B2F, F, 0))
+                            .fma(dj, mj)
+                            .intoMemorySegment(wf, w + 4L * G * c, LE);
                 }
             }
         }

@@ -5,19 +5,21 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Q5_K weights reordered for kernels that compute {@link #G} rows at once, as {@link Q4_KPacked}
- * does for Q4_K (nothing is re-quantized). For each group of {@code G} rows and each 256-column
+ * Q5_K weights reordered for kernels that compute {@link #G} rows at once, with each 5-bit value
+ * (nibble and high bit) unpacked to a byte (nothing is re-quantized: the same values, 6-bit scales
+ * and mins, and fp16 super-block factors). For each group of {@code G} rows and each 256-column
  * super-block: {@code G} fp16 {@code d}, {@code G} fp16 {@code dmin} (at {@link #DMIN}), 8 x
  * {@code G} unpacked scale bytes (at {@link #SCALES}) and 8 x {@code G} min bytes (at {@link
- * #MINS}), then 32 x {@code G} high-bit bytes (at {@link #HIGH}: byte position {@code l} of the
- * group's rows, bit {@code j} the high bit of sub-block {@code j}'s value {@code l}), then 4 x 32
- * x {@code G} nibble bytes (at {@link #QUANTS}) as in Q4_K. Rows past the end of the matrix are
- * zeros.
+ * #MINS}), then (at {@link #QUANTS}) 256 columns of {@code G} bytes, column by column: one
+ * {@code G}-byte load is one column of the whole group, as in {@link Q8_0Packed}. Rows past the end
+ * of the matrix are zeros.
  *
- * <p>Memory: 180 bytes per row and super-block against the file's 176 (2.3% more, the unpacked
- * scales and mins).
+ * <p>Memory: 276 bytes per row and super-block against the file's 176 (57% more). Joining each
+ * nibble to its high bit in the loop took about eight vector operations per sixteen weights on top
+ * of the widening, and a single row measured 2.2x slower than Q4_K per matrix; unpacked, a column
+ * costs what a Q8_0 column costs (see benchmarks.md, "K-quant single-row kernels").
  *
- * @param data the repacked bytes, {@code groups * cols / 256 * G * 180} of them
+ * @param data the repacked bytes, {@code groups * cols / 256 * G * 276} of them
  * @param groups {@code ceil(rows / G)}
  */
 record Q5_KPacked(MemorySegment data, int rows, int cols, int groups) {
@@ -30,10 +32,9 @@ record Q5_KPacked(MemorySegment data, int rows, int cols, int groups) {
     static final long DMIN = 2L * G;
     static final long SCALES = 4L * G;
     static final long MINS = 12L * G;
-    static final long HIGH = 20L * G;
-    static final long QUANTS = 52L * G;
+    static final long QUANTS = 20L * G;
     /** Bytes of one (group, super-block). */
-    static final long GROUP_BLOCK_BYTES = 180L * G;
+    static final long GROUP_BLOCK_BYTES = 276L * G;
 
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -68,11 +69,15 @@ record Q5_KPacked(MemorySegment data, int rows, int cols, int groups) {
                         out[(int) SCALES + j * G + i] = (byte) KQuants.q4kScale(blockSeg, 4, j);
                         out[(int) MINS + j * G + i] = (byte) KQuants.q4kMin(blockSeg, 4, j);
                     }
-                    for (int l = 0; l < 32; l++) {
-                        out[(int) HIGH + l * G + i] = block[16 + l];
-                    }
-                    for (int l = 0; l < 128; l++) {
-                        out[(int) QUANTS + l * G + i] = block[48 + l];
+                    // The file's bit layout, as KQuants.decodeQ5_K reads it.
+                    for (int pair = 0; pair < 4; pair++) {
+                        for (int l = 0; l < 32; l++) {
+                            int q = block[48 + 32 * pair + l] & 0xFF;
+                            int h = block[16 + l] & 0xFF;
+                            int c = 64 * pair + l;
+                            out[(int) QUANTS + c * G + i] = (byte) ((q & 0xF) | (h >> (2 * pair) & 1) << 4);
+                            out[(int) QUANTS + (c + 32) * G + i] = (byte) ((q >>> 4) | (h >> (2 * pair + 1) & 1) << 4);
+                        }
                     }
                 }
                 MemorySegment.copy(
@@ -91,17 +96,10 @@ record Q5_KPacked(MemorySegment data, int rows, int cols, int groups) {
             long at = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, at + 2L * i));
             float dmin = Float.float16ToFloat(data.get(HALF, at + DMIN + 2L * i));
-            for (int pair = 0; pair < 4; pair++) {
-                float d1 = d * u8(at + SCALES + (2L * pair) * G + i);
-                float m1 = dmin * u8(at + MINS + (2L * pair) * G + i);
-                float d2 = d * u8(at + SCALES + (2L * pair + 1) * G + i);
-                float m2 = dmin * u8(at + MINS + (2L * pair + 1) * G + i);
-                for (int l = 0; l < 32; l++) {
-                    int q = u8(at + QUANTS + (32L * pair + l) * G + i);
-                    int h = u8(at + HIGH + (long) l * G + i);
-                    out[off + b * BLOCK + 64 * pair + l] = d1 * ((q & 0xF) | (h >> (2 * pair) & 1) << 4) - m1;
-                    out[off + b * BLOCK + 64 * pair + 32 + l] = d2 * ((q >>> 4) | (h >> (2 * pair + 1) & 1) << 4) - m2;
-                }
+            for (int c = 0; c < BLOCK; c++) {
+                float dj = d * u8(at + SCALES + (long) (c / 32) * G + i);
+                float mj = dmin * u8(at + MINS + (long) (c / 32) * G + i);
+                out[off + b * BLOCK + c] = dj * u8(at + QUANTS + (long) c * G + i) - mj;
             }
         }
     }

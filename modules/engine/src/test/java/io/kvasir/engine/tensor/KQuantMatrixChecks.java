@@ -40,6 +40,11 @@ final class KQuantMatrixChecks {
         for (int batch : new int[] {1, 3, 16, 67}) {
             cases.add(Arguments.of(149, batch, 2, 2048));
         }
+        // Enough groups for the single-row kernels that run several groups of a thread's range at
+        // once (quarters, halves) and leave an uneven remainder, with a partial last group.
+        for (int threads : new int[] {1, 2}) {
+            cases.add(Arguments.of(16 * 37 + 5, 1, threads, 512));
+        }
         return cases.stream();
     }
 
