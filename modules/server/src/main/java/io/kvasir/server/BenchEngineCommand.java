@@ -108,6 +108,10 @@ final class BenchEngineCommand implements Callable<Integer> {
             int vocab = local.tokenizer().vocabSize();
             progress("warming up");
             runPrefill(engine, vocab);
+            // And one sequence's decode: a prefill compiles the batch kernels, not the single-row
+            // ones, which the optimising compiler otherwise takes during the first measured decode
+            // (seconds on a busy machine, with every vector boxed until then).
+            runDecode(engine, vocab, 1);
 
             double[] prefill = new double[repeats];
             for (int r = 0; r < repeats; r++) {
