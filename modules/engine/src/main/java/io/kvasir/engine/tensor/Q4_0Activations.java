@@ -21,6 +21,7 @@ package io.kvasir.engine.tensor;
 final class Q4_0Activations {
 
     private static final ThreadLocal<Q4_0Activations> HELD = ThreadLocal.withInitial(Q4_0Activations::new);
+    private static final ThreadLocal<Q4_0Activations> SUMS = ThreadLocal.withInitial(Q4_0Activations::new);
 
     /** Per block of 32 columns: 16 weights of the low nibble, then 16 of the whole byte. */
     float[] weights = new float[0];
@@ -30,6 +31,7 @@ final class Q4_0Activations {
     private Object call;
     private float[] source;
     private int cols;
+    private int batch;
 
     private Q4_0Activations() {}
 
@@ -64,5 +66,38 @@ final class Q4_0Activations {
         held.source = x;
         held.cols = cols;
         return held;
+    }
+
+    /**
+     * For the batch kernels, which take the activations as they are: {@code offsets[r * blocks +
+     * b]} is minus 8 times the sum of row {@code r}'s activations in block {@code b} ({@code
+     * weights} is not filled). Cached per {@link FusedMatmul} call as {@link #of} is.
+     */
+    static float[] blockOffsets(float[] x, int cols, int batch, ComputePool pool) {
+        Q4_0Activations held = SUMS.get();
+        Object call = pool instanceof FusedMatmul.Slice slice ? slice.call() : null;
+        if (call != null && held.call == call && held.source == x && held.cols == cols && held.batch == batch) {
+            return held.offsets;
+        }
+        int blocks = cols / 32;
+        if (held.offsets.length < batch * blocks) {
+            held.offsets = new float[batch * blocks];
+        }
+        float[] o = held.offsets;
+        for (int r = 0; r < batch; r++) {
+            for (int b = 0; b < blocks; b++) {
+                int c0 = r * cols + 32 * b;
+                float sum = 0f;
+                for (int c = 0; c < 32; c++) {
+                    sum += x[c0 + c];
+                }
+                o[r * blocks + b] = -8f * sum;
+            }
+        }
+        held.call = call;
+        held.source = x;
+        held.cols = cols;
+        held.batch = batch;
+        return o;
     }
 }
