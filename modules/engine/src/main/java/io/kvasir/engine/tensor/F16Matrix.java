@@ -89,6 +89,10 @@ final class F16Matrix extends DenseMatrix {
             });
             return;
         }
+        if (batch <= F16Batch.MAX_BATCH) {
+            F16Batch.multiply(packed, x, batch, out, pool);
+            return;
+        }
         if (batch >= PanelKernels.MIN_BATCH) {
             // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
             int h = PanelKernels.tileRows(batch);
