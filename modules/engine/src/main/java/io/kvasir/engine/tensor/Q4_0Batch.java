@@ -39,7 +39,9 @@ final class Q4_0Batch {
      * panel and one-group widened kernels (one thread, median per call, same run, alternating; 2048 x 768
      * and 768 x 2048): batch 3 136 and 128 us -> 80 and 79 us, batch 8 188-193 and 191-201 us -> 149-150
      * and 156-158 us; batch 16 (two tiles, each unpacking the weights again) 300-310 and 310-341 us -> 316-317
-     * and 338-392 us, slower, so sixteen rows stay with the panel, which widens once for both tiles.
+     * and 338-392 us, slower, so sixteen rows stay with the panel, which widens once for both tiles. A
+     * variant that scaled the unpacked weights (one more FMA per vector, no block sums) measured the
+     * same as the panel at 16 rows (2048 x 768 307-311 against 300-306 us) and no better at 8.
      */
     static final int MAX_BATCH = 8;
 
