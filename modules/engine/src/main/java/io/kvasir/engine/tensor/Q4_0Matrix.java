@@ -30,8 +30,8 @@ import jdk.incubator.vector.ShortVector;
  * order, and each column converts and FMAs with a broadcast activation into sixteen row sums.
  *
  * <p>Single-sequence decode of a model this size runs from cache as much as from memory and
- * measured bound by vector instructions, not bytes (a Q4_0 model decoded at Q8_0's speed with half
- * its bytes). So the kernel multiplies each zero-extended byte {@code 16 nh + nl} whole and once
+ * measured bound by vector instructions, not bytes (bench-110m decoded slower in Q4_0 than in Q8_0,
+ * with about half the bytes). So the kernel multiplies each zero-extended byte {@code 16 nh + nl} whole and once
  * masked to its low nibble, against the activations rewritten once per call ({@link
  * Q4_0Activations}): convert, FMA, mask, convert, FMA for 32 weights, where splitting each byte into
  * two signed nibbles first took eight operations; the nibbles' offset of 8 is one add per block. It
@@ -50,8 +50,8 @@ import jdk.incubator.vector.ShortVector;
  * (at most 16 products of 8 x 127 each) and scaling once per block: about half the vector
  * instructions per weight of the float path. It measured no faster (same run, two threads, on a
  * busy machine, median per matmul: 2048 x 768 45 us against 40 to 51 us, 768 x 2048 47 us against
- * 39 to 62 us): one sequence is bound by memory, not instructions, and the quantization of the
- * activations on the calling thread ate the rest. The Vector API has no byte dot-product
+ * 39 to 62 us) on that loaded machine, against two groups per pass of the eight-operation kernel;
+ * the quantization of the activations on the calling thread ate part of it. The Vector API has no byte dot-product
  * instruction, which is what makes the integer path pay in C. It also rounds the activations,
  * so the float path stays.
  *
