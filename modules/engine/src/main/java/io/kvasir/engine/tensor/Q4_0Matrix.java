@@ -35,9 +35,12 @@ import jdk.incubator.vector.ShortVector;
  * masked to its low nibble, against the activations rewritten once per call ({@link
  * Q4_0Activations}): convert, FMA, mask, convert, FMA for 32 weights, where splitting each byte into
  * two signed nibbles first took eight operations; the nibbles' offset of 8 is one add per block. It
- * keeps four groups (four memory streams) in flight per pass. Measured (one thread, median per call,
- * alternating with the previous kernel in one sitting, two rounds): 2048 x 768 39.4-44.3 -> 35.2-35.8
- * us, 768 x 2048 38.2-39.2 -> 33.7-38.3 us. The rewritten activations round {@code xl - xh / 16}
+ * keeps two groups (two memory streams) in flight per pass. Measured (two threads, median per call,
+ * alternating with the previous kernel in one sitting, two rounds): 2048 x 768 39.2-40.9 -> 35.1-35.6
+ * us, 768 x 2048 38.6 -> 32.7-35.2 us. Four groups per pass, as Q8_0 and F16 do, measured the same
+ * per matrix (one thread: 2048 x 768 39.4-44.3 -> 35.2-35.8 us) but slower end to end in ten of eleven
+ * alternating whole-model pairs against the previous kernel (bench-110m, loaded machine: 85-107 against
+ * 119-146 tok/s at load average 4), for a reason not found. The rewritten activations round {@code xl - xh / 16}
  * once per column pair; results differ from the previous kernel's in the last bits.
  *
  * <p>Batches of up to eight rows unpack the weights in registers against several activation rows
@@ -108,19 +111,15 @@ final class Q4_0Matrix extends DenseMatrix {
             float[] xw = a.weights;
             float[] xo = a.offsets;
             pool.parallelFor(groups, (start, end) -> {
-                // Four groups from the four quarters of the range at a time (four memory streams,
-                // each broadcast feeding four groups), then a pair, then the last one twice over.
-                int quarter = (end - start) / 4;
-                for (int g = start; g < start + quarter; g++) {
-                    dot4(g, quarter, xw, xo, out);
+                // Two groups from the two halves of the range at a time: two memory streams, and
+                // each broadcast activation feeds two groups. A group left over goes through the
+                // same kernel twice over (read again from cache).
+                int half = (end - start) / 2;
+                for (int g = start; g < start + half; g++) {
+                    dot2(g, g + half, xw, xo, out);
                 }
-                int g = start + 4 * quarter;
-                if (g + 2 <= end) {
-                    dot2(g, g + 1, xw, xo, out);
-                    g += 2;
-                }
-                if (g < end) {
-                    dot2(g, g, xw, xo, out);
+                if (start + 2 * half < end) {
+                    dot2(end - 1, end - 1, xw, xo, out);
                 }
             });
             return;
@@ -146,106 +145,11 @@ final class Q4_0Matrix extends DenseMatrix {
     }
 
     /**
-     * Full groups {@code g, g + step, g + 2 step, g + 3 step} against one activation row rewritten
-     * by {@link Q4_0Activations}: each byte zero-extended to an int is converted once as a whole
+     * Groups {@code g0} and {@code g1} (possibly the same) against one activation row rewritten by
+     * {@link Q4_0Activations}: each byte zero-extended to an int is converted once as a whole
      * ({@code 16 nh + nl}) and once masked to its low nibble, two FMAs with the rewritten
-     * activations, and once per block the block's offset and scale.
-     */
-    private void dot4(int g, int step, float[] xw, float[] xo, float[] out) {
-        final int lanes = Q4_0Packed.G;
-        long base = g * blocks * gb;
-        long s = step * blocks * gb;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        FloatVector o2 = o0;
-        FloatVector o3 = o0;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + b * gb;
-            long q = at + 2 * lanes;
-            int xb = b * Q4_0Packed.BLOCK;
-            FloatVector l0 = FloatVector.zero(F);
-            FloatVector l1 = l0;
-            FloatVector l2 = l0;
-            FloatVector l3 = l0;
-            FloatVector h0 = l0;
-            FloatVector h1 = l0;
-            FloatVector h2 = l0;
-            FloatVector h3 = l0;
-            for (int j = 0; j < 16; j++) {
-                FloatVector xl = FloatVector.broadcast(F, xw[xb + j]);
-                FloatVector xh = FloatVector.broadcast(F, xw[xb + 16 + j]);
-                long o = q + (long) j * lanes;
-                IntVector u0 =
-                        (IntVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector u1 = (IntVector)
-                        ByteVector.fromMemorySegment(B, p, o + s, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector u2 = (IntVector)
-                        ByteVector.fromMemorySegment(B, p, o + 2 * s, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                IntVector u3 = (IntVector)
-                        ByteVector.fromMemorySegment(B, p, o + 3 * s, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                h0 = ((FloatVector) u0.convert(I2F, 0)).fma(xh, h0);
-                h1 = ((FloatVector) u1.convert(I2F, 0)).fma(xh, h1);
-                h2 = ((FloatVector) u2.convert(I2F, 0)).fma(xh, h2);
-                h3 = ((FloatVector) u3.convert(I2F, 0)).fma(xh, h3);
-                l0 = ((FloatVector) u0.and(15).convert(I2F, 0)).fma(xl, l0);
-                l1 = ((FloatVector) u1.and(15).convert(I2F, 0)).fma(xl, l1);
-                l2 = ((FloatVector) u2.and(15).convert(I2F, 0)).fma(xl, l2);
-                l3 = ((FloatVector) u3.and(15).convert(I2F, 0)).fma(xl, l3);
-            }
-            FloatVector off = FloatVector.broadcast(F, xo[b]);
-            o0 = l0.add(h0)
-                    .add(off)
-                    .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
-                                    .mul(HALF_EXPONENT_FIX),
-                            o0);
-            o1 = l1.add(h1)
-                    .add(off)
-                    .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
-                                    .mul(HALF_EXPONENT_FIX),
-                            o1);
-            o2 = l2.add(h2)
-                    .add(off)
-                    .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
-                                    .mul(HALF_EXPONENT_FIX),
-                            o2);
-            o3 = l3.add(h3)
-                    .add(off)
-                    .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
-                                    .mul(HALF_EXPONENT_FIX),
-                            o3);
-        }
-        int r = g * lanes;
-        int r1 = r + step * lanes;
-        o0.intoArray(out, r, F.indexInRange(r, rows));
-        o1.intoArray(out, r1, F.indexInRange(r1, rows));
-        o2.intoArray(out, r1 + step * lanes, F.indexInRange(r1 + step * lanes, rows));
-        o3.intoArray(out, r1 + 2 * step * lanes, F.indexInRange(r1 + 2 * step * lanes, rows));
-    }
-
-    /**
-     * Groups {@code g0} and {@code g1} (possibly the same) as {@link #dot4} does them: what a
-     * slice leaves after its quarters. The last group of the matrix may be partial; its padding
-     * rows have zero scales and their sums are not stored.
+     * activations, and once per block the block's offset and scale. The last group of the matrix
+     * may be partial; its padding rows have zero scales and their sums are not stored.
      */
     private void dot2(int g0, int g1, float[] xw, float[] xo, float[] out) {
         final int lanes = Q4_0Packed.G;
