@@ -21,15 +21,16 @@ import jdk.incubator.vector.ShortVector;
  * <p>Why repack: one 32-byte load is then one column of sixteen rows, converted in registers and
  * FMA'd with the broadcast activation of that column into sixteen row sums: no activation loads
  * per weight vector and no horizontal sums, and the same layout widens straight into the float
- * tiles of the batched kernels ({@link WidenedKernels}), which a row-major copy could only feed
+ * tiles of the batched kernels ({@link PanelKernels}), which a row-major copy could only feed
  * after a transpose. The JDK 25 Vector API has no half-to-float conversion, so the kernels convert
  * with integer steps: sign-extend to 32 bits, shift the exponent and mantissa into float position,
  * clear the sign copies and multiply by 2^112 to fix the exponent bias (exact for normal and
  * subnormal halves; infinities and NaNs, which no usable weight holds, come out as large finite
  * values). Single-sequence decode is bound by the bytes it streams (two per weight), so the kernel
  * keeps four groups, four memory streams, in flight.
- * Batches of eight rows and more widen two groups at a time into a float panel once per call
- * ({@link PanelKernels}); smaller ones widen one group and run {@link WidenedKernels}.
+ * Batches of up to sixteen rows convert each column in registers for eight rows at a time ({@link
+ * F16Batch}); larger ones widen two groups at a time into a float panel once per call ({@link
+ * PanelKernels}).
  *
  * <p>Memory: the copy is native memory (see {@link NativeMemory}), exactly the size of the F16 data
  * plus the last group's padding rows. The mapped file's pages are only read while repacking.
@@ -89,30 +90,22 @@ final class F16Matrix extends DenseMatrix {
             });
             return;
         }
-        if (batch >= PanelKernels.MIN_BATCH) {
-            // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
-            int h = PanelKernels.tileRows(batch);
-            float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
-            long step = PanelKernels.columnBytes();
-            pool.parallelFor((groups + 1) / 2, (start, end) -> {
-                MemorySegment wp = PanelKernels.panel(cols);
-                for (int pair = start; pair < end; pair++) {
-                    int g = 2 * pair;
-                    // An odd last group fills both halves; the second half's rows lie past the matrix.
-                    widen(g, wp, 0, step);
-                    widen(Math.min(g + 1, groups - 1), wp, 4L * HalfPacked.G, step);
-                    PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * HalfPacked.G);
-                }
-            });
+        if (batch <= F16Batch.MAX_BATCH) {
+            F16Batch.multiply(packed, x, batch, out, pool);
             return;
         }
-        int tiled = WidenedKernels.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
-        pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedKernels.buffer(cols * HalfPacked.G);
-            for (int g = start; g < end; g++) {
-                widen(g, wf, 0, 4L * HalfPacked.G);
-                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * HalfPacked.G);
+        // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
+        int h = PanelKernels.tileRows(batch);
+        float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
+        long step = PanelKernels.columnBytes();
+        pool.parallelFor((groups + 1) / 2, (start, end) -> {
+            MemorySegment wp = PanelKernels.panel(cols);
+            for (int pair = start; pair < end; pair++) {
+                int g = 2 * pair;
+                // An odd last group fills both halves; the second half's rows lie past the matrix.
+                widen(g, wp, 0, step);
+                widen(Math.min(g + 1, groups - 1), wp, 4L * HalfPacked.G, step);
+                PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * HalfPacked.G);
             }
         });
     }

@@ -9,8 +9,9 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * The batched matmul of a PAIR of weight groups ({@code 2 G} rows) widened to floats into one
- * panel, against activation tiles of {@link #tileRows} rows: the batch and prefill path of Q4_0,
- * F16 and BF16 from eight rows on. A group-at-a-time kernel ({@link WidenedKernels}: one weight
+ * panel, against activation tiles of {@link #tileRows} rows: the batch and prefill path of BF16
+ * from eight rows on, of Q4_0 from nine and of F16 from seventeen (below, {@link Q4_0Batch} and
+ * {@link F16Batch}). A group-at-a-time kernel ({@link WidenedKernels}: one weight
  * vector, sixteen broadcast activations, sixteen FMAs per column) issues seventeen loads for every
  * sixteen FMAs, as many loads as this CPU retires FMAs, so the FMA units wait on the load ports.
  * Two weight vectors against twelve rows issue fourteen loads for twenty-four FMAs (eight rows:
@@ -30,7 +31,7 @@ import jdk.incubator.vector.FloatVector;
  */
 final class PanelKernels {
 
-    /** Batches from this size take the panel path; smaller ones keep {@link WidenedKernels}. */
+    /** BF16 batches from this size take the panel path; smaller ones keep {@link WidenedKernels}. */
     static final int MIN_BATCH = 8;
 
     private static final ThreadLocal<MemorySegment> PANEL = ThreadLocal.withInitial(() -> MemorySegment.NULL);

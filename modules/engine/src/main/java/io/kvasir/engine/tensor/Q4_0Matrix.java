@@ -7,11 +7,11 @@ import static io.kvasir.engine.tensor.Vectors.HALF_EXPONENT_FIX;
 import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
-import static jdk.incubator.vector.VectorOperators.ASHR;
-import static jdk.incubator.vector.VectorOperators.B2I;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -26,13 +26,26 @@ import jdk.incubator.vector.ShortVector;
  *
  * <p>Why repack: in the file layout a row's dot product must split each byte's nibbles into two
  * half-blocks of columns, multiply them by two separate activation loads and finally sum lanes
- * across the row. Interleaved, one 16-byte load is two columns of sixteen rows: sign-extended to
- * ints, one arithmetic shift gives one column and two give the other, both already in row order and
- * already signed, and each converts and FMAs with a broadcast activation into sixteen row sums.
- * Single-sequence decode is bound by the bytes it streams, so the kernel keeps four groups (four
- * memory streams) in flight per pass. Batches widen groups to floats once per call and run float
- * kernels over them: two groups into one panel from eight rows on ({@link PanelKernels}), one group
- * and {@link WidenedKernels} below.
+ * across the row. Interleaved, one 16-byte load is two columns of sixteen rows, already in row
+ * order, and each column converts and FMAs with a broadcast activation into sixteen row sums.
+ *
+ * <p>Single-sequence decode of a model this size runs from cache as much as from memory and
+ * measured bound by vector instructions, not bytes (bench-110m decoded slower in Q4_0 than in Q8_0,
+ * with about half the bytes). So the kernel multiplies each zero-extended byte {@code 16 nh + nl} whole and once
+ * masked to its low nibble, against the activations rewritten once per call ({@link
+ * Q4_0Activations}): convert, FMA, mask, convert, FMA for 32 weights, where splitting each byte into
+ * two signed nibbles first took eight operations; the nibbles' offset of 8 is one add per block. It
+ * keeps two groups (two memory streams) in flight per pass. Measured (two threads, median per call,
+ * alternating with the previous kernel in one sitting, two rounds): 2048 x 768 39.2-40.9 -> 35.1-35.6
+ * us, 768 x 2048 38.6 -> 32.7-35.2 us. Four groups per pass, as Q8_0 and F16 do, measured the same
+ * per matrix (one thread: 2048 x 768 39.4-44.3 -> 35.2-35.8 us) but slower end to end in ten of eleven
+ * alternating whole-model pairs against the previous kernel (bench-110m, loaded machine: 85-107 against
+ * 119-146 tok/s at load average 4), for a reason not found. The rewritten activations round {@code xl - xh / 16}
+ * once per column pair; results differ from the previous kernel's in the last bits.
+ *
+ * <p>Batches of up to eight rows unpack the weights in registers against several activation rows
+ * ({@link Q4_0Batch}); larger ones widen two groups to floats into one panel once per call and run
+ * the float kernels of {@link PanelKernels} over it.
  *
  * <p>Widening to floats against integer products: a prototype quantized the activations to int8
  * once per call (blocks of 32, one float scale each, values repeated per lane of a 512-bit short
@@ -40,13 +53,14 @@ import jdk.incubator.vector.ShortVector;
  * (at most 16 products of 8 x 127 each) and scaling once per block: about half the vector
  * instructions per weight of the float path. It measured no faster (same run, two threads, on a
  * busy machine, median per matmul: 2048 x 768 45 us against 40 to 51 us, 768 x 2048 47 us against
- * 39 to 62 us): one sequence is bound by memory, not instructions, and the quantization of the
- * activations on the calling thread ate the rest. The Vector API has no byte dot-product
+ * 39 to 62 us) on that loaded machine, against two groups per pass of the eight-operation kernel;
+ * the quantization of the activations on the calling thread ate part of it. The Vector API has no byte dot-product
  * instruction, which is what makes the integer path pay in C. It also rounds the activations,
  * so the float path stays.
  *
  * <p>Memory: the copy is native memory (see {@link NativeMemory}), exactly the size of the Q4_0 data
- * plus the last group's padding rows; the scales stay fp16 and are widened in registers once per 32
+ * plus the last group's padding rows (the rewritten activations are one more float per column, per
+ * thread); the scales stay fp16 and are widened in registers once per 32
  * columns of sixteen rows. The mapped file's pages are only read while repacking.
  */
 final class Q4_0Matrix extends DenseMatrix {
@@ -93,53 +107,51 @@ final class Q4_0Matrix extends DenseMatrix {
             return;
         }
         if (batch == 1) {
+            Q4_0Activations a = Q4_0Activations.of(x, cols, pool);
+            float[] xw = a.weights;
+            float[] xo = a.offsets;
             pool.parallelFor(groups, (start, end) -> {
                 // Two groups from the two halves of the range at a time: two memory streams, and
                 // each broadcast activation feeds two groups. A group left over goes through the
                 // same kernel twice over (read again from cache).
                 int half = (end - start) / 2;
                 for (int g = start; g < start + half; g++) {
-                    dot2(g, g + half, x, out);
+                    dot2(g, g + half, xw, xo, out);
                 }
                 if (start + 2 * half < end) {
-                    dot2(end - 1, end - 1, x, out);
+                    dot2(end - 1, end - 1, xw, xo, out);
                 }
             });
             return;
         }
-        if (batch >= PanelKernels.MIN_BATCH) {
-            // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
-            int h = PanelKernels.tileRows(batch);
-            float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
-            long step = PanelKernels.columnBytes();
-            pool.parallelFor((groups + 1) / 2, (start, end) -> {
-                MemorySegment wp = PanelKernels.panel(cols);
-                for (int pair = start; pair < end; pair++) {
-                    int g = 2 * pair;
-                    // An odd last group fills both halves; the second half's rows lie past the matrix.
-                    widen(g, wp, 0, step);
-                    widen(Math.min(g + 1, groups - 1), wp, 4L * Q4_0Packed.G, step);
-                    PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * Q4_0Packed.G);
-                }
-            });
+        if (batch <= Q4_0Batch.MAX_BATCH) {
+            Q4_0Batch.multiply(p, rows, cols, groups, x, batch, out, pool);
             return;
         }
-        int tiled = WidenedKernels.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
-        pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedKernels.buffer(cols * Q4_0Packed.G);
-            for (int g = start; g < end; g++) {
-                widen(g, wf, 0, 4L * Q4_0Packed.G);
-                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * Q4_0Packed.G);
+        // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
+        int h = PanelKernels.tileRows(batch);
+        float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
+        long step = PanelKernels.columnBytes();
+        pool.parallelFor((groups + 1) / 2, (start, end) -> {
+            MemorySegment wp = PanelKernels.panel(cols);
+            for (int pair = start; pair < end; pair++) {
+                int g = 2 * pair;
+                // An odd last group fills both halves; the second half's rows lie past the matrix.
+                widen(g, wp, 0, step);
+                widen(Math.min(g + 1, groups - 1), wp, 4L * Q4_0Packed.G, step);
+                PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * Q4_0Packed.G);
             }
         });
     }
 
     /**
-     * Groups {@code g0} and {@code g1} (possibly the same) against one activation row. The last group
-     * of the matrix may be partial; its padding rows are zero and their sums are not stored.
+     * Groups {@code g0} and {@code g1} (possibly the same) against one activation row rewritten by
+     * {@link Q4_0Activations}: each byte zero-extended to an int is converted once as a whole
+     * ({@code 16 nh + nl}) and once masked to its low nibble, two FMAs with the rewritten
+     * activations, and once per block the block's offset and scale. The last group of the matrix
+     * may be partial; its padding rows have zero scales and their sums are not stored.
      */
-    private void dot2(int g0, int g1, float[] x, float[] out) {
+    private void dot2(int g0, int g1, float[] xw, float[] xo, float[] out) {
         final int lanes = Q4_0Packed.G;
         long base = g0 * blocks * gb;
         long s1 = (g1 - g0) * blocks * gb;
@@ -149,25 +161,26 @@ final class Q4_0Matrix extends DenseMatrix {
             long at = base + b * gb;
             long q = at + 2 * lanes;
             int xb = b * Q4_0Packed.BLOCK;
-            // Low and high columns in separate sums: four FMA chains over the two groups.
             FloatVector l0 = FloatVector.zero(F);
             FloatVector l1 = l0;
             FloatVector h0 = l0;
             FloatVector h1 = l0;
             for (int j = 0; j < 16; j++) {
-                FloatVector xl = FloatVector.broadcast(F, x[xb + j]);
-                FloatVector xh = FloatVector.broadcast(F, x[xb + 16 + j]);
+                FloatVector xl = FloatVector.broadcast(F, xw[xb + j]);
+                FloatVector xh = FloatVector.broadcast(F, xw[xb + 16 + j]);
                 long o = q + (long) j * lanes;
-                IntVector v0 =
-                        (IntVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2I, I, 0);
-                IntVector v1 = (IntVector)
-                        ByteVector.fromMemorySegment(B, p, o + s1, LE).convertShape(B2I, I, 0);
-                l0 = ((FloatVector) v0.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).fma(xl, l0);
-                l1 = ((FloatVector) v1.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0)).fma(xl, l1);
-                h0 = ((FloatVector) v0.lanewise(ASHR, 4).convert(I2F, 0)).fma(xh, h0);
-                h1 = ((FloatVector) v1.lanewise(ASHR, 4).convert(I2F, 0)).fma(xh, h1);
+                IntVector u0 =
+                        (IntVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                IntVector u1 = (IntVector)
+                        ByteVector.fromMemorySegment(B, p, o + s1, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                h0 = ((FloatVector) u0.convert(I2F, 0)).fma(xh, h0);
+                h1 = ((FloatVector) u1.convert(I2F, 0)).fma(xh, h1);
+                l0 = ((FloatVector) u0.and(15).convert(I2F, 0)).fma(xl, l0);
+                l1 = ((FloatVector) u1.and(15).convert(I2F, 0)).fma(xl, l1);
             }
+            FloatVector off = FloatVector.broadcast(F, xo[b]);
             o0 = l0.add(h0)
+                    .add(off)
                     .fma(
                             ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
                                             .convertShape(S2I, I, 0))
@@ -177,6 +190,7 @@ final class Q4_0Matrix extends DenseMatrix {
                                     .mul(HALF_EXPONENT_FIX),
                             o0);
             o1 = l1.add(h1)
+                    .add(off)
                     .fma(
                             ((IntVector) ShortVector.fromMemorySegment(S, p, at + s1, LE)
                                             .convertShape(S2I, I, 0))
@@ -208,15 +222,15 @@ final class Q4_0Matrix extends DenseMatrix {
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
+            // (n - 8) d in one rounding of n d - 8 d: exact, as the product fits a float.
+            FloatVector m = d.mul(-8f);
             long w0 = off + b * Q4_0Packed.BLOCK * step;
             for (int j = 0; j < 16; j++) {
                 IntVector v = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) j * lanes, LE)
-                        .convertShape(B2I, I, 0);
-                ((FloatVector) v.lanewise(LSHL, 28).lanewise(ASHR, 28).convert(I2F, 0))
-                        .mul(d)
-                        .intoMemorySegment(wf, w0 + j * step, LE);
-                ((FloatVector) v.lanewise(ASHR, 4).convert(I2F, 0))
-                        .mul(d)
+                        .convertShape(ZERO_EXTEND_B2I, I, 0);
+                ((FloatVector) v.and(15).convert(I2F, 0)).fma(d, m).intoMemorySegment(wf, w0 + j * step, LE);
+                ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0))
+                        .fma(d, m)
                         .intoMemorySegment(wf, w0 + (16 + j) * step, LE);
             }
         }

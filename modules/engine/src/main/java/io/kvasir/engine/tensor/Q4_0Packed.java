@@ -9,10 +9,11 @@ import java.lang.foreign.ValueLayout;
  * for each group and 32-column block the copy holds the {@code G} rows' fp16 scales, then 16 column
  * pairs of {@code G} bytes: byte {@code j} of row {@code i} carries column {@code j} in its low
  * nibble and column {@code 16 + j} in its high nibble, as the source block does, so one {@code G}-byte
- * load is two columns of the whole group. Both nibbles are stored as 4-bit two's complement of
- * {@code q - 8} (the source byte XOR {@code 0x88}): sign-extending the byte to an int and shifting
- * arithmetically then yields the signed weights with no subtraction. Rows past the end of the
- * matrix (the last group's padding) have zero scales.
+ * load is two columns of the whole group. The bytes are the source's own: unsigned nibbles {@code n}
+ * for the weights {@code n - 8}. Zero-extended to an int, a byte is then {@code 16 nh + nl} as a
+ * whole, which the single-row kernel multiplies as it is (see {@link Q4_0Matrix}); the signed
+ * weights need one subtraction, which the widening kernels fold into their scale multiply. Rows past
+ * the end of the matrix (the last group's padding) have zero scales.
  *
  * @param data the repacked bytes, {@code groups * cols / 32 * GROUP_BLOCK_BYTES} of them
  * @param groups {@code ceil(rows / G)}
@@ -49,7 +50,7 @@ record Q4_0Packed(MemorySegment data, int rows, int cols, int groups) {
                     outGroup[at + 2 * i] = in[s];
                     outGroup[at + 2 * i + 1] = in[s + 1];
                     for (int j = 0; j < 16; j++) {
-                        outGroup[at + 2 * G + j * G + i] = (byte) (in[s + 2 + j] ^ 0x88);
+                        outGroup[at + 2 * G + j * G + i] = in[s + 2 + j];
                     }
                 }
             }
@@ -61,9 +62,8 @@ record Q4_0Packed(MemorySegment data, int rows, int cols, int groups) {
 
     /** Signed weight of row {@code i} of group {@code g}, column {@code c}, before its scale. */
     private int quant(long blockAt, int i, int c) {
-        int v = data.get(ValueLayout.JAVA_BYTE, blockAt + 2L * G + (long) (c & 15) * G + i);
-        // Low nibble sign-extended from bit 3, or the high nibble with the byte's own sign.
-        return c < 16 ? (v << 28) >> 28 : v >> 4;
+        int v = data.get(ValueLayout.JAVA_BYTE, blockAt + 2L * G + (long) (c & 15) * G + i) & 0xFF;
+        return (c < 16 ? v & 15 : v >> 4) - 8;
     }
 
     /** Dequantizes row {@code r} into {@code out[off .. off + cols)}, exactly as the source block would. */

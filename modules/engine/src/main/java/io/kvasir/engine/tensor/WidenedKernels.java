@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorMask;
 /**
  * The batched matmul of one group of {@code G} weight rows (one float vector's lanes) that a matrix
  * has widened to floats, column after column ({@code G} floats per column), against every activation
- * row: the shared back half of the Q4_K, Q5_K and Q6_K batch paths, and of Q4_0, F16 and BF16
- * batches under {@link PanelKernels#MIN_BATCH} rows (from there they widen two groups at a time
+ * row: the shared back half of the Q4_K, Q5_K and Q6_K batch paths, and of BF16 batches under
+ * {@link PanelKernels#MIN_BATCH} rows (Q4_0 and F16 unpack small batches in registers instead:
+ * {@link Q4_0Batch}, {@link F16Batch}; from there they widen two groups at a time
  * into a {@link PanelKernels} panel, whose kernels issue fewer loads per FMA). A matrix
  * converts each group once per call, whatever the batch (for a K-quant that saves several integer
  * operations per weight and activation row), and these kernels then run at FMA speed: one weight vector load

@@ -20,8 +20,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The shared check of a repacked matrix type's kernels against the scalar reference (dequantize,
  * then dot in double). The shapes reach every path: a single row (the four-group kernel, with one
  * to three groups left over per chunk, and partial last groups), batches that end in one to four
- * rows after the tiles of eight and sixteen (2, 3, 4, 5, 17, 130), whole tiles (8, 16, 64), and
- * widths of one block up to a model's. The kernels sum in their own order, so results match up to
+ * rows after the tiles of eight and sixteen (2, 3, 4, 5, 17, 130), whole tiles (8, 16, 64), every
+ * batch from 1 to 17, and widths of one block up to a model's. The kernels sum in their own order, so results match up to
  * float rounding relative to the sum of the products' magnitudes.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -59,6 +59,11 @@ abstract class DenseKernelCheck {
                 cases.add(Arguments.of(400, 256, batch, threads));
                 cases.add(Arguments.of(1024, 64, batch, threads));
             }
+        }
+        // Every batch size a decode step of up to seventeen sequences can have, on an odd row count
+        // (a partial last group): the in-register batch kernels, their tails and the panel threshold.
+        for (int batch = 1; batch <= 17; batch++) {
+            cases.add(Arguments.of(37, 96, batch, 2));
         }
         if (type().blockSize() == 1) {
             // Half-float rows may have any width; odd ones take the kernels' last-column paths.
