@@ -331,9 +331,10 @@ final class PagedAttention {
      * pieces half a megabyte apart; one layer of attention at a 4K context took twice the CPU time
      * that way, F16 KV).
      *
-     * <p>Rows that see the whole block (all but the block holding a row's own position, and the
-     * first of a window) go four at a time through the tiled kernels, which read and widen each key
-     * and value vector once for the four. Every row still does exactly the arithmetic it would do
+     * <p>Rows go four at a time through the tiled kernels, which read and widen each key and value
+     * vector once for the four: for keys every row that sees the block from its first slot, for
+     * values those that see all of it (all blocks but the one holding a row's own position and the
+     * first of a window). Every row still does exactly the arithmetic it would do
      * alone, block after block in the same order, so its result does not depend on its tile: a
      * prompt row gives the bits it gives in decode or in any other batch.
      */
@@ -378,27 +379,44 @@ final class PagedAttention {
             }
         }
         boolean tiled = kv.tiles() && rows >= AttentionTileKernels.ROWS;
-        int[] whole = new int[rows];
-        int[] some = new int[rows];
+        // Rows whose keys are scored four at a time (all that see the block from its first slot:
+        // the kernels score whole vectors of slots, and a row that sees fewer slots reads fewer of
+        // the same scores), rows whose values are summed four at a time (those that see all of
+        // it), and the rest, one at a time.
+        int[] keyTile = new int[rows];
+        int[] keyOne = new int[rows];
+        int[] valueTile = new int[rows];
+        int[] valueOne = new int[rows];
         for (int bi = first / bs, start = bi * bs; start < last; bi++, start += bs) {
             int block = table[bi];
-            // Rows seeing the whole block, to tile, and rows seeing part of it, one at a time.
-            int wholeRows = 0;
-            int someRows = 0;
+            int keyTiles = 0;
+            int keyOnes = 0;
+            int valueTiles = 0;
+            int valueOnes = 0;
             for (int k = 0; k < rows; k++) {
                 if (lo[k] >= hi[k] || start >= hi[k] || start + bs <= lo[k]) {
                     continue;
                 }
-                if (tiled && from[k] <= start && start + bs <= hi[k]) {
-                    whole[wholeRows++] = k;
+                boolean fromStart = tiled && from[k] <= start;
+                if (fromStart) {
+                    keyTile[keyTiles++] = k;
                 } else {
-                    some[someRows++] = k;
+                    keyOne[keyOnes++] = k;
+                }
+                if (fromStart && start + bs <= hi[k]) {
+                    valueTile[valueTiles++] = k;
+                } else {
+                    valueOne[valueOnes++] = k;
                 }
             }
-            int tiledRows = wholeRows - wholeRows % AttentionTileKernels.ROWS;
-            for (int j = tiledRows; j < wholeRows; j++) {
-                some[someRows++] = whole[j];
+            for (int j = keyTiles - keyTiles % AttentionTileKernels.ROWS; j < keyTiles; j++) {
+                keyOne[keyOnes++] = keyTile[j];
             }
+            keyTiles -= keyTiles % AttentionTileKernels.ROWS;
+            for (int j = valueTiles - valueTiles % AttentionTileKernels.ROWS; j < valueTiles; j++) {
+                valueOne[valueOnes++] = valueTile[j];
+            }
+            valueTiles -= valueTiles % AttentionTileKernels.ROWS;
             // Keys first, every head of the slice, then values: a block's keys for one layer are
             // stored head after head and its values follow them, so the block is read front to
             // back as one run. A group's query heads share their KV head's keys and values, a few
@@ -406,11 +424,11 @@ final class PagedAttention {
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int headOff = (h / group) * headDim;
                 int qh = h * headDim;
-                for (int j = 0; j < tiledRows; j += AttentionTileKernels.ROWS) {
-                    int k0 = whole[j];
-                    int k1 = whole[j + 1];
-                    int k2 = whole[j + 2];
-                    int k3 = whole[j + 3];
+                for (int j = 0; j < keyTiles; j += AttentionTileKernels.ROWS) {
+                    int k0 = keyTile[j];
+                    int k1 = keyTile[j + 1];
+                    int k2 = keyTile[j + 2];
+                    int k3 = keyTile[j + 3];
                     kv.keyDots4(
                             layer,
                             block,
@@ -428,12 +446,13 @@ final class PagedAttention {
                             scores[k2 * heads + h],
                             scores[k3 * heads + h]);
                     for (int x = j; x < j + AttentionTileKernels.ROWS; x++) {
-                        int k = whole[x];
-                        weigh(scores[k * heads + h], bs, 0, dst, off + k * size + h * stride);
+                        int k = keyTile[x];
+                        int slots = Math.min(bs, hi[k] - start);
+                        weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
                     }
                 }
-                for (int j = 0; j < someRows; j++) {
-                    int k = some[j];
+                for (int j = 0; j < keyOnes; j++) {
+                    int k = keyOne[j];
                     float[] w = scores[k * heads + h];
                     int slots = Math.min(bs, hi[k] - start);
                     kv.keyDots(layer, block, slots, headOff, q, (r0 + k) * qDim + qh, headDim, scale, w);
@@ -444,11 +463,11 @@ final class PagedAttention {
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int headOff = (h / group) * headDim;
                 int acc = off + h * stride + 2;
-                for (int j = 0; j < tiledRows; j += AttentionTileKernels.ROWS) {
-                    int k0 = whole[j];
-                    int k1 = whole[j + 1];
-                    int k2 = whole[j + 2];
-                    int k3 = whole[j + 3];
+                for (int j = 0; j < valueTiles; j += AttentionTileKernels.ROWS) {
+                    int k0 = valueTile[j];
+                    int k1 = valueTile[j + 1];
+                    int k2 = valueTile[j + 2];
+                    int k3 = valueTile[j + 3];
                     kv.addValues4(
                             layer,
                             block,
@@ -465,8 +484,8 @@ final class PagedAttention {
                             acc + k3 * size,
                             headDim);
                 }
-                for (int j = 0; j < someRows; j++) {
-                    int k = some[j];
+                for (int j = 0; j < valueOnes; j++) {
+                    int k = valueOne[j];
                     int slots = Math.min(bs, hi[k] - start);
                     kv.addValues(layer, block, slots, headOff, scores[k * heads + h], dst, acc + k * size, headDim);
                 }
