@@ -383,6 +383,8 @@ final class PagedAttention {
         // the kernels score whole vectors of slots, and a row that sees fewer slots reads fewer of
         // the same scores), rows whose values are summed four at a time (those that see all of
         // it), and the rest, one at a time.
+        float[] sums = new float[AttentionTileKernels.ROWS];
+        float[] lanes = new float[AttentionTileKernels.ROWS * AttentionKernels.L];
         int[] keyTile = new int[rows];
         int[] keyOne = new int[rows];
         int[] valueTile = new int[rows];
@@ -445,10 +447,34 @@ final class PagedAttention {
                             scores[k1 * heads + h],
                             scores[k2 * heads + h],
                             scores[k3 * heads + h]);
-                    for (int x = j; x < j + AttentionTileKernels.ROWS; x++) {
-                        int k = keyTile[x];
-                        int slots = Math.min(bs, hi[k] - start);
-                        weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
+                    int p0 = off + k0 * size + h * stride;
+                    int p1 = off + k1 * size + h * stride;
+                    int p2 = off + k2 * size + h * stride;
+                    int p3 = off + k3 * size + h * stride;
+                    if (hi[k0] - start >= bs) {
+                        // Rows in position order: the first sees the whole block, so all four do.
+                        VectorMath.expShifted4(
+                                scores[k0 * heads + h],
+                                scores[k1 * heads + h],
+                                scores[k2 * heads + h],
+                                scores[k3 * heads + h],
+                                bs,
+                                rescale(scores[k0 * heads + h], bs, 0, dst, p0),
+                                rescale(scores[k1 * heads + h], bs, 0, dst, p1),
+                                rescale(scores[k2 * heads + h], bs, 0, dst, p2),
+                                rescale(scores[k3 * heads + h], bs, 0, dst, p3),
+                                sums,
+                                lanes);
+                        dst[p0 + 1] += sums[0];
+                        dst[p1 + 1] += sums[1];
+                        dst[p2 + 1] += sums[2];
+                        dst[p3 + 1] += sums[3];
+                    } else {
+                        for (int x = j; x < j + AttentionTileKernels.ROWS; x++) {
+                            int k = keyTile[x];
+                            int slots = Math.min(bs, hi[k] - start);
+                            weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
+                        }
                     }
                 }
                 for (int j = 0; j < keyOnes; j++) {
@@ -499,6 +525,16 @@ final class PagedAttention {
      * record's sum and weighted values when that maximum grows, and adds the weights to its sum.
      */
     private void weigh(float[] w, int slots, int skip, float[] dst, int p) {
+        float max = rescale(w, slots, skip, dst, p);
+        dst[p + 1] += VectorMath.expShifted(w, slots, max);
+    }
+
+    /**
+     * {@link #weigh} up to the exponentials: caps and masks the scores, moves the record's running
+     * maximum to the block's when that is larger (rescaling the record's sum and weighted values)
+     * and returns it.
+     */
+    private float rescale(float[] w, int slots, int skip, float[] dst, int p) {
         if (softCap > 0) {
             VectorMath.softCap(w, 0, slots, softCap);
         }
@@ -516,7 +552,7 @@ final class PagedAttention {
             max = blockMax;
             dst[p] = max;
         }
-        dst[p + 1] += VectorMath.expShifted(w, slots, max);
+        return max;
     }
 
     /**
