@@ -25,9 +25,9 @@ class PromptAttentionTest {
     private static final int HEAD_DIM = 64;
     private static final int LAYERS = 2;
     /** Positions stored per sequence: more than any row below sees. */
-    private static final int[] STORED = {600, 320};
+    private static final int[] STORED = {340, 320};
     /** Prompt chunks of sequence 0 ({@code [from, to)}), each run as one batch. */
-    private static final int[][] CHUNKS = {{0, 40}, {5, 37}, {240, 275}, {0, 530}};
+    private static final int[][] CHUNKS = {{0, 40}, {5, 37}, {240, 275}, {0, 300}};
 
     static Stream<Arguments> shapes() {
         Stream.Builder<Arguments> b = Stream.builder();
@@ -54,11 +54,11 @@ class PromptAttentionTest {
         try (ComputePool one = ComputePools.create(1);
                 ComputePool two = ComputePools.create(2)) {
             float[][] want = new float[STORED[0]][];
-            for (int p = 0; p < 530; p++) {
+            for (int p = 0; p < 300; p++) {
                 want[p] = f.run(alone, layer, new int[] {p}, new int[] {0}, one, window);
             }
             float[] want1 = f.run(alone, layer, new int[] {STORED[1] - 1}, new int[] {1}, one, window);
-            for (int tileRows : new int[] {1, 3, 4, 7, 16}) {
+            for (int tileRows : new int[] {3, 4, 16}) {
                 PagedAttention tiled = new PagedAttention(f.kv, heads, kvHeads, HEAD_DIM, scale, 0f, tileRows);
                 for (ComputePool pool : new ComputePool[] {one, two}) {
                     for (int[] chunk : CHUNKS) {
