@@ -24,6 +24,13 @@ import java.util.Arrays;
  * heads sharing a KV head (its group) one after the other: the group's keys and values come from
  * memory once and from L1 for the other heads, and a block's keys for consecutive heads are one run
  * of memory that the hardware prefetchers follow.
+ *
+ * <p>A prompt's rows of one sequence are taken in tiles ({@link #TILE_ROWS} rows per task), and in
+ * each block four of a tile's rows at a time go through {@link AttentionTileKernels}, which load
+ * (and for F16 widen) each key and value vector once for the four. Masking stays per row (each row
+ * reads only its own slots of the block holding its position), and each row does exactly the
+ * arithmetic, in the same order, that it does alone, so tiling changes no bits: deterministic mode
+ * takes the tiled path too.
  */
 final class PagedAttention {
 
@@ -204,10 +211,15 @@ final class PagedAttention {
         @Override
         public void run(int start, int end) {
             int size = partialSize();
-            float[][] scores = new float[tileRows * heads][kv.blockSize()];
-            float[] partial = new float[tileRows * size];
-            float[] running = new float[tileRows * 2 * heads];
-            int[] folded = new int[tileRows];
+            // Sized for the batch's longest tile: a decode step's tiles are single rows.
+            int most = 0;
+            for (int t = 0; t + 1 < tiles.length; t++) {
+                most = Math.max(most, tiles[t + 1] - tiles[t]);
+            }
+            float[][] scores = new float[most * heads][kv.blockSize()];
+            float[] partial = new float[most * size];
+            float[] running = new float[most * 2 * heads];
+            int[] folded = new int[most];
             for (int i = start; i < end; i++) {
                 int t = tiles.length - 2 - i / slices;
                 int s = i % slices;
