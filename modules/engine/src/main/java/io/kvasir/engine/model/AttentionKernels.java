@@ -32,12 +32,12 @@ final class AttentionKernels {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
-    private static final boolean ENABLED = L == 8 || L == 16;
-    private static final VectorSpecies<Short> H =
+    static final boolean ENABLED = L == 8 || L == 16;
+    static final VectorSpecies<Short> H =
             ENABLED ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : ShortVector.SPECIES_128;
-    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
-    private static final int HALF_MASK = 0x8FFFFFFF;
-    private static final float HALF_FIX = 0x1p112f;
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    static final int HALF_MASK = 0x8FFFFFFF;
+    static final float HALF_FIX = 0x1p112f;
 
     private AttentionKernels() {}
 
@@ -79,7 +79,7 @@ final class AttentionKernels {
      */
     static void keyDotsF16(
             short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale, float[] scores) {
-        if (maxAbs(q, qOff, n) >= 0x1p15f) {
+        if (!fitsHalfFix(q, qOff, n)) {
             keyDotsF16Wide(k, kb, bs, slots, q, qOff, n, scale, scores);
             return;
         }
@@ -110,6 +110,11 @@ final class AttentionKernels {
             }
             a0.add(a1).mul(scale).intoArray(scores, s0);
         }
+    }
+
+    /** Whether a query can carry the 2^112 of {@link #keyDotsF16} without overflowing. */
+    static boolean fitsHalfFix(float[] q, int qOff, int n) {
+        return maxAbs(q, qOff, n) < 0x1p15f;
     }
 
     /** The largest magnitude among {@code x[off .. off + n)}. */
@@ -195,6 +200,12 @@ final class AttentionKernels {
                 a0.intoArray(acc, accOff + i);
             }
         }
+        addValuesTailF32(v, vb, stride, slots, w, acc, accOff, i, n);
+    }
+
+    /** {@link #addValuesF32}'s scalar loop, for dimensions {@code [i, n)}. */
+    static void addValuesTailF32(
+            float[] v, int vb, int stride, int slots, float[] w, float[] acc, int accOff, int i, int n) {
         for (; i < n; i++) {
             float sum = acc[accOff + i];
             for (int s = 0; s < slots; s++) {
@@ -258,6 +269,12 @@ final class AttentionKernels {
                 a0.intoArray(acc, accOff + i);
             }
         }
+        addValuesTailF16(v, vb, stride, slots, w, acc, accOff, i, n);
+    }
+
+    /** {@link #addValuesF16}'s scalar loop, for dimensions {@code [i, n)}. */
+    static void addValuesTailF16(
+            short[] v, int vb, int stride, int slots, float[] w, float[] acc, int accOff, int i, int n) {
         for (; i < n; i++) {
             float sum = acc[accOff + i];
             for (int s = 0; s < slots; s++) {

@@ -218,6 +218,68 @@ public final class KvStore implements KvBlockStorage {
     }
 
     /**
+     * Whether {@link #keyDots4} and {@link #addValues4} serve this store's blocks: they score whole
+     * vectors of slots, so blocks must be a whole number of vectors.
+     */
+    boolean tiles() {
+        return AttentionKernels.vectorSlots(blockSize);
+    }
+
+    /**
+     * {@link #keyDots} for four queries (at {@code q[q0..q3]}) against the same head of the same
+     * block, each key vector read once: the same bits each would get alone. Only when {@link #tiles}.
+     */
+    void keyDots4(
+            int layer,
+            int block,
+            int slots,
+            int headOff,
+            float[] q,
+            int q0,
+            int q1,
+            int q2,
+            int q3,
+            int n,
+            float scale,
+            float[] s0,
+            float[] s1,
+            float[] s2,
+            float[] s3) {
+        int kb = keyRow(layer, headOff);
+        if (f32 != null) {
+            AttentionTileKernels.keyDotsF32(
+                    f32[block], kb, blockSize, slots, q, q0, q1, q2, q3, n, scale, s0, s1, s2, s3);
+        } else {
+            AttentionTileKernels.keyDotsF16(
+                    f16[block], kb, blockSize, slots, q, q0, q1, q2, q3, n, scale, s0, s1, s2, s3);
+        }
+    }
+
+    /** {@link #addValues} for four queries' weights and sums, each value vector read once. */
+    void addValues4(
+            int layer,
+            int block,
+            int slots,
+            int headOff,
+            float[] w0,
+            float[] w1,
+            float[] w2,
+            float[] w3,
+            float[] acc,
+            int o0,
+            int o1,
+            int o2,
+            int o3,
+            int n) {
+        int vb = base(layer, 1) + headOff * blockSize;
+        if (f32 != null) {
+            AttentionTileKernels.addValuesF32(f32[block], vb, headDim, slots, w0, w1, w2, w3, acc, o0, o1, o2, o3, n);
+        } else {
+            AttentionTileKernels.addValuesF16(f16[block], vb, headDim, slots, w0, w1, w2, w3, acc, o0, o1, o2, o3, n);
+        }
+    }
+
+    /**
      * {@code acc += sum_s weights[s] * value[slot s]} over slots {@code [0, slots)} of a block, for
      * the head whose values start at {@code headOff} of kvDim ({@code n} is the head dim).
      */

@@ -24,6 +24,13 @@ import java.util.Arrays;
  * heads sharing a KV head (its group) one after the other: the group's keys and values come from
  * memory once and from L1 for the other heads, and a block's keys for consecutive heads are one run
  * of memory that the hardware prefetchers follow.
+ *
+ * <p>A prompt's rows of one sequence are taken in tiles ({@link #TILE_ROWS} rows per task), and in
+ * each block four of a tile's rows at a time go through {@link AttentionTileKernels}, which load
+ * (and for F16 widen) each key and value vector once for the four. Masking stays per row (each row
+ * reads only its own slots of the block holding its position), and each row does exactly the
+ * arithmetic, in the same order, that it does alone, so tiling changes no bits: deterministic mode
+ * takes the tiled path too.
  */
 final class PagedAttention {
 
@@ -45,6 +52,13 @@ final class PagedAttention {
      */
     private static final int UNITS_PER_THREAD = 8;
 
+    /**
+     * Rows of one sequence per task: a prompt chunk's rows are cut into tiles of this many, each
+     * block's keys and values read for the tile's rows while they sit in L1 (a layer's block is 48 KB
+     * on bench-110m in F16). Four of them at a time share each vector load in the tiled kernels.
+     */
+    static final int TILE_ROWS = 16;
+
     private final KvStore kv;
     private final int heads;
     private final int kvHeads;
@@ -56,6 +70,8 @@ final class PagedAttention {
     private final float softCap;
     /** Positions per chunk: {@link #CHUNK_POSITIONS} rounded to whole blocks. */
     private final int chunkLength;
+    /** Rows of one sequence per task: {@link #TILE_ROWS} but in tests. */
+    private final int tileRows;
 
     /** Split runs' partials, one {@link #partialSize()} record per (task, chunk); grown as needed. */
     private float[] partials = new float[0];
@@ -75,6 +91,15 @@ final class PagedAttention {
     }
 
     PagedAttention(KvStore kv, int heads, int kvHeads, int headDim, float scale, float softCap) {
+        this(kv, heads, kvHeads, headDim, scale, softCap, TILE_ROWS);
+    }
+
+    /** With tiles of {@code tileRows} rows (tests try several; the bits must not depend on it). */
+    PagedAttention(KvStore kv, int heads, int kvHeads, int headDim, float scale, float softCap, int tileRows) {
+        if (tileRows <= 0) {
+            throw new IllegalArgumentException("tile rows must be positive, got " + tileRows);
+        }
+        this.tileRows = tileRows;
         this.kv = kv;
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -108,15 +133,34 @@ final class PagedAttention {
             chunks += chunks(from, length);
         }
         int target = UNITS_PER_THREAD * pool.threads();
+        int[] tiles = tiles(batch, rows);
+        int tileCount = tiles.length - 1;
         // Waking the pool costs microseconds; a short decode's attention is cheaper than that.
         if (work * heads * headDim < INLINE_WORK) {
-            new Whole(batch, layer, q, out, window, 1).run(0, rows);
+            new Whole(batch, layer, q, out, window, tiles, 1).run(0, tileCount);
         } else if (rows < target && chunks > rows) {
             runSplit(batch, layer, q, out, rows, pool, window, chunks, slices(chunks, target));
         } else {
-            int slices = slices(rows, target);
-            pool.parallelFor(rows * slices, new Whole(batch, layer, q, out, window, slices));
+            int slices = slices(tileCount, target);
+            pool.parallelFor(tileCount * slices, new Whole(batch, layer, q, out, window, tiles, slices));
         }
+    }
+
+    /**
+     * The batch's rows cut into tiles: runs of up to {@link #tileRows} consecutive rows of one
+     * sequence (a prompt chunk's rows), as bounds: tile t is rows {@code [tiles[t], tiles[t + 1])}.
+     */
+    private int[] tiles(ForwardBatch batch, int rows) {
+        int[] seq = batch.seqIndex();
+        int[] bounds = new int[rows + 1];
+        int t = 0;
+        for (int r = 0; r < rows; r++) {
+            if (r == 0 || seq[r] != seq[r - 1] || r - bounds[t - 1] == tileRows) {
+                bounds[t++] = r;
+            }
+        }
+        bounds[t++] = rows;
+        return Arrays.copyOf(bounds, t);
     }
 
     /** How many slices of the KV heads make {@code units} pieces of work into about {@code target}. */
@@ -140,8 +184,10 @@ final class PagedAttention {
     }
 
     /**
-     * Task i: row {@code i / slices} for its slice {@code i % slices} of the KV heads, over all its
-     * chunks one after the other, each folded into {@code out} as soon as it is done.
+     * Task i: a tile of rows for slice {@code i % slices} of the KV heads, over all their chunks one
+     * after the other, each row's partials folded into {@code out} as soon as its chunk is done.
+     * Tiles are taken last first: a prompt's later rows see more positions, and starting with the
+     * longest leaves the short ones to even out the threads at the end.
      */
     private final class Whole implements ComputePool.RangeBody {
         private final ForwardBatch batch;
@@ -149,36 +195,72 @@ final class PagedAttention {
         private final float[] q;
         private final float[] out;
         private final int window;
+        private final int[] tiles;
         private final int slices;
 
-        Whole(ForwardBatch batch, int layer, float[] q, float[] out, int window, int slices) {
+        Whole(ForwardBatch batch, int layer, float[] q, float[] out, int window, int[] tiles, int slices) {
             this.batch = batch;
             this.layer = layer;
             this.q = q;
             this.out = out;
             this.window = window;
+            this.tiles = tiles;
             this.slices = slices;
         }
 
         @Override
         public void run(int start, int end) {
-            float[][] scores = new float[heads][kv.blockSize()];
-            float[] partial = new float[partialSize()];
-            float[] running = new float[2 * heads];
+            int size = partialSize();
+            // Sized for the batch's longest tile: a decode step's tiles are single rows.
+            int most = 0;
+            for (int t = 0; t + 1 < tiles.length; t++) {
+                most = Math.max(most, tiles[t + 1] - tiles[t]);
+            }
+            float[][] scores = new float[most * heads][kv.blockSize()];
+            float[] partial = new float[most * size];
+            float[] running = new float[most * 2 * heads];
+            int[] folded = new int[most];
             for (int i = start; i < end; i++) {
-                int row = i / slices;
+                int t = tiles.length - 2 - i / slices;
                 int s = i % slices;
                 int kvFrom = s * kvHeads / slices;
                 int kvTo = (s + 1) * kvHeads / slices;
-                int length = batch.positions()[row] + 1;
-                int from = from(length, window);
-                for (int c = from / chunkLength, n = 0; c * chunkLength < length; c++, n++) {
-                    attendChunk(batch, layer, row, kvFrom, kvTo, from, c, q, partial, 0, scores);
-                    fold(partial, 0, n == 0, running, out, row * qDim, kvFrom, kvTo);
+                int r0 = tiles[t];
+                int r1 = tiles[t + 1];
+                // Rows are in position order, so the first row starts the earliest chunk and the
+                // last row ends the latest; a row takes part only in the chunks it has positions in.
+                int firstChunk = from(batch.positions()[r0] + 1, window) / chunkLength;
+                int lastChunk = batch.positions()[r1 - 1] / chunkLength;
+                Arrays.fill(folded, 0);
+                for (int c = firstChunk; c <= lastChunk; c++) {
+                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, q, partial, 0, scores);
+                    for (int row = r0; row < r1; row++) {
+                        int length = batch.positions()[row] + 1;
+                        if (inChunk(c, from(length, window), length)) {
+                            int k = row - r0;
+                            fold(
+                                    partial,
+                                    k * size,
+                                    folded[k]++ == 0,
+                                    running,
+                                    2 * heads * k,
+                                    out,
+                                    row * qDim,
+                                    kvFrom,
+                                    kvTo);
+                        }
+                    }
                 }
-                finish(running, out, row * qDim, kvFrom, kvTo);
+                for (int row = r0; row < r1; row++) {
+                    finish(running, 2 * heads * (row - r0), out, row * qDim, kvFrom, kvTo);
+                }
             }
         }
+    }
+
+    /** Whether chunk {@code c} holds any of positions {@code [from, length)}. */
+    private boolean inChunk(int c, int from, int length) {
+        return c * chunkLength < length && (c + 1) * chunkLength > from;
     }
 
     /**
@@ -220,14 +302,14 @@ final class PagedAttention {
                 int k = i / slices;
                 int s = i % slices;
                 int row = chunkRow[k];
-                int from = from(batch.positions()[row] + 1, window);
-                attendChunk(
+                attendTile(
                         batch,
                         layer,
                         row,
+                        row + 1,
                         s * kvHeads / slices,
                         (s + 1) * kvHeads / slices,
-                        from,
+                        window,
                         chunkIndex[k],
                         q,
                         parts,
@@ -239,83 +321,250 @@ final class PagedAttention {
             float[] running = new float[2 * heads];
             for (int r = start; r < end; r++) {
                 for (int k = firstChunk[r]; k < firstChunk[r + 1]; k++) {
-                    fold(parts, k * size, k == firstChunk[r], running, out, r * qDim, 0, kvHeads);
+                    fold(parts, k * size, k == firstChunk[r], running, 0, out, r * qDim, 0, kvHeads);
                 }
-                finish(running, out, r * qDim, 0, kvHeads);
+                finish(running, 0, out, r * qDim, 0, kvHeads);
             }
         };
         pool.parallelFor(rows, folds);
     }
 
     /**
-     * The partials of chunk {@code c} for the query heads of KV heads {@code [kvFrom, kvTo)}: at
-     * {@code dst[off + h * (2 + headDim)]} head h's maximum score, its sum of exponentials relative
-     * to that maximum, then its exponential-weighted sum of values. Block by block, every head of
-     * the slice in turn: a layer's keys (and then values) of one block are stored head after head,
-     * so the slice's part of the block is read front to back, which the hardware prefetchers follow
-     * (head by head over the whole context they were 2 KB pieces half a megabyte apart; one layer
-     * of attention at a 4K context took twice the CPU time that way, F16 KV).
+     * The partials of chunk {@code c} for rows {@code [r0, r1)} (consecutive rows of one sequence,
+     * in position order; the rows with no positions in the chunk are left alone) and the query
+     * heads of KV heads {@code [kvFrom, kvTo)}: for row {@code r0 + k}, at {@code dst[off + k *
+     * partialSize() + h * (2 + headDim)]} head h's maximum score, its sum of exponentials relative
+     * to that maximum, then its exponential-weighted sum of values. Scores go in {@code scores[k *
+     * heads + h]}.
+     *
+     * <p>Block by block, every head of the slice in turn: a layer's keys (and then values) of one
+     * block are stored head after head, so the slice's part of the block is read front to back,
+     * which the hardware prefetchers follow (head by head over the whole context they were 2 KB
+     * pieces half a megabyte apart; one layer of attention at a 4K context took twice the CPU time
+     * that way, F16 KV).
+     *
+     * <p>Rows go four at a time through the tiled kernels, which read and widen each key and value
+     * vector once for the four: for keys every row that sees the block from its first slot, for
+     * values those that see all of it (all blocks but the one holding a row's own position and the
+     * first of a window). Every row still does exactly the arithmetic it would do
+     * alone, block after block in the same order, so its result does not depend on its tile: a
+     * prompt row gives the bits it gives in decode or in any other batch.
      */
-    private void attendChunk(
+    private void attendTile(
             ForwardBatch batch,
             int layer,
-            int row,
+            int r0,
+            int r1,
             int kvFrom,
             int kvTo,
-            int from,
+            int window,
             int c,
             float[] q,
             float[] dst,
             int off,
             float[][] scores) {
         int bs = kv.blockSize();
-        int[] table = batch.blockTables()[batch.seqIndex()[row]];
-        int length = batch.positions()[row] + 1;
-        int lo = Math.max(from, c * chunkLength);
-        int hi = Math.min(length, (c + 1) * chunkLength);
+        int[] table = batch.blockTables()[batch.seqIndex()[r0]];
         int stride = 2 + headDim;
-        for (int h = kvFrom * group; h < kvTo * group; h++) {
-            int p = off + h * stride;
-            dst[p] = Float.NEGATIVE_INFINITY;
-            dst[p + 1] = 0f;
-            Arrays.fill(dst, p + 2, p + stride, 0f);
+        int size = partialSize();
+        int rows = r1 - r0;
+        int[] lo = new int[rows];
+        int[] hi = new int[rows];
+        int[] from = new int[rows];
+        int first = Integer.MAX_VALUE;
+        int last = 0;
+        for (int k = 0; k < rows; k++) {
+            int length = batch.positions()[r0 + k] + 1;
+            from[k] = from(length, window);
+            lo[k] = Math.max(from[k], c * chunkLength);
+            hi[k] = Math.min(length, (c + 1) * chunkLength);
+            if (lo[k] >= hi[k]) {
+                continue;
+            }
+            first = Math.min(first, lo[k]);
+            last = Math.max(last, hi[k]);
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                int p = off + k * size + h * stride;
+                dst[p] = Float.NEGATIVE_INFINITY;
+                dst[p + 1] = 0f;
+                Arrays.fill(dst, p + 2, p + stride, 0f);
+            }
         }
-        for (int bi = lo / bs, first = bi * bs; first < hi; bi++, first += bs) {
+        boolean tiled = kv.tiles() && rows >= AttentionTileKernels.ROWS;
+        // Rows whose keys are scored four at a time (all that see the block from its first slot:
+        // the kernels score whole vectors of slots, and a row that sees fewer slots reads fewer of
+        // the same scores), rows whose values are summed four at a time (those that see all of
+        // it), and the rest, one at a time.
+        float[] sums = new float[AttentionTileKernels.ROWS];
+        float[] lanes = new float[AttentionTileKernels.ROWS * AttentionKernels.L];
+        int[] keyTile = new int[rows];
+        int[] keyOne = new int[rows];
+        int[] valueTile = new int[rows];
+        int[] valueOne = new int[rows];
+        for (int bi = first / bs, start = bi * bs; start < last; bi++, start += bs) {
             int block = table[bi];
-            int slots = Math.min(bs, hi - first);
-            // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
-            int skip = Math.max(0, from - first);
+            int keyTiles = 0;
+            int keyOnes = 0;
+            int valueTiles = 0;
+            int valueOnes = 0;
+            for (int k = 0; k < rows; k++) {
+                if (lo[k] >= hi[k] || start >= hi[k] || start + bs <= lo[k]) {
+                    continue;
+                }
+                boolean fromStart = tiled && from[k] <= start;
+                if (fromStart) {
+                    keyTile[keyTiles++] = k;
+                } else {
+                    keyOne[keyOnes++] = k;
+                }
+                if (fromStart && start + bs <= hi[k]) {
+                    valueTile[valueTiles++] = k;
+                } else {
+                    valueOne[valueOnes++] = k;
+                }
+            }
+            for (int j = keyTiles - keyTiles % AttentionTileKernels.ROWS; j < keyTiles; j++) {
+                keyOne[keyOnes++] = keyTile[j];
+            }
+            keyTiles -= keyTiles % AttentionTileKernels.ROWS;
+            for (int j = valueTiles - valueTiles % AttentionTileKernels.ROWS; j < valueTiles; j++) {
+                valueOne[valueOnes++] = valueTile[j];
+            }
+            valueTiles -= valueTiles % AttentionTileKernels.ROWS;
             // Keys first, every head of the slice, then values: a block's keys for one layer are
             // stored head after head and its values follow them, so the block is read front to
             // back as one run. A group's query heads share their KV head's keys and values, a few
             // KB that the second head on reads from L1.
             for (int h = kvFrom * group; h < kvTo * group; h++) {
-                int p = off + h * stride;
-                float[] w = scores[h];
-                kv.keyDots(layer, block, slots, (h / group) * headDim, q, row * qDim + h * headDim, headDim, scale, w);
-                if (softCap > 0) {
-                    VectorMath.softCap(w, 0, slots, softCap);
-                }
-                for (int s = 0; s < skip; s++) {
-                    w[s] = Float.NEGATIVE_INFINITY;
-                }
-                float blockMax = VectorMath.max(w, skip, slots);
-                float max = dst[p];
-                if (blockMax > max) {
-                    if (dst[p + 1] != 0f) {
-                        float r = (float) Math.exp(max - blockMax);
-                        dst[p + 1] *= r;
-                        VectorMath.scale(dst, p + 2, headDim, r);
+                int headOff = (h / group) * headDim;
+                int qh = h * headDim;
+                for (int j = 0; j < keyTiles; j += AttentionTileKernels.ROWS) {
+                    int k0 = keyTile[j];
+                    int k1 = keyTile[j + 1];
+                    int k2 = keyTile[j + 2];
+                    int k3 = keyTile[j + 3];
+                    kv.keyDots4(
+                            layer,
+                            block,
+                            bs,
+                            headOff,
+                            q,
+                            (r0 + k0) * qDim + qh,
+                            (r0 + k1) * qDim + qh,
+                            (r0 + k2) * qDim + qh,
+                            (r0 + k3) * qDim + qh,
+                            headDim,
+                            scale,
+                            scores[k0 * heads + h],
+                            scores[k1 * heads + h],
+                            scores[k2 * heads + h],
+                            scores[k3 * heads + h]);
+                    int p0 = off + k0 * size + h * stride;
+                    int p1 = off + k1 * size + h * stride;
+                    int p2 = off + k2 * size + h * stride;
+                    int p3 = off + k3 * size + h * stride;
+                    if (hi[k0] - start >= bs) {
+                        // Rows in position order: the first sees the whole block, so all four do.
+                        VectorMath.expShifted4(
+                                scores[k0 * heads + h],
+                                scores[k1 * heads + h],
+                                scores[k2 * heads + h],
+                                scores[k3 * heads + h],
+                                bs,
+                                rescale(scores[k0 * heads + h], bs, 0, dst, p0),
+                                rescale(scores[k1 * heads + h], bs, 0, dst, p1),
+                                rescale(scores[k2 * heads + h], bs, 0, dst, p2),
+                                rescale(scores[k3 * heads + h], bs, 0, dst, p3),
+                                sums,
+                                lanes);
+                        dst[p0 + 1] += sums[0];
+                        dst[p1 + 1] += sums[1];
+                        dst[p2 + 1] += sums[2];
+                        dst[p3 + 1] += sums[3];
+                    } else {
+                        for (int x = j; x < j + AttentionTileKernels.ROWS; x++) {
+                            int k = keyTile[x];
+                            int slots = Math.min(bs, hi[k] - start);
+                            weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
+                        }
                     }
-                    max = blockMax;
-                    dst[p] = max;
                 }
-                dst[p + 1] += VectorMath.expShifted(w, slots, max);
+                for (int j = 0; j < keyOnes; j++) {
+                    int k = keyOne[j];
+                    float[] w = scores[k * heads + h];
+                    int slots = Math.min(bs, hi[k] - start);
+                    kv.keyDots(layer, block, slots, headOff, q, (r0 + k) * qDim + qh, headDim, scale, w);
+                    // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
+                    weigh(w, slots, Math.max(0, from[k] - start), dst, off + k * size + h * stride);
+                }
             }
             for (int h = kvFrom * group; h < kvTo * group; h++) {
-                kv.addValues(layer, block, slots, (h / group) * headDim, scores[h], dst, off + h * stride + 2, headDim);
+                int headOff = (h / group) * headDim;
+                int acc = off + h * stride + 2;
+                for (int j = 0; j < valueTiles; j += AttentionTileKernels.ROWS) {
+                    int k0 = valueTile[j];
+                    int k1 = valueTile[j + 1];
+                    int k2 = valueTile[j + 2];
+                    int k3 = valueTile[j + 3];
+                    kv.addValues4(
+                            layer,
+                            block,
+                            bs,
+                            headOff,
+                            scores[k0 * heads + h],
+                            scores[k1 * heads + h],
+                            scores[k2 * heads + h],
+                            scores[k3 * heads + h],
+                            dst,
+                            acc + k0 * size,
+                            acc + k1 * size,
+                            acc + k2 * size,
+                            acc + k3 * size,
+                            headDim);
+                }
+                for (int j = 0; j < valueOnes; j++) {
+                    int k = valueOne[j];
+                    int slots = Math.min(bs, hi[k] - start);
+                    kv.addValues(layer, block, slots, headOff, scores[k * heads + h], dst, acc + k * size, headDim);
+                }
             }
         }
+    }
+
+    /**
+     * Turns one head's scores for a block (slots {@code [0, slots)}, the first {@code skip} masked
+     * out) into weights relative to the head's running maximum in {@code dst[p]}, rescaling the
+     * record's sum and weighted values when that maximum grows, and adds the weights to its sum.
+     */
+    private void weigh(float[] w, int slots, int skip, float[] dst, int p) {
+        float max = rescale(w, slots, skip, dst, p);
+        dst[p + 1] += VectorMath.expShifted(w, slots, max);
+    }
+
+    /**
+     * {@link #weigh} up to the exponentials: caps and masks the scores, moves the record's running
+     * maximum to the block's when that is larger (rescaling the record's sum and weighted values)
+     * and returns it.
+     */
+    private float rescale(float[] w, int slots, int skip, float[] dst, int p) {
+        if (softCap > 0) {
+            VectorMath.softCap(w, 0, slots, softCap);
+        }
+        for (int s = 0; s < skip; s++) {
+            w[s] = Float.NEGATIVE_INFINITY;
+        }
+        float blockMax = VectorMath.max(w, skip, slots);
+        float max = dst[p];
+        if (blockMax > max) {
+            if (dst[p + 1] != 0f) {
+                float r = (float) Math.exp(max - blockMax);
+                dst[p + 1] *= r;
+                VectorMath.scale(dst, p + 2, headDim, r);
+            }
+            max = blockMax;
+            dst[p] = max;
+        }
+        return max;
     }
 
     /**
@@ -325,38 +574,47 @@ final class PagedAttention {
      * exactly what one pass over all its blocks gives.
      */
     private void fold(
-            float[] part, int off, boolean first, float[] running, float[] out, int outOff, int kvFrom, int kvTo) {
+            float[] part,
+            int off,
+            boolean first,
+            float[] running,
+            int runOff,
+            float[] out,
+            int outOff,
+            int kvFrom,
+            int kvTo) {
         int stride = 2 + headDim;
         for (int h = kvFrom * group; h < kvTo * group; h++) {
             int p = off + h * stride;
             int o = outOff + h * headDim;
+            int rh = runOff + 2 * h;
             float m = part[p];
             float s = part[p + 1];
             if (first) {
-                running[2 * h] = m;
-                running[2 * h + 1] = s;
+                running[rh] = m;
+                running[rh + 1] = s;
                 System.arraycopy(part, p + 2, out, o, headDim);
                 continue;
             }
-            float max = running[2 * h];
+            float max = running[rh];
             if (m > max) {
                 float r = (float) Math.exp(max - m);
-                running[2 * h] = m;
-                running[2 * h + 1] = running[2 * h + 1] * r + s;
+                running[rh] = m;
+                running[rh + 1] = running[rh + 1] * r + s;
                 VectorMath.scale(out, o, headDim, r);
                 VectorMath.add(part, p + 2, out, o, headDim);
             } else {
                 float r = (float) Math.exp(m - max);
-                running[2 * h + 1] += s * r;
+                running[rh + 1] += s * r;
                 VectorMath.axpy(r, part, p + 2, out, o, headDim);
             }
         }
     }
 
     /** Divides each head's weighted sum by its sum of weights. */
-    private void finish(float[] running, float[] out, int outOff, int kvFrom, int kvTo) {
+    private void finish(float[] running, int runOff, float[] out, int outOff, int kvFrom, int kvTo) {
         for (int h = kvFrom * group; h < kvTo * group; h++) {
-            VectorMath.scale(out, outOff + h * headDim, headDim, 1f / running[2 * h + 1]);
+            VectorMath.scale(out, outOff + h * headDim, headDim, 1f / running[runOff + 2 * h + 1]);
         }
     }
 }

@@ -42,6 +42,51 @@ class VectorMathTest {
     }
 
     /**
+     * Four rows' exponentials and sums at once: each row's weights and sum are the bits
+     * {@link VectorMath#expShifted} gives it alone, for lengths below a vector, of whole vectors
+     * and with a tail, a masked slot (-inf) included.
+     */
+    @Test
+    void fourRowsOfExponentialsSumToTheBitsEachGetsAlone() {
+        Random random = new Random(9);
+        int l = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        for (int n : new int[] {1, l - 1, l, 2 * l, 2 * l + 5}) {
+            float[][] rows = new float[4][n];
+            float[] shift = new float[4];
+            for (int r = 0; r < 4; r++) {
+                for (int i = 0; i < n; i++) {
+                    rows[r][i] = (float) (random.nextGaussian() * 4);
+                }
+                rows[r][0] = r == 2 ? Float.NEGATIVE_INFINITY : rows[r][0];
+                shift[r] = (float) random.nextGaussian();
+            }
+            float[][] alone = new float[4][];
+            float[] aloneSums = new float[4];
+            for (int r = 0; r < 4; r++) {
+                alone[r] = rows[r].clone();
+                aloneSums[r] = VectorMath.expShifted(alone[r], n, shift[r]);
+            }
+            float[] sums = new float[4];
+            VectorMath.expShifted4(
+                    rows[0],
+                    rows[1],
+                    rows[2],
+                    rows[3],
+                    n,
+                    shift[0],
+                    shift[1],
+                    shift[2],
+                    shift[3],
+                    sums,
+                    new float[4 * l]);
+            for (int r = 0; r < 4; r++) {
+                assertThat(rows[r]).as("weights of row %d, n %d", r, n).containsExactly(alone[r]);
+                assertThat(sums[r]).as("sum of row %d, n %d", r, n).isEqualTo(aloneSums[r]);
+            }
+        }
+    }
+
+    /**
      * GELU and soft capping: each vector lane is the bits of the scalar function on that value (the
      * scalar code is what the loops' tails, and every tier's fallback, compute), and both stay within
      * a few units in the last place of the tanh they stand for.
