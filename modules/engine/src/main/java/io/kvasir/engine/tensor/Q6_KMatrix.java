@@ -8,8 +8,11 @@ import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
 import static jdk.incubator.vector.VectorOperators.B2F;
+import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
+import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
+import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -19,16 +22,14 @@ import jdk.incubator.vector.ShortVector;
 
 /**
  * Q6_K weights (see {@link KQuants}), repacked once at construction into a row-interleaved copy
- * with each value unpacked to a signed byte ({@link Q6_KPacked}, 30% larger than the file's
- * blocks) that every kernel reads; the source bytes are not read again.
+ * ({@link Q6_KPacked}, the same size as the file's blocks) that every kernel reads; the source
+ * bytes are not read again.
  *
- * <p>One activation row: Q8_0's kernel with 16-column blocks. One {@code G}-byte load is a column
- * of {@code G} rows, widened and multiplied by the broadcast activation into {@code G} row sums
- * (no horizontal sums, no bit unpacking in the loop); each 16 columns' sums are scaled by their
- * int8 scales, each super-block's by its fp16 {@code d}. Four groups from the four quarters of a
- * thread's range run together, so each broadcast feeds four FMAs and four memory streams are in
- * flight. Unpacking the file's 6-bit layout in the loop (the kernel before this one) took about
- * eleven integer operations per sixteen weights and measured 1.5x slower per matrix than Q4_K.
+ * <p>One activation row: three loads of {@code G} bytes (two of nibbles, one of high bit pairs)
+ * give four columns of {@code G} rows as unsigned 6-bit values, each multiplied by its broadcast
+ * activation into {@code G} row sums; no horizontal sums. The offset of 32 is not subtracted per
+ * weight: {@code sum((q - 32) * x) = sum(q * x) - 32 * sum(x)}, and the sum of each 16 columns of
+ * activations is computed once per call, so it costs one subtraction per 16 columns and row group.
  *
  * <p>A batch of two rows or more widens each group to floats once ({@link WidenedKernels}).
  */
@@ -78,21 +79,12 @@ final class Q6_KMatrix extends DenseMatrix {
             return;
         }
         if (batch == 1) {
-            int full = rows / G;
+            float[] xs = offsetSums(x);
+            // One group at a time. Two groups sharing the broadcasts (as Q4_K does) never got past
+            // C1: C2 gave up on the method, whose vectors then stayed boxed (1000x slower).
             pool.parallelFor(groups, (start, end) -> {
-                int quarter = Math.max(0, (Math.min(end, full) - start) / 4);
-                for (int g = start; g < start + quarter; g++) {
-                    dot4(g, quarter, x, out);
-                }
-                int g = start + 4 * quarter;
-                // A model's 768-row matrix leaves six groups per chunk on two threads: the two
-                // after the quarters still share their broadcasts.
-                if (g + 2 <= Math.min(end, full)) {
-                    dot2(g, x, out);
-                    g += 2;
-                }
-                for (; g < end; g++) {
-                    dot1(g, x, out);
+                for (int g = start; g < end; g++) {
+                    dot1(g, x, xs, out);
                 }
             });
             return;
@@ -108,34 +100,79 @@ final class Q6_KMatrix extends DenseMatrix {
         });
     }
 
-    /**
-     * Group {@code g}'s rows against one activation row: the groups a thread's quarters leave over.
-     * Even and odd columns in two chains, so that one group alone is not bound by FMA latency.
-     */
-    private void dot1(int g, float[] x, float[] out) {
+    /** 32 times the sum of each 16 columns of {@code x}'s first row: the offset's share of each scale's sum. */
+    private float[] offsetSums(float[] x) {
+        float[] xs = new float[cols / 16];
+        for (int j = 0; j < xs.length; j++) {
+            float s = 0;
+            for (int c = 0; c < 16; c++) {
+                s += x[16 * j + c];
+            }
+            xs[j] = 32 * s;
+        }
+        return xs;
+    }
+
+    /** Group {@code g}'s rows against one activation row. */
+    private void dot1(int g, float[] x, float[] xs, float[] out) {
         long base = g * blocks * gb;
         FloatVector o = FloatVector.zero(F);
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
             FloatVector t = FloatVector.zero(F);
-            for (int j = 0; j < 16; j++) {
-                long q = at + Q6_KPacked.QUANTS + 16L * j * G;
-                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
-                FloatVector a = FloatVector.zero(F);
-                FloatVector e = a;
-                for (int c = 0; c < 16; c += 2) {
-                    a = ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * G, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(FloatVector.broadcast(F, x[xb + c]), a);
-                    e = ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) (c + 1) * G, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(FloatVector.broadcast(F, x[xb + c + 1]), e);
+            // Sixteen byte positions at a time: their four columns each lie in one scale's 16.
+            for (int k = 0; k < 4; k++) {
+                int h = k >> 1;
+                FloatVector a1 = FloatVector.zero(F);
+                FloatVector a2 = a1;
+                FloatVector a3 = a1;
+                FloatVector a4 = a1;
+                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
+                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
+                    IntVector lo = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector hi = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector qh = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    int xb = sb * Q6_KPacked.BLOCK + 128 * h + l;
+                    a1 = ((FloatVector)
+                                    lo.and(0xF).or(qh.and(3).lanewise(LSHL, 4)).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb]), a1);
+                    a2 = ((FloatVector) hi.and(0xF)
+                                    .or(qh.and(0xC).lanewise(LSHL, 2))
+                                    .convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + 32]), a2);
+                    a3 = ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + 64]), a3);
+                    a4 = ((FloatVector) hi.lanewise(LSHR, 4)
+                                    .or(qh.lanewise(LSHR, 2).and(0x30))
+                                    .convert(I2F, 0))
+                            .fma(FloatVector.broadcast(F, x[xb + 96]), a4);
                 }
-                t = a.add(e)
+                // Scale index of column 128 * h + 16 * (k & 1): 8 * h + (k & 1), then every second.
+                int j = 8 * h + (k & 1);
+                long sc = at + Q6_KPacked.SCALES + (long) j * G;
+                int xj = sb * 16 + j;
+                t = a1.sub(FloatVector.broadcast(F, xs[xj]))
                         .fma(
-                                (FloatVector)
-                                        ByteVector.fromMemorySegment(B, p, at + Q6_KPacked.SCALES + (long) j * G, LE)
-                                                .convertShape(B2F, F, 0),
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+                t = a2.sub(FloatVector.broadcast(F, xs[xj + 2]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+                t = a3.sub(FloatVector.broadcast(F, xs[xj + 4]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE)
+                                        .convertShape(B2F, F, 0),
+                                t);
+                t = a4.sub(FloatVector.broadcast(F, xs[xj + 6]))
+                        .fma(
+                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE)
+                                        .convertShape(B2F, F, 0),
                                 t);
             }
             o = t.fma(
@@ -154,197 +191,6 @@ final class Q6_KMatrix extends DenseMatrix {
         }
     }
 
-    /** Full groups {@code g} and {@code g + 1} against one activation row: each broadcast feeds both. */
-    private void dot2(int g, float[] x, float[] out) {
-        long s = blocks * gb;
-        long base = g * blocks * gb;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            FloatVector t0 = FloatVector.zero(F);
-            FloatVector t1 = t0;
-            for (int j = 0; j < 16; j++) {
-                long q = at + Q6_KPacked.QUANTS + 16L * j * G;
-                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = a0;
-                FloatVector e0 = a0;
-                FloatVector e1 = a0;
-                for (int c = 0; c < 16; c += 2) {
-                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
-                    FloatVector xw = FloatVector.broadcast(F, x[xb + c + 1]);
-                    long o = q + (long) c * G;
-                    a0 = ((FloatVector)
-                                    ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
-                            .fma(xv, a0);
-                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a1);
-                    e0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, e0);
-                    e1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G + s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, e1);
-                }
-                long sc = at + Q6_KPacked.SCALES + (long) j * G;
-                t0 = a0.add(e0)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
-                                        .convertShape(B2F, F, 0),
-                                t0);
-                t1 = a1.add(e1)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s, LE)
-                                        .convertShape(B2F, F, 0),
-                                t1);
-            }
-            o0 = t0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o0);
-            o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o1);
-        }
-        o0.intoArray(out, g * G);
-        o1.intoArray(out, (g + 1) * G);
-    }
-
-    /** Full groups {@code g}, {@code g + step}, {@code g + 2 * step} and {@code g + 3 * step} against one activation row. */
-    private void dot4(int g, int step, float[] x, float[] out) {
-        long s = step * blocks * gb;
-        long base = g * blocks * gb;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        FloatVector o2 = o0;
-        FloatVector o3 = o0;
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            FloatVector t0 = FloatVector.zero(F);
-            FloatVector t1 = t0;
-            FloatVector t2 = t0;
-            FloatVector t3 = t0;
-            // Two sub-blocks of 16 columns per pass, in eight chains: one 16-column chain per group
-            // measured barely faster than the 6-bit kernel (the per-16 rescaling stalls on it).
-            for (int j = 0; j < 16; j += 2) {
-                long q = at + Q6_KPacked.QUANTS + 16L * j * G;
-                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = a0;
-                FloatVector a2 = a0;
-                FloatVector a3 = a0;
-                FloatVector b0 = a0;
-                FloatVector b1 = a0;
-                FloatVector b2 = a0;
-                FloatVector b3 = a0;
-                for (int c = 0; c < 16; c++) {
-                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
-                    FloatVector xw = FloatVector.broadcast(F, x[xb + 16 + c]);
-                    long o = q + (long) c * G;
-                    long u = o + 16L * G;
-                    a0 = ((FloatVector)
-                                    ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
-                            .fma(xv, a0);
-                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a1);
-                    a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 2 * s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a2);
-                    a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + 3 * s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a3);
-                    b0 = ((FloatVector)
-                                    ByteVector.fromMemorySegment(B, p, u, LE).convertShape(B2F, F, 0))
-                            .fma(xw, b0);
-                    b1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, u + s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, b1);
-                    b2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, u + 2 * s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, b2);
-                    b3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, u + 3 * s, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, b3);
-                }
-                long sc = at + Q6_KPacked.SCALES + (long) j * G;
-                t0 = a0.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0), t0);
-                t1 = a1.fma(
-                        (FloatVector)
-                                ByteVector.fromMemorySegment(B, p, sc + s, LE).convertShape(B2F, F, 0),
-                        t1);
-                t2 = a2.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * s, LE)
-                                .convertShape(B2F, F, 0),
-                        t2);
-                t3 = a3.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 3 * s, LE)
-                                .convertShape(B2F, F, 0),
-                        t3);
-                t0 = b0.fma(
-                        (FloatVector)
-                                ByteVector.fromMemorySegment(B, p, sc + G, LE).convertShape(B2F, F, 0),
-                        t0);
-                t1 = b1.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G + s, LE)
-                                .convertShape(B2F, F, 0),
-                        t1);
-                t2 = b2.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G + 2 * s, LE)
-                                .convertShape(B2F, F, 0),
-                        t2);
-                t3 = b3.fma(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc + G + 3 * s, LE)
-                                .convertShape(B2F, F, 0),
-                        t3);
-            }
-            o0 = t0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o0);
-            o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o1);
-            o2 = t2.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o2);
-            o3 = t3.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
-                            .mul(HALF_EXPONENT_FIX),
-                    o3);
-        }
-        o0.intoArray(out, g * G);
-        o1.intoArray(out, (g + step) * G);
-        o2.intoArray(out, (g + 2 * step) * G);
-        o3.intoArray(out, (g + 3 * step) * G);
-    }
-
     /** Group {@code g}'s weights as floats, {@code d * scale * (q - 32)}, column after column, into {@code wf}. */
     private void widen(int g, MemorySegment wf) {
         long base = g * blocks * gb;
@@ -356,17 +202,48 @@ final class Q6_KMatrix extends DenseMatrix {
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
-            for (int j = 0; j < 16; j++) {
-                FloatVector dj = d.mul(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, at + Q6_KPacked.SCALES + (long) j * G, LE)
-                                .convertShape(B2F, F, 0));
-                long q = at + Q6_KPacked.QUANTS + 16L * j * G;
-                long w = 4L * G * (sb * Q6_KPacked.BLOCK + 16 * j);
-                for (int c = 0; c < 16; c++) {
-                    ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * G, LE)
-                                    .convertShape(B2F, F, 0))
-                            .mul(dj)
-                            .intoMemorySegment(wf, w + 4L * G * c, LE);
+            for (int k = 0; k < 4; k++) {
+                int h = k >> 1;
+                int j = 8 * h + (k & 1);
+                long sc = at + Q6_KPacked.SCALES + (long) j * G;
+                FloatVector d1 = d.mul(
+                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0));
+                FloatVector d2 = d.mul((FloatVector)
+                        ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE).convertShape(B2F, F, 0));
+                FloatVector d3 = d.mul((FloatVector)
+                        ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE).convertShape(B2F, F, 0));
+                FloatVector d4 = d.mul((FloatVector)
+                        ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE).convertShape(B2F, F, 0));
+                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
+                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
+                    IntVector lo = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector hi = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    IntVector qh = (IntVector)
+                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
+                    long w = 4L * G * (sb * Q6_KPacked.BLOCK + 128 * h + l);
+                    ((FloatVector) lo.and(0xF)
+                                    .or(qh.and(3).lanewise(LSHL, 4))
+                                    .sub(32)
+                                    .convert(I2F, 0))
+                            .mul(d1)
+                            .intoMemorySegment(wf, w, LE);
+                    ((FloatVector) hi.and(0xF)
+                                    .or(qh.and(0xC).lanewise(LSHL, 2))
+                                    .sub(32)
+                                    .convert(I2F, 0))
+                            .mul(d2)
+                            .intoMemorySegment(wf, w + 4L * G * 32, LE);
+                    ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).sub(32).convert(I2F, 0))
+                            .mul(d3)
+                            .intoMemorySegment(wf, w + 4L * G * 64, LE);
+                    ((FloatVector) hi.lanewise(LSHR, 4)
+                                    .or(qh.lanewise(LSHR, 2).and(0x30))
+                                    .sub(32)
+                                    .convert(I2F, 0))
+                            .mul(d4)
+                            .intoMemorySegment(wf, w + 4L * G * 96, LE);
                 }
             }
         }

@@ -5,21 +5,19 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * Q6_K weights reordered for kernels that compute {@link #G} rows at once, with each 6-bit value
- * unpacked to a signed byte {@code q - 32} (nothing is re-quantized: the same values, int8 scales
- * and fp16 super-block factors). Rows are taken in groups of {@code G}; for each group and each
- * 256-column super-block the copy holds {@code G} fp16 {@code d}, then 16 x {@code G} int8 scales,
- * scale by scale (at {@link #SCALES}), then (at {@link #QUANTS}) 256 columns of {@code G} signed
- * bytes, column by column: one {@code G}-byte load is one column of the whole group, as in {@link
- * Q8_0Packed}. Rows past the end of the matrix are zeros.
+ * Q6_K weights reordered for kernels that compute {@link #G} rows at once (the same bytes, moved).
+ * Rows are taken in groups of {@code G}; for each group and each 256-column super-block the copy
+ * holds {@code G} fp16 {@code d}, then 16 x {@code G} int8 scales, scale by scale (at {@link
+ * #SCALES}), then (at {@link #QUANTS}) for each half of 128 columns and each byte position
+ * {@code l < 32} three runs of {@code G} bytes: the half's low-nibble byte {@code l}, its
+ * low-nibble byte {@code 32 + l} and its high-bits byte {@code l} (see {@link KQuants}), each for
+ * the whole group. One such triple yields columns {@code l, l + 32, l + 64, l + 96} of the half
+ * for {@code G} rows. Rows past the end of the matrix are zeros.
  *
- * <p>Memory: 274 bytes per row and super-block against the file's 210 (30% more). The file's
- * packing (low nibbles and 2-bit high parts in separate arrays) costs about eleven integer
- * operations per sixteen weights to undo, twice the instructions of a Q8_0 column, and one sequence
- * measured bound by those instructions rather than by the bytes: a Q6_K model streamed at 8.56 bits
- * per weight decodes as fast as Q8_0 at 8.5 (see benchmarks.md, "K-quant single-row kernels").
+ * <p>Memory: 210 bytes per row and super-block, exactly the file's size. The 6-bit quants are not
+ * widened to a byte each: that would make the stream 22% larger, and one sequence is bound by it.
  *
- * @param data the repacked bytes, {@code groups * cols / 256 * G * 274} of them
+ * @param data the repacked bytes, {@code groups * cols / 256 * G * 210} of them
  * @param groups {@code ceil(rows / G)}
  */
 record Q6_KPacked(MemorySegment data, int rows, int cols, int groups) {
@@ -32,7 +30,7 @@ record Q6_KPacked(MemorySegment data, int rows, int cols, int groups) {
     static final long SCALES = 2L * G;
     static final long QUANTS = 18L * G;
     /** Bytes of one (group, super-block). */
-    static final long GROUP_BLOCK_BYTES = 274L * G;
+    static final long GROUP_BLOCK_BYTES = 210L * G;
 
     private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -64,18 +62,12 @@ record Q6_KPacked(MemorySegment data, int rows, int cols, int groups) {
                     for (int k = 0; k < 16; k++) {
                         out[(int) SCALES + k * G + i] = block[192 + k];
                     }
-                    // The file's bit layout, as KQuants.decodeQ6_K reads it.
                     for (int h = 0; h < 2; h++) {
                         for (int l = 0; l < 32; l++) {
-                            int lo = block[64 * h + l] & 0xFF;
-                            int hi = block[64 * h + 32 + l] & 0xFF;
-                            int qh = block[128 + 32 * h + l] & 0xFF;
-                            int c = 128 * h + l;
-                            int t = (int) QUANTS + i;
-                            out[t + c * G] = (byte) (((lo & 0xF) | (qh & 3) << 4) - 32);
-                            out[t + (c + 32) * G] = (byte) (((hi & 0xF) | (qh >> 2 & 3) << 4) - 32);
-                            out[t + (c + 64) * G] = (byte) (((lo >>> 4) | (qh >> 4 & 3) << 4) - 32);
-                            out[t + (c + 96) * G] = (byte) (((hi >>> 4) | (qh >> 6 & 3) << 4) - 32);
+                            int t = (int) QUANTS + (3 * (32 * h + l)) * G + i;
+                            out[t] = block[64 * h + l];
+                            out[t + G] = block[64 * h + 32 + l];
+                            out[t + 2 * G] = block[128 + 32 * h + l];
                         }
                     }
                 }
@@ -94,11 +86,27 @@ record Q6_KPacked(MemorySegment data, int rows, int cols, int groups) {
         for (int b = 0; b < blocks; b++) {
             long at = ((long) g * blocks + b) * GROUP_BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, at + 2L * i));
-            for (int c = 0; c < BLOCK; c++) {
-                int q = data.get(ValueLayout.JAVA_BYTE, at + QUANTS + (long) c * G + i);
-                out[off + b * BLOCK + c] =
-                        d * data.get(ValueLayout.JAVA_BYTE, at + SCALES + (long) (c / 16) * G + i) * q;
+            for (int h = 0; h < 2; h++) {
+                for (int l = 0; l < 32; l++) {
+                    long t = at + QUANTS + (3L * (32 * h + l)) * G + i;
+                    int lo = u8(t);
+                    int hi = u8(t + G);
+                    int qh = u8(t + 2L * G);
+                    int c = b * BLOCK + 128 * h + l;
+                    out[off + c] = value(at, i, d, 128 * h + l, (lo & 0xF) | (qh & 3) << 4);
+                    out[off + c + 32] = value(at, i, d, 128 * h + 32 + l, (hi & 0xF) | (qh >> 2 & 3) << 4);
+                    out[off + c + 64] = value(at, i, d, 128 * h + 64 + l, (lo >>> 4) | (qh >> 4 & 3) << 4);
+                    out[off + c + 96] = value(at, i, d, 128 * h + 96 + l, (hi >>> 4) | (qh >> 6 & 3) << 4);
+                }
             }
         }
+    }
+
+    private float value(long at, int i, float d, int column, int q) {
+        return d * data.get(ValueLayout.JAVA_BYTE, at + SCALES + (long) (column / 16) * G + i) * (q - 32);
+    }
+
+    private int u8(long at) {
+        return data.get(ValueLayout.JAVA_BYTE, at) & 0xFF;
     }
 }

@@ -11,7 +11,7 @@ public final class WeightMatrices {
      * A {@code rows x cols} matrix of {@code type} whose row r is at bytes
      * {@code [r * rowBytes, (r + 1) * rowBytes)} of {@code data}. Only F32 is read in place: Q8_0,
      * Q4_0, Q4_K, Q5_K, Q6_K, F16 and BF16 are repacked once here into off-heap, row-interleaved
-     * copies (Q4_K 2.8% larger; Q5_K 57% and Q6_K 30%, their values unpacked to a byte each; the
+     * copies (Q4_K 2.8% larger; Q5_K 57%, its values unpacked to a byte each; the
      * others the same size; see their matrix classes): {@code data} is then not read again.
      *
      * @throws IllegalArgumentException for an unsupported type, a row length that is not a whole

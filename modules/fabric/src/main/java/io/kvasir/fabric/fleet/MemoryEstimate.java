@@ -16,7 +16,7 @@ import io.kvasir.fabric.ModelSettings;
  *
  * @param fileBytes  the weights as stored in the file (tensor data)
  * @param repacked   matrices the engine repacks once into native copies (every type but F32: rows
- *                   padded to whole lane groups, K-quant blocks widened: Q4_K 2.8%, Q5_K 57% and Q6_K 30%
+ *                   padded to whole lane groups, K-quant blocks widened: Q4_K 2.8% and Q5_K 57%
  *                   larger than in the file)
  * @param mapped     F32 matrices, read in place from the file's mapping (resident once touched)
  * @param vectors    1-D tensors (norms, biases), dequantized to float arrays on the heap
