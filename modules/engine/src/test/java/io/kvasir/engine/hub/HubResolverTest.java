@@ -128,11 +128,17 @@ class HubResolverTest {
         Path p = resolver().resolve(ref("hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf"));
 
         assertThat(Files.readAllBytes(p)).isEqualTo(FILES.get("tiny-Q8_0.gguf"));
-        assertThat(hub.seen)
-                .filteredOn(s -> s.server().equals("storage"))
-                .extracting(FakeHub.Seen::range)
-                .containsExactly(null, "bytes=100000-");
-        assertThat(log()).contains("connection lost at 97.7 KiB, resuming");
+        // The hub sent 100,000 bytes before closing; a loaded machine can lose the last of them in
+        // the close (seen: 98,224), so the resume is checked against what the log says arrived.
+        List<String> ranges = hub.seen.stream()
+                .filter(s -> s.server().equals("storage"))
+                .map(FakeHub.Seen::range)
+                .toList();
+        assertThat(ranges).hasSize(2);
+        assertThat(ranges.getFirst()).isNull();
+        long resumedAt = Long.parseLong(ranges.get(1).replaceAll("bytes=(\\d+)-", "$1"));
+        assertThat(resumedAt).isBetween(1L, 100_000L);
+        assertThat(log()).contains("connection lost at " + DownloadProgress.size(resumedAt) + ", resuming");
         assertThat(p.resolveSibling("tiny-Q8_0.gguf.part")).doesNotExist();
     }
 
@@ -158,17 +164,19 @@ class HubResolverTest {
 
         assertThatThrownBy(() -> resolver().resolve(ref("hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf")))
                 .isInstanceOf(HubException.class)
-                .hasMessageStartingWith("hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf: the download of tiny-Q8_0.gguf stopped "
-                        + "at 195.3 KiB of ")
+                .hasMessageStartingWith(
+                        "hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf: the download of tiny-Q8_0.gguf stopped " + "at ")
                 .hasMessageContaining("after 3 attempts; the part is kept in ")
                 .hasMessageEndingWith("and the next start resumes it");
         Path part = cache.resolve("hf/kvasir/tiny-GGUF/snapshots/" + FakeHub.COMMIT + "/tiny-Q8_0.gguf.part");
-        assertThat(part).hasSize(200_000);
+        // 200,000 bytes sent each time; a close on a loaded machine can lose a few of the last.
+        long kept = Files.size(part);
+        assertThat(kept).isBetween(1L, 200_000L);
 
         // A later start (here the same resolver; a new process reads the same part) asks for the rest only.
         Path p = resolver().resolve(ref("hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf"));
         assertThat(Files.readAllBytes(p)).isEqualTo(FILES.get("tiny-Q8_0.gguf"));
-        assertThat(hub.seen.getLast().range()).isEqualTo("bytes=200000-");
+        assertThat(hub.seen.getLast().range()).isEqualTo("bytes=" + kept + "-");
         assertThat(part).doesNotExist();
     }
 
