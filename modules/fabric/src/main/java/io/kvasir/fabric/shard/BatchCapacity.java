@@ -123,9 +123,11 @@ final class BatchCapacity {
     private int floor(double objective) {
         double lone = loneStepNanos;
         for (int b = 0; lone <= 0 && b < meanNanos.length; b++) {
-            lone = meanNanos[b];
+            if (!Double.isNaN(meanNanos[b])) {
+                lone = meanNanos[b];
+            }
         }
-        if (!(lone > 0)) {
+        if (lone <= 0) {
             return 1;
         }
         return (int) Math.max(1, Math.min(maxNumSeqs, Math.floor(objective / lone)));

@@ -116,4 +116,19 @@ class BatchCapacityTest {
         // The spell's bucket has not been run since: forgotten, the line through 2 and 4 is extended.
         assertThat(capacity.capacity()).isEqualTo(16);
     }
+
+    @Test
+    void withoutALoneStepTheSmallestMeasuredBatchSetsTheFloorEvenWhenSmallerOnesWereNeverRun() {
+        BatchCapacity capacity = new BatchCapacity(64, 40e6);
+        capacity.sample(4, 100e6); // only batches of 4 ever ran, and slowly: 100 ms a step
+        capacity.sample(16, 400e6);
+        // 40 ms over the batch of 4's 100 ms fits no whole step: the floor is one, not below.
+        assertThat(capacity.capacity()).isEqualTo(1);
+
+        BatchCapacity quick = new BatchCapacity(64, 80e6);
+        quick.sample(4, 10e6); // batches of 4 at 10 ms: eight of those steps fit 80 ms
+        quick.sample(16, 400e6); // a slow spell at 16: the measured fit alone would say 4
+        // No lone step was timed and batches of 1 and 2 never ran: the batch of 4 stands in for it.
+        assertThat(quick.capacity()).isEqualTo(8);
+    }
 }
