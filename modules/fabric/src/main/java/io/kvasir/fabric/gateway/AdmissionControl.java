@@ -78,6 +78,11 @@ public final class AdmissionControl {
 
         long predictedTtftNanos(String model, int promptTokens);
 
+        /** The learnt factor between predicted and measured times to first token (1: none learnt). */
+        default double slope(String model) {
+            return 1;
+        }
+
         /** A request of about {@code promptTokens} was admitted now; its ticket reports its first token. */
         Ticket admitted(String model, int promptTokens);
 
@@ -199,6 +204,11 @@ public final class AdmissionControl {
     /** The time to first token the forecast predicts for a request arriving now, in nanoseconds (0: unknown). */
     public long predictedTtftNanos(String model) {
         return forecast.predictedTtftNanos(model, 0);
+    }
+
+    /** The forecast's learnt correction for one model (1: first tokens came as predicted). */
+    public double forecastSlope(String model) {
+        return forecast.slope(model);
     }
 
     private void refused(String model, Refusal cause) {

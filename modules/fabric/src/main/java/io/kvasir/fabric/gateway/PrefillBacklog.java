@@ -111,6 +111,11 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         return awaiting.computeIfAbsent(model, m -> new java.util.concurrent.atomic.AtomicLong());
     }
 
+    @Override
+    public double slope(String model) {
+        return calibration(model).slope();
+    }
+
     TtftCalibration calibration(String model) {
         return calibrations.computeIfAbsent(model, m -> new TtftCalibration());
     }

@@ -83,6 +83,24 @@ final class EngineMeters {
                 .tag(FabricMetrics.MODEL, model)
                 .strongReference(true)
                 .register(registry);
+        Gauge.builder(
+                        "kvasir.replicas.prefill_tokens_per_second",
+                        view,
+                        v -> v.replicas(model).stream()
+                                .filter(r -> r.pool().equals(io.kvasir.fabric.ModelSettings.DECODE))
+                                .mapToDouble(r -> r.load().prefillTokensPerSecond())
+                                .sum())
+                .description("prompt tokens per second the model's decode replicas measured for their prefilling "
+                        + "steps: the rate the admission forecast divides queued prompt work by")
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
+        Gauge.builder("kvasir.admission.forecast_slope", admission, a -> a.forecastSlope(model))
+                .description("how much slower than queued work over prefill rate first tokens have come "
+                        + "(the forecast's learnt correction; 1: as predicted)")
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.admission.pending", admission, a -> a.pending(model))
                 .description("requests in flight from this gateway plus those waiting in its queue")
                 .tag(FabricMetrics.MODEL, model)

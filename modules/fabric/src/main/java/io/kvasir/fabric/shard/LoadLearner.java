@@ -5,20 +5,36 @@ import io.kvasir.engine.core.EngineStats;
 /**
  * What a replica learns from its engine's counters, read once a publish interval: how many
  * sequences its batch may run ({@link BatchCapacity}, from the decode steps between two readings)
- * and how fast it prefills (prompt tokens over the time of the steps that computed prompts). Both
- * are differences of cumulative counters, so a reading only means something against the one before.
- * Used from the replica's actor only.
+ * and how fast it prefills. Both are differences of cumulative counters, so a reading only means
+ * something against the one before. Used from the replica's actor only.
+ *
+ * <p>The prefill rate is prompt tokens over the time their steps spent on them: a step that also
+ * decoded is charged its time less a decode-only step's, and readings count by their tokens, not
+ * one each. Measured without both (one reading, one vote, whole step time): a follow-up turn whose
+ * prompt was cached but for one token made a 13 ms step look like 78 prompt tokens a second, and a
+ * few such turns took the published rate from 2,400 down to 110 tokens a second, so the admission
+ * forecast refused five of eight requests arriving together on an idle replica.
  */
 final class LoadLearner {
 
     /** The figures learnt up to a reading. */
     record Learnt(int capacity, double prefillRate) {}
 
+    /**
+     * Prompt tokens after which an earlier reading counts half: a few long prompts' worth, so the
+     * JIT-cold first prompts after a load are forgotten within seconds of real traffic.
+     */
+    static final double HALF_LIFE_TOKENS = 1024;
+
     private final BatchCapacity capacity;
     /** The reading before, to measure the steps between two readings. */
     private EngineStats last;
-    /** Prompt tokens per second, an exponentially weighted mean over readings that saw prefill work. */
-    private double prefillRate;
+    /** Prompt tokens (and their prefill time) counted so far, older ones decayed by newer tokens. */
+    private double prefillTokens;
+
+    private double prefillNanos;
+    /** A decode-only step's time, recently (the lone step timed at load until one is read). */
+    private double decodeStepNanos;
 
     LoadLearner(BatchCapacity capacity) {
         this.capacity = capacity;
@@ -27,6 +43,9 @@ final class LoadLearner {
     /** A lone sequence's step, timed at load. */
     void loneStep(long nanos) {
         capacity.loneStep(nanos);
+        if (decodeStepNanos == 0) {
+            decodeStepNanos = nanos;
+        }
     }
 
     /** The last reading (null before the first). */
@@ -43,19 +62,34 @@ final class LoadLearner {
         EngineStats before = last;
         last = now;
         if (before != null) {
-            long tokens = now.promptTokens() - before.promptTokens();
-            long nanos = (now.stepNanos() - now.decodeStepNanos()) - (before.stepNanos() - before.decodeStepNanos());
-            if (tokens > 0 && nanos > 0) {
-                double rate = tokens / (nanos / 1e9);
-                prefillRate = prefillRate == 0 ? rate : prefillRate + 0.2 * (rate - prefillRate);
+            long decodeSteps = now.decodeSteps() - before.decodeSteps();
+            if (decodeSteps > 0) {
+                double step = (double) (now.decodeStepNanos() - before.decodeStepNanos()) / decodeSteps;
+                decodeStepNanos = decodeStepNanos == 0 ? step : decodeStepNanos + 0.2 * (step - decodeStepNanos);
+                double batch = (double) (now.decodeSequences() - before.decodeSequences()) / decodeSteps;
+                capacity.sample((int) Math.round(batch), step);
             }
-            if (now.decodeSteps() > before.decodeSteps()) {
-                long steps = now.decodeSteps() - before.decodeSteps();
-                double batch = (double) (now.decodeSequences() - before.decodeSequences()) / steps;
-                capacity.sample(
-                        (int) Math.round(batch), (double) (now.decodeStepNanos() - before.decodeStepNanos()) / steps);
-            }
+            learnPrefill(now, before);
         }
-        return new Learnt(capacity.capacity(), prefillRate);
+        return new Learnt(capacity.capacity(), prefillRate());
+    }
+
+    private void learnPrefill(EngineStats now, EngineStats before) {
+        long tokens = now.promptTokens() - before.promptTokens();
+        long nanos = (now.stepNanos() - now.decodeStepNanos()) - (before.stepNanos() - before.decodeStepNanos());
+        if (tokens <= 0 || nanos <= 0) {
+            return; // an idle replica keeps its rate
+        }
+        long mixedSteps = Math.max(0, (now.steps() - now.decodeSteps()) - (before.steps() - before.decodeSteps()));
+        // What the steps would have taken without their prompt chunks, never more than 3/4 of them:
+        // a prompt chunk is never free, and a decode step's mean can be off for this batch.
+        double spent = Math.max(0.25 * nanos, nanos - mixedSteps * decodeStepNanos);
+        double keep = Math.pow(0.5, tokens / HALF_LIFE_TOKENS);
+        prefillTokens = prefillTokens * keep + tokens;
+        prefillNanos = prefillNanos * keep + spent;
+    }
+
+    private double prefillRate() {
+        return prefillNanos <= 0 ? 0 : prefillTokens / (prefillNanos / 1e9);
     }
 }

@@ -11,6 +11,17 @@ class LoadLearnerTest {
     /** Cumulative counters: prompt tokens, all steps' time, decode steps, their time and their sequences. */
     private static EngineStats stats(
             long promptTokens, long stepNanos, long decodeSteps, long decodeStepNanos, long decodeSequences) {
+        return stats(promptTokens, stepNanos, decodeSteps, decodeSteps, decodeStepNanos, decodeSequences);
+    }
+
+    /** As above, with the count of all steps (decode-only ones and those that computed prompt chunks). */
+    private static EngineStats stats(
+            long promptTokens,
+            long stepNanos,
+            long steps,
+            long decodeSteps,
+            long decodeStepNanos,
+            long decodeSequences) {
         return new EngineStats(
                 0,
                 0,
@@ -25,7 +36,7 @@ class LoadLearnerTest {
                 0,
                 64,
                 stepNanos,
-                0,
+                steps,
                 decodeSteps,
                 decodeStepNanos,
                 decodeSequences);
@@ -52,5 +63,42 @@ class LoadLearnerTest {
         learner.read(stats(400, 200_000_000L, 0, 0, 0)); // 2,000 tokens a second
         LoadLearner.Learnt idle = learner.read(stats(400, 200_000_000L, 0, 0, 0));
         assertThat(idle.prefillRate()).isCloseTo(2_000, within(1e-6));
+    }
+
+    @Test
+    void aStepThatAlsoDecodedIsChargedOnlyItsPromptChunksTime() {
+        LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0));
+        learner.read(stats(0, 0, 0, 0, 0, 0));
+        // 100 decode-only steps of 8 sequences at 20 ms; 10 more steps that each also carried a
+        // 100-token prompt chunk, at 120 ms: the chunks took 100 ms a step, 1,000 tokens in 1 s.
+        LoadLearner.Learnt mixed = learner.read(stats(1_000, 3_200_000_000L, 110, 100, 2_000_000_000L, 800));
+        assertThat(mixed.prefillRate()).isCloseTo(1_000, within(1e-6));
+    }
+
+    @Test
+    void aReadingOfFewPromptTokensBarelyMovesTheRate() {
+        LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0));
+        learner.loneStep(12_000_000L);
+        learner.read(stats(0, 0, 0, 0, 0, 0));
+        learner.read(stats(2_048, 1_024_000_000L, 1, 0, 0, 0)); // one long prompt: 2,000 tokens a second
+        // A follow-up turn found all but one prompt token cached: one 13 ms step for one token.
+        LoadLearner.Learnt tail = learner.read(stats(2_049, 1_037_000_000L, 2, 0, 0, 0));
+        assertThat(tail.prefillRate()).isGreaterThan(1_990);
+    }
+
+    @Test
+    void aColdFirstPromptIsForgottenOnceWarmOnesOutweighIt() {
+        LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0));
+        learner.read(stats(0, 0, 0, 0, 0, 0));
+        learner.read(stats(256, 800_000_000L, 1, 0, 0, 0)); // JIT-cold: 320 tokens a second
+        long tokens = 256;
+        long nanos = 800_000_000L;
+        LoadLearner.Learnt warm = null;
+        for (int i = 0; i < 16; i++) { // 4,096 more tokens at 2,560 a second
+            tokens += 256;
+            nanos += 100_000_000L;
+            warm = learner.read(stats(tokens, nanos, 2 + i, 0, 0, 0));
+        }
+        assertThat(warm.prefillRate()).isBetween(2_000.0, 2_560.0);
     }
 }
