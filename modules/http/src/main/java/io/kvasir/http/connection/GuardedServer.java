@@ -11,6 +11,7 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.server.Route;
 import akka.http.javadsl.settings.ServerSettings;
 import akka.japi.function.Function;
+import akka.stream.ActorAttributes;
 import akka.stream.Materializer;
 import akka.stream.TLSProtocol;
 import akka.stream.javadsl.BidiFlow;
@@ -36,6 +37,9 @@ import javax.net.ssl.SSLEngine;
  * ({@link HttpBinding}). akka-http's own connection idle timeout is not used; the guard's replaces it.
  */
 public final class GuardedServer {
+
+    /** Connections' own dispatcher (see {@code kvasir.http.dispatcher} in reference.conf). */
+    static final String DISPATCHER = "kvasir.http.dispatcher";
 
     private GuardedServer() {}
 
@@ -107,7 +111,12 @@ public final class GuardedServer {
                     httpLayer.atop(BidiFlow.fromGraph(new ConnectionGuard(limits, connection)));
             Flow<HttpRequest, HttpResponse, NotUsed> exchanges = ExchangeTracking.around(
                     Flow.of(HttpRequest.class).mapAsync(settings.getPipeliningLimit(), handler::apply), connection);
-            incoming.handleWith(layers.reversed().join(exchanges), materializer);
+            // The dispatcher is set on the whole graph, TCP stage included: a fused graph runs where
+            // its outermost attributes say, and one set on a part of it is not seen.
+            incoming.flow()
+                    .join(layers.reversed().join(exchanges))
+                    .addAttributes(ActorAttributes.dispatcher(DISPATCHER))
+                    .run(materializer);
         } catch (RuntimeException e) {
             // One connection that cannot be set up must not end the accept loop.
             log.warning("Could not serve a connection from {}: {}", incoming.remoteAddress(), e.toString());
