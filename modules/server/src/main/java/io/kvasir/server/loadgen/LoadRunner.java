@@ -1,7 +1,6 @@
 package io.kvasir.server.loadgen;
 
 import java.io.PrintStream;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
@@ -12,6 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import okhttp3.OkHttpClient;
 
 /**
  * Drives the load for each level of a {@link LoadSpec}. Work is counted in sessions: a session is
@@ -73,16 +73,16 @@ public final class LoadRunner {
         }
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "warm-up", requests);
-        try (HttpClient client = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(spec.timeout())
-                .build()) {
+        OkHttpClient client = RequestDriver.client(spec.timeout(), 1);
+        try {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
             // Session numbers of their own: the measured sessions keep their sizes and seeds, and no
             // warm-up conversation shares a session id (and so a cached prefix) with a measured one.
             for (int i = 0; i < requests; i++) {
                 runSession(WARM_UP_SESSIONS + i, 1, driver, results, progress);
             }
+        } finally {
+            RequestDriver.close(client);
         }
         progress.finish();
         return (int) results.stream().filter(RequestResult::ok).count();
@@ -92,15 +92,11 @@ public final class LoadRunner {
         int sessions = (spec.requests() + spec.turns() - 1) / spec.turns();
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "bench serve " + level.label(), spec.requests());
-        int clientThreads =
-                level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate()))) : level.concurrency();
-        ExecutorService clientPool = Executors.newFixedThreadPool(clientThreads);
+        int connections =
+                level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
+        OkHttpClient client = RequestDriver.client(spec.timeout(), connections);
         long start;
-        try (HttpClient client = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .executor(clientPool)
-                .connectTimeout(spec.timeout())
-                .build()) {
+        try {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
             start = System.nanoTime();
             if (level.open()) {
@@ -109,7 +105,7 @@ public final class LoadRunner {
                 runClosed(level.concurrency(), sessions, driver, results, progress);
             }
         } finally {
-            clientPool.shutdownNow();
+            RequestDriver.close(client);
         }
         double duration = (System.nanoTime() - start) / 1e9;
         progress.finish();

@@ -7,9 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,11 +14,19 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import okhttp3.ConnectionPool;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
 
 /**
  * Sends one streaming chat completion and times it. Blocking: each call occupies its caller's
- * thread, which reads the SSE body as bytes arrive. Never throws for server or network faults;
- * those come back as a failed {@link RequestResult}.
+ * thread (a virtual thread in the load runners), which reads the SSE body as bytes arrive. Never
+ * throws for server or network faults; those come back as a failed {@link RequestResult}.
  */
 public final class RequestDriver {
 
@@ -33,14 +38,39 @@ public final class RequestDriver {
     /** Names the replica that served the request, for routing benchmarks. */
     static final String REPLICA_HEADER = "X-Kvasir-Replica";
 
-    private final HttpClient client;
+    private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+
+    private final OkHttpClient client;
     private final URI endpoint;
     private final String model;
     private final String apiKey;
     private final Duration timeout;
     private final ObjectMapper mapper = new ObjectMapper();
 
-    public RequestDriver(HttpClient client, String baseUrl, String model, String apiKey, Duration timeout) {
+    /**
+     * The client the load runners share: HTTP/1.1, up to {@code connections} kept-alive connections
+     * pooled, and {@code timeout} for connecting and for any one wait for bytes (a stream that goes
+     * quiet that long fails; the server's keep-alive comments count as bytes). Resending a request
+     * whose connection closed unanswered is done here, once, not by the client.
+     */
+    public static OkHttpClient client(Duration timeout, int connections) {
+        return new OkHttpClient.Builder()
+                .protocols(List.of(Protocol.HTTP_1_1))
+                .connectionPool(new ConnectionPool(Math.max(5, connections), 5, TimeUnit.MINUTES))
+                .connectTimeout(timeout)
+                .readTimeout(timeout)
+                .writeTimeout(timeout)
+                .retryOnConnectionFailure(false)
+                .build();
+    }
+
+    /** Ends the client's pooled connections and threads; safe to call once the runner is done. */
+    public static void close(OkHttpClient client) {
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
+    }
+
+    public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey, Duration timeout) {
         this.client = client;
         this.endpoint = chatEndpoint(baseUrl);
         this.model = model;
@@ -99,11 +129,10 @@ public final class RequestDriver {
      */
     public RequestResult send(
             List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn, int promptEstimate) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(endpoint)
-                .timeout(timeout)
-                .header("Content-Type", "application/json")
+        Request.Builder b = new Request.Builder()
+                .url(endpoint.toString())
                 .header("Accept", "text/event-stream")
-                .POST(HttpRequest.BodyPublishers.ofString(requestBody(messages, maxTokens), StandardCharsets.UTF_8));
+                .post(RequestBody.create(requestBody(messages, maxTokens), JSON));
         if (apiKey != null && !apiKey.isEmpty()) {
             b.header("Authorization", "Bearer " + apiKey);
         }
@@ -113,11 +142,12 @@ public final class RequestDriver {
         if (workload != null) {
             b.header("X-Kvasir-Workload", workload.label());
         }
+        Request request = b.build();
         long start = System.nanoTime();
-        HttpResponse<InputStream> response;
+        Response response;
         try {
             try {
-                response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                response = client.newCall(request).execute();
             } catch (IOException e) {
                 if (!closedBeforeAnswer(e)) {
                     throw e;
@@ -126,28 +156,25 @@ public final class RequestDriver {
                 // out (seen with llama.cpp's server between requests): nothing was answered, so the
                 // request is sent again once, on a new connection, and timed from there.
                 start = System.nanoTime();
-                response = client.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                response = client.newCall(request).execute();
             }
         } catch (IOException e) {
             return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate)
                     .with(workload, null, Double.NaN);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return RequestResult.failed(turn, 0, "interrupted", msSince(start), promptEstimate)
-                    .with(workload, null, Double.NaN);
         }
         // A refusal is timed to its headers: reading the error body is the client's cost, not the server's.
         double headersMs = msSince(start);
-        String replica = response.headers().firstValue(REPLICA_HEADER).orElse(null);
-        double retryAfter =
-                retryAfterSeconds(response.headers().firstValue("Retry-After").orElse(null), Instant.now());
-        try (InputStream body = response.body()) {
-            if (response.statusCode() != 200) {
+        String replica = response.header(REPLICA_HEADER);
+        double retryAfter = retryAfterSeconds(response.header("Retry-After"), Instant.now());
+        Response answered = response;
+        try (answered;
+                InputStream body = answered.body().byteStream()) {
+            if (response.code() != 200) {
                 String text = new String(body.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
                 return RequestResult.failed(
                                 turn,
-                                response.statusCode(),
-                                "HTTP " + response.statusCode() + ": " + ChatChunk.abbreviate(text.strip()),
+                                response.code(),
+                                "HTTP " + response.code() + ": " + ChatChunk.abbreviate(text.strip()),
                                 headersMs,
                                 promptEstimate)
                         .with(workload, replica, retryAfter);
@@ -156,7 +183,7 @@ public final class RequestDriver {
             SseReader.readAll(body, event -> timer.accept(ChatChunk.parse(event, mapper)));
             return timer.result(turn, promptEstimate).with(workload, replica, retryAfter);
         } catch (IOException | RuntimeException e) {
-            return RequestResult.failed(turn, response.statusCode(), describe(e), msSince(start), promptEstimate)
+            return RequestResult.failed(turn, response.code(), describe(e), msSince(start), promptEstimate)
                     .with(workload, replica, retryAfter);
         }
     }
@@ -184,17 +211,21 @@ public final class RequestDriver {
         }
     }
 
-    /** Whether the connection ended before a single byte of the answer arrived. */
+    /**
+     * Whether the connection ended before a single byte of the answer arrived: OkHttp's "unexpected
+     * end of stream" (the JDK client's "received no bytes" is recognised too).
+     */
     static boolean closedBeforeAnswer(IOException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t.getMessage() != null && t.getMessage().contains("received no bytes")) {
+            String m = t.getMessage();
+            if (m != null && (m.contains("unexpected end of stream") || m.contains("received no bytes"))) {
                 return true;
             }
         }
         return false;
     }
 
-    /** The exception's name and the first message found along its causes (HttpClient often nests it). */
+    /** The exception's name and the first message found along its causes (HTTP clients often nest it). */
     static String describe(Throwable e) {
         String msg = null;
         for (Throwable t = e; t != null && msg == null; t = t.getCause()) {

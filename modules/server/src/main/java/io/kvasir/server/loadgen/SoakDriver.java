@@ -1,6 +1,5 @@
 package io.kvasir.server.loadgen;
 
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -9,6 +8,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import okhttp3.OkHttpClient;
 
 /**
  * Steady single-turn load until a deadline, for a soak: a fixed number of requests in flight
@@ -40,15 +40,10 @@ final class SoakDriver {
     /** Drives load from {@code startNanos} for {@code duration}; each finished request goes to {@code sink}. */
     void run(long startNanos, Duration duration, Consumer<Finished> sink) {
         long deadline = startNanos + duration.toNanos();
-        int clientThreads =
-                level.open() ? (int) Math.min(64, Math.max(4, Math.ceil(2 * level.rate()))) : level.concurrency();
-        ExecutorService clientPool = Executors.newFixedThreadPool(clientThreads);
-        try (HttpClient client = HttpClient.newBuilder()
-                        .version(HttpClient.Version.HTTP_1_1)
-                        .executor(clientPool)
-                        .connectTimeout(spec.timeout())
-                        .build();
-                ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+        int connections =
+                level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
+        OkHttpClient client = RequestDriver.client(spec.timeout(), connections);
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
             if (level.open()) {
                 arrive(driver, workers, startNanos, deadline, sink);
@@ -62,7 +57,7 @@ final class SoakDriver {
                 }
             }
         } finally {
-            clientPool.shutdownNow();
+            RequestDriver.close(client);
         }
     }
 

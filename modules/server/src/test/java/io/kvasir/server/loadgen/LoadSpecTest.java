@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -78,8 +77,9 @@ class LoadSpecTest {
 
     @Test
     void requestBodyAsksForUsageAndAFixedOutputLength() throws Exception {
-        try (HttpClient client = HttpClient.newHttpClient()) {
-            RequestDriver driver = new RequestDriver(client, "http://h:1", "m1", null, Duration.ofSeconds(1));
+        {
+            RequestDriver driver = new RequestDriver(
+                    RequestDriver.client(Duration.ofSeconds(1), 1), "http://h:1", "m1", null, Duration.ofSeconds(1));
             JsonNode body = new ObjectMapper()
                     .readTree(driver.requestBody(List.of(new RequestDriver.Message("user", "hi \"there\"")), 42));
             assertThat(body.path("model").asText()).isEqualTo("m1");

@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -42,14 +41,14 @@ class RequestDriverRetryTest {
             RequestResult result =
                     driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
             assertThat(result.ok()).isFalse();
-            assertThat(result.error()).contains("received no bytes");
+            assertThat(result.error()).contains("unexpected end of stream");
             assertThat(server.connections.get()).isEqualTo(2);
         }
     }
 
     private static RequestDriver driver(RawServer server) {
         return new RequestDriver(
-                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build(),
+                RequestDriver.client(Duration.ofSeconds(10), 4),
                 "http://127.0.0.1:" + server.socket.getLocalPort(),
                 "m",
                 null,
