@@ -129,179 +129,47 @@ public record EngineOptions(
     }
 
     public EngineOptions withThreads(int n) {
-        return new EngineOptions(
-                n,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.threads = n);
     }
 
     public EngineOptions withKvPrecision(KvPrecision precision) {
-        return new EngineOptions(
-                threads,
-                precision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.kvPrecision = precision);
     }
 
     public EngineOptions withKvBlocks(int n) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                n,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.kvBlocks = n);
     }
 
     public EngineOptions withBlockSize(int tokens) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                tokens,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.blockSize = tokens);
     }
 
     public EngineOptions withMaxContext(int tokens) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                tokens,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.maxContext = tokens);
     }
 
     public EngineOptions withKvBytesMax(long bytes) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                bytes,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.kvBytesMax = bytes);
     }
 
     public EngineOptions withMaxBatchTokens(int tokens) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                tokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.maxBatchTokens = tokens);
     }
 
     public EngineOptions withMaxNumSeqs(int seqs) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                seqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.maxNumSeqs = seqs);
     }
 
     public EngineOptions withPrefixCaching(boolean enabled) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                enabled,
-                longPrefillThreshold,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.prefixCaching = enabled);
     }
 
     public EngineOptions withLongPrefillThreshold(int tokens) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                tokens,
-                longPrefillShare,
-                determinism);
+        return copy(c -> c.longPrefillThreshold = tokens);
     }
 
     public EngineOptions withLongPrefillShare(double share) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                share,
-                determinism);
+        return copy(c -> c.longPrefillShare = share);
     }
 
     public EngineOptions withDeterministic(boolean on) {
@@ -322,19 +190,64 @@ public record EngineOptions(
     }
 
     public EngineOptions withDeterminism(Determinism mode) {
-        return new EngineOptions(
-                threads,
-                kvPrecision,
-                kvBlocks,
-                blockSize,
-                maxContext,
-                kvBytesMax,
-                maxBatchTokens,
-                maxNumSeqs,
-                prefixCaching,
-                longPrefillThreshold,
-                longPrefillShare,
-                mode);
+        return copy(c -> c.determinism = mode);
+    }
+
+    /**
+     * A copy with some components changed: each wither names only what it changes, and the
+     * components are listed once here rather than in every wither.
+     */
+    private EngineOptions copy(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of a copy being made, each settable. */
+    private static final class Copy {
+        int threads;
+        KvPrecision kvPrecision;
+        int kvBlocks;
+        int blockSize;
+        int maxContext;
+        long kvBytesMax;
+        int maxBatchTokens;
+        int maxNumSeqs;
+        boolean prefixCaching;
+        int longPrefillThreshold;
+        double longPrefillShare;
+        Determinism determinism;
+
+        Copy(EngineOptions r) {
+            threads = r.threads;
+            kvPrecision = r.kvPrecision;
+            kvBlocks = r.kvBlocks;
+            blockSize = r.blockSize;
+            maxContext = r.maxContext;
+            kvBytesMax = r.kvBytesMax;
+            maxBatchTokens = r.maxBatchTokens;
+            maxNumSeqs = r.maxNumSeqs;
+            prefixCaching = r.prefixCaching;
+            longPrefillThreshold = r.longPrefillThreshold;
+            longPrefillShare = r.longPrefillShare;
+            determinism = r.determinism;
+        }
+
+        EngineOptions build() {
+            return new EngineOptions(
+                    threads,
+                    kvPrecision,
+                    kvBlocks,
+                    blockSize,
+                    maxContext,
+                    kvBytesMax,
+                    maxBatchTokens,
+                    maxNumSeqs,
+                    prefixCaching,
+                    longPrefillThreshold,
+                    longPrefillShare,
+                    determinism);
+        }
     }
 
     /** Tokens left to compute above which a prefill is long: {@code longPrefillThreshold}, or the step budget if 0. */

@@ -109,91 +109,89 @@ public record SamplingParams(
     }
 
     public SamplingParams withSeed(Long newSeed) {
-        return new SamplingParams(
-                temperature,
-                topK,
-                topP,
-                minP,
-                repetitionPenalty,
-                presencePenalty,
-                frequencyPenalty,
-                newSeed,
-                topLogprobs,
-                logitBias,
-                logprobs,
-                ignoreEos,
-                minTokens);
+        return copy(c -> c.seed = newSeed);
     }
 
     public SamplingParams withLogitBias(Map<Integer, Float> bias) {
-        return new SamplingParams(
-                temperature,
-                topK,
-                topP,
-                minP,
-                repetitionPenalty,
-                presencePenalty,
-                frequencyPenalty,
-                seed,
-                topLogprobs,
-                bias,
-                logprobs,
-                ignoreEos,
-                minTokens);
+        return copy(c -> c.logitBias = bias);
     }
 
     /** The same sampling, reporting {@code n} alternatives per token (and so each token's log-probability). */
     public SamplingParams withTopLogprobs(int n) {
-        return new SamplingParams(
-                temperature,
-                topK,
-                topP,
-                minP,
-                repetitionPenalty,
-                presencePenalty,
-                frequencyPenalty,
-                seed,
-                n,
-                logitBias,
-                logprobs,
-                ignoreEos,
-                minTokens);
+        return copy(c -> c.topLogprobs = n);
     }
 
     /** The same sampling, reporting the chosen token's log-probability even without alternatives. */
     public SamplingParams withLogprobs(boolean on) {
-        return new SamplingParams(
-                temperature,
-                topK,
-                topP,
-                minP,
-                repetitionPenalty,
-                presencePenalty,
-                frequencyPenalty,
-                seed,
-                topLogprobs,
-                logitBias,
-                on,
-                ignoreEos,
-                minTokens);
+        return copy(c -> c.logprobs = on);
     }
 
     /** The same sampling with vLLM's length extensions: {@code ignore_eos} and {@code min_tokens}. */
     public SamplingParams withLength(boolean newIgnoreEos, int newMinTokens) {
-        return new SamplingParams(
-                temperature,
-                topK,
-                topP,
-                minP,
-                repetitionPenalty,
-                presencePenalty,
-                frequencyPenalty,
-                seed,
-                topLogprobs,
-                logitBias,
-                logprobs,
-                newIgnoreEos,
-                newMinTokens);
+        return copy(c -> {
+            c.ignoreEos = newIgnoreEos;
+            c.minTokens = newMinTokens;
+        });
+    }
+
+    /**
+     * A copy with some components changed: each wither names only what it changes, and the
+     * components are listed once here rather than in every wither.
+     */
+    private SamplingParams copy(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of a copy being made, each settable. */
+    private static final class Copy {
+        float temperature;
+        int topK;
+        float topP;
+        float minP;
+        float repetitionPenalty;
+        float presencePenalty;
+        float frequencyPenalty;
+        Long seed;
+        int topLogprobs;
+        Map<Integer, Float> logitBias;
+        boolean logprobs;
+        boolean ignoreEos;
+        int minTokens;
+
+        Copy(SamplingParams r) {
+            temperature = r.temperature;
+            topK = r.topK;
+            topP = r.topP;
+            minP = r.minP;
+            repetitionPenalty = r.repetitionPenalty;
+            presencePenalty = r.presencePenalty;
+            frequencyPenalty = r.frequencyPenalty;
+            seed = r.seed;
+            topLogprobs = r.topLogprobs;
+            logitBias = r.logitBias;
+            logprobs = r.logprobs;
+            ignoreEos = r.ignoreEos;
+            minTokens = r.minTokens;
+        }
+
+        SamplingParams build() {
+            return new SamplingParams(
+                    temperature,
+                    topK,
+                    topP,
+                    minP,
+                    repetitionPenalty,
+                    presencePenalty,
+                    frequencyPenalty,
+                    seed,
+                    topLogprobs,
+                    logitBias,
+                    logprobs,
+                    ignoreEos,
+                    minTokens);
+        }
     }
 
     /** Whether each chosen token's log-probability is computed. */

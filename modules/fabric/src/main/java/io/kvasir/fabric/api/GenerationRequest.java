@@ -211,222 +211,126 @@ public record GenerationRequest(
 
     /** This request in another scope. */
     public GenerationRequest withScope(String newScope) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                newScope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.scope = newScope);
     }
 
     /** This request on behalf of {@code newTenant}, in its isolation scope. */
     public GenerationRequest forTenant(String newTenant, String newScope) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                newTenant,
-                newScope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> {
+            c.tenant = newTenant;
+            c.scope = newScope;
+        });
     }
 
     /** This request in another workload class. */
     public GenerationRequest withWorkload(Workload newWorkload) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                newWorkload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.workload = newWorkload);
     }
 
     /** This request for another model (a tier of the model it named). */
     public GenerationRequest withModel(String newModel) {
-        return new GenerationRequest(
-                newModel,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.model = newModel);
     }
 
     /** This request with other sampling parameters. */
     public GenerationRequest withSampling(SamplingParams newSampling) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                newSampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.sampling = newSampling);
     }
 
     /** This request generating at most {@code max} tokens (null: up to the model's context). */
     public GenerationRequest withMaxTokens(Integer max) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                max,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.maxTokens = max);
     }
 
     /** This request with a tier hint. */
     public GenerationRequest withTierHint(String hint) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                hint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.tierHint = hint);
     }
 
     /** This request with its output held to {@code format} (null: free text). */
     public GenerationRequest withResponseFormat(ResponseFormat format) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                format,
-                tierHint,
-                tools,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.responseFormat = format);
     }
 
     /** This request offering {@code toolsJson} (a JSON array of tool objects; null: none). */
     public GenerationRequest withTools(String toolsJson) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                toolsJson,
-                promptOptions,
-                toolChoice);
+        return copy(c -> c.tools = toolsJson);
     }
 
     /** This request with {@code options} for its prompt (null: none). */
     public GenerationRequest withPromptOptions(PromptOptions options) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                tools,
-                options,
-                toolChoice);
+        return copy(c -> c.promptOptions = options);
     }
 
     /** This request with the client's tool choice fields ({@code toolChoice}'s form; null: defaults). */
     public GenerationRequest withToolChoice(String choice) {
-        return new GenerationRequest(
-                model,
-                sessionId,
-                messages,
-                prompt,
-                sampling,
-                maxTokens,
-                stop,
-                workload,
-                tenant,
-                scope,
-                responseFormat,
-                tierHint,
-                tools,
-                promptOptions,
-                choice);
+        return copy(c -> c.toolChoice = choice);
+    }
+
+    /**
+     * A copy with some components changed: each wither above names only what it changes, and the
+     * components are listed once here rather than in every wither.
+     */
+    private GenerationRequest copy(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of a request being copied, each settable. */
+    private static final class Copy {
+        String model;
+        String sessionId;
+        List<ChatMessage> messages;
+        String prompt;
+        SamplingParams sampling;
+        Integer maxTokens;
+        List<String> stop;
+        Workload workload;
+        String tenant;
+        String scope;
+        ResponseFormat responseFormat;
+        String tierHint;
+        String tools;
+        PromptOptions promptOptions;
+        String toolChoice;
+
+        Copy(GenerationRequest r) {
+            model = r.model;
+            sessionId = r.sessionId;
+            messages = r.messages;
+            prompt = r.prompt;
+            sampling = r.sampling;
+            maxTokens = r.maxTokens;
+            stop = r.stop;
+            workload = r.workload;
+            tenant = r.tenant;
+            scope = r.scope;
+            responseFormat = r.responseFormat;
+            tierHint = r.tierHint;
+            tools = r.tools;
+            promptOptions = r.promptOptions;
+            toolChoice = r.toolChoice;
+        }
+
+        GenerationRequest build() {
+            return new GenerationRequest(
+                    model,
+                    sessionId,
+                    messages,
+                    prompt,
+                    sampling,
+                    maxTokens,
+                    stop,
+                    workload,
+                    tenant,
+                    scope,
+                    responseFormat,
+                    tierHint,
+                    tools,
+                    promptOptions,
+                    toolChoice);
+        }
     }
 
     /** Whether the prompt's positions are scored (log-probabilities or an embedding). */
