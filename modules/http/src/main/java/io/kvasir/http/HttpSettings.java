@@ -106,131 +106,95 @@ public record HttpSettings(
     }
 
     public HttpSettings withPort(int newPort) {
-        return new HttpSettings(
-                host,
-                newPort,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                apiKeys,
-                maxRequestBytes,
-                requestTimeout,
-                sseKeepAlive,
-                json,
-                connections,
-                managementAccess);
+        return copy(c -> c.port = newPort);
     }
 
     public HttpSettings withManagement(boolean enabled, int newPort) {
-        return new HttpSettings(
-                host,
-                port,
-                enabled,
-                managementHost,
-                newPort,
-                apiKeys,
-                maxRequestBytes,
-                requestTimeout,
-                sseKeepAlive,
-                json,
-                connections,
-                managementAccess);
+        return copy(c -> {
+            c.managementEnabled = enabled;
+            c.managementPort = newPort;
+        });
     }
 
     public HttpSettings withApiKeys(List<String> keys) {
-        return new HttpSettings(
-                host,
-                port,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                keys,
-                maxRequestBytes,
-                requestTimeout,
-                sseKeepAlive,
-                json,
-                connections,
-                managementAccess);
+        return copy(c -> c.apiKeys = keys);
     }
 
     public HttpSettings withMaxRequestBytes(long bytes) {
-        return new HttpSettings(
-                host,
-                port,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                apiKeys,
-                bytes,
-                requestTimeout,
-                sseKeepAlive,
-                json,
-                connections,
-                managementAccess);
+        return copy(c -> c.maxRequestBytes = bytes);
     }
 
     public HttpSettings withRequestTimeout(Duration timeout) {
-        return new HttpSettings(
-                host,
-                port,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                apiKeys,
-                maxRequestBytes,
-                timeout,
-                sseKeepAlive,
-                json,
-                connections,
-                managementAccess);
+        return copy(c -> c.requestTimeout = timeout);
     }
 
     public HttpSettings withJson(JsonLimits limits) {
-        return new HttpSettings(
-                host,
-                port,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                apiKeys,
-                maxRequestBytes,
-                requestTimeout,
-                sseKeepAlive,
-                limits,
-                connections,
-                managementAccess);
+        return copy(c -> c.json = limits);
     }
 
     public HttpSettings withConnections(ConnectionLimits limits) {
-        return new HttpSettings(
-                host,
-                port,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                apiKeys,
-                maxRequestBytes,
-                requestTimeout,
-                sseKeepAlive,
-                json,
-                limits,
-                managementAccess);
+        return copy(c -> c.connections = limits);
     }
 
     public HttpSettings withManagementAccess(ManagementAccess access) {
-        return new HttpSettings(
-                host,
-                port,
-                managementEnabled,
-                managementHost,
-                managementPort,
-                apiKeys,
-                maxRequestBytes,
-                requestTimeout,
-                sseKeepAlive,
-                json,
-                connections,
-                access);
+        return copy(c -> c.managementAccess = access);
+    }
+
+    /**
+     * A copy with some components changed: each wither names only what it changes, and the
+     * components are listed once here rather than in every wither.
+     */
+    private HttpSettings copy(java.util.function.Consumer<Copy> change) {
+        Copy c = new Copy(this);
+        change.accept(c);
+        return c.build();
+    }
+
+    /** The components of a copy being made, each settable. */
+    private static final class Copy {
+        String host;
+        int port;
+        boolean managementEnabled;
+        String managementHost;
+        int managementPort;
+        List<String> apiKeys;
+        long maxRequestBytes;
+        Duration requestTimeout;
+        Duration sseKeepAlive;
+        JsonLimits json;
+        ConnectionLimits connections;
+        ManagementAccess managementAccess;
+
+        Copy(HttpSettings r) {
+            host = r.host;
+            port = r.port;
+            managementEnabled = r.managementEnabled;
+            managementHost = r.managementHost;
+            managementPort = r.managementPort;
+            apiKeys = r.apiKeys;
+            maxRequestBytes = r.maxRequestBytes;
+            requestTimeout = r.requestTimeout;
+            sseKeepAlive = r.sseKeepAlive;
+            json = r.json;
+            connections = r.connections;
+            managementAccess = r.managementAccess;
+        }
+
+        HttpSettings build() {
+            return new HttpSettings(
+                    host,
+                    port,
+                    managementEnabled,
+                    managementHost,
+                    managementPort,
+                    apiKeys,
+                    maxRequestBytes,
+                    requestTimeout,
+                    sseKeepAlive,
+                    json,
+                    connections,
+                    managementAccess);
+        }
     }
 
     private static void checkPort(int port, String name) {

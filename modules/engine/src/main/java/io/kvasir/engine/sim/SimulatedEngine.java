@@ -107,179 +107,107 @@ public final class SimulatedEngine implements InferenceEngine {
         }
 
         public Config withTiming(TimingModel t) {
-            return new Config(
-                    t,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.timing = t);
         }
 
         public Config withMaxContext(int tokens) {
-            return new Config(
-                    timing,
-                    tokens,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.maxContext = tokens);
         }
 
         public Config withKvBlocks(int blocks) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    blocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.kvBlocks = blocks);
         }
 
         public Config withBlockSize(int tokens) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    tokens,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.blockSize = tokens);
         }
 
         public Config withMaxNumSeqs(int seqs) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    seqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.maxNumSeqs = seqs);
         }
 
         public Config withMaxBatchTokens(int tokens) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    tokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.maxBatchTokens = tokens);
         }
 
         public Config withPrefixCaching(boolean enabled) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    enabled,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.prefixCaching = enabled);
         }
 
         public Config withKvBytesPerToken(int bytes) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    bytes,
-                    virtualClock,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.kvBytesPerToken = bytes);
         }
 
         public Config withVirtualClock(boolean virtual) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtual,
-                    seed,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.virtualClock = virtual);
         }
 
         public Config withSeed(long s) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    s,
-                    longPrefillThreshold,
-                    longPrefillShare);
+            return copy(c -> c.seed = s);
         }
 
         public Config withLongPrefill(int threshold, double share) {
-            return new Config(
-                    timing,
-                    maxContext,
-                    kvBlocks,
-                    blockSize,
-                    maxNumSeqs,
-                    maxBatchTokens,
-                    prefixCaching,
-                    kvBytesPerToken,
-                    virtualClock,
-                    seed,
-                    threshold,
-                    share);
+            return copy(c -> {
+                c.longPrefillThreshold = threshold;
+                c.longPrefillShare = share;
+            });
+        }
+
+        /**
+         * A copy with some components changed: each wither names only what it changes, and the
+         * components are listed once here rather than in every wither.
+         */
+        private Config copy(java.util.function.Consumer<Copy> change) {
+            Copy c = new Copy(this);
+            change.accept(c);
+            return c.build();
+        }
+
+        /** The components of a copy being made, each settable. */
+        private static final class Copy {
+            TimingModel timing;
+            int maxContext;
+            int kvBlocks;
+            int blockSize;
+            int maxNumSeqs;
+            int maxBatchTokens;
+            boolean prefixCaching;
+            int kvBytesPerToken;
+            boolean virtualClock;
+            long seed;
+            int longPrefillThreshold;
+            double longPrefillShare;
+
+            Copy(Config r) {
+                timing = r.timing;
+                maxContext = r.maxContext;
+                kvBlocks = r.kvBlocks;
+                blockSize = r.blockSize;
+                maxNumSeqs = r.maxNumSeqs;
+                maxBatchTokens = r.maxBatchTokens;
+                prefixCaching = r.prefixCaching;
+                kvBytesPerToken = r.kvBytesPerToken;
+                virtualClock = r.virtualClock;
+                seed = r.seed;
+                longPrefillThreshold = r.longPrefillThreshold;
+                longPrefillShare = r.longPrefillShare;
+            }
+
+            Config build() {
+                return new Config(
+                        timing,
+                        maxContext,
+                        kvBlocks,
+                        blockSize,
+                        maxNumSeqs,
+                        maxBatchTokens,
+                        prefixCaching,
+                        kvBytesPerToken,
+                        virtualClock,
+                        seed,
+                        longPrefillThreshold,
+                        longPrefillShare);
+            }
         }
 
         /** The scheduling settings the engine core runs with; the rest of the simulation is this record's own. */
