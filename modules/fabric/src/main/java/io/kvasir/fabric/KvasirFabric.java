@@ -10,6 +10,7 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.Cluster;
 import akka.stream.javadsl.Source;
 import io.kvasir.fabric.api.Fabric;
+import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.gateway.NodeDrain;
@@ -125,6 +126,14 @@ public final class KvasirFabric implements Fabric {
             return tiers.generate(request);
         }
         return placement.generate(request);
+    }
+
+    @Override
+    public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+        if (request == null || request.model() == null || tiers.isTiered(request.model())) {
+            return java.util.Optional.empty(); // a tier's refusal may spill to the next tier
+        }
+        return placement.refusedAtOnce(request);
     }
 
     /** Each model's text side, read once on first use; a file that cannot be read is logged and not retried. */

@@ -174,6 +174,18 @@ public final class FakeFabric implements Fabric {
     }
 
     @Override
+    public Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+        return Optional.ofNullable(refusingAtOnce);
+    }
+
+    /** From now on {@link #refusedAtOnce} answers with {@code refusal} (null: nothing refused up front). */
+    public void refuseAtOnce(FabricException refusal) {
+        refusingAtOnce = refusal;
+    }
+
+    private volatile FabricException refusingAtOnce;
+
+    @Override
     public Source<GenerationEvent, NotUsed> generate(GenerationRequest request) {
         requests.add(request);
         if (models.stream().noneMatch(m -> m.id().equals(request.model()))) {

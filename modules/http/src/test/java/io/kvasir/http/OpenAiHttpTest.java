@@ -13,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -189,6 +190,23 @@ class OpenAiHttpTest {
 
         assertThat(events[events.length - 2]).startsWith("data: {\"error\":");
         assertThat(events[events.length - 1]).isEqualTo("data: [DONE]");
+    }
+
+    @Test
+    void aRefusalToldUpFrontIsAnsweredWithoutStartingTheGeneration() throws Exception {
+        server.fabric.refuseAtOnce(new FabricException(FabricException.Kind.OVERLOADED, "Too many.", null, 3));
+        try {
+            int before = server.fabric.requests().size();
+            for (String body : List.of(CHAT + ", \"stream\": true}", CHAT + "}")) {
+                HttpResponse<String> response = server.post("/v1/chat/completions", body);
+                assertError(response, 429, null);
+                assertThat(response.headers().firstValue("Retry-After")).contains("3");
+                assertThat(json(response.body()).at("/error/code").asText()).isEqualTo("overloaded");
+            }
+            assertThat(server.fabric.requests()).as("generations started").hasSize(before);
+        } finally {
+            server.fabric.refuseAtOnce(null);
+        }
     }
 
     @Test

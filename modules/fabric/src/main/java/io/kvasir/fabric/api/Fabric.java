@@ -19,6 +19,17 @@ public interface Fabric {
      */
     Source<GenerationEvent, NotUsed> generate(GenerationRequest request);
 
+    /**
+     * The refusal {@link #generate} would fail with at once, when it can be told without starting
+     * the request (admission's forecast already past the request's objective), else empty. A front
+     * end may answer with it and not materialize the stream: under overload most requests are
+     * refused, and each refusal then costs no stream. Empty says nothing: {@code generate} may still
+     * refuse. A refusal given here is counted as {@code generate}'s would be.
+     */
+    default java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+        return java.util.Optional.empty();
+    }
+
     /** Models this fabric serves, from the registry. */
     List<ModelDescriptor> models();
 

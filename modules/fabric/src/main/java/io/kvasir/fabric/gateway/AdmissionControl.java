@@ -195,6 +195,25 @@ public final class AdmissionControl {
         return permit;
     }
 
+    /**
+     * The refusal {@link #acquire} would give at once on the forecast alone, or empty: for a front
+     * end that answers 429 without setting up the request's stream (a burst of refusals then costs
+     * no stream, actor or placement each). Counted as a forecast refusal when it refuses.
+     */
+    public java.util.Optional<FabricException> forecastRefusal(String model, Workload workload, int promptTokens) {
+        Workload w = workload == null ? Workload.INTERACTIVE : workload;
+        long objective = objectives.ttftFor(w).toNanos();
+        if (objective <= 0 || !gates.containsKey(model)) {
+            return java.util.Optional.empty();
+        }
+        long predicted = forecast.predictedTtftNanos(model, promptTokens);
+        if (predicted <= objective) {
+            return java.util.Optional.empty();
+        }
+        refused(model, Refusal.FORECAST);
+        return java.util.Optional.of(overloaded(model, predicted - objective));
+    }
+
     /** Requests of one model refused for {@code cause} since this gateway started. */
     public long refusals(String model, Refusal cause) {
         var counts = refusals.get(model);

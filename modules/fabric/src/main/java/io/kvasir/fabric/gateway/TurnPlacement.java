@@ -85,6 +85,30 @@ public final class TurnPlacement {
     }
 
     /**
+     * The refusal a new turn would get from admission's forecast, told without starting it (see
+     * {@link io.kvasir.fabric.api.Fabric#refusedAtOnce}); empty whenever another gate could decide
+     * first (a draining node, an unknown model, a tenant's own limits, no replica up yet), so that
+     * those answer as they always do.
+     */
+    public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+        if (request == null
+                || request.model() == null
+                || request.tenant() != null
+                || node.draining()
+                || settings.model(request.model()).isEmpty()
+                || !view.hasDecodeReplica(request.model())) {
+            return java.util.Optional.empty();
+        }
+        var refusal =
+                admission.forecastRefusal(request.model(), request.workload(), PrefillBacklog.estimateTokens(request));
+        refusal.ifPresent(e -> {
+            metrics.refused(request.model(), e.kind());
+            metrics.rejected(request.model());
+        });
+        return refusal;
+    }
+
+    /**
      * One placement of the turn. If its replica is lost mid-stream (the stream fails after it
      * started), the turn is placed again with the tokens sent so far, and the client's stream goes on.
      */

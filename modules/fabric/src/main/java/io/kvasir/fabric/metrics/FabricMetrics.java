@@ -65,6 +65,17 @@ public final class FabricMetrics {
                 : events.via(new TimedStream(meters, registry.config().clock()));
     }
 
+    /**
+     * A request of {@code model} refused for overload before its stream existed: what its stream's
+     * meters would have counted on that refusal.
+     */
+    public void rejected(String model) {
+        RequestMeters meters = model == null ? null : requests.get(model);
+        if (meters != null) {
+            meters.rejected();
+        }
+    }
+
     /** An admitted request of {@code model} (a configured one) waited {@code nanos} for its slot. */
     public void admissionWait(String model, long nanos) {
         RequestMeters meters = requests.get(model);

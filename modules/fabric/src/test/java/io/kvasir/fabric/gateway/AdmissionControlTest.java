@@ -229,6 +229,41 @@ class AdmissionControlTest {
     }
 
     @Test
+    void theForecastAloneTellsARefusalWithoutTakingASlot() {
+        AdmissionControl admission = new AdmissionControl(
+                List.of(model(1, 100)),
+                new AdmissionControl.Objectives(
+                        Duration.ofSeconds(2), Duration.ofSeconds(30), Duration.ofSeconds(2), Duration.ofSeconds(60)),
+                m -> 0,
+                null,
+                System::nanoTime);
+        AtomicLong predicted = new AtomicLong(1_900_000_000L);
+        admission.forecast(new AdmissionControl.TtftForecast() {
+            @Override
+            public long predictedTtftNanos(String model, int promptTokens) {
+                return predicted.get();
+            }
+
+            @Override
+            public Ticket admitted(String model, int promptTokens) {
+                return Ticket.NONE;
+            }
+        });
+        assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10)).isEmpty();
+        predicted.set(3_200_000_000L);
+        var refusal = admission.forecastRefusal("m", Workload.INTERACTIVE, 10);
+        assertThat(refusal).hasValueSatisfying(e -> {
+            assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
+            assertThat(e.retryAfterSeconds()).isEqualTo(2); // 1.2 s past the objective, rounded up
+        });
+        // Within the batch class's own objective; and no model, no forecast: nothing to tell.
+        assertThat(admission.forecastRefusal("m", Workload.BATCH, 10)).isEmpty();
+        assertThat(admission.forecastRefusal("nope", Workload.INTERACTIVE, 10)).isEmpty();
+        assertThat(admission.refusals("m", AdmissionControl.Refusal.FORECAST)).isEqualTo(1);
+        assertThat(admission.pending("m")).isZero();
+    }
+
+    @Test
     void higherPriorityTenantsWaitAheadAndAFullQueueShedsTheLowest() throws Exception {
         AdmissionControl admission = admission(1, 2);
         AdmissionControl.Permit running = admission

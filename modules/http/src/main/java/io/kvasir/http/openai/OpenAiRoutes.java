@@ -30,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -131,6 +132,11 @@ public final class OpenAiRoutes extends AllDirectives {
                             return several(parsedAll, all, n);
                         }
                         var generation = all.getFirst();
+                        var refused = fabric.refusedAtOnce(generation);
+                        if (refused.isPresent()) {
+                            // Overloaded: answered without setting up the request's stream at all.
+                            return CompletableFuture.<HttpResponse>failedFuture(refused.get());
+                        }
                         return parsed.stream()
                                 ? streamedOne(parsed, generation)
                                 : whole(parsed, fabric.generate(generation));
