@@ -90,7 +90,9 @@ public final class GuardedServer {
                                                 log,
                                                 materializer),
                                         setup)
-                                .thenCompose(closed -> closed))
+                                .thenCompose(closed -> closed)
+                                // A set-up the dispatcher refused (it is stopping) must not end the accept loop.
+                                .exceptionally(failure -> Done.getInstance()))
                 .to(Sink.ignore())
                 .run(materializer)
                 .thenApply(tcp -> new HttpBinding(tcp, open));
