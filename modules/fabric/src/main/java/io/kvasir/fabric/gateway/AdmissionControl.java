@@ -177,9 +177,9 @@ public final class AdmissionControl {
         long waitBudget = objectives.waitFor(w).toNanos();
         if (objective > 0) {
             long predicted = forecast.predictedTtftNanos(model, promptTokens);
-            if (predicted > objective) {
-                refused(model, Refusal.FORECAST);
-                return CompletableFuture.failedFuture(overloaded(model, predicted - objective));
+            var refusal = pastObjective(model, objective, predicted);
+            if (refusal.isPresent()) {
+                return CompletableFuture.failedFuture(refusal.get());
             }
             // Time spent queued here comes out of the same objective as the prompt work ahead.
             waitBudget = Math.min(waitBudget, objective - predicted);
@@ -206,7 +206,11 @@ public final class AdmissionControl {
         if (objective <= 0 || !gates.containsKey(model)) {
             return java.util.Optional.empty();
         }
-        long predicted = forecast.predictedTtftNanos(model, promptTokens);
+        return pastObjective(model, objective, forecast.predictedTtftNanos(model, promptTokens));
+    }
+
+    /** The forecast refusal, counted, when {@code predicted} is past {@code objective}; the Retry-After is the excess. */
+    private java.util.Optional<FabricException> pastObjective(String model, long objective, long predicted) {
         if (predicted <= objective) {
             return java.util.Optional.empty();
         }

@@ -48,18 +48,28 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         return calibration(model).calibrated(rawNanos(model, 0));
     }
 
-    /** The uncorrected forecast: the tokens ahead over the measured rate. */
-    long rawNanos(String model, int promptTokens) {
-        long queued = 0;
+    /** Prompt tokens per second the model's decode replicas published, together: what queued work is divided by. */
+    public static double prefillRate(ReplicaView view, String model) {
         double rate = 0;
         for (var replica : view.replicas(model)) {
             if (replica.pool().equals(ModelSettings.DECODE)) {
-                queued += replica.load().queuedPrefillTokens();
                 rate += replica.load().prefillTokensPerSecond();
             }
         }
+        return rate;
+    }
+
+    /** The uncorrected forecast: the tokens ahead over the measured rate. */
+    long rawNanos(String model, int promptTokens) {
+        double rate = prefillRate(view, model);
         if (rate <= 0) {
             return 0;
+        }
+        long queued = 0;
+        for (var replica : view.replicas(model)) {
+            if (replica.pool().equals(ModelSettings.DECODE)) {
+                queued += replica.load().queuedPrefillTokens();
+            }
         }
         // Requests this gateway admitted are ahead of a new one until their first token, however
         // long that takes: in a burst they can sit in placement or on the replica's queue before any

@@ -86,10 +86,7 @@ final class EngineMeters {
         Gauge.builder(
                         "kvasir.replicas.prefill_tokens_per_second",
                         view,
-                        v -> v.replicas(model).stream()
-                                .filter(r -> r.pool().equals(io.kvasir.fabric.ModelSettings.DECODE))
-                                .mapToDouble(r -> r.load().prefillTokensPerSecond())
-                                .sum())
+                        v -> io.kvasir.fabric.gateway.PrefillBacklog.prefillRate(v, model))
                 .description("prompt tokens per second the model's decode replicas measured for their prefilling "
                         + "steps: the rate the admission forecast divides queued prompt work by")
                 .tag(FabricMetrics.MODEL, model)
