@@ -75,7 +75,7 @@ public final class LoadRunner {
         ProgressBar progress = new ProgressBar(progressOut, "warm-up", requests);
         OkHttpClient client = RequestDriver.client(spec.timeout(), 1);
         try {
-            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
+            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
             // Session numbers of their own: the measured sessions keep their sizes and seeds, and no
             // warm-up conversation shares a session id (and so a cached prefix) with a measured one.
             for (int i = 0; i < requests; i++) {
@@ -92,12 +92,10 @@ public final class LoadRunner {
         int sessions = (spec.requests() + spec.turns() - 1) / spec.turns();
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "bench serve " + level.label(), spec.requests());
-        int connections =
-                level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
-        OkHttpClient client = RequestDriver.client(spec.timeout(), connections);
+        OkHttpClient client = RequestDriver.client(spec.timeout(), level);
         long start;
         try {
-            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
+            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
             start = System.nanoTime();
             if (level.open()) {
                 runOpen(level.rate(), sessions, driver, results, progress);

@@ -44,7 +44,6 @@ public final class RequestDriver {
     private final URI endpoint;
     private final String model;
     private final String apiKey;
-    private final Duration timeout;
     private final ObjectMapper mapper = new ObjectMapper();
 
     /**
@@ -70,12 +69,21 @@ public final class RequestDriver {
         client.connectionPool().evictAll();
     }
 
-    public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey, Duration timeout) {
+    /**
+     * The client for one load level: a connection for each of a closed loop's workers; for an open
+     * loop, about four seconds' worth of arrivals (4 to 256), as many as are likely open at once.
+     */
+    public static OkHttpClient client(Duration timeout, LoadSpec.Level level) {
+        int connections =
+                level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
+        return client(timeout, connections);
+    }
+
+    public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey) {
         this.client = client;
         this.endpoint = chatEndpoint(baseUrl);
         this.model = model;
         this.apiKey = apiKey;
-        this.timeout = timeout;
     }
 
     /** {@code http://host:port} or {@code .../v1} both mean the same server. */
@@ -166,15 +174,14 @@ public final class RequestDriver {
         double headersMs = msSince(start);
         String replica = response.header(REPLICA_HEADER);
         double retryAfter = retryAfterSeconds(response.header("Retry-After"), Instant.now());
-        Response answered = response;
-        try (answered;
+        try (Response answered = response;
                 InputStream body = answered.body().byteStream()) {
-            if (response.code() != 200) {
+            if (answered.code() != 200) {
                 String text = new String(body.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
                 return RequestResult.failed(
                                 turn,
-                                response.code(),
-                                "HTTP " + response.code() + ": " + ChatChunk.abbreviate(text.strip()),
+                                answered.code(),
+                                "HTTP " + answered.code() + ": " + ChatChunk.abbreviate(text.strip()),
                                 headersMs,
                                 promptEstimate)
                         .with(workload, replica, retryAfter);

@@ -40,11 +40,9 @@ final class SoakDriver {
     /** Drives load from {@code startNanos} for {@code duration}; each finished request goes to {@code sink}. */
     void run(long startNanos, Duration duration, Consumer<Finished> sink) {
         long deadline = startNanos + duration.toNanos();
-        int connections =
-                level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
-        OkHttpClient client = RequestDriver.client(spec.timeout(), connections);
+        OkHttpClient client = RequestDriver.client(spec.timeout(), level);
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), spec.timeout());
+            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
             if (level.open()) {
                 arrive(driver, workers, startNanos, deadline, sink);
             } else {

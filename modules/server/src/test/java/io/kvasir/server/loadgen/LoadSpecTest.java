@@ -77,20 +77,18 @@ class LoadSpecTest {
 
     @Test
     void requestBodyAsksForUsageAndAFixedOutputLength() throws Exception {
-        {
-            RequestDriver driver = new RequestDriver(
-                    RequestDriver.client(Duration.ofSeconds(1), 1), "http://h:1", "m1", null, Duration.ofSeconds(1));
-            JsonNode body = new ObjectMapper()
-                    .readTree(driver.requestBody(List.of(new RequestDriver.Message("user", "hi \"there\"")), 42));
-            assertThat(body.path("model").asText()).isEqualTo("m1");
-            assertThat(body.path("messages").get(0).path("content").asText()).isEqualTo("hi \"there\"");
-            assertThat(body.path("stream").asBoolean()).isTrue();
-            assertThat(body.path("stream_options").path("include_usage").asBoolean())
-                    .isTrue();
-            assertThat(body.path("max_tokens").asInt()).isEqualTo(42);
-            assertThat(body.path("min_tokens").asInt()).isEqualTo(42);
-            assertThat(body.path("ignore_eos").asBoolean()).isTrue();
-        }
+        RequestDriver driver =
+                new RequestDriver(RequestDriver.client(Duration.ofSeconds(1), 1), "http://h:1", "m1", null);
+        JsonNode body = new ObjectMapper()
+                .readTree(driver.requestBody(List.of(new RequestDriver.Message("user", "hi \"there\"")), 42));
+        assertThat(body.path("model").asText()).isEqualTo("m1");
+        assertThat(body.path("messages").get(0).path("content").asText()).isEqualTo("hi \"there\"");
+        assertThat(body.path("stream").asBoolean()).isTrue();
+        assertThat(body.path("stream_options").path("include_usage").asBoolean())
+                .isTrue();
+        assertThat(body.path("max_tokens").asInt()).isEqualTo(42);
+        assertThat(body.path("min_tokens").asInt()).isEqualTo(42);
+        assertThat(body.path("ignore_eos").asBoolean()).isTrue();
     }
 
     @Test

@@ -51,8 +51,7 @@ class RequestDriverRetryTest {
                 RequestDriver.client(Duration.ofSeconds(10), 4),
                 "http://127.0.0.1:" + server.socket.getLocalPort(),
                 "m",
-                null,
-                Duration.ofSeconds(10));
+                null);
     }
 
     /** Reads each request's head, then closes the first {@code silent} connections unanswered. */
