@@ -127,7 +127,7 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
     }
 
     TtftCalibration calibration(String model) {
-        return calibrations.computeIfAbsent(model, m -> new TtftCalibration());
+        return calibrations.computeIfAbsent(model, m -> new TtftCalibration(nanoTime));
     }
 
     private long unreported(String model) {

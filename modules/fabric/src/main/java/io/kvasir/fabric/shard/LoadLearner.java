@@ -1,6 +1,7 @@
 package io.kvasir.fabric.shard;
 
 import io.kvasir.engine.core.EngineStats;
+import java.util.function.LongSupplier;
 
 /**
  * What a replica learns from its engine's counters, read once a publish interval: how many
@@ -14,6 +15,14 @@ import io.kvasir.engine.core.EngineStats;
  * prompt was cached but for one token made a 13 ms step look like 78 prompt tokens a second, and a
  * few such turns took the published rate from 2,400 down to 110 tokens a second, so the admission
  * forecast refused five of eight requests arriving together on an idle replica.
+ *
+ * <p>A rate learnt under overload is the rate of a replica whose cores also took in hundreds of
+ * refused requests; once no prompt has come for a while it says little about the next one. So
+ * after {@link #RECOVERY_AFTER_NANOS} without a prompt the published rate returns to the best this
+ * replica has shown, half the way every {@link #RECOVERY_HALF_LIFE_NANOS}. Measured without it: after an overload (240
+ * requests at once, three times) the rate stayed at 823 tokens a second, a third of the idle
+ * replica's, and 20 s later the admission forecast refused three and four of eight requests
+ * arriving together on the idle replica.
  */
 final class LoadLearner {
 
@@ -26,6 +35,18 @@ final class LoadLearner {
      */
     static final double HALF_LIFE_TOKENS = 1024;
 
+    /** How long without a prompt before the rate starts to recover: longer than a busy replica's gaps. */
+    static final long RECOVERY_AFTER_NANOS = 5_000_000_000L;
+
+    /** Then, how long the published rate takes to come half the way back to the best. */
+    static final long RECOVERY_HALF_LIFE_NANOS = 5_000_000_000L;
+
+    /**
+     * Prompt tokens (decayed) the rate must rest on before it may count as the best: a reading of
+     * one short prompt is too noisy to be anyone's best.
+     */
+    private static final double BEST_AFTER_TOKENS = 512;
+
     private final BatchCapacity capacity;
     /** The reading before, to measure the steps between two readings. */
     private EngineStats last;
@@ -35,9 +56,20 @@ final class LoadLearner {
     private double prefillNanos;
     /** A decode-only step's time, recently (the lone step timed at load until one is read). */
     private double decodeStepNanos;
+    /** The highest learnt rate that rested on enough tokens; 0 until then. */
+    private double bestRate;
+    /** When a prompt was last counted (0: never). */
+    private long lastPromptNanos;
+
+    private final LongSupplier nanoTime;
 
     LoadLearner(BatchCapacity capacity) {
+        this(capacity, System::nanoTime);
+    }
+
+    LoadLearner(BatchCapacity capacity, LongSupplier nanoTime) {
         this.capacity = capacity;
+        this.nanoTime = nanoTime;
     }
 
     /** A lone sequence's step, timed at load. */
@@ -56,7 +88,8 @@ final class LoadLearner {
     /**
      * Learns from a new reading. Only steps that decoded and computed no prompt chunk feed the batch
      * capacity: a prompt chunk's cost does not grow with the batch, and the step budget and
-     * length-aware scheduling, not the batch cap, bound it. An idle replica keeps its last prefill rate.
+     * length-aware scheduling, not the batch cap, bound it. A replica that counts no prompt returns
+     * its published rate towards the best it has shown.
      */
     Learnt read(EngineStats now) {
         EngineStats before = last;
@@ -71,14 +104,14 @@ final class LoadLearner {
             }
             learnPrefill(now, before);
         }
-        return new Learnt(capacity.capacity(), prefillRate());
+        return new Learnt(capacity.capacity(), publishedRate());
     }
 
     private void learnPrefill(EngineStats now, EngineStats before) {
         long tokens = now.promptTokens() - before.promptTokens();
         long nanos = (now.stepNanos() - now.decodeStepNanos()) - (before.stepNanos() - before.decodeStepNanos());
         if (tokens <= 0 || nanos <= 0) {
-            return; // an idle replica keeps its rate
+            return; // nothing to learn from: the published rate recovers instead
         }
         long mixedSteps = Math.max(0, (now.steps() - now.decodeSteps()) - (before.steps() - before.decodeSteps()));
         // What the steps would have taken without their prompt chunks, never more than 3/4 of them:
@@ -87,9 +120,27 @@ final class LoadLearner {
         double keep = Math.pow(0.5, tokens / HALF_LIFE_TOKENS);
         prefillTokens = prefillTokens * keep + tokens;
         prefillNanos = prefillNanos * keep + spent;
+        lastPromptNanos = nanoTime.getAsLong();
+        if (prefillTokens >= BEST_AFTER_TOKENS) {
+            bestRate = Math.max(bestRate, learntRate());
+        }
     }
 
-    private double prefillRate() {
+    private double learntRate() {
         return prefillNanos <= 0 ? 0 : prefillTokens / (prefillNanos / 1e9);
+    }
+
+    /** The learnt rate, moved towards the best for the time no prompt has come (never below the learnt). */
+    private double publishedRate() {
+        double learnt = learntRate();
+        if (bestRate <= learnt || lastPromptNanos == 0) {
+            return learnt;
+        }
+        double quiet = nanoTime.getAsLong() - lastPromptNanos - RECOVERY_AFTER_NANOS;
+        if (quiet <= 0) {
+            return learnt;
+        }
+        double stale = Math.pow(0.5, quiet / RECOVERY_HALF_LIFE_NANOS);
+        return bestRate - (bestRate - learnt) * stale;
     }
 }

@@ -459,6 +459,24 @@ public final class ModelShard extends AbstractBehavior<Command> {
         }
     }
 
+    private static io.kvasir.fabric.api.GenerationRequest warmTurn(String model) {
+        return new io.kvasir.fabric.api.GenerationRequest(
+                model,
+                "kvasir-warm",
+                java.util.List.of(
+                        new io.kvasir.engine.chat.ChatMessage("system", "You are a helpful assistant."),
+                        new io.kvasir.engine.chat.ChatMessage("user", "Say hello in one short sentence, please.")),
+                null,
+                io.kvasir.engine.sampling.SamplingParams.greedy(),
+                1,
+                java.util.List.of(),
+                io.kvasir.fabric.api.GenerationRequest.Workload.INTERACTIVE,
+                null,
+                "kvasir-warm",
+                null,
+                null);
+    }
+
     private Behavior<Command> onLoaded(Loaded loaded) {
         learner.loneStep(loaded.loneStepNanos());
         getContext()
@@ -471,6 +489,12 @@ public final class ModelShard extends AbstractBehavior<Command> {
                                 ? " (lone decode step " + loaded.loneStepNanos() / 1000 + " us)"
                                 : "");
         nodeState.loadBackoff().loaded(id.entityId());
+        if (loop.model() != null) {
+            // One chat rendered and tokenized now, its result dropped: queued on the renderer's
+            // thread ahead of every real turn, it loads and compiles the template and tokenizer
+            // paths before the first clients' turns need them.
+            renderer.render(loop.model(), warmTurn(id.model()), null);
+        }
         ready = true;
         getContext()
                 .getSystem()

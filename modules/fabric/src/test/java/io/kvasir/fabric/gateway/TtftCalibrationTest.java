@@ -53,4 +53,30 @@ class TtftCalibrationTest {
         assertThat(c.tokens(100)).isBetween(178, 182);
         assertThat(c.slope()).as("no timing without a rate").isEqualTo(1.0);
     }
+
+    @Test
+    void whatAnOverloadTaughtFadesOnceFirstTokensStopComing() {
+        long[] now = {0};
+        TtftCalibration c = new TtftCalibration(() -> now[0]);
+        for (int i = 0; i < 100; i++) {
+            c.observe(20 * MS, 820 * MS, 100, 100); // no backlog, yet 800 ms: the cores were busy
+            c.observe(1000 * MS, 800 * MS + 3000 * MS, 100, 100);
+        }
+        double slope = c.slope();
+        double overhead = c.overheadNanos();
+        assertThat(slope).isGreaterThan(2.5);
+        assertThat(overhead).isGreaterThan(500e6);
+
+        now[0] += TtftCalibration.FORGET_AFTER_NANOS;
+        assertThat(c.slope()).as("a busy replica's gaps forget nothing").isEqualTo(slope);
+        now[0] += TtftCalibration.FORGET_HALF_LIFE_NANOS;
+        assertThat(c.slope()).isCloseTo(1 + (slope - 1) / 2, within(0.01));
+        assertThat(c.overheadNanos()).isCloseTo(overhead / 2, within(1e6));
+        now[0] += 9 * TtftCalibration.FORGET_HALF_LIFE_NANOS;
+        assertThat(c.calibrated(500 * MS)).isCloseTo(500 * MS, within(5 * MS));
+
+        // Observed again: learning resumes from where the fading left it.
+        c.observe(1000 * MS, 3000 * MS, 100, 100);
+        assertThat(c.slope()).isCloseTo(1.2, within(0.01));
+    }
 }

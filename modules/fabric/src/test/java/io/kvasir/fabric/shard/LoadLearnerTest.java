@@ -101,4 +101,49 @@ class LoadLearnerTest {
         }
         assertThat(warm.prefillRate()).isBetween(2_000.0, 2_560.0);
     }
+
+    @Test
+    void withoutPromptsTheRateLearntUnderLoadReturnsToTheBestShown() {
+        long[] now = {1};
+        LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0), () -> now[0]);
+        learner.read(stats(0, 0, 0, 0, 0, 0));
+        learner.read(stats(4_096, 2_048_000_000L, 1, 0, 0, 0)); // idle replica: 2,000 tokens a second
+        long tokens = 4_096;
+        long nanos = 2_048_000_000L;
+        LoadLearner.Learnt loaded = null;
+        for (int i = 0; i < 8; i++) { // an overload: 8,192 tokens at 800 a second
+            tokens += 1_024;
+            nanos += 1_280_000_000L;
+            loaded = learner.read(stats(tokens, nanos, 2 + i, 0, 0, 0));
+        }
+        assertThat(loaded.prefillRate()).isBetween(800.0, 900.0);
+
+        now[0] += LoadLearner.RECOVERY_AFTER_NANOS;
+        assertThat(learner.read(stats(tokens, nanos, 10, 0, 0, 0)).prefillRate())
+                .as("a busy replica's gaps between prompts change nothing")
+                .isEqualTo(loaded.prefillRate());
+        now[0] += LoadLearner.RECOVERY_HALF_LIFE_NANOS; // then quiet for one half-life
+        double halfway = learner.read(stats(tokens, nanos, 10, 0, 0, 0)).prefillRate();
+        assertThat(halfway).isCloseTo((loaded.prefillRate() + 2_000) / 2, within(30.0));
+        now[0] += 6 * LoadLearner.RECOVERY_HALF_LIFE_NANOS;
+        assertThat(learner.read(stats(tokens, nanos, 10, 0, 0, 0)).prefillRate())
+                .isBetween(1_950.0, 2_000.0);
+
+        // Prompts again, still slow: the rate is the learnt one at once, not the recovered one.
+        LoadLearner.Learnt again = learner.read(stats(tokens + 1_024, nanos + 1_280_000_000L, 11, 0, 0, 0));
+        assertThat(again.prefillRate()).isBetween(800.0, 900.0);
+    }
+
+    @Test
+    void oneShortPromptDoesNotSetTheBest() {
+        long[] now = {1};
+        LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0), () -> now[0]);
+        learner.read(stats(0, 0, 0, 0, 0, 0));
+        learner.read(stats(64, 10_000_000L, 1, 0, 0, 0)); // 6,400 a second, on 64 tokens
+        learner.read(stats(64 + 2_048, 10_000_000L + 2_048_000_000L, 2, 0, 0, 0)); // then 1,000 a second
+        now[0] += 20 * LoadLearner.RECOVERY_HALF_LIFE_NANOS;
+        assertThat(learner.read(stats(2_112, 2_058_000_000L, 2, 0, 0, 0)).prefillRate())
+                .as("recovers to a best that rested on enough tokens, not to the short prompt's")
+                .isLessThan(1_200.0);
+    }
 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class LoneStepProbeTest {
 
     @Test
-    void measuresTheDecodeStepOfALoneSequenceAndLeavesNothingRunning() {
+    void warmsABatchThenMeasuresTheDecodeStepOfALoneSequenceAndLeavesNothingRunning() {
         // 20 ms per step plus a little per token: a lone decode step is about 20 ms.
         TimingModel timing = TimingModel.linear(1e-6, 0, 0.020, 0.0001);
         try (SimulatedModel model = new SimulatedModel(
@@ -20,7 +20,14 @@ class LoneStepProbeTest {
 
             assertThat(nanos).isBetween(15_000_000L, 200_000_000L);
             assertThat(model.engine().hasWork()).isFalse();
-            assertThat(model.engine().stats().kvBlocksInUse()).isZero();
+            var stats = model.engine().stats();
+            assertThat(stats.kvBlocksInUse()).isZero();
+            assertThat(stats.promptTokens())
+                    .as("a batch of prompts warmed the prompt kernels first")
+                    .isGreaterThanOrEqualTo(8 * 32 + 16);
+            assertThat((double) stats.decodeSequences() / stats.decodeSteps())
+                    .as("and decoded together: the batched decode kernels too")
+                    .isGreaterThan(4);
         }
     }
 }
