@@ -129,11 +129,11 @@ public final class KvasirFabric implements Fabric {
     }
 
     @Override
-    public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+    public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request, java.time.Duration waited) {
         if (request == null || request.model() == null || tiers.isTiered(request.model())) {
             return java.util.Optional.empty(); // a tier's refusal may spill to the next tier
         }
-        return placement.refusedAtOnce(request);
+        return placement.refusedAtOnce(request, waited);
     }
 
     /** Each model's text side, read once on first use; a file that cannot be read is logged and not retried. */

@@ -8,6 +8,7 @@ import akka.stream.Materializer;
 import io.kvasir.fabric.api.Fabric;
 import io.kvasir.http.connection.GuardedServer;
 import io.kvasir.http.connection.HttpBinding;
+import io.kvasir.http.connection.RequestArrival;
 import io.kvasir.http.openai.OpenAiRoutes;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -75,26 +76,34 @@ public final class ApiServer extends AllDirectives {
     }
 
     /**
-     * Times each 429 from the moment its request's headers were parsed to the moment its answer is
-     * ready ({@code kvasir_http_refusal_seconds}): the server's own share of a client's time to the
-     * refusal, which tells it apart from time the client spent connecting and sending.
+     * Times each request from the moment it began to arrive ({@link RequestArrival}: its
+     * connection's acceptance or its first byte) to the moment a route starts on it
+     * ({@code kvasir_http_intake_seconds}: what accepting, reading and parsing cost, which under a
+     * burst is most of a refusal's time), and each 429 from that same moment to its answer
+     * ({@code kvasir_http_refusal_seconds}: the server's share of a client's time to the refusal,
+     * which tells it apart from time the client spent connecting and sending).
      */
     private Route timedRefusals(Route inner) {
         io.micrometer.core.instrument.MeterRegistry registry = fabric.meterRegistry();
         if (registry == null) {
             return inner;
         }
+        io.micrometer.core.instrument.Timer intake = io.micrometer.core.instrument.Timer.builder("kvasir.http.intake")
+                .description("time from a request's arrival (connection accepted or first byte) to its route")
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
         io.micrometer.core.instrument.Timer refusals = io.micrometer.core.instrument.Timer.builder(
                         "kvasir.http.refusal")
-                .description("time from a request's headers to its 429 answer, at the server")
+                .description("time from a request's arrival to its 429 answer, at the server")
                 .publishPercentiles(0.5, 0.99)
                 .register(registry);
         return extractRequest(request -> {
-            long received = System.nanoTime();
+            long arrived = RequestArrival.nanos(request);
+            intake.record(Math.max(0, System.nanoTime() - arrived), java.util.concurrent.TimeUnit.NANOSECONDS);
             return mapResponse(
                     response -> {
                         if (response.status().intValue() == 429) {
-                            refusals.record(System.nanoTime() - received, java.util.concurrent.TimeUnit.NANOSECONDS);
+                            refusals.record(System.nanoTime() - arrived, java.util.concurrent.TimeUnit.NANOSECONDS);
                         }
                         return response;
                     },

@@ -174,7 +174,7 @@ public final class FakeFabric implements Fabric {
     }
 
     @Override
-    public Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+    public Optional<FabricException> refusedAtOnce(GenerationRequest request, java.time.Duration waited) {
         return Optional.ofNullable(refusingAtOnce);
     }
 

@@ -25,8 +25,12 @@ public interface Fabric {
      * end may answer with it and not materialize the stream: under overload most requests are
      * refused, and each refusal then costs no stream. Empty says nothing: {@code generate} may still
      * refuse. A refusal given here is counted as {@code generate}'s would be.
+     *
+     * @param waited how long the request has already been with the front end (accepting, reading,
+     *               parsing it): its time to first token counts from its arrival, so this comes out
+     *               of the objective the forecast is held to
      */
-    default java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+    default java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request, java.time.Duration waited) {
         return java.util.Optional.empty();
     }
 

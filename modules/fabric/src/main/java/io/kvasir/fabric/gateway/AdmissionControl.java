@@ -199,14 +199,21 @@ public final class AdmissionControl {
      * The refusal {@link #acquire} would give at once on the forecast alone, or empty: for a front
      * end that answers 429 without setting up the request's stream (a burst of refusals then costs
      * no stream, actor or placement each). Counted as a forecast refusal when it refuses.
+     *
+     * @param waitedNanos how long the request was already with the front end: its first token is
+     *                    due within the objective counted from its arrival, not from now. Only where
+     *                    work is queued ahead: a request that finds none is served at once, and
+     *                    refusing it would only make it later still
      */
-    public java.util.Optional<FabricException> forecastRefusal(String model, Workload workload, int promptTokens) {
+    public java.util.Optional<FabricException> forecastRefusal(
+            String model, Workload workload, int promptTokens, long waitedNanos) {
         Workload w = workload == null ? Workload.INTERACTIVE : workload;
         long objective = objectives.ttftFor(w).toNanos();
         if (objective <= 0 || !gates.containsKey(model)) {
             return java.util.Optional.empty();
         }
-        return pastObjective(model, objective, forecast.predictedTtftNanos(model, promptTokens));
+        long predicted = forecast.predictedTtftNanos(model, promptTokens);
+        return pastObjective(model, objective, predicted <= 0 ? 0 : Math.max(0, waitedNanos) + predicted);
     }
 
     /** The forecast refusal, counted, when {@code predicted} is past {@code objective}; the Retry-After is the excess. */

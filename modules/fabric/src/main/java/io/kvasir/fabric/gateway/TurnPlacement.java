@@ -90,7 +90,7 @@ public final class TurnPlacement {
      * first (a draining node, an unknown model, a tenant's own limits, no replica up yet), so that
      * those answer as they always do.
      */
-    public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request) {
+    public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request, java.time.Duration waited) {
         if (request == null
                 || request.model() == null
                 || request.tenant() != null
@@ -99,8 +99,8 @@ public final class TurnPlacement {
                 || !view.hasDecodeReplica(request.model())) {
             return java.util.Optional.empty();
         }
-        var refusal =
-                admission.forecastRefusal(request.model(), request.workload(), PrefillBacklog.estimateTokens(request));
+        var refusal = admission.forecastRefusal(
+                request.model(), request.workload(), PrefillBacklog.estimateTokens(request), waited.toNanos());
         refusal.ifPresent(e -> {
             metrics.refused(request.model(), e.kind());
             metrics.rejected(request.model());

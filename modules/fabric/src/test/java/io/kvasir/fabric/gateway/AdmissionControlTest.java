@@ -249,17 +249,25 @@ class AdmissionControlTest {
                 return Ticket.NONE;
             }
         });
-        assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10)).isEmpty();
+        assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10, 0)).isEmpty();
+        // The same forecast for a request that spent 300 ms being accepted and read: past 2 s from its arrival.
+        assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10, 300_000_000L))
+                .hasValueSatisfying(e -> assertThat(e.retryAfterSeconds()).isEqualTo(1));
+        // Nothing queued ahead: served at once, however long it took to arrive.
+        predicted.set(0);
+        assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10, 5_000_000_000L))
+                .isEmpty();
         predicted.set(3_200_000_000L);
-        var refusal = admission.forecastRefusal("m", Workload.INTERACTIVE, 10);
+        var refusal = admission.forecastRefusal("m", Workload.INTERACTIVE, 10, 0);
         assertThat(refusal).hasValueSatisfying(e -> {
             assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
             assertThat(e.retryAfterSeconds()).isEqualTo(2); // 1.2 s past the objective, rounded up
         });
         // Within the batch class's own objective; and no model, no forecast: nothing to tell.
-        assertThat(admission.forecastRefusal("m", Workload.BATCH, 10)).isEmpty();
-        assertThat(admission.forecastRefusal("nope", Workload.INTERACTIVE, 10)).isEmpty();
-        assertThat(admission.refusals("m", AdmissionControl.Refusal.FORECAST)).isEqualTo(1);
+        assertThat(admission.forecastRefusal("m", Workload.BATCH, 10, 0)).isEmpty();
+        assertThat(admission.forecastRefusal("nope", Workload.INTERACTIVE, 10, 0))
+                .isEmpty();
+        assertThat(admission.refusals("m", AdmissionControl.Refusal.FORECAST)).isEqualTo(2);
         assertThat(admission.pending("m")).isZero();
     }
 

@@ -29,9 +29,28 @@ final class Connection {
     private final OpenConnections registry;
     private final CompletableFuture<Done> closed = new CompletableFuture<>();
     private volatile AsyncCallback<Signal> guard;
+    /** When the next request's first byte came (or the connection was accepted); 0: not known. */
+    private volatile long requestStartNanos;
 
-    Connection(OpenConnections registry) {
+    /** @param acceptedNanos when the connection was accepted: its first request started no later */
+    Connection(OpenConnections registry, long acceptedNanos) {
         this.registry = registry;
+        this.requestStartNanos = acceptedNanos;
+    }
+
+    /** The guard saw the first byte of a request whose headers are not complete yet. */
+    void requestStarted(long nanos) {
+        requestStartNanos = nanos;
+    }
+
+    /**
+     * When the request just parsed started arriving, or {@code now} when that is not known (a
+     * pipelined request, whose bytes came while another was answered). Called once per request.
+     */
+    long takeRequestStart(long now) {
+        long start = requestStartNanos;
+        requestStartNanos = 0;
+        return start == 0 || start > now ? now : start;
     }
 
     void signal(Signal signal) {

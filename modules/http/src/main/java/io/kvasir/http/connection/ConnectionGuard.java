@@ -161,6 +161,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
             lastActivity = System.nanoTime();
             headPending = true;
             headSince = lastActivity;
+            // The connection's first request is timed from its acceptance (the Connection knows when).
             connection.onOpen();
             arm();
         }
@@ -176,6 +177,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
             if (awaiting == 0 && streaming == 0 && !headPending) {
                 headPending = true;
                 headSince = now;
+                connection.requestStarted(now);
                 arm();
             } else if (streaming > 0 && awaiting == 0) {
                 // A pipelined next request, whose head can be told apart only once this answer is done.

@@ -13,7 +13,8 @@ import akka.util.ByteString;
 /**
  * The message-level half of a {@link ConnectionGuard}: wraps a connection's request handler so the
  * guard learns when a request's headers were parsed, when its response started and when the
- * response's body was fully handed to the renderer. While the binding is stopping, responses also
+ * response's body was fully handed to the renderer, and stamps each request with when it began to
+ * arrive ({@link RequestArrival}). While the binding is stopping, responses also
  * carry {@code Connection: close} so that clients do not send another request on them.
  */
 final class ExchangeTracking {
@@ -25,7 +26,7 @@ final class ExchangeTracking {
         return Flow.of(HttpRequest.class)
                 .map(request -> {
                     connection.signal(Connection.Signal.HEAD_RECEIVED);
-                    return request;
+                    return RequestArrival.stamp(request, connection.takeRequestStart(System.nanoTime()));
                 })
                 .via(handler)
                 .map(response -> tracked(response, connection));

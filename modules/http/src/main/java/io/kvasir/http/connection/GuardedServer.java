@@ -77,22 +77,25 @@ public final class GuardedServer {
                 // Each element completes when its connection has closed: this bounds how many are open.
                 // Connections are set up on the dispatcher, not in this stage, so that a burst of
                 // them is materialized on every core rather than one after another here.
-                .mapAsyncUnordered(
-                        limits.maxConnections(),
-                        incoming -> CompletableFuture.supplyAsync(
-                                        () -> serve(
-                                                incoming,
-                                                httpLayer,
-                                                settings,
-                                                limits,
-                                                handler,
-                                                open,
-                                                log,
-                                                materializer),
-                                        setup)
-                                .thenCompose(closed -> closed)
-                                // A set-up the dispatcher refused (it is stopping) must not end the accept loop.
-                                .exceptionally(failure -> Done.getInstance()))
+                .mapAsyncUnordered(limits.maxConnections(), incoming -> {
+                    // Its first request is timed from here (see RequestArrival), set-up included.
+                    long accepted = System.nanoTime();
+                    return CompletableFuture.supplyAsync(
+                                    () -> serve(
+                                            incoming,
+                                            accepted,
+                                            httpLayer,
+                                            settings,
+                                            limits,
+                                            handler,
+                                            open,
+                                            log,
+                                            materializer),
+                                    setup)
+                            .thenCompose(closed -> closed)
+                            // A set-up the dispatcher refused (it is stopping) must not end the accept loop.
+                            .exceptionally(failure -> Done.getInstance());
+                })
                 .to(Sink.ignore())
                 .run(materializer)
                 .thenApply(tcp -> new HttpBinding(tcp, open));
@@ -100,6 +103,7 @@ public final class GuardedServer {
 
     private static CompletionStage<Done> serve(
             Tcp.IncomingConnection incoming,
+            long acceptedNanos,
             BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> httpLayer,
             ServerSettings settings,
             ConnectionLimits limits,
@@ -107,7 +111,7 @@ public final class GuardedServer {
             OpenConnections open,
             LoggingAdapter log,
             Materializer materializer) {
-        Connection connection = new Connection(open);
+        Connection connection = new Connection(open, acceptedNanos);
         try {
             BidiFlow<HttpResponse, ByteString, ByteString, HttpRequest, NotUsed> layers =
                     httpLayer.atop(BidiFlow.fromGraph(new ConnectionGuard(limits, connection)));

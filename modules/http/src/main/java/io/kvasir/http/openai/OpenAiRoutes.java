@@ -25,6 +25,7 @@ import io.kvasir.http.HttpSettings;
 import io.kvasir.http.JsonMediaType;
 import io.kvasir.http.JsonResponses;
 import io.kvasir.http.UnreadBody;
+import io.kvasir.http.connection.RequestArrival;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -132,7 +133,7 @@ public final class OpenAiRoutes extends AllDirectives {
                             return several(parsedAll, all, n);
                         }
                         var generation = all.getFirst();
-                        var refused = fabric.refusedAtOnce(generation);
+                        var refused = fabric.refusedAtOnce(generation, RequestArrival.since(request));
                         if (refused.isPresent()) {
                             // Overloaded: answered without setting up the request's stream at all.
                             return CompletableFuture.<HttpResponse>failedFuture(refused.get());
