@@ -37,6 +37,9 @@ import java.time.Duration;
 final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString, ByteString, ByteString>> {
 
     private static final String DEADLINE = "deadline";
+    /** First bytes read within this of the stage's start were already waiting when it started. */
+    private static final long WAITING_BYTES_NANOS = 20_000_000L;
+
     /** No deadline applies: a request awaits its answer. */
     private static final long UNLIMITED = Long.MAX_VALUE;
 
@@ -81,6 +84,9 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
         private boolean headPending;
 
         private long headSince;
+        /** When this stage started; 0 once the connection's first bytes came. */
+        private long setUpAt;
+
         private boolean bytesWhileStreaming;
         private long lastActivity;
         private boolean terminating;
@@ -161,7 +167,7 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
             lastActivity = System.nanoTime();
             headPending = true;
             headSince = lastActivity;
-            // The connection's first request is timed from its acceptance (the Connection knows when).
+            setUpAt = lastActivity;
             connection.onOpen();
             arm();
         }
@@ -174,6 +180,16 @@ final class ConnectionGuard extends GraphStage<BidiShape<ByteString, ByteString,
         private void onInbound() {
             long now = System.nanoTime();
             lastActivity = now;
+            if (setUpAt != 0) {
+                // The connection's first bytes. Read at once, they were waiting while the server
+                // accepted and set the connection up, and its first request counts from its
+                // acceptance (the Connection's default); read later, the client connected first and
+                // sent afterwards (a pooled, pre-opened connection), and it counts from now.
+                if (now - setUpAt > WAITING_BYTES_NANOS) {
+                    connection.requestStarted(now);
+                }
+                setUpAt = 0;
+            }
             if (awaiting == 0 && streaming == 0 && !headPending) {
                 headPending = true;
                 headSince = now;

@@ -6,7 +6,8 @@ import java.time.Duration;
 
 /**
  * When a request began to arrive: the first byte of its headers, or for a connection's first
- * request the moment the connection was accepted. What a client counts its time to first token
+ * request, when its bytes were already waiting as the connection was set up, the moment the
+ * connection was accepted. What a client counts its time to first token
  * from is when it sent the request, and under a burst the server may take hundreds of milliseconds
  * to accept, set up and parse it before any route runs; an admission decision that ignores that
  * time promises first tokens the client then sees late. Stamped on each request by the connection
