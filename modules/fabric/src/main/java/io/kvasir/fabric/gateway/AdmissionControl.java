@@ -43,13 +43,32 @@ public final class AdmissionControl {
 
     /**
      * How long a request of each class may be predicted to wait here: a share of its TTFT
-     * objective (the rest is for placement and prefill).
+     * objective (the rest is for placement and prefill). Each class's TTFT objective is the longer
+     * of its fixed figure and the time the model's replicas take, unloaded, to prefill that many of
+     * its recent prompts ({@code interactivePrefills}, {@code batchPrefills}; 0: the fixed figure
+     * alone): a fixed 2 s suits a small model, but a model whose one prompt takes 1.3 s to prefill
+     * would then serve one client at a time and refuse the second.
      */
     public record Objectives(
-            Duration interactiveWait, Duration batchWait, Duration interactiveTtft, Duration batchTtft) {
+            Duration interactiveWait,
+            Duration batchWait,
+            Duration interactiveTtft,
+            Duration batchTtft,
+            int interactivePrefills,
+            int batchPrefills) {
         /** Queue-wait bounds only, with no time-to-first-token objectives (nothing refused for backlog). */
         public Objectives(Duration interactiveWait, Duration batchWait) {
             this(interactiveWait, batchWait, Duration.ZERO, Duration.ZERO);
+        }
+
+        /** Fixed time-to-first-token objectives, none derived from the model's speed. */
+        public Objectives(Duration interactiveWait, Duration batchWait, Duration interactiveTtft, Duration batchTtft) {
+            this(interactiveWait, batchWait, interactiveTtft, batchTtft, 0, 0);
+        }
+
+        /** How many of a model's prompts, prefilled unloaded, the class's objective is at least. */
+        public int prefillsFor(Workload workload) {
+            return workload == Workload.BATCH ? batchPrefills : interactivePrefills;
         }
 
         public Duration waitFor(Workload workload) {
@@ -77,6 +96,14 @@ public final class AdmissionControl {
         };
 
         long predictedTtftNanos(String model, int promptTokens);
+
+        /**
+         * How long one of the model's recent prompts takes to prefill on an idle replica, at the
+         * best rate its replicas have shown; 0 while not known.
+         */
+        default long unloadedPromptNanos(String model) {
+            return 0;
+        }
 
         /** The learnt factor between predicted and measured times to first token (1: none learnt). */
         default double slope(String model) {
@@ -173,7 +200,7 @@ public final class AdmissionControl {
     /** As {@link #acquire(String, Workload, int)} for a tenant of {@code priority} (higher waits less). */
     public CompletionStage<Permit> acquire(String model, Workload workload, int promptTokens, int priority) {
         Workload w = workload == null ? Workload.INTERACTIVE : workload;
-        long objective = objectives.ttftFor(w).toNanos();
+        long objective = objectiveNanos(model, w);
         long waitBudget = objectives.waitFor(w).toNanos();
         if (objective > 0) {
             long predicted = forecast.predictedTtftNanos(model, promptTokens);
@@ -208,12 +235,29 @@ public final class AdmissionControl {
     public java.util.Optional<FabricException> forecastRefusal(
             String model, Workload workload, int promptTokens, long waitedNanos) {
         Workload w = workload == null ? Workload.INTERACTIVE : workload;
-        long objective = objectives.ttftFor(w).toNanos();
+        long objective = objectiveNanos(model, w);
         if (objective <= 0 || !gates.containsKey(model)) {
             return java.util.Optional.empty();
         }
         long predicted = forecast.predictedTtftNanos(model, promptTokens);
         return pastObjective(model, objective, predicted <= 0 ? 0 : Math.max(0, waitedNanos) + predicted);
+    }
+
+    /**
+     * The class's time-to-first-token objective for one model now: its fixed figure, or the
+     * model's unloaded prefill of that many recent prompts when longer. 0: none (a class with no
+     * fixed objective has none derived either).
+     */
+    public long objectiveNanos(String model, Workload workload) {
+        long fixed = objectives.ttftFor(workload).toNanos();
+        int prefills = objectives.prefillsFor(workload);
+        if (fixed <= 0 || prefills <= 0) {
+            return fixed;
+        }
+        long unloaded = forecast.unloadedPromptNanos(model);
+        return unloaded <= 0
+                ? fixed
+                : Math.max(fixed, (long) Math.min(Long.MAX_VALUE / 2.0, (double) unloaded * prefills));
     }
 
     /** The forecast refusal, counted, when {@code predicted} is past {@code objective}; the Retry-After is the excess. */

@@ -27,6 +27,8 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
     private final LongSupplier nanoTime;
     private final Map<String, ArrayDeque<Admitted>> recent = new ConcurrentHashMap<>();
     private final Map<String, TtftCalibration> calibrations = new ConcurrentHashMap<>();
+    /** Per model, what an unloaded prompt costs: recent prompt lengths and the best replica rate seen. */
+    private final Map<String, UnloadedPrompt> unloaded = new ConcurrentHashMap<>();
     /** Per model, prompt tokens this gateway admitted that have not yet produced a first token. */
     private final Map<String, java.util.concurrent.atomic.AtomicLong> awaiting = new ConcurrentHashMap<>();
 
@@ -93,6 +95,7 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         }
         java.util.concurrent.atomic.AtomicLong waiting = awaiting(model);
         waiting.addAndGet(tokens);
+        unloaded(model).admitted(tokens);
         return new AdmissionControl.TtftForecast.Ticket() {
             /** Still counted as work ahead: settled once, by the first token or the end. */
             private final java.util.concurrent.atomic.AtomicBoolean ahead =
@@ -119,6 +122,44 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
 
     private java.util.concurrent.atomic.AtomicLong awaiting(String model) {
         return awaiting.computeIfAbsent(model, m -> new java.util.concurrent.atomic.AtomicLong());
+    }
+
+    @Override
+    public long unloadedPromptNanos(String model) {
+        double best = 0;
+        for (var replica : view.replicas(model)) {
+            if (replica.pool().equals(ModelSettings.DECODE)) {
+                best = Math.max(best, replica.load().prefillTokensPerSecond());
+            }
+        }
+        return unloaded(model).nanos(best);
+    }
+
+    private UnloadedPrompt unloaded(String model) {
+        return unloaded.computeIfAbsent(model, m -> new UnloadedPrompt());
+    }
+
+    /**
+     * One model's typical prompt on an idle replica: the mean length of recently admitted prompts
+     * (as the calibrated estimate counts them) over the best rate one replica has published. The
+     * best, not the latest: under overload the published rate falls, and an objective derived from
+     * it would grow and admit more exactly when fewer should be.
+     */
+    private static final class UnloadedPrompt {
+        /** Weight of the newest prompt in the mean: about the last 20 count. */
+        private static final double ALPHA = 0.05;
+
+        private double meanTokens;
+        private double bestRate;
+
+        synchronized void admitted(int tokens) {
+            meanTokens = meanTokens == 0 ? tokens : meanTokens + ALPHA * (tokens - meanTokens);
+        }
+
+        synchronized long nanos(double replicaRate) {
+            bestRate = Math.max(bestRate, replicaRate);
+            return bestRate <= 0 || meanTokens <= 0 ? 0 : (long) (meanTokens / bestRate * 1e9);
+        }
     }
 
     @Override

@@ -98,6 +98,15 @@ final class EngineMeters {
                 .tag(FabricMetrics.MODEL, model)
                 .strongReference(true)
                 .register(registry);
+        Gauge.builder(
+                        "kvasir.admission.ttft_objective_seconds",
+                        admission,
+                        a -> a.objectiveNanos(model, io.kvasir.fabric.api.GenerationRequest.Workload.INTERACTIVE) / 1e9)
+                .description("the interactive time-to-first-token objective admission holds this model to now: the "
+                        + "fixed objective, or the model's unloaded prefill of its recent prompts when longer")
+                .tag(FabricMetrics.MODEL, model)
+                .strongReference(true)
+                .register(registry);
         Gauge.builder("kvasir.admission.pending", admission, a -> a.pending(model))
                 .description("requests in flight from this gateway plus those waiting in its queue")
                 .tag(FabricMetrics.MODEL, model)

@@ -135,4 +135,73 @@ class PrefillBacklogTest {
                 .get()
                 .release();
     }
+
+    @Test
+    void aSlowModelsObjectiveIsAFewOfItsOwnUnloadedPrompts() throws Exception {
+        ModelSettings m = new ModelSettings(
+                "m",
+                Path.of(""),
+                128,
+                16,
+                4,
+                Map.of("decode", 1),
+                64,
+                64,
+                64,
+                512,
+                64,
+                "F16",
+                0,
+                0.5,
+                Duration.ZERO,
+                "kvasir",
+                false,
+                false);
+        AdmissionControl admission = new AdmissionControl(
+                List.of(m),
+                new AdmissionControl.Objectives(
+                        Duration.ofMillis(500),
+                        Duration.ofSeconds(30),
+                        Duration.ofSeconds(2),
+                        Duration.ofSeconds(60),
+                        4,
+                        16));
+        admission.forecast(backlog);
+        assertThat(admission.objectiveNanos("m", Workload.INTERACTIVE))
+                .as("nothing known of the model yet: the fixed objective")
+                .isEqualTo(2_000_000_000L);
+
+        // A slow model: 100 prompt tokens a second, prompts of about 130 tokens, 1.3 s each.
+        replicaReports(0, 100);
+        for (int i = 0; i < 20; i++) {
+            backlog.admitted("m", 130).ended();
+        }
+        now.addAndGet(Duration.ofSeconds(1).toNanos()); // long since reported: no longer counted ahead
+        assertThat(admission.objectiveNanos("m", Workload.INTERACTIVE)).isEqualTo(5_200_000_000L);
+        assertThat(admission.objectiveNanos("m", Workload.BATCH)).isEqualTo(60_000_000_000L);
+
+        // Two such prompts queued ahead (2.6 s): past a fixed 2 s, within four of its own prompts.
+        replicaReports(260, 100);
+        admission
+                .acquire("m", Workload.INTERACTIVE, 130)
+                .toCompletableFuture()
+                .get()
+                .release();
+        // Six (7.8 s) are past it too.
+        replicaReports(780, 100);
+        assertThatThrownBy(() -> admission
+                        .acquire("m", Workload.INTERACTIVE, 130)
+                        .toCompletableFuture()
+                        .get())
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED));
+
+        // An overload halves the published rate: the objective keeps to the best rate seen.
+        replicaReports(0, 50);
+        assertThat(admission.objectiveNanos("m", Workload.INTERACTIVE)).isEqualTo(5_200_000_000L);
+        // A fast model keeps the fixed objective: 130 tokens at 2,000 a second, 65 ms each.
+        replicaReports(0, 2000);
+        assertThat(admission.objectiveNanos("m", Workload.INTERACTIVE)).isEqualTo(2_000_000_000L);
+    }
 }
