@@ -175,8 +175,16 @@ public final class FakeFabric implements Fabric {
 
     @Override
     public Optional<FabricException> refusedAtOnce(GenerationRequest request, java.time.Duration waited) {
+        lastWaited = waited;
         return Optional.ofNullable(refusingAtOnce);
     }
+
+    /** What the front end said the last request had already waited when it asked {@link #refusedAtOnce}. */
+    public java.time.Duration lastWaited() {
+        return lastWaited;
+    }
+
+    private volatile java.time.Duration lastWaited;
 
     /** From now on {@link #refusedAtOnce} answers with {@code refusal} (null: nothing refused up front). */
     public void refuseAtOnce(FabricException refusal) {

@@ -210,6 +210,37 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void theTimeAlreadyWaitedCountsTheRequestsHeadButNotItsBodysUpload() throws Exception {
+        String body = CHAT + "}";
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer "
+                + TestServer.API_KEY + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.getBytes(StandardCharsets.UTF_8).length + "\r\n";
+        // A slow head (the request line, then the rest 600 ms later): the server waited for it.
+        assertThat(sendInTwo(
+                        "POST /v1/chat/completions HTTP/1.1\r\n",
+                        head.substring(head.indexOf("\r\n") + 2) + "\r\n" + body))
+                .isEqualTo(200);
+        assertThat(server.fabric.lastWaited()).isGreaterThanOrEqualTo(Duration.ofMillis(500));
+        // A slow body (the whole head, then the body 600 ms later): the client's own time.
+        assertThat(sendInTwo(head + "\r\n", body)).isEqualTo(200);
+        assertThat(server.fabric.lastWaited()).isLessThan(Duration.ofMillis(500));
+    }
+
+    /** Sends a request in two parts 600 ms apart on a new connection; the response's status. */
+    private static int sendInTwo(String first, String second) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.apiPort())) {
+            socket.setSoTimeout(30_000);
+            var out = socket.getOutputStream();
+            out.write(first.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            Thread.sleep(600);
+            out.write(second.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return RawHttp.readResponse(socket.getInputStream()).status();
+        }
+    }
+
+    @Test
     void refusalBeforeTheStreamIsAStatusWithRetryAfter() throws Exception {
         server.fabric.script(
                 FakeFabric.refuse(new FabricException(FabricException.Kind.OVERLOADED, "Queue full.", null, 4)));

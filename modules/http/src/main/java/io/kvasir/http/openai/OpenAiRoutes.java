@@ -100,6 +100,9 @@ public final class OpenAiRoutes extends AllDirectives {
             if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
                 return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
             }
+            // The server's own delay before the route (accepting, setting up, parsing the head), taken
+            // before the body is read: a client slow to upload its body is not refused for that.
+            java.time.Duration intake = RequestArrival.since(request);
             CompletionStage<HttpResponse> response = request.entity()
                     .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
                     .thenCompose(strict -> {
@@ -133,7 +136,7 @@ public final class OpenAiRoutes extends AllDirectives {
                             return several(parsedAll, all, n);
                         }
                         var generation = all.getFirst();
-                        var refused = fabric.refusedAtOnce(generation, RequestArrival.since(request));
+                        var refused = fabric.refusedAtOnce(generation, intake);
                         if (refused.isPresent()) {
                             // Overloaded: answered without setting up the request's stream at all.
                             return CompletableFuture.<HttpResponse>failedFuture(refused.get());
