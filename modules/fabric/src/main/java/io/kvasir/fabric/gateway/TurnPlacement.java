@@ -93,10 +93,14 @@ public final class TurnPlacement {
     public java.util.Optional<FabricException> refusedAtOnce(GenerationRequest request, java.time.Duration waited) {
         if (request == null
                 || request.model() == null
-                || request.tenant() != null
                 || node.draining()
                 || settings.model(request.model()).isEmpty()
                 || !view.hasDecodeReplica(request.model())) {
+            return java.util.Optional.empty();
+        }
+        Tenant tenant = tenants.tenants().named(request.tenant()).orElse(null);
+        // A tenant's own gates answer first, as in generate: a model it may not use, its quota.
+        if (tenant != null && (!tenant.allows(request.model()) || quotas.wouldRefuse(tenant))) {
             return java.util.Optional.empty();
         }
         var refusal = admission.forecastRefusal(
@@ -104,6 +108,9 @@ public final class TurnPlacement {
         refusal.ifPresent(e -> {
             metrics.refused(request.model(), e.kind());
             metrics.rejected(request.model());
+            if (tenant != null) {
+                metrics.tenantRequest(tenant.name(), "admitted"); // past its quota, as generate counts it
+            }
         });
         return refusal;
     }

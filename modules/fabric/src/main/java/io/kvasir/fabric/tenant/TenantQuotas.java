@@ -102,6 +102,27 @@ public final class TenantQuotas {
         };
     }
 
+    /**
+     * Whether {@link #acquire} would refuse a request of {@code tenant} now (its concurrency limit,
+     * its token bucket in debt); nothing is held or spent. For a front end that answers other
+     * refusals early and must leave this one, with its own message, to {@code acquire}.
+     */
+    public boolean wouldRefuse(Tenant tenant) {
+        State state = states.computeIfAbsent(tenant.name(), n -> new State(nanoTime.getAsLong()));
+        synchronized (state) {
+            if (tenant.maxConcurrent() > 0
+                    && state.inFlight + remoteInFlight.applyAsInt(tenant.name()) >= tenant.maxConcurrent()) {
+                return true;
+            }
+            if (tenant.tokensPerMinute() > 0) {
+                double perNano = tenant.tokensPerMinute() / 60e9 / Math.max(1, gateways.getAsInt());
+                state.refill(nanoTime.getAsLong(), perNano, tenant.tokensPerMinute());
+                return state.tokens <= 0;
+            }
+            return false;
+        }
+    }
+
     /** This gateway's requests in flight per tenant (what it publishes to the others). */
     public Map<String, Integer> inFlight() {
         Map<String, Integer> out = new HashMap<>();

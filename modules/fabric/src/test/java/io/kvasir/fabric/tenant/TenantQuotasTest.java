@@ -65,4 +65,21 @@ class TenantQuotasTest {
         now.addAndGet(6_000_000_000L);
         quotas.acquire(a, 1).release();
     }
+
+    @Test
+    void wouldRefuseTellsWhatAcquireWouldDoAndTakesNothing() {
+        Tenant a = tenant("a", 1, 600);
+        assertThat(quotas.wouldRefuse(a)).isFalse();
+        assertThat(quotas.wouldRefuse(a)).as("asking held nothing").isFalse();
+        TenantQuotas.Permit held = quotas.acquire(a, 10);
+        assertThat(quotas.wouldRefuse(a)).as("at its concurrency limit").isTrue();
+        held.charge(700); // and its bucket in debt
+        held.release();
+        assertThat(quotas.wouldRefuse(a)).as("free again, but in debt").isTrue();
+        assertThatThrownBy(() -> quotas.acquire(a, 10)).isInstanceOf(FabricException.class);
+        now.addAndGet(60_000_000_000L);
+        assertThat(quotas.wouldRefuse(a)).isFalse();
+        quotas.acquire(a, 10).release();
+        assertThat(quotas.wouldRefuse(tenant("b", 0, 0))).as("no limits").isFalse();
+    }
 }
