@@ -63,17 +63,11 @@ public final class TenantQuotas {
     public Permit acquire(Tenant tenant, long promptTokens) {
         State state = states.computeIfAbsent(tenant.name(), n -> new State(nanoTime.getAsLong()));
         synchronized (state) {
-            if (tenant.maxConcurrent() > 0
-                    && state.inFlight + remoteInFlight.applyAsInt(tenant.name()) >= tenant.maxConcurrent()) {
-                throw refusal(tenant, "concurrent requests", 1);
+            FabricException refused = refusal(tenant, state);
+            if (refused != null) {
+                throw refused;
             }
             if (tenant.tokensPerMinute() > 0) {
-                double perNano = tenant.tokensPerMinute() / 60e9 / Math.max(1, gateways.getAsInt());
-                state.refill(nanoTime.getAsLong(), perNano, tenant.tokensPerMinute());
-                if (state.tokens <= 0) {
-                    long waitNanos = (long) Math.ceil((1 - state.tokens) / perNano);
-                    throw refusal(tenant, "tokens per minute", (int) Math.min(3600, waitNanos / 1_000_000_000L + 1));
-                }
                 state.tokens -= promptTokens;
             }
             state.inFlight++;
@@ -110,17 +104,25 @@ public final class TenantQuotas {
     public boolean wouldRefuse(Tenant tenant) {
         State state = states.computeIfAbsent(tenant.name(), n -> new State(nanoTime.getAsLong()));
         synchronized (state) {
-            if (tenant.maxConcurrent() > 0
-                    && state.inFlight + remoteInFlight.applyAsInt(tenant.name()) >= tenant.maxConcurrent()) {
-                return true;
-            }
-            if (tenant.tokensPerMinute() > 0) {
-                double perNano = tenant.tokensPerMinute() / 60e9 / Math.max(1, gateways.getAsInt());
-                state.refill(nanoTime.getAsLong(), perNano, tenant.tokensPerMinute());
-                return state.tokens <= 0;
-            }
-            return false;
+            return refusal(tenant, state) != null;
         }
+    }
+
+    /** The refusal a request of {@code tenant} gets now, or null; refills its bucket first. Holds {@code state}'s lock. */
+    private FabricException refusal(Tenant tenant, State state) {
+        if (tenant.maxConcurrent() > 0
+                && state.inFlight + remoteInFlight.applyAsInt(tenant.name()) >= tenant.maxConcurrent()) {
+            return refusal(tenant, "concurrent requests", 1);
+        }
+        if (tenant.tokensPerMinute() > 0) {
+            double perNano = tenant.tokensPerMinute() / 60e9 / Math.max(1, gateways.getAsInt());
+            state.refill(nanoTime.getAsLong(), perNano, tenant.tokensPerMinute());
+            if (state.tokens <= 0) {
+                long waitNanos = (long) Math.ceil((1 - state.tokens) / perNano);
+                return refusal(tenant, "tokens per minute", (int) Math.min(3600, waitNanos / 1_000_000_000L + 1));
+            }
+        }
+        return null;
     }
 
     /** This gateway's requests in flight per tenant (what it publishes to the others). */
