@@ -11,20 +11,13 @@ package io.kvasir.fabric.gateway;
  * the cluster runs slower than predicted, the slope rises, fewer requests are admitted, and the
  * backlog they would have built never forms.
  *
- * <p>What an overload taught fades once first tokens stop coming: after {@link #FORGET_AFTER_NANOS}
- * without an observation the slope and the overhead return half the way to none (1 and 0) every
- * {@link #FORGET_HALF_LIFE_NANOS}. An overload makes both large (the cores that prefill also take
+ * <p>What an overload taught fades once first tokens stop coming: the slope and the overhead return
+ * towards none (1 and 0) as {@link io.kvasir.fabric.shard.Fading} says. An overload makes both large (the cores that prefill also take
  * in every refused request), and kept, they refused three and four of eight requests arriving
  * together at a replica idle for 20 s.
  * Thread-safe.
  */
 final class TtftCalibration {
-
-    /** How long without an observation before what was learnt starts to fade: longer than a busy replica's gaps. */
-    static final long FORGET_AFTER_NANOS = 5_000_000_000L;
-
-    /** Then, how long the learnt slope and overhead take to fade half the way. */
-    static final long FORGET_HALF_LIFE_NANOS = 5_000_000_000L;
 
     /** Weight of the newest observation: about the last 10 requests matter. */
     private static final double ALPHA = 0.1;
@@ -45,7 +38,7 @@ final class TtftCalibration {
     private static final double MIN_TOKEN_RATIO = 0.25;
     private static final double MAX_TOKEN_RATIO = 4;
 
-    /** The slope and overhead as learnt at the last observation; {@link #kept} says how much of them holds now. */
+    /** The slope and overhead as learnt at the last observation; {@link #kept} says how much holds now. */
     private double slope = 1;
 
     private double overheadNanos;
@@ -65,16 +58,11 @@ final class TtftCalibration {
 
     /** How much of what was learnt still holds now. */
     private double kept() {
-        long quiet = nanoTime.getAsLong() - observedNanos - FORGET_AFTER_NANOS;
-        return quiet <= 0 ? 1 : Math.pow(0.5, (double) quiet / FORGET_HALF_LIFE_NANOS);
+        return io.kvasir.fabric.shard.Fading.kept(nanoTime.getAsLong() - observedNanos);
     }
 
-    private double fadedSlope() {
-        return 1 + (slope - 1) * kept();
-    }
-
-    private double fadedOverhead() {
-        return overheadNanos * kept();
+    private double fadedSlope(double kept) {
+        return 1 + (slope - 1) * kept;
     }
 
     /** A request predicted at {@code rawNanos} took {@code actualNanos} from admission to its first token. */
@@ -86,8 +74,9 @@ final class TtftCalibration {
         if (rawNanos <= 0 || actualNanos <= 0) {
             return; // no rate known when it was admitted: nothing to compare
         }
-        slope = fadedSlope();
-        overheadNanos = fadedOverhead();
+        double kept = kept();
+        slope = fadedSlope(kept);
+        overheadNanos *= kept;
         observedNanos = nanoTime.getAsLong();
         if (rawNanos >= LOADED_NANOS) {
             double sample = clamp((actualNanos - overheadNanos) / rawNanos, MIN_SLOPE, MAX_SLOPE);
@@ -100,7 +89,11 @@ final class TtftCalibration {
 
     /** The time to first token to expect for a raw prediction; 0 stays 0 (nothing known). */
     synchronized long calibrated(long rawNanos) {
-        return rawNanos <= 0 ? 0 : (long) (fadedOverhead() + fadedSlope() * rawNanos);
+        if (rawNanos <= 0) {
+            return 0;
+        }
+        double kept = kept();
+        return (long) (overheadNanos * kept + fadedSlope(kept) * rawNanos);
     }
 
     /** A character-based token estimate corrected by what replicas counted for earlier prompts. */
@@ -109,11 +102,11 @@ final class TtftCalibration {
     }
 
     synchronized double slope() {
-        return fadedSlope();
+        return fadedSlope(kept());
     }
 
     synchronized double overheadNanos() {
-        return fadedOverhead();
+        return overheadNanos * kept();
     }
 
     private static double clamp(double v, double lo, double hi) {

@@ -18,8 +18,8 @@ import java.util.function.LongSupplier;
  *
  * <p>A rate learnt under overload is the rate of a replica whose cores also took in hundreds of
  * refused requests; once no prompt has come for a while it says little about the next one. So
- * after {@link #RECOVERY_AFTER_NANOS} without a prompt the published rate returns to the best this
- * replica has shown, half the way every {@link #RECOVERY_HALF_LIFE_NANOS}. Measured without it: after an overload (240
+ * without prompts the published rate returns to the best this replica has shown, as {@link Fading}
+ * says. Measured without it: after an overload (240
  * requests at once, three times) the rate stayed at 823 tokens a second, a third of the idle
  * replica's, and 20 s later the admission forecast refused three and four of eight requests
  * arriving together on the idle replica.
@@ -34,12 +34,6 @@ final class LoadLearner {
      * JIT-cold first prompts after a load are forgotten within seconds of real traffic.
      */
     static final double HALF_LIFE_TOKENS = 1024;
-
-    /** How long without a prompt before the rate starts to recover: longer than a busy replica's gaps. */
-    static final long RECOVERY_AFTER_NANOS = 5_000_000_000L;
-
-    /** Then, how long the published rate takes to come half the way back to the best. */
-    static final long RECOVERY_HALF_LIFE_NANOS = 5_000_000_000L;
 
     /**
      * Prompt tokens (decayed) the rate must rest on before it may count as the best: a reading of
@@ -136,11 +130,7 @@ final class LoadLearner {
         if (bestRate <= learnt || lastPromptNanos == 0) {
             return learnt;
         }
-        double quiet = nanoTime.getAsLong() - lastPromptNanos - RECOVERY_AFTER_NANOS;
-        if (quiet <= 0) {
-            return learnt;
-        }
-        double stale = Math.pow(0.5, quiet / RECOVERY_HALF_LIFE_NANOS);
-        return bestRate - (bestRate - learnt) * stale;
+        double kept = Fading.kept(nanoTime.getAsLong() - lastPromptNanos);
+        return kept == 1 ? learnt : bestRate - (bestRate - learnt) * kept;
     }
 }

@@ -67,12 +67,12 @@ class TtftCalibrationTest {
         assertThat(slope).isGreaterThan(2.5);
         assertThat(overhead).isGreaterThan(500e6);
 
-        now[0] += TtftCalibration.FORGET_AFTER_NANOS;
+        now[0] += io.kvasir.fabric.shard.Fading.AFTER_NANOS;
         assertThat(c.slope()).as("a busy replica's gaps forget nothing").isEqualTo(slope);
-        now[0] += TtftCalibration.FORGET_HALF_LIFE_NANOS;
+        now[0] += io.kvasir.fabric.shard.Fading.HALF_LIFE_NANOS;
         assertThat(c.slope()).isCloseTo(1 + (slope - 1) / 2, within(0.01));
         assertThat(c.overheadNanos()).isCloseTo(overhead / 2, within(1e6));
-        now[0] += 9 * TtftCalibration.FORGET_HALF_LIFE_NANOS;
+        now[0] += 9 * io.kvasir.fabric.shard.Fading.HALF_LIFE_NANOS;
         assertThat(c.calibrated(500 * MS)).isCloseTo(500 * MS, within(5 * MS));
 
         // Observed again: learning resumes from where the fading left it.

@@ -118,14 +118,14 @@ class LoadLearnerTest {
         }
         assertThat(loaded.prefillRate()).isBetween(800.0, 900.0);
 
-        now[0] += LoadLearner.RECOVERY_AFTER_NANOS;
+        now[0] += Fading.AFTER_NANOS;
         assertThat(learner.read(stats(tokens, nanos, 10, 0, 0, 0)).prefillRate())
                 .as("a busy replica's gaps between prompts change nothing")
                 .isEqualTo(loaded.prefillRate());
-        now[0] += LoadLearner.RECOVERY_HALF_LIFE_NANOS; // then quiet for one half-life
+        now[0] += Fading.HALF_LIFE_NANOS; // then quiet for one half-life
         double halfway = learner.read(stats(tokens, nanos, 10, 0, 0, 0)).prefillRate();
         assertThat(halfway).isCloseTo((loaded.prefillRate() + 2_000) / 2, within(30.0));
-        now[0] += 6 * LoadLearner.RECOVERY_HALF_LIFE_NANOS;
+        now[0] += 6 * Fading.HALF_LIFE_NANOS;
         assertThat(learner.read(stats(tokens, nanos, 10, 0, 0, 0)).prefillRate())
                 .isBetween(1_950.0, 2_000.0);
 
@@ -141,7 +141,7 @@ class LoadLearnerTest {
         learner.read(stats(0, 0, 0, 0, 0, 0));
         learner.read(stats(64, 10_000_000L, 1, 0, 0, 0)); // 6,400 a second, on 64 tokens
         learner.read(stats(64 + 2_048, 10_000_000L + 2_048_000_000L, 2, 0, 0, 0)); // then 1,000 a second
-        now[0] += 20 * LoadLearner.RECOVERY_HALF_LIFE_NANOS;
+        now[0] += 20 * Fading.HALF_LIFE_NANOS;
         assertThat(learner.read(stats(2_112, 2_058_000_000L, 2, 0, 0, 0)).prefillRate())
                 .as("recovers to a best that rested on enough tokens, not to the short prompt's")
                 .isLessThan(1_200.0);
