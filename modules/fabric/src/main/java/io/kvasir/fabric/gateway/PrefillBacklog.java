@@ -2,6 +2,8 @@ package io.kvasir.fabric.gateway;
 
 import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.replica.ReplicaView;
+import io.kvasir.fabric.shard.ReplicaLoad;
+import io.kvasir.fabric.shard.ReplicaProtocol;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -52,13 +54,16 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
 
     /** Prompt tokens per second the model's decode replicas published, together: what queued work is divided by. */
     public static double prefillRate(ReplicaView view, String model) {
-        double rate = 0;
-        for (var replica : view.replicas(model)) {
-            if (replica.pool().equals(ModelSettings.DECODE)) {
-                rate += replica.load().prefillTokensPerSecond();
-            }
-        }
-        return rate;
+        return decodeLoads(view, model)
+                .mapToDouble(ReplicaLoad::prefillTokensPerSecond)
+                .sum();
+    }
+
+    /** What the model's decode replicas last published (prompts queue, and are counted, there). */
+    private static java.util.stream.Stream<ReplicaLoad> decodeLoads(ReplicaView view, String model) {
+        return view.replicas(model).stream()
+                .filter(replica -> replica.pool().equals(ModelSettings.DECODE))
+                .map(ReplicaProtocol.LoadReport::load);
     }
 
     /** The uncorrected forecast: the tokens ahead over the measured rate. */
@@ -67,12 +72,9 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
         if (rate <= 0) {
             return 0;
         }
-        long queued = 0;
-        for (var replica : view.replicas(model)) {
-            if (replica.pool().equals(ModelSettings.DECODE)) {
-                queued += replica.load().queuedPrefillTokens();
-            }
-        }
+        long queued = decodeLoads(view, model)
+                .mapToLong(ReplicaLoad::queuedPrefillTokens)
+                .sum();
         // Requests this gateway admitted are ahead of a new one until their first token, however
         // long that takes: in a burst they can sit in placement or on the replica's queue before any
         // report counts them, after the two-interval window of "unreported" has let go of them.
@@ -126,12 +128,10 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
 
     @Override
     public long unloadedPromptNanos(String model) {
-        double best = 0;
-        for (var replica : view.replicas(model)) {
-            if (replica.pool().equals(ModelSettings.DECODE)) {
-                best = Math.max(best, replica.load().prefillTokensPerSecond());
-            }
-        }
+        double best = decodeLoads(view, model)
+                .mapToDouble(ReplicaLoad::prefillTokensPerSecond)
+                .max()
+                .orElse(0);
         return unloaded(model).nanos(best);
     }
 
