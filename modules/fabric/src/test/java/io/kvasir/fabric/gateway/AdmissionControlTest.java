@@ -21,7 +21,8 @@ class AdmissionControlTest {
     private static final AdmissionControl.Objectives WAITS =
             new AdmissionControl.Objectives(Duration.ofSeconds(2), Duration.ofSeconds(30));
 
-    private static ModelSettings model(int maxInFlight, int queue) {
+    /** Model "m", one decode replica, with this many requests in flight and queued at most. */
+    static ModelSettings model(int maxInFlight, int queue) {
         return new ModelSettings(
                 "m",
                 Path.of(""),
@@ -41,6 +42,21 @@ class AdmissionControlTest {
                 "kvasir",
                 false,
                 false);
+    }
+
+    /** A forecast that predicts whatever {@code predicted} holds, and learns nothing. */
+    private static AdmissionControl.TtftForecast predicting(AtomicLong predicted) {
+        return new AdmissionControl.TtftForecast() {
+            @Override
+            public long predictedTtftNanos(String model, int promptTokens) {
+                return predicted.get();
+            }
+
+            @Override
+            public Ticket admitted(String model, int promptTokens) {
+                return Ticket.NONE;
+            }
+        };
     }
 
     private static AdmissionControl admission(int maxInFlight, int queue) {
@@ -192,17 +208,7 @@ class AdmissionControlTest {
                 null,
                 now::get);
         AtomicLong predicted = new AtomicLong();
-        admission.forecast(new AdmissionControl.TtftForecast() {
-            @Override
-            public long predictedTtftNanos(String model, int promptTokens) {
-                return predicted.get();
-            }
-
-            @Override
-            public Ticket admitted(String model, int promptTokens) {
-                return Ticket.NONE;
-            }
-        });
+        admission.forecast(predicting(predicted));
         AdmissionControl.Permit p = admission
                 .acquire("m", Workload.INTERACTIVE, 10)
                 .toCompletableFuture()
@@ -238,17 +244,7 @@ class AdmissionControlTest {
                 null,
                 System::nanoTime);
         AtomicLong predicted = new AtomicLong(1_900_000_000L);
-        admission.forecast(new AdmissionControl.TtftForecast() {
-            @Override
-            public long predictedTtftNanos(String model, int promptTokens) {
-                return predicted.get();
-            }
-
-            @Override
-            public Ticket admitted(String model, int promptTokens) {
-                return Ticket.NONE;
-            }
-        });
+        admission.forecast(predicting(predicted));
         assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10, 0)).isEmpty();
         // The same forecast for a request that spent 300 ms being accepted and read: past 2 s from its arrival.
         assertThat(admission.forecastRefusal("m", Workload.INTERACTIVE, 10, 300_000_000L))

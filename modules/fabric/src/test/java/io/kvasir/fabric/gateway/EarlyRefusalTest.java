@@ -11,16 +11,12 @@ import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest;
 import io.kvasir.fabric.metrics.FabricMetrics;
 import io.kvasir.fabric.replica.ReplicaView;
-import io.kvasir.fabric.replica.ViewForTests;
-import io.kvasir.fabric.shard.ReplicaLoad;
-import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
 import io.kvasir.fabric.tenant.Tenant;
 import io.kvasir.fabric.tenant.TenantPolicy;
 import io.kvasir.fabric.tenant.TenantQuotas;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -59,9 +55,7 @@ class EarlyRefusalTest {
 
     /** The model's one decode replica reports this many prompt tokens queued, at 1,000 a second. */
     private void queued(long tokens) {
-        ReplicaLoad load = new ReplicaLoad(4, 2, 0, 512, 64, 0, 0, 0, 0, 0, tokens, 448, 0, 0, 16, 1000);
-        ViewForTests.publish(
-                view, Map.of("m", List.of(new LoadReport("m:decode:0", "m", "n", "decode", load, new long[0], null))));
+        PrefillBacklogTest.report(view, tokens, 1000);
     }
 
     private static GenerationRequest chat(String tenant) {

@@ -10,7 +10,6 @@ import io.kvasir.fabric.replica.ReplicaView;
 import io.kvasir.fabric.replica.ViewForTests;
 import io.kvasir.fabric.shard.ReplicaLoad;
 import io.kvasir.fabric.shard.ReplicaProtocol.LoadReport;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,11 @@ class PrefillBacklogTest {
     private final PrefillBacklog backlog = new PrefillBacklog(view, Duration.ofMillis(500), now::get);
 
     private void replicaReports(long queuedPrefillTokens, double prefillRate) {
+        report(view, queuedPrefillTokens, prefillRate);
+    }
+
+    /** Model "m"'s one decode replica publishes this many prompt tokens queued and this prefill rate. */
+    static void report(ReplicaView view, long queuedPrefillTokens, double prefillRate) {
         ReplicaLoad load =
                 new ReplicaLoad(4, 2, 0, 512, 64, 0, 0, 0, 0, 0, queuedPrefillTokens, 448, 0, 0, 16, prefillRate);
         ViewForTests.publish(
@@ -91,25 +95,7 @@ class PrefillBacklogTest {
 
     @Test
     void aRequestPredictedPastItsObjectiveIsRefusedAtOnceAndBatchMayWaitLonger() throws Exception {
-        ModelSettings m = new ModelSettings(
-                "m",
-                Path.of(""),
-                128,
-                16,
-                4,
-                Map.of("decode", 1),
-                64,
-                64,
-                64,
-                512,
-                64,
-                "F16",
-                0,
-                0.5,
-                Duration.ZERO,
-                "kvasir",
-                false,
-                false);
+        ModelSettings m = AdmissionControlTest.model(64, 64);
         AdmissionControl admission = new AdmissionControl(
                 List.of(m),
                 new AdmissionControl.Objectives(
@@ -138,25 +124,7 @@ class PrefillBacklogTest {
 
     @Test
     void aSlowModelsObjectiveIsAFewOfItsOwnUnloadedPrompts() throws Exception {
-        ModelSettings m = new ModelSettings(
-                "m",
-                Path.of(""),
-                128,
-                16,
-                4,
-                Map.of("decode", 1),
-                64,
-                64,
-                64,
-                512,
-                64,
-                "F16",
-                0,
-                0.5,
-                Duration.ZERO,
-                "kvasir",
-                false,
-                false);
+        ModelSettings m = AdmissionControlTest.model(64, 64);
         AdmissionControl admission = new AdmissionControl(
                 List.of(m),
                 new AdmissionControl.Objectives(
