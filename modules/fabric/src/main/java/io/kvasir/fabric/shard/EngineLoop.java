@@ -47,8 +47,8 @@ final class EngineLoop {
 
     /** Called on the engine thread; implementations only send messages. */
     interface Listener {
-        /** @param loneStepNanos a lone sequence's decode step time, measured at load (0: not measured) */
-        void loaded(long loneStepNanos);
+        /** @param unloaded what the engine measured once loaded, before any turn (zeros: not measured) */
+        void loaded(LoneStepProbe.Unloaded unloaded);
 
         void loadFailed(Throwable cause);
 
@@ -296,17 +296,17 @@ final class EngineLoop {
     private void run() {
         // The engine's steps yield the cores to the threads that answer clients when both want them.
         io.kvasir.engine.ComputePriority.lowerCurrentThread();
-        long loneStep;
+        LoneStepProbe.Unloaded unloaded;
         try {
             model = loader.call();
-            loneStep = probe ? LoneStepProbe.measure(model.engine()) : 0;
+            unloaded = probe ? LoneStepProbe.measure(model.engine()) : LoneStepProbe.Unloaded.NONE;
         } catch (Throwable t) {
             ended = true;
             rejectQueued(new FabricException(FabricException.Kind.UNAVAILABLE, "the replica failed to load"));
             listener.loadFailed(t);
             return;
         }
-        listener.loaded(loneStep);
+        listener.loaded(unloaded);
         try {
             while (!stopping) {
                 runCommands();

@@ -74,6 +74,18 @@ final class LoadLearner {
         }
     }
 
+    /**
+     * One prompt timed at load, on the idle engine: the published rate until prompts served say
+     * otherwise. It counts as {@code tokens} of evidence, so the first reading of real prompts
+     * outweighs it, and never as the best (too few tokens). Ignored once prompts were counted.
+     */
+    void unloadedPrompt(int tokens, long nanos) {
+        if (tokens > 0 && nanos > 0 && prefillTokens == 0) {
+            prefillTokens = tokens;
+            prefillNanos = nanos;
+        }
+    }
+
     /** The last reading (null before the first). */
     EngineStats last() {
         return last;

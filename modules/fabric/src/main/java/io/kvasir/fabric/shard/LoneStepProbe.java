@@ -10,15 +10,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Warms a freshly loaded engine, then times a lone sequence's decode step before it takes any turn:
- * the unloaded figure an automatic inter-token objective is derived from. The warm-up is a small
- * batch ({@value #WARM_SEQUENCES} prompts of {@value #WARM_PROMPT} distinct tokens, decoded
- * together), so that the batched prompt and decode kernels are compiled before clients arrive, not
- * by them; then a lone generation whose median decode step is the answer. About forty steps in all.
+ * Warms a freshly loaded engine, then times it unloaded before it takes any turn: a lone sequence's
+ * decode step, the figure an automatic inter-token objective is derived from, and one prompt's
+ * prefill, the rate the admission forecast starts from. The warm-up is a small batch
+ * ({@value #WARM_SEQUENCES} prompts of {@value #WARM_PROMPT} distinct tokens, decoded together), so
+ * that the batched prompt and decode kernels are compiled before clients arrive, not by them; then a
+ * lone prompt of {@value #RATE_PROMPT} tokens, timed to its first token; then a lone generation
+ * whose median decode step is the answer. About forty steps in all.
  *
  * <p>Measured without the batch (a lone warm-up generation only): the first eight requests arriving
  * together at a new bench-110m replica had their first tokens at 3.3-4.1 s, against about 1 s once
  * warm, and what the admission forecast learnt from them refused two of the next eight.
+ *
+ * <p>Measured without the timed prompt: a new replica published no prefill rate until its first
+ * prompts had been read, so the admission forecast had nothing to divide by and admitted the first
+ * burst whole. On a simulated slow model (100 prompt tokens a second), 240 requests at once on a
+ * fresh server admitted 192; 91 of them ended in a 503 after 300 s, and the first tokens of the rest
+ * came at a median of 283 s.
  */
 final class LoneStepProbe {
 
@@ -27,22 +35,85 @@ final class LoneStepProbe {
     private static final int DECODE_STEPS = 16;
     private static final int WARM_SEQUENCES = 8;
     private static final int WARM_PROMPT = 32;
+    /** Long enough that a step's fixed cost is a small part of the prompt's time. */
+    private static final int RATE_PROMPT = 128;
 
     private LoneStepProbe() {}
 
-    /** The median decode step in nanoseconds, or 0 when the engine could not run the probe. */
-    static long measure(InferenceEngine engine) {
+    /**
+     * What an unloaded engine measured.
+     *
+     * @param loneStepNanos a lone sequence's median decode step (0: not measured)
+     * @param promptTokens the tokens of the timed prompt (0: not measured)
+     * @param promptNanos the time from adding that prompt to its first token
+     */
+    record Unloaded(long loneStepNanos, int promptTokens, long promptNanos) {
+        static final Unloaded NONE = new Unloaded(0, 0, 0);
+    }
+
+    /** The engine's unloaded figures; a part it could not measure is 0. */
+    static Unloaded measure(InferenceEngine engine) {
         try {
             warm(engine);
-            long median = run(engine, "kvasir-probe");
-            log.debug("lone decode step {} us", median / 1000);
-            return median;
+        } catch (RuntimeException e) {
+            log.warn("could not warm the engine ({}); the first clients' requests will", e.toString());
+            return Unloaded.NONE;
+        }
+        int promptTokens = 0;
+        long promptNanos = 0;
+        try {
+            int tokens = Math.min(RATE_PROMPT, engine.maxContext() - 2);
+            promptNanos = timePrompt(engine, tokens);
+            promptTokens = tokens;
+        } catch (RuntimeException e) {
+            log.warn(
+                    "could not time a prompt ({}); the admission forecast waits for the first prompts served",
+                    e.toString());
+        }
+        long median = 0;
+        try {
+            median = run(engine, "kvasir-probe");
+            log.debug(
+                    "lone decode step {} us, {} prompt tokens in {} us",
+                    median / 1000,
+                    promptTokens,
+                    promptNanos / 1000);
         } catch (RuntimeException e) {
             log.warn(
                     "could not time a lone decode step ({}); the ITL objective follows the first steps served",
                     e.toString());
-            return 0;
         }
+        return new Unloaded(median, promptTokens, promptNanos);
+    }
+
+    /**
+     * Adds one prompt that shares no block with the warm-up's (a cached prefix would compute
+     * nothing) and times it to its first token.
+     */
+    private static long timePrompt(InferenceEngine engine, int tokens) {
+        if (tokens < WARM_PROMPT) {
+            throw new IllegalStateException(
+                    "a context of " + engine.maxContext() + " tokens is too short to time a prompt");
+        }
+        int[] prompt = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            prompt[i] = 1 + (i * 11 + 5) % 250;
+        }
+        String id = "kvasir-probe-prompt";
+        long start = System.nanoTime();
+        engine.addRequest(request(id, prompt, 1));
+        while (engine.hasWork()) {
+            for (TokenEvent e : engine.step()) {
+                if (e.requestId().equals(id)) {
+                    long took = System.nanoTime() - start;
+                    if (!e.finished()) {
+                        engine.abort(id);
+                    }
+                    return took;
+                }
+            }
+        }
+        throw new IllegalStateException("the timed prompt produced no token");
     }
 
     /** A batch of prompts that share no prefix (a cached one would compute nothing), decoded together. */
@@ -67,16 +138,12 @@ final class LoneStepProbe {
     }
 
     private static void add(InferenceEngine engine, String id, int[] prompt) {
-        engine.addRequest(new EngineRequest(
-                id,
-                prompt,
-                SamplingParams.greedy(),
-                DECODE_STEPS + 1,
-                List.of(),
-                java.util.Set.of(),
-                true,
-                0,
-                "kvasir-probe"));
+        engine.addRequest(request(id, prompt, DECODE_STEPS + 1));
+    }
+
+    private static EngineRequest request(String id, int[] prompt, int maxTokens) {
+        return new EngineRequest(
+                id, prompt, SamplingParams.greedy(), maxTokens, List.of(), java.util.Set.of(), true, 0, "kvasir-probe");
     }
 
     private static long run(InferenceEngine engine, String id) {

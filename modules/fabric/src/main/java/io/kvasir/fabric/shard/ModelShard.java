@@ -162,8 +162,9 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 () -> factory.load(model, id),
                 new EngineLoop.Listener() {
                     @Override
-                    public void loaded(long loneStepNanos) {
-                        self.tell(new Loaded(loneStepNanos));
+                    public void loaded(LoneStepProbe.Unloaded unloaded) {
+                        self.tell(
+                                new Loaded(unloaded.loneStepNanos(), unloaded.promptTokens(), unloaded.promptNanos()));
                     }
 
                     @Override
@@ -479,6 +480,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
 
     private Behavior<Command> onLoaded(Loaded loaded) {
         learner.loneStep(loaded.loneStepNanos());
+        learner.unloadedPrompt(loaded.promptTokens(), loaded.promptNanos());
         getContext()
                 .getLog()
                 .info(
@@ -486,7 +488,9 @@ public final class ModelShard extends AbstractBehavior<Command> {
                         id,
                         node,
                         loaded.loneStepNanos() > 0
-                                ? " (lone decode step " + loaded.loneStepNanos() / 1000 + " us)"
+                                ? " (lone decode step " + loaded.loneStepNanos() / 1000 + " us, "
+                                        + loaded.promptTokens() + " prompt tokens in "
+                                        + loaded.promptNanos() / 1_000_000 + " ms)"
                                 : "");
         nodeState.loadBackoff().loaded(id.entityId());
         if (loop.model() != null) {

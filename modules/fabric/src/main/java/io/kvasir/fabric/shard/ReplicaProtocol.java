@@ -166,7 +166,8 @@ public final class ReplicaProtocol {
     sealed interface Internal extends Command {}
 
     /** The engine is loaded; {@code loneStepNanos}: its lone decode step, when it was timed (else 0). */
-    record Loaded(long loneStepNanos) implements Internal {}
+    /** The engine loaded; what it measured unloaded (zeros where it measured nothing). */
+    record Loaded(long loneStepNanos, int promptTokens, long promptNanos) implements Internal {}
 
     record EngineStopped(String reason) implements Internal {}
 

@@ -57,6 +57,24 @@ class LoadLearnerTest {
     }
 
     @Test
+    void thePromptTimedAtLoadIsPublishedUntilServedPromptsOutweighIt() {
+        LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0));
+        learner.unloadedPrompt(128, 64_000_000L); // 2,000 tokens a second on the idle engine
+        assertThat(learner.read(stats(1_000, 1_000_000_000L, 0, 0, 0)).prefillRate())
+                .as("published from the first report, before any prompt was served")
+                .isCloseTo(2_000, within(1e-6));
+
+        // Served: 1,024 tokens at 1,000 a second. The probe's 128 tokens count for little.
+        LoadLearner.Learnt served = learner.read(stats(2_024, 2_024_000_000L, 1, 0, 0));
+        assertThat(served.prefillRate()).isBetween(1_000.0, 1_100.0);
+
+        learner.unloadedPrompt(128, 16_000_000L);
+        assertThat(learner.read(stats(2_024, 2_024_000_000L, 1, 0, 0)).prefillRate())
+                .as("a probe after served prompts changes nothing")
+                .isEqualTo(served.prefillRate());
+    }
+
+    @Test
     void anIdleReadingKeepsThePrefillRate() {
         LoadLearner learner = new LoadLearner(new BatchCapacity(64, 0));
         learner.read(stats(0, 0, 0, 0, 0));
