@@ -117,6 +117,13 @@ public final class BenchServeCommand implements Callable<Integer> {
                     + "(default ${DEFAULT-VALUE})")
     int warmup;
 
+    @Option(
+            names = "--cold-connections",
+            description = "Open each level's connections as its requests need them, inside the measured time "
+                    + "(default: open them all before the level's clock starts, as a client that has been "
+                    + "serving for a while holds them)")
+    boolean coldConnections;
+
     @Option(names = "--json", description = "Write the JSON report to this file")
     Path json;
 
@@ -163,7 +170,7 @@ public final class BenchServeCommand implements Callable<Integer> {
         }
         // Read before the run: a bad reference file is an error now, not after an hour of load.
         var reference = checkAnswers == null ? null : AnswerLog.read(checkAnswers);
-        LoadRunner runner = new LoadRunner(spec, System.err);
+        LoadRunner runner = new LoadRunner(spec, System.err, !coldConnections);
         if (warmup > 0) {
             int ok = runner.warmUp(warmup);
             System.err.println("warm-up: " + ok + " of " + warmup + " requests completed");

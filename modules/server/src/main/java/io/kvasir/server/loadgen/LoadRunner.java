@@ -37,10 +37,20 @@ public final class LoadRunner {
     // Counted across levels so that no two sessions of a run share a number (and so a label).
     private final AtomicLong sessionCounter = new AtomicLong();
     private final AnswerLog answers = new AnswerLog();
+    private final boolean openConnectionsFirst;
 
     public LoadRunner(LoadSpec spec, PrintStream progressOut) {
+        this(spec, progressOut, true);
+    }
+
+    /**
+     * @param openConnectionsFirst whether each level opens its client's connections before its
+     *     clock starts (see {@link #openConnections})
+     */
+    public LoadRunner(LoadSpec spec, PrintStream progressOut, boolean openConnectionsFirst) {
         this.spec = spec;
         this.progressOut = progressOut;
+        this.openConnectionsFirst = openConnectionsFirst;
         this.sharedPrefix = spec.sharedPrefixTokens() == 0
                 ? null
                 : PromptText.generate(
@@ -96,6 +106,9 @@ public final class LoadRunner {
         long start;
         try {
             RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
+            if (openConnectionsFirst) {
+                openConnections(RequestDriver.connections(level), driver);
+            }
             start = System.nanoTime();
             if (level.open()) {
                 runOpen(level.rate(), sessions, driver, results, progress);
@@ -108,6 +121,30 @@ public final class LoadRunner {
         double duration = (System.nanoTime() - start) / 1e9;
         progress.finish();
         return new LevelRun(level, List.copyOf(results), duration);
+    }
+
+    /**
+     * Opens {@code connections} connections at once (each a model-list request, answered and kept
+     * in the pool) before a level's clock starts. A client that has served for a while holds its
+     * connections open; one that connects at the level's start measures, in every first request,
+     * its own and the server's cost of setting up hundreds of connections at once: at 240 streams
+     * on two cores shared with the server, that was most of a refusal's time at the client (p50
+     * about 1 s, against 10 ms at the server). {@code bench serve --cold-connections} measures it.
+     */
+    private void openConnections(int connections, RequestDriver driver) {
+        AtomicInteger opened = new AtomicInteger();
+        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < connections; i++) {
+                workers.submit(() -> {
+                    if (driver.openConnection()) {
+                        opened.incrementAndGet();
+                    }
+                });
+            }
+        }
+        if (opened.get() < connections) {
+            progressOut.println("opened " + opened.get() + " of " + connections + " connections before the level");
+        }
     }
 
     private void runClosed(

@@ -74,9 +74,12 @@ public final class RequestDriver {
      * loop, about four seconds' worth of arrivals (4 to 256), as many as are likely open at once.
      */
     public static OkHttpClient client(Duration timeout, LoadSpec.Level level) {
-        int connections =
-                level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
-        return client(timeout, connections);
+        return client(timeout, connections(level));
+    }
+
+    /** The connections a level's client keeps: see {@link #client(Duration, LoadSpec.Level)}. */
+    static int connections(LoadSpec.Level level) {
+        return level.open() ? (int) Math.min(256, Math.max(4, Math.ceil(4 * level.rate()))) : level.concurrency();
     }
 
     public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey) {
@@ -125,6 +128,25 @@ public final class RequestDriver {
             return mapper.writeValueAsString(body);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode request", e);
+        }
+    }
+
+    /**
+     * Asks the server for its model list and reads the answer, so that the connection it went on
+     * stays open in the client's pool. True when the server answered at all (any status).
+     */
+    public boolean openConnection() {
+        String chat = endpoint.toString();
+        String models = chat.substring(0, chat.length() - "chat/completions".length()) + "models";
+        Request.Builder b = new Request.Builder().url(models);
+        if (apiKey != null && !apiKey.isEmpty()) {
+            b.header("Authorization", "Bearer " + apiKey);
+        }
+        try (Response response = client.newCall(b.build()).execute()) {
+            response.body().bytes();
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -34,7 +34,7 @@ final class FakeOpenAiServer implements AutoCloseable {
     }
 
     /** What a request looked like on arrival. */
-    record Seen(int number, JsonNode body, String sessionId, String authorization, String workload) {}
+    record Seen(int number, JsonNode body, String sessionId, String authorization, String workload, int clientPort) {}
 
     static final int RETRY_AFTER_S = 2;
 
@@ -52,12 +52,14 @@ final class FakeOpenAiServer implements AutoCloseable {
     private final ExecutorService executor = Executors.newCachedThreadPool();
     private final AtomicInteger counter = new AtomicInteger();
     private final List<Seen> seen = Collections.synchronizedList(new ArrayList<>());
+    private final List<Integer> modelListPorts = Collections.synchronizedList(new ArrayList<>());
     private final ObjectMapper mapper = new ObjectMapper();
 
     FakeOpenAiServer(Config config) throws IOException {
         this.config = config;
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v1/chat/completions", this::handle);
+        server.createContext("/v1/models", this::models);
         server.setExecutor(executor);
         server.start();
     }
@@ -72,6 +74,24 @@ final class FakeOpenAiServer implements AutoCloseable {
         }
     }
 
+    /** The client ports that asked for the model list: each names one connection. */
+    List<Integer> modelListPorts() {
+        synchronized (modelListPorts) {
+            return List.copyOf(modelListPorts);
+        }
+    }
+
+    private void models(HttpExchange ex) throws IOException {
+        try (ex) {
+            modelListPorts.add(ex.getRemoteAddress().getPort());
+            byte[] body = "{\"object\":\"list\",\"data\":[{\"id\":\"fake-model\",\"object\":\"model\"}]}"
+                    .getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+        }
+    }
+
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             JsonNode body = mapper.readTree(ex.getRequestBody());
@@ -81,7 +101,8 @@ final class FakeOpenAiServer implements AutoCloseable {
                     body,
                     ex.getRequestHeaders().getFirst("X-Session-Id"),
                     ex.getRequestHeaders().getFirst("Authorization"),
-                    ex.getRequestHeaders().getFirst("X-Kvasir-Workload")));
+                    ex.getRequestHeaders().getFirst("X-Kvasir-Workload"),
+                    ex.getRemoteAddress().getPort()));
             if (config.every() > 0 && n % config.every() == 0) {
                 byte[] msg = "{\"error\":{\"message\":\"queue full\",\"type\":\"rate_limit\"}}"
                         .getBytes(StandardCharsets.UTF_8);

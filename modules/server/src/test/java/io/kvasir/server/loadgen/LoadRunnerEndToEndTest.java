@@ -58,6 +58,31 @@ class LoadRunnerEndToEndTest {
     }
 
     @Test
+    void aLevelOpensItsConnectionsBeforeItsClockStartsUnlessToldNotTo() throws Exception {
+        try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
+            LoadSpec spec = spec(fake.url(), List.of(6), null, 12, 1, 0);
+            new LoadRunner(spec, QUIET).run(spec.levels().getFirst());
+
+            List<Integer> opened = fake.modelListPorts();
+            assertThat(opened)
+                    .as("one connection for each of the level's workers")
+                    .hasSize(6);
+            assertThat(fake.seen())
+                    .hasSize(12)
+                    .allSatisfy(seen -> assertThat(opened)
+                            .as("every request went on a connection opened before the level")
+                            .contains(seen.clientPort()));
+
+            LoadSpec cold = spec(fake.url(), List.of(6), null, 6, 1, 0);
+            new LoadRunner(cold, QUIET, false).run(cold.levels().getFirst());
+            assertThat(fake.modelListPorts())
+                    .as("--cold-connections opens none first")
+                    .hasSize(6);
+            assertThat(fake.seen()).hasSize(18);
+        }
+    }
+
+    @Test
     void closedLoopCountsRejectionsApartAndTimesAtLeastTheInjectedDelays() throws Exception {
         // Every 5th request is refused (429) and every 5th + 2 fails mid-stream: 4 + 4 out of 20 per level.
         FakeOpenAiServer.Config cfg = new FakeOpenAiServer.Config(4, 2, 30, 10, 5, 2);
