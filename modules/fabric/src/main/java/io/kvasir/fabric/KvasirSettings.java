@@ -29,6 +29,7 @@ public record KvasirSettings(
         Duration drainTimeout,
         io.kvasir.fabric.routing.RoutingSettings routing,
         int prefixSummarySize,
+        boolean probeOnLoad,
         io.kvasir.fabric.tenant.Tenants tenants,
         Map<String, io.kvasir.fabric.tier.TierSettings> tiers) {
 
@@ -81,6 +82,7 @@ public record KvasirSettings(
                 k.getDuration("drain.timeout"),
                 io.kvasir.fabric.routing.RoutingSettings.from(k.getConfig("routing")),
                 k.getInt("routing.prefix-summary-size"),
+                k.getBoolean("replicas.probe-on-load"),
                 io.kvasir.fabric.tenant.Tenants.from(k.getConfig("tenants")),
                 io.kvasir.fabric.tier.TierSettings.from(k.getConfig("tiers"), models.keySet()));
     }

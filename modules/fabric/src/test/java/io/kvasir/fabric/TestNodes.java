@@ -62,9 +62,10 @@ final class TestNodes {
                 kvasir.replicas.keep-alive-interval = 300ms
                 kvasir.replicas.stats-interval = 200ms
                 kvasir.session.placement-timeout = 2s
-                # A set objective: no lone-step probe runs on load, so the scripted engines see only
-                # the tests' own requests (the probe has tests of its own).
+                # A set objective and no probe on load, so the scripted engines see only the tests'
+                # own requests (the probe has tests of its own).
                 kvasir.model-defaults.itl-objective = 1s
+                kvasir.replicas.probe-on-load = off
                 kvasir.models { %s }
                 %s
                 """.formatted(rolesList, joinSelf, models, extra)));

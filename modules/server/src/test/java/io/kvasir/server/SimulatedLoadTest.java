@@ -46,7 +46,7 @@ class SimulatedLoadTest {
         // Slow enough steps (50 ms) that the first 300 are still in flight when the last are sent.
         TimingModel timing = TimingModel.linear(1e-6, 0, 0.05, 0.0001);
         try (KvasirNode node = KvasirNode.start(
-                TestNodes.oneNode(hocon, Map.of()),
+                TestNodes.oneNode(hocon, Map.of("kvasir.replicas.probe-on-load", "off")),
                 LocalEngines.factory(EngineOptions.defaults().withThreads(1), timing))) {
             Fabric fabric = node.fabric();
             awaitReplicas(fabric, model, 2);

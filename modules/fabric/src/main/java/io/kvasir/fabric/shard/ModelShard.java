@@ -180,8 +180,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 Materializer.matFromSystem(ctx.getSystem()),
                 settings.streamBufferSize(),
                 settings.pausedPollInterval(),
-                // An auto ITL objective is derived from a lone decode step, timed once loaded.
-                id.pool().equals(ModelSettings.DECODE) && model.itlObjective().isZero());
+                // An auto ITL objective is derived from a lone decode step, and the admission
+                // forecast starts from a timed prompt: both measured once loaded.
+                id.pool().equals(ModelSettings.DECODE)
+                        && (settings.probeOnLoad() || model.itlObjective().isZero()));
         this.health = new HealthWatch(
                 name,
                 new io.kvasir.fabric.health.ReplicaHealth(
