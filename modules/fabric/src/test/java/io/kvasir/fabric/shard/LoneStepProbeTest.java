@@ -10,13 +10,17 @@ import org.junit.jupiter.api.Test;
 /** The lone-step probe over the real scheduler with a simulated runner: its step time is the model's. */
 class LoneStepProbeTest {
 
+    /** Steps of {@code stepSeconds} plus a little per sequence; a prompt token costs 1 ms. */
+    private static SimulatedModel model(double stepSeconds, int context) {
+        TimingModel timing = TimingModel.linear(1e-3, 0, stepSeconds, 0.0001);
+        return new SimulatedModel(
+                "sim", SimulatedEngine.Config.defaults().withTiming(timing).withMaxContext(context));
+    }
+
     @Test
     void warmsABatchThenMeasuresTheDecodeStepOfALoneSequenceAndLeavesNothingRunning() {
-        // 20 ms per step plus a little per sequence: a lone decode step is about 20 ms. A prompt
-        // token costs 1 ms: the timed prompt's rate is a little under 1,000 tokens a second.
-        TimingModel timing = TimingModel.linear(1e-3, 0, 0.020, 0.0001);
-        try (SimulatedModel model = new SimulatedModel(
-                "sim", SimulatedEngine.Config.defaults().withTiming(timing).withMaxContext(256))) {
+        // A lone decode step is about 20 ms; the timed prompt's rate a little under 1,000 tokens a second.
+        try (SimulatedModel model = model(0.020, 256)) {
             LoneStepProbe.Unloaded unloaded = LoneStepProbe.measure(model.engine());
 
             assertThat(unloaded.loneStepNanos()).isBetween(15_000_000L, 200_000_000L);
@@ -38,9 +42,7 @@ class LoneStepProbeTest {
 
     @Test
     void aShortContextTimesAPromptThatFitsIt() {
-        TimingModel timing = TimingModel.linear(1e-3, 0, 0.005, 0.0001);
-        try (SimulatedModel model = new SimulatedModel(
-                "sim", SimulatedEngine.Config.defaults().withTiming(timing).withMaxContext(56))) {
+        try (SimulatedModel model = model(0.005, 56)) {
             LoneStepProbe.Unloaded unloaded = LoneStepProbe.measure(model.engine());
 
             assertThat(unloaded.promptTokens()).isEqualTo(54); // and room for its one token
