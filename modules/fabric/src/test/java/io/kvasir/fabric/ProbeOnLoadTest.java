@@ -64,7 +64,7 @@ class ProbeOnLoadTest {
         LoadReport report = awaitReport(start("on"));
         assertThat(report.load().prefillTokensPerSecond())
                 .as("prompt tokens a second, timed on the idle engine before any turn")
-                .isBetween(300.0, 1_000.0);
+                .isBetween(300.0, 3_000.0);
     }
 
     @Test
