@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
  * prefill, the rate the admission forecast starts from. The warm-up is a small batch
  * ({@value #WARM_SEQUENCES} prompts of {@value #WARM_PROMPT} distinct tokens, decoded together), so
  * that the batched prompt and decode kernels are compiled before clients arrive, not by them; then a
- * lone prompt of {@value #RATE_PROMPT} tokens, timed to its first token (the fastest of {@value #RATE_ROUNDS}); then a lone generation
- * whose median decode step is the answer. About forty steps in all.
+ * lone prompt of {@value #RATE_PROMPT} tokens timed to its first token (the fastest of
+ * {@value #RATE_ROUNDS} such prompts); then a lone generation whose median decode step is the
+ * answer. About forty-five steps in all.
  *
  * <p>Measured without the batch (a lone warm-up generation only): the first eight requests arriving
  * together at a new bench-110m replica had their first tokens at 3.3-4.1 s, against about 1 s once
