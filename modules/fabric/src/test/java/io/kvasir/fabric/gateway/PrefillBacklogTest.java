@@ -3,7 +3,6 @@ package io.kvasir.fabric.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.kvasir.fabric.ModelSettings;
 import io.kvasir.fabric.api.FabricException;
 import io.kvasir.fabric.api.GenerationRequest.Workload;
 import io.kvasir.fabric.replica.ReplicaView;
@@ -32,6 +31,33 @@ class PrefillBacklogTest {
                 new ReplicaLoad(4, 2, 0, 512, 64, 0, 0, 0, 0, 0, queuedPrefillTokens, 448, 0, 0, 16, prefillRate);
         ViewForTests.publish(
                 view, Map.of("m", List.of(new LoadReport("m:decode:0", "m", "n", "decode", load, new long[0], null))));
+    }
+
+    /**
+     * Admission for model "m" on this test's forecast: queue waits of 500 ms and 30 s, a batch
+     * objective of 60 s, and the given interactive objective and prefill counts.
+     */
+    private AdmissionControl admission(Duration interactiveTtft, int interactivePrefills, int batchPrefills) {
+        AdmissionControl admission = new AdmissionControl(
+                List.of(AdmissionControlTest.model(64, 64)),
+                new AdmissionControl.Objectives(
+                        Duration.ofMillis(500),
+                        Duration.ofSeconds(30),
+                        interactiveTtft,
+                        Duration.ofSeconds(60),
+                        interactivePrefills,
+                        batchPrefills));
+        admission.forecast(backlog);
+        return admission;
+    }
+
+    /** Admits a request of {@code workload} at once (and lets it go), or fails the test. */
+    private static void admits(AdmissionControl admission, Workload workload, int promptTokens) throws Exception {
+        admission
+                .acquire("m", workload, promptTokens)
+                .toCompletableFuture()
+                .get()
+                .release();
     }
 
     @Test
@@ -95,12 +121,7 @@ class PrefillBacklogTest {
 
     @Test
     void aRequestPredictedPastItsObjectiveIsRefusedAtOnceAndBatchMayWaitLonger() throws Exception {
-        ModelSettings m = AdmissionControlTest.model(64, 64);
-        AdmissionControl admission = new AdmissionControl(
-                List.of(m),
-                new AdmissionControl.Objectives(
-                        Duration.ofMillis(500), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofSeconds(60)));
-        admission.forecast(backlog);
+        AdmissionControl admission = admission(Duration.ofSeconds(1), 0, 0);
         replicaReports(2500, 1000); // 2.5 s of prompt work queued
 
         assertThatThrownBy(() -> admission
@@ -112,29 +133,15 @@ class PrefillBacklogTest {
                     assertThat(e.kind()).isEqualTo(FabricException.Kind.OVERLOADED);
                     assertThat(e.retryAfterSeconds()).isEqualTo(2); // 2.6 s predicted, 1 s allowed
                 });
-        admission.acquire("m", Workload.BATCH, 100).toCompletableFuture().get().release();
+        admits(admission, Workload.BATCH, 100);
 
         replicaReports(300, 1000);
-        admission
-                .acquire("m", Workload.INTERACTIVE, 100)
-                .toCompletableFuture()
-                .get()
-                .release();
+        admits(admission, Workload.INTERACTIVE, 100);
     }
 
     @Test
     void aSlowModelsObjectiveIsAFewOfItsOwnUnloadedPrompts() throws Exception {
-        ModelSettings m = AdmissionControlTest.model(64, 64);
-        AdmissionControl admission = new AdmissionControl(
-                List.of(m),
-                new AdmissionControl.Objectives(
-                        Duration.ofMillis(500),
-                        Duration.ofSeconds(30),
-                        Duration.ofSeconds(2),
-                        Duration.ofSeconds(60),
-                        4,
-                        16));
-        admission.forecast(backlog);
+        AdmissionControl admission = admission(Duration.ofSeconds(2), 4, 16);
         assertThat(admission.objectiveNanos("m", Workload.INTERACTIVE))
                 .as("nothing known of the model yet: the fixed objective")
                 .isEqualTo(2_000_000_000L);
@@ -150,11 +157,7 @@ class PrefillBacklogTest {
 
         // Two such prompts queued ahead (2.6 s): past a fixed 2 s, within four of its own prompts.
         replicaReports(260, 100);
-        admission
-                .acquire("m", Workload.INTERACTIVE, 130)
-                .toCompletableFuture()
-                .get()
-                .release();
+        admits(admission, Workload.INTERACTIVE, 130);
         // Six (7.8 s) are past it too.
         replicaReports(780, 100);
         assertThatThrownBy(() -> admission
