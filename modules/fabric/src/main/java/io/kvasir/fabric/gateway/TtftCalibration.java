@@ -12,9 +12,9 @@ package io.kvasir.fabric.gateway;
  * backlog they would have built never forms.
  *
  * <p>What an overload taught fades once first tokens stop coming: the slope and the overhead return
- * towards none (1 and 0) as {@link io.kvasir.fabric.shard.Fading} says. An overload makes both large (the cores that prefill also take
- * in every refused request), and kept, they refused three and four of eight requests arriving
- * together at a replica idle for 20 s.
+ * towards none (1 and 0) as {@link io.kvasir.fabric.shard.Fading} says. An overload makes both
+ * large (the cores that prefill also take in every refused request), and kept, they refused three
+ * and four of eight requests arriving together at a replica idle for 20 s.
  * Thread-safe.
  */
 final class TtftCalibration {

@@ -19,10 +19,9 @@ import java.util.function.LongSupplier;
  * <p>A rate learnt under overload is the rate of a replica whose cores also took in hundreds of
  * refused requests; once no prompt has come for a while it says little about the next one. So
  * without prompts the published rate returns to the best this replica has shown, as {@link Fading}
- * says. Measured without it: after an overload (240
- * requests at once, three times) the rate stayed at 823 tokens a second, a third of the idle
- * replica's, and 20 s later the admission forecast refused three and four of eight requests
- * arriving together on the idle replica.
+ * says. Measured without it: after an overload (240 requests at once, three times) the rate stayed
+ * at 823 tokens a second, a third of the idle replica's, and 20 s later the admission forecast
+ * refused three and four of eight requests arriving together on the idle replica.
  */
 final class LoadLearner {
 

@@ -57,6 +57,18 @@ final class LoneStepProbe {
      */
     record Unloaded(long loneStepNanos, int promptTokens, long promptNanos) {
         static final Unloaded NONE = new Unloaded(0, 0, 0);
+
+        /** What was measured, for a log line: {@code " (lone decode step ...)"}, or empty. */
+        String describe() {
+            java.util.List<String> parts = new java.util.ArrayList<>();
+            if (loneStepNanos > 0) {
+                parts.add("lone decode step " + loneStepNanos / 1000 + " us");
+            }
+            if (promptTokens > 0) {
+                parts.add(promptTokens + " prompt tokens in " + promptNanos / 1_000_000 + " ms");
+            }
+            return parts.isEmpty() ? "" : " (" + String.join(", ", parts) + ")";
+        }
     }
 
     /** The engine's unloaded figures; a part it could not measure is 0. */
@@ -71,11 +83,13 @@ final class LoneStepProbe {
         long promptNanos = 0;
         try {
             int tokens = Math.min(RATE_PROMPT, engine.maxContext() - 2);
-            promptNanos = Long.MAX_VALUE;
+            long fastest = Long.MAX_VALUE;
             for (int round = 0; round < RATE_ROUNDS; round++) {
-                promptNanos = Math.min(promptNanos, timePrompt(engine, tokens, round));
+                fastest = Math.min(fastest, timePrompt(engine, tokens, round));
             }
+            // Set together, and only once every round came back: a failed round leaves both 0.
             promptTokens = tokens;
+            promptNanos = fastest;
         } catch (RuntimeException e) {
             log.warn(
                     "could not time a prompt ({}); the admission forecast waits for the first prompts served",

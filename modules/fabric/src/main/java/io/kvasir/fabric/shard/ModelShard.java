@@ -163,8 +163,7 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 new EngineLoop.Listener() {
                     @Override
                     public void loaded(LoneStepProbe.Unloaded unloaded) {
-                        self.tell(
-                                new Loaded(unloaded.loneStepNanos(), unloaded.promptTokens(), unloaded.promptNanos()));
+                        self.tell(new Loaded(unloaded));
                     }
 
                     @Override
@@ -481,19 +480,10 @@ public final class ModelShard extends AbstractBehavior<Command> {
     }
 
     private Behavior<Command> onLoaded(Loaded loaded) {
-        learner.loneStep(loaded.loneStepNanos());
-        learner.unloadedPrompt(loaded.promptTokens(), loaded.promptNanos());
-        getContext()
-                .getLog()
-                .info(
-                        "replica {} ready on {}{}",
-                        id,
-                        node,
-                        loaded.loneStepNanos() > 0
-                                ? " (lone decode step " + loaded.loneStepNanos() / 1000 + " us, "
-                                        + loaded.promptTokens() + " prompt tokens in "
-                                        + loaded.promptNanos() / 1_000_000 + " ms)"
-                                : "");
+        LoneStepProbe.Unloaded unloaded = loaded.unloaded();
+        learner.loneStep(unloaded.loneStepNanos());
+        learner.unloadedPrompt(unloaded.promptTokens(), unloaded.promptNanos());
+        getContext().getLog().info("replica {} ready on {}{}", id, node, unloaded.describe());
         nodeState.loadBackoff().loaded(id.entityId());
         if (loop.model() != null) {
             // One chat rendered and tokenized now, its result dropped: queued on the renderer's

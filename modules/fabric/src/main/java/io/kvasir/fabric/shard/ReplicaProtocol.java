@@ -165,9 +165,8 @@ public final class ReplicaProtocol {
     /** Messages a replica sends itself (from its engine thread, render thread and children). */
     sealed interface Internal extends Command {}
 
-    /** The engine is loaded; {@code loneStepNanos}: its lone decode step, when it was timed (else 0). */
-    /** The engine loaded; what it measured unloaded (zeros where it measured nothing). */
-    record Loaded(long loneStepNanos, int promptTokens, long promptNanos) implements Internal {}
+    /** The engine loaded; what it measured unloaded, before any turn (zeros where it measured nothing). */
+    record Loaded(LoneStepProbe.Unloaded unloaded) implements Internal {}
 
     record EngineStopped(String reason) implements Internal {}
 

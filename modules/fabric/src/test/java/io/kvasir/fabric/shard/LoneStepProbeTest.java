@@ -52,4 +52,14 @@ class LoneStepProbeTest {
             assertThat(model.engine().hasWork()).isFalse();
         }
     }
+
+    @Test
+    void theLogLineNamesOnlyWhatWasMeasured() {
+        assertThat(LoneStepProbe.Unloaded.NONE.describe()).isEmpty();
+        assertThat(new LoneStepProbe.Unloaded(5_000_000L, 0, 0).describe()).isEqualTo(" (lone decode step 5000 us)");
+        assertThat(new LoneStepProbe.Unloaded(0, 128, 90_000_000L).describe())
+                .isEqualTo(" (128 prompt tokens in 90 ms)");
+        assertThat(new LoneStepProbe.Unloaded(5_000_000L, 128, 90_000_000L).describe())
+                .isEqualTo(" (lone decode step 5000 us, 128 prompt tokens in 90 ms)");
+    }
 }
