@@ -133,10 +133,11 @@ public final class LoadRunner {
      */
     private void openConnections(int connections, RequestDriver driver) {
         AtomicInteger opened = new AtomicInteger();
+        java.util.concurrent.CountDownLatch allAnswered = new java.util.concurrent.CountDownLatch(connections);
         try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < connections; i++) {
                 workers.submit(() -> {
-                    if (driver.openConnection()) {
+                    if (driver.openConnection(allAnswered)) {
                         opened.incrementAndGet();
                     }
                 });
