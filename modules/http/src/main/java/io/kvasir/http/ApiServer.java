@@ -28,6 +28,7 @@ public final class ApiServer extends AllDirectives {
     private final ApiKeyAuth auth;
 
     private final java.util.function.Supplier<Route> metrics;
+    private final java.util.function.Supplier<java.util.Optional<String>> notReady;
     private final VersionRoute version = new VersionRoute();
 
     public ApiServer(Fabric fabric, HttpSettings settings, Materializer materializer) {
@@ -40,7 +41,21 @@ public final class ApiServer extends AllDirectives {
             HttpSettings settings,
             Materializer materializer,
             java.util.function.Supplier<Route> metrics) {
+        this(fabric, settings, materializer, metrics, fabric::notReadyReason);
+    }
+
+    /**
+     * @param notReady why the node is not ready yet (empty when it is): the fabric's reason, or the
+     *     edge's own (its warm-up)
+     */
+    public ApiServer(
+            Fabric fabric,
+            HttpSettings settings,
+            Materializer materializer,
+            java.util.function.Supplier<Route> metrics,
+            java.util.function.Supplier<java.util.Optional<String>> notReady) {
         this.metrics = metrics;
+        this.notReady = notReady;
         this.responses = new io.kvasir.http.openai.responses.ResponsesRoutes(fabric, settings, materializer);
         this.fabric = fabric;
         this.settings = settings;
@@ -112,7 +127,7 @@ public final class ApiServer extends AllDirectives {
     }
 
     private Route ready() {
-        return fabric.ready()
+        return notReady.get().isEmpty()
                 ? complete(JsonResponses.ok(Map.of("status", "ready")))
                 : complete(JsonResponses.of(StatusCodes.SERVICE_UNAVAILABLE, Map.of("status", "not_ready")));
     }

@@ -58,10 +58,19 @@ public final class KvasirHttp {
      */
     public static CompletionStage<Optional<HttpBinding>> startManagement(
             ActorSystem<?> system, Fabric fabric, HttpSettings settings, Supplier<Route> metrics) {
+        return startManagement(system, fabric, settings, metrics, fabric::notReadyReason);
+    }
+
+    private static CompletionStage<Optional<HttpBinding>> startManagement(
+            ActorSystem<?> system,
+            Fabric fabric,
+            HttpSettings settings,
+            Supplier<Route> metrics,
+            Supplier<Optional<String>> notReady) {
         if (!settings.managementEnabled()) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
-        return new ManagementServer(system, fabric, metrics, settings)
+        return new ManagementServer(system, fabric, metrics, settings, notReady)
                 .bind()
                 .thenApply(b -> Optional.of(b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system)));
     }
@@ -75,11 +84,26 @@ public final class KvasirHttp {
             ActorSystem<?> system, Fabric fabric, HttpSettings settings, Supplier<Route> metrics) {
         Materializer materializer = Materializer.matFromSystem(system);
         // Prometheus scrapers often look for /metrics where the API is (vLLM serves it there too).
-        boolean onApi = metrics != null && system.settings().config().getBoolean("kvasir.http.metrics-on-api-port");
-        CompletionStage<HttpBinding> api = new ApiServer(fabric, settings, materializer, onApi ? metrics : null)
+        var config = system.settings().config();
+        boolean onApi = metrics != null && config.getBoolean("kvasir.http.metrics-on-api-port");
+        // A port with TLS cannot be warmed by the warm-up's plain-text client.
+        boolean plain = io.kvasir.http.connection.ServerTls.fromConfig(config).isEmpty();
+        ServingWarmUp warmUp = new ServingWarmUp(
+                plain
+                        ? ServingWarmUp.Settings.fromConfig(config.getConfig("kvasir.http.warm-up"))
+                        : new ServingWarmUp.Settings(0, 1, Duration.ZERO));
+        // The node is ready once the fabric is and the serving path has been warmed.
+        Supplier<Optional<String>> notReady = () -> fabric.notReadyReason().or(warmUp::notReadyReason);
+        CompletionStage<HttpBinding> api = new ApiServer(
+                        fabric, settings, materializer, onApi ? metrics : null, notReady)
                 .bind(system)
                 .thenApply(b -> b.addToCoordinatedShutdown(SHUTDOWN_GRACE, system));
-        CompletionStage<Optional<HttpBinding>> management = startManagement(system, fabric, settings, metrics);
+        api.thenAccept(b -> warmUp.runWhenReady(
+                fabric::notReadyReason,
+                b.localAddress().getPort(),
+                settings.apiKeys().isEmpty() ? null : settings.apiKeys().getFirst()));
+        CompletionStage<Optional<HttpBinding>> management =
+                startManagement(system, fabric, settings, metrics, notReady);
         return api.thenCombine(management, (a, m) -> new Bindings(a, m, settings.managementAccess()));
     }
 }

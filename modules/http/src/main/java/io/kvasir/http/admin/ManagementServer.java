@@ -44,6 +44,16 @@ public final class ManagementServer extends AllDirectives {
 
     /** @param metrics the {@code /metrics} route; null until metrics are wired (answers 404) */
     public ManagementServer(ActorSystem<?> system, Fabric fabric, Supplier<Route> metrics, HttpSettings settings) {
+        this(system, fabric, metrics, settings, fabric::notReadyReason);
+    }
+
+    /** @param notReady why the node is not ready yet (empty when it is): what {@code /ready} answers */
+    public ManagementServer(
+            ActorSystem<?> system,
+            Fabric fabric,
+            Supplier<Route> metrics,
+            HttpSettings settings,
+            Supplier<java.util.Optional<String>> notReady) {
         this.system = system;
         this.settings = settings;
         this.admin = new AdminRoutes(fabric);
@@ -51,7 +61,7 @@ public final class ManagementServer extends AllDirectives {
         this.metrics = metrics;
         // Akka Management's /ready asks FabricReadyCheck, which finds this fabric through the system.
         FabricReadyCheck.Holder.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
-                .set(fabric::notReadyReason);
+                .set(notReady);
     }
 
     public Route route() {

@@ -68,9 +68,12 @@ public final class EmbeddingsRoutes extends AllDirectives {
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
-            CompletionStage<HttpResponse> response = request.entity()
-                    .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
-                    .thenCompose(strict -> embed(json.parse(strict.getData().toArray()), request, caller))
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
+                            request.entity(),
+                            settings.requestTimeout().toMillis(),
+                            settings.maxRequestBytes(),
+                            materializer)
+                    .thenCompose(bytes -> embed(json.parse(bytes.toArray()), request, caller))
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);
         });

@@ -103,10 +103,13 @@ public final class OpenAiRoutes extends AllDirectives {
             // The server's own delay before the route (accepting, setting up, parsing the head), taken
             // before the body is read: a client slow to upload its body is not refused for that.
             java.time.Duration intake = RequestArrival.since(request);
-            CompletionStage<HttpResponse> response = request.entity()
-                    .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
-                    .thenCompose(strict -> {
-                        JsonNode body = json.parse(strict.getData().toArray());
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
+                            request.entity(),
+                            settings.requestTimeout().toMillis(),
+                            settings.maxRequestBytes(),
+                            materializer)
+                    .thenCompose(bytes -> {
+                        JsonNode body = json.parse(bytes.toArray());
                         int n = Choices.count(body);
                         int bestOf = chat ? n : BestOf.count(body, n);
                         // A completion may carry several prompts: one request per prompt, n choices each.

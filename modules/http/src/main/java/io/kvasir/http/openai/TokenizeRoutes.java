@@ -59,10 +59,12 @@ public final class TokenizeRoutes extends AllDirectives {
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
-            CompletionStage<HttpResponse> response = request.entity()
-                    .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
-                    .thenApply(strict -> JsonResponses.ok(
-                            answer.apply(json.parse(strict.getData().toArray()))))
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
+                            request.entity(),
+                            settings.requestTimeout().toMillis(),
+                            settings.maxRequestBytes(),
+                            materializer)
+                    .thenApply(bytes -> JsonResponses.ok(answer.apply(json.parse(bytes.toArray()))))
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);
         });

@@ -147,11 +147,13 @@ public final class ResponsesRoutes extends AllDirectives {
             if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
                 return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
             }
-            CompletionStage<HttpResponse> response = request.entity()
-                    .toStrict(settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer)
-                    .thenCompose(strict -> {
-                        ResponsesRequest parsed = ResponsesRequest.read(
-                                json.parse(strict.getData().toArray()));
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
+                            request.entity(),
+                            settings.requestTimeout().toMillis(),
+                            settings.maxRequestBytes(),
+                            materializer)
+                    .thenCompose(bytes -> {
+                        ResponsesRequest parsed = ResponsesRequest.read(json.parse(bytes.toArray()));
                         CompletionStage<StoredChain> history = parsed.previousResponseId() == null
                                 ? CompletableFuture.completedFuture(null)
                                 : StoredChain.load(store(), owner, parsed.previousResponseId());
