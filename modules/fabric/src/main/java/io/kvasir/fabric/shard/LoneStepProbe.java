@@ -39,12 +39,23 @@ final class LoneStepProbe {
     /** Long enough that a step's fixed cost is a small part of the prompt's time. */
     private static final int RATE_PROMPT = 128;
     /**
-     * The prompt is timed this many times (distinct prompts) and the fastest counts: the first
-     * compiles the kernels of a prompt chunk this long, which the warm-up's short prompts do not.
-     * Measured on bench-110m Q8_0: the first 128-token prompt took 1,087 ms (117 tokens a second,
-     * against about 2,400 warm), and a rate that low refused two of the first eight requests.
+     * The prompt is timed at least this many times (distinct prompts) and the fastest counts: the
+     * first compiles the kernels of a prompt chunk this long, which the warm-up's short prompts do
+     * not. Measured on bench-110m Q8_0: the first 128-token prompt took 1,087 ms (117 tokens a
+     * second, against about 2,400 warm), and a rate that low refused two of the first eight requests.
      */
     private static final int RATE_ROUNDS = 3;
+
+    /**
+     * More rounds follow while the last one still beat the fastest before it by more than {@value
+     * #STILL_WARMING}: the JIT compiles in the background, and three rounds were sometimes all
+     * before it had finished. Measured on bench-110m Q8_0, five fresh starts with three rounds:
+     * 133-136 ms in two, 349-494 ms in three, and those three refused 16-35 of 48 requests at 8
+     * streams on the rate they published.
+     */
+    private static final double STILL_WARMING = 0.10;
+
+    private static final int MAX_RATE_ROUNDS = 12;
 
     private LoneStepProbe() {}
 
@@ -84,8 +95,11 @@ final class LoneStepProbe {
         try {
             int tokens = Math.min(RATE_PROMPT, engine.maxContext() - 2);
             long fastest = Long.MAX_VALUE;
-            for (int round = 0; round < RATE_ROUNDS; round++) {
-                fastest = Math.min(fastest, timePrompt(engine, tokens, round));
+            boolean improving = true;
+            for (int round = 0; round < MAX_RATE_ROUNDS && (round < RATE_ROUNDS || improving); round++) {
+                long took = timePrompt(engine, tokens, round);
+                improving = took < fastest * (1 - STILL_WARMING);
+                fastest = Math.min(fastest, took);
             }
             // Set together, and only once every round came back: a failed round leaves both 0.
             promptTokens = tokens;

@@ -84,8 +84,7 @@ public final class LoadRunner {
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "warm-up", requests);
         OkHttpClient client = RequestDriver.client(spec.timeout(), 1);
-        try {
-            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
+        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), true)) {
             // Session numbers of their own: the measured sessions keep their sizes and seeds, and no
             // warm-up conversation shares a session id (and so a cached prefix) with a measured one.
             for (int i = 0; i < requests; i++) {
@@ -104,8 +103,7 @@ public final class LoadRunner {
         ProgressBar progress = new ProgressBar(progressOut, "bench serve " + level.label(), spec.requests());
         OkHttpClient client = RequestDriver.client(spec.timeout(), level);
         long start;
-        try {
-            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
+        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), true)) {
             if (openConnectionsFirst) {
                 openConnections(RequestDriver.connections(level), driver);
             }

@@ -28,7 +28,7 @@ import okhttp3.Response;
  * thread (a virtual thread in the load runners), which reads the SSE body as bytes arrive. Never
  * throws for server or network faults; those come back as a failed {@link RequestResult}.
  */
-public final class RequestDriver {
+public final class RequestDriver implements AutoCloseable {
 
     /** A chat message in the conversation sent to the server. */
     public record Message(String role, String content) {}
@@ -41,6 +41,9 @@ public final class RequestDriver {
     private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
 
     private final OkHttpClient client;
+    /** The load generator's own client for a plain-text server; null: OkHttp sends (https). */
+    private final RawHttp raw;
+
     private final URI endpoint;
     private final String model;
     private final String apiKey;
@@ -83,8 +86,20 @@ public final class RequestDriver {
     }
 
     public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey) {
+        this(client, baseUrl, model, apiKey, false);
+    }
+
+    /**
+     * @param rawWhenPlain send to an {@code http} server with {@link RawHttp} (whose own cost per
+     *     request is a fraction of OkHttp's) rather than with {@code client}, which then serves only
+     *     an {@code https} one
+     */
+    public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey, boolean rawWhenPlain) {
         this.client = client;
         this.endpoint = chatEndpoint(baseUrl);
+        this.raw = rawWhenPlain && "http".equals(endpoint.getScheme())
+                ? new RawHttp(endpoint, Duration.ofMillis(client.readTimeoutMillis()))
+                : null;
         this.model = model;
         this.apiKey = apiKey;
     }
@@ -142,6 +157,9 @@ public final class RequestDriver {
     public boolean openConnection(java.util.concurrent.CountDownLatch allAnswered) {
         String chat = endpoint.toString();
         String models = chat.substring(0, chat.length() - "chat/completions".length()) + "models";
+        if (raw != null) {
+            return openRawConnection(allAnswered);
+        }
         Request.Builder b = new Request.Builder().url(models);
         if (apiKey != null && !apiKey.isEmpty()) {
             b.header("Authorization", "Bearer " + apiKey);
@@ -166,6 +184,47 @@ public final class RequestDriver {
         }
     }
 
+    private boolean openRawConnection(java.util.concurrent.CountDownLatch allAnswered) {
+        RawHttp.Answer answer;
+        try {
+            answer = raw.send("GET", modelsPath(), authHeader(new java.util.LinkedHashMap<>()), null);
+        } catch (IOException e) {
+            allAnswered.countDown();
+            return false;
+        }
+        try (answer) {
+            allAnswered.countDown();
+            allAnswered.await(client.readTimeoutMillis(), TimeUnit.MILLISECONDS);
+            answer.body().readNBytes(MAX_ERROR_BODY * 16);
+            return true;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private String modelsPath() {
+        String path = endpoint.getRawPath();
+        return path.substring(0, path.length() - "chat/completions".length()) + "models";
+    }
+
+    private java.util.Map<String, String> authHeader(java.util.Map<String, String> headers) {
+        if (apiKey != null && !apiKey.isEmpty()) {
+            headers.put("Authorization", "Bearer " + apiKey);
+        }
+        return headers;
+    }
+
+    /** Closes the pooled connections of the driver's own client (OkHttp's are closed with {@link #close(OkHttpClient)}). */
+    @Override
+    public void close() {
+        if (raw != null) {
+            raw.close();
+        }
+    }
+
     /**
      * Streams one request.
      *
@@ -175,6 +234,9 @@ public final class RequestDriver {
      */
     public RequestResult send(
             List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn, int promptEstimate) {
+        if (raw != null) {
+            return sendRaw(messages, maxTokens, sessionId, workload, turn, promptEstimate);
+        }
         Request.Builder b = new Request.Builder()
                 .url(endpoint.toString())
                 .header("Accept", "text/event-stream")
@@ -229,6 +291,63 @@ public final class RequestDriver {
             return timer.result(turn, promptEstimate).with(workload, replica, retryAfter);
         } catch (IOException | RuntimeException e) {
             return RequestResult.failed(turn, response.code(), describe(e), msSince(start), promptEstimate)
+                    .with(workload, replica, retryAfter);
+        }
+    }
+
+    private RequestResult sendRaw(
+            List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn, int promptEstimate) {
+        var headers = new java.util.LinkedHashMap<String, String>();
+        headers.put("Content-Type", "application/json");
+        headers.put("Accept", "text/event-stream");
+        authHeader(headers);
+        if (sessionId != null) {
+            headers.put("X-Session-Id", sessionId);
+        }
+        if (workload != null) {
+            headers.put("X-Kvasir-Workload", workload.label());
+        }
+        byte[] body = requestBody(messages, maxTokens).getBytes(StandardCharsets.UTF_8);
+        String path = endpoint.getRawPath();
+        long start = System.nanoTime();
+        RawHttp.Answer answer;
+        try {
+            try {
+                answer = raw.send("POST", path, headers, body);
+            } catch (IOException e) {
+                if (!closedBeforeAnswer(e)) {
+                    throw e;
+                }
+                // As with OkHttp above: a pooled connection the server had closed; sent once more.
+                start = System.nanoTime();
+                answer = raw.send("POST", path, headers, body, true);
+            }
+        } catch (IOException e) {
+            return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate)
+                    .with(workload, null, Double.NaN);
+        }
+        double headersMs = msSince(start);
+        String replica = answer.header(REPLICA_HEADER);
+        double retryAfter = retryAfterSeconds(answer.header("Retry-After"), Instant.now());
+        try (RawHttp.Answer answered = answer) {
+            InputStream in = answered.body();
+            if (answered.status != 200) {
+                String text = new String(in.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
+                return RequestResult.failed(
+                                turn,
+                                answer.status,
+                                "HTTP " + answer.status + ": " + ChatChunk.abbreviate(text.strip()),
+                                headersMs,
+                                promptEstimate)
+                        .with(workload, replica, retryAfter);
+            }
+            StreamTimer timer = new StreamTimer(start);
+            SseReader.readAll(in, event -> timer.accept(ChatChunk.parse(event, mapper)));
+            // The rest of the stream (its end), so that the connection can carry the next request.
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return timer.result(turn, promptEstimate).with(workload, replica, retryAfter);
+        } catch (IOException | RuntimeException e) {
+            return RequestResult.failed(turn, answer.status, describe(e), msSince(start), promptEstimate)
                     .with(workload, replica, retryAfter);
         }
     }

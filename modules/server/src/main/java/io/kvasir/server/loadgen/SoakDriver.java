@@ -41,8 +41,8 @@ final class SoakDriver {
     void run(long startNanos, Duration duration, Consumer<Finished> sink) {
         long deadline = startNanos + duration.toNanos();
         OkHttpClient client = RequestDriver.client(spec.timeout(), level);
-        try (ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
-            RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
+        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), true);
+                ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             if (level.open()) {
                 arrive(driver, workers, startNanos, deadline, sink);
             } else {

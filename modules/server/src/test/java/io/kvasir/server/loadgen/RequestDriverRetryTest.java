@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A server that closes a connection without answering (what a server does to a kept-alive
@@ -25,33 +26,36 @@ class RequestDriverRetryTest {
                     + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
                     + "data: [DONE]\n\n";
 
-    @Test
-    void aConnectionClosedBeforeAnyAnswerIsResentOnce() throws Exception {
+    @ParameterizedTest(name = "raw client: {0}")
+    @ValueSource(booleans = {false, true})
+    void aConnectionClosedBeforeAnyAnswerIsResentOnce(boolean raw) throws Exception {
         try (RawServer server = new RawServer(1)) {
             RequestResult result =
-                    driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
+                    driver(server, raw).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
             assertThat(result.ok()).as(result.error()).isTrue();
             assertThat(server.connections.get()).isEqualTo(2);
         }
     }
 
-    @Test
-    void aServerThatNeverAnswersStillFailsTheRequest() throws Exception {
+    @ParameterizedTest(name = "raw client: {0}")
+    @ValueSource(booleans = {false, true})
+    void aServerThatNeverAnswersStillFailsTheRequest(boolean raw) throws Exception {
         try (RawServer server = new RawServer(Integer.MAX_VALUE)) {
             RequestResult result =
-                    driver(server).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
+                    driver(server, raw).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
             assertThat(result.ok()).isFalse();
             assertThat(result.error()).contains("unexpected end of stream");
             assertThat(server.connections.get()).isEqualTo(2);
         }
     }
 
-    private static RequestDriver driver(RawServer server) {
+    private static RequestDriver driver(RawServer server, boolean raw) {
         return new RequestDriver(
                 RequestDriver.client(Duration.ofSeconds(10), 4),
                 "http://127.0.0.1:" + server.socket.getLocalPort(),
                 "m",
-                null);
+                null,
+                raw);
     }
 
     /** Reads each request's head, then closes the first {@code silent} connections unanswered. */
