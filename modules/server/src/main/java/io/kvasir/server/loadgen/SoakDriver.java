@@ -41,7 +41,7 @@ final class SoakDriver {
     void run(long startNanos, Duration duration, Consumer<Finished> sink) {
         long deadline = startNanos + duration.toNanos();
         OkHttpClient client = RequestDriver.client(spec.timeout(), level);
-        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), true);
+        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey());
                 ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor()) {
             if (level.open()) {
                 arrive(driver, workers, startNanos, deadline, sink);

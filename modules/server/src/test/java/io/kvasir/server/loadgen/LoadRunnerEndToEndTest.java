@@ -19,6 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** Runs the load generator against {@link FakeOpenAiServer}, a fake in-process SSE server. */
@@ -57,11 +59,12 @@ class LoadRunnerEndToEndTest {
                 routing);
     }
 
-    @Test
-    void aLevelOpensItsConnectionsBeforeItsClockStartsUnlessToldNotTo() throws Exception {
+    @ParameterizedTest(name = "raw client: {0}")
+    @ValueSource(booleans = {false, true})
+    void aLevelOpensItsConnectionsBeforeItsClockStartsUnlessToldNotTo(boolean raw) throws Exception {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             LoadSpec spec = spec(fake.url(), List.of(6), null, 12, 1, 0);
-            new LoadRunner(spec, QUIET).run(spec.levels().getFirst());
+            new LoadRunner(spec, QUIET, true, raw).run(spec.levels().getFirst());
 
             List<Integer> opened = fake.modelListPorts();
             assertThat(opened)
@@ -74,7 +77,7 @@ class LoadRunnerEndToEndTest {
                             .contains(seen.clientPort()));
 
             LoadSpec cold = spec(fake.url(), List.of(6), null, 6, 1, 0);
-            new LoadRunner(cold, QUIET, false).run(cold.levels().getFirst());
+            new LoadRunner(cold, QUIET, false, raw).run(cold.levels().getFirst());
             assertThat(fake.modelListPorts())
                     .as("--cold-connections opens none first")
                     .hasSize(6);
@@ -82,13 +85,14 @@ class LoadRunnerEndToEndTest {
         }
     }
 
-    @Test
-    void closedLoopCountsRejectionsApartAndTimesAtLeastTheInjectedDelays() throws Exception {
+    @ParameterizedTest(name = "raw client: {0}")
+    @ValueSource(booleans = {false, true})
+    void closedLoopCountsRejectionsApartAndTimesAtLeastTheInjectedDelays(boolean raw) throws Exception {
         // Every 5th request is refused (429) and every 5th + 2 fails mid-stream: 4 + 4 out of 20 per level.
         FakeOpenAiServer.Config cfg = new FakeOpenAiServer.Config(4, 2, 30, 10, 5, 2);
         try (FakeOpenAiServer fake = new FakeOpenAiServer(cfg)) {
             LoadSpec spec = spec(fake.url(), List.of(1, 4), null, 20, 1, 0);
-            LoadRunner runner = new LoadRunner(spec, QUIET);
+            LoadRunner runner = new LoadRunner(spec, QUIET, true, raw);
             for (LoadSpec.Level level : spec.levels()) {
                 LoadRunner.LevelRun run = runner.run(level);
                 LevelStats stats = LevelStats.of(run, spec);
