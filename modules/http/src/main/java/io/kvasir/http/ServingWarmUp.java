@@ -103,7 +103,6 @@ public final class ServingWarmUp {
         }
         return CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new))
                 .handle((ok, failure) -> {
-                    done = true;
                     long ms = (System.nanoTime() - started) / 1_000_000;
                     if (failure != null) {
                         log.warn(
@@ -121,8 +120,39 @@ public final class ServingWarmUp {
                         log.info("Serving path warmed up: {} requests in {} ms", answered.get(), ms);
                     }
                     return null;
-                });
+                })
+                .thenRunAsync(ServingWarmUp::awaitCompiler, Thread.ofVirtual().factory()::newThread)
+                .whenComplete((ok, failure) -> done = true);
     }
+
+    /**
+     * Waits (at most {@value #SETTLE_MAX_MS} ms) until the JIT has compiled nothing for {@value
+     * #SETTLE_QUIET_MS} ms: the warm-up leaves the compiler a queue, and the compiler threads would
+     * take cores from the first clients' prompts.
+     */
+    static void awaitCompiler() {
+        var compiler = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (compiler == null || !compiler.isCompilationTimeMonitoringSupported()) {
+            return;
+        }
+        long deadline = System.nanoTime() + SETTLE_MAX_MS * 1_000_000L;
+        long last = compiler.getTotalCompilationTime();
+        try {
+            while (System.nanoTime() < deadline) {
+                Thread.sleep(SETTLE_QUIET_MS);
+                long now = compiler.getTotalCompilationTime();
+                if (now == last) {
+                    return;
+                }
+                last = now;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final long SETTLE_QUIET_MS = 500;
+    private static final long SETTLE_MAX_MS = 10_000;
 
     /**
      * Runs the warm-up once {@code fabricNotReady} is empty (polled every 100 ms): after the
