@@ -121,7 +121,8 @@ public final class ServingWarmUp {
                     }
                     return null;
                 })
-                .thenRunAsync(ServingWarmUp::awaitCompiler, Thread.ofVirtual().factory()::newThread)
+                .thenRunAsync(
+                        ServingWarmUp::awaitCompiler, task -> Thread.ofVirtual().start(task))
                 .whenComplete((ok, failure) -> done = true);
     }
 
