@@ -101,6 +101,31 @@ class PrefillBacklogTest {
     }
 
     @Test
+    void aPromptWhoseFirstTokenCameIsAheadOfNobodyInsideTheUnreportedWindowToo() {
+        // Eight prompts arriving together (8 streams in step): as their first tokens come, the next
+        // arrivals are no longer forecast behind them, though no report has counted them yet.
+        replicaReports(0, 1000);
+        var tickets = new java.util.ArrayList<AdmissionControl.TtftForecast.Ticket>();
+        for (int i = 0; i < 8; i++) {
+            tickets.add(backlog.admitted("m", 125));
+        }
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(1_000_000_000L);
+
+        now.addAndGet(Duration.ofMillis(300).toNanos()); // well inside the two-interval window
+        for (int i = 0; i < 6; i++) {
+            tickets.get(i).firstToken(125);
+        }
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(250_000_000L);
+        tickets.get(6).ended();
+        tickets.get(7).firstToken(125);
+        assertThat(backlog.rawNanos("m", 0)).isZero();
+
+        // A report that still counts some of them (it is up to an interval old) counts as reported.
+        replicaReports(250, 1000);
+        assertThat(backlog.rawNanos("m", 0)).isEqualTo(250_000_000L);
+    }
+
+    @Test
     void aLongPromptOnAnIdleClusterIsNotHeldAgainstItself() {
         replicaReports(0, 1000);
         assertThat(backlog.predictedTtftNanos("m", 50_000)).isZero();
