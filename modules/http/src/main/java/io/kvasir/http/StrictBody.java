@@ -17,6 +17,11 @@ public final class StrictBody {
 
     private StrictBody() {}
 
+    /** A request's body within the edge's request timeout and size limit (see below). */
+    public static CompletionStage<ByteString> of(HttpEntity entity, HttpSettings settings, Materializer materializer) {
+        return of(entity, settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer);
+    }
+
     /**
      * The body's bytes, failing with akka-http's own {@link EntityStreamSizeException} past {@code
      * maxBytes}, streamed or not, which {@link ErrorResponses} answers with 413.

@@ -69,10 +69,7 @@ public final class EmbeddingsRoutes extends AllDirectives {
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
             CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(),
-                            settings.requestTimeout().toMillis(),
-                            settings.maxRequestBytes(),
-                            materializer)
+                            request.entity(), settings, materializer)
                     .thenCompose(bytes -> embed(json.parse(bytes.toArray()), request, caller))
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);

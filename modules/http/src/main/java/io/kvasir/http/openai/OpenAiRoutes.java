@@ -104,10 +104,7 @@ public final class OpenAiRoutes extends AllDirectives {
             // before the body is read: a client slow to upload its body is not refused for that.
             java.time.Duration intake = RequestArrival.since(request);
             CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(),
-                            settings.requestTimeout().toMillis(),
-                            settings.maxRequestBytes(),
-                            materializer)
+                            request.entity(), settings, materializer)
                     .thenCompose(bytes -> {
                         JsonNode body = json.parse(bytes.toArray());
                         int n = Choices.count(body);

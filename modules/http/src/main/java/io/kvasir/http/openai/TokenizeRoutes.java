@@ -60,10 +60,7 @@ public final class TokenizeRoutes extends AllDirectives {
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
             CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(),
-                            settings.requestTimeout().toMillis(),
-                            settings.maxRequestBytes(),
-                            materializer)
+                            request.entity(), settings, materializer)
                     .thenApply(bytes -> JsonResponses.ok(answer.apply(json.parse(bytes.toArray()))))
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);

@@ -156,38 +156,10 @@ public final class RequestDriver implements AutoCloseable {
      */
     public boolean openConnection(java.util.concurrent.CountDownLatch allAnswered) {
         String chat = endpoint.toString();
-        String models = chat.substring(0, chat.length() - "chat/completions".length()) + "models";
-        if (raw != null) {
-            return openRawConnection(allAnswered);
-        }
-        Request.Builder b = new Request.Builder().url(models);
-        if (apiKey != null && !apiKey.isEmpty()) {
-            b.header("Authorization", "Bearer " + apiKey);
-        }
-        Response response;
+        URI models = URI.create(chat.substring(0, chat.length() - "chat/completions".length()) + "models");
+        Answer answer;
         try {
-            response = client.newCall(b.build()).execute();
-        } catch (IOException e) {
-            allAnswered.countDown();
-            return false;
-        }
-        try (response) {
-            allAnswered.countDown();
-            allAnswered.await(client.readTimeoutMillis(), TimeUnit.MILLISECONDS);
-            response.body().bytes();
-            return true;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    private boolean openRawConnection(java.util.concurrent.CountDownLatch allAnswered) {
-        RawHttp.Answer answer;
-        try {
-            answer = raw.send("GET", modelsPath(), authHeader(new java.util.LinkedHashMap<>()), null);
+            answer = exchange(models, authHeader(new java.util.LinkedHashMap<>()), null, false);
         } catch (IOException e) {
             allAnswered.countDown();
             return false;
@@ -195,7 +167,7 @@ public final class RequestDriver implements AutoCloseable {
         try (answer) {
             allAnswered.countDown();
             allAnswered.await(client.readTimeoutMillis(), TimeUnit.MILLISECONDS);
-            answer.body().readNBytes(MAX_ERROR_BODY * 16);
+            answer.body().readAllBytes();
             return true;
         } catch (IOException e) {
             return false;
@@ -205,9 +177,53 @@ public final class RequestDriver implements AutoCloseable {
         }
     }
 
-    private String modelsPath() {
-        String path = endpoint.getRawPath();
-        return path.substring(0, path.length() - "chat/completions".length()) + "models";
+    /**
+     * One answer's status, headers and body, whichever client sent the request; closing it ends the
+     * exchange.
+     *
+     * @param readToEnd whether a stream's end is read after its last event: the raw client pools a
+     *     connection only when its body was read to the end (OkHttp reads the rest itself)
+     */
+    private record Answer(
+            int status,
+            java.util.function.UnaryOperator<String> headers,
+            InputStream body,
+            Runnable end,
+            boolean readToEnd)
+            implements AutoCloseable {
+
+        String header(String name) {
+            return headers.apply(name);
+        }
+
+        @Override
+        public void close() {
+            end.run();
+        }
+    }
+
+    /**
+     * Sends a request (a POST of {@code body}, or a GET without one) with the driver's client.
+     *
+     * @param fresh on a new connection rather than a pooled one (OkHttp picks its own, healthy ones)
+     */
+    private Answer exchange(URI target, java.util.Map<String, String> headers, byte[] body, boolean fresh)
+            throws IOException {
+        if (raw != null) {
+            var all = new java.util.LinkedHashMap<>(headers);
+            if (body != null) {
+                all.put("Content-Type", "application/json");
+            }
+            RawHttp.Answer a = raw.send(body == null ? "GET" : "POST", target.getRawPath(), all, body, fresh);
+            return new Answer(a.status, a::header, a.body(), a::close, true);
+        }
+        Request.Builder b = new Request.Builder().url(target.toString());
+        headers.forEach(b::header);
+        if (body != null) {
+            b.post(RequestBody.create(body, JSON));
+        }
+        Response response = client.newCall(b.build()).execute();
+        return new Answer(response.code(), response::header, response.body().byteStream(), response::close, false);
     }
 
     private java.util.Map<String, String> authHeader(java.util.Map<String, String> headers) {
@@ -234,71 +250,7 @@ public final class RequestDriver implements AutoCloseable {
      */
     public RequestResult send(
             List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn, int promptEstimate) {
-        if (raw != null) {
-            return sendRaw(messages, maxTokens, sessionId, workload, turn, promptEstimate);
-        }
-        Request.Builder b = new Request.Builder()
-                .url(endpoint.toString())
-                .header("Accept", "text/event-stream")
-                .post(RequestBody.create(requestBody(messages, maxTokens), JSON));
-        if (apiKey != null && !apiKey.isEmpty()) {
-            b.header("Authorization", "Bearer " + apiKey);
-        }
-        if (sessionId != null) {
-            b.header("X-Session-Id", sessionId);
-        }
-        if (workload != null) {
-            b.header("X-Kvasir-Workload", workload.label());
-        }
-        Request request = b.build();
-        long start = System.nanoTime();
-        Response response;
-        try {
-            try {
-                response = client.newCall(request).execute();
-            } catch (IOException e) {
-                if (!closedBeforeAnswer(e)) {
-                    throw e;
-                }
-                // The pooled keep-alive connection was closed by the server just as the request went
-                // out (seen with llama.cpp's server between requests): nothing was answered, so the
-                // request is sent again once, on a new connection, and timed from there.
-                start = System.nanoTime();
-                response = client.newCall(request).execute();
-            }
-        } catch (IOException e) {
-            return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate)
-                    .with(workload, null, Double.NaN);
-        }
-        // A refusal is timed to its headers: reading the error body is the client's cost, not the server's.
-        double headersMs = msSince(start);
-        String replica = response.header(REPLICA_HEADER);
-        double retryAfter = retryAfterSeconds(response.header("Retry-After"), Instant.now());
-        try (Response answered = response;
-                InputStream body = answered.body().byteStream()) {
-            if (answered.code() != 200) {
-                String text = new String(body.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
-                return RequestResult.failed(
-                                turn,
-                                answered.code(),
-                                "HTTP " + answered.code() + ": " + ChatChunk.abbreviate(text.strip()),
-                                headersMs,
-                                promptEstimate)
-                        .with(workload, replica, retryAfter);
-            }
-            StreamTimer timer = new StreamTimer(start);
-            SseReader.readAll(body, event -> timer.accept(ChatChunk.parse(event, mapper)));
-            return timer.result(turn, promptEstimate).with(workload, replica, retryAfter);
-        } catch (IOException | RuntimeException e) {
-            return RequestResult.failed(turn, response.code(), describe(e), msSince(start), promptEstimate)
-                    .with(workload, replica, retryAfter);
-        }
-    }
-
-    private RequestResult sendRaw(
-            List<Message> messages, int maxTokens, String sessionId, Workload workload, int turn, int promptEstimate) {
         var headers = new java.util.LinkedHashMap<String, String>();
-        headers.put("Content-Type", "application/json");
         headers.put("Accept", "text/event-stream");
         authHeader(headers);
         if (sessionId != null) {
@@ -308,46 +260,49 @@ public final class RequestDriver implements AutoCloseable {
             headers.put("X-Kvasir-Workload", workload.label());
         }
         byte[] body = requestBody(messages, maxTokens).getBytes(StandardCharsets.UTF_8);
-        String path = endpoint.getRawPath();
         long start = System.nanoTime();
-        RawHttp.Answer answer;
+        Answer answer;
         try {
             try {
-                answer = raw.send("POST", path, headers, body);
+                answer = exchange(endpoint, headers, body, false);
             } catch (IOException e) {
                 if (!closedBeforeAnswer(e)) {
                     throw e;
                 }
-                // As with OkHttp above: a pooled connection the server had closed; sent once more.
+                // The pooled keep-alive connection was closed by the server just as the request went
+                // out (seen with llama.cpp's server between requests): nothing was answered, so the
+                // request is sent again once, on a new connection, and timed from there.
                 start = System.nanoTime();
-                answer = raw.send("POST", path, headers, body, true);
+                answer = exchange(endpoint, headers, body, true);
             }
         } catch (IOException e) {
             return RequestResult.failed(turn, 0, describe(e), msSince(start), promptEstimate)
                     .with(workload, null, Double.NaN);
         }
+        // A refusal is timed to its headers: reading the error body is the client's cost, not the server's.
         double headersMs = msSince(start);
         String replica = answer.header(REPLICA_HEADER);
         double retryAfter = retryAfterSeconds(answer.header("Retry-After"), Instant.now());
-        try (RawHttp.Answer answered = answer) {
+        try (Answer answered = answer) {
             InputStream in = answered.body();
-            if (answered.status != 200) {
+            if (answered.status() != 200) {
                 String text = new String(in.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
                 return RequestResult.failed(
                                 turn,
-                                answer.status,
-                                "HTTP " + answer.status + ": " + ChatChunk.abbreviate(text.strip()),
+                                answered.status(),
+                                "HTTP " + answered.status() + ": " + ChatChunk.abbreviate(text.strip()),
                                 headersMs,
                                 promptEstimate)
                         .with(workload, replica, retryAfter);
             }
             StreamTimer timer = new StreamTimer(start);
             SseReader.readAll(in, event -> timer.accept(ChatChunk.parse(event, mapper)));
-            // The rest of the stream (its end), so that the connection can carry the next request.
-            in.transferTo(java.io.OutputStream.nullOutputStream());
+            if (answered.readToEnd()) {
+                in.transferTo(java.io.OutputStream.nullOutputStream());
+            }
             return timer.result(turn, promptEstimate).with(workload, replica, retryAfter);
         } catch (IOException | RuntimeException e) {
-            return RequestResult.failed(turn, answer.status, describe(e), msSince(start), promptEstimate)
+            return RequestResult.failed(turn, answer.status(), describe(e), msSince(start), promptEstimate)
                     .with(workload, replica, retryAfter);
         }
     }

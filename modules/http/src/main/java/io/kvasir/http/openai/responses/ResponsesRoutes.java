@@ -148,10 +148,7 @@ public final class ResponsesRoutes extends AllDirectives {
                 return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
             }
             CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(),
-                            settings.requestTimeout().toMillis(),
-                            settings.maxRequestBytes(),
-                            materializer)
+                            request.entity(), settings, materializer)
                     .thenCompose(bytes -> {
                         ResponsesRequest parsed = ResponsesRequest.read(json.parse(bytes.toArray()));
                         CompletionStage<StoredChain> history = parsed.previousResponseId() == null
