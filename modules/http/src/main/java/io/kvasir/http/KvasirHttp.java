@@ -87,7 +87,7 @@ public final class KvasirHttp {
         var config = system.settings().config();
         boolean onApi = metrics != null && config.getBoolean("kvasir.http.metrics-on-api-port");
         // A port with TLS cannot be warmed by the warm-up's plain-text client.
-        boolean plain = io.kvasir.http.connection.ServerTls.fromConfig(config).isEmpty();
+        boolean plain = !io.kvasir.http.connection.ServerTls.enabled(config);
         ServingWarmUp warmUp = new ServingWarmUp(
                 plain
                         ? ServingWarmUp.Settings.fromConfig(config.getConfig("kvasir.http.warm-up"))

@@ -20,10 +20,15 @@ public final class ServerTls {
 
     private ServerTls() {}
 
+    /** Whether {@code kvasir.http.tls.enabled} is on (without loading the keystore). */
+    public static boolean enabled(Config config) {
+        return config.getBoolean("kvasir.http.tls.enabled");
+    }
+
     /** The server's SSL context, or empty when {@code kvasir.http.tls.enabled} is off. */
     public static Optional<SSLContext> fromConfig(Config config) {
         Config tls = config.getConfig("kvasir.http.tls");
-        if (!tls.getBoolean("enabled")) {
+        if (!enabled(config)) {
             return Optional.empty();
         }
         Path file = Path.of(tls.getString("keystore"));
