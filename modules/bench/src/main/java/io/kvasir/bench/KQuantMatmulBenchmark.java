@@ -1,15 +1,5 @@
 package io.kvasir.bench;
 
-import io.kvasir.engine.tensor.ComputePool;
-import io.kvasir.engine.tensor.ComputePools;
-import io.kvasir.engine.tensor.GgmlType;
-import io.kvasir.engine.tensor.Quantizer;
-import io.kvasir.engine.tensor.WeightMatrices;
-import io.kvasir.engine.tensor.WeightMatrix;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -54,48 +44,20 @@ public class KQuantMatmulBenchmark {
     @Param({"2"})
     public int threads;
 
-    private Arena arena;
-    private ComputePool pool;
-    private WeightMatrix matrix;
-    private float[] x;
-    private float[] out;
+    private RandomMatmul m;
 
     @Setup(Level.Trial)
     public void setUp() {
-        GgmlType t = GgmlType.valueOf(type);
-        String[] dims = shape.split("x");
-        int rows = Integer.parseInt(dims[0]);
-        int cols = Integer.parseInt(dims[1]);
-        SplittableRandom random = new SplittableRandom(1);
-        arena = Arena.ofShared();
-        long rowBytes = t.bytesFor(cols);
-        MemorySegment data = arena.allocate(rowBytes * rows, 64);
-        float[] rowValues = new float[cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                rowValues[c] = (float) (random.nextDouble() * 2 - 1);
-            }
-            byte[] encoded = Quantizer.quantize(t, rowValues);
-            MemorySegment.copy(encoded, 0, data, ValueLayout.JAVA_BYTE, r * rowBytes, encoded.length);
-        }
-        matrix = WeightMatrices.of(t, data, rows, cols);
-        x = new float[batch * cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) (random.nextDouble() * 2 - 1);
-        }
-        out = new float[batch * rows];
-        pool = ComputePools.create(threads);
+        m = RandomMatmul.of(type, shape, batch, threads);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        pool.close();
-        arena.close();
+        m.close();
     }
 
     @Benchmark
     public float[] matmul() {
-        matrix.matmul(x, out, batch, pool);
-        return out;
+        return m.multiply();
     }
 }
