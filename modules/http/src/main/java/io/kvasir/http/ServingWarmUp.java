@@ -1,18 +1,17 @@
 package io.kvasir.http;
 
 import com.typesafe.config.Config;
-import java.io.BufferedInputStream;
+import io.kvasir.http.client.RawHttp;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -186,90 +185,38 @@ public final class ServingWarmUp {
      * clients is a burst of new connections), or sooner when the server closes one.
      */
     private void send(int port, String apiKey, String model, AtomicInteger left, long deadline) throws IOException {
-        InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        URI base = URI.create("http://" + InetAddress.getLoopbackAddress().getHostAddress() + ":" + port);
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put("Content-Type", "application/json");
+        if (apiKey != null) {
+            headers.put("Authorization", "Bearer " + apiKey);
+        }
         int seed = 0;
         while (left.get() > 0 && System.nanoTime() < deadline) {
-            try (Socket socket = new Socket()) {
-                socket.connect(address, 5_000);
-                socket.setSoTimeout(10_000);
-                socket.setTcpNoDelay(true);
-                OutputStream out = socket.getOutputStream();
-                InputStream in = new BufferedInputStream(socket.getInputStream());
+            // A client of its own for each PER_CONNECTION requests: closing it closes its connection.
+            try (RawHttp http = new RawHttp(base, Duration.ofSeconds(10))) {
                 for (int n = 0; n < PER_CONNECTION && left.getAndDecrement() > 0 && System.nanoTime() < deadline; n++) {
-                    out.write(request(model, apiKey, seed++));
-                    out.flush();
-                    boolean keepAlive = readAnswer(in);
-                    answered.incrementAndGet();
-                    if (!keepAlive) {
-                        break;
+                    boolean stream = seed % 4 != 3;
+                    headers.put("Accept", stream ? "text/event-stream" : "application/json");
+                    try (RawHttp.Answer answer =
+                            http.send("POST", "/v1/chat/completions", headers, request(model, stream, seed++))) {
+                        answer.body().transferTo(OutputStream.nullOutputStream());
                     }
+                    answered.incrementAndGet();
                 }
             }
         }
     }
 
     /** A chat completion of about the size clients send (a hundred-word message), streamed or not. */
-    static byte[] request(String model, String apiKey, int seed) {
+    static byte[] request(String model, boolean stream, int seed) {
         StringBuilder words = new StringBuilder();
         for (int w = 0; w < 100; w++) {
             words.append("word").append((seed * 31 + w * 7) % 1000).append(' ');
         }
-        boolean stream = seed % 4 != 3;
         String body = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"system\",\"content\":\"You are terse.\"},"
                 + "{\"role\":\"user\",\"content\":\"" + words + "\"}],\"max_tokens\":128,\"temperature\":0,"
                 + "\"stream\":" + stream + "}";
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                + "Accept: " + (stream ? "text/event-stream" : "application/json") + "\r\n"
-                + (apiKey == null ? "" : "Authorization: Bearer " + apiKey + "\r\n")
-                + "Content-Length: " + bytes.length + "\r\n\r\n";
-        byte[] headBytes = head.getBytes(StandardCharsets.US_ASCII);
-        byte[] all = new byte[headBytes.length + bytes.length];
-        System.arraycopy(headBytes, 0, all, 0, headBytes.length);
-        System.arraycopy(bytes, 0, all, headBytes.length, bytes.length);
-        return all;
-    }
-
-    /**
-     * Reads one answer with a {@code Content-Length} (every error answer has one); false when the
-     * connection will not carry another request (closed, or an answer of another shape).
-     */
-    static boolean readAnswer(InputStream in) throws IOException {
-        long length = -1;
-        boolean close = false;
-        String line = readLine(in);
-        if (line == null) {
-            return false;
-        }
-        while ((line = readLine(in)) != null && !line.isEmpty()) {
-            String lower = line.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("content-length:")) {
-                length = Long.parseLong(
-                        lower.substring("content-length:".length()).trim());
-            } else if (lower.startsWith("connection:") && lower.contains("close")) {
-                close = true;
-            }
-        }
-        if (line == null || length < 0) {
-            return false;
-        }
-        in.skipNBytes(length);
-        return !close;
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        StringBuilder line = new StringBuilder();
-        int b;
-        while ((b = in.read()) != -1) {
-            if (b == '\n') {
-                int n = line.length();
-                return n > 0 && line.charAt(n - 1) == '\r' ? line.substring(0, n - 1) : line.toString();
-            }
-            line.append((char) b);
-        }
-        if (line.isEmpty()) {
-            return null;
-        }
-        throw new IOException("connection closed inside an answer's head");
+        return body.getBytes(StandardCharsets.UTF_8);
     }
 }

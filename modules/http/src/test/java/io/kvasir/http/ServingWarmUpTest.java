@@ -3,12 +3,10 @@ package io.kvasir.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
-import java.io.ByteArrayInputStream;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -83,27 +81,17 @@ class ServingWarmUpTest {
     }
 
     @Test
-    void readsAnAnswerByItsLengthAndHonoursConnectionClose() throws Exception {
-        String two = "HTTP/1.1 404 Not Found\r\nContent-Length: 5\r\n\r\nhello"
-                + "HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi";
-        var in = new ByteArrayInputStream(two.getBytes(StandardCharsets.US_ASCII));
-
-        assertThat(ServingWarmUp.readAnswer(in)).isTrue();
-        assertThat(ServingWarmUp.readAnswer(in)).isFalse();
-        assertThat(ServingWarmUp.readAnswer(in)).isFalse(); // nothing left: closed
-    }
-
-    @Test
     void requestsAreWellFormedChatCompletions() throws Exception {
-        String request = new String(ServingWarmUp.request("m", "key", 3), StandardCharsets.UTF_8);
-        int split = request.indexOf("\r\n\r\n");
-        String body = request.substring(split + 4);
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var streamed = mapper.readTree(ServingWarmUp.request("m", true, 3));
+        var whole = mapper.readTree(ServingWarmUp.request("m", false, 4));
 
-        assertThat(request).startsWith("POST /v1/chat/completions HTTP/1.1\r\n");
-        assertThat(request).contains("Authorization: Bearer key\r\n");
-        assertThat(request).contains("Content-Length: " + body.getBytes(StandardCharsets.UTF_8).length + "\r\n");
-        var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
-        assertThat(json.path("model").asText()).isEqualTo("m");
-        assertThat(json.path("messages")).hasSize(2);
+        assertThat(streamed.path("model").asText()).isEqualTo("m");
+        assertThat(streamed.path("messages")).hasSize(2);
+        assertThat(streamed.path("stream").asBoolean()).isTrue();
+        assertThat(whole.path("stream").asBoolean()).isFalse();
+        // Different seeds, different prompts: nothing a cache could answer from the one before.
+        assertThat(whole.path("messages").get(1).path("content").asText())
+                .isNotEqualTo(streamed.path("messages").get(1).path("content").asText());
     }
 }

@@ -52,7 +52,7 @@ public final class LoadRunner {
         this(spec, progressOut, openConnectionsFirst, false);
     }
 
-    /** @param rawClient send to a plain-text server with {@link RawHttp}, not OkHttp ({@code --client raw}) */
+    /** @param rawClient send to a plain-text server with {@link io.kvasir.http.client.RawHttp}, not OkHttp ({@code --client raw}) */
     public LoadRunner(LoadSpec spec, PrintStream progressOut, boolean openConnectionsFirst, boolean rawClient) {
         this.rawClient = rawClient;
         this.spec = spec;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvasir.http.client.RawHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -215,7 +216,7 @@ public final class RequestDriver implements AutoCloseable {
                 all.put("Content-Type", "application/json");
             }
             RawHttp.Answer a = raw.send(body == null ? "GET" : "POST", target.getRawPath(), all, body, fresh);
-            return new Answer(a.status, a::header, a.body(), a::close, true);
+            return new Answer(a.status(), a::header, a.body(), a::close, true);
         }
         Request.Builder b = new Request.Builder().url(target.toString());
         headers.forEach(b::header);

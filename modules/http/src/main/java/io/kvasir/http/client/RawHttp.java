@@ -1,4 +1,4 @@
-package io.kvasir.server.loadgen;
+package io.kvasir.http.client;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -16,16 +16,17 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 
 /**
- * The load generator's own HTTP/1.1 client for plain-text servers: blocking sockets, one per
- * request in flight (the callers are virtual threads), kept alive in a pool between requests.
- * Measured against a server that answers every request with a 429 at once, 240 requests sent
- * together took OkHttp 65-97 ms at the median and 123-145 ms at p99 to see their answers, on two
- * cores: time that a load generator adds to every figure it reports. The same requests on raw
- * sockets took 15-32 ms and 24-54 ms. What a benchmark needs of HTTP is small (a request with a
- * body, an answer framed by length or by chunks, keep-alive), and this is all it does: no
- * redirects, proxies or TLS (an {@code https} URL is sent with OkHttp).
+ * A small HTTP/1.1 client for plain-text servers: blocking sockets, one per request in flight (the
+ * callers are virtual threads), kept alive in a pool between requests. Two users: the load generator
+ * ({@code bench serve --client raw}), where a general client's own time shows in every figure it
+ * reports (against a server that answers every request with a 429 at once, 240 requests sent
+ * together took OkHttp 65-97 ms at the median and 123-145 ms at p99 to see their answers on two
+ * cores, and 15-32 ms and 24-54 ms on raw sockets), and a node's warm-up of its own serving path
+ * ({@link io.kvasir.http.ServingWarmUp}). What both need of HTTP is small (a request with a body, an
+ * answer framed by length, by chunks or by the connection's end, keep-alive), and this is all it
+ * does: no redirects, proxies or TLS.
  */
-final class RawHttp implements AutoCloseable {
+public final class RawHttp implements AutoCloseable {
 
     private static final int MAX_HEAD_BYTES = 64 * 1024;
 
@@ -34,7 +35,7 @@ final class RawHttp implements AutoCloseable {
     private final int timeoutMillis;
     private final ConcurrentLinkedDeque<Connection> idle = new ConcurrentLinkedDeque<>();
 
-    RawHttp(URI base, Duration timeout) {
+    public RawHttp(URI base, Duration timeout) {
         if (!"http".equals(base.getScheme())) {
             throw new IllegalArgumentException("raw HTTP is plain text only, got " + base);
         }
@@ -45,8 +46,8 @@ final class RawHttp implements AutoCloseable {
     }
 
     /** One request's answer. Closing it returns the connection to the pool if its body was read to the end. */
-    final class Answer implements AutoCloseable {
-        final int status;
+    public final class Answer implements AutoCloseable {
+        private final int status;
         private final Map<String, String> headers;
         private final Body body;
         private final Connection connection;
@@ -58,12 +59,16 @@ final class RawHttp implements AutoCloseable {
             this.connection = connection;
         }
 
+        public int status() {
+            return status;
+        }
+
         /** A header's value (the last one sent under that name), or null. */
-        String header(String name) {
+        public String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
 
-        InputStream body() {
+        public InputStream body() {
             return body;
         }
 
@@ -83,7 +88,7 @@ final class RawHttp implements AutoCloseable {
      * holds "unexpected end of stream" means the connection ended before any byte of an answer
      * (a pooled connection the server had closed).
      */
-    Answer send(String method, String path, Map<String, String> headers, byte[] body) throws IOException {
+    public Answer send(String method, String path, Map<String, String> headers, byte[] body) throws IOException {
         return send(method, path, headers, body, false);
     }
 
@@ -92,7 +97,7 @@ final class RawHttp implements AutoCloseable {
      *     connection turned out closed: the next pooled one may be too, as when a server closes its
      *     idle connections beyond a number)
      */
-    Answer send(String method, String path, Map<String, String> headers, byte[] body, boolean fresh)
+    public Answer send(String method, String path, Map<String, String> headers, byte[] body, boolean fresh)
             throws IOException {
         Connection connection = fresh ? null : idle.poll();
         if (connection == null) {

@@ -1,4 +1,4 @@
-package io.kvasir.server.loadgen;
+package io.kvasir.http.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -75,7 +75,7 @@ class RawHttpTest {
                 Map<String, String> headers = new LinkedHashMap<>();
                 headers.put("X-Test", "n" + i);
                 try (var answer = http.send("POST", "/v1/x", headers, ("body" + i).getBytes(StandardCharsets.UTF_8))) {
-                    assertThat(answer.status).isEqualTo(429);
+                    assertThat(answer.status()).isEqualTo(429);
                     assertThat(answer.header("retry-after")).isEqualTo("3");
                     assertThat(answer.header("Retry-After")).isEqualTo("3");
                     assertThat(new String(answer.body().readAllBytes(), StandardCharsets.UTF_8))
@@ -96,11 +96,26 @@ class RawHttpTest {
         try (Server server = new Server();
                 RawHttp http = new RawHttp(URI.create(server.base()), Duration.ofSeconds(10))) {
             try (var answer = http.send("POST", "/v1/x", Map.of(), "a".getBytes(StandardCharsets.UTF_8))) {
-                assertThat(answer.status).isEqualTo(429);
+                assertThat(answer.status()).isEqualTo(429);
             }
             try (var answer = http.send("POST", "/v1/x", Map.of(), "b".getBytes(StandardCharsets.UTF_8))) {
                 answer.body().readAllBytes();
             }
+            assertThat(server.connections.get()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void anAnswerThatSaysConnectionCloseIsNotPooled() throws Exception {
+        try (Server server = new Server(true);
+                RawHttp http = new RawHttp(URI.create(server.base()), Duration.ofSeconds(10))) {
+            for (int i = 0; i < 2; i++) {
+                try (var answer = http.send("POST", "/v1/x", Map.of(), "c".getBytes(StandardCharsets.UTF_8))) {
+                    assertThat(answer.header("connection")).isEqualTo("close");
+                    answer.body().readAllBytes();
+                }
+            }
+            // Each request had a connection of its own, though both bodies were read to the end.
             assertThat(server.connections.get()).isEqualTo(2);
         }
     }
@@ -111,14 +126,24 @@ class RawHttpTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
-    /** Answers every request with a chunked 429 that echoes its body; counts connections. */
+    /**
+     * Answers every request with a chunked 429 that echoes its body; counts connections. With
+     * {@code closing}, each answer says {@code Connection: close} and the connection ends after it.
+     */
     private static final class Server implements AutoCloseable {
         final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         final AtomicInteger connections = new AtomicInteger();
         final List<String> heads = new CopyOnWriteArrayList<>();
         private final List<Thread> threads = new ArrayList<>();
 
+        private final boolean closing;
+
         Server() throws IOException {
+            this(false);
+        }
+
+        Server(boolean closing) throws IOException {
+            this.closing = closing;
             threads.add(Thread.ofVirtual().start(() -> {
                 while (!socket.isClosed()) {
                     try {
@@ -156,13 +181,17 @@ class RawHttpTest {
                     heads.add(head.toString());
                     String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
                     String text = "chunked answer to " + body;
-                    String answer =
-                            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                    + Integer.toHexString(8) + "\r\n" + text.substring(0, 8) + "\r\n"
-                                    + Integer.toHexString(text.length() - 8) + "\r\n" + text.substring(8)
-                                    + "\r\n0\r\n\r\n";
+                    String answer = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
+                            + (closing ? "Connection: close\r\n" : "")
+                            + "Transfer-Encoding: chunked\r\n\r\n"
+                            + Integer.toHexString(8) + "\r\n" + text.substring(0, 8) + "\r\n"
+                            + Integer.toHexString(text.length() - 8) + "\r\n" + text.substring(8)
+                            + "\r\n0\r\n\r\n";
                     out.write(answer.getBytes(StandardCharsets.UTF_8));
                     out.flush();
+                    if (closing) {
+                        return;
+                    }
                 }
             } catch (IOException e) {
                 // the client closed: done
