@@ -125,6 +125,14 @@ public final class BenchServeCommand implements Callable<Integer> {
     boolean coldConnections;
 
     @Option(
+            names = "--client-warm-up",
+            defaultValue = "2000",
+            description = "Requests sent, before anything is measured, to a stub server inside this "
+                    + "process (half refused, half streamed), so that the load generator's own request "
+                    + "path is compiled before a burst meets it; 0 to skip (default: ${DEFAULT-VALUE})")
+    int clientWarmUp;
+
+    @Option(
             names = "--client",
             defaultValue = "okhttp",
             description = "okhttp (default) or raw: the load generator's own HTTP/1.1 client on plain sockets, "
@@ -186,6 +194,14 @@ public final class BenchServeCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--client must be okhttp or raw, got '" + client + "'");
         };
         LoadRunner runner = new LoadRunner(spec, System.err, !coldConnections, raw);
+        if (clientWarmUp < 0) {
+            throw new IllegalArgumentException("--client-warm-up must be 0 or more, got " + clientWarmUp);
+        }
+        if (clientWarmUp > 0) {
+            ClientWarmUp.Outcome stub = ClientWarmUp.run(spec, raw, clientWarmUp);
+            System.err.println("client warm-up: " + stub.streamed() + " streamed and " + stub.refused()
+                    + " refused by a stub in this process");
+        }
         if (warmup > 0) {
             int ok = runner.warmUp(warmup);
             System.err.println("warm-up: " + ok + " of " + warmup + " requests completed");
