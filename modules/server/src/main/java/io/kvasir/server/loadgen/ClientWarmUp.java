@@ -9,6 +9,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -46,7 +47,8 @@ final class ClientWarmUp {
         AtomicInteger refused = new AtomicInteger();
         AtomicInteger seen = new AtomicInteger();
         HttpServer stub = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 512);
-        stub.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        ExecutorService handlers = Executors.newVirtualThreadPerTaskExecutor();
+        stub.setExecutor(handlers);
         stub.createContext(
                 "/v1/models", ex -> answer(ex, 200, "application/json", "{\"object\":\"list\",\"data\":[]}"));
         stub.createContext("/v1/chat/completions", ex -> {
@@ -91,7 +93,7 @@ final class ClientWarmUp {
             completed = (int) run.results().stream().filter(RequestResult::ok).count();
         } finally {
             stub.stop(0);
-            ((java.util.concurrent.ExecutorService) stub.getExecutor()).close();
+            handlers.close();
         }
         return new Outcome(streamed.get(), refused.get(), completed);
     }
