@@ -186,6 +186,9 @@ public final class BenchServeCommand implements Callable<Integer> {
         if (warmup < 0) {
             throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
         }
+        if (clientWarmUp < 0) {
+            throw new IllegalArgumentException("--client-warm-up must be 0 or more, got " + clientWarmUp);
+        }
         // Read before the run: a bad reference file is an error now, not after an hour of load.
         var reference = checkAnswers == null ? null : AnswerLog.read(checkAnswers);
         boolean raw = switch (client) {
@@ -194,9 +197,6 @@ public final class BenchServeCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--client must be okhttp or raw, got '" + client + "'");
         };
         LoadRunner runner = new LoadRunner(spec, System.err, !coldConnections, raw);
-        if (clientWarmUp < 0) {
-            throw new IllegalArgumentException("--client-warm-up must be 0 or more, got " + clientWarmUp);
-        }
         if (clientWarmUp > 0) {
             ClientWarmUp.Outcome stub = ClientWarmUp.run(spec, raw, clientWarmUp);
             System.err.println("client warm-up: " + stub.streamed() + " streamed and " + stub.refused()

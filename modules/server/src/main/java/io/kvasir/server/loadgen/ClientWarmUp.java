@@ -88,8 +88,11 @@ final class ClientWarmUp {
                     spec.seed(),
                     spec.routing());
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-            LoadRunner.LevelRun run = new LoadRunner(toStub, quiet, true, rawClient)
-                    .run(toStub.levels().get(0));
+            // The stub is plain text; an https run sends with OkHttp whatever --client says, so warm that.
+            boolean raw = rawClient
+                    && "http".equals(RequestDriver.chatEndpoint(spec.url()).getScheme());
+            LoadRunner.LevelRun run =
+                    new LoadRunner(toStub, quiet, true, raw).run(toStub.levels().get(0));
             completed = (int) run.results().stream().filter(RequestResult::ok).count();
         } finally {
             stub.stop(0);
