@@ -198,8 +198,16 @@ public final class ServingWarmUp {
                 for (int n = 0; n < PER_CONNECTION && left.getAndDecrement() > 0 && System.nanoTime() < deadline; n++) {
                     boolean stream = seed % 4 != 3;
                     headers.put("Accept", stream ? "text/event-stream" : "application/json");
-                    try (RawHttp.Answer answer =
-                            http.send("POST", "/v1/chat/completions", headers, request(model, stream, seed++))) {
+                    byte[] body = request(model, stream, seed++);
+                    RawHttp.Answer sent;
+                    try {
+                        sent = http.send("POST", "/v1/chat/completions", headers, body);
+                    } catch (RawHttp.ClosedBeforeAnswer e) {
+                        // A kept-alive connection the server had closed (an idle timeout, a limit
+                        // on requests per connection): nothing was answered, so once more on a new one.
+                        sent = http.send("POST", "/v1/chat/completions", headers, body, true);
+                    }
+                    try (RawHttp.Answer answer = sent) {
                         answer.body().transferTo(OutputStream.nullOutputStream());
                     }
                     answered.incrementAndGet();

@@ -3,12 +3,19 @@ package io.kvasir.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ServingWarmUpTest {
@@ -73,6 +80,96 @@ class ServingWarmUpTest {
         warmUp.run(port, null).toCompletableFuture().get(30, TimeUnit.SECONDS);
 
         assertThat(warmUp.notReadyReason()).isEmpty();
+    }
+
+    @Test
+    void aServerThatDropsKeptAliveConnectionsCostsAResendNotTheRestOfTheWarmUp() throws Exception {
+        try (OneAnswerServer server = new OneAnswerServer()) {
+            ServingWarmUp warmUp = new ServingWarmUp(settings(30));
+
+            warmUp.run(server.socket.getLocalPort(), null).toCompletableFuture().get(60, TimeUnit.SECONDS);
+
+            // Every request answered, each after its connection's first on a new connection.
+            assertThat(server.answers.get()).isEqualTo(30);
+            assertThat(server.dropped.get()).isGreaterThan(0);
+        }
+    }
+
+    /**
+     * Answers the first request of each connection (keep-alive, nothing says it will close), then
+     * reads the next one and closes without a word: a server's idle timeout, met just as a request
+     * goes out.
+     */
+    private static final class OneAnswerServer implements AutoCloseable {
+        final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        final AtomicInteger answers = new AtomicInteger();
+        final AtomicInteger dropped = new AtomicInteger();
+
+        OneAnswerServer() throws IOException {
+            Thread.ofVirtual().start(() -> {
+                while (!socket.isClosed()) {
+                    try {
+                        Socket s = socket.accept();
+                        Thread.ofVirtual().start(() -> serve(s));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        private void serve(Socket s) {
+            try (s) {
+                var in = s.getInputStream();
+                for (int n = 0; readRequest(in); n++) {
+                    if (n == 1) {
+                        dropped.incrementAndGet();
+                        return;
+                    }
+                    byte[] body = "{\"error\":{\"message\":\"no such model\"}}".getBytes(StandardCharsets.UTF_8);
+                    s.getOutputStream()
+                            .write(("HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: "
+                                            + body.length + "\r\n\r\n")
+                                    .getBytes(StandardCharsets.UTF_8));
+                    s.getOutputStream().write(body);
+                    s.getOutputStream().flush();
+                    answers.incrementAndGet();
+                }
+            } catch (IOException e) {
+                // the client went away
+            }
+        }
+
+        /** Reads one request's head and body; false at the connection's end. */
+        private static boolean readRequest(InputStream in) throws IOException {
+            String line;
+            int length = 0;
+            boolean any = false;
+            while ((line = readLine(in)) != null && !line.isEmpty()) {
+                any = true;
+                if (line.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                    length = Integer.parseInt(line.substring(15).trim());
+                }
+            }
+            in.readNBytes(length);
+            return any;
+        }
+
+        private static String readLine(InputStream in) throws IOException {
+            StringBuilder line = new StringBuilder();
+            int b;
+            while ((b = in.read()) != -1 && b != '\n') {
+                if (b != '\r') {
+                    line.append((char) b);
+                }
+            }
+            return b == -1 && line.isEmpty() ? null : line.toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
     }
 
     @Test

@@ -84,9 +84,22 @@ public final class RawHttp implements AutoCloseable {
     }
 
     /**
-     * Sends a request on an idle pooled connection, or a new one. An IOException whose message
-     * holds "unexpected end of stream" means the connection ended before any byte of an answer
-     * (a pooled connection the server had closed).
+     * The connection ended, closed or reset, before a single byte of an answer: nothing was
+     * answered, so the request may be sent again on a new connection. What a kept-alive connection
+     * that the server has just closed looks like when the next request goes out on it. The message
+     * starts with "unexpected end of stream", as OkHttp's does.
+     */
+    public static final class ClosedBeforeAnswer extends IOException {
+        ClosedBeforeAnswer(String detail, Throwable cause) {
+            super("unexpected end of stream: " + detail, cause);
+        }
+    }
+
+    /**
+     * Sends a request on an idle pooled connection, or a new one.
+     *
+     * @throws ClosedBeforeAnswer when the connection ended before any byte of an answer (a pooled
+     *     connection the server had closed)
      */
     public Answer send(String method, String path, Map<String, String> headers, byte[] body) throws IOException {
         return send(method, path, headers, body, false);
@@ -104,11 +117,15 @@ public final class RawHttp implements AutoCloseable {
             connection = connect();
         }
         try {
-            connection.out.write(head(method, path, headers, body == null ? -1 : body.length));
-            if (body != null) {
-                connection.out.write(body);
+            try {
+                connection.out.write(head(method, path, headers, body == null ? -1 : body.length));
+                if (body != null) {
+                    connection.out.write(body);
+                }
+                connection.out.flush();
+            } catch (java.net.SocketException e) {
+                throw new ClosedBeforeAnswer("the connection closed while the request was sent", e);
             }
-            connection.out.flush();
             return read(connection);
         } catch (IOException | RuntimeException e) {
             connection.close();
@@ -154,10 +171,20 @@ public final class RawHttp implements AutoCloseable {
     }
 
     private Answer read(Connection c) throws IOException {
-        String status = readLine(c.in);
-        if (status == null) {
-            throw new IOException("unexpected end of stream: the connection closed before an answer");
+        c.in.mark(1);
+        int first;
+        try {
+            first = c.in.read();
+        } catch (java.net.SocketTimeoutException e) {
+            throw e;
+        } catch (java.net.SocketException e) {
+            throw new ClosedBeforeAnswer("the connection was reset before an answer", e);
         }
+        if (first == -1) {
+            throw new ClosedBeforeAnswer("the connection closed before an answer", null);
+        }
+        c.in.reset();
+        String status = readLine(c.in);
         if (!status.startsWith("HTTP/1.") || status.length() < 12) {
             throw new IOException("not an HTTP/1.x status line: " + abbreviate(status));
         }

@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class RawHttpTest {
 
@@ -120,6 +122,37 @@ class RawHttpTest {
         }
     }
 
+    @ParameterizedTest(name = "reset: {0}")
+    @ValueSource(booleans = {false, true})
+    void aKeptAliveConnectionTheServerDroppedIsClosedBeforeAnswerAndAFreshOneServes(boolean reset) throws Exception {
+        try (Server server = new Server(false, 1, reset);
+                RawHttp http = new RawHttp(URI.create(server.base()), Duration.ofSeconds(10))) {
+            try (var answer = http.send("POST", "/v1/x", Map.of(), "d".getBytes(StandardCharsets.UTF_8))) {
+                answer.body().readAllBytes();
+            }
+            byte[] again = "e".getBytes(StandardCharsets.UTF_8);
+            assertThatThrownBy(() -> http.send("POST", "/v1/x", Map.of(), again))
+                    .isInstanceOf(RawHttp.ClosedBeforeAnswer.class)
+                    .hasMessageStartingWith("unexpected end of stream");
+            try (var answer = http.send("POST", "/v1/x", Map.of(), again, true)) {
+                assertThat(new String(answer.body().readAllBytes(), StandardCharsets.UTF_8))
+                        .isEqualTo("chunked answer to e");
+            }
+            assertThat(server.connections.get()).isEqualTo(2);
+            assertThat(server.heads).hasSize(2);
+        }
+    }
+
+    @Test
+    void aServerThatAnswersNothingIsClosedBeforeAnswerOnAFreshConnectionToo() throws Exception {
+        try (Server server = new Server(false, 0, false);
+                RawHttp http = new RawHttp(URI.create(server.base()), Duration.ofSeconds(10))) {
+            assertThatThrownBy(() -> http.send("POST", "/v1/x", Map.of(), new byte[] {'f'}))
+                    .isInstanceOf(RawHttp.ClosedBeforeAnswer.class);
+            assertThat(server.heads).isEmpty();
+        }
+    }
+
     @Test
     void onlyPlainTextServers() {
         assertThatThrownBy(() -> new RawHttp(URI.create("https://example.com/v1"), Duration.ofSeconds(1)))
@@ -137,13 +170,26 @@ class RawHttpTest {
         private final List<Thread> threads = new ArrayList<>();
 
         private final boolean closing;
+        private final int answersPerConnection;
+        private final boolean reset;
 
         Server() throws IOException {
             this(false);
         }
 
         Server(boolean closing) throws IOException {
+            this(closing, Integer.MAX_VALUE, false);
+        }
+
+        /**
+         * @param answersPerConnection after this many answers a connection's next request is read
+         *     and the connection closed without a word (no {@code Connection: close} before)
+         * @param reset that close is a reset (RST) rather than an orderly end
+         */
+        Server(boolean closing, int answersPerConnection, boolean reset) throws IOException {
             this.closing = closing;
+            this.answersPerConnection = answersPerConnection;
+            this.reset = reset;
             threads.add(Thread.ofVirtual().start(() -> {
                 while (!socket.isClosed()) {
                     try {
@@ -165,7 +211,7 @@ class RawHttpTest {
             try (s) {
                 InputStream in = s.getInputStream();
                 OutputStream out = s.getOutputStream();
-                while (true) {
+                for (int answered = 0; ; answered++) {
                     StringBuilder head = new StringBuilder();
                     String line;
                     int length = 0;
@@ -178,8 +224,14 @@ class RawHttpTest {
                     if (line == null) {
                         return;
                     }
-                    heads.add(head.toString());
                     String body = new String(in.readNBytes(length), StandardCharsets.UTF_8);
+                    if (answered == answersPerConnection) {
+                        if (reset) {
+                            s.setSoLinger(true, 0);
+                        }
+                        return;
+                    }
+                    heads.add(head.toString());
                     String text = "chunked answer to " + body;
                     String answer = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
                             + (closing ? "Connection: close\r\n" : "")
