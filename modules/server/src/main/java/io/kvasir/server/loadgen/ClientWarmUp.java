@@ -8,7 +8,6 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -71,22 +70,7 @@ final class ClientWarmUp {
         int completed;
         try {
             String url = "http://127.0.0.1:" + stub.getAddress().getPort() + "/v1";
-            LoadSpec toStub = new LoadSpec(
-                    url,
-                    spec.model(),
-                    spec.apiKey(),
-                    List.of(8),
-                    List.of(),
-                    requests,
-                    spec.promptTokens(),
-                    spec.outputTokens(),
-                    1,
-                    0,
-                    null,
-                    null,
-                    spec.timeout(),
-                    spec.seed(),
-                    spec.routing());
+            LoadSpec toStub = spec.elsewhere(url, 8, requests);
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             // The stub is plain text; an https run sends with OkHttp whatever --client says, so warm that.
             boolean raw = rawClient

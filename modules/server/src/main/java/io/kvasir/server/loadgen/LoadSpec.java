@@ -85,6 +85,30 @@ public record LoadSpec(
         require(routing != null, "routing options are required");
     }
 
+    /**
+     * This run's requests (model, key, token counts, timeout, seed, routing) sent somewhere else: one
+     * closed-loop level of {@code concurrency}, {@code requests} single-turn requests without a
+     * shared prefix or objectives.
+     */
+    public LoadSpec elsewhere(String otherUrl, int concurrency, int requests) {
+        return new LoadSpec(
+                otherUrl,
+                model,
+                apiKey,
+                List.of(concurrency),
+                List.of(),
+                requests,
+                promptTokens,
+                outputTokens,
+                1,
+                0,
+                null,
+                null,
+                timeout,
+                seed,
+                routing);
+    }
+
     public boolean openLoop() {
         return !rates.isEmpty();
     }

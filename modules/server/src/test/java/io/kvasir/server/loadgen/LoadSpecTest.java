@@ -45,6 +45,24 @@ class LoadSpecTest {
     }
 
     @Test
+    void elsewhereKeepsTheRequestsAndDropsTheLevelsTurnsAndObjectives() {
+        LoadSpec run = spec(null, List.of(2.0, 4.0), 100.0, 20.0);
+
+        LoadSpec other = run.elsewhere("http://other:2/v1", 8, 40);
+
+        assertThat(other.url()).isEqualTo("http://other:2/v1");
+        assertThat(other.levels()).containsExactly(new LoadSpec.Level(8, null));
+        assertThat(other.requests()).isEqualTo(40);
+        assertThat(other.hasSlo()).isFalse();
+        assertThat(other.turns()).isEqualTo(1);
+        assertThat(other.sharedPrefixTokens()).isZero();
+        assertThat(other.model()).isEqualTo(run.model());
+        assertThat(other.promptTokens()).isEqualTo(run.promptTokens());
+        assertThat(other.seed()).isEqualTo(run.seed());
+        assertThat(other.routing()).isEqualTo(run.routing());
+    }
+
+    @Test
     void sloNeedsEveryGivenObjective() {
         LoadSpec both = spec(List.of(1), null, 100.0, 20.0);
         RequestResult fast = new RequestResult(1, 200, null, 90, new double[] {10, 25}, 200, 3, 8, -1, "");
