@@ -8,11 +8,8 @@ import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
 import static jdk.incubator.vector.VectorOperators.B2F;
-import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
-import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -21,15 +18,15 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 
 /**
- * Q6_K weights (see {@link KQuants}), repacked once at construction into a row-interleaved copy
- * ({@link Q6_KPacked}, the same size as the file's blocks) that every kernel reads; the source
- * bytes are not read again.
+ * Q6_K weights (see {@link KQuants}), widened once at construction into a row-interleaved copy
+ * ({@link Q6_KPacked}: a signed byte per quant, 30% larger than the file's blocks) that every
+ * kernel reads; the source bytes are not read again.
  *
- * <p>One activation row: three loads of {@code G} bytes (two of nibbles, one of high bit pairs)
- * give four columns of {@code G} rows as unsigned 6-bit values, each multiplied by its broadcast
- * activation into {@code G} row sums; no horizontal sums. The offset of 32 is not subtracted per
- * weight: {@code sum((q - 32) * x) = sum(q * x) - 32 * sum(x)}, and the sum of each 16 columns of
- * activations is computed once per call, so it costs one subtraction per 16 columns and row group.
+ * <p>One activation row: one load of {@code G} bytes is one column of {@code G} rows, widened to
+ * floats and multiplied by its broadcast activation into {@code G} row sums, with each 16
+ * columns' sum scaled by their int8 scale and each super-block's by {@code d}; no horizontal sums.
+ * As for Q8_0, four groups from the four quarters of a chunk share each broadcast (and keep four
+ * memory streams in flight), then two, then one.
  *
  * <p>A batch of two rows or more widens each group to floats once ({@link WidenedKernels}).
  */
@@ -79,12 +76,19 @@ final class Q6_KMatrix extends DenseMatrix {
             return;
         }
         if (batch == 1) {
-            float[] xs = offsetSums(x);
-            // One group at a time. Two groups sharing the broadcasts (as Q4_K does) never got past
-            // C1: C2 gave up on the method, whose vectors then stayed boxed (1000x slower).
+            int full = rows / G;
             pool.parallelFor(groups, (start, end) -> {
-                for (int g = start; g < end; g++) {
-                    dot1(g, x, xs, out);
+                int quarter = Math.max(0, (Math.min(end, full) - start) / 4);
+                for (int g = start; g < start + quarter; g++) {
+                    dot4(g, quarter, x, out);
+                }
+                int g = start + 4 * quarter;
+                if (g + 2 <= Math.min(end, full)) {
+                    dot2(g, x, out);
+                    g += 2;
+                }
+                for (; g < end; g++) {
+                    dot1(g, x, out);
                 }
             });
             return;
@@ -100,83 +104,25 @@ final class Q6_KMatrix extends DenseMatrix {
         });
     }
 
-    /** 32 times the sum of each 16 columns of {@code x}'s first row: the offset's share of each scale's sum. */
-    private float[] offsetSums(float[] x) {
-        float[] xs = new float[cols / 16];
-        for (int j = 0; j < xs.length; j++) {
-            float s = 0;
-            for (int c = 0; c < 16; c++) {
-                s += x[16 * j + c];
-            }
-            xs[j] = 32 * s;
-        }
-        return xs;
-    }
-
     /** Group {@code g}'s rows against one activation row. */
-    private void dot1(int g, float[] x, float[] xs, float[] out) {
+    private void dot1(int g, float[] x, float[] out) {
         long base = g * blocks * gb;
         FloatVector o = FloatVector.zero(F);
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
             FloatVector t = FloatVector.zero(F);
-            // Sixteen byte positions at a time: their four columns each lie in one scale's 16.
-            for (int k = 0; k < 4; k++) {
-                int h = k >> 1;
-                FloatVector a1 = FloatVector.zero(F);
-                FloatVector a2 = a1;
-                FloatVector a3 = a1;
-                FloatVector a4 = a1;
-                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
-                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
-                    IntVector lo = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector hi = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector qh = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    int xb = sb * Q6_KPacked.BLOCK + 128 * h + l;
-                    a1 = ((FloatVector)
-                                    lo.and(0xF).or(qh.and(3).lanewise(LSHL, 4)).convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xb]), a1);
-                    a2 = ((FloatVector) hi.and(0xF)
-                                    .or(qh.and(0xC).lanewise(LSHL, 2))
-                                    .convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xb + 32]), a2);
-                    a3 = ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xb + 64]), a3);
-                    a4 = ((FloatVector) hi.lanewise(LSHR, 4)
-                                    .or(qh.lanewise(LSHR, 2).and(0x30))
-                                    .convert(I2F, 0))
-                            .fma(FloatVector.broadcast(F, x[xb + 96]), a4);
+            for (int j = 0; j < 16; j++) {
+                long q = at + Q6_KPacked.quants(j);
+                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
+                FloatVector a = FloatVector.zero(F);
+                for (int c = 0; c < 16; c++) {
+                    a = column(q + (long) c * G).fma(FloatVector.broadcast(F, x[xb + c]), a);
                 }
-                // Scale index of column 128 * h + 16 * (k & 1): 8 * h + (k & 1), then every second.
-                int j = 8 * h + (k & 1);
-                long sc = at + Q6_KPacked.SCALES + (long) j * G;
-                int xj = sb * 16 + j;
-                t = a1.sub(FloatVector.broadcast(F, xs[xj]))
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
-                                        .convertShape(B2F, F, 0),
-                                t);
-                t = a2.sub(FloatVector.broadcast(F, xs[xj + 2]))
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t);
-                t = a3.sub(FloatVector.broadcast(F, xs[xj + 4]))
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t);
-                t = a4.sub(FloatVector.broadcast(F, xs[xj + 6]))
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE)
-                                        .convertShape(B2F, F, 0),
-                                t);
+                t = a.fma(column(at + Q6_KPacked.scales(j)), t);
             }
             o = t.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
                             .reinterpretAsFloats()
@@ -191,59 +137,153 @@ final class Q6_KMatrix extends DenseMatrix {
         }
     }
 
-    /** Group {@code g}'s weights as floats, {@code d * scale * (q - 32)}, column after column, into {@code wf}. */
+    /** Full groups {@code g} and {@code g + 1} against one activation row: each broadcast serves both. */
+    private void dot2(int g, float[] x, float[] out) {
+        long base = g * blocks * gb;
+        long s = blocks * gb;
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = o0;
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            FloatVector t0 = FloatVector.zero(F);
+            FloatVector t1 = t0;
+            for (int j = 0; j < 16; j++) {
+                long q = at + Q6_KPacked.quants(j);
+                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                for (int c = 0; c < 16; c++) {
+                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
+                    long o = q + (long) c * G;
+                    a0 = column(o).fma(xv, a0);
+                    a1 = column(o + s).fma(xv, a1);
+                }
+                long sc = at + Q6_KPacked.scales(j);
+                t0 = a0.fma(column(sc), t0);
+                t1 = a1.fma(column(sc + s), t1);
+            }
+            o0 = t0.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o0);
+            o1 = t1.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + s) + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o1);
+        }
+        o0.intoArray(out, g * G);
+        o1.intoArray(out, (g + 1) * G);
+    }
+
+    /** Full groups {@code g, g + step, g + 2 * step, g + 3 * step} against one activation row. */
+    private void dot4(int g, int step, float[] x, float[] out) {
+        long base = g * blocks * gb;
+        long s = step * blocks * gb;
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = o0;
+        FloatVector o2 = o0;
+        FloatVector o3 = o0;
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            FloatVector t0 = FloatVector.zero(F);
+            FloatVector t1 = t0;
+            FloatVector t2 = t0;
+            FloatVector t3 = t0;
+            for (int j = 0; j < 16; j++) {
+                long q = at + Q6_KPacked.quants(j);
+                int xb = sb * Q6_KPacked.BLOCK + 16 * j;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                for (int c = 0; c < 16; c++) {
+                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
+                    long o = q + (long) c * G;
+                    a0 = column(o).fma(xv, a0);
+                    a1 = column(o + s).fma(xv, a1);
+                    a2 = column(o + 2 * s).fma(xv, a2);
+                    a3 = column(o + 3 * s).fma(xv, a3);
+                }
+                long sc = at + Q6_KPacked.scales(j);
+                t0 = a0.fma(column(sc), t0);
+                t1 = a1.fma(column(sc + s), t1);
+                t2 = a2.fma(column(sc + 2 * s), t2);
+                t3 = a3.fma(column(sc + 3 * s), t3);
+            }
+            o0 = t0.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o0);
+            o1 = t1.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + s) + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o1);
+            o2 = t2.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + 2 * s) + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o2);
+            o3 = t3.fma(
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + 3 * s) + Q6_KPacked.D, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretAsFloats()
+                            .mul(HALF_EXPONENT_FIX),
+                    o3);
+        }
+        o0.intoArray(out, g * G);
+        o1.intoArray(out, (g + step) * G);
+        o2.intoArray(out, (g + 2 * step) * G);
+        o3.intoArray(out, (g + 3 * step) * G);
+    }
+
+    /** {@code G} signed bytes at {@code at} as floats: a column of quants, or a scale of each row. */
+    private FloatVector column(long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, p, at, LE).convertShape(B2F, F, 0);
+    }
+
+    /** The {@code G} fp16 factors of the (group, super-block) at {@code at}, as floats (written out in the single-row kernels: a helper too large to inline there hands back a boxed vector). */
+    private FloatVector d(long at) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                        .convertShape(S2I, I, 0))
+                .lanewise(LSHL, 13)
+                .and(HALF_BITS)
+                .reinterpretAsFloats()
+                .mul(HALF_EXPONENT_FIX);
+    }
+
+    /** Group {@code g}'s weights as floats, {@code d * scale * q}, column after column, into {@code wf}. */
     private void widen(int g, MemorySegment wf) {
         long base = g * blocks * gb;
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX);
-            for (int k = 0; k < 4; k++) {
-                int h = k >> 1;
-                int j = 8 * h + (k & 1);
-                long sc = at + Q6_KPacked.SCALES + (long) j * G;
-                FloatVector d1 = d.mul(
-                        (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(B2F, F, 0));
-                FloatVector d2 = d.mul((FloatVector)
-                        ByteVector.fromMemorySegment(B, p, sc + 2 * G, LE).convertShape(B2F, F, 0));
-                FloatVector d3 = d.mul((FloatVector)
-                        ByteVector.fromMemorySegment(B, p, sc + 4 * G, LE).convertShape(B2F, F, 0));
-                FloatVector d4 = d.mul((FloatVector)
-                        ByteVector.fromMemorySegment(B, p, sc + 6 * G, LE).convertShape(B2F, F, 0));
-                for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++) {
-                    long q = at + Q6_KPacked.QUANTS + 3L * (32 * h + l) * G;
-                    IntVector lo = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector hi = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector qh = (IntVector)
-                            ByteVector.fromMemorySegment(B, p, q + 2 * G, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                    long w = 4L * G * (sb * Q6_KPacked.BLOCK + 128 * h + l);
-                    ((FloatVector) lo.and(0xF)
-                                    .or(qh.and(3).lanewise(LSHL, 4))
-                                    .sub(32)
-                                    .convert(I2F, 0))
-                            .mul(d1)
-                            .intoMemorySegment(wf, w, LE);
-                    ((FloatVector) hi.and(0xF)
-                                    .or(qh.and(0xC).lanewise(LSHL, 2))
-                                    .sub(32)
-                                    .convert(I2F, 0))
-                            .mul(d2)
-                            .intoMemorySegment(wf, w + 4L * G * 32, LE);
-                    ((FloatVector) lo.lanewise(LSHR, 4).or(qh.and(0x30)).sub(32).convert(I2F, 0))
-                            .mul(d3)
-                            .intoMemorySegment(wf, w + 4L * G * 64, LE);
-                    ((FloatVector) hi.lanewise(LSHR, 4)
-                                    .or(qh.lanewise(LSHR, 2).and(0x30))
-                                    .sub(32)
-                                    .convert(I2F, 0))
-                            .mul(d4)
-                            .intoMemorySegment(wf, w + 4L * G * 96, LE);
+            FloatVector d = d(at);
+            for (int j = 0; j < 16; j++) {
+                FloatVector ds = d.mul(column(at + Q6_KPacked.scales(j)));
+                long q = at + Q6_KPacked.quants(j);
+                long w = 4L * G * (sb * Q6_KPacked.BLOCK + 16 * j);
+                for (int c = 0; c < 16; c++) {
+                    column(q + (long) c * G).mul(ds).intoMemorySegment(wf, w + 4L * G * c, LE);
                 }
             }
         }
