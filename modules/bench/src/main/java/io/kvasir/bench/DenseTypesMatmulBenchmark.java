@@ -34,7 +34,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 4, time = 1)
 @Fork(
         value = 1,
-        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+        jvmArgsAppend = {
+            "--add-modules",
+            "jdk.incubator.vector",
+            "--enable-native-access=ALL-UNNAMED",
+            "-XX:Tier3DelayOn=100000"
+        })
 public class DenseTypesMatmulBenchmark {
 
     @Param({"Q8_0", "Q4_0", "F16", "BF16"})

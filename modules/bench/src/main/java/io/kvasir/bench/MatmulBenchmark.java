@@ -31,7 +31,12 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(
         value = 1,
-        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+        jvmArgsAppend = {
+            "--add-modules",
+            "jdk.incubator.vector",
+            "--enable-native-access=ALL-UNNAMED",
+            "-XX:Tier3DelayOn=100000"
+        })
 public class MatmulBenchmark {
 
     @Param({"Q8_0", "F32", "F16", "BF16", "Q4_0", "Q4_K", "Q6_K"})

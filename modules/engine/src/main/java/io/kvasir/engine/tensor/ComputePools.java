@@ -14,6 +14,7 @@ public final class ComputePools {
         if (threads < 1) {
             throw new IllegalArgumentException("a compute pool needs at least one thread, got " + threads);
         }
+        JitSettings.checkOnce();
         return threads == 1 ? new InlinePool() : new SpinningPool(threads);
     }
 
