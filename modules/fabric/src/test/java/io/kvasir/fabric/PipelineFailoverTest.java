@@ -162,6 +162,7 @@ class PipelineFailoverTest {
                 "-Xmx256m",
                 "--add-modules",
                 "jdk.incubator.vector",
+                "-XX:Tier3DelayOn=100000",
                 "-cp",
                 System.getProperty("java.class.path"),
                 PipelineNodeProcess.class.getName(),

@@ -63,6 +63,7 @@ class HubModelCliTest {
                 "-Xmx256m",
                 "--add-modules",
                 "jdk.incubator.vector",
+                "-XX:Tier3DelayOn=100000",
                 "--enable-native-access=ALL-UNNAMED",
                 "-cp",
                 System.getProperty("java.class.path"),

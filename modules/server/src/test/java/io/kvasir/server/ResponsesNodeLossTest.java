@@ -175,6 +175,7 @@ class ResponsesNodeLossTest {
                 "-Xmx256m",
                 "--add-modules",
                 "jdk.incubator.vector",
+                "-XX:Tier3DelayOn=100000",
                 "--enable-native-access=ALL-UNNAMED",
                 "--sun-misc-unsafe-memory-access=allow",
                 "-cp",

@@ -138,6 +138,7 @@ class DeterministicTokensTest {
                         jitFlag,
                         "--add-modules",
                         "jdk.incubator.vector",
+                        "-XX:Tier3DelayOn=100000",
                         "--enable-native-access=ALL-UNNAMED",
                         "-cp",
                         System.getProperty("java.class.path"),
