@@ -23,16 +23,17 @@ public final class JitSettings {
     public static final String FLAG = "-XX:Tier3DelayOn=100000";
 
     private static final Logger log = LoggerFactory.getLogger(JitSettings.class);
-    private static volatile boolean checked;
+    private static final java.util.concurrent.atomic.AtomicBoolean CHECKED =
+            new java.util.concurrent.atomic.AtomicBoolean();
 
     private JitSettings() {}
 
     /** Logs a warning, once per JVM, when tiered compilation is on and the flag is missing. */
     public static void checkOnce() {
-        if (checked) {
+        // Engines start pools on several threads at once; one of them checks.
+        if (!CHECKED.compareAndSet(false, true)) {
             return;
         }
-        checked = true;
         if (missing(option("TieredCompilation"), option("Tier3DelayOn"))) {
             log.warn(
                     "This JVM runs without {}: a large compute kernel can stay in C1-compiled code and run"

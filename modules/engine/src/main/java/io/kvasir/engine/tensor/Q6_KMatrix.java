@@ -171,7 +171,7 @@ final class Q6_KMatrix extends DenseMatrix {
                             .mul(HALF_EXPONENT_FIX),
                     o0);
             o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + s) + Q6_KPacked.D, LE)
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s + Q6_KPacked.D, LE)
                                     .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
@@ -227,7 +227,7 @@ final class Q6_KMatrix extends DenseMatrix {
                             .mul(HALF_EXPONENT_FIX),
                     o0);
             o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + s) + Q6_KPacked.D, LE)
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s + Q6_KPacked.D, LE)
                                     .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
@@ -235,7 +235,7 @@ final class Q6_KMatrix extends DenseMatrix {
                             .mul(HALF_EXPONENT_FIX),
                     o1);
             o2 = t2.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + 2 * s) + Q6_KPacked.D, LE)
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s + Q6_KPacked.D, LE)
                                     .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
@@ -243,7 +243,7 @@ final class Q6_KMatrix extends DenseMatrix {
                             .mul(HALF_EXPONENT_FIX),
                     o2);
             o3 = t3.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, (at + 3 * s) + Q6_KPacked.D, LE)
+                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s + Q6_KPacked.D, LE)
                                     .convertShape(S2I, I, 0))
                             .lanewise(LSHL, 13)
                             .and(HALF_BITS)
