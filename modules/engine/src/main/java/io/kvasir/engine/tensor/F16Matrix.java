@@ -26,8 +26,10 @@ import jdk.incubator.vector.ShortVector;
  * with integer steps: sign-extend to 32 bits, shift the exponent and mantissa into float position,
  * clear the sign copies and multiply by 2^112 to fix the exponent bias (exact for normal and
  * subnormal halves; infinities and NaNs, which no usable weight holds, come out as large finite
- * values). Single-sequence decode is bound by the bytes it streams (two per weight), so the kernel
- * keeps four groups, four memory streams, in flight.
+ * values). Single-sequence decode is bound by the bytes it streams (two per weight), and on the
+ * machines measured by how many streams are in flight: the kernel reads eight groups spread over a
+ * thread's range at once (bench-110m F16, 2 threads: one stream per thread 61 tok/s, four 72, eight
+ * 75; see benchmarks.md).
  * Batches of up to sixteen rows convert each column in registers for eight rows at a time ({@link
  * F16Batch}); larger ones widen two groups at a time into a float panel once per call ({@link
  * PanelKernels}).
@@ -79,13 +81,24 @@ final class F16Matrix extends DenseMatrix {
                 // Four groups from the four quarters of the range at a time (four memory streams,
                 // one broadcast per four FMAs); the one to three left over go through the same
                 // kernel with the last one repeated.
-                int quarter = (end - start) / 4;
-                for (int g = start; g < start + quarter; g++) {
-                    dot4(g, g + quarter, g + 2 * quarter, g + 3 * quarter, x, out);
+                int e = (end - start) / 8;
+                for (int g = start; g < start + e; g++) {
+                    dot8(g, g + e, g + 2 * e, g + 3 * e, g + 4 * e, g + 5 * e, g + 6 * e, g + 7 * e, x, out);
                 }
-                int g = start + 4 * quarter;
+                int g = start + 8 * e;
                 if (g < end) {
-                    dot4(g, Math.min(g + 1, end - 1), Math.min(g + 2, end - 1), end - 1, x, out);
+                    int last = end - 1;
+                    dot8(
+                            g,
+                            Math.min(g + 1, last),
+                            Math.min(g + 2, last),
+                            Math.min(g + 3, last),
+                            Math.min(g + 4, last),
+                            Math.min(g + 5, last),
+                            Math.min(g + 6, last),
+                            last,
+                            x,
+                            out);
                 }
             });
             return;
@@ -111,29 +124,30 @@ final class F16Matrix extends DenseMatrix {
     }
 
     /**
-     * Groups {@code g0 .. g3} (not necessarily distinct) against one activation row; two sums per
-     * group, over even and odd columns, so that eight FMA chains are in flight.
+     * Groups {@code g0 .. g7} (not necessarily distinct) against one activation row: eight memory streams in
+     * flight per thread, one broadcast per eight FMAs.
      */
-    private void dot4(int g0, int g1, int g2, int g3, float[] x, float[] out) {
+    private void dot8(int g0, int g1, int g2, int g3, int g4, int g5, int g6, int g7, float[] x, float[] out) {
         final int lanes = HalfPacked.G;
         long base = packed.groupAt(g0);
         long s1 = packed.groupAt(g1) - base;
         long s2 = packed.groupAt(g2) - base;
         long s3 = packed.groupAt(g3) - base;
+        long s4 = packed.groupAt(g4) - base;
+        long s5 = packed.groupAt(g5) - base;
+        long s6 = packed.groupAt(g6) - base;
+        long s7 = packed.groupAt(g7) - base;
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = a0;
         FloatVector a2 = a0;
         FloatVector a3 = a0;
-        FloatVector e0 = a0;
-        FloatVector e1 = a0;
-        FloatVector e2 = a0;
-        FloatVector e3 = a0;
-        int even = cols & ~1;
-        for (int c = 0; c < even; c += 2) {
+        FloatVector a4 = a0;
+        FloatVector a5 = a0;
+        FloatVector a6 = a0;
+        FloatVector a7 = a0;
+        for (int c = 0; c < cols; c++) {
             FloatVector xv = FloatVector.broadcast(F, x[c]);
-            FloatVector xw = FloatVector.broadcast(F, x[c + 1]);
             long o = base + 2L * c * lanes;
-            long n = o + 2L * lanes;
             a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
@@ -158,64 +172,39 @@ final class F16Matrix extends DenseMatrix {
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
                     .fma(xv, a3);
-            e0 = ((IntVector) ShortVector.fromMemorySegment(S, p, n, LE).convertShape(S2I, I, 0))
+            a4 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s4, LE).convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
-                    .fma(xw, e0);
-            e1 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s1, LE).convertShape(S2I, I, 0))
+                    .fma(xv, a4);
+            a5 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s5, LE).convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
-                    .fma(xw, e1);
-            e2 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s2, LE).convertShape(S2I, I, 0))
+                    .fma(xv, a5);
+            a6 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s6, LE).convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
-                    .fma(xw, e2);
-            e3 = ((IntVector) ShortVector.fromMemorySegment(S, p, n + s3, LE).convertShape(S2I, I, 0))
+                    .fma(xv, a6);
+            a7 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s7, LE).convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
-                    .fma(xw, e3);
+                    .fma(xv, a7);
         }
-        if (even < cols) {
-            // An odd last column (block size 1 allows any width) into the even sums.
-            FloatVector xv = FloatVector.broadcast(F, x[even]);
-            long o = base + 2L * even * lanes;
-            a0 = ((IntVector) ShortVector.fromMemorySegment(S, p, o, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .fma(xv, a0);
-            a1 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s1, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .fma(xv, a1);
-            a2 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s2, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .fma(xv, a2);
-            a3 = ((IntVector) ShortVector.fromMemorySegment(S, p, o + s3, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .fma(xv, a3);
-        }
-        a0.add(e0).intoArray(out, g0 * lanes, F.indexInRange(g0 * lanes, rows));
-        a1.add(e1).intoArray(out, g1 * lanes, F.indexInRange(g1 * lanes, rows));
-        a2.add(e2).intoArray(out, g2 * lanes, F.indexInRange(g2 * lanes, rows));
-        a3.add(e3).intoArray(out, g3 * lanes, F.indexInRange(g3 * lanes, rows));
+        a0.intoArray(out, g0 * lanes, F.indexInRange(g0 * lanes, rows));
+        a1.intoArray(out, g1 * lanes, F.indexInRange(g1 * lanes, rows));
+        a2.intoArray(out, g2 * lanes, F.indexInRange(g2 * lanes, rows));
+        a3.intoArray(out, g3 * lanes, F.indexInRange(g3 * lanes, rows));
+        a4.intoArray(out, g4 * lanes, F.indexInRange(g4 * lanes, rows));
+        a5.intoArray(out, g5 * lanes, F.indexInRange(g5 * lanes, rows));
+        a6.intoArray(out, g6 * lanes, F.indexInRange(g6 * lanes, rows));
+        a7.intoArray(out, g7 * lanes, F.indexInRange(g7 * lanes, rows));
     }
 
     /**

@@ -53,11 +53,13 @@ abstract class DenseKernelCheck {
                 }
             }
         }
-        // Enough rows for several full groups per thread chunk, so the quarters of the decode kernel run.
+        // Enough rows for several full groups per thread chunk, so the decode kernels' spread-out
+        // groups (four or eight memory streams) run, with and without a remainder after them.
         for (int batch : new int[] {1, 3, 16}) {
             for (int threads : new int[] {1, 2}) {
                 cases.add(Arguments.of(400, 256, batch, threads));
                 cases.add(Arguments.of(1024, 64, batch, threads));
+                cases.add(Arguments.of(1360, 64, batch, threads));
             }
         }
         // Every batch size a decode step of up to seventeen sequences can have, on an odd row count
