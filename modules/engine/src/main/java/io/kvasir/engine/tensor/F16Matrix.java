@@ -77,10 +77,10 @@ final class F16Matrix extends DenseMatrix {
             return;
         }
         if (batch == 1) {
-            pool.parallelFor(groups, (start, end) -> {
-                // Four groups from the four quarters of the range at a time (four memory streams,
-                // one broadcast per four FMAs); the one to three left over go through the same
-                // kernel with the last one repeated.
+            pool.parallelForEven(groups, (start, end) -> {
+                // Eight groups from the eight parts of the range at a time (eight memory streams,
+                // one broadcast per eight FMAs), over one stretch per thread; the one to seven
+                // left over go through the same kernel with the last one repeated.
                 int e = (end - start) / 8;
                 for (int g = start; g < start + e; g++) {
                     dot8(g, g + e, g + 2 * e, g + 3 * e, g + 4 * e, g + 5 * e, g + 6 * e, g + 7 * e, x, out);

@@ -51,6 +51,15 @@ final class SpinningPool implements ComputePool {
 
     @Override
     public void parallelFor(int n, RangeBody body) {
+        run(n, CHUNKS_PER_THREAD, body);
+    }
+
+    @Override
+    public void parallelForEven(int n, RangeBody body) {
+        run(n, 1, body);
+    }
+
+    private void run(int n, int chunksPerThread, RangeBody body) {
         if (n < 0) {
             throw new IllegalArgumentException("negative loop size " + n);
         }
@@ -69,7 +78,7 @@ final class SpinningPool implements ComputePool {
         loopLock.lock();
         try {
             owner = me;
-            Loop loop = new Loop(n, Math.min(n, threads * CHUNKS_PER_THREAD), body, me);
+            Loop loop = new Loop(n, Math.min(n, threads * chunksPerThread), body, me);
             current = loop;
             for (Worker w : workers) {
                 if (w.parked) {
