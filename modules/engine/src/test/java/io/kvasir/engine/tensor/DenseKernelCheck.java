@@ -18,8 +18,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The shared check of a repacked matrix type's kernels against the scalar reference (dequantize,
- * then dot in double). The shapes reach every path: a single row (the four-group kernel, with one
- * to three groups left over per chunk, and partial last groups), batches that end in one to four
+ * then dot in double). The shapes reach every path: a single row (the kernels that read four or
+ * eight groups at once, with groups left over per chunk, and partial last groups), batches that end in one to four
  * rows after the tiles of eight and sixteen (2, 3, 4, 5, 17, 130), whole tiles (8, 16, 64), every
  * batch from 1 to 17, and widths of one block up to a model's. The kernels sum in their own order, so results match up to
  * float rounding relative to the sum of the products' magnitudes.
