@@ -26,10 +26,12 @@ import jdk.incubator.vector.ShortVector;
  * with integer steps: sign-extend to 32 bits, shift the exponent and mantissa into float position,
  * clear the sign copies and multiply by 2^112 to fix the exponent bias (exact for normal and
  * subnormal halves; infinities and NaNs, which no usable weight holds, come out as large finite
- * values). Single-sequence decode is bound by the bytes it streams (two per weight), and on the
- * machines measured by how many streams are in flight: the kernel reads eight groups spread over a
- * thread's range at once (bench-110m F16, 2 threads: one stream per thread 61 tok/s, four 72, eight
- * 75; see benchmarks.md).
+ * values); the single-sequence kernel moves the 2^112 onto the activations instead ({@link
+ * #scaled}). Single-sequence decode is bound by the bytes it streams (two per weight), and on the
+ * machines measured by how many streams each thread has in flight and for how long: the kernel
+ * reads eight groups spread over its range at once, over one stretch of the matrix per thread
+ * ({@link ComputePool#parallelForEven}). bench-110m F16, 2 threads: one stream per thread 61
+ * tok/s, four 72, eight 75, eight over one stretch 85-88; see benchmarks.md.
  * Batches of up to sixteen rows convert each column in registers for eight rows at a time ({@link
  * F16Batch}); larger ones widen two groups at a time into a float panel once per call ({@link
  * PanelKernels}).
