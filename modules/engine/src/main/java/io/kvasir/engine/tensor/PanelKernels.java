@@ -132,6 +132,36 @@ final class PanelKernels {
         }
     }
 
+    /** Writes group {@code g}'s weights as floats, column {@code c}'s {@code G} rows at byte {@code off + c * step}. */
+    @FunctionalInterface
+    interface GroupWidener {
+        void widen(int g, MemorySegment dst, long off, long step);
+    }
+
+    /**
+     * {@code out = w x} for a batch of any size over {@code pool}, for a matrix of {@code groups}
+     * groups of {@code G} rows (the vector's lanes) that {@code widener} writes out as floats:
+     * two groups a panel, each panel against every tile. What the K-quants and Q8_0 run for
+     * prefill, where widening each group once is cheap next to its 2 G x batch x cols FMAs.
+     */
+    static void multiplyGroups(
+            GroupWidener widener, int rows, int cols, int groups, float[] x, int batch, float[] out, ComputePool pool) {
+        int h = tileRows(batch);
+        float[] xt = tiles(x, cols, batch, h, pool);
+        long step = columnBytes();
+        int lanes = F.length();
+        pool.parallelFor((groups + 1) / 2, (start, end) -> {
+            MemorySegment wp = panel(cols);
+            for (int pair = start; pair < end; pair++) {
+                int g = 2 * pair;
+                // An odd last group fills both halves; the second half's rows lie past the matrix.
+                widener.widen(g, wp, 0, step);
+                widener.widen(Math.min(g + 1, groups - 1), wp, 4L * lanes, step);
+                multiply(wp, cols, xt, h, batch, out, rows, g * lanes);
+            }
+        });
+    }
+
     /**
      * {@code out[b * rows + r0 + i]} for the panel's rows {@code i < 2 G} (those below {@code rows})
      * and every {@code b < batch}, from the widened panel {@code wp} and the tiles {@code xt} of

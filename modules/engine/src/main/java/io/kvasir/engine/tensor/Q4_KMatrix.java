@@ -44,6 +44,12 @@ final class Q4_KMatrix extends DenseMatrix {
 
     private static final int G = Q4_KPacked.G;
 
+    /**
+     * Batches above this size (prefill) run two groups a panel ({@link PanelKernels}); up to it, one
+     * group at a time, which keeps sixteen decoding sequences on the kernel they were tuned on.
+     */
+    private static final int PANEL_FROM = 16;
+
     private final Q4_KPacked packed;
     private final MemorySegment p;
     private final int blocks;
@@ -66,7 +72,7 @@ final class Q4_KMatrix extends DenseMatrix {
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         if (exact && Vectors.ENABLED) {
             checkMatmul(x, out, batch);
-            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+            ExactKernels.multiply((g, wf) -> widen(g, wf, 0, 4L * G), rows, cols, groups, x, out, batch, pool);
         } else {
             matmul(x, out, batch, pool);
         }
@@ -103,12 +109,16 @@ final class Q4_KMatrix extends DenseMatrix {
             });
             return;
         }
+        if (batch > PANEL_FROM) {
+            PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
+            return;
+        }
         int tiled = WidenedKernels.tiled(batch);
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
             MemorySegment wf = WidenedKernels.buffer(cols * G);
             for (int g = start; g < end; g++) {
-                widen(g, wf);
+                widen(g, wf, 0, 4L * G);
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
@@ -289,10 +299,10 @@ final class Q4_KMatrix extends DenseMatrix {
     }
 
     /**
-     * Group {@code g}'s weights as floats, {@code d * scale * q - dmin * min}, column after column
-     * ({@code G} rows each), into {@code wf}.
+     * Group {@code g}'s weights as floats, {@code d * scale * q - dmin * min}, column {@code c}'s
+     * {@code G} rows at byte {@code off + c * step} of {@code wf}.
      */
-    private void widen(int g, MemorySegment wf) {
+    private void widen(int g, MemorySegment wf, long off, long step) {
         long base = g * blocks * gb;
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
@@ -326,14 +336,14 @@ final class Q4_KMatrix extends DenseMatrix {
                         .mul(dmin)
                         .neg();
                 long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
-                long w0 = 4L * G * (sb * Q4_KPacked.BLOCK + 64 * pair);
+                long w0 = off + step * (sb * Q4_KPacked.BLOCK + 64 * pair);
                 for (int l = 0; l < 32; l++) {
                     IntVector v = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) l * G, LE)
                             .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    ((FloatVector) v.and(0xF).convert(I2F, 0)).fma(de, me).intoMemorySegment(wf, w0 + 4L * G * l, LE);
+                    ((FloatVector) v.and(0xF).convert(I2F, 0)).fma(de, me).intoMemorySegment(wf, w0 + step * l, LE);
                     ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0))
                             .fma(doo, mo)
-                            .intoMemorySegment(wf, w0 + 4L * G * (32 + l), LE);
+                            .intoMemorySegment(wf, w0 + step * (32 + l), LE);
                 }
             }
         }

@@ -32,6 +32,9 @@ final class Q5_KMatrix extends DenseMatrix {
 
     private static final int G = Q5_KPacked.G;
 
+    /** Batches above this size (prefill) run two groups a panel ({@link PanelKernels}), as Q4_K does. */
+    private static final int PANEL_FROM = 16;
+
     private final Q5_KPacked packed;
     private final MemorySegment p;
     private final int blocks;
@@ -54,7 +57,7 @@ final class Q5_KMatrix extends DenseMatrix {
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         if (exact && Vectors.ENABLED) {
             checkMatmul(x, out, batch);
-            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+            ExactKernels.multiply((g, wf) -> widen(g, wf, 0, 4L * G), rows, cols, groups, x, out, batch, pool);
         } else {
             matmul(x, out, batch, pool);
         }
@@ -87,12 +90,16 @@ final class Q5_KMatrix extends DenseMatrix {
             });
             return;
         }
+        if (batch > PANEL_FROM) {
+            PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
+            return;
+        }
         int tiled = WidenedKernels.tiled(batch);
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
             MemorySegment wf = WidenedKernels.buffer(cols * G);
             for (int g = start; g < end; g++) {
-                widen(g, wf);
+                widen(g, wf, 0, 4L * G);
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
@@ -250,10 +257,10 @@ final class Q5_KMatrix extends DenseMatrix {
     }
 
     /**
-     * Group {@code g}'s weights as floats, {@code d * scale * q - dmin * min}, column after column
-     * ({@code G} rows each), into {@code wf}.
+     * Group {@code g}'s weights as floats, {@code d * scale * q - dmin * min}, column {@code c}'s
+     * {@code G} rows at byte {@code off + c * step} of {@code wf}.
      */
-    private void widen(int g, MemorySegment wf) {
+    private void widen(int g, MemorySegment wf, long off, long step) {
         long base = g * blocks * gb;
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
@@ -280,12 +287,12 @@ final class Q5_KMatrix extends DenseMatrix {
                         .mul(dmin)
                         .neg();
                 long q = at + Q5_KPacked.QUANTS + 32L * j * G;
-                long w = 4L * G * (sb * Q5_KPacked.BLOCK + 32 * j);
+                long w = off + step * (sb * Q5_KPacked.BLOCK + 32 * j);
                 for (int c = 0; c < 32; c++) {
                     ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * G, LE)
                                     .convertShape(B2F, F, 0))
                             .fma(dj, mj)
-                            .intoMemorySegment(wf, w + 4L * G * c, LE);
+                            .intoMemorySegment(wf, w + step * c, LE);
                 }
             }
         }

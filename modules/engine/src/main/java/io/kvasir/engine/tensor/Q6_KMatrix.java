@@ -34,6 +34,9 @@ final class Q6_KMatrix extends DenseMatrix {
 
     private static final int G = Q6_KPacked.G;
 
+    /** Batches above this size (prefill) run two groups a panel ({@link PanelKernels}), as Q4_K does. */
+    private static final int PANEL_FROM = 16;
+
     private final Q6_KPacked packed;
     private final MemorySegment p;
     private final int blocks;
@@ -56,7 +59,7 @@ final class Q6_KMatrix extends DenseMatrix {
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         if (exact && Vectors.ENABLED) {
             checkMatmul(x, out, batch);
-            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
+            ExactKernels.multiply((g, wf) -> widen(g, wf, 0, 4L * G), rows, cols, groups, x, out, batch, pool);
         } else {
             matmul(x, out, batch, pool);
         }
@@ -93,12 +96,16 @@ final class Q6_KMatrix extends DenseMatrix {
             });
             return;
         }
+        if (batch > PANEL_FROM) {
+            PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
+            return;
+        }
         int tiled = WidenedKernels.tiled(batch);
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
             MemorySegment wf = WidenedKernels.buffer(cols * G);
             for (int g = start; g < end; g++) {
-                widen(g, wf);
+                widen(g, wf, 0, 4L * G);
                 WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
             }
         });
@@ -272,8 +279,11 @@ final class Q6_KMatrix extends DenseMatrix {
                 .mul(HALF_EXPONENT_FIX);
     }
 
-    /** Group {@code g}'s weights as floats, {@code d * scale * q}, column after column, into {@code wf}. */
-    private void widen(int g, MemorySegment wf) {
+    /**
+     * Group {@code g}'s weights as floats, {@code d * scale * q}, column {@code c}'s {@code G} rows
+     * at byte {@code off + c * step} of {@code wf}.
+     */
+    private void widen(int g, MemorySegment wf, long off, long step) {
         long base = g * blocks * gb;
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
@@ -281,9 +291,9 @@ final class Q6_KMatrix extends DenseMatrix {
             for (int j = 0; j < 16; j++) {
                 FloatVector ds = d.mul(column(at + Q6_KPacked.scales(j)));
                 long q = at + Q6_KPacked.quants(j);
-                long w = 4L * G * (sb * Q6_KPacked.BLOCK + 16 * j);
+                long w = off + step * (sb * Q6_KPacked.BLOCK + 16 * j);
                 for (int c = 0; c < 16; c++) {
-                    column(q + (long) c * G).mul(ds).intoMemorySegment(wf, w + 4L * G * c, LE);
+                    column(q + (long) c * G).mul(ds).intoMemorySegment(wf, w + step * c, LE);
                 }
             }
         }

@@ -71,9 +71,9 @@ final class Q8_0Matrix extends DenseMatrix {
      * block, one chain of FMAs over the columns in order, then that block sum times the block's
      * scale added to the row's total. So a row's result does not depend on which kernel its batch
      * size or its slice of the pool sends it through (batch of one, four, eight; four, two or one
-     * groups at a time). The widened kernel sums the scaled weights over all columns in one chain
-     * instead; {@code exact} leaves it out (prefill matmuls of 64 rows and more are then about 1.2x
-     * slower; decode is unaffected).
+     * groups at a time). The prefill kernel (batches of 64 rows and more, {@link PanelKernels})
+     * sums the scaled weights over all columns in one chain instead; {@code exact} leaves it out
+     * (such prefill matmuls are then about twice as slow; decode is unaffected).
      */
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
@@ -110,27 +110,21 @@ final class Q8_0Matrix extends DenseMatrix {
             });
             return;
         }
-        // Sixteen rows at a time from weights widened once per group when the batch has four such
-        // tiles or more (prefill), through the kernel every widened type shares (WidenedKernels).
-        // Measured (one thread, 2048 x 768, batch 128): 3.25 ms, against 3.88 ms for eight-row
-        // passes over the same regrouped activations, whose loop spends two of its ten vector
-        // instructions per column on widening; at batch 32 it was no faster, hence 64 rows. Then
-        // eight rows per pass while eight are left, then four, then one at a time. Each pass reads
-        // the group's weights again; the passes over one group follow each other, so all but the
-        // first find them in cache.
-        int wide = batch >= 64 && !exact ? batch / 16 * 16 : 0;
+        if (batch >= 64 && !exact) {
+            // Prefill: two groups widened into a panel against tiles of twelve rows (PanelKernels);
+            // 2048 x 768 batch 128, 2 threads: 1.5 ms against 2.7-3.1 ms for the sixteen-row
+            // passes below over one widened group.
+            PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
+            return;
+        }
+        // Eight rows per pass while eight are left, then four, then what remains: decode batches and
+        // exact prefill. Each pass reads the group's weights again; the passes over one group follow
+        // each other, so all but the first find them in cache.
         int tiled = batch / 8 * 8;
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, wide, tiled, pool) : null;
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, 0, tiled, pool) : null;
         pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = wide > 0 ? WidenedKernels.buffer(cols * Q8_0Packed.G) : null;
             for (int g = start; g < end; g++) {
-                if (wide > 0) {
-                    widen(g, wf);
-                    for (int b = 0; b < wide; b += 16) {
-                        WidenedKernels.times16(wf, cols, xt, b, out, rows, g * Q8_0Packed.G);
-                    }
-                }
-                int b = wide;
+                int b = 0;
                 for (; b < tiled; b += 8) {
                     dotBatch8(g, xt, b, out);
                 }
@@ -455,11 +449,11 @@ final class Q8_0Matrix extends DenseMatrix {
     }
 
     /**
-     * Group {@code g}'s weights as floats with their block scale applied, column after column
-     * ({@code G} rows each), into {@code wf}. An int8 times an fp16 scale needs at most 8 + 11
+     * Group {@code g}'s weights as floats with their block scale applied, column {@code c}'s
+     * {@code G} rows at byte {@code off + c * step} of {@code wf}. An int8 times an fp16 scale needs at most 8 + 11
      * significant bits, so each product is exact in a float.
      */
-    private void widen(int g, MemorySegment wf) {
+    private void widen(int g, MemorySegment wf, long off, long step) {
         final int lanes = Q8_0Packed.G;
         long base = g * blocks * gb;
         for (int b = 0; b < blocks; b++) {
@@ -471,12 +465,12 @@ final class Q8_0Matrix extends DenseMatrix {
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
-            long w0 = 4L * b * Q8_0Packed.BLOCK * lanes;
+            long w0 = off + step * b * Q8_0Packed.BLOCK;
             for (int c = 0; c < Q8_0Packed.BLOCK; c++) {
                 ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * lanes, LE)
                                 .convertShape(B2F, F, 0))
                         .mul(d)
-                        .intoMemorySegment(wf, w0 + 4L * c * lanes, LE);
+                        .intoMemorySegment(wf, w0 + step * c, LE);
             }
         }
     }
