@@ -10,8 +10,9 @@ import jdk.incubator.vector.FloatVector;
 /**
  * The batched matmul of a PAIR of weight groups ({@code 2 G} rows) widened to floats into one
  * panel, against activation tiles of {@link #tileRows} rows: the batch and prefill path of BF16
- * from eight rows on, of Q4_0 from nine and of F16 from seventeen (below, {@link Q4_0Batch} and
- * {@link F16Batch}). A group-at-a-time kernel ({@link WidenedKernels}: one weight
+ * from eight rows on, of Q4_0, Q4_K, Q5_K and Q6_K from nine, of F16 from seventeen (below,
+ * {@link Q4_0Batch}, {@link WidenedKernels} and {@link F16Batch}) and of Q8_0 from 64 (see
+ * {@link #multiplyGroups}). A group-at-a-time kernel ({@link WidenedKernels}: one weight
  * vector, sixteen broadcast activations, sixteen FMAs per column) issues seventeen loads for every
  * sixteen FMAs, as many loads as this CPU retires FMAs, so the FMA units wait on the load ports.
  * Two weight vectors against twelve rows issue fourteen loads for twenty-four FMAs (eight rows:
