@@ -114,19 +114,7 @@ final class F16Matrix extends DenseMatrix {
             return;
         }
         // Two groups widened into one panel, against tiles of eight or twelve rows (see PanelKernels).
-        int h = PanelKernels.tileRows(batch);
-        float[] xt = PanelKernels.tiles(x, cols, batch, h, pool);
-        long step = PanelKernels.columnBytes();
-        pool.parallelFor((groups + 1) / 2, (start, end) -> {
-            MemorySegment wp = PanelKernels.panel(cols);
-            for (int pair = start; pair < end; pair++) {
-                int g = 2 * pair;
-                // An odd last group fills both halves; the second half's rows lie past the matrix.
-                widen(g, wp, 0, step);
-                widen(Math.min(g + 1, groups - 1), wp, 4L * HalfPacked.G, step);
-                PanelKernels.multiply(wp, cols, xt, h, batch, out, rows, g * HalfPacked.G);
-            }
-        });
+        PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
     }
 
     /**

@@ -142,8 +142,8 @@ final class PanelKernels {
     /**
      * {@code out = w x} for a batch of any size over {@code pool}, for a matrix of {@code groups}
      * groups of {@code G} rows (the vector's lanes) that {@code widener} writes out as floats:
-     * two groups a panel, each panel against every tile. What the K-quants and Q8_0 run for
-     * prefill, where widening each group once is cheap next to its 2 G x batch x cols FMAs.
+     * two groups a panel, each panel against every tile. Every type's panel path runs through it:
+     * widening each group once is cheap next to its 2 G x batch x cols FMAs.
      */
     static void multiplyGroups(
             GroupWidener widener, int rows, int cols, int groups, float[] x, int batch, float[] out, ComputePool pool) {
