@@ -142,14 +142,31 @@ class BootstrapClusterTest {
         }
     }
 
-    /** Free loopback ports for the management endpoints, which discovery must name before nodes start. */
+    /**
+     * Free loopback ports for the management endpoints, which discovery must name before nodes
+     * start, taken below the kernel's ephemeral range. Ports from {@code new ServerSocket(0)} come
+     * from that range, and so do the ports the first nodes bind for their API and Artery (port 0)
+     * and for outgoing connections: in one CI run the gateway's API port landed on the third node's
+     * management port before that node started. Below the range only a fixed choice can collide.
+     */
     static int[] freePorts(int n) throws IOException {
+        int low = ephemeralLow();
         ServerSocket[] sockets = new ServerSocket[n];
         int[] ports = new int[n];
+        int found = 0;
         try {
-            for (int i = 0; i < n; i++) {
-                sockets[i] = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
-                ports[i] = sockets[i].getLocalPort();
+            // A random start so that concurrent runs on one machine seldom probe the same ports.
+            int span = low - 10_000;
+            int start =
+                    10_000 + java.util.concurrent.ThreadLocalRandom.current().nextInt(span);
+            for (int k = 0; k < span && found < n; k++) {
+                int port = 10_000 + (start - 10_000 + k) % span;
+                try {
+                    sockets[found] = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress());
+                    ports[found++] = port;
+                } catch (IOException taken) {
+                    // In use: the next one.
+                }
             }
         } finally {
             for (ServerSocket s : sockets) {
@@ -158,6 +175,21 @@ class BootstrapClusterTest {
                 }
             }
         }
+        if (found < n) {
+            throw new IOException("no " + n + " free loopback ports below " + low);
+        }
         return ports;
+    }
+
+    /** The first ephemeral port (Linux's {@code ip_local_port_range}; 32768, its default, elsewhere). */
+    private static int ephemeralLow() {
+        try {
+            String range =
+                    java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"));
+            int low = Integer.parseInt(range.trim().split("\\s+")[0]);
+            return low > 11_000 ? low : 32_768;
+        } catch (IOException | RuntimeException e) {
+            return 32_768;
+        }
     }
 }
