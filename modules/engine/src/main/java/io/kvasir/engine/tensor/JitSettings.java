@@ -28,12 +28,16 @@ public final class JitSettings {
 
     private JitSettings() {}
 
-    /** Logs a warning, once per JVM, when tiered compilation is on and the flag is missing. */
+    /**
+     * Logs a warning, once per JVM, when tiered compilation is on and the flag is missing; adds the
+     * {@link VectorInlining} directive, which needs no flag.
+     */
     public static void checkOnce() {
         // Engines start pools on several threads at once; one of them checks.
         if (!CHECKED.compareAndSet(false, true)) {
             return;
         }
+        VectorInlining.install();
         if (missing(option("TieredCompilation"), option("Tier3DelayOn"))) {
             log.warn(
                     "This JVM runs without {}: a large compute kernel can stay in C1-compiled code and run"
