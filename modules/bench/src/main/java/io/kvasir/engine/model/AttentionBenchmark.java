@@ -21,11 +21,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decode attention at depth in isolation: one layer, {@code sequences} sequences of {@code depth}
- * positions each, bench-110m's heads (12 of 64) or a grouped shape, as one decode step computes it.
- * A layer of bench-110m's at 4,096 positions reads 12 MiB (F32 KV) or 6 MiB (F16), more than the
- * caches hold, so the figure includes streaming the keys and values from memory. Lives in the
- * engine's package (the attention classes are package-private) in the benchmark module.
+ * One layer of paged attention on bench-110m's shape (12 query and KV heads of 64), apart from the
+ * matrices: {@code rows} consecutive rows ending at position {@code context - 1} of one sequence,
+ * as a prompt chunk ({@code rows > 1}) or a decode step ({@code rows = 1}). Lives in the engine's
+ * package (on the benchmark's class path) because attention is package-private there.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -34,28 +33,26 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(
         value = 1,
-        jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+        jvmArgsAppend = {
+            "--add-modules",
+            "jdk.incubator.vector",
+            "--enable-native-access=ALL-UNNAMED",
+            "-XX:Tier3DelayOn=100000"
+        })
 public class AttentionBenchmark {
 
-    private static final int BLOCK = 16;
+    private static final int HEADS = 12;
     private static final int HEAD_DIM = 64;
-    /** Layers the step cycles through, so one iteration does not find the last one's keys in cache. */
-    private static final int LAYERS = 4;
-
-    @Param({"4096"})
-    public int depth;
-
-    @Param({"1"})
-    public int sequences;
+    private static final int BLOCK = 16;
 
     @Param({"F16", "F32"})
-    public KvPrecision precision;
+    public String kv;
 
-    @Param({"12"})
-    public int heads;
+    @Param({"4096"})
+    public int context;
 
-    @Param({"12"})
-    public int kvHeads;
+    @Param({"256", "1"})
+    public int rows;
 
     @Param({"2"})
     public int threads;
@@ -65,56 +62,42 @@ public class AttentionBenchmark {
     private ForwardBatch batch;
     private float[] q;
     private float[] out;
-    private int layer;
 
     @Setup(Level.Trial)
     public void setUp() {
-        int blocksPerSeq = (depth + BLOCK) / BLOCK;
-        int kvDim = kvHeads * HEAD_DIM;
-        KvStore kv = new KvStore(sequences * blocksPerSeq, BLOCK, LAYERS, kvDim, HEAD_DIM, precision);
-        SplittableRandom rnd = new SplittableRandom(7);
-        float[] k = new float[kvDim];
-        float[] v = new float[kvDim];
-        int[][] tables = new int[sequences][];
-        for (int s = 0; s < sequences; s++) {
-            tables[s] =
-                    IntStream.range(s * blocksPerSeq, (s + 1) * blocksPerSeq).toArray();
-            for (int l = 0; l < LAYERS; l++) {
-                for (int p = 0; p <= depth; p++) {
-                    for (int i = 0; i < kvDim; i++) {
-                        k[i] = (float) rnd.nextGaussian();
-                        v[i] = (float) rnd.nextGaussian();
-                    }
-                    kv.write(l, tables[s][p / BLOCK], p % BLOCK, k, 0, v, 0);
-                }
+        int blocks = (context + BLOCK - 1) / BLOCK;
+        int dim = HEADS * HEAD_DIM;
+        KvStore store = new KvStore(blocks, BLOCK, 1, dim, HEAD_DIM, KvPrecision.valueOf(kv));
+        SplittableRandom rnd = new SplittableRandom(42);
+        float[] k = new float[dim];
+        float[] v = new float[dim];
+        for (int p = 0; p < context; p++) {
+            for (int i = 0; i < dim; i++) {
+                k[i] = (float) rnd.nextGaussian();
+                v[i] = (float) rnd.nextGaussian();
             }
+            store.write(0, p / BLOCK, p % BLOCK, k, 0, v, 0);
         }
-        int[] positions = new int[sequences];
-        int[] seq = new int[sequences];
-        for (int s = 0; s < sequences; s++) {
-            positions[s] = depth;
-            seq[s] = s;
-        }
-        batch = new ForwardBatch(new int[sequences], positions, seq, tables, seq.clone());
-        q = new float[sequences * heads * HEAD_DIM];
+        attention = new PagedAttention(store, HEADS, HEADS, HEAD_DIM);
+        int[] positions = IntStream.range(context - rows, context).toArray();
+        int[][] tables = {IntStream.range(0, blocks).toArray()};
+        batch = new ForwardBatch(new int[rows], positions, new int[rows], tables, new int[] {0});
+        q = new float[rows * dim];
         for (int i = 0; i < q.length; i++) {
             q[i] = (float) rnd.nextGaussian();
         }
         out = new float[q.length];
         pool = ComputePools.create(threads);
-        attention = new PagedAttention(kv, heads, kvHeads, HEAD_DIM);
-    }
-
-    /** One layer's decode attention for every sequence. */
-    @Benchmark
-    public float[] layer() {
-        layer = (layer + 1) % LAYERS;
-        attention.run(batch, layer, q, out, sequences, pool);
-        return out;
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         pool.close();
+    }
+
+    @Benchmark
+    public float[] layer() {
+        attention.run(batch, 0, q, out, rows, pool);
+        return out;
     }
 }

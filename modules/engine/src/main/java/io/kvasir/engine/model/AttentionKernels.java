@@ -38,6 +38,7 @@ final class AttentionKernels {
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final int HALF_MASK = 0x8FFFFFFF;
     static final float HALF_FIX = 0x1p112f;
+    private static final float UNDO_HALF_FIX = 0x1p-112f;
 
     private AttentionKernels() {}
 
@@ -70,16 +71,26 @@ final class AttentionKernels {
     }
 
     /**
-     * {@link #keyDotsF32} over half-precision keys. The 2^112 that turns a widened half's bits into
-     * its value is applied to the query instead (one scalar multiply per dimension, not one vector
-     * multiply per key vector): a half moved down by 2^-112 is an exact float (subnormal for
-     * subnormal halves) and the query moved up by 2^112 is exact, so each fused multiply-add sees
-     * the same exact product and rounds to the same bits. A query component of 2^15 or more would
-     * overflow that way and takes the multiply per key vector instead.
+     * {@link #keyDotsF32} over half-precision keys, for a query prepared by {@link #halfQuery}. The
+     * 2^112 that turns a widened half's bits into its value is carried by the query instead (scaled
+     * once per query and head, not once per key vector, and broadcast straight from memory): a half
+     * moved down by 2^-112 is an exact float (subnormal for subnormal halves) and the query moved
+     * up by 2^112 is exact, so each fused multiply-add sees the same exact product and rounds to
+     * the same bits. A query with a component of 2^15 or more would overflow that way; {@code
+     * halfQuery} leaves it as it is ({@code scaled} false) and each key vector takes the multiply.
      */
     static void keyDotsF16(
-            short[] k, int kb, int bs, int slots, float[] q, int qOff, int n, float scale, float[] scores) {
-        if (!fitsHalfFix(q, qOff, n)) {
+            short[] k,
+            int kb,
+            int bs,
+            int slots,
+            float[] q,
+            int qOff,
+            boolean scaled,
+            int n,
+            float scale,
+            float[] scores) {
+        if (!scaled) {
             keyDotsF16Wide(k, kb, bs, slots, q, qOff, n, scale, scores);
             return;
         }
@@ -98,22 +109,42 @@ final class AttentionKernels {
                         .lanewise(VectorOperators.LSHL, 13)
                         .and(HALF_MASK)
                         .reinterpretAsFloats();
-                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d] * HALF_FIX), a0);
-                a1 = k1.fma(FloatVector.broadcast(F, q[qOff + d + 1] * HALF_FIX), a1);
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
+                a1 = k1.fma(FloatVector.broadcast(F, q[qOff + d + 1]), a1);
             }
             for (; d < n; d++, row += bs) {
                 FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 13)
                         .and(HALF_MASK)
                         .reinterpretAsFloats();
-                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d] * HALF_FIX), a0);
+                a0 = k0.fma(FloatVector.broadcast(F, q[qOff + d]), a0);
             }
             a0.add(a1).mul(scale).intoArray(scores, s0);
         }
     }
 
+    /**
+     * Writes the query {@code q[qOff .. qOff + n)} as {@link #keyDotsF16} takes it into {@code
+     * dst[dstOff ..]}: times 2^112 (exact) when every component is under 2^15, which it returns, else
+     * as it is.
+     */
+    static boolean halfQuery(float[] q, int qOff, int n, float[] dst, int dstOff) {
+        if (!fitsHalfFix(q, qOff, n)) {
+            System.arraycopy(q, qOff, dst, dstOff, n);
+            return false;
+        }
+        int i = 0;
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            FloatVector.fromArray(F, q, qOff + i).mul(HALF_FIX).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = q[qOff + i] * HALF_FIX;
+        }
+        return true;
+    }
+
     /** Whether a query can carry the 2^112 of {@link #keyDotsF16} without overflowing. */
-    static boolean fitsHalfFix(float[] q, int qOff, int n) {
+    private static boolean fitsHalfFix(float[] q, int qOff, int n) {
         return maxAbs(q, qOff, n) < 0x1p15f;
     }
 
@@ -216,9 +247,10 @@ final class AttentionKernels {
     }
 
     /**
-     * {@link #addValuesF32} over half-precision values, four vectors of the head at a time. As in
-     * {@link #keyDotsF16}, the 2^112 rides on the weight (at most 1, so the product cannot overflow)
-     * and every fused multiply-add rounds the same exact product as widening the value first would.
+     * {@link #addValuesF32} over half-precision values, four vectors of the head at a time, for
+     * weights that {@link #halfWeights} has scaled. As in {@link #keyDotsF16}, the 2^112 rides on
+     * the weight (at most 1, so the product cannot overflow), and every fused multiply-add rounds the
+     * same exact product as widening the value first would.
      */
     static void addValuesF16(short[] v, int vb, int stride, int slots, float[] w, float[] acc, int accOff, int n) {
         int i = 0;
@@ -230,7 +262,7 @@ final class AttentionKernels {
                 FloatVector a2 = FloatVector.fromArray(F, acc, o + 2 * L);
                 FloatVector a3 = FloatVector.fromArray(F, acc, o + 3 * L);
                 for (int s = 0, row = vb + i; s < slots; s++, row += stride) {
-                    FloatVector ws = FloatVector.broadcast(F, w[s] * HALF_FIX);
+                    FloatVector ws = FloatVector.broadcast(F, w[s]);
                     a0 = ((IntVector) ShortVector.fromArray(H, v, row).convertShape(VectorOperators.S2I, I, 0))
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
@@ -264,12 +296,27 @@ final class AttentionKernels {
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
                             .reinterpretAsFloats()
-                            .fma(FloatVector.broadcast(F, w[s] * HALF_FIX), a0);
+                            .fma(FloatVector.broadcast(F, w[s]), a0);
                 }
                 a0.intoArray(acc, accOff + i);
             }
         }
         addValuesTailF16(v, vb, stride, slots, w, acc, accOff, i, n);
+    }
+
+    /**
+     * Scales the weights {@code w[0 .. slots)} (a softmax's, in [0, 1], none subnormal) by 2^112 in
+     * place, as {@link #addValuesF16} takes them: exact, and one multiply per vector of weights
+     * instead of one per weight and value vector in the kernel.
+     */
+    static void halfWeights(float[] w, int slots) {
+        int i = 0;
+        for (int upper = F.loopBound(slots); i < upper; i += L) {
+            FloatVector.fromArray(F, w, i).mul(HALF_FIX).intoArray(w, i);
+        }
+        for (; i < slots; i++) {
+            w[i] *= HALF_FIX;
+        }
     }
 
     /** {@link #addValuesF16}'s scalar loop, for dimensions {@code [i, n)}. */
@@ -278,7 +325,8 @@ final class AttentionKernels {
         for (; i < n; i++) {
             float sum = acc[accOff + i];
             for (int s = 0; s < slots; s++) {
-                sum += w[s] * Float.float16ToFloat(v[vb + s * stride + i]);
+                // The weight without its 2^112, exactly: the product and the sum are those of an unscaled weight.
+                sum += w[s] * UNDO_HALF_FIX * Float.float16ToFloat(v[vb + s * stride + i]);
             }
             acc[accOff + i] = sum;
         }

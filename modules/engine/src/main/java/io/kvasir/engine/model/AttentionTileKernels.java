@@ -2,7 +2,6 @@ package io.kvasir.engine.model;
 
 import static io.kvasir.engine.model.AttentionKernels.F;
 import static io.kvasir.engine.model.AttentionKernels.H;
-import static io.kvasir.engine.model.AttentionKernels.HALF_FIX;
 import static io.kvasir.engine.model.AttentionKernels.HALF_MASK;
 import static io.kvasir.engine.model.AttentionKernels.I;
 import static io.kvasir.engine.model.AttentionKernels.L;
@@ -107,8 +106,9 @@ final class AttentionTileKernels {
     }
 
     /**
-     * {@link AttentionKernels#keyDotsF16} for four queries. A query too large to carry the 2^112
-     * takes the single-query kernel, which handles it as it would alone; so do the others then.
+     * {@link AttentionKernels#keyDotsF16} for four queries, every one of them prepared by {@link
+     * AttentionKernels#halfQuery} with the 2^112 on it (a query without takes the single-query
+     * kernel, which handles it as it would alone).
      */
     static void keyDotsF16(
             short[] k,
@@ -126,16 +126,6 @@ final class AttentionTileKernels {
             float[] s1,
             float[] s2,
             float[] s3) {
-        if (!AttentionKernels.fitsHalfFix(q, q0, n)
-                || !AttentionKernels.fitsHalfFix(q, q1, n)
-                || !AttentionKernels.fitsHalfFix(q, q2, n)
-                || !AttentionKernels.fitsHalfFix(q, q3, n)) {
-            AttentionKernels.keyDotsF16(k, kb, bs, slots, q, q0, n, scale, s0);
-            AttentionKernels.keyDotsF16(k, kb, bs, slots, q, q1, n, scale, s1);
-            AttentionKernels.keyDotsF16(k, kb, bs, slots, q, q2, n, scale, s2);
-            AttentionKernels.keyDotsF16(k, kb, bs, slots, q, q3, n, scale, s3);
-            return;
-        }
         for (int v = 0; v < slots; v += L) {
             FloatVector a00 = FloatVector.zero(F);
             FloatVector a01 = FloatVector.zero(F);
@@ -157,24 +147,24 @@ final class AttentionTileKernels {
                         .lanewise(VectorOperators.LSHL, 13)
                         .and(HALF_MASK)
                         .reinterpretAsFloats();
-                a00 = k0.fma(FloatVector.broadcast(F, q[q0 + d] * HALF_FIX), a00);
-                a01 = k1.fma(FloatVector.broadcast(F, q[q0 + d + 1] * HALF_FIX), a01);
-                a10 = k0.fma(FloatVector.broadcast(F, q[q1 + d] * HALF_FIX), a10);
-                a11 = k1.fma(FloatVector.broadcast(F, q[q1 + d + 1] * HALF_FIX), a11);
-                a20 = k0.fma(FloatVector.broadcast(F, q[q2 + d] * HALF_FIX), a20);
-                a21 = k1.fma(FloatVector.broadcast(F, q[q2 + d + 1] * HALF_FIX), a21);
-                a30 = k0.fma(FloatVector.broadcast(F, q[q3 + d] * HALF_FIX), a30);
-                a31 = k1.fma(FloatVector.broadcast(F, q[q3 + d + 1] * HALF_FIX), a31);
+                a00 = k0.fma(FloatVector.broadcast(F, q[q0 + d]), a00);
+                a01 = k1.fma(FloatVector.broadcast(F, q[q0 + d + 1]), a01);
+                a10 = k0.fma(FloatVector.broadcast(F, q[q1 + d]), a10);
+                a11 = k1.fma(FloatVector.broadcast(F, q[q1 + d + 1]), a11);
+                a20 = k0.fma(FloatVector.broadcast(F, q[q2 + d]), a20);
+                a21 = k1.fma(FloatVector.broadcast(F, q[q2 + d + 1]), a21);
+                a30 = k0.fma(FloatVector.broadcast(F, q[q3 + d]), a30);
+                a31 = k1.fma(FloatVector.broadcast(F, q[q3 + d + 1]), a31);
             }
             for (; d < n; d++, row += bs) {
                 FloatVector k0 = ((IntVector) ShortVector.fromArray(H, k, row).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 13)
                         .and(HALF_MASK)
                         .reinterpretAsFloats();
-                a00 = k0.fma(FloatVector.broadcast(F, q[q0 + d] * HALF_FIX), a00);
-                a10 = k0.fma(FloatVector.broadcast(F, q[q1 + d] * HALF_FIX), a10);
-                a20 = k0.fma(FloatVector.broadcast(F, q[q2 + d] * HALF_FIX), a20);
-                a30 = k0.fma(FloatVector.broadcast(F, q[q3 + d] * HALF_FIX), a30);
+                a00 = k0.fma(FloatVector.broadcast(F, q[q0 + d]), a00);
+                a10 = k0.fma(FloatVector.broadcast(F, q[q1 + d]), a10);
+                a20 = k0.fma(FloatVector.broadcast(F, q[q2 + d]), a20);
+                a30 = k0.fma(FloatVector.broadcast(F, q[q3 + d]), a30);
             }
             a00.add(a01).mul(scale).intoArray(s0, v);
             a10.add(a11).mul(scale).intoArray(s1, v);
@@ -292,8 +282,8 @@ final class AttentionTileKernels {
     }
 
     /**
-     * {@link AttentionKernels#addValuesF16} for four queries' weights {@code w0..w3}, each
-     * query's sums at {@code acc[a0..a3]}.
+     * {@link AttentionKernels#addValuesF16} for four queries' weights {@code w0..w3} (scaled by
+     * {@link AttentionKernels#halfWeights}), each query's sums at {@code acc[a0..a3]}.
      */
     static void addValuesF16(
             short[] v,
@@ -350,22 +340,22 @@ final class AttentionTileKernels {
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
                             .reinterpretAsFloats();
-                    FloatVector w0s = FloatVector.broadcast(F, w0[s] * HALF_FIX);
+                    FloatVector w0s = FloatVector.broadcast(F, w0[s]);
                     a00 = v0.fma(w0s, a00);
                     a01 = v1.fma(w0s, a01);
                     a02 = v2.fma(w0s, a02);
                     a03 = v3.fma(w0s, a03);
-                    FloatVector w1s = FloatVector.broadcast(F, w1[s] * HALF_FIX);
+                    FloatVector w1s = FloatVector.broadcast(F, w1[s]);
                     a10 = v0.fma(w1s, a10);
                     a11 = v1.fma(w1s, a11);
                     a12 = v2.fma(w1s, a12);
                     a13 = v3.fma(w1s, a13);
-                    FloatVector w2s = FloatVector.broadcast(F, w2[s] * HALF_FIX);
+                    FloatVector w2s = FloatVector.broadcast(F, w2[s]);
                     a20 = v0.fma(w2s, a20);
                     a21 = v1.fma(w2s, a21);
                     a22 = v2.fma(w2s, a22);
                     a23 = v3.fma(w2s, a23);
-                    FloatVector w3s = FloatVector.broadcast(F, w3[s] * HALF_FIX);
+                    FloatVector w3s = FloatVector.broadcast(F, w3[s]);
                     a30 = v0.fma(w3s, a30);
                     a31 = v1.fma(w3s, a31);
                     a32 = v2.fma(w3s, a32);
@@ -399,10 +389,10 @@ final class AttentionTileKernels {
                             .lanewise(VectorOperators.LSHL, 13)
                             .and(HALF_MASK)
                             .reinterpretAsFloats();
-                    a0 = v0.fma(FloatVector.broadcast(F, w0[s] * HALF_FIX), a0);
-                    a1 = v0.fma(FloatVector.broadcast(F, w1[s] * HALF_FIX), a1);
-                    a2 = v0.fma(FloatVector.broadcast(F, w2[s] * HALF_FIX), a2);
-                    a3 = v0.fma(FloatVector.broadcast(F, w3[s] * HALF_FIX), a3);
+                    a0 = v0.fma(FloatVector.broadcast(F, w0[s]), a0);
+                    a1 = v0.fma(FloatVector.broadcast(F, w1[s]), a1);
+                    a2 = v0.fma(FloatVector.broadcast(F, w2[s]), a2);
+                    a3 = v0.fma(FloatVector.broadcast(F, w3[s]), a3);
                 }
                 a0.intoArray(acc, o0 + i);
                 a1.intoArray(acc, o1 + i);

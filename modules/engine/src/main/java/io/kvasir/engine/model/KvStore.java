@@ -184,19 +184,43 @@ public final class KvStore implements KvBlockStorage {
     }
 
     /**
+     * Writes query {@code q[qOff .. qOff + n)} into {@code dst[dstOff ..]} in the form this store's
+     * key kernels take, once per query and head rather than once per block: for F16 keys scored by
+     * vectors, times 2^112 (see {@link AttentionKernels#keyDotsF16}). Returns whether it is ready for
+     * the fast kernels: {@link #keyDots4} takes only such queries, and {@link #keyDots} is told.
+     */
+    boolean prepareQuery(float[] q, int qOff, int n, float[] dst, int dstOff) {
+        if (f16 != null && AttentionKernels.vectorSlots(blockSize)) {
+            return AttentionKernels.halfQuery(q, qOff, n, dst, dstOff);
+        }
+        System.arraycopy(q, qOff, dst, dstOff, n);
+        return true;
+    }
+
+    /**
      * {@code scores[s] = scale * dot(q, key[slot s])} over the {@code n} key dimensions starting at
-     * {@code headOff}, for slots {@code [0, slots)} of a block. With vectors, whole vectors of slots
-     * are computed, so up to one vector's worth of slots past {@code slots} get values from slots
-     * not yet written; callers read only {@code [0, slots)}.
+     * {@code headOff}, for slots {@code [0, slots)} of a block; {@code q} as {@link #prepareQuery}
+     * wrote it and {@code prepared} what it returned. With vectors, whole vectors of slots are
+     * computed, so up to one vector's worth of slots past {@code slots} get values from slots not
+     * yet written; callers read only {@code [0, slots)}.
      */
     void keyDots(
-            int layer, int block, int slots, int headOff, float[] q, int qOff, int n, float scale, float[] scores) {
+            int layer,
+            int block,
+            int slots,
+            int headOff,
+            float[] q,
+            int qOff,
+            boolean prepared,
+            int n,
+            float scale,
+            float[] scores) {
         int kb = keyRow(layer, headOff);
         if (AttentionKernels.vectorSlots(blockSize)) {
             if (f32 != null) {
                 AttentionKernels.keyDotsF32(f32[block], kb, blockSize, slots, q, qOff, n, scale, scores);
             } else {
-                AttentionKernels.keyDotsF16(f16[block], kb, blockSize, slots, q, qOff, n, scale, scores);
+                AttentionKernels.keyDotsF16(f16[block], kb, blockSize, slots, q, qOff, prepared, n, scale, scores);
             }
             return;
         }
@@ -226,8 +250,9 @@ public final class KvStore implements KvBlockStorage {
     }
 
     /**
-     * {@link #keyDots} for four queries (at {@code q[q0..q3]}) against the same head of the same
-     * block, each key vector read once: the same bits each would get alone. Only when {@link #tiles}.
+     * {@link #keyDots} for four queries (at {@code q[q0..q3]}, each one {@link #prepareQuery} found
+     * ready) against the same head of the same block, each key vector read once: the same bits each
+     * would get alone. Only when {@link #tiles}.
      */
     void keyDots4(
             int layer,
@@ -280,8 +305,20 @@ public final class KvStore implements KvBlockStorage {
     }
 
     /**
+     * Puts a block's softmax weights {@code w[0 .. slots)} in place in the form this store's value
+     * kernels take, once per row and block: for F16 values, times 2^112 (see {@link
+     * AttentionKernels#halfWeights}). After their sum is taken.
+     */
+    void prepareWeights(float[] w, int slots) {
+        if (f16 != null) {
+            AttentionKernels.halfWeights(w, slots);
+        }
+    }
+
+    /**
      * {@code acc += sum_s weights[s] * value[slot s]} over slots {@code [0, slots)} of a block, for
-     * the head whose values start at {@code headOff} of kvDim ({@code n} is the head dim).
+     * the head whose values start at {@code headOff} of kvDim ({@code n} is the head dim), the
+     * weights as {@link #prepareWeights} left them.
      */
     void addValues(int layer, int block, int slots, int headOff, float[] weights, float[] acc, int accOff, int n) {
         int vb = base(layer, 1) + headOff * blockSize;

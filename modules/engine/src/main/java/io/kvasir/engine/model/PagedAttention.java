@@ -218,6 +218,8 @@ final class PagedAttention {
             }
             float[][] scores = new float[most * heads][kv.blockSize()];
             float[] partial = new float[most * size];
+            float[] queries = new float[most * qDim];
+            boolean[] ready = new boolean[most * heads];
             float[] running = new float[most * 2 * heads];
             int[] folded = new int[most];
             for (int i = start; i < end; i++) {
@@ -233,7 +235,7 @@ final class PagedAttention {
                 int lastChunk = batch.positions()[r1 - 1] / chunkLength;
                 Arrays.fill(folded, 0);
                 for (int c = firstChunk; c <= lastChunk; c++) {
-                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, q, partial, 0, scores);
+                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, q, partial, 0, scores, queries, ready);
                     for (int row = r0; row < r1; row++) {
                         int length = batch.positions()[row] + 1;
                         if (inChunk(c, from(length, window), length)) {
@@ -298,6 +300,8 @@ final class PagedAttention {
         float[] parts = partials;
         pool.parallelFor(chunks * slices, (start, end) -> {
             float[][] scores = new float[heads][kv.blockSize()];
+            float[] queries = new float[qDim];
+            boolean[] ready = new boolean[heads];
             for (int i = start; i < end; i++) {
                 int k = i / slices;
                 int s = i % slices;
@@ -314,7 +318,9 @@ final class PagedAttention {
                         q,
                         parts,
                         k * size,
-                        scores);
+                        scores,
+                        queries,
+                        ready);
             }
         });
         ComputePool.RangeBody folds = (start, end) -> {
@@ -335,7 +341,8 @@ final class PagedAttention {
      * heads of KV heads {@code [kvFrom, kvTo)}: for row {@code r0 + k}, at {@code dst[off + k *
      * partialSize() + h * (2 + headDim)]} head h's maximum score, its sum of exponentials relative
      * to that maximum, then its exponential-weighted sum of values. Scores go in {@code scores[k *
-     * heads + h]}.
+     * heads + h]}, and each row's query heads, as {@link KvStore#prepareQuery} writes them, in {@code
+     * queries[(k * heads + h) * headDim ..]} with its answer in {@code ready[k * heads + h]}.
      *
      * <p>Block by block, every head of the slice in turn: a layer's keys (and then values) of one
      * block are stored head after head, so the slice's part of the block is read front to back,
@@ -362,7 +369,9 @@ final class PagedAttention {
             float[] q,
             float[] dst,
             int off,
-            float[][] scores) {
+            float[][] scores,
+            float[] queries,
+            boolean[] ready) {
         int bs = kv.blockSize();
         int[] table = batch.blockTables()[batch.seqIndex()[r0]];
         int stride = 2 + headDim;
@@ -391,6 +400,12 @@ final class PagedAttention {
             }
         }
         boolean tiled = kv.tiles() && rows >= AttentionTileKernels.ROWS;
+        for (int k = 0; k < rows; k++) {
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                int x = k * heads + h;
+                ready[x] = kv.prepareQuery(q, (r0 + k) * qDim + h * headDim, headDim, queries, x * headDim);
+            }
+        }
         // Rows whose keys are scored four at a time (all that see the block from its first slot:
         // the kernels score whole vectors of slots, and a row that sees fewer slots reads fewer of
         // the same scores), rows whose values are summed four at a time (those that see all of
@@ -437,28 +452,49 @@ final class PagedAttention {
             // KB that the second head on reads from L1.
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int headOff = (h / group) * headDim;
-                int qh = h * headDim;
                 for (int j = 0; j < keyTiles; j += AttentionTileKernels.ROWS) {
                     int k0 = keyTile[j];
                     int k1 = keyTile[j + 1];
                     int k2 = keyTile[j + 2];
                     int k3 = keyTile[j + 3];
-                    kv.keyDots4(
-                            layer,
-                            block,
-                            bs,
-                            headOff,
-                            q,
-                            (r0 + k0) * qDim + qh,
-                            (r0 + k1) * qDim + qh,
-                            (r0 + k2) * qDim + qh,
-                            (r0 + k3) * qDim + qh,
-                            headDim,
-                            scale,
-                            scores[k0 * heads + h],
-                            scores[k1 * heads + h],
-                            scores[k2 * heads + h],
-                            scores[k3 * heads + h]);
+                    int x0 = k0 * heads + h;
+                    int x1 = k1 * heads + h;
+                    int x2 = k2 * heads + h;
+                    int x3 = k3 * heads + h;
+                    if (ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
+                        kv.keyDots4(
+                                layer,
+                                block,
+                                bs,
+                                headOff,
+                                queries,
+                                x0 * headDim,
+                                x1 * headDim,
+                                x2 * headDim,
+                                x3 * headDim,
+                                headDim,
+                                scale,
+                                scores[x0],
+                                scores[x1],
+                                scores[x2],
+                                scores[x3]);
+                    } else {
+                        // A query too large for the fast kernels (never seen in a real model) is
+                        // scored alone, as it would be anyway: the same bits.
+                        for (int x : new int[] {x0, x1, x2, x3}) {
+                            kv.keyDots(
+                                    layer,
+                                    block,
+                                    bs,
+                                    headOff,
+                                    queries,
+                                    x * headDim,
+                                    ready[x],
+                                    headDim,
+                                    scale,
+                                    scores[x]);
+                        }
+                    }
                     int p0 = off + k0 * size + h * stride;
                     int p1 = off + k1 * size + h * stride;
                     int p2 = off + k2 * size + h * stride;
@@ -481,6 +517,10 @@ final class PagedAttention {
                         dst[p1 + 1] += sums[1];
                         dst[p2 + 1] += sums[2];
                         dst[p3 + 1] += sums[3];
+                        kv.prepareWeights(scores[x0], bs);
+                        kv.prepareWeights(scores[x1], bs);
+                        kv.prepareWeights(scores[x2], bs);
+                        kv.prepareWeights(scores[x3], bs);
                     } else {
                         for (int x = j; x < j + AttentionTileKernels.ROWS; x++) {
                             int k = keyTile[x];
@@ -493,7 +533,8 @@ final class PagedAttention {
                     int k = keyOne[j];
                     float[] w = scores[k * heads + h];
                     int slots = Math.min(bs, hi[k] - start);
-                    kv.keyDots(layer, block, slots, headOff, q, (r0 + k) * qDim + qh, headDim, scale, w);
+                    int x = k * heads + h;
+                    kv.keyDots(layer, block, slots, headOff, queries, x * headDim, ready[x], headDim, scale, w);
                     // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
                     weigh(w, slots, Math.max(0, from[k] - start), dst, off + k * size + h * stride);
                 }
@@ -539,6 +580,7 @@ final class PagedAttention {
     private void weigh(float[] w, int slots, int skip, float[] dst, int p) {
         float max = rescale(w, slots, skip, dst, p);
         dst[p + 1] += VectorMath.expShifted(w, slots, max);
+        kv.prepareWeights(w, slots);
     }
 
     /**

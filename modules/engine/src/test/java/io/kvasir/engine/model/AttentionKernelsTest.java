@@ -33,7 +33,9 @@ class AttentionKernelsTest {
             q[i] = (float) (rnd.nextGaussian() * queryScale);
         }
         float[] scores = new float[BS];
-        AttentionKernels.keyDotsF16(keys, 0, BS, BS, q, 3, N, 0.125f, scores);
+        float[] prepared = new float[N + 1];
+        boolean ready = AttentionKernels.halfQuery(q, 3, N, prepared, 1);
+        AttentionKernels.keyDotsF16(keys, 0, BS, BS, prepared, 1, ready, N, 0.125f, scores);
         for (int s = 0; s < BS; s++) {
             double want = 0;
             double size = 0;
@@ -52,7 +54,9 @@ class AttentionKernelsTest {
             w[s] = (float) rnd.nextDouble();
         }
         float[] acc = new float[N + 5];
-        AttentionKernels.addValuesF16(values, 0, N, BS, w, acc, 5, N);
+        float[] scaled = w.clone();
+        AttentionKernels.halfWeights(scaled, BS);
+        AttentionKernels.addValuesF16(values, 0, N, BS, scaled, acc, 5, N);
         for (int i = 0; i < N; i++) {
             double want = 0;
             double size = 0;

@@ -55,8 +55,10 @@ class KvStoreTest {
         unit[5] = 1f;
         float[] fromA = new float[8];
         float[] fromB = new float[8];
-        a.keyDots(1, 2, 8, 0, unit, 0, 16, 1f, fromA);
-        b.keyDots(1, 1, 8, 0, unit, 0, 16, 1f, fromB);
+        float[] prepared = new float[16];
+        boolean ready = a.prepareQuery(unit, 0, 16, prepared, 0);
+        a.keyDots(1, 2, 8, 0, prepared, 0, ready, 16, 1f, fromA);
+        b.keyDots(1, 1, 8, 0, prepared, 0, ready, 16, 1f, fromB);
         assertThat(fromB).containsExactly(fromA);
         assertThat(fromA).isNotEqualTo(new float[8]);
     }
@@ -89,6 +91,7 @@ class KvStoreTest {
             for (int slot = 0; slot < bs; slot++) {
                 java.util.Arrays.fill(weights, 0f);
                 weights[slot] = 1f;
+                store.prepareWeights(weights, bs);
                 java.util.Arrays.fill(acc, 0f);
                 store.addValues(0, 0, bs, 0, weights, acc, 0, kvDim);
                 for (int i = 0; i < kvDim; i++) {
@@ -104,7 +107,9 @@ class KvStoreTest {
             for (int d = 0; d < kvDim; d++) {
                 java.util.Arrays.fill(unit, 0f);
                 unit[d] = 1f;
-                store.keyDots(0, 0, bs, 0, unit, 0, kvDim, 1f, scores);
+                float[] prepared = new float[kvDim];
+                boolean ready = store.prepareQuery(unit, 0, kvDim, prepared, 0);
+                store.keyDots(0, 0, bs, 0, prepared, 0, ready, kvDim, 1f, scores);
                 for (int slot = 0; slot < bs; slot++) {
                     float want = Float.float16ToFloat((short) (base + slot * kvDim + d));
                     if (Float.isFinite(want)) {
