@@ -305,6 +305,20 @@ final class AttentionKernels {
     }
 
     /**
+     * {@code dst[i]} = the half {@code h[off + i]} widened in registers as the F16 kernels widen it
+     * (its value times 2^-112, exact), for {@code i < count}, a whole number of vectors.
+     */
+    static void widenHalves(short[] h, int off, int count, float[] dst) {
+        for (int i = 0; i < count; i += L) {
+            ((IntVector) ShortVector.fromArray(H, h, off + i).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 13)
+                    .and(HALF_MASK)
+                    .reinterpretAsFloats()
+                    .intoArray(dst, i);
+        }
+    }
+
+    /**
      * Scales the weights {@code w[0 .. slots)} (a softmax's, in [0, 1], none subnormal) by 2^112 in
      * place, as {@link #addValuesF16} takes them: exact, and one multiply per vector of weights
      * instead of one per weight and value vector in the kernel.

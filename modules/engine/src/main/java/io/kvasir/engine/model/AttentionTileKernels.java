@@ -174,6 +174,63 @@ final class AttentionTileKernels {
     }
 
     /**
+     * {@link #keyDotsF16} on keys that {@link KvStore#widenKeys} has widened to floats once for a
+     * whole tile of rows: the same multiply-adds in the same order (two accumulators, the 2^112 on
+     * the prepared queries), without the three widening operations per key vector and four rows.
+     */
+    static void keyDotsWidened(
+            float[] k,
+            int bs,
+            int slots,
+            float[] q,
+            int q0,
+            int q1,
+            int q2,
+            int q3,
+            int n,
+            float scale,
+            float[] s0,
+            float[] s1,
+            float[] s2,
+            float[] s3) {
+        for (int v = 0; v < slots; v += L) {
+            FloatVector a00 = FloatVector.zero(F);
+            FloatVector a01 = FloatVector.zero(F);
+            FloatVector a10 = FloatVector.zero(F);
+            FloatVector a11 = FloatVector.zero(F);
+            FloatVector a20 = FloatVector.zero(F);
+            FloatVector a21 = FloatVector.zero(F);
+            FloatVector a30 = FloatVector.zero(F);
+            FloatVector a31 = FloatVector.zero(F);
+            int d = 0;
+            int row = v;
+            for (; d + 2 <= n; d += 2, row += 2 * bs) {
+                FloatVector k0 = FloatVector.fromArray(F, k, row);
+                FloatVector k1 = FloatVector.fromArray(F, k, row + bs);
+                a00 = k0.fma(FloatVector.broadcast(F, q[q0 + d]), a00);
+                a01 = k1.fma(FloatVector.broadcast(F, q[q0 + d + 1]), a01);
+                a10 = k0.fma(FloatVector.broadcast(F, q[q1 + d]), a10);
+                a11 = k1.fma(FloatVector.broadcast(F, q[q1 + d + 1]), a11);
+                a20 = k0.fma(FloatVector.broadcast(F, q[q2 + d]), a20);
+                a21 = k1.fma(FloatVector.broadcast(F, q[q2 + d + 1]), a21);
+                a30 = k0.fma(FloatVector.broadcast(F, q[q3 + d]), a30);
+                a31 = k1.fma(FloatVector.broadcast(F, q[q3 + d + 1]), a31);
+            }
+            for (; d < n; d++, row += bs) {
+                FloatVector k0 = FloatVector.fromArray(F, k, row);
+                a00 = k0.fma(FloatVector.broadcast(F, q[q0 + d]), a00);
+                a10 = k0.fma(FloatVector.broadcast(F, q[q1 + d]), a10);
+                a20 = k0.fma(FloatVector.broadcast(F, q[q2 + d]), a20);
+                a30 = k0.fma(FloatVector.broadcast(F, q[q3 + d]), a30);
+            }
+            a00.add(a01).mul(scale).intoArray(s0, v);
+            a10.add(a11).mul(scale).intoArray(s1, v);
+            a20.add(a21).mul(scale).intoArray(s2, v);
+            a30.add(a31).mul(scale).intoArray(s3, v);
+        }
+    }
+
+    /**
      * {@link AttentionKernels#addValuesF32} for four queries' weights {@code w0..w3}, each
      * query's sums at {@code acc[a0..a3]}.
      */

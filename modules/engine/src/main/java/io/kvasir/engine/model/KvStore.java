@@ -305,6 +305,33 @@ public final class KvStore implements KvBlockStorage {
     }
 
     /**
+     * Whether a prompt's rows should read this store's blocks through {@link #widenKeys} and {@link
+     * #widenValues}: F16 blocks scored by vectors, where widening a half costs three vector
+     * operations, which a tile of rows would otherwise repeat for every four of them.
+     */
+    boolean widens() {
+        return f16 != null && tiles();
+    }
+
+    /**
+     * One KV head's keys of a block as floats into {@code dst[0 .. blockSize * headDim)}, in the
+     * block's own order (dimension-major): each half widened as the F16 kernels widen it, so its
+     * value times 2^-112 (exact), for {@link AttentionTileKernels#keyDotsWidened}.
+     */
+    void widenKeys(int layer, int block, int headOff, float[] dst) {
+        AttentionKernels.widenHalves(f16[block], keyRow(layer, headOff), blockSize * headDim, dst);
+    }
+
+    /**
+     * One KV head's values of a block as {@link #widenKeys} widens keys (slot-major, {@code headDim}
+     * apart), for {@link AttentionTileKernels#addValuesF32} with weights from {@link #prepareWeights}:
+     * the same products as {@link #addValues4} on the halves.
+     */
+    void widenValues(int layer, int block, int headOff, float[] dst) {
+        AttentionKernels.widenHalves(f16[block], base(layer, 1) + headOff * blockSize, blockSize * headDim, dst);
+    }
+
+    /**
      * Puts a block's softmax weights {@code w[0 .. slots)} in place in the form this store's value
      * kernels take, once per row and block: for F16 values, times 2^112 (see {@link
      * AttentionKernels#halfWeights}). After their sum is taken.

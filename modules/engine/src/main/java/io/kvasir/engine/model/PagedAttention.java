@@ -216,10 +216,8 @@ final class PagedAttention {
             for (int t = 0; t + 1 < tiles.length; t++) {
                 most = Math.max(most, tiles[t + 1] - tiles[t]);
             }
-            float[][] scores = new float[most * heads][kv.blockSize()];
+            Scratch scratch = new Scratch(most);
             float[] partial = new float[most * size];
-            float[] queries = new float[most * qDim];
-            boolean[] ready = new boolean[most * heads];
             float[] running = new float[most * 2 * heads];
             int[] folded = new int[most];
             for (int i = start; i < end; i++) {
@@ -235,7 +233,7 @@ final class PagedAttention {
                 int lastChunk = batch.positions()[r1 - 1] / chunkLength;
                 Arrays.fill(folded, 0);
                 for (int c = firstChunk; c <= lastChunk; c++) {
-                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, q, partial, 0, scores, queries, ready);
+                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, q, partial, 0, scratch);
                     for (int row = r0; row < r1; row++) {
                         int length = batch.positions()[row] + 1;
                         if (inChunk(c, from(length, window), length)) {
@@ -257,6 +255,28 @@ final class PagedAttention {
                     finish(running, 2 * heads * (row - r0), out, row * qDim, kvFrom, kvTo);
                 }
             }
+        }
+    }
+
+    /** What {@link #attendTile} works in, for up to {@code rows} rows; one per task, reused. */
+    private final class Scratch {
+        /** Scores, then weights, of row k's head h for one block: {@code scores[k * heads + h]}. */
+        final float[][] scores;
+        /** Queries as {@link KvStore#prepareQuery} writes them, row after row, head after head. */
+        final float[] queries;
+        /** What {@code prepareQuery} answered for each of them. */
+        final boolean[] ready;
+        /** One KV head of a block's keys, and of its values, widened from F16. */
+        final float[] keys;
+
+        final float[] values;
+
+        Scratch(int rows) {
+            scores = new float[rows * heads][kv.blockSize()];
+            queries = new float[rows * qDim];
+            ready = new boolean[rows * heads];
+            keys = kv.widens() ? new float[kv.blockSize() * headDim] : null;
+            values = kv.widens() ? new float[kv.blockSize() * headDim] : null;
         }
     }
 
@@ -299,9 +319,7 @@ final class PagedAttention {
         }
         float[] parts = partials;
         pool.parallelFor(chunks * slices, (start, end) -> {
-            float[][] scores = new float[heads][kv.blockSize()];
-            float[] queries = new float[qDim];
-            boolean[] ready = new boolean[heads];
+            Scratch scratch = new Scratch(1);
             for (int i = start; i < end; i++) {
                 int k = i / slices;
                 int s = i % slices;
@@ -318,9 +336,7 @@ final class PagedAttention {
                         q,
                         parts,
                         k * size,
-                        scores,
-                        queries,
-                        ready);
+                        scratch);
             }
         });
         ComputePool.RangeBody folds = (start, end) -> {
@@ -369,10 +385,11 @@ final class PagedAttention {
             float[] q,
             float[] dst,
             int off,
-            float[][] scores,
-            float[] queries,
-            boolean[] ready) {
+            Scratch scratch) {
         int bs = kv.blockSize();
+        float[][] scores = scratch.scores;
+        float[] queries = scratch.queries;
+        boolean[] ready = scratch.ready;
         int[] table = batch.blockTables()[batch.seqIndex()[r0]];
         int stride = 2 + headDim;
         int size = partialSize();
@@ -450,8 +467,13 @@ final class PagedAttention {
             // stored head after head and its values follow them, so the block is read front to
             // back as one run. A group's query heads share their KV head's keys and values, a few
             // KB that the second head on reads from L1.
+            // Two tiles of four or more: widen the block's F16 keys once for all of them.
+            boolean widenKeys = kv.widens() && keyTiles >= 2 * AttentionTileKernels.ROWS;
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int headOff = (h / group) * headDim;
+                if (widenKeys && h % group == 0) {
+                    kv.widenKeys(layer, block, headOff, scratch.keys);
+                }
                 for (int j = 0; j < keyTiles; j += AttentionTileKernels.ROWS) {
                     int k0 = keyTile[j];
                     int k1 = keyTile[j + 1];
@@ -461,7 +483,23 @@ final class PagedAttention {
                     int x1 = k1 * heads + h;
                     int x2 = k2 * heads + h;
                     int x3 = k3 * heads + h;
-                    if (ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
+                    if (widenKeys && ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
+                        AttentionTileKernels.keyDotsWidened(
+                                scratch.keys,
+                                bs,
+                                bs,
+                                queries,
+                                x0 * headDim,
+                                x1 * headDim,
+                                x2 * headDim,
+                                x3 * headDim,
+                                headDim,
+                                scale,
+                                scores[x0],
+                                scores[x1],
+                                scores[x2],
+                                scores[x3]);
+                    } else if (ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
                         kv.keyDots4(
                                 layer,
                                 block,
@@ -539,14 +577,36 @@ final class PagedAttention {
                     weigh(w, slots, Math.max(0, from[k] - start), dst, off + k * size + h * stride);
                 }
             }
+            boolean widenValues = kv.widens() && valueTiles >= 2 * AttentionTileKernels.ROWS;
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int headOff = (h / group) * headDim;
                 int acc = off + h * stride + 2;
+                if (widenValues && h % group == 0) {
+                    kv.widenValues(layer, block, headOff, scratch.values);
+                }
                 for (int j = 0; j < valueTiles; j += AttentionTileKernels.ROWS) {
                     int k0 = valueTile[j];
                     int k1 = valueTile[j + 1];
                     int k2 = valueTile[j + 2];
                     int k3 = valueTile[j + 3];
+                    if (widenValues) {
+                        AttentionTileKernels.addValuesF32(
+                                scratch.values,
+                                0,
+                                headDim,
+                                bs,
+                                scores[k0 * heads + h],
+                                scores[k1 * heads + h],
+                                scores[k2 * heads + h],
+                                scores[k3 * heads + h],
+                                dst,
+                                acc + k0 * size,
+                                acc + k1 * size,
+                                acc + k2 * size,
+                                acc + k3 * size,
+                                headDim);
+                        continue;
+                    }
                     kv.addValues4(
                             layer,
                             block,

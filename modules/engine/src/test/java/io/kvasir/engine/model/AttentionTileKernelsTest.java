@@ -75,6 +75,10 @@ class AttentionTileKernelsTest {
             }
             float[][] t32 = new float[4][bs];
             float[][] t16 = new float[4][bs];
+            float[][] tw = new float[4][bs];
+            // The head's keys widened once, as attention does for a tile of eight rows or more.
+            float[] widened = new float[n * bs];
+            AttentionKernels.widenHalves(k16, kb, n * bs, widened);
             AttentionTileKernels.keyDotsF32(
                     k32, kb, bs, slots, q, qOff[0], qOff[1], qOff[2], qOff[3], n, scale, t32[0], t32[1], t32[2],
                     t32[3]);
@@ -83,6 +87,9 @@ class AttentionTileKernelsTest {
                 AttentionTileKernels.keyDotsF16(
                         k16, kb, bs, slots, prepared, qOff[0], qOff[1], qOff[2], qOff[3], n, scale, t16[0], t16[1],
                         t16[2], t16[3]);
+                AttentionTileKernels.keyDotsWidened(
+                        widened, bs, slots, prepared, qOff[0], qOff[1], qOff[2], qOff[3], n, scale, tw[0], tw[1], tw[2],
+                        tw[3]);
             }
             for (int r = 0; r < 4; r++) {
                 for (int s = 0; s < slots; s++) {
@@ -90,6 +97,9 @@ class AttentionTileKernelsTest {
                     if (!hugeQuery) {
                         assertThat(t16[r][s])
                                 .as("F16 score %d of query %d", s, r)
+                                .isEqualTo(alone16[r][s]);
+                        assertThat(tw[r][s])
+                                .as("widened F16 score %d of query %d", s, r)
                                 .isEqualTo(alone16[r][s]);
                     }
                 }
@@ -124,6 +134,25 @@ class AttentionTileKernelsTest {
                     v16, vb, stride, slots, w16[0], w16[1], w16[2], w16[3], tiled16, acc[0], acc[1], acc[2], acc[3], n);
             assertThat(tiled).as("F32 values, %d slots", slots).containsExactly(alone);
             assertThat(tiled16).as("F16 values, %d slots", slots).containsExactly(alone16v);
+            float[] widenedValues = new float[bs * n];
+            AttentionKernels.widenHalves(v16, vb, bs * n, widenedValues);
+            float[] tiledWide = start.clone();
+            AttentionTileKernels.addValuesF32(
+                    widenedValues,
+                    0,
+                    stride,
+                    slots,
+                    w16[0],
+                    w16[1],
+                    w16[2],
+                    w16[3],
+                    tiledWide,
+                    acc[0],
+                    acc[1],
+                    acc[2],
+                    acc[3],
+                    n);
+            assertThat(tiledWide).as("widened F16 values, %d slots", slots).containsExactly(alone16v);
         }
     }
 }
