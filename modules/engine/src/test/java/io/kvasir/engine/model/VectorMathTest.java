@@ -119,4 +119,33 @@ class VectorMathTest {
             assertThat(Math.abs(capped[i] - cap)).as("cap(%s)", xi).isLessThan(4e-7 * Math.max(Math.abs(cap), 1e-3));
         }
     }
+
+    @Test
+    void maxIsMathMaxOverAnySpanOfNegativesZerosAndInfinities() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        float[] specials = {
+            0f, -0f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, -Float.MIN_VALUE, Float.MIN_VALUE, -1e30f
+        };
+        for (int trial = 0; trial < 2000; trial++) {
+            float[] x = new float[rnd.nextInt(1, 70)];
+            boolean allNegative = rnd.nextBoolean();
+            for (int i = 0; i < x.length; i++) {
+                x[i] = rnd.nextInt(8) == 0
+                        ? specials[rnd.nextInt(specials.length)]
+                        : (float) (rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-5, 6)));
+                if (allNegative && x[i] > 0) {
+                    x[i] = -x[i];
+                }
+            }
+            int from = rnd.nextInt(x.length);
+            int to = rnd.nextInt(from + 1, x.length + 1);
+            float want = Float.NEGATIVE_INFINITY;
+            for (int i = from; i < to; i++) {
+                want = Math.max(want, x[i]);
+            }
+            assertThat(Float.floatToRawIntBits(VectorMath.max(x, from, to)))
+                    .as("max of %s over [%d, %d)", java.util.Arrays.toString(x), from, to)
+                    .isEqualTo(Float.floatToRawIntBits(want));
+        }
+    }
 }
