@@ -58,7 +58,7 @@ class PromptAttentionTest {
                 want[p] = f.run(alone, layer, new int[] {p}, new int[] {0}, one, window);
             }
             float[] want1 = f.run(alone, layer, new int[] {STORED[1] - 1}, new int[] {1}, one, window);
-            for (int tileRows : new int[] {3, 4, 16}) {
+            for (int tileRows : new int[] {3, 4, 16, 32}) {
                 PagedAttention tiled = new PagedAttention(f.kv, heads, kvHeads, HEAD_DIM, scale, 0f, tileRows);
                 for (ComputePool pool : new ComputePool[] {one, two}) {
                     for (int[] chunk : CHUNKS) {
