@@ -21,10 +21,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One layer of paged attention on bench-110m's shape (12 query and KV heads of 64), apart from the
- * matrices: {@code rows} consecutive rows ending at position {@code context - 1} of one sequence,
- * as a prompt chunk ({@code rows > 1}) or a decode step ({@code rows = 1}). Lives in the engine's
- * package (on the benchmark's class path) because attention is package-private there.
+ * Attention at depth in isolation: one layer, {@code sequences} sequences of {@code depth}
+ * positions each, bench-110m's heads (12 of 64) or a grouped shape, as one decode step computes it;
+ * with {@code rows > 1}, one sequence's last {@code rows} positions as one prompt chunk computes them.
+ * A layer of bench-110m's at 4,096 positions reads 12 MiB (F32 KV) or 6 MiB (F16), more than the
+ * caches hold, so the figure includes streaming the keys and values from memory. Lives in the
+ * engine's package (the attention classes are package-private) in the benchmark module.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,18 +43,31 @@ import org.openjdk.jmh.annotations.Warmup;
         })
 public class AttentionBenchmark {
 
-    private static final int HEADS = 12;
-    private static final int HEAD_DIM = 64;
     private static final int BLOCK = 16;
-
-    @Param({"F16", "F32"})
-    public String kv;
+    private static final int HEAD_DIM = 64;
 
     @Param({"4096"})
-    public int context;
+    public int depth;
 
-    @Param({"256", "1"})
+    @Param({"1"})
+    public int sequences;
+
+    /** Rows per sequence, ending at {@code depth}: 1 is a decode step, more a prompt chunk. */
+    @Param({"1"})
     public int rows;
+
+    /** Layers the step cycles through, so one iteration does not find the last one's keys in cache. */
+    @Param({"4"})
+    public int layers;
+
+    @Param({"F16", "F32"})
+    public KvPrecision precision;
+
+    @Param({"12"})
+    public int heads;
+
+    @Param({"12"})
+    public int kvHeads;
 
     @Param({"2"})
     public int threads;
@@ -62,42 +77,61 @@ public class AttentionBenchmark {
     private ForwardBatch batch;
     private float[] q;
     private float[] out;
+    private int layer;
 
     @Setup(Level.Trial)
     public void setUp() {
-        int blocks = (context + BLOCK - 1) / BLOCK;
-        int dim = HEADS * HEAD_DIM;
-        KvStore store = new KvStore(blocks, BLOCK, 1, dim, HEAD_DIM, KvPrecision.valueOf(kv));
-        SplittableRandom rnd = new SplittableRandom(42);
-        float[] k = new float[dim];
-        float[] v = new float[dim];
-        for (int p = 0; p < context; p++) {
-            for (int i = 0; i < dim; i++) {
-                k[i] = (float) rnd.nextGaussian();
-                v[i] = (float) rnd.nextGaussian();
+        int blocksPerSeq = (depth + BLOCK) / BLOCK;
+        int kvDim = kvHeads * HEAD_DIM;
+        KvStore kv = new KvStore(sequences * blocksPerSeq, BLOCK, layers, kvDim, HEAD_DIM, precision);
+        SplittableRandom rnd = new SplittableRandom(7);
+        float[] k = new float[kvDim];
+        float[] v = new float[kvDim];
+        int[][] tables = new int[sequences][];
+        for (int s = 0; s < sequences; s++) {
+            tables[s] =
+                    IntStream.range(s * blocksPerSeq, (s + 1) * blocksPerSeq).toArray();
+            for (int l = 0; l < layers; l++) {
+                for (int p = 0; p <= depth; p++) {
+                    for (int i = 0; i < kvDim; i++) {
+                        k[i] = (float) rnd.nextGaussian();
+                        v[i] = (float) rnd.nextGaussian();
+                    }
+                    kv.write(l, tables[s][p / BLOCK], p % BLOCK, k, 0, v, 0);
+                }
             }
-            store.write(0, p / BLOCK, p % BLOCK, k, 0, v, 0);
         }
-        attention = new PagedAttention(store, HEADS, HEADS, HEAD_DIM);
-        int[] positions = IntStream.range(context - rows, context).toArray();
-        int[][] tables = {IntStream.range(0, blocks).toArray()};
-        batch = new ForwardBatch(new int[rows], positions, new int[rows], tables, new int[] {0});
-        q = new float[rows * dim];
+        int n = sequences * rows;
+        int[] positions = new int[n];
+        int[] seq = new int[n];
+        int[] last = new int[sequences];
+        for (int s = 0; s < sequences; s++) {
+            for (int r = 0; r < rows; r++) {
+                positions[s * rows + r] = depth - rows + 1 + r;
+                seq[s * rows + r] = s;
+            }
+            last[s] = s * rows + rows - 1;
+        }
+        batch = new ForwardBatch(new int[n], positions, seq, tables, last);
+        q = new float[n * heads * HEAD_DIM];
         for (int i = 0; i < q.length; i++) {
             q[i] = (float) rnd.nextGaussian();
         }
         out = new float[q.length];
         pool = ComputePools.create(threads);
+        attention = new PagedAttention(kv, heads, kvHeads, HEAD_DIM);
+    }
+
+    /** One layer's attention for every row. */
+    @Benchmark
+    public float[] layer() {
+        layer = (layer + 1) % layers;
+        attention.run(batch, layer, q, out, sequences * rows, pool);
+        return out;
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         pool.close();
-    }
-
-    @Benchmark
-    public float[] layer() {
-        attention.run(batch, 0, q, out, rows, pool);
-        return out;
     }
 }

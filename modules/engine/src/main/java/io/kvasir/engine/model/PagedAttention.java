@@ -273,6 +273,25 @@ final class PagedAttention {
         final float[] keys;
 
         final float[] values;
+        /** Per row of the tile: the first position it sees, and its positions in the chunk. */
+        final int[] from;
+
+        final int[] lo;
+        final int[] hi;
+        /** The current block's rows, as {@link #classify} sorts them, and how many of each. */
+        final int[] keyTile;
+
+        final int[] keyOne;
+        final int[] valueTile;
+        final int[] valueOne;
+        int keyTiles;
+        int keyOnes;
+        int valueTiles;
+        int valueOnes;
+        /** The four-row exponential's sums and lane scratch. */
+        final float[] sums = new float[AttentionTileKernels.ROWS];
+
+        final float[] lanes = new float[AttentionTileKernels.ROWS * AttentionKernels.L];
 
         Scratch(int rows) {
             scores = new float[rows * heads][kv.blockSize()];
@@ -280,6 +299,52 @@ final class PagedAttention {
             ready = new boolean[rows * heads];
             keys = kv.widens() ? new float[kv.blockSize() * headDim] : null;
             values = kv.widens() ? new float[kv.blockSize() * headDim] : null;
+            from = new int[rows];
+            lo = new int[rows];
+            hi = new int[rows];
+            keyTile = new int[rows];
+            keyOne = new int[rows];
+            valueTile = new int[rows];
+            valueOne = new int[rows];
+        }
+
+        /**
+         * Sorts the rows that see the block at {@code start}: those whose keys are scored four at a
+         * time (all that see the block from its first slot, when {@code tiled}: the kernels score
+         * whole vectors of slots, and a row that sees fewer slots reads fewer of the same scores),
+         * those whose values are summed four at a time (those that see all of it), and the rest,
+         * one at a time (a tile's leftover rows too).
+         */
+        void classify(int rows, int start, boolean tiled) {
+            int bs = kv.blockSize();
+            keyTiles = 0;
+            keyOnes = 0;
+            valueTiles = 0;
+            valueOnes = 0;
+            for (int k = 0; k < rows; k++) {
+                if (lo[k] >= hi[k] || start >= hi[k] || start + bs <= lo[k]) {
+                    continue;
+                }
+                boolean fromStart = tiled && from[k] <= start;
+                if (fromStart) {
+                    keyTile[keyTiles++] = k;
+                } else {
+                    keyOne[keyOnes++] = k;
+                }
+                if (fromStart && start + bs <= hi[k]) {
+                    valueTile[valueTiles++] = k;
+                } else {
+                    valueOne[valueOnes++] = k;
+                }
+            }
+            for (int j = keyTiles - keyTiles % AttentionTileKernels.ROWS; j < keyTiles; j++) {
+                keyOne[keyOnes++] = keyTile[j];
+            }
+            keyTiles -= keyTiles % AttentionTileKernels.ROWS;
+            for (int j = valueTiles - valueTiles % AttentionTileKernels.ROWS; j < valueTiles; j++) {
+                valueOne[valueOnes++] = valueTile[j];
+            }
+            valueTiles -= valueTiles % AttentionTileKernels.ROWS;
         }
     }
 
@@ -390,28 +455,22 @@ final class PagedAttention {
             int off,
             Scratch scratch) {
         int bs = kv.blockSize();
-        float[][] scores = scratch.scores;
-        float[] queries = scratch.queries;
-        boolean[] ready = scratch.ready;
         int[] table = batch.blockTables()[batch.seqIndex()[r0]];
         int stride = 2 + headDim;
         int size = partialSize();
         int rows = r1 - r0;
-        int[] lo = new int[rows];
-        int[] hi = new int[rows];
-        int[] from = new int[rows];
         int first = Integer.MAX_VALUE;
         int last = 0;
         for (int k = 0; k < rows; k++) {
             int length = batch.positions()[r0 + k] + 1;
-            from[k] = from(length, window);
-            lo[k] = Math.max(from[k], c * chunkLength);
-            hi[k] = Math.min(length, (c + 1) * chunkLength);
-            if (lo[k] >= hi[k]) {
+            scratch.from[k] = from(length, window);
+            scratch.lo[k] = Math.max(scratch.from[k], c * chunkLength);
+            scratch.hi[k] = Math.min(length, (c + 1) * chunkLength);
+            if (scratch.lo[k] >= scratch.hi[k]) {
                 continue;
             }
-            first = Math.min(first, lo[k]);
-            last = Math.max(last, hi[k]);
+            first = Math.min(first, scratch.lo[k]);
+            last = Math.max(last, scratch.hi[k]);
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int p = off + k * size + h * stride;
                 dst[p] = Float.NEGATIVE_INFINITY;
@@ -419,197 +478,175 @@ final class PagedAttention {
                 Arrays.fill(dst, p + 2, p + stride, 0f);
             }
         }
-        boolean tiled = kv.tiles() && rows >= AttentionTileKernels.ROWS;
         for (int k = 0; k < rows; k++) {
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int x = k * heads + h;
-                ready[x] = kv.prepareQuery(q, (r0 + k) * qDim + h * headDim, headDim, queries, x * headDim);
+                scratch.ready[x] =
+                        kv.prepareQuery(q, (r0 + k) * qDim + h * headDim, headDim, scratch.queries, x * headDim);
             }
         }
-        // Rows whose keys are scored four at a time (all that see the block from its first slot:
-        // the kernels score whole vectors of slots, and a row that sees fewer slots reads fewer of
-        // the same scores), rows whose values are summed four at a time (those that see all of
-        // it), and the rest, one at a time.
-        float[] sums = new float[AttentionTileKernels.ROWS];
-        float[] lanes = new float[AttentionTileKernels.ROWS * AttentionKernels.L];
-        int[] keyTile = new int[rows];
-        int[] keyOne = new int[rows];
-        int[] valueTile = new int[rows];
-        int[] valueOne = new int[rows];
+        boolean tiled = kv.tiles() && rows >= AttentionTileKernels.ROWS;
+        // Keys first, every head of the slice, then values: a block's keys for one layer are stored
+        // head after head and its values follow them, so the block is read front to back as one
+        // run. A group's query heads share their KV head's keys and values, a few KB that the
+        // second head on reads from L1.
         for (int bi = first / bs, start = bi * bs; start < last; bi++, start += bs) {
-            int block = table[bi];
-            int keyTiles = 0;
-            int keyOnes = 0;
-            int valueTiles = 0;
-            int valueOnes = 0;
-            for (int k = 0; k < rows; k++) {
-                if (lo[k] >= hi[k] || start >= hi[k] || start + bs <= lo[k]) {
-                    continue;
-                }
-                boolean fromStart = tiled && from[k] <= start;
-                if (fromStart) {
-                    keyTile[keyTiles++] = k;
+            scratch.classify(rows, start, tiled);
+            scoreBlock(scratch, layer, table[bi], start, kvFrom, kvTo, dst, off);
+            sumValues(scratch, layer, table[bi], start, kvFrom, kvTo, dst, off);
+        }
+    }
+
+    /**
+     * {@link #attendTile}'s scores and weights for one block (starting at position {@code start}) and
+     * the query heads of KV heads {@code [kvFrom, kvTo)}, rows as {@link Scratch#classify} sorted
+     * them; each row's running maximum and sum in its record at {@code dst[off ..]}.
+     */
+    private void scoreBlock(Scratch s, int layer, int block, int start, int kvFrom, int kvTo, float[] dst, int off) {
+        int bs = kv.blockSize();
+        int stride = 2 + headDim;
+        int size = partialSize();
+        float[][] scores = s.scores;
+        boolean[] ready = s.ready;
+        // Two tiles of four or more: widen the block's F16 keys once for all of them.
+        boolean widen = kv.widens() && s.keyTiles >= 2 * AttentionTileKernels.ROWS;
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            int headOff = (h / group) * headDim;
+            if (widen && h % group == 0) {
+                kv.widenKeys(layer, block, headOff, s.keys);
+            }
+            for (int j = 0; j < s.keyTiles; j += AttentionTileKernels.ROWS) {
+                int k0 = s.keyTile[j];
+                int k1 = s.keyTile[j + 1];
+                int k2 = s.keyTile[j + 2];
+                int k3 = s.keyTile[j + 3];
+                int x0 = k0 * heads + h;
+                int x1 = k1 * heads + h;
+                int x2 = k2 * heads + h;
+                int x3 = k3 * heads + h;
+                boolean fast = ready[x0] && ready[x1] && ready[x2] && ready[x3];
+                if (fast && widen) {
+                    AttentionTileKernels.keyDotsWidened(
+                            s.keys,
+                            bs,
+                            bs,
+                            s.queries,
+                            x0 * headDim,
+                            x1 * headDim,
+                            x2 * headDim,
+                            x3 * headDim,
+                            headDim,
+                            scale,
+                            scores[x0],
+                            scores[x1],
+                            scores[x2],
+                            scores[x3]);
+                } else if (fast) {
+                    kv.keyDots4(
+                            layer,
+                            block,
+                            bs,
+                            headOff,
+                            s.queries,
+                            x0 * headDim,
+                            x1 * headDim,
+                            x2 * headDim,
+                            x3 * headDim,
+                            headDim,
+                            scale,
+                            scores[x0],
+                            scores[x1],
+                            scores[x2],
+                            scores[x3]);
                 } else {
-                    keyOne[keyOnes++] = k;
+                    // A query too large for the fast kernels (never seen in a real model) is scored
+                    // alone, as it would be anyway: the same bits.
+                    for (int t = j; t < j + AttentionTileKernels.ROWS; t++) {
+                        int x = s.keyTile[t] * heads + h;
+                        kv.keyDots(
+                                layer, block, bs, headOff, s.queries, x * headDim, ready[x], headDim, scale, scores[x]);
+                    }
                 }
-                if (fromStart && start + bs <= hi[k]) {
-                    valueTile[valueTiles++] = k;
+                int p0 = off + k0 * size + h * stride;
+                int p1 = off + k1 * size + h * stride;
+                int p2 = off + k2 * size + h * stride;
+                int p3 = off + k3 * size + h * stride;
+                if (s.hi[k0] - start >= bs) {
+                    // Rows in position order: the first sees the whole block, so all four do.
+                    VectorMath.expShifted4(
+                            scores[x0],
+                            scores[x1],
+                            scores[x2],
+                            scores[x3],
+                            bs,
+                            rescale(scores[x0], bs, 0, dst, p0),
+                            rescale(scores[x1], bs, 0, dst, p1),
+                            rescale(scores[x2], bs, 0, dst, p2),
+                            rescale(scores[x3], bs, 0, dst, p3),
+                            s.sums,
+                            s.lanes);
+                    dst[p0 + 1] += s.sums[0];
+                    dst[p1 + 1] += s.sums[1];
+                    dst[p2 + 1] += s.sums[2];
+                    dst[p3 + 1] += s.sums[3];
+                    kv.prepareWeights(scores[x0], bs);
+                    kv.prepareWeights(scores[x1], bs);
+                    kv.prepareWeights(scores[x2], bs);
+                    kv.prepareWeights(scores[x3], bs);
                 } else {
-                    valueOne[valueOnes++] = k;
-                }
-            }
-            for (int j = keyTiles - keyTiles % AttentionTileKernels.ROWS; j < keyTiles; j++) {
-                keyOne[keyOnes++] = keyTile[j];
-            }
-            keyTiles -= keyTiles % AttentionTileKernels.ROWS;
-            for (int j = valueTiles - valueTiles % AttentionTileKernels.ROWS; j < valueTiles; j++) {
-                valueOne[valueOnes++] = valueTile[j];
-            }
-            valueTiles -= valueTiles % AttentionTileKernels.ROWS;
-            // Keys first, every head of the slice, then values: a block's keys for one layer are
-            // stored head after head and its values follow them, so the block is read front to
-            // back as one run. A group's query heads share their KV head's keys and values, a few
-            // KB that the second head on reads from L1.
-            // Two tiles of four or more: widen the block's F16 keys once for all of them.
-            boolean widenKeys = kv.widens() && keyTiles >= 2 * AttentionTileKernels.ROWS;
-            for (int h = kvFrom * group; h < kvTo * group; h++) {
-                int headOff = (h / group) * headDim;
-                if (widenKeys && h % group == 0) {
-                    kv.widenKeys(layer, block, headOff, scratch.keys);
-                }
-                for (int j = 0; j < keyTiles; j += AttentionTileKernels.ROWS) {
-                    int k0 = keyTile[j];
-                    int k1 = keyTile[j + 1];
-                    int k2 = keyTile[j + 2];
-                    int k3 = keyTile[j + 3];
-                    int x0 = k0 * heads + h;
-                    int x1 = k1 * heads + h;
-                    int x2 = k2 * heads + h;
-                    int x3 = k3 * heads + h;
-                    if (widenKeys && ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
-                        AttentionTileKernels.keyDotsWidened(
-                                scratch.keys,
-                                bs,
-                                bs,
-                                queries,
-                                x0 * headDim,
-                                x1 * headDim,
-                                x2 * headDim,
-                                x3 * headDim,
-                                headDim,
-                                scale,
-                                scores[x0],
-                                scores[x1],
-                                scores[x2],
-                                scores[x3]);
-                    } else if (ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
-                        kv.keyDots4(
-                                layer,
-                                block,
-                                bs,
-                                headOff,
-                                queries,
-                                x0 * headDim,
-                                x1 * headDim,
-                                x2 * headDim,
-                                x3 * headDim,
-                                headDim,
-                                scale,
-                                scores[x0],
-                                scores[x1],
-                                scores[x2],
-                                scores[x3]);
-                    } else {
-                        // A query too large for the fast kernels (never seen in a real model) is
-                        // scored alone, as it would be anyway: the same bits.
-                        for (int x : new int[] {x0, x1, x2, x3}) {
-                            kv.keyDots(
-                                    layer,
-                                    block,
-                                    bs,
-                                    headOff,
-                                    queries,
-                                    x * headDim,
-                                    ready[x],
-                                    headDim,
-                                    scale,
-                                    scores[x]);
-                        }
-                    }
-                    int p0 = off + k0 * size + h * stride;
-                    int p1 = off + k1 * size + h * stride;
-                    int p2 = off + k2 * size + h * stride;
-                    int p3 = off + k3 * size + h * stride;
-                    if (hi[k0] - start >= bs) {
-                        // Rows in position order: the first sees the whole block, so all four do.
-                        VectorMath.expShifted4(
-                                scores[k0 * heads + h],
-                                scores[k1 * heads + h],
-                                scores[k2 * heads + h],
-                                scores[k3 * heads + h],
-                                bs,
-                                rescale(scores[k0 * heads + h], bs, 0, dst, p0),
-                                rescale(scores[k1 * heads + h], bs, 0, dst, p1),
-                                rescale(scores[k2 * heads + h], bs, 0, dst, p2),
-                                rescale(scores[k3 * heads + h], bs, 0, dst, p3),
-                                sums,
-                                lanes);
-                        dst[p0 + 1] += sums[0];
-                        dst[p1 + 1] += sums[1];
-                        dst[p2 + 1] += sums[2];
-                        dst[p3 + 1] += sums[3];
-                        kv.prepareWeights(scores[x0], bs);
-                        kv.prepareWeights(scores[x1], bs);
-                        kv.prepareWeights(scores[x2], bs);
-                        kv.prepareWeights(scores[x3], bs);
-                    } else {
-                        for (int x = j; x < j + AttentionTileKernels.ROWS; x++) {
-                            int k = keyTile[x];
-                            int slots = Math.min(bs, hi[k] - start);
-                            weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
-                        }
+                    for (int t = j; t < j + AttentionTileKernels.ROWS; t++) {
+                        int k = s.keyTile[t];
+                        int slots = Math.min(bs, s.hi[k] - start);
+                        weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
                     }
                 }
-                for (int j = 0; j < keyOnes; j++) {
-                    int k = keyOne[j];
-                    float[] w = scores[k * heads + h];
-                    int slots = Math.min(bs, hi[k] - start);
-                    int x = k * heads + h;
-                    kv.keyDots(layer, block, slots, headOff, queries, x * headDim, ready[x], headDim, scale, w);
-                    // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
-                    weigh(w, slots, Math.max(0, from[k] - start), dst, off + k * size + h * stride);
-                }
             }
-            boolean widenValues = kv.widens() && valueTiles >= 2 * AttentionTileKernels.ROWS;
-            for (int h = kvFrom * group; h < kvTo * group; h++) {
-                int headOff = (h / group) * headDim;
-                int acc = off + h * stride + 2;
-                if (widenValues && h % group == 0) {
-                    kv.widenValues(layer, block, headOff, scratch.values);
-                }
-                for (int j = 0; j < valueTiles; j += AttentionTileKernels.ROWS) {
-                    int k0 = valueTile[j];
-                    int k1 = valueTile[j + 1];
-                    int k2 = valueTile[j + 2];
-                    int k3 = valueTile[j + 3];
-                    if (widenValues) {
-                        AttentionTileKernels.addValuesF32(
-                                scratch.values,
-                                0,
-                                headDim,
-                                bs,
-                                scores[k0 * heads + h],
-                                scores[k1 * heads + h],
-                                scores[k2 * heads + h],
-                                scores[k3 * heads + h],
-                                dst,
-                                acc + k0 * size,
-                                acc + k1 * size,
-                                acc + k2 * size,
-                                acc + k3 * size,
-                                headDim);
-                        continue;
-                    }
+            for (int j = 0; j < s.keyOnes; j++) {
+                int k = s.keyOne[j];
+                int x = k * heads + h;
+                int slots = Math.min(bs, s.hi[k] - start);
+                kv.keyDots(layer, block, slots, headOff, s.queries, x * headDim, ready[x], headDim, scale, scores[x]);
+                // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
+                weigh(scores[x], slots, Math.max(0, s.from[k] - start), dst, off + k * size + h * stride);
+            }
+        }
+    }
+
+    /** {@link #attendTile}'s weighted sums of one block's values, after {@link #scoreBlock}. */
+    private void sumValues(Scratch s, int layer, int block, int start, int kvFrom, int kvTo, float[] dst, int off) {
+        int bs = kv.blockSize();
+        int stride = 2 + headDim;
+        int size = partialSize();
+        float[][] scores = s.scores;
+        boolean widen = kv.widens() && s.valueTiles >= 2 * AttentionTileKernels.ROWS;
+        for (int h = kvFrom * group; h < kvTo * group; h++) {
+            int headOff = (h / group) * headDim;
+            int acc = off + h * stride + 2;
+            if (widen && h % group == 0) {
+                kv.widenValues(layer, block, headOff, s.values);
+            }
+            for (int j = 0; j < s.valueTiles; j += AttentionTileKernels.ROWS) {
+                int k0 = s.valueTile[j];
+                int k1 = s.valueTile[j + 1];
+                int k2 = s.valueTile[j + 2];
+                int k3 = s.valueTile[j + 3];
+                if (widen) {
+                    AttentionTileKernels.addValuesF32(
+                            s.values,
+                            0,
+                            headDim,
+                            bs,
+                            scores[k0 * heads + h],
+                            scores[k1 * heads + h],
+                            scores[k2 * heads + h],
+                            scores[k3 * heads + h],
+                            dst,
+                            acc + k0 * size,
+                            acc + k1 * size,
+                            acc + k2 * size,
+                            acc + k3 * size,
+                            headDim);
+                } else {
                     kv.addValues4(
                             layer,
                             block,
@@ -626,11 +663,11 @@ final class PagedAttention {
                             acc + k3 * size,
                             headDim);
                 }
-                for (int j = 0; j < valueOnes; j++) {
-                    int k = valueOne[j];
-                    int slots = Math.min(bs, hi[k] - start);
-                    kv.addValues(layer, block, slots, headOff, scores[k * heads + h], dst, acc + k * size, headDim);
-                }
+            }
+            for (int j = 0; j < s.valueOnes; j++) {
+                int k = s.valueOne[j];
+                int slots = Math.min(bs, s.hi[k] - start);
+                kv.addValues(layer, block, slots, headOff, scores[k * heads + h], dst, acc + k * size, headDim);
             }
         }
     }
