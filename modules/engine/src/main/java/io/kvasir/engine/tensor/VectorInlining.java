@@ -35,6 +35,7 @@ final class VectorInlining {
      */
     static final List<String> METHODS = List.of(
             "io/kvasir/engine/model/VectorMath.exp",
+            "io/kvasir/engine/tensor/Q5_KMatrix.half",
             "io/kvasir/engine/tensor/Q6_KMatrix.column",
             "io/kvasir/engine/tensor/Q6_KMatrix.d");
 
