@@ -597,7 +597,7 @@ final class PagedAttention {
                     for (int t = j; t < j + AttentionTileKernels.ROWS; t++) {
                         int k = s.keyTile[t];
                         int slots = Math.min(bs, s.hi[k] - start);
-                        weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride);
+                        weigh(scores[k * heads + h], slots, 0, dst, off + k * size + h * stride, s.lanes);
                     }
                 }
             }
@@ -607,7 +607,7 @@ final class PagedAttention {
                 int slots = Math.min(bs, s.hi[k] - start);
                 kv.keyDots(layer, block, slots, headOff, s.queries, x * headDim, ready[x], headDim, scale, scores[x]);
                 // Slots before the window in its first block weigh nothing: exp(-inf) is 0.
-                weigh(scores[x], slots, Math.max(0, s.from[k] - start), dst, off + k * size + h * stride);
+                weigh(scores[x], slots, Math.max(0, s.from[k] - start), dst, off + k * size + h * stride, s.lanes);
             }
         }
     }
@@ -677,9 +677,9 @@ final class PagedAttention {
      * out) into weights relative to the head's running maximum in {@code dst[p]}, rescaling the
      * record's sum and weighted values when that maximum grows, and adds the weights to its sum.
      */
-    private void weigh(float[] w, int slots, int skip, float[] dst, int p) {
+    private void weigh(float[] w, int slots, int skip, float[] dst, int p, float[] lanes) {
         float max = rescale(w, slots, skip, dst, p);
-        dst[p + 1] += VectorMath.expShifted(w, slots, max);
+        dst[p + 1] += VectorMath.expShifted(w, slots, max, lanes);
         kv.prepareWeights(w, slots);
     }
 

@@ -100,8 +100,12 @@ final class VectorMath {
         }
     }
 
-    /** {@code x[i] = exp(x[i] - shift)} over {@code [0, n)}; returns their sum. */
-    static float expShifted(float[] x, int n, float shift) {
+    /**
+     * {@code x[i] = exp(x[i] - shift)} over {@code [0, n)}; returns their sum. {@code lanes} is
+     * scratch of at least one vector, where the partial sums are added up lane after lane (a new
+     * array per call cost an allocation per row, head and block in decode attention).
+     */
+    static float expShifted(float[] x, int n, float shift, float[] lanes) {
         int i = 0;
         float sum = 0f;
         if (n >= L) {
@@ -113,7 +117,10 @@ final class VectorMath {
                 e.intoArray(x, i);
                 acc = acc.add(e);
             }
-            sum = sumLanes(acc.toArray());
+            acc.intoArray(lanes, 0);
+            for (int j = 0; j < L; j++) {
+                sum += lanes[j];
+            }
         }
         for (; i < n; i++) {
             float e = exp(x[i] - shift);
@@ -144,10 +151,10 @@ final class VectorMath {
             float[] sums,
             float[] lanes) {
         if (n < L) {
-            sums[0] = expShifted(x0, n, m0);
-            sums[1] = expShifted(x1, n, m1);
-            sums[2] = expShifted(x2, n, m2);
-            sums[3] = expShifted(x3, n, m3);
+            sums[0] = expShifted(x0, n, m0, lanes);
+            sums[1] = expShifted(x1, n, m1, lanes);
+            sums[2] = expShifted(x2, n, m2, lanes);
+            sums[3] = expShifted(x3, n, m3, lanes);
             return;
         }
         int upper = S.loopBound(n);

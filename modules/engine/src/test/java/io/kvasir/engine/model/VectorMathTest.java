@@ -30,7 +30,7 @@ class VectorMathTest {
             x[i] = (float) (random.nextGaussian() * 20);
         }
         float[] e = x.clone();
-        VectorMath.expShifted(e, n, 3f);
+        VectorMath.expShifted(e, n, 3f, new float[64]);
         float[] gate = x.clone();
         float[] up = new float[n];
         java.util.Arrays.fill(up, 1f);
@@ -64,7 +64,7 @@ class VectorMathTest {
             float[] aloneSums = new float[4];
             for (int r = 0; r < 4; r++) {
                 alone[r] = rows[r].clone();
-                aloneSums[r] = VectorMath.expShifted(alone[r], n, shift[r]);
+                aloneSums[r] = VectorMath.expShifted(alone[r], n, shift[r], new float[64]);
             }
             float[] sums = new float[4];
             VectorMath.expShifted4(
