@@ -235,8 +235,9 @@ final class PagedAttention {
                 int firstChunk = from(batch.positions()[r0] + 1, window) / chunkLength;
                 int lastChunk = batch.positions()[r1 - 1] / chunkLength;
                 Arrays.fill(folded, 0);
+                prepareQueries(q, r0, r1, kvFrom, kvTo, scratch);
                 for (int c = firstChunk; c <= lastChunk; c++) {
-                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, q, partial, 0, scratch);
+                    attendTile(batch, layer, r0, r1, kvFrom, kvTo, window, c, partial, 0, scratch);
                     for (int row = r0; row < r1; row++) {
                         int length = batch.positions()[row] + 1;
                         if (inChunk(c, from(length, window), length)) {
@@ -392,6 +393,7 @@ final class PagedAttention {
                 int k = i / slices;
                 int s = i % slices;
                 int row = chunkRow[k];
+                prepareQueries(q, row, row + 1, s * kvHeads / slices, (s + 1) * kvHeads / slices, scratch);
                 attendTile(
                         batch,
                         layer,
@@ -401,7 +403,6 @@ final class PagedAttention {
                         (s + 1) * kvHeads / slices,
                         window,
                         chunkIndex[k],
-                        q,
                         parts,
                         k * size,
                         scratch);
@@ -425,8 +426,7 @@ final class PagedAttention {
      * heads of KV heads {@code [kvFrom, kvTo)}: for row {@code r0 + k}, at {@code dst[off + k *
      * partialSize() + h * (2 + headDim)]} head h's maximum score, its sum of exponentials relative
      * to that maximum, then its exponential-weighted sum of values. Scores go in {@code scores[k *
-     * heads + h]}, and each row's query heads, as {@link KvStore#prepareQuery} writes them, in {@code
-     * queries[(k * heads + h) * headDim ..]} with its answer in {@code ready[k * heads + h]}.
+     * heads + h]}; each row's query heads are already in the scratch ({@link #prepareQueries}).
      *
      * <p>Block by block, every head of the slice in turn: a layer's keys (and then values) of one
      * block are stored head after head, so the slice's part of the block is read front to back,
@@ -450,7 +450,6 @@ final class PagedAttention {
             int kvTo,
             int window,
             int c,
-            float[] q,
             float[] dst,
             int off,
             Scratch scratch) {
@@ -478,13 +477,6 @@ final class PagedAttention {
                 Arrays.fill(dst, p + 2, p + stride, 0f);
             }
         }
-        for (int k = 0; k < rows; k++) {
-            for (int h = kvFrom * group; h < kvTo * group; h++) {
-                int x = k * heads + h;
-                scratch.ready[x] =
-                        kv.prepareQuery(q, (r0 + k) * qDim + h * headDim, headDim, scratch.queries, x * headDim);
-            }
-        }
         boolean tiled = kv.tiles() && rows >= AttentionTileKernels.ROWS;
         // Keys first, every head of the slice, then values: a block's keys for one layer are stored
         // head after head and its values follow them, so the block is read front to back as one
@@ -494,6 +486,21 @@ final class PagedAttention {
             scratch.classify(rows, start, tiled);
             scoreBlock(scratch, layer, table[bi], start, kvFrom, kvTo, dst, off);
             sumValues(scratch, layer, table[bi], start, kvFrom, kvTo, dst, off);
+        }
+    }
+
+    /**
+     * Rows {@code [r0, r1)}'s query heads of KV heads {@code [kvFrom, kvTo)} into {@code scratch} as
+     * {@link KvStore#prepareQuery} writes them, for {@link #attendTile}: once per tile and slice,
+     * not once per chunk.
+     */
+    private void prepareQueries(float[] q, int r0, int r1, int kvFrom, int kvTo, Scratch scratch) {
+        for (int k = 0; k < r1 - r0; k++) {
+            for (int h = kvFrom * group; h < kvTo * group; h++) {
+                int x = k * heads + h;
+                scratch.ready[x] =
+                        kv.prepareQuery(q, (r0 + k) * qDim + h * headDim, headDim, scratch.queries, x * headDim);
+            }
         }
     }
 
