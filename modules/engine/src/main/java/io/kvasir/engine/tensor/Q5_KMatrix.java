@@ -25,9 +25,8 @@ import jdk.incubator.vector.ShortVector;
  * <p>One activation row: as for Q4_K, one load is a column of {@code G} rows, widened and
  * multiplied by a broadcast activation into {@code G} row sums; each sub-block's sum is scaled by
  * its 6-bit scale once per 32 columns and the mins only need each sub-block's activation sum,
- * computed once per call. Four groups from the four quarters of a thread's range run together, so
- * each broadcast feeds four (as for Q6_K and Q8_0; two, before: see benchmarks.md, fifteenth
- * session). A batch widens each group to floats once, as {@link Q4_KMatrix} does.
+ * computed once per call. Two groups from the two halves of a thread's range run together, so each
+ * broadcast feeds both. A batch widens each group to floats once, as {@link Q4_KMatrix} does.
  */
 final class Q5_KMatrix extends DenseMatrix {
 
@@ -86,16 +85,11 @@ final class Q5_KMatrix extends DenseMatrix {
             float[] xs = subBlockSums(x);
             int full = rows / G;
             pool.parallelFor(groups, (start, end) -> {
-                int quarter = Math.max(0, (Math.min(end, full) - start) / 4);
-                for (int g = start; g < start + quarter; g++) {
-                    dot4(g, quarter, x, xs, out);
+                int half = Math.max(0, (Math.min(end, full) - start) / 2);
+                for (int g = start; g < start + half; g++) {
+                    dot2(g, half, x, xs, out);
                 }
-                int g = start + 4 * quarter;
-                if (g + 2 <= Math.min(end, full)) {
-                    dot2(g, 1, x, xs, out);
-                    g += 2;
-                }
-                for (; g < end; g++) {
+                for (int g = start + 2 * half; g < end; g++) {
                     dot1(g, x, xs, out);
                 }
             });
@@ -180,124 +174,6 @@ final class Q5_KMatrix extends DenseMatrix {
         } else {
             o.intoArray(out, r0, F.indexInRange(r0, rows));
         }
-    }
-
-    /**
-     * Full groups {@code g + i * step}, i in 0..3, against one activation row: each broadcast feeds
-     * four groups (four memory streams, as Q6_K and Q8_0 read), and each group's sums are formed
-     * exactly as {@link #dot2} and {@link #dot1} form them, so its outputs are the same bits.
-     */
-    private void dot4(int g, int step, float[] x, float[] xs, float[] out) {
-        long base = g * blocks * gb;
-        long s1 = step * blocks * gb;
-        long s2 = 2 * s1;
-        long s3 = 3 * s1;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        FloatVector o2 = o0;
-        FloatVector o3 = o0;
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            FloatVector t0 = FloatVector.zero(F);
-            FloatVector t1 = t0;
-            FloatVector t2 = t0;
-            FloatVector t3 = t0;
-            FloatVector m0 = t0;
-            FloatVector m1 = t0;
-            FloatVector m2 = t0;
-            FloatVector m3 = t0;
-            for (int j = 0; j < 8; j++) {
-                long q = at + Q5_KPacked.QUANTS + 32L * j * G;
-                int xb = sb * Q5_KPacked.BLOCK + 32 * j;
-                FloatVector a0 = FloatVector.zero(F);
-                FloatVector a1 = a0;
-                FloatVector a2 = a0;
-                FloatVector a3 = a0;
-                FloatVector e0 = a0;
-                FloatVector e1 = a0;
-                FloatVector e2 = a0;
-                FloatVector e3 = a0;
-                for (int c = 0; c < 32; c += 2) {
-                    FloatVector xv = FloatVector.broadcast(F, x[xb + c]);
-                    FloatVector xw = FloatVector.broadcast(F, x[xb + c + 1]);
-                    long o = q + (long) c * G;
-                    a0 = ((FloatVector)
-                                    ByteVector.fromMemorySegment(B, p, o, LE).convertShape(B2F, F, 0))
-                            .fma(xv, a0);
-                    a1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s1, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a1);
-                    a2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s2, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a2);
-                    a3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + s3, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xv, a3);
-                    e0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, e0);
-                    e1 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G + s1, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, e1);
-                    e2 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G + s2, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, e2);
-                    e3 = ((FloatVector) ByteVector.fromMemorySegment(B, p, o + G + s3, LE)
-                                    .convertShape(B2F, F, 0))
-                            .fma(xw, e3);
-                }
-                long sc = at + Q5_KPacked.SCALES + (long) j * G;
-                long mn = at + Q5_KPacked.MINS + (long) j * G;
-                FloatVector xj = FloatVector.broadcast(F, xs[sb * 8 + j]);
-                t0 = a0.add(e0)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc, LE)
-                                        .convertShape(B2F, F, 0),
-                                t0);
-                t1 = a1.add(e1)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s1, LE)
-                                        .convertShape(B2F, F, 0),
-                                t1);
-                t2 = a2.add(e2)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s2, LE)
-                                        .convertShape(B2F, F, 0),
-                                t2);
-                t3 = a3.add(e3)
-                        .fma(
-                                (FloatVector) ByteVector.fromMemorySegment(B, p, sc + s3, LE)
-                                        .convertShape(B2F, F, 0),
-                                t3);
-                m0 = ((FloatVector) ByteVector.fromMemorySegment(B, p, mn, LE).convertShape(B2F, F, 0)).fma(xj, m0);
-                m1 = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, mn + s1, LE).convertShape(B2F, F, 0))
-                        .fma(xj, m1);
-                m2 = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, mn + s2, LE).convertShape(B2F, F, 0))
-                        .fma(xj, m2);
-                m3 = ((FloatVector)
-                                ByteVector.fromMemorySegment(B, p, mn + s3, LE).convertShape(B2F, F, 0))
-                        .fma(xj, m3);
-            }
-            o0 = t0.fma(half(at), o0).sub(m0.mul(half(at + Q5_KPacked.DMIN)));
-            o1 = t1.fma(half(at + s1), o1).sub(m1.mul(half(at + s1 + Q5_KPacked.DMIN)));
-            o2 = t2.fma(half(at + s2), o2).sub(m2.mul(half(at + s2 + Q5_KPacked.DMIN)));
-            o3 = t3.fma(half(at + s3), o3).sub(m3.mul(half(at + s3 + Q5_KPacked.DMIN)));
-        }
-        o0.intoArray(out, g * G);
-        o1.intoArray(out, (g + step) * G);
-        o2.intoArray(out, (g + 2 * step) * G);
-        o3.intoArray(out, (g + 3 * step) * G);
-    }
-
-    /** The {@code G} fp16 factors at {@code at} as floats (called once per super-block and group; inlined always, see VectorInlining). */
-    private FloatVector half(long at) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                .lanewise(LSHL, 13)
-                .and(HALF_BITS)
-                .reinterpretAsFloats()
-                .mul(HALF_EXPONENT_FIX);
     }
 
     /** Full groups {@code g} and {@code g + step} against one activation row: each broadcast feeds both. */
