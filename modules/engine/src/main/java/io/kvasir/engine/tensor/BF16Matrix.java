@@ -78,15 +78,7 @@ final class BF16Matrix extends DenseMatrix {
             PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
             return;
         }
-        int tiled = WidenedKernels.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
-        pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedKernels.buffer(cols * HalfPacked.G);
-            for (int g = start; g < end; g++) {
-                widen(g, wf, 0, 4L * HalfPacked.G);
-                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * HalfPacked.G);
-            }
-        });
+        WidenedKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
     }
 
     /**

@@ -35,6 +35,14 @@ final class PanelKernels {
     /** BF16 batches from this size take the panel path; smaller ones keep {@link WidenedKernels}. */
     static final int MIN_BATCH = 8;
 
+    /**
+     * Q4_K, Q5_K and Q6_K batches above this size (prefill, and nine to sixteen decoding sequences)
+     * take the panel path; smaller ones one group at a time ({@link WidenedKernels}). JMH, 2
+     * threads, batch 16, panel against one group: Q4_K 2048 x 768 258-294 against 258-426 us, Q6_K
+     * 276-286 against 350-366, Q5_K 233-235 against 249-264.
+     */
+    static final int K_QUANT_ABOVE = 8;
+
     private static final ThreadLocal<MemorySegment> PANEL = ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[24 * Vectors.LANES]);
     private static final ThreadLocal<Tiles> HELD = ThreadLocal.withInitial(Tiles::new);

@@ -32,14 +32,6 @@ final class Q5_KMatrix extends DenseMatrix {
 
     private static final int G = Q5_KPacked.G;
 
-    /**
-     * Batches above this size (prefill, and nine to sixteen decoding sequences) run two groups a
-     * panel ({@link PanelKernels}); smaller ones one group at a time ({@link WidenedKernels}).
-     * JMH, 2 threads, batch 16, panel against one group: Q4_K 2048 x 768 258-294 against 258-426
-     * us, Q6_K 276-286 against 350-366, Q5_K 233-235 against 249-264.
-     */
-    private static final int PANEL_FROM = 8;
-
     private final Q5_KPacked packed;
     private final MemorySegment p;
     private final int blocks;
@@ -95,19 +87,11 @@ final class Q5_KMatrix extends DenseMatrix {
             });
             return;
         }
-        if (batch > PANEL_FROM) {
+        if (batch > PanelKernels.K_QUANT_ABOVE) {
             PanelKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
             return;
         }
-        int tiled = WidenedKernels.tiled(batch);
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, WidenedKernels.wide(batch), tiled, pool) : null;
-        pool.parallelFor(groups, (start, end) -> {
-            MemorySegment wf = WidenedKernels.buffer(cols * G);
-            for (int g = start; g < end; g++) {
-                widen(g, wf, 0, 4L * G);
-                WidenedKernels.multiply(wf, cols, x, xt, batch, out, rows, g * G);
-            }
-        });
+        WidenedKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
     }
 
     /** The sum of each 32-column sub-block of {@code x}'s first row: what the mins multiply. */

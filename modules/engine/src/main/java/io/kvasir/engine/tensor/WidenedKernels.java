@@ -57,6 +57,33 @@ final class WidenedKernels {
     }
 
     /**
+     * {@code out = w x} for a batch of two rows or more over {@code pool}, one group of {@code G}
+     * rows (the vector's lanes) at a time: {@code widener} writes the group out as floats into a
+     * per-thread buffer, {@link #multiply} runs it against every activation row. The small-batch
+     * path of the K-quants and BF16 (larger batches take {@link PanelKernels#multiplyGroups}).
+     */
+    static void multiplyGroups(
+            PanelKernels.GroupWidener widener,
+            int rows,
+            int cols,
+            int groups,
+            float[] x,
+            int batch,
+            float[] out,
+            ComputePool pool) {
+        int g0 = F.length();
+        int tiled = tiled(batch);
+        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, wide(batch), tiled, pool) : null;
+        pool.parallelFor(groups, (start, end) -> {
+            MemorySegment wf = buffer(cols * g0);
+            for (int g = start; g < end; g++) {
+                widener.widen(g, wf, 0, 4L * g0);
+                multiply(wf, cols, x, xt, batch, out, rows, g * g0);
+            }
+        });
+    }
+
+    /**
      * {@code out[b * rows + r0 + i]} for the group's rows {@code i} (those below {@code rows}) and
      * every {@code b < batch}, from the widened group {@code wf}.
      *
