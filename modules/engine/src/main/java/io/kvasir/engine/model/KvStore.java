@@ -252,13 +252,15 @@ public final class KvStore implements KvBlockStorage {
     /**
      * {@link #keyDots} for four queries (at {@code q[q0..q3]}, each one {@link #prepareQuery} found
      * ready) against the same head of the same block, each key vector read once: the same bits each
-     * would get alone. Only when {@link #tiles}.
+     * would get alone. Only when {@link #tiles}. {@code widened}: that head's keys as {@link
+     * #widenKeys} wrote them, read instead of the block's halves; null to read the block.
      */
     void keyDots4(
             int layer,
             int block,
             int slots,
             int headOff,
+            float[] widened,
             float[] q,
             int q0,
             int q1,
@@ -271,7 +273,9 @@ public final class KvStore implements KvBlockStorage {
             float[] s2,
             float[] s3) {
         int kb = keyRow(layer, headOff);
-        if (f32 != null) {
+        if (widened != null) {
+            AttentionTileKernels.keyDotsWidened(widened, blockSize, slots, q, q0, q1, q2, q3, n, scale, s0, s1, s2, s3);
+        } else if (f32 != null) {
             AttentionTileKernels.keyDotsF32(
                     f32[block], kb, blockSize, slots, q, q0, q1, q2, q3, n, scale, s0, s1, s2, s3);
         } else {
@@ -280,12 +284,17 @@ public final class KvStore implements KvBlockStorage {
         }
     }
 
-    /** {@link #addValues} for four queries' weights and sums, each value vector read once. */
+    /**
+     * {@link #addValues} for four queries' weights and sums, each value vector read once. {@code
+     * widened}: that head's values as {@link #widenValues} wrote them, read instead of the block's
+     * halves; null to read the block.
+     */
     void addValues4(
             int layer,
             int block,
             int slots,
             int headOff,
+            float[] widened,
             float[] w0,
             float[] w1,
             float[] w2,
@@ -297,7 +306,10 @@ public final class KvStore implements KvBlockStorage {
             int o3,
             int n) {
         int vb = base(layer, 1) + headOff * blockSize;
-        if (f32 != null) {
+        if (widened != null) {
+            // Widened values are floats in the block's layout: the F32 kernel, the same products.
+            AttentionTileKernels.addValuesF32(widened, 0, headDim, slots, w0, w1, w2, w3, acc, o0, o1, o2, o3, n);
+        } else if (f32 != null) {
             AttentionTileKernels.addValuesF32(f32[block], vb, headDim, slots, w0, w1, w2, w3, acc, o0, o1, o2, o3, n);
         } else {
             AttentionTileKernels.addValuesF16(f16[block], vb, headDim, slots, w0, w1, w2, w3, acc, o0, o1, o2, o3, n);
@@ -316,7 +328,7 @@ public final class KvStore implements KvBlockStorage {
     /**
      * One KV head's keys of a block as floats into {@code dst[0 .. blockSize * headDim)}, in the
      * block's own order (dimension-major): each half widened as the F16 kernels widen it, so its
-     * value times 2^-112 (exact), for {@link AttentionTileKernels#keyDotsWidened}.
+     * value times 2^-112 (exact), for {@link #keyDots4}.
      */
     void widenKeys(int layer, int block, int headOff, float[] dst) {
         AttentionKernels.widenHalves(f16[block], keyRow(layer, headOff), blockSize * headDim, dst);
@@ -324,8 +336,8 @@ public final class KvStore implements KvBlockStorage {
 
     /**
      * One KV head's values of a block as {@link #widenKeys} widens keys (slot-major, {@code headDim}
-     * apart), for {@link AttentionTileKernels#addValuesF32} with weights from {@link #prepareWeights}:
-     * the same products as {@link #addValues4} on the halves.
+     * apart), for {@link #addValues4} with weights from {@link #prepareWeights}:
+     * the same products as reading the halves.
      */
     void widenValues(int layer, int block, int headOff, float[] dst) {
         AttentionKernels.widenHalves(f16[block], base(layer, 1) + headOff * blockSize, blockSize * headDim, dst);

@@ -531,29 +531,13 @@ final class PagedAttention {
                 int x1 = k1 * heads + h;
                 int x2 = k2 * heads + h;
                 int x3 = k3 * heads + h;
-                boolean fast = ready[x0] && ready[x1] && ready[x2] && ready[x3];
-                if (fast && widen) {
-                    AttentionTileKernels.keyDotsWidened(
-                            s.keys,
-                            bs,
-                            bs,
-                            s.queries,
-                            x0 * headDim,
-                            x1 * headDim,
-                            x2 * headDim,
-                            x3 * headDim,
-                            headDim,
-                            scale,
-                            scores[x0],
-                            scores[x1],
-                            scores[x2],
-                            scores[x3]);
-                } else if (fast) {
+                if (ready[x0] && ready[x1] && ready[x2] && ready[x3]) {
                     kv.keyDots4(
                             layer,
                             block,
                             bs,
                             headOff,
+                            widen ? s.keys : null,
                             s.queries,
                             x0 * headDim,
                             x1 * headDim,
@@ -637,39 +621,22 @@ final class PagedAttention {
                 int k1 = s.valueTile[j + 1];
                 int k2 = s.valueTile[j + 2];
                 int k3 = s.valueTile[j + 3];
-                if (widen) {
-                    AttentionTileKernels.addValuesF32(
-                            s.values,
-                            0,
-                            headDim,
-                            bs,
-                            scores[k0 * heads + h],
-                            scores[k1 * heads + h],
-                            scores[k2 * heads + h],
-                            scores[k3 * heads + h],
-                            dst,
-                            acc + k0 * size,
-                            acc + k1 * size,
-                            acc + k2 * size,
-                            acc + k3 * size,
-                            headDim);
-                } else {
-                    kv.addValues4(
-                            layer,
-                            block,
-                            bs,
-                            headOff,
-                            scores[k0 * heads + h],
-                            scores[k1 * heads + h],
-                            scores[k2 * heads + h],
-                            scores[k3 * heads + h],
-                            dst,
-                            acc + k0 * size,
-                            acc + k1 * size,
-                            acc + k2 * size,
-                            acc + k3 * size,
-                            headDim);
-                }
+                kv.addValues4(
+                        layer,
+                        block,
+                        bs,
+                        headOff,
+                        widen ? s.values : null,
+                        scores[k0 * heads + h],
+                        scores[k1 * heads + h],
+                        scores[k2 * heads + h],
+                        scores[k3 * heads + h],
+                        dst,
+                        acc + k0 * size,
+                        acc + k1 * size,
+                        acc + k2 * size,
+                        acc + k3 * size,
+                        headDim);
             }
             for (int j = 0; j < s.valueOnes; j++) {
                 int k = s.valueOne[j];
