@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * akka-http's server settings for Kvasir's two ports, made consistent with {@link HttpSettings}:
  * parse errors answered in the JSON error shape ({@link JsonParsingErrorHandler}), bodies over the
- * limit refused while parsing, the request timeout ours, and no WARN per malformed header.
+ * limit refused (drained first, see {@link StrictBody}), the request timeout ours, and no WARN per malformed header.
  * Connection count and idle handling are not akka-http's here: {@link
  * io.kvasir.http.connection.GuardedServer} does them.
  */
@@ -26,7 +26,8 @@ public final class EdgeServerSettings {
                 config,
                 Map.of(
                         "akka.http.server.parsing.max-content-length",
-                        Long.toString(settings.maxRequestBytes()),
+                        // Past the limit but within this, a body is read to its end before its 413.
+                        Long.toString(StrictBody.drainLimit(settings.maxRequestBytes())),
                         "akka.http.server.request-timeout",
                         settings.requestTimeout().toMillis() + "ms"));
     }

@@ -354,6 +354,51 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void aBodyOverTheLimitIsReadToItsEndSoTheConnectionStaysUsable() throws Exception {
+        // Answering while the client still uploads made akka-http close the connection with bytes
+        // unread, and the reset that followed sometimes reached the client before the 413 did.
+        String big = CHAT.replace("\"hi\"", "\"" + "x".repeat(300 * 1024) + "\"") + "}";
+        String small = CHAT + "}";
+        for (String path : List.of("/v1/chat/completions", "/v1/responses")) {
+            try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.apiPort())) {
+                socket.setSoTimeout(30_000);
+                var out = socket.getOutputStream();
+                out.write(keptAlive(path, big));
+                out.flush();
+                RawHttp.Response refused = RawHttp.readResponse(socket.getInputStream());
+                assertThat(refused.status()).as(path).isEqualTo(413);
+                assertThat(json(refused.body()).at("/error/message").asText()).contains("65536");
+                assertThat(refused.header("Connection")).as(path).isNull();
+
+                out.write(keptAlive("/v1/chat/completions", small));
+                out.flush();
+                assertThat(RawHttp.readResponse(socket.getInputStream()).status())
+                        .isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
+    void aDeclaredBodyFarPastTheLimitIsRefusedWithoutWaitingForIt() throws Exception {
+        // Past what is worth reading (see StrictBody.drainLimit) the 413 comes at once, body or not.
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + TestServer.API_KEY
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + (64L << 30) + "\r\n\r\n{";
+        RawHttp.Response refused = RawHttp.send(server.apiPort(), head, Duration.ofSeconds(10));
+
+        assertThat(refused.status()).isEqualTo(413);
+        assertThat(json(refused.body()).at("/error/code").asText()).isEqualTo("request_too_large");
+    }
+
+    private static byte[] keptAlive(String path, String body) {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        String head = "POST " + path + " HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + TestServer.API_KEY
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n";
+        byte[] all = java.util.Arrays.copyOf(head.getBytes(StandardCharsets.ISO_8859_1), head.length() + bytes.length);
+        System.arraycopy(bytes, 0, all, head.length(), bytes.length);
+        return all;
+    }
+
+    @Test
     void unknownPathsAndMethodsAnswerInTheErrorShape() throws Exception {
         assertError(server.get(server.base() + "/v1/nothing-here"), 404, null);
         assertError(server.get(server.base() + "/nowhere"), 404, null);

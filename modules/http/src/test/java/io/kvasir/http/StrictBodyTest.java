@@ -66,4 +66,42 @@ class StrictBodyTest {
                 .cause()
                 .isInstanceOf(EntityStreamSizeException.class);
     }
+
+    @Test
+    void aStreamedBodyPastTheLimitIsReadToItsEndBeforeItFails() throws Exception {
+        var chunks = Source.range(1, 50)
+                .map(i -> ByteString.fromString("z".repeat(10)))
+                .watchTermination((mat, done) -> done);
+        var ended = new java.util.concurrent.CompletableFuture<akka.Done>();
+        var entity = HttpEntities.createChunked(ContentTypes.APPLICATION_JSON, chunks.mapMaterializedValue(done -> {
+            done.whenComplete((d, e) -> {
+                if (e == null) {
+                    ended.complete(d);
+                } else {
+                    ended.completeExceptionally(e);
+                }
+            });
+            return akka.NotUsed.getInstance();
+        }));
+
+        assertThatThrownBy(() -> StrictBody.of(entity, 5000, 100, mat)
+                        .toCompletableFuture()
+                        .get(5, TimeUnit.SECONDS))
+                .cause()
+                .isInstanceOf(EntityStreamSizeException.class)
+                .satisfies(e -> {
+                    assertThat(((EntityStreamSizeException) e).limit()).isEqualTo(100);
+                    assertThat(((EntityStreamSizeException) e).actualSize().get())
+                            .isEqualTo(500L);
+                });
+        // Completed, not cancelled: all 500 bytes were read.
+        assertThat(ended.get(5, TimeUnit.SECONDS)).isEqualTo(akka.Done.getInstance());
+    }
+
+    @Test
+    void theDrainedPartIsTheLimitAgainAndAtLeastAMebibyte() {
+        assertThat(StrictBody.drainLimit(4L << 20)).isEqualTo(8L << 20);
+        assertThat(StrictBody.drainLimit(1000)).isEqualTo(1000 + (1L << 20));
+        assertThat(StrictBody.drainLimit(Long.MAX_VALUE - 5)).isEqualTo(Long.MAX_VALUE);
+    }
 }

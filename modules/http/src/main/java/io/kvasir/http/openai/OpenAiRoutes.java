@@ -30,7 +30,6 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
@@ -96,10 +95,6 @@ public final class OpenAiRoutes extends AllDirectives {
             }
             OpenAiRequests.Headers headers =
                     new OpenAiRequests.Headers(header(request, "X-Session-Id"), header(request, "X-Kvasir-Workload"));
-            OptionalLong declared = request.entity().getContentLengthOption();
-            if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
-                return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
-            }
             // The server's own delay before the route (accepting, setting up, parsing the head), taken
             // before the body is read: a client slow to upload its body is not refused for that.
             java.time.Duration intake = RequestArrival.since(request);

@@ -38,7 +38,6 @@ import io.kvasir.http.openai.tools.ToolCallParser;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.slf4j.Logger;
@@ -142,10 +141,6 @@ public final class ResponsesRoutes extends AllDirectives {
                 return complete(ErrorResponses.response(ApiError.unsupportedMediaType(
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
-            }
-            OptionalLong declared = request.entity().getContentLengthOption();
-            if (declared.isPresent() && declared.getAsLong() > settings.maxRequestBytes()) {
-                return complete(ErrorResponses.response(ErrorResponses.tooLarge(settings.maxRequestBytes())));
             }
             CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
                             request.entity(), settings, materializer)
