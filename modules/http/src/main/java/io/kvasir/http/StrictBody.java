@@ -1,12 +1,14 @@
 package io.kvasir.http;
 
 import akka.http.javadsl.model.HttpEntity;
+import akka.http.javadsl.model.HttpRequest;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import akka.stream.Materializer;
 import akka.stream.javadsl.Sink;
 import akka.util.ByteString;
 import akka.util.ByteStringBuilder;
 import java.time.Duration;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -31,9 +33,26 @@ public final class StrictBody {
 
     private StrictBody() {}
 
-    /** A request's body within the edge's request timeout and size limit (see below). */
-    public static CompletionStage<ByteString> of(HttpEntity entity, HttpSettings settings, Materializer materializer) {
-        return of(entity, settings.requestTimeout().toMillis(), settings.maxRequestBytes(), materializer);
+    /**
+     * A request's body within the edge's request timeout and size limit (see below). A client that
+     * asked to hear first ({@code Expect: 100-continue}, as curl does for large bodies) about a body
+     * declared over the limit is told 413 at once and never sends it: reading is what makes akka-http
+     * send the 100 Continue.
+     */
+    public static CompletionStage<ByteString> of(
+            HttpRequest request, HttpSettings settings, Materializer materializer) {
+        long max = settings.maxRequestBytes();
+        OptionalLong declared = request.entity().getContentLengthOption();
+        if (declared.isPresent() && declared.getAsLong() > max && expectsContinue(request)) {
+            return CompletableFuture.failedFuture(tooLarge(max, declared.getAsLong()));
+        }
+        return of(request.entity(), settings.requestTimeout().toMillis(), max, materializer);
+    }
+
+    private static boolean expectsContinue(HttpRequest request) {
+        return request.getHeader("Expect")
+                .map(h -> h.value().strip().equalsIgnoreCase("100-continue"))
+                .orElse(false);
     }
 
     /**

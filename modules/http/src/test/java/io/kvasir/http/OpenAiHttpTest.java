@@ -389,6 +389,38 @@ class OpenAiHttpTest {
         assertThat(json(refused.body()).at("/error/code").asText()).isEqualTo("request_too_large");
     }
 
+    @Test
+    void aClientThatWaitsForContinueIsToldAtOnceAndSendsNothing() throws Exception {
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + TestServer.API_KEY
+                + "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " + (300 * 1024)
+                + "\r\n\r\n";
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.apiPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+
+            // The final status, not a 100 Continue inviting the upload.
+            RawHttp.Response refused = RawHttp.readResponse(socket.getInputStream());
+            assertThat(refused.status()).isEqualTo(413);
+            assertThat(json(refused.body()).at("/error/code").asText()).isEqualTo("request_too_large");
+        }
+        // Within the limit, the same client is invited to send and served.
+        String small = CHAT + "}";
+        String smallHead = "POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer "
+                + TestServer.API_KEY + "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+                + small.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n";
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.apiPort())) {
+            socket.setSoTimeout(10_000);
+            var out = socket.getOutputStream();
+            out.write(smallHead.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            assertThat(RawHttp.readResponse(socket.getInputStream()).status()).isEqualTo(100);
+            out.write(small.getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            assertThat(RawHttp.readResponse(socket.getInputStream()).status()).isEqualTo(200);
+        }
+    }
+
     private static byte[] keptAlive(String path, String body) {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         String head = "POST " + path + " HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + TestServer.API_KEY

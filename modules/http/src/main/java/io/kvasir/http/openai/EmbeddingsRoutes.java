@@ -68,8 +68,7 @@ public final class EmbeddingsRoutes extends AllDirectives {
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
-            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(), settings, materializer)
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(request, settings, materializer)
                     .thenCompose(bytes -> embed(json.parse(bytes.toArray()), request, caller))
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);

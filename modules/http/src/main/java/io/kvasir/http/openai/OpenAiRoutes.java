@@ -98,8 +98,7 @@ public final class OpenAiRoutes extends AllDirectives {
             // The server's own delay before the route (accepting, setting up, parsing the head), taken
             // before the body is read: a client slow to upload its body is not refused for that.
             java.time.Duration intake = RequestArrival.since(request);
-            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(), settings, materializer)
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(request, settings, materializer)
                     .thenCompose(bytes -> {
                         JsonNode body = json.parse(bytes.toArray());
                         int n = Choices.count(body);

@@ -59,8 +59,7 @@ public final class TokenizeRoutes extends AllDirectives {
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
-            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(), settings, materializer)
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(request, settings, materializer)
                     .thenApply(bytes -> JsonResponses.ok(answer.apply(json.parse(bytes.toArray()))))
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);

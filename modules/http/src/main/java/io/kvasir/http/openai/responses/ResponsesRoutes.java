@@ -142,8 +142,7 @@ public final class ResponsesRoutes extends AllDirectives {
                         "Send the request body as JSON with 'Content-Type: application/json' (got '"
                                 + JsonMediaType.describe(request.entity().getContentType()) + "').")));
             }
-            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(
-                            request.entity(), settings, materializer)
+            CompletionStage<HttpResponse> response = io.kvasir.http.StrictBody.of(request, settings, materializer)
                     .thenCompose(bytes -> {
                         ResponsesRequest parsed = ResponsesRequest.read(json.parse(bytes.toArray()));
                         CompletionStage<StoredChain> history = parsed.previousResponseId() == null
