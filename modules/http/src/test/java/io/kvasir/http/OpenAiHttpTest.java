@@ -130,6 +130,32 @@ class OpenAiHttpTest {
     }
 
     @Test
+    void anAlternativeHoldingHalfACharacterKeepsItsBytes() throws Exception {
+        // The euro sign is e2 82 ac; a byte-fallback alternative holds only its first two bytes.
+        server.fabric.script(request -> akka.stream.javadsl.Source.from(List.of(
+                new io.kvasir.fabric.api.GenerationEvent.Started("r", "replica-0", 3, 0),
+                new io.kvasir.fabric.api.GenerationEvent.Token(
+                        5,
+                        "\u20ac",
+                        -0.1f,
+                        List.of(
+                                new io.kvasir.fabric.api.GenerationEvent.TopLogprob(5, "\u20ac", -0.1f),
+                                new io.kvasir.fabric.api.GenerationEvent.TopLogprob(
+                                        6,
+                                        io.kvasir.engine.tokenizer.TokenText.of(new byte[] {(byte) 0xe2, (byte) 0x82}),
+                                        -2.5f))),
+                new io.kvasir.fabric.api.GenerationEvent.Finished(FinishReason.STOP, 3, 1, 0))));
+
+        JsonNode content = json(server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"top_logprobs\": 2}")
+                        .body())
+                .at("/choices/0/logprobs/content/0");
+
+        assertThat(content.get("bytes").toString()).isEqualTo("[226,130,172]");
+        assertThat(content.at("/top_logprobs/1/token").asText()).isEqualTo("bytes:\\xe2\\x82");
+        assertThat(content.at("/top_logprobs/1/bytes").toString()).isEqualTo("[226,130]");
+    }
+
+    @Test
     void chatLogprobsListEveryToken() throws Exception {
         JsonNode answer = json(server.post("/v1/chat/completions", CHAT + ", \"logprobs\": true, \"top_logprobs\": 2}")
                 .body());

@@ -13,7 +13,6 @@ import io.kvasir.engine.sampling.Sampler;
 import io.kvasir.engine.sampling.TokenConstraint;
 import io.kvasir.engine.sampling.Workspace;
 import io.kvasir.engine.tokenizer.Tokenizer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -404,8 +403,9 @@ public final class EngineCore implements InferenceEngine {
         return r.scores() == null ? null : r.scores().result(this::tokenString);
     }
 
+    /** A token's own text for log-probabilities, lossless when it holds part of a character (see TokenText). */
     private String tokenString(int id) {
-        return new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
+        return io.kvasir.engine.tokenizer.TokenText.of(tokenizer.tokenBytes(id));
     }
 
     private TokenEvent finalEvent(Request r, String text) {

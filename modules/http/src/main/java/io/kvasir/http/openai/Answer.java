@@ -8,7 +8,6 @@ import io.kvasir.http.openai.OpenAiJson.TopLogprob;
 import io.kvasir.http.openai.tools.ParsedToolCalls;
 import io.kvasir.http.openai.tools.ToolCallParser;
 import io.kvasir.http.openai.tools.ToolRequest;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -229,8 +228,9 @@ public record Answer(
         return Float.isNaN(value) ? null : (double) value;
     }
 
+    /** A token's bytes: a partial character's token comes as {@code bytes:\\xNN...} (see TokenText). */
     private static List<Integer> bytes(String text) {
-        byte[] raw = text.getBytes(StandardCharsets.UTF_8);
+        byte[] raw = io.kvasir.engine.tokenizer.TokenText.bytes(text);
         List<Integer> out = new ArrayList<>(raw.length);
         for (byte b : raw) {
             out.add(b & 0xff);
