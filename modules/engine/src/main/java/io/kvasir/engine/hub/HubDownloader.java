@@ -70,7 +70,10 @@ final class HubDownloader {
                 try {
                     fetch(ref, file, meta, part, have);
                     break;
-                } catch (IOException e) {
+                } catch (IOException | HubClient.Unreachable e) {
+                    // The hub answered for this file's metadata: a connection that fails now, even
+                    // before the first byte of a resumed range (the close can reach the HTTP client
+                    // with the headers), is a lost connection to resume, not an unreachable hub.
                     long kept = Files.exists(part) ? Files.size(part) : 0;
                     if (attempt >= ATTEMPTS) {
                         throw new HubException(ref + ": the download of " + file + " stopped at "

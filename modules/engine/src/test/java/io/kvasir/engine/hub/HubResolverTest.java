@@ -159,6 +159,17 @@ class HubResolverTest {
     }
 
     @Test
+    void aConnectionClosedBeforeTheFirstByteIsResumedLikeAnyOther() throws Exception {
+        // Headers, then the close: the HTTP client may fail the request itself rather than the body.
+        hub.dropAfter("tiny-Q8_0.gguf", 0, 2);
+
+        Path p = resolver().resolve(ref("hf://kvasir/tiny-GGUF/tiny-Q8_0.gguf"));
+
+        assertThat(Files.readAllBytes(p)).isEqualTo(FILES.get("tiny-Q8_0.gguf"));
+        assertThat(log()).contains("connection lost at 0 B, resuming");
+    }
+
+    @Test
     void aDownloadThatKeepsFailingKeepsItsPartForTheNextStartToResume() throws Exception {
         hub.dropAfter("tiny-Q8_0.gguf", 200_000, HubDownloader.ATTEMPTS);
 
