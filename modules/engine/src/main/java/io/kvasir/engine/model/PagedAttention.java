@@ -219,7 +219,7 @@ final class PagedAttention {
             for (int t = 0; t + 1 < tiles.length; t++) {
                 most = Math.max(most, tiles[t + 1] - tiles[t]);
             }
-            Scratch scratch = new Scratch(most);
+            AttentionScratch scratch = new AttentionScratch(most, heads, qDim, headDim, kv.blockSize(), kv.widens());
             float[] partial = new float[most * size];
             float[] running = new float[most * 2 * heads];
             int[] folded = new int[most];
@@ -262,93 +262,6 @@ final class PagedAttention {
         }
     }
 
-    /** What {@link #attendTile} works in, for up to {@code rows} rows; one per task, reused. */
-    private final class Scratch {
-        /** Scores, then weights, of row k's head h for one block: {@code scores[k * heads + h]}. */
-        final float[][] scores;
-        /** Queries as {@link KvStore#prepareQuery} writes them, row after row, head after head. */
-        final float[] queries;
-        /** What {@code prepareQuery} answered for each of them. */
-        final boolean[] ready;
-        /** One KV head of a block's keys, and of its values, widened from F16. */
-        final float[] keys;
-
-        final float[] values;
-        /** Per row of the tile: the first position it sees, and its positions in the chunk. */
-        final int[] from;
-
-        final int[] lo;
-        final int[] hi;
-        /** The current block's rows, as {@link #classify} sorts them, and how many of each. */
-        final int[] keyTile;
-
-        final int[] keyOne;
-        final int[] valueTile;
-        final int[] valueOne;
-        int keyTiles;
-        int keyOnes;
-        int valueTiles;
-        int valueOnes;
-        /** The four-row exponential's sums and lane scratch. */
-        final float[] sums = new float[AttentionTileKernels.ROWS];
-
-        final float[] lanes = new float[AttentionTileKernels.ROWS * AttentionKernels.L];
-
-        Scratch(int rows) {
-            scores = new float[rows * heads][kv.blockSize()];
-            queries = new float[rows * qDim];
-            ready = new boolean[rows * heads];
-            keys = kv.widens() ? new float[kv.blockSize() * headDim] : null;
-            values = kv.widens() ? new float[kv.blockSize() * headDim] : null;
-            from = new int[rows];
-            lo = new int[rows];
-            hi = new int[rows];
-            keyTile = new int[rows];
-            keyOne = new int[rows];
-            valueTile = new int[rows];
-            valueOne = new int[rows];
-        }
-
-        /**
-         * Sorts the rows that see the block at {@code start}: those whose keys are scored four at a
-         * time (all that see the block from its first slot, when {@code tiled}: the kernels score
-         * whole vectors of slots, and a row that sees fewer slots reads fewer of the same scores),
-         * those whose values are summed four at a time (those that see all of it), and the rest,
-         * one at a time (a tile's leftover rows too).
-         */
-        void classify(int rows, int start, boolean tiled) {
-            int bs = kv.blockSize();
-            keyTiles = 0;
-            keyOnes = 0;
-            valueTiles = 0;
-            valueOnes = 0;
-            for (int k = 0; k < rows; k++) {
-                if (lo[k] >= hi[k] || start >= hi[k] || start + bs <= lo[k]) {
-                    continue;
-                }
-                boolean fromStart = tiled && from[k] <= start;
-                if (fromStart) {
-                    keyTile[keyTiles++] = k;
-                } else {
-                    keyOne[keyOnes++] = k;
-                }
-                if (fromStart && start + bs <= hi[k]) {
-                    valueTile[valueTiles++] = k;
-                } else {
-                    valueOne[valueOnes++] = k;
-                }
-            }
-            for (int j = keyTiles - keyTiles % AttentionTileKernels.ROWS; j < keyTiles; j++) {
-                keyOne[keyOnes++] = keyTile[j];
-            }
-            keyTiles -= keyTiles % AttentionTileKernels.ROWS;
-            for (int j = valueTiles - valueTiles % AttentionTileKernels.ROWS; j < valueTiles; j++) {
-                valueOne[valueOnes++] = valueTile[j];
-            }
-            valueTiles -= valueTiles % AttentionTileKernels.ROWS;
-        }
-    }
-
     /** Whether chunk {@code c} holds any of positions {@code [from, length)}. */
     private boolean inChunk(int c, int from, int length) {
         return c * chunkLength < length && (c + 1) * chunkLength > from;
@@ -388,7 +301,7 @@ final class PagedAttention {
         }
         float[] parts = partials;
         pool.parallelFor(chunks * slices, (start, end) -> {
-            Scratch scratch = new Scratch(1);
+            AttentionScratch scratch = new AttentionScratch(1, heads, qDim, headDim, kv.blockSize(), kv.widens());
             for (int i = start; i < end; i++) {
                 int k = i / slices;
                 int s = i % slices;
@@ -452,7 +365,7 @@ final class PagedAttention {
             int c,
             float[] dst,
             int off,
-            Scratch scratch) {
+            AttentionScratch scratch) {
         int bs = kv.blockSize();
         int[] table = batch.blockTables()[batch.seqIndex()[r0]];
         int stride = 2 + headDim;
@@ -494,7 +407,7 @@ final class PagedAttention {
      * {@link KvStore#prepareQuery} writes them, for {@link #attendTile}: once per tile and slice,
      * not once per chunk.
      */
-    private void prepareQueries(float[] q, int r0, int r1, int kvFrom, int kvTo, Scratch scratch) {
+    private void prepareQueries(float[] q, int r0, int r1, int kvFrom, int kvTo, AttentionScratch scratch) {
         for (int k = 0; k < r1 - r0; k++) {
             for (int h = kvFrom * group; h < kvTo * group; h++) {
                 int x = k * heads + h;
@@ -506,10 +419,11 @@ final class PagedAttention {
 
     /**
      * {@link #attendTile}'s scores and weights for one block (starting at position {@code start}) and
-     * the query heads of KV heads {@code [kvFrom, kvTo)}, rows as {@link Scratch#classify} sorted
+     * the query heads of KV heads {@code [kvFrom, kvTo)}, rows as {@link AttentionScratch#classify} sorted
      * them; each row's running maximum and sum in its record at {@code dst[off ..]}.
      */
-    private void scoreBlock(Scratch s, int layer, int block, int start, int kvFrom, int kvTo, float[] dst, int off) {
+    private void scoreBlock(
+            AttentionScratch s, int layer, int block, int start, int kvFrom, int kvTo, float[] dst, int off) {
         int bs = kv.blockSize();
         int stride = 2 + headDim;
         int size = partialSize();
@@ -604,7 +518,8 @@ final class PagedAttention {
     }
 
     /** {@link #attendTile}'s weighted sums of one block's values, after {@link #scoreBlock}. */
-    private void sumValues(Scratch s, int layer, int block, int start, int kvFrom, int kvTo, float[] dst, int off) {
+    private void sumValues(
+            AttentionScratch s, int layer, int block, int start, int kvFrom, int kvTo, float[] dst, int off) {
         int bs = kv.blockSize();
         int stride = 2 + headDim;
         int size = partialSize();
