@@ -19,6 +19,7 @@ public final class TestServer implements AutoCloseable {
             akka.loglevel = WARNING
             akka.loggers = ["akka.event.slf4j.Slf4jLogger"]
             akka.logging-filter = "akka.event.slf4j.Slf4jLoggingFilter"
+            akka.remote.artery.canonical.port = 0
             """);
 
     public final FakeFabric fabric = new FakeFabric();

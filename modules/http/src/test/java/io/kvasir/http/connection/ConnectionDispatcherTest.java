@@ -28,7 +28,8 @@ class ConnectionDispatcherTest {
         ActorSystem<Void> system = ActorSystem.create(
                 Behaviors.empty(),
                 "dispatcher-test",
-                ConfigFactory.load(ConfigFactory.parseString("akka.loglevel = WARNING")));
+                ConfigFactory.load(ConfigFactory.parseString(
+                        "akka.remote.artery.canonical.port = 0\n" + "akka.loglevel = WARNING")));
         try {
             HttpBinding binding = GuardedServer.bind(
                             system,

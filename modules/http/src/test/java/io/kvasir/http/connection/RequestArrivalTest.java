@@ -39,8 +39,10 @@ class RequestArrivalTest {
         system = ActorSystem.create(
                 Behaviors.empty(),
                 "arrival-test",
-                ConfigFactory.load(ConfigFactory.parseString("akka.loglevel = WARNING\n"
-                        + "kvasir.http.dispatcher.fork-join-executor { parallelism-min = 1, parallelism-max = 1 }")));
+                ConfigFactory.load(
+                        ConfigFactory.parseString(
+                                "akka.remote.artery.canonical.port = 0\n" + "akka.loglevel = WARNING\n"
+                                        + "kvasir.http.dispatcher.fork-join-executor { parallelism-min = 1, parallelism-max = 1 }")));
         binding = GuardedServer.bind(
                         system,
                         "127.0.0.1",
