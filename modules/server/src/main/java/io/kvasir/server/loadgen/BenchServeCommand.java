@@ -207,8 +207,11 @@ public final class BenchServeCommand implements Callable<Integer> {
             System.err.println("warm-up: " + ok + " of " + warmup + " requests completed");
         }
         List<LevelStats> stats = new ArrayList<>();
+        ServerRefusals.Scraper metrics = new ServerRefusals.Scraper(spec.url());
         for (LoadSpec.Level level : spec.levels()) {
-            stats.add(LevelStats.of(runner.run(level), spec));
+            ServerRefusals.Reading before = metrics.read();
+            LoadRunner.LevelRun run = runner.run(level);
+            stats.add(LevelStats.of(run, spec).withServer(ServerRefusals.between(before, metrics.read())));
         }
         System.out.print(TextTable.render(spec, stats));
         if (json != null) {

@@ -70,11 +70,12 @@ final class BreakdownText {
     private static void refusals(StringBuilder sb, List<LevelStats> levels) {
         sb.append(String.format(
                 Locale.ROOT,
-                "%n%-10s %5s %8s %8s %15s %13s  %s%n",
+                "%n%-10s %5s %8s %8s %13s %15s %13s  %s%n",
                 "level",
                 "429",
                 "429 p50",
                 "429 p99",
+                "server p99",
                 "retry-after p50",
                 "max",
                 "errors by status"));
@@ -85,16 +86,18 @@ final class BreakdownText {
                     .collect(Collectors.joining(", "));
             sb.append(String.format(
                     Locale.ROOT,
-                    "%-10s %5d %8s %8s %15s %13s  %s%n",
+                    "%-10s %5d %8s %8s %13s %15s %13s  %s%n",
                     s.level().label(),
                     r.count(),
                     num(r.p50Ms()),
                     num(r.p99Ms()),
+                    s.server().known() ? num(s.server().p99Ms()) : "-",
                     num(r.retryAfterP50S()),
                     num(r.retryAfterMaxS()),
                     byStatus.isEmpty() ? "-" : byStatus));
         }
-        sb.append("429 times in ms from sending to the refusal; Retry-After in s; HTTP 200 errors broke mid-stream")
+        sb.append("429 times in ms from sending to the refusal (server: from arrival, as its /metrics "
+                        + "timed its last minute or two); Retry-After in s; HTTP 200 errors broke mid-stream")
                 .append(NL);
     }
 

@@ -47,6 +47,7 @@ public final class JsonReport {
             ObjectNode byStatus = l.putObject("errors_by_status");
             s.errorsByStatus().forEach((status, n) -> byStatus.put(Integer.toString(status), n));
             refusals(l, s.refusals());
+            server(l, s.server());
             number(l, "duration_s", s.durationSeconds());
             number(l, "requests_per_second", s.requestsPerSecond());
             number(l, "output_tokens_per_second", s.outputTokensPerSecond());
@@ -86,6 +87,19 @@ public final class JsonReport {
         ObjectNode retry = o.putObject("retry_after_s");
         number(retry, "p50", r.retryAfterP50S());
         number(retry, "max", r.retryAfterMaxS());
+    }
+
+    /** The server's own time to the level's 429s (Kvasir's /metrics); null for another server. */
+    private static void server(ObjectNode o, ServerRefusals r) {
+        if (!r.known()) {
+            o.putNull("server_rejected_ms");
+            return;
+        }
+        ObjectNode ms = o.putObject("server_rejected_ms");
+        ms.put("count", r.count());
+        number(ms, "mean", r.meanMs());
+        number(ms, "p50", r.p50Ms());
+        number(ms, "p99", r.p99Ms());
     }
 
     private static void workload(ObjectNode o, ClassStats c) {

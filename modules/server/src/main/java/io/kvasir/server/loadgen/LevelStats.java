@@ -28,6 +28,8 @@ import java.util.TreeMap;
  * @param placement      where completed requests were served and their prefix-cache hit rate
  * @param followUpTtftMs TTFT of every turn after a session's first (its cache is what routing can
  *                       keep): what session affinity is measured by
+ * @param server         the level's 429s as the server timed them, {@link ServerRefusals#UNKNOWN}
+ *                       when it does not publish them
  */
 public record LevelStats(
         LoadSpec.Level level,
@@ -49,7 +51,8 @@ public record LevelStats(
         double[] ttftSamplesMs,
         List<String> errorSamples,
         Map<Workload, ClassStats> byWorkload,
-        PlacementStats placement) {
+        PlacementStats placement,
+        ServerRefusals server) {
 
     /** TTFT and prefix-cache use at one turn index across all sessions. */
     public record TurnStats(int turn, int completed, double ttftMsP50, double cachedTokensMean) {}
@@ -106,7 +109,34 @@ public record LevelStats(
                 ttft,
                 List.copyOf(samples),
                 byWorkload(results, spec, seconds),
-                PlacementStats.of(ok, spec.routing().replicas()));
+                PlacementStats.of(ok, spec.routing().replicas()),
+                ServerRefusals.UNKNOWN);
+    }
+
+    /** These figures with the server's own timing of the level's 429s. */
+    public LevelStats withServer(ServerRefusals timed) {
+        return new LevelStats(
+                level,
+                requests,
+                completed,
+                errors,
+                errorsByStatus,
+                refusals,
+                durationSeconds,
+                requestsPerSecond,
+                outputTokensPerSecond,
+                totalTokensPerSecond,
+                ttftMs,
+                itlMs,
+                e2eMs,
+                goodput,
+                turns,
+                followUpTtftMs,
+                ttftSamplesMs,
+                errorSamples,
+                byWorkload,
+                placement,
+                timed);
     }
 
     /** Every class that was sent, in {@link Workload} order; requests sent without a class are left out. */

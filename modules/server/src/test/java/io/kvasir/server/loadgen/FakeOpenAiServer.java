@@ -60,6 +60,7 @@ final class FakeOpenAiServer implements AutoCloseable {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v1/chat/completions", this::handle);
         server.createContext("/v1/models", this::models);
+        server.createContext("/metrics", this::metrics);
         server.setExecutor(executor);
         server.start();
     }
@@ -92,6 +93,25 @@ final class FakeOpenAiServer implements AutoCloseable {
         }
     }
 
+    /** Each 429 is timed as 4 ms at this fake server, as Kvasir's /metrics would publish it. */
+    static final double REFUSAL_SECONDS = 0.004;
+
+    private final AtomicInteger refused = new AtomicInteger();
+
+    private void metrics(HttpExchange ex) throws IOException {
+        try (ex) {
+            int n = refused.get();
+            String text = "# TYPE kvasir_http_refusal_seconds summary\n"
+                    + "kvasir_http_refusal_seconds{quantile=\"0.5\"} " + REFUSAL_SECONDS + "\n"
+                    + "kvasir_http_refusal_seconds{quantile=\"0.99\"} " + (n > 0 ? 0.005 : 0.0) + "\n"
+                    + "kvasir_http_refusal_seconds_count " + n + "\n"
+                    + "kvasir_http_refusal_seconds_sum " + n * REFUSAL_SECONDS + "\n";
+            byte[] body = text.getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+        }
+    }
+
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             JsonNode body = mapper.readTree(ex.getRequestBody());
@@ -110,6 +130,7 @@ final class FakeOpenAiServer implements AutoCloseable {
                 ex.getResponseHeaders().add("Retry-After", Integer.toString(RETRY_AFTER_S));
                 ex.sendResponseHeaders(429, msg.length);
                 ex.getResponseBody().write(msg);
+                refused.incrementAndGet();
                 return;
             }
             boolean fail = config.every() > 0 && n % config.every() == config.errorRemainder();

@@ -82,6 +82,7 @@ class JsonReportTest {
                         "rejected",
                         "rejected_ms",
                         "retry_after_s",
+                        "server_rejected_ms",
                         "duration_s",
                         "requests_per_second",
                         "output_tokens_per_second",
@@ -104,6 +105,8 @@ class JsonReportTest {
         assertThat(l.path("errors").asInt()).isEqualTo(1);
         assertThat(l.path("rejected").asInt()).isEqualTo(1);
         assertThat(l.path("rejected_ms").path("p50").asDouble()).isEqualTo(5.0);
+        // Built without the server's /metrics: its own timing is unknown, not zero.
+        assertThat(l.path("server_rejected_ms").isNull()).isTrue();
         assertThat(l.path("retry_after_s").path("p50").isNull())
                 .as("the 429 carried no Retry-After")
                 .isTrue();

@@ -341,6 +341,11 @@ class LoadRunnerEndToEndTest {
             assertThat(level.path("requests").asInt()).isEqualTo(8);
             assertThat(level.path("rejected").asInt()).isEqualTo(2);
             assertThat(level.path("rejected_ms").path("p99").isNumber()).isTrue();
+            // The server's own timing of the same 429s, from its /metrics before and after the level.
+            JsonNode server = level.path("server_rejected_ms");
+            assertThat(server.path("count").asInt()).isEqualTo(2);
+            assertThat(server.path("mean").asDouble()).isEqualTo(4.0);
+            assertThat(server.path("p99").asDouble()).isEqualTo(5.0);
             assertThat(level.path("retry_after_s").path("max").asDouble()).isEqualTo(FakeOpenAiServer.RETRY_AFTER_S);
             assertThat(level.path("errors").asInt()).isEqualTo(2);
             assertThat(level.path("errors_by_status").path("200").asInt()).isEqualTo(2);

@@ -1,0 +1,101 @@
+package io.kvasir.server.loadgen;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.OptionalDouble;
+
+/**
+ * A level's 429s as the server timed them: Kvasir's {@code kvasir_http_refusal_seconds}, from a
+ * request's arrival at the server to its 429, read from the server's {@code /metrics} before and
+ * after the level. Next to the load generator's own figures it tells the server's share of a
+ * refusal's time from the time a request spent in the client and on the way (on a two-core machine
+ * shared with the load generator, most of it). The count and mean are the level's exactly; the
+ * percentiles are the server's own, over its last minute or two.
+ *
+ * @param count refusals the server timed during the level
+ * @param meanMs their mean, null when there were none
+ * @param p50Ms the server's median at the level's end, null when it has none
+ * @param p99Ms the server's 99th percentile at the level's end, null when it has none
+ */
+public record ServerRefusals(long count, Double meanMs, Double p50Ms, Double p99Ms) {
+
+    static final String METRIC = "kvasir_http_refusal_seconds";
+
+    /** For a server that does not publish the metric (not Kvasir, or /metrics unreachable). */
+    public static final ServerRefusals UNKNOWN = new ServerRefusals(0, null, null, null);
+
+    public boolean known() {
+        return this != UNKNOWN;
+    }
+
+    /** The metric's totals at one moment; null fields when the server does not publish it. */
+    record Reading(Double count, Double sumSeconds, Double p50Seconds, Double p99Seconds) {
+
+        static final Reading NONE = new Reading(null, null, null, null);
+
+        static Reading of(String text) {
+            if (text == null) {
+                return NONE;
+            }
+            return new Reading(
+                    value(PrometheusText.sum(text, METRIC + "_count", null)),
+                    value(PrometheusText.sum(text, METRIC + "_sum", null)),
+                    value(PrometheusText.sum(text, METRIC, "quantile=\"0.5\"")),
+                    value(PrometheusText.sum(text, METRIC, "quantile=\"0.99\"")));
+        }
+
+        private static Double value(OptionalDouble v) {
+            return v.isPresent() ? v.getAsDouble() : null;
+        }
+    }
+
+    /** What the server timed between two readings. */
+    static ServerRefusals between(Reading before, Reading after) {
+        if (before.count() == null || after.count() == null || after.sumSeconds() == null) {
+            return UNKNOWN;
+        }
+        long count = Math.round(after.count() - before.count());
+        Double mean = count > 0 && before.sumSeconds() != null
+                ? (after.sumSeconds() - before.sumSeconds()) / count * 1000
+                : null;
+        return new ServerRefusals(Math.max(0, count), mean, ms(after.p50Seconds()), ms(after.p99Seconds()));
+    }
+
+    private static Double ms(Double seconds) {
+        return seconds == null ? null : seconds * 1000;
+    }
+
+    /** Reads a server's {@code /metrics} (Kvasir serves it on the API port, no key needed). */
+    static final class Scraper {
+        private final HttpClient client =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        private final URI metrics;
+
+        /** @param base the server's base URL, as {@code --url} gives it */
+        Scraper(String base) {
+            String root = base.replaceAll("/+$", "").replaceAll("/v1$", "");
+            this.metrics = URI.create(root + "/metrics");
+        }
+
+        /** The reading now, {@link Reading#NONE} when the server does not answer with the metric. */
+        Reading read() {
+            try {
+                HttpResponse<String> r = client.send(
+                        HttpRequest.newBuilder(metrics)
+                                .timeout(Duration.ofSeconds(5))
+                                .GET()
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+                return r.statusCode() == 200 ? Reading.of(r.body()) : Reading.NONE;
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                return Reading.NONE;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Reading.NONE;
+            }
+        }
+    }
+}
