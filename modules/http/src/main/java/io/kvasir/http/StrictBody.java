@@ -22,7 +22,7 @@ import java.util.concurrent.CompletionStage;
  * <p>A streamed body over the limit is read to its end and dropped before the 413 is answered. An
  * answer sent while the client is still uploading makes akka-http close the connection with unread
  * bytes in it, and the kernel then resets it: the client, still writing, gets a reset instead of
- * the 413 (about one time in a few hundred on loopback, more on a real network). Reading on costs
+ * the 413 (now and then even on loopback: a CI run saw it). Reading on costs
  * bandwidth only, bounded by the port's parser limit ({@link #drainLimit}) and the request timeout;
  * past the parser limit the body is cut off and the client may see the reset.
  */
