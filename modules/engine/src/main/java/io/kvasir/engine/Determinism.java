@@ -12,10 +12,12 @@ import java.util.Set;
  * shares its steps, whatever filled the prefix cache, and on whichever replica it resumes.
  *
  * <p>What it costs depends on the weights. Q8_0 kernels sum in one order for every batch shape, so
- * exact steps cost nothing measurable there; for F16, BF16, Q4_0 and the K-quants the exact kernels
+ * exact steps cost nothing measurable in decode there, and prefill about a tenth (its widened panel
+ * kept in the blocks' order, {@code ExactPanel}: bench-110m, 512-token prompt, 2 threads, 1,079-1,099
+ * against 1,173-1,245 tokens/s); for F16, BF16, Q4_0 and the K-quants the exact kernels
  * widen each weight group and run one chain per output, 2.2-3.7x slower for one sequence (JMH
  * {@code ExactMatmulBenchmark}, benchmarks.md). {@link #AUTO} therefore turns it on only where it is
- * free: a user of a Q4_K_M model gets the fast kernels unless they ask for bitwise reproducibility
+ * (nearly) free: a user of a Q4_K_M model gets the fast kernels unless they ask for bitwise reproducibility
  * with {@link #ON}. This follows the serving engines that offer batch-invariant inference (vLLM,
  * SGLang) as an opt-in, except that the free case is on by default.
  */
