@@ -25,7 +25,10 @@ import jdk.incubator.vector.VectorMask;
  * block sums then scales, a pre-summed minimum term), so they agree with this class only to
  * rounding; the tests compare both against it with a tolerance and this class against itself
  * bitwise. The kernels here are deliberately separate from {@link WidenedKernels}: a change to the
- * fast kernels' order cannot change what deterministic mode computes.
+ * fast kernels' order cannot change what deterministic mode computes. The one exception is {@link
+ * PanelKernels}, every type's prefill, whose tiles sum each output in exactly this order: batches
+ * of {@link PanelKernels#MIN_BATCH} rows and more run there (as fast as prefill with deterministic
+ * mode off), and {@code ExactMatmulTest} holds both to the same bits.
  *
  * <p>Cost: a single activation row widens each group before multiplying (an extra pass over a
  * buffer that stays in cache), with one chain per group and up to eight groups at once (fewer for
@@ -33,12 +36,6 @@ import jdk.incubator.vector.VectorMask;
  * instead of sixteen. See benchmarks.md for the measured figures.
  */
 final class ExactKernels {
-
-    /** A matrix's widening of group {@code g} ({@code G} rows) into {@code cols * G} floats, column after column. */
-    @FunctionalInterface
-    interface Widener {
-        void widen(int g, MemorySegment wf);
-    }
 
     /** Groups widened together at most: a single row then keeps eight independent chains in flight. */
     private static final int GROUPS_AT_ONCE = 8;
@@ -55,7 +52,20 @@ final class ExactKernels {
      * Needs {@link Vectors#ENABLED} (the matrices' scalar paths already compute row by row).
      */
     static void multiply(
-            Widener widener, int rows, int cols, int groups, float[] x, float[] out, int batch, ComputePool pool) {
+            PanelKernels.GroupWidener widener,
+            int rows,
+            int cols,
+            int groups,
+            float[] x,
+            float[] out,
+            int batch,
+            ComputePool pool) {
+        if (batch >= PanelKernels.MIN_BATCH) {
+            // The panel kernels sum each output in this same order (one chain over the columns in
+            // order, from zero, over the same widened weights) and are the fast paths' own prefill.
+            PanelKernels.multiplyGroups(widener, rows, cols, groups, x, batch, out, pool);
+            return;
+        }
         final int lanes = F.length();
         int tiled = batch / 8 * 8;
         float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, 0, tiled, pool) : null;
@@ -66,7 +76,7 @@ final class ExactKernels {
             for (int g = start; g < end; g += atOnce) {
                 int n = Math.min(atOnce, end - g);
                 for (int j = 0; j < n; j++) {
-                    widener.widen(g + j, wf.asSlice(j * groupBytes, groupBytes));
+                    widener.widen(g + j, wf.asSlice(j * groupBytes, groupBytes), 0, 4L * lanes);
                 }
                 for (int j = 0; j < n; j++) {
                     for (int b = 0; b < tiled; b += 8) {

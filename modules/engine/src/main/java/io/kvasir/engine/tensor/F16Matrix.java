@@ -60,8 +60,7 @@ final class F16Matrix extends DenseMatrix {
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         if (exact && Vectors.ENABLED) {
             checkMatmul(x, out, batch);
-            ExactKernels.multiply(
-                    (g, wf) -> widen(g, wf, 0, 4L * HalfPacked.G), rows, cols, groups, x, out, batch, pool);
+            ExactKernels.multiply(this::widen, rows, cols, groups, x, out, batch, pool);
         } else {
             matmul(x, out, batch, pool);
         }

@@ -28,6 +28,11 @@ import jdk.incubator.vector.FloatVector;
  * second's, so one column is two adjacent vectors. The activations are regrouped into tiles of
  * {@code h} rows, column after column, the rows past the batch zero (their sums are not stored).
  *
+ * <p>Each output is one chain of FMAs over the columns in order, from zero, over the type's own
+ * widened weights: the order {@link ExactKernels} defines for deterministic mode, which runs its
+ * batches of {@link #MIN_BATCH} rows and more here. A change to that order changes deterministic
+ * results ({@code ExactMatmulTest} compares them with a row alone, bit for bit).
+ *
  * <p>Only arrays, segments and ints cross these methods (see {@link Vectors} on why no vectors do).
  */
 final class PanelKernels {

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ExactMatmulTest {
 
     private static final int COLS = 512;
-    private static final int[] BATCHES = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33};
+    private static final int[] BATCHES = {1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33, 48, 61};
 
     private static ComputePool one;
     private static ComputePool two;
