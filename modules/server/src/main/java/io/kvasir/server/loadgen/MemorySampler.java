@@ -1,13 +1,9 @@
 package io.kvasir.server.loadgen;
 
 import io.kvasir.server.ProcStatus;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.OptionalDouble;
 
 /**
@@ -59,23 +55,11 @@ public final class MemorySampler {
     }
 
     private String scrape() {
-        try {
-            HttpResponse<String> r = client.send(
-                    HttpRequest.newBuilder(metrics)
-                            .timeout(Duration.ofSeconds(5))
-                            .GET()
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() == 200) {
-                return r.body();
-            }
-        } catch (IOException e) {
-            // counted below: a gap in the series, not the end of the run
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        String text = PrometheusText.scrape(client, metrics);
+        if (text == null) {
+            failedScrapes++; // a gap in the series, not the end of the run
         }
-        failedScrapes++;
-        return null;
+        return text;
     }
 
     private static double value(OptionalDouble v) {

@@ -1,5 +1,11 @@
 package io.kvasir.server.loadgen;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.OptionalDouble;
 
 /**
@@ -10,6 +16,24 @@ import java.util.OptionalDouble;
 public final class PrometheusText {
 
     private PrometheusText() {}
+
+    /** The page at {@code uri} when it answers 200 within five seconds, else null (busy, restarted, unreachable). */
+    public static String scrape(HttpClient client, URI uri) {
+        try {
+            HttpResponse<String> r = client.send(
+                    HttpRequest.newBuilder(uri)
+                            .timeout(Duration.ofSeconds(5))
+                            .GET()
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? r.body() : null;
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
 
     /**
      * Sum of every series of {@code metric} whose label set contains {@code label} (e.g.

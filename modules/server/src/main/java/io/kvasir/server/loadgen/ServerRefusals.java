@@ -2,8 +2,6 @@ package io.kvasir.server.loadgen;
 
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.OptionalDouble;
 
@@ -82,20 +80,8 @@ public record ServerRefusals(long count, Double meanMs, Double p50Ms, Double p99
 
         /** The reading now, {@link Reading#NONE} when the server does not answer with the metric. */
         Reading read() {
-            try {
-                HttpResponse<String> r = client.send(
-                        HttpRequest.newBuilder(metrics)
-                                .timeout(Duration.ofSeconds(5))
-                                .GET()
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-                return r.statusCode() == 200 ? Reading.of(r.body()) : Reading.NONE;
-            } catch (java.io.IOException | IllegalArgumentException e) {
-                return Reading.NONE;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return Reading.NONE;
-            }
+            String text = PrometheusText.scrape(client, metrics);
+            return text == null ? Reading.NONE : Reading.of(text);
         }
     }
 }
