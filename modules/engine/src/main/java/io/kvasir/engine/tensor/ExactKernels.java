@@ -6,7 +6,6 @@ import static io.kvasir.engine.tensor.Vectors.LE;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 
 /**
  * The deterministic matmul of the types whose fast kernels sum in an order that depends on the
@@ -32,8 +31,8 @@ import jdk.incubator.vector.VectorMask;
  *
  * <p>Cost: a single activation row widens each group before multiplying (an extra pass over a
  * buffer that stays in cache), with one chain per group and up to eight groups at once (fewer for
- * very wide rows, whose widened groups would not stay in L2); batches run eight rows per pass
- * instead of sixteen. See benchmarks.md for the measured figures.
+ * very wide rows, whose widened groups would not stay in L2); batches of up to seven rows take
+ * the widened groups row by row. See benchmarks.md for the measured figures.
  */
 final class ExactKernels {
 
@@ -67,8 +66,6 @@ final class ExactKernels {
             return;
         }
         final int lanes = F.length();
-        int tiled = batch / 8 * 8;
-        float[] xt = tiled > 0 ? ActivationTiles.interleave(x, cols, 0, tiled, pool) : null;
         long groupBytes = 4L * cols * lanes;
         int atOnce = (int) Math.max(1, Math.min(GROUPS_AT_ONCE, WIDENED_BYTES / groupBytes));
         pool.parallelFor(groups, (start, end) -> {
@@ -78,12 +75,7 @@ final class ExactKernels {
                 for (int j = 0; j < n; j++) {
                     widener.widen(g + j, wf.asSlice(j * groupBytes, groupBytes), 0, 4L * lanes);
                 }
-                for (int j = 0; j < n; j++) {
-                    for (int b = 0; b < tiled; b += 8) {
-                        times8(wf, j * groupBytes, cols, xt, b, out, rows, (g + j) * lanes);
-                    }
-                }
-                for (int b = tiled; b < batch; b++) {
+                for (int b = 0; b < batch; b++) {
                     groupsTimesRow(wf, groupBytes, n, cols, x, b, out, rows, g * lanes);
                 }
             }
@@ -160,45 +152,5 @@ final class ExactKernels {
         if (n > 7) {
             o7.intoArray(out, off + 7 * lanes, F.indexInRange(r0 + 7 * lanes, rows));
         }
-    }
-
-    /**
-     * Rows {@code b0 .. b0 + 7} of an eight-row tile of {@code xt} ({@link ActivationTiles}) against
-     * the widened group at {@code wOff}: one chain per row, as {@link #groupsTimesRow} sums.
-     */
-    private static void times8(
-            MemorySegment wf, long wOff, int cols, float[] xt, int b0, float[] out, int rows, int r0) {
-        final int lanes = F.length();
-        int x0 = b0 * cols;
-        FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
-        FloatVector o2 = o0;
-        FloatVector o3 = o0;
-        FloatVector o4 = o0;
-        FloatVector o5 = o0;
-        FloatVector o6 = o0;
-        FloatVector o7 = o0;
-        for (int c = 0; c < cols; c++) {
-            FloatVector w = FloatVector.fromMemorySegment(F, wf, wOff + 4L * c * lanes, LE);
-            int xc = x0 + 8 * c;
-            o0 = w.fma(FloatVector.broadcast(F, xt[xc]), o0);
-            o1 = w.fma(FloatVector.broadcast(F, xt[xc + 1]), o1);
-            o2 = w.fma(FloatVector.broadcast(F, xt[xc + 2]), o2);
-            o3 = w.fma(FloatVector.broadcast(F, xt[xc + 3]), o3);
-            o4 = w.fma(FloatVector.broadcast(F, xt[xc + 4]), o4);
-            o5 = w.fma(FloatVector.broadcast(F, xt[xc + 5]), o5);
-            o6 = w.fma(FloatVector.broadcast(F, xt[xc + 6]), o6);
-            o7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), o7);
-        }
-        int off = b0 * rows + r0;
-        VectorMask<Float> m = F.indexInRange(r0, rows);
-        o0.intoArray(out, off, m);
-        o1.intoArray(out, off + rows, m);
-        o2.intoArray(out, off + 2 * rows, m);
-        o3.intoArray(out, off + 3 * rows, m);
-        o4.intoArray(out, off + 4 * rows, m);
-        o5.intoArray(out, off + 5 * rows, m);
-        o6.intoArray(out, off + 6 * rows, m);
-        o7.intoArray(out, off + 7 * rows, m);
     }
 }

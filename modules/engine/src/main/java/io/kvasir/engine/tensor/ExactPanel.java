@@ -57,13 +57,9 @@ final class ExactPanel {
                 // An odd last group fills both halves; the second half's rows lie past the matrix.
                 widener.widen(g, wp, 0, step, scalesAt);
                 widener.widen(Math.min(g + 1, groups - 1), wp, 4L * lanes, step, scalesAt);
-                int r0 = g * lanes;
-                int width = Math.min(2 * lanes, rows - r0);
                 for (int b0 = 0; b0 < batch; b0 += TILE_ROWS) {
                     times6(wp, blocks, scalesAt, xt, b0 * cols, sums);
-                    for (int k = 0; k < Math.min(TILE_ROWS, batch - b0); k++) {
-                        System.arraycopy(sums, 2 * k * lanes, out, (b0 + k) * rows + r0, width);
-                    }
+                    PanelKernels.store(sums, Math.min(TILE_ROWS, batch - b0), b0, out, rows, g * lanes);
                 }
             }
         });

@@ -194,7 +194,7 @@ final class PanelKernels {
     }
 
     /** Row {@code k}'s two vectors of sums sit at {@code sums[2 k G ..]}; rows past the batch and the matrix are dropped. */
-    private static void store(float[] sums, int n, int b0, float[] out, int rows, int r0) {
+    static void store(float[] sums, int n, int b0, float[] out, int rows, int r0) {
         int lanes = F.length();
         int width = Math.min(2 * lanes, rows - r0);
         for (int k = 0; k < n; k++) {
