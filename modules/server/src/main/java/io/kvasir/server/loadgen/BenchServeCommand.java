@@ -208,10 +208,13 @@ public final class BenchServeCommand implements Callable<Integer> {
         }
         List<LevelStats> stats = new ArrayList<>();
         ServerRefusals.Scraper metrics = new ServerRefusals.Scraper(spec.url());
+        // One reading per boundary: a level's end is the next one's start.
+        ServerRefusals.Reading before = metrics.read();
         for (LoadSpec.Level level : spec.levels()) {
-            ServerRefusals.Reading before = metrics.read();
             LoadRunner.LevelRun run = runner.run(level);
-            stats.add(LevelStats.of(run, spec).withServer(ServerRefusals.between(before, metrics.read())));
+            ServerRefusals.Reading after = metrics.read();
+            stats.add(LevelStats.of(run, spec).withServer(ServerRefusals.between(before, after)));
+            before = after;
         }
         System.out.print(TextTable.render(spec, stats));
         if (json != null) {
