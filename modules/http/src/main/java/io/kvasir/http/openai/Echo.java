@@ -68,7 +68,9 @@ final class Echo {
         List<Map<String, Double>> tops = new ArrayList<>();
         List<Integer> offsets = new ArrayList<>();
         if (scores != null && scores.tokens() != null) {
-            int offset = 0;
+            List<String> texts = new ArrayList<>();
+            scores.tokens().forEach(t -> texts.add(t.text()));
+            offsets.addAll(offsetsIn(echoed, texts));
             boolean first = true;
             for (GenerationEvent.PromptToken t : scores.tokens()) {
                 tokens.add(t.text());
@@ -82,8 +84,6 @@ final class Echo {
                     }
                     tops.add(top);
                 }
-                offsets.add(offset);
-                offset += t.text().length();
                 first = false;
             }
         }
@@ -94,5 +94,44 @@ final class Echo {
             offsets.add(o + echoed.length());
         }
         return new CompletionLogprobs(tokens, logprobs, tops, offsets);
+    }
+
+    /** How far past the cursor a token's text is looked for when it is not found right there. */
+    private static final int RESYNC_WINDOW = 4;
+
+    /**
+     * Where each prompt token starts in the echoed text. The token's own text is not always what
+     * the text holds there: a beginning-of-sequence token is not in the text at all, a
+     * SentencePiece token carries a leading space the prompt did not have, and a character split
+     * into byte tokens shows in none of them. So each token is looked for at the cursor (as it
+     * is, then without its leading spaces), then a few characters on (past a character its
+     * neighbours' bytes made); a token found nowhere starts at the cursor and takes no width. The
+     * offsets never go back and never pass the text's end, which is what a client slicing the
+     * text by them needs.
+     */
+    static List<Integer> offsetsIn(String echoed, List<String> tokenTexts) {
+        List<Integer> offsets = new ArrayList<>(tokenTexts.size());
+        int cursor = 0;
+        for (String text : tokenTexts) {
+            offsets.add(cursor);
+            if (text == null || text.isEmpty()) {
+                continue;
+            }
+            if (echoed.startsWith(text, cursor)) {
+                cursor += text.length();
+                continue;
+            }
+            String bare = text.stripLeading();
+            if (!bare.isEmpty() && echoed.startsWith(bare, cursor)) {
+                cursor += bare.length();
+                continue;
+            }
+            int at = echoed.indexOf(text, cursor);
+            if (at >= 0 && at <= cursor + RESYNC_WINDOW) {
+                offsets.set(offsets.size() - 1, at);
+                cursor = at + text.length();
+            }
+        }
+        return offsets;
     }
 }
