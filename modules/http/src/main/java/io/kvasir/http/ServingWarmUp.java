@@ -126,29 +126,12 @@ public final class ServingWarmUp {
     }
 
     /**
-     * Waits (at most {@value #SETTLE_MAX_MS} ms) until the JIT has compiled nothing for {@value
-     * #SETTLE_QUIET_MS} ms: the warm-up leaves the compiler a queue, and the compiler threads would
-     * take cores from the first clients' prompts.
+     * The warm-up leaves the compiler a queue, and the compiler threads would take cores from the
+     * first clients' prompts: readiness waits (at most {@value #SETTLE_MAX_MS} ms) until nothing has
+     * been compiled for {@value #SETTLE_QUIET_MS} ms.
      */
     static void awaitCompiler() {
-        var compiler = java.lang.management.ManagementFactory.getCompilationMXBean();
-        if (compiler == null || !compiler.isCompilationTimeMonitoringSupported()) {
-            return;
-        }
-        long deadline = System.nanoTime() + SETTLE_MAX_MS * 1_000_000L;
-        long last = compiler.getTotalCompilationTime();
-        try {
-            while (System.nanoTime() < deadline) {
-                Thread.sleep(SETTLE_QUIET_MS);
-                long now = compiler.getTotalCompilationTime();
-                if (now == last) {
-                    return;
-                }
-                last = now;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        io.kvasir.engine.CompilerQuiet.await(SETTLE_QUIET_MS, SETTLE_MAX_MS);
     }
 
     private static final long SETTLE_QUIET_MS = 500;

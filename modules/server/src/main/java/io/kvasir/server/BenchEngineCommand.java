@@ -74,6 +74,14 @@ final class BenchEngineCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "3")
     int repeats;
 
+    @Option(
+            names = "--settle-max-ms",
+            defaultValue = "20000",
+            description = "After the warm-up, wait up to this long for the JIT to compile nothing for"
+                    + " half a second, so that the figures are of compiled code and not of the compiler"
+                    + " sharing the cores (0: do not wait)")
+    long settleMaxMs;
+
     @Option(names = "--json", description = "Print the results as one JSON object")
     boolean json;
 
@@ -84,6 +92,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     boolean phases;
 
     private PhaseTimes phaseTimes;
+    private long settledMs;
     private boolean resolvedDeterministic;
     /** Per measurement (prefill, then each decode batch): {wall, attention, routing, experts} nanoseconds. */
     private final Map<String, long[]> phaseSplit = new java.util.LinkedHashMap<>();
@@ -108,10 +117,17 @@ final class BenchEngineCommand implements Callable<Integer> {
             int vocab = local.tokenizer().vocabSize();
             progress("warming up");
             runPrefill(engine, vocab);
-            // And one sequence's decode: a prefill compiles the batch kernels, not the single-row
-            // ones, which the optimising compiler otherwise takes during the first measured decode
-            // (seconds on a busy machine, with every vector boxed until then).
-            runDecode(engine, vocab, 1);
+            // And a decode at every batch size: a prefill compiles the batch kernels, not the
+            // single-row ones, and each batch shape has kernels of its own, which the optimising
+            // compiler otherwise takes during the first measured decode (seconds on a busy
+            // machine, with every vector boxed until then).
+            for (int b : batches) {
+                runDecode(engine, vocab, b);
+            }
+            if (settleMaxMs > 0) {
+                progress("waiting for the compiler");
+                settledMs = io.kvasir.engine.CompilerQuiet.await(500, settleMaxMs);
+            }
 
             double[] prefill = new double[repeats];
             for (int r = 0; r < repeats; r++) {
@@ -162,6 +178,7 @@ final class BenchEngineCommand implements Callable<Integer> {
             // Decode runs after each sequence's prompt: its context grows from prompt_tokens to
             // prompt_tokens + gen_tokens (llama-bench's tg starts at 0; batched-bench's at -npp).
             root.put("context_depth", promptTokens);
+            root.put("jit_settle_ms", settledMs);
             root.put("prefill_tokens_per_second", round(prefill));
             ArrayNode arr = root.putArray("decode");
             for (int i = 0; i < batches.length; i++) {
@@ -179,6 +196,9 @@ final class BenchEngineCommand implements Callable<Integer> {
             }
             System.out.println(mapper.writeValueAsString(root));
         } else {
+            if (settleMaxMs > 0) {
+                System.out.printf("warm-up: the compiler went quiet %d ms after it%n", settledMs);
+            }
             System.out.printf("prefill (%d-token prompt): %.1f tok/s%n", promptTokens, prefill);
             for (int i = 0; i < batches.length; i++) {
                 System.out.printf(

@@ -37,6 +37,8 @@ class BenchEngineJsonTest {
                             "1",
                             "--threads",
                             "1",
+                            "--settle-max-ms",
+                            "1500",
                             "--json");
         } finally {
             System.setOut(out);
@@ -54,6 +56,8 @@ class BenchEngineJsonTest {
         assertThat(json.path("weight_bytes_by_type").path("F32").asLong()).isPositive();
         assertThat(json.path("context_depth").asInt()).isEqualTo(8);
         assertThat(json.path("decode")).hasSize(2);
+        // The wait for the compiler is reported, and bounded by the option.
+        assertThat(json.path("jit_settle_ms").asLong()).isBetween(1L, 2_500L);
         assertThat(json.path("prefill_tokens_per_second").asDouble()).isPositive();
     }
 }
