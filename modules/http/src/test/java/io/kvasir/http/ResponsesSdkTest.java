@@ -157,6 +157,28 @@ class ResponsesSdkTest {
         assertThat(text(client.responses().retrieve(done.id()))).isEqualTo("Hello, world");
     }
 
+    /** A required call cut by max_output_tokens: an incomplete response holding the call so far. */
+    @Test
+    void aRequiredCallCutShortIsAnIncompleteFunctionCall() {
+        server.fabric.script(request -> Source.from(
+                FakeFabric.events(FinishReason.LENGTH, "{\"name\": \"get_weather\", \"arguments\": {\"ci")));
+        Response cut = client.responses()
+                .create(ResponseCreateParams.builder()
+                        .model(FakeFabric.MODEL)
+                        .input("What is the weather in Oslo?")
+                        .addTool(weather())
+                        .toolChoice(ToolChoiceOptions.REQUIRED)
+                        .maxOutputTokens(16L)
+                        .build());
+
+        assertThat(cut.status()).hasValue(com.openai.models.responses.ResponseStatus.INCOMPLETE);
+        assertThat(cut.output()).hasSize(1);
+        ResponseFunctionToolCall call = cut.output().getFirst().asFunctionCall();
+        assertThat(call.name()).isEqualTo("get_weather");
+        assertThat(call.arguments()).isEqualTo("{\"ci");
+        assertThat(call.status()).hasValue(ResponseFunctionToolCall.Status.INCOMPLETE);
+    }
+
     @Test
     void aToolCallLoopContinuesTheStoredResponse() {
         server.fabric.script(FakeFabric.reply(

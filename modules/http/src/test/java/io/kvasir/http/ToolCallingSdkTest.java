@@ -18,6 +18,7 @@ import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.engine.chat.ToolCall;
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationRequest;
 import java.time.Duration;
 import java.util.List;
@@ -189,5 +190,56 @@ class ToolCallingSdkTest {
         assertThat(completion.choices().getFirst().message().content()).contains(CALL);
         assertThat(completion.choices().getFirst().message().toolCalls()).isEmpty();
         assertThat(completion.choices().getFirst().finishReason().asString()).isEqualTo("stop");
+    }
+
+    /** A forced call that max_tokens cut is answered as OpenAI does: the call so far, finish "length". */
+    @Test
+    void aForcedCallCutByMaxTokensIsACallAsFarAsItGot() {
+        String[] cut = {"{\"name\": \"get_weather\", ", "\"arguments\": {\"city\": \"Os"};
+        server.fabric.script(r -> akka.stream.javadsl.Source.from(FakeFabric.events(FinishReason.LENGTH, cut)));
+        ChatCompletion whole = client.chat()
+                .completions()
+                .create(ask().toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED)
+                        .build());
+        var choice = whole.choices().getFirst();
+        assertThat(choice.finishReason().asString()).isEqualTo("length");
+        assertThat(choice.message().content()).isEmpty();
+        var call = choice.message().toolCalls().orElseThrow().getFirst().asFunction();
+        assertThat(call.function().name()).isEqualTo("get_weather");
+        assertThat(call.function().arguments()).isEqualTo("{\"city\": \"Os");
+
+        StringBuilder content = new StringBuilder();
+        StringBuilder arguments = new StringBuilder();
+        String finish = null;
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat()
+                .completions()
+                .createStreaming(ask().toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED)
+                        .build())) {
+            for (ChatCompletionChunk chunk : stream.stream().toList()) {
+                for (var c : chunk.choices()) {
+                    c.delta().content().ifPresent(content::append);
+                    for (var delta : c.delta().toolCalls().orElse(List.of())) {
+                        delta.function().flatMap(f -> f.arguments()).ifPresent(arguments::append);
+                    }
+                    if (c.finishReason().isPresent()) {
+                        finish = c.finishReason().get().asString();
+                    }
+                }
+            }
+        }
+        assertThat(content).isEmpty();
+        assertThat(arguments).hasToString("{\"city\": \"Os");
+        assertThat(finish).isEqualTo("length");
+    }
+
+    /** Under tool_choice auto a cut answer is left as the model wrote it: it may have been prose. */
+    @Test
+    void anUnforcedCutAnswerStaysContent() {
+        server.fabric.script(r -> akka.stream.javadsl.Source.from(
+                FakeFabric.events(FinishReason.LENGTH, "{\"name\": \"get_weather\", \"argu")));
+        var choice = client.chat().completions().create(ask().build()).choices().getFirst();
+        assertThat(choice.finishReason().asString()).isEqualTo("length");
+        assertThat(choice.message().toolCalls()).isEmpty();
+        assertThat(choice.message().content().orElseThrow()).endsWith("\"argu");
     }
 }

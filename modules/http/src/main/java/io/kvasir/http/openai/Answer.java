@@ -52,7 +52,7 @@ public record Answer(
     }
 
     public ToolCallParser toolCallParser() {
-        return new ToolCallParser(tools.names());
+        return new ToolCallParser(tools);
     }
 
     static final String TOOL_CALLS = "tool_calls";
@@ -142,7 +142,8 @@ public record Answer(
                     : null;
             var message = new OpenAiJson.ChatMessageOut("assistant", text.toString(), null);
             if (parsesToolCalls()) {
-                ParsedToolCalls parsed = toolCallParser().parse(text.toString());
+                boolean cut = finished.reason() == io.kvasir.fabric.api.FinishReason.LENGTH;
+                ParsedToolCalls parsed = toolCallParser().parse(text.toString(), cut);
                 if (parsed.hasCalls()) {
                     List<OpenAiJson.ToolCallOut> calls = parsed.calls().stream()
                             .map(c -> new OpenAiJson.ToolCallOut(
@@ -151,7 +152,8 @@ public record Answer(
                                     new OpenAiJson.FunctionOut(c.name(), c.arguments())))
                             .toList();
                     message = new OpenAiJson.ChatMessageOut("assistant", parsed.content(), null, calls);
-                    reason = TOOL_CALLS;
+                    // A call that max_tokens cut (a forced one, read as far as it got) says so.
+                    reason = cut ? reason : TOOL_CALLS;
                 }
             }
             return new OpenAiJson.ChatCompletion(

@@ -138,7 +138,8 @@ public final class SseEncoding {
                 return errorEvent(ApiError.internal());
             }
             ByteStringBuilder out = new ByteStringBuilder();
-            ParsedToolCalls parsed = tools == null ? null : tools.finish();
+            boolean cut = done.reason() == FinishReason.LENGTH;
+            ParsedToolCalls parsed = tools == null ? null : tools.finish(cut);
             if (parsed != null && parsed.content() != null) {
                 out.append(frame(answer.contentChunk(parsed.content())));
             }
@@ -146,7 +147,7 @@ public final class SseEncoding {
                 for (int i = 0; i < parsed.calls().size(); i++) {
                     answer.toolCallChunks(i, parsed.calls().get(i)).forEach(c -> out.append(frame(c)));
                 }
-                out.append(frame(answer.toolCallsFinishChunk()));
+                out.append(frame(cut ? answer.finishChunk(done) : answer.toolCallsFinishChunk()));
             } else {
                 out.append(frame(answer.finishChunk(done)));
             }

@@ -160,7 +160,7 @@ final class ResponseObject {
         }
         List<ParsedToolCalls.Call> calls = parsed.calls();
         for (ParsedToolCalls.Call call : calls) {
-            output.add(functionCall(Ids.functionCall(), Ids.call(), call.name(), call.arguments(), "completed"));
+            output.add(functionCall(Ids.functionCall(), Ids.call(), call.name(), call.arguments(), status));
         }
         if (output.isEmpty()) {
             output.add(message(Ids.message(), "", status));

@@ -157,11 +157,11 @@ final class ResponseStream {
                 return new Out(failure(ApiError.internal()), null);
             }
             ByteStringBuilder out = new ByteStringBuilder();
-            ParsedToolCalls held = tools == null ? ParsedToolCalls.text(null) : tools.finish();
+            boolean cut = done.reason() == FinishReason.LENGTH;
+            ParsedToolCalls held = tools == null ? ParsedToolCalls.text(null) : tools.finish(cut);
             if (held.content() != null) {
                 out.append(onText(held.content()));
             }
-            boolean cut = done.reason() == FinishReason.LENGTH;
             ArrayNode output = NODES.arrayNode();
             if (messageId != null || !held.hasCalls()) {
                 if (messageId == null) {
@@ -194,8 +194,8 @@ final class ResponseStream {
                 argsDone.put("name", call.name());
                 argsDone.put("arguments", call.arguments());
                 out.append(event("response.function_call_arguments.done", argsDone));
-                ObjectNode item =
-                        ResponseObject.functionCall(itemId, callId, call.name(), call.arguments(), "completed");
+                ObjectNode item = ResponseObject.functionCall(
+                        itemId, callId, call.name(), call.arguments(), cut ? "incomplete" : "completed");
                 out.append(event("response.output_item.done", itemDone(index, item)));
                 output.add(item);
             }

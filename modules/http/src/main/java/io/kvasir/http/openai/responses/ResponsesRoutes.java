@@ -174,8 +174,7 @@ public final class ResponsesRoutes extends AllDirectives {
         request.input().forEach(items::add);
         messages.addAll(InputItems.toMessages(items));
         GenerationRequest generation = forCaller(withMessages(chat.generation(), messages), caller, http);
-        ToolCallParser parser =
-                chat.tools().offered() ? new ToolCallParser(chat.tools().names()) : null;
+        ToolCallParser parser = chat.tools().offered() ? new ToolCallParser(chat.tools()) : null;
         Source<GenerationEvent, NotUsed> events = fabric.generate(generation);
         StoreStep storeStep = new StoreStep(owner, id, request, sessionId);
         return request.stream()
@@ -247,9 +246,9 @@ public final class ResponsesRoutes extends AllDirectives {
                         throw ApiError.internal().toException();
                     }
                     String served = started != null && started.model() != null ? started.model() : model;
-                    ParsedToolCalls calls =
-                            parser == null ? ParsedToolCalls.text(text.toString()) : parser.parse(text.toString());
                     boolean cut = finished.reason() == FinishReason.LENGTH;
+                    ParsedToolCalls calls =
+                            parser == null ? ParsedToolCalls.text(text.toString()) : parser.parse(text.toString(), cut);
                     ObjectNode body = new ResponseObject(id, nowSeconds(), served, request)
                             .finished(ResponseObject.output(calls, cut), finished);
                     String replica = started == null ? null : started.replica();

@@ -15,9 +15,29 @@ public final class ToolCallParser {
     static final List<String> OPENERS = List.of(HermesToolCalls.OPEN, MistralToolCalls.OPEN, LlamaToolCalls.PYTHON_TAG);
 
     private final Set<String> offered;
+    private final ToolRequest request;
 
+    /** A parser for the calls {@code request} allows; a forced call cut short is still read as one. */
+    public ToolCallParser(ToolRequest request) {
+        this.offered = Set.copyOf(new HashSet<>(request.names()));
+        this.request = request;
+    }
+
+    /** A parser for calls to {@code offered} functions, the model free to call none. */
     public ToolCallParser(List<String> offered) {
-        this.offered = Set.copyOf(new HashSet<>(offered));
+        this(new ToolRequest(offered, null, "auto", null, true));
+    }
+
+    /**
+     * The calls in a whole answer; {@code cut} when {@code max_tokens} ended it. A call the request
+     * forced and the cut left unfinished comes back as far as it got (see {@link CutCall}).
+     */
+    public ParsedToolCalls parse(String text, boolean cut) {
+        ParsedToolCalls parsed = parse(text);
+        if (parsed.hasCalls() || !cut || !request.forced() || text == null) {
+            return parsed;
+        }
+        return CutCall.of(text, request);
     }
 
     public ParsedToolCalls parse(String text) {

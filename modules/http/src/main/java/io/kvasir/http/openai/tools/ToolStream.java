@@ -44,12 +44,17 @@ public final class ToolStream {
 
     /** Ends the answer: the held text parsed into calls, or returned as content. */
     public ParsedToolCalls finish() {
+        return finish(false);
+    }
+
+    /** Ends the answer, {@code cut} when {@code max_tokens} ended it (see {@link ToolCallParser#parse(String, boolean)}). */
+    public ParsedToolCalls finish(boolean cut) {
         String rest = pending.toString();
         pending.setLength(0);
         if (!capturing) {
             return ParsedToolCalls.text(rest.isEmpty() ? null : rest);
         }
-        ParsedToolCalls parsed = parser.parse(rest);
+        ParsedToolCalls parsed = parser.parse(rest, cut);
         return parsed.hasCalls() ? parsed : ParsedToolCalls.text(rest);
     }
 
