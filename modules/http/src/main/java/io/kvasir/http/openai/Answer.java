@@ -1,5 +1,6 @@
 package io.kvasir.http.openai;
 
+import io.kvasir.fabric.api.FinishReason;
 import io.kvasir.fabric.api.GenerationEvent;
 import io.kvasir.http.openai.OpenAiJson.ChatLogprobs;
 import io.kvasir.http.openai.OpenAiJson.CompletionLogprobs;
@@ -142,7 +143,7 @@ public record Answer(
                     : null;
             var message = new OpenAiJson.ChatMessageOut("assistant", text.toString(), null);
             if (parsesToolCalls()) {
-                boolean cut = finished.reason() == io.kvasir.fabric.api.FinishReason.LENGTH;
+                boolean cut = finished.reason() == FinishReason.LENGTH;
                 ParsedToolCalls parsed = toolCallParser().parse(text.toString(), cut);
                 if (parsed.hasCalls()) {
                     List<OpenAiJson.ToolCallOut> calls = parsed.calls().stream()
