@@ -120,7 +120,7 @@ final class Q8_0Matrix extends DenseMatrix {
         if (batch >= 64) {
             // Exact prefill: the same panel unscaled, each block's scale applied as the kernels
             // below apply it (ExactPanel).
-            ExactPanel.multiplyGroups(this::widenUnscaled, rows, cols, groups, x, batch, out, pool);
+            ExactPanel.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
             return;
         }
         // Eight rows per pass while eight are left, then four, then what remains: decode batches and
@@ -460,6 +460,15 @@ final class Q8_0Matrix extends DenseMatrix {
      * significant bits, so each product is exact in a float.
      */
     private void widen(int g, MemorySegment wf, long off, long step) {
+        widen(g, wf, off, step, -1);
+    }
+
+    /**
+     * As above, but with {@code scalesAt >= 0} the weights are written without their scales (times
+     * one, which changes no bit) and block {@code k}'s {@code G} scales go to {@code scalesAt + k *
+     * step + off} instead (for {@link ExactPanel}).
+     */
+    private void widen(int g, MemorySegment wf, long off, long step, long scalesAt) {
         final int lanes = Q8_0Packed.G;
         long base = g * blocks * gb;
         for (int b = 0; b < blocks; b++) {
@@ -471,37 +480,15 @@ final class Q8_0Matrix extends DenseMatrix {
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX);
+            if (scalesAt >= 0) {
+                d.intoMemorySegment(wf, scalesAt + step * b + off, LE);
+                d = FloatVector.broadcast(F, 1f);
+            }
             long w0 = off + step * b * Q8_0Packed.BLOCK;
             for (int c = 0; c < Q8_0Packed.BLOCK; c++) {
                 ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * lanes, LE)
                                 .convertShape(B2F, F, 0))
                         .mul(d)
-                        .intoMemorySegment(wf, w0 + step * c, LE);
-            }
-        }
-    }
-
-    /**
-     * Group {@code g}'s weights as floats without their scales, column {@code c}'s {@code G} rows at
-     * byte {@code off + c * step} of {@code wf}, and block {@code k}'s scales at {@code scalesAt + k *
-     * step + off} (for {@link ExactPanel}).
-     */
-    private void widenUnscaled(int g, MemorySegment wf, long off, long step, long scalesAt) {
-        final int lanes = Q8_0Packed.G;
-        long base = g * blocks * gb;
-        for (int b = 0; b < blocks; b++) {
-            long at = base + b * gb;
-            long q = at + 2 * lanes;
-            ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .intoMemorySegment(wf, scalesAt + step * b + off, LE);
-            long w0 = off + step * b * Q8_0Packed.BLOCK;
-            for (int c = 0; c < Q8_0Packed.BLOCK; c++) {
-                ((FloatVector) ByteVector.fromMemorySegment(B, p, q + (long) c * lanes, LE)
-                                .convertShape(B2F, F, 0))
                         .intoMemorySegment(wf, w0 + step * c, LE);
             }
         }
