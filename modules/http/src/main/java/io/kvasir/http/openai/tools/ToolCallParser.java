@@ -23,11 +23,6 @@ public final class ToolCallParser {
         this.request = request;
     }
 
-    /** A parser for calls to {@code offered} functions, the model free to call none. */
-    public ToolCallParser(List<String> offered) {
-        this(new ToolRequest(offered, null, "auto", null, true));
-    }
-
     /**
      * The calls in a whole answer; {@code cut} when {@code max_tokens} ended it. A call the request
      * forced and the cut left unfinished comes back as far as it got (see {@link CutCall}).

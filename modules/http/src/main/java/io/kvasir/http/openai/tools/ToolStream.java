@@ -42,20 +42,18 @@ public final class ToolStream {
         return release(pending.length() - heldBack());
     }
 
-    /** Ends the answer: the held text parsed into calls, or returned as content. */
-    public ParsedToolCalls finish() {
-        return finish(false);
-    }
-
-    /** Ends the answer, {@code cut} when {@code max_tokens} ended it (see {@link ToolCallParser#parse(String, boolean)}). */
+    /**
+     * Ends the answer: the held text parsed into calls, or returned as content; {@code cut} when
+     * {@code max_tokens} ended it (see {@link ToolCallParser#parse(String, boolean)}).
+     */
     public ParsedToolCalls finish(boolean cut) {
         String rest = pending.toString();
         pending.setLength(0);
         if (!capturing) {
             return ParsedToolCalls.text(rest.isEmpty() ? null : rest);
         }
-        ParsedToolCalls parsed = parser.parse(rest, cut);
-        return parsed.hasCalls() ? parsed : ParsedToolCalls.text(rest);
+        // The parser hands text without calls back as content itself.
+        return parser.parse(rest, cut);
     }
 
     private String release(int upTo) {

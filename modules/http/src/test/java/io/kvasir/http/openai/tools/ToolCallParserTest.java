@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 
 class ToolCallParserTest {
 
-    private final ToolCallParser parser = new ToolCallParser(List.of("get_weather", "get_time"));
+    private final ToolCallParser parser =
+            new ToolCallParser(new ToolRequest(List.of("get_weather", "get_time"), null, "auto", null, true));
 
     @Test
     void hermesCallsWithTextAround() {

@@ -7,7 +7,8 @@ import org.junit.jupiter.api.Test;
 
 class ToolStreamTest {
 
-    private final ToolStream stream = new ToolStream(new ToolCallParser(List.of("get_time")));
+    private final ToolStream stream =
+            new ToolStream(new ToolCallParser(new ToolRequest(List.of("get_time"), null, "auto", null, true)));
 
     private String feed(String... pieces) {
         StringBuilder out = new StringBuilder();
@@ -21,7 +22,7 @@ class ToolStreamTest {
     void plainTextStreamsAsItComes() {
         assertThat(stream.onText("Hello")).isEqualTo("Hello");
         assertThat(stream.onText(", world")).isEqualTo(", world");
-        assertThat(stream.finish().hasCalls()).isFalse();
+        assertThat(stream.finish(false).hasCalls()).isFalse();
     }
 
     @Test
@@ -29,7 +30,7 @@ class ToolStreamTest {
         String sent =
                 feed("Checking ", "<tool", "_call>{\"name\": \"get_time\", ", "\"arguments\": {}}", "</tool_call>");
         assertThat(sent).isEqualTo("Checking ");
-        ParsedToolCalls end = stream.finish();
+        ParsedToolCalls end = stream.finish(false);
         assertThat(end.calls()).containsExactly(new ParsedToolCalls.Call("get_time", "{}"));
         assertThat(end.content()).isNull();
     }
@@ -42,7 +43,7 @@ class ToolStreamTest {
     @Test
     void anAnswerStartingWithJsonIsHeldAndParsedAtTheEnd() {
         assertThat(feed(" {\"name\": ", "\"get_time\", \"parameters\": {}}")).isEmpty();
-        assertThat(stream.finish().calls())
+        assertThat(stream.finish(false).calls())
                 .extracting(ParsedToolCalls.Call::name)
                 .containsExactly("get_time");
     }
@@ -50,7 +51,7 @@ class ToolStreamTest {
     @Test
     void heldJsonThatIsNoCallComesOutAsContent() {
         assertThat(feed("{\"a\": 1}")).isEmpty();
-        ParsedToolCalls end = stream.finish();
+        ParsedToolCalls end = stream.finish(false);
         assertThat(end.hasCalls()).isFalse();
         assertThat(end.content()).isEqualTo("{\"a\": 1}");
     }
