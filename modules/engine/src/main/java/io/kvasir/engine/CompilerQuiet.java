@@ -34,11 +34,14 @@ public final class CompilerQuiet {
         long started = System.nanoTime();
         long deadline = started + maxMs * 1_000_000L;
         CompilationMXBean bean = ManagementFactory.getCompilationMXBean();
-        boolean proc = compilerTicks() >= 0;
-        if (!proc && (bean == null || !bean.isCompilationTimeMonitoringSupported())) {
-            return 0;
+        long last = compilerTicks();
+        boolean proc = last >= 0;
+        if (!proc) {
+            if (bean == null || !bean.isCompilationTimeMonitoringSupported()) {
+                return 0;
+            }
+            last = bean.getTotalCompilationTime();
         }
-        long last = proc ? compilerTicks() : bean.getTotalCompilationTime();
         try {
             while (System.nanoTime() < deadline) {
                 Thread.sleep(quietMs);
