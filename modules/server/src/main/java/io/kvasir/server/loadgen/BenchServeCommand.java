@@ -213,7 +213,7 @@ public final class BenchServeCommand implements Callable<Integer> {
         for (LoadSpec.Level level : spec.levels()) {
             LoadRunner.LevelRun run = runner.run(level);
             ServerRefusals.Reading after = metrics.read();
-            stats.add(LevelStats.of(run, spec).withServer(ServerRefusals.between(before, after)));
+            stats.add(LevelStats.of(run, spec, ServerRefusals.between(before, after)));
             before = after;
         }
         System.out.print(TextTable.render(spec, stats));

@@ -59,7 +59,13 @@ public record LevelStats(
 
     private static final int MAX_ERROR_SAMPLES = 5;
 
+    /** A level's figures, for a server whose own timing of its 429s is not known. */
     public static LevelStats of(LoadRunner.LevelRun run, LoadSpec spec) {
+        return of(run, spec, ServerRefusals.UNKNOWN);
+    }
+
+    /** A level's figures, with the server's own timing of its 429s ({@code server}). */
+    public static LevelStats of(LoadRunner.LevelRun run, LoadSpec spec, ServerRefusals server) {
         List<RequestResult> results = run.results();
         List<RequestResult> ok = results.stream().filter(RequestResult::ok).toList();
         Refusals refusals = Refusals.of(results);
@@ -110,33 +116,7 @@ public record LevelStats(
                 List.copyOf(samples),
                 byWorkload(results, spec, seconds),
                 PlacementStats.of(ok, spec.routing().replicas()),
-                ServerRefusals.UNKNOWN);
-    }
-
-    /** These figures with the server's own timing of the level's 429s. */
-    public LevelStats withServer(ServerRefusals timed) {
-        return new LevelStats(
-                level,
-                requests,
-                completed,
-                errors,
-                errorsByStatus,
-                refusals,
-                durationSeconds,
-                requestsPerSecond,
-                outputTokensPerSecond,
-                totalTokensPerSecond,
-                ttftMs,
-                itlMs,
-                e2eMs,
-                goodput,
-                turns,
-                followUpTtftMs,
-                ttftSamplesMs,
-                errorSamples,
-                byWorkload,
-                placement,
-                timed);
+                server);
     }
 
     /** Every class that was sent, in {@link Workload} order; requests sent without a class are left out. */

@@ -105,8 +105,8 @@ public final class RequestDriver implements AutoCloseable {
         this.apiKey = apiKey;
     }
 
-    /** {@code http://host:port} or {@code .../v1} both mean the same server. */
-    static URI chatEndpoint(String baseUrl) {
+    /** The server's root: {@code http://host:port} or {@code .../v1} both mean the same server. */
+    static String serverRoot(String baseUrl) {
         String base = baseUrl.strip();
         while (base.endsWith("/")) {
             base = base.substring(0, base.length() - 1);
@@ -114,6 +114,12 @@ public final class RequestDriver implements AutoCloseable {
         if (base.endsWith("/v1")) {
             base = base.substring(0, base.length() - 3);
         }
+        return base;
+    }
+
+    /** The chat endpoint under {@link #serverRoot}. */
+    static URI chatEndpoint(String baseUrl) {
+        String base = serverRoot(baseUrl);
         URI uri;
         try {
             uri = URI.create(base + "/v1/chat/completions");

@@ -74,8 +74,7 @@ public record ServerRefusals(long count, Double meanMs, Double p50Ms, Double p99
 
         /** @param base the server's base URL, as {@code --url} gives it */
         Scraper(String base) {
-            String root = base.replaceAll("/+$", "").replaceAll("/v1$", "");
-            this.metrics = URI.create(root + "/metrics");
+            this.metrics = URI.create(RequestDriver.serverRoot(base) + "/metrics");
         }
 
         /** The reading now, {@link Reading#NONE} when the server does not answer with the metric. */
