@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 
 /**
  * A single token's bytes as text, for log-probabilities: a token need not be whole UTF-8 (byte
@@ -15,7 +16,7 @@ import java.nio.charset.StandardCharsets;
 public final class TokenText {
 
     private static final String PREFIX = "bytes:";
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final HexFormat ESCAPED = HexFormat.of().withPrefix("\\x");
 
     private TokenText() {}
 
@@ -29,29 +30,18 @@ public final class TokenText {
                     .decode(ByteBuffer.wrap(raw))
                     .toString();
         } catch (CharacterCodingException partial) {
-            StringBuilder b = new StringBuilder(PREFIX.length() + 4 * raw.length).append(PREFIX);
-            for (byte x : raw) {
-                b.append("\\x").append(HEX[(x >> 4) & 0xf]).append(HEX[x & 0xf]);
-            }
-            return b.toString();
+            return PREFIX + ESCAPED.formatHex(raw);
         }
     }
 
     /** The bytes a token's text stands for: undoes {@link #of}'s escape, else the text's UTF-8. */
     public static byte[] bytes(String text) {
-        int n = text.length() - PREFIX.length();
-        if (text.startsWith(PREFIX) && n > 0 && n % 4 == 0) {
-            byte[] out = new byte[n / 4];
-            for (int i = 0; i < out.length; i++) {
-                int at = PREFIX.length() + 4 * i;
-                int hi = Character.digit(text.charAt(at + 2), 16);
-                int lo = Character.digit(text.charAt(at + 3), 16);
-                if (text.charAt(at) != '\\' || text.charAt(at + 1) != 'x' || hi < 0 || lo < 0) {
-                    return text.getBytes(StandardCharsets.UTF_8);
-                }
-                out[i] = (byte) (hi << 4 | lo);
+        if (text.startsWith(PREFIX) && text.length() > PREFIX.length()) {
+            try {
+                return ESCAPED.parseHex(text, PREFIX.length(), text.length());
+            } catch (IllegalArgumentException notEscaped) {
+                // text that merely begins with "bytes:"
             }
-            return out;
         }
         return text.getBytes(StandardCharsets.UTF_8);
     }
