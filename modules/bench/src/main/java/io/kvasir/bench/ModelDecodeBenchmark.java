@@ -59,6 +59,16 @@ public class ModelDecodeBenchmark {
     @Param({"2"})
     public int threads;
 
+    /**
+     * A GGUF file to step instead of the synthetic model ({@code type} is then ignored): the
+     * forward pass alone, to set against {@code bench engine}'s tokens/s on the same file, whose
+     * difference is what the engine loop around it costs per token.
+     */
+    @Param({""})
+    public String model;
+
+    private boolean synthetic;
+
     private Path file;
     private LlamaRunner runner;
     private int[][] tables;
@@ -66,8 +76,13 @@ public class ModelDecodeBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        file = Files.createTempFile("kvasir-bench-110m", ".gguf");
-        SyntheticModel.write(SyntheticModel.Spec.bench110m().withType(GgmlType.valueOf(type)), file);
+        synthetic = model.isEmpty();
+        if (synthetic) {
+            file = Files.createTempFile("kvasir-bench-110m", ".gguf");
+            SyntheticModel.write(SyntheticModel.Spec.bench110m().withType(GgmlType.valueOf(type)), file);
+        } else {
+            file = Path.of(model);
+        }
         runner = LlamaRunner.open(
                 file,
                 EngineOptions.defaults()
@@ -107,6 +122,8 @@ public class ModelDecodeBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() throws IOException {
         runner.close();
-        Files.deleteIfExists(file);
+        if (synthetic) {
+            Files.deleteIfExists(file);
+        }
     }
 }
