@@ -52,7 +52,9 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--context")
     Integer context;
 
-    @Option(names = "--type", description = "F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K (default: the preset's)")
+    @Option(
+            names = "--type",
+            description = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|IQ4_NL|Q4_K|Q5_K|Q6_K (default: the preset's)")
     String type;
 
     @Option(names = "--seed")
@@ -145,8 +147,8 @@ final class MakeModelCommand implements Callable<Integer> {
         } catch (IllegalArgumentException ignored) {
             // fall through to the message listing what is supported
         }
-        throw new IllegalArgumentException(
-                "unsupported --type " + s + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K");
+        throw new IllegalArgumentException("unsupported --type " + s
+                + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K or Q6_K");
     }
 
     private static int or(Integer v, int def) {

@@ -522,7 +522,11 @@ public final class SyntheticModel {
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
+            case Q4_1 -> 3;
             case Q8_0 -> 7;
+            case Q5_0 -> 8;
+            case Q5_1 -> 9;
+            case IQ4_NL -> 25;
             case Q4_K -> 14; // "Q4_K - Small": the closest of llama.cpp's names for all-Q4_K
             case Q5_K -> 16; // "Q5_K - Small"
             case Q6_K -> 18;

@@ -23,7 +23,7 @@ public final class FusedMatmul {
     public static void matmul(
             ComputePool pool, float[] x, int batch, WeightMatrix[] matrices, float[][] outs, boolean exact) {
         int threads = pool.threads();
-        if (threads <= 1) {
+        if (threads <= 1 || !sliceable(matrices)) {
             for (int j = 0; j < matrices.length; j++) {
                 matrices[j].matmul(x, outs[j], batch, pool, exact);
             }
@@ -39,6 +39,16 @@ public final class FusedMatmul {
                 }
             }
         });
+    }
+
+    /** Whether every matrix can compute one slice of a loop on its own (see {@link SmallBlockMatrix#sliceable}). */
+    static boolean sliceable(WeightMatrix[] matrices) {
+        for (WeightMatrix m : matrices) {
+            if (m instanceof SmallBlockMatrix s && !s.sliceable()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -47,7 +47,7 @@ public final class GroupedMatmul {
             }
         }
         int threads = pool.threads();
-        if (threads <= 1) {
+        if (threads <= 1 || !FusedMatmul.sliceable(matrices)) {
             for (int j = 0; j < count; j++) {
                 matrices[j].matmul(xs[j], outs[j], batches[j], pool, exact);
             }

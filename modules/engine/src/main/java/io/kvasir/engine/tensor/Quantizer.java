@@ -35,6 +35,7 @@ public final class Quantizer {
                 case Q4_K -> KQuants.encodeQ4_K(values, from, seg, at);
                 case Q5_K -> KQuants.encodeQ5_K(values, from, seg, at);
                 case Q6_K -> KQuants.encodeQ6_K(values, from, seg, at);
+                case Q4_1, Q5_0, Q5_1, IQ4_NL -> SmallBlockQuants.encode(type, values, from, seg, at);
                 default -> throw new AssertionError(type);
             }
         }
@@ -67,6 +68,7 @@ public final class Quantizer {
                 case Q4_K -> KQuants.decodeQ4_K(data, at, out, to);
                 case Q5_K -> KQuants.decodeQ5_K(data, at, out, to);
                 case Q6_K -> KQuants.decodeQ6_K(data, at, out, to);
+                case Q4_1, Q5_0, Q5_1, IQ4_NL -> SmallBlockQuants.decode(type, data, at, out, to);
                 default -> throw new AssertionError(type);
             }
         }

@@ -12,7 +12,8 @@ public final class WeightMatrices {
      * {@code [r * rowBytes, (r + 1) * rowBytes)} of {@code data}. Only F32 is read in place: Q8_0,
      * Q4_0, Q4_K, Q5_K, Q6_K, F16 and BF16 are repacked once here into off-heap, row-interleaved
      * copies (Q4_K 2.8% larger; Q5_K 57%, its values unpacked to a byte each; the
-     * others the same size; see their matrix classes): {@code data} is then not read again.
+     * others the same size; see their matrix classes), and Q4_1, Q5_0, Q5_1 and IQ4_NL are widened
+     * to Q8_0's ({@link SmallBlockMatrix}): {@code data} is then not read again.
      *
      * @throws IllegalArgumentException for an unsupported type, a row length that is not a whole
      *     number of blocks, or data whose size is not exactly {@code rows * rowBytes}
@@ -42,6 +43,7 @@ public final class WeightMatrices {
             case Q4_K -> new Q4_KMatrix(data, rows, cols);
             case Q5_K -> new Q5_KMatrix(data, rows, cols);
             case Q6_K -> new Q6_KMatrix(data, rows, cols);
+            case Q4_1, Q5_0, Q5_1, IQ4_NL -> new SmallBlockMatrix(type, data, rows, cols);
             default -> throw new IllegalArgumentException("no matrix kernels for tensor type " + type);
         };
     }
@@ -62,6 +64,9 @@ public final class WeightMatrices {
             case Q4_K -> groups(rows, Q4_KPacked.G) * blocks * Q4_KPacked.GROUP_BLOCK_BYTES;
             case Q5_K -> groups(rows, Q5_KPacked.G) * blocks * Q5_KPacked.GROUP_BLOCK_BYTES;
             case Q6_K -> groups(rows, Q6_KPacked.G) * blocks * Q6_KPacked.GROUP_BLOCK_BYTES;
+            // Widened to Q8_0's copy, plus a float offset per block for the types that have one.
+            case Q4_1, Q5_1 -> groups(rows, Q8_0Packed.G) * blocks * Q8_0Packed.GROUP_BLOCK_BYTES + 4L * rows * blocks;
+            case Q5_0, IQ4_NL -> groups(rows, Q8_0Packed.G) * blocks * Q8_0Packed.GROUP_BLOCK_BYTES;
             default -> type.bytesFor(cols) * rows;
         };
     }
