@@ -17,7 +17,8 @@ import io.kvasir.fabric.ModelSettings;
  * @param fileBytes  the weights as stored in the file (tensor data)
  * @param repacked   matrices the engine repacks once into native copies (every type but F32: rows
  *                   padded to whole lane groups, K-quant blocks widened: Q4_K 2.8% and Q5_K 57%
- *                   larger than in the file)
+ *                   larger than in the file; Q4_1, Q5_0, Q5_1 and IQ4_NL as Q8_0, 34 bytes per 32
+ *                   values)
  * @param mapped     F32 matrices, read in place from the file's mapping (resident once touched)
  * @param vectors    1-D tensors (norms, biases), dequantized to float arrays on the heap
  * @param kvPool     the paged KV cache on the heap: blocks x block size x layers x kv dim x 2 (K
