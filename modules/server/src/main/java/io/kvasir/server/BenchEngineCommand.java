@@ -167,6 +167,10 @@ final class BenchEngineCommand implements Callable<Integer> {
                             .max(Map.Entry.comparingByValue())
                             .map(Map.Entry::getKey)
                             .orElse("unknown"));
+            // The mix the file was quantized to, as llama.cpp names it ("Q4_K_M"), when it says.
+            try (io.kvasir.engine.gguf.GgufFile gguf = io.kvasir.engine.gguf.GgufFile.open(path)) {
+                root.put("file_type", io.kvasir.engine.gguf.FileTypes.of(gguf).orElse("unknown"));
+            }
             ObjectNode types = root.putObject("weight_bytes_by_type");
             bytesByType.forEach(types::put);
             root.put("threads", threads);

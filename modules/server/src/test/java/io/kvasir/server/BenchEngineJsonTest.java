@@ -53,6 +53,7 @@ class BenchEngineJsonTest {
         JsonNode json = new ObjectMapper().readTree(line);
         assertThat(json.path("model").asText()).isEqualTo("tiny.gguf");
         assertThat(json.path("model_type").asText()).isEqualTo("F32");
+        assertThat(json.path("file_type").asText()).isEqualTo("F32");
         assertThat(json.path("weight_bytes_by_type").path("F32").asLong()).isPositive();
         assertThat(json.path("context_depth").asInt()).isEqualTo(8);
         assertThat(json.path("decode")).hasSize(2);
