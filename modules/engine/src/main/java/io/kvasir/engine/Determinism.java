@@ -29,8 +29,12 @@ public enum Determinism {
     /** {@link #ON} for models whose matrices are all of a type where exact steps are free, else {@link #OFF}. */
     AUTO;
 
-    /** Weight types whose kernels already sum every batch shape in the exact order. */
-    private static final Set<GgmlType> FREE = EnumSet.of(GgmlType.Q8_0, GgmlType.F32);
+    /**
+     * Weight types whose kernels already sum every batch shape in the exact order: Q8_0, F32, and
+     * the 32-value block types that run on Q8_0's kernels (their offsets' pass sums in one order).
+     */
+    private static final Set<GgmlType> FREE =
+            EnumSet.of(GgmlType.Q8_0, GgmlType.F32, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL);
 
     /** {@code on}, {@code off} or {@code auto} (also {@code true}/{@code false}, as HOCON writes booleans). */
     public static Determinism parse(String text) {

@@ -73,6 +73,11 @@ class EngineOptionsTest {
         assertThat(auto.deterministic()).isTrue();
         assertThat(auto.resolved(q8).deterministic()).isTrue();
         assertThat(auto.resolved(q4km).deterministic()).isFalse();
+        // The 32-value block types run on Q8_0's kernels; a K-quant beside them still turns it off.
+        var q5 = java.util.List.of(io.kvasir.engine.tensor.GgmlType.Q5_0, io.kvasir.engine.tensor.GgmlType.Q5_1);
+        assertThat(auto.resolved(q5).deterministic()).isTrue();
+        var q4kmSmall = java.util.List.of(io.kvasir.engine.tensor.GgmlType.Q5_0, io.kvasir.engine.tensor.GgmlType.Q4_K);
+        assertThat(auto.resolved(q4kmSmall).deterministic()).isFalse();
         assertThat(auto.withDeterministic(true).resolved(q4km).deterministic()).isTrue();
         assertThat(auto.withDeterministic(false).resolved(q8).deterministic()).isFalse();
         assertThat(Determinism.parse("on")).isEqualTo(Determinism.ON);
