@@ -1,5 +1,7 @@
 package io.kvasir.engine.tensor;
 
+import static io.kvasir.engine.tensor.Quantizer.FLOAT_LE;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
@@ -18,7 +20,7 @@ import jdk.incubator.vector.VectorOperators;
  * fused multiply-add per row and block.)
  *
  * <p>Memory: Q8_0's 34 bytes per 32 values against the file's 18-24 (1.4-1.9x), plus 4 bytes per
- * 32 on the heap for the offsets. These types cover the tensors a K-quant cannot (rows not a multiple of 256),
+ * 32 for the offsets. These types cover the tensors a K-quant cannot (rows not a multiple of 256),
  * usually a small share of a file, so the widening was preferred to four more kernel families.
  */
 final class SmallBlockMatrix implements WeightMatrix {
@@ -31,7 +33,7 @@ final class SmallBlockMatrix implements WeightMatrix {
      * The block offsets, block-major ({@code offsets[j * rows + r]} is row r's offset in block j),
      * so that one block's offsets of consecutive rows are one vector; null for Q5_0 and IQ4_NL.
      */
-    private final float[] offsets;
+    private final MemorySegment offsets;
 
     /** Rows per claim of the offsets' pass: its slice of every output row stays in L1. */
     private static final int OFFSET_ROWS = 256;
@@ -43,7 +45,8 @@ final class SmallBlockMatrix implements WeightMatrix {
         int blocks = cols / 32;
         long blockBytes = type.blockBytes();
         boolean withOffsets = SmallBlockQuants.hasOffset(type);
-        this.offsets = withOffsets ? new float[Math.multiplyExact(rows, blocks)] : null;
+        this.offsets =
+                withOffsets ? NativeMemory.allocate(4L * rows * blocks, "block offsets of " + type + " weights") : null;
         // The Q8_0 rewrite lives only until Q8_0Matrix has repacked it: Q8_0Matrix reads its packed
         // copy alone afterwards (rows included), so the rewrite's memory is returned at once.
         try (Arena scratch = Arena.ofConfined()) {
@@ -54,7 +57,7 @@ final class SmallBlockMatrix implements WeightMatrix {
                     long b = (long) r * blocks + j;
                     float m = SmallBlockQuants.widen(type, data, b * blockBytes, q8, b * 34, k);
                     if (withOffsets) {
-                        offsets[j * rows + r] = m;
+                        offsets.set(FLOAT_LE, 4L * ((long) j * rows + r), m);
                     }
                 }
             }
@@ -107,28 +110,28 @@ final class SmallBlockMatrix implements WeightMatrix {
             for (int b = 0; b < batch; b++) {
                 int o = b * rows;
                 for (int j = 0; j < blocks; j++) {
-                    addScaled(offsets, j * rows, sums[b * blocks + j], out, o, r0, r1);
+                    addScaled(offsets, 4L * j * rows, sums[b * blocks + j], out, o, r0, r1);
                 }
             }
         });
     }
 
     /**
-     * {@code out[o + r] += m[mo + r] * s} for r in {@code [r0, r1)}, one fused multiply-add per row
+     * {@code out[o + r] += m[mo + r] * s} (m's floats, from byte {@code mo}) for r in {@code [r0, r1)}, one fused multiply-add per row
      * in vector lanes or not, so a row's sum has the same bits whatever range it falls in.
      */
-    private static void addScaled(float[] m, int mo, float s, float[] out, int o, int r0, int r1) {
+    private static void addScaled(MemorySegment m, long mo, float s, float[] out, int o, int r0, int r1) {
         int r = r0;
         if (Vectors.ENABLED) {
             FloatVector sv = FloatVector.broadcast(Vectors.F, s);
             for (; r + Vectors.LANES <= r1; r += Vectors.LANES) {
-                FloatVector.fromArray(Vectors.F, m, mo + r)
+                FloatVector.fromMemorySegment(Vectors.F, m, mo + 4L * r, Vectors.LE)
                         .fma(sv, FloatVector.fromArray(Vectors.F, out, o + r))
                         .intoArray(out, o + r);
             }
         }
         for (; r < r1; r++) {
-            out[o + r] = Math.fma(m[mo + r], s, out[o + r]);
+            out[o + r] = Math.fma(m.get(FLOAT_LE, mo + 4L * r), s, out[o + r]);
         }
     }
 
@@ -167,7 +170,7 @@ final class SmallBlockMatrix implements WeightMatrix {
         }
         int blocks = cols / 32;
         for (int j = 0; j < blocks; j++) {
-            float m = offsets[j * rows + r];
+            float m = offsets.get(FLOAT_LE, 4L * ((long) j * rows + r));
             for (int c = 0; c < 32; c++) {
                 dst[off + 32 * j + c] += m;
             }

@@ -32,7 +32,7 @@ class MemoryEstimateTest {
     @ParameterizedTest
     @EnumSource(
             value = GgmlType.class,
-            names = {"Q8_0", "Q4_0", "F16", "BF16", "Q4_K", "Q5_K", "Q6_K", "F32"})
+            names = {"Q8_0", "Q4_0", "F16", "BF16", "Q4_K", "Q5_K", "Q6_K", "F32", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL"})
     void repackedWeightsAreWhatTheEngineAllocates(GgmlType type) throws Exception {
         // dim and ffn multiples of 256, so every type writes its own blocks (no fallback).
         var spec = new SyntheticModel.Spec(256, 2, 4, 2, 512, 512, 256, type, 7, false, null, 10000f);
