@@ -23,7 +23,7 @@ public final class FusedMatmul {
     public static void matmul(
             ComputePool pool, float[] x, int batch, WeightMatrix[] matrices, float[][] outs, boolean exact) {
         int threads = pool.threads();
-        if (threads <= 1 || !sliceable(matrices)) {
+        if (threads <= 1) {
             for (int j = 0; j < matrices.length; j++) {
                 matrices[j].matmul(x, outs[j], batch, pool, exact);
             }
@@ -35,20 +35,32 @@ public final class FusedMatmul {
             for (int s = start; s < end; s++) {
                 Slice slice = new Slice(s, slices, call);
                 for (int j = 0; j < matrices.length; j++) {
-                    matrices[j].matmul(x, outs[j], batch, slice, exact);
+                    sliceOf(matrices[j], x, outs[j], batch, slice, exact);
                 }
             }
         });
+        addOffsets(matrices, matrices.length, x, outs, batch, pool);
     }
 
-    /** Whether every matrix can compute one slice of a loop on its own (see {@link SmallBlockMatrix#sliceable}). */
-    static boolean sliceable(WeightMatrix[] matrices) {
-        for (WeightMatrix m : matrices) {
-            if (m instanceof SmallBlockMatrix s && !s.sliceable()) {
-                return false;
+    /** One slice of {@code m}'s product; for the block types with offsets, the product without them. */
+    static void sliceOf(WeightMatrix m, float[] x, float[] out, int batch, Slice slice, boolean exact) {
+        if (m instanceof SmallBlockMatrix s) {
+            s.matmulLevels(x, out, batch, slice, exact);
+        } else {
+            m.matmul(x, out, batch, slice, exact);
+        }
+    }
+
+    /**
+     * After a fused loop, the block offsets of the matrices that have them (Q4_1, Q5_1), over the
+     * whole pool: their pass splits rows its own way, which one slice cannot follow.
+     */
+    static void addOffsets(WeightMatrix[] matrices, int count, float[] x, float[][] outs, int batch, ComputePool pool) {
+        for (int j = 0; j < count; j++) {
+            if (matrices[j] instanceof SmallBlockMatrix s) {
+                s.addOffsets(x, outs[j], batch, pool);
             }
         }
-        return true;
     }
 
     /**

@@ -47,7 +47,7 @@ public final class GroupedMatmul {
             }
         }
         int threads = pool.threads();
-        if (threads <= 1 || !FusedMatmul.sliceable(matrices)) {
+        if (threads <= 1) {
             for (int j = 0; j < count; j++) {
                 matrices[j].matmul(xs[j], outs[j], batches[j], pool, exact);
             }
@@ -59,9 +59,14 @@ public final class GroupedMatmul {
             for (int s = start; s < end; s++) {
                 FusedMatmul.Slice slice = new FusedMatmul.Slice(s, slices, call);
                 for (int j = 0; j < count; j++) {
-                    matrices[j].matmul(xs[j], outs[j], batches[j], slice, exact);
+                    FusedMatmul.sliceOf(matrices[j], xs[j], outs[j], batches[j], slice, exact);
                 }
             }
         });
+        for (int j = 0; j < count; j++) {
+            if (matrices[j] instanceof SmallBlockMatrix s) {
+                s.addOffsets(xs[j], outs[j], batches[j], pool);
+            }
+        }
     }
 }

@@ -80,12 +80,9 @@ final class SmallBlockMatrix implements WeightMatrix {
         return cols;
     }
 
-    /**
-     * Whether {@link FusedMatmul} may hand this matrix one slice of the pool: not with offsets,
-     * whose second pass must cover the same rows the Q8_0 kernels did, which a slice does not say.
-     */
-    boolean sliceable() {
-        return offsets == null;
+    /** Whether a product needs {@link #addOffsets} after {@link #matmulLevels} (Q4_1, Q5_1). */
+    boolean hasOffsets() {
+        return offsets != null;
     }
 
     @Override
@@ -95,12 +92,29 @@ final class SmallBlockMatrix implements WeightMatrix {
 
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
+        matmulLevels(x, out, batch, pool, exact);
+        addOffsets(x, out, batch, pool);
+    }
+
+    /**
+     * The product without the blocks' offsets: Q8_0's kernels, so it may run in one slice of a
+     * fused loop ({@link FusedMatmul}), whose caller then runs {@link #addOffsets} over the pool.
+     */
+    void matmulLevels(float[] x, float[] out, int batch, ComputePool pool, boolean exact) {
         levels.matmul(x, out, batch, pool, exact);
+    }
+
+    /**
+     * Adds each block's offset times the block's sum of activations to {@code out}, after {@link
+     * #matmulLevels} has written all of it; nothing for the types without offsets. It splits the
+     * rows its own way, so it needs the whole pool, never one slice of a fused loop.
+     */
+    void addOffsets(float[] x, float[] out, int batch, ComputePool pool) {
         if (offsets == null) {
             return;
         }
         if (pool instanceof FusedMatmul.Slice) {
-            throw new IllegalStateException(type + " weights cannot run in a slice of a fused loop");
+            throw new IllegalStateException(type + " offsets cannot be added in one slice of a fused loop");
         }
         float[] sums = blockSums(x, batch);
         int blocks = cols / 32;

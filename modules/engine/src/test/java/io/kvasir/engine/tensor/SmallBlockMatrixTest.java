@@ -204,7 +204,7 @@ class SmallBlockMatrixTest {
         }
     }
 
-    /** Matrices with block offsets leave a fused loop; the fused result is still each matrix's own. */
+    /** Matrices with block offsets add them after the fused loop: the fused result is each matrix's own. */
     @Test
     void fusedLoopsGiveEachMatrixsOwnProduct() {
         Random random = new Random(5);
