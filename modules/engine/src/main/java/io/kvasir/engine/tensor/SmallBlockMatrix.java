@@ -20,8 +20,11 @@ import jdk.incubator.vector.VectorOperators;
  * fused multiply-add per row and block.)
  *
  * <p>Memory: Q8_0's 34 bytes per 32 values against the file's 18-24 (1.4-1.9x), plus 4 bytes per
- * 32 for the offsets. These types cover the tensors a K-quant cannot (rows not a multiple of 256),
- * usually a small share of a file, so the widening was preferred to four more kernel families.
+ * 32 for the offsets. These types cover the tensors a K-quant cannot (rows not a multiple of 256):
+ * in a Q4_K_M file of a model 576 to 960 wide, most of its bytes. On Q8_0's kernels such files
+ * already decode and prefill faster than llama.cpp (benchmarks.md, eighteenth session), so the
+ * widening was preferred to four more kernel families; one sequence of a file all in one of these
+ * types is where a native kernel would still gain.
  */
 final class SmallBlockMatrix implements WeightMatrix {
 
