@@ -116,8 +116,29 @@ class GenerateCommandTest {
                 "1",
                 "--json");
 
+        // The throwaway warm-up generation leaves nothing behind that the real one could see.
+        JsonNode cold = run(
+                "generate",
+                "--model",
+                model.toString(),
+                "--prompt",
+                "Hello there",
+                "--max-tokens",
+                "5",
+                "--seed",
+                "7",
+                "--temperature",
+                "0.8",
+                "--threads",
+                "1",
+                "--no-warm-up",
+                "--json");
+
         assertThat(out.get("token_ids").size()).isBetween(1, 5);
         assertThat(again.get("token_ids")).isEqualTo(out.get("token_ids"));
+        assertThat(cold.get("token_ids")).isEqualTo(out.get("token_ids"));
+        assertThat(out.get("warm_up_ms").asLong()).isPositive();
+        assertThat(cold.get("warm_up_ms").asLong()).isZero();
         assertThat(out.get("prompt_token_ids").get(0).asInt()).isEqualTo(1); // BOS of the built-in vocabulary
     }
 }
