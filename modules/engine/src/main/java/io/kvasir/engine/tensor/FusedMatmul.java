@@ -39,7 +39,9 @@ public final class FusedMatmul {
                 }
             }
         });
-        addOffsets(matrices, matrices.length, x, outs, batch, pool);
+        for (int j = 0; j < matrices.length; j++) {
+            offsetsAfterSlices(matrices[j], x, outs[j], batch, pool);
+        }
     }
 
     /** One slice of {@code m}'s product; for the block types with offsets, the product without them. */
@@ -52,14 +54,13 @@ public final class FusedMatmul {
     }
 
     /**
-     * After a fused loop, the block offsets of the matrices that have them (Q4_1, Q5_1), over the
-     * whole pool: their pass splits rows its own way, which one slice cannot follow.
+     * After a loop of {@link #sliceOf} calls, what the slices left out of {@code m}'s product: the
+     * block offsets of Q4_1 and Q5_1, over the whole pool (their pass splits rows its own way, which
+     * one slice cannot follow); nothing for the other types.
      */
-    static void addOffsets(WeightMatrix[] matrices, int count, float[] x, float[][] outs, int batch, ComputePool pool) {
-        for (int j = 0; j < count; j++) {
-            if (matrices[j] instanceof SmallBlockMatrix s) {
-                s.addOffsets(x, outs[j], batch, pool);
-            }
+    static void offsetsAfterSlices(WeightMatrix m, float[] x, float[] out, int batch, ComputePool pool) {
+        if (m instanceof SmallBlockMatrix s) {
+            s.addOffsets(x, out, batch, pool);
         }
     }
 

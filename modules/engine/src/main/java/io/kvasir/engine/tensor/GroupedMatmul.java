@@ -64,9 +64,7 @@ public final class GroupedMatmul {
             }
         });
         for (int j = 0; j < count; j++) {
-            if (matrices[j] instanceof SmallBlockMatrix s) {
-                s.addOffsets(xs[j], outs[j], batches[j], pool);
-            }
+            FusedMatmul.offsetsAfterSlices(matrices[j], xs[j], outs[j], batches[j], pool);
         }
     }
 }

@@ -83,11 +83,6 @@ final class SmallBlockMatrix implements WeightMatrix {
         return cols;
     }
 
-    /** Whether a product needs {@link #addOffsets} after {@link #matmulLevels} (Q4_1, Q5_1). */
-    boolean hasOffsets() {
-        return offsets != null;
-    }
-
     @Override
     public void matmul(float[] x, float[] out, int batch, ComputePool pool) {
         matmul(x, out, batch, pool, false);
@@ -134,8 +129,9 @@ final class SmallBlockMatrix implements WeightMatrix {
     }
 
     /**
-     * {@code out[o + r] += m[mo + r] * s} (m's floats, from byte {@code mo}) for r in {@code [r0, r1)}, one fused multiply-add per row
-     * in vector lanes or not, so a row's sum has the same bits whatever range it falls in.
+     * {@code out[o + r] += m[r] * s} for r in {@code [r0, r1)}, {@code m} being the floats of
+     * {@code offsets} from byte {@code mo}: one fused multiply-add per row, in vector lanes or not,
+     * so a row's sum has the same bits whatever range it falls in.
      */
     private static void addScaled(MemorySegment m, long mo, float s, float[] out, int o, int r0, int r1) {
         int r = r0;

@@ -42,7 +42,7 @@ class MoeFeedForwardTest {
     @ParameterizedTest
     @EnumSource(
             value = GgmlType.class,
-            names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+            names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1"})
     void eachExpertViewMultipliesLikeTheScalarDecodeOfItsSlice(GgmlType type) {
         Random random = new Random(type.ordinal());
         int rows = 48;
@@ -72,7 +72,7 @@ class MoeFeedForwardTest {
     @ParameterizedTest
     @EnumSource(
             value = GgmlType.class,
-            names = {"F32", "Q8_0", "Q4_K"})
+            names = {"F32", "Q8_0", "Q4_K", "Q5_1"})
     void groupedBatchMatchesRowByRowAndTheScalarReference(GgmlType type) {
         Random random = new Random(7);
         ExpertConfig config = new ExpertConfig(EXPERTS, 2, FFN, true);
