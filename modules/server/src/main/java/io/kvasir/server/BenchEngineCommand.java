@@ -160,17 +160,25 @@ final class BenchEngineCommand implements Callable<Integer> {
             ObjectNode root = mapper.createObjectNode();
             // What the figures are of, so that one file of lines makes a whole table.
             root.put("model", path.getFileName().toString());
-            Map<String, Long> bytesByType = weightBytesByType(path);
+            Map<String, Long> bytesByType = new java.util.TreeMap<>();
+            String fileType;
+            try (io.kvasir.engine.gguf.GgufFile gguf = io.kvasir.engine.gguf.GgufFile.open(path)) {
+                // Bytes of the 2-D weights by storage type (a Q4_K_M file mixes Q4_K and Q6_K).
+                for (var tensor : gguf.tensors()) {
+                    if (tensor.shape().length == 2) {
+                        bytesByType.merge(tensor.type().name(), tensor.byteSize(), Long::sum);
+                    }
+                }
+                // The mix the file was quantized to, as llama.cpp names it ("Q4_K_M"), when it says.
+                fileType = io.kvasir.engine.gguf.FileTypes.of(gguf).orElse("unknown");
+            }
             root.put(
                     "model_type",
                     bytesByType.entrySet().stream()
                             .max(Map.Entry.comparingByValue())
                             .map(Map.Entry::getKey)
                             .orElse("unknown"));
-            // The mix the file was quantized to, as llama.cpp names it ("Q4_K_M"), when it says.
-            try (io.kvasir.engine.gguf.GgufFile gguf = io.kvasir.engine.gguf.GgufFile.open(path)) {
-                root.put("file_type", io.kvasir.engine.gguf.FileTypes.of(gguf).orElse("unknown"));
-            }
+            root.put("file_type", fileType);
             ObjectNode types = root.putObject("weight_bytes_by_type");
             bytesByType.forEach(types::put);
             root.put("threads", threads);
@@ -219,19 +227,6 @@ final class BenchEngineCommand implements Callable<Integer> {
                         100.0 * (t[0] - t[1] - t[2] - t[3]) / t[0]));
             }
         }
-    }
-
-    /** Bytes of the model's 2-D weights by storage type (a Q4_K_M file mixes Q4_K and Q6_K). */
-    private static Map<String, Long> weightBytesByType(Path path) {
-        Map<String, Long> bytes = new java.util.TreeMap<>();
-        try (io.kvasir.engine.gguf.GgufFile gguf = io.kvasir.engine.gguf.GgufFile.open(path)) {
-            for (var tensor : gguf.tensors()) {
-                if (tensor.shape().length == 2) {
-                    bytes.merge(tensor.type().name(), tensor.byteSize(), Long::sum);
-                }
-            }
-        }
-        return bytes;
     }
 
     /** Prompt tokens per second for one fresh prompt (never a prefix-cache hit). */
