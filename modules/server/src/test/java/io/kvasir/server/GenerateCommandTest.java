@@ -64,6 +64,28 @@ class GenerateCommandTest {
         }
     }
 
+    /** A seeded, sampled generation of five tokens from {@code model}, plus {@code extra} options. */
+    private static JsonNode sampled(Path model, String... extra) throws Exception {
+        String[] base = {
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompt",
+            "Hello there",
+            "--max-tokens",
+            "5",
+            "--seed",
+            "7",
+            "--temperature",
+            "0.8",
+            "--threads",
+            "1"
+        };
+        String[] args = java.util.Arrays.copyOf(base, base.length + extra.length);
+        System.arraycopy(extra, 0, args, base.length, extra.length);
+        return run(args);
+    }
+
     @Test
     void makeModelThenGenerateOnTheSyntheticModel(@TempDir Path dir) throws Exception {
         Path model = dir.resolve("m.gguf");
@@ -85,54 +107,10 @@ class GenerateCommandTest {
         } finally {
             System.setOut(saved);
         }
-        JsonNode out = run(
-                "generate",
-                "--model",
-                model.toString(),
-                "--prompt",
-                "Hello there",
-                "--max-tokens",
-                "5",
-                "--seed",
-                "7",
-                "--temperature",
-                "0.8",
-                "--threads",
-                "1",
-                "--json");
-        JsonNode again = run(
-                "generate",
-                "--model",
-                model.toString(),
-                "--prompt",
-                "Hello there",
-                "--max-tokens",
-                "5",
-                "--seed",
-                "7",
-                "--temperature",
-                "0.8",
-                "--threads",
-                "1",
-                "--json");
-
+        JsonNode out = sampled(model, "--json");
+        JsonNode again = sampled(model, "--json");
         // The throwaway warm-up generation leaves nothing behind that the real one could see.
-        JsonNode cold = run(
-                "generate",
-                "--model",
-                model.toString(),
-                "--prompt",
-                "Hello there",
-                "--max-tokens",
-                "5",
-                "--seed",
-                "7",
-                "--temperature",
-                "0.8",
-                "--threads",
-                "1",
-                "--no-warm-up",
-                "--json");
+        JsonNode cold = sampled(model, "--no-warm-up", "--json");
 
         assertThat(out.get("token_ids").size()).isBetween(1, 5);
         assertThat(again.get("token_ids")).isEqualTo(out.get("token_ids"));
