@@ -147,8 +147,11 @@ final class MakeModelCommand implements Callable<Integer> {
         } catch (IllegalArgumentException ignored) {
             // fall through to the message listing what is supported
         }
-        throw new IllegalArgumentException("unsupported --type " + s
-                + "; use F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K or Q6_K");
+        throw new IllegalArgumentException("unsupported --type " + s + "; use one of "
+                + java.util.Arrays.stream(GgmlType.values())
+                        .filter(GgmlType::supported)
+                        .map(Enum::name)
+                        .collect(java.util.stream.Collectors.joining(", ")));
     }
 
     private static int or(Integer v, int def) {

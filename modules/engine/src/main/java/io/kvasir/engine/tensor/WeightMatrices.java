@@ -65,8 +65,8 @@ public final class WeightMatrices {
             case Q5_K -> groups(rows, Q5_KPacked.G) * blocks * Q5_KPacked.GROUP_BLOCK_BYTES;
             case Q6_K -> groups(rows, Q6_KPacked.G) * blocks * Q6_KPacked.GROUP_BLOCK_BYTES;
             // Widened to Q8_0's copy, plus a float offset per block for the types that have one.
-            case Q4_1, Q5_1 -> groups(rows, Q8_0Packed.G) * blocks * Q8_0Packed.GROUP_BLOCK_BYTES + 4L * rows * blocks;
-            case Q5_0, IQ4_NL -> groups(rows, Q8_0Packed.G) * blocks * Q8_0Packed.GROUP_BLOCK_BYTES;
+            case Q4_1, Q5_0, Q5_1, IQ4_NL ->
+                residentBytes(GgmlType.Q8_0, rows, cols) + (SmallBlockQuants.hasOffset(type) ? 4L * rows * blocks : 0);
             default -> type.bytesFor(cols) * rows;
         };
     }
