@@ -97,7 +97,8 @@ final class GenerateCommand implements Callable<Integer> {
                     chat ? local.chatPrompt(List.of(new ChatMessage("user", prompt))) : local.textPrompt(prompt);
             SamplingParams sampling = new SamplingParams(temperature, topK, topP, 0f, 1f, 0f, 0f, seed, 0);
             var engine = local.engine();
-            long warmMs = warmUp ? warm(engine, promptIds.length) : 0;
+            long warmMs =
+                    warmUp ? warm(engine, promptIds.length, local.tokenizer().vocabSize()) : 0;
             if (warmUp && !json) {
                 System.err.printf(
                         "warm-up: %.1f s (the JIT compiling the kernels; --no-warm-up skips it)%n", warmMs / 1e3);
@@ -154,18 +155,19 @@ final class GenerateCommand implements Callable<Integer> {
      * A cold JVM runs the first tokens interpreted and compiles the kernels while it goes: 128
      * tokens of a 135M-parameter model (SmolLM2's shape, Q4_K_M) read 24.9 tok/s cold, and 107-112
      * after this warm-up of 5-7 s (bench-110m: 72.7 cold, 142.4 after 2.8 s). So, as llama.cpp's
-     * command line does by default, a throwaway prompt as long as the real one (ids every
-     * vocabulary has, distinct from the real prompt's, so nothing of it is cached for the real
+     * command line does by default, a throwaway prompt as long as the real one (low ids, inside
+     * even a small vocabulary, distinct from the real prompt's, so nothing of it is cached for the real
      * one) is prefilled and decoded first, and the compiler is given a moment to finish (it went
      * quiet within a third of a second of the throwaway generation each time). Returns the
      * milliseconds it took.
      */
-    private static long warm(io.kvasir.engine.core.InferenceEngine engine, int promptLength) {
+    private static long warm(io.kvasir.engine.core.InferenceEngine engine, int promptLength, int vocab) {
         long start = System.nanoTime();
         int n = Math.max(1, Math.min(promptLength, WARM_PROMPT_MAX));
         int[] prompt = new int[n];
+        int span = Math.max(1, Math.min(250, vocab - 1));
         for (int i = 0; i < n; i++) {
-            prompt[i] = 1 + (i * 7 + 3) % 250;
+            prompt[i] = 1 + (i * 7 + 3) % span;
         }
         engine.addRequest(EngineRequest.of("kvasir-warm-up", prompt, SamplingParams.greedy(), WARM_DECODE));
         boolean finished = false;
