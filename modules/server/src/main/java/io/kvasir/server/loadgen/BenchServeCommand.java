@@ -135,11 +135,14 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(
             names = "--client",
             defaultValue = "okhttp",
-            description = "okhttp (default) or raw: the load generator's own HTTP/1.1 client on plain sockets, "
-                    + "for http:// servers. At hundreds of requests at once on a machine the server shares, "
-                    + "OkHttp's own time per request is in every figure (about 100 ms at p99 for 240 requests "
-                    + "against a server that refuses at once, against about 60 ms raw); raw also sends a "
-                    + "closed loop's next request sooner, so its workers stay more in step")
+            description = "okhttp (default), raw or nio. raw: the load generator's own HTTP/1.1 client on "
+                    + "blocking plain sockets; nio: one selector thread for every connection, which stamps each "
+                    + "request as it is written and each answer and event as it is read, so that hundreds of "
+                    + "requests at once on a machine the server shares are not timed by when their threads next "
+                    + "run. Both are for http:// servers (https is sent with OkHttp). OkHttp's own time is in every "
+                    + "figure it reports (about 100 ms at p99 for 240 requests against a server that refuses at "
+                    + "once); raw and nio also send a closed loop's next request sooner, so its workers stay more "
+                    + "in step")
     String client;
 
     @Option(names = "--json", description = "Write the JSON report to this file")
@@ -191,11 +194,7 @@ public final class BenchServeCommand implements Callable<Integer> {
         }
         // Read before the run: a bad reference file is an error now, not after an hour of load.
         var reference = checkAnswers == null ? null : AnswerLog.read(checkAnswers);
-        boolean raw = switch (client) {
-            case "okhttp" -> false;
-            case "raw" -> true;
-            default -> throw new IllegalArgumentException("--client must be okhttp or raw, got '" + client + "'");
-        };
+        ClientKind raw = ClientKind.parse(client);
         LoadRunner runner = new LoadRunner(spec, System.err, !coldConnections, raw);
         if (clientWarmUp > 0) {
             ClientWarmUp.Outcome stub = ClientWarmUp.run(spec, raw, clientWarmUp);

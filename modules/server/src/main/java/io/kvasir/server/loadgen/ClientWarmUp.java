@@ -38,7 +38,7 @@ final class ClientWarmUp {
     record Outcome(int streamed, int refused, int completed) {}
 
     /** Runs the warm-up. */
-    static Outcome run(LoadSpec spec, boolean rawClient, int requests) throws IOException {
+    static Outcome run(LoadSpec spec, ClientKind client, int requests) throws IOException {
         if (requests <= 0) {
             return new Outcome(0, 0, 0);
         }
@@ -73,10 +73,10 @@ final class ClientWarmUp {
             LoadSpec toStub = spec.elsewhere(url, 8, requests);
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             // The stub is plain text; an https run sends with OkHttp whatever --client says, so warm that.
-            boolean raw = rawClient
-                    && "http".equals(RequestDriver.chatEndpoint(spec.url()).getScheme());
-            LoadRunner.LevelRun run =
-                    new LoadRunner(toStub, quiet, true, raw).run(toStub.levels().get(0));
+            ClientKind kind =
+                    client.forScheme(RequestDriver.chatEndpoint(spec.url()).getScheme());
+            LoadRunner.LevelRun run = new LoadRunner(toStub, quiet, true, kind)
+                    .run(toStub.levels().get(0));
             completed = (int) run.results().stream().filter(RequestResult::ok).count();
         } finally {
             stub.stop(0);

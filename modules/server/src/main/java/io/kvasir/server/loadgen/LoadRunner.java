@@ -38,7 +38,7 @@ public final class LoadRunner {
     private final AtomicLong sessionCounter = new AtomicLong();
     private final AnswerLog answers = new AnswerLog();
     private final boolean openConnectionsFirst;
-    private final boolean rawClient;
+    private final ClientKind clientKind;
 
     public LoadRunner(LoadSpec spec, PrintStream progressOut) {
         this(spec, progressOut, true);
@@ -49,12 +49,12 @@ public final class LoadRunner {
      *     clock starts (see {@link #openConnections})
      */
     public LoadRunner(LoadSpec spec, PrintStream progressOut, boolean openConnectionsFirst) {
-        this(spec, progressOut, openConnectionsFirst, false);
+        this(spec, progressOut, openConnectionsFirst, ClientKind.OKHTTP);
     }
 
-    /** @param rawClient send to a plain-text server with {@link io.kvasir.http.client.RawHttp}, not OkHttp ({@code --client raw}) */
-    public LoadRunner(LoadSpec spec, PrintStream progressOut, boolean openConnectionsFirst, boolean rawClient) {
-        this.rawClient = rawClient;
+    /** @param clientKind what sends the requests ({@code --client}) */
+    public LoadRunner(LoadSpec spec, PrintStream progressOut, boolean openConnectionsFirst, ClientKind clientKind) {
+        this.clientKind = clientKind;
         this.spec = spec;
         this.progressOut = progressOut;
         this.openConnectionsFirst = openConnectionsFirst;
@@ -91,7 +91,7 @@ public final class LoadRunner {
         Queue<RequestResult> results = new ConcurrentLinkedQueue<>();
         ProgressBar progress = new ProgressBar(progressOut, "warm-up", requests);
         OkHttpClient client = RequestDriver.client(spec.timeout(), 1);
-        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), rawClient)) {
+        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), clientKind)) {
             // Session numbers of their own: the measured sessions keep their sizes and seeds, and no
             // warm-up conversation shares a session id (and so a cached prefix) with a measured one.
             for (int i = 0; i < requests; i++) {
@@ -110,7 +110,7 @@ public final class LoadRunner {
         ProgressBar progress = new ProgressBar(progressOut, "bench serve " + level.label(), spec.requests());
         OkHttpClient client = RequestDriver.client(spec.timeout(), level);
         long start;
-        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), rawClient)) {
+        try (RequestDriver driver = new RequestDriver(client, spec.url(), spec.model(), spec.apiKey(), clientKind)) {
             if (openConnectionsFirst) {
                 openConnections(RequestDriver.connections(level), driver);
             }

@@ -44,6 +44,8 @@ public final class RequestDriver implements AutoCloseable {
     private final OkHttpClient client;
     /** The load generator's own client for a plain-text server; null: OkHttp sends (https). */
     private final RawHttp raw;
+    /** The selector-thread client ({@code --client nio}) for a plain-text server; null: another sends. */
+    private final NioHttp nio;
 
     private final URI endpoint;
     private final String model;
@@ -87,20 +89,24 @@ public final class RequestDriver implements AutoCloseable {
     }
 
     public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey) {
-        this(client, baseUrl, model, apiKey, false);
+        this(client, baseUrl, model, apiKey, ClientKind.OKHTTP);
     }
 
     /**
-     * @param rawWhenPlain send to an {@code http} server with {@link RawHttp} (whose own cost per
-     *     request is a fraction of OkHttp's) rather than with {@code client}, which then serves only
-     *     an {@code https} one
+     * @param kind the client to send with; OkHttp (and {@code client}) for an {@code https} server
+     *     whatever is asked, since the two plain-socket clients speak plain text only
      */
-    public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey, boolean rawWhenPlain) {
+    public RequestDriver(OkHttpClient client, String baseUrl, String model, String apiKey, ClientKind kind) {
         this.client = client;
         this.endpoint = chatEndpoint(baseUrl);
-        this.raw = rawWhenPlain && "http".equals(endpoint.getScheme())
-                ? new RawHttp(endpoint, Duration.ofMillis(client.readTimeoutMillis()))
-                : null;
+        Duration timeout = Duration.ofMillis(client.readTimeoutMillis());
+        ClientKind actual = kind.forScheme(endpoint.getScheme());
+        this.raw = actual == ClientKind.RAW ? new RawHttp(endpoint, timeout) : null;
+        try {
+            this.nio = actual == ClientKind.NIO ? new NioHttp(endpoint, timeout) : null;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot open the nio client's selector", e);
+        }
         this.model = model;
         this.apiKey = apiKey;
     }
@@ -164,6 +170,15 @@ public final class RequestDriver implements AutoCloseable {
     public boolean openConnection(java.util.concurrent.CountDownLatch allAnswered) {
         String chat = endpoint.toString();
         URI models = URI.create(chat.substring(0, chat.length() - "chat/completions".length()) + "models");
+        if (nio != null) {
+            // A request of its own always opens a connection of its own here: nothing to hold.
+            NioHttp.Reply r = nio.send(
+                            nio.request("GET", models.getRawPath(), authHeader(new java.util.LinkedHashMap<>()), null),
+                            true)
+                    .join();
+            allAnswered.countDown();
+            return r.failure() == null;
+        }
         Answer answer;
         try {
             answer = exchange(models, authHeader(new java.util.LinkedHashMap<>()), null, false);
@@ -246,6 +261,9 @@ public final class RequestDriver implements AutoCloseable {
         if (raw != null) {
             raw.close();
         }
+        if (nio != null) {
+            nio.close();
+        }
     }
 
     /**
@@ -267,6 +285,9 @@ public final class RequestDriver implements AutoCloseable {
             headers.put("X-Kvasir-Workload", workload.label());
         }
         byte[] body = requestBody(messages, maxTokens).getBytes(StandardCharsets.UTF_8);
+        if (nio != null) {
+            return sendNio(headers, body, workload, turn, promptEstimate);
+        }
         long start = System.nanoTime();
         Answer answer;
         try {
@@ -312,6 +333,50 @@ public final class RequestDriver implements AutoCloseable {
             return RequestResult.failed(turn, answer.status(), describe(e), msSince(start), promptEstimate)
                     .with(workload, replica, retryAfter);
         }
+    }
+
+    /**
+     * {@link #send} with {@link NioHttp}: every figure from the selector thread's stamps (the
+     * request's first byte written, the answer's head complete, each event's read), not from when
+     * this thread got to look.
+     */
+    private RequestResult sendNio(
+            java.util.Map<String, String> headers, byte[] body, Workload workload, int turn, int promptEstimate) {
+        headers.put("Content-Type", "application/json");
+        byte[] request = nio.request("POST", endpoint.getRawPath(), headers, body);
+        NioHttp.Reply r = nio.send(request, false).join();
+        if (r.unanswered()) {
+            // As for the blocking clients: a pooled connection closed as the request went out.
+            r = nio.send(request, true).join();
+        }
+        if (r.failure() != null) {
+            return RequestResult.failed(turn, 0, r.failure(), (r.endNanos() - r.sentNanos()) / 1e6, promptEstimate)
+                    .with(workload, null, Double.NaN);
+        }
+        String replica = r.header(REPLICA_HEADER);
+        double retryAfter = retryAfterSeconds(r.header("Retry-After"), Instant.now());
+        if (r.status() != 200) {
+            String text = new String(r.body(), StandardCharsets.UTF_8);
+            return RequestResult.failed(
+                            turn,
+                            r.status(),
+                            "HTTP " + r.status() + ": " + ChatChunk.abbreviate(text.strip()),
+                            (r.headNanos() - r.sentNanos()) / 1e6,
+                            promptEstimate)
+                    .with(workload, replica, retryAfter);
+        }
+        StreamTimer timer = new StreamTimer(r.sentNanos());
+        try {
+            for (NioHttp.Stamped e : r.events()) {
+                if (!timer.accept(ChatChunk.parse(e.event(), mapper), e.nanos())) {
+                    break;
+                }
+            }
+        } catch (RuntimeException e) {
+            return RequestResult.failed(turn, 200, describe(e), (r.endNanos() - r.sentNanos()) / 1e6, promptEstimate)
+                    .with(workload, replica, retryAfter);
+        }
+        return timer.result(turn, promptEstimate, r.endNanos()).with(workload, replica, retryAfter);
     }
 
     /**

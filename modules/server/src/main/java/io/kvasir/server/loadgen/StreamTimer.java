@@ -23,7 +23,11 @@ final class StreamTimer {
 
     /** Takes one parsed event; returns false once the stream is over. */
     boolean accept(ChatChunk chunk) {
-        long now = System.nanoTime();
+        return accept(chunk, System.nanoTime());
+    }
+
+    /** {@link #accept(ChatChunk)} for an event that arrived at {@code now} ({@link System#nanoTime}). */
+    boolean accept(ChatChunk chunk, long now) {
         if (chunk.done()) {
             done = true;
             end = now;
@@ -54,7 +58,12 @@ final class StreamTimer {
     }
 
     RequestResult result(int turn, int promptEstimate) {
-        double e2e = ((end != 0 ? end : System.nanoTime()) - start) / 1e6;
+        return result(turn, promptEstimate, System.nanoTime());
+    }
+
+    /** The stream's result, {@code streamEnd} standing for its end when no event ended it. */
+    RequestResult result(int turn, int promptEstimate, long streamEnd) {
+        double e2e = ((end != 0 ? end : streamEnd) - start) / 1e6;
         int prompt = usage != null && usage.promptTokens() >= 0 ? usage.promptTokens() : promptEstimate;
         if (error != null) {
             return RequestResult.failed(turn, 200, "stream error: " + error, e2e, prompt);

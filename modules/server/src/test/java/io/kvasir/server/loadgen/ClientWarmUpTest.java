@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class ClientWarmUpTest {
 
@@ -29,9 +29,9 @@ class ClientWarmUpTest {
                 LoadSpec.Routing.DEFAULT);
     }
 
-    @ParameterizedTest(name = "raw client: {0}")
-    @ValueSource(booleans = {false, true})
-    void everyRequestGoesToTheStubWhichRefusesHalfAndStreamsTheRest(boolean raw) throws Exception {
+    @ParameterizedTest(name = "client: {0}")
+    @EnumSource(ClientKind.class)
+    void everyRequestGoesToTheStubWhichRefusesHalfAndStreamsTheRest(ClientKind raw) throws Exception {
         ClientWarmUp.Outcome outcome = ClientWarmUp.run(spec(), raw, 60);
 
         assertThat(outcome.streamed()).isEqualTo(30);
@@ -40,9 +40,9 @@ class ClientWarmUpTest {
         assertThat(outcome.completed()).isEqualTo(30);
     }
 
-    @ParameterizedTest(name = "raw client: {0}")
-    @ValueSource(booleans = {false, true})
-    void noneMeansNothingIsSent(boolean raw) throws Exception {
+    @ParameterizedTest(name = "client: {0}")
+    @EnumSource(ClientKind.class)
+    void noneMeansNothingIsSent(ClientKind raw) throws Exception {
         assertThat(ClientWarmUp.run(spec(), raw, 0)).isEqualTo(new ClientWarmUp.Outcome(0, 0, 0));
     }
 }

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 import picocli.CommandLine;
 
 /** Runs the load generator against {@link FakeOpenAiServer}, a fake in-process SSE server. */
@@ -59,9 +59,9 @@ class LoadRunnerEndToEndTest {
                 routing);
     }
 
-    @ParameterizedTest(name = "raw client: {0}")
-    @ValueSource(booleans = {false, true})
-    void aLevelOpensItsConnectionsBeforeItsClockStartsUnlessToldNotTo(boolean raw) throws Exception {
+    @ParameterizedTest(name = "client: {0}")
+    @EnumSource(ClientKind.class)
+    void aLevelOpensItsConnectionsBeforeItsClockStartsUnlessToldNotTo(ClientKind raw) throws Exception {
         try (FakeOpenAiServer fake = new FakeOpenAiServer(FakeOpenAiServer.Config.quick())) {
             LoadSpec spec = spec(fake.url(), List.of(6), null, 12, 1, 0);
             new LoadRunner(spec, QUIET, true, raw).run(spec.levels().getFirst());
@@ -85,9 +85,9 @@ class LoadRunnerEndToEndTest {
         }
     }
 
-    @ParameterizedTest(name = "raw client: {0}")
-    @ValueSource(booleans = {false, true})
-    void closedLoopCountsRejectionsApartAndTimesAtLeastTheInjectedDelays(boolean raw) throws Exception {
+    @ParameterizedTest(name = "client: {0}")
+    @EnumSource(ClientKind.class)
+    void closedLoopCountsRejectionsApartAndTimesAtLeastTheInjectedDelays(ClientKind raw) throws Exception {
         // Every 5th request is refused (429) and every 5th + 2 fails mid-stream: 4 + 4 out of 20 per level.
         FakeOpenAiServer.Config cfg = new FakeOpenAiServer.Config(4, 2, 30, 10, 5, 2);
         try (FakeOpenAiServer fake = new FakeOpenAiServer(cfg)) {

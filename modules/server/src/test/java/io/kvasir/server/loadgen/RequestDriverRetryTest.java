@@ -12,7 +12,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A server that closes a connection without answering (what a server does to a kept-alive
@@ -26,9 +26,9 @@ class RequestDriverRetryTest {
                     + "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n"
                     + "data: [DONE]\n\n";
 
-    @ParameterizedTest(name = "raw client: {0}")
-    @ValueSource(booleans = {false, true})
-    void aConnectionClosedBeforeAnyAnswerIsResentOnce(boolean raw) throws Exception {
+    @ParameterizedTest(name = "client: {0}")
+    @EnumSource(ClientKind.class)
+    void aConnectionClosedBeforeAnyAnswerIsResentOnce(ClientKind raw) throws Exception {
         try (RawServer server = new RawServer(1)) {
             RequestResult result =
                     driver(server, raw).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
@@ -37,9 +37,9 @@ class RequestDriverRetryTest {
         }
     }
 
-    @ParameterizedTest(name = "raw client: {0}")
-    @ValueSource(booleans = {false, true})
-    void aServerThatNeverAnswersStillFailsTheRequest(boolean raw) throws Exception {
+    @ParameterizedTest(name = "client: {0}")
+    @EnumSource(ClientKind.class)
+    void aServerThatNeverAnswersStillFailsTheRequest(ClientKind raw) throws Exception {
         try (RawServer server = new RawServer(Integer.MAX_VALUE)) {
             RequestResult result =
                     driver(server, raw).send(List.of(new RequestDriver.Message("user", "x")), 4, null, null, 1, 1);
@@ -49,7 +49,7 @@ class RequestDriverRetryTest {
         }
     }
 
-    private static RequestDriver driver(RawServer server, boolean raw) {
+    private static RequestDriver driver(RawServer server, ClientKind raw) {
         return new RequestDriver(
                 RequestDriver.client(Duration.ofSeconds(10), 4),
                 "http://127.0.0.1:" + server.socket.getLocalPort(),
