@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One activation row quantized to int8 for the integer kernels of a single sequence ({@link
- * Q4_KInt8}, an experiment off by default): each 256 columns (one K-quant super-block) get one
+ * Q4_KInt8}, one sequence's Q4_K products): each 256 columns (one K-quant super-block) get one
  * float scale, {@code max|x| / 127}, and the quants {@code rint(x * 127 / max|x|)} in [-127, 127],
  * as llama.cpp's Q8_K does. A weight super-block's dot product is then a sum of integer products,
  * exact whatever order it is taken in, scaled once by the weight's and the activation's factors.

@@ -29,24 +29,29 @@ import jdk.incubator.vector.ShortVector;
  * on the order of the sums within a super-block (nor on the pool's split); it differs from the
  * float product by the activations' rounding, up to {@code sum |w| * xscale / 2} per output.
  *
- * <p>Not the default ({@link #ENABLED}): on this machine's Zen 5 cores (2 threads, shared with other
- * work) it was 1.25-1.3x faster than {@link Q4_KMatrix}'s float kernel on a 2048 x 768 matrix that
- * stays in the L2 cache, but slower on bench-110m Q4_K_M decode, where the weights stream from
- * memory (benchmarks.md, "Int8 activations for K-quant decode"). The Vector API has no byte dot
- * product (VNNI {@code vpdpbusd}, or {@code vpmaddubsw}/{@code vpmaddwd}), so each 64 products
- * cost a widening, a mask, a shift, two 16-bit multiplies and two adds, against about twice that
- * for the float kernel: not enough to change a memory-bound loop. A Q6_K counterpart (pairs of
- * columns 32 apart, the high bits repeated by a rearrange) was slower than Q6_K's float kernel even
- * in the cache and was dropped.
+ * <p>The default for one sequence since the nineteenth session ({@link #ENABLED}). On a matrix
+ * that stays in the L2 cache it is 1.25-1.3x faster than {@link Q4_KMatrix}'s float kernel; on
+ * bench-110m Q4_K_M decode, where the weights come from the L3 cache at about 13 GB/s, the gain
+ * shrinks to what the integer kernel saves while it waits for bytes: 1.03-1.10x in the eighteenth
+ * session, 1.05-1.35x in three alternating runs of the nineteenth (benchmarks.md). The Vector API
+ * has no byte dot product (VNNI {@code vpdpbusd}, or {@code vpmaddubsw}/{@code vpmaddwd}), so each
+ * 64 products cost a widening, a mask, a shift, two 16-bit multiplies and two adds, against about
+ * twice that for the float kernel. A Q6_K counterpart (pairs of columns 32 apart, the high bits
+ * repeated by a rearrange) was slower than Q6_K's float kernel even in the cache and was dropped.
+ *
+ * <p>Batches and prefill keep the float kernels (arithmetic-bound, where widening once per group
+ * serves every row), and so does deterministic mode: its exact kernels sum in one order for any
+ * batch, which the int8 path, alone for one row, would break.
  */
 final class Q4_KInt8 {
 
     /**
-     * Whether {@link Q4_KMatrix} multiplies one activation row here: off unless the JVM runs with
-     * {@code -Dkvasir.experimental.int8-activations=true}, a switch for measuring the two paths
-     * against each other, not a setting.
+     * Whether {@link Q4_KMatrix} multiplies one activation row here: yes with the vector shapes,
+     * unless the JVM runs with {@code -Dkvasir.engine.int8-activations=false}, a switch for measuring
+     * the two paths against each other, not a setting.
      */
-    static final boolean ENABLED = Vectors.ENABLED && Boolean.getBoolean("kvasir.experimental.int8-activations");
+    static final boolean ENABLED =
+            Vectors.ENABLED && !"false".equals(System.getProperty("kvasir.engine.int8-activations"));
 
     private static final int G = Q4_KPacked.G;
     private static final long gb = Q4_KPacked.GROUP_BLOCK_BYTES;

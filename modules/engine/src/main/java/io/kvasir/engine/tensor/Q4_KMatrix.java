@@ -33,9 +33,9 @@ import jdk.incubator.vector.ShortVector;
  * groups from the two halves of a thread's range run together: each broadcast feeds both, and
  * two memory streams keep more misses in flight.
  *
- * <p>Widening the nibbles to float stays the default over the int8-activation kernels of {@link
- * Q4_KInt8} (llama.cpp's way): those are faster on a matrix that stays in the cache, but not on a
- * model whose weights stream from memory (see there and benchmarks.md).
+ * <p>One activation row goes to the int8-activation kernels of {@link Q4_KInt8} (llama.cpp's way)
+ * by default, which measured faster on the model as well as in the cache (see there); the float
+ * kernels here serve one row when those are switched off, and in deterministic mode.
  *
  * <p>A batch of two rows or more widens each group to floats once and runs the float kernels over
  * every activation row: one group at a time up to eight rows ({@link WidenedKernels}), two groups

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.kvasir.engine.tensor.ComputePool;
 import io.kvasir.engine.tensor.ComputePools;
 import io.kvasir.engine.tensor.GgmlType;
+import io.kvasir.engine.tensor.Int8Reference;
 import io.kvasir.engine.tensor.Quantizer;
 import io.kvasir.engine.tensor.WeightMatrix;
 import java.lang.foreign.MemorySegment;
@@ -56,6 +57,16 @@ class MoeFeedForwardTest {
                 float[] out = new float[batch * rows];
                 views[e].matmul(x, out, batch, pool);
                 float[] ref = matVec(w, x, batch, rows, DIM);
+                if (Int8Reference.fastPathIsInt8(type, batch)) {
+                    // A lone row of Q4_K takes int8 activations: each output may move by their rounding.
+                    for (int r = 0; r < rows; r++) {
+                        double bound = Int8Reference.roundingBound(w, r * DIM, x, 0, DIM);
+                        assertThat((double) Math.abs(out[r] - ref[r]))
+                                .as("%s expert %d batch 1 row %d", type, e, r)
+                                .isLessThanOrEqualTo(bound + 1e-5 * (1 + Math.abs(ref[r])));
+                    }
+                    continue;
+                }
                 assertClose(out, ref, 2e-3, type + " expert " + e + " batch " + batch);
             }
         }
@@ -99,10 +110,14 @@ class MoeFeedForwardTest {
             moe.forward(w, java.util.Arrays.copyOfRange(x, r * DIM, (r + 1) * DIM), 1, one, pool, false);
             System.arraycopy(one, 0, rowByRow, r * DIM, DIM);
         }
-        assertClose(grouped, rowByRow, 1e-3, type + " grouped vs row by row");
+        // Rows that run alone through a Q4_K expert take int8 activations (llama.cpp's path), whose
+        // rounding passes through the SiLU and the down projection: measured up to 1.6% of the scale
+        // (a grouping or routing fault moves outputs by their whole size).
+        double int8 = Int8Reference.fastPathIsInt8(type, 1) ? 3e-2 : 0;
+        assertClose(grouped, rowByRow, 1e-3 + int8, type + " grouped vs row by row");
 
         float[] ref = reference(config, routerW, type, gate, up, down, x, n);
-        assertClose(grouped, ref, 3e-3, type + " grouped vs scalar reference");
+        assertClose(grouped, ref, 3e-3 + int8, type + " grouped vs scalar reference");
         // Forty rows over six experts: some expert ran over several rows at once.
         assertThat(n * config.used()).isGreaterThan(EXPERTS);
     }

@@ -58,7 +58,13 @@ class ReferenceForwardTest {
         // (as llama.cpp's do), which the reference does not, so they get more room.
         boolean floatWeights =
                 spec.type() == GgmlType.F32 || spec.type() == GgmlType.F16 || spec.type() == GgmlType.BF16;
-        compare(spec.write(dir.resolve("m.gguf"), 42), spec.vocab(), floatWeights ? 1e-4f : 1e-2f);
+        float tolerance = floatWeights ? 1e-4f : 1e-2f;
+        // A lone decode row of Q4_K takes int8 activations (as llama.cpp's does): every matrix of this
+        // model rounds each activation to 1/254 of its block's largest, and random weights pass that on
+        // to the logits at a few percent of their scale (measured up to 3%); prefill rows do not.
+        float decodeTolerance =
+                io.kvasir.engine.tensor.Int8Reference.fastPathIsInt8(spec.type(), 1) ? 5e-2f : tolerance;
+        compare(spec.write(dir.resolve("m.gguf"), 42), spec.vocab(), tolerance, decodeTolerance, KvPrecision.F32, 4);
     }
 
     /** The files {@code kvasir make-model} writes load and run the same way. */
@@ -94,10 +100,15 @@ class ReferenceForwardTest {
     }
 
     private void compare(Path file, int vocab, float tolerance) {
-        compare(file, vocab, tolerance, KvPrecision.F32, 4);
+        compare(file, vocab, tolerance, tolerance, KvPrecision.F32, 4);
     }
 
     private void compare(Path file, int vocab, float tolerance, KvPrecision precision, int blockSize) {
+        compare(file, vocab, tolerance, tolerance, precision, blockSize);
+    }
+
+    private void compare(
+            Path file, int vocab, float tolerance, float decodeTolerance, KvPrecision precision, int blockSize) {
         // Long enough that the prefill's attention is split over the pool; decode steps run it inline.
         int[] prompt = IntStream.range(0, 40).map(i -> (i * 71 + 1) % vocab).toArray();
         try (GgufFile gguf = GgufFile.open(file)) {
@@ -117,7 +128,7 @@ class ReferenceForwardTest {
             for (int pos = prompt.length; pos < prompt.length + 4; pos++) {
                 float[] got = model.forward(Batches.chunk(new int[] {next}, pos, table))[0];
                 float[] want = ref.step(next, pos);
-                assertClose(got, want, tolerance, "decode position " + pos);
+                assertClose(got, want, decodeTolerance, "decode position " + pos);
                 next = Batches.argmax(want);
             }
         }

@@ -10,9 +10,34 @@ import java.lang.foreign.MemorySegment;
  * kernels' own, in their order, so a kernel must match this to the bit. The activation sums are
  * taken here from the quants, not from {@link Int8Activations#sums32}.
  */
-final class Int8Reference {
+public final class Int8Reference {
 
     private Int8Reference() {}
+
+    /** Whether the fast (not exact) product of {@code batch} rows by a {@code type} matrix takes int8 activations. */
+    public static boolean fastPathIsInt8(GgmlType type, int batch) {
+        return batch == 1 && type == GgmlType.Q4_K && Q4_KInt8.ENABLED;
+    }
+
+    /**
+     * How far the int8 path may move one output from the float product: each activation is off by
+     * at most half its 256-column block's step ({@code max|x| / 127}), times {@code |w|}. Row
+     * {@code w[wOff .. wOff + cols)} against {@code x[xOff .. xOff + cols)}.
+     */
+    public static double roundingBound(float[] w, int wOff, float[] x, int xOff, int cols) {
+        double bound = 0;
+        for (int from = 0; from < cols; from += 256) {
+            float max = 0;
+            for (int c = from; c < Math.min(cols, from + 256); c++) {
+                max = Math.max(max, Math.abs(x[xOff + c]));
+            }
+            double half = max / 127.0 * 0.5 * (1 + 1e-6);
+            for (int c = from; c < Math.min(cols, from + 256); c++) {
+                bound += Math.abs(w[wOff + c]) * half;
+            }
+        }
+        return bound;
+    }
 
     /** {@code out[r]} for every row of a Q4_K or Q5_K matrix in GGUF layout against {@code a}. */
     static float[] matmul(GgmlType type, byte[] bytes, int rows, int cols, Int8Activations a) {
