@@ -47,7 +47,7 @@ final class NioHttp implements AutoCloseable {
      * @param headNanos  when the answer's head was complete (0 when none)
      * @param endNanos   when the exchange ended
      * @param events     the body's server-sent events, stamped (a 200 answer's)
-     * @param body       the first {@link #MAX_KEPT_BODY} bytes of any other answer's body
+     * @param body       the first {@link #MAX_KEPT_BODY} bytes of the body
      * @param failure    why the exchange did not end with a whole answer; null when it did
      * @param unanswered the connection ended before any byte of an answer: the request may be resent
      */
@@ -532,11 +532,10 @@ final class NioHttp implements AutoCloseable {
         }
 
         private void body(byte[] b, int off, int len) {
-            if (sse != null) {
-                if (!sse.stopped()) {
-                    sse.feed(b, off, len);
-                }
-            } else if (kept.size() < MAX_KEPT_BODY) {
+            if (sse != null && !sse.stopped()) {
+                sse.feed(b, off, len);
+            }
+            if (kept.size() < MAX_KEPT_BODY) {
                 kept.write(b, off, Math.min(len, MAX_KEPT_BODY - kept.size()));
             }
         }

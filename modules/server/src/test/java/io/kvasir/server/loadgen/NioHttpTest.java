@@ -106,6 +106,81 @@ class NioHttpTest {
                 .hasMessageContaining("longer than its size");
     }
 
+    @Test
+    void aServerThatHoldsTheRequestUnansweredFailsItAfterTheTimeout() throws Exception {
+        try (java.net.ServerSocket server =
+                        new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+                NioHttp http = new NioHttp(
+                        java.net.URI.create("http://127.0.0.1:" + server.getLocalPort()),
+                        java.time.Duration.ofMillis(300))) {
+            // Accepted by the kernel's backlog and never read: the client waits for bytes that never come.
+            long start = System.nanoTime();
+            NioHttp.Reply r = http.send(http.request("GET", "/v1/models", java.util.Map.of(), null), false)
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS);
+            double ms = (System.nanoTime() - start) / 1e6;
+
+            assertThat(r.failure()).contains("no bytes for");
+            assertThat(r.unanswered()).isFalse();
+            assertThat(ms).isGreaterThanOrEqualTo(300);
+        }
+    }
+
+    @Test
+    void nothingListeningIsAFailureNotAHang() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        try (NioHttp http =
+                new NioHttp(java.net.URI.create("http://127.0.0.1:" + port), java.time.Duration.ofSeconds(5))) {
+            NioHttp.Reply r = http.send(http.request("GET", "/", java.util.Map.of(), null), false)
+                    .get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+            assertThat(r.failure()).isNotNull();
+            assertThat(r.status()).isZero();
+        }
+    }
+
+    @Test
+    void aKeptAliveConnectionCarriesTheNextRequest() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+        try (java.net.ServerSocket server =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread t = Thread.ofVirtual().start(() -> {
+                try (java.net.Socket s = server.accept()) {
+                    accepted.incrementAndGet();
+                    var in = new java.io.BufferedReader(
+                            new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+                    for (int n = 0; n < 2; n++) {
+                        String line;
+                        while ((line = in.readLine()) != null && !line.isEmpty()) {
+                            // the request's head; no body on a GET
+                        }
+                        s.getOutputStream().write(bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+                        s.getOutputStream().flush();
+                    }
+                    s.getInputStream().read();
+                } catch (IOException ignored) {
+                    // the test is over
+                }
+            });
+            try (NioHttp http = new NioHttp(
+                    java.net.URI.create("http://127.0.0.1:" + server.getLocalPort()),
+                    java.time.Duration.ofSeconds(5))) {
+                byte[] get = http.request("GET", "/x", java.util.Map.of(), null);
+                NioHttp.Reply first = http.send(get, false).get(10, java.util.concurrent.TimeUnit.SECONDS);
+                NioHttp.Reply second = http.send(get, false).get(10, java.util.concurrent.TimeUnit.SECONDS);
+
+                assertThat(first.failure()).isNull();
+                assertThat(second.failure()).isNull();
+                assertThat(new String(second.body(), StandardCharsets.UTF_8)).isEqualTo("ok");
+                assertThat(second.sentNanos()).isGreaterThan(first.endNanos() - 1);
+            }
+            t.join(5_000);
+            assertThat(accepted.get()).as("both requests on one connection").isEqualTo(1);
+        }
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
