@@ -156,12 +156,21 @@ public final class RawHttp implements AutoCloseable {
     }
 
     private byte[] head(String method, String path, Map<String, String> headers, int length) {
+        return requestHead(method, path, hostHeader, headers, length);
+    }
+
+    /**
+     * An HTTP/1.1 request's head: the request line, {@code Host}, {@code headers} and, when {@code
+     * length >= 0}, {@code Content-Length}, then the blank line. Also what the load generator's
+     * selector client writes.
+     */
+    public static byte[] requestHead(String method, String path, String host, Map<String, String> headers, int length) {
         StringBuilder h = new StringBuilder(256);
         h.append(method)
                 .append(' ')
                 .append(path)
                 .append(" HTTP/1.1\r\nHost: ")
-                .append(hostHeader)
+                .append(host)
                 .append("\r\n");
         headers.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
         if (length >= 0) {

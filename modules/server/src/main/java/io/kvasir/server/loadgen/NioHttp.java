@@ -67,7 +67,7 @@ final class NioHttp implements AutoCloseable {
         }
     }
 
-    static final int MAX_KEPT_BODY = 4096;
+    static final int MAX_KEPT_BODY = RequestDriver.MAX_ERROR_BODY;
 
     private static final long CHECK_EVERY_NANOS = 50_000_000L;
 
@@ -97,18 +97,8 @@ final class NioHttp implements AutoCloseable {
 
     /** A request's bytes: head and body. */
     byte[] request(String method, String path, Map<String, String> headers, byte[] body) {
-        StringBuilder h = new StringBuilder(256)
-                .append(method)
-                .append(' ')
-                .append(path)
-                .append(" HTTP/1.1\r\nHost: ")
-                .append(hostHeader)
-                .append("\r\n");
-        headers.forEach((k, v) -> h.append(k).append(": ").append(v).append("\r\n"));
-        if (body != null) {
-            h.append("Content-Length: ").append(body.length).append("\r\n");
-        }
-        byte[] head = h.append("\r\n").toString().getBytes(StandardCharsets.UTF_8);
+        byte[] head = io.kvasir.http.client.RawHttp.requestHead(
+                method, path, hostHeader, headers, body == null ? -1 : body.length);
         if (body == null) {
             return head;
         }

@@ -34,7 +34,8 @@ public final class RequestDriver implements AutoCloseable {
     /** A chat message in the conversation sent to the server. */
     public record Message(String role, String content) {}
 
-    private static final int MAX_ERROR_BODY = 4096;
+    /** Bytes of a refusal's body kept for its report. */
+    static final int MAX_ERROR_BODY = 4096;
 
     /** Names the replica that served the request, for routing benchmarks. */
     static final String REPLICA_HEADER = "X-Kvasir-Replica";
@@ -316,11 +317,7 @@ public final class RequestDriver implements AutoCloseable {
             if (answered.status() != 200) {
                 String text = new String(in.readNBytes(MAX_ERROR_BODY), StandardCharsets.UTF_8);
                 return RequestResult.failed(
-                                turn,
-                                answered.status(),
-                                "HTTP " + answered.status() + ": " + ChatChunk.abbreviate(text.strip()),
-                                headersMs,
-                                promptEstimate)
+                                turn, answered.status(), httpError(answered.status(), text), headersMs, promptEstimate)
                         .with(workload, replica, retryAfter);
             }
             StreamTimer timer = new StreamTimer(start);
@@ -356,11 +353,10 @@ public final class RequestDriver implements AutoCloseable {
         String replica = r.header(REPLICA_HEADER);
         double retryAfter = retryAfterSeconds(r.header("Retry-After"), Instant.now());
         if (r.status() != 200) {
-            String text = new String(r.body(), StandardCharsets.UTF_8);
             return RequestResult.failed(
                             turn,
                             r.status(),
-                            "HTTP " + r.status() + ": " + ChatChunk.abbreviate(text.strip()),
+                            httpError(r.status(), new String(r.body(), StandardCharsets.UTF_8)),
                             (r.headNanos() - r.sentNanos()) / 1e6,
                             promptEstimate)
                     .with(workload, replica, retryAfter);
@@ -377,6 +373,11 @@ public final class RequestDriver implements AutoCloseable {
                     .with(workload, replica, retryAfter);
         }
         return timer.result(turn, promptEstimate, r.endNanos()).with(workload, replica, retryAfter);
+    }
+
+    /** How an answer other than 200 is reported: its status and the start of its body. */
+    private static String httpError(int status, String body) {
+        return "HTTP " + status + ": " + ChatChunk.abbreviate(body.strip());
     }
 
     /**
