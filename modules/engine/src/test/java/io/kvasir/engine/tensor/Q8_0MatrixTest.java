@@ -1,7 +1,6 @@
 package io.kvasir.engine.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -74,22 +73,7 @@ class Q8_0MatrixTest {
         java.util.Arrays.fill(out, Float.NaN);
         WeightMatrix m = WeightMatrices.of(GgmlType.Q8_0, MemorySegment.ofArray(bytes), rows, cols);
         m.matmul(x, out, batch, threads == 1 ? one : two);
-        for (int b = 0; b < batch; b++) {
-            for (int r = 0; r < rows; r++) {
-                double expected = 0;
-                double magnitude = 0;
-                for (int c = 0; c < cols; c++) {
-                    expected += (double) w[r * cols + c] * x[b * cols + c];
-                    magnitude += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
-                }
-                assertThat((double) out[b * rows + r])
-                        .as("batch %d row %d", b, r)
-                        .isCloseTo(expected, within(1e-5 * magnitude + 1e-6));
-            }
-        }
-        for (int i = batch * rows; i < out.length; i++) {
-            assertThat(out[i]).as("past the output, index %d", i).isNaN();
-        }
+        DequantizedProduct.check(w, x, out, rows, cols, batch, "Q8_0");
     }
 
     /**

@@ -147,22 +147,7 @@ class SmallBlockMatrixTest {
         try (ComputePool pool = ComputePools.create(threads)) {
             m.matmul(x, out, batch, pool);
         }
-        for (int b = 0; b < batch; b++) {
-            for (int r = 0; r < rows; r++) {
-                double ref = 0;
-                double mag = 0;
-                for (int c = 0; c < cols; c++) {
-                    ref += (double) w[r * cols + c] * x[b * cols + c];
-                    mag += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
-                }
-                assertThat((double) out[b * rows + r])
-                        .as("%s row %d of batch row %d", type, r, b)
-                        .isCloseTo(ref, within(1e-5 * mag + 1e-6));
-            }
-        }
-        for (int i = batch * rows; i < out.length; i++) {
-            assertThat(out[i]).as("nothing written past the output").isNaN();
-        }
+        DequantizedProduct.check(w, x, out, rows, cols, batch, type.toString());
     }
 
     @ParameterizedTest

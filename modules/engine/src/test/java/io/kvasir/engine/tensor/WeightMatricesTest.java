@@ -70,22 +70,16 @@ class WeightMatricesTest {
         float[] out = new float[batch * rows];
         WeightMatrix m = WeightMatrices.of(type, offHeap(bytes), rows, cols);
         m.matmul(x, out, batch, threads == 1 ? one : three);
-        for (int b = 0; b < batch; b++) {
-            for (int r = 0; r < rows; r++) {
-                double expected = 0;
-                double magnitude = 0;
-                for (int c = 0; c < cols; c++) {
-                    expected += (double) w[r * cols + c] * x[b * cols + c];
-                    magnitude += Math.abs((double) w[r * cols + c] * x[b * cols + c]);
-                }
-                double int8 = Int8Reference.fastPathIsInt8(type, batch)
-                        ? Int8Reference.roundingBound(w, r * cols, x, b * cols, cols)
-                        : 0;
-                assertThat((double) out[b * rows + r])
-                        .as("batch %d row %d", b, r)
-                        .isCloseTo(expected, within(int8 + 1e-5 * magnitude + 1e-6));
-            }
-        }
+        boolean int8 = Int8Reference.fastPathIsInt8(type, batch);
+        DequantizedProduct.check(
+                w,
+                x,
+                out,
+                rows,
+                cols,
+                batch,
+                type.toString(),
+                (b, r) -> int8 ? Int8Reference.roundingBound(w, r * cols, x, b * cols, cols) : 0);
     }
 
     @ParameterizedTest
