@@ -125,14 +125,6 @@ public final class PrefillBacklog implements AdmissionControl.TtftForecast {
             public void firstToken(int counted) {
                 settle();
                 calibration.observe(raw, nanoTime.getAsLong() - at, promptTokens, counted);
-                System.err.printf(
-                        "DBG first raw %.0fms actual %.0fms est %d counted %d -> slope %.2f overhead %.0fms%n",
-                        raw / 1e6,
-                        (nanoTime.getAsLong() - at) / 1e6,
-                        promptTokens,
-                        counted,
-                        calibration.slope(),
-                        calibration.overheadNanos() / 1e6);
             }
 
             @Override
