@@ -352,7 +352,8 @@ public final class EngineCore implements InferenceEngine {
             text = r.output().finish(); // the stop token's own text is not part of the output
             end = RequestStatus.FINISHED_STOPPED;
         } else {
-            text = r.output().push(token);
+            // min_tokens holds back stop strings as it does the ending tokens (vLLM's rule).
+            text = r.output().push(token, r.numOutputTokens() >= spec.sampling().minTokens());
             if (r.output().stopped()) {
                 end = RequestStatus.FINISHED_STOPPED;
             } else if (constraint != null && constraint.isComplete()) {

@@ -29,10 +29,27 @@ final class StopStrings {
 
     /** Adds a generated token; returns the text that can be released now. */
     String push(int tokenId) {
+        return push(tokenId, true);
+    }
+
+    /**
+     * Adds a generated token; with {@code armed} false (the request has not reached its {@code
+     * min_tokens}) no stop string may end it yet, so a complete one is released as text, while the
+     * start of one at the very end is still held back: a stop string that the first armed token
+     * completes ends the request, as in vLLM, which checks the text the new token adds together with
+     * the stop string's length before it.
+     */
+    String push(int tokenId, boolean armed) {
         if (stopped) {
             throw new IllegalStateException("token after a stop string");
         }
         pending.append(detokenizer.push(tokenId));
+        if (!armed) {
+            int cut = pending.length() - heldBack();
+            String out = pending.substring(0, cut);
+            pending.delete(0, cut);
+            return out;
+        }
         return release(false);
     }
 

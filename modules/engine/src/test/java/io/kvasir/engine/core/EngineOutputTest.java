@@ -62,6 +62,29 @@ class EngineOutputTest {
     }
 
     @Test
+    void minTokensHoldsBackStopStringsUntilItIsReached() {
+        // "at" first completes with the 7th token ("the cat"), then with the 11th ("the cat sat").
+        assertThat(text(run(reciting(), withMinTokens(List.of("at"), 9)))).isEqualTo("the cat s");
+        // The 11th token completes a match begun by the 10th, before min_tokens: it still ends it.
+        assertThat(text(run(reciting(), withMinTokens(List.of("at"), 11)))).isEqualTo("the cat s");
+        assertThat(text(run(reciting(), withMinTokens(List.of("at"), 12)))).isEqualTo("the cat sat on the m");
+        assertThat(text(run(reciting(), withMinTokens(List.of("at"), 0)))).isEqualTo("the c");
+    }
+
+    private static EngineRequest withMinTokens(List<String> stop, int minTokens) {
+        return new EngineRequest(
+                "s",
+                prompt(1, PROMPT),
+                SamplingParams.greedy().withLength(false, minTokens),
+                100,
+                stop,
+                Set.of(),
+                false,
+                0,
+                null);
+    }
+
+    @Test
     void earliestStopStringWins() {
         List<TokenEvent> events = run(reciting(), withStops(List.of("mat", "at"), Set.of(), 100, false));
         assertThat(text(events)).isEqualTo("the c");
