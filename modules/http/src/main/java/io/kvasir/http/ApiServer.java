@@ -82,12 +82,15 @@ public final class ApiServer extends AllDirectives {
                 pathPrefix("v1", () -> auth.authenticated(openAi::scoped)),
                 pathPrefix("tokenize", () -> auth.authenticated(tokenize::tokenize)),
                 pathPrefix("detokenize", () -> auth.authenticated(tokenize::detokenize)));
+        // A gzip or deflate body is inflated before any route reads it (other encodings get a 400
+        // naming the ones accepted); the body limit then applies to what it inflates to.
+        Route decoded = decodeRequest(() -> inner);
         return timedRefusals(mapResponse(
                 ErrorResponses::withRetryAfter,
                 () -> withRequestTimeout(
                         timeout,
                         request -> ErrorResponses.response(ErrorResponses.timeout(settings.requestTimeout())),
-                        () -> inner.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
+                        () -> decoded.seal(ErrorResponses.rejectionHandler(), ErrorResponses.exceptionHandler()))));
     }
 
     /**

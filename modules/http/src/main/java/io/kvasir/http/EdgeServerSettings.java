@@ -43,6 +43,9 @@ public final class EdgeServerSettings {
         // A header akka-http cannot parse is kept as a raw header; logging each at WARN would let
         // any client write to the operator's log at will.
         all.put("akka.http.server.parsing.illegal-header-warnings", "off");
+        // HEAD is answered as GET without the body (HTTP's own rule), so a client or probe that
+        // checks a route with HEAD is not told 405.
+        all.put("akka.http.server.transparent-head-requests", "on");
         return ServerSettings.create(ConfigFactory.parseMap(all).withFallback(config));
     }
 }

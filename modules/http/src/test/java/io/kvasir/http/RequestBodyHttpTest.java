@@ -117,6 +117,47 @@ class RequestBodyHttpTest {
     }
 
     @Test
+    void gzipBodiesAreInflatedAndUnknownEncodingsRefused() throws Exception {
+        ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+        try (var gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+            gzip.write((CHAT_START.replace("hi", "zipped hello") + "}").getBytes(StandardCharsets.UTF_8));
+        }
+        HttpResponse<String> ok = server.postBytes(
+                "/v1/chat/completions",
+                zipped.toByteArray(),
+                "Content-Type",
+                "application/json",
+                "Content-Encoding",
+                "gzip");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(server.fabric.lastRequest().messages().getFirst().content()).isEqualTo("zipped hello");
+
+        JsonNode error = assertError(
+                server.postBytes(
+                        "/v1/chat/completions",
+                        zipped.toByteArray(),
+                        "Content-Type",
+                        "application/json",
+                        "Content-Encoding",
+                        "br"),
+                400,
+                null);
+        assertThat(error.get("message").asText()).contains("gzip");
+    }
+
+    @Test
+    void headIsAnsweredAsGetWithoutABody() throws Exception {
+        HttpResponse<String> head = server.http.send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.base() + "/v1/models"))
+                        .header("Authorization", "Bearer " + TestServer.API_KEY)
+                        .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+    }
+
+    @Test
     void onlyJsonBodiesAreRead() throws Exception {
         byte[] body = (CHAT_START + "}").getBytes(StandardCharsets.UTF_8);
         for (String type : new String[] {

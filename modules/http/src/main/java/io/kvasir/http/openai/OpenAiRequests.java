@@ -103,6 +103,7 @@ public final class OpenAiRequests {
                     .toException();
         }
         unsupported(f);
+        legacyFunctions(f);
         ToolRequest tools = ToolsField.read(f);
         ResponseFormat format = ResponseFormatField.read(f.raw(ResponseFormatField.NAME));
         if (tools.forced()) {
@@ -217,6 +218,25 @@ public final class OpenAiRequests {
                     .toException();
         }
         return new JsonFields(node);
+    }
+
+    /**
+     * The deprecated {@code functions} and {@code function_call} are refused rather than ignored:
+     * ignored, a forced call would come back as plain text, and answering them as {@code tools}
+     * would put the call where an old client does not look ({@code tool_calls}, not
+     * {@code function_call}).
+     */
+    private static void legacyFunctions(JsonFields f) {
+        for (String field : List.of("functions", "function_call")) {
+            if (f.has(field)) {
+                throw ApiError.invalid(
+                                "'" + field + "' is deprecated and not supported; send the functions as 'tools'"
+                                        + " (each {\"type\": \"function\", \"function\": {...}}) and the choice"
+                                        + " as 'tool_choice'.",
+                                field)
+                        .toException();
+            }
+        }
     }
 
     /** {@code n} is checked and served by the routes ({@link Choices}); here only its type. */

@@ -129,10 +129,28 @@ final class ToolsField {
         if (strict != null && !strict.isNull() && !strict.isBoolean()) {
             throw JsonFields.wrongType(path + ".function.strict", "a boolean");
         }
+        if (strict != null && strict.booleanValue()) {
+            checkStrict(parameters, name.textValue(), path + ".function.parameters");
+        }
         ObjectNode out = JsonNodeFactory.instance.objectNode();
         out.put("type", "function");
         out.set("function", fn);
         return out;
+    }
+
+    /**
+     * A strict function promises arguments that validate against its parameters, so its schema is
+     * held to what the grammar enforces, as a strict {@code response_format} is: a keyword the
+     * grammar would not enforce is refused here rather than let through output that breaks it.
+     */
+    private static void checkStrict(JsonNode parameters, String name, String param) {
+        String schema = parameters == null || parameters.isNull() ? "{\"type\":\"object\"}" : parameters.toString();
+        try {
+            io.kvasir.engine.grammar.SchemaCompiler.check(
+                    io.kvasir.engine.grammar.ResponseFormat.jsonSchema(schema, true));
+        } catch (io.kvasir.engine.grammar.SchemaException e) {
+            throw invalid("Invalid schema for strict function '" + name + "': " + e.getMessage(), param);
+        }
     }
 
     private static String namedFunction(JsonNode node) {

@@ -86,6 +86,27 @@ class ToolRequestsTest {
     }
 
     @Test
+    void aStrictFunctionMayOnlyUseSchemaFeaturesTheGrammarEnforces() {
+        String params = "\"parameters\": {\"type\": \"object\", \"properties\": "
+                + "{\"code\": {\"type\": \"string\", \"pattern\": \"^[0-9]{2}$\"}}, \"required\": [\"code\"]}";
+        ApiError strict = rejected(", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\", " + params
+                + ", \"strict\": true}}]");
+        assertThat(strict.param()).isEqualTo("tools[0].function.parameters");
+        assertThat(strict.message()).contains("strict function 'f'", "pattern");
+        // Without strict the keyword is best effort, as OpenAI's non-strict functions are.
+        var loose = chat(", \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\", " + params + "}}]");
+        assertThat(loose.tools().names()).containsExactly("f");
+    }
+
+    @Test
+    void deprecatedFunctionsAreRefusedPointingToTools() {
+        ApiError functions = rejected(", \"functions\": [{\"name\": \"f\", \"parameters\": {\"type\": \"object\"}}]");
+        assertThat(functions.param()).isEqualTo("functions");
+        assertThat(functions.message()).contains("'tools'");
+        assertThat(rejected(", \"function_call\": {\"name\": \"f\"}").param()).isEqualTo("function_call");
+    }
+
+    @Test
     void badToolChoicesAreRefused() {
         ApiError unknown = rejected(", \"tools\": [" + TIME + "], \"tool_choice\": {\"type\": \"function\", "
                 + "\"function\": {\"name\": \"nope\"}}");
