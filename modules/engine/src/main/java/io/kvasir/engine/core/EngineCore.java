@@ -383,7 +383,8 @@ public final class EngineCore implements InferenceEngine {
                 r.numPromptTokens(),
                 r.numCachedTokens(),
                 r.numOutputTokens(),
-                end == null ? null : promptResult(r));
+                end == null ? null : promptResult(r),
+                spec.sampling().logprobs() ? tokenString(token) : null);
     }
 
     private void banEnds(float[] logits, Set<Integer> stopTokenIds) {

@@ -18,6 +18,9 @@ import java.util.List;
  * @param generatedTokens   tokens generated so far, this one included
  * @param prompt            on the final event of a request that asked for {@link PromptScoring}:
  *                          what it computed over the prompt; else null
+ * @param tokenText         the token's own text as log-probabilities name it (a partial character
+ *                          as {@code bytes:\\xNN}), when the request asked for log-probabilities;
+ *                          else null. Unlike {@code text}, never held back nor merged with others.
  */
 public record TokenEvent(
         String requestId,
@@ -29,7 +32,34 @@ public record TokenEvent(
         int promptTokens,
         int cachedTokens,
         int generatedTokens,
-        PromptResult prompt) {
+        PromptResult prompt,
+        String tokenText) {
+
+    /** An event without the token's own text. */
+    public TokenEvent(
+            String requestId,
+            int tokenId,
+            String text,
+            float logprob,
+            List<TopLogprob> topLogprobs,
+            FinishReason finish,
+            int promptTokens,
+            int cachedTokens,
+            int generatedTokens,
+            PromptResult prompt) {
+        this(
+                requestId,
+                tokenId,
+                text,
+                logprob,
+                topLogprobs,
+                finish,
+                promptTokens,
+                cachedTokens,
+                generatedTokens,
+                prompt,
+                null);
+    }
 
     /** An event with no prompt result. */
     public TokenEvent(

@@ -25,7 +25,7 @@ record StrFrame(int st) implements Frame {
 
     @Override
     public void step(Stack self, int b, Out out) {
-        int next = next(b);
+        int next = next(st, b);
         if (next == CLOSE) {
             out.add(self.rest);
         } else if (next >= 0) {
@@ -33,9 +33,11 @@ record StrFrame(int st) implements Frame {
         }
     }
 
-    private static final int CLOSE = -2;
+    /** What {@link #next} returns for the closing quote. */
+    static final int CLOSE = -2;
 
-    private int next(int b) {
+    /** The state after byte {@code b} in state {@code st}: {@link #CLOSE}, or -1 when b is not allowed. */
+    static int next(int st, int b) {
         if (st == NORMAL) {
             if (b == '"') {
                 return CLOSE;

@@ -85,6 +85,29 @@ class EngineOutputTest {
     }
 
     @Test
+    void eachTokensOwnTextIsKeptForLogprobsWhileStopStringsHoldTextBack() {
+        EngineRequest request = new EngineRequest(
+                "s",
+                prompt(1, PROMPT),
+                SamplingParams.greedy().withLogprobs(true),
+                100,
+                List.of("sat on"),
+                Set.of(),
+                false,
+                0,
+                null);
+        List<TokenEvent> events = run(reciting(), request);
+        // "s", "a", "t" and " " waited to see whether "sat on" completes; their own texts did not.
+        assertThat(events.get("the cat s".length() - 1).text()).isEmpty();
+        for (int i = 0; i < events.size(); i++) {
+            assertThat(events.get(i).tokenText()).as("token %d", i).isEqualTo(String.valueOf(SCRIPT.charAt(i)));
+        }
+        // Without logprobs asked, the engine does not name them.
+        assertThat(run(reciting(), withStops(List.of(), Set.of(), 3, false)))
+                .allSatisfy(e -> assertThat(e.tokenText()).isNull());
+    }
+
+    @Test
     void earliestStopStringWins() {
         List<TokenEvent> events = run(reciting(), withStops(List.of("mat", "at"), Set.of(), 100, false));
         assertThat(text(events)).isEqualTo("the c");

@@ -24,8 +24,28 @@ public sealed interface GenerationEvent {
         }
     }
 
-    /** A generated token and the text it completes (possibly empty). */
-    record Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs) implements GenerationEvent {}
+    /**
+     * A generated token and the text it completes (possibly empty: half a character, or text that
+     * might start a stop string, waits for later tokens). {@code own} is the token's own text for
+     * its log-probability entry when the engine gave one (null otherwise: then {@code text} stands in).
+     */
+    record Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs, String own)
+            implements GenerationEvent {
+
+        public Token(int tokenId, String text, float logprob, List<TopLogprob> topLogprobs) {
+            this(tokenId, text, logprob, topLogprobs, null);
+        }
+
+        /** What the token is called in log-probabilities: its own text, never the released text. */
+        public String logprobText() {
+            return own != null ? own : text;
+        }
+
+        /** The same token with fewer alternatives (and the log-probability itself dropped when NaN is given). */
+        public Token withTop(float newLogprob, List<TopLogprob> top) {
+            return new Token(tokenId, text, newLogprob, top, own);
+        }
+    }
 
     /**
      * The end, with OpenAI usage figures; {@code prompt} is what was computed over the prompt when

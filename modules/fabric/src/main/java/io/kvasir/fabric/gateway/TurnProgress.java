@@ -49,7 +49,7 @@ public final class TurnProgress {
                 }
                 sent[sentCount++] = t.tokenId();
                 sentText.append(t.text());
-                yield List.of(new GenerationEvent.Token(t.tokenId(), t.text(), t.logprob(), t.top()));
+                yield List.of(new GenerationEvent.Token(t.tokenId(), t.text(), t.logprob(), t.top(), t.own()));
             }
             case ReplicaProtocol.TurnFinished f -> {
                 finished = true;

@@ -77,8 +77,15 @@ public final class ReplicaProtocol {
     public record TurnStarted(String requestId, String replica, int promptTokens, int cachedTokens)
             implements TurnEvent {}
 
-    public record TurnToken(int tokenId, String text, float logprob, java.util.List<GenerationEvent.TopLogprob> top)
-            implements TurnEvent {}
+    /** {@code own}: the token's own text for log-probabilities, when asked (see GenerationEvent.Token). */
+    public record TurnToken(
+            int tokenId, String text, float logprob, java.util.List<GenerationEvent.TopLogprob> top, String own)
+            implements TurnEvent {
+
+        public TurnToken(int tokenId, String text, float logprob, java.util.List<GenerationEvent.TopLogprob> top) {
+            this(tokenId, text, logprob, top, null);
+        }
+    }
 
     /** {@code prompt}: the prompt's scores when the request asked for them (else null). */
     public record TurnFinished(

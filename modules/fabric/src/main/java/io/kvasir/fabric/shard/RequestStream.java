@@ -100,7 +100,8 @@ final class RequestStream {
     void accept(TokenEvent event) {
         if (event.tokenId() >= 0) {
             generatedCount++;
-            push(new ReplicaProtocol.TurnToken(event.tokenId(), event.text(), event.logprob(), top(event)));
+            push(new ReplicaProtocol.TurnToken(
+                    event.tokenId(), event.text(), event.logprob(), top(event), event.tokenText()));
         }
         if (event.finished()) {
             engineDone = true;

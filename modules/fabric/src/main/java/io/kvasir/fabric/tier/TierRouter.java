@@ -149,11 +149,8 @@ public final class TierRouter {
     /** Drops the alternatives the caller did not ask for (asked for none: the log-probability too). */
     private static GenerationEvent trimmed(GenerationEvent event, int asked) {
         if (event instanceof GenerationEvent.Token t && t.topLogprobs().size() > asked) {
-            return new GenerationEvent.Token(
-                    t.tokenId(),
-                    t.text(),
-                    asked == 0 ? Float.NaN : t.logprob(),
-                    t.topLogprobs().subList(0, asked));
+            return t.withTop(
+                    asked == 0 ? Float.NaN : t.logprob(), t.topLogprobs().subList(0, asked));
         }
         return event;
     }

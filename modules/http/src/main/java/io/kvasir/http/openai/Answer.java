@@ -195,13 +195,15 @@ public record Answer(
         return OpenAiJson.Usage.of(finished.promptTokens(), finished.completionTokens(), finished.cachedTokens());
     }
 
-    private static TokenLogprob tokenLogprob(GenerationEvent.Token token) {
+    /** One generated token as chat writes its log-probability; the Responses API writes the same entries. */
+    public static TokenLogprob tokenLogprob(GenerationEvent.Token token) {
         List<TopLogprob> top = token.topLogprobs() == null
                 ? List.of()
                 : token.topLogprobs().stream()
                         .map(t -> new TopLogprob(t.text(), logprob(t.logprob()), bytes(t.text())))
                         .toList();
-        return new TokenLogprob(token.text(), logprob(token.logprob()), bytes(token.text()), top);
+        String own = token.logprobText();
+        return new TokenLogprob(own, logprob(token.logprob()), bytes(own), top);
     }
 
     private static CompletionLogprobs completionLogprobs(List<GenerationEvent.Token> tokens, int startOffset) {
@@ -211,7 +213,7 @@ public record Answer(
         List<Integer> offsets = new ArrayList<>(tokens.size());
         int offset = startOffset;
         for (GenerationEvent.Token token : tokens) {
-            texts.add(token.text());
+            texts.add(token.logprobText());
             lps.add(logprob(token.logprob()));
             Map<String, Double> top = new LinkedHashMap<>();
             if (token.topLogprobs() != null) {

@@ -275,11 +275,7 @@ public final class OpenAiRoutes extends AllDirectives {
                             topLimit >= 0
                                             && t.topLogprobs() != null
                                             && t.topLogprobs().size() > topLimit
-                                    ? new GenerationEvent.Token(
-                                            t.tokenId(),
-                                            t.text(),
-                                            t.logprob(),
-                                            t.topLogprobs().subList(0, topLimit))
+                                    ? t.withTop(t.logprob(), t.topLogprobs().subList(0, topLimit))
                                     : t);
                 }
                 case GenerationEvent.Finished f -> finished = f;
