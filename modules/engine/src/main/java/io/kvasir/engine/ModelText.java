@@ -63,6 +63,18 @@ public final class ModelText {
     }
 
     /**
+     * Each token's own text, as log-probabilities name tokens (a partial character as {@code
+     * bytes:\\xNN}, see {@link io.kvasir.engine.tokenizer.TokenText}); ids are those this model gave.
+     */
+    public synchronized List<String> pieces(int[] ids) {
+        List<String> out = new java.util.ArrayList<>(ids.length);
+        for (int id : ids) {
+            out.add(io.kvasir.engine.tokenizer.TokenText.of(tokenizer.tokenBytes(id)));
+        }
+        return out;
+    }
+
+    /**
      * The text of {@code ids}.
      *
      * @throws IllegalArgumentException naming the first id outside the vocabulary

@@ -24,6 +24,17 @@ public record ApiError(
         return new ApiError(StatusCodes.NOT_FOUND, message, INVALID_REQUEST, null, code, 0);
     }
 
+    /** A model the caller cannot see, named as OpenAI names it (param {@code model}). */
+    public static ApiError modelNotFound(String model) {
+        return new ApiError(
+                StatusCodes.NOT_FOUND,
+                "The model '" + model + "' does not exist.",
+                INVALID_REQUEST,
+                "model",
+                "model_not_found",
+                0);
+    }
+
     /** A body in a media type the route does not read. */
     public static ApiError unsupportedMediaType(String message) {
         return new ApiError(

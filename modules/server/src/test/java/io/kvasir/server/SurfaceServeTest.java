@@ -178,8 +178,28 @@ class SurfaceServeTest {
     }
 
     @Test
+    void tokenizeNamesEachTokenWhenAsked() throws Exception {
+        String prompt = "{\"model\":\"tiny\",\"prompt\":\"hello world\",\"add_special_tokens\":false";
+        JsonNode plain = post("/tokenize", prompt + "}").body();
+        assertThat(plain.get("token_strs").isNull()).isTrue();
+        JsonNode named =
+                post("/tokenize", prompt + ",\"return_token_strs\":true}").body();
+        int[] ids = tokens(named);
+        assertThat(named.get("token_strs").size()).isEqualTo(ids.length);
+        for (int i = 0; i < ids.length; i++) {
+            String alone = post("/detokenize", "{\"model\":\"tiny\",\"tokens\":[" + ids[i] + "]}")
+                    .body()
+                    .get("prompt")
+                    .asText();
+            // Decoding one token alone drops a leading space that the token's own text keeps.
+            assertThat(named.get("token_strs").get(i).asText().strip()).isEqualTo(alone.strip());
+        }
+    }
+
+    @Test
     void badTokenizeRequestsAreOpenAiErrorsNamingTheProblem() throws Exception {
-        assertError(post("/tokenize", "{\"model\":\"nope\",\"prompt\":\"x\"}"), 404, "nope");
+        JsonNode unknown = assertError(post("/tokenize", "{\"model\":\"nope\",\"prompt\":\"x\"}"), 404, "nope");
+        assertThat(unknown.get("param").asText()).isEqualTo("model");
         assertError(post("/tokenize", "{\"model\":\"tiny\"}"), 400, "prompt");
         assertError(post("/tokenize", "{\"prompt\":\"x\"}"), 400, "model");
         assertError(post("/tokenize", "{\"model\":\"tiny\",\"prompt\":\"x\",\"messages\":[]}"), 400, "prompt");
@@ -305,9 +325,10 @@ class SurfaceServeTest {
                 .startsWith(Integer.toString(Runtime.version().feature()));
     }
 
-    private static void assertError(Reply r, int status, String named) {
+    private static JsonNode assertError(Reply r, int status, String named) {
         assertThat(r.status()).as(r.body().toString()).isEqualTo(status);
         assertThat(r.body().path("error").path("message").asText()).contains(named);
+        return r.body().path("error");
     }
 
     private static int[] tokens(JsonNode body) {

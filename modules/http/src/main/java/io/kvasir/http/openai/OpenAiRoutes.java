@@ -445,8 +445,7 @@ public final class OpenAiRoutes extends AllDirectives {
                 .filter(m -> m.id().equals(id) && caller.mayUse(id))
                 .findFirst()
                 .map(m -> complete(JsonResponses.ok(entry(m))))
-                .orElseGet(() -> complete(ErrorResponses.response(
-                        ApiError.notFound("The model '" + id + "' does not exist.", "model_not_found"))));
+                .orElseGet(() -> complete(ErrorResponses.response(ApiError.modelNotFound(id))));
     }
 
     private OpenAiJson.ModelEntry entry(Fabric.ModelDescriptor m) {

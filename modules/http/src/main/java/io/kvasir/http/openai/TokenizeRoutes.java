@@ -96,7 +96,8 @@ public final class TokenizeRoutes extends AllDirectives {
         out.put("count", tokens.length);
         out.put("max_model_len", maxContext(model));
         out.put("tokens", tokens);
-        out.put("token_strs", null);
+        // vLLM's field: each token's own text, when asked for.
+        out.put("token_strs", f.bool("return_token_strs", false) ? text.pieces(tokens) : null);
         return out;
     }
 
@@ -130,8 +131,7 @@ public final class TokenizeRoutes extends AllDirectives {
 
     private ModelText text(String model, Caller caller) {
         if (!caller.mayUse(model) || fabric.models().stream().noneMatch(m -> m.id().equals(model))) {
-            throw ApiError.notFound("The model '" + model + "' does not exist.", "model_not_found")
-                    .toException();
+            throw ApiError.modelNotFound(model).toException();
         }
         return fabric.modelText(model)
                 .orElseThrow(() -> ApiError.invalid(
