@@ -64,6 +64,24 @@ public final class ApiServer extends AllDirectives {
         this.auth = new ApiKeyAuth(settings.apiKeys(), fabric::tenants);
     }
 
+    /**
+     * The metrics name every tenant and count their traffic, so where keys guard the API they guard
+     * these too: an operator's key ({@code kvasir.http.api-keys}) may read them, a tenant's key may
+     * not (403). An open API serves them to anyone, as before.
+     */
+    private Route metricsFor(Caller caller) {
+        if (caller.tenant() != null) {
+            return complete(ErrorResponses.response(new ApiError(
+                    akka.http.javadsl.model.StatusCodes.FORBIDDEN,
+                    "A tenant's key cannot read the node's metrics; use an operator key or the management port.",
+                    ApiError.INVALID_REQUEST,
+                    null,
+                    "forbidden",
+                    0)));
+        }
+        return metrics.get();
+    }
+
     /** Every route, sealed: whatever happens inside, the client gets the JSON error shape. */
     public Route route() {
         scala.concurrent.duration.FiniteDuration timeout = scala.concurrent.duration.Duration.fromNanos(
@@ -78,7 +96,11 @@ public final class ApiServer extends AllDirectives {
                                 () -> get(() -> complete(JsonResponses.ok(Map.of("status", "up")))))),
                 path("ready", () -> UnreadBody.discardedBefore(() -> get(this::ready))),
                 version.route(),
-                path("metrics", () -> metrics == null ? reject() : UnreadBody.discardedBefore(() -> get(metrics::get))),
+                path(
+                        "metrics",
+                        () -> metrics == null
+                                ? reject()
+                                : UnreadBody.discardedBefore(() -> get(() -> auth.authenticated(this::metricsFor)))),
                 pathPrefix("v1", () -> auth.authenticated(openAi::scoped)),
                 pathPrefix("tokenize", () -> auth.authenticated(tokenize::tokenize)),
                 pathPrefix("detokenize", () -> auth.authenticated(tokenize::detokenize)));

@@ -67,6 +67,27 @@ class TenantsServeTest {
         }
     }
 
+    @Test
+    void tenantsGuardTheApiPortsMetricsAndAnEmptyReloadChangesNothing() throws Exception {
+        assertThat(get(api + "/metrics", null).statusCode()).isEqualTo(401);
+        HttpResponse<String> tenant = get(api + "/metrics", "key-a");
+        assertThat(tenant.statusCode()).isEqualTo(403);
+        assertThat(tenant.body()).doesNotContain("tenant=");
+
+        // curl -d @missing-file sends an empty body: refused, and the keys keep guarding the API.
+        HttpResponse<String> empty = http.send(
+                HttpRequest.newBuilder(URI.create(management + "/admin/tenants"))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Content-Type", "application/json")
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .PUT(HttpRequest.BodyPublishers.ofString(""))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(empty.statusCode()).as(empty.body()).isEqualTo(400);
+        assertThat(post(null, body("tiny", "hello", 2)).statusCode()).isEqualTo(401);
+        assertThat(post("key-b", body("tiny", "hello", 2)).statusCode()).isEqualTo(200);
+    }
+
     /** Tenant a: model tiny only, a small token budget; tenant b: every model, no limits. */
     private static String policy(int tokensPerMinuteOfA) {
         return "kvasir.tenants {\n"

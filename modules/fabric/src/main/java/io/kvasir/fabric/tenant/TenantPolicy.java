@@ -71,6 +71,12 @@ public final class TenantPolicy {
         } catch (ConfigException e) {
             throw new Tenants.InvalidTenants(e.getMessage());
         }
+        if (config.root().isEmpty()) {
+            // An empty body is a mistake far more often than a wish (curl -d @missing-file sends one),
+            // and taking it as "no tenants" would open an API that tenants' keys were guarding.
+            throw new Tenants.InvalidTenants(
+                    "the body holds no tenants; to remove every tenant, send an explicit empty block: {\"tenants\": {}}");
+        }
         // The block as it appears in a config file (kvasir.tenants or tenants), or bare.
         for (String path : new String[] {"kvasir.tenants", "tenants"}) {
             String top = path.substring(0, path.indexOf('.') < 0 ? path.length() : path.indexOf('.'));

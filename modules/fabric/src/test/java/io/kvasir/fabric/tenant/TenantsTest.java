@@ -62,6 +62,18 @@ class TenantsTest {
     }
 
     @Test
+    void anEmptyBodyIsRefusedWhileAnExplicitEmptyBlockRemovesEveryTenant() {
+        for (String empty : new String[] {"", "   \n", "{}"}) {
+            assertThatThrownBy(() -> TenantPolicy.parse(empty))
+                    .as("'%s'", empty)
+                    .isInstanceOf(Tenants.InvalidTenants.class)
+                    .hasMessageContaining("{\"tenants\": {}}");
+        }
+        assertThat(TenantPolicy.parse("{\"tenants\": {}}").all()).isEmpty();
+        assertThat(TenantPolicy.parse("kvasir.tenants {}").all()).isEmpty();
+    }
+
+    @Test
     void mistakesAreNamed() {
         assertThatThrownBy(() -> TenantPolicy.parse("tenants { a { max-concurent = 3 } }"))
                 .hasMessageContaining("unknown setting 'max-concurent'");
