@@ -2,9 +2,12 @@ package io.kvasir.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import akka.stream.javadsl.Source;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvasir.fabric.api.FabricException;
 import io.kvasir.http.openai.OpenAiJson;
 import java.net.http.HttpResponse;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -86,6 +89,54 @@ class ResponsesErrorsTest {
                 "text.format.schema");
         assertThat(message).contains("text.format");
         message(create("\"input\": \"hi\", \"text\": {\"format\": {\"type\": \"yaml\"}}"), 400, "text.format.type");
+    }
+
+    /**
+     * The fabric's refusal as the engine words it for chat: "{@code n} in the messages", param
+     * {@code messages} (vLLM's wording, which Kvasir's engine shares).
+     */
+    private static FabricException tooLong(int context, int input, Integer asked) {
+        int output = asked == null ? 0 : asked;
+        return new FabricException(
+                FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
+                "This model's maximum context length is " + context + " tokens. However, you requested "
+                        + (input + output) + " tokens (" + input + " in the messages, " + output
+                        + " for the completion). Please reduce the length of the messages or completion.",
+                "messages",
+                0);
+    }
+
+    @Test
+    void aHugeMaxOutputTokensIsNamedAsSuch() throws Exception {
+        server.fabric.script(request -> Source.failed(tooLong(2048, 7, request.maxTokens())));
+        for (String stream : List.of("false", "true")) {
+            JsonNode error = ErrorShape.assertError(
+                    create("\"input\": \"hi\", \"max_output_tokens\": 1000000, \"stream\": " + stream),
+                    400,
+                    "max_output_tokens");
+            assertThat(error.get("code").asText()).isEqualTo("context_length_exceeded");
+            assertThat(error.get("message").asText())
+                    .contains("'max_output_tokens' is 1000000")
+                    .contains("2048")
+                    .doesNotContain("messages");
+        }
+    }
+
+    @Test
+    void anInputTooLongForTheContextIsNamedInput() throws Exception {
+        server.fabric.script(request -> Source.failed(tooLong(2048, 5000, request.maxTokens())));
+        for (String max : List.of("", ", \"max_output_tokens\": 10")) {
+            String message = message(create("\"input\": \"hi\"" + max), 400, "input");
+            assertThat(message).contains("input").contains("5000").doesNotContain("messages");
+        }
+    }
+
+    @Test
+    void aContextRefusalWordedOtherwiseStillNamesInput() throws Exception {
+        server.fabric.script(request -> Source.failed(new FabricException(
+                FabricException.Kind.CONTEXT_LENGTH_EXCEEDED, "too long for the messages", "messages", 0)));
+        assertThat(message(create("\"input\": \"hi\", \"max_output_tokens\": 10"), 400, "input"))
+                .isEqualTo("too long for the input");
     }
 
     @Test

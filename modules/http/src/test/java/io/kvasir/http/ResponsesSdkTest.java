@@ -13,8 +13,10 @@ import com.openai.models.responses.FunctionTool;
 import com.openai.models.responses.Response;
 import com.openai.models.responses.ResponseCreateParams;
 import com.openai.models.responses.ResponseFunctionToolCall;
+import com.openai.models.responses.ResponseIncludable;
 import com.openai.models.responses.ResponseInputItem;
 import com.openai.models.responses.ResponseOutputItem;
+import com.openai.models.responses.ResponseOutputText;
 import com.openai.models.responses.ResponseStreamEvent;
 import com.openai.models.responses.ToolChoiceOptions;
 import io.kvasir.engine.chat.ChatMessage;
@@ -155,6 +157,39 @@ class ResponsesSdkTest {
         assertThat(text(done)).isEqualTo("Hello, world");
         // The streamed response was stored before its last event: it can be read back at once.
         assertThat(text(client.responses().retrieve(done.id()))).isEqualTo("Hello, world");
+    }
+
+    /** Log-probabilities, whole and streamed, in the shapes the SDK validates. */
+    @Test
+    void includedLogprobsParseAsTheSdksOwn() {
+        server.fabric.script(FakeFabric.reply("Hello", " world"));
+        ResponseCreateParams params = ResponseCreateParams.builder()
+                .model(FakeFabric.MODEL)
+                .input("Say hello")
+                .addInclude(ResponseIncludable.MESSAGE_OUTPUT_TEXT_LOGPROBS)
+                .topLogprobs(0L)
+                .build();
+
+        Response response = client.responses().create(params);
+        List<ResponseOutputText.Logprob> logprobs = response.output()
+                .getFirst()
+                .asMessage()
+                .content()
+                .getFirst()
+                .asOutputText()
+                .logprobs()
+                .orElseThrow();
+        assertThat(logprobs).extracting(ResponseOutputText.Logprob::token).containsExactly("Hello", " world");
+        assertThat(logprobs).extracting(ResponseOutputText.Logprob::logprob).containsExactly(-0.5, -1.0);
+
+        List<String> streamed = new ArrayList<>();
+        try (StreamResponse<ResponseStreamEvent> stream = client.responses().createStreaming(params)) {
+            stream.stream()
+                    .flatMap(e -> e.outputTextDelta().stream())
+                    .flatMap(d -> d.logprobs().stream())
+                    .forEach(lp -> streamed.add(lp.token()));
+        }
+        assertThat(streamed).containsExactly("Hello", " world");
     }
 
     /** A required call cut by max_output_tokens: an incomplete response holding the call so far. */

@@ -91,6 +91,7 @@ final class ResponseObject {
         r.set("text", request.echo().get("text"));
         r.set("tool_choice", request.echo().get("tool_choice"));
         r.set("tools", request.echo().get("tools"));
+        r.set("top_logprobs", request.echo().get("top_logprobs"));
         r.set("top_p", request.echo().get("top_p"));
         r.put("truncation", "disabled");
         r.set("usage", usage);
@@ -115,6 +116,11 @@ final class ResponseObject {
 
     /** An assistant message item with one text part; {@code status} in_progress or completed. */
     static ObjectNode message(String itemId, String text, String status) {
+        return message(itemId, text, status, NODES.arrayNode());
+    }
+
+    /** The same, its text part carrying {@code logprobs} (empty when they were not asked for). */
+    static ObjectNode message(String itemId, String text, String status, ArrayNode logprobs) {
         ObjectNode item = NODES.objectNode();
         item.put("type", "message");
         item.put("id", itemId);
@@ -122,18 +128,18 @@ final class ResponseObject {
         item.put("role", "assistant");
         ArrayNode content = NODES.arrayNode();
         if (text != null) {
-            content.add(outputText(text));
+            content.add(outputText(text, logprobs));
         }
         item.set("content", content);
         return item;
     }
 
-    static ObjectNode outputText(String text) {
+    static ObjectNode outputText(String text, ArrayNode logprobs) {
         ObjectNode part = NODES.objectNode();
         part.put("type", "output_text");
         part.put("text", text);
         part.set("annotations", NODES.arrayNode());
-        part.set("logprobs", NODES.arrayNode());
+        part.set("logprobs", logprobs);
         return part;
     }
 
@@ -151,19 +157,23 @@ final class ResponseObject {
     /**
      * The output items of a whole answer: its text as one message (when there is text), then one
      * function_call item per call the model made.
+     *
+     * @param logprobs every token's log-probability; null when they were not asked for
      */
-    static ArrayNode output(ParsedToolCalls parsed, boolean cut) {
+    static ArrayNode output(ParsedToolCalls parsed, boolean cut, TextLogprobs logprobs) {
         ArrayNode output = NODES.arrayNode();
         String status = cut ? "incomplete" : "completed";
         if (parsed.content() != null && !parsed.content().isEmpty()) {
-            output.add(message(Ids.message(), parsed.content(), status));
+            String text = parsed.content();
+            output.add(message(
+                    Ids.message(), text, status, logprobs == null ? NODES.arrayNode() : logprobs.take(text.length())));
         }
         List<ParsedToolCalls.Call> calls = parsed.calls();
         for (ParsedToolCalls.Call call : calls) {
             output.add(functionCall(Ids.functionCall(), Ids.call(), call.name(), call.arguments(), status));
         }
         if (output.isEmpty()) {
-            output.add(message(Ids.message(), "", status));
+            output.add(message(Ids.message(), "", status, logprobs == null ? NODES.arrayNode() : logprobs.take(0)));
         }
         return output;
     }

@@ -32,7 +32,9 @@ import java.util.function.Function;
  * answer ends. The last event, {@code response.completed} (or {@code .incomplete}), goes out only
  * once the response is stored, so a client that has it can continue it at once from any gateway.
  * Like chat's stream it is a plain transformation of the fabric's source: the client's demand is the
- * engine's, and a client that goes away cancels the generation.
+ * engine's, and a client that goes away cancels the generation. When log-probabilities are asked
+ * for, each delta carries the entries of the tokens its text completes (see {@link TextLogprobs}),
+ * and the done events carry all of them.
  */
 final class ResponseStream {
 
@@ -44,14 +46,16 @@ final class ResponseStream {
      * @param events  the fabric's stream after its {@code Started} event
      * @param parser  finds function calls in the text; null when no tools were offered
      * @param onDone  stores the finished response; its completion releases the last event
+     * @param logprobs whether the request included {@code message.output_text.logprobs}
      */
     static Source<ByteString, NotUsed> encode(
             ResponseObject response,
             Source<GenerationEvent, NotUsed> events,
             ToolCallParser parser,
             Function<ObjectNode, CompletionStage<?>> onDone,
-            Duration keepAlive) {
-        State start = new State(response, parser);
+            Duration keepAlive,
+            boolean logprobs) {
+        State start = new State(response, parser, logprobs);
         ByteString head = start.opening();
         Source<ByteString, NotUsed> body = events.takeWhile(e -> !(e instanceof GenerationEvent.Finished), true)
                 .<Object>map(e -> e)
@@ -84,13 +88,19 @@ final class ResponseStream {
         private final ResponseObject response;
         private final ToolStream tools;
         private final StringBuilder text = new StringBuilder();
+        /** Null when log-probabilities were not asked for. */
+        private final TextLogprobs logprobs;
+        /** The entries the deltas carried so far: what the done events repeat. */
+        private final ArrayNode sentLogprobs = NODES.arrayNode();
+
         private String messageId;
         private long sequence;
         private boolean finished;
 
-        State(ResponseObject response, ToolCallParser parser) {
+        State(ResponseObject response, ToolCallParser parser, boolean logprobs) {
             this.response = response;
             this.tools = parser == null ? null : new ToolStream(parser);
+            this.logprobs = logprobs ? new TextLogprobs() : null;
         }
 
         ByteString opening() {
@@ -108,14 +118,20 @@ final class ResponseStream {
             }
             return switch ((GenerationEvent) element) {
                 case GenerationEvent.Started ignored -> Out.NOTHING;
-                case GenerationEvent.Token token ->
-                    new Out(onText(tools == null ? token.text() : tools.onText(token.text())), null);
+                case GenerationEvent.Token token -> {
+                    if (logprobs != null) {
+                        logprobs.add(token);
+                    }
+                    yield new Out(onText(tools == null ? token.text() : tools.onText(token.text())), null);
+                }
                 case GenerationEvent.Finished done -> onFinished(done);
             };
         }
 
         private ByteString onText(String delta) {
-            if (delta.isEmpty()) {
+            // A token with no text of its own (part of a character) still sends its log-probability.
+            ArrayNode ready = logprobs == null ? NODES.arrayNode() : logprobs.take(text.length() + delta.length());
+            if (delta.isEmpty() && ready.isEmpty()) {
                 return ByteString.emptyByteString();
             }
             ByteStringBuilder out = new ByteStringBuilder();
@@ -123,9 +139,10 @@ final class ResponseStream {
                 out.append(openMessage());
             }
             text.append(delta);
+            sentLogprobs.addAll(ready);
             ObjectNode e = itemEvent();
             e.put("delta", delta);
-            e.set("logprobs", NODES.arrayNode());
+            e.set("logprobs", ready);
             out.append(event("response.output_text.delta", e));
             return out.result();
         }
@@ -138,7 +155,7 @@ final class ResponseStream {
             added.set("item", ResponseObject.message(messageId, null, "in_progress"));
             out.append(event("response.output_item.added", added));
             ObjectNode part = itemEvent();
-            part.set("part", ResponseObject.outputText(""));
+            part.set("part", ResponseObject.outputText("", NODES.arrayNode()));
             out.append(event("response.content_part.added", part));
             return out.result();
         }
@@ -170,12 +187,12 @@ final class ResponseStream {
                 String status = cut ? "incomplete" : "completed";
                 ObjectNode textDone = itemEvent();
                 textDone.put("text", text.toString());
-                textDone.set("logprobs", NODES.arrayNode());
+                textDone.set("logprobs", sentLogprobs);
                 out.append(event("response.output_text.done", textDone));
                 ObjectNode partDone = itemEvent();
-                partDone.set("part", ResponseObject.outputText(text.toString()));
+                partDone.set("part", ResponseObject.outputText(text.toString(), sentLogprobs));
                 out.append(event("response.content_part.done", partDone));
-                ObjectNode item = ResponseObject.message(messageId, text.toString(), status);
+                ObjectNode item = ResponseObject.message(messageId, text.toString(), status, sentLogprobs);
                 out.append(event("response.output_item.done", itemDone(0, item)));
                 output.add(item);
             }

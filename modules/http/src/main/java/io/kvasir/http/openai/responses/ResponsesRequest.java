@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.grammar.ResponseFormat;
 import io.kvasir.engine.grammar.SchemaCompiler;
 import io.kvasir.engine.grammar.SchemaException;
+import io.kvasir.http.openai.OpenAiRequests;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -27,6 +28,8 @@ import java.util.regex.Pattern;
  * @param echo               the request fields the response object repeats (tools, tool_choice, text, ...)
  * @param sessionHint        {@code metadata.session_id} or {@code user}: the KV-cache session a new
  *                           conversation runs in when the request names one; null otherwise
+ * @param logprobs           {@code include} names {@code message.output_text.logprobs}: each output
+ *                           text part carries its tokens' log-probabilities
  */
 record ResponsesRequest(
         String model,
@@ -37,12 +40,29 @@ record ResponsesRequest(
         boolean stream,
         ObjectNode chatBody,
         ObjectNode echo,
-        String sessionHint) {
+        String sessionHint,
+        boolean logprobs) {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
     /** The kinds of {@code text.format} there are; anything else is a 400 naming the field. */
     private static final Set<String> FORMATS = Set.of("text", "json_object", "json_schema");
+    /** The include value that asks for log-probabilities. */
+    static final String LOGPROBS = "message.output_text.logprobs";
+    /**
+     * Every value OpenAI's {@code include} takes. Only {@link #LOGPROBS} changes anything here: the
+     * others add detail to hosted tools, images and reasoning this server does not have, so asking for
+     * them is harmless and accepted; any other value is a mistake and refused.
+     */
+    private static final Set<String> INCLUDABLE = Set.of(
+            LOGPROBS,
+            "reasoning.encrypted_content",
+            "file_search_call.results",
+            "web_search_call.results",
+            "web_search_call.action.sources",
+            "computer_call_output.output.image_url",
+            "code_interpreter_call.outputs",
+            "message.input_image.image_url");
 
     static ResponsesRequest read(JsonNode body) {
         if (body == null || !body.isObject()) {
@@ -87,6 +107,14 @@ record ResponsesRequest(
         } else {
             echo.putNull("max_output_tokens");
         }
+        boolean logprobs = includesLogprobs(body.get("include"));
+        int topLogprobs = topLogprobs(body.get("top_logprobs"));
+        if (logprobs) {
+            // Without the include, top_logprobs alone asks for nothing (as OpenAI): not passed on.
+            chat.put("logprobs", true);
+            chat.put("top_logprobs", topLogprobs);
+        }
+        echo.put("top_logprobs", topLogprobs);
         ArrayNode tools = tools(body.get("tools"), chat);
         echo.set("tools", tools);
         echo.set("tool_choice", toolChoice(body.get("tool_choice"), chat));
@@ -108,7 +136,54 @@ record ResponsesRequest(
                 stream,
                 chat,
                 echo,
-                hint == null || hint.isBlank() ? null : hint);
+                hint == null || hint.isBlank() ? null : hint,
+                logprobs);
+    }
+
+    /** The {@code max_output_tokens} asked for; null: none (the model's context bounds the output). */
+    Integer maxOutputTokens() {
+        JsonNode value = echo.get("max_output_tokens");
+        return value == null || value.isNull() ? null : value.intValue();
+    }
+
+    /** Whether {@code include} asks for log-probabilities; every value it names must be a known one. */
+    private static boolean includesLogprobs(JsonNode include) {
+        if (include == null || include.isNull()) {
+            return false;
+        }
+        if (!include.isArray()) {
+            throw InputItems.invalid("'include' must be an array of strings.", "include");
+        }
+        boolean logprobs = false;
+        for (JsonNode value : include) {
+            if (!value.isTextual() || !INCLUDABLE.contains(value.textValue())) {
+                throw InputItems.invalid(
+                        "'include' has an unknown value "
+                                + (value.isTextual() ? "'" + value.textValue() + "'" : value.toString())
+                                + "; known values are "
+                                + String.join(", ", INCLUDABLE.stream().sorted().toList()) + ".",
+                        "include");
+            }
+            logprobs |= value.textValue().equals(LOGPROBS);
+        }
+        return logprobs;
+    }
+
+    /** {@code top_logprobs}: alternatives per token, 0 to {@value OpenAiRequests#MAX_TOP_LOGPROBS}; 0 when absent. */
+    private static int topLogprobs(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return 0;
+        }
+        if (!node.isIntegralNumber()
+                || !node.canConvertToInt()
+                || node.intValue() < 0
+                || node.intValue() > OpenAiRequests.MAX_TOP_LOGPROBS) {
+            throw InputItems.invalid(
+                    "'top_logprobs' must be an integer from 0 to " + OpenAiRequests.MAX_TOP_LOGPROBS + ", got " + node
+                            + ".",
+                    "top_logprobs");
+        }
+        return node.intValue();
     }
 
     /** Function tools in the Responses shape (name at the top level), rewritten to chat's nested shape. */

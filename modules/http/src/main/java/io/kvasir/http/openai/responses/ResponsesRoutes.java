@@ -15,7 +15,6 @@ import akka.stream.Materializer;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvasir.engine.chat.ChatMessage;
 import io.kvasir.fabric.api.Fabric;
@@ -54,7 +53,6 @@ import org.slf4j.LoggerFactory;
 public final class ResponsesRoutes extends AllDirectives {
 
     private static final Logger log = LoggerFactory.getLogger(ResponsesRoutes.class);
-    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     private static final akka.http.javadsl.model.ContentType EVENT_STREAM =
             MediaTypes.TEXT_EVENT_STREAM.toContentType();
 
@@ -77,7 +75,8 @@ public final class ResponsesRoutes extends AllDirectives {
                 pathEndOrSingleSlash(() -> post(() -> create(caller, owner))),
                 path(
                         PathMatchers.segment().slash("input_items"),
-                        id -> UnreadBody.discardedBefore(() -> get(() -> inputItems(owner, id)))),
+                        id -> UnreadBody.discardedBefore(
+                                () -> get(() -> parameterMap(query -> inputItems(owner, id, query))))),
                 path(
                         PathMatchers.segment(),
                         id -> UnreadBody.discardedBefore(
@@ -94,25 +93,15 @@ public final class ResponsesRoutes extends AllDirectives {
                 .exceptionally(ErrorResponses::response));
     }
 
-    private Route inputItems(String owner, String id) {
-        return completeWithFuture(stored(owner, id)
-                .thenApply(r -> {
-                    // Newest first, as OpenAI lists them by default.
+    /** One page of the response's own input items; the query is checked before the store is asked. */
+    private Route inputItems(String owner, String id, Map<String, String> query) {
+        return completeWithFuture(CompletableFuture.completedFuture(query)
+                .thenApply(InputItemsPage::read)
+                .thenCompose(page -> stored(owner, id).thenApply(r -> {
                     List<JsonNode> items = new ArrayList<>();
                     StoredChain.parse(r.inputJson()).forEach(items::add);
-                    java.util.Collections.reverse(items);
-                    ObjectNode page = NODES.objectNode();
-                    page.put("object", "list");
-                    page.set("data", NODES.arrayNode().addAll(items));
-                    page.put(
-                            "first_id",
-                            items.isEmpty() ? null : items.getFirst().path("id").asText());
-                    page.put(
-                            "last_id",
-                            items.isEmpty() ? null : items.getLast().path("id").asText());
-                    page.put("has_more", false);
-                    return JsonResponses.ok(page);
-                })
+                    return JsonResponses.ok(page.of(items));
+                }))
                 .exceptionally(ErrorResponses::response));
     }
 
@@ -148,7 +137,9 @@ public final class ResponsesRoutes extends AllDirectives {
                         CompletionStage<StoredChain> history = parsed.previousResponseId() == null
                                 ? CompletableFuture.completedFuture(null)
                                 : StoredChain.load(store(), owner, parsed.previousResponseId());
-                        return history.thenCompose(chain -> run(request, caller, owner, parsed, chain));
+                        return history.thenCompose(chain -> run(request, caller, owner, parsed, chain))
+                                .exceptionally(failure -> ErrorResponses.response(ContextRefusal.inResponsesTerms(
+                                        ErrorResponses.fromThrowable(failure), parsed.maxOutputTokens())));
                     })
                     .exceptionally(ErrorResponses::response);
             return completeWithFuture(response);
@@ -233,11 +224,17 @@ public final class ResponsesRoutes extends AllDirectives {
                 .thenCompose(all -> {
                     GenerationEvent.Started started = null;
                     StringBuilder text = new StringBuilder();
+                    TextLogprobs logprobs = request.logprobs() ? new TextLogprobs() : null;
                     GenerationEvent.Finished finished = null;
                     for (GenerationEvent event : all) {
                         switch (event) {
                             case GenerationEvent.Started s -> started = s;
-                            case GenerationEvent.Token t -> text.append(t.text());
+                            case GenerationEvent.Token t -> {
+                                text.append(t.text());
+                                if (logprobs != null) {
+                                    logprobs.add(t);
+                                }
+                            }
                             case GenerationEvent.Finished f -> finished = f;
                         }
                     }
@@ -250,7 +247,7 @@ public final class ResponsesRoutes extends AllDirectives {
                     ParsedToolCalls calls =
                             parser == null ? ParsedToolCalls.text(text.toString()) : parser.parse(text.toString(), cut);
                     ObjectNode body = new ResponseObject(id, nowSeconds(), served, request)
-                            .finished(ResponseObject.output(calls, cut), finished);
+                            .finished(ResponseObject.output(calls, cut, logprobs), finished);
                     String replica = started == null ? null : started.replica();
                     return storeStep.apply(body).thenApply(ignored -> withReplica(JsonResponses.ok(body), replica));
                 });
@@ -287,7 +284,12 @@ public final class ResponsesRoutes extends AllDirectives {
                             .withEntity(HttpEntities.createChunked(
                                     EVENT_STREAM,
                                     ResponseStream.encode(
-                                            response, rest, parser, storeStep::apply, settings.sseKeepAlive()))),
+                                            response,
+                                            rest,
+                                            parser,
+                                            storeStep::apply,
+                                            settings.sseKeepAlive(),
+                                            request.logprobs()))),
                     replica);
         });
     }
