@@ -14,14 +14,14 @@ import java.math.BigInteger;
  * {@code [12 * 10^j, 13 * 10^j)}; the prefix {@code 12.3} anything in {@code [12.3, 12.4)}. These
  * are magnitudes in steps of {@link NumberBounds}; a minus mirrors them. Once every completion of a
  * prefix lies in the bounds, the digits stop mattering: the frame forgets them ({@code value} null)
- * so that such states repeat and share cached masks, as an unbounded number's do.
+ * so that such states repeat and share cached masks, as an unbounded number's do. A negative number
+ * is never zero ({@link NumberBounds}): {@code -0} and {@code -0.00} do not end.
  *
  * @param negative whether a minus was read
  * @param value    the digits so far (integer part, then fraction) as one integer; null once free
  * @param count    integer digits in {@link #INT}, fraction digits in {@link #DOT} and {@link #FRAC}
  */
-record BoundedNumFrame(NumberBounds bounds, int phase, boolean negative, BigInteger value, int count)
-        implements Frame {
+record BoundedNumFrame(NumberBounds bounds, int phase, boolean negative, BigInteger value, int count) implements Frame {
 
     static final int START = 0;
     static final int MINUS = 1;
@@ -81,7 +81,8 @@ record BoundedNumFrame(NumberBounds bounds, int phase, boolean negative, BigInte
             if (!next.feasible()) {
                 return;
             }
-            if (next.free()) {
+            // a minus and zeros so far (-0.0) must still get a non-zero digit: keep tracking them
+            if (!(minus && digits.signum() == 0) && next.free()) {
                 next = new BoundedNumFrame(bounds, newPhase, false, null, newCount);
             }
         }
@@ -134,6 +135,7 @@ record BoundedNumFrame(NumberBounds bounds, int phase, boolean negative, BigInte
         if (phase != ZERO && phase != INT && phase != FRAC) {
             return false;
         }
-        return value == null || bounds.contains(negative, low(phase == FRAC ? bounds.fracDigits - count : bounds.fracDigits));
+        return value == null
+                || bounds.contains(negative, low(phase == FRAC ? bounds.fracDigits - count : bounds.fracDigits));
     }
 }

@@ -9,7 +9,16 @@ package io.kvasir.engine.grammar;
  * decided. A frame whose value ends with the byte pops itself; a number, which only ends at the
  * byte after it, pops and passes the byte down.
  */
-sealed interface Frame permits Frame.Value, Frame.End, Frame.Lit, StrFrame, NumFrame, ObjFrame, ArrFrame {
+sealed interface Frame
+        permits Frame.Value,
+                Frame.End,
+                Frame.Lit,
+                StrFrame,
+                BoundedStrFrame,
+                NumFrame,
+                BoundedNumFrame,
+                ObjFrame,
+                ArrFrame {
 
     /** Where a frame puts the stacks that may follow a byte. */
     interface Out {
@@ -66,10 +75,14 @@ sealed interface Frame permits Frame.Value, Frame.End, Frame.Lit, StrFrame, NumF
             }
             case Shape.Str s -> {
                 if (b == '"') {
-                    out.add(new Stack(StrFrame.PLAIN, below));
+                    out.add(new Stack(s.limited() ? BoundedStrFrame.start(s) : StrFrame.PLAIN, below));
                 }
             }
-            case Shape.Num n -> new Stack(new NumFrame(n.integer, NumFrame.START, 0), below).step(b, out);
+            case Shape.Num n -> {
+                Frame first =
+                        n.bounds == null ? new NumFrame(n.integer, NumFrame.START, 0) : BoundedNumFrame.start(n.bounds);
+                new Stack(first, below).step(b, out);
+            }
             case Shape.Literal l -> new Stack(new Lit(l.trie), below).step(b, out);
             case Shape.AnyOf any -> {
                 for (Shape alt : any.alternatives) {
@@ -81,10 +94,10 @@ sealed interface Frame permits Frame.Value, Frame.End, Frame.Lit, StrFrame, NumF
                 Shape s = switch (b) {
                     case '{' -> Shape.Obj.ANY;
                     case '[' -> Shape.Arr.ANY;
-                    case '"' -> Shape.Str.INSTANCE;
+                    case '"' -> any.string;
                     case 't', 'f' -> Shape.Literal.BOOLEAN;
                     case 'n' -> Shape.Literal.NULL;
-                    default -> b == '-' || (b >= '0' && b <= '9') ? Shape.Num.NUMBER : null;
+                    default -> b == '-' || (b >= '0' && b <= '9') ? any.number : null;
                 };
                 if (s != null) {
                     start(s, below, b, out);

@@ -52,6 +52,28 @@ final class JsonState {
         return s;
     }
 
+    /**
+     * A state with the same mask over tokens of at most {@code longestToken} bytes, chosen so that
+     * masks are shared: inside a string of bounded length every character makes a new state, but
+     * away from both limits the count cannot matter to one token, so it is set to a fixed value.
+     */
+    JsonState maskKey(int longestToken) {
+        Stack[] keyed = null;
+        for (int i = 0; i < alternatives.length; i++) {
+            Stack s = alternatives[i];
+            if (s.top instanceof BoundedStrFrame f) {
+                BoundedStrFrame k = f.awayFromLimits(longestToken);
+                if (k != f) {
+                    if (keyed == null) {
+                        keyed = alternatives.clone();
+                    }
+                    keyed[i] = new Stack(k, s.rest);
+                }
+            }
+        }
+        return keyed == null ? this : new JsonState(keyed);
+    }
+
     /** Whether the output may end here (end of generation is allowed). */
     boolean canEnd() {
         for (Stack s : alternatives) {

@@ -55,8 +55,6 @@ final class NumberBounds {
     /** Bounds read from a schema: each end a decimal, or null when absent. */
     record Range(BigDecimal min, boolean minExclusive, BigDecimal max, boolean maxExclusive) {
 
-        static final Range ALL = new Range(null, false, null, false);
-
         boolean bounded() {
             return min != null || max != null;
         }

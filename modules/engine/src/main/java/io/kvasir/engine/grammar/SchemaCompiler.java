@@ -11,12 +11,31 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Compiles a JSON schema into {@link Shape}s: the subset OpenAI's strict mode accepts (objects with
- * properties, required and additionalProperties; strings, numbers, integers, booleans, null; arrays
- * with items, minItems, maxItems; enum, const, anyOf, type lists, local {@code $ref}s to
- * {@code $defs} or {@code definitions}). Anything else fails with a {@link SchemaException} naming
- * the feature and its place, because accepting a keyword the automaton does not enforce would let
- * through output that fails the caller's own validation.
+ * Compiles a JSON schema into the {@link Shape}s the byte automaton follows. What it takes, all of
+ * it enforced while decoding:
+ *
+ * <ul>
+ *   <li>objects with {@code properties} (written in their declared order), {@code required} and
+ *       {@code additionalProperties};
+ *   <li>arrays with one {@code items} schema, {@code minItems} and {@code maxItems};
+ *   <li>strings, with {@code minLength} and {@code maxLength} counted in code points, as JSON
+ *       Schema counts them;
+ *   <li>integers and numbers, with {@code minimum}, {@code maximum}, {@code exclusiveMinimum} and
+ *       {@code exclusiveMaximum} (numeric, or draft 4's booleans beside minimum and maximum); a
+ *       bounded number is written as a plain decimal, without an exponent;
+ *   <li>booleans, null, {@code enum} and {@code const} (values outside the node's own bounds or
+ *       lengths are left out), {@code anyOf}, type lists, an {@code allOf} of one schema, and local
+ *       {@code $ref}s to {@code $defs} or {@code definitions}, recursion included.
+ * </ul>
+ *
+ * <p>A keyword that would narrow values without being enforced ({@code pattern}, {@code format},
+ * {@code multipleOf}, {@code minProperties}, {@code maxProperties}, {@code uniqueItems}, and the
+ * bounds above when they sit beside an {@code anyOf} or a {@code $ref} instead of a type) fails in
+ * strict mode with a {@link SchemaException} naming it and its place: accepting it would let through
+ * output that fails the caller's own validation. Without strict the caller asked for best effort,
+ * and such keywords are ignored. Keywords whose structure the automaton cannot follow ({@code not},
+ * {@code if}, {@code patternProperties}, ...) fail in both modes, and so do enforced keywords with a
+ * malformed value or bounds that leave no value at all.
  */
 public final class SchemaCompiler {
 
@@ -41,21 +60,12 @@ public final class SchemaCompiler {
             "$recursiveRef");
 
     /**
-     * Keywords that narrow a value further than its type. Refused in strict mode; without strict the
-     * caller asked for best effort, so they are ignored and the output follows the rest.
+     * Keywords that narrow a value further than its type and that the automaton does not enforce.
+     * Refused in strict mode; without strict the caller asked for best effort, so they are ignored
+     * and the output follows the rest. The enforced ones are {@link Limits#KEYWORDS}.
      */
-    private static final Set<String> NARROWING = Set.of(
-            "pattern",
-            "minLength",
-            "maxLength",
-            "minimum",
-            "maximum",
-            "exclusiveMinimum",
-            "exclusiveMaximum",
-            "multipleOf",
-            "minProperties",
-            "maxProperties",
-            "uniqueItems");
+    private static final Set<String> NARROWING =
+            Set.of("pattern", "format", "multipleOf", "minProperties", "maxProperties", "uniqueItems");
 
     private final JsonNode root;
     private final boolean strict;
@@ -132,6 +142,15 @@ public final class SchemaCompiler {
                 throw new SchemaException("unsupported schema feature '" + keyword + "' at " + path);
             }
         }
+        Limits limits = Limits.read(node, path);
+        String beside = node.has("$ref")
+                ? "$ref"
+                : node.has("allOf") ? "allOf" : node.has("anyOf") ? "anyOf" : node.has("oneOf") ? "oneOf" : null;
+        String bound = Limits.firstIn(node);
+        if (strict && beside != null && bound != null) {
+            throw new SchemaException("unsupported schema feature '" + bound + "' beside '" + beside + "' at " + path
+                    + " (put it in the schemas with a type)");
+        }
         if (node.has("$ref")) {
             Shape.Ref ref = new Shape.Ref(text(node.get("$ref"), path + "/$ref"));
             refs.add(ref);
@@ -150,14 +169,11 @@ public final class SchemaCompiler {
             if (!values.isArray() || values.isEmpty()) {
                 throw new SchemaException("'enum' at " + path + " must be a non-empty array");
             }
-            ByteTrie trie = new ByteTrie();
-            values.forEach(v -> trie.add(Json.compact(v), 0));
-            return new Shape.Literal(trie);
+            return literals(values, limits, "no value of 'enum' at " + path + " keeps to the limits beside it");
         }
         if (node.has("const")) {
-            ByteTrie trie = new ByteTrie();
-            trie.add(Json.compact(node.get("const")), 0);
-            return new Shape.Literal(trie);
+            return literals(
+                    List.of(node.get("const")), limits, "the 'const' at " + path + " breaks the limits beside it");
         }
         String alternatives = node.has("anyOf") ? "anyOf" : !strict && node.has("oneOf") ? "oneOf" : null;
         if (alternatives == null && node.has("oneOf")) {
@@ -176,7 +192,7 @@ public final class SchemaCompiler {
         }
         JsonNode type = node.get("type");
         if (type == null) {
-            return ofType(inferType(node), node, path);
+            return ofType(inferType(node), node, limits, path);
         }
         if (type.isArray()) {
             if (type.isEmpty()) {
@@ -184,11 +200,11 @@ public final class SchemaCompiler {
             }
             Shape[] shapes = new Shape[type.size()];
             for (int i = 0; i < shapes.length; i++) {
-                shapes[i] = ofType(text(type.get(i), path + "/type/" + i), node, path);
+                shapes[i] = ofType(text(type.get(i), path + "/type/" + i), node, limits, path);
             }
             return shapes.length == 1 ? shapes[0] : new Shape.AnyOf(shapes);
         }
-        return ofType(text(type, path + "/type"), node, path);
+        return ofType(text(type, path + "/type"), node, limits, path);
     }
 
     private static String inferType(JsonNode node) {
@@ -201,16 +217,32 @@ public final class SchemaCompiler {
         return "any";
     }
 
-    private Shape ofType(String type, JsonNode node, String path) {
+    /** The enum or const values that keep to the node's limits; none is an error, not an empty trie. */
+    private static Shape literals(Iterable<JsonNode> values, Limits limits, String noneLeft) {
+        ByteTrie trie = new ByteTrie();
+        boolean any = false;
+        for (JsonNode v : values) {
+            if (limits.admits(v)) {
+                trie.add(Json.compact(v), 0);
+                any = true;
+            }
+        }
+        if (!any) {
+            throw new SchemaException(noneLeft);
+        }
+        return new Shape.Literal(trie);
+    }
+
+    private Shape ofType(String type, JsonNode node, Limits limits, String path) {
         return switch (type) {
             case "object" -> object(node, path);
             case "array" -> array(node, path);
-            case "string" -> Shape.Str.INSTANCE;
-            case "number" -> Shape.Num.NUMBER;
-            case "integer" -> Shape.Num.INTEGER;
+            case "string" -> limits.string();
+            case "number" -> limits.number(false);
+            case "integer" -> limits.number(true);
             case "boolean" -> Shape.Literal.BOOLEAN;
             case "null" -> Shape.Literal.NULL;
-            case "any" -> Shape.Any.INSTANCE;
+            case "any" -> limits.any();
             default -> throw new SchemaException("unknown type '" + type + "' at " + path);
         };
     }

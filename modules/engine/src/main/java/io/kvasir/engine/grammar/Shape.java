@@ -9,27 +9,50 @@ import java.nio.charset.StandardCharsets;
  */
 abstract sealed class Shape {
 
-    /** Any JSON value: what {@code json_object} allows inside its top-level object. */
+    /**
+     * Any JSON value: what {@code json_object} allows inside its top-level object. A schema without
+     * a type may still bound numbers and strings: those values then take these shapes.
+     */
     static final class Any extends Shape {
-        static final Any INSTANCE = new Any();
+        static final Any INSTANCE = new Any(Num.NUMBER, Str.INSTANCE);
 
-        private Any() {}
+        final Num number;
+        final Str string;
+
+        Any(Num number, Str string) {
+            this.number = number;
+            this.string = string;
+        }
     }
 
+    /** A string of minLength to maxLength characters (maxLength -1: unbounded). */
     static final class Str extends Shape {
-        static final Str INSTANCE = new Str();
+        static final Str INSTANCE = new Str(0, -1);
 
-        private Str() {}
+        final int minLength;
+        final int maxLength;
+
+        Str(int minLength, int maxLength) {
+            this.minLength = minLength;
+            this.maxLength = maxLength;
+        }
+
+        boolean limited() {
+            return minLength > 0 || maxLength >= 0;
+        }
     }
 
+    /** An integer or a number, within {@code bounds} (null: unbounded). */
     static final class Num extends Shape {
-        static final Num NUMBER = new Num(false);
-        static final Num INTEGER = new Num(true);
+        static final Num NUMBER = new Num(false, null);
+        static final Num INTEGER = new Num(true, null);
 
         final boolean integer;
+        final NumberBounds bounds;
 
-        private Num(boolean integer) {
+        Num(boolean integer, NumberBounds bounds) {
             this.integer = integer;
+            this.bounds = bounds;
         }
     }
 

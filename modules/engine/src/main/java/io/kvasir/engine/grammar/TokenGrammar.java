@@ -43,7 +43,8 @@ public final class TokenGrammar {
     }
 
     /** The tokens allowed in {@code state}, one bit per id; shared, do not modify. */
-    long[] allowed(JsonState state) {
+    long[] allowed(JsonState exact) {
+        JsonState state = exact.maskKey(vocab.maxDepth);
         synchronized (masks) {
             long[] m = masks.get(state);
             if (m != null) {

@@ -52,6 +52,22 @@ final class Schemas {
                "required":["sku","qty","dims"]}}}
             """;
 
+    /**
+     * Bounded numbers and strings of bounded length, as zod and pydantic write them; every string has
+     * a maxLength, so a walk that stalls nowhere else must close them.
+     */
+    static final String LIMITS = """
+            {"type":"object","additionalProperties":false,
+             "properties":{
+               "qty":{"type":"integer","minimum":1,"maximum":99},
+               "price":{"type":"number","exclusiveMinimum":0,"maximum":1000.5},
+               "code":{"type":"string","minLength":2,"maxLength":4},
+               "temp":{"type":"number","minimum":-40.5,"maximum":-0.5},
+               "id":{"type":"integer","minimum":-9007199254740991,"maximum":9007199254740991}
+             },
+             "required":["qty","price","code","temp","id"]}
+            """;
+
     private Schemas() {}
 
     /** Asserts that {@code text} parses as JSON and validates against {@code schema} (null: any object). */

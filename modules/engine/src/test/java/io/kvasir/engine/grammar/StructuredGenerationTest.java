@@ -98,6 +98,21 @@ class StructuredGenerationTest {
     }
 
     @Test
+    void everySampleKeepsToNumberBoundsAndStringLengths() {
+        ResponseFormat format = ResponseFormat.jsonSchema(Schemas.LIMITS, true);
+        List<EngineRequest> requests = new ArrayList<>();
+        for (long seed = 0; seed < 12; seed++) {
+            requests.add(request("l" + seed, seed, 400, format));
+        }
+        Map<String, Output> out = run(requests);
+        assertThat(out).hasSize(requests.size());
+        for (Output o : out.values()) {
+            assertThat(o.finish()).as(o.text()).isEqualTo(FinishReason.STOP);
+            Schemas.assertValid(o.text(), Schemas.LIMITS);
+        }
+    }
+
+    @Test
     void samplesCutByMaxTokensAreAPrefixOfValidOutput() {
         ResponseFormat format = ResponseFormat.jsonSchema(Schemas.PERSON, true);
         List<EngineRequest> requests = new ArrayList<>();

@@ -36,7 +36,8 @@ class TokenGrammarTest {
         for (ResponseFormat format : new ResponseFormat[] {
             ResponseFormat.JSON_OBJECT,
             ResponseFormat.jsonSchema(Schemas.PERSON, true),
-            ResponseFormat.jsonSchema(Schemas.ORDER, true)
+            ResponseFormat.jsonSchema(Schemas.ORDER, true),
+            ResponseFormat.jsonSchema(Schemas.LIMITS, true)
         }) {
             TokenGrammar g = Grammars.compile(format, tok);
             for (long seed = 0; seed < 6; seed++) {
@@ -75,6 +76,32 @@ class TokenGrammarTest {
         assertThat(c.isComplete()).isTrue();
         assertThat(c.allows(tok.eosId())).isTrue();
         assertThat(c.allows(tok.bosId())).isFalse();
+    }
+
+    @Test
+    void aStringOfBoundedLengthSharesMasksAwayFromItsLimits() {
+        Tokenizer tok = syntheticTokenizer(512);
+        String schema = "{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\","
+                + "\"minLength\":3,\"maxLength\":60}},\"required\":[\"s\"],\"additionalProperties\":false}";
+        TokenGrammar g = Grammars.compile(ResponseFormat.jsonSchema(schema, true), tok);
+        int complete = 0;
+        for (long seed = 0; seed < 8; seed++) {
+            complete += walk(g, tok, seed, schema, true) ? 1 : 0; // every mask checked against the bytes
+        }
+        assertThat(complete).as("walks that completed their value").isPositive();
+        // from an empty cache: without shared masks, every character of the string would be a new state
+        g.clearCache();
+        long before = g.cacheCounts()[1];
+        JsonConstraint c = g.start();
+        float[] logits = new float[tok.vocabSize()];
+        int[] ids = tok.encode("{\"s\": \"the little girl named lily loved the world", false, false);
+        for (int id : ids) {
+            c.mask(logits);
+            c.accept(id);
+        }
+        assertThat(g.cacheCounts()[1] - before)
+                .as("masks computed for %d tokens", ids.length)
+                .isLessThan(ids.length / 2);
     }
 
     @Test
