@@ -154,6 +154,11 @@ class ScoringServeTest {
         assertThat(r.body().toString()).doesNotContain("Exception");
         Reply e = post("/v1/embeddings", "{\"model\":\"tiny\",\"input\":[[1,2],[3,99999]]}");
         assertThat(e.status()).isEqualTo(400);
+        assertThat(e.body().path("error").path("param").asText()).isEqualTo("input");
+        Reply tooLong = post("/v1/embeddings", "{\"model\":\"tiny\",\"input\":\"" + "word ".repeat(400) + "\"}");
+        assertThat(tooLong.status()).isEqualTo(400);
+        assertThat(tooLong.body().path("error").path("param").asText()).isEqualTo("input");
+        assertThat(tooLong.body().path("error").path("message").asText()).doesNotContain("completion");
     }
 
     /** The chosen candidate is the most likely of the n = best_of choices the same seed gives. */

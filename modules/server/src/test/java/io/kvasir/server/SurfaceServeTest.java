@@ -178,6 +178,14 @@ class SurfaceServeTest {
     }
 
     @Test
+    void aBiasOutsideTheVocabularyNamesTheField() throws Exception {
+        Reply r = post(
+                "/v1/completions",
+                "{\"model\":\"tiny\",\"prompt\":\"Hi\",\"max_tokens\":2,\"logit_bias\":{\"999999\":5}}");
+        assertThat(assertError(r, 400, "999999").get("param").asText()).isEqualTo("logit_bias");
+    }
+
+    @Test
     void tokenizeNamesEachTokenWhenAsked() throws Exception {
         String prompt = "{\"model\":\"tiny\",\"prompt\":\"hello world\",\"add_special_tokens\":false";
         JsonNode plain = post("/tokenize", prompt + "}").body();

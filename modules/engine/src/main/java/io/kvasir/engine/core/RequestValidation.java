@@ -45,8 +45,10 @@ final class RequestValidation {
         // model does not have would silently do nothing, which is an answer the client did not ask for.
         for (Integer id : r.sampling().logitBias().keySet()) {
             if (id < 0 || id >= vocabSize) {
-                throw new IllegalArgumentException("logit_bias names token " + id
-                        + ", outside the model's vocabulary of " + vocabSize + " tokens");
+                throw new InvalidRequestField(
+                        "logit_bias",
+                        "logit_bias names token " + id + ", outside the model's vocabulary of " + vocabSize
+                                + " tokens");
             }
         }
         Set<Integer> stopIds = r.stopTokenIds() == null ? Set.of() : Set.copyOf(r.stopTokenIds());

@@ -283,7 +283,8 @@ final class EngineLoop {
             cached = engine.cachedPrefixLength(request.promptTokens(), request.cacheScope());
             engine.addRequest(request);
         } catch (IllegalArgumentException e) {
-            stream.refuse(new FabricException(FabricException.Kind.INVALID_REQUEST, e.getMessage()));
+            String field = e instanceof io.kvasir.engine.core.InvalidRequestField f ? f.field() : null;
+            stream.refuse(new FabricException(FabricException.Kind.INVALID_REQUEST, e.getMessage(), field, 0));
             return;
         }
         streams.put(request.id(), stream);

@@ -57,15 +57,27 @@ final class PromptRenderer implements AutoCloseable {
         }
         // long: a client may ask for Integer.MAX_VALUE tokens, and the sum must not wrap.
         long wanted = (long) rendered.length + (asked != null ? asked : 0);
-        if (rendered.length >= limit || wanted > limit) {
+        boolean embedding =
+                request.promptOptions() != null && request.promptOptions().embed();
+        if (embedding && rendered.length > limit) {
+            throw new FabricException(
+                    FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
+                    "This model's maximum context length is " + limit + " tokens, and the input has " + rendered.length
+                            + " tokens. Please reduce the length of the input.",
+                    "input",
+                    0);
+        }
+        if (!embedding && (rendered.length >= limit || wanted > limit)) {
             String where = request.isChat() ? "messages" : "prompt";
+            // The prompt alone fits: what to change is the number of tokens asked for.
+            String param = rendered.length < limit && asked != null ? "max_tokens" : where;
             throw new FabricException(
                     FabricException.Kind.CONTEXT_LENGTH_EXCEEDED,
                     "This model's maximum context length is " + limit + " tokens. However, you requested "
                             + wanted + " tokens (" + rendered.length + " in the " + where + ", "
                             + (asked != null ? asked : 0) + " for the completion). Please reduce the length of the "
                             + where + " or completion.",
-                    where,
+                    param,
                     0);
         }
         int maxTokens = asked != null ? asked : limit - rendered.length;
@@ -90,18 +102,19 @@ final class PromptRenderer implements AutoCloseable {
     }
 
     /** A prompt given as token ids, checked against this model's vocabulary. */
-    private static int[] tokenIds(int[] ids, ServedModel loaded) {
+    private static int[] tokenIds(int[] ids, ServedModel loaded, String field) {
         if (ids.length == 0) {
-            throw new FabricException(FabricException.Kind.INVALID_REQUEST, "the prompt has no tokens", "prompt", 0);
+            throw new FabricException(
+                    FabricException.Kind.INVALID_REQUEST, "the " + field + " has no tokens", field, 0);
         }
         int vocab = loaded.vocabSize();
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= vocab) {
                 throw new FabricException(
                         FabricException.Kind.INVALID_REQUEST,
-                        "prompt token " + i + " is " + ids[i] + ", outside this model's vocabulary of " + vocab
+                        field + " token " + i + " is " + ids[i] + ", outside this model's vocabulary of " + vocab
                                 + " tokens (0 to " + (vocab - 1) + ")",
-                        "prompt",
+                        field,
                         0);
             }
         }
@@ -133,7 +146,11 @@ final class PromptRenderer implements AutoCloseable {
                         : loaded.chatPrompt(request.messages(), request.tools());
             }
             if (request.promptOptions() != null && request.promptOptions().tokenIds() != null) {
-                return tokenIds(request.promptOptions().tokenIds(), loaded);
+                // An embedding's input is the API's 'input'; a completion's, its 'prompt'.
+                return tokenIds(
+                        request.promptOptions().tokenIds(),
+                        loaded,
+                        request.promptOptions().embed() ? "input" : "prompt");
             }
             if (request.prompt() != null) {
                 return loaded.textPrompt(request.prompt());

@@ -64,7 +64,18 @@ class PromptRendererTest {
                             .contains("maximum context length is 256 tokens")
                             .contains("However, you requested 21474836")
                             .doesNotContain("-");
+                    // The prompt fits: the field to change is max_tokens.
+                    assertThat(e.param()).isEqualTo("max_tokens");
                 });
+    }
+
+    @Test
+    void aPromptLongerThanTheContextNamesThePrompt() {
+        GenerationRequest request = completion("word ".repeat(400), 5);
+
+        assertThatThrownBy(() -> PromptRenderer.prepare(request, new int[0], loaded, model))
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.param()).isEqualTo("prompt"));
     }
 
     @Test
