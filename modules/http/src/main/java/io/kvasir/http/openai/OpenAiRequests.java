@@ -104,6 +104,7 @@ public final class OpenAiRequests {
         }
         unsupported(f);
         legacyFunctions(f);
+        textOnly(f);
         ToolRequest tools = ToolsField.read(f);
         ResponseFormat format = ResponseFormatField.read(f.raw(ResponseFormatField.NAME));
         if (tools.forced()) {
@@ -236,6 +237,28 @@ public final class OpenAiRequests {
                                 field)
                         .toException();
             }
+        }
+    }
+
+    /** Audio output is refused rather than answered with text the client did not ask for. */
+    private static void textOnly(JsonFields f) {
+        JsonNode modalities = f.raw("modalities");
+        if (modalities != null && !modalities.isNull()) {
+            if (!modalities.isArray()) {
+                throw JsonFields.wrongType("modalities", "an array of strings");
+            }
+            for (JsonNode m : modalities) {
+                if (!m.isTextual() || !m.textValue().equals("text")) {
+                    throw ApiError.invalid(
+                                    "This server answers with text only; 'modalities' may hold only \"text\".",
+                                    "modalities")
+                            .toException();
+                }
+            }
+        }
+        if (f.has("audio") && !f.raw("audio").isNull()) {
+            throw ApiError.invalid("This server answers with text only; 'audio' output is not supported.", "audio")
+                    .toException();
         }
     }
 

@@ -107,6 +107,15 @@ class ToolRequestsTest {
     }
 
     @Test
+    void audioOutputIsRefusedAndTextModalityAccepted() {
+        assertThat(rejected(", \"modalities\": [\"text\", \"audio\"]").param()).isEqualTo("modalities");
+        assertThat(rejected(", \"audio\": {\"voice\": \"alloy\", \"format\": \"wav\"}")
+                        .param())
+                .isEqualTo("audio");
+        assertThat(chat(", \"modalities\": [\"text\"]").tools().offered()).isFalse();
+    }
+
+    @Test
     void badToolChoicesAreRefused() {
         ApiError unknown = rejected(", \"tools\": [" + TIME + "], \"tool_choice\": {\"type\": \"function\", "
                 + "\"function\": {\"name\": \"nope\"}}");
