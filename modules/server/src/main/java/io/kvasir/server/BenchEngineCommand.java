@@ -12,6 +12,7 @@ import io.kvasir.engine.hub.ModelLocator;
 import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.model.PhaseTimes;
 import io.kvasir.engine.sampling.SamplingParams;
+import io.kvasir.server.loadgen.StatusLine;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,13 +44,24 @@ final class BenchEngineCommand implements Callable<Integer> {
     /** The local file of --model, once resolved (a hub model is fetched once per run). */
     private Path path;
 
-    @Option(names = "--prompt-tokens", defaultValue = "128")
+    @Option(
+            names = "--prompt-tokens",
+            defaultValue = "128",
+            description = "Prompt length: of the prefill measured, and of each decoding sequence's prompt"
+                    + " (default ${DEFAULT-VALUE})")
     int promptTokens;
 
-    @Option(names = "--gen-tokens", defaultValue = "64")
+    @Option(
+            names = "--gen-tokens",
+            defaultValue = "64",
+            description = "Tokens each sequence generates in a decode measurement (default ${DEFAULT-VALUE})")
     int genTokens;
 
-    @Option(names = "--batch", split = ",", defaultValue = "1,4,16")
+    @Option(
+            names = "--batch",
+            split = ",",
+            defaultValue = "1,4,16",
+            description = "Sequences decoding together, one measurement per value (default ${DEFAULT-VALUE})")
     int[] batches;
 
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
@@ -67,11 +79,14 @@ final class BenchEngineCommand implements Callable<Integer> {
             defaultValue = "auto",
             arity = "1",
             description = "on: every step computed as each row would be alone (bitwise reproducible); off:"
-                    + " the fastest kernels; auto (the engine's default): on where that is free, for Q8_0"
-                    + " and F32 weights")
+                    + " the fastest kernels; auto (the engine's default): on where that is free, when every"
+                    + " weight matrix is Q8_0, F32, Q4_1, Q5_0, Q5_1 or IQ4_NL (default ${DEFAULT-VALUE})")
     String deterministic;
 
-    @Option(names = "--repeats", defaultValue = "3")
+    @Option(
+            names = "--repeats",
+            defaultValue = "3",
+            description = "Runs of each measurement; the median is reported (default ${DEFAULT-VALUE})")
     int repeats;
 
     @Option(
@@ -99,17 +114,50 @@ final class BenchEngineCommand implements Callable<Integer> {
 
     private final SplittableRandom random = new SplittableRandom(42);
     private int nextId;
+    private final StatusLine status = StatusLine.of(System.err);
+    /** The compute threads the engine ran with (--threads 0 resolved to the core count). */
+    private int threadsUsed;
 
     @Override
     public Integer call() throws Exception {
+        // Checked before anything loads: --repeats 0 used to fail after the warm-up, taking the
+        // median of nothing.
+        io.kvasir.engine.Determinism determinism = checkOptions();
         path = model != null ? ModelLocator.resolve(model) : DefaultModel.ensure(System.err);
         int maxBatch = Arrays.stream(batches).max().orElse(1);
         EngineOptions options = EngineOptions.defaults()
                 .withThreads(threads)
                 .withKvPrecision(kvPrecision)
-                .withMaxNumSeqs(Math.max(maxBatch, 1))
+                .withMaxNumSeqs(maxBatch)
                 .withMaxBatchTokens(Math.max(promptTokens, maxBatch))
-                .withDeterminism(io.kvasir.engine.Determinism.parse(deterministic));
+                .withDeterminism(determinism);
+        threadsUsed = options.effectiveThreads();
+        try {
+            measure(options);
+        } finally {
+            // An error (or the results) must not start in the middle of the progress line.
+            status.clear();
+        }
+        return 0;
+    }
+
+    private io.kvasir.engine.Determinism checkOptions() {
+        OptionChecks.atLeastOne("--prompt-tokens", promptTokens);
+        OptionChecks.atLeastOne("--gen-tokens", genTokens);
+        OptionChecks.atLeastOne("--repeats", repeats);
+        for (int b : batches) {
+            OptionChecks.atLeastOne("--batch", b);
+        }
+        OptionChecks.notNegative("--threads", threads, "one per core");
+        OptionChecks.notNegative("--settle-max-ms", settleMaxMs, "do not wait");
+        try {
+            return io.kvasir.engine.Determinism.parse(deterministic);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--deterministic must be on, off or auto, got '" + deterministic + "'");
+        }
+    }
+
+    private void measure(EngineOptions options) throws Exception {
         try (LocalModel local = LocalModel.open(path, options)) {
             resolvedDeterministic = local.engine().config().deterministic();
             InferenceEngine engine = local.engine();
@@ -148,10 +196,9 @@ final class BenchEngineCommand implements Callable<Integer> {
                 decode.add(runs);
                 endToEnd.add(e2e);
             }
-            System.err.print("\r\033[K");
+            status.clear();
             report(median(prefill), decode, endToEnd);
         }
-        return 0;
     }
 
     private void report(double prefill, List<double[]> decode, List<double[]> endToEnd) throws Exception {
@@ -181,12 +228,14 @@ final class BenchEngineCommand implements Callable<Integer> {
             root.put("file_type", fileType);
             ObjectNode types = root.putObject("weight_bytes_by_type");
             bytesByType.forEach(types::put);
-            root.put("threads", threads);
+            root.put("threads", threadsUsed);
             root.put("kv_precision", kvPrecision.name());
             // What the run used: auto resolved for this model's weights.
             root.put("deterministic", resolvedDeterministic);
             root.put("prompt_tokens", promptTokens);
             root.put("gen_tokens", genTokens);
+            // Each figure is the median of this many runs.
+            root.put("repeats", repeats);
             // Decode runs after each sequence's prompt: its context grows from prompt_tokens to
             // prompt_tokens + gen_tokens (llama-bench's tg starts at 0; batched-bench's at -npp).
             root.put("context_depth", promptTokens);
@@ -306,8 +355,7 @@ final class BenchEngineCommand implements Callable<Integer> {
     }
 
     private void progress(String fmt, Object... args) {
-        System.err.print("\r\033[Kbench engine: " + String.format(fmt, args));
-        System.err.flush();
+        status.show("bench engine: " + String.format(fmt, args));
     }
 
     private static double median(double[] values) {

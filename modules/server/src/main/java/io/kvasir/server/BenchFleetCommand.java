@@ -36,20 +36,35 @@ final class BenchFleetCommand implements Callable<Integer> {
     @Option(names = "--model", description = "GGUF model file (default: the synthetic default model)")
     Path model;
 
-    @Option(names = "--gen-tokens", defaultValue = "16")
+    @Option(
+            names = "--gen-tokens",
+            defaultValue = "16",
+            description = "Tokens each request generates (default ${DEFAULT-VALUE})")
     int genTokens;
 
-    @Option(names = "--repeats", defaultValue = "5")
+    @Option(
+            names = "--repeats",
+            defaultValue = "5",
+            description =
+                    "Cold requests measured, each followed by a warm one; medians over them (default ${DEFAULT-VALUE})")
     int repeats;
 
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (default: one per core)")
     int threads;
 
-    @Option(names = "--kv-cache-blocks", defaultValue = "256")
+    @Option(
+            names = "--kv-cache-blocks",
+            defaultValue = "256",
+            description = "KV cache blocks of each replica; with the weights they size the memory budget, which"
+                    + " holds one replica (default ${DEFAULT-VALUE})")
     int kvBlocks;
 
     @Override
     public Integer call() throws Exception {
+        OptionChecks.atLeastOne("--gen-tokens", genTokens);
+        OptionChecks.atLeastOne("--repeats", repeats);
+        OptionChecks.atLeastOne("--kv-cache-blocks", kvBlocks);
+        OptionChecks.notNegative("--threads", threads, "one per core");
         Path path = model != null ? model : DefaultModel.ensure(System.err);
         String file = path.toAbsolutePath().toString().replace("\\", "/");
         String block = "{ path = \"" + file + "\", kv-cache-blocks = " + kvBlocks + ", replica-wait = 120s }";

@@ -1,10 +1,13 @@
 package io.kvasir.server;
 
+import akka.actor.Address;
+import akka.actor.AddressFromURIString;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigUtil;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -26,6 +29,7 @@ final class ClusterFormation {
 
     /** The config a node starts with: unchanged unless it forms its cluster through bootstrap. */
     static Config configure(Config config) {
+        checkSeedNodes(config);
         if (!bootstraps(config)) {
             return config;
         }
@@ -39,6 +43,7 @@ final class ClusterFormation {
                     + "(kvasir.http.management.port, --management-port): discovery names it to the peers");
         }
         String method = config.getString("kvasir.bootstrap.discovery-method");
+        checkMethod(config, method);
         String service = config.getString("kvasir.bootstrap.service-name");
         Map<String, Object> akka = new HashMap<>();
         // Kvasir binds the management port itself; Akka Management reads these only to know which
@@ -73,18 +78,47 @@ final class ClusterFormation {
         }
         List<Map<String, Object>> out = new ArrayList<>();
         for (String point : points) {
-            int colon = point.lastIndexOf(':');
-            if (colon <= 0 || colon == point.length() - 1) {
-                throw new IllegalArgumentException("contact point '" + point + "' is not host:management-port");
-            }
-            int port;
-            try {
-                port = Integer.parseInt(point.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("contact point '" + point + "' has no numeric port", e);
-            }
-            out.add(Map.of("host", point.substring(0, colon), "port", port));
+            HostPort p = HostPort.parse(point, "contact point", "host:management-port, e.g. 127.0.0.1:8558");
+            out.add(Map.of("host", p.host(), "port", p.port()));
         }
         return out;
+    }
+
+    /**
+     * A method Akka Discovery can load ({@code akka.discovery.<method>.class}), checked before the
+     * actor system starts: Akka would refuse it only once the node is up, in its own words.
+     */
+    private static void checkMethod(Config config, String method) {
+        List<String> known = methods(config);
+        if (!known.contains(method)) {
+            throw new IllegalArgumentException("unknown discovery method '" + method
+                    + "' (--discovery, kvasir.bootstrap.discovery-method); use one of: " + String.join(", ", known));
+        }
+    }
+
+    /** The discovery methods on the classpath: config, kubernetes-api, and Akka's own akka-dns and aggregate. */
+    static List<String> methods(Config config) {
+        Config discovery = config.withFallback(ConfigFactory.defaultReference()).getConfig("akka.discovery");
+        return discovery.root().keySet().stream()
+                .filter(m -> discovery.hasPath(ConfigUtil.joinPath(m, "class")))
+                .sorted()
+                .toList();
+    }
+
+    /** Seed nodes must be Akka addresses with a host and port; Akka's own error for one that is not has no message. */
+    private static void checkSeedNodes(Config config) {
+        for (String seed : config.getStringList("akka.cluster.seed-nodes")) {
+            boolean ok;
+            try {
+                Address a = AddressFromURIString.parse(seed);
+                ok = a.host().isDefined() && a.port().isDefined();
+            } catch (Exception e) {
+                ok = false;
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("seed node '" + seed + "' (akka.cluster.seed-nodes) is not an "
+                        + "address like akka://kvasir@127.0.0.1:25520 (--seed-nodes takes host:port)");
+            }
+        }
     }
 }

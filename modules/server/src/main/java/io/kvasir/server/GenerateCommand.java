@@ -47,10 +47,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default ${DEFAULT-VALUE})")
     float temperature;
 
-    @Option(names = "--top-k", defaultValue = "0")
+    @Option(
+            names = "--top-k",
+            defaultValue = "0",
+            description = "Sample among the k most likely tokens only (default ${DEFAULT-VALUE}: all)")
     int topK;
 
-    @Option(names = "--top-p", defaultValue = "1")
+    @Option(
+            names = "--top-p",
+            defaultValue = "1",
+            description =
+                    "Sample among the most likely tokens whose probabilities sum to p (default ${DEFAULT-VALUE}: all)")
     float topP;
 
     @Option(names = "--seed", description = "Seed for sampling (same seed and input, same output)")

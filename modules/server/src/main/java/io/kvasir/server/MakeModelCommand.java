@@ -3,9 +3,13 @@ package io.kvasir.server;
 import io.kvasir.engine.synth.ArchitectureModels;
 import io.kvasir.engine.synth.SyntheticModel;
 import io.kvasir.engine.tensor.GgmlType;
+import io.kvasir.server.loadgen.OutputPath;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -22,34 +26,34 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(
             names = "--preset",
             defaultValue = "tiny",
-            description =
-                    "tiny | bench-110m | gemma2-tiny | gemma3-tiny | phi3-tiny | mistral-swa-tiny"
-                            + " | gemma2-bench | gemma3-bench | phi3-bench | mistral-swa-bench"
-                            + " | qwen3-tiny | qwen3moe-tiny | mixtral-tiny | qwen3-bench | qwen3moe-bench (default ${DEFAULT-VALUE})")
+            completionCandidates = Presets.class,
+            description = "${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
     String preset;
 
-    @Option(names = "--dim")
+    @Option(names = "--dim", description = "Embedding width (default: the preset's)")
     Integer dim;
 
-    @Option(names = "--layers")
+    @Option(names = "--layers", description = "Transformer layers (default: the preset's)")
     Integer layers;
 
-    @Option(names = "--heads")
+    @Option(names = "--heads", description = "Attention heads (default: the preset's)")
     Integer heads;
 
-    @Option(names = "--kv-heads")
+    @Option(
+            names = "--kv-heads",
+            description = "Key/value heads, fewer than --heads for grouped-query attention (default: the preset's)")
     Integer kvHeads;
 
-    @Option(names = "--ffn")
+    @Option(names = "--ffn", description = "Hidden width of the feed-forward layers (default: the preset's)")
     Integer ffn;
 
-    @Option(names = "--vocab", description = "Size of the built-in vocabulary")
+    @Option(names = "--vocab", description = "Size of the built-in vocabulary (default: the preset's)")
     Integer vocab;
 
     @Option(names = "--vocab-from", description = "Copy the vocabulary (tokenizer.* keys) from this GGUF")
     Path vocabFrom;
 
-    @Option(names = "--context")
+    @Option(names = "--context", description = "Context length the model declares (default: the preset's)")
     Integer context;
 
     @Option(
@@ -57,10 +61,10 @@ final class MakeModelCommand implements Callable<Integer> {
             description = "F32|F16|BF16|Q8_0|Q4_0|Q4_1|Q5_0|Q5_1|IQ4_NL|Q4_K|Q5_K|Q6_K (default: the preset's)")
     String type;
 
-    @Option(names = "--seed")
+    @Option(names = "--seed", description = "Seed of the random weights (default: the preset's)")
     Long seed;
 
-    @Option(names = "--tied", description = "Tie the output matrix to the token embeddings")
+    @Option(names = "--tied", description = "Tie the output matrix to the token embeddings (default: the preset's)")
     Boolean tied;
 
     @Option(names = "--arch", description = "llama | qwen3 | qwen3moe (default: the preset's)")
@@ -75,8 +79,26 @@ final class MakeModelCommand implements Callable<Integer> {
     @Option(names = "--expert-ffn", description = "Hidden width of one expert (default: the preset's, else --ffn)")
     Integer expertFfn;
 
+    /** Every preset: the Llama-family ones and the other architectures'. The help and the error both list these. */
+    static final class Presets implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return names().iterator();
+        }
+
+        static List<String> names() {
+            return Stream.concat(SyntheticModel.Spec.presetNames().stream(), ArchitectureModels.presetNames().stream())
+                    .toList();
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
+        if (!Presets.names().contains(preset)) {
+            throw new IllegalArgumentException(
+                    "unknown --preset '" + preset + "'; use one of: " + String.join(", ", Presets.names()));
+        }
+        OutputPath.check("--out", out);
         ArchitectureModels variant = ArchitectureModels.isPreset(preset) ? ArchitectureModels.preset(preset) : null;
         SyntheticModel.Spec p = variant != null ? variant.base() : SyntheticModel.Spec.preset(preset);
         GgmlType t = type == null ? p.type() : parseType(type);
@@ -95,9 +117,6 @@ final class MakeModelCommand implements Callable<Integer> {
                 p.ropeTheta(),
                 arch != null ? arch : p.architecture(),
                 experts(p));
-        if (out.getParent() != null) {
-            Files.createDirectories(out.getParent());
-        }
         if (variant != null) {
             variant.withBase(spec).write(out);
         } else {

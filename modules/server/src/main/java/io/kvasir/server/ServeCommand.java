@@ -122,6 +122,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Config conf = buildConfig();
+        PortCheck.check(PortCheck.endpoints(conf, flagsGiven()));
         EngineOptions options = EngineOptions.defaults()
                 .withThreads(threads == null ? 0 : threads)
                 .withDeterminism(io.kvasir.engine.Determinism.parse(conf.getString("kvasir.node.deterministic")));
@@ -150,6 +151,24 @@ final class ServeCommand implements Callable<Integer> {
             node.awaitTermination();
         }
         return 0;
+    }
+
+    /** The config keys of the address flags given, by flag: a port error names what the user typed. */
+    Map<String, String> flagsGiven() {
+        Map<String, String> given = new HashMap<>();
+        if (port != null) {
+            given.put("kvasir.http.port", "--port");
+        }
+        if (host != null) {
+            given.put("kvasir.http.host", "--host");
+        }
+        if (managementPort != null) {
+            given.put("kvasir.http.management.port", "--management-port");
+        }
+        if (remotePort != null) {
+            given.put("akka.remote.artery.canonical.port", "--remote-port");
+        }
+        return given;
     }
 
     private TimingModel timing() throws IOException {
@@ -191,7 +210,8 @@ final class ServeCommand implements Callable<Integer> {
         if (seedNodes != null) {
             List<String> seeds = new ArrayList<>();
             for (String s : seedNodes) {
-                seeds.add("akka://kvasir@" + s);
+                seeds.add(HostPort.parse(s, "--seed-nodes", "host:remote-port, e.g. 127.0.0.1:25520")
+                        .akkaAddress());
             }
             flags.put("akka.cluster.seed-nodes", seeds);
         }

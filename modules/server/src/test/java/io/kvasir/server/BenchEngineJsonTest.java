@@ -12,17 +12,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code bench engine --json} says what its figures are of, so lines from several runs make one table. */
+/**
+ * {@code bench engine --json} says what its figures are of (model, weight types, threads, repeats),
+ * so lines from several runs make one table.
+ */
 class BenchEngineJsonTest {
 
     @Test
     void theJsonNamesTheModelItsWeightTypeAndTheContextDepth(@TempDir Path dir) throws Exception {
         Path model = TestNodes.tinyModel(dir);
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        ByteArrayOutputStream capturedErr = new ByteArrayOutputStream();
         PrintStream out = System.out;
+        PrintStream err = System.err;
         int exit;
         try {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(capturedErr, true, StandardCharsets.UTF_8));
             exit = new CommandLine(new BenchEngineCommand())
                     .execute(
                             "--model",
@@ -35,13 +41,12 @@ class BenchEngineJsonTest {
                             "1,2",
                             "--repeats",
                             "1",
-                            "--threads",
-                            "1",
                             "--settle-max-ms",
                             "1500",
                             "--json");
         } finally {
             System.setOut(out);
+            System.setErr(err);
         }
         assertThat(exit).isZero();
         // The JSON is the line that starts with '{' (the model loader may print before it).
@@ -60,5 +65,12 @@ class BenchEngineJsonTest {
         // The wait for the compiler is reported, and bounded by the option.
         assertThat(json.path("jit_settle_ms").asLong()).isBetween(1L, 2_500L);
         assertThat(json.path("prefill_tokens_per_second").asDouble()).isPositive();
+        // The threads the run used (no --threads: one per core), and what each median is of.
+        assertThat(json.path("threads").asInt()).isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(json.path("repeats").asInt()).isEqualTo(1);
+        // Stderr is not a terminal here: no self-overwriting progress line.
+        assertThat(capturedErr.toString(StandardCharsets.UTF_8))
+                .doesNotContain("\033[")
+                .doesNotContain("\r");
     }
 }

@@ -192,6 +192,10 @@ public final class BenchServeCommand implements Callable<Integer> {
         if (clientWarmUp < 0) {
             throw new IllegalArgumentException("--client-warm-up must be 0 or more, got " + clientWarmUp);
         }
+        // Checked before the run: a report that cannot be written is an error now, not after an hour of load.
+        checkOutput("--json", json);
+        checkOutput("--html", html);
+        checkOutput("--answers", answersOut);
         // Read before the run: a bad reference file is an error now, not after an hour of load.
         var reference = checkAnswers == null ? null : AnswerLog.read(checkAnswers);
         ClientKind raw = ClientKind.parse(client);
@@ -237,6 +241,12 @@ public final class BenchServeCommand implements Callable<Integer> {
             }
         }
         return anyCompleted ? 0 : 1;
+    }
+
+    private static void checkOutput(String option, Path file) {
+        if (file != null) {
+            OutputPath.check(option, file);
+        }
     }
 
     int requestsPerLevel() {

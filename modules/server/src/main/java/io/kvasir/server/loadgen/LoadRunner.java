@@ -99,8 +99,8 @@ public final class LoadRunner {
             }
         } finally {
             RequestDriver.close(client);
+            progress.finish();
         }
-        progress.finish();
         return (int) results.stream().filter(RequestResult::ok).count();
     }
 
@@ -122,9 +122,9 @@ public final class LoadRunner {
             }
         } finally {
             RequestDriver.close(client);
+            progress.finish();
         }
         double duration = (System.nanoTime() - start) / 1e9;
-        progress.finish();
         return new LevelRun(level, List.copyOf(results), duration);
     }
 

@@ -2,13 +2,13 @@ package io.kvasir.server.loadgen;
 
 import java.io.PrintStream;
 
-/** One self-overwriting line on stderr: requests done of total, errors, elapsed time. */
+/** Requests done of total, errors and elapsed time, on a {@link StatusLine}. */
 final class ProgressBar {
 
     private static final int WIDTH = 30;
     private static final long REDRAW_NANOS = 100_000_000L;
 
-    private final PrintStream out;
+    private final StatusLine line;
     private final String label;
     private final int total;
     private final long start = System.nanoTime();
@@ -18,7 +18,7 @@ final class ProgressBar {
     private long lastDraw;
 
     ProgressBar(PrintStream out, String label, int total) {
-        this.out = out;
+        this.line = StatusLine.of(out);
         this.label = label;
         this.total = total;
     }
@@ -30,30 +30,29 @@ final class ProgressBar {
         } else if (!r.ok()) {
             errors++;
         }
-        draw(false);
+        draw();
     }
 
     /** Turns that will never be sent because an earlier turn of their session failed. */
     synchronized void skipped(int n) {
         done += n;
-        draw(false);
+        draw();
     }
 
+    /** Erases the bar; also when the level failed, so that an error starts on a line of its own. */
     synchronized void finish() {
-        draw(true);
-        out.print("\r\033[K");
-        out.flush();
+        line.clear();
     }
 
-    private void draw(boolean force) {
+    private void draw() {
         long now = System.nanoTime();
-        if (!force && now - lastDraw < REDRAW_NANOS && done < total) {
+        if (now - lastDraw < REDRAW_NANOS && done < total) {
             return;
         }
         lastDraw = now;
         int filled = total == 0 ? WIDTH : (int) ((long) WIDTH * Math.min(done, total) / total);
-        out.printf(
-                "\r\033[K%s [%s%s] %d/%d  errors %d  429s %d  %.1fs",
+        line.show(String.format(
+                "%s [%s%s] %d/%d  errors %d  429s %d  %.1fs",
                 label,
                 "#".repeat(filled),
                 ".".repeat(WIDTH - filled),
@@ -61,7 +60,6 @@ final class ProgressBar {
                 total,
                 errors,
                 rejected,
-                (now - start) / 1e9);
-        out.flush();
+                (now - start) / 1e9));
     }
 }

@@ -15,8 +15,8 @@ import java.util.OptionalDouble;
  *
  * @param count refusals the server timed during the level
  * @param meanMs their mean, null when there were none
- * @param p50Ms the server's median at the level's end, null when it has none
- * @param p99Ms the server's 99th percentile at the level's end, null when it has none
+ * @param p50Ms the server's median at the level's end, null when it has none or the level had no refusal
+ * @param p99Ms the server's 99th percentile at the level's end, null likewise
  */
 public record ServerRefusals(long count, Double meanMs, Double p50Ms, Double p99Ms) {
 
@@ -56,10 +56,13 @@ public record ServerRefusals(long count, Double meanMs, Double p50Ms, Double p99
             return UNKNOWN;
         }
         long count = Math.round(after.count() - before.count());
-        Double mean = count > 0 && before.sumSeconds() != null
-                ? (after.sumSeconds() - before.sumSeconds()) / count * 1000
-                : null;
-        return new ServerRefusals(Math.max(0, count), mean, ms(after.p50Seconds()), ms(after.p99Seconds()));
+        if (count <= 0) {
+            // No sample in this level: its percentiles are unknown (null, as the report's other empty
+            // figures), not the server's 0 for an empty window nor an earlier level's refusals.
+            return new ServerRefusals(0, null, null, null);
+        }
+        Double mean = before.sumSeconds() != null ? (after.sumSeconds() - before.sumSeconds()) / count * 1000 : null;
+        return new ServerRefusals(count, mean, ms(after.p50Seconds()), ms(after.p99Seconds()));
     }
 
     private static Double ms(Double seconds) {

@@ -138,6 +138,8 @@ public final class SoakCommand implements Callable<Integer> {
                 ? out
                 : Path.of("soak-"
                         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", Locale.ROOT)));
+        // The reports are written after the whole soak: a directory that is not there is an error now.
+        OutputPath.check("--out", Path.of(prefix + ".json"));
         SoakDriver driver = new SoakDriver(spec);
         System.err.printf(
                 Locale.ROOT,

@@ -34,13 +34,17 @@ class ServerRefusalsTest {
     }
 
     @Test
-    void noRefusalsInALevelHaveNoMean() {
-        var reading = ServerRefusals.Reading.of(metrics(5, 0.05, 0.01, 0.01));
+    void noRefusalsInALevelHaveNoMeanAndNoPercentiles() {
+        // The server's quantiles still hold an earlier level's refusals, or 0 for an empty window.
+        var reading = ServerRefusals.Reading.of(metrics(5, 0.05, 0.0, 0.0));
 
         ServerRefusals level = ServerRefusals.between(reading, reading);
 
+        assertThat(level.known()).isTrue();
         assertThat(level.count()).isZero();
         assertThat(level.meanMs()).isNull();
+        assertThat(level.p50Ms()).isNull();
+        assertThat(level.p99Ms()).isNull();
     }
 
     @Test
