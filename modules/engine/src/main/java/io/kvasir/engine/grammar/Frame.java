@@ -15,6 +15,7 @@ sealed interface Frame
                 Frame.Lit,
                 StrFrame,
                 BoundedStrFrame,
+                FormatFrame,
                 NumFrame,
                 BoundedNumFrame,
                 ObjFrame,
@@ -75,7 +76,10 @@ sealed interface Frame
             }
             case Shape.Str s -> {
                 if (b == '"') {
-                    out.add(new Stack(s.limited() ? BoundedStrFrame.start(s) : StrFrame.PLAIN, below));
+                    Frame inside = s.format != null
+                            ? FormatFrame.start(s.format)
+                            : s.limited() ? BoundedStrFrame.start(s) : StrFrame.PLAIN;
+                    out.add(new Stack(inside, below));
                 }
             }
             case Shape.Num n -> {

@@ -7,29 +7,37 @@ import java.util.List;
 /**
  * The narrowing keywords the automaton enforces, read from one schema node and checked: the bounds
  * of numbers (minimum, maximum, exclusiveMinimum, exclusiveMaximum, in JSON Schema 2020's numeric
- * form or draft 4's boolean one) and the length of strings (minLength, maxLength). Each applies only
- * to values of its kind, as in JSON Schema: a string's schema may carry a minimum to no effect.
+ * form or draft 4's boolean one), the length of strings (minLength, maxLength) and their {@code
+ * format} (the ones {@link Formats} knows). Each applies only to values of its kind, as in JSON
+ * Schema: a string's schema may carry a minimum to no effect, an integer's a format.
  */
 final class Limits {
 
     /** The keywords read here, in the order a message names the first one present. */
     static final List<String> KEYWORDS =
-            List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength");
+            List.of("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "format");
 
     private final NumberBounds.Range range;
     private final int minLength;
     private final int maxLength;
+    /** A supported format, or null: none, or one ignored without strict. */
+    private final String format;
+
     private final String path;
 
-    private Limits(NumberBounds.Range range, int minLength, int maxLength, String path) {
+    private Limits(NumberBounds.Range range, int minLength, int maxLength, String format, String path) {
         this.range = range;
         this.minLength = minLength;
         this.maxLength = maxLength;
+        this.format = format;
         this.path = path;
     }
 
-    /** Reads the keywords of {@code node} (a schema object at {@code path}); throws on a bad value. */
-    static Limits read(JsonNode node, String path) {
+    /**
+     * Reads the keywords of {@code node} (a schema object at {@code path}); throws on a bad value,
+     * and in strict mode on a format that is not enforced (without strict, such a format is ignored).
+     */
+    static Limits read(JsonNode node, String path, boolean strict) {
         BigDecimal min = number(node, "minimum", path);
         BigDecimal max = number(node, "maximum", path);
         boolean minExclusive = false;
@@ -63,7 +71,22 @@ final class Limits {
         if (maxLength >= 0 && minLength > maxLength) {
             throw new SchemaException("minLength " + minLength + " exceeds maxLength " + maxLength + " at " + path);
         }
-        return new Limits(range, minLength, maxLength, path);
+        return new Limits(range, minLength, maxLength, format(node, path, strict), path);
+    }
+
+    private static String format(JsonNode node, String path, boolean strict) {
+        JsonNode v = node.get("format");
+        if (v == null) {
+            return null;
+        }
+        if (v.isTextual() && Formats.supported(v.textValue())) {
+            return v.textValue();
+        }
+        if (strict) {
+            throw new SchemaException("unsupported format " + v + " at " + path + " (supported: "
+                    + String.join(", ", Formats.SUPPORTED) + ")");
+        }
+        return null;
     }
 
     private static BigDecimal number(JsonNode node, String keyword, String path) {
@@ -125,9 +148,21 @@ final class Limits {
         return new Shape.Num(integer, bounds);
     }
 
-    /** The shape of a string of these lengths. */
+    /** The shape of a string of these lengths and format. */
     Shape.Str string() {
+        if (format != null) {
+            return new Shape.Str(minLength, maxLength, formatDfa());
+        }
         return minLength == 0 && maxLength < 0 ? Shape.Str.INSTANCE : new Shape.Str(minLength, maxLength);
+    }
+
+    private ByteDfa formatDfa() {
+        ByteDfa d = Formats.dfa(format, minLength, maxLength);
+        if (d == null) {
+            throw new SchemaException("no string of format '" + format + "' has a length in [" + minLength + ", "
+                    + (maxLength < 0 ? "unbounded" : maxLength) + "] at " + path);
+        }
+        return d;
     }
 
     /** Any value, its numbers and strings held to these limits. */
@@ -144,6 +179,10 @@ final class Limits {
         }
         if (value.isTextual()) {
             String s = value.textValue();
+            if (format != null) {
+                ByteDfa d = Formats.dfa(format, minLength, maxLength); // holds the lengths too
+                return d != null && d.matches(s);
+            }
             int length = s.codePointCount(0, s.length());
             return length >= minLength && (maxLength < 0 || length <= maxLength);
         }

@@ -19,7 +19,9 @@ import java.util.Set;
  *       {@code additionalProperties};
  *   <li>arrays with one {@code items} schema, {@code minItems} and {@code maxItems};
  *   <li>strings, with {@code minLength} and {@code maxLength} counted in code points, as JSON
- *       Schema counts them;
+ *       Schema counts them, and the {@code format}s of {@link Formats} (date-time, date, time,
+ *       duration, email, hostname, ipv4, ipv6, uuid), written in a canonical form every validator
+ *       accepts;
  *   <li>integers and numbers, with {@code minimum}, {@code maximum}, {@code exclusiveMinimum} and
  *       {@code exclusiveMaximum} (numeric, or draft 4's booleans beside minimum and maximum); a
  *       bounded number is written as a plain decimal, without an exponent;
@@ -28,12 +30,12 @@ import java.util.Set;
  *       {@code $ref}s to {@code $defs} or {@code definitions}, recursion included.
  * </ul>
  *
- * <p>A keyword that would narrow values without being enforced ({@code pattern}, {@code format},
- * {@code multipleOf}, {@code minProperties}, {@code maxProperties}, {@code uniqueItems}, and the
- * bounds above when they sit beside an {@code anyOf} or a {@code $ref} instead of a type) fails in
- * strict mode with a {@link SchemaException} naming it and its place: accepting it would let through
- * output that fails the caller's own validation. Without strict the caller asked for best effort,
- * and such keywords are ignored. Keywords whose structure the automaton cannot follow ({@code not},
+ * <p>A keyword that would narrow values without being enforced ({@code pattern}, a {@code format}
+ * not listed above, {@code multipleOf}, {@code minProperties}, {@code maxProperties}, {@code
+ * uniqueItems}, and the keywords above when they sit beside an {@code anyOf} or a {@code $ref}
+ * instead of a type) fails in strict mode with a {@link SchemaException} naming it and its place:
+ * accepting it would let through output that fails the caller's own validation. Without strict the
+ * caller asked for best effort, and such keywords are ignored. Keywords whose structure the automaton cannot follow ({@code not},
  * {@code if}, {@code patternProperties}, ...) fail in both modes, and so do enforced keywords with a
  * malformed value or bounds that leave no value at all.
  */
@@ -65,7 +67,7 @@ public final class SchemaCompiler {
      * and the output follows the rest. The enforced ones are {@link Limits#KEYWORDS}.
      */
     private static final Set<String> NARROWING =
-            Set.of("pattern", "format", "multipleOf", "minProperties", "maxProperties", "uniqueItems");
+            Set.of("pattern", "multipleOf", "minProperties", "maxProperties", "uniqueItems");
 
     private final JsonNode root;
     private final boolean strict;
@@ -142,7 +144,7 @@ public final class SchemaCompiler {
                 throw new SchemaException("unsupported schema feature '" + keyword + "' at " + path);
             }
         }
-        Limits limits = Limits.read(node, path);
+        Limits limits = Limits.read(node, path, strict);
         String beside = node.has("$ref")
                 ? "$ref"
                 : node.has("allOf") ? "allOf" : node.has("anyOf") ? "anyOf" : node.has("oneOf") ? "oneOf" : null;

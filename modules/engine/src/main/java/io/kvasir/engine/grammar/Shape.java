@@ -25,16 +25,26 @@ abstract sealed class Shape {
         }
     }
 
-    /** A string of minLength to maxLength characters (maxLength -1: unbounded). */
+    /**
+     * A string of minLength to maxLength characters (maxLength -1: unbounded), or, when {@code format}
+     * is set, a string of that format, whose automaton holds the lengths too.
+     */
     static final class Str extends Shape {
         static final Str INSTANCE = new Str(0, -1);
 
         final int minLength;
         final int maxLength;
+        /** The format's automaton, or null for a free string. */
+        final ByteDfa format;
 
         Str(int minLength, int maxLength) {
+            this(minLength, maxLength, null);
+        }
+
+        Str(int minLength, int maxLength, ByteDfa format) {
             this.minLength = minLength;
             this.maxLength = maxLength;
+            this.format = format;
         }
 
         boolean limited() {

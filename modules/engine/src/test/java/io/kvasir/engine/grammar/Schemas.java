@@ -68,6 +68,21 @@ final class Schemas {
              "required":["qty","price","code","temp","id"]}
             """;
 
+    /** Every string held to a format (and the unbounded ones to a maxLength), so walks close them. */
+    static final String FORMATS = """
+            {"type":"object","additionalProperties":false,
+             "properties":{
+               "day":{"type":"string","format":"date"},
+               "at":{"type":"string","format":"date-time"},
+               "id":{"type":"string","format":"uuid"},
+               "ip":{"type":"string","format":"ipv4"},
+               "mail":{"type":"string","format":"email","maxLength":24},
+               "host":{"anyOf":[{"type":"string","format":"hostname","maxLength":16},{"type":"null"}]},
+               "took":{"type":"string","format":"duration"}
+             },
+             "required":["day","at","id","ip","mail","host","took"]}
+            """;
+
     private Schemas() {}
 
     /** Asserts that {@code text} parses as JSON and validates against {@code schema} (null: any object). */

@@ -2,6 +2,7 @@ package io.kvasir.engine.grammar;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kvasir.engine.SharedData;
 import io.kvasir.engine.gguf.GgufFile;
 import io.kvasir.engine.synth.SyntheticModel;
@@ -11,6 +12,7 @@ import io.kvasir.engine.tokenizer.Tokenizers;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +39,8 @@ class TokenGrammarTest {
             ResponseFormat.JSON_OBJECT,
             ResponseFormat.jsonSchema(Schemas.PERSON, true),
             ResponseFormat.jsonSchema(Schemas.ORDER, true),
-            ResponseFormat.jsonSchema(Schemas.LIMITS, true)
+            ResponseFormat.jsonSchema(Schemas.LIMITS, true),
+            ResponseFormat.jsonSchema(Schemas.FORMATS, true)
         }) {
             TokenGrammar g = Grammars.compile(format, tok);
             for (long seed = 0; seed < 6; seed++) {
@@ -46,6 +49,36 @@ class TokenGrammarTest {
         }
         // free strings rarely close on a uniform walk; the order schema has none
         assertThat(complete).as("walks that completed their value").isGreaterThanOrEqualTo(6);
+    }
+
+    @Test
+    void formattedValuesWrittenTokenByTokenPassIndependentChecks() {
+        Tokenizer tok = syntheticTokenizer(512);
+        TokenGrammar g = Grammars.compile(ResponseFormat.jsonSchema(Schemas.FORMATS, true), tok);
+        Map<String, String> formats = Map.of(
+                "day", "date",
+                "at", "date-time",
+                "id", "uuid",
+                "ip", "ipv4",
+                "mail", "email",
+                "host", "hostname",
+                "took", "duration");
+        int complete = 0;
+        for (long seed = 100; seed < 110; seed++) {
+            String text = walkText(g, tok, seed, Schemas.FORMATS, true);
+            if (text == null) {
+                continue;
+            }
+            complete++;
+            JsonNode value = Schemas.assertValid(text, Schemas.FORMATS);
+            formats.forEach((field, format) -> {
+                JsonNode v = value.get(field);
+                assertThat(v.isNull() || SchemaFormatsTest.check(format, v.textValue()))
+                        .as("%s in %s", format, text)
+                        .isTrue();
+            });
+        }
+        assertThat(complete).as("walks that completed their value").isGreaterThanOrEqualTo(5);
     }
 
     @Test
@@ -127,6 +160,11 @@ class TokenGrammarTest {
      * {@code bruteForce} checks every step's mask against each token's bytes fed to the automaton.
      */
     private static boolean walk(TokenGrammar g, Tokenizer tok, long seed, String schema, boolean bruteForce) {
+        return walkText(g, tok, seed, schema, bruteForce) != null;
+    }
+
+    /** As {@link #walk}, returning the text of a completed value, or null. */
+    private static String walkText(TokenGrammar g, Tokenizer tok, long seed, String schema, boolean bruteForce) {
         SplittableRandom random = new SplittableRandom(seed);
         JsonConstraint c = g.start();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -165,8 +203,8 @@ class TokenGrammarTest {
         }
         if (c.canEnd()) {
             Schemas.assertValid(out.toString(StandardCharsets.UTF_8), schema);
-            return true;
+            return out.toString(StandardCharsets.UTF_8);
         }
-        return false;
+        return null;
     }
 }
