@@ -50,8 +50,7 @@ final class FleetAgent {
                                 model.getKey(), footprint(settings.models().get(model.getKey()), model.getValue()));
                         fileErrors.remove(model.getKey());
                     } catch (RuntimeException e) {
-                        String why = "cannot read "
-                                + settings.models().get(model.getKey()).path() + ": " + e.getMessage();
+                        String why = MemoryEstimate.unreadable(settings.models().get(model.getKey()), e);
                         if (!why.equals(fileErrors.put(model.getKey(), why))) {
                             ctx.getLog().error("fleet: model {} cannot load on {}: {}", model.getKey(), self, why);
                         }
