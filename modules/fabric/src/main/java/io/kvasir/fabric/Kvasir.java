@@ -45,6 +45,11 @@ public final class Kvasir {
     /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
+        // A typo outside the model blocks (those fail above) leaves a default in force: say so.
+        UnknownSettings.warnings(
+                        system.settings().config(),
+                        com.typesafe.config.ConfigFactory.defaultReference(Kvasir.class.getClassLoader()))
+                .forEach(w -> system.log().warn("{}: it is ignored", w));
         NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
                 io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
         system.getWhenTerminated().thenRun(node.health()::close);
