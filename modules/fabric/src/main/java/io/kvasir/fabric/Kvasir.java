@@ -50,6 +50,12 @@ public final class Kvasir {
                         system.settings().config(),
                         com.typesafe.config.ConfigFactory.defaultReference(Kvasir.class.getClassLoader()))
                 .forEach(w -> system.log().warn("{}: it is ignored", w));
+        boolean hostsReplicas = settings.hasRole(ModelSettings.DECODE) || settings.hasRole(ModelSettings.PREFILL);
+        for (ModelSettings model : settings.models().values()) {
+            if (!model.isExternal()) {
+                factory.check(model, hostsReplicas);
+            }
+        }
         NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
                 io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
         system.getWhenTerminated().thenRun(node.health()::close);

@@ -102,8 +102,8 @@ final class FleetAgent {
                             backoff.lastFailure(id)
                                     .ifPresent(why -> errors.put(
                                             ReplicaId.parse(id).model(),
-                                            "replica " + id + " failed to load (" + backoff.failures(id)
-                                                    + " in a row, retried with backoff): " + why));
+                                            "replica " + id + " failed to load (" + backoff.retryNote(id) + "): "
+                                                    + why));
                         }
                         manager.tell(new FleetProtocol.NodeReport(
                                 self,
