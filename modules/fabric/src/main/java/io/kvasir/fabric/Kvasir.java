@@ -46,10 +46,7 @@ public final class Kvasir {
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
         // A typo outside the model blocks (those fail above) leaves a default in force: say so.
-        UnknownSettings.warnings(
-                        system.settings().config(),
-                        com.typesafe.config.ConfigFactory.defaultReference(Kvasir.class.getClassLoader()))
-                .forEach(w -> system.log().warn("{}: it is ignored", w));
+        UnknownSettings.logWarnings(system.settings().config());
         boolean hostsReplicas = settings.hasRole(ModelSettings.DECODE) || settings.hasRole(ModelSettings.PREFILL);
         for (ModelSettings model : settings.models().values()) {
             if (!model.isExternal()) {

@@ -34,7 +34,15 @@ public final class UnknownSettings {
     private static final Set<String> PROPERTIES =
             Set.of("kvasir.home", "kvasir.debug", "kvasir.engine", "kvasir.image");
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UnknownSettings.class);
+
     private UnknownSettings() {}
+
+    /** Logs {@link #warnings} against every reference.conf on the class path, one WARN line each. */
+    public static void logWarnings(Config config) {
+        Config reference = com.typesafe.config.ConfigFactory.defaultReference(UnknownSettings.class.getClassLoader());
+        warnings(config, reference).forEach(w -> log.warn("{}: it is ignored", w));
+    }
 
     /**
      * One line per setting in {@code config} under {@code kvasir} that {@code reference} lacks:

@@ -45,8 +45,8 @@ class ModelFileCheckTest {
     @Test
     void aDirectoryIsSaidToBeOne() {
         assertThatThrownBy(() -> ModelFileCheck.check(model(path(dir)), true))
-                .hasMessage("model a: cannot serve " + dir + ": " + dir.getFileName() + ": " + dir
-                        + " is a directory, not a GGUF file");
+                .hasMessage("model a: cannot serve " + dir + ": " + dir.getFileName()
+                        + ": is a directory, not a GGUF file");
     }
 
     @Test

@@ -90,7 +90,7 @@ public final class GgufFile implements AutoCloseable {
         String name = String.valueOf(path.getFileName());
         if (java.nio.file.Files.isDirectory(path)) {
             // Mapping a directory fails with the kernel's "No such device", which names nothing.
-            throw new GgufException(name + ": " + path + " is a directory, not a GGUF file");
+            throw new GgufException(name + ": is a directory, not a GGUF file");
         }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
