@@ -45,6 +45,14 @@ public final class Kvasir {
     /** As {@link #start(ActorSystem, EngineFactory)}, with the fabric's meters in {@code registry}. */
     public static KvasirFabric start(ActorSystem<?> system, EngineFactory factory, MeterRegistry registry) {
         KvasirSettings settings = KvasirSettings.from(system.settings().config());
+        // A typo outside the model blocks (those fail above) leaves a default in force: say so.
+        UnknownSettings.logWarnings(system.settings().config());
+        boolean hostsReplicas = settings.hasRole(ModelSettings.DECODE) || settings.hasRole(ModelSettings.PREFILL);
+        for (ModelSettings model : settings.models().values()) {
+            if (!model.isExternal()) {
+                factory.check(model, hostsReplicas);
+            }
+        }
         NodeState node = new NodeState(io.kvasir.fabric.health.NodeHealth.start(
                 io.kvasir.fabric.health.HealthSettings.from(system.settings().config()), settings.publishInterval()));
         system.getWhenTerminated().thenRun(node.health()::close);

@@ -50,36 +50,40 @@ public record KvasirSettings(
     public static KvasirSettings from(Config root) {
         Config k = root.getConfig("kvasir");
         Config defaults = k.getConfig("model-defaults");
+        ModelKeys.check("kvasir.model-defaults", defaults);
         Map<String, ModelSettings> models = new LinkedHashMap<>();
         Config modelsConfig = k.getConfig("models");
         for (String id : modelsConfig.root().keySet()) {
-            models.put(id, ModelSettings.from(id, modelsConfig.getConfig(quoted(id)), defaults));
+            Config model = modelsConfig.getConfig(quoted(id));
+            ModelKeys.check("model " + id, model);
+            models.put(id, ModelSettings.from(id, model, defaults));
         }
+        SettingChecks checks = new SettingChecks(k);
         return new KvasirSettings(
                 root.getStringList("akka.cluster.roles"),
                 models,
                 new io.kvasir.fabric.gateway.AdmissionControl.Objectives(
-                        k.getDuration("admission.interactive.max-queue-wait"),
-                        k.getDuration("admission.batch.max-queue-wait"),
-                        k.getDuration("admission.interactive.ttft-objective"),
-                        k.getDuration("admission.batch.ttft-objective"),
-                        k.getInt("admission.interactive.ttft-objective-prefills"),
-                        k.getInt("admission.batch.ttft-objective-prefills")),
-                k.getDuration("gateway.ask-timeout"),
-                k.getDuration("gateway.replica-wait"),
-                k.getInt("gateway.max-resumes"),
-                k.getDuration("session.idle-timeout"),
-                k.getDuration("session.placement-timeout"),
+                        checks.notNegative("admission.interactive.max-queue-wait"),
+                        checks.notNegative("admission.batch.max-queue-wait"),
+                        checks.notNegative("admission.interactive.ttft-objective"),
+                        checks.notNegative("admission.batch.ttft-objective"),
+                        checks.notNegativeInt("admission.interactive.ttft-objective-prefills"),
+                        checks.notNegativeInt("admission.batch.ttft-objective-prefills")),
+                checks.positive("gateway.ask-timeout"),
+                checks.notNegative("gateway.replica-wait"),
+                checks.notNegativeInt("gateway.max-resumes"),
+                checks.positive("session.idle-timeout"),
+                checks.positive("session.placement-timeout"),
                 k.getInt("session.placement-attempts"),
-                k.getDuration("replicas.keep-alive-interval"),
-                k.getDuration("replicas.stats-interval"),
-                k.getDuration("replicas.publish-interval"),
-                k.getDuration("replicas.stale-after"),
-                k.getDuration("replicas.status-timeout"),
+                checks.positive("replicas.keep-alive-interval"),
+                checks.positive("replicas.stats-interval"),
+                checks.positive("replicas.publish-interval"),
+                checks.positive("replicas.stale-after"),
+                checks.positive("replicas.status-timeout"),
                 k.getInt("stream.buffer-size"),
-                k.getDuration("stream.paused-poll-interval"),
-                k.getBytes("stream.kv-chunk-bytes").intValue(),
-                k.getDuration("drain.timeout"),
+                checks.positive("stream.paused-poll-interval"),
+                checks.positiveBytes("stream.kv-chunk-bytes"),
+                checks.notNegative("drain.timeout"),
                 io.kvasir.fabric.routing.RoutingSettings.from(k.getConfig("routing")),
                 k.getInt("routing.prefix-summary-size"),
                 k.getBoolean("replicas.probe-on-load"),

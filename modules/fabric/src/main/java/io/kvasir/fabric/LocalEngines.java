@@ -30,27 +30,40 @@ public final class LocalEngines {
      * @param timing how a simulated model paces its steps
      */
     public static EngineFactory factory(EngineOptions base, TimingModel timing) {
-        return (model, replica) -> {
-            if (model.simulated()) {
-                SimulatedEngine.Config sim = SimulatedEngine.Config.defaults()
-                        .withTiming(timing)
-                        .withMaxContext(model.maxModelLength())
-                        .withKvBlocks(model.kvCacheBlocks())
-                        .withBlockSize(model.kvBlockSize())
-                        .withSeed(replica.index())
-                        .withLongPrefill(model.longPrefillThreshold(), model.longPrefillShare());
-                return new SimulatedModel(model.id(), sim);
+        return new EngineFactory() {
+            @Override
+            public io.kvasir.engine.ServedModel load(ModelSettings model, ReplicaId replica) {
+                return LocalEngines.load(base, timing, model, replica);
             }
-            EngineOptions options = base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
+
+            @Override
+            public void check(ModelSettings model, boolean hostsReplicas) {
+                ModelFileCheck.check(model, hostsReplicas);
+            }
+        };
+    }
+
+    private static io.kvasir.engine.ServedModel load(
+            EngineOptions base, TimingModel timing, ModelSettings model, ReplicaId replica) {
+        if (model.simulated()) {
+            SimulatedEngine.Config sim = SimulatedEngine.Config.defaults()
+                    .withTiming(timing)
+                    .withMaxContext(model.maxModelLength())
                     .withKvBlocks(model.kvCacheBlocks())
                     .withBlockSize(model.kvBlockSize())
-                    .withMaxContext(model.maxModelLength())
-                    .withMaxBatchTokens(model.maxBatchTokens())
-                    .withMaxNumSeqs(model.maxNumSeqs())
-                    .withLongPrefillThreshold(model.longPrefillThreshold())
-                    .withLongPrefillShare(model.longPrefillShare());
-            // A hub model is fetched here, by the node that hosts the replica, into its own cache.
-            return LocalModel.open(ModelLocator.resolve(model.path()), options);
-        };
+                    .withSeed(replica.index())
+                    .withLongPrefill(model.longPrefillThreshold(), model.longPrefillShare());
+            return new SimulatedModel(model.id(), sim);
+        }
+        EngineOptions options = base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
+                .withKvBlocks(model.kvCacheBlocks())
+                .withBlockSize(model.kvBlockSize())
+                .withMaxContext(model.maxModelLength())
+                .withMaxBatchTokens(model.maxBatchTokens())
+                .withMaxNumSeqs(model.maxNumSeqs())
+                .withLongPrefillThreshold(model.longPrefillThreshold())
+                .withLongPrefillShare(model.longPrefillShare());
+        // A hub model is fetched here, by the node that hosts the replica, into its own cache.
+        return LocalModel.open(ModelLocator.resolve(model.path()), options);
     }
 }

@@ -48,6 +48,30 @@ class ServingMetricsTest {
     }
 
     @Test
+    void theWarmUpsUnknownModelIsRefusedButNotCountedWhileAClientsIs() {
+        String warmUp = io.kvasir.fabric.api.WarmUpRequests.newModelId();
+        assertThatThrownBy(() -> TestNodes.run(
+                        kit, fabric, TestNodes.prompt(warmUp, "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
+                .cause()
+                .isInstanceOfSatisfying(
+                        FabricException.class, e -> assertThat(e.kind()).isEqualTo(FabricException.Kind.UNKNOWN_MODEL));
+        assertThat(unknownModelRefusals()).isZero();
+
+        assertThatThrownBy(() -> TestNodes.run(
+                        kit, fabric, TestNodes.prompt("made-up", "hi", 4, GenerationRequest.Workload.INTERACTIVE)))
+                .cause()
+                .isInstanceOf(FabricException.class);
+        assertThat(unknownModelRefusals()).isEqualTo(1);
+    }
+
+    private static double unknownModelRefusals() {
+        var counter = registry.find("kvasir.requests.refused")
+                .tags("model", "unknown", "reason", "unknown_model")
+                .counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @Test
     void finishedStreamsAreTimedAndTheirUsageCounted() throws Exception {
         int[] maxTokens = {5, 7, 9};
         int prompt = 0;

@@ -13,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each request asks for a model that does not exist (an id no configuration can hold), so it
  * travels the whole route and the fabric's placement to a 404 without touching a replica, a
- * session or a model's metrics. Only the port's intake timer sees them. With TLS on the port the
+ * session or a model's metrics ({@link io.kvasir.fabric.api.WarmUpRequests}: nor the unknown-model
+ * refusals). Only the port's intake timer sees them. With TLS on the port the
  * warm-up is skipped: its plain-text client could not speak to it.
  */
 public final class ServingWarmUp {
@@ -85,7 +85,8 @@ public final class ServingWarmUp {
         }
         long started = System.nanoTime();
         long deadline = started + settings.timeout().toNanos();
-        String model = "kvasir-warm-up-" + UUID.randomUUID();
+        // An id the gateway knows not to count in its refusal metrics.
+        String model = io.kvasir.fabric.api.WarmUpRequests.newModelId();
         AtomicInteger left = new AtomicInteger(settings.requests());
         List<CompletableFuture<Void>> clients = new ArrayList<>();
         for (int i = 0; i < settings.connections(); i++) {

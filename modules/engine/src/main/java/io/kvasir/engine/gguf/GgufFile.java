@@ -88,6 +88,10 @@ public final class GgufFile implements AutoCloseable {
 
     private static Part openPart(Path path) {
         String name = String.valueOf(path.getFileName());
+        if (java.nio.file.Files.isDirectory(path)) {
+            // Mapping a directory fails with the kernel's "No such device", which names nothing.
+            throw new GgufException(name + ": is a directory, not a GGUF file");
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);

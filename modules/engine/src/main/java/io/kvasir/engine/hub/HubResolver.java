@@ -158,8 +158,20 @@ public final class HubResolver {
         return parts;
     }
 
-    /** The model from the cache alone: every file it needs complete under the commit last seen. */
+    /**
+     * The model's (first) file if this environment's cache holds it whole, without asking the hub:
+     * for callers that only look at a model, such as a memory estimate, and must not download it.
+     */
+    public static Optional<Path> inCache(HubReference ref) {
+        return cached(new HubCache(HubSettings.fromEnvironment(System.getenv()).cacheDir()), ref);
+    }
+
     private Optional<Path> cached(HubReference ref) {
+        return cached(cache, ref);
+    }
+
+    /** The model from the cache alone: every file it needs complete under the commit last seen. */
+    private static Optional<Path> cached(HubCache cache, HubReference ref) {
         Optional<String> commit = cache.commit(ref);
         if (commit.isEmpty()) {
             return Optional.empty();

@@ -26,6 +26,26 @@ public final class ModelLocator {
         return HubReference.isReference(location.toString()) ? resolve(location.toString()) : location;
     }
 
+    /**
+     * The local file for {@code location} as it is now, fetching nothing: a path as it is, a hub
+     * model only when the cache holds it whole (empty otherwise).
+     */
+    public static java.util.Optional<Path> local(Path location) {
+        String text = location.toString();
+        return HubReference.isReference(text)
+                ? HubResolver.inCache(HubReference.parse(text))
+                : java.util.Optional.of(location);
+    }
+
+    /**
+     * How an operator wrote {@code location}: a hub reference that went through a path-typed
+     * setting reads {@code hf:/OWNER/...}, and is shown as {@code hf://OWNER/...} again.
+     */
+    public static String describe(Path location) {
+        String text = location.toString();
+        return HubReference.isReference(text) ? HubReference.parse(text).toString() : text;
+    }
+
     /** Whether the location names a hub model (checked, so a malformed one fails at once). */
     public static boolean isHub(String location) {
         if (HubReference.isReference(location)) {

@@ -101,6 +101,14 @@ class GgufHostileFileTest {
     // ---- header fields ------------------------------------------------------------------------
 
     @Test
+    void aDirectoryIsNamedAsOne() throws IOException {
+        Path models = Files.createDirectory(dir.resolve("models"));
+        assertThatThrownBy(() -> GgufFile.open(models))
+                .isInstanceOf(GgufException.class)
+                .hasMessage("models: is a directory, not a GGUF file");
+    }
+
+    @Test
     void badMagicIsNotAGgufFile() {
         mutate(b -> b[0] = 'X').hasMessageContaining("not a GGUF file");
     }

@@ -103,7 +103,7 @@ public final class Fleet {
             try {
                 estimate = FleetAgent.footprint(model, e.getValue());
             } catch (RuntimeException ex) {
-                error = "cannot read " + model.path() + ": " + ex.getMessage();
+                error = MemoryEstimate.unreadable(model, ex);
             }
             long memory = estimate == null ? 0 : estimate.total();
             int replicas = model.replicas(ModelSettings.DECODE);

@@ -50,8 +50,7 @@ final class FleetAgent {
                                 model.getKey(), footprint(settings.models().get(model.getKey()), model.getValue()));
                         fileErrors.remove(model.getKey());
                     } catch (RuntimeException e) {
-                        String why = "cannot read "
-                                + settings.models().get(model.getKey()).path() + ": " + e.getMessage();
+                        String why = MemoryEstimate.unreadable(settings.models().get(model.getKey()), e);
                         if (!why.equals(fileErrors.put(model.getKey(), why))) {
                             ctx.getLog().error("fleet: model {} cannot load on {}: {}", model.getKey(), self, why);
                         }
@@ -103,8 +102,8 @@ final class FleetAgent {
                             backoff.lastFailure(id)
                                     .ifPresent(why -> errors.put(
                                             ReplicaId.parse(id).model(),
-                                            "replica " + id + " failed to load (" + backoff.failures(id)
-                                                    + " in a row, retried with backoff): " + why));
+                                            "replica " + id + " failed to load (" + backoff.retryNote(id) + "): "
+                                                    + why));
                         }
                         manager.tell(new FleetProtocol.NodeReport(
                                 self,

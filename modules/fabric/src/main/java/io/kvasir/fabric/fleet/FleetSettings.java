@@ -77,15 +77,16 @@ public record FleetSettings(
             bytes = k.getBytes("node.memory-budget");
             source = "kvasir.node.memory-budget = " + budget;
         }
+        io.kvasir.fabric.SettingChecks checks = new io.kvasir.fabric.SettingChecks(k);
         return new FleetSettings(
                 f.getBoolean("enabled"),
                 bytes,
                 source,
-                f.getDuration("tick-interval"),
-                f.getDuration("scale-up-after"),
-                f.getDuration("scale-down-after"),
-                f.getDuration("cooldown"),
-                f.getDouble("queue-per-replica"),
+                checks.positive("fleet.tick-interval"),
+                checks.notNegative("fleet.scale-up-after"),
+                checks.notNegative("fleet.scale-down-after"),
+                checks.notNegative("fleet.cooldown"),
+                checks.positiveDouble("fleet.queue-per-replica"),
                 models);
     }
 

@@ -49,7 +49,18 @@ public record MemoryEstimate(long fileBytes, long repacked, long mapped, long ve
      * @throws RuntimeException (the engine's GGUF or load exception) naming the file and the problem
      */
     public static MemoryEstimate of(ModelSettings model) {
-        try (GgufFile gguf = GgufFile.open(model.path())) {
+        return of(model, io.kvasir.engine.hub.ModelLocator::local);
+    }
+
+    /**
+     * @param local the file a configured location is now, without fetching it (a hub model is
+     *              read from the cache the loader fills; empty when it is not there yet)
+     */
+    static MemoryEstimate of(
+            ModelSettings model,
+            java.util.function.Function<java.nio.file.Path, java.util.Optional<java.nio.file.Path>> local) {
+        java.nio.file.Path ggufFile = local.apply(model.path()).orElseThrow(() -> new NotDownloaded(model));
+        try (GgufFile gguf = GgufFile.open(ggufFile)) {
             ModelConfig config = ModelConfig.read(gguf);
             long file = 0;
             long repacked = 0;
@@ -73,6 +84,25 @@ public record MemoryEstimate(long fileBytes, long repacked, long mapped, long ve
                     KvPrecision.valueOf(model.kvPrecision()));
             return new MemoryEstimate(file, repacked, mapped, vectors, kv, false);
         }
+    }
+
+    /**
+     * A hub model no node of this one has fetched yet: its header cannot be read until a replica's
+     * load downloads it, and the fleet places no replica it cannot size, so the words say how out.
+     */
+    static final class NotDownloaded extends RuntimeException {
+        NotDownloaded(ModelSettings model) {
+            super(io.kvasir.engine.hub.ModelLocator.describe(model.path()) + " is not downloaded yet (it is sized"
+                    + " from its GGUF header once it is in this node's cache; set the model's memory to place it"
+                    + " before)");
+        }
+    }
+
+    /** Why {@code model} could not be sized, for the fleet's view and its log. */
+    static String unreadable(ModelSettings model, RuntimeException e) {
+        return e instanceof NotDownloaded
+                ? e.getMessage()
+                : "cannot read " + io.kvasir.engine.hub.ModelLocator.describe(model.path()) + ": " + e.getMessage();
     }
 
     /** {@code 1.5 GiB}, {@code 300.0 MiB}: how budgets and estimates are shown. */

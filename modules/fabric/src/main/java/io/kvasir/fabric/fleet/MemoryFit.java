@@ -1,6 +1,5 @@
 package io.kvasir.fabric.fleet;
 
-import io.kvasir.engine.model.ModelLoadException;
 import io.kvasir.fabric.EngineFactory;
 import io.kvasir.fabric.NodeState;
 import io.kvasir.fabric.health.MemoryBudget;
@@ -34,7 +33,8 @@ public final class MemoryFit {
                     && model.path() != null) {
                 MemoryEstimate needs = estimate(model);
                 if (needs != null && needs.total() > bytes) {
-                    throw new ModelLoadException("model " + model.id() + " needs about "
+                    // Not a ModelLoadException: the file is fine, and a load that fails for memory is retried.
+                    throw new IllegalStateException("model " + model.id() + " needs about "
                             + MemoryEstimate.human(needs.total()) + " (weights "
                             + MemoryEstimate.human(needs.weights()) + ", KV pool "
                             + MemoryEstimate.human(needs.kvPool()) + ") but " + MemoryBudget.KEY + " is "

@@ -162,11 +162,15 @@ public final class TurnPlacement {
         Tenant tenant = tenants.tenants().named(request.tenant()).orElse(null);
         if (settings.model(request.model()).isEmpty()
                 || !resuming && tenant != null && !attempt.modelAllowed && !tenant.allows(request.model())) {
-            return refuse(
-                    null,
+            FabricException unknown = new FabricException(
                     FabricException.Kind.UNKNOWN_MODEL,
                     "The model '" + request.model() + "' does not exist",
-                    "model");
+                    "model",
+                    0);
+            if (!io.kvasir.fabric.api.WarmUpRequests.isWarmUp(request.model())) {
+                metrics.refused("unknown", unknown.kind());
+            }
+            return CompletableFuture.failedFuture(unknown);
         }
         // A fleet learns from every new turn which models are in use (and loads one that is not up).
         java.time.Duration wait =

@@ -31,13 +31,15 @@ public final class LoadFailureBoard implements LoadBackoff.Listener {
 
     /** One replica's last failed load. */
     /** @param replica its name as {@code /admin/models} shows it (region-qualified where there are regions) */
-    public record LoadFailure(String replica, String model, String node, String reason, int failures)
+    /** @param forGood not retried while its file is unchanged (false from a node that predates it) */
+    public record LoadFailure(String replica, String model, String node, String reason, int failures, boolean forGood)
             implements CborSerializable {
 
         /** How {@code /admin/models} words it. */
         public String text() {
-            return "replica " + replica + " failed to load on " + node + " (" + failures + " in a row, retried with"
-                    + " backoff): " + reason;
+            return "replica " + replica + " failed to load on " + node + " ("
+                    + (forGood ? "not retried until its file changes" : failures + " in a row, retried with backoff")
+                    + "): " + reason;
         }
     }
 
@@ -70,13 +72,14 @@ public final class LoadFailureBoard implements LoadBackoff.Listener {
     }
 
     @Override
-    public void failed(String replica, String reason, int failures) {
+    public void failed(String replica, String reason, int failures, boolean forGood) {
         actor.tell(new Failed(new LoadFailure(
                 io.kvasir.fabric.ReplicaId.qualified(replica, region),
                 io.kvasir.fabric.ReplicaId.parse(replica).model(),
                 node,
                 reason,
-                failures)));
+                failures,
+                forGood)));
     }
 
     @Override

@@ -86,6 +86,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
                 node.fleet().stopped(id.entityId());
                 return Behaviors.stopped();
             }
+            ModelSettings model = settings.model(id.model()).orElse(null);
+            if (model != null && node.loadBackoff().heldBack(id.entityId(), () -> LoadFailures.stamp(model))) {
+                // Its file is not a model this engine can run, and has not changed since.
+                return Behaviors.stopped();
+            }
             Duration wait = node.loadBackoff().remaining(id.entityId(), settings.keepAliveInterval(), MAX_LOAD_BACKOFF);
             if (!wait.isZero()) {
                 // A later keep-alive ping creates the entity again and it loads once the wait is over.
@@ -168,7 +173,13 @@ public final class ModelShard extends AbstractBehavior<Command> {
 
                     @Override
                     public void loadFailed(Throwable cause) {
-                        self.tell(new EngineStopped("failed to load: " + cause));
+                        // Read on the engine thread: the file as it was when it failed.
+                        self.tell(
+                                LoadFailures.forGood(cause)
+                                        ? new EngineStopped(
+                                                "failed to load: " + LoadFailures.describe(model, cause),
+                                                LoadFailures.stamp(model))
+                                        : new EngineStopped("failed to load: " + cause));
                     }
 
                     @Override
@@ -527,6 +538,11 @@ public final class ModelShard extends AbstractBehavior<Command> {
         // Stopping lets a later keep-alive ping start it afresh, possibly on another node, after a
         // wait that doubles with each failure in a row.
         LoadBackoff backoff = nodeState.loadBackoff();
+        if (failed.stamp() != null) {
+            backoff.failedForGood(id.entityId(), failed.reason(), failed.stamp());
+            getContext().getLog().error("replica {} {} (not retried until the file changes)", id, failed.reason());
+            return Behaviors.stopped();
+        }
         backoff.failed(id.entityId(), failed.reason());
         getContext()
                 .getLog()

@@ -175,7 +175,13 @@ public final class ReplicaProtocol {
     /** The engine loaded; what it measured unloaded, before any turn (zeros where it measured nothing). */
     record Loaded(LoneStepProbe.Unloaded unloaded) implements Internal {}
 
-    record EngineStopped(String reason) implements Internal {}
+    /** @param stamp the model's file when the load failed for good (see LoadFailures); null otherwise */
+    record EngineStopped(String reason, String stamp) implements Internal {
+
+        EngineStopped(String reason) {
+            this(reason, null);
+        }
+    }
 
     public enum Stop implements Internal {
         INSTANCE

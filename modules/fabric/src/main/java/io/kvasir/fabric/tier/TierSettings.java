@@ -32,6 +32,15 @@ public record TierSettings(
         boolean spillWhenOverloaded,
         double escalateBelowLogprob) {
 
+    /** Every setting a tier block may hold: a mistyped rule must not be silently absent. */
+    private static final Set<String> KEYS = Set.of(
+            "models",
+            "max-prompt-tokens",
+            "max-tokens",
+            "strong-hints",
+            "spill-when-overloaded",
+            "escalate-below-mean-logprob");
+
     public TierSettings {
         models = List.copyOf(models);
         strongHints = Set.copyOf(strongHints);
@@ -49,6 +58,12 @@ public record TierSettings(
         Map<String, TierSettings> out = new LinkedHashMap<>();
         for (String id : tiers.root().keySet()) {
             Config c = tiers.getConfig("\"" + id + "\"");
+            for (String key : c.root().keySet()) {
+                if (!KEYS.contains(key)) {
+                    throw new IllegalArgumentException("tier '" + id + "' has an unknown setting '" + key + "' (known: "
+                            + String.join(", ", new java.util.TreeSet<>(KEYS)) + ")");
+                }
+            }
             if (servedModels.contains(id)) {
                 throw new IllegalArgumentException("tier '" + id + "' has the id of a served model");
             }

@@ -82,6 +82,33 @@ class MemoryEstimateTest {
     }
 
     @Test
+    void aHubModelIsReadFromTheCacheTheLoaderFills() throws Exception {
+        Path cached = dir.resolve("cached.gguf");
+        SyntheticModel.write(
+                new SyntheticModel.Spec(256, 2, 4, 2, 512, 512, 256, GgmlType.Q8_0, 7, false, null, 10000f), cached);
+        // A hub reference reaches the settings as a Path, which keeps one slash of the two.
+        ModelSettings hub = settings(Path.of("hf://owner/repo:Q8_0"), 8, 16, "F16");
+
+        assertThat(MemoryEstimate.of(hub, p -> java.util.Optional.of(cached)))
+                .isEqualTo(MemoryEstimate.of(settings(cached, 8, 16, "F16")));
+    }
+
+    @Test
+    void aHubModelNotInTheCacheIsNotDownloadedYetRatherThanAnUnreadableFile() {
+        ModelSettings hub = settings(Path.of("hf://owner/repo:Q8_0"), 8, 16, "F16");
+
+        RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(
+                RuntimeException.class, () -> MemoryEstimate.of(hub, p -> java.util.Optional.empty()));
+        assertThat(MemoryEstimate.unreadable(hub, e))
+                .startsWith("hf://owner/repo:Q8_0 is not downloaded yet")
+                .doesNotContain("cannot read");
+        // A file that is there but broken still says which file it could not read.
+        RuntimeException broken = new RuntimeException("bad magic");
+        assertThat(MemoryEstimate.unreadable(settings(dir.resolve("x.gguf"), 8, 16, "F16"), broken))
+                .isEqualTo("cannot read " + dir.resolve("x.gguf") + ": bad magic");
+    }
+
+    @Test
     void aMissingFileIsAClearError() {
         Path missing = dir.resolve("nope.gguf");
         assertThatThrownBy(() -> MemoryEstimate.of(settings(missing, 8, 16, "F16")))

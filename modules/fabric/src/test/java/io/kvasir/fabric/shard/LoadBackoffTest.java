@@ -50,6 +50,35 @@ class LoadBackoffTest {
         assertThat(backoff.remaining("m:decode:0", BASE, MAX)).isEqualTo(BASE);
     }
 
+    @Test
+    void aFailureForGoodHoldsTheReplicaBackUntilItsFileChanges() {
+        backoff.failedForGood("m:decode:0", "model m: cannot serve m.gguf: not a GGUF file", "m.gguf 10 t1");
+
+        assertThat(backoff.heldBack("m:decode:0", () -> "m.gguf 10 t1")).isTrue();
+        advance(Duration.ofHours(1));
+        assertThat(backoff.heldBack("m:decode:0", () -> "m.gguf 10 t1")).isTrue();
+        assertThat(backoff.retryNote("m:decode:0")).isEqualTo("not retried until its file changes");
+        // A replaced file is loaded at once, with no backoff to wait out.
+        assertThat(backoff.heldBack("m:decode:0", () -> "m.gguf 12 t2")).isFalse();
+        assertThat(backoff.remaining("m:decode:0", BASE, MAX)).isZero();
+        assertThat(backoff.heldBack("m:decode:1", () -> "m.gguf 10 t1")).isFalse();
+    }
+
+    @Test
+    void formatErrorsAreForGoodAndInputOutputErrorsAreNot() {
+        assertThat(LoadFailures.forGood(new io.kvasir.engine.model.ModelLoadException("unsupported 'falco'")))
+                .isTrue();
+        assertThat(LoadFailures.forGood(new RuntimeException(new io.kvasir.engine.gguf.GgufException("bad magic"))))
+                .isTrue();
+        assertThat(LoadFailures.forGood(new io.kvasir.engine.gguf.GgufException(
+                        "cannot read", new java.nio.file.NoSuchFileException("m.gguf"))))
+                .isFalse();
+        assertThat(LoadFailures.forGood(new IllegalStateException("model m needs about 4 GiB")))
+                .isFalse();
+        assertThat(LoadFailures.forGood(new io.kvasir.engine.hub.HubException("hub unreachable")))
+                .isFalse();
+    }
+
     private void advance(Duration d) {
         now.addAndGet(d.toNanos());
     }

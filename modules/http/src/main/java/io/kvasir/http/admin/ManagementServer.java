@@ -41,6 +41,7 @@ public final class ManagementServer extends AllDirectives {
     private final AdminRoutes admin;
     private final ManagementGuard guard;
     private final Supplier<Route> metrics;
+    private final Supplier<java.util.Optional<String>> notReady;
 
     /** @param metrics the {@code /metrics} route; null until metrics are wired (answers 404) */
     public ManagementServer(ActorSystem<?> system, Fabric fabric, Supplier<Route> metrics, HttpSettings settings) {
@@ -59,6 +60,7 @@ public final class ManagementServer extends AllDirectives {
         this.admin = new AdminRoutes(fabric);
         this.guard = new ManagementGuard(settings.managementHost(), settings.managementAccess());
         this.metrics = metrics;
+        this.notReady = notReady;
         // Akka Management's /ready asks FabricReadyCheck, which finds this fabric through the system.
         FabricReadyCheck.Holder.get(akka.actor.typed.javadsl.Adapter.toClassic(system))
                 .set(notReady);
@@ -94,7 +96,10 @@ public final class ManagementServer extends AllDirectives {
 
     private Route akkaManagementRoutes() {
         try {
-            return AkkaManagement.get(system).getRoutes();
+            return ReadinessAnswer.explained(
+                    AkkaManagement.get(system).getRoutes(),
+                    system.settings().config().getString("akka.management.health-checks.readiness-path"),
+                    notReady);
         } catch (RuntimeException e) {
             // e.g. the cluster routes on an actor system that is not a cluster member: serve the rest.
             log.warn("Akka Management routes are unavailable on this node: {}", e.toString());

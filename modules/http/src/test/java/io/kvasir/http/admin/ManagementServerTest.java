@@ -300,6 +300,19 @@ class ManagementServerTest {
     }
 
     @Test
+    void readyNamesWhyTheNodeIsNotReady() throws Exception {
+        server.fabric.ready(false);
+        try {
+            HttpResponse<String> ready = send("GET", management(server.bindings) + "/ready");
+            // A probe still sees a failure; a person reading the answer sees the fabric's reason.
+            assertThat(ready.statusCode()).isEqualTo(500);
+            assertThat(ready.body()).isEqualTo("Not ready: the fabric is not ready");
+        } finally {
+            server.fabric.ready(true);
+        }
+    }
+
+    @Test
     void metricsIsAHookPoint() throws Exception {
         HttpResponse<String> absent = send("GET", management(server.bindings) + "/metrics");
         assertThat(absent.statusCode()).isEqualTo(404);
