@@ -106,6 +106,12 @@ public final class ErrorResponses {
             // The body broke off or exceeded a parser limit; the client's fault, not a server bug.
             return ApiError.invalid("The request body could not be read completely.", null);
         }
+        if (cause instanceof akka.http.scaladsl.model.IllegalRequestException bad
+                && bad.status().intValue() < 500) {
+            // akka-http's verdict on the request itself (e.g. a body whose Content-Encoding does not
+            // match its bytes): the client's error, with akka-http's status and summary.
+            return new ApiError(bad.status(), bad.info().summary(), ApiError.INVALID_REQUEST, null, null, 0);
+        }
         if (cause instanceof StreamTcpException) {
             // The client reset or dropped its connection mid-request: routine, and nobody reads the answer.
             log.debug("Client connection ended while its request was read: {}", cause.getMessage());

@@ -143,6 +143,21 @@ class RequestBodyHttpTest {
                 400,
                 null);
         assertThat(error.get("message").asText()).contains("gzip");
+
+        // Bytes that are not what their Content-Encoding says are the client's error, not a 500.
+        for (String encoding : new String[] {"gzip", "deflate"}) {
+            JsonNode broken = assertError(
+                    server.postBytes(
+                            "/v1/chat/completions",
+                            (CHAT_START + "}").getBytes(StandardCharsets.UTF_8),
+                            "Content-Type",
+                            "application/json",
+                            "Content-Encoding",
+                            encoding),
+                    400,
+                    null);
+            assertThat(broken.get("message").asText()).as(encoding).containsIgnoringCase("encoding");
+        }
     }
 
     @Test
