@@ -454,5 +454,6 @@ case "${1:-}" in
   status) shift; cmd_status ;;
   roll) shift; cmd_roll "$@" ;;
   -h|--help|help) usage 0 ;;
-  *) usage 1 ;;
+  "") usage 1 ;;
+  *) echo "cluster.sh: unknown command '$1' (up, down, status, roll)" >&2; exit 1 ;;
 esac
