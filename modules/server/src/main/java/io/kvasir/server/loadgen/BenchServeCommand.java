@@ -210,7 +210,7 @@ public final class BenchServeCommand implements Callable<Integer> {
             System.err.println("warm-up: " + ok + " of " + warmup + " requests completed");
         }
         List<LevelStats> stats = new ArrayList<>();
-        ServerRefusals.Scraper metrics = new ServerRefusals.Scraper(spec.url());
+        ServerRefusals.Scraper metrics = new ServerRefusals.Scraper(spec.url(), spec.apiKey());
         // One reading per boundary: a level's end is the next one's start.
         ServerRefusals.Reading before = metrics.read();
         for (LoadSpec.Level level : spec.levels()) {

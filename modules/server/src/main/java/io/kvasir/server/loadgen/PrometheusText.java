@@ -19,13 +19,18 @@ public final class PrometheusText {
 
     /** The page at {@code uri} when it answers 200 within five seconds, else null (busy, restarted, unreachable). */
     public static String scrape(HttpClient client, URI uri) {
+        return scrape(client, uri, null);
+    }
+
+    /** {@link #scrape(HttpClient, URI)} with {@code Authorization: Bearer bearer} when it is not null. */
+    public static String scrape(HttpClient client, URI uri, String bearer) {
         try {
-            HttpResponse<String> r = client.send(
-                    HttpRequest.newBuilder(uri)
-                            .timeout(Duration.ofSeconds(5))
-                            .GET()
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpRequest.Builder request =
+                    HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET();
+            if (bearer != null && !bearer.isBlank()) {
+                request.header("Authorization", "Bearer " + bearer);
+            }
+            HttpResponse<String> r = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? r.body() : null;
         } catch (IOException | IllegalArgumentException e) {
             return null;

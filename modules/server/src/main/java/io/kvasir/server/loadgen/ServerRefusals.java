@@ -69,20 +69,28 @@ public record ServerRefusals(long count, Double meanMs, Double p50Ms, Double p99
         return seconds == null ? null : seconds * 1000;
     }
 
-    /** Reads a server's {@code /metrics} (Kvasir serves it on the API port, no key needed). */
+    /**
+     * Reads a server's {@code /metrics} on its API port, with the benchmark's key when it has one
+     * (Kvasir asks an operator's key there when keys guard the API).
+     */
     static final class Scraper {
         private final HttpClient client =
                 HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         private final URI metrics;
+        private final String apiKey;
 
-        /** @param base the server's base URL, as {@code --url} gives it */
-        Scraper(String base) {
+        /**
+         * @param base   the server's base URL, as {@code --url} gives it
+         * @param apiKey the benchmark's API key, or null
+         */
+        Scraper(String base, String apiKey) {
             this.metrics = URI.create(RequestDriver.serverRoot(base) + "/metrics");
+            this.apiKey = apiKey;
         }
 
         /** The reading now, {@link Reading#NONE} when the server does not answer with the metric. */
         Reading read() {
-            String text = PrometheusText.scrape(client, metrics);
+            String text = PrometheusText.scrape(client, metrics, apiKey);
             return text == null ? Reading.NONE : Reading.of(text);
         }
     }

@@ -54,6 +54,31 @@ class ServerRefusalsTest {
         assertThat(ServerRefusals.between(other, other)).isSameAs(ServerRefusals.UNKNOWN);
         assertThat(ServerRefusals.between(ServerRefusals.Reading.NONE, ServerRefusals.Reading.of(metrics(1, 1, 1, 1))))
                 .isSameAs(ServerRefusals.UNKNOWN);
-        assertThat(new ServerRefusals.Scraper("http://127.0.0.1:1/v1/").read()).isEqualTo(ServerRefusals.Reading.NONE);
+        assertThat(new ServerRefusals.Scraper("http://127.0.0.1:1/v1/", null).read())
+                .isEqualTo(ServerRefusals.Reading.NONE);
+    }
+
+    @Test
+    void theScraperSendsTheBenchmarksKeyToAServerThatAsksForOne() throws Exception {
+        var server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/metrics", exchange -> {
+            boolean allowed =
+                    "Bearer operator-key".equals(exchange.getRequestHeaders().getFirst("Authorization"));
+            byte[] body =
+                    (allowed ? metrics(3, 0.03, 0.01, 0.02) : "{}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(allowed ? 200 : 401, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        try {
+            String base = "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+            assertThat(new ServerRefusals.Scraper(base, "operator-key").read().count())
+                    .isEqualTo(3.0);
+            assertThat(new ServerRefusals.Scraper(base, null).read()).isEqualTo(ServerRefusals.Reading.NONE);
+        } finally {
+            server.stop(0);
+        }
     }
 }
