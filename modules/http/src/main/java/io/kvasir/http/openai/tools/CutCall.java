@@ -1,7 +1,6 @@
 package io.kvasir.http.openai.tools;
 
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.List;
@@ -46,7 +45,10 @@ public final class CutCall {
         return tools.names().size() == 1 ? tools.names().getFirst() : null;
     }
 
-    /** The arguments' text: the whole value if it ended before the cut, else everything after its key. */
+    /**
+     * The arguments' text: the whole value if it ended before the cut (compact, as a call that was
+     * not cut is written), else everything after its key as the model wrote it.
+     */
     static String arguments(String text) {
         Matcher m = ARGUMENTS.matcher(text);
         if (!m.find()) {
@@ -54,12 +56,11 @@ public final class CutCall {
         }
         String rest = text.substring(m.end());
         try (JsonParser p = MAPPER.createParser(rest)) {
-            JsonToken first = p.nextToken();
-            if (first == null) {
+            if (p.nextToken() == null) {
                 return "";
             }
-            p.skipChildren();
-            return rest.substring(0, (int) p.currentLocation().getCharOffset());
+            com.fasterxml.jackson.databind.JsonNode whole = MAPPER.readTree(p);
+            return whole.isTextual() ? whole.textValue() : whole.toString();
         } catch (IOException cut) {
             return rest.stripTrailing();
         }

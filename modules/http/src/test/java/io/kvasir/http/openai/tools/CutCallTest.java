@@ -25,7 +25,11 @@ class CutCallTest {
         ParsedToolCalls one = CutCall.of(
                 "{\"arguments\": {\"city\": \"Oslo\"}, \"name\": \"get_wea",
                 new ToolRequest(List.of("get_weather"), "[]", "required", null, true));
-        assertThat(one.calls()).containsExactly(new ParsedToolCalls.Call("get_weather", "{\"city\": \"Oslo\"}"));
+        // A value that ended is written compact, as an uncut call's arguments are.
+        assertThat(one.calls()).containsExactly(new ParsedToolCalls.Call("get_weather", "{\"city\":\"Oslo\"}"));
+        ParsedToolCalls spaced =
+                CutCall.of("{\"name\": \"get_weather\", \"arguments\": { \"city\": \t\n \"Oslo\" \t}\n  ", TWO);
+        assertThat(spaced.calls()).containsExactly(new ParsedToolCalls.Call("get_weather", "{\"city\":\"Oslo\"}"));
     }
 
     @Test
