@@ -55,7 +55,16 @@ public final class LocalEngines {
                     .withLongPrefill(model.longPrefillThreshold(), model.longPrefillShare());
             return new SimulatedModel(model.id(), sim);
         }
-        EngineOptions options = base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
+        // A hub model is fetched here, by the node that hosts the replica, into its own cache.
+        return LocalModel.open(ModelLocator.resolve(model.path()), options(base, model));
+    }
+
+    /**
+     * {@code base} with the model's KV and scheduling settings: what a whole replica runs with, and
+     * each pipeline stage too.
+     */
+    public static EngineOptions options(EngineOptions base, ModelSettings model) {
+        return base.withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
                 .withKvBlocks(model.kvCacheBlocks())
                 .withBlockSize(model.kvBlockSize())
                 .withMaxContext(model.maxModelLength())
@@ -63,7 +72,5 @@ public final class LocalEngines {
                 .withMaxNumSeqs(model.maxNumSeqs())
                 .withLongPrefillThreshold(model.longPrefillThreshold())
                 .withLongPrefillShare(model.longPrefillShare());
-        // A hub model is fetched here, by the node that hosts the replica, into its own cache.
-        return LocalModel.open(ModelLocator.resolve(model.path()), options);
     }
 }

@@ -422,7 +422,8 @@ public final class EngineCore implements InferenceEngine {
                 r.numPromptTokens(),
                 r.numCachedTokens(),
                 r.numOutputTokens(),
-                computed ? promptResult(r) : null);
+                computed ? promptResult(r) : null,
+                null);
     }
 
     @Override

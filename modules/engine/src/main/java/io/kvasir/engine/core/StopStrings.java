@@ -44,13 +44,7 @@ final class StopStrings {
             throw new IllegalStateException("token after a stop string");
         }
         pending.append(detokenizer.push(tokenId));
-        if (!armed) {
-            int cut = pending.length() - heldBack();
-            String out = pending.substring(0, cut);
-            pending.delete(0, cut);
-            return out;
-        }
-        return release(false);
+        return release(false, armed);
     }
 
     /** The request ends for another reason: releases everything held back. */
@@ -59,11 +53,12 @@ final class StopStrings {
             return "";
         }
         pending.append(detokenizer.flush());
-        return release(true);
+        return release(true, true);
     }
 
-    private String release(boolean all) {
-        int match = firstMatch();
+    /** @param armed whether a complete stop string ends the request (false before min_tokens) */
+    private String release(boolean all, boolean armed) {
+        int match = armed ? firstMatch() : -1;
         if (match >= 0) {
             stopped = true;
             String out = pending.substring(0, match);

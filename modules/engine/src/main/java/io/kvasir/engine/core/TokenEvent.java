@@ -35,33 +35,7 @@ public record TokenEvent(
         PromptResult prompt,
         String tokenText) {
 
-    /** An event without the token's own text. */
-    public TokenEvent(
-            String requestId,
-            int tokenId,
-            String text,
-            float logprob,
-            List<TopLogprob> topLogprobs,
-            FinishReason finish,
-            int promptTokens,
-            int cachedTokens,
-            int generatedTokens,
-            PromptResult prompt) {
-        this(
-                requestId,
-                tokenId,
-                text,
-                logprob,
-                topLogprobs,
-                finish,
-                promptTokens,
-                cachedTokens,
-                generatedTokens,
-                prompt,
-                null);
-    }
-
-    /** An event with no prompt result. */
+    /** An event with no prompt result, whose token is not named (log-probabilities not asked). */
     public TokenEvent(
             String requestId,
             int tokenId,
@@ -72,7 +46,18 @@ public record TokenEvent(
             int promptTokens,
             int cachedTokens,
             int generatedTokens) {
-        this(requestId, tokenId, text, logprob, topLogprobs, finish, promptTokens, cachedTokens, generatedTokens, null);
+        this(
+                requestId,
+                tokenId,
+                text,
+                logprob,
+                topLogprobs,
+                finish,
+                promptTokens,
+                cachedTokens,
+                generatedTokens,
+                null,
+                null);
     }
 
     public boolean finished() {

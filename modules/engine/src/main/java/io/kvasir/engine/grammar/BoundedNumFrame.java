@@ -1,5 +1,12 @@
 package io.kvasir.engine.grammar;
 
+import static io.kvasir.engine.grammar.NumFrame.DOT;
+import static io.kvasir.engine.grammar.NumFrame.FRAC;
+import static io.kvasir.engine.grammar.NumFrame.INT;
+import static io.kvasir.engine.grammar.NumFrame.MINUS;
+import static io.kvasir.engine.grammar.NumFrame.START;
+import static io.kvasir.engine.grammar.NumFrame.ZERO;
+
 import java.math.BigInteger;
 
 /**
@@ -19,16 +26,11 @@ import java.math.BigInteger;
  *
  * @param negative whether a minus was read
  * @param value    the digits so far (integer part, then fraction) as one integer; null once free
- * @param count    integer digits in {@link #INT}, fraction digits in {@link #DOT} and {@link #FRAC}
+ * @param phase    where in the syntax, as {@link NumFrame}'s phases name it (no exponent here)
+ * @param count    integer digits in {@link NumFrame#INT}, fraction digits in {@link NumFrame#DOT} and
+ *                 {@link NumFrame#FRAC}
  */
 record BoundedNumFrame(NumberBounds bounds, int phase, boolean negative, BigInteger value, int count) implements Frame {
-
-    static final int START = 0;
-    static final int MINUS = 1;
-    static final int ZERO = 2;
-    static final int INT = 3;
-    static final int DOT = 4;
-    static final int FRAC = 5;
 
     static BoundedNumFrame start(NumberBounds bounds) {
         return new BoundedNumFrame(bounds, START, false, BigInteger.ZERO, 0);

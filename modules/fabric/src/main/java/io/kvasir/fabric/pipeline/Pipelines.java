@@ -17,7 +17,6 @@ import io.kvasir.engine.EngineOptions;
 import io.kvasir.engine.LocalModel;
 import io.kvasir.engine.ServedModel;
 import io.kvasir.engine.gguf.GgufFile;
-import io.kvasir.engine.model.KvPrecision;
 import io.kvasir.engine.model.ModelConfig;
 import io.kvasir.engine.model.ModelLoadException;
 import io.kvasir.fabric.EngineFactory;
@@ -111,15 +110,7 @@ public final class Pipelines {
 
     /** The stages' engine options: the model's KV and scheduling settings, as for a whole replica. */
     static EngineOptions options(ModelSettings model) {
-        return EngineOptions.defaults()
-                .withKvPrecision(KvPrecision.valueOf(model.kvPrecision()))
-                .withKvBlocks(model.kvCacheBlocks())
-                .withBlockSize(model.kvBlockSize())
-                .withMaxContext(model.maxModelLength())
-                .withMaxBatchTokens(model.maxBatchTokens())
-                .withMaxNumSeqs(model.maxNumSeqs())
-                .withLongPrefillThreshold(model.longPrefillThreshold())
-                .withLongPrefillShare(model.longPrefillShare());
+        return io.kvasir.fabric.LocalEngines.options(EngineOptions.defaults(), model);
     }
 
     /** Loads a pipelined replica; runs on the replica's engine thread, so it may block. */
