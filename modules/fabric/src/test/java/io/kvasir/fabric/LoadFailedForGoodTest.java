@@ -6,7 +6,6 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import io.kvasir.engine.model.ModelLoadException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -49,7 +48,7 @@ class LoadFailedForGoodTest {
                         true));
         KvasirFabric fabric = Kvasir.start(kit.system(), unsupported);
 
-        await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
+        TestNodes.await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
         assertThat(fabric.notReadyReason().orElseThrow())
                 .contains("replica odd:decode:0 failed to load here: failed to load: model odd: cannot serve " + file
                         + ": odd.gguf: unsupported model architecture 'falco'");
@@ -58,7 +57,7 @@ class LoadFailedForGoodTest {
         assertThat(loads).hasValue(1);
 
         Files.writeString(file, "version two");
-        await(() -> loads.get() == 2);
+        TestNodes.await(() -> loads.get() == 2);
     }
 
     @Test
@@ -73,19 +72,6 @@ class LoadFailedForGoodTest {
                 "transient", TestNodes.config("later { path = \"later.gguf\" }", List.of("gateway", "decode"), true));
         Kvasir.start(kit.system(), missing);
 
-        await(() -> loads.get() >= 2);
-    }
-
-    private static void await(java.util.function.BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("condition within 30 s").isLessThan(deadline);
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
+        TestNodes.await(() -> loads.get() >= 2);
     }
 }

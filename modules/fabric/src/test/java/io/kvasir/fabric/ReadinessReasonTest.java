@@ -6,7 +6,6 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +31,7 @@ class ReadinessReasonTest {
                 TestNodes.config("broken { path = \"missing.gguf\" }", List.of("gateway", "decode"), true, ""));
         KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)));
 
-        await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
+        TestNodes.await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
         assertThat(fabric.notReadyReason())
                 .hasValueSatisfying(why -> assertThat(why)
                         .contains("no replica of broken is up")
@@ -40,7 +39,7 @@ class ReadinessReasonTest {
                         .contains("missing.gguf"));
         assertThat(fabric.ready()).isFalse();
         // /admin/models names it too (the replica itself is not listed: it is not up).
-        await(() -> !status(fabric).errors().isEmpty());
+        TestNodes.await(() -> !status(fabric).errors().isEmpty());
         assertThat(status(fabric).replicas()).isEmpty();
         assertThat(status(fabric).errors())
                 .singleElement()
@@ -79,13 +78,13 @@ class ReadinessReasonTest {
                             true,
                             "kvasir.node.memory-budget = 64KiB\n"));
             KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)));
-            await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
+            TestNodes.await(() -> fabric.notReadyReason().orElse("").contains("failed to load here"));
             assertThat(fabric.notReadyReason())
                     .hasValueSatisfying(why -> assertThat(why)
                             .contains("replica big:decode:0 failed to load here")
                             .contains("model big needs about")
                             .contains("kvasir.node.memory-budget is 64.0 KiB"));
-            await(() -> !status(fabric, "big").errors().isEmpty());
+            TestNodes.await(() -> !status(fabric, "big").errors().isEmpty());
             assertThat(status(fabric, "big").errors())
                     .singleElement()
                     .asString()
@@ -105,20 +104,7 @@ class ReadinessReasonTest {
                         true,
                         ""));
         KvasirFabric fabric = Kvasir.start(kit.system(), new ScriptedFactory(Duration.ofMillis(1)));
-        await(fabric::ready);
+        TestNodes.await(fabric::ready);
         assertThat(fabric.notReadyReason()).isEqualTo(Optional.empty());
-    }
-
-    private static void await(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("condition within 30 s").isLessThan(deadline);
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
-        }
     }
 }

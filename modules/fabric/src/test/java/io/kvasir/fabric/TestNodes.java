@@ -95,6 +95,22 @@ final class TestNodes {
                 .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     }
 
+    /** Waits up to 30 s, polling every 50 ms, until the condition holds; fails the test past that. */
+    static void await(java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            org.assertj.core.api.Assertions.assertThat(System.nanoTime())
+                    .as("condition within 30 s")
+                    .isLessThan(deadline);
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
     /** Waits until every model shows the given number of replicas in this node's admin view. */
     static void awaitReplicas(ActorTestKit kit, Fabric fabric, Map<String, Integer> expected) {
         awaitReplicas(kit, WAIT, fabric, expected);

@@ -1,5 +1,9 @@
 package io.kvasir.engine.grammar;
 
+import static io.kvasir.engine.grammar.Automaton.accepts;
+import static io.kvasir.engine.grammar.Automaton.feed;
+import static io.kvasir.engine.grammar.Automaton.isPrefix;
+import static io.kvasir.engine.grammar.Automaton.strict;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,24 +11,6 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class JsonAutomatonTest {
-
-    private static Shape schema(String json) {
-        return SchemaCompiler.compile(ResponseFormat.jsonSchema(json, true));
-    }
-
-    /** The state after the text, byte by byte, or null where a byte was rejected. */
-    private static JsonState feed(Shape root, String text) {
-        return JsonState.start(root).advance(text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static boolean accepts(Shape root, String text) {
-        JsonState s = feed(root, text);
-        return s != null && s.canEnd();
-    }
-
-    private static boolean isPrefix(Shape root, String text) {
-        return feed(root, text) != null;
-    }
 
     @Test
     void anyJsonObjectAcceptsValidJson() {
@@ -94,7 +80,7 @@ class JsonAutomatonTest {
 
     @Test
     void requiredPropertiesComeInOrderAndMustAllBeThere() {
-        Shape s = schema("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
+        Shape s = strict("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
                 + "\"age\":{\"type\":\"integer\"},\"tag\":{\"type\":\"string\"}},"
                 + "\"required\":[\"name\",\"age\"],\"additionalProperties\":false}");
         assertThat(accepts(s, "{\"name\":\"Ann\",\"age\":31}")).isTrue();
@@ -110,7 +96,7 @@ class JsonAutomatonTest {
 
     @Test
     void optionalPropertiesMayBeSkipped() {
-        Shape s = schema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"boolean\"},"
+        Shape s = strict("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"boolean\"},"
                 + "\"b\":{\"type\":\"null\"},\"c\":{\"type\":\"number\"}},\"required\":[\"c\"]}");
         assertThat(accepts(s, "{\"c\":1}")).isTrue();
         assertThat(accepts(s, "{\"b\":null,\"c\":1}")).isTrue();
@@ -121,7 +107,7 @@ class JsonAutomatonTest {
 
     @Test
     void enumsAndConsts() {
-        Shape s = schema("{\"type\":\"object\",\"properties\":{"
+        Shape s = strict("{\"type\":\"object\",\"properties\":{"
                 + "\"color\":{\"type\":\"string\",\"enum\":[\"red\",\"green\",\"dark \\\"green\\\"\"]},"
                 + "\"n\":{\"enum\":[1,12,null]},\"k\":{\"const\":\"fixed\"}},"
                 + "\"required\":[\"color\",\"n\",\"k\"],\"additionalProperties\":false}");
@@ -138,7 +124,7 @@ class JsonAutomatonTest {
 
     @Test
     void nestedArraysCountTheirItems() {
-        Shape s = schema("{\"type\":\"object\",\"properties\":{\"m\":{\"type\":\"array\",\"items\":"
+        Shape s = strict("{\"type\":\"object\",\"properties\":{\"m\":{\"type\":\"array\",\"items\":"
                 + "{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":1,\"maxItems\":2}}},"
                 + "\"required\":[\"m\"]}");
         assertThat(accepts(s, "{\"m\":[]}")).isTrue();
@@ -150,7 +136,7 @@ class JsonAutomatonTest {
 
     @Test
     void numbers() {
-        Shape n = schema("{\"type\":\"number\"}");
+        Shape n = strict("{\"type\":\"number\"}");
         for (String ok : new String[] {"0", "-0", "12", "1.5", "-1.25e-3", "3E+7", "0.0"}) {
             assertThat(accepts(n, ok)).as(ok).isTrue();
             assertThat(feed(n, ok).complete()).as("a number can always go on").isFalse();
@@ -158,7 +144,7 @@ class JsonAutomatonTest {
         for (String bad : new String[] {"01", "+1", "1.", "1e", "--1", "1.5.2", "1" + "0".repeat(15)}) {
             assertThat(accepts(n, bad)).as(bad).isFalse();
         }
-        Shape i = schema("{\"type\":\"integer\"}");
+        Shape i = strict("{\"type\":\"integer\"}");
         assertThat(accepts(i, "-42")).isTrue();
         assertThat(accepts(i, "4.2")).isFalse();
         assertThat(accepts(i, "4e2")).isFalse();
@@ -166,7 +152,7 @@ class JsonAutomatonTest {
 
     @Test
     void anyOfAndRefsAndRecursion() {
-        Shape s = schema("{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{"
+        Shape s = strict("{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{"
                 + "\"v\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"},{\"type\":\"null\"}]},"
                 + "\"kids\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"}}},"
                 + "\"required\":[\"v\",\"kids\"],\"additionalProperties\":false}},"
@@ -179,7 +165,7 @@ class JsonAutomatonTest {
 
     @Test
     void anyOfObjectsStayUndecidedUntilTheKeysDiffer() {
-        Shape s = schema("{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
+        Shape s = strict("{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},"
                 + "\"b\":{\"type\":\"integer\"}},\"required\":[\"a\",\"b\"]},{\"type\":\"object\",\"properties\":"
                 + "{\"a\":{\"type\":\"integer\"},\"c\":{\"type\":\"string\"}},\"required\":[\"a\",\"c\"]}]}");
         assertThat(accepts(s, "{\"a\":1,\"b\":2}")).isTrue();
@@ -190,7 +176,7 @@ class JsonAutomatonTest {
 
     @Test
     void typeListsAndOpenObjects() {
-        Shape s = schema("{\"type\":\"object\",\"properties\":{\"x\":{\"type\":[\"string\",\"null\"]},"
+        Shape s = strict("{\"type\":\"object\",\"properties\":{\"x\":{\"type\":[\"string\",\"null\"]},"
                 + "\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}},"
                 + "\"required\":[\"x\",\"m\"]}");
         assertThat(accepts(s, "{\"x\":null,\"m\":{\"any key\":1,\"b\":2}}")).isTrue();
@@ -207,21 +193,21 @@ class JsonAutomatonTest {
 
     @Test
     void unsupportedFeaturesAreNamed() {
-        assertThatThrownBy(() -> schema("{\"type\":\"string\",\"pattern\":\"^a\"}"))
+        assertThatThrownBy(() -> strict("{\"type\":\"string\",\"pattern\":\"^a\"}"))
                 .isInstanceOf(SchemaException.class)
                 .hasMessageContaining("'pattern'");
-        assertThatThrownBy(() -> schema("{\"type\":\"object\",\"properties\":{\"a\":{\"not\":{}}}}"))
+        assertThatThrownBy(() -> strict("{\"type\":\"object\",\"properties\":{\"a\":{\"not\":{}}}}"))
                 .hasMessageContaining("'not'")
                 .hasMessageContaining("#/properties/a");
-        assertThatThrownBy(() -> schema("{\"oneOf\":[{\"type\":\"string\"}]}")).hasMessageContaining("'oneOf'");
-        assertThatThrownBy(() -> schema("{\"$ref\":\"http://example.com/s.json\"}"))
+        assertThatThrownBy(() -> strict("{\"oneOf\":[{\"type\":\"string\"}]}")).hasMessageContaining("'oneOf'");
+        assertThatThrownBy(() -> strict("{\"$ref\":\"http://example.com/s.json\"}"))
                 .hasMessageContaining("unsupported $ref");
-        assertThatThrownBy(() -> schema("{\"type\":\"strin\"}")).hasMessageContaining("unknown type 'strin'");
-        assertThatThrownBy(() -> schema("{\"type\":\"object\",\"required\":[\"a\"]}"))
+        assertThatThrownBy(() -> strict("{\"type\":\"strin\"}")).hasMessageContaining("unknown type 'strin'");
+        assertThatThrownBy(() -> strict("{\"type\":\"object\",\"required\":[\"a\"]}"))
                 .hasMessageContaining("'a'");
-        assertThatThrownBy(() -> schema("{\"$ref\":\"#\"}")).hasMessageContaining("refers to itself");
-        assertThatThrownBy(() -> schema("{not json")).hasMessageContaining("not valid JSON");
-        assertThatThrownBy(() -> schema("{\"type\":\"array\",\"minItems\":3,\"maxItems\":1}"))
+        assertThatThrownBy(() -> strict("{\"$ref\":\"#\"}")).hasMessageContaining("refers to itself");
+        assertThatThrownBy(() -> strict("{not json")).hasMessageContaining("not valid JSON");
+        assertThatThrownBy(() -> strict("{\"type\":\"array\",\"minItems\":3,\"maxItems\":1}"))
                 .hasMessageContaining("minItems");
         // without strict, narrowing keywords the automaton does not enforce are best effort: ignored
         assertThat(SchemaCompiler.compile(ResponseFormat.jsonSchema("{\"type\":\"string\",\"pattern\":\"^a\"}", false)))

@@ -1,5 +1,10 @@
 package io.kvasir.engine.grammar;
 
+import static io.kvasir.engine.grammar.Automaton.accepts;
+import static io.kvasir.engine.grammar.Automaton.feed;
+import static io.kvasir.engine.grammar.Automaton.isPrefix;
+import static io.kvasir.engine.grammar.Automaton.loose;
+import static io.kvasir.engine.grammar.Automaton.strict;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,25 +25,8 @@ import org.junit.jupiter.api.Test;
 /** String formats, enforced byte by byte; every value the grammar lets out passes an independent check. */
 class SchemaFormatsTest {
 
-    private static Shape strict(String json) {
-        return SchemaCompiler.compile(ResponseFormat.jsonSchema(json, true));
-    }
-
-    private static Shape loose(String json) {
-        return SchemaCompiler.compile(ResponseFormat.jsonSchema(json, false));
-    }
-
     private static Shape format(String name) {
         return strict("{\"type\":\"string\",\"format\":\"" + name + "\"}");
-    }
-
-    private static JsonState feed(Shape root, String text) {
-        return JsonState.start(root).advance(text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static boolean accepts(Shape root, String text) {
-        JsonState s = feed(root, text);
-        return s != null && s.canEnd();
     }
 
     /** Asserts each value is accepted as a JSON string, and each other one refused. */

@@ -1,5 +1,10 @@
 package io.kvasir.engine.grammar;
 
+import static io.kvasir.engine.grammar.Automaton.accepts;
+import static io.kvasir.engine.grammar.Automaton.feed;
+import static io.kvasir.engine.grammar.Automaton.isPrefix;
+import static io.kvasir.engine.grammar.Automaton.loose;
+import static io.kvasir.engine.grammar.Automaton.strict;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -16,27 +21,6 @@ import org.junit.jupiter.api.Test;
 
 /** Number bounds and string lengths, enforced byte by byte; the keywords left unenforced, refused in strict. */
 class SchemaLimitsTest {
-
-    private static Shape strict(String json) {
-        return SchemaCompiler.compile(ResponseFormat.jsonSchema(json, true));
-    }
-
-    private static Shape loose(String json) {
-        return SchemaCompiler.compile(ResponseFormat.jsonSchema(json, false));
-    }
-
-    private static JsonState feed(Shape root, String text) {
-        return JsonState.start(root).advance(text.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static boolean accepts(Shape root, String text) {
-        JsonState s = feed(root, text);
-        return s != null && s.canEnd();
-    }
-
-    private static boolean isPrefix(Shape root, String text) {
-        return feed(root, text) != null;
-    }
 
     private static void assertAccepts(Shape s, String... texts) {
         for (String t : texts) {
