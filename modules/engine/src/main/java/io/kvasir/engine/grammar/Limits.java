@@ -89,6 +89,9 @@ final class Limits {
         return null;
     }
 
+    private static final BigDecimal LARGEST = new BigDecimal(Double.MAX_VALUE);
+    private static final BigDecimal SMALLEST = new BigDecimal(Double.MIN_NORMAL);
+
     private static BigDecimal number(JsonNode node, String keyword, String path) {
         JsonNode v = node.get(keyword);
         if (v == null) {
@@ -97,10 +100,18 @@ final class Limits {
         if (!v.isNumber()) {
             throw new SchemaException("'" + keyword + "' at " + path + " must be a number");
         }
-        if (v.isFloatingPointNumber() && !Double.isFinite(v.doubleValue())) {
+        BigDecimal exact = v.decimalValue();
+        // Bounds stay within a double's range, finite and not below its smallest normal magnitude:
+        // beyond it a client's own validator (JavaScript, most JSON parsers) could not tell the
+        // values apart, and the digits a bound needs stay a few hundred at most.
+        if (exact.abs().compareTo(LARGEST) > 0) {
             throw new SchemaException("'" + keyword + "' at " + path + " must be a finite number");
         }
-        return v.decimalValue();
+        if (exact.signum() != 0 && exact.abs().compareTo(SMALLEST) < 0) {
+            throw new SchemaException(
+                    "'" + keyword + "' at " + path + " must be 0 or at least " + Double.MIN_NORMAL + " in magnitude");
+        }
+        return exact;
     }
 
     /** Draft 4's {@code exclusiveMinimum: true}: it makes {@code minimum} exclusive, and needs one. */

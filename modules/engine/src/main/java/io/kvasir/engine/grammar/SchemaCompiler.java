@@ -95,7 +95,12 @@ public final class SchemaCompiler {
 
     static JsonNode parse(String schemaText) {
         try {
-            JsonNode node = Json.MAPPER.readTree(schemaText);
+            // Decimals kept exact: a bound read as a double would round (1e-400 to 0, letting 0 through
+            // a minimum of 1e-400), and a const is then spelled as its author wrote it.
+            JsonNode node = Json.MAPPER
+                    .reader()
+                    .with(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                    .readTree(schemaText);
             if (node == null || node.isMissingNode()) {
                 throw new SchemaException("the schema is empty");
             }

@@ -171,12 +171,21 @@ class SchemaLimitsTest {
     }
 
     @Test
+    void boundsAreReadAsTheDecimalsWrittenNotAsDoubles() {
+        // As a double this bound is 0.1 itself, which an exclusive maximum would refuse.
+        Shape s = strict("{\"type\":\"number\",\"minimum\":0,\"exclusiveMaximum\":0.1000000000000000000001}");
+        assertThat(accepts(s, "0.1")).isTrue();
+        assertThat(accepts(s, "0.11")).isFalse();
+    }
+
+    @Test
     void keywordValuesAreChecked() {
         String[][] cases = {
             {"{\"type\":\"integer\",\"minimum\":\"5\"}", "'minimum'"},
             {"{\"type\":\"integer\",\"exclusiveMaximum\":null}", "'exclusiveMaximum'"},
             {"{\"type\":\"integer\",\"exclusiveMinimum\":true}", "'exclusiveMinimum'"},
             {"{\"type\":\"number\",\"maximum\":1e400}", "finite"},
+            {"{\"type\":\"number\",\"minimum\":1e-400}", "in magnitude"},
             {"{\"type\":\"string\",\"minLength\":-1}", "'minLength'"},
             {"{\"type\":\"string\",\"maxLength\":1.5}", "'maxLength'"},
             {"{\"type\":\"string\",\"maxLength\":\"3\"}", "'maxLength'"},
