@@ -1,7 +1,5 @@
 package io.kvasir.engine.tensor;
 
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -17,10 +15,12 @@ import jdk.incubator.vector.VectorSpecies;
  * prototype measured up to 0.6% of the largest output; llama.cpp has the same error on this path).
  *
  * <p>Besides the quants it keeps what the kernels read per sub-block: the sum of each 32 quants
- * (what a sub-block's min multiplies) and, for each pair of columns {@code (c, c + 1)}, {@code G}
- * copies of {@code q[c]} followed by {@code G} copies of {@code q[c + 1]} as shorts ({@link #pairs}),
- * so that a kernel multiplies one load of two columns of a {@code G}-row group by one load of the
- * matching activations, instead of broadcasting and blending two values each time.
+ * (what a sub-block's min multiplies) and, for each pair of columns {@code (c, c + 1)}, both quants
+ * as the two 16-bit halves of one int ({@link #words}). The kernels read a group's weights as
+ * 16-bit lanes that alternate between the two columns of a pair ({@link Q4_KPacked}), so one
+ * broadcast of that int is the activation vector they multiply by. An earlier layout kept {@code
+ * 2 G} shorts per column pair instead (the columns in two halves of the vector): 64 KB for a
+ * 2048-column row, which pushed the weights' own lines out of the L1 cache.
  */
 final class Int8Activations {
 
@@ -32,7 +32,6 @@ final class Int8Activations {
     /** The bytes of two columns of a group, which widen to one {@link #S2} vector. */
     static final VectorSpecies<Byte> B2 = VectorSpecies.of(byte.class, VectorShape.forBitSize(2 * G * 8));
 
-    private static final VectorMask<Short> SECOND = VectorMask.fromLong(S2, ((1L << G) - 1) << G);
     private static final ThreadLocal<Int8Activations> HELD = ThreadLocal.withInitial(Int8Activations::new);
 
     /** The quants, {@code cols} of them. */
@@ -41,8 +40,8 @@ final class Int8Activations {
     float[] scale = new float[0];
     /** The sum of each 32 quants. */
     int[] sums32 = new int[0];
-    /** For each column pair {@code (c, c + 1)}, at {@code c * G}: {@code G} times {@code q[c]}, then {@code G} times {@code q[c + 1]}. */
-    short[] pairs = new short[0];
+    /** For each column pair {@code (c, c + 1)}, at {@code c / 2}: {@code q[c]} in the low 16 bits, {@code q[c + 1]} in the high. */
+    int[] words = new int[0];
 
     private Object call;
     private float[] source;
@@ -83,7 +82,7 @@ final class Int8Activations {
             q = new byte[cols];
             scale = new float[cols / BLOCK];
             sums32 = new int[cols / 32];
-            pairs = new short[cols * G];
+            words = new int[cols / 2];
         }
         for (int b = 0; b < cols / BLOCK; b++) {
             int from = b * BLOCK;
@@ -106,7 +105,7 @@ final class Int8Activations {
             sums32[j] = s;
         }
         for (int c = 0; c < cols; c += 2) {
-            ShortVector.broadcast(S2, q[c]).blend(q[c + 1], SECOND).intoArray(pairs, c * G);
+            words[c / 2] = (q[c + 1] << 16) | (q[c] & 0xFFFF);
         }
     }
 }

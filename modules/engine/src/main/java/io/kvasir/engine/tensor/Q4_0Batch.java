@@ -98,7 +98,7 @@ final class Q4_0Batch {
             for (int j = 0; j < 16; j++) {
                 IntVector u = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) j * lanes, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                FloatVector w = (FloatVector) u.and(15).convert(I2F, 0);
+                FloatVector w = (FloatVector) u.and(15).convertShape(I2F, F, 0);
                 int xc = xb + 8 * j;
                 a0 = w.fma(FloatVector.broadcast(F, xt[xc]), a0);
                 a1 = w.fma(FloatVector.broadcast(F, xt[xc + 1]), a1);
@@ -108,7 +108,7 @@ final class Q4_0Batch {
                 a5 = w.fma(FloatVector.broadcast(F, xt[xc + 5]), a5);
                 a6 = w.fma(FloatVector.broadcast(F, xt[xc + 6]), a6);
                 a7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), a7);
-                w = (FloatVector) u.lanewise(LSHR, 4).convert(I2F, 0);
+                w = (FloatVector) u.lanewise(LSHR, 4).convertShape(I2F, F, 0);
                 xc += 8 * 16;
                 a0 = w.fma(FloatVector.broadcast(F, xt[xc]), a0);
                 a1 = w.fma(FloatVector.broadcast(F, xt[xc + 1]), a1);
@@ -197,8 +197,8 @@ final class Q4_0Batch {
             for (int j = 0; j < 16; j++) {
                 IntVector u = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) j * lanes, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                FloatVector w = (FloatVector) u.and(15).convert(I2F, 0);
-                FloatVector v = (FloatVector) u.lanewise(LSHR, 4).convert(I2F, 0);
+                FloatVector w = (FloatVector) u.and(15).convertShape(I2F, F, 0);
+                FloatVector v = (FloatVector) u.lanewise(LSHR, 4).convertShape(I2F, F, 0);
                 int xl = xb + j;
                 int xh = xl + 16;
                 a0 = w.fma(FloatVector.broadcast(F, x[x0 + xl]), a0);

@@ -160,10 +160,10 @@ final class Q4_0Matrix extends DenseMatrix {
                         (IntVector) ByteVector.fromMemorySegment(B, p, o, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
                 IntVector u1 = (IntVector)
                         ByteVector.fromMemorySegment(B, p, o + s1, LE).convertShape(ZERO_EXTEND_B2I, I, 0);
-                h0 = ((FloatVector) u0.convert(I2F, 0)).fma(xh, h0);
-                h1 = ((FloatVector) u1.convert(I2F, 0)).fma(xh, h1);
-                l0 = ((FloatVector) u0.and(15).convert(I2F, 0)).fma(xl, l0);
-                l1 = ((FloatVector) u1.and(15).convert(I2F, 0)).fma(xl, l1);
+                h0 = ((FloatVector) u0.convertShape(I2F, F, 0)).fma(xh, h0);
+                h1 = ((FloatVector) u1.convertShape(I2F, F, 0)).fma(xh, h1);
+                l0 = ((FloatVector) u0.and(15).convertShape(I2F, F, 0)).fma(xl, l0);
+                l1 = ((FloatVector) u1.and(15).convertShape(I2F, F, 0)).fma(xl, l1);
             }
             FloatVector off = FloatVector.broadcast(F, xo[b]);
             o0 = l0.add(h0)
@@ -215,8 +215,8 @@ final class Q4_0Matrix extends DenseMatrix {
             for (int j = 0; j < 16; j++) {
                 IntVector v = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) j * lanes, LE)
                         .convertShape(ZERO_EXTEND_B2I, I, 0);
-                ((FloatVector) v.and(15).convert(I2F, 0)).fma(d, m).intoMemorySegment(wf, w0 + j * step, LE);
-                ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0))
+                ((FloatVector) v.and(15).convertShape(I2F, F, 0)).fma(d, m).intoMemorySegment(wf, w0 + j * step, LE);
+                ((FloatVector) v.lanewise(LSHR, 4).convertShape(I2F, F, 0))
                         .fma(d, m)
                         .intoMemorySegment(wf, w0 + (16 + j) * step, LE);
             }

@@ -9,6 +9,7 @@ import static io.kvasir.engine.tensor.Vectors.HALF_EXPONENT_FIX;
 import static io.kvasir.engine.tensor.Vectors.I;
 import static io.kvasir.engine.tensor.Vectors.LE;
 import static io.kvasir.engine.tensor.Vectors.S;
+import static jdk.incubator.vector.VectorOperators.ASHR;
 import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
@@ -36,7 +37,16 @@ import jdk.incubator.vector.ShortVector;
  * session, 1.05-1.35x in three alternating runs of the nineteenth (benchmarks.md). The Vector API
  * has no byte dot product (VNNI {@code vpdpbusd}, or {@code vpmaddubsw}/{@code vpmaddwd}), so each
  * 64 products cost a widening, a mask, a shift, two 16-bit multiplies and two adds, against about
- * twice that for the float kernel. A Q6_K counterpart (pairs of columns 32 apart, the high bits
+ * twice that for the float kernel. The activations are one broadcast int per column pair (see
+ * {@link Int8Activations#words}), read from a 4 KB array that stays in the L1 cache.
+ *
+ * <p>Two groups from the two halves of a thread's range run together: each broadcast feeds both,
+ * and two memory streams keep more misses in flight. Four at a time (as {@link Q8_0Matrix} does)
+ * measured 1.4x faster still in isolation, but C2 compiled that larger method into code several
+ * times slower once the batch kernels had run in the same JVM (bench-110m decode fell to 45
+ * tokens/s after a prefill), so it was not kept.
+ *
+ * <p>A Q6_K counterpart (pairs of columns 32 apart, the high bits
  * repeated by a rearrange) was slower than Q6_K's float kernel even in the cache and was dropped.
  *
  * <p>Batches and prefill keep the float kernels (arithmetic-bound, where widening once per group
@@ -71,7 +81,7 @@ final class Q4_KInt8 {
                 dot2(p, blocks, g, half, a, out);
             }
             for (int g = start + 2 * half; g < end; g++) {
-                dot(p, blocks, rows, g, a, out);
+                dot1(p, blocks, rows, g, a, out);
             }
         });
     }
@@ -82,140 +92,56 @@ final class Q4_KInt8 {
      * conversion to float times {@code d * xscale}; the mins' term is the integer sum of
      * {@code min * sum(xq)} times {@code dmin * xscale}.
      *
-     * <p>One load takes two byte positions of the group (2 x {@code G} bytes: the low nibbles of
-     * columns {@code l} and {@code l + 1} of the pair's first sub-block, the high nibbles those of
-     * its second), widened to shorts and multiplied by the matching activation pairs. A 16-bit
-     * lane sums 16 products of at most 15 x 127, so it cannot overflow; both halves of the vector
-     * are added in 32 bits once per sub-block.
+     * <p>One load takes two byte positions {@code (l, l + 1)} of the group's rows, widened to 16-bit
+     * lanes that alternate between the two: the low nibbles are columns {@code l} and {@code l + 1}
+     * of the pair's first sub-block, the high nibbles the same columns of its second. Each is
+     * multiplied by one broadcast pair of activation quants. A 16-bit lane sums 16 products of at
+     * most 15 x 127, so it cannot overflow; a row's two lanes are added in 32 bits (sign-extending
+     * both halves of an int) once per sub-block.
      */
-    private static void dot(MemorySegment p, int blocks, int rows, int g, Int8Activations a, float[] out) {
-        short[] xp = a.pairs;
+    private static void dot1(MemorySegment p, int blocks, int rows, int g, Int8Activations a, float[] out) {
+        int[] xw = a.words;
         int[] xs = a.sums32;
         float[] xd = a.scale;
         long base = g * blocks * gb;
-        FloatVector o = FloatVector.zero(F);
-        for (int sb = 0; sb < blocks; sb++) {
-            long at = base + sb * gb;
-            IntVector s = IntVector.zero(I);
-            IntVector m = s;
-            for (int pair = 0; pair < 4; pair++) {
-                long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
-                int xe = (sb * Q4_KPacked.BLOCK + 64 * pair) * G;
-                ShortVector lo = ShortVector.zero(S2);
-                ShortVector hi = lo;
-                for (int l = 0; l < 32; l += 2) {
-                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(B2, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2S, S2, 0);
-                    lo = lo.add(v.and((short) 0xF).mul(ShortVector.fromArray(S2, xp, xe + l * G)));
-                    hi = hi.add(v.lanewise(LSHR, 4).mul(ShortVector.fromArray(S2, xp, xe + (32 + l) * G)));
-                }
-                long sc = at + Q4_KPacked.SCALES + 2L * pair * G;
-                long mn = at + Q4_KPacked.MINS + 2L * pair * G;
-                int j = sb * 8 + 2 * pair;
-                IntVector sl = ((IntVector) lo.convertShape(S2I, I, 0)).add((IntVector) lo.convertShape(S2I, I, 1));
-                IntVector sh = ((IntVector) hi.convertShape(S2I, I, 0)).add((IntVector) hi.convertShape(S2I, I, 1));
-                s = s.add(sl.mul((IntVector)
-                                ByteVector.fromMemorySegment(B, p, sc, LE).convertShape(ZERO_EXTEND_B2I, I, 0)))
-                        .add(sh.mul((IntVector)
-                                ByteVector.fromMemorySegment(B, p, sc + G, LE).convertShape(ZERO_EXTEND_B2I, I, 0)));
-                m = m.add(((IntVector) ByteVector.fromMemorySegment(B, p, mn, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
-                                .mul(xs[j]))
-                        .add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + G, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
-                                .mul(xs[j + 1]));
-            }
-            float dx = xd[sb];
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .mul(dx);
-            FloatVector dmin = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
-                            .convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
-                    .mul(HALF_EXPONENT_FIX)
-                    .mul(dx);
-            o = ((FloatVector) s.convert(I2F, 0)).fma(d, o).sub(((FloatVector) m.convert(I2F, 0)).mul(dmin));
-        }
-        int r0 = g * G;
-        if (r0 + G <= rows) {
-            o.intoArray(out, r0);
-        } else {
-            o.intoArray(out, r0, F.indexInRange(r0, rows));
-        }
-    }
-
-    /**
-     * {@link #dot} for full groups {@code g} and {@code g + step} together: each activation
-     * load serves both, and two memory streams keep more misses in flight.
-     */
-    private static void dot2(MemorySegment p, int blocks, int g, int step, Int8Activations a, float[] out) {
-        short[] xp = a.pairs;
-        int[] xs = a.sums32;
-        float[] xd = a.scale;
-        long base = g * blocks * gb;
-        long s2 = step * blocks * gb;
         FloatVector o0 = FloatVector.zero(F);
-        FloatVector o1 = o0;
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
-            IntVector s0 = IntVector.zero(I);
-            IntVector m0 = s0;
-            IntVector s1 = s0;
-            IntVector m1 = s0;
+            IntVector t0 = IntVector.zero(I);
+            IntVector m0 = t0;
             for (int pair = 0; pair < 4; pair++) {
                 long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
-                int xe = (sb * Q4_KPacked.BLOCK + 64 * pair) * G;
+                int xc = sb * Q4_KPacked.BLOCK / 2 + 32 * pair;
                 ShortVector lo0 = ShortVector.zero(S2);
                 ShortVector hi0 = lo0;
-                ShortVector lo1 = lo0;
-                ShortVector hi1 = lo0;
                 for (int l = 0; l < 32; l += 2) {
-                    ShortVector v0 = (ShortVector) ByteVector.fromMemorySegment(B2, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector v1 = (ShortVector) ByteVector.fromMemorySegment(B2, p, q + s2 + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2S, S2, 0);
-                    ShortVector xl = ShortVector.fromArray(S2, xp, xe + l * G);
-                    ShortVector xh = ShortVector.fromArray(S2, xp, xe + (32 + l) * G);
+                    long w = q + (long) l * G;
+                    ShortVector xl = IntVector.broadcast(I, xw[xc + l / 2]).reinterpretAsShorts();
+                    ShortVector xh = IntVector.broadcast(I, xw[xc + 16 + l / 2]).reinterpretAsShorts();
+                    ShortVector v0 = (ShortVector)
+                            ByteVector.fromMemorySegment(B2, p, w, LE).convertShape(ZERO_EXTEND_B2S, S2, 0);
                     lo0 = lo0.add(v0.and((short) 0xF).mul(xl));
                     hi0 = hi0.add(v0.lanewise(LSHR, 4).mul(xh));
-                    lo1 = lo1.add(v1.and((short) 0xF).mul(xl));
-                    hi1 = hi1.add(v1.lanewise(LSHR, 4).mul(xh));
                 }
                 long sc = at + Q4_KPacked.SCALES + 2L * pair * G;
                 long mn = at + Q4_KPacked.MINS + 2L * pair * G;
                 int j = sb * 8 + 2 * pair;
-                s0 = s0.add(((IntVector) lo0.convertShape(S2I, I, 0))
-                                .add((IntVector) lo0.convertShape(S2I, I, 1))
+                IntVector l0 = lo0.reinterpretAsInts();
+                IntVector h0 = hi0.reinterpretAsInts();
+                t0 = t0.add(l0.lanewise(LSHL, 16)
+                                .lanewise(ASHR, 16)
+                                .add(l0.lanewise(ASHR, 16))
                                 .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc, LE)
                                         .convertShape(ZERO_EXTEND_B2I, I, 0)))
-                        .add(((IntVector) hi0.convertShape(S2I, I, 0))
-                                .add((IntVector) hi0.convertShape(S2I, I, 1))
+                        .add(h0.lanewise(LSHL, 16)
+                                .lanewise(ASHR, 16)
+                                .add(h0.lanewise(ASHR, 16))
                                 .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + G, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0)));
-                s1 = s1.add(((IntVector) lo1.convertShape(S2I, I, 0))
-                                .add((IntVector) lo1.convertShape(S2I, I, 1))
-                                .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + s2, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0)))
-                        .add(((IntVector) hi1.convertShape(S2I, I, 0))
-                                .add((IntVector) hi1.convertShape(S2I, I, 1))
-                                .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + s2 + G, LE)
                                         .convertShape(ZERO_EXTEND_B2I, I, 0)));
                 m0 = m0.add(((IntVector) ByteVector.fromMemorySegment(B, p, mn, LE)
                                         .convertShape(ZERO_EXTEND_B2I, I, 0))
                                 .mul(xs[j]))
                         .add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + G, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
-                                .mul(xs[j + 1]));
-                m1 = m1.add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + s2, LE)
-                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
-                                .mul(xs[j]))
-                        .add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + s2 + G, LE)
                                         .convertShape(ZERO_EXTEND_B2I, I, 0))
                                 .mul(xs[j + 1]));
             }
@@ -227,29 +153,135 @@ final class Q4_KInt8 {
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
                     .mul(dx);
-            FloatVector dmin0 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
+            FloatVector n0 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
                             .convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
                     .mul(dx);
+            o0 = ((FloatVector) t0.convertShape(I2F, F, 0))
+                    .fma(d0, o0)
+                    .sub(((FloatVector) m0.convertShape(I2F, F, 0)).mul(n0));
+        }
+        int r0 = g * G;
+        if (r0 + G <= rows) {
+            o0.intoArray(out, r0);
+        } else {
+            o0.intoArray(out, r0, F.indexInRange(r0, rows));
+        }
+    }
+
+    /** {@link #dot1} for full groups {@code g} and {@code g + step} together: each broadcast serves both. */
+    private static void dot2(MemorySegment p, int blocks, int g, int step, Int8Activations a, float[] out) {
+        int[] xw = a.words;
+        int[] xs = a.sums32;
+        float[] xd = a.scale;
+        long base = g * blocks * gb;
+        long s1 = step * blocks * gb;
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector o1 = o0;
+        for (int sb = 0; sb < blocks; sb++) {
+            long at = base + sb * gb;
+            IntVector t0 = IntVector.zero(I);
+            IntVector t1 = t0;
+            IntVector m0 = t0;
+            IntVector m1 = t0;
+            for (int pair = 0; pair < 4; pair++) {
+                long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
+                int xc = sb * Q4_KPacked.BLOCK / 2 + 32 * pair;
+                ShortVector lo0 = ShortVector.zero(S2);
+                ShortVector hi0 = lo0;
+                ShortVector lo1 = lo0;
+                ShortVector hi1 = lo0;
+                for (int l = 0; l < 32; l += 2) {
+                    long w = q + (long) l * G;
+                    ShortVector xl = IntVector.broadcast(I, xw[xc + l / 2]).reinterpretAsShorts();
+                    ShortVector xh = IntVector.broadcast(I, xw[xc + 16 + l / 2]).reinterpretAsShorts();
+                    ShortVector v0 = (ShortVector)
+                            ByteVector.fromMemorySegment(B2, p, w, LE).convertShape(ZERO_EXTEND_B2S, S2, 0);
+                    ShortVector v1 = (ShortVector)
+                            ByteVector.fromMemorySegment(B2, p, w + s1, LE).convertShape(ZERO_EXTEND_B2S, S2, 0);
+                    lo0 = lo0.add(v0.and((short) 0xF).mul(xl));
+                    hi0 = hi0.add(v0.lanewise(LSHR, 4).mul(xh));
+                    lo1 = lo1.add(v1.and((short) 0xF).mul(xl));
+                    hi1 = hi1.add(v1.lanewise(LSHR, 4).mul(xh));
+                }
+                long sc = at + Q4_KPacked.SCALES + 2L * pair * G;
+                long mn = at + Q4_KPacked.MINS + 2L * pair * G;
+                int j = sb * 8 + 2 * pair;
+                IntVector l0 = lo0.reinterpretAsInts();
+                IntVector h0 = hi0.reinterpretAsInts();
+                t0 = t0.add(l0.lanewise(LSHL, 16)
+                                .lanewise(ASHR, 16)
+                                .add(l0.lanewise(ASHR, 16))
+                                .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0)))
+                        .add(h0.lanewise(LSHL, 16)
+                                .lanewise(ASHR, 16)
+                                .add(h0.lanewise(ASHR, 16))
+                                .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + G, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0)));
+                m0 = m0.add(((IntVector) ByteVector.fromMemorySegment(B, p, mn, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
+                                .mul(xs[j]))
+                        .add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + G, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
+                                .mul(xs[j + 1]));
+                IntVector l1 = lo1.reinterpretAsInts();
+                IntVector h1 = hi1.reinterpretAsInts();
+                t1 = t1.add(l1.lanewise(LSHL, 16)
+                                .lanewise(ASHR, 16)
+                                .add(l1.lanewise(ASHR, 16))
+                                .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + s1, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0)))
+                        .add(h1.lanewise(LSHL, 16)
+                                .lanewise(ASHR, 16)
+                                .add(h1.lanewise(ASHR, 16))
+                                .mul((IntVector) ByteVector.fromMemorySegment(B, p, sc + s1 + G, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0)));
+                m1 = m1.add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + s1, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
+                                .mul(xs[j]))
+                        .add(((IntVector) ByteVector.fromMemorySegment(B, p, mn + s1 + G, LE)
+                                        .convertShape(ZERO_EXTEND_B2I, I, 0))
+                                .mul(xs[j + 1]));
+            }
+            float dx = xd[sb];
+            FloatVector d0 = ((IntVector)
+                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .mul(dx);
+            FloatVector n0 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
+                            .convertShape(S2I, I, 0))
+                    .lanewise(LSHL, 13)
+                    .and(HALF_BITS)
+                    .reinterpretAsFloats()
+                    .mul(HALF_EXPONENT_FIX)
+                    .mul(dx);
+            o0 = ((FloatVector) t0.convertShape(I2F, F, 0))
+                    .fma(d0, o0)
+                    .sub(((FloatVector) m0.convertShape(I2F, F, 0)).mul(n0));
             FloatVector d1 = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at + s2, LE).convertShape(S2I, I, 0))
+                            ShortVector.fromMemorySegment(S, p, at + s1, LE).convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
                     .mul(dx);
-            FloatVector dmin1 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2 + Q4_KPacked.DMIN, LE)
+            FloatVector n1 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + s1 + Q4_KPacked.DMIN, LE)
                             .convertShape(S2I, I, 0))
                     .lanewise(LSHL, 13)
                     .and(HALF_BITS)
                     .reinterpretAsFloats()
                     .mul(HALF_EXPONENT_FIX)
                     .mul(dx);
-            o0 = ((FloatVector) s0.convert(I2F, 0)).fma(d0, o0).sub(((FloatVector) m0.convert(I2F, 0)).mul(dmin0));
-            o1 = ((FloatVector) s1.convert(I2F, 0)).fma(d1, o1).sub(((FloatVector) m1.convert(I2F, 0)).mul(dmin1));
+            o1 = ((FloatVector) t1.convertShape(I2F, F, 0))
+                    .fma(d1, o1)
+                    .sub(((FloatVector) m1.convertShape(I2F, F, 0)).mul(n1));
         }
         o0.intoArray(out, g * G);
         o1.intoArray(out, (g + step) * G);

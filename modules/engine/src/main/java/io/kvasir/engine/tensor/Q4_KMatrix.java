@@ -12,7 +12,6 @@ import static jdk.incubator.vector.VectorOperators.I2F;
 import static jdk.incubator.vector.VectorOperators.LSHL;
 import static jdk.incubator.vector.VectorOperators.LSHR;
 import static jdk.incubator.vector.VectorOperators.S2I;
-import static jdk.incubator.vector.VectorOperators.ZERO_EXTEND_B2I;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -91,17 +90,7 @@ final class Q4_KMatrix extends DenseMatrix {
             return;
         }
         if (batch == 1) {
-            float[] xs = subBlockSums(x);
-            int full = rows / G;
-            pool.parallelFor(groups, (start, end) -> {
-                int half = Math.max(0, (Math.min(end, full) - start) / 2);
-                for (int g = start; g < start + half; g++) {
-                    dot2(g, half, x, xs, out);
-                }
-                for (int g = start + 2 * half; g < end; g++) {
-                    dot1(g, x, xs, out);
-                }
-            });
+            floatRow(x, out, pool);
             return;
         }
         if (batch > PanelKernels.K_QUANT_ABOVE) {
@@ -109,6 +98,21 @@ final class Q4_KMatrix extends DenseMatrix {
             return;
         }
         WidenedKernels.multiplyGroups(this::widen, rows, cols, groups, x, batch, out, pool);
+    }
+
+    /** One activation row with the float kernels: what runs when the int8 kernels are switched off. */
+    void floatRow(float[] x, float[] out, ComputePool pool) {
+        float[] xs = subBlockSums(x);
+        int full = rows / G;
+        pool.parallelFor(groups, (start, end) -> {
+            int half = Math.max(0, (Math.min(end, full) - start) / 2);
+            for (int g = start; g < start + half; g++) {
+                dot2(g, half, x, xs, out);
+            }
+            for (int g = start + 2 * half; g < end; g++) {
+                dot1(g, x, xs, out);
+            }
+        });
     }
 
     /** The sum of each 32-column sub-block of {@code x}'s first row: what the mins multiply. */
@@ -141,15 +145,15 @@ final class Q4_KMatrix extends DenseMatrix {
                 FloatVector a2 = a0;
                 FloatVector a3 = a0;
                 for (int l = 0; l < 32; l += 2) {
-                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) (l + 1) * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    a0 = ((FloatVector) v0.and(0xF).convert(I2F, 0)).fma(FloatVector.broadcast(F, x[xe + l]), a0);
-                    a1 = ((FloatVector) v0.lanewise(LSHR, 4).convert(I2F, 0))
+                    IntVector v = (IntVector) ShortVector.fromMemorySegment(S, p, q + (long) l * G, LE)
+                            .convertShape(S2I, I, 0);
+                    a0 = ((FloatVector) v.and(0xF).convertShape(I2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xe + l]), a0);
+                    a1 = ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F, 0))
                             .fma(FloatVector.broadcast(F, x[xe + 32 + l]), a1);
-                    a2 = ((FloatVector) v1.and(0xF).convert(I2F, 0)).fma(FloatVector.broadcast(F, x[xe + l + 1]), a2);
-                    a3 = ((FloatVector) v1.lanewise(LSHR, 4).convert(I2F, 0))
+                    a2 = ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convertShape(I2F, F, 0))
+                            .fma(FloatVector.broadcast(F, x[xe + l + 1]), a2);
+                    a3 = ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convertShape(I2F, F, 0))
                             .fma(FloatVector.broadcast(F, x[xe + 33 + l]), a3);
                 }
                 long sc = at + Q4_KPacked.SCALES + 2L * pair * G;
@@ -208,22 +212,38 @@ final class Q4_KMatrix extends DenseMatrix {
             for (int pair = 0; pair < 4; pair++) {
                 long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
                 int xe = sb * Q4_KPacked.BLOCK + 64 * pair;
+                // Group g's sums in a0 (first sub-block) and a1 (second), group g + step's in a2
+                // and a3; b0-b3 likewise for the odd columns, against FMA latency.
                 FloatVector a0 = FloatVector.zero(F);
                 FloatVector a1 = a0;
                 FloatVector a2 = a0;
                 FloatVector a3 = a0;
-                for (int l = 0; l < 32; l++) {
-                    IntVector v0 = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    IntVector v1 = (IntVector) ByteVector.fromMemorySegment(B, p, q + s2 + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    FloatVector xe0 = FloatVector.broadcast(F, x[xe + l]);
-                    FloatVector xo0 = FloatVector.broadcast(F, x[xe + 32 + l]);
-                    a0 = ((FloatVector) v0.and(0xF).convert(I2F, 0)).fma(xe0, a0);
-                    a1 = ((FloatVector) v0.lanewise(LSHR, 4).convert(I2F, 0)).fma(xo0, a1);
-                    a2 = ((FloatVector) v1.and(0xF).convert(I2F, 0)).fma(xe0, a2);
-                    a3 = ((FloatVector) v1.lanewise(LSHR, 4).convert(I2F, 0)).fma(xo0, a3);
+                FloatVector b0 = a0;
+                FloatVector b1 = a0;
+                FloatVector b2 = a0;
+                FloatVector b3 = a0;
+                for (int l = 0; l < 32; l += 2) {
+                    IntVector v0 = (IntVector) ShortVector.fromMemorySegment(S, p, q + (long) l * G, LE)
+                            .convertShape(S2I, I, 0);
+                    IntVector v1 = (IntVector) ShortVector.fromMemorySegment(S, p, q + s2 + (long) l * G, LE)
+                            .convertShape(S2I, I, 0);
+                    FloatVector xl = FloatVector.broadcast(F, x[xe + l]);
+                    FloatVector xh = FloatVector.broadcast(F, x[xe + 32 + l]);
+                    FloatVector xl1 = FloatVector.broadcast(F, x[xe + l + 1]);
+                    FloatVector xh1 = FloatVector.broadcast(F, x[xe + 33 + l]);
+                    a0 = ((FloatVector) v0.and(0xF).convertShape(I2F, F, 0)).fma(xl, a0);
+                    a1 = ((FloatVector) v0.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F, 0)).fma(xh, a1);
+                    b0 = ((FloatVector) v0.lanewise(LSHR, 8).and(0xF).convertShape(I2F, F, 0)).fma(xl1, b0);
+                    b1 = ((FloatVector) v0.lanewise(LSHR, 12).and(0xF).convertShape(I2F, F, 0)).fma(xh1, b1);
+                    a2 = ((FloatVector) v1.and(0xF).convertShape(I2F, F, 0)).fma(xl, a2);
+                    a3 = ((FloatVector) v1.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F, 0)).fma(xh, a3);
+                    b2 = ((FloatVector) v1.lanewise(LSHR, 8).and(0xF).convertShape(I2F, F, 0)).fma(xl1, b2);
+                    b3 = ((FloatVector) v1.lanewise(LSHR, 12).and(0xF).convertShape(I2F, F, 0)).fma(xh1, b3);
                 }
+                a0 = a0.add(b0);
+                a1 = a1.add(b1);
+                a2 = a2.add(b2);
+                a3 = a3.add(b3);
                 long sc = at + Q4_KPacked.SCALES + 2L * pair * G;
                 long mn = at + Q4_KPacked.MINS + 2L * pair * G;
                 int j = sb * 8 + 2 * pair;
@@ -324,16 +344,34 @@ final class Q4_KMatrix extends DenseMatrix {
                         .neg();
                 long q = at + Q4_KPacked.QUANTS + 32L * pair * G;
                 long w0 = off + step * (sb * Q4_KPacked.BLOCK + 64 * pair);
-                for (int l = 0; l < 32; l++) {
-                    IntVector v = (IntVector) ByteVector.fromMemorySegment(B, p, q + (long) l * G, LE)
-                            .convertShape(ZERO_EXTEND_B2I, I, 0);
-                    ((FloatVector) v.and(0xF).convert(I2F, 0)).fma(de, me).intoMemorySegment(wf, w0 + step * l, LE);
-                    ((FloatVector) v.lanewise(LSHR, 4).convert(I2F, 0))
+                for (int l = 0; l < 32; l += 2) {
+                    IntVector v = (IntVector) ShortVector.fromMemorySegment(S, p, q + (long) l * G, LE)
+                            .convertShape(S2I, I, 0);
+                    ((FloatVector) v.and(0xF).convertShape(I2F, F, 0))
+                            .fma(de, me)
+                            .intoMemorySegment(wf, w0 + step * l, LE);
+                    ((FloatVector) v.lanewise(LSHR, 4).and(0xF).convertShape(I2F, F, 0))
                             .fma(doo, mo)
                             .intoMemorySegment(wf, w0 + step * (32 + l), LE);
+                    ((FloatVector) v.lanewise(LSHR, 8).and(0xF).convertShape(I2F, F, 0))
+                            .fma(de, me)
+                            .intoMemorySegment(wf, w0 + step * (l + 1), LE);
+                    ((FloatVector) v.lanewise(LSHR, 12).and(0xF).convertShape(I2F, F, 0))
+                            .fma(doo, mo)
+                            .intoMemorySegment(wf, w0 + step * (33 + l), LE);
                 }
             }
         }
+    }
+
+    /**
+     * Byte positions {@code l} and {@code l + 1} of the group's rows (two adjacent bytes per row,
+     * see {@link Q4_KPacked}), one 16-bit lane per row widened to an int: its four nibbles, low to
+     * high, are columns {@code l}, {@code 32 + l}, {@code l + 1} and {@code 33 + l} of the pair of
+     * sub-blocks. Sign extension only fills bits above the four nibbles, which the masks drop.
+     */
+    private IntVector pairOfPositions(long at) {
+        return (IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0);
     }
 
     @Override

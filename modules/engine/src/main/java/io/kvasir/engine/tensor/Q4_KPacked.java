@@ -14,10 +14,17 @@ import java.nio.ByteOrder;
  *   <li>8 x {@code G} scale bytes, sub-block by sub-block (at {@link #SCALES}), then 8 x {@code G}
  *       min bytes (at {@link #MINS}), already unpacked from the 12-byte 6-bit packing;
  *   <li>4 x 32 x {@code G} nibble bytes (at {@link #QUANTS}): for each pair of sub-blocks and each
- *       of its 32 byte positions, that byte of the {@code G} rows, so one {@code G}-byte load
- *       holds the low nibbles of column {@code 64 * pair + l} and the high nibbles of column
- *       {@code 64 * pair + 32 + l} for the whole group.
+ *       two of its 32 byte positions {@code (l, l + 1)}, {@code l} even, the two bytes of each of
+ *       the {@code G} rows side by side. Byte {@code l} of a sub-block pair holds the low nibble
+ *       of column {@code 64 * pair + l} and the high nibble of column {@code 64 * pair + 32 + l}.
  * </ul>
+ *
+ * <p>Why two positions per row: the int8 kernel ({@link Q4_KInt8}) widens {@code 2 G} bytes to
+ * 16-bit lanes that then alternate between columns {@code l} and {@code l + 1}, so its activation
+ * vector is one broadcast int holding both columns' quants; with one position per {@code G}-byte
+ * run it needed a stored vector per column pair, which spilled out of the L1 cache. The float
+ * kernels take a pair's {@code G} shorts as ints and get four columns' nibbles from each.
+ *
  *
  * Groups follow each other, each super-block after super-block. Rows past the end of the matrix
  * (the last group's padding) are zeros.
@@ -78,7 +85,7 @@ record Q4_KPacked(MemorySegment data, int rows, int cols, int groups) {
                         out[(int) MINS + j * G + i] = (byte) KQuants.q4kMin(blockSeg, 4, j);
                     }
                     for (int l = 0; l < 128; l++) {
-                        out[(int) QUANTS + l * G + i] = block[16 + l];
+                        out[(int) quantAt(l, i)] = block[16 + l];
                     }
                 }
                 MemorySegment.copy(
@@ -103,12 +110,17 @@ record Q4_KPacked(MemorySegment data, int rows, int cols, int groups) {
                 float d2 = d * u8(at + SCALES + (2L * pair + 1) * G + i);
                 float m2 = dmin * u8(at + MINS + (2L * pair + 1) * G + i);
                 for (int l = 0; l < 32; l++) {
-                    int q = u8(at + QUANTS + (32L * pair + l) * G + i);
+                    int q = u8(at + quantAt(32 * pair + l, i));
                     out[off + b * BLOCK + 64 * pair + l] = d1 * (q & 0xF) - m1;
                     out[off + b * BLOCK + 64 * pair + 32 + l] = d2 * (q >>> 4) - m2;
                 }
             }
         }
+    }
+
+    /** Where byte {@code l} (0-127) of row {@code i}'s nibbles sits in a (group, super-block). */
+    static long quantAt(int l, int i) {
+        return QUANTS + (long) (l & ~1) * G + 2L * i + (l & 1);
     }
 
     private int u8(long at) {

@@ -105,6 +105,21 @@ final class KQuantMatrixChecks {
         checkOutputs(GgmlType.Q4_K, bytes, w, x, out, rows, 1, cols, true);
     }
 
+    /** {@link Q4_KMatrix}'s float kernels for one row, which the int8 kernels replace by default. */
+    static void floatRowMatchesReference(int rows, ComputePool pool, int cols) {
+        Random random = new Random(rows * 31L + cols + 9);
+        byte[] bytes = randomBlocks(GgmlType.Q4_K, rows, cols, random);
+        float[] w = Quantizer.dequantize(GgmlType.Q4_K, bytes, 0, rows * cols);
+        float[] x = new float[cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian();
+        }
+        float[] out = new float[rows + 16];
+        Arrays.fill(out, Float.NaN);
+        new Q4_KMatrix(MemorySegment.ofArray(bytes), rows, cols).floatRow(x, out, pool);
+        checkOutputs(GgmlType.Q4_K, bytes, w, x, out, rows, 1, cols, false);
+    }
+
     private static void checkOutputs(
             GgmlType type,
             byte[] bytes,

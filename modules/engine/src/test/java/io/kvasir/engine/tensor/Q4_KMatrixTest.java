@@ -41,6 +41,13 @@ class Q4_KMatrixTest {
         KQuantMatrixChecks.int8MatchesReference(rows, threads == 1 ? one : two, cols);
     }
 
+    @ParameterizedTest(name = "{0} rows threads {1} cols {2}")
+    @MethodSource("int8Shapes")
+    void floatKernelForOneRowMatchesTheDequantizedProduct(int rows, int threads, int cols) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vectors.ENABLED, "no usable vector shape");
+        KQuantMatrixChecks.floatRowMatchesReference(rows, threads == 1 ? one : two, cols);
+    }
+
     static Stream<org.junit.jupiter.params.provider.Arguments> int8Shapes() {
         return KQuantMatrixChecks.shapes()
                 .filter(a -> (int) a.get()[1] == 1)
