@@ -65,13 +65,15 @@ public final class FusedMatmul {
     }
 
     /**
-     * Whether every matrix is 16-bit floats, whose single-sequence kernel wants one long stretch per
-     * thread (see {@link ComputePool#parallelForEven}): bench-110m F16, 2 threads, QKV and gate/up
-     * in one slice per thread instead of four decoded 7-11% faster (with the other loops even).
+     * Whether every matrix is 16-bit floats or Q4_K on its int8 kernel, whose single-sequence
+     * kernels want one long stretch per thread (see {@link ComputePool#parallelForEven}):
+     * bench-110m F16, 2 threads, QKV and gate/up in one slice per thread instead of four decoded
+     * 7-11% faster (with the other loops even); Q4_K, forward pass alone, 1.65-1.70 ms a token
+     * against 2.04-2.05 (see {@link Q4_KInt8}).
      */
     private static boolean streamsHalves(WeightMatrix[] matrices) {
         for (WeightMatrix m : matrices) {
-            if (!(m instanceof F16Matrix || m instanceof BF16Matrix)) {
+            if (!(m instanceof F16Matrix || m instanceof BF16Matrix || m instanceof Q4_KMatrix && Q4_KInt8.ENABLED)) {
                 return false;
             }
         }
