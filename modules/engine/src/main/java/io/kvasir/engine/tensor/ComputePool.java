@@ -18,10 +18,11 @@ public interface ComputePool extends AutoCloseable {
 
     /**
      * As {@link #parallelFor}, but in one contiguous chunk per thread: for loops whose items all
-     * cost the same and whose kernel reads memory faster the longer each call's stretch is
-     * (single-sequence decode of 16-bit weights; see {@link F16Matrix}). A thread the OS
-     * deschedules then delays the whole loop, which the chunks of {@link #parallelFor} avoid, so
-     * only such loops should ask for it.
+     * cost the same and whose kernel reads memory faster the longer each call's stretch is (the
+     * single-sequence products of every weight type, which stream their matrix once from memory;
+     * see {@link F16Matrix} and {@link Q4_KInt8}). A thread the OS deschedules then delays the
+     * whole loop, which the chunks of {@link #parallelFor} avoid, so only such loops should ask
+     * for it.
      */
     default void parallelForEven(int n, RangeBody body) {
         parallelFor(n, body);

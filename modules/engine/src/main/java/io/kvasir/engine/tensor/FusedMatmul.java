@@ -65,15 +65,23 @@ public final class FusedMatmul {
     }
 
     /**
-     * Whether every matrix is 16-bit floats or Q4_K on its int8 kernel, whose single-sequence
-     * kernels want one long stretch per thread (see {@link ComputePool#parallelForEven}):
-     * bench-110m F16, 2 threads, QKV and gate/up in one slice per thread instead of four decoded
-     * 7-11% faster (with the other loops even); Q4_K, forward pass alone, 1.65-1.70 ms a token
-     * against 2.04-2.05 (see {@link Q4_KInt8}).
+     * Whether every matrix's single-sequence kernel wants one long stretch per thread (see {@link
+     * ComputePool#parallelForEven}): all but the float Q4_K kernel and F32. bench-110m F16, 2
+     * threads, QKV and gate/up in one slice per thread instead of four decoded 7-11% faster (with
+     * the other loops even); the forward pass alone, one stretch per thread against four chunks,
+     * two runs each: Q4_K 1.65-1.70 ms a token against 2.04-2.05, Q6_K 2.48-2.55 against
+     * 3.20-3.66, Q8_0 2.35-2.69 against 3.05, Q4_0 2.00 against 2.42.
      */
     private static boolean streamsHalves(WeightMatrix[] matrices) {
         for (WeightMatrix m : matrices) {
-            if (!(m instanceof F16Matrix || m instanceof BF16Matrix || m instanceof Q4_KMatrix && Q4_KInt8.ENABLED)) {
+            if (!(m instanceof F16Matrix
+                    || m instanceof BF16Matrix
+                    || m instanceof Q4_KMatrix && Q4_KInt8.ENABLED
+                    || m instanceof Q6_KMatrix
+                    || m instanceof Q8_0Matrix
+                    || m instanceof Q4_0Matrix
+                    || m instanceof Q5_KMatrix
+                    || m instanceof SmallBlockMatrix)) {
                 return false;
             }
         }

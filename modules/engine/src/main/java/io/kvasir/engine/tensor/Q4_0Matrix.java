@@ -109,7 +109,7 @@ final class Q4_0Matrix extends DenseMatrix {
             Q4_0Activations a = Q4_0Activations.of(x, cols, pool);
             float[] xw = a.weights;
             float[] xo = a.offsets;
-            pool.parallelFor(groups, (start, end) -> {
+            pool.parallelForEven(groups, (start, end) -> {
                 // Two groups from the two halves of the range at a time: two memory streams, and
                 // each broadcast activation feeds two groups. A group left over goes through the
                 // same kernel twice over (read again from cache).

@@ -76,7 +76,7 @@ final class Q5_KMatrix extends DenseMatrix {
         if (batch == 1) {
             float[] xs = subBlockSums(x);
             int full = rows / G;
-            pool.parallelFor(groups, (start, end) -> {
+            pool.parallelForEven(groups, (start, end) -> {
                 int half = Math.max(0, (Math.min(end, full) - start) / 2);
                 for (int g = start; g < start + half; g++) {
                     dot2(g, half, x, xs, out);

@@ -77,7 +77,7 @@ final class Q6_KMatrix extends DenseMatrix {
         }
         if (batch == 1) {
             int full = rows / G;
-            pool.parallelFor(groups, (start, end) -> {
+            pool.parallelForEven(groups, (start, end) -> {
                 int quarter = Math.max(0, (Math.min(end, full) - start) / 4);
                 for (int g = start; g < start + quarter; g++) {
                     dot4(g, quarter, x, out);

@@ -88,7 +88,7 @@ final class Q8_0Matrix extends DenseMatrix {
         }
         if (batch == 1) {
             int full = rows / Q8_0Packed.G;
-            pool.parallelFor(groups, (start, end) -> {
+            pool.parallelForEven(groups, (start, end) -> {
                 // Four groups from the four quarters of the range at a time: one broadcast feeds four
                 // FMAs, and four memory streams keep more cache misses in flight once the weights
                 // come from DRAM.
