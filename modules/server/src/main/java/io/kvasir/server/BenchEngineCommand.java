@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,6 +35,12 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = "Prefill and batched decode speed of the in-process engine (medians over repeats).")
 final class BenchEngineCommand implements Callable<Integer> {
+
+    /** Decode steps run at each batch size before measuring (see {@link #measure}). */
+    static final int WARM_UP_STEPS = 512;
+
+    /** The most time spent warming one batch size, whatever the steps: a slow model still starts. */
+    static final long WARM_UP_MAX_MS = 20_000;
 
     @Option(
             names = "--model",
@@ -165,12 +172,21 @@ final class BenchEngineCommand implements Callable<Integer> {
             int vocab = local.tokenizer().vocabSize();
             progress("warming up");
             runPrefill(engine, vocab);
-            // And a decode at every batch size: a prefill compiles the batch kernels, not the
+            // And decodes at every batch size: a prefill compiles the batch kernels, not the
             // single-row ones, and each batch shape has kernels of its own, which the optimising
             // compiler otherwise takes during the first measured decode (seconds on a busy
-            // machine, with every vector boxed until then).
+            // machine, with every vector boxed until then). One decode of 64 steps was not enough:
+            // the code run once a step or once a layer had not yet been called often enough to
+            // reach the optimising compiler, so the compiler was quiet while the figures still
+            // rose (bench-110m Q4_K, 2 threads: a median of 3 runs 450-480 tokens/s, of 15 runs
+            // 552). Hence at least WARM_UP_STEPS steps, or WARM_UP_MAX_MS, per batch size.
             for (int b : batches) {
-                runDecode(engine, vocab, b);
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WARM_UP_MAX_MS);
+                int steps = 0;
+                do {
+                    runDecode(engine, vocab, b);
+                    steps += genTokens;
+                } while (steps < WARM_UP_STEPS && System.nanoTime() < until);
             }
             if (settleMaxMs > 0) {
                 progress("waiting for the compiler");
