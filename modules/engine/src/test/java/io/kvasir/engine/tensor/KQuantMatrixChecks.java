@@ -92,32 +92,32 @@ final class KQuantMatrixChecks {
      * bit, and against the float product within the activations' rounding.
      */
     static void int8MatchesReference(int rows, ComputePool pool, int cols) {
-        Random random = new Random(rows * 31L + cols + 5);
-        byte[] bytes = randomBlocks(GgmlType.Q4_K, rows, cols, random);
-        float[] w = Quantizer.dequantize(GgmlType.Q4_K, bytes, 0, rows * cols);
-        float[] x = new float[cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) random.nextGaussian();
-        }
-        float[] out = new float[rows + 16];
-        Arrays.fill(out, Float.NaN);
-        Q4_KInt8.matmul(Q4_KPacked.pack(MemorySegment.ofArray(bytes), rows, cols), x, out, pool);
-        checkOutputs(GgmlType.Q4_K, bytes, w, x, out, rows, 1, cols, true);
+        OneRow c = OneRow.random(rows, cols, rows * 31L + cols + 5);
+        Q4_KInt8.matmul(Q4_KPacked.pack(MemorySegment.ofArray(c.bytes), rows, cols), c.x, c.out, pool);
+        checkOutputs(GgmlType.Q4_K, c.bytes, c.w, c.x, c.out, rows, 1, cols, true);
     }
 
     /** {@link Q4_KMatrix}'s float kernels for one row, which the int8 kernels replace by default. */
     static void floatRowMatchesReference(int rows, ComputePool pool, int cols) {
-        Random random = new Random(rows * 31L + cols + 9);
-        byte[] bytes = randomBlocks(GgmlType.Q4_K, rows, cols, random);
-        float[] w = Quantizer.dequantize(GgmlType.Q4_K, bytes, 0, rows * cols);
-        float[] x = new float[cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) random.nextGaussian();
+        OneRow c = OneRow.random(rows, cols, rows * 31L + cols + 9);
+        new Q4_KMatrix(MemorySegment.ofArray(c.bytes), rows, cols).floatRow(c.x, c.out, pool);
+        checkOutputs(GgmlType.Q4_K, c.bytes, c.w, c.x, c.out, rows, 1, cols, false);
+    }
+
+    /** A random Q4_K matrix, its dequantized values, one activation row and an output of NaN sentinels. */
+    private record OneRow(byte[] bytes, float[] w, float[] x, float[] out) {
+        static OneRow random(int rows, int cols, long seed) {
+            Random random = new Random(seed);
+            byte[] bytes = randomBlocks(GgmlType.Q4_K, rows, cols, random);
+            float[] w = Quantizer.dequantize(GgmlType.Q4_K, bytes, 0, rows * cols);
+            float[] x = new float[cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+            float[] out = new float[rows + 16];
+            Arrays.fill(out, Float.NaN);
+            return new OneRow(bytes, w, x, out);
         }
-        float[] out = new float[rows + 16];
-        Arrays.fill(out, Float.NaN);
-        new Q4_KMatrix(MemorySegment.ofArray(bytes), rows, cols).floatRow(x, out, pool);
-        checkOutputs(GgmlType.Q4_K, bytes, w, x, out, rows, 1, cols, false);
     }
 
     private static void checkOutputs(
