@@ -24,9 +24,9 @@ import jdk.incubator.vector.ShortVector;
  * ({@link Q4_KPacked}, 2.8% larger than the file's blocks) that every kernel reads; the source
  * bytes are not read again.
  *
- * <p>One activation row: as for Q8_0, one load is a column of {@code G} rows (here two columns,
- * one per nibble), widened and multiplied by a broadcast activation into {@code G} row sums, with
- * no horizontal sums. A sub-block's sum of {@code q * x} is scaled by its 6-bit scale once per 32
+ * <p>One activation row: as for Q8_0, a load covers {@code G} rows, here two byte positions of
+ * each row as one 16-bit lane (four columns, one per nibble), widened and multiplied by broadcast
+ * activations into {@code G} row sums, with no horizontal sums. A sub-block's sum of {@code q * x} is scaled by its 6-bit scale once per 32
  * columns; the min term {@code dmin * min * sum(x)} needs only the sum of the sub-block's
  * activations, computed once per call, so the inner loop does not touch the mins at all. Two
  * groups from the two halves of a thread's range run together: each broadcast feeds both, and
@@ -34,7 +34,8 @@ import jdk.incubator.vector.ShortVector;
  *
  * <p>One activation row goes to the int8-activation kernels of {@link Q4_KInt8} (llama.cpp's way)
  * by default, which measured faster on the model as well as in the cache (see there); the float
- * kernels here serve one row when those are switched off, and in deterministic mode.
+ * kernels here serve one row when those are switched off ({@link #floatRow}); deterministic mode
+ * takes {@link ExactKernels}.
  *
  * <p>A batch of two rows or more widens each group to floats once and runs the float kernels over
  * every activation row: one group at a time up to eight rows ({@link WidenedKernels}), two groups
