@@ -119,11 +119,11 @@ final class Q4_0Batch {
                 a6 = w.fma(FloatVector.broadcast(F, xt[xc + 6]), a6);
                 a7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), a7);
             }
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             int f = f0 + b;
             o0 = a0.add(FloatVector.broadcast(F, offsets[f])).fma(d, o0);
@@ -210,11 +210,11 @@ final class Q4_0Batch {
                 e2 = v.fma(FloatVector.broadcast(F, x[x2 + xh]), e2);
                 e3 = v.fma(FloatVector.broadcast(F, x[x3 + xh]), e3);
             }
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             o0 = a0.add(e0).add(FloatVector.broadcast(F, offsets[f0 + b])).fma(d, o0);
             o1 = a1.add(e1).add(FloatVector.broadcast(F, offsets[f1 + b])).fma(d, o1);

@@ -169,21 +169,21 @@ final class Q4_0Matrix extends DenseMatrix {
             o0 = l0.add(h0)
                     .add(off)
                     .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
+                            ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
+                                                    .convertShape(S2I, I, 0))
+                                            .lanewise(LSHL, 13)
+                                            .and(HALF_BITS)
+                                            .reinterpretShape(F, 0))
                                     .mul(HALF_EXPONENT_FIX),
                             o0);
             o1 = l1.add(h1)
                     .add(off)
                     .fma(
-                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + s1, LE)
-                                            .convertShape(S2I, I, 0))
-                                    .lanewise(LSHL, 13)
-                                    .and(HALF_BITS)
-                                    .reinterpretAsFloats()
+                            ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + s1, LE)
+                                                    .convertShape(S2I, I, 0))
+                                            .lanewise(LSHL, 13)
+                                            .and(HALF_BITS)
+                                            .reinterpretShape(F, 0))
                                     .mul(HALF_EXPONENT_FIX),
                             o1);
         }
@@ -203,11 +203,11 @@ final class Q4_0Matrix extends DenseMatrix {
         for (int b = 0; b < blocks; b++) {
             long at = base + b * gb;
             long q = at + 2 * lanes;
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             // (n - 8) d in one rounding of n d - 8 d: exact, as the product fits a float.
             FloatVector m = d.mul(-8f);

@@ -176,17 +176,17 @@ final class Q4_KMatrix extends DenseMatrix {
                                 ByteVector.fromMemorySegment(B, p, mn + G, LE).convertShape(B2F, F, 0))
                         .fma(FloatVector.broadcast(F, xs[j + 1]), m);
             }
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
-            FloatVector dmin = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
-                            .convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector dmin = ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             o = s.fma(d, o).sub(m.mul(dmin));
         }
@@ -275,29 +275,31 @@ final class Q4_KMatrix extends DenseMatrix {
                                 .convertShape(B2F, F, 0))
                         .fma(xj1, m1);
             }
-            FloatVector d0 = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d0 = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
-            FloatVector dmin0 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
-                            .convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector dmin0 = ((FloatVector)
+                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
-            FloatVector d1 = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at + s2, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d1 = ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
-            FloatVector dmin1 = ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2 + Q4_KPacked.DMIN, LE)
-                            .convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector dmin1 = ((FloatVector)
+                            ((IntVector) ShortVector.fromMemorySegment(S, p, at + s2 + Q4_KPacked.DMIN, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             o0 = s0.fma(d0, o0).sub(m0.mul(dmin0));
             o1 = s1.fma(d1, o1).sub(m1.mul(dmin1));
@@ -314,17 +316,17 @@ final class Q4_KMatrix extends DenseMatrix {
         long base = g * blocks * gb;
         for (int sb = 0; sb < blocks; sb++) {
             long at = base + sb * gb;
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
-            FloatVector dmin = ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
-                            .convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector dmin = ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q4_KPacked.DMIN, LE)
+                                    .convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             for (int pair = 0; pair < 4; pair++) {
                 long sc = at + Q4_KPacked.SCALES + 2L * pair * G;

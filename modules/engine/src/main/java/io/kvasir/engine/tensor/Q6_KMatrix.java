@@ -117,11 +117,11 @@ final class Q6_KMatrix extends DenseMatrix {
                 t = a.fma(column(at + Q6_KPacked.scales(j)), t);
             }
             o = t.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o);
         }
@@ -159,19 +159,19 @@ final class Q6_KMatrix extends DenseMatrix {
                 t1 = a1.fma(column(sc + s), t1);
             }
             o0 = t0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o0);
             o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + s + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o1);
         }
@@ -215,35 +215,35 @@ final class Q6_KMatrix extends DenseMatrix {
                 t3 = a3.fma(column(sc + 3 * s), t3);
             }
             o0 = t0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o0);
             o1 = t1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + s + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o1);
             o2 = t2.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o2);
             o3 = t3.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s + Q6_KPacked.D, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s + Q6_KPacked.D, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o3);
         }
@@ -260,11 +260,11 @@ final class Q6_KMatrix extends DenseMatrix {
 
     /** The {@code G} fp16 factors of the (group, super-block) at {@code at}, as floats (written out in the single-row kernels: a helper too large to inline there hands back a boxed vector). */
     private FloatVector d(long at) {
-        return ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
-                        .convertShape(S2I, I, 0))
-                .lanewise(LSHL, 13)
-                .and(HALF_BITS)
-                .reinterpretAsFloats()
+        return ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + Q6_KPacked.D, LE)
+                                .convertShape(S2I, I, 0))
+                        .lanewise(LSHL, 13)
+                        .and(HALF_BITS)
+                        .reinterpretShape(F, 0))
                 .mul(HALF_EXPONENT_FIX);
     }
 

@@ -169,10 +169,11 @@ final class Q8_0Matrix extends DenseMatrix {
                         .fma(FloatVector.broadcast(F, x[xb + c]), a);
             }
             o = a.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o);
         }
@@ -206,17 +207,19 @@ final class Q8_0Matrix extends DenseMatrix {
                         .fma(xv, a1);
             }
             o0 = a0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o0);
             o1 = a1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o1);
         }
@@ -256,33 +259,35 @@ final class Q8_0Matrix extends DenseMatrix {
                         .fma(xv, a3);
             }
             o0 = a0.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o0);
             o1 = a1.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE).convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + s, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o1);
             o2 = a2.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + 2 * s, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o2);
             o3 = a3.fma(
-                    ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE)
-                                    .convertShape(S2I, I, 0))
-                            .lanewise(LSHL, 13)
-                            .and(HALF_BITS)
-                            .reinterpretAsFloats()
+                    ((FloatVector) ((IntVector) ShortVector.fromMemorySegment(S, p, at + 3 * s, LE)
+                                            .convertShape(S2I, I, 0))
+                                    .lanewise(LSHL, 13)
+                                    .and(HALF_BITS)
+                                    .reinterpretShape(F, 0))
                             .mul(HALF_EXPONENT_FIX),
                     o3);
         }
@@ -325,11 +330,11 @@ final class Q8_0Matrix extends DenseMatrix {
                 a2 = w.fma(FloatVector.broadcast(F, x[x2 + xc]), a2);
                 a3 = w.fma(FloatVector.broadcast(F, x[x3 + xc]), a3);
             }
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
@@ -415,11 +420,11 @@ final class Q8_0Matrix extends DenseMatrix {
                 a6 = w.fma(FloatVector.broadcast(F, xt[xc + 6]), a6);
                 a7 = w.fma(FloatVector.broadcast(F, xt[xc + 7]), a7);
             }
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             o0 = a0.fma(d, o0);
             o1 = a1.fma(d, o1);
@@ -474,11 +479,11 @@ final class Q8_0Matrix extends DenseMatrix {
         for (int b = 0; b < blocks; b++) {
             long at = base + b * gb;
             long q = at + 2 * lanes;
-            FloatVector d = ((IntVector)
-                            ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
-                    .lanewise(LSHL, 13)
-                    .and(HALF_BITS)
-                    .reinterpretAsFloats()
+            FloatVector d = ((FloatVector) ((IntVector)
+                                    ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0))
+                            .lanewise(LSHL, 13)
+                            .and(HALF_BITS)
+                            .reinterpretShape(F, 0))
                     .mul(HALF_EXPONENT_FIX);
             if (scalesAt >= 0) {
                 d.intoMemorySegment(wf, scalesAt + step * b + off, LE);
