@@ -146,6 +146,10 @@ final class Q4_KMatrix extends DenseMatrix {
                 FloatVector a2 = a0;
                 FloatVector a3 = a0;
                 for (int l = 0; l < 32; l += 2) {
+                    // Byte positions l and l + 1 of each row (adjacent, see Q4_KPacked), one 16-bit
+                    // lane per row widened to an int: its nibbles, low to high, are columns l,
+                    // 32 + l, l + 1 and 33 + l of the pair of sub-blocks. Sign extension fills only
+                    // the bits above them, which the masks drop. The other kernels read them alike.
                     IntVector v = (IntVector) ShortVector.fromMemorySegment(S, p, q + (long) l * G, LE)
                             .convertShape(S2I, I, 0);
                     a0 = ((FloatVector) v.and(0xF).convertShape(I2F, F, 0))
@@ -365,16 +369,6 @@ final class Q4_KMatrix extends DenseMatrix {
                 }
             }
         }
-    }
-
-    /**
-     * Byte positions {@code l} and {@code l + 1} of the group's rows (two adjacent bytes per row,
-     * see {@link Q4_KPacked}), one 16-bit lane per row widened to an int: its four nibbles, low to
-     * high, are columns {@code l}, {@code 32 + l}, {@code l + 1} and {@code 33 + l} of the pair of
-     * sub-blocks. Sign extension only fills bits above the four nibbles, which the masks drop.
-     */
-    private IntVector pairOfPositions(long at) {
-        return (IntVector) ShortVector.fromMemorySegment(S, p, at, LE).convertShape(S2I, I, 0);
     }
 
     @Override

@@ -25,8 +25,7 @@ import java.nio.ByteOrder;
  * run it needed a stored vector per column pair, which spilled out of the L1 cache. The float
  * kernels take a pair's {@code G} shorts as ints and get four columns' nibbles from each.
  *
- *
- * Groups follow each other, each super-block after super-block. Rows past the end of the matrix
+ * <p>Groups follow each other, each super-block after super-block. Rows past the end of the matrix
  * (the last group's padding) are zeros.
  *
  * <p>Memory: 148 bytes per row and super-block against the file's 144 (2.8% more, the unpacked

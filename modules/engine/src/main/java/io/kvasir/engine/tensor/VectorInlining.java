@@ -38,7 +38,6 @@ final class VectorInlining {
      */
     static final List<String> METHODS = List.of(
             "io/kvasir/engine/model/VectorMath.exp",
-            "io/kvasir/engine/tensor/Q4_KMatrix.pairOfPositions",
             "io/kvasir/engine/tensor/Q6_KMatrix.column",
             "io/kvasir/engine/tensor/Q6_KMatrix.d");
 
