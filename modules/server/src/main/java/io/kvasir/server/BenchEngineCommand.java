@@ -155,15 +155,17 @@ final class BenchEngineCommand implements Callable<Integer> {
      * sixteen steps apart and the first finished sixteen steps before the last: with 32 tokens
      * each, half the measured steps ran fewer than sixteen sequences (bench-110m Q4_K_M: 594
      * tok/s aggregate at 32 tokens, 669 at 64, 727 for the engine stepping sixteen sequences
-     * together). Capped at {@link #MAX_BATCH_TOKENS}, past which prompts start in turns again.
+     * together). Capped at {@link #MAX_BATCH_TOKENS} or one prompt, whichever is more, past which
+     * prompts start in turns again: the engine holds activations for every row of a step, so a
+     * larger budget would ask more memory of a large model than its longest prompt does.
      */
     static int batchTokens(int promptTokens, int maxBatch) {
         long all = (long) promptTokens * maxBatch;
         return (int) Math.max(maxBatch, Math.min(all, Math.max(promptTokens, MAX_BATCH_TOKENS)));
     }
 
-    /** The most prompt tokens one step takes in (a 16 x 512 batch): bounds the activations' memory. */
-    static final int MAX_BATCH_TOKENS = 8192;
+    /** The most prompt tokens one step takes in beyond one prompt (a 16 x 128 batch, llama.cpp's batched bench's shape). */
+    static final int MAX_BATCH_TOKENS = 2048;
 
     private io.kvasir.engine.Determinism checkOptions() {
         OptionChecks.atLeastOne("--prompt-tokens", promptTokens);

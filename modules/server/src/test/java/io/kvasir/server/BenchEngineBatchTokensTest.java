@@ -15,11 +15,12 @@ class BenchEngineBatchTokensTest {
     @Test
     void aLongPromptStillFitsOneStepAlone() {
         assertThat(BenchEngineCommand.batchTokens(10_000, 1)).isEqualTo(10_000);
-        assertThat(BenchEngineCommand.batchTokens(4096, 4)).isEqualTo(BenchEngineCommand.MAX_BATCH_TOKENS);
+        assertThat(BenchEngineCommand.batchTokens(4096, 4)).isEqualTo(4096);
     }
 
     @Test
     void theBudgetIsCappedButNeverBelowOneTokenASequence() {
+        assertThat(BenchEngineCommand.batchTokens(512, 16)).isEqualTo(BenchEngineCommand.MAX_BATCH_TOKENS);
         assertThat(BenchEngineCommand.batchTokens(512, 64)).isEqualTo(BenchEngineCommand.MAX_BATCH_TOKENS);
         assertThat(BenchEngineCommand.batchTokens(1, 64)).isEqualTo(64);
     }
